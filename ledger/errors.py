@@ -1,0 +1,152 @@
+"""One exception root for custody, with specific subclasses.
+
+Modelled on sigstore-python's ``errors.py``: every error carries a readable
+message and, where it helps, a hint saying what to do next.  Only the CLI maps
+these to exit codes (DESIGN.md, Commands: 0 ok, 1 unexpected, 2 usage,
+3 verification failed, 4 store unreadable, 5 key or passphrase, 6 refused).
+Library code raises; it never returns False for a failed verification.
+"""
+
+from __future__ import annotations
+
+
+class CustodyError(Exception):
+    """Root of every error custody raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def diagnostic(self) -> str:
+        """The message with its hint, as shown to a person."""
+        if self.hint:
+            return f"{self.message}\n{self.hint}"
+        return self.message
+
+
+class UsageError(CustodyError):
+    """The command was called wrongly (missing or contradictory options)."""
+
+    exit_code = 2
+
+
+# --- Malformed input: bytes that do not parse as the format they claim. ---
+
+
+class FormatError(CustodyError):
+    """Input that is not well-formed for its format (exit 3 when verifying)."""
+
+    exit_code = 3
+
+
+class CanonicalJSONError(FormatError):
+    """JSON that is not strict I-JSON / not canonical (RFC 8785)."""
+
+
+class SchemaError(FormatError):
+    """A document that does not match its JSON Schema; names the field."""
+
+    def __init__(self, message: str, *, field: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+
+class NoteFormatError(FormatError):
+    """A C2SP signed note, vkey or signature line that does not parse."""
+
+
+class CheckpointFormatError(FormatError):
+    """A C2SP tlog-checkpoint body that does not parse."""
+
+
+class ProofFormatError(FormatError):
+    """A proof (or .tlog-proof file) that does not parse."""
+
+
+class BundleFormatError(FormatError):
+    """An evidence bundle that is incomplete or malformed."""
+
+
+# --- Verification failures: well-formed input that does not check out. ---
+
+
+class VerificationError(CustodyError):
+    """Something failed to verify (exit 3)."""
+
+    exit_code = 3
+
+
+class SignatureError(VerificationError):
+    """A signature does not verify, or no trusted key signed."""
+
+
+class ProofError(VerificationError):
+    """An inclusion or consistency proof does not verify."""
+
+
+# --- The store. ---
+
+
+class StoreError(CustodyError):
+    """The ledger store cannot be read or written (exit 4)."""
+
+    exit_code = 4
+
+
+class StoreCorruptError(StoreError):
+    """The store file is not a custody ledger, or is damaged."""
+
+
+class StoreFullError(StoreError):
+    """The disk (or the store's page limit) is full; nothing was written."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the ledger for longer than the timeout."""
+
+
+# --- Keys. ---
+
+
+class KeyFileError(CustodyError):
+    """A key file is missing, unreadable, malformed or too widely readable (exit 5)."""
+
+    exit_code = 5
+
+
+class PassphraseError(KeyFileError):
+    """The passphrase does not open the key envelope (exit 5)."""
+
+
+# --- Rules. ---
+
+
+class RuleRefusal(CustodyError):
+    """An action refused by a rule before anything was written (exit 6).
+
+    ``code`` is the DESIGN.md rule code (C2, C9, ...), ``missing`` what is
+    lacking and ``todo`` what the person can do about it.
+    """
+
+    exit_code = 6
+
+    def __init__(self, code: str, message: str, *, missing: str = "", todo: str = "") -> None:
+        super().__init__(message, hint=todo or None)
+        self.code = code
+        self.missing = missing
+        self.todo = todo
+
+    def diagnostic(self) -> str:
+        parts = [f"[{self.code}] {self.message}"]
+        if self.missing:
+            parts.append(self.missing)
+        if self.todo:
+            parts.append(self.todo)
+        return "\n".join(parts)
+
+
+class ApprovalError(RuleRefusal):
+    """An approval note that is forged, expired, reused or does not cover the act."""
