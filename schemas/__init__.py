@@ -1,0 +1,156 @@
+"""JSON Schemas (draft 2020-12) for custody's documents, shipped as package data.
+
+DESIGN.md, Layout: ``schemas/`` holds JSON Schema (2020-12) for the entry
+envelope, every event body, approvals and the bundle manifest.  Each file is
+``schemas/<name>.schema.json`` (``<name>`` may contain ``/`` for a
+subfolder) and its ``$id`` is ``BASE_URI + "<name>.schema.json"``, with::
+
+    BASE_URI = "https://custody.example/schemas/"
+
+The ``.example`` domain (RFC 2606) never resolves: the URIs are names, not
+locations.  Nothing is fetched from a network; ``$ref`` between our files
+resolves through a ``referencing.Registry`` of every file in this package, so
+a schema may say ``"$ref": "entry.schema.json#/$defs/dateTime"``.
+
+``validator(name)`` builds one ``Draft202012Validator`` per schema, once, with
+format checking on (NOTES.md, JSON: ``date-time`` is only checked with the
+format extras installed, and a new validator per call is ~50x slower).
+``validate(name, document)`` raises ``SchemaError`` for the best error
+(``jsonschema.exceptions.best_match``); ``.field`` is the offending field as
+a dotted path (``body.media_id``, ``body.items[2].count``; ``""`` for the
+document itself).  For a missing or unexpected property, ``.field`` names that
+property, not the object that should or should not hold it.
+
+Patterns end with ``(?!\\n)$`` rather than ``$``: the ``jsonschema`` package
+matches with Python's ``re.search``, where ``$`` also matches before a final
+newline; ``(?!\\n)`` makes them mean the same in Python and ECMA-262.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from ledger.errors import SchemaError
+from ledger.i18n import _
+
+BASE_URI = "https://custody.example/schemas/"
+SUFFIX = ".schema.json"
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*")
+_MAX_DETAIL = 200
+
+
+def schema_id(name: str) -> str:
+    """The ``$id`` of schema ``name`` (e.g. ``entry``)."""
+    return f"{BASE_URI}{name}{SUFFIX}"
+
+
+def _walk(folder: Traversable, prefix: str) -> Iterator[tuple[str, Traversable]]:
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.is_dir():
+            yield from _walk(item, f"{prefix}{item.name}/")
+        elif item.name.endswith(SUFFIX):
+            yield f"{prefix}{item.name[: -len(SUFFIX)]}", item
+
+
+@cache
+def _documents() -> dict[str, dict[str, Any]]:
+    """Every schema file in the package, by name; each ``$id`` is checked."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, item in _walk(resources.files(__name__), ""):
+        document = json.loads(item.read_text(encoding="utf-8"))
+        if not isinstance(document, dict) or document.get("$id") != schema_id(name):
+            raise RuntimeError(f"schemas/{name}{SUFFIX}: $id must be {schema_id(name)!r}")
+        found[name] = document
+    return found
+
+
+def names() -> list[str]:
+    """The names of every shipped schema."""
+    return sorted(_documents())
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """The schema ``name`` as parsed JSON (a fresh copy: callers may not alter the cached one)."""
+    if not _NAME.fullmatch(name) or name not in _documents():
+        raise SchemaError(_("There is no schema named {name!r}.").format(name=name))
+    document: dict[str, Any] = json.loads(json.dumps(_documents()[name]))
+    return document
+
+
+@cache
+def registry() -> Registry[Any]:
+    """A registry of every shipped schema under its ``$id``, for ``$ref`` between files."""
+    return Registry().with_resources(
+        (schema_id(name), Resource.from_contents(doc, default_specification=DRAFT202012))
+        for name, doc in _documents().items()
+    )
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """The validator for schema ``name``, built (and the schema checked) once per process."""
+    schema = load_schema(name)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(
+        schema, registry=registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def _dotted(parts: Iterator[str | int]) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _join(base: str, key: str) -> str:
+    return f"{base}.{key}" if base else key
+
+
+def _field_and_detail(error: ValidationError) -> tuple[str, str]:
+    """Where the error is, as a dotted path, and what is wrong there."""
+    base = _dotted(iter(error.absolute_path))
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, dict):
+        missing = [p for p in error.validator_value if p not in instance]
+        # One error per missing property: the message quotes the one it is about.
+        named = next((p for p in missing if repr(p) in error.message), missing[0] if missing else "")
+        return _join(base, named), _("a required field is missing")
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        known = schema.get("properties", {})
+        patterns = list(schema.get("patternProperties", {}))
+        extra = [k for k in instance if k not in known and not any(re.search(p, k) for p in patterns)]
+        if extra:
+            return _join(base, extra[0]), _("this field is not allowed here")
+    detail = error.message
+    if len(detail) > _MAX_DETAIL:
+        detail = detail[: _MAX_DETAIL - 3] + "..."
+    return base, detail
+
+
+def validate(name: str, document: object) -> None:
+    """Raise SchemaError (the best error, naming its field) unless ``document`` matches schema ``name``."""
+    error = best_match(validator(name).iter_errors(document))
+    if error is None:
+        return
+    field, detail = _field_and_detail(error)
+    where = field or _("(the document itself)")
+    raise SchemaError(
+        _("Not a valid {schema} document: {field}: {detail}").format(schema=name, field=where, detail=detail),
+        field=field,
+    )

@@ -1,0 +1,326 @@
+"""The evidence bundle the vendor hands over (DESIGN.md, Formats: Evidence bundle).
+
+A directory, or a .zip of it::
+
+    manifest.json               format, origin, size, SHA-256 of every other file
+    entries.jsonl               leaf bytes, one per line, seq order (exactly what was hashed)
+    checkpoints/<size>.checkpoint  every signed checkpoint with all cosignatures, one note a file
+    log.vkey                    the log's C2SP vkey
+    attachments/<sha256 hex>    photos and certificates referenced by entries
+    proofs/<seq>.tlog-proof     C2SP tlog-proof, one for each disposal entry
+
+Nothing in the bundle is trusted by itself: the verifier checks it against
+the municipality's own trust store.  Export is deterministic -- the same
+ledger state gives the same bytes, zip included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ledger import canonical
+from ledger.errors import BundleFormatError, CanonicalJSONError
+from ledger.store import Store
+from ledger.tlogproof import TlogProof, format_tlog_proof
+
+FORMAT = "custody-bundle/v1"
+MANIFEST = "manifest.json"
+ENTRIES = "entries.jsonl"
+LOG_VKEY = "log.vkey"
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+PROOF_TYPES = ("media.disposed",)
+
+
+def checkpoint_name(size: int) -> str:
+    return f"checkpoints/{size:012d}.checkpoint"
+
+
+def attachment_refs(value: Any) -> Iterator[str]:
+    """Every attachment an entry body references: objects with an ``attachment`` hash."""
+    if isinstance(value, dict):
+        ref = value.get("attachment")
+        if isinstance(ref, str):
+            yield ref
+        for item in value.values():
+            yield from attachment_refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from attachment_refs(item)
+
+
+def build_tlog_proof(store: Store, seq: int, checkpoint_size: int, checkpoint_note: bytes) -> bytes:
+    hashes = store.inclusion_proof(seq, checkpoint_size)
+    return format_tlog_proof(TlogProof(index=seq, hashes=tuple(hashes), checkpoint=checkpoint_note))
+
+
+class _Writer:
+    """Writes bundle files to a directory or a zip, hashing each for the manifest."""
+
+    def __init__(self, out: Path, as_zip: bool) -> None:
+        self.files: dict[str, dict[str, Any]] = {}
+        self._zip: zipfile.ZipFile | None = None
+        self._dir = out
+        if as_zip:
+            self._zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED)
+        else:
+            out.mkdir(parents=True, exist_ok=False)
+
+    def write_stream(self, name: str, chunks: Iterator[bytes]) -> None:
+        digest = hashlib.sha256()
+        size = 0
+        if self._zip is not None:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            with self._zip.open(info, "w", force_zip64=True) as fh:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    fh.write(chunk)
+        else:
+            path = self._dir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as fh:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+        if name != MANIFEST:
+            self.files[name] = {"sha256": digest.hexdigest(), "size": size}
+
+    def write(self, name: str, data: bytes) -> None:
+        self.write_stream(name, iter([data]))
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+def export_bundle(store: Store, log_vkey: str, out: Path, *, as_zip: bool = False) -> dict[str, Any]:
+    """Write the bundle for the store's current state; returns the manifest."""
+    if out.exists():
+        raise BundleFormatError(f"{out} already exists; choose a new path for the bundle")
+    size = store.size
+    checkpoints = [(s, n) for s, n in store.checkpoints() if s <= size]
+    writer = _Writer(out, as_zip)
+    try:
+
+        def lines() -> Iterator[bytes]:
+            buf = io.BytesIO()
+            for _seq, leaf in store.leaves(0, size):
+                buf.write(leaf)
+                buf.write(b"\n")
+                if buf.tell() > 1 << 20:
+                    yield buf.getvalue()
+                    buf = io.BytesIO()
+            yield buf.getvalue()
+
+        writer.write_stream(ENTRIES, lines())
+        writer.write(LOG_VKEY, log_vkey.strip().encode("utf-8") + b"\n")
+        for cp_size, note in checkpoints:
+            writer.write(checkpoint_name(cp_size), note)
+        referenced: set[str] = set()
+        for seq in store.seqs_of_type(*_ATTACHING_TYPES):
+            referenced.update(attachment_refs(store.entry(seq).body))
+        for digest in sorted(referenced):
+            data = store.attachment(digest)
+            if data is not None:  # a missing one is the verifier's finding I8
+                writer.write(f"attachments/{digest}", data)
+        if checkpoints:
+            cp_size, note = checkpoints[-1]
+            for seq in store.seqs_of_type(*PROOF_TYPES):
+                if seq < cp_size:
+                    writer.write(f"proofs/{seq}.tlog-proof", build_tlog_proof(store, seq, cp_size, note))
+        manifest = {
+            "format": FORMAT,
+            "origin": store.origin,
+            "size": size,
+            "checkpoints": [s for s, _ in checkpoints],
+            "files": dict(sorted(writer.files.items())),
+        }
+        writer.write(MANIFEST, canonical.dumps(manifest) + b"\n")
+    finally:
+        writer.close()
+    return manifest
+
+
+# Entry types whose bodies may reference attachments (scanning only these
+# keeps export linear in the attaching entries, not the whole ledger).
+_ATTACHING_TYPES = (
+    "note.recorded",
+    "media.received",
+    "media.registered",
+    "media.erased",
+    "media.disposed",
+    "media.returned",
+    "takeout.departed",
+    "takeout.returned",
+    "takeout.erased_at_destination",
+    "copy.made",
+    "disposal.approved",
+    "incident.reported",
+    "inspection.recorded",
+    "contract.closed",
+    "subcontract.approved",
+)
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    name: str
+    sha256: str
+    size: int
+
+
+class Bundle:
+    """Read access to a bundle directory or zip.  Trusts nothing it reads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip: zipfile.ZipFile | None = None
+        if path.is_dir():
+            pass
+        elif path.is_file():
+            try:
+                self._zip = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise BundleFormatError(f"{path} is neither a bundle directory nor a valid zip ({exc})") from None
+        else:
+            raise BundleFormatError(f"no bundle at {path}")
+        self.manifest = self._load_manifest()
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+    def __enter__(self) -> Bundle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- raw access ---
+
+    def _names(self) -> list[str]:
+        if self._zip is not None:
+            return [n for n in self._zip.namelist() if not n.endswith("/")]
+        root = self.path
+        return sorted(
+            p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
+        )
+
+    def has(self, name: str) -> bool:
+        if self._zip is not None:
+            try:
+                self._zip.getinfo(name)
+            except KeyError:
+                return False
+            return True
+        return (self.path / name).is_file()
+
+    def read(self, name: str) -> bytes:
+        _check_name(name)
+        try:
+            if self._zip is not None:
+                return self._zip.read(name)
+            return (self.path / name).read_bytes()
+        except (KeyError, OSError, zipfile.BadZipFile) as exc:
+            raise BundleFormatError(f"bundle file {name} is missing or unreadable ({exc})") from None
+
+    def open_stream(self, name: str) -> io.BufferedIOBase:
+        _check_name(name)
+        try:
+            if self._zip is not None:
+                return self._zip.open(name)  # type: ignore[return-value]
+            return (self.path / name).open("rb")
+        except (KeyError, OSError, zipfile.BadZipFile) as exc:
+            raise BundleFormatError(f"bundle file {name} is missing or unreadable ({exc})") from None
+
+    def _load_manifest(self) -> dict[str, Any]:
+        try:
+            manifest = canonical.loads(self.read(MANIFEST))
+        except CanonicalJSONError as exc:
+            raise BundleFormatError(f"manifest.json is malformed: {exc.message}") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise BundleFormatError(f"manifest.json is not a {FORMAT} manifest")
+        for key, kind in (("origin", str), ("size", int), ("files", dict), ("checkpoints", list)):
+            if not isinstance(manifest.get(key), kind):
+                raise BundleFormatError(f"manifest.json: '{key}' is missing or has the wrong type")
+        for name, info in manifest["files"].items():
+            _check_name(name)
+            if (
+                not isinstance(info, dict)
+                or not isinstance(info.get("sha256"), str)
+                or not isinstance(info.get("size"), int)
+            ):
+                raise BundleFormatError(f"manifest.json: entry for {name} is malformed")
+        return manifest
+
+    # --- typed views ---
+
+    @property
+    def origin(self) -> str:
+        return str(self.manifest["origin"])
+
+    @property
+    def declared_size(self) -> int:
+        return int(self.manifest["size"])
+
+    def listed(self, name: str) -> BundleFile | None:
+        info = self.manifest["files"].get(name)
+        if info is None:
+            return None
+        return BundleFile(name, str(info["sha256"]), int(info["size"]))
+
+    def log_vkey(self) -> str:
+        return self.read(LOG_VKEY).decode("utf-8", errors="replace").strip()
+
+    def iter_lines(self) -> Iterator[bytes]:
+        """entries.jsonl line by line, without the newline (streaming)."""
+        with self.open_stream(ENTRIES) as fh:
+            for line in fh:
+                yield line[:-1] if line.endswith(b"\n") else line
+
+    def entries_size_bytes(self) -> int:
+        listed = self.listed(ENTRIES)
+        return listed.size if listed else 0
+
+    def checkpoint_notes(self) -> list[tuple[str, bytes]]:
+        names = sorted(n for n in self._names() if n.startswith("checkpoints/"))
+        return [(n, self.read(n)) for n in names]
+
+    def proof_files(self) -> list[tuple[str, bytes]]:
+        names = sorted(n for n in self._names() if n.startswith("proofs/") and n.endswith(".tlog-proof"))
+        return [(n, self.read(n)) for n in names]
+
+    def attachment(self, digest: str) -> bytes | None:
+        name = f"attachments/{digest}"
+        if not self.has(name):
+            return None
+        return self.read(name)
+
+    def unlisted_files(self) -> list[str]:
+        listed = set(self.manifest["files"]) | {MANIFEST}
+        return [n for n in self._names() if n not in listed]
+
+    def file_digest(self, name: str) -> str:
+        digest = hashlib.sha256()
+        with self.open_stream(name) as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+def _check_name(name: str) -> None:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or "\\" in name or not name:
+        raise BundleFormatError(f"unsafe file name in bundle: {name!r}")

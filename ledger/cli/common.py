@@ -1,0 +1,165 @@
+"""What every custody command shares: options, key loading, output, errors.
+
+Only the CLI maps errors to exit codes (DESIGN.md, Commands): the
+``CustodyGroup`` below catches ``CustodyError`` around every command, prints
+its diagnostic in the user's language and exits with its code.  Anything else
+is a bug: exit 1 with a short message (the traceback only with
+``CUSTODY_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from ledger.errors import CustodyError, KeyFileError, RuleRefusal
+from ledger.i18n import _
+from ledger.keyenvelope import DEFAULT_N, MIN_N
+from ledger.keyfile import read_key_file, resolve_passphrase
+from ledger.ledger import Ledger
+from ledger.note import Signer
+
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, highlight=False)
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_VERIFY, EXIT_STORE, EXIT_KEY, EXIT_REFUSED = range(7)
+
+
+def report_error(exc: CustodyError) -> None:
+    label = _("refused") if isinstance(exc, RuleRefusal) else _("error")
+    err.print(f"[bold red]custody: {label}:[/] ", end="", markup=True)
+    err.print(exc.diagnostic(), markup=False)
+
+
+class CustodyGroup(TyperGroup):
+    """Maps custody's errors to exit codes for every subcommand."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CustodyError as exc:
+            report_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if isinstance(exc, typer.BadParameter | typer.Exit) or type(exc).__module__.startswith("typer"):
+                raise
+            if os.environ.get("CUSTODY_DEBUG"):
+                traceback.print_exc()
+            err.print(
+                _("custody: unexpected error: {what}").format(what=f"{type(exc).__name__}: {exc}"),
+                markup=False,
+            )
+            err.print(_("This is a bug in custody; set CUSTODY_DEBUG=1 for details."), markup=False)
+            raise typer.Exit(EXIT_UNEXPECTED) from None
+
+
+def new_app(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        cls=CustodyGroup,
+        help=help_text,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
+def kdf_n() -> int:
+    """scrypt cost for new keys; CUSTODY_KDF_N may lower it to the 2^15 floor (tests)."""
+    value = os.environ.get("CUSTODY_KDF_N")
+    if not value:
+        return DEFAULT_N
+    try:
+        n = int(value)
+    except ValueError:
+        raise KeyFileError(_("CUSTODY_KDF_N must be a power of two")) from None
+    return max(n, MIN_N)
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty() and not os.environ.get("CI")
+
+
+def passphrase(passphrase_file: Path | None, *, prompt: str, confirm: bool = False,
+               env_var: str = "CUSTODY_PASSPHRASE") -> bytes:
+    return resolve_passphrase(
+        passphrase_file=passphrase_file, env_var=env_var, prompt=prompt, confirm=confirm,
+        interactive=interactive(),
+    )
+
+
+def load_signer(key: Path | None, passphrase_file: Path | None) -> Signer:
+    if key is None:
+        raise KeyFileError(
+            _("No signing key given."),
+            hint=_("Give your key file with --key FILE or the environment variable CUSTODY_KEY."),
+        )
+    secret = passphrase(passphrase_file, prompt=_("Passphrase for {key}: ").format(key=key))
+    name, private = read_key_file(key, secret)
+    return Signer(name, private)
+
+
+def optional_log_signer(ledger: Ledger, log_passphrase_file: Path | None) -> Signer | None:
+    """The log key when its passphrase is at hand without asking (automatic checkpoints)."""
+    if log_passphrase_file is None and not os.environ.get("CUSTODY_LOG_PASSPHRASE"):
+        return None
+    secret = resolve_passphrase(
+        passphrase_file=log_passphrase_file, env_var="CUSTODY_LOG_PASSPHRASE", prompt=None, interactive=False
+    )
+    return ledger.log_signer(secret)
+
+
+def log_signer(ledger: Ledger, log_passphrase_file: Path | None) -> Signer:
+    secret = passphrase(
+        log_passphrase_file, prompt=_("Passphrase for the log key: "), env_var="CUSTODY_LOG_PASSPHRASE"
+    )
+    return ledger.log_signer(secret)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+# Reusable option declarations (typer builds help at import time, after the
+# language is chosen in ledger.cli.main).
+
+
+def ledger_option() -> Any:
+    return typer.Option(
+        Path("."), "--ledger", "-l", envvar="CUSTODY_LEDGER",
+        help=_("Ledger directory (made by 'custody init')."),
+    )
+
+
+def key_option() -> Any:
+    return typer.Option(None, "--key", "-k", envvar="CUSTODY_KEY", help=_("Your signing key file."))
+
+
+def passphrase_file_option() -> Any:
+    return typer.Option(
+        None, "--passphrase-file",
+        help=_("File holding the key's passphrase (else CUSTODY_PASSPHRASE, else a prompt)."),
+    )
+
+
+def log_passphrase_option() -> Any:
+    return typer.Option(
+        None, "--log-passphrase-file",
+        help=_("File holding the log key's passphrase (else CUSTODY_LOG_PASSPHRASE)."),
+    )
+
+
+def json_option() -> Any:
+    return typer.Option(False, "--json", help=_("Print the result as JSON."))

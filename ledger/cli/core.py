@@ -1,0 +1,240 @@
+"""Core commands: init, key, note, attach, checkpoint, export, prove, verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ledger.bundle import Bundle, build_tlog_proof, export_bundle
+from ledger.cli.common import (
+    err,
+    json_option,
+    kdf_n,
+    key_option,
+    ledger_option,
+    load_signer,
+    log_passphrase_option,
+    log_signer,
+    new_app,
+    optional_log_signer,
+    out,
+    passphrase,
+    passphrase_file_option,
+    print_json,
+)
+from ledger.errors import KeyFileError, NoteFormatError, StoreError, UsageError
+from ledger.i18n import _
+from ledger.keyfile import generate_key, key_file_info, write_key_file
+from ledger.ledger import Ledger
+from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier, check_key_name
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init", help=_("Create a ledger for a contract (genesis entry signed by the responsible person)."))(
+        init
+    )
+    key_app = new_app(_("Create and inspect signing keys."))
+    key_app.command("new", help=_("Create a new key file and print its vkey."))(key_new)
+    key_app.command("show", help=_("Print a key file's name and vkey."))(key_show)
+    app.add_typer(key_app, name="key")
+    app.command("note", help=_("Record an operator's remark (note.recorded)."))(note)
+    app.command("attach", help=_("Store a file (photo, certificate) in the ledger and print its SHA-256."))(attach)
+    app.command("checkpoint", help=_("Sign a checkpoint of the ledger with the log key."))(checkpoint)
+    app.command("export", help=_("Export the evidence bundle (directory, or .zip with --zip)."))(export)
+    app.command("prove", help=_("Write a C2SP tlog-proof for one entry against the latest checkpoint."))(prove)
+
+
+def init(
+    directory: Path = typer.Argument(..., help=_("New ledger directory.")),
+    contract: Path = typer.Option(..., "--contract", help=_("Contract file (TOML).")),
+    key: Path | None = key_option(),
+    passphrase_file: Path | None = passphrase_file_option(),
+    log_passphrase_file: Path | None = log_passphrase_option(),
+    checkpoint_every: int = typer.Option(100, "--checkpoint-every", help=_("Automatic checkpoint every N entries.")),
+    checkpoint_minutes: int = typer.Option(60, "--checkpoint-minutes", help=_("... or every T minutes.")),
+    json_out: bool = json_option(),
+) -> None:
+    try:
+        contract_bytes = contract.read_bytes()
+    except OSError as exc:
+        raise UsageError(_("Cannot read the contract file {path}: {why}").format(path=contract, why=exc.strerror)) from None
+    responsible = load_signer(key, passphrase_file)
+    secret = passphrase(
+        log_passphrase_file, prompt=_("New passphrase for the log key: "), confirm=True,
+        env_var="CUSTODY_LOG_PASSPHRASE",
+    )
+    with Ledger.create(
+        directory,
+        contract_toml=contract_bytes,
+        responsible=responsible,
+        log_key=generate_key(),
+        log_passphrase=secret,
+        kdf_n=kdf_n(),
+        config_overrides={
+            "checkpoint_every_entries": checkpoint_every,
+            "checkpoint_every_minutes": checkpoint_minutes,
+        },
+    ) as ledger:
+        genesis = ledger.genesis()
+        info = {
+            "ledger": str(directory),
+            "origin": ledger.origin,
+            "log_vkey": ledger.log_verifier().vkey,
+            "genesis_leaf_hash": genesis.leaf_hash.hex(),
+        }
+    if json_out:
+        print_json(info)
+        return
+    out.print(_("Ledger created in {dir}").format(dir=directory))
+    out.print(_("origin:            {v}").format(v=info["origin"]))
+    out.print(_("log vkey:          {v}").format(v=info["log_vkey"]))
+    out.print(_("genesis leaf hash: {v}").format(v=info["genesis_leaf_hash"]))
+    out.print(_("Give the municipality these three values to pin (custody authority trust)."))
+
+
+def key_new(
+    name: str = typer.Argument(..., help=_("Key name (no spaces or '+'), e.g. op-tanaka.")),
+    output: Path = typer.Option(..., "--output", "-o", help=_("Key file to create (mode 0600).")),
+    witness: bool = typer.Option(False, "--witness", help=_("Print the vkey as a witness (cosignature/v1) key.")),
+    passphrase_file: Path | None = passphrase_file_option(),
+    json_out: bool = json_option(),
+) -> None:
+    try:
+        check_key_name(name)
+    except NoteFormatError as exc:
+        raise UsageError(exc.message) from None
+    secret = passphrase(passphrase_file, prompt=_("New passphrase for {name}: ").format(name=name), confirm=True)
+    private = generate_key()
+    write_key_file(output, name, private, secret, n=kdf_n())
+    public = private.public_key().public_bytes_raw()
+    vkey = Verifier(name, ALG_COSIGNATURE_V1 if witness else ALG_ED25519, public).vkey
+    if json_out:
+        print_json({"name": name, "vkey": vkey, "file": str(output)})
+    else:
+        out.print(vkey, markup=False)
+
+
+def key_show(
+    key_file: Path = typer.Argument(..., help=_("Key file.")),
+    witness: bool = typer.Option(False, "--witness", help=_("Show the vkey as a witness (cosignature/v1) key.")),
+    json_out: bool = json_option(),
+) -> None:
+    name, public = key_file_info(key_file)
+    vkey = Verifier(name, ALG_COSIGNATURE_V1 if witness else ALG_ED25519, public).vkey
+    if json_out:
+        print_json({"name": name, "vkey": vkey})
+    else:
+        out.print(_("name: {name}").format(name=name), markup=False)
+        out.print(_("vkey: {vkey}").format(vkey=vkey), markup=False)
+
+
+def _store_files(ledger: Ledger, files: list[Path]) -> list[dict[str, Any]]:
+    refs = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(_("Cannot read {path}: {why}").format(path=path, why=exc.strerror)) from None
+        refs.append({"attachment": ledger.store.put_attachment(data), "name": path.name, "size": len(data)})
+    return refs
+
+
+def note(
+    text: str = typer.Argument(..., help=_("The remark.")),
+    attach_files: list[Path] = typer.Option([], "--attach", help=_("Attach a file (repeatable).")),
+    ledger_dir: Path = ledger_option(),
+    key: Path | None = key_option(),
+    passphrase_file: Path | None = passphrase_file_option(),
+    log_passphrase_file: Path | None = log_passphrase_option(),
+    json_out: bool = json_option(),
+) -> None:
+    signer = load_signer(key, passphrase_file)
+    with Ledger.open(ledger_dir) as ledger:
+        body: dict[str, Any] = {"text": text}
+        if attach_files:
+            body["attachments"] = _store_files(ledger, attach_files)
+        entry = ledger.append(
+            "note.recorded", body, signer, log_signer=optional_log_signer(ledger, log_passphrase_file)
+        )
+    if json_out:
+        print_json({"seq": entry.seq, "leaf_hash": entry.leaf_hash.hex()})
+    else:
+        out.print(_("Recorded as entry {seq}.").format(seq=entry.seq))
+
+
+def attach(
+    file: Path = typer.Argument(..., help=_("File to store.")),
+    ledger_dir: Path = ledger_option(),
+    json_out: bool = json_option(),
+) -> None:
+    with Ledger.open(ledger_dir) as ledger:
+        refs = _store_files(ledger, [file])
+    if json_out:
+        print_json(refs[0])
+    else:
+        out.print(refs[0]["attachment"], markup=False)
+
+
+def checkpoint(
+    ledger_dir: Path = ledger_option(),
+    log_passphrase_file: Path | None = log_passphrase_option(),
+    submit: str | None = typer.Option(None, "--submit", help=_("Witness URL (C2SP tlog-witness) to submit to.")),
+    json_out: bool = json_option(),
+) -> None:
+    with Ledger.open(ledger_dir) as ledger:
+        info = ledger.checkpoint(log_signer(ledger, log_passphrase_file))
+        result: dict[str, Any] = {"size": info.size, "created": info.created, "note": info.note.decode("utf-8")}
+        if submit:
+            from ledger.witness_client import submit_checkpoint
+
+            result["cosigned_by"] = submit_checkpoint(ledger, submit)
+    if json_out:
+        print_json(result)
+        return
+    if info.created:
+        out.print(_("Checkpoint signed at size {size}.").format(size=info.size))
+    else:
+        out.print(_("The latest checkpoint already covers size {size}.").format(size=info.size))
+    if submit:
+        out.print(_("Cosigned by: {who}").format(who=", ".join(result["cosigned_by"]) or "-"))
+
+
+def export(
+    output: Path = typer.Argument(..., help=_("Bundle directory (or .zip file with --zip) to create.")),
+    as_zip: bool = typer.Option(False, "--zip", help=_("Write a .zip instead of a directory.")),
+    ledger_dir: Path = ledger_option(),
+    json_out: bool = json_option(),
+) -> None:
+    with Ledger.open(ledger_dir, readonly=True) as ledger:
+        manifest = export_bundle(ledger.store, ledger.log_verifier().vkey, output, as_zip=as_zip)
+    if json_out:
+        print_json({"bundle": str(output), "size": manifest["size"], "files": len(manifest["files"])})
+    else:
+        out.print(_("Bundle written to {path}: {n} entries, {f} files.").format(
+            path=output, n=manifest["size"], f=len(manifest["files"]) + 1))
+
+
+def prove(
+    seq: int = typer.Argument(..., help=_("Entry number (seq).")),
+    output: Path = typer.Option(..., "--output", "-o", help=_("The .tlog-proof file to write.")),
+    ledger_dir: Path = ledger_option(),
+) -> None:
+    with Ledger.open(ledger_dir, readonly=True) as ledger:
+        latest = ledger.latest_checkpoint()
+        if latest is None or seq >= latest[0] or seq < 0:
+            raise StoreError(
+                _("No checkpoint covers entry {seq} yet.").format(seq=seq),
+                hint=_("Run 'custody checkpoint' first (and have it cosigned)."),
+            )
+        data = build_tlog_proof(ledger.store, seq, latest[0], latest[1])
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise UsageError(_("Cannot write {path}: {why}").format(path=output, why=exc.strerror)) from None
+    err.print(_("Proof of entry {seq} in the tree of size {size} written to {path}.").format(
+        seq=seq, size=latest[0], path=output), markup=False)
+
+
+__all__ = ["Bundle", "KeyFileError", "register"]

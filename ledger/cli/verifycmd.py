@@ -1,0 +1,85 @@
+"""``custody verify``: the municipality's check of an evidence bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from ledger.bundle import Bundle
+from ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json
+from ledger.i18n import _
+from verify.engine import Result, verify_bundle
+from verify.findings import ERROR, WARNING
+from verify.rules import default_rules
+from verify.trust import TrustAnchor, from_bundle_unpinned
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "verify",
+        help=_("Verify an evidence bundle: integrity (I1-I9) and compliance (C1-C15). Exit 3 on any error."),
+    )(verify)
+
+
+def load_trust(bundle: Bundle, authority: Path | None) -> TrustAnchor:
+    if authority is None:
+        return from_bundle_unpinned(bundle)
+    from verify.authority import Authority
+
+    return Authority.open(authority).trust_anchor(bundle.origin)
+
+
+def run_verification(bundle_path: Path, authority: Path | None, workers: int | None, show_progress: bool) -> Result:
+    with Bundle(bundle_path) as bundle:
+        trust = load_trust(bundle, authority)
+        total = bundle.entries_size_bytes()
+        if not show_progress:
+            return verify_bundle(bundle, trust, default_rules(), workers=workers)
+        with Progress(
+            "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+            console=err, transient=True,
+        ) as bar:
+            task = bar.add_task(_("verifying"), total=total or None)
+            return verify_bundle(
+                bundle, trust, default_rules(), workers=workers, progress=lambda n: bar.advance(task, n)
+            )
+
+
+def verify(
+    bundle: Path = typer.Argument(..., help=_("Bundle directory or .zip.")),
+    authority: Path | None = typer.Option(
+        None, "--authority", "-a", envvar="CUSTODY_AUTHORITY",
+        help=_("The municipality's trust store (custody authority init)."),
+    ),
+    workers: int | None = typer.Option(None, "--workers", help=_("Processes for signature checks (default: all cores).")),
+    json_out: bool = json_option(),
+) -> None:
+    result = run_verification(bundle, authority, workers, show_progress=not json_out and err.is_terminal)
+    if json_out:
+        doc = result.to_json()
+        print_json({k: doc[k] for k in ("ok", "origin", "size", "findings")} | {
+            "pinned": result.pinned, "witnessed_size": result.witnessed_size})
+    else:
+        _print_result(result)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_VERIFY)
+
+
+def _print_result(result: Result) -> None:
+    verdict = _("OK") if result.ok else _("FAILED")
+    style = "bold green" if result.ok else "bold red"
+    out.print(f"[{style}]{verdict}[/] {result.origin}  " + _("{n} entries, cosigned up to {w}").format(
+        n=result.size, w=result.witnessed_size))
+    if not result.findings:
+        out.print(_("No findings."))
+        return
+    table = Table(_("code"), _("severity"), _("seq"), _("medium"), _("finding"), show_lines=False)
+    for f in result.findings:
+        sev_style = {ERROR: "red", WARNING: "yellow"}.get(f.severity, "")
+        table.add_row(
+            f.code, f"[{sev_style}]{_(f.severity)}[/]" if sev_style else _(f.severity),
+            "" if f.seq is None else str(f.seq), f.media or "", f.message,
+        )
+    out.print(table)

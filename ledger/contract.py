@@ -1,0 +1,155 @@
+"""The contract file (TOML) and the genesis entry body it yields.
+
+``custody init DIR --contract FILE`` turns the contract file into the body of
+``contract.opened`` (DESIGN.md, Events: Contract and people; Trust roots): the
+contract's identity and period, the work locations, the data items and
+whether My Number data (特定個人情報) is involved, what may be approved, the
+municipality's approver and witness vkeys and the vendor's responsible
+person (作業責任者).  The municipality pins this entry's hash at contract
+start, so everything that later decides who may approve or witness is here.
+Pure: bytes in, a dict out.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from typing import Any
+
+from ledger.errors import NoteFormatError, SchemaError
+from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _need(table: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...] = str) -> Any:
+    if key not in table:
+        raise SchemaError(f"contract file: '{where}{key}' is missing", field=f"{where}{key}")
+    value = table[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise SchemaError(f"contract file: '{where}{key}' has the wrong type", field=f"{where}{key}")
+    if isinstance(value, str) and not value.strip():
+        raise SchemaError(f"contract file: '{where}{key}' is empty", field=f"{where}{key}")
+    return value
+
+
+def _date(table: dict[str, Any], key: str, where: str) -> str:
+    value = table.get(key)
+    text = value.isoformat() if hasattr(value, "isoformat") else value
+    if not isinstance(text, str) or not _DATE.match(text):
+        raise SchemaError(f"contract file: '{where}{key}' must be a date YYYY-MM-DD", field=f"{where}{key}")
+    return text
+
+
+def _vkeys(values: Any, where: str, alg: int) -> list[str]:
+    if not isinstance(values, list) or not values:
+        raise SchemaError(f"contract file: '{where}' must list at least one vkey", field=where)
+    out = []
+    for value in values:
+        try:
+            verifier = Verifier.from_vkey(str(value))
+        except NoteFormatError as exc:
+            raise SchemaError(f"contract file: '{where}': {exc}", field=where) from None
+        if verifier.alg != alg:
+            raise SchemaError(f"contract file: '{where}': {verifier.name} has the wrong key type", field=where)
+        out.append(verifier.vkey)
+    return out
+
+
+def parse_contract(data: bytes, *, responsible_vkey: str, log_vkey: str) -> tuple[str, dict[str, Any]]:
+    """Return (origin, contract.opened body) from the contract file's bytes."""
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SchemaError(f"contract file is not valid TOML: {exc}", field="") from None
+    contract = _need(doc, "contract", "", dict)
+    origin = _need(contract, "origin", "contract.")
+    if any(c.isspace() or c == "+" for c in origin):
+        raise SchemaError("contract file: 'contract.origin' must not contain spaces or '+'", field="origin")
+    contract_id = _need(contract, "id", "contract.")
+    if not _ID.match(contract_id):
+        raise SchemaError("contract file: 'contract.id' may use letters, digits, '.', '_' and '-'", field="id")
+
+    municipality = _need(doc, "municipality", "", dict)
+    vendor = _need(doc, "vendor", "", dict)
+    responsible = _need(doc, "responsible", "", dict)
+    locations = _need(doc, "work_locations", "", list)
+    items = _need(doc, "data_items", "", list)
+    permits = doc.get("permits", {})
+    if not isinstance(permits, dict):
+        raise SchemaError("contract file: 'permits' must be a table", field="permits")
+
+    work_locations = []
+    for i, loc in enumerate(locations):
+        if not isinstance(loc, dict):
+            raise SchemaError(f"contract file: work_locations[{i}] must be a table", field="work_locations")
+        work_locations.append(
+            {
+                "id": _need(loc, "id", f"work_locations[{i}]."),
+                "name": _need(loc, "name", f"work_locations[{i}]."),
+                "address": str(loc.get("address", "")),
+            }
+        )
+    data_items = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise SchemaError(f"contract file: data_items[{i}] must be a table", field="data_items")
+        records = item.get("records", 0)
+        if not isinstance(records, int) or isinstance(records, bool) or records < 0:
+            raise SchemaError(f"contract file: data_items[{i}].records must be a count", field="data_items")
+        data_items.append(
+            {
+                "name": _need(item, "name", f"data_items[{i}]."),
+                "records": records,
+                "my_number": bool(item.get("my_number", False)),
+                "classification": str(item.get("classification", "")),
+            }
+        )
+    declared_responsible = responsible.get("vkey")
+    if declared_responsible and Verifier.from_vkey(str(declared_responsible)).vkey != responsible_vkey:
+        raise SchemaError(
+            "contract file: the responsible person's vkey differs from the key signing the genesis entry",
+            field="responsible.vkey",
+        )
+    my_number = bool(contract.get("my_number", False)) or any(i["my_number"] for i in data_items)
+    body: dict[str, Any] = {
+        "contract_id": contract_id,
+        "title": _need(contract, "title", "contract."),
+        "municipality": {
+            "name": _need(municipality, "name", "municipality."),
+            "department": str(municipality.get("department", "")),
+        },
+        "vendor": {
+            "name": _need(vendor, "name", "vendor."),
+            "address": str(vendor.get("address", "")),
+        },
+        "period": {
+            "start": _date(contract, "start", "contract."),
+            "end": _date(contract, "end", "contract."),
+        },
+        "work_locations": work_locations,
+        "data_items": data_items,
+        "my_number": my_number,
+        "permits": {
+            "takeout": bool(permits.get("takeout", False)),
+            "copy": bool(permits.get("copy", False)),
+            "subcontracting": bool(permits.get("subcontracting", False)),
+        },
+        "approver_vkeys": _vkeys(municipality.get("approver_vkeys"), "municipality.approver_vkeys", ALG_ED25519),
+        "witness_vkeys": _vkeys(
+            municipality.get("witness_vkeys"), "municipality.witness_vkeys", ALG_COSIGNATURE_V1
+        ),
+        "responsible": {
+            "name": _need(responsible, "name", "responsible."),
+            "organisation": _need(responsible, "organisation", "responsible."),
+            "title": str(responsible.get("title", "")),
+            "vkey": responsible_vkey,
+            "pledge_date": _date(responsible, "pledge_date", "responsible."),
+            "training_date": _date(responsible, "training_date", "responsible."),
+        },
+        "log_vkey": log_vkey,
+    }
+    if body["period"]["end"] < body["period"]["start"]:
+        raise SchemaError("contract file: the period ends before it starts", field="contract.end")
+    return origin, body

@@ -1,0 +1,221 @@
+"""Ledger entries: the leaves of the tree (DESIGN.md, Formats: Entry).
+
+A leaf is the RFC 8785 bytes of::
+
+    {"custody":1,"origin":O,"seq":N,"prev":B64(leaf hash of N-1),"type":T,
+     "at":RFC3339,"actor":KEYNAME,"body":{...},"sig":B64(keyID4 || Ed25519 sig)}
+
+The signature covers ``b"custody-entry/v1\\n"`` followed by the JCS bytes of
+the same object without ``"sig"``.  ``seq`` equals the Merkle leaf index and
+the leaf hash is RFC 6962's SHA-256(0x00 || leaf bytes).
+
+The envelope check here mirrors ``schemas/entry.schema.json`` by hand: it runs
+once per entry on the verifier's hot path, where a generic JSON Schema
+validator would cost more than the signature check itself.  A test keeps the
+two in agreement.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger import canonical
+from ledger.errors import CanonicalJSONError, SchemaError, SignatureError
+from ledger.note import Signer, Verifier
+from ledger.rfc6962 import leaf_hash
+
+ENTRY_CONTEXT = b"custody-entry/v1\n"
+FORMAT_VERSION = 1
+ZERO_HASH = bytes(32)
+KEY_ID_SIZE = 4
+SIGNATURE_SIZE = 64
+
+_FIELDS = ("custody", "origin", "seq", "prev", "type", "at", "actor", "body", "sig")
+_TYPE = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
+# RFC 3339 date-time with an explicit offset (or Z); fractional seconds allowed.
+_AT = re.compile(
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?"
+    r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
+)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(text: str, *, size: int | None = None, what: str = "value") -> bytes:
+    """Strict standard base64 (padding required, no whitespace)."""
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise SchemaError(f"{what} is not valid base64", field=what) from None
+    if b64(raw) != text:
+        raise SchemaError(f"{what} is not canonical base64", field=what)
+    if size is not None and len(raw) != size:
+        raise SchemaError(f"{what} must be {size} bytes, got {len(raw)}", field=what)
+    return raw
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One signed ledger entry.  ``leaf`` holds the exact hashed bytes."""
+
+    origin: str
+    seq: int
+    prev: bytes
+    type: str
+    at: str
+    actor: str
+    body: dict[str, Any]
+    sig: bytes
+    leaf: bytes = field(repr=False, compare=False, default=b"")
+
+    @property
+    def key_id(self) -> bytes:
+        return self.sig[:KEY_ID_SIZE]
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return leaf_hash(self.leaf)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "custody": FORMAT_VERSION,
+            "origin": self.origin,
+            "seq": self.seq,
+            "prev": b64(self.prev),
+            "type": self.type,
+            "at": self.at,
+            "actor": self.actor,
+            "body": self.body,
+            "sig": b64(self.sig),
+        }
+
+    def signed_message(self) -> bytes:
+        if self.leaf:
+            return _signed_message_from_leaf(self.leaf)
+        return signed_message(self.to_json())
+
+
+def signed_message(obj: dict[str, Any]) -> bytes:
+    """What the actor signs: the context string and the JCS bytes without ``sig``."""
+    unsigned = {k: v for k, v in obj.items() if k != "sig"}
+    return ENTRY_CONTEXT + canonical.dumps(unsigned)
+
+
+_SIG_MEMBER = b',"sig":"'
+_SIG_B64_LEN = 92
+
+
+def _signed_message_from_leaf(leaf: bytes) -> bytes:
+    """Cut the ``sig`` member out of canonical leaf bytes.
+
+    In RFC 8785 order the top-level members are actor, at, body, custody,
+    origin, prev, seq, sig, type: ``sig`` is never first, and only ``type`` (a
+    plain string) follows it, so its member is the last ``,"sig":"`` in the
+    leaf.  Removing one member from canonical bytes yields the canonical bytes
+    of the object without it, which is exactly what was signed.
+    """
+    at = leaf.rfind(_SIG_MEMBER)
+    end = at + len(_SIG_MEMBER) + _SIG_B64_LEN + 1
+    return ENTRY_CONTEXT + leaf[:at] + leaf[end:]
+
+
+def sign_entry(
+    *,
+    origin: str,
+    seq: int,
+    prev: bytes,
+    type: str,  # noqa: A002 - the field's name in the format
+    at: str,
+    body: dict[str, Any],
+    signer: Signer,
+) -> Entry:
+    """Build and sign an entry; the result's ``leaf`` is ready to append."""
+    obj: dict[str, Any] = {
+        "custody": FORMAT_VERSION,
+        "origin": origin,
+        "seq": seq,
+        "prev": b64(prev),
+        "type": type,
+        "at": at,
+        "actor": signer.name,
+        "body": body,
+    }
+    check_envelope({**obj, "sig": b64(bytes(KEY_ID_SIZE + SIGNATURE_SIZE))})
+    sig = signer.key_id + signer.sign(signed_message(obj))
+    obj["sig"] = b64(sig)
+    leaf = canonical.dumps(obj)
+    return Entry(origin, seq, prev, type, at, signer.name, body, sig, leaf)
+
+
+def check_envelope(obj: Any) -> None:
+    """The envelope rules of schemas/entry.schema.json, by hand (see module doc)."""
+    if not isinstance(obj, dict):
+        raise SchemaError("entry is not a JSON object", field="")
+    for name in _FIELDS:
+        if name not in obj:
+            raise SchemaError(f"entry lacks '{name}'", field=name)
+    extra = sorted(set(obj) - set(_FIELDS))
+    if extra:
+        raise SchemaError(f"entry has unknown field '{extra[0]}'", field=extra[0])
+    if obj["custody"] != FORMAT_VERSION or isinstance(obj["custody"], bool):
+        raise SchemaError("unsupported entry format version", field="custody")
+    for name in ("origin", "type", "at", "actor", "prev", "sig"):
+        if not isinstance(obj[name], str):
+            raise SchemaError(f"'{name}' must be a string", field=name)
+    if not obj["origin"] or any(c.isspace() for c in obj["origin"]):
+        raise SchemaError("'origin' must be non-empty without spaces", field="origin")
+    seq = obj["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise SchemaError("'seq' must be a non-negative integer", field="seq")
+    if not _TYPE.match(obj["type"]):
+        raise SchemaError("'type' is not an event type name", field="type")
+    if not _AT.match(obj["at"]):
+        raise SchemaError("'at' must be an RFC 3339 date-time with an offset", field="at")
+    if not obj["actor"] or any(c.isspace() or c == "+" for c in obj["actor"]):
+        raise SchemaError("'actor' must be a key name", field="actor")
+    if not isinstance(obj["body"], dict):
+        raise SchemaError("'body' must be an object", field="body")
+
+
+def parse_entry(leaf: bytes) -> Entry:
+    """Parse leaf bytes strictly: canonical JCS, envelope rules, sizes.
+
+    Raises CanonicalJSONError or SchemaError (both FormatError: finding I7).
+    """
+    obj = canonical.loads_canonical(leaf)
+    check_envelope(obj)
+    prev = unb64(obj["prev"], size=32, what="prev")
+    sig = unb64(obj["sig"], size=KEY_ID_SIZE + SIGNATURE_SIZE, what="sig")
+    return Entry(
+        origin=obj["origin"],
+        seq=obj["seq"],
+        prev=prev,
+        type=obj["type"],
+        at=obj["at"],
+        actor=obj["actor"],
+        body=obj["body"],
+        sig=sig,
+        leaf=leaf,
+    )
+
+
+def verify_entry_signature(entry: Entry, verifier: Verifier) -> None:
+    """Raise SignatureError unless ``verifier`` made this entry's signature."""
+    if verifier.name != entry.actor:
+        raise SignatureError(f"entry {entry.seq}: key {verifier.name!r} is not the actor {entry.actor!r}")
+    if verifier.key_id != entry.key_id:
+        raise SignatureError(f"entry {entry.seq}: key ID does not match {entry.actor!r}'s key")
+    try:
+        message = entry.signed_message()
+    except CanonicalJSONError as exc:
+        raise SignatureError(f"entry {entry.seq}: cannot rebuild the signed message: {exc}") from None
+    try:
+        verifier.verify(message, entry.sig[KEY_ID_SIZE:])
+    except SignatureError:
+        raise SignatureError(f"entry {entry.seq}: signature by {entry.actor!r} does not verify") from None

@@ -1,0 +1,207 @@
+"""A ledger: a directory with its settings, store and log key.
+
+This is the layer the CLI and the agent call to append signed entries and
+sign checkpoints.  It owns the clock (entries' ``at``) and the automatic
+checkpoint policy; rule checks run inside the append transaction through the
+``precheck`` hook so that no other process can change the state between the
+check and the write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.checkpoint import Checkpoint
+from ledger.config import LedgerConfig, LedgerPaths
+from ledger.contract import parse_contract
+from ledger.entry import Entry, sign_entry
+from ledger.errors import StoreError
+from ledger.keyfile import read_key_file, write_key_file
+from ledger.note import Signer, Verifier, add_signatures, open_note, parse_note, sign_note
+from ledger.registry import GENESIS
+from ledger.store import Store
+from ledger.timefmt import Clock, format_at, parse_at, system_clock
+
+Precheck = Callable[[Store, int], None]
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    size: int
+    note: bytes
+    created: bool  # False when the latest checkpoint already covered the head
+
+
+class Ledger:
+    def __init__(self, paths: LedgerPaths, config: LedgerConfig, store: Store, clock: Clock) -> None:
+        self.paths = paths
+        self.config = config
+        self.store = store
+        self.clock = clock
+
+    @property
+    def origin(self) -> str:
+        return self.config.origin
+
+    # --- opening and creating ---
+
+    @classmethod
+    def open(cls, root: Path, *, readonly: bool = False, clock: Clock = system_clock) -> Ledger:
+        paths = LedgerPaths(root)
+        config = paths.load_config()
+        store = Store.open(paths.store, readonly=readonly)
+        if store.origin != config.origin:
+            store.close()
+            raise StoreError(f"{paths.store} belongs to {store.origin!r}, not {config.origin!r}")
+        return cls(paths, config, store, clock)
+
+    @classmethod
+    def create(
+        cls,
+        root: Path,
+        *,
+        contract_toml: bytes,
+        responsible: Signer,
+        log_key: Ed25519PrivateKey,
+        log_passphrase: bytes,
+        kdf_n: int = 2**17,
+        clock: Clock = system_clock,
+        config_overrides: dict[str, Any] | None = None,
+    ) -> Ledger:
+        paths = LedgerPaths(root)
+        # Parse the contract first: a bad contract file must leave nothing behind.
+        probe_origin, _ = parse_contract(
+            contract_toml, responsible_vkey=responsible.verifier().vkey, log_vkey=responsible.verifier().vkey
+        )
+        log_signer = Signer(probe_origin, log_key)
+        origin, body = parse_contract(
+            contract_toml, responsible_vkey=responsible.verifier().vkey, log_vkey=log_signer.verifier().vkey
+        )
+        if paths.config.exists() or paths.store.exists():
+            raise StoreError(f"{root} already holds a ledger; refusing to overwrite it")
+        root.mkdir(parents=True, exist_ok=True)
+        config = LedgerConfig(origin=origin, **(config_overrides or {}))
+        write_key_file(paths.log_key, origin, log_key, log_passphrase, n=kdf_n)
+        paths.log_vkey.write_text(log_signer.verifier().vkey + "\n", encoding="utf-8")
+        store = Store.create(paths.store, origin)
+        paths.config.write_text(config.to_toml(), encoding="utf-8")
+        ledger = cls(paths, config, store, clock)
+        ledger.append(GENESIS, body, responsible)
+        ledger.checkpoint(log_signer)
+        return ledger
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- keys ---
+
+    def log_signer(self, passphrase: bytes) -> Signer:
+        name, key = read_key_file(self.paths.log_key, passphrase)
+        return Signer(name, key)
+
+    def log_verifier(self) -> Verifier:
+        return Verifier.from_vkey(self.paths.log_vkey.read_text(encoding="utf-8").strip())
+
+    def genesis(self) -> Entry:
+        return self.store.entry(0)
+
+    # --- appending ---
+
+    def append(
+        self,
+        type: str,  # noqa: A002 - the entry field's name
+        body: dict[str, Any],
+        signer: Signer,
+        *,
+        precheck: Precheck | None = None,
+        log_signer: Signer | None = None,
+    ) -> Entry:
+        """Sign and append one entry; durable when this returns.
+
+        ``precheck(store, seq)`` runs under the write lock before signing and
+        may raise a RuleRefusal: then nothing is written.
+        """
+
+        def make(seq: int, prev: bytes) -> Entry:
+            if precheck is not None:
+                precheck(self.store, seq)
+            at = self._now_after(seq)
+            return sign_entry(
+                origin=self.origin, seq=seq, prev=prev, type=type, at=at, body=body, signer=signer
+            )
+
+        entry = self.store.append(make)
+        if log_signer is not None and self.checkpoint_due():
+            self.checkpoint(log_signer)
+        return entry
+
+    def _now_after(self, seq: int) -> str:
+        """The time to record; refuses to run backwards (finding I9)."""
+        now = self.clock()
+        if seq > 0:
+            previous = parse_at(self.store.entry_time(seq - 1))
+            if now < previous:
+                raise StoreError(
+                    f"this computer's clock ({format_at(now)}) is behind the ledger's last entry "
+                    f"({format_at(previous)}); nothing was written",
+                    hint="correct the system clock (NTP), then repeat the command",
+                )
+        return format_at(now)
+
+    # --- checkpoints ---
+
+    def checkpoint_due(self) -> bool:
+        latest = self.store.latest_checkpoint()
+        size = self.store.size
+        if latest is None:
+            return size > 0
+        last_size, _note = latest
+        if size - last_size >= self.config.checkpoint_every_entries:
+            return True
+        if size == last_size:
+            return False
+        created = self.store.checkpoint_created(last_size)
+        if created is None:
+            return True
+        return (self.clock() - datetime.fromisoformat(created)).total_seconds() >= (
+            self.config.checkpoint_every_minutes * 60
+        )
+
+    def checkpoint(self, log_signer: Signer) -> CheckpointInfo:
+        """Sign a C2SP checkpoint of the current tree with the log key."""
+        if log_signer.name != self.origin:
+            raise StoreError(f"the log key is named {log_signer.name!r}, not the origin {self.origin!r}")
+        size = self.store.size
+        existing = self.store.checkpoint(size)
+        if existing is not None:
+            return CheckpointInfo(size, existing, created=False)
+        text = Checkpoint(self.origin, size, self.store.root(size)).to_text()
+        note = sign_note(text, [log_signer])
+        self.store.add_checkpoint(size, note, format_at(self.clock()))
+        return CheckpointInfo(size, note, created=True)
+
+    def latest_checkpoint(self) -> tuple[int, bytes] | None:
+        return self.store.latest_checkpoint()
+
+    def merge_cosignatures(self, note: bytes) -> int:
+        """Add cosignatures on one of our checkpoints (the log signature must verify)."""
+        parsed, _ = open_note(note, [self.log_verifier()])
+        size = Checkpoint.parse(parsed.text).size
+        ours = self.store.checkpoint(size)
+        if ours is None or parse_note(ours).text != parsed.text:
+            raise StoreError(f"the ledger holds no checkpoint with this text at size {size}")
+        merged = add_signatures(ours, list(parsed.signatures))
+        self.store.add_checkpoint(size, merged, format_at(self.clock()))
+        return size

@@ -1,0 +1,381 @@
+"""The embedded ledger store: one SQLite file per ledger, through apsw.
+
+Durability and concurrency (NOTES.md, apsw): WAL with ``synchronous=FULL``
+so that an acknowledged append survives power loss; every append is one
+``BEGIN IMMEDIATE`` transaction that reads the head, inserts the entry and
+the new stored tree hashes, so several processes (CLI and agent) append to
+one linear chain.  Tables are STRICT and triggers refuse UPDATE and DELETE of
+entries and tree hashes -- a guard against mistakes, not against an attacker
+who can write the file: tamper evidence comes from signatures and the tree.
+
+Tree hashes are kept in Go ``sumdb/tlog`` storage order (``ledger.tlog``), so
+roots and proofs cost O(log n) reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import apsw
+
+from ledger import tlog
+from ledger.entry import ZERO_HASH, Entry, parse_entry
+from ledger.errors import (
+    CustodyError,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreFullError,
+)
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x43535459  # "CSTY": marks the file as a custody ledger
+BUSY_TIMEOUT_MS = 60_000
+
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE entries(
+    seq INTEGER PRIMARY KEY,
+    leaf BLOB NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL
+) STRICT;
+CREATE INDEX entries_type ON entries(type);
+CREATE TABLE hashes(idx INTEGER PRIMARY KEY, hash BLOB NOT NULL) STRICT;
+CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, note BLOB NOT NULL, created TEXT NOT NULL) STRICT;
+CREATE TABLE attachments(sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL) STRICT;
+CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+    BEGIN SELECT RAISE(ABORT, 'custody entries are append-only'); END;
+CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+    BEGIN SELECT RAISE(ABORT, 'custody entries are append-only'); END;
+CREATE TRIGGER hashes_no_update BEFORE UPDATE ON hashes
+    BEGIN SELECT RAISE(ABORT, 'custody tree hashes are append-only'); END;
+CREATE TRIGGER hashes_no_delete BEFORE DELETE ON hashes
+    BEGIN SELECT RAISE(ABORT, 'custody tree hashes are append-only'); END;
+CREATE TRIGGER attachments_no_update BEFORE UPDATE ON attachments
+    BEGIN SELECT RAISE(ABORT, 'custody attachments are immutable'); END;
+CREATE TRIGGER attachments_no_delete BEFORE DELETE ON attachments
+    BEGIN SELECT RAISE(ABORT, 'custody attachments are immutable'); END;
+"""
+
+EntryMaker = Callable[[int, bytes], Entry]
+
+
+@dataclass(frozen=True)
+class Head:
+    size: int
+    last_leaf_hash: bytes  # ZERO_HASH when empty: the genesis entry's ``prev``
+
+
+def _translate(exc: BaseException) -> CustodyError:
+    """Map SQLite failures onto the store's errors (exit 4)."""
+    if isinstance(exc, apsw.FullError):
+        return StoreFullError(
+            "the ledger's disk is full; nothing was written",
+            hint="free disk space, then repeat the command",
+        )
+    if isinstance(exc, apsw.BusyError | apsw.LockedError):
+        return StoreBusyError(
+            "the ledger stayed locked by another process for too long; nothing was written",
+            hint="wait for the other custody command or agent to finish, then repeat",
+        )
+    if isinstance(exc, apsw.NotADBError | apsw.CorruptError):
+        return StoreCorruptError(f"the ledger file is not a custody database or is damaged ({exc})")
+    if isinstance(exc, apsw.CantOpenError):
+        return StoreError(f"cannot open the ledger file ({exc})")
+    if isinstance(exc, apsw.ReadOnlyError):
+        return StoreError("the ledger file is read-only; nothing was written")
+    if isinstance(exc, apsw.IOError):
+        return StoreError(f"I/O error on the ledger file ({exc}); nothing was written")
+    return StoreError(f"ledger store error: {exc}")
+
+
+@contextmanager
+def _sqlite_errors() -> Iterator[None]:
+    try:
+        yield
+    except apsw.Error as exc:
+        raise _translate(exc) from None
+
+
+class Store:
+    """An open ledger store.  Not shared between threads; open one per process."""
+
+    def __init__(self, connection: apsw.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    # --- opening ---
+
+    @classmethod
+    def create(cls, path: Path, origin: str) -> Store:
+        if path.exists():
+            raise StoreError(f"{path} already exists; refusing to overwrite a ledger")
+        with _sqlite_errors():
+            db = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE)
+            store = cls(db, path)
+            store._configure()
+            db.execute("PRAGMA journal_mode=WAL")
+            with db:
+                db.execute(_SCHEMA)
+                db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.execute("INSERT INTO meta(key, value) VALUES('origin', ?)", (origin,))
+        return store
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = False) -> Store:
+        if not path.is_file():
+            raise StoreError(f"no ledger at {path}", hint="run 'custody init' first, or check --ledger")
+        flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE
+        with _sqlite_errors():
+            db = apsw.Connection(str(path), flags=flags)
+            store = cls(db, path)
+            store._configure()
+            app_id = db.execute("PRAGMA application_id").fetchone()
+            version = db.execute("PRAGMA user_version").fetchone()
+        if app_id is None or app_id[0] != APPLICATION_ID:
+            raise StoreCorruptError(f"{path} is an SQLite file but not a custody ledger")
+        if version is None or version[0] != SCHEMA_VERSION:
+            raise StoreCorruptError(f"{path}: unsupported ledger schema version {version}")
+        return store
+
+    def _configure(self) -> None:
+        self._db.set_busy_timeout(BUSY_TIMEOUT_MS)
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- metadata ---
+
+    @property
+    def origin(self) -> str:
+        value = self.get_meta("origin")
+        if value is None:
+            raise StoreCorruptError("ledger has no origin")
+        return value
+
+    def get_meta(self, key: str) -> str | None:
+        with _sqlite_errors():
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with _sqlite_errors(), self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
+
+    def set_page_limit(self, pages: int) -> None:
+        """Cap the file size (tests use it to simulate a full disk)."""
+        with _sqlite_errors():
+            self._db.execute(f"PRAGMA max_page_count={int(pages)}")
+
+    # --- reading ---
+
+    def head(self) -> Head:
+        with _sqlite_errors():
+            row = self._db.execute("SELECT seq, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        if row is None:
+            return Head(0, ZERO_HASH)
+        return Head(int(row[0]) + 1, bytes(row[1]))
+
+    @property
+    def size(self) -> int:
+        return self.head().size
+
+    def leaf(self, seq: int) -> bytes:
+        with _sqlite_errors():
+            row = self._db.execute("SELECT leaf FROM entries WHERE seq=?", (seq,)).fetchone()
+        if row is None:
+            raise StoreError(f"no entry {seq} in the ledger")
+        return bytes(row[0])
+
+    def entry_time(self, seq: int) -> str:
+        with _sqlite_errors():
+            row = self._db.execute("SELECT at FROM entries WHERE seq=?", (seq,)).fetchone()
+        if row is None:
+            raise StoreError(f"no entry {seq} in the ledger")
+        return str(row[0])
+
+    def entry(self, seq: int) -> Entry:
+        return parse_entry(self.leaf(seq))
+
+    def leaves(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """(seq, leaf bytes) in order, read in pages to keep memory flat."""
+        stop = self.size if end is None else end
+        page = 5000
+        pos = start
+        while pos < stop:
+            with _sqlite_errors():
+                rows = self._db.execute(
+                    "SELECT seq, leaf FROM entries WHERE seq>=? AND seq<? ORDER BY seq",
+                    (pos, min(stop, pos + page)),
+                ).fetchall()
+            if not rows:
+                return
+            for seq, leaf in rows:
+                yield int(seq), bytes(leaf)
+            pos = int(rows[-1][0]) + 1
+
+    def entries(self, start: int = 0, end: int | None = None) -> Iterator[Entry]:
+        for _seq, leaf in self.leaves(start, end):
+            yield parse_entry(leaf)
+
+    def seqs_of_type(self, *types: str) -> list[int]:
+        marks = ",".join("?" for _ in types)
+        with _sqlite_errors():
+            rows = self._db.execute(
+                f"SELECT seq FROM entries WHERE type IN ({marks}) ORDER BY seq",  # noqa: S608 - placeholders only
+                types,
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    # --- the tree ---
+
+    def _read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        if not indexes:
+            return []
+        marks = ",".join("?" for _ in indexes)
+        with _sqlite_errors():
+            rows = self._db.execute(
+                f"SELECT idx, hash FROM hashes WHERE idx IN ({marks})",  # noqa: S608 - placeholders only
+                tuple(indexes),
+            ).fetchall()
+        found = {int(i): bytes(h) for i, h in rows}
+        try:
+            return [found[i] for i in indexes]
+        except KeyError as exc:
+            raise StoreCorruptError(f"stored tree hash {exc} is missing") from None
+
+    def root(self, size: int | None = None) -> bytes:
+        n = self.size if size is None else size
+        return tlog.tree_hash(n, self._read_hashes)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return tlog.prove_record(size, index, self._read_hashes)
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        return tlog.prove_tree(new_size, old_size, self._read_hashes)
+
+    # --- appending ---
+
+    def append(self, make: EntryMaker) -> Entry:
+        """Append one entry in its own durable transaction.
+
+        ``make(seq, prev)`` builds and signs the entry once the head is known
+        under the write lock; it may raise (a refused rule) and then nothing is
+        written.  Returns only after the commit: an entry returned is durable.
+        """
+        return self.append_many([make])[0]
+
+    def append_many(self, makers: Sequence[EntryMaker]) -> list[Entry]:
+        """Append several entries in one transaction (all or nothing)."""
+        out: list[Entry] = []
+        with _sqlite_errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                head = self.head()
+                pending: dict[int, bytes] = {}
+
+                def read(indexes: Sequence[int]) -> list[bytes]:
+                    missing = [i for i in indexes if i not in pending]
+                    fetched = dict(zip(missing, self._read_hashes(missing), strict=True))
+                    return [pending[i] if i in pending else fetched[i] for i in indexes]
+
+                n, prev = head.size, head.last_leaf_hash
+                entry_rows = []
+                for make in makers:
+                    entry = make(n, prev)
+                    if entry.seq != n or entry.prev != prev or not entry.leaf:
+                        raise StoreError(f"internal error: entry built for seq {entry.seq}, head is {n}")
+                    lh = entry.leaf_hash
+                    base = tlog.stored_hash_count(n)
+                    for k, h in enumerate(tlog.stored_hashes(n, lh, read)):
+                        pending[base + k] = h
+                    entry_rows.append((n, entry.leaf, lh, entry.type, entry.at, entry.actor))
+                    out.append(entry)
+                    n, prev = n + 1, lh
+                self._db.executemany(
+                    "INSERT INTO entries(seq, leaf, leaf_hash, type, at, actor) VALUES(?,?,?,?,?,?)",
+                    entry_rows,
+                )
+                self._db.executemany("INSERT INTO hashes(idx, hash) VALUES(?, ?)", sorted(pending.items()))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if not self._db.in_transaction:
+                    raise
+                self._db.execute("ROLLBACK")
+                raise
+        return out
+
+    # --- checkpoints ---
+
+    def add_checkpoint(self, size: int, note: bytes, created: str) -> None:
+        """Store a signed checkpoint; a later copy with more cosignatures replaces it."""
+        with _sqlite_errors(), self._db:
+            self._db.execute(
+                "INSERT INTO checkpoints(size, note, created) VALUES(?, ?, ?) "
+                "ON CONFLICT(size) DO UPDATE SET note=excluded.note",
+                (size, note, created),
+            )
+
+    def checkpoint_created(self, size: int) -> str | None:
+        with _sqlite_errors():
+            row = self._db.execute("SELECT created FROM checkpoints WHERE size=?", (size,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def checkpoint(self, size: int) -> bytes | None:
+        with _sqlite_errors():
+            row = self._db.execute("SELECT note FROM checkpoints WHERE size=?", (size,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def checkpoints(self) -> list[tuple[int, bytes]]:
+        with _sqlite_errors():
+            rows = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size").fetchall()
+        return [(int(s), bytes(n)) for s, n in rows]
+
+    def latest_checkpoint(self) -> tuple[int, bytes] | None:
+        with _sqlite_errors():
+            row = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    # --- attachments (content-addressed) ---
+
+    def put_attachment(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        with _sqlite_errors(), self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO attachments(sha256, size, data) VALUES(?, ?, ?)",
+                (digest, len(data), data),
+            )
+        return digest
+
+    def attachment(self, digest: str) -> bytes | None:
+        with _sqlite_errors():
+            row = self._db.execute("SELECT data FROM attachments WHERE sha256=?", (digest,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def attachment_digests(self) -> list[str]:
+        with _sqlite_errors():
+            rows = self._db.execute("SELECT sha256 FROM attachments ORDER BY sha256").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's own check; returns problems (an empty list when fine)."""
+        with _sqlite_errors():
+            rows = self._db.execute("PRAGMA integrity_check").fetchall()
+        problems = [str(r[0]) for r in rows]
+        return [] if problems == ["ok"] else problems

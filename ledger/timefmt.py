@@ -1,0 +1,31 @@
+"""RFC 3339 timestamps with an explicit offset (DESIGN.md, Formats: ``at``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from ledger.errors import FormatError
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """Now, in the machine's local offset (JST at a Japanese work location)."""
+    return datetime.now(UTC).astimezone()
+
+
+def format_at(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise FormatError("timestamps must carry a UTC offset")
+    return moment.isoformat(timespec="milliseconds")
+
+
+def parse_at(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise FormatError(f"not an RFC 3339 date-time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise FormatError(f"date-time without an offset: {text!r}")
+    return moment

@@ -1,0 +1,42 @@
+"""Findings: what the verifier reports (DESIGN.md, Completeness rules).
+
+Codes are stable -- reports, tests and auditors rely on them: I1..I9 for
+integrity, C1..C15 for compliance.  A finding names the entry (``seq``) and
+the medium concerned where there is one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+INTEGRITY_CODES = ("I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9")
+COMPLIANCE_CODES = tuple(f"C{i}" for i in range(1, 16))
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    message: str
+    seq: int | None = None
+    media: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "seq": self.seq,
+            "media": self.media,
+            "message": self.message,
+        }
+
+
+def sort_key(f: Finding) -> tuple[int, int, str]:
+    order = {ERROR: 0, WARNING: 1, INFO: 2}
+    return (order.get(f.severity, 3), -1 if f.seq is None else f.seq, f.code)

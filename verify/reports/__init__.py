@@ -1,0 +1,54 @@
+"""Report rendering: one typed document model, three renderers with stable bytes.
+
+``document`` holds the model; ``render_html``, ``render_pdf`` and ``render_json``
+turn a ``Document`` into bytes (the same bytes for the same document);
+``load_json`` reads the JSON form back.  What goes into each report is built
+elsewhere, on top of this model.
+"""
+
+from __future__ import annotations
+
+from verify.reports.document import (
+    Align,
+    BulletList,
+    Cell,
+    Document,
+    Hash,
+    KeyValues,
+    Lang,
+    Note,
+    Orientation,
+    PageBreak,
+    Paragraph,
+    Section,
+    SignatureBoxes,
+    Table,
+)
+from verify.reports.errors import FontMissingError, ReportError, ReportModelError
+from verify.reports.html import render_html
+from verify.reports.jsonout import load_json, render_json
+from verify.reports.pdf import render_pdf
+
+__all__ = [
+    "Align",
+    "BulletList",
+    "Cell",
+    "Document",
+    "FontMissingError",
+    "Hash",
+    "KeyValues",
+    "Lang",
+    "Note",
+    "Orientation",
+    "PageBreak",
+    "Paragraph",
+    "ReportError",
+    "ReportModelError",
+    "Section",
+    "SignatureBoxes",
+    "Table",
+    "load_json",
+    "render_html",
+    "render_json",
+    "render_pdf",
+]

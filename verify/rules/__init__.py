@@ -1,0 +1,10 @@
+"""Compliance rules (DESIGN.md, Completeness rules C1..C15) for the verifier engine."""
+
+from __future__ import annotations
+
+from verify.engine import Rule
+
+
+def default_rules() -> list[Rule]:
+    """Every compliance rule, fresh for one verification run."""
+    return []

@@ -1,0 +1,54 @@
+"""What the verifier trusts: the municipality's pins for one ledger (DESIGN.md, Trust roots).
+
+At contract start the municipality pins the origin, the log vkey, the genesis
+entry hash, its approver and witness vkeys, and then keeps every checkpoint
+it cosigns.  The verifier takes these from the municipality's trust store,
+never from the bundle alone.  ``from_bundle_unpinned`` exists for a vendor's
+self-check before handing over; its result says so in every report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ledger.bundle import Bundle
+from ledger.entry import parse_entry
+from ledger.errors import BundleFormatError, FormatError
+from ledger.note import Verifier
+
+
+@dataclass(frozen=True)
+class TrustAnchor:
+    origin: str
+    log_vkey: str
+    genesis_leaf_hash: bytes | None
+    approver_vkeys: tuple[str, ...] = ()
+    witness_vkeys: tuple[str, ...] = ()
+    held_checkpoints: tuple[bytes, ...] = field(default=(), repr=False)
+    pinned: bool = True
+
+    def log_verifier(self) -> Verifier:
+        return Verifier.from_vkey(self.log_vkey)
+
+    def witness_verifiers(self) -> list[Verifier]:
+        return [Verifier.from_vkey(v) for v in self.witness_vkeys]
+
+
+def from_bundle_unpinned(bundle: Bundle) -> TrustAnchor:
+    """Trust taken from the bundle itself: integrity only, no protection against a rebuilt history."""
+    try:
+        first = next(iter(bundle.iter_lines()), None)
+        genesis = parse_entry(first) if first else None
+    except FormatError:
+        genesis = None
+    if genesis is None:
+        raise BundleFormatError("the bundle has no readable genesis entry")
+    body = genesis.body
+    return TrustAnchor(
+        origin=bundle.origin,
+        log_vkey=bundle.log_vkey(),
+        genesis_leaf_hash=None,
+        approver_vkeys=tuple(str(v) for v in body.get("approver_vkeys", []) if isinstance(v, str)),
+        witness_vkeys=tuple(str(v) for v in body.get("witness_vkeys", []) if isinstance(v, str)),
+        pinned=False,
+    )
