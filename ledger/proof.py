@@ -14,7 +14,10 @@ Errors (the vector probes only say "error"; this module decides which):
   recomputed root that differs, a proof with the wrong number of hashes, an
   index outside the tree, a second tree smaller than the first.
 
-Callers that only need a yes/no catch both.
+Callers that only need a yes/no catch both.  Every hash is length-checked
+first, even where verify.go only compares bytes (equal sizes), so 12-byte
+"roots" that Go would accept as equal are rejected here (shared vectors
+README: "Hashes that are not 32 bytes must be rejected").
 
 Size 0 (the ledger's own rule; RFC 9162 §2.1.4 defines proofs only for
 ``0 < size1 < size2``):  the empty tree is a prefix of every tree, so a

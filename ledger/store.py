@@ -288,13 +288,6 @@ class Store:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 head = self.head()
-                pending: dict[int, bytes] = {}
-
-                def read(indexes: Sequence[int]) -> list[bytes]:
-                    missing = [i for i in indexes if i not in pending]
-                    fetched = dict(zip(missing, self._read_hashes(missing), strict=True))
-                    return [pending[i] if i in pending else fetched[i] for i in indexes]
-
                 n, prev = head.size, head.last_leaf_hash
                 entry_rows = []
                 for make in makers:
@@ -302,17 +295,20 @@ class Store:
                     if entry.seq != n or entry.prev != prev or not entry.leaf:
                         raise StoreError(f"internal error: entry built for seq {entry.seq}, head is {n}")
                     lh = entry.leaf_hash
-                    base = tlog.stored_hash_count(n)
-                    for k, h in enumerate(tlog.stored_hashes(n, lh, read)):
-                        pending[base + k] = h
                     entry_rows.append((n, entry.leaf, lh, entry.type, entry.at, entry.actor))
                     out.append(entry)
                     n, prev = n + 1, lh
+                # One read of older tree hashes for the whole batch (ledger.tlog).
+                new_hashes = tlog.stored_hashes_for_leaves(head.size, [r[2] for r in entry_rows], self._read_hashes)
+                base = tlog.stored_hash_count(head.size)
                 self._db.executemany(
                     "INSERT INTO entries(seq, leaf, leaf_hash, type, at, actor) VALUES(?,?,?,?,?,?)",
                     entry_rows,
                 )
-                self._db.executemany("INSERT INTO hashes(idx, hash) VALUES(?, ?)", sorted(pending.items()))
+                self._db.executemany(
+                    "INSERT INTO hashes(idx, hash) VALUES(?, ?)",
+                    ((base + k, h) for k, h in enumerate(new_hashes)),
+                )
                 self._db.execute("COMMIT")
             except BaseException:
                 if not self._db.in_transaction:

@@ -36,8 +36,8 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -121,26 +121,31 @@ def _join(base: str, key: str) -> str:
     return f"{base}.{key}" if base else key
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 3] + "..."
+
+
 def _field_and_detail(error: ValidationError) -> tuple[str, str]:
     """Where the error is, as a dotted path, and what is wrong there."""
     base = _dotted(iter(error.absolute_path))
     instance = error.instance
     if error.validator == "required" and isinstance(instance, dict):
+        # One error per missing property; its message quotes the property.
         missing = [p for p in error.validator_value if p not in instance]
-        # One error per missing property: the message quotes the one it is about.
         named = next((p for p in missing if repr(p) in error.message), missing[0] if missing else "")
         return _join(base, named), _("a required field is missing")
-    if error.validator == "additionalProperties" and isinstance(instance, dict):
-        schema = error.schema if isinstance(error.schema, dict) else {}
-        known = schema.get("properties", {})
-        patterns = list(schema.get("patternProperties", {}))
-        extra = [k for k in instance if k not in known and not any(re.search(p, k) for p in patterns)]
-        if extra:
-            return _join(base, extra[0]), _("this field is not allowed here")
-    detail = error.message
-    if len(detail) > _MAX_DETAIL:
-        detail = detail[: _MAX_DETAIL - 3] + "..."
-    return base, detail
+    if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
+        # The message lists the unexpected properties: "('x', 'y' were unexpected)".
+        extra = next((k for k in instance if repr(k) in error.message), None)
+        if extra is not None:
+            return _join(base, extra), _("this field is not allowed here")
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if error.validator in ("pattern", "format") and isinstance(description, str):
+        detail = _("{value} is not valid; expected: {description}").format(
+            value=_short(repr(instance)), description=description
+        )
+        return base, detail
+    return base, _short(error.message)
 
 
 def validate(name: str, document: object) -> None:

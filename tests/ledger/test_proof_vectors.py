@@ -261,6 +261,11 @@ def test_wrong_claims_are_proof_errors() -> None:
         verify_inclusion(H[2], 2, 7, INCL_PROOF[:-1], ROOT[7])  # short proof
     with pytest.raises(ProofError):
         verify_inclusion(H[2], 2, 7, [*INCL_PROOF, H[0]], ROOT[7])  # long proof
+    # root_from_inclusion checks the length itself, before any root comparison.
+    assert root_from_inclusion(H[2], 2, 7, INCL_PROOF) == ROOT[7]
+    for wrong_length in (INCL_PROOF[:-1], [*INCL_PROOF, H[0]], [H[0], *INCL_PROOF], []):
+        with pytest.raises(ProofError):
+            root_from_inclusion(H[2], 2, 7, wrong_length)
     with pytest.raises(ProofError):
         verify_consistency(7, 3, CONS_PROOF, ROOT[7], ROOT[3])  # tree shrank
     with pytest.raises(ProofError):

@@ -108,7 +108,9 @@ def test_node_hash_domain_separation() -> None:
     assert rfc6962.leaf_hash(a + b) != rfc6962.node_hash(a, b)
 
 
-@pytest.mark.parametrize("bad", [b"", b"\x00" * 31, b"\x00" * 33, b"\x00" * 64, "a" * 32, bytearray(32), None, 0])
+@pytest.mark.parametrize(
+    "bad", [b"", b"\x00" * 31, b"\x00" * 33, b"\x00" * 64, "a" * 32, bytearray(32), None, 0]
+)
 def test_node_hash_rejects_non_hashes(bad: Any) -> None:
     with pytest.raises(ProofFormatError):
         rfc6962.node_hash(bad, LEAF_HASHES[0])

@@ -175,7 +175,9 @@ def test_good_baseline_parses() -> None:
     assert parse_tlog_proof(GOOD) == TlogProof(4, (H[0], H[1]), CHECKPOINT, extra=b"ab")
     assert parse_tlog_proof(HEAD + b"index 0\n" + TAIL).index == 0
     assert parse_tlog_proof(HEAD + b"index 9223372036854775807\n" + TAIL).index == MAX_INDEX
-    assert len(parse_tlog_proof(HEAD + b"index 4\n" + b"".join(b + b"\n" for b in B[:63]) + TAIL).hashes) == 63
+    assert (
+        len(parse_tlog_proof(HEAD + b"index 4\n" + b"".join(b + b"\n" for b in B[:63]) + TAIL).hashes) == 63
+    )
 
 
 @pytest.mark.parametrize("not_bytes", ["c2sp.org/tlog-proof@v1\n", bytearray(GOOD), None, 5])
@@ -267,4 +269,3 @@ def test_mutations_fail_cleanly_or_stay_canonical(data: st.DataObject) -> None:
     except ProofFormatError:
         return
     assert format_tlog_proof(p) == bytes(b)
-

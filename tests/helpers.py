@@ -1,0 +1,98 @@
+"""Builders shared by the tests: keys, a contract file, a fresh ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.ledger import Ledger
+from ledger.note import ALG_COSIGNATURE_V1, Signer
+
+ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
+TEST_KDF_N = 2**15
+LOG_PASSPHRASE = b"log-pass"
+
+
+@dataclass
+class Parties:
+    responsible: Signer
+    approver: Signer
+    witness: Signer
+
+
+def make_parties() -> Parties:
+    return Parties(
+        responsible=Signer("resp-sato", Ed25519PrivateKey.generate()),
+        approver=Signer("city-approver", Ed25519PrivateKey.generate()),
+        witness=Signer("city.example.lg.jp/witness", Ed25519PrivateKey.generate(), alg=ALG_COSIGNATURE_V1),
+    )
+
+
+def contract_toml(parties: Parties, *, origin: str = ORIGIN, my_number: bool = True) -> bytes:
+    return f"""
+[contract]
+id = "2026-017"
+origin = "{origin}"
+title = "住民記録システム改修業務"
+start = 2026-04-01
+end = 2027-03-31
+my_number = {"true" if my_number else "false"}
+
+[municipality]
+name = "例市"
+department = "市民課"
+approver_vkeys = ["{parties.approver.verifier().vkey}"]
+witness_vkeys = ["{parties.witness.verifier().vkey}"]
+
+[vendor]
+name = "株式会社サンプル"
+
+[responsible]
+name = "佐藤 一郎"
+organisation = "株式会社サンプル"
+pledge_date = 2026-03-20
+training_date = 2026-03-25
+
+[[work_locations]]
+id = "site-1"
+name = "本社 第2開発室"
+
+[[data_items]]
+name = "住民基本台帳"
+records = 1200
+
+[permits]
+takeout = true
+copy = true
+subcontracting = true
+""".encode()
+
+
+class StepClock:
+    """A clock that advances one second per call (deterministic timestamps)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 4, 1, 9, 0, tzinfo=UTC).astimezone()
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def new_ledger(tmp: Path, parties: Parties | None = None, **kw: object) -> tuple[Ledger, Parties, Signer]:
+    """A fresh ledger in tmp/ledger; returns (ledger, parties, log signer)."""
+    parties = parties or make_parties()
+    log_key = Ed25519PrivateKey.generate()
+    ledger = Ledger.create(
+        tmp / "ledger",
+        contract_toml=contract_toml(parties),
+        responsible=parties.responsible,
+        log_key=log_key,
+        log_passphrase=LOG_PASSPHRASE,
+        kdf_n=TEST_KDF_N,
+        clock=kw.get("clock", StepClock()),  # type: ignore[arg-type]
+    )
+    return ledger, parties, Signer(ledger.origin, log_key)

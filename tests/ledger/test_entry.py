@@ -1,0 +1,171 @@
+"""Entries: the exact leaf format of DESIGN.md, strict parsing, signatures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger import canonical
+from ledger.entry import (
+    ENTRY_CONTEXT,
+    ZERO_HASH,
+    check_envelope,
+    parse_entry,
+    sign_entry,
+    verify_entry_signature,
+)
+from ledger.errors import CanonicalJSONError, FormatError, SchemaError, SignatureError
+from ledger.note import Signer
+from ledger.rfc6962 import leaf_hash
+from schemas import validate
+
+SIGNER = Signer("op-tanaka", Ed25519PrivateKey.generate())
+OTHER = Signer("op-tanaka", Ed25519PrivateKey.generate())
+
+
+def make(**over: object) -> bytes:
+    fields: dict[str, object] = {
+        "origin": "city.example.lg.jp/custody/x",
+        "seq": 0,
+        "prev": ZERO_HASH,
+        "type": "note.recorded",
+        "at": "2026-04-01T09:00:00.000+09:00",
+        "body": {"text": "作業開始"},
+        "signer": SIGNER,
+    }
+    fields.update(over)
+    return sign_entry(**fields).leaf  # type: ignore[arg-type]
+
+
+def test_leaf_is_jcs_of_the_design_object() -> None:
+    leaf = make()
+    obj = json.loads(leaf)
+    assert list(obj) == sorted(obj)  # JCS orders members
+    assert set(obj) == {"custody", "origin", "seq", "prev", "type", "at", "actor", "body", "sig"}
+    assert obj["custody"] == 1 and obj["actor"] == "op-tanaka"
+    assert canonical.dumps(obj) == leaf
+
+
+def test_signature_covers_context_and_jcs_without_sig() -> None:
+    entry = parse_entry(make())
+    obj = json.loads(entry.leaf)
+    del obj["sig"]
+    expected = ENTRY_CONTEXT + canonical.dumps(obj)
+    assert entry.signed_message() == expected
+    SIGNER.verifier().verify(expected, entry.sig[4:])
+    assert entry.sig[:4] == SIGNER.key_id
+    verify_entry_signature(entry, SIGNER.verifier())
+
+
+def test_fast_message_cut_matches_rebuild_even_with_nested_sig_keys() -> None:
+    entry = parse_entry(make(body={"sig": "x", "nested": {"sig": "y"}, "type": "z"}))
+    rebuilt = entry.to_json()
+    del rebuilt["sig"]
+    assert entry.signed_message() == ENTRY_CONTEXT + canonical.dumps(rebuilt)
+
+
+def test_leaf_hash_is_rfc6962() -> None:
+    entry = parse_entry(make())
+    assert entry.leaf_hash == leaf_hash(entry.leaf)
+
+
+def test_wrong_key_rejected() -> None:
+    entry = parse_entry(make())
+    with pytest.raises(SignatureError):
+        verify_entry_signature(entry, OTHER.verifier())
+
+
+def test_any_flipped_byte_breaks_parse_or_signature() -> None:
+    leaf = make()
+    for i in range(0, len(leaf), 7):
+        mutated = bytearray(leaf)
+        mutated[i] ^= 0x01
+        try:
+            entry = parse_entry(bytes(mutated))
+        except FormatError:
+            continue
+        with pytest.raises(SignatureError):
+            verify_entry_signature(entry, SIGNER.verifier())
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda o: o.pop("sig"), "sig"),
+        (lambda o: o.pop("body"), "body"),
+        (lambda o: o.update(extra=1), "extra"),
+        (lambda o: o.update(custody=2), "custody"),
+        (lambda o: o.update(seq=-1), "seq"),
+        (lambda o: o.update(seq="1"), "seq"),
+        (lambda o: o.update(type="Note"), "type"),
+        (lambda o: o.update(at="2026-04-01T09:00:00"), "at"),
+        (lambda o: o.update(at="2026-13-01T09:00:00Z"), "at"),
+        (lambda o: o.update(actor="a b"), "actor"),
+        (lambda o: o.update(actor="a+b"), "actor"),
+        (lambda o: o.update(origin=""), "origin"),
+        (lambda o: o.update(body=[]), "body"),
+        (lambda o: o.update(prev="AAAA"), "prev"),
+        (lambda o: o.update(sig="AAAA"), "sig"),
+    ],
+)
+def test_envelope_violations_name_the_field(mutate: object, field: str) -> None:
+    obj = json.loads(make())
+    mutate(obj)  # type: ignore[operator]
+    with pytest.raises(SchemaError) as info:
+        parse_entry(canonical.dumps(obj))
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":1,"a":2}',
+        b'{"a":NaN}',
+        b'{"a":1.5}',
+        b'{"a":9007199254740993}',
+        b'{"a":"\\ud800"}',
+        b"\xff",
+        b"",
+        b"[",
+    ],
+)
+def test_strict_parsing_rejects(raw: bytes) -> None:
+    with pytest.raises(CanonicalJSONError):
+        parse_entry(raw)
+
+
+def test_non_canonical_bytes_rejected() -> None:
+    leaf = make()
+    pretty = json.dumps(json.loads(leaf), indent=1).encode()
+    with pytest.raises(CanonicalJSONError):
+        parse_entry(pretty)
+
+
+def test_hand_check_agrees_with_the_schema_file() -> None:
+    obj = json.loads(make())
+    check_envelope(obj)
+    validate("entry", obj)
+    bad = dict(obj, at="yesterday")
+    with pytest.raises(SchemaError):
+        check_envelope(bad)
+    with pytest.raises(SchemaError):
+        validate("entry", bad)
+
+
+@given(st.binary(max_size=400))
+def test_parse_entry_fuzz_only_format_errors(data: bytes) -> None:
+    try:
+        parse_entry(data)
+    except FormatError:
+        pass
+
+
+@given(st.dictionaries(st.text(max_size=5), st.integers(-10, 10) | st.text(max_size=5), max_size=4))
+def test_any_body_round_trips(body: dict[str, object]) -> None:
+    entry = parse_entry(make(body=body))
+    assert entry.body == body
+    verify_entry_signature(entry, SIGNER.verifier())

@@ -1,0 +1,182 @@
+"""The apsw store: appends, tree hashes, proofs, immutability, bad files, full disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import apsw
+import pytest
+
+from ledger.entry import parse_entry, sign_entry
+from ledger.errors import StoreCorruptError, StoreError, StoreFullError
+from ledger.ledger import Ledger
+from ledger.note import Signer
+from ledger.proof import verify_consistency, verify_inclusion
+from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
+from ledger.store import Store
+from tests.helpers import new_ledger
+
+
+def _notes(ledger: Ledger, signer: Signer, n: int) -> None:
+    for i in range(n):
+        ledger.append("note.recorded", {"text": f"n{i}"}, signer)
+
+
+def test_append_builds_a_chain_and_the_tree(tmp_path: Path) -> None:
+    ledger, parties, _log = new_ledger(tmp_path)
+    _notes(ledger, parties.responsible, 20)
+    store = ledger.store
+    leaves = [leaf for _s, leaf in store.leaves()]
+    assert len(leaves) == store.size == 21
+    prev = bytes(32)
+    for seq, leaf in enumerate(leaves):
+        entry = parse_entry(leaf)
+        assert entry.seq == seq and entry.prev == prev
+        prev = leaf_hash(leaf)
+    hashes = [leaf_hash(x) for x in leaves]
+    for n in range(len(leaves) + 1):
+        assert store.root(n) == root_from_leaf_hashes(hashes[:n])
+
+
+def test_proofs_verify(tmp_path: Path) -> None:
+    ledger, parties, _log = new_ledger(tmp_path)
+    _notes(ledger, parties.responsible, 12)
+    store = ledger.store
+    size = store.size
+    root = store.root()
+    for i in range(size):
+        verify_inclusion(leaf_hash(store.leaf(i)), i, size, store.inclusion_proof(i, size), root)
+    for old in range(1, size):
+        verify_consistency(old, size, store.consistency_proof(old, size), store.root(old), root)
+
+
+def test_entries_and_hashes_refuse_update_and_delete(tmp_path: Path) -> None:
+    ledger, _p, _log = new_ledger(tmp_path)
+    db = apsw.Connection(str(ledger.paths.store))
+    for sql in (
+        "UPDATE entries SET type='x'",
+        "DELETE FROM entries",
+        "UPDATE hashes SET hash=x''",
+        "DELETE FROM hashes",
+    ):
+        with pytest.raises(apsw.ConstraintError):
+            db.execute(sql)
+    db.close()
+
+
+def test_refused_precheck_writes_nothing(tmp_path: Path) -> None:
+    ledger, parties, _log = new_ledger(tmp_path)
+    before = ledger.store.size
+
+    def refuse(_store: Store, _seq: int) -> None:
+        raise StoreError("no")
+
+    with pytest.raises(StoreError):
+        ledger.append("note.recorded", {"text": "x"}, parties.responsible, precheck=refuse)
+    assert ledger.store.size == before
+
+
+def test_foreign_and_corrupt_files(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreCorruptError):
+        Store.open(garbage)
+    foreign = tmp_path / "foreign.db"
+    con = apsw.Connection(str(foreign))
+    con.execute("CREATE TABLE t(x)")
+    con.close()
+    with pytest.raises(StoreCorruptError):
+        Store.open(foreign)
+    with pytest.raises(StoreError):
+        Store.open(tmp_path / "missing.db")
+
+
+def test_truncated_file_is_reported_not_a_traceback(tmp_path: Path) -> None:
+    ledger, parties, _log = new_ledger(tmp_path)
+    _notes(ledger, parties.responsible, 200)
+    path = ledger.paths.store
+    ledger.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    for wal in path.parent.glob("ledger.db-*"):
+        wal.unlink()
+    with pytest.raises(StoreError):
+        store = Store.open(path)
+        list(store.leaves())
+        assert store.integrity_check() == []
+
+
+def test_disk_full_writes_nothing_and_ledger_still_verifies(tmp_path: Path) -> None:
+    ledger, parties, _log = new_ledger(tmp_path)
+    _notes(ledger, parties.responsible, 5)
+    size = ledger.store.size
+    root = ledger.store.root()
+    pages = ledger.store._db.execute("PRAGMA page_count").fetchone()[0]
+    ledger.store.set_page_limit(pages)
+    big = {"text": "x" * 20000}
+    with pytest.raises(StoreFullError) as info:
+        for _ in range(50):
+            ledger.append("note.recorded", big, parties.responsible)
+    assert "full" in info.value.message
+    ledger.close()
+    reopened = Ledger.open(tmp_path / "ledger")
+    assert reopened.store.size >= size
+    got = [leaf for _s, leaf in reopened.store.leaves()]
+    assert root_from_leaf_hashes([leaf_hash(x) for x in got]) == reopened.store.root()
+    assert reopened.store.root(size) == root
+    assert reopened.store.integrity_check() == []
+
+
+def test_batched_append_is_one_transaction(tmp_path: Path) -> None:
+    ledger, parties, _log = new_ledger(tmp_path)
+    signer = parties.responsible
+
+    def maker(i: int):  # type: ignore[no-untyped-def]
+        def make(seq: int, prev: bytes):  # type: ignore[no-untyped-def]
+            if i == 3:
+                raise StoreError("stop")
+            return sign_entry(
+                origin=ledger.origin, seq=seq, prev=prev, type="note.recorded",
+                at="2026-04-01T10:00:00.000+09:00", body={"i": i}, signer=signer,
+            )
+        return make
+
+    with pytest.raises(StoreError):
+        ledger.store.append_many([maker(i) for i in range(5)])
+    assert ledger.store.size == 1
+    ledger.store.append_many([maker(i) for i in (0, 1, 2)])
+    assert ledger.store.size == 4
+    assert ledger.store.root() == root_from_leaf_hashes([leaf_hash(x) for _s, x in ledger.store.leaves()])
+
+
+def test_clock_running_backwards_is_refused(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from tests.helpers import StepClock
+
+    clock = StepClock()
+    ledger, parties, _log = new_ledger(tmp_path, clock=clock)
+    clock.now -= timedelta(hours=1)
+    with pytest.raises(StoreError) as info:
+        ledger.append("note.recorded", {"text": "x"}, parties.responsible)
+    assert "clock" in info.value.message
+
+
+def test_checkpoints_and_automatic_policy(tmp_path: Path) -> None:
+    ledger, parties, log = new_ledger(tmp_path)
+    assert [s for s, _n in ledger.store.checkpoints()] == [1]  # init signs the genesis checkpoint
+    for i in range(ledger.config.checkpoint_every_entries):
+        ledger.append("note.recorded", {"i": i}, parties.responsible, log_signer=log)
+    sizes = [s for s, _n in ledger.store.checkpoints()]
+    assert sizes == [1, 1 + ledger.config.checkpoint_every_entries]
+    info = ledger.checkpoint(log)
+    assert not info.created  # nothing new since the automatic one
+
+
+def test_attachments_are_content_addressed(tmp_path: Path) -> None:
+    ledger, _p, _log = new_ledger(tmp_path)
+    digest = ledger.store.put_attachment(b"photo bytes")
+    assert digest == __import__("hashlib").sha256(b"photo bytes").hexdigest()
+    assert ledger.store.put_attachment(b"photo bytes") == digest
+    assert ledger.store.attachment(digest) == b"photo bytes"
+    assert ledger.store.attachment("0" * 64) is None
