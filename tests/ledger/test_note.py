@@ -568,8 +568,10 @@ def test_ambiguous_verifiers_rejected() -> None:
     msg = sign_note(TEXT, [ALICE])
     assert open_note(msg, [real, real])[1] == (real,)
     clash = _ClashingVerifier(real.name, real.alg, bytes(32))
-    with pytest.raises(SignatureError):
-        open_note(msg, [real, clash])
+    assert clash.key_id == real.key_id
+    for order in ([real, clash], [clash, real]):
+        with pytest.raises(SignatureError, match="ambiguous"):
+            open_note(msg, order)
 
 
 class _ClashingVerifier(Verifier):
