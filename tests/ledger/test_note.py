@@ -113,6 +113,9 @@ def test_key_id_formula() -> None:
     pub = bytes(range(32))
     assert key_id("a/b", 0x04, pub) == hashlib.sha256(b"a/b\n\x04" + pub).digest()[:4]
     assert key_id("a/b", 0x01, pub) != key_id("a/b", 0x04, pub)
+    for alg in (-1, 256):
+        with pytest.raises(ValueError):
+            key_id("a/b", alg, pub)
 
 
 # --- Key names. ---

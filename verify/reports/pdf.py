@@ -40,6 +40,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     KeepTogether,
@@ -91,7 +92,12 @@ GREY_TEXT = colors.HexColor("#444444")
 CELL_PAD_X = 3.0
 CELL_PAD_TOP = 2.0
 CELL_PAD_BOTTOM = 3.0
-DENSE_COLUMNS = 10  # tables with this many columns or more are set smaller
+DENSE_COLUMNS = 10
+# A heading (caption) starts a new page when less than this height is left below it,
+# so that it never ends a page alone.  (Not keepWithNext: that would push a heading
+# and the whole long table after it to the next page, leaving this one empty.)
+KEEP_HEADING = 35 * mm
+KEEP_CAPTION = 20 * mm  # tables with this many columns or more are set smaller
 
 _ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT}
 
@@ -169,10 +175,9 @@ def _styles() -> dict[str, ParagraphStyle]:
             spaceAfter=6,
             backColor=LABEL_BG,
             borderPadding=(2, 3, 3, 3),
-            keepWithNext=1,
         ),
-        "h3": ParagraphStyle("h3", parent=base, fontSize=11, leading=15, spaceBefore=8, spaceAfter=4, keepWithNext=1),
-        "h4": ParagraphStyle("h4", parent=base, fontSize=10, leading=14, spaceBefore=6, spaceAfter=3, keepWithNext=1),
+        "h3": ParagraphStyle("h3", parent=base, fontSize=11, leading=15, spaceBefore=8, spaceAfter=4),
+        "h4": ParagraphStyle("h4", parent=base, fontSize=10, leading=14, spaceBefore=6, spaceAfter=3),
         "para": ParagraphStyle("para", parent=base, spaceAfter=5),
         "note": ParagraphStyle(
             "note", parent=base, fontSize=8.5, leading=12.5, leftIndent=8, textColor=GREY_TEXT, spaceAfter=5
@@ -180,7 +185,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         "item": ParagraphStyle(
             "item", parent=base, leftIndent=16, bulletIndent=3, bulletFontName=JP_FONT, spaceAfter=2
         ),
-        "caption": ParagraphStyle("caption", parent=base, fontSize=9, leading=13, spaceAfter=2, keepWithNext=1),
+        "caption": ParagraphStyle("caption", parent=base, fontSize=9, leading=13, spaceAfter=2),
         "sign": ParagraphStyle("sign", parent=base, fontSize=8.5, leading=11, alignment=TA_CENTER),
     }
 
@@ -353,6 +358,7 @@ class _Builder:
             hAlign="LEFT",
         )
         if t.caption:
+            self.story.add(CondPageBreak(KEEP_CAPTION))
             self.story.add(RLParagraph(_markup(t.caption), self.styles["caption"]))
         self.story.add(table)
         self.story.add(Spacer(1, 3 * mm))
@@ -429,6 +435,7 @@ class _Builder:
         if inner != orientation:
             self.story.page_break(inner, changes=True)
         level = min(depth + 2, 4)
+        self.story.add(CondPageBreak(KEEP_HEADING))
         self.story.add(RLParagraph(_markup(s.heading), self.styles[f"h{level}"]))
         for b in s.blocks:
             self.block(b, depth + 1, inner)
