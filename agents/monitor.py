@@ -56,7 +56,7 @@ def default_filter() -> MountFilter:
     if sys.platform == "darwin":  # pragma: no cover - macOS branch
         return MountFilter(roots=("/Volumes",))
     if sys.platform == "win32":  # pragma: no cover - Windows branch
-        system_drive = os.environ.get("SystemDrive", "C:") + "\\"
+        system_drive = os.environ.get("SYSTEMDRIVE", "C:") + "\\"
         return MountFilter(roots=(), exclude_paths=(system_drive,))
     return MountFilter()
 
@@ -206,7 +206,7 @@ class VolumeMonitor:
     def _call(callback: Callable[..., None], *args: object) -> None:
         try:
             callback(*args)
-        except Exception:  # noqa: BLE001 - a failing callback must not stop the monitor
+        except Exception:  # a failing callback must not stop the monitor
             log.exception("volume monitor callback failed for %r", args[0])
 
     # --- lifecycle ---
@@ -214,7 +214,7 @@ class VolumeMonitor:
     def start(self) -> None:
         """Read the table, report the volumes present now (``initial=True``), then watch."""
         if self._thread is not None:
-            raise AgentError("the volume monitor is already started")
+            raise AgentError(_("The volume monitor is already started"))
         self._stop.clear()
         if self.mode == "poll":
             assert self.mount_table is not None
@@ -306,7 +306,7 @@ class VolumeMonitor:
         while not self._stop.wait(self.partitions_interval):
             try:
                 records = psutil_records(self.mount_filter.accepts)
-            except Exception:  # noqa: BLE001 - psutil raises platform errors; try again next round
+            except Exception:  # psutil raises platform errors; try again next round
                 log.exception("psutil.disk_partitions() failed")
                 continue
             self.rescan(records)

@@ -209,7 +209,7 @@ DATA_FS_TYPES: frozenset[str] = frozenset(
         "f2fs", "hfs", "hfsplus", "apfs", "udf", "iso9660", "tmpfs", "nfs", "nfs4", "cifs", "smb3",
         "9p", "virtiofs", "fuse.*",
         # macOS and Windows names as psutil reports them.
-        "msdos", "exfat", "FAT", "FAT32", "exFAT", "NTFS", "ReFS", "UDF", "CDFS",
+        "FAT", "FAT32", "exFAT", "NTFS", "ReFS", "UDF", "CDFS",
     }
 )  # fmt: skip
 

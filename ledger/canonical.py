@@ -20,6 +20,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 # A lone surrogate escape survives json.loads as an unpaired code point.
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -89,38 +90,92 @@ def loads(data: bytes | str) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    """RFC 8785 canonical bytes; refuses floats in what we sign."""
-    _refuse_floats(value)
+    """RFC 8785 canonical bytes; refuses floats in what we sign.
+
+    When the value holds no float, no integer beyond 2^53-1, and no object key
+    outside the Basic Multilingual Plane, the standard library's sorted,
+    compact ``json.dumps`` produces exactly the RFC 8785 bytes (same string
+    escapes, same integer form, and code-point order equals UTF-16 order for
+    BMP keys); it is ~5x faster than ``rfc8785.dumps`` on the append path.
+    Every other value goes through the ``rfc8785`` package, and a property
+    test keeps the two in agreement.
+    """
+    if _refuse_floats(value):
+        try:
+            return _fast_dumps(value)
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: let rfc8785 name the problem
     try:
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
         raise CanonicalJSONError(f"cannot canonicalize: {exc}") from None
 
 
-def _refuse_floats(value: Any) -> None:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return
+def _fast_dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode(
+        "utf-8"
+    )
+
+
+def _refuse_floats(value: Any) -> bool:
+    """Refuse what may not be signed; True when every object key is in the BMP.
+
+    Exact-type checks first: this walk runs on every append.
+    """
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return True
+        raise CanonicalJSONError(f"integer {value} beyond +/-(2^53-1)")
+    if kind is dict:
+        ok = True
+        for key, item in value.items():
+            if type(key) is not str:
+                raise CanonicalJSONError("object keys must be strings")
+            if not key.isascii() and _ASTRAL.search(key):
+                ok = False
+            if not _refuse_floats(item):
+                ok = False
+        return ok
+    if kind is list or kind is tuple:
+        ok = True
+        for item in value:
+            if not _refuse_floats(item):
+                ok = False
+        return ok
     if isinstance(value, float):
         raise CanonicalJSONError("floating-point numbers are not allowed in signed payloads")
-    if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise CanonicalJSONError(f"integer {value} beyond +/-(2^53-1)")
-        return
-    if isinstance(value, list | tuple):
-        for item in value:
-            _refuse_floats(item)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise CanonicalJSONError("object keys must be strings")
-            _refuse_floats(item)
-        return
+    if isinstance(value, bool | int | str | dict | list | tuple):
+        # Subclasses (an IntEnum, an OrderedDict): let rfc8785 decide.
+        return False
     raise CanonicalJSONError(f"{type(value).__name__} is not a JSON type")
 
 
+# Inputs the fast path below cannot judge: a 4-byte UTF-8 sequence (a
+# character outside the BMP, where code-point and UTF-16 key order differ)
+# or a run of 16 digits (a possible integer beyond 2^53-1).
+_FAST_PATH_UNSURE = re.compile(rb"[\xf0-\xf4]|\d{16}")
+
+
 def loads_canonical(data: bytes) -> Any:
-    """Parse bytes that must already be in canonical form (e.g. a ledger leaf)."""
+    """Parse bytes that must already be in canonical form (e.g. a ledger leaf).
+
+    Fast path, for the verifier's hot loop: a plain parse whose sorted,
+    compact re-serialisation gives back exactly ``data`` proves the bytes
+    canonical and free of duplicate keys (a duplicate would be collapsed and
+    the bytes would differ), of NaN (refused by the hooks) and of lone
+    surrogates (they cannot be encoded back to UTF-8).  Anything else takes
+    the strict path with the ``rfc8785`` package.
+    """
+    if not _FAST_PATH_UNSURE.search(data):
+        try:
+            value = json.loads(data, parse_float=_reject_float, parse_constant=_reject_constant)
+            if _fast_dumps(value) == data:
+                return value
+        except (CanonicalJSONError, ValueError, UnicodeError, RecursionError):
+            pass
     value = loads(data)
     if dumps(value) != data:
         raise CanonicalJSONError("bytes are not in RFC 8785 canonical form")

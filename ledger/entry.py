@@ -21,6 +21,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ledger import canonical
@@ -35,12 +36,15 @@ KEY_ID_SIZE = 4
 SIGNATURE_SIZE = 64
 
 _FIELDS = ("custody", "origin", "seq", "prev", "type", "at", "actor", "body", "sig")
-_TYPE = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
+_TYPE = re.compile(r"[a-z]+(\.[a-z_]+)+")
 # RFC 3339 date-time with an explicit offset (or Z); fractional seconds allowed.
 _AT = re.compile(
-    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?"
-    r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
 )
+_BAD_ORIGIN = re.compile(r"[\s\x00-\x1f\x7f]")
+_BAD_KEY_NAME = re.compile(r"[\s+\x00-\x1f\x7f]")
+MAX_SEQ = 2**53 - 1
 
 
 def b64(data: bytes) -> str:
@@ -108,6 +112,7 @@ def signed_message(obj: dict[str, Any]) -> bytes:
 
 
 _SIG_MEMBER = b',"sig":"'
+_PLACEHOLDER_SIG = base64.b64encode(bytes(68)).decode("ascii")
 _SIG_B64_LEN = 92
 
 
@@ -146,10 +151,14 @@ def sign_entry(
         "actor": signer.name,
         "body": body,
     }
-    check_envelope({**obj, "sig": b64(bytes(KEY_ID_SIZE + SIGNATURE_SIZE))})
-    sig = signer.key_id + signer.sign(signed_message(obj))
-    obj["sig"] = b64(sig)
-    leaf = canonical.dumps(obj)
+    check_envelope({**obj, "sig": _PLACEHOLDER_SIG})
+    unsigned = canonical.dumps(obj)
+    sig = signer.key_id + signer.sign(ENTRY_CONTEXT + unsigned)
+    # Splice the sig member in before the last member, "type" (see
+    # _signed_message_from_leaf): the result is the canonical form of the
+    # whole object without serialising it a second time.
+    at_type = unsigned.rfind(b',"type":"')
+    leaf = unsigned[:at_type] + _SIG_MEMBER + b64(sig).encode("ascii") + b'"' + unsigned[at_type:]
     return Entry(origin, seq, prev, type, at, signer.name, body, sig, leaf)
 
 
@@ -168,19 +177,28 @@ def check_envelope(obj: Any) -> None:
     for name in ("origin", "type", "at", "actor", "prev", "sig"):
         if not isinstance(obj[name], str):
             raise SchemaError(f"'{name}' must be a string", field=name)
-    if not obj["origin"] or any(c.isspace() for c in obj["origin"]):
+    if not obj["origin"] or _BAD_ORIGIN.search(obj["origin"]):
         raise SchemaError("'origin' must be non-empty without spaces", field="origin")
     seq = obj["seq"]
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_SEQ:
         raise SchemaError("'seq' must be a non-negative integer", field="seq")
-    if not _TYPE.match(obj["type"]):
+    if not _TYPE.fullmatch(obj["type"]):
         raise SchemaError("'type' is not an event type name", field="type")
-    if not _AT.match(obj["at"]):
+    if not _AT.fullmatch(obj["at"]) or not _real_date(obj["at"]):
         raise SchemaError("'at' must be an RFC 3339 date-time with an offset", field="at")
-    if not obj["actor"] or any(c.isspace() or c == "+" for c in obj["actor"]):
+    actor = obj["actor"]
+    if not actor or _BAD_KEY_NAME.search(actor):
         raise SchemaError("'actor' must be a key name", field="actor")
     if not isinstance(obj["body"], dict):
         raise SchemaError("'body' must be an object", field="body")
+
+
+def _real_date(at: str) -> bool:
+    try:
+        date(int(at[0:4]), int(at[5:7]), int(at[8:10]))
+    except ValueError:
+        return False
+    return True
 
 
 def parse_entry(leaf: bytes) -> Entry:

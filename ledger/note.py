@@ -28,7 +28,6 @@ golang.org/x/mod/sumdb/note):
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Sequence
@@ -99,7 +98,7 @@ def _b64decode(text: str, what: str) -> bytes:
         raise NoteFormatError(f"{what}: not canonical base64")
     try:
         data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
+    except ValueError:  # binascii.Error is a ValueError
         raise NoteFormatError(f"{what}: not canonical base64") from None
     if _b64encode(data) != text:  # non-zero pad bits
         raise NoteFormatError(f"{what}: not canonical base64")
@@ -281,10 +280,7 @@ class Signer:
         check_key_name(name)
         if not _HEX8.fullmatch(hex_id):
             raise NoteFormatError(f"private key {name!r}: key ID must be 8 hex digits")
-        try:
-            material = _b64decode(key64, f"private key {name!r}")
-        except NoteFormatError:
-            raise NoteFormatError(f"private key {name!r}: not canonical base64") from None
+        material = _b64decode(key64, f"private key {name!r}")
         if len(material) != 1 + _ED25519_KEY_SIZE or material[0] not in _SUPPORTED_ALGS:
             raise NoteFormatError(f"private key {name!r}: not an Ed25519 seed of a supported type")
         signer = cls(name, Ed25519PrivateKey.from_private_bytes(material[1:]), material[0])

@@ -12,15 +12,27 @@ point (finding I2) and the CLI can refuse an unregistered actor (C9).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from ledger.entry import Entry
 from ledger.errors import NoteFormatError
 from ledger.note import Verifier
 
 GENESIS = "contract.opened"
 PERSON_TYPES = ("personnel.registered", "personnel.changed", "personnel.removed")
 KEY_TYPES = ("key.rotated", "key.revoked")
+
+
+class Event(Protocol):
+    """What the registry reads of an entry (ledger.entry.Entry and the verifier's EntryView both fit)."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def body(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -86,13 +98,13 @@ class Registry:
 
     # --- replay ---
 
-    def apply(self, entry: Entry) -> None:
+    def apply(self, entry: Event) -> None:
         """Advance the state past ``entry`` (which must already be verified)."""
         handler = _HANDLERS.get(entry.type)
         if handler is not None:
             handler(self, entry)
 
-    def _genesis(self, entry: Entry) -> None:
+    def _genesis(self, entry: Event) -> None:
         if self.genesis is not None:
             return
         self.genesis = entry.body
@@ -106,7 +118,7 @@ class Registry:
             verifier.name, details, entry.seq, keys=[KeyState(verifier, entry.seq)]
         )
 
-    def _registered(self, entry: Entry) -> None:
+    def _registered(self, entry: Event) -> None:
         verifier = _verifier(entry.body.get("vkey"))
         if verifier is None:
             return
@@ -121,7 +133,7 @@ class Registry:
             verifier.name, details, entry.seq, keys=[*old_keys, KeyState(verifier, entry.seq + 1)]
         )
 
-    def _changed(self, entry: Entry) -> None:
+    def _changed(self, entry: Event) -> None:
         person = self.people.get(str(entry.body.get("key_name", "")))
         if person is None or person.removed_seq is not None:
             return
@@ -129,7 +141,7 @@ class Registry:
         if isinstance(changes, dict):
             person.details.update({k: v for k, v in changes.items() if k not in ("vkey", "key_name")})
 
-    def _removed(self, entry: Entry) -> None:
+    def _removed(self, entry: Event) -> None:
         person = self.people.get(str(entry.body.get("key_name", "")))
         if person is None or person.removed_seq is not None:
             return
@@ -138,7 +150,7 @@ class Registry:
             if key.until_seq is None:
                 key.until_seq, key.why_ended = entry.seq + 1, "removed"
 
-    def _rotated(self, entry: Entry) -> None:
+    def _rotated(self, entry: Event) -> None:
         person = self.people.get(str(entry.body.get("key_name", "")))
         new = _verifier(entry.body.get("new_vkey"))
         if person is None or new is None or new.name != person.key_name or person.removed_seq is not None:
@@ -148,7 +160,7 @@ class Registry:
                 key.until_seq, key.why_ended = entry.seq + 1, "rotated"
         person.keys.append(KeyState(new, entry.seq + 1))
 
-    def _revoked(self, entry: Entry) -> None:
+    def _revoked(self, entry: Event) -> None:
         person = self.people.get(str(entry.body.get("key_name", "")))
         target = _verifier(entry.body.get("vkey"))
         if person is None or target is None:

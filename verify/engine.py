@@ -46,6 +46,9 @@ from verify.trust import TrustAnchor
 CHUNK = 2000
 MAX_PER_CODE = 200
 _REGISTRY_MARKERS = (b'"type":"personnel.', b'"type":"key.', b'"type":"contract.opened"')
+_REGISTRY_TYPES = frozenset(
+    {"contract.opened", "personnel.registered", "personnel.changed", "personnel.removed", "key.rotated", "key.revoked"}
+)
 
 
 @dataclass(slots=True)
@@ -126,11 +129,14 @@ def _init_worker(registry: Registry, origin: str) -> None:
     _worker_registry, _worker_origin = registry, origin
 
 
-Checked = tuple[int, bytes, bytes | None, Entry | None, list[tuple[str, str]]]
+# (seq, leaf hash, prev, (type, at, actor, body) or None, problems, attachment refs);
+# plain tuples, which cross the process boundary far cheaper than objects.
+Fields = tuple[str, str, str, dict[str, Any]]
+Checked = tuple[int, bytes, bytes | None, Fields | None, list[tuple[str, str]], list[str]]
 
 
 def _check_lines(start: int, lines: Sequence[bytes]) -> list[Checked]:
-    """Parse and verify a chunk: (seq, leaf hash, prev, entry or None, problems)."""
+    """Parse and verify a chunk of entries."""
     registry = _worker_registry
     assert registry is not None
     out: list[Checked] = []
@@ -140,7 +146,7 @@ def _check_lines(start: int, lines: Sequence[bytes]) -> list[Checked]:
         try:
             entry = parse_entry(line)
         except FormatError as exc:
-            out.append((seq, lh, None, None, [("I7", _("entry is malformed: {why}").format(why=exc.message))]))
+            out.append((seq, lh, None, None, [("I7", _("entry is malformed: {why}").format(why=exc.message))], []))
             continue
         problems: list[tuple[str, str]] = []
         if entry.seq != seq:
@@ -157,7 +163,8 @@ def _check_lines(start: int, lines: Sequence[bytes]) -> list[Checked]:
                 verify_entry_signature(entry, verifier)
             except SignatureError:
                 problems.append(("I2", _("signature by {actor} does not verify").format(actor=entry.actor)))
-        out.append((seq, lh, entry.prev, entry, problems))
+        refs = list(attachment_refs(entry.body)) if b'"attachment"' in line else []
+        out.append((seq, lh, entry.prev, (entry.type, entry.at, entry.actor, entry.body), problems, refs))
     return out
 
 
@@ -317,7 +324,8 @@ def verify_bundle(
             for fut in window:
                 yield from fut.result()
 
-    for seq, lh, prev, entry, problems in results():
+    attachments: dict[str, int] = {}
+    for seq, lh, prev, fields, problems, refs in results():
         ctx.size = seq + 1
         for code, message in problems:
             ctx.add(code, ERROR, message, seq=seq)
@@ -330,26 +338,30 @@ def verify_bundle(
         while next_cp < len(ordered_sizes) and ordered_sizes[next_cp] == rng.size:
             _check_roots(ctx, cps, rng.size, rng.root())
             next_cp += 1
-        if entry is None:
+        if fields is None:
             continue
+        etype, at, actor, body = fields
+        for ref in refs:
+            attachments.setdefault(ref, seq)
         try:
-            moment = parse_at(entry.at)
+            moment = parse_at(at)
         except FormatError:
             moment = None
         if moment is not None:
             if prev_time is not None and moment < prev_time:
-                ctx.add("I9", ERROR, _("recorded time runs backwards ({at})").format(at=entry.at), seq=seq)
+                ctx.add("I9", ERROR, _("recorded time runs backwards ({at})").format(at=at), seq=seq)
             prev_time = moment if prev_time is None else max(prev_time, moment)
-        if seq == 0 and entry.type != GENESIS:
+        if seq == 0 and etype != GENESIS:
             ctx.add("I7", ERROR, _("the first entry is not contract.opened"), seq=0)
         if problems:
             continue
-        view = EntryView(seq, entry.type, entry.at, entry.actor, entry.body, lh)
-        if entry.type == "contract.closed" and ctx.closed_seq is None:
+        view = EntryView(seq, etype, at, actor, body, lh)
+        if etype == "contract.closed" and ctx.closed_seq is None:
             ctx.closed_seq = seq
         for rule in rules:
             rule.observe(view, ctx)
-        ctx.registry.apply(entry)
+        if etype in _REGISTRY_TYPES:
+            ctx.registry.apply(view)
 
     size = ctx.size
     for missing in ordered_sizes[next_cp:]:
@@ -379,7 +391,7 @@ def verify_bundle(
                 n=size - witnessed, w=witnessed),
             seq=witnessed,
         )
-    _check_attachments(bundle, ctx)
+    _check_attachments(bundle, ctx, attachments)
     for rule in rules:
         rule.finish(ctx)
     last_cp = max(cps.bundle_sizes, default=0)
@@ -393,18 +405,8 @@ def _hashing(lines: Iterable[bytes], digest: Any) -> Iterator[bytes]:
         yield line
 
 
-def _check_attachments(bundle: Bundle, ctx: Context) -> None:
+def _check_attachments(bundle: Bundle, ctx: Context, wanted: dict[str, int]) -> None:
     """I8: every attachment an entry references is present with the right hash."""
-    wanted: dict[str, int] = {}
-    for seq, line in enumerate(bundle.iter_lines()):
-        if b'"attachment"' not in line:
-            continue
-        try:
-            entry = parse_entry(line)
-        except FormatError:
-            continue
-        for ref in attachment_refs(entry.body):
-            wanted.setdefault(ref, seq)
     for digest, seq in sorted(wanted.items(), key=lambda kv: kv[1]):
         data = bundle.attachment(digest) if _is_hex64(digest) else None
         if data is None:

@@ -197,7 +197,7 @@ def test_bad_scrypt_cost_refused_on_seal(n: int) -> None:
         seal_private_key(NAME, Ed25519PrivateKey.generate(), PASS, n=n)
 
 
-@pytest.mark.parametrize("name", ["", "a b", "a+b", "tab\there", "nl\n", 7])
+@pytest.mark.parametrize("name", ["", "a b", "a+b", "tab\there", "nl\n", "ctl\x01", "wide\u3000space", 7, None])
 def test_bad_key_name_refused_on_seal(name: Any) -> None:
     with pytest.raises(KeyFileError, match="key name"):
         seal_private_key(name, Ed25519PrivateKey.generate(), PASS, n=N)

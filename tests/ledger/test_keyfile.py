@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import getpass
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -342,3 +345,25 @@ def test_fifo_refused_without_blocking(tmp_path: Path) -> None:
     os.mkfifo(fifo, 0o600)
     with pytest.raises(KeyFileError, match="not a regular file"):
         read_key_file(fifo, PASS)
+
+
+def test_messages_translated() -> None:
+    """Every message of keyenvelope and keyfile has a Japanese translation with the same placeholders."""
+    root = Path(__file__).resolve().parents[2]
+    msgids: set[str] = set()
+    for module in ("keyenvelope.py", "keyfile.py"):
+        tree = ast.parse((root / "ledger" / module).read_text(encoding="utf-8"))
+        msgids |= {
+            str(node.args[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "_"
+            and isinstance(node.args[0], ast.Constant)
+        }
+    with (root / "ledger" / "locale" / "ja" / "keys.po").open("rb") as fh:
+        catalog = {str(m.id): str(m.string) for m in read_po(fh, locale="ja") if m.id}
+    assert len(msgids) > 20
+    for msgid in msgids:
+        assert catalog.get(msgid), msgid
+        assert set(re.findall(r"\{[^}]*\}", msgid)) == set(re.findall(r"\{[^}]*\}", catalog[msgid])), msgid

@@ -219,7 +219,7 @@ class Table:
         for index, row in enumerate(rows):
             if isinstance(row, str | Hash) or len(row) != width:
                 raise ReportModelError(f"{where} {index}: expected {width} cells")
-            out.append(tuple(_check_cell(cell, f"{where} {index} cell {col}") for col, cell in enumerate(row)))
+            out.append(tuple(_check_cell(c, f"{where} {index} cell {col}") for col, c in enumerate(row)))
         return tuple(out)
 
     def column_align(self, index: int) -> Align:

@@ -16,6 +16,7 @@ The output is a pure function of the document: same document, same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from string import Template
 
@@ -39,7 +40,9 @@ _FONT_STACK = (
     '"Hiragino Kaku Gothic ProN", "Hiragino Sans", "Yu Gothic UI", "Yu Gothic", YuGothic, Meiryo, '
     '"Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", sans-serif'
 )
-_MONO_STACK = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace'
+_MONO_STACK = (
+    'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace'
+)
 
 _CSS = Template("""\
 *, *::before, *::after { box-sizing: border-box; }
@@ -77,7 +80,8 @@ table.sign th, table.sign td { border: 1px solid #333; text-align: center; width
 table.sign th { font-weight: normal; background: #eee; }
 table.sign td.stamp { height: 6.5em; }
 table.sign td.name { font-size: .9em; }
-.doc-footer { margin-top: 2.5em; padding-top: .3em; border-top: 1px solid #999; font-size: .85em; color: #444; }
+.doc-footer { margin-top: 2.5em; padding-top: .3em; border-top: 1px solid #999;
+  font-size: .85em; color: #444; }
 @media screen {
   table.grid thead th { position: sticky; top: 0; }
 }
@@ -151,7 +155,7 @@ class _Writer:
     def w(self, text: str) -> None:
         self.out.append(text)
 
-    def keyvalues(self, rows: tuple[tuple[str, Cell], ...], widths: tuple[int, ...], extra: str = "") -> None:
+    def keyvalues(self, rows: Sequence[tuple[str, Cell]], widths: tuple[int, ...], extra: str = "") -> None:
         self.w(f'<table class="kv{extra}">{_colgroup(widths)}<tbody>\n')
         for label, value in rows:
             self.w(f'<tr><th scope="row">{_text(label)}</th><td>{_cell(value)}</td></tr>\n')

@@ -153,7 +153,7 @@ def _read_cell(value: JSONValue, where: str) -> Cell:
         return Hash(_object(value, {"hash"}, where)["hash"])
     if isinstance(value, str):
         return value
-    raise ReportModelError(f"{where}: a cell is a string or {{\"hash\": ...}}")
+    raise ReportModelError(f'{where}: a cell is a string or {{"hash": ...}}')
 
 
 def _read_rows(value: JSONValue, where: str) -> list[list[Cell]]:
@@ -235,11 +235,24 @@ _READERS: dict[str, Callable[[dict[str, JSONValue]], Block]] = {
 
 def _read_block(value: JSONValue) -> Block:
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
-        raise ReportModelError("block: expected an object with a \"type\"")
+        raise ReportModelError('block: expected an object with a "type"')
     reader = _READERS.get(value["type"])
     if reader is None:
         raise ReportModelError(f"block: unknown type {value['type']!r}")
     return reader(value)
+
+
+_DOCUMENT_KEYS = {
+    "title",
+    "subtitle",
+    "lang",
+    "orientation",
+    "header_note",
+    "footer_note",
+    "author",
+    "meta",
+    "blocks",
+}
 
 
 def from_data(data: JSONValue) -> Document:
@@ -247,8 +260,7 @@ def from_data(data: JSONValue) -> Document:
     top = _object(data, {"model", "document"}, "report")
     if top["model"] != MODEL:
         raise ReportModelError(f"report model {top['model']!r}: this version reads {MODEL!r}")
-    keys = {"title", "subtitle", "lang", "orientation", "header_note", "footer_note", "author", "meta", "blocks"}
-    d = _object(top["document"], keys, "document")
+    d = _object(top["document"], _DOCUMENT_KEYS, "document")
     return Document(
         d["title"],
         subtitle=d["subtitle"],

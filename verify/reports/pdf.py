@@ -24,14 +24,14 @@ that needs wrapping (and every hash) is laid out as a reportlab Paragraph.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -47,11 +47,11 @@ from reportlab.platypus import (
     NextPageTemplate,
     PageTemplate,
     Spacer,
+    TableStyle,
 )
 from reportlab.platypus import PageBreak as RLPageBreak
 from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import Table as RLTable
-from reportlab.platypus import TableStyle
 from reportlab.platypus.doctemplate import NotAtTopPageBreak
 
 from verify.reports import fonts
@@ -71,6 +71,7 @@ from verify.reports.document import (
     SignatureBoxes,
     Table,
 )
+from verify.reports.linebreak import break_lines
 
 # Names the fonts are registered under in reportlab (the PDF shows the fonts' own names).
 JP_FONT = "CustodyIPAexGothic"
@@ -90,8 +91,11 @@ ZEBRA = colors.HexColor("#f5f5f5")
 GREY_TEXT = colors.HexColor("#444444")
 
 CELL_PAD_X = 3.0
-CELL_PAD_TOP = 2.0
-CELL_PAD_BOTTOM = 3.0
+CELL_PAD_TOP = 2.6  # a little more than below: the baseline sits low in the line
+CELL_PAD_BOTTOM = 2.0
+FIT_SLACK = 0.5  # lines are broken this much narrower than the room, against rounding
+SIGN_WIDTH = 26 * mm
+SIGN_HEIGHT = 22 * mm
 DENSE_COLUMNS = 10
 # A heading (caption) starts a new page when less than this height is left below it,
 # so that it never ends a page alone.  (Not keepWithNext: that would push a heading
@@ -99,13 +103,13 @@ DENSE_COLUMNS = 10
 KEEP_HEADING = 35 * mm
 KEEP_CAPTION = 20 * mm  # tables with this many columns or more are set smaller
 
-_ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT}
-
 
 @cache
 def _register(name: str, path: str) -> None:
     # Cached per (name, path): registering parses the font (~35 ms for IPAexGothic).
     pdfmetrics.registerFont(TTFont(name, path))
+    _char_widths.cache_clear()
+    _lines.cache_clear()
 
 
 def _load_fonts() -> None:
@@ -117,46 +121,37 @@ def _load_fonts() -> None:
 
 @dataclass(frozen=True)
 class _TextStyle:
-    """One size of table text: the paragraph styles and the plain-string metrics."""
+    """One size of table text: Japanese text and hashes."""
 
     size: float
     leading: float
     mono_size: float
     mono_leading: float
 
-    @cache  # noqa: B019 - a handful of frozen instances, cached for the process
-    def para(self, align: Align) -> ParagraphStyle:
-        return ParagraphStyle(
-            f"cell-{self.size}-{align}",
-            fontName=JP_FONT,
-            fontSize=self.size,
-            leading=self.leading,
-            alignment=_ALIGN[align],
-            wordWrap="CJK",
-        )
-
-    @cache  # noqa: B019
-    def mono(self, align: Align) -> ParagraphStyle:
-        return ParagraphStyle(
-            f"hash-{self.mono_size}-{align}",
-            fontName=MONO_FONT,
-            fontSize=self.mono_size,
-            leading=self.mono_leading,
-            alignment=_ALIGN[align],
-            wordWrap="CJK",
-        )
-
-    @cache  # noqa: B019
-    def head(self) -> ParagraphStyle:
-        return ParagraphStyle(
-            f"head-{self.size}",
-            parent=self.para("center"),
-        )
-
 
 _CELL = _TextStyle(size=8.0, leading=10.5, mono_size=7.2, mono_leading=9.5)
 _DENSE = _TextStyle(size=7.0, leading=9.0, mono_size=6.4, mono_leading=8.4)
 _KV = _TextStyle(size=9.0, leading=12.5, mono_size=8.0, mono_leading=11.0)
+
+
+@cache
+def _char_widths(font: str, size: float) -> Callable[[str], float]:
+    widths: dict[str, float] = {}
+    face = pdfmetrics.getFont(font)
+
+    def width(ch: str) -> float:
+        w = widths.get(ch)
+        if w is None:
+            w = widths[ch] = float(face.stringWidth(ch, size))
+        return w
+
+    return width
+
+
+@lru_cache(maxsize=16384)
+def _lines(text: str, font: str, size: float, width: float, *, anywhere: bool = False) -> tuple[str, ...]:
+    # Cached: registers repeat the same values (kind, state, place, custodian) row after row.
+    return tuple(break_lines(text, width - FIT_SLACK, _char_widths(font, size), anywhere=anywhere))
 
 
 @cache
@@ -190,13 +185,9 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _markup(text: str) -> str:
-    """Text as reportlab paragraph markup: escaped, newlines as <br/>."""
-    return escape(text).replace("\n", "<br/>")
-
-
 def _page_size(orientation: Orientation) -> tuple[float, float]:
-    return landscape(A4) if orientation == "landscape" else A4
+    width, height = landscape(A4) if orientation == "landscape" else A4
+    return float(width), float(height)
 
 
 def _frame_width(orientation: Orientation) -> float:
@@ -246,7 +237,7 @@ class _Chrome:
         canv.restoreState()
 
 
-class _PagedCanvas(Canvas):
+class _PagedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
     """A canvas that draws header and footer once the number of pages is known."""
 
     def __init__(self, *args: Any, chrome: _Chrome, **kwargs: Any) -> None:
@@ -302,17 +293,28 @@ class _Builder:
         self.styles = _styles()
         self.story = _Story()
 
-    # --- cells ---------------------------------------------------------
+    # --- text ----------------------------------------------------------
 
-    def cell(self, value: Cell, style: _TextStyle, align: Align, width: float) -> Flowable | str:
-        """A table cell: a plain string when it fits one line, else a wrapping paragraph."""
-        if isinstance(value, Hash):
-            return RLParagraph(escape(value.value), style.mono(align))
-        if "\n" not in value and pdfmetrics.stringWidth(value, JP_FONT, style.size) <= width:
-            return value
-        return RLParagraph(_markup(value), style.para(align))
+    def para(self, text: str, style_name: str, width: float) -> RLParagraph:
+        """A paragraph whose lines are broken here (see ``linebreak``), not by reportlab."""
+        style = self.styles[style_name]
+        lines = _lines(text, JP_FONT, style.fontSize, width - style.leftIndent - style.rightIndent)
+        return RLParagraph("<br/>".join(escape(line) for line in lines), style)
 
-    def grid_style(self, style: _TextStyle, aligns: Sequence[Align]) -> list[tuple[Any, ...]]:
+    def grid(
+        self,
+        header: Sequence[str] | None,
+        rows: Sequence[Sequence[Cell]],
+        col_widths: Sequence[float],
+        style: _TextStyle,
+        aligns: Sequence[Align],
+    ) -> tuple[list[list[str]], list[tuple[Any, ...]]]:
+        """Cells as pre-broken plain strings, and the style commands that set them.
+
+        Plain strings are drawn by the table directly, many times faster than a
+        reportlab Paragraph per cell; hashes get the monospace font per run of cells.
+        """
+        inner = [w - 2 * CELL_PAD_X for w in col_widths]
         commands: list[tuple[Any, ...]] = [
             ("FONTNAME", (0, 0), (-1, -1), JP_FONT),
             ("FONTSIZE", (0, 0), (-1, -1), style.size),
@@ -327,24 +329,45 @@ class _Builder:
         for index, align in enumerate(aligns):
             if align != "left":
                 commands.append(("ALIGN", (index, 0), (index, -1), align.upper()))
-        return commands
+        data: list[list[str]] = []
+        if header is not None:
+            data.append(["\n".join(_lines(c, JP_FONT, style.size, inner[i])) for i, c in enumerate(header)])
+            commands.append(("ALIGN", (0, 0), (-1, 0), "CENTER"))
+            commands.append(("VALIGN", (0, 0), (-1, 0), "BOTTOM"))
+            commands.append(("BACKGROUND", (0, 0), (-1, 0), HEAD_BG))
+        first = len(data)
+        runs: dict[int, list[list[int]]] = {}
+        for r, row in enumerate(rows, first):
+            out: list[str] = []
+            for c, value in enumerate(row):
+                if isinstance(value, Hash):
+                    lines = _lines(value.value, MONO_FONT, style.mono_size, inner[c], anywhere=True)
+                    out.append("\n".join(lines))
+                    column = runs.setdefault(c, [])
+                    if column and column[-1][1] == r - 1:
+                        column[-1][1] = r
+                    else:
+                        column.append([r, r])
+                else:
+                    out.append("\n".join(_lines(value, JP_FONT, style.size, inner[c])))
+            data.append(out)
+        for c, spans in sorted(runs.items()):
+            for r0, r1 in spans:
+                commands.append(("FONTNAME", (c, r0), (c, r1), MONO_FONT))
+                commands.append(("FONTSIZE", (c, r0), (c, r1), style.mono_size))
+                commands.append(("LEADING", (c, r0), (c, r1), style.mono_leading))
+        return data, commands
+
+    # --- blocks --------------------------------------------------------
 
     def table(self, t: Table, orientation: Orientation) -> None:
         width = _frame_width(orientation)
         count = len(t.columns)
         weights = t.col_widths if t.col_widths is not None else (1,) * count
-        total = sum(weights)
-        col_widths = [width * w / total for w in weights]
-        inner = [w - 2 * CELL_PAD_X for w in col_widths]
+        col_widths = [width * w / sum(weights) for w in weights]
         style = _DENSE if count >= DENSE_COLUMNS else _CELL
         aligns = [t.column_align(i) for i in range(count)]
-        head = [RLParagraph(_markup(c), style.head()) for c in t.columns]
-        data: list[list[Flowable | str]] = [head]
-        for row in (*t.rows, *t.footer_rows):
-            data.append([self.cell(v, style, aligns[i], inner[i]) for i, v in enumerate(row)])
-        commands = self.grid_style(style, aligns)
-        commands.append(("BACKGROUND", (0, 0), (-1, 0), HEAD_BG))
-        commands.append(("VALIGN", (0, 0), (-1, 0), "BOTTOM"))
+        data, commands = self.grid(t.columns, [*t.rows, *t.footer_rows], col_widths, style, aligns)
         if len(t.rows) > 1:
             commands.append(("ROWBACKGROUNDS", (0, 1), (-1, len(t.rows)), [colors.white, ZEBRA]))
         if t.footer_rows:
@@ -359,46 +382,46 @@ class _Builder:
         )
         if t.caption:
             self.story.add(CondPageBreak(KEEP_CAPTION))
-            self.story.add(RLParagraph(_markup(t.caption), self.styles["caption"]))
+            self.story.add(self.para(t.caption, "caption", width))
         self.story.add(table)
         self.story.add(Spacer(1, 3 * mm))
 
-    def keyvalues(self, rows: Sequence[tuple[str, Cell]], widths: Sequence[int], orientation: Orientation) -> None:
+    def keyvalues(
+        self, rows: Sequence[tuple[str, Cell]], widths: Sequence[int], orientation: Orientation
+    ) -> None:
         width = _frame_width(orientation)
         col_widths = [width * w / sum(widths) for w in widths]
-        style = _KV
-        data: list[list[Flowable | str]] = [
-            [
-                RLParagraph(_markup(label), style.para("left")),
-                self.cell(value, style, "left", col_widths[1] - 2 * CELL_PAD_X),
-            ]
-            for label, value in rows
-        ]
-        commands = self.grid_style(style, ["left", "left"])
+        data, commands = self.grid(None, rows, col_widths, _KV, ["left", "left"])
         commands.append(("BACKGROUND", (0, 0), (0, -1), LABEL_BG))
         self.story.add(RLTable(data, colWidths=col_widths, style=TableStyle(commands), hAlign="LEFT"))
         self.story.add(Spacer(1, 3 * mm))
 
     def signatures(self, s: SignatureBoxes) -> None:
-        sign = self.styles["sign"]
-        rows: list[list[Flowable | str]] = [
-            [RLParagraph(_markup(label), sign) for label in s.labels],
-            ["" for _ in s.labels],
-        ]
-        heights: list[float | None] = [None, 22 * mm]
+        size = 8.5
+        inner = SIGN_WIDTH - 4
+
+        def text(value: str) -> str:
+            return "\n".join(_lines(value, JP_FONT, size, inner))
+
+        rows = [[text(label) for label in s.labels], ["" for _ in s.labels]]
+        heights: list[float | None] = [None, SIGN_HEIGHT]
         if s.names:
-            rows.append([RLParagraph(_markup(name), sign) for name in s.names])
+            rows.append([text(name) for name in s.names])
             heights.append(None)
         table = RLTable(
             rows,
-            colWidths=[26 * mm] * len(s.labels),
+            colWidths=[SIGN_WIDTH] * len(s.labels),
             rowHeights=heights,
             hAlign="RIGHT",
             style=TableStyle(
                 [
+                    ("FONTNAME", (0, 0), (-1, -1), JP_FONT),
+                    ("FONTSIZE", (0, 0), (-1, -1), size),
+                    ("LEADING", (0, 0), (-1, -1), size * 1.3),
+                    ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                     ("GRID", (0, 0), (-1, -1), 0.8, colors.black),
                     ("BACKGROUND", (0, 0), (-1, 0), LABEL_BG),
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                     ("LEFTPADDING", (0, 0), (-1, -1), 2),
                     ("RIGHTPADDING", (0, 0), (-1, -1), 2),
                 ]
@@ -406,18 +429,17 @@ class _Builder:
         )
         self.story.add(KeepTogether([Spacer(1, 4 * mm), table, Spacer(1, 4 * mm)]))
 
-    # --- blocks --------------------------------------------------------
-
     def block(self, block: Block, depth: int, orientation: Orientation) -> None:
-        styles = self.styles
+        width = _frame_width(orientation)
         if isinstance(block, Paragraph):
-            self.story.add(RLParagraph(_markup(block.text), styles["para"]))
+            self.story.add(self.para(block.text, "para", width))
         elif isinstance(block, Note):
-            self.story.add(RLParagraph(_markup(block.text), styles["note"]))
+            self.story.add(self.para(block.text, "note", width))
         elif isinstance(block, BulletList):
             for number, item in enumerate(block.items, 1):
-                bullet = f"{number}." if block.ordered else "•"
-                self.story.add(RLParagraph(_markup(item), styles["item"], bulletText=bullet))
+                p = self.para(item, "item", width)
+                p.bulletText = f"{number}." if block.ordered else "•"
+                self.story.add(p)
             self.story.add(Spacer(1, 2 * mm))
         elif isinstance(block, KeyValues):
             self.keyvalues(block.rows, block.widths, orientation)
@@ -436,7 +458,7 @@ class _Builder:
             self.story.page_break(inner, changes=True)
         level = min(depth + 2, 4)
         self.story.add(CondPageBreak(KEEP_HEADING))
-        self.story.add(RLParagraph(_markup(s.heading), self.styles[f"h{level}"]))
+        self.story.add(self.para(s.heading, f"h{level}", _frame_width(inner) - 8))
         for b in s.blocks:
             self.block(b, depth + 1, inner)
         if inner != orientation:
@@ -444,9 +466,10 @@ class _Builder:
 
     def build(self) -> list[Flowable]:
         d = self.doc
-        self.story.add(RLParagraph(_markup(d.title), self.styles["title"]))
+        width = _frame_width(d.orientation)
+        self.story.add(self.para(d.title, "title", width))
         if d.subtitle:
-            self.story.add(RLParagraph(_markup(d.subtitle), self.styles["subtitle"]))
+            self.story.add(self.para(d.subtitle, "subtitle", width))
         else:
             self.story.add(Spacer(1, 3 * mm))
         if d.meta:

@@ -1,0 +1,106 @@
+"""Shared pieces of the benchmarks: limits measured in the same run, RSS sampling."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import apsw
+import psutil
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def raw_sign_rate(seconds: float = 2.0) -> float:
+    key = Ed25519PrivateKey.generate()
+    msg = b"x" * 300
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(200):
+            key.sign(msg)
+        n += 200
+    return n / (time.perf_counter() - start)
+
+
+def raw_verify_rate(seconds: float = 2.0) -> float:
+    """Single-core Ed25519 verify rate, public key object rebuilt per call as a verifier must."""
+    key = Ed25519PrivateKey.generate()
+    msg = b"x" * 300
+    sig = key.sign(msg)
+    pub = key.public_key()
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(200):
+            pub.verify(sig, msg)
+        n += 200
+    return n / (time.perf_counter() - start)
+
+
+def raw_insert_rate(directory: Path, rows: int = 300) -> float:
+    """Bare apsw: WAL + synchronous=FULL, one ~400-byte row per transaction."""
+    path = directory / "raw.db"
+    db = apsw.Connection(str(path))
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t(seq INTEGER PRIMARY KEY, leaf BLOB NOT NULL) STRICT")
+    blob = b"y" * 400
+    start = time.perf_counter()
+    for i in range(rows):
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t VALUES(?, ?)", (i, blob))
+        db.execute("COMMIT")
+    rate = rows / (time.perf_counter() - start)
+    db.close()
+    return rate
+
+
+@dataclass
+class RssSampler:
+    """Peak resident memory of a process and all its children, sampled every 50 ms."""
+
+    pid: int
+    peak: int = 0
+    _stop: bool = False
+
+    def __post_init__(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            proc = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._stop:
+            try:
+                total = proc.memory_info().rss + sum(
+                    c.memory_info().rss for c in proc.children(recursive=True)
+                )
+            except psutil.Error:
+                total = 0
+            self.peak = max(self.peak, total)
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        self._stop = True
+        self._thread.join()
+        return self.peak
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start

@@ -1,0 +1,148 @@
+"""Benchmarks of the ledger core (issue: ledger core), as ratios against limits measured here.
+
+    python -m bench.ledger_core [--entries 1000000] [--out bench/out]
+
+1. durable append (one signed entry per transaction, tree updated) vs bare apsw insert (WAL+FULL);
+2. batched append vs raw Ed25519 sign rate;
+3. integrity verification of an N-entry bundle vs cores x raw Ed25519 verify rate, peak RSS;
+4. inclusion and consistency proofs from the N-entry store: median time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bench.common import (
+    RssSampler,
+    machine,
+    median_ms,
+    raw_insert_rate,
+    raw_sign_rate,
+    raw_verify_rate,
+)
+from ledger.bundle import export_bundle
+from ledger.entry import sign_entry
+from ledger.ledger import Ledger
+from ledger.note import Signer
+from tests.helpers import new_ledger
+
+
+def durable_append(tmp: Path, n: int = 300) -> float:
+    ledger, parties, _log = new_ledger(tmp / "durable")
+    body = {"text": "checkout of M-001 for the migration batch", "seals": ["S-0001"]}
+    start = time.perf_counter()
+    for _ in range(n):
+        ledger.append("note.recorded", body, parties.responsible)
+    rate = n / (time.perf_counter() - start)
+    ledger.close()
+    return rate
+
+
+def fill(ledger: Ledger, signer: Signer, total: int, batch: int = 2000) -> float:
+    """Append heartbeat-like entries in batches; returns entries per second."""
+    origin = ledger.origin
+    start = time.perf_counter()
+    done = ledger.store.size
+    t0 = 1_800_000_000
+    while done < total:
+        k = min(batch, total - done)
+
+        def maker(i: int):  # type: ignore[no-untyped-def]
+            def make(seq: int, prev: bytes):  # type: ignore[no-untyped-def]
+                at = time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime(t0 + seq))
+                return sign_entry(origin=origin, seq=seq, prev=prev, type="agent.heartbeat", at=at,
+                                  body={"host": "ws-01", "uptime_s": seq, "volumes": 0}, signer=signer)
+            return make
+
+        ledger.store.append_many([maker(i) for i in range(k)])
+        done += k
+    return (total - 0) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--entries", type=int, default=1_000_000)
+    ap.add_argument("--out", type=Path, default=Path("bench/out"))
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="custody-bench-", dir=args.out))
+    results: dict[str, object] = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "entries": args.entries}
+    try:
+        cores = os.cpu_count() or 1
+        sign = raw_sign_rate()
+        verify1 = raw_verify_rate()
+        insert = raw_insert_rate(tmp)
+        results["raw"] = {"ed25519_sign_per_s": round(sign), "ed25519_verify_per_s_1core": round(verify1),
+                          "apsw_insert_wal_full_per_s": round(insert)}
+        durable = durable_append(tmp)
+        results["durable_append"] = {"per_s": round(durable, 1), "ratio_vs_bare_insert": round(durable / insert, 3),
+                                     "target": ">= 0.8"}
+        print(json.dumps(results, indent=1), flush=True)
+
+        ledger, parties, log = new_ledger(tmp / "big")
+        batched = fill(ledger, parties.responsible, args.entries)
+        results["batched_append"] = {"per_s": round(batched), "ratio_vs_sign": round(batched / sign, 3),
+                                     "target": ">= 0.5"}
+        ledger.checkpoint(log)
+        print(json.dumps(results["batched_append"]), flush=True)
+
+        rng = random.Random(1)
+        size = ledger.store.size
+        incl, cons = [], []
+        for _ in range(2000):
+            i = rng.randrange(size)
+            t = time.perf_counter()
+            ledger.store.inclusion_proof(i, size)
+            incl.append(time.perf_counter() - t)
+            old = rng.randrange(1, size)
+            t = time.perf_counter()
+            ledger.store.consistency_proof(old, size)
+            cons.append(time.perf_counter() - t)
+        results["proofs"] = {"inclusion_median_ms": round(median_ms(incl), 4),
+                             "consistency_median_ms": round(median_ms(cons), 4), "target": "<= 1 ms"}
+        print(json.dumps(results["proofs"]), flush=True)
+
+        bundle = tmp / "bundle"
+        t = time.perf_counter()
+        export_bundle(ledger.store, ledger.log_verifier().vkey, bundle)
+        results["export_s"] = round(time.perf_counter() - t, 1)
+        ledger.close()
+
+        env = dict(os.environ, CUSTODY_LANG="en")
+        t = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "ledger.cli.main", "verify", str(bundle), "--json"],
+                                stdout=subprocess.PIPE, env=env)
+        sampler = RssSampler(proc.pid)
+        stdout, _ = proc.communicate()
+        peak = sampler.stop()
+        elapsed = time.perf_counter() - t
+        report = json.loads(stdout)
+        rate = report["size"] / elapsed
+        results["verify"] = {
+            "entries": report["size"], "seconds": round(elapsed, 1), "per_s": round(rate),
+            "limit_cores_x_verify": round(cores * verify1),
+            "ratio": round(rate / (cores * verify1), 3), "target": ">= 0.8",
+            "peak_rss_mb": round(peak / 2**20, 1), "rss_target_mb": 200,
+            "errors": sum(1 for f in report["findings"] if f["severity"] == "error"),
+        }
+        print(json.dumps(results["verify"]), flush=True)
+    finally:
+        (args.out / "ledger_core.json").write_text(json.dumps(results, indent=1) + "\n")
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    _ = Ed25519PrivateKey
+    main()

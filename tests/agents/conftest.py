@@ -1,0 +1,155 @@
+"""Fixtures for the agent tests: real directories, real mounts where permitted, an in-memory sink."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from agents.memory import MemorySink
+from agents.mountinfo import MountRecord
+from ledger.canonical import dumps
+
+BASE_LINES = (
+    "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+    "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+)
+
+
+class CheckedSink(MemorySink):
+    """MemorySink that also checks every body canonicalises (RFC 8785) and notes when it arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals: list[tuple[str, float]] = []
+
+    def emit(self, event_type: str, body: dict[str, object]) -> None:
+        dumps(body)  # raises on floats, big ints, lone surrogates
+        super().emit(event_type, body)
+        self.arrivals.append((event_type, time.monotonic()))
+
+
+@pytest.fixture
+def sink() -> CheckedSink:
+    return CheckedSink()
+
+
+class MountTableFile:
+    """A mountinfo-format file the test rewrites atomically; directories stand in for volumes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: list[MountRecord] = []
+        self._next_id = 100
+        self.write()
+
+    def write(self, extra: str = "") -> None:
+        tmp = self.path.with_suffix(".tmp")
+        body = BASE_LINES + "".join(r.to_line() + "\n" for r in self.records) + extra
+        tmp.write_text(body, encoding="utf-8", errors="surrogateescape")
+        os.replace(tmp, self.path)
+
+    def attach(self, mount_point: Path, *, fs_type: str = "vfat", source: str = "/dev/sdz1",
+               major: int = 8, minor: int = 17) -> MountRecord:
+        self._next_id += 1
+        record = MountRecord(self._next_id, 27, major, minor, "/", str(mount_point), ("rw", "relatime"),
+                             (), fs_type, source, ("rw",))
+        self.records.append(record)
+        self.write()
+        return record
+
+    def detach(self, record: MountRecord) -> None:
+        self.records.remove(record)
+        self.write()
+
+
+@pytest.fixture
+def mount_table(tmp_path: Path) -> MountTableFile:
+    return MountTableFile(tmp_path / "mountinfo")
+
+
+def _can_mount() -> str | None:
+    """None when real mounts work here, else why not."""
+    if os.geteuid() != 0:
+        return "not running as root: real tmpfs/loop mounts need CAP_SYS_ADMIN"
+    return None
+
+
+@pytest.fixture
+def tmpfs_mounter(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """mount(name) -> a real tmpfs mounted under tmp_path/media/name; unmounted at the end."""
+    reason = _can_mount()
+    if reason:
+        pytest.skip(reason)
+    mounted: list[Path] = []
+
+    def mount(name: str, size: str = "64m") -> Path:
+        target = tmp_path / "media" / name
+        target.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", f"custody-{name}", str(target)],
+                                capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            pytest.skip(f"mount -t tmpfs not permitted here: {result.stderr.strip()}")
+        mounted.append(target)
+        return target
+
+    yield mount
+    for target in reversed(mounted):
+        subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
+
+
+def umount(target: Path) -> None:
+    for _ in range(50):
+        result = subprocess.run(["umount", str(target)], capture_output=True, text=True, check=False)
+        if result.returncode == 0:
+            return
+        time.sleep(0.1)  # EBUSY while a file is being hashed
+    raise AssertionError(f"umount {target} failed: {result.stderr}")
+
+
+@pytest.fixture
+def ext4_image(tmp_path: Path) -> Callable[[str], tuple[Path, str]]:
+    """make(label) -> (image path, filesystem UUID): a real ext4 filesystem in a file."""
+    mkfs = shutil.which("mkfs.ext4")
+    if mkfs is None:
+        pytest.skip("mkfs.ext4 is not installed")
+
+    def make(label: str) -> tuple[Path, str]:
+        image = tmp_path / f"disk-{uuid.uuid4().hex[:8]}.img"
+        fs_uuid = str(uuid.uuid4())
+        with image.open("wb") as fh:
+            fh.truncate(8 * 1024 * 1024)
+        subprocess.run([mkfs, "-q", "-F", "-L", label, "-U", fs_uuid, str(image)], check=True,
+                       capture_output=True)
+        return image, fs_uuid
+
+    return make
+
+
+@pytest.fixture
+def loop_mounter(tmp_path: Path) -> Iterator[Callable[[Path, str], Path]]:
+    """mount(image, name) -> a real loop mount under tmp_path/media/name."""
+    reason = _can_mount()
+    if reason:
+        pytest.skip(reason)
+    mounted: list[Path] = []
+
+    def mount(image: Path, name: str) -> Path:
+        target = tmp_path / "media" / name
+        target.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(["mount", "-o", "loop", str(image), str(target)], capture_output=True,
+                                text=True, check=False)
+        if result.returncode != 0:
+            pytest.skip(f"loop mount not permitted here: {result.stderr.strip()}")
+        mounted.append(target)
+        return target
+
+    yield mount
+    for target in reversed(mounted):
+        subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)

@@ -1,0 +1,93 @@
+"""Canonical JSON: strict parsing, and the fast paths agree with the rfc8785 package."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger import canonical
+from ledger.errors import CanonicalJSONError
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_dumps_equals_rfc8785(value: object) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(CanonicalJSONError):
+            canonical.dumps(value)
+        return
+    assert canonical.dumps(value) == expected
+
+
+@given(json_values)
+def test_loads_canonical_accepts_exactly_rfc8785_bytes(value: object) -> None:
+    try:
+        data = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        return
+    assert canonical.loads_canonical(data) == value
+    pretty = json.dumps(value, indent=1, ensure_ascii=False).encode()
+    if pretty != data:
+        with pytest.raises(CanonicalJSONError):
+            canonical.loads_canonical(pretty)
+
+
+def test_astral_keys_use_utf16_order() -> None:
+    value = {"\U0001f600": 1, "\uff61": 2}  # UTF-16 order differs from code-point order
+    data = rfc8785.dumps(value)
+    assert canonical.dumps(value) == data
+    assert canonical.loads_canonical(data) == value
+    swapped = b'{"\xef\xbd\xa1":2,"\xf0\x9f\x98\x80":1}'
+    with pytest.raises(CanonicalJSONError):
+        canonical.loads_canonical(swapped)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":1,"a":1}',
+        b'{"a":1,"a":2}',
+        b'{"a":NaN}',
+        b'{"a":Infinity}',
+        b'{"a":-Infinity}',
+        b'{"a":1.0}',
+        b'{"a":1e3}',
+        b'{"a":9007199254740992}',
+        b'{"a":-9007199254740992}',
+        b'{"a":"\\udc00"}',
+        b'{"b":1,"a":2}',
+        b'{"a": 1}',
+        b' {"a":1}',
+        b'{"a":1}\n',
+        b'{"a":"\\u0041"}',
+        b"\xfe\xff",
+        b'"\xc3"',
+        '{"a":1}'.encode("utf-16"),
+    ],
+)
+def test_loads_canonical_rejects(raw: bytes) -> None:
+    with pytest.raises(CanonicalJSONError):
+        canonical.loads_canonical(raw)
+
+
+@pytest.mark.parametrize("value", [1.5, float("nan"), 2**53, -(2**53), {1: 2}, object(), {"a": [0.1]}])
+def test_dumps_refuses(value: object) -> None:
+    with pytest.raises(CanonicalJSONError):
+        canonical.dumps(value)
+
+
+def test_largest_safe_integers_pass() -> None:
+    for n in (2**53 - 1, -(2**53 - 1)):
+        data = canonical.dumps({"n": n})
+        assert canonical.loads_canonical(data) == {"n": n}
