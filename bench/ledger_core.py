@@ -59,7 +59,8 @@ def fill(ledger: Ledger, signer: Signer, total: int, batch: int = 2000) -> float
         k = min(batch, total - done)
 
         def maker(i: int):  # type: ignore[no-untyped-def]
-            def make(seq: int, prev: bytes):  # type: ignore[no-untyped-def]
+            def make(head):  # type: ignore[no-untyped-def]
+                seq, prev = head.size, head.last_leaf_hash
                 at = time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime(t0 + seq))
                 return sign_entry(origin=origin, seq=seq, prev=prev, type="agent.heartbeat", at=at,
                                   body={"host": "ws-01", "uptime_s": seq, "volumes": 0}, signer=signer)

@@ -25,7 +25,7 @@ from ledger.errors import StoreError
 from ledger.keyfile import read_key_file, write_key_file
 from ledger.note import Signer, Verifier, add_signatures, open_note, parse_note, sign_note
 from ledger.registry import GENESIS
-from ledger.store import Store
+from ledger.store import Head, Store
 from ledger.timefmt import Clock, format_at, parse_at, system_clock
 
 Precheck = Callable[[Store, int], None]
@@ -134,12 +134,13 @@ class Ledger:
         may raise a RuleRefusal: then nothing is written.
         """
 
-        def make(seq: int, prev: bytes) -> Entry:
+        def make(head: Head) -> Entry:
             if precheck is not None:
-                precheck(self.store, seq)
-            at = self._now_after(seq)
+                precheck(self.store, head.size)
+            at = self._now_after(head)
             return sign_entry(
-                origin=self.origin, seq=seq, prev=prev, type=type, at=at, body=body, signer=signer
+                origin=self.origin, seq=head.size, prev=head.last_leaf_hash, type=type, at=at, body=body,
+                signer=signer,
             )
 
         entry = self.store.append(make)
@@ -147,11 +148,11 @@ class Ledger:
             self.checkpoint(log_signer)
         return entry
 
-    def _now_after(self, seq: int) -> str:
+    def _now_after(self, head: Head) -> str:
         """The time to record; refuses to run backwards (finding I9)."""
         now = self.clock()
-        if seq > 0:
-            previous = parse_at(self.store.entry_time(seq - 1))
+        if head.last_at is not None:
+            previous = parse_at(head.last_at)
             if now < previous:
                 raise StoreError(
                     f"this computer's clock ({format_at(now)}) is behind the ledger's last entry "

@@ -9,7 +9,10 @@ entries and tree hashes -- a guard against mistakes, not against an attacker
 who can write the file: tamper evidence comes from signatures and the tree.
 
 Tree hashes are kept in Go ``sumdb/tlog`` storage order (``ledger.tlog``), so
-roots and proofs cost O(log n) reads.
+roots and proofs cost O(log n) reads.  The stored hashes that appending leaf n
+completes (its leaf hash and the internal nodes it closes) form one contiguous
+run of that order; they are kept in the entry's own row (``tree``), so that
+an append writes exactly one row -- the same footprint as a bare insert.
 """
 
 from __future__ import annotations
@@ -44,33 +47,33 @@ CREATE TABLE entries(
     leaf_hash BLOB NOT NULL,
     type TEXT NOT NULL,
     at TEXT NOT NULL,
-    actor TEXT NOT NULL
+    actor TEXT NOT NULL,
+    tree BLOB NOT NULL
 ) STRICT;
-CREATE INDEX entries_type ON entries(type);
-CREATE TABLE hashes(idx INTEGER PRIMARY KEY, hash BLOB NOT NULL) STRICT;
 CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, note BLOB NOT NULL, created TEXT NOT NULL) STRICT;
 CREATE TABLE attachments(sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL) STRICT;
 CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
     BEGIN SELECT RAISE(ABORT, 'custody entries are append-only'); END;
 CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
     BEGIN SELECT RAISE(ABORT, 'custody entries are append-only'); END;
-CREATE TRIGGER hashes_no_update BEFORE UPDATE ON hashes
-    BEGIN SELECT RAISE(ABORT, 'custody tree hashes are append-only'); END;
-CREATE TRIGGER hashes_no_delete BEFORE DELETE ON hashes
-    BEGIN SELECT RAISE(ABORT, 'custody tree hashes are append-only'); END;
 CREATE TRIGGER attachments_no_update BEFORE UPDATE ON attachments
     BEGIN SELECT RAISE(ABORT, 'custody attachments are immutable'); END;
 CREATE TRIGGER attachments_no_delete BEFORE DELETE ON attachments
     BEGIN SELECT RAISE(ABORT, 'custody attachments are immutable'); END;
 """
 
-EntryMaker = Callable[[int, bytes], Entry]
-
-
 @dataclass(frozen=True)
 class Head:
     size: int
     last_leaf_hash: bytes  # ZERO_HASH when empty: the genesis entry's ``prev``
+    last_at: str | None = None  # the last entry's recorded time
+
+
+EntryMaker = Callable[[Head], Entry]
+
+
+def _trailing_zeros(x: int) -> int:
+    return (x & -x).bit_length() - 1
 
 
 def _translate(exc: BaseException) -> CustodyError:
@@ -187,10 +190,10 @@ class Store:
 
     def head(self) -> Head:
         with _sqlite_errors():
-            row = self._db.execute("SELECT seq, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+            row = self._db.execute("SELECT seq, leaf_hash, at FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
         if row is None:
             return Head(0, ZERO_HASH)
-        return Head(int(row[0]) + 1, bytes(row[1]))
+        return Head(int(row[0]) + 1, bytes(row[1]), str(row[2]))
 
     @property
     def size(self) -> int:
@@ -235,30 +238,46 @@ class Store:
             yield parse_entry(leaf)
 
     def seqs_of_type(self, *types: str) -> list[int]:
-        marks = ",".join("?" for _ in types)
-        with _sqlite_errors():
-            rows = self._db.execute(
-                f"SELECT seq FROM entries WHERE type IN ({marks}) ORDER BY seq",  # noqa: S608 - placeholders only
-                types,
-            ).fetchall()
-        return [int(r[0]) for r in rows]
+        """Entries of these types, by a scan (no index: it would cost every append a second B-tree write)."""
+        wanted = set(types)
+        out: list[int] = []
+        pos, size, page = 0, self.size, 20000
+        while pos < size:
+            with _sqlite_errors():
+                rows = self._db.execute(
+                    "SELECT seq, type FROM entries WHERE seq>=? AND seq<? ORDER BY seq", (pos, pos + page)
+                ).fetchall()
+            out.extend(int(seq) for seq, kind in rows if kind in wanted)
+            pos += page
+        return out
 
     # --- the tree ---
 
     def _read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        """Stored tree hashes by storage index, in one query (ledger.tlog's HashReader)."""
         if not indexes:
             return []
-        marks = ",".join("?" for _ in indexes)
+        where: list[tuple[int, int]] = []
+        for index in indexes:
+            level, k = tlog.split_stored_hash_index(index)
+            leaf = ((k + 1) << level) - 1  # the append that completed node (level, k)
+            where.append((leaf, index - tlog.stored_hash_index(0, leaf)))
+        leaves = sorted({leaf for leaf, _off in where})
+        marks = ",".join("?" for _ in leaves)
         with _sqlite_errors():
             rows = self._db.execute(
-                f"SELECT idx, hash FROM hashes WHERE idx IN ({marks})",  # noqa: S608 - placeholders only
-                tuple(indexes),
+                f"SELECT seq, tree FROM entries WHERE seq IN ({marks})",  # noqa: S608 - placeholders only
+                leaves,
             ).fetchall()
-        found = {int(i): bytes(h) for i, h in rows}
-        try:
-            return [found[i] for i in indexes]
-        except KeyError as exc:
-            raise StoreCorruptError(f"stored tree hash {exc} is missing") from None
+        runs = {int(seq): bytes(tree) for seq, tree in rows}
+        out = []
+        for (leaf, offset), index in zip(where, indexes, strict=True):
+            run = runs.get(leaf, b"")
+            h = run[offset * 32 : offset * 32 + 32]
+            if len(h) != 32:
+                raise StoreCorruptError(f"stored tree hash {index} is missing")
+            out.append(h)
+        return out
 
     def root(self, size: int | None = None) -> bytes:
         n = self.size if size is None else size
@@ -288,27 +307,30 @@ class Store:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 head = self.head()
-                n, prev = head.size, head.last_leaf_hash
-                entry_rows = []
+                entries: list[Entry] = []
+                current = head
                 for make in makers:
-                    entry = make(n, prev)
-                    if entry.seq != n or entry.prev != prev or not entry.leaf:
-                        raise StoreError(f"internal error: entry built for seq {entry.seq}, head is {n}")
-                    lh = entry.leaf_hash
-                    entry_rows.append((n, entry.leaf, lh, entry.type, entry.at, entry.actor))
-                    out.append(entry)
-                    n, prev = n + 1, lh
+                    entry = make(current)
+                    if entry.seq != current.size or entry.prev != current.last_leaf_hash or not entry.leaf:
+                        raise StoreError(f"internal error: entry built for seq {entry.seq}, head is {current.size}")
+                    entries.append(entry)
+                    current = Head(current.size + 1, entry.leaf_hash, entry.at)
                 # One read of older tree hashes for the whole batch (ledger.tlog).
-                new_hashes = tlog.stored_hashes_for_leaves(head.size, [r[2] for r in entry_rows], self._read_hashes)
-                base = tlog.stored_hash_count(head.size)
+                hashes = [e.leaf_hash for e in entries]
+                new_hashes = tlog.stored_hashes_for_leaves(head.size, hashes, self._read_hashes)
+                rows = []
+                pos = 0
+                for k, entry in enumerate(entries):
+                    n = head.size + k
+                    count = 1 + _trailing_zeros(n + 1)  # the leaf hash and the nodes it completes
+                    tree = b"".join(new_hashes[pos : pos + count])
+                    pos += count
+                    rows.append((n, entry.leaf, hashes[k], entry.type, entry.at, entry.actor, tree))
                 self._db.executemany(
-                    "INSERT INTO entries(seq, leaf, leaf_hash, type, at, actor) VALUES(?,?,?,?,?,?)",
-                    entry_rows,
+                    "INSERT INTO entries(seq, leaf, leaf_hash, type, at, actor, tree) VALUES(?,?,?,?,?,?,?)",
+                    rows,
                 )
-                self._db.executemany(
-                    "INSERT INTO hashes(idx, hash) VALUES(?, ?)",
-                    ((base + k, h) for k, h in enumerate(new_hashes)),
-                )
+                out = entries
                 self._db.execute("COMMIT")
             except BaseException:
                 if not self._db.in_transaction:

@@ -50,14 +50,17 @@ def test_proofs_verify(tmp_path: Path) -> None:
         verify_consistency(old, size, store.consistency_proof(old, size), store.root(old), root)
 
 
-def test_entries_and_hashes_refuse_update_and_delete(tmp_path: Path) -> None:
+def test_entries_tree_and_attachments_refuse_update_and_delete(tmp_path: Path) -> None:
     ledger, _p, _log = new_ledger(tmp_path)
+    ledger.store.put_attachment(b"x")
     db = apsw.Connection(str(ledger.paths.store))
     for sql in (
         "UPDATE entries SET type='x'",
         "DELETE FROM entries",
-        "UPDATE hashes SET hash=x''",
-        "DELETE FROM hashes",
+        "UPDATE entries SET tree=x''",
+        "DELETE FROM entries WHERE seq=0",
+        "UPDATE attachments SET data=x''",
+        "DELETE FROM attachments",
     ):
         with pytest.raises(apsw.ConstraintError):
             db.execute(sql)
@@ -132,7 +135,8 @@ def test_batched_append_is_one_transaction(tmp_path: Path) -> None:
     signer = parties.responsible
 
     def maker(i: int):  # type: ignore[no-untyped-def]
-        def make(seq: int, prev: bytes):  # type: ignore[no-untyped-def]
+        def make(head):  # type: ignore[no-untyped-def]
+            seq, prev = head.size, head.last_leaf_hash
             if i == 3:
                 raise StoreError("stop")
             return sign_entry(

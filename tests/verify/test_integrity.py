@@ -248,7 +248,8 @@ def test_unknown_and_revoked_keys(world, tmp_path: Path) -> None:  # type: ignor
 def test_backdated_entry_is_caught(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ledger, parties, log, trust = world
 
-    def backdated(seq: int, prev: bytes):  # type: ignore[no-untyped-def]
+    def backdated(head):  # type: ignore[no-untyped-def]
+        seq, prev = head.size, head.last_leaf_hash
         return sign_entry(origin=ledger.origin, seq=seq, prev=prev, type="note.recorded",
                           at="2020-01-01T00:00:00.000+09:00", body={"text": "old"}, signer=parties.responsible)
 

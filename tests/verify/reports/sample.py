@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 
 from verify.reports import (
+    Align,
     BulletList,
     Document,
     Hash,
     KeyValues,
     Note,
+    Orientation,
     PageBreak,
     Paragraph,
     Section,
@@ -30,6 +32,19 @@ COLUMNS = [
     "管理者",
     "状態",
     "マニフェストハッシュ",
+]
+ALIGN: list[Align] = [
+    "left",
+    "left",
+    "left",
+    "left",
+    "left",
+    "right",
+    "center",
+    "left",
+    "left",
+    "left",
+    "left",
 ]
 CHECKPOINT = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
@@ -59,14 +74,14 @@ def register_rows(n: int) -> list[list[str | Hash]]:
     return rows
 
 
-def media_register(n: int = 300, *, orientation: str = "landscape") -> Document:
+def media_register(n: int = 300, *, orientation: Orientation = "landscape") -> Document:
     """A 媒体管理台帳 with ``n`` media, a statement, a list, a note and seal boxes."""
     total = f"{sum(i * 37 for i in range(n)):,}"
     return Document(
         TITLE,
         subtitle="令和7年度 住民情報システム標準化移行業務（委託先：株式会社サンプル）",
         meta=[("団体名", "サンプル市"), ("作成日", "2025-04-01"), ("チェックポイント", Hash(CHECKPOINT))],
-        orientation=orientation,  # type: ignore[arg-type]
+        orientation=orientation,
         header_note="機密性2",
         footer_note="custody により生成。この台帳は改ざん検知可能な記録から作成されています。",
         author="株式会社サンプル",
@@ -78,7 +93,7 @@ def media_register(n: int = 300, *, orientation: str = "landscape") -> Document:
                         COLUMNS,
                         register_rows(n),
                         col_widths=[3, 3, 4, 3, 6, 2, 2, 4, 3, 2, 9],
-                        align=["left"] * 5 + ["right", "center"] + ["left"] * 4,
+                        align=ALIGN,
                         footer_rows=[["合計", "", "", "", "", total, "", "", "", "", ""]],
                         caption="表1 登録媒体",
                     )
@@ -90,8 +105,12 @@ def media_register(n: int = 300, *, orientation: str = "landscape") -> Document:
                     Paragraph(
                         "本台帳に記載の媒体は、契約書及び特記仕様書第11条に基づき管理されていることを確認した。"
                     ),
-                    Note("※ ハッシュ値は SHA-256 による。Hashes are SHA-256 digests of each medium's manifest."),
-                    BulletList(["持ち出しは承認済みのもののみ", "複製は承認された数を超えていない"], ordered=True),
+                    Note(
+                        "※ ハッシュ値は SHA-256 による。Hashes are SHA-256 digests of each medium's manifest."
+                    ),
+                    BulletList(
+                        ["持ち出しは承認済みのもののみ", "複製は承認された数を超えていない"], ordered=True
+                    ),
                     KeyValues([("確認者", "総務課 佐藤 花子"), ("確認日", "2025-04-02")]),
                     SignatureBoxes(["担当者", "責任者", "立会者"], names=["山田", "鈴木", "佐藤"]),
                 ],
@@ -112,7 +131,9 @@ def small_english() -> Document:
             Section(
                 "Summary",
                 [
-                    Paragraph("All media received under the contract were returned or disposed of.\nSee below."),
+                    Paragraph(
+                        "All media received under the contract were returned or disposed of.\nSee below."
+                    ),
                     KeyValues([("Received", "12"), ("Disposed", "12")], widths=(2, 1)),
                     Section("Statement", [Note("No data remains on work PCs, backups or mail.")]),
                 ],

@@ -20,9 +20,9 @@ from verify.reports import (
     Paragraph,
     Section,
     Table,
+    fonts,
     render_pdf,
 )
-from verify.reports import fonts
 
 # The PDF base fonts, which a viewer substitutes instead of reading them from the file.
 STANDARD_14 = {
@@ -149,12 +149,13 @@ def test_same_bytes_in_a_fresh_process(tmp_path: Path) -> None:
 
 
 def test_metadata(reader: PdfReader, register_pdf: bytes) -> None:
-    meta = reader.metadata
+    meta: Any = reader.metadata
     assert meta is not None
     assert meta.title == sample.TITLE
     assert meta.author == "株式会社サンプル"
     assert meta.creator == "custody"
-    assert reader.trailer["/Root"]["/Lang"] == "ja"
+    root: Any = reader.trailer["/Root"]
+    assert root["/Lang"] == "ja"
     # Invariant mode: a fixed date, no clock time.
     assert meta["/CreationDate"].startswith("D:2000")
 
@@ -166,7 +167,8 @@ def test_english_document_with_landscape_section() -> None:
     portrait, landscape = (595, 842), (842, 595)
     # Summary (portrait), Reconciliation (landscape page of its own), Findings, then a PageBreak.
     assert sizes == [portrait, landscape, portrait, portrait]
-    assert reader.trailer["/Root"]["/Lang"] == "en"
+    root: Any = reader.trailer["/Root"]
+    assert root["/Lang"] == "en"
     text = "".join(p.extract_text() for p in reader.pages)
     assert "Reconciliation" in reader.pages[1].extract_text()
     assert "Witness" in text
@@ -202,7 +204,9 @@ def test_kinsoku_in_pdf_text() -> None:
 
 def test_table_with_footer_and_no_repeat() -> None:
     rows = [[f"行{i}", str(i)] for i in range(120)]
-    doc = Document("表", blocks=[Table(["項目", "値"], rows, repeat_header=False, footer_rows=[["合計", "7140"]])])
+    doc = Document(
+        "表", blocks=[Table(["項目", "値"], rows, repeat_header=False, footer_rows=[["合計", "7140"]])]
+    )
     reader = PdfReader(io.BytesIO(render_pdf(doc)))
     texts = [p.extract_text() for p in reader.pages]
     assert len(texts) > 1
@@ -242,4 +246,6 @@ def test_fonts_come_from_packages_not_the_system() -> None:
     assert jp.name == "ipaexg.ttf"
     assert mono.name == "DejaVuSansMono.ttf"
     # Found without importing the packages (importing matplotlib_fontja reconfigures matplotlib).
+    render_pdf(Document("確認"))
+    assert "matplotlib_fontja" not in sys.modules
     assert fonts.package_dir("no_such_package_for_custody") is None

@@ -1,0 +1,269 @@
+"""VolumeWatcher with real watchdog observers on real directories (and real tmpfs mounts as root)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from agents.watcher import FileRecord, VolumeWatcher, WatcherConfig
+
+FAST = WatcherConfig(batch_interval=0.2, settle=0.2, reconcile_interval=0.5, baseline_grace=0.0)
+
+
+class Batches:
+    def __init__(self) -> None:
+        self.items: list[tuple[float, list[FileRecord], bool]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, watcher: VolumeWatcher, files: list[FileRecord], truncated: bool) -> None:
+        with self.lock:
+            self.items.append((time.monotonic(), list(files), truncated))
+
+    @property
+    def files(self) -> list[FileRecord]:
+        with self.lock:
+            return [f for _, files, _ in self.items for f in files]
+
+    def by_path(self) -> dict[str, list[FileRecord]]:
+        out: dict[str, list[FileRecord]] = {}
+        for record in self.files:
+            out.setdefault(record.path, []).append(record)
+        return out
+
+    def wait(self, predicate: Callable[[Batches], bool], timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self):
+                return True
+            time.sleep(0.02)
+        return predicate(self)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def watch(tmp_path: Path) -> Iterator[Callable[..., tuple[VolumeWatcher, Batches, Path]]]:
+    started: list[VolumeWatcher] = []
+
+    def make(config: WatcherConfig = FAST, root: Path | None = None) -> tuple[VolumeWatcher, Batches, Path]:
+        folder = root if root is not None else tmp_path / "volume"
+        folder.mkdir(parents=True, exist_ok=True)
+        batches = Batches()
+        watcher = VolumeWatcher(folder, batches, volume_id="test", config=config)
+        watcher.start()
+        started.append(watcher)
+        assert watcher._baseline_done.wait(5)
+        return watcher, batches, folder
+
+    yield make
+    for watcher in started:
+        watcher.stop()
+
+
+def test_records_written_files_with_hashes(watch: Callable[..., tuple[VolumeWatcher, Batches, Path]]) -> None:
+    watcher, batches, root = watch()
+    assert watcher.stats.observer == "inotify"
+    contents = {
+        "a.txt": b"alpha",
+        "sub/dir/b.bin": os.urandom(300_000),
+        "住民/台帳.csv": "氏名,住所\n".encode(),
+        "empty": b"",
+    }
+    for rel, data in contents.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    (root / "link").symlink_to("a.txt")
+    os.mkfifo(root / "fifo")
+    assert batches.wait(lambda b: len(b.files) >= len(contents))
+    time.sleep(0.5)
+    got = {f.path: f for f in batches.files}
+    assert set(got) == set(contents)  # no symlink, no fifo, no directories
+    for rel, data in contents.items():
+        assert got[rel] == FileRecord(rel, len(data), sha(data))
+    assert watcher.stats.found_by_reconcile == 0
+
+
+def test_not_utf8_name_is_recorded_with_exact_bytes(watch: Callable[..., tuple[VolumeWatcher, Batches, Path]]) -> None:
+    _, batches, root = watch()
+    raw = os.fsencode(root) + b"/bad\xffname.txt"
+    with open(raw, "wb") as fh:
+        fh.write(b"x")
+    assert batches.wait(lambda b: len(b.files) == 1)
+    body = batches.files[0].body()
+    assert body["path"] == "bad\ufffdname.txt"
+    assert body["path_b64"] == "YmFk/25hbWUudHh0"
+
+
+def test_one_record_per_content_version(watch: Callable[..., tuple[VolumeWatcher, Batches, Path]]) -> None:
+    watcher, batches, root = watch()
+    target = root / "doc.txt"
+    target.write_bytes(b"version A")
+    assert batches.wait(lambda b: len(b.files) == 1)
+    target.write_bytes(b"version A")  # same content rewritten: same version
+    os.utime(target)  # touched
+    time.sleep(1.0)  # events, settle and at least one reconcile
+    assert len(batches.files) == 1
+    target.write_bytes(b"version B")
+    assert batches.wait(lambda b: len(b.files) == 2)
+    target.write_bytes(b"version A")  # back to A: a new write of the path
+    assert batches.wait(lambda b: len(b.files) == 3)
+    time.sleep(0.8)
+    assert [f.sha256 for f in batches.by_path()["doc.txt"]] == [sha(b"version A"), sha(b"version B"), sha(b"version A")]
+    assert watcher.stats.unchanged >= 1
+
+
+def test_rename_records_the_new_path(watch: Callable[..., tuple[VolumeWatcher, Batches, Path]]) -> None:
+    _, batches, root = watch()
+    (root / "draft.tmp").write_bytes(b"final text")
+    assert batches.wait(lambda b: len(b.files) == 1)
+    os.rename(root / "draft.tmp", root / "final.txt")
+    assert batches.wait(lambda b: "final.txt" in b.by_path())
+    time.sleep(0.6)
+    assert sorted(batches.by_path()) == ["draft.tmp", "final.txt"]
+
+
+def test_moved_in_directory_tree(watch: Callable[..., tuple[VolumeWatcher, Batches, Path]], tmp_path: Path) -> None:
+    _, batches, root = watch()
+    outside = tmp_path / "outside"
+    (outside / "deep/er").mkdir(parents=True)
+    for i in range(20):
+        (outside / "deep/er" / f"f{i}").write_bytes(b"%d" % i)
+    os.rename(outside, root / "moved")
+    assert batches.wait(lambda b: len(b.files) == 20)
+    assert {f.path for f in batches.files} == {f"moved/deep/er/f{i}" for i in range(20)}
+
+
+def test_baseline_files_are_not_recorded(tmp_path: Path, watch: Callable[..., tuple[VolumeWatcher, Batches, Path]]) -> None:
+    root = tmp_path / "volume"
+    root.mkdir()
+    (root / "old.txt").write_bytes(b"was here before")
+    time.sleep(0.05)
+    _, batches, _ = watch(FAST, root)
+    (root / "new.txt").write_bytes(b"written while watched")
+    assert batches.wait(lambda b: len(b.files) == 1)
+    time.sleep(1.0)
+    assert [f.path for f in batches.files] == ["new.txt"]
+    (root / "old.txt").write_bytes(b"changed while watched")
+    assert batches.wait(lambda b: len(b.files) == 2)
+
+
+def test_files_changed_just_before_the_watch_are_recorded(
+    tmp_path: Path, watch: Callable[..., tuple[VolumeWatcher, Batches, Path]]
+) -> None:
+    """The window between the mount and the watch: ctime within baseline_grace counts as observed."""
+    root = tmp_path / "volume"
+    root.mkdir()
+    (root / "raced.txt").write_bytes(b"written between mount and watch")
+    cfg = WatcherConfig(batch_interval=0.2, settle=0.2, reconcile_interval=0.5, baseline_grace=5.0)
+    _, batches, _ = watch(cfg, root)
+    assert batches.wait(lambda b: len(b.files) == 1)
+    assert batches.files[0].path == "raced.txt"
+
+
+def test_snapshot_reconciliation_alone_finds_everything(
+    watch: Callable[..., tuple[VolumeWatcher, Batches, Path]],
+) -> None:
+    """No observer at all (what a lost inotify queue amounts to): the snapshot walk records every file."""
+    cfg = WatcherConfig(batch_interval=0.2, settle=0.2, reconcile_interval=0.3, baseline_grace=0.0, observe=False)
+    watcher, batches, root = watch(cfg)
+    assert watcher.stats.observer == "reconcile-only"
+    for i in range(200):
+        (root / f"r{i:03}.dat").write_bytes(b"reconciled %d" % i)
+    assert batches.wait(lambda b: len(b.files) == 200)
+    assert watcher.stats.found_by_reconcile == 200
+    assert {f.sha256 for f in batches.files} == {sha(b"reconciled %d" % i) for i in range(200)}
+
+
+def test_polling_observer(watch: Callable[..., tuple[VolumeWatcher, Batches, Path]]) -> None:
+    """PollingObserver (network and FUSE filesystems): no close events, files wait to settle."""
+    cfg = WatcherConfig(batch_interval=0.2, settle=0.3, reconcile_interval=30, baseline_grace=0.0,
+                        polling=True, polling_interval=0.2)
+    watcher, batches, root = watch(cfg)
+    assert watcher.stats.observer == "polling"
+    for i in range(10):
+        (root / f"p{i}").write_bytes(b"polled %d" % i)
+    assert batches.wait(lambda b: len(b.files) == 10)
+    assert watcher.stats.found_by_reconcile == 0
+
+
+def test_file_written_slowly_is_hashed_once_complete(watch: Callable[..., tuple[VolumeWatcher, Batches, Path]]) -> None:
+    _, batches, root = watch()
+    with open(root / "slow.bin", "wb") as fh:
+        for _ in range(6):
+            fh.write(b"x" * 1000)
+            fh.flush()
+            time.sleep(0.1)  # modified events keep it waiting; settle is 0.2 s
+    assert batches.wait(lambda b: len(b.files) >= 1)
+    time.sleep(0.6)
+    assert batches.files == [FileRecord("slow.bin", 6000, sha(b"x" * 6000))]
+
+
+def test_batches_are_rate_limited_and_split(watch: Callable[..., tuple[VolumeWatcher, Batches, Path]]) -> None:
+    cfg = WatcherConfig(batch_interval=1.0, batch_limit=100, settle=0.2, reconcile_interval=1.0, baseline_grace=0.0)
+    _, batches, root = watch(cfg)
+    for i in range(350):
+        (root / f"b{i:03}").write_bytes(b"%d" % i)
+    assert batches.wait(lambda b: len(b.files) == 350, timeout=15)
+    times = [t for t, _, _ in batches.items]
+    assert [len(files) for _, files, _ in batches.items] == [100, 100, 100, 50]
+    assert [truncated for _, _, truncated in batches.items] == [True, True, True, False]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.99, gaps
+
+
+def test_stop_hands_over_everything(tmp_path: Path) -> None:
+    root = tmp_path / "volume"
+    root.mkdir()
+    batches = Batches()
+    cfg = WatcherConfig(batch_interval=0.3, batch_limit=50, settle=5.0, reconcile_interval=60, baseline_grace=0.0)
+    watcher = VolumeWatcher(root, batches, config=cfg)
+    watcher.start()
+    assert watcher._baseline_done.wait(5)
+    for i in range(120):
+        (root / f"s{i}").write_bytes(b"%d" % i)
+    watcher.stop()
+    watcher.stop()  # idempotent
+    assert len(batches.files) == 120
+    assert [len(files) for _, files, _ in batches.items] == [50, 50, 20]
+
+
+def test_stop_on_an_unmounted_volume(tmp_path: Path, tmpfs_mounter: Callable[[str], Path]) -> None:
+    """A file still open for writing when the volume disappears: recorded without a hash, as 'unmounted'."""
+    root = tmpfs_mounter("yanked")
+    batches = Batches()
+    watcher = VolumeWatcher(root, batches, config=WatcherConfig(settle=10.0, reconcile_interval=60))
+    watcher.start()
+    assert watcher._baseline_done.wait(5)
+    fh = open(root / "half.bin", "wb")  # noqa: SIM115 - kept open across the unmount on purpose
+    try:
+        fh.write(b"partial")
+        fh.flush()
+        time.sleep(0.2)
+        subprocess.run(["umount", "-l", str(root)], check=True)
+        watcher.stop(unmounted=True)
+    finally:
+        fh.close()
+    assert batches.files == [FileRecord("half.bin", None, None, "unmounted")]
+
+
+def test_nested_mount_is_left_to_its_own_watcher(
+    watch: Callable[..., tuple[VolumeWatcher, Batches, Path]], tmpfs_mounter: Callable[[str], Path], tmp_path: Path
+) -> None:
+    outer_root = tmp_path / "media"
+    inner = tmpfs_mounter("inner")  # tmp_path/media/inner, a different device
+    _, batches, _ = watch(FAST, outer_root)
+    (inner / "on-inner.txt").write_bytes(b"inner")
+    (outer_root / "on-outer.txt").write_bytes(b"outer")
+    assert batches.wait(lambda b: len(b.files) >= 1)
+    time.sleep(1.0)
+    assert [f.path for f in batches.files] == ["on-outer.txt"]
