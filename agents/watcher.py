@@ -327,10 +327,11 @@ class VolumeWatcher:
                 if path not in self._ready:
                     self._ready[path] = None
                     self._wake.notify()
-            elif path in self._ready:
-                self._ready.pop(path)  # reopened for writing: wait again
-                self._waiting[path] = time.monotonic()
             else:
+                if path in self._ready:
+                    del self._ready[path]  # reopened for writing: wait again
+                if not self._waiting:
+                    self._wake.notify()  # the worker may be asleep with nothing to settle
                 self._waiting[path] = time.monotonic()
 
     # --- the worker ---
@@ -603,7 +604,10 @@ class VolumeWatcher:
             if not force and not self._flush_due(now):
                 return False
             batch = self._pending[: self.config.batch_limit]
-            truncated = len(self._pending) > len(batch)
+            # Truncated: the limit cut this batch and the burst goes on in a later entry.
+            truncated = len(self._pending) > len(batch) or (
+                len(batch) == self.config.batch_limit and bool(self._ready or self._waiting)
+            )
         try:
             self.on_batch(self, batch, truncated)
         except Exception:  # keep the records and try again at the next interval

@@ -35,7 +35,7 @@ def _need(table: dict[str, Any], key: str, where: str, kind: type | tuple[type, 
 
 
 def _date(table: dict[str, Any], key: str, where: str) -> str:
-    value = table.get(key)
+    value: Any = table.get(key)
     text = value.isoformat() if hasattr(value, "isoformat") else value
     if not isinstance(text, str) or not _DATE.match(text):
         raise SchemaError(f"contract file: '{where}{key}' must be a date YYYY-MM-DD", field=f"{where}{key}")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import apsw
 
@@ -74,6 +75,11 @@ EntryMaker = Callable[[Head], Entry]
 
 def _trailing_zeros(x: int) -> int:
     return (x & -x).bit_length() - 1
+
+
+def _check_built(entry: Entry, head: Head) -> None:
+    if entry.seq != head.size or entry.prev != head.last_leaf_hash or not entry.leaf:
+        raise StoreError(f"internal error: entry built for seq {entry.seq}, head is {head.size}")
 
 
 def _translate(exc: BaseException) -> CustodyError:
@@ -174,7 +180,7 @@ class Store:
 
     def get_meta(self, key: str) -> str | None:
         with _sqlite_errors():
-            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+            row: Any = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
@@ -190,7 +196,7 @@ class Store:
 
     def head(self) -> Head:
         with _sqlite_errors():
-            row = self._db.execute("SELECT seq, leaf_hash, at FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+            row: Any = self._db.execute("SELECT seq, leaf_hash, at FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
         if row is None:
             return Head(0, ZERO_HASH)
         return Head(int(row[0]) + 1, bytes(row[1]), str(row[2]))
@@ -201,14 +207,14 @@ class Store:
 
     def leaf(self, seq: int) -> bytes:
         with _sqlite_errors():
-            row = self._db.execute("SELECT leaf FROM entries WHERE seq=?", (seq,)).fetchone()
+            row: Any = self._db.execute("SELECT leaf FROM entries WHERE seq=?", (seq,)).fetchone()
         if row is None:
             raise StoreError(f"no entry {seq} in the ledger")
         return bytes(row[0])
 
     def entry_time(self, seq: int) -> str:
         with _sqlite_errors():
-            row = self._db.execute("SELECT at FROM entries WHERE seq=?", (seq,)).fetchone()
+            row: Any = self._db.execute("SELECT at FROM entries WHERE seq=?", (seq,)).fetchone()
         if row is None:
             raise StoreError(f"no entry {seq} in the ledger")
         return str(row[0])
@@ -223,7 +229,7 @@ class Store:
         pos = start
         while pos < stop:
             with _sqlite_errors():
-                rows = self._db.execute(
+                rows: Any = self._db.execute(
                     "SELECT seq, leaf FROM entries WHERE seq>=? AND seq<? ORDER BY seq",
                     (pos, min(stop, pos + page)),
                 ).fetchall()
@@ -244,7 +250,7 @@ class Store:
         pos, size, page = 0, self.size, 20000
         while pos < size:
             with _sqlite_errors():
-                rows = self._db.execute(
+                rows: Any = self._db.execute(
                     "SELECT seq, type FROM entries WHERE seq>=? AND seq<? ORDER BY seq", (pos, pos + page)
                 ).fetchall()
             out.extend(int(seq) for seq, kind in rows if kind in wanted)
@@ -265,7 +271,7 @@ class Store:
         leaves = sorted({leaf for leaf, _off in where})
         marks = ",".join("?" for _ in leaves)
         with _sqlite_errors():
-            rows = self._db.execute(
+            rows: Any = self._db.execute(
                 f"SELECT seq, tree FROM entries WHERE seq IN ({marks})",  # noqa: S608 - placeholders only
                 leaves,
             ).fetchall()
@@ -311,8 +317,7 @@ class Store:
                 current = head
                 for make in makers:
                     entry = make(current)
-                    if entry.seq != current.size or entry.prev != current.last_leaf_hash or not entry.leaf:
-                        raise StoreError(f"internal error: entry built for seq {entry.seq}, head is {current.size}")
+                    _check_built(entry, current)
                     entries.append(entry)
                     current = Head(current.size + 1, entry.leaf_hash, entry.at)
                 # One read of older tree hashes for the whole batch (ledger.tlog).
@@ -352,22 +357,22 @@ class Store:
 
     def checkpoint_created(self, size: int) -> str | None:
         with _sqlite_errors():
-            row = self._db.execute("SELECT created FROM checkpoints WHERE size=?", (size,)).fetchone()
+            row: Any = self._db.execute("SELECT created FROM checkpoints WHERE size=?", (size,)).fetchone()
         return None if row is None else str(row[0])
 
     def checkpoint(self, size: int) -> bytes | None:
         with _sqlite_errors():
-            row = self._db.execute("SELECT note FROM checkpoints WHERE size=?", (size,)).fetchone()
+            row: Any = self._db.execute("SELECT note FROM checkpoints WHERE size=?", (size,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def checkpoints(self) -> list[tuple[int, bytes]]:
         with _sqlite_errors():
-            rows = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size").fetchall()
+            rows: Any = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size").fetchall()
         return [(int(s), bytes(n)) for s, n in rows]
 
     def latest_checkpoint(self) -> tuple[int, bytes] | None:
         with _sqlite_errors():
-            row = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+            row: Any = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
     # --- attachments (content-addressed) ---
@@ -383,17 +388,17 @@ class Store:
 
     def attachment(self, digest: str) -> bytes | None:
         with _sqlite_errors():
-            row = self._db.execute("SELECT data FROM attachments WHERE sha256=?", (digest,)).fetchone()
+            row: Any = self._db.execute("SELECT data FROM attachments WHERE sha256=?", (digest,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def attachment_digests(self) -> list[str]:
         with _sqlite_errors():
-            rows = self._db.execute("SELECT sha256 FROM attachments ORDER BY sha256").fetchall()
+            rows: Any = self._db.execute("SELECT sha256 FROM attachments ORDER BY sha256").fetchall()
         return [str(r[0]) for r in rows]
 
     def integrity_check(self) -> list[str]:
         """SQLite's own check; returns problems (an empty list when fine)."""
         with _sqlite_errors():
-            rows = self._db.execute("PRAGMA integrity_check").fetchall()
+            rows: Any = self._db.execute("PRAGMA integrity_check").fetchall()
         problems = [str(r[0]) for r in rows]
         return [] if problems == ["ok"] else problems

@@ -33,7 +33,7 @@ from ledger.bundle import ENTRIES, Bundle, attachment_refs
 from ledger.checkpoint import Checkpoint
 from ledger.compact import CompactRange
 from ledger.cosignature import cosignatures_by
-from ledger.entry import Entry, parse_entry, verify_entry_signature
+from ledger.entry import parse_entry, verify_entry_signature
 from ledger.errors import CustodyError, FormatError, SignatureError
 from ledger.i18n import _
 from ledger.note import Verifier, open_note, parse_note

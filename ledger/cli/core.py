@@ -59,7 +59,9 @@ def init(
     try:
         contract_bytes = contract.read_bytes()
     except OSError as exc:
-        raise UsageError(_("Cannot read the contract file {path}: {why}").format(path=contract, why=exc.strerror)) from None
+        raise UsageError(
+            _("Cannot read the contract file {path}: {why}").format(path=contract, why=exc.strerror)
+        ) from None
     responsible = load_signer(key, passphrase_file)
     secret = passphrase(
         log_passphrase_file, prompt=_("New passphrase for the log key: "), confirm=True,

@@ -54,7 +54,9 @@ def verify(
         None, "--authority", "-a", envvar="CUSTODY_AUTHORITY",
         help=_("The municipality's trust store (custody authority init)."),
     ),
-    workers: int | None = typer.Option(None, "--workers", help=_("Processes for signature checks (default: all cores).")),
+    workers: int | None = typer.Option(
+        None, "--workers", help=_("Processes for signature checks (default: all cores).")
+    ),
     json_out: bool = json_option(),
 ) -> None:
     result = run_verification(bundle, authority, workers, show_progress=not json_out and err.is_terminal)

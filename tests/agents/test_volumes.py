@@ -38,17 +38,17 @@ def test_udev_database(tmp_path: Path) -> None:
     data = tmp_path / "run/udev/data"
     data.mkdir(parents=True)
     (data / "b8:17").write_bytes(
-        "S:disk/by-uuid/4A3B-1C2D\n"
-        "E:ID_FS_UUID=4A3B-1C2D\n"
-        "E:ID_FS_LABEL=___\n"
-        "E:ID_FS_LABEL_ENC=\\xe6\\x97\\xa5\\xe6\\x9c\\xac\\x20USB\n"
-        "E:ID_FS_TYPE=vfat\n"
-        "E:ID_SERIAL=SanDisk_Cruzer_4C530001230528116193-0:0\n"
-        "E:ID_SERIAL_SHORT=4C530001230528116193\n"
-        "E:ID_VENDOR=SanDisk\n"
-        "E:ID_MODEL=Cruzer\n"
-        "E:ID_BUS=usb\n"
-        "E:ID_PART_ENTRY_NUMBER=1\n".encode()
+        b"S:disk/by-uuid/4A3B-1C2D\n"
+        b"E:ID_FS_UUID=4A3B-1C2D\n"
+        b"E:ID_FS_LABEL=___\n"
+        b"E:ID_FS_LABEL_ENC=\\xe6\\x97\\xa5\\xe6\\x9c\\xac\\x20USB\n"
+        b"E:ID_FS_TYPE=vfat\n"
+        b"E:ID_SERIAL=SanDisk_Cruzer_4C530001230528116193-0:0\n"
+        b"E:ID_SERIAL_SHORT=4C530001230528116193\n"
+        b"E:ID_VENDOR=SanDisk\n"
+        b"E:ID_MODEL=Cruzer\n"
+        b"E:ID_BUS=usb\n"
+        b"E:ID_PART_ENTRY_NUMBER=1\n"
     )
     props = read_udev_properties(data / "b8:17")
     assert props["ID_SERIAL_SHORT"] == "4C530001230528116193"

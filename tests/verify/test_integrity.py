@@ -116,7 +116,7 @@ TAMPERS: list[tuple[str, Callable[[list[bytes]], list[bytes]], set[str]]] = [
     ("edit an entry", _edit_body, {"I2", "I5"}),
     ("delete an entry", lambda ls: ls[:7] + ls[8:], {"I1", "I5"}),
     ("reorder entries", _swap, {"I1", "I5"}),
-    ("duplicate an entry", lambda ls: ls[:9] + [ls[8]] + ls[9:], {"I1", "I5"}),
+    ("duplicate an entry", lambda ls: [*ls[:9], ls[8], *ls[9:]], {"I1", "I5"}),
     ("truncate the tail", lambda ls: ls[:-5], {"I5"}),
     ("garbage line", lambda ls: [*ls[:2], b"{not json", *ls[3:]], {"I7"}),
 ]

@@ -2,7 +2,8 @@
 
 ``document`` holds the model; ``render_html``, ``render_pdf`` and ``render_json``
 turn a ``Document`` into bytes (the same bytes for the same document);
-``load_json`` reads the JSON form back.  What goes into each report is built
+``load_json`` reads the JSON form back; ``unprintable`` lists the characters
+the PDF font lacks (shown there as 〓).  What goes into each report is built
 elsewhere, on top of this model.
 """
 
@@ -27,7 +28,7 @@ from verify.reports.document import (
 from verify.reports.errors import FontMissingError, ReportError, ReportModelError
 from verify.reports.html import render_html
 from verify.reports.jsonout import load_json, render_json
-from verify.reports.pdf import render_pdf
+from verify.reports.pdf import render_pdf, unprintable
 
 __all__ = [
     "Align",
@@ -51,4 +52,5 @@ __all__ = [
     "render_html",
     "render_json",
     "render_pdf",
+    "unprintable",
 ]

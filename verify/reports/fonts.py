@@ -123,9 +123,7 @@ def locate(source: FontSource) -> Path:
         with path.open("rb") as handle:
             magic = handle.read(4)
     except OSError as exc:
-        raise FontMissingError(
-            f"font {source.family} not found at {path} ({exc.strerror or exc})", hint=hint
-        ) from None
+        raise FontMissingError(f"font {source.family} not found at {path} ({exc.strerror or exc})", hint=hint) from None
     if magic not in _TRUETYPE_MAGIC:
         raise FontMissingError(
             f"font file {path} is not a TrueType-outline font (starts with {magic!r})",

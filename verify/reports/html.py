@@ -40,9 +40,7 @@ _FONT_STACK = (
     '"Hiragino Kaku Gothic ProN", "Hiragino Sans", "Yu Gothic UI", "Yu Gothic", YuGothic, Meiryo, '
     '"Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", sans-serif'
 )
-_MONO_STACK = (
-    'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace'
-)
+_MONO_STACK = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace'
 
 _CSS = Template("""\
 *, *::before, *::after { box-sizing: border-box; }
@@ -84,6 +82,7 @@ table.sign td.name { font-size: .9em; }
   font-size: .85em; color: #444; }
 @media screen {
   table.grid thead th { position: sticky; top: 0; }
+  table.grid { min-width: calc(var(--columns) * 5.5em); }
 }
 @page { size: A4 $page; margin: 16mm 12mm 16mm 12mm;
   @top-left { content: $title; font-size: 8pt; color: #444; }
@@ -165,7 +164,8 @@ class _Writer:
         width = len(t.columns)
         weights = tuple(t.col_widths) if t.col_widths is not None else (1,) * width
         aligns = [_align_class(t.column_align(i)) for i in range(width)]
-        self.w('<div class="table-wrap"><table class="grid">')
+        # On a narrow screen a wide table scrolls sideways instead of crushing its columns.
+        self.w(f'<div class="table-wrap"><table class="grid" style="--columns:{width}">')
         if t.caption:
             self.w(f"<caption>{_text(t.caption)}</caption>")
         self.w(_colgroup(weights))

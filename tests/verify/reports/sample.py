@@ -102,15 +102,9 @@ def media_register(n: int = 300, *, orientation: Orientation = "landscape") -> D
             Section(
                 "2. 確認",
                 [
-                    Paragraph(
-                        "本台帳に記載の媒体は、契約書及び特記仕様書第11条に基づき管理されていることを確認した。"
-                    ),
-                    Note(
-                        "※ ハッシュ値は SHA-256 による。Hashes are SHA-256 digests of each medium's manifest."
-                    ),
-                    BulletList(
-                        ["持ち出しは承認済みのもののみ", "複製は承認された数を超えていない"], ordered=True
-                    ),
+                    Paragraph("本台帳に記載の媒体は、契約書及び特記仕様書第11条に基づき管理されていることを確認した。"),
+                    Note("※ ハッシュ値は SHA-256 による。Hashes are SHA-256 digests of each medium's manifest."),
+                    BulletList(["持ち出しは承認済みのもののみ", "複製は承認された数を超えていない"], ordered=True),
                     KeyValues([("確認者", "総務課 佐藤 花子"), ("確認日", "2025-04-02")]),
                     SignatureBoxes(["担当者", "責任者", "立会者"], names=["山田", "鈴木", "佐藤"]),
                 ],
@@ -131,9 +125,7 @@ def small_english() -> Document:
             Section(
                 "Summary",
                 [
-                    Paragraph(
-                        "All media received under the contract were returned or disposed of.\nSee below."
-                    ),
+                    Paragraph("All media received under the contract were returned or disposed of.\nSee below."),
                     KeyValues([("Received", "12"), ("Disposed", "12")], widths=(2, 1)),
                     Section("Statement", [Note("No data remains on work PCs, backups or mail.")]),
                 ],

@@ -28,9 +28,7 @@ def loose(value: object) -> Any:
 
 def test_sequences_become_tuples_and_documents_are_values() -> None:
     a = Document("t", meta=[("k", "v")], blocks=[Table(["a", "b"], [["1", Hash("ff")]], col_widths=[1, 2])])
-    b = Document(
-        "t", meta=(("k", "v"),), blocks=(Table(("a", "b"), (("1", Hash("ff")),), col_widths=(1, 2)),)
-    )
+    b = Document("t", meta=(("k", "v"),), blocks=(Table(("a", "b"), (("1", Hash("ff")),), col_widths=(1, 2)),))
     assert a == b
     assert hash(a) == hash(b)
     table = a.blocks[0]

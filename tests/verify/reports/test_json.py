@@ -40,9 +40,7 @@ def test_canonical_bytes() -> None:
     assert data.endswith(b"}\n")
     assert "媒体管理台帳".encode() in data  # UTF-8, not \\u escapes
     value = json.loads(data)
-    assert (
-        data == json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-    )
+    assert data == json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
     assert data[:-1] == canonical.dumps(value)
     assert render_json(sample.media_register(5)) == data
 

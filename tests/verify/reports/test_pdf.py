@@ -22,6 +22,7 @@ from verify.reports import (
     Table,
     fonts,
     render_pdf,
+    unprintable,
 )
 
 # The PDF base fonts, which a viewer substitutes instead of reading them from the file.
@@ -204,9 +205,7 @@ def test_kinsoku_in_pdf_text() -> None:
 
 def test_table_with_footer_and_no_repeat() -> None:
     rows = [[f"行{i}", str(i)] for i in range(120)]
-    doc = Document(
-        "表", blocks=[Table(["項目", "値"], rows, repeat_header=False, footer_rows=[["合計", "7140"]])]
-    )
+    doc = Document("表", blocks=[Table(["項目", "値"], rows, repeat_header=False, footer_rows=[["合計", "7140"]])])
     reader = PdfReader(io.BytesIO(render_pdf(doc)))
     texts = [p.extract_text() for p in reader.pages]
     assert len(texts) > 1
@@ -249,3 +248,13 @@ def test_fonts_come_from_packages_not_the_system() -> None:
     render_pdf(Document("確認"))
     assert "matplotlib_fontja" not in sys.modules
     assert fonts.package_dir("no_such_package_for_custody") is None
+
+
+def test_characters_the_font_lacks_print_as_geta() -> None:
+    # 𠮷 is outside JIS X 0213 (IPAexGothic's repertoire); the variation selector is dropped.
+    doc = Document("外字", blocks=[Paragraph("𠮷田と葛\U000e0100飾区と😀"), Table(["氏名"], [["𠮷野"]])])
+    assert unprintable(doc) == ("😀", "𠮷")
+    text = PdfReader(io.BytesIO(render_pdf(doc))).pages[0].extract_text()
+    assert "〓田と葛飾区と〓" in text
+    assert "〓野" in text
+    assert unprintable(sample.media_register(3)) == ()

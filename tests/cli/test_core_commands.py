@@ -1,0 +1,167 @@
+"""The core commands end to end, with their exit codes (DESIGN.md, Commands)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Custody
+
+CONTRACT = """
+[contract]
+id = "2026-017"
+origin = "city.example.lg.jp/custody/2026-017/site-1"
+title = "住民記録システム改修業務"
+start = 2026-04-01
+end = 2027-03-31
+my_number = true
+[municipality]
+name = "例市"
+approver_vkeys = ["{approver}"]
+witness_vkeys = ["{witness}"]
+[vendor]
+name = "株式会社サンプル"
+[responsible]
+name = "佐藤 一郎"
+organisation = "株式会社サンプル"
+pledge_date = 2026-03-20
+training_date = 2026-03-25
+[[work_locations]]
+id = "site-1"
+name = "本社"
+[[data_items]]
+name = "住民基本台帳"
+records = 1200
+"""
+
+
+@pytest.fixture
+def ledger_dir(custody: Custody, tmp_path: Path) -> Path:
+    vk = {}
+    for name, extra in (("resp-sato", []), ("city-approver", []), ("city.example.lg.jp/witness", ["--witness"])):
+        stem = name.replace("/", "_")
+        run = custody("key", "new", name, "-o", str(tmp_path / f"{stem}.key"), "--json", *extra)
+        assert run.code == 0, run.stderr
+        vk[stem] = json.loads(run.stdout)["vkey"]
+    (tmp_path / "contract.toml").write_text(
+        CONTRACT.format(approver=vk["city-approver"], witness=vk["city.example.lg.jp_witness"]), encoding="utf-8"
+    )
+    run = custody("init", str(tmp_path / "L"), "--contract", str(tmp_path / "contract.toml"),
+                  "--key", str(tmp_path / "resp-sato.key"), "--json")
+    assert run.code == 0, run.stderr
+    info = json.loads(run.stdout)
+    assert info["origin"] == "city.example.lg.jp/custody/2026-017/site-1"
+    assert len(info["genesis_leaf_hash"]) == 64
+    return tmp_path / "L"
+
+
+def test_note_checkpoint_export_prove_verify(custody: Custody, ledger_dir: Path, tmp_path: Path) -> None:
+    key = str(tmp_path / "resp-sato.key")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8 fake jpeg")
+    run = custody("note", "作業開始", "--attach", str(photo), "-l", str(ledger_dir), "-k", key, "--json")
+    assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["seq"] == 1
+    run = custody("attach", str(photo), "-l", str(ledger_dir))
+    assert run.code == 0 and len(run.stdout.strip()) == 64
+    assert custody("checkpoint", "-l", str(ledger_dir)).code == 0
+    assert custody("export", str(tmp_path / "B"), "-l", str(ledger_dir)).code == 0
+    assert (tmp_path / "B" / "attachments").is_dir()
+    assert custody("export", str(tmp_path / "B.zip"), "--zip", "-l", str(ledger_dir)).code == 0
+    proof = tmp_path / "p.tlog-proof"
+    assert custody("prove", "1", "-o", str(proof), "-l", str(ledger_dir)).code == 0
+    assert proof.read_bytes().startswith(b"c2sp.org/tlog-proof@v1\n")
+    for bundle in ("B", "B.zip"):
+        run = custody("verify", str(tmp_path / bundle), "--json")
+        assert run.code == 0, run.stdout
+        doc = json.loads(run.stdout)
+        assert doc["ok"] is True and doc["size"] == 2
+        assert {"ok", "origin", "size", "findings"} <= set(doc)
+
+
+def test_wrong_passphrase_exits_5(custody: Custody, ledger_dir: Path, tmp_path: Path) -> None:
+    run = custody("note", "x", "-l", str(ledger_dir), "-k", str(tmp_path / "resp-sato.key"),
+                  env={"CUSTODY_PASSPHRASE": "wrong"})
+    assert run.code == 5
+    assert "passphrase" in run.stderr.lower()
+    assert "Traceback" not in run.stderr
+
+
+def test_world_readable_key_exits_5(custody: Custody, ledger_dir: Path, tmp_path: Path) -> None:
+    key = tmp_path / "resp-sato.key"
+    os.chmod(key, 0o644)
+    run = custody("note", "x", "-l", str(ledger_dir), "-k", str(key))
+    assert run.code == 5 and "chmod 600" in run.stderr
+
+
+def test_corrupt_store_exits_4(custody: Custody, ledger_dir: Path, tmp_path: Path) -> None:
+    for extra in ledger_dir.glob("ledger.db-*"):
+        extra.unlink()
+    (ledger_dir / "ledger.db").write_bytes(b"garbage" * 1000)
+    run = custody("note", "x", "-l", str(ledger_dir), "-k", str(tmp_path / "resp-sato.key"))
+    assert run.code == 4
+    assert "Traceback" not in run.stderr
+
+
+def test_not_a_ledger_directory_exits_4(custody: Custody, tmp_path: Path) -> None:
+    run = custody("export", str(tmp_path / "B"), "-l", str(tmp_path))
+    assert run.code == 4 and "custody init" in run.stderr
+
+
+def test_usage_errors_exit_2(custody: Custody) -> None:
+    assert custody("note").code == 2
+    assert custody("no-such-command").code == 2
+    assert custody("--lang", "fr", "verify", "x").code == 2
+
+
+def test_tampered_bundle_exits_3(custody: Custody, ledger_dir: Path, tmp_path: Path) -> None:
+    custody("note", "作業開始", "-l", str(ledger_dir), "-k", str(tmp_path / "resp-sato.key"))
+    custody("checkpoint", "-l", str(ledger_dir))
+    custody("export", str(tmp_path / "B"), "-l", str(ledger_dir))
+    entries = tmp_path / "B" / "entries.jsonl"
+    entries.write_bytes(entries.read_bytes().replace("作業開始".encode(), "作業終了".encode()))
+    run = custody("verify", str(tmp_path / "B"), "--json")
+    assert run.code == 3
+    codes = {f["code"] for f in json.loads(run.stdout)["findings"] if f["severity"] == "error"}
+    assert "I2" in codes
+
+
+def test_corrupted_bundle_zip_exits_3_with_message(custody: Custody, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK\x03\x04 broken")
+    run = custody("verify", str(bad))
+    assert run.code == 3 and "zip" in run.stderr
+
+
+def test_key_show_and_refusal_to_overwrite(custody: Custody, tmp_path: Path) -> None:
+    key = tmp_path / "k.key"
+    assert custody("key", "new", "op-tanaka", "-o", str(key)).code == 0
+    run = custody("key", "show", str(key), "--json")
+    assert json.loads(run.stdout)["name"] == "op-tanaka"
+    assert custody("key", "new", "op-tanaka", "-o", str(key)).code == 5
+    assert custody("key", "new", "bad name", "-o", str(tmp_path / "x.key")).code == 2
+
+
+def test_help_in_japanese_and_english(custody: Custody) -> None:
+    en = custody("--help")
+    assert en.code == 0 and "evidence ledger" in en.stdout
+    ja = Custody(custody.tmp, lang="ja")("--help")
+    assert ja.code == 0 and "証跡" in ja.stdout
+
+
+def test_real_subprocess_round_trip(custody: Custody, ledger_dir: Path, tmp_path: Path) -> None:
+    run = custody.process("note", "subprocess", "-l", str(ledger_dir), "-k", str(tmp_path / "resp-sato.key"))
+    assert run.code == 0, run.stderr
+    run = custody.process("note", "x", "-l", str(ledger_dir), "-k", str(tmp_path / "resp-sato.key"),
+                          env={"CUSTODY_PASSPHRASE": "nope"})
+    assert run.code == 5 and "Traceback" not in run.stderr
+
+
+def test_passphrase_missing_non_interactive(custody: Custody, ledger_dir: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CUSTODY_PASSPHRASE"}
+    run = custody.process("note", "x", "-l", str(ledger_dir), "-k", str(tmp_path / "resp-sato.key"),
+                          env={**env, "CUSTODY_PASSPHRASE": ""})
+    assert run.code == 5
