@@ -153,3 +153,14 @@ def loop_mounter(tmp_path: Path) -> Iterator[Callable[[Path, str], Path]]:
     yield mount
     for target in reversed(mounted):
         subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
+
+
+@pytest.fixture(autouse=True)
+def english_messages() -> Iterator[None]:
+    """Tests read stderr in English; the Japanese test switches explicitly."""
+    from ledger import i18n
+
+    previous = i18n.language()
+    i18n.set_language("en")
+    yield
+    i18n.set_language(previous)

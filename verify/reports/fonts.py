@@ -21,14 +21,15 @@ japanize-matplotlib 1.1.3      4.1 MB   IPAexGothic 003.01, 6.0 MB, glyf    IPA 
                                                                                           only, 2020
 noto-cjk-sans-jp-regular 0.0.1 13.6 MB  Noto Sans CJK JP, 16.5 MB, CFF      OFL 1.1      none
 pylopdf-fonts-jp 0.1.1         9.1 MB   Noto Sans/Serif JP, 4.5/6.2 MB, CFF OFL 1.1      none
-manimgx-fonts-cjk 2026.9       19.8 MB  Noto Sans CJK VF, 32.7 MB .ttc, CFF OFL 1.1      none
+manimgx-fonts-cjk 2026.9       19.8 MB  Noto Sans CJK VF .ttc, 32.7 MB, CFF2 OFL 1.1     none
 cvttf-notosanscjk-regular 1.0  27.4 MB  Noto Sans CJK **TC**, 16.4 MB, CFF  MIT (label)  none
 justmytype-intl-cjk 0.1.0      30.1 MB  Noto Sans JP variable, 9.6 MB,      OFL 1.1      justmytype
                                         glyf, default instance wght=100
 =============================  =======  ==================================  ===========  ==================
 
 * reportlab reads only TrueType (glyf) outlines: ``TTFont`` on NotoSansJP-Regular.otf
-  raises "postscript outlines are not supported".  So with reportlab the choice is
+  raises "postscript outlines are not supported".  All the Noto packages ship
+  CFF/CFF2 outlines (cvttf's is moreover the Traditional Chinese cut).  So with reportlab the choice is
   IPAexGothic (matplotlib-fontja, the maintained one of the two packages) or the
   variable Noto Sans JP, whose glyf outlines are its default instance, Thin
   (wght 100): reportlab ignores ``gvar``, so every report would be set in Thin.
