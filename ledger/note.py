@@ -27,6 +27,8 @@ golang.org/x/mod/sumdb/note):
 
 from __future__ import annotations
 
+import functools
+
 import base64
 import hashlib
 import re
@@ -172,10 +174,23 @@ class Verifier:
         if not isinstance(self.public_key, bytes) or len(self.public_key) != _ED25519_KEY_SIZE:
             raise NoteFormatError(f"key {self.name!r}: Ed25519 public key must be {_ED25519_KEY_SIZE} bytes")
 
-    @property
+    @functools.cached_property
     def key_id(self) -> bytes:
-        """The 4-byte key ID (signed-note "Signatures")."""
+        """The 4-byte key ID (signed-note "Signatures"); cached: the verifier asks once per entry."""
         return key_id(self.name, self.alg, self.public_key)
+
+    @functools.cached_property
+    def _public(self) -> Ed25519PublicKey:
+        return Ed25519PublicKey.from_public_bytes(self.public_key)
+
+    def __getstate__(self) -> dict[str, object]:
+        # Leave the cached key object out: it cannot be pickled (the verifier
+        # sends verifiers to its worker processes).
+        return {"name": self.name, "alg": self.alg, "public_key": self.public_key}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     @property
     def vkey(self) -> str:
@@ -216,7 +231,10 @@ class Verifier:
         the cosignature/v1 message and the Ed25519 part of the timestamped
         signature (ledger.cosignature does this).  Raises SignatureError.
         """
-        _ed25519_verify(self.public_key, message, signature, repr(self.name))
+        try:
+            self._public.verify(signature, message)
+        except (InvalidSignature, ValueError):
+            raise SignatureError(f"signature by {self.name!r} does not verify") from None
 
 
 class Signer:

@@ -267,3 +267,23 @@ def test_nested_mount_is_left_to_its_own_watcher(
     assert batches.wait(lambda b: len(b.files) >= 1)
     time.sleep(1.0)
     assert [f.path for f in batches.files] == ["on-outer.txt"]
+
+
+def test_watchdog_overflow_warning_triggers_a_reconcile(
+    watch: Callable[..., tuple[VolumeWatcher, Batches, Path]],
+) -> None:
+    """watchdog logs 'Inotify queue overflowed; reconciling recursive watches below %r' and drops the
+    events; the watcher hears that warning and walks the tree at once instead of at the next interval."""
+    import logging
+
+    cfg = WatcherConfig(batch_interval=0.2, settle=0.2, reconcile_interval=600, baseline_grace=0.0, observe=False)
+    watcher, batches, root = watch(cfg)
+    for i in range(30):
+        (root / f"lost{i}").write_bytes(b"%d" % i)
+    time.sleep(0.3)
+    assert batches.files == []  # no observer, next walk in 10 minutes
+    logging.getLogger("watchdog.observers.inotify").warning(
+        "Inotify queue overflowed; reconciling recursive watches below %r", os.fsencode(root)
+    )
+    assert batches.wait(lambda b: len(b.files) == 30, timeout=5)
+    assert watcher.stats.overflows == 1
