@@ -190,7 +190,11 @@ class Agent:
             self._check_gap(self.last_heartbeat, now, reason="restart")
         self._emit("agent.started", self._started_body(now))
         self._last_beat_wall = now
-        self.monitor.start()
+        try:
+            self.monitor.start()
+        except (CustodyError, OSError) as exc:
+            self.stop(reason=f"start failed: {exc}")
+            raise
         self._heartbeat_thread = threading.Thread(
             target=self._heartbeat_loop, name="custody-heartbeat", daemon=True
         )
@@ -418,7 +422,6 @@ class Agent:
         if attached.watcher is not None:
             out["pending"] = attached.watcher.pending
             out.update(attached.watcher.stats.body())
-        check_body(out)
         return out
 
     # --- volumes ---

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import Self, TextIO
 
 from agents.interfaces import UNREGISTERED, MediaMatch, VolumeInfo
 from agents.jsonsafe import check_body
@@ -42,7 +42,7 @@ class MemorySink:
         with self._cond:
             return [b for t, b in self.events if t == event_type]
 
-    def wait_for(self, predicate: Callable[[MemorySink], bool], timeout: float) -> bool:
+    def wait_for(self, predicate: Callable[[Self], bool], timeout: float) -> bool:
         """Wait until ``predicate(self)`` holds (re-checked on every emit)."""
         deadline = time.monotonic() + timeout
         with self._cond:

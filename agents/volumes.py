@@ -239,9 +239,9 @@ class VolumeProber:
         device = record.source if record.source.startswith("/dev/") else None
         block = record.major != 0
         if block:
-            self._from_udev(record, facts, sources)
-            self._from_links(record, facts, sources)
-            self._from_sysfs(record, facts, sources)
+            for source in (self._from_udev, self._from_links, self._from_sysfs):
+                with contextlib.suppress(OSError):  # missing or unreadable: that source says nothing
+                    source(record, facts, sources)
             if self.read_superblock and (facts.uuid is None or facts.label is None):
                 node = self._device_path(record.source)
                 if node is not None:

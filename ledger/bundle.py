@@ -27,6 +27,7 @@ from typing import Any
 
 from ledger import canonical
 from ledger.errors import BundleFormatError, CanonicalJSONError
+from ledger.i18n import _
 from ledger.store import Store
 from ledger.tlogproof import TlogProof, format_tlog_proof
 
@@ -108,7 +109,7 @@ class _Writer:
 def export_bundle(store: Store, log_vkey: str, out: Path, *, as_zip: bool = False) -> dict[str, Any]:
     """Write the bundle for the store's current state; returns the manifest."""
     if out.exists():
-        raise BundleFormatError(f"{out} already exists; choose a new path for the bundle")
+        raise BundleFormatError(_("{path} already exists; choose a new path for the bundle").format(path=out))
     size = store.size
     checkpoints = [(s, n) for s, n in store.checkpoints() if s <= size]
     writer = _Writer(out, as_zip)
@@ -144,7 +145,7 @@ def export_bundle(store: Store, log_vkey: str, out: Path, *, as_zip: bool = Fals
             "format": FORMAT,
             "origin": store.origin,
             "size": size,
-            "checkpoints": [s for s, _ in checkpoints],
+            "checkpoints": [s for s, _note in checkpoints],
             "files": dict(sorted(writer.files.items())),
         }
         writer.write(MANIFEST, canonical.dumps(manifest) + b"\n")
@@ -193,9 +194,11 @@ class Bundle:
             try:
                 self._zip = zipfile.ZipFile(path)
             except (zipfile.BadZipFile, OSError) as exc:
-                raise BundleFormatError(f"{path} is neither a bundle directory nor a valid zip ({exc})") from None
+                raise BundleFormatError(
+                    _("{path} is neither a bundle directory nor a valid zip ({why})").format(path=path, why=exc)
+                ) from None
         else:
-            raise BundleFormatError(f"no bundle at {path}")
+            raise BundleFormatError(_("no bundle at {path}").format(path=path))
         self.manifest = self._load_manifest()
 
     def close(self) -> None:
@@ -234,7 +237,9 @@ class Bundle:
                 return self._zip.read(name)
             return (self.path / name).read_bytes()
         except (KeyError, OSError, zipfile.BadZipFile) as exc:
-            raise BundleFormatError(f"bundle file {name} is missing or unreadable ({exc})") from None
+            raise BundleFormatError(
+                _("bundle file {name} is missing or unreadable ({why})").format(name=name, why=exc)
+            ) from None
 
     def open_stream(self, name: str) -> io.BufferedIOBase:
         _check_name(name)
@@ -243,18 +248,20 @@ class Bundle:
                 return self._zip.open(name)  # type: ignore[return-value]
             return (self.path / name).open("rb")
         except (KeyError, OSError, zipfile.BadZipFile) as exc:
-            raise BundleFormatError(f"bundle file {name} is missing or unreadable ({exc})") from None
+            raise BundleFormatError(
+                _("bundle file {name} is missing or unreadable ({why})").format(name=name, why=exc)
+            ) from None
 
     def _load_manifest(self) -> dict[str, Any]:
         try:
             manifest = canonical.loads(self.read(MANIFEST))
         except CanonicalJSONError as exc:
-            raise BundleFormatError(f"manifest.json is malformed: {exc.message}") from None
+            raise BundleFormatError(_("manifest.json is malformed: {why}").format(why=exc.message)) from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise BundleFormatError(f"manifest.json is not a {FORMAT} manifest")
+            raise BundleFormatError(_("manifest.json is not a {format} manifest").format(format=FORMAT))
         for key, kind in (("origin", str), ("size", int), ("files", dict), ("checkpoints", list)):
             if not isinstance(manifest.get(key), kind):
-                raise BundleFormatError(f"manifest.json: '{key}' is missing or has the wrong type")
+                raise BundleFormatError(_("manifest.json: '{key}' is missing or has the wrong type").format(key=key))
         for name, info in manifest["files"].items():
             _check_name(name)
             if (
@@ -262,7 +269,7 @@ class Bundle:
                 or not isinstance(info.get("sha256"), str)
                 or not isinstance(info.get("size"), int)
             ):
-                raise BundleFormatError(f"manifest.json: entry for {name} is malformed")
+                raise BundleFormatError(_("manifest.json: entry for {name} is malformed").format(name=name))
         return manifest
 
     # --- typed views ---
@@ -323,4 +330,4 @@ class Bundle:
 def _check_name(name: str) -> None:
     path = PurePosixPath(name)
     if path.is_absolute() or ".." in path.parts or "\\" in name or not name:
-        raise BundleFormatError(f"unsafe file name in bundle: {name!r}")
+        raise BundleFormatError(_("unsafe file name in bundle: {name!r}").format(name=name))

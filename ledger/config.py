@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import StoreError
+from ledger.i18n import _
 
 CONFIG_NAME = "custody.toml"
 STORE_NAME = "ledger.db"
@@ -64,7 +65,9 @@ class LedgerConfig:
                 allowed_gap_seconds=int(agent.get("allowed_gap_seconds", 300)),
             )
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise StoreError(f"{CONFIG_NAME} is not a valid custody settings file: {exc}") from None
+            raise StoreError(
+                _("{name} is not a valid custody settings file: {why}").format(name=CONFIG_NAME, why=exc)
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class LedgerPaths:
     def load_config(self) -> LedgerConfig:
         if not self.config.is_file():
             raise StoreError(
-                f"{self.root} is not a custody ledger directory (no {CONFIG_NAME})",
-                hint="give the directory made by 'custody init' with --ledger, or set CUSTODY_LEDGER",
+                _("{path} is not a custody ledger directory (no {name})").format(path=self.root, name=CONFIG_NAME),
+                hint=_("give the directory made by 'custody init' with --ledger, or set CUSTODY_LEDGER"),
             )
         return LedgerConfig.from_toml(self.config.read_text(encoding="utf-8"))

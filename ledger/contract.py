@@ -17,6 +17,7 @@ import tomllib
 from typing import Any
 
 from ledger.errors import NoteFormatError, SchemaError
+from ledger.i18n import _
 from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -24,13 +25,14 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _need(table: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...] = str) -> Any:
+    name = f"{where}{key}"
     if key not in table:
-        raise SchemaError(f"contract file: '{where}{key}' is missing", field=f"{where}{key}")
+        raise SchemaError(_("contract file: '{field}' is missing").format(field=name), field=name)
     value = table[key]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise SchemaError(f"contract file: '{where}{key}' has the wrong type", field=f"{where}{key}")
+        raise SchemaError(_("contract file: '{field}' has the wrong type").format(field=name), field=name)
     if isinstance(value, str) and not value.strip():
-        raise SchemaError(f"contract file: '{where}{key}' is empty", field=f"{where}{key}")
+        raise SchemaError(_("contract file: '{field}' is empty").format(field=name), field=name)
     return value
 
 
@@ -38,21 +40,25 @@ def _date(table: dict[str, Any], key: str, where: str) -> str:
     value: Any = table.get(key)
     text = value.isoformat() if hasattr(value, "isoformat") else value
     if not isinstance(text, str) or not _DATE.match(text):
-        raise SchemaError(f"contract file: '{where}{key}' must be a date YYYY-MM-DD", field=f"{where}{key}")
+        name = f"{where}{key}"
+        raise SchemaError(_("contract file: '{field}' must be a date YYYY-MM-DD").format(field=name), field=name)
     return text
 
 
 def _vkeys(values: Any, where: str, alg: int) -> list[str]:
     if not isinstance(values, list) or not values:
-        raise SchemaError(f"contract file: '{where}' must list at least one vkey", field=where)
+        raise SchemaError(_("contract file: '{field}' must list at least one vkey").format(field=where), field=where)
     out = []
     for value in values:
         try:
             verifier = Verifier.from_vkey(str(value))
         except NoteFormatError as exc:
-            raise SchemaError(f"contract file: '{where}': {exc}", field=where) from None
+            raise SchemaError(_("contract file: '{field}': {why}").format(field=where, why=exc), field=where) from None
         if verifier.alg != alg:
-            raise SchemaError(f"contract file: '{where}': {verifier.name} has the wrong key type", field=where)
+            raise SchemaError(
+                _("contract file: '{field}': {name} has the wrong key type").format(field=where, name=verifier.name),
+                field=where,
+            )
         out.append(verifier.vkey)
     return out
 
@@ -62,14 +68,14 @@ def parse_contract(data: bytes, *, responsible_vkey: str, log_vkey: str) -> tupl
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SchemaError(f"contract file is not valid TOML: {exc}", field="") from None
+        raise SchemaError(_("contract file is not valid TOML: {why}").format(why=exc), field="") from None
     contract = _need(doc, "contract", "", dict)
     origin = _need(contract, "origin", "contract.")
     if any(c.isspace() or c == "+" for c in origin):
-        raise SchemaError("contract file: 'contract.origin' must not contain spaces or '+'", field="origin")
+        raise SchemaError(_("contract file: 'contract.origin' must not contain spaces or '+'"), field="origin")
     contract_id = _need(contract, "id", "contract.")
     if not _ID.match(contract_id):
-        raise SchemaError("contract file: 'contract.id' may use letters, digits, '.', '_' and '-'", field="id")
+        raise SchemaError(_("contract file: 'contract.id' may use letters, digits, '.', '_' and '-'"), field="id")
 
     municipality = _need(doc, "municipality", "", dict)
     vendor = _need(doc, "vendor", "", dict)
@@ -78,12 +84,14 @@ def parse_contract(data: bytes, *, responsible_vkey: str, log_vkey: str) -> tupl
     items = _need(doc, "data_items", "", list)
     permits = doc.get("permits", {})
     if not isinstance(permits, dict):
-        raise SchemaError("contract file: 'permits' must be a table", field="permits")
+        raise SchemaError(_("contract file: 'permits' must be a table"), field="permits")
 
     work_locations = []
     for i, loc in enumerate(locations):
         if not isinstance(loc, dict):
-            raise SchemaError(f"contract file: work_locations[{i}] must be a table", field="work_locations")
+            raise SchemaError(
+                _("contract file: {field} must be a table").format(field=f"work_locations[{i}]"), field="work_locations"
+            )
         work_locations.append(
             {
                 "id": _need(loc, "id", f"work_locations[{i}]."),
@@ -94,10 +102,15 @@ def parse_contract(data: bytes, *, responsible_vkey: str, log_vkey: str) -> tupl
     data_items = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise SchemaError(f"contract file: data_items[{i}] must be a table", field="data_items")
+            raise SchemaError(
+                _("contract file: {field} must be a table").format(field=f"data_items[{i}]"), field="data_items"
+            )
         records = item.get("records", 0)
         if not isinstance(records, int) or isinstance(records, bool) or records < 0:
-            raise SchemaError(f"contract file: data_items[{i}].records must be a count", field="data_items")
+            raise SchemaError(
+                _("contract file: {field} must be a count").format(field=f"data_items[{i}].records"),
+                field="data_items",
+            )
         data_items.append(
             {
                 "name": _need(item, "name", f"data_items[{i}]."),
@@ -109,7 +122,7 @@ def parse_contract(data: bytes, *, responsible_vkey: str, log_vkey: str) -> tupl
     declared_responsible = responsible.get("vkey")
     if declared_responsible and Verifier.from_vkey(str(declared_responsible)).vkey != responsible_vkey:
         raise SchemaError(
-            "contract file: the responsible person's vkey differs from the key signing the genesis entry",
+            _("contract file: the responsible person's vkey differs from the key signing the genesis entry"),
             field="responsible.vkey",
         )
     my_number = bool(contract.get("my_number", False)) or any(i["my_number"] for i in data_items)
@@ -151,5 +164,5 @@ def parse_contract(data: bytes, *, responsible_vkey: str, log_vkey: str) -> tupl
         "log_vkey": log_vkey,
     }
     if body["period"]["end"] < body["period"]["start"]:
-        raise SchemaError("contract file: the period ends before it starts", field="contract.end")
+        raise SchemaError(_("contract file: the period ends before it starts"), field="contract.end")
     return origin, body

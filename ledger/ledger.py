@@ -22,6 +22,7 @@ from ledger.config import LedgerConfig, LedgerPaths
 from ledger.contract import parse_contract
 from ledger.entry import Entry, sign_entry
 from ledger.errors import StoreError
+from ledger.i18n import _
 from ledger.keyfile import read_key_file, write_key_file
 from ledger.note import Signer, Verifier, add_signatures, open_note, parse_note, sign_note
 from ledger.registry import GENESIS
@@ -58,7 +59,11 @@ class Ledger:
         store = Store.open(paths.store, readonly=readonly)
         if store.origin != config.origin:
             store.close()
-            raise StoreError(f"{paths.store} belongs to {store.origin!r}, not {config.origin!r}")
+            raise StoreError(
+                _("{path} belongs to {origin!r}, not {expected!r}").format(
+                    path=paths.store, origin=store.origin, expected=config.origin
+                )
+            )
         return cls(paths, config, store, clock)
 
     @classmethod
@@ -76,7 +81,7 @@ class Ledger:
     ) -> Ledger:
         paths = LedgerPaths(root)
         # Parse the contract first: a bad contract file must leave nothing behind.
-        probe_origin, _ = parse_contract(
+        probe_origin, _probe_body = parse_contract(
             contract_toml, responsible_vkey=responsible.verifier().vkey, log_vkey=responsible.verifier().vkey
         )
         log_signer = Signer(probe_origin, log_key)
@@ -84,7 +89,7 @@ class Ledger:
             contract_toml, responsible_vkey=responsible.verifier().vkey, log_vkey=log_signer.verifier().vkey
         )
         if paths.config.exists() or paths.store.exists():
-            raise StoreError(f"{root} already holds a ledger; refusing to overwrite it")
+            raise StoreError(_("{path} already holds a ledger; refusing to overwrite it").format(path=root))
         root.mkdir(parents=True, exist_ok=True)
         config = LedgerConfig(origin=origin, **(config_overrides or {}))
         write_key_file(paths.log_key, origin, log_key, log_passphrase, n=kdf_n)
@@ -155,9 +160,11 @@ class Ledger:
             previous = parse_at(head.last_at)
             if now < previous:
                 raise StoreError(
-                    f"this computer's clock ({format_at(now)}) is behind the ledger's last entry "
-                    f"({format_at(previous)}); nothing was written",
-                    hint="correct the system clock (NTP), then repeat the command",
+                    _(
+                        "this computer's clock ({now}) is behind the ledger's last entry "
+                        "({last}); nothing was written"
+                    ).format(now=format_at(now), last=format_at(previous)),
+                    hint=_("correct the system clock (NTP), then repeat the command"),
                 )
         return format_at(now)
 
@@ -183,7 +190,11 @@ class Ledger:
     def checkpoint(self, log_signer: Signer) -> CheckpointInfo:
         """Sign a C2SP checkpoint of the current tree with the log key."""
         if log_signer.name != self.origin:
-            raise StoreError(f"the log key is named {log_signer.name!r}, not the origin {self.origin!r}")
+            raise StoreError(
+                _("the log key is named {name!r}, not the origin {origin!r}").format(
+                    name=log_signer.name, origin=self.origin
+                )
+            )
         size = self.store.size
         existing = self.store.checkpoint(size)
         if existing is not None:
@@ -198,11 +209,11 @@ class Ledger:
 
     def merge_cosignatures(self, note: bytes) -> int:
         """Add cosignatures on one of our checkpoints (the log signature must verify)."""
-        parsed, _ = open_note(note, [self.log_verifier()])
+        parsed, _ok = open_note(note, [self.log_verifier()])
         size = Checkpoint.parse(parsed.text).size
         ours = self.store.checkpoint(size)
         if ours is None or parse_note(ours).text != parsed.text:
-            raise StoreError(f"the ledger holds no checkpoint with this text at size {size}")
+            raise StoreError(_("the ledger holds no checkpoint with this text at size {size}").format(size=size))
         merged = add_signatures(ours, list(parsed.signatures))
         self.store.add_checkpoint(size, merged, format_at(self.clock()))
         return size

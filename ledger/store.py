@@ -35,6 +35,7 @@ from ledger.errors import (
     StoreError,
     StoreFullError,
 )
+from ledger.i18n import _
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x43535459  # "CSTY": marks the file as a custody ledger
@@ -79,30 +80,32 @@ def _trailing_zeros(x: int) -> int:
 
 def _check_built(entry: Entry, head: Head) -> None:
     if entry.seq != head.size or entry.prev != head.last_leaf_hash or not entry.leaf:
-        raise StoreError(f"internal error: entry built for seq {entry.seq}, head is {head.size}")
+        raise StoreError(
+            _("internal error: entry built for seq {seq}, head is {size}").format(seq=entry.seq, size=head.size)
+        )
 
 
 def _translate(exc: BaseException) -> CustodyError:
     """Map SQLite failures onto the store's errors (exit 4)."""
     if isinstance(exc, apsw.FullError):
         return StoreFullError(
-            "the ledger's disk is full; nothing was written",
-            hint="free disk space, then repeat the command",
+            _("the ledger's disk is full; nothing was written"),
+            hint=_("free disk space, then repeat the command"),
         )
     if isinstance(exc, apsw.BusyError | apsw.LockedError):
         return StoreBusyError(
-            "the ledger stayed locked by another process for too long; nothing was written",
-            hint="wait for the other custody command or agent to finish, then repeat",
+            _("the ledger stayed locked by another process for too long; nothing was written"),
+            hint=_("wait for the other custody command or agent to finish, then repeat"),
         )
     if isinstance(exc, apsw.NotADBError | apsw.CorruptError):
-        return StoreCorruptError(f"the ledger file is not a custody database or is damaged ({exc})")
+        return StoreCorruptError(_("the ledger file is not a custody database or is damaged ({why})").format(why=exc))
     if isinstance(exc, apsw.CantOpenError):
-        return StoreError(f"cannot open the ledger file ({exc})")
+        return StoreError(_("cannot open the ledger file ({why})").format(why=exc))
     if isinstance(exc, apsw.ReadOnlyError):
-        return StoreError("the ledger file is read-only; nothing was written")
+        return StoreError(_("the ledger file is read-only; nothing was written"))
     if isinstance(exc, apsw.IOError):
-        return StoreError(f"I/O error on the ledger file ({exc}); nothing was written")
-    return StoreError(f"ledger store error: {exc}")
+        return StoreError(_("I/O error on the ledger file ({why}); nothing was written").format(why=exc))
+    return StoreError(_("ledger store error: {why}").format(why=exc))
 
 
 @contextmanager
@@ -125,7 +128,7 @@ class Store:
     @classmethod
     def create(cls, path: Path, origin: str) -> Store:
         if path.exists():
-            raise StoreError(f"{path} already exists; refusing to overwrite a ledger")
+            raise StoreError(_("{path} already exists; refusing to overwrite a ledger").format(path=path))
         with _sqlite_errors():
             db = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE)
             store = cls(db, path)
@@ -141,7 +144,9 @@ class Store:
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False) -> Store:
         if not path.is_file():
-            raise StoreError(f"no ledger at {path}", hint="run 'custody init' first, or check --ledger")
+            raise StoreError(
+                _("no ledger at {path}").format(path=path), hint=_("run 'custody init' first, or check --ledger")
+            )
         flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE
         with _sqlite_errors():
             db = apsw.Connection(str(path), flags=flags)
@@ -150,9 +155,11 @@ class Store:
             app_id = db.execute("PRAGMA application_id").fetchone()
             version = db.execute("PRAGMA user_version").fetchone()
         if app_id is None or app_id[0] != APPLICATION_ID:
-            raise StoreCorruptError(f"{path} is an SQLite file but not a custody ledger")
+            raise StoreCorruptError(_("{path} is an SQLite file but not a custody ledger").format(path=path))
         if version is None or version[0] != SCHEMA_VERSION:
-            raise StoreCorruptError(f"{path}: unsupported ledger schema version {version}")
+            raise StoreCorruptError(
+                _("{path}: unsupported ledger schema version {version}").format(path=path, version=version)
+            )
         return store
 
     def _configure(self) -> None:
@@ -175,7 +182,7 @@ class Store:
     def origin(self) -> str:
         value = self.get_meta("origin")
         if value is None:
-            raise StoreCorruptError("ledger has no origin")
+            raise StoreCorruptError(_("ledger has no origin"))
         return value
 
     def get_meta(self, key: str) -> str | None:
@@ -209,14 +216,14 @@ class Store:
         with _sqlite_errors():
             row: Any = self._db.execute("SELECT leaf FROM entries WHERE seq=?", (seq,)).fetchone()
         if row is None:
-            raise StoreError(f"no entry {seq} in the ledger")
+            raise StoreError(_("no entry {seq} in the ledger").format(seq=seq))
         return bytes(row[0])
 
     def entry_time(self, seq: int) -> str:
         with _sqlite_errors():
             row: Any = self._db.execute("SELECT at FROM entries WHERE seq=?", (seq,)).fetchone()
         if row is None:
-            raise StoreError(f"no entry {seq} in the ledger")
+            raise StoreError(_("no entry {seq} in the ledger").format(seq=seq))
         return str(row[0])
 
     def entry(self, seq: int) -> Entry:
@@ -269,7 +276,7 @@ class Store:
             leaf = ((k + 1) << level) - 1  # the append that completed node (level, k)
             where.append((leaf, index - tlog.stored_hash_index(0, leaf)))
         leaves = sorted({leaf for leaf, _off in where})
-        marks = ",".join("?" for _ in leaves)
+        marks = ",".join("?" for _leaf in leaves)
         with _sqlite_errors():
             rows: Any = self._db.execute(
                 f"SELECT seq, tree FROM entries WHERE seq IN ({marks})",  # noqa: S608 - placeholders only
@@ -281,7 +288,7 @@ class Store:
             run = runs.get(leaf, b"")
             h = run[offset * 32 : offset * 32 + 32]
             if len(h) != 32:
-                raise StoreCorruptError(f"stored tree hash {index} is missing")
+                raise StoreCorruptError(_("stored tree hash {index} is missing").format(index=index))
             out.append(h)
         return out
 

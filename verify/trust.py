@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ledger.bundle import Bundle
 from ledger.entry import parse_entry
 from ledger.errors import BundleFormatError, FormatError
+from ledger.i18n import _
 from ledger.note import Verifier
 
 
@@ -42,7 +43,7 @@ def from_bundle_unpinned(bundle: Bundle) -> TrustAnchor:
     except FormatError:
         genesis = None
     if genesis is None:
-        raise BundleFormatError("the bundle has no readable genesis entry")
+        raise BundleFormatError(_("the bundle has no readable genesis entry"))
     body = genesis.body
     return TrustAnchor(
         origin=bundle.origin,

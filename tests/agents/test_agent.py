@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import psutil
 import pytest
@@ -153,9 +155,11 @@ def test_volumes_present_at_start_are_reported(rig: Rig) -> None:
 
 def test_c10_unregistered_medium_runs_on_alert_with_json(rig: Rig, tmp_path: Path) -> None:
     received = tmp_path / "alert.json"
-    hook = [sys.executable, "-c",
-            "import os, sys; data = sys.stdin.buffer.read(); "
-            f"open({str(received)!r}, 'wb').write(os.environ['CUSTODY_ALERT_CODE'].encode() + b'\\n' + data)"]
+    script = (
+        "import os, sys; data = sys.stdin.buffer.read(); "
+        f"open({str(received)!r}, 'wb').write(os.environ['CUSTODY_ALERT_CODE'].encode() + b'\\n' + data)"
+    )
+    hook = [sys.executable, "-c", script]
     rig.start(on_alert=tuple(hook))
     rig.volume("stray", serial="UNKNOWN-42")
     rig.wait(lambda s: len(alerts(s, "C10")) == 1)
@@ -182,7 +186,7 @@ def test_c11_files_written_without_covering_approval(rig: Rig) -> None:
     rig.wait(lambda s: len(alerts(s, "C11")) == 1)
     alert = alerts(rig.sink, "C11")[0]
     assert alert["media_id"] == "M-002" and alert["file_count"] == 3
-    assert sorted(alert["paths"]) == ["copy0.csv", "copy1.csv", "copy2.csv"]  # type: ignore[type-var]
+    assert sorted(cast(list[str], alert["paths"])) == ["copy0.csv", "copy1.csv", "copy2.csv"]
     # More writes within the repeat interval: recorded, but no second alert yet.
     (usb / "more.csv").write_bytes(b"more")
     rig.wait(lambda s: sum(int(b["count"]) for b in s.of_type("files.written")) == 4)  # type: ignore[call-overload]
@@ -371,7 +375,7 @@ def test_burst_of_10000_files(rig: Rig) -> None:
                 for d in range(10) for i in range(1000)}
     assert len(pairs) == 10_000 and set(pairs) == expected  # none missed, none twice
     times = [t for kind, t in rig.sink.arrivals if kind == "files.written"]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(g >= 0.99 for g in gaps), gaps
     assert all(len(b["files"]) <= 1000 for b in entries)  # type: ignore[arg-type]
     assert [b["truncated"] for b in entries][-1] is False
@@ -452,3 +456,16 @@ def test_idle_cpu_of_a_running_agent(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0
     assert json.loads(out.decode().strip().splitlines()[-1])["type"] == "agent.stopped"
+
+
+def test_start_failure_is_closed_with_agent_stopped(tmp_path: Path, sink: CheckedSink) -> None:
+    from agents.errors import MountTableError
+
+    agent = Agent(sink, StaticMediaIndex(), AgentConfig(mount_table=str(tmp_path / "missing"), monitor_mode="stat"),
+                  stderr=io.StringIO())
+    with pytest.raises(MountTableError):
+        agent.start()
+    assert sink.types() == ["agent.started", "agent.stopped"]
+    assert str(sink.of_type("agent.stopped")[0]["reason"]).startswith("start failed")
+    agent.stop()  # still idempotent
+    assert sink.count("agent.stopped") == 1

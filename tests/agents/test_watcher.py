@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import subprocess
 import threading
@@ -217,7 +218,7 @@ def test_batches_are_rate_limited_and_split(watch: Callable[..., tuple[VolumeWat
     times = [t for t, _, _ in batches.items]
     assert [len(files) for _, files, _ in batches.items] == [100, 100, 100, 50]
     assert [truncated for _, _, truncated in batches.items] == [True, True, True, False]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.99, gaps
 
 
@@ -287,3 +288,14 @@ def test_watchdog_overflow_warning_triggers_a_reconcile(
     )
     assert batches.wait(lambda b: len(b.files) == 30, timeout=5)
     assert watcher.stats.overflows == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file; unreadable files need an unprivileged user")
+def test_unreadable_file_is_recorded_without_hash(watch: Callable[..., tuple[VolumeWatcher, Batches, Path]]) -> None:
+    _, batches, root = watch()
+    path = root / "secret.bin"
+    path.write_bytes(b"cannot read me")
+    path.chmod(0)
+    os.utime(path)  # an event after the chmod, so the hash is tried while unreadable
+    assert batches.wait(lambda b: any(f.error == "permission" for f in b.files))
+    assert [f for f in batches.files if f.error] == [FileRecord("secret.bin", 14, None, "permission")]
