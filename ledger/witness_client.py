@@ -22,6 +22,7 @@ it cosigned is in its trust store (verify.authority).
 
 from __future__ import annotations
 
+import http.client
 import socket
 import urllib.error
 import urllib.parse
@@ -205,7 +206,7 @@ def import_response(ledger: Ledger, response: bytes, *, checkpoint_size: int | N
                 names.append(verifier.name)
         return size, names
     raise VerificationError(
-        _("The cosignatures in the response verify on no checkpoint of this ledger.").format(),
+        _("The cosignatures in the response verify on no checkpoint of this ledger."),
         hint=_("The response belongs to another ledger or another checkpoint; make a new request."),
     )
 
@@ -260,11 +261,15 @@ def _post(url: str, body: bytes, timeout: float) -> _Reply:
             hint=_("The checkpoint is signed and stored; submit it later, or use the offline exchange "
                    "(custody witness-request / witness import)."),
         ) from None
-    except (TimeoutError, OSError) as exc:
+    except (OSError, http.client.HTTPException) as exc:
+        if isinstance(exc, TimeoutError):
+            why = _("no answer within {s} seconds").format(s=timeout)
+        elif isinstance(exc, OSError):
+            why = exc.strerror or str(exc)
+        else:
+            why = _("not a valid HTTP answer ({what})").format(what=type(exc).__name__)
         raise WitnessUnreachableError(
-            _("Cannot reach the witness at {url}: {why}").format(
-                url=url, why=_("no answer within {s} seconds").format(s=timeout)
-                if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))),
+            _("Cannot reach the witness at {url}: {why}").format(url=url, why=why),
             hint=_("The checkpoint is signed and stored; submit it later, or use the offline exchange "
                    "(custody witness-request / witness import)."),
         ) from None

@@ -22,3 +22,14 @@ def vectors_dir() -> Path:
     if not VECTORS.is_dir():
         pytest.fail(f"conformance vectors not found at {VECTORS}")
     return VECTORS
+
+
+@pytest.fixture(autouse=True)
+def _english_messages() -> Any:
+    """Tests read messages in English unless they choose Japanese themselves."""
+    from ledger import i18n
+
+    previous = i18n._language
+    i18n.set_language("en")
+    yield
+    i18n._language = previous

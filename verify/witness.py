@@ -335,7 +335,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: WitnessServer
     protocol_version = "HTTP/1.1"  # keep-alive, as the spec recommends
     server_version = "custody-witness/1"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def setup(self) -> None:
         # A socket timeout: a client that stops sending cannot hold a thread forever.
