@@ -26,7 +26,7 @@ from ledger.i18n import _
 from ledger.keyfile import read_key_file, write_key_file
 from ledger.note import Signer, Verifier, add_signatures, open_note, parse_note, sign_note
 from ledger.registry import GENESIS
-from ledger.store import Head, Store
+from ledger.store import AfterInsert, Head, Store
 from ledger.timefmt import Clock, format_at, parse_at, system_clock
 
 Precheck = Callable[[Store, int], None]
@@ -132,6 +132,7 @@ class Ledger:
         *,
         precheck: Precheck | None = None,
         log_signer: Signer | None = None,
+        after: AfterInsert | None = None,
     ) -> Entry:
         """Sign and append one entry; durable when this returns.
 
@@ -148,7 +149,7 @@ class Ledger:
                 signer=signer,
             )
 
-        entry = self.store.append(make)
+        entry = self.store.append(make, after=after)
         if log_signer is not None and self.checkpoint_due():
             self.checkpoint(log_signer)
         return entry

@@ -54,6 +54,7 @@ CREATE TABLE entries(
 ) STRICT;
 CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, note BLOB NOT NULL, created TEXT NOT NULL) STRICT;
 CREATE TABLE attachments(sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL) STRICT;
+CREATE TABLE state_cache(name TEXT PRIMARY KEY, size INTEGER NOT NULL, state BLOB NOT NULL) STRICT;
 CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
     BEGIN SELECT RAISE(ABORT, 'custody entries are append-only'); END;
 CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
@@ -72,6 +73,7 @@ class Head:
 
 
 EntryMaker = Callable[[Head], Entry]
+AfterInsert = Callable[[list[Entry]], None]
 
 
 def _trailing_zeros(x: int) -> int:
@@ -304,17 +306,21 @@ class Store:
 
     # --- appending ---
 
-    def append(self, make: EntryMaker) -> Entry:
+    def append(self, make: EntryMaker, *, after: AfterInsert | None = None) -> Entry:
         """Append one entry in its own durable transaction.
 
         ``make(seq, prev)`` builds and signs the entry once the head is known
         under the write lock; it may raise (a refused rule) and then nothing is
         written.  Returns only after the commit: an entry returned is durable.
         """
-        return self.append_many([make])[0]
+        return self.append_many([make], after=after)[0]
 
-    def append_many(self, makers: Sequence[EntryMaker]) -> list[Entry]:
-        """Append several entries in one transaction (all or nothing)."""
+    def append_many(self, makers: Sequence[EntryMaker], *, after: AfterInsert | None = None) -> list[Entry]:
+        """Append several entries in one transaction (all or nothing).
+
+        ``after(entries)`` runs after the inserts and before the commit (e.g.
+        to save a derived-state cache atomically with the entries).
+        """
         out: list[Entry] = []
         with _sqlite_errors():
             self._db.execute("BEGIN IMMEDIATE")
@@ -343,6 +349,8 @@ class Store:
                     rows,
                 )
                 out = entries
+                if after is not None:
+                    after(entries)
                 self._db.execute("COMMIT")
             except BaseException:
                 if not self._db.in_transaction:
@@ -402,6 +410,23 @@ class Store:
         with _sqlite_errors():
             rows: Any = self._db.execute("SELECT sha256 FROM attachments ORDER BY sha256").fetchall()
         return [str(r[0]) for r in rows]
+
+    # --- derived-state cache (not evidence: rebuilt from the entries at will) ---
+
+    def load_state(self, name: str) -> tuple[int, bytes] | None:
+        """A cached projection of the entries [0, size), e.g. the lifecycle state."""
+        with _sqlite_errors():
+            row: Any = self._db.execute("SELECT size, state FROM state_cache WHERE name=?", (name,)).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def save_state(self, name: str, size: int, state: bytes) -> None:
+        """Replace the cached projection; inside an append it commits with the entry."""
+        with _sqlite_errors(), self._db:
+            self._db.execute(
+                "INSERT INTO state_cache(name, size, state) VALUES(?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET size=excluded.size, state=excluded.state",
+                (name, size, state),
+            )
 
     def integrity_check(self) -> list[str]:
         """SQLite's own check; returns problems (an empty list when fine)."""
