@@ -313,7 +313,11 @@ class Pin:
             ) from None
         if declared_log.alg != ALG_ED25519 or declared_log.name != entry.origin:
             raise VerificationError(_("the genesis entry's log key is not an Ed25519 key named after the origin"))
-        if log_vkey is not None and Verifier.from_vkey(log_vkey).vkey != declared_log.vkey:
+        try:
+            given_log = None if log_vkey is None else Verifier.from_vkey(log_vkey).vkey
+        except FormatError:
+            given_log = log_vkey
+        if given_log is not None and given_log != declared_log.vkey:
             raise VerificationError(
                 _("the log key {given} differs from the one in the genesis entry ({declared})").format(
                     given=log_vkey, declared=declared_log.vkey),
@@ -526,7 +530,7 @@ class Authority:
                 hint=_(
                     "Pin the contract first: custody authority trust --authority {path} --bundle BUNDLE "
                     "(or --ledger / --genesis). Pinned origins: {known}"
-                ).format(path=self.path, known=", ".join(known) or _("none")),
+                ).format(path=self.path, known=", ".join(known) or _("no origin is pinned yet")),
             ) from None
         pin = Pin.from_json(doc, pin_path)
         if pin.origin != origin:

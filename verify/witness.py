@@ -359,15 +359,30 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _discard_body(self) -> bool:
+        """Read and drop a request body we will not use, so that the connection can be kept.
+
+        False (and the connection is closed after the answer) if that is not safe.
+        """
+        if self.headers.get("Transfer-Encoding"):
+            return False
+        raw = self.headers.get("Content-Length", "0").strip()
+        if not raw.isdigit() or int(raw) > self.server.max_body:
+            return False
+        length = int(raw)
+        return len(self.rfile.read(length)) == length if length else True
+
     def _method_not_allowed(self) -> None:
-        self._send(405, b"only POST /add-checkpoint\n", headers={"Allow": "POST"})
+        keep = self._discard_body()
+        self._send(405, b"only POST /add-checkpoint\n", headers={"Allow": "POST"}, close=not keep)
 
     do_GET = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _method_not_allowed  # noqa: N815
 
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
         if path != self.server.submission_path:
-            self._send(STATUS_NOT_FOUND, b"not found: only POST /add-checkpoint\n")
+            keep = self._discard_body()
+            self._send(STATUS_NOT_FOUND, b"not found: only POST /add-checkpoint\n", close=not keep)
             return
         if self.headers.get("Transfer-Encoding"):
             self._send(411, b"send the body with a Content-Length\n", close=True)
@@ -392,6 +407,10 @@ class _Handler(BaseHTTPRequestHandler):
         except CustodyError as exc:
             self.server.log(f"{self.client_address[0]} 500 the witness could not decide or persist: {exc.message}")
             self._send(500, b"the witness could not record the checkpoint; nothing was cosigned\n")
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug must not leave the client without an answer
+            self.server.log(f"{self.client_address[0]} 500 unexpected error: {type(exc).__name__}: {exc}")
+            self._send(500, b"internal error; nothing was cosigned\n", close=True)
             return
         self._send(decision.status, decision.body, decision.content_type)
         cp = decision.checkpoint

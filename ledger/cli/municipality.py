@@ -44,7 +44,8 @@ from ledger.cli.common import (
     print_json,
 )
 from ledger.errors import NoteFormatError, StoreError, UsageError
-from ledger.i18n import _
+from ledger.i18n import _, text
+from ledger.keyfile import read_key_file
 from ledger.ledger import Ledger
 from ledger.note import check_key_name, parse_note
 from ledger.witness_client import build_request, cosigned_size, import_response
@@ -118,18 +119,32 @@ def _witness_passphrase(passphrase_file: Path | None) -> bytes:
 
 def authority_init(
     directory: Path = typer.Argument(..., help=_("New trust store directory.")),
-    name: str = typer.Option(
-        ..., "--name", help=_("Witness key name (no spaces or '+'), e.g. city.example.lg.jp/witness.")
+    name: str | None = typer.Option(
+        None, "--name", help=_("Witness key name (no spaces or '+'), e.g. city.example.lg.jp/witness.")
+    ),
+    witness_key: Path | None = typer.Option(
+        None, "--witness-key",
+        help=_("Use this existing key file (custody key new --witness) as the witness key instead of a new one."),
     ),
     passphrase_file: Path | None = passphrase_file_option(),
     json_out: bool = json_option(),
 ) -> None:
-    try:
-        check_key_name(name)
-    except NoteFormatError as exc:
-        raise UsageError(exc.message) from None
-    secret = passphrase(passphrase_file, prompt=_("New passphrase for the witness key: "), confirm=True)
-    authority = Authority.create(directory, name, secret, kdf_n=kdf_n())
+    if witness_key is None:
+        if name is None:
+            raise UsageError(_("Give the witness key's name with --name, or an existing key with --witness-key."))
+        try:
+            check_key_name(name)
+        except NoteFormatError as exc:
+            raise UsageError(exc.message) from None
+        secret = passphrase(passphrase_file, prompt=_("New passphrase for the witness key: "), confirm=True)
+        authority = Authority.create(directory, name, secret, kdf_n=kdf_n())
+    else:
+        secret = passphrase(passphrase_file, prompt=_("Passphrase for {key}: ").format(key=witness_key))
+        key_name, private = read_key_file(witness_key, secret)
+        if name is not None and name != key_name:
+            raise UsageError(_("The key file {path} holds the key {got}, not {want}.").format(
+                path=witness_key, got=key_name, want=name))
+        authority = Authority.create(directory, key_name, secret, private_key=private, kdf_n=kdf_n())
     if json_out:
         print_json({"authority": str(directory), "witness_vkey": authority.witness_vkey})
         return
@@ -168,31 +183,33 @@ def _pin_from_sources(bundle: Path | None, ledger_dir: Path | None, genesis: Pat
 
 
 def _describe(pin: Pin, authority: Authority) -> list[tuple[str, str]]:
+    """The contract as shown before pinning: (label, value) rows, labels in the user's language."""
     c = pin.contract
     mun = c.get("municipality") or {}
     vendor = c.get("vendor") or {}
     period = c.get("period") or {}
     resp = c.get("responsible") or {}
-    yes_no = _("yes") if c.get("my_number") else _("no")
     rows = [
-        (_("Origin"), pin.origin),
-        (_("Contract"), str(c.get("contract_id", ""))),
-        (_("Title"), str(c.get("title", ""))),
-        (_("Municipality"), " ".join(str(mun.get(k, "")) for k in ("name", "department")).strip()),
-        (_("Vendor"), str(vendor.get("name", ""))),
-        (_("Period"), f"{period.get('start', '')} – {period.get('end', '')}"),
-        (_("Responsible person"), " / ".join(
-            str(resp.get(k)) for k in ("name", "organisation", "title") if resp.get(k))),
-        (_("Responsible person's key"), str(resp.get("vkey", ""))),
-        (_("My Number data (特定個人情報)"), yes_no),
+        (text("Origin", "台帳 ID（origin）"), pin.origin),
+        (text("Contract", "契約番号"), str(c.get("contract_id", ""))),
+        (text("Title", "件名"), str(c.get("title", ""))),
+        (text("Municipality", "委託者（市町村）"),
+         " ".join(str(mun.get(k, "")) for k in ("name", "department")).strip()),
+        (text("Vendor", "受託者"), str(vendor.get("name", ""))),
+        (text("Period", "契約期間"), f"{period.get('start', '')} – {period.get('end', '')}"),
+        (text("Responsible person", "作業責任者"),
+         " / ".join(str(resp.get(k)) for k in ("name", "organisation", "title") if resp.get(k))),
+        (text("Responsible person's key", "作業責任者の鍵"), str(resp.get("vkey", ""))),
+        (text("My Number data", "特定個人情報（マイナンバー）"),
+         text("involved", "あり") if c.get("my_number") else text("not involved", "なし")),
     ]
-    rows += [(_("Approver key"), v) for v in pin.approver_vkeys]
+    rows += [(text("Approver key", "承認者鍵"), v) for v in pin.approver_vkeys]
     for v in pin.witness_vkeys:
-        mark = _(" (this trust store)") if v == authority.witness_vkey else ""
-        rows.append((_("Witness key"), v + mark))
+        mark = text(" (this trust store)", "（この信頼ストアの鍵）") if v == authority.witness_vkey else ""
+        rows.append((text("Witness key", "副署者鍵"), v + mark))
     rows += [
-        (_("Log key"), pin.log_vkey),
-        (_("Genesis entry hash"), pin.genesis_leaf_hash.hex()),
+        (text("Log key", "ログ検証鍵"), pin.log_vkey),
+        (text("Genesis entry hash", "起点記録のハッシュ"), pin.genesis_leaf_hash.hex()),
     ]
     return rows
 
@@ -411,7 +428,7 @@ def witness_serve(
     finally:
         server.shutdown()
         server.server_close()
-        server.log(_("stopped"))
+        server.log(_("witness stopped"))
 
 
 # --- vendor: witness-request and witness import ---------------------------------------------------

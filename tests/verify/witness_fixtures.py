@@ -70,7 +70,7 @@ def checkpoint_of(note: bytes) -> Checkpoint:
 
 
 def make_world(root: Path, *, pin: bool = True, start: datetime | None = None,
-               log_key: Ed25519PrivateKey | None = None) -> World:
+               log_key: Ed25519PrivateKey | None = None, origin: str | None = None) -> World:
     """A trust store (witness key in the contract) and a ledger made with the Ledger API, pinned."""
     root.mkdir(parents=True, exist_ok=True)
     witness_key = Ed25519PrivateKey.generate()
@@ -85,7 +85,7 @@ def make_world(root: Path, *, pin: bool = True, start: datetime | None = None,
     key = log_key or Ed25519PrivateKey.generate()
     ledger = Ledger.create(
         root / "ledger",
-        contract_toml=contract_toml(parties),
+        contract_toml=contract_toml(parties) if origin is None else contract_toml(parties, origin=origin),
         responsible=parties.responsible,
         log_key=key,
         log_passphrase=LOG_PASSPHRASE,
