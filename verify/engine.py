@@ -72,6 +72,7 @@ class Context:
     size: int = 0
     witnessed_size: int = 0
     findings: list[Finding] = field(default_factory=list)
+    state: Any = None  # the final lifecycle state (verify.rules.lifecycle), for the reports
     _counts: Counter[str] = field(default_factory=Counter)
     _suppressed: Counter[str] = field(default_factory=Counter)
 
@@ -102,6 +103,7 @@ class Result:
     pinned: bool
     witnessed_size: int
     checkpoint_size: int
+    state: Any = field(default=None, compare=False, repr=False)  # final lifecycle state, for reports
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -424,7 +426,7 @@ def _result(ctx: Context, rules: Sequence[Rule], size: int, last_cp: int) -> Res
         ctx.findings.append(Finding(code, INFO, _("{n} more {code} findings not listed").format(n=count, code=code)))
     findings = tuple(sorted(ctx.findings, key=sort_key))
     ok = not any(f.severity == ERROR for f in findings)
-    return Result(ok, ctx.trust.origin, size, findings, ctx.trust.pinned, ctx.witnessed_size, last_cp)
+    return Result(ok, ctx.trust.origin, size, findings, ctx.trust.pinned, ctx.witnessed_size, last_cp, ctx.state)
 
 
 def verifier_list(vkeys: Iterable[str]) -> list[Verifier]:

@@ -7,4 +7,6 @@ from verify.engine import Rule
 
 def default_rules() -> list[Rule]:
     """Every compliance rule, fresh for one verification run."""
-    return []
+    from verify.rules.lifecycle import LifecycleRule
+
+    return [LifecycleRule()]

@@ -1,0 +1,682 @@
+"""Approvals signed by the municipality (DESIGN.md, Formats: Approvals).
+
+An approval is a C2SP signed note, signed by one of the municipality's
+approver keys pinned in the genesis entry (``approver_vkeys``), whose text is::
+
+    custody/approval/v1
+    <origin>
+    <one line: the RFC 8785 (JCS) bytes of the approval body>
+
+(each line ending in a newline).  The body's schema is
+``schemas/approval.schema.json``: ``kind`` (takeout | copy | dispose |
+subcontract), ``id`` (the municipality's approval number), ``media``,
+``purpose``, ``destination``, ``transport``, ``carriers``,
+``encryption_required`` and ``encryption_min``, ``valid_from`` /
+``valid_until``, ``max_uses``, ``conditions``, ``approver``, ``approved_at``
+and the kind-specific fields (copy: ``copies``, ``target_media``,
+``disposal``; dispose: ``application``, ``evidence_due``; subcontract:
+``subcontractor``; takeout: ``return_by``).  The entry that uses an approval
+embeds the whole note as its body's ``approval`` string.
+
+The request side (``make_request``) builds the application document the
+vendor hands the approver (takeout application, copy application, disposal
+application of special terms 第11-2, subcontract application of 第8-2);
+``approval_from_request`` turns one into an approval body for the approver.
+
+Every refusal is an :class:`ApprovalProblem` (an ``ApprovalError``, exit 6)
+with the rule code of the kind: takeout C2 (encryption C3), copy C5,
+dispose C7, subcontract C9, and the violations in both languages.
+Pure: no file, clock or network access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from ledger import canonical
+from ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
+from ledger.i18n import text as _pick
+from ledger.note import ALG_ED25519, Signer, Verifier, open_note, parse_note, sign_note
+from ledger.violation import ERROR, Text, Violation, violation
+from schemas import validate
+
+CONTEXT = "custody/approval/v1"
+REQUEST_FORMAT = "custody/request/v1"
+KINDS = ("takeout", "copy", "dispose", "subcontract")
+#: The rule a kind's approval enforces (DESIGN.md, Completeness rules).
+KIND_CODES = {"takeout": "C2", "copy": "C5", "dispose": "C7", "subcontract": "C9"}
+ENCRYPTION_CODE = "C3"
+ENCRYPTED_METHODS = ("software", "hardware")
+
+_BAD_ORIGIN = re.compile(r"[\s\x00-\x1f\x7f]")
+_AES = re.compile(r"AES[-_ ]?(128|192|256)", re.IGNORECASE)
+
+
+def at_ms(value: str) -> int:
+    """An RFC 3339 date-time with offset as integer milliseconds since the epoch (ValueError if it is not one)."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"date-time without an offset: {value!r}")
+    return int(moment.timestamp() * 1000)
+
+
+def _norm(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+# --- the typed view ---
+
+
+@dataclass(frozen=True)
+class Approver:
+    name: str
+    title: str
+    organisation: str
+
+
+@dataclass(frozen=True)
+class DisposalItem:
+    name: str
+    media_id: str
+    serial: str
+    quantity: int
+    media_name: str = ""
+
+
+@dataclass(frozen=True)
+class DisposalApplication:
+    """A disposal application (廃棄申請, special terms 第11-2) as approved."""
+
+    number: str
+    items: tuple[DisposalItem, ...]
+    category: str  # NIST SP 800-88: clear | purge | destroy
+    technique: str
+    tool: str
+    planned_date: str
+    place: str
+    witness_required: bool
+
+    def serial_of(self, media_id: str) -> str | None:
+        for item in self.items:
+            if item.media_id == media_id:
+                return item.serial
+        return None
+
+
+@dataclass(frozen=True)
+class CopyDisposal:
+    method: str  # erase | destroy | return
+    by: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Subcontractor:
+    name: str
+    tier: str  # subcontractor | sub-subcontractor
+    reason: str
+    scope: str
+    data_handled: str
+    safeguards: str
+    supervision: str
+    parent: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovalBody:
+    """The approval body, typed; ``raw`` keeps the JSON exactly as signed."""
+
+    kind: str
+    id: str
+    media: tuple[str, ...]
+    purpose: str
+    destination: str
+    transport: str
+    carriers: tuple[str, ...]
+    encryption_required: bool
+    encryption_min: str
+    valid_from: str
+    valid_until: str
+    return_by: str
+    max_uses: int
+    conditions: tuple[str, ...]
+    approver: Approver
+    approved_at: str
+    copies: int | None
+    target_media: tuple[str, ...]
+    disposal: CopyDisposal | None
+    application: DisposalApplication | None
+    evidence_due: str
+    subcontractor: Subcontractor | None
+    request_sha256: str
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def from_json(cls, doc: object) -> ApprovalBody:
+        """Check ``doc`` against schemas/approval.schema.json and the cross-field rules; SchemaError names the field."""
+        validate("approval", doc)
+        assert isinstance(doc, dict)
+        d: dict[str, Any] = doc
+        _cross_checks(d)
+        app = d.get("application")
+        application = None
+        if app is not None:
+            application = DisposalApplication(
+                number=app["number"],
+                items=tuple(
+                    DisposalItem(i["name"], i["media_id"], i["serial"], i["quantity"], i.get("media_name", ""))
+                    for i in app["items"]
+                ),
+                category=app["method"]["category"],
+                technique=app["method"]["technique"],
+                tool=app.get("tool", ""),
+                planned_date=app["planned_date"],
+                place=app["place"],
+                witness_required=app["witness_required"],
+            )
+        disp = d.get("disposal")
+        sub = d.get("subcontractor")
+        a = d["approver"]
+        return cls(
+            kind=d["kind"],
+            id=d["id"],
+            media=tuple(d.get("media", ())),
+            purpose=d["purpose"],
+            destination=d.get("destination", ""),
+            transport=d.get("transport", ""),
+            carriers=tuple(d.get("carriers", ())),
+            encryption_required=d["encryption_required"],
+            encryption_min=d.get("encryption_min", ""),
+            valid_from=d["valid_from"],
+            valid_until=d["valid_until"],
+            return_by=d.get("return_by", ""),
+            max_uses=d["max_uses"],
+            conditions=tuple(d["conditions"]),
+            approver=Approver(a["name"], a["title"], a["organisation"]),
+            approved_at=d["approved_at"],
+            copies=d.get("copies"),
+            target_media=tuple(d.get("target_media", ())),
+            disposal=None if disp is None else CopyDisposal(disp["method"], disp.get("by", ""), disp.get("description", "")),
+            application=application,
+            evidence_due=d.get("evidence_due", ""),
+            subcontractor=None if sub is None else Subcontractor(
+                sub["name"], sub["tier"], sub["reason"], sub["scope"], sub["data_handled"], sub["safeguards"],
+                sub["supervision"], sub.get("parent", ""),
+            ),
+            request_sha256=d.get("request_sha256", ""),
+            raw=canonical.loads(canonical.dumps(d)),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The body as JSON (a fresh copy of what was signed)."""
+        out: dict[str, Any] = canonical.loads(canonical.dumps(dict(self.raw)))
+        return out
+
+    @property
+    def code(self) -> str:
+        return KIND_CODES[self.kind]
+
+    @cached_property
+    def valid_from_ms(self) -> int:
+        return at_ms(self.valid_from)
+
+    @cached_property
+    def valid_until_ms(self) -> int:
+        return at_ms(self.valid_until)
+
+    @cached_property
+    def approved_at_ms(self) -> int:
+        return at_ms(self.approved_at)
+
+    @property
+    def deadline(self) -> str:
+        """When what was approved must be finished: takeout ``return_by``, dispose ``evidence_due``,
+        copy ``disposal.by``; else ``valid_until``."""
+        if self.kind == "takeout" and self.return_by:
+            return self.return_by
+        if self.kind == "dispose" and self.evidence_due:
+            return self.evidence_due
+        if self.kind == "copy" and self.disposal is not None and self.disposal.by:
+            return self.disposal.by
+        return self.valid_until
+
+    @property
+    def use_limit(self) -> int:
+        """How many acts the approval allows: ``max_uses``, and for copies at most ``copies``."""
+        if self.kind == "copy" and self.copies is not None:
+            return min(self.max_uses, self.copies)
+        return self.max_uses
+
+
+def _cross_checks(d: dict[str, Any]) -> None:
+    def fail(field: str, en: str, ja: str) -> SchemaError:
+        return SchemaError(_pick(f"Not a valid approval: {field}: {en}", f"承認書の内容が不正です: {field}: {ja}"), field=field)
+
+    if at_ms(d["valid_until"]) <= at_ms(d["valid_from"]):
+        raise fail("valid_until", "must be after valid_from", "valid_from より後でなければなりません")
+    if at_ms(d["approved_at"]) > at_ms(d["valid_until"]):
+        raise fail("approved_at", "is after valid_until", "valid_until より後です")
+    for name in ("return_by", "evidence_due"):
+        if name in d and at_ms(d[name]) < at_ms(d["valid_from"]):
+            raise fail(name, "is before valid_from", "valid_from より前です")
+    if d["kind"] == "dispose":
+        items = [i["media_id"] for i in d["application"]["items"]]
+        if len(set(items)) != len(items):
+            raise fail("application.items", "a medium is listed twice", "同じ媒体が二度記載されています")
+        if set(items) != set(d["media"]):
+            raise fail("media", "must list exactly the media of the application's items",
+                       "申請書の品目の媒体と一致しなければなりません")
+    if d["kind"] == "copy" and len(d.get("target_media", ())) > d["copies"]:
+        raise fail("target_media", "lists more media than copies", "複製数より多くの媒体が記載されています")
+
+
+# --- an opened approval ---
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An approval whose signature, origin and body were checked by :func:`open_approval`."""
+
+    body: ApprovalBody
+    origin: str
+    note: bytes
+    text: str
+    signed_by: tuple[str, ...]
+    digest: str  # SHA-256 hex of the JCS body line: the same approval signed twice has one digest
+
+    @property
+    def id(self) -> str:
+        return self.body.id
+
+    @property
+    def kind(self) -> str:
+        return self.body.kind
+
+
+class ApprovalProblem(ApprovalError):
+    """An ApprovalError carrying the violations (both languages) that caused it."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        first = violations[0]
+        message, missing, todo = first.texts()
+        if len(violations) > 1:
+            message = "\n".join(v.texts()[0] for v in violations)
+        super().__init__(first.code, message, missing=missing, todo=todo)
+        self.violations = tuple(violations)
+
+
+def _problem(
+    code: str, message: Text, *, missing: Text, todo: Text, media_id: str | None = None
+) -> Violation:
+    return violation(code, ERROR, message, media_id=media_id, missing=missing, todo=todo)
+
+
+def _fmt(pair: Text, **values: object) -> Text:
+    return pair[0].format(**values), pair[1].format(**values)
+
+
+ASK_AGAIN: Text = (
+    "Ask the municipality for the approval file again and use it unchanged.",
+    "承認書ファイルを委託者から改めて受け取り、そのまま使ってください。",
+)
+ASK_APPROVER: Text = (
+    "Have a municipality approver sign the approval (custody approve); a vendor key cannot approve.",
+    "委託者の承認者に承認書へ署名してもらってください(custody approve)。受託者の鍵では承認できません。",
+)
+NEED_NOTE: Text = (
+    "an approval note signed by a municipality approver key pinned in the contract",
+    "契約で登録された委託者の承認者鍵で署名された承認書",
+)
+
+
+def make_approval_text(origin: str, body: ApprovalBody | Mapping[str, Any]) -> str:
+    """The note text of an approval: context line, origin line, JCS body line (each ending in newline).
+
+    The body is checked first (SchemaError naming the field).
+    """
+    if not isinstance(origin, str) or not origin or _BAD_ORIGIN.search(origin):
+        raise SchemaError(_pick("the origin must be non-empty without spaces", "origin は空白を含まない文字列です"),
+                          field="origin")
+    raw = body.to_json() if isinstance(body, ApprovalBody) else dict(body)
+    ApprovalBody.from_json(raw)
+    line = canonical.dumps(raw).decode("utf-8")
+    return f"{CONTEXT}\n{origin}\n{line}\n"
+
+
+def sign_approval(origin: str, body: ApprovalBody | Mapping[str, Any], signer: Signer | Sequence[Signer]) -> bytes:
+    """Sign an approval with the municipality approver's key(s); the result is the note to hand to the vendor."""
+    signers = [signer] if isinstance(signer, Signer) else list(signer)
+    return sign_note(make_approval_text(origin, body), signers)
+
+
+def _verifiers(keys: Sequence[str | Verifier]) -> list[Verifier]:
+    out = []
+    for key in keys:
+        if isinstance(key, Verifier):
+            out.append(key)
+            continue
+        try:
+            out.append(Verifier.from_vkey(key))
+        except NoteFormatError:
+            continue  # a malformed pinned key verifies nothing
+    return [v for v in out if v.alg == ALG_ED25519]
+
+
+def _loose_kind(line: str) -> str | None:
+    try:
+        doc = canonical.loads(line)
+    except CanonicalJSONError:
+        return None
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    return kind if isinstance(kind, str) and kind in KIND_CODES else None
+
+
+def open_approval(
+    note: bytes,
+    *,
+    origin: str,
+    approver_vkeys: Sequence[str | Verifier],
+    kind: str | None = None,
+) -> Approval:
+    """Parse and verify an approval note; raise :class:`ApprovalProblem` (an ApprovalError).
+
+    Refused: a note that does not parse, a text that is not
+    ``custody/approval/v1`` + origin + one canonical JSON line, a signature by
+    no pinned approver key (e.g. a vendor key) or one that does not verify,
+    another origin, a body that does not match the schema, or (when ``kind``
+    is given) another kind.  The code is that of ``kind`` (or of the body's
+    kind, or C2 when neither is known).
+    """
+    code = KIND_CODES.get(kind or "", "")
+
+    def fail(message: Text, missing: Text = NEED_NOTE, todo: Text = ASK_AGAIN) -> ApprovalProblem:
+        return ApprovalProblem([_problem(code or "C2", message, missing=missing, todo=todo)])
+
+    try:
+        parsed = parse_note(note)
+    except NoteFormatError as exc:
+        raise fail(_fmt(("The approval is not a well-formed signed note: {why}",
+                         "承認書が正しい署名付きノートではありません: {why}"), why=exc.message)) from None
+    parts = parsed.text.split("\n")
+    if len(parts) != 4 or parts[0] != CONTEXT or parts[3] != "":
+        raise fail(("The note is not a custody approval (custody/approval/v1, origin, one JSON line)",
+                    "このノートは custody の承認書ではありません(custody/approval/v1、origin、JSON 1行)"))
+    code = code or KIND_CODES.get(_loose_kind(parts[2]) or "", "")
+    verifiers = _verifiers(approver_vkeys)
+    try:
+        _note, verified = open_note(note, verifiers)
+    except SignatureError:
+        pinned = {(v.name, v.key_id) for v in verifiers}
+        forged = [s.name for s in parsed.signatures if (s.name, s.key_id) in pinned]
+        if forged:
+            raise fail(_fmt(("The approval's signature by {name} does not verify: it was altered or forged",
+                             "承認書の {name} による署名が検証できません。改ざんまたは偽造されています"),
+                            name=forged[0])) from None
+        names = ", ".join(sorted({s.name for s in parsed.signatures}))
+        raise fail(_fmt(("The approval is not signed by a municipality approver key (signed by: {names})",
+                         "承認書が委託者の承認者鍵で署名されていません(署名者: {names})"), names=names),
+                   todo=ASK_APPROVER) from None
+    if parts[1] != origin:
+        raise fail(_fmt(("The approval was issued for another ledger ({other}), not {origin}",
+                         "この承認書は別の台帳({other})向けで、{origin} 向けではありません"),
+                        other=parts[1], origin=origin),
+                   todo=("Ask the municipality for an approval issued for this ledger's origin.",
+                         "この台帳の origin 向けの承認書を委託者に申請してください。"))
+    try:
+        raw = canonical.loads(parts[2])
+        if canonical.dumps(raw) != parts[2].encode("utf-8"):
+            raise CanonicalJSONError("not in canonical (RFC 8785) form")
+        body = ApprovalBody.from_json(raw)
+    except (CanonicalJSONError, SchemaError) as exc:
+        raise fail(_fmt(("The approval body is malformed: {why}", "承認書の本文が不正です: {why}"),
+                        why=exc.message)) from None
+    if kind is not None and body.kind != kind:
+        raise fail(_fmt(("Approval {id} is a {actual} approval, not a {kind} approval",
+                         "承認 {id} は {actual} の承認で、{kind} の承認ではありません"),
+                        id=body.id, actual=body.kind, kind=kind),
+                   missing=_fmt(("a {kind} approval", "{kind} の承認"), kind=kind),
+                   todo=_fmt(("Ask the municipality for a {kind} approval.", "{kind} の承認を委託者に申請してください。"),
+                             kind=kind))
+    digest = hashlib.sha256(parts[2].encode("utf-8")).hexdigest()
+    return Approval(body, origin, bytes(note), parsed.text, tuple(v.name for v in verified), digest)
+
+
+# --- does it cover the act? ---
+
+
+def _aes_bits(name: str) -> int | None:
+    match = _AES.search(name)
+    return int(match.group(1)) if match else None
+
+
+def strong_enough(algorithm: str, minimum: str) -> bool:
+    """Whether ``algorithm`` meets ``minimum``: AES key sizes compare (AES-256-XTS >= AES-128); else equal names."""
+    if not minimum:
+        return True
+    need, have = _aes_bits(minimum), _aes_bits(algorithm)
+    if need is not None:
+        return have is not None and have >= need
+    return _norm(algorithm) == _norm(minimum)
+
+
+def coverage_problems(
+    approval: Approval,
+    *,
+    kind: str,
+    media_ids: Sequence[str],
+    at: str,
+    uses_so_far: int,
+    transport: str | None = None,
+    carriers: Sequence[str] | None = None,
+    encryption: Mapping[str, Any] | None = None,
+    encryption_needed: bool = False,
+    target_media_id: str | None = None,
+) -> list[Violation]:
+    """Everything that keeps ``approval`` from covering an act (empty: it covers it).
+
+    ``media_ids``: the media acted on (for a copy: the source); ``at``: when;
+    ``uses_so_far``: acts already recorded under this approval; ``transport``
+    and ``carriers`` (takeout) must match the approval; ``encryption`` is the
+    act's ``{"method", "algorithm"}``, required when the approval says so or
+    ``encryption_needed``; ``target_media_id``: a copy's new medium.
+    """
+    body = approval.body
+    code = KIND_CODES.get(kind, "C2")
+    first = media_ids[0] if media_ids else None
+    out: list[Violation] = []
+
+    def add(message: Text, missing: Text, todo: Text, media_id: str | None = first, rule: str = code) -> None:
+        out.append(_problem(rule, message, missing=missing, todo=todo, media_id=media_id))
+
+    new_approval: Text = ("Ask the municipality for a new approval covering this act.",
+                          "この行為を対象とする新しい承認を委託者に申請してください。")
+    if body.kind != kind:
+        add(_fmt(("Approval {id} is a {actual} approval, not a {kind} approval",
+                  "承認 {id} は {actual} の承認で、{kind} の承認ではありません"), id=body.id, actual=body.kind, kind=kind),
+            _fmt(("a {kind} approval", "{kind} の承認"), kind=kind), new_approval)
+        return out
+    for media_id in media_ids:
+        if media_id not in body.media:
+            add(_fmt(("Approval {id} does not cover medium {media}", "承認 {id} は媒体 {media} を対象としていません"),
+                     id=body.id, media=media_id),
+                _fmt(("an approval covering medium {media}", "媒体 {media} を対象とする承認"), media=media_id),
+                _fmt(("Ask the municipality for a new approval covering medium {media}.",
+                      "媒体 {media} を対象とする新しい承認を委託者に申請してください。"), media=media_id),
+                media_id=media_id)
+    when = at_ms(at)
+    if when < body.valid_from_ms:
+        add(_fmt(("Approval {id} is valid only from {start}", "承認 {id} の有効期間は {start} からです"),
+                 id=body.id, start=body.valid_from),
+            ("an approval valid at the time of the act", "行為の時点で有効な承認"),
+            _fmt(("Wait until {start}, or ask the municipality for an approval valid now.",
+                  "{start} まで待つか、現在有効な承認を委託者に申請してください。"), start=body.valid_from))
+    elif when > body.valid_until_ms:
+        add(_fmt(("Approval {id} expired at {end}", "承認 {id} は {end} に期限切れです"), id=body.id, end=body.valid_until),
+            ("an approval valid at the time of the act", "行為の時点で有効な承認"), new_approval)
+    if body.approved_at_ms > when:
+        add(_fmt(("Approval {id} was given at {approved}, after the act: it is not a prior approval",
+                  "承認 {id} は行為の後({approved})に与えられており、事前承認ではありません"),
+                 id=body.id, approved=body.approved_at),
+            ("a prior approval", "事前の承認"), new_approval)
+    limit = body.use_limit
+    if uses_so_far >= limit:
+        add(_fmt(("Approval {id} allows {limit} use(s) and was already used {uses} time(s)",
+                  "承認 {id} の使用可能回数は {limit} 回で、既に {uses} 回使用されています"),
+                 id=body.id, limit=limit, uses=uses_so_far),
+            ("an approval not yet used up", "使用回数が残っている承認"), new_approval)
+    if target_media_id is not None and body.target_media and target_media_id not in body.target_media:
+        add(_fmt(("Approval {id} names the copies {targets}; {media} is not one of them",
+                  "承認 {id} が認める複製先は {targets} で、{media} は含まれていません"),
+                 id=body.id, targets=", ".join(body.target_media), media=target_media_id),
+            _fmt(("an approval naming {media} as a copy", "{media} を複製先とする承認"), media=target_media_id),
+            new_approval, media_id=target_media_id)
+    if transport is not None and _norm(transport) != _norm(body.transport):
+        add(_fmt(("Approval {id} allows the transport '{approved}', not '{actual}'",
+                  "承認 {id} が認める運搬方法は「{approved}」で、「{actual}」ではありません"),
+                 id=body.id, approved=body.transport, actual=transport),
+            _fmt(("an approval for the transport '{actual}'", "運搬方法「{actual}」の承認"), actual=transport),
+            _fmt(("Use the approved transport ({approved}) or ask for a new approval.",
+                  "承認された運搬方法({approved})を使うか、新しい承認を申請してください。"), approved=body.transport))
+    if carriers is not None:
+        if not carriers:
+            add(("No carrier is named for the takeout", "持ち出しの運搬者が記載されていません"),
+                ("the carriers", "運搬者"), ("Name the approved carriers.", "承認された運搬者を記載してください。"))
+        allowed = {_norm(c) for c in body.carriers}
+        for carrier in carriers:
+            if _norm(carrier) not in allowed:
+                add(_fmt(("{carrier} is not an approved carrier of approval {id} (approved: {approved})",
+                          "{carrier} は承認 {id} の運搬者ではありません(承認された運搬者: {approved})"),
+                         carrier=carrier, id=body.id, approved=", ".join(body.carriers)),
+                    _fmt(("an approval naming {carrier} as carrier", "{carrier} を運搬者とする承認"), carrier=carrier),
+                    ("Only the approved carriers may carry the media; or ask for a new approval.",
+                     "承認された運搬者のみが運搬できます。必要なら新しい承認を申請してください。"))
+    if encryption_needed or body.encryption_required:
+        method = str((encryption or {}).get("method", "none"))
+        algorithm = str((encryption or {}).get("algorithm", "") or "")
+        encrypt_todo: Text = (
+            "Encrypt the data (e.g. AES-256), have it verified, and record the method and algorithm.",
+            "データを暗号化し(例: AES-256)、確認を受けて、方式とアルゴリズムを記録してください。",
+        )
+        if method not in ENCRYPTED_METHODS:
+            add(("The media would be taken out without the required encryption",
+                 "必要な暗号化がされないまま持ち出そうとしています"),
+                ("encryption of the data taken out", "持ち出すデータの暗号化"), encrypt_todo, rule=ENCRYPTION_CODE)
+        elif not algorithm:
+            add(("The encryption algorithm is not recorded", "暗号化アルゴリズムが記録されていません"),
+                ("the encryption algorithm", "暗号化アルゴリズム"), encrypt_todo, rule=ENCRYPTION_CODE)
+        elif not strong_enough(algorithm, body.encryption_min):
+            add(_fmt(("Encryption {algorithm} does not meet the approved minimum {minimum}",
+                      "暗号化方式 {algorithm} は承認の最低要件 {minimum} を満たしていません"),
+                     algorithm=algorithm, minimum=body.encryption_min),
+                _fmt(("encryption of at least {minimum}", "{minimum} 以上の暗号化"), minimum=body.encryption_min),
+                encrypt_todo, rule=ENCRYPTION_CODE)
+    return out
+
+
+def check_covers(
+    approval: Approval,
+    *,
+    kind: str,
+    media_ids: Sequence[str],
+    at: str,
+    uses_so_far: int,
+    transport: str | None = None,
+    carriers: Sequence[str] | None = None,
+    encryption: Mapping[str, Any] | None = None,
+    encryption_needed: bool = False,
+    target_media_id: str | None = None,
+) -> None:
+    """Raise :class:`ApprovalProblem` unless ``approval`` covers the act (see :func:`coverage_problems`)."""
+    problems = coverage_problems(
+        approval, kind=kind, media_ids=media_ids, at=at, uses_so_far=uses_so_far, transport=transport,
+        carriers=carriers, encryption=encryption, encryption_needed=encryption_needed, target_media_id=target_media_id,
+    )
+    if problems:
+        raise ApprovalProblem(problems)
+
+
+# --- the request side ---
+
+
+def make_request(kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The application document for ``kind`` (FIELDS.md), checked against schemas/request.schema.json.
+
+    ``fields`` holds the kind's fields: takeout (requester, media, data_items,
+    purpose, origin_place, destination, transport, carriers, planned_out,
+    planned_return, encryption, erasure_plan), copy (requester, media,
+    copies, target_media, purpose, data_items, disposal), dispose (requester,
+    purpose, application), subcontract (requester, purpose, subcontractor).
+    Raises SchemaError naming the field.
+    """
+    if kind not in KINDS:
+        raise SchemaError(_pick(f"Unknown approval kind {kind!r}", f"承認の種別 {kind!r} はありません"), field="kind")
+    doc: dict[str, Any] = {"format": REQUEST_FORMAT, "kind": kind}
+    doc.update({k: v for k, v in fields.items() if k not in ("format", "kind")})
+    doc = canonical.loads(canonical.dumps(doc))
+    validate("request", doc)
+    return doc
+
+
+def request_digest(request: Mapping[str, Any]) -> str:
+    """SHA-256 hex of the request's canonical bytes (an approval may quote it as ``request_sha256``)."""
+    return hashlib.sha256(canonical.dumps(dict(request))).hexdigest()
+
+
+def approval_from_request(
+    request: Mapping[str, Any],
+    *,
+    id: str,  # noqa: A002 - the field's name in the format
+    valid_from: str,
+    valid_until: str,
+    approver: Mapping[str, str],
+    approved_at: str,
+    max_uses: int = 1,
+    conditions: Sequence[str] = (),
+    **overrides: Any,
+) -> dict[str, Any]:
+    """An approval body granting ``request`` as asked (the approver may override any field).
+
+    Raises SchemaError when the request or the resulting body is not valid.
+    """
+    validate("request", dict(request))
+    kind = request["kind"]
+    body: dict[str, Any] = {
+        "kind": kind,
+        "id": id,
+        "purpose": request["purpose"],
+        "encryption_required": kind == "takeout",
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "max_uses": max_uses,
+        "conditions": list(conditions),
+        "approver": dict(approver),
+        "approved_at": approved_at,
+        "request_sha256": request_digest(request),
+    }
+    if kind == "takeout":
+        body.update(
+            media=list(request["media"]),
+            destination=request["destination"],
+            transport=request["transport"],
+            carriers=list(request["carriers"]),
+            return_by=request["planned_return"],
+        )
+    elif kind == "copy":
+        body.update(media=list(request["media"]), copies=request["copies"], disposal=dict(request["disposal"]))
+        if "target_media" in request:
+            body["target_media"] = list(request["target_media"])
+    elif kind == "dispose":
+        application = dict(request["application"])
+        body.update(media=[item["media_id"] for item in application["items"]], application=application)
+    else:
+        body.update(media=[], subcontractor=dict(request["subcontractor"]))
+    body.update(overrides)
+    doc: dict[str, Any] = canonical.loads(canonical.dumps(body))
+    ApprovalBody.from_json(doc)
+    return doc
