@@ -9,7 +9,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from ledger.bundle import Bundle
-from ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json
+from ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json, report_error
+from ledger.errors import FormatError, VerificationError
 from ledger.i18n import _
 from verify.engine import Result, verify_bundle
 from verify.findings import ERROR, WARNING
@@ -59,7 +60,16 @@ def verify(
     ),
     json_out: bool = json_option(),
 ) -> None:
-    result = run_verification(bundle, authority, workers, show_progress=not json_out and err.is_terminal)
+    try:
+        result = run_verification(bundle, authority, workers, show_progress=not json_out and err.is_terminal)
+    except (FormatError, VerificationError) as exc:
+        if not json_out:
+            raise
+        # Still one JSON object on stdout (DESIGN.md): the bundle itself is unusable.
+        report_error(exc)
+        print_json({"ok": False, "origin": None, "size": 0, "findings": [
+            {"code": "I7", "severity": ERROR, "seq": None, "media": None, "message": exc.diagnostic()}]})
+        raise typer.Exit(EXIT_VERIFY) from None
     if json_out:
         doc = result.to_json()
         print_json({k: doc[k] for k in ("ok", "origin", "size", "findings")} | {

@@ -165,3 +165,12 @@ def test_passphrase_missing_non_interactive(custody: Custody, ledger_dir: Path, 
     run = custody.process("note", "x", "-l", str(ledger_dir), "-k", str(tmp_path / "resp-sato.key"),
                           env={**env, "CUSTODY_PASSPHRASE": ""})
     assert run.code == 5
+
+
+def test_verify_json_on_an_unusable_bundle_is_still_one_object(custody: Custody, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK\x03\x04 broken")
+    run = custody("verify", str(bad), "--json")
+    assert run.code == 3
+    doc = json.loads(run.stdout)
+    assert doc["ok"] is False and doc["findings"][0]["code"] == "I7"
