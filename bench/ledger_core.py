@@ -63,7 +63,8 @@ def fill(ledger: Ledger, signer: Signer, total: int, batch: int = 2000) -> float
                 seq, prev = head.size, head.last_leaf_hash
                 at = time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime(t0 + seq))
                 return sign_entry(origin=origin, seq=seq, prev=prev, type="agent.heartbeat", at=at,
-                                  body={"host": "ws-01", "uptime_s": seq, "volumes": 0}, signer=signer)
+                                  body={"observed_at": at, "sequence": seq, "interval_ms": 60000,
+                                        "uptime_seconds": seq * 60, "volumes": []}, signer=signer)
             return make
 
         ledger.store.append_many([maker(i) for i in range(k)])

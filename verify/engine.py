@@ -35,6 +35,7 @@ from ledger.compact import CompactRange
 from ledger.cosignature import cosignatures_by
 from ledger.entry import parse_entry, verify_entry_signature
 from ledger.errors import CustodyError, FormatError, SignatureError
+from ledger.events import validate_body
 from ledger.i18n import _
 from ledger.note import Verifier, open_note, parse_note
 from ledger.registry import GENESIS, KeyStatus, Registry
@@ -165,6 +166,12 @@ def _check_lines(start: int, lines: Sequence[bytes]) -> list[Checked]:
                 verify_entry_signature(entry, verifier)
             except SignatureError:
                 problems.append(("I2", _("signature by {actor} does not verify").format(actor=entry.actor)))
+        if not problems:
+            try:
+                validate_body(entry.type, entry.body)
+            except FormatError as exc:
+                problems.append(("I7", _("the body of {type} is malformed: {why}").format(
+                    type=entry.type, why=exc.message)))
         refs = list(attachment_refs(entry.body)) if b'"attachment"' in line else []
         out.append((seq, lh, entry.prev, (entry.type, entry.at, entry.actor, entry.body), problems, refs))
     return out
@@ -355,11 +362,12 @@ def verify_bundle(
             prev_time = moment if prev_time is None else max(prev_time, moment)
         if seq == 0 and etype != GENESIS:
             ctx.add("I7", ERROR, _("the first entry is not contract.opened"), seq=0)
+        authentic = not any(code == "I2" for code, _msg in problems)
+        if etype == "contract.closed" and ctx.closed_seq is None and authentic:
+            ctx.closed_seq = seq  # closed, even if its body is malformed (I7)
         if problems:
             continue
         view = EntryView(seq, etype, at, actor, body, lh)
-        if etype == "contract.closed" and ctx.closed_seq is None:
-            ctx.closed_seq = seq
         for rule in rules:
             rule.observe(view, ctx)
         if etype in _REGISTRY_TYPES:

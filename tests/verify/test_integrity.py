@@ -212,7 +212,8 @@ def test_unwitnessed_tail_is_a_warning_then_an_error_after_close(world, tmp_path
     ledger.checkpoint(log)
     result = _verify(_export(ledger, tmp_path / "b1"), trust)
     assert "I6" in _codes(result, "warning") and result.ok
-    ledger.append("contract.closed", {"statement": "done"}, parties.responsible)
+    ledger.append("contract.closed", {"statement": {"no_data_remains": True, "scope": ["work_pcs", "backups"]}},
+                  parties.responsible)
     ledger.checkpoint(log)
     assert "I6" in _codes(_verify(_export(ledger, tmp_path / "b2"), trust))
 

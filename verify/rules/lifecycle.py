@@ -3,18 +3,15 @@
 ``ledger.lifecycle`` decides, for each entry, which rules it breaks (the CLI
 refuses those before writing; the verifier reports them) and, at the end,
 what is still open (C1, C4, C6, C8, C11, C13, C15).  This adapter feeds it the
-entries that passed the integrity checks, turns its violations into findings
-and validates every event body against its schema (I7).
+entries that passed the integrity checks (the engine's workers have already
+validated every body against its event schema, finding I7) and turns its
+violations into findings.
 """
 
 from __future__ import annotations
 
-from ledger.errors import SchemaError
-from ledger.events import validate_body
-from ledger.i18n import _
 from ledger.lifecycle import LedgerState, apply, finish, new_state
 from verify.engine import Context, EntryView
-from verify.findings import ERROR
 
 
 class LifecycleRule:
@@ -26,11 +23,6 @@ class LifecycleRule:
     def observe(self, entry: EntryView, ctx: Context) -> None:
         if self.state is None:
             self.state = new_state(ctx.trust.origin)
-        try:
-            validate_body(entry.type, entry.body)
-        except SchemaError as exc:
-            ctx.add("I7", ERROR, _("the body of {type} is malformed: {why}").format(
-                type=entry.type, why=exc.message), seq=entry.seq)
         for v in apply(self.state, entry):
             ctx.add(v.code, v.severity, v.message, seq=v.seq if v.seq is not None else entry.seq, media=v.media_id)
 
