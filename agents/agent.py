@@ -49,7 +49,7 @@ from agents.monitor import VolumeMonitor, default_filter
 from agents.mountinfo import MountFilter, MountRecord, needs_polling
 from agents.volumes import VolumeProber
 from agents.watcher import FileRecord, VolumeWatcher, WatcherConfig
-from ledger.errors import CustodyError, FormatError
+from ledger.errors import CustodyError, FormatError, StoreFullError
 from ledger.i18n import _
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ MSG_C11 = "Files written with no covering copy or takeout approval: {count} file
 MSG_C12 = "A medium recorded as {state} was attached again: {media} ({volume}) at {mount_point}"
 MSG_GAP = "Observation gap: no heartbeat since {last} ({seconds} s; {allowed} s allowed)"
 MSG_SINK_RETRY = "The ledger did not accept an event ({event}); it is kept and retried: {error}"
+MSG_SINK_BACK = "The ledger accepts events again; {count} queued event(s) are being written"
 MSG_SINK_DROP = "The ledger refused an event as malformed ({event}); it was dropped: {error}"
 MSG_ALERT_FAILED = "The alert command failed for {code}: {error}"
 MSG_ALERT_TIMEOUT = "The alert command for {code} did not finish within {seconds} s and was stopped"
@@ -305,7 +306,7 @@ class Agent:
                 self._say(_(MSG_SINK_DROP).format(event=event_type, error=exc.message))
                 continue
             except CustodyError as exc:
-                self._sink_trouble(event_type, exc.message)
+                self._sink_trouble(event_type, exc.message, full=isinstance(exc, StoreFullError))
                 return
             except Exception as exc:
                 log.exception("the event sink failed on %s", event_type)
@@ -313,13 +314,31 @@ class Agent:
                 return
             self._outbox.popleft()
             self.counters.emitted += 1
-            self._sink_failing = False
+            if self._sink_failing:
+                self._sink_failing = False
+                self._say(_(MSG_SINK_BACK).format(count=len(self._outbox) + 1))
 
-    def _sink_trouble(self, event_type: str, error: str) -> None:
+    def _sink_trouble(self, event_type: str, error: str, *, full: bool = False) -> None:
+        """The first failure of a run of them: a line on stderr and, if configured, the alert command
+        (code ``LEDGER_FULL`` or ``LEDGER_UNAVAILABLE``; no entry: the ledger is what failed)."""
         self.counters.sink_failures += 1
-        if not self._sink_failing:
-            self._sink_failing = True
+        if self._sink_failing:
+            return
+        self._sink_failing = True
+        code = "LEDGER_FULL" if full else "LEDGER_UNAVAILABLE"
+        if full:
+            self._say(f"{_(MSG_ALERT_PREFIX)} {code}: {error}")
+        else:
             self._say(_(MSG_SINK_RETRY).format(event=event_type, error=error))
+        if self.config.on_alert:
+            payload = {
+                "code": code,
+                "message": error,
+                "event": event_type,
+                "undelivered": len(self._outbox),
+                "observed_at": rfc3339(self._now()),
+            }
+            self._start_alert_command(code, json.dumps(payload, ensure_ascii=False, sort_keys=True).encode())
 
     def _say(self, line: str) -> None:
         with self._err_lock:
@@ -599,15 +618,18 @@ class Agent:
         self._say(f"{_(MSG_ALERT_PREFIX)} {code}: {_(template).format(**local_values)}")
         if self.config.on_alert:
             payload = json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
-            thread = threading.Thread(
-                target=self._run_alert_command,
-                args=(code, payload),
-                name=f"custody-alert:{code}",
-                daemon=True,
-            )
-            with self._state_lock:
-                self._threads.append(thread)
-            thread.start()
+            self._start_alert_command(code, payload)
+
+    def _start_alert_command(self, code: str, payload: bytes) -> None:
+        thread = threading.Thread(
+            target=self._run_alert_command,
+            args=(code, payload),
+            name=f"custody-alert:{code}",
+            daemon=True,
+        )
+        with self._state_lock:
+            self._threads.append(thread)
+        thread.start()
 
     def _run_alert_command(self, code: str, payload: bytes) -> None:
         argv = list(self.config.on_alert or ())

@@ -133,6 +133,7 @@ class VolumeMonitor:
         self._thread: threading.Thread | None = None
         self._wake_r, self._wake_w = -1, -1
         self._file: int | None = None
+        self._stat_last: tuple[int, int, int, int] | None = None
         self._seen_problems: set[str] = set()
         self._table_error_logged = False
         self.wakeups = 0
@@ -225,6 +226,8 @@ class VolumeMonitor:
                     _("Cannot read the mount table {path}: {error}").format(path=self.mount_table, error=exc)
                 ) from exc
         self._wake_r, self._wake_w = os.pipe()
+        # Before the first read: a rewrite between the read and the thread's first look is then seen as a change.
+        self._stat_last = self._signature() if self.mode == "stat" else None
         with self._scan_lock:
             records = self._read_table()
             self._current = tuple(self.mount_filter.select(records))
@@ -281,7 +284,7 @@ class VolumeMonitor:
         return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
 
     def _run_stat(self) -> None:
-        last = self._signature()
+        last = self._stat_last
         last_full = time.monotonic()
         while not self._stop.wait(self.stat_interval):
             now = time.monotonic()

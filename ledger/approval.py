@@ -40,10 +40,12 @@ from functools import cached_property
 from typing import Any
 
 from ledger import canonical
+from ledger import rule_texts as txt
 from ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
 from ledger.i18n import text as _pick
 from ledger.note import ALG_ED25519, Signer, Verifier, open_note, parse_note, sign_note
-from ledger.violation import ERROR, Text, Violation, violation
+from ledger.rule_texts import Text, fill
+from ledger.violation import ERROR, NO_TEXT, Violation, violation
 from schemas import validate
 
 CONTEXT = "custody/approval/v1"
@@ -202,7 +204,9 @@ class ApprovalBody:
             approved_at=d["approved_at"],
             copies=d.get("copies"),
             target_media=tuple(d.get("target_media", ())),
-            disposal=None if disp is None else CopyDisposal(disp["method"], disp.get("by", ""), disp.get("description", "")),
+            disposal=None if disp is None else CopyDisposal(
+                disp["method"], disp.get("by", ""), disp.get("description", "")
+            ),
             application=application,
             evidence_due=d.get("evidence_due", ""),
             subcontractor=None if sub is None else Subcontractor(
@@ -256,7 +260,8 @@ class ApprovalBody:
 
 def _cross_checks(d: dict[str, Any]) -> None:
     def fail(field: str, en: str, ja: str) -> SchemaError:
-        return SchemaError(_pick(f"Not a valid approval: {field}: {en}", f"承認書の内容が不正です: {field}: {ja}"), field=field)
+        message = _pick(f"Not a valid approval: {field}: {en}", f"承認書の内容が不正です: {field}: {ja}")
+        return SchemaError(message, field=field)
 
     if at_ms(d["valid_until"]) <= at_ms(d["valid_from"]):
         raise fail("valid_until", "must be after valid_from", "valid_from より後でなければなりません")
@@ -311,28 +316,16 @@ class ApprovalProblem(ApprovalError):
         self.violations = tuple(violations)
 
 
-def _problem(
-    code: str, message: Text, *, missing: Text, todo: Text, media_id: str | None = None
-) -> Violation:
-    return violation(code, ERROR, message, media_id=media_id, missing=missing, todo=todo)
+def _kind_text(kind: str) -> Text:
+    return kind, txt.KIND_JA.get(kind, kind)
 
 
-def _fmt(pair: Text, **values: object) -> Text:
-    return pair[0].format(**values), pair[1].format(**values)
-
-
-ASK_AGAIN: Text = (
-    "Ask the municipality for the approval file again and use it unchanged.",
-    "承認書ファイルを委託者から改めて受け取り、そのまま使ってください。",
-)
-ASK_APPROVER: Text = (
-    "Have a municipality approver sign the approval (custody approve); a vendor key cannot approve.",
-    "委託者の承認者に承認書へ署名してもらってください(custody approve)。受託者の鍵では承認できません。",
-)
-NEED_NOTE: Text = (
-    "an approval note signed by a municipality approver key pinned in the contract",
-    "契約で登録された委託者の承認者鍵で署名された承認書",
-)
+def _problem(code: str, message: Text, *, missing: Text = NO_TEXT, todo: Text = NO_TEXT,
+             media_id: str | None = None, fields: dict[str, object] | None = None, **values: object) -> Violation:
+    if fields:
+        values = {**fields, **values}
+    return violation(code, ERROR, fill(message, values), media_id=media_id, missing=fill(missing, values),
+                     todo=fill(todo, values))
 
 
 def make_approval_text(origin: str, body: ApprovalBody | Mapping[str, Any]) -> str:
@@ -377,6 +370,13 @@ def _loose_kind(line: str) -> str | None:
     return kind if isinstance(kind, str) and kind in KIND_CODES else None
 
 
+def _body_of(line: str) -> ApprovalBody:
+    raw = canonical.loads(line)
+    if canonical.dumps(raw) != line.encode("utf-8"):
+        raise CanonicalJSONError("not in canonical (RFC 8785) form")
+    return ApprovalBody.from_json(raw)
+
+
 def open_approval(
     note: bytes,
     *,
@@ -386,27 +386,27 @@ def open_approval(
 ) -> Approval:
     """Parse and verify an approval note; raise :class:`ApprovalProblem` (an ApprovalError).
 
-    Refused: a note that does not parse, a text that is not
-    ``custody/approval/v1`` + origin + one canonical JSON line, a signature by
-    no pinned approver key (e.g. a vendor key) or one that does not verify,
-    another origin, a body that does not match the schema, or (when ``kind``
-    is given) another kind.  The code is that of ``kind`` (or of the body's
-    kind, or C2 when neither is known).
+    Refused: a note that does not parse; a text that is not
+    ``custody/approval/v1`` + origin + one canonical JSON line; no signature by
+    a pinned approver key (e.g. signed by a vendor key) or one that does not
+    verify (forged, altered); another origin; a body that does not match the
+    schema; (when ``kind`` is given) another kind.  The code is that of
+    ``kind`` (else of the body's kind, else C2).
     """
     code = KIND_CODES.get(kind or "", "")
 
-    def fail(message: Text, missing: Text = NEED_NOTE, todo: Text = ASK_AGAIN) -> ApprovalProblem:
-        return ApprovalProblem([_problem(code or "C2", message, missing=missing, todo=todo)])
+    def fail(
+        message: Text, missing: Text = txt.NEED_NOTE, todo: Text = txt.DO_ASK_AGAIN, **values: object
+    ) -> ApprovalProblem:
+        return ApprovalProblem([_problem(code or "C2", message, missing=missing, todo=todo, fields=values)])
 
     try:
         parsed = parse_note(note)
     except NoteFormatError as exc:
-        raise fail(_fmt(("The approval is not a well-formed signed note: {why}",
-                         "承認書が正しい署名付きノートではありません: {why}"), why=exc.message)) from None
+        raise fail(txt.NOTE_MALFORMED, why=exc.message) from None
     parts = parsed.text.split("\n")
     if len(parts) != 4 or parts[0] != CONTEXT or parts[3] != "":
-        raise fail(("The note is not a custody approval (custody/approval/v1, origin, one JSON line)",
-                    "このノートは custody の承認書ではありません(custody/approval/v1、origin、JSON 1行)"))
+        raise fail(txt.NOT_AN_APPROVAL)
     code = code or KIND_CODES.get(_loose_kind(parts[2]) or "", "")
     verifiers = _verifiers(approver_vkeys)
     try:
@@ -415,34 +415,18 @@ def open_approval(
         pinned = {(v.name, v.key_id) for v in verifiers}
         forged = [s.name for s in parsed.signatures if (s.name, s.key_id) in pinned]
         if forged:
-            raise fail(_fmt(("The approval's signature by {name} does not verify: it was altered or forged",
-                             "承認書の {name} による署名が検証できません。改ざんまたは偽造されています"),
-                            name=forged[0])) from None
+            raise fail(txt.APPROVAL_FORGED, name=forged[0]) from None
         names = ", ".join(sorted({s.name for s in parsed.signatures}))
-        raise fail(_fmt(("The approval is not signed by a municipality approver key (signed by: {names})",
-                         "承認書が委託者の承認者鍵で署名されていません(署名者: {names})"), names=names),
-                   todo=ASK_APPROVER) from None
+        raise fail(txt.APPROVAL_WRONG_SIGNER, todo=txt.DO_ASK_APPROVER, names=names) from None
     if parts[1] != origin:
-        raise fail(_fmt(("The approval was issued for another ledger ({other}), not {origin}",
-                         "この承認書は別の台帳({other})向けで、{origin} 向けではありません"),
-                        other=parts[1], origin=origin),
-                   todo=("Ask the municipality for an approval issued for this ledger's origin.",
-                         "この台帳の origin 向けの承認書を委託者に申請してください。"))
+        raise fail(txt.APPROVAL_OTHER_ORIGIN, todo=txt.DO_ASK_THIS_ORIGIN, other=parts[1], origin=origin)
     try:
-        raw = canonical.loads(parts[2])
-        if canonical.dumps(raw) != parts[2].encode("utf-8"):
-            raise CanonicalJSONError("not in canonical (RFC 8785) form")
-        body = ApprovalBody.from_json(raw)
+        body = _body_of(parts[2])
     except (CanonicalJSONError, SchemaError) as exc:
-        raise fail(_fmt(("The approval body is malformed: {why}", "承認書の本文が不正です: {why}"),
-                        why=exc.message)) from None
+        raise fail(txt.APPROVAL_MALFORMED, why=exc.message) from None
     if kind is not None and body.kind != kind:
-        raise fail(_fmt(("Approval {id} is a {actual} approval, not a {kind} approval",
-                         "承認 {id} は {actual} の承認で、{kind} の承認ではありません"),
-                        id=body.id, actual=body.kind, kind=kind),
-                   missing=_fmt(("a {kind} approval", "{kind} の承認"), kind=kind),
-                   todo=_fmt(("Ask the municipality for a {kind} approval.", "{kind} の承認を委託者に申請してください。"),
-                             kind=kind))
+        raise fail(txt.APPROVAL_WRONG_KIND, missing=txt.NEED_KIND, todo=txt.DO_ASK_KIND, id=body.id,
+                   actual=_kind_text(body.kind), kind=_kind_text(kind))
     digest = hashlib.sha256(parts[2].encode("utf-8")).hexdigest()
     return Approval(body, origin, bytes(note), parsed.text, tuple(v.name for v in verified), digest)
 
@@ -480,102 +464,61 @@ def coverage_problems(
 ) -> list[Violation]:
     """Everything that keeps ``approval`` from covering an act (empty: it covers it).
 
-    ``media_ids``: the media acted on (for a copy: the source); ``at``: when;
-    ``uses_so_far``: acts already recorded under this approval; ``transport``
-    and ``carriers`` (takeout) must match the approval; ``encryption`` is the
-    act's ``{"method", "algorithm"}``, required when the approval says so or
-    ``encryption_needed``; ``target_media_id``: a copy's new medium.
+    ``media_ids``: the media acted on (for a copy: the source); ``at``: when
+    (RFC 3339); ``uses_so_far``: acts already recorded under this approval;
+    ``transport`` and ``carriers`` (takeout) must match the approval;
+    ``encryption`` is the act's ``{"method", "algorithm"}``, required when the
+    approval says so or ``encryption_needed`` (C3); ``target_media_id``: a
+    copy's new medium.  Codes: that of ``kind``, C3 for encryption.
     """
     body = approval.body
     code = KIND_CODES.get(kind, "C2")
     first = media_ids[0] if media_ids else None
     out: list[Violation] = []
 
-    def add(message: Text, missing: Text, todo: Text, media_id: str | None = first, rule: str = code) -> None:
-        out.append(_problem(rule, message, missing=missing, todo=todo, media_id=media_id))
+    def add(message: Text, missing: Text, todo: Text, *, media_id: str | None = first, rule: str = code,
+            **values: object) -> None:
+        out.append(_problem(rule, message, missing=missing, todo=todo, media_id=media_id, fields=values, id=body.id))
 
-    new_approval: Text = ("Ask the municipality for a new approval covering this act.",
-                          "この行為を対象とする新しい承認を委託者に申請してください。")
     if body.kind != kind:
-        add(_fmt(("Approval {id} is a {actual} approval, not a {kind} approval",
-                  "承認 {id} は {actual} の承認で、{kind} の承認ではありません"), id=body.id, actual=body.kind, kind=kind),
-            _fmt(("a {kind} approval", "{kind} の承認"), kind=kind), new_approval)
+        add(txt.APPROVAL_WRONG_KIND, txt.NEED_KIND, txt.DO_ASK_KIND, actual=_kind_text(body.kind),
+            kind=_kind_text(kind))
         return out
     for media_id in media_ids:
         if media_id not in body.media:
-            add(_fmt(("Approval {id} does not cover medium {media}", "承認 {id} は媒体 {media} を対象としていません"),
-                     id=body.id, media=media_id),
-                _fmt(("an approval covering medium {media}", "媒体 {media} を対象とする承認"), media=media_id),
-                _fmt(("Ask the municipality for a new approval covering medium {media}.",
-                      "媒体 {media} を対象とする新しい承認を委託者に申請してください。"), media=media_id),
-                media_id=media_id)
+            add(txt.MEDIUM_NOT_COVERED, txt.NEED_COVERING, txt.DO_ASK_FOR_MEDIUM, media_id=media_id, media=media_id)
     when = at_ms(at)
     if when < body.valid_from_ms:
-        add(_fmt(("Approval {id} is valid only from {start}", "承認 {id} の有効期間は {start} からです"),
-                 id=body.id, start=body.valid_from),
-            ("an approval valid at the time of the act", "行為の時点で有効な承認"),
-            _fmt(("Wait until {start}, or ask the municipality for an approval valid now.",
-                  "{start} まで待つか、現在有効な承認を委託者に申請してください。"), start=body.valid_from))
+        add(txt.NOT_YET_VALID, txt.NEED_VALID_NOW, txt.DO_WAIT, start=body.valid_from)
     elif when > body.valid_until_ms:
-        add(_fmt(("Approval {id} expired at {end}", "承認 {id} は {end} に期限切れです"), id=body.id, end=body.valid_until),
-            ("an approval valid at the time of the act", "行為の時点で有効な承認"), new_approval)
+        add(txt.EXPIRED, txt.NEED_VALID_NOW, txt.DO_NEW_APPROVAL, end=body.valid_until)
     if body.approved_at_ms > when:
-        add(_fmt(("Approval {id} was given at {approved}, after the act: it is not a prior approval",
-                  "承認 {id} は行為の後({approved})に与えられており、事前承認ではありません"),
-                 id=body.id, approved=body.approved_at),
-            ("a prior approval", "事前の承認"), new_approval)
-    limit = body.use_limit
-    if uses_so_far >= limit:
-        add(_fmt(("Approval {id} allows {limit} use(s) and was already used {uses} time(s)",
-                  "承認 {id} の使用可能回数は {limit} 回で、既に {uses} 回使用されています"),
-                 id=body.id, limit=limit, uses=uses_so_far),
-            ("an approval not yet used up", "使用回数が残っている承認"), new_approval)
+        add(txt.APPROVED_AFTER, txt.NEED_PRIOR, txt.DO_NEW_APPROVAL, approved=body.approved_at)
+    if uses_so_far >= body.use_limit:
+        add(txt.USED_UP, txt.NEED_UNUSED, txt.DO_NEW_APPROVAL, limit=body.use_limit, uses=uses_so_far)
     if target_media_id is not None and body.target_media and target_media_id not in body.target_media:
-        add(_fmt(("Approval {id} names the copies {targets}; {media} is not one of them",
-                  "承認 {id} が認める複製先は {targets} で、{media} は含まれていません"),
-                 id=body.id, targets=", ".join(body.target_media), media=target_media_id),
-            _fmt(("an approval naming {media} as a copy", "{media} を複製先とする承認"), media=target_media_id),
-            new_approval, media_id=target_media_id)
+        add(txt.TARGET_NOT_NAMED, txt.NEED_TARGET, txt.DO_NEW_APPROVAL, media_id=target_media_id,
+            targets=", ".join(body.target_media), media=target_media_id)
     if transport is not None and _norm(transport) != _norm(body.transport):
-        add(_fmt(("Approval {id} allows the transport '{approved}', not '{actual}'",
-                  "承認 {id} が認める運搬方法は「{approved}」で、「{actual}」ではありません"),
-                 id=body.id, approved=body.transport, actual=transport),
-            _fmt(("an approval for the transport '{actual}'", "運搬方法「{actual}」の承認"), actual=transport),
-            _fmt(("Use the approved transport ({approved}) or ask for a new approval.",
-                  "承認された運搬方法({approved})を使うか、新しい承認を申請してください。"), approved=body.transport))
+        add(txt.WRONG_TRANSPORT, txt.NEED_TRANSPORT, txt.DO_USE_TRANSPORT, approved=body.transport, actual=transport)
     if carriers is not None:
         if not carriers:
-            add(("No carrier is named for the takeout", "持ち出しの運搬者が記載されていません"),
-                ("the carriers", "運搬者"), ("Name the approved carriers.", "承認された運搬者を記載してください。"))
+            add(txt.NO_CARRIERS, txt.NEED_CARRIERS, txt.DO_NAME_CARRIERS)
         allowed = {_norm(c) for c in body.carriers}
         for carrier in carriers:
             if _norm(carrier) not in allowed:
-                add(_fmt(("{carrier} is not an approved carrier of approval {id} (approved: {approved})",
-                          "{carrier} は承認 {id} の運搬者ではありません(承認された運搬者: {approved})"),
-                         carrier=carrier, id=body.id, approved=", ".join(body.carriers)),
-                    _fmt(("an approval naming {carrier} as carrier", "{carrier} を運搬者とする承認"), carrier=carrier),
-                    ("Only the approved carriers may carry the media; or ask for a new approval.",
-                     "承認された運搬者のみが運搬できます。必要なら新しい承認を申請してください。"))
+                add(txt.WRONG_CARRIER, txt.NEED_CARRIER, txt.DO_ONLY_CARRIERS, carrier=carrier,
+                    approved=", ".join(body.carriers))
     if encryption_needed or body.encryption_required:
         method = str((encryption or {}).get("method", "none"))
         algorithm = str((encryption or {}).get("algorithm", "") or "")
-        encrypt_todo: Text = (
-            "Encrypt the data (e.g. AES-256), have it verified, and record the method and algorithm.",
-            "データを暗号化し(例: AES-256)、確認を受けて、方式とアルゴリズムを記録してください。",
-        )
         if method not in ENCRYPTED_METHODS:
-            add(("The media would be taken out without the required encryption",
-                 "必要な暗号化がされないまま持ち出そうとしています"),
-                ("encryption of the data taken out", "持ち出すデータの暗号化"), encrypt_todo, rule=ENCRYPTION_CODE)
+            add(txt.NOT_ENCRYPTED, txt.NEED_ENCRYPTION, txt.DO_ENCRYPT, rule=ENCRYPTION_CODE)
         elif not algorithm:
-            add(("The encryption algorithm is not recorded", "暗号化アルゴリズムが記録されていません"),
-                ("the encryption algorithm", "暗号化アルゴリズム"), encrypt_todo, rule=ENCRYPTION_CODE)
+            add(txt.NO_ALGORITHM, txt.NEED_ALGORITHM, txt.DO_ENCRYPT, rule=ENCRYPTION_CODE)
         elif not strong_enough(algorithm, body.encryption_min):
-            add(_fmt(("Encryption {algorithm} does not meet the approved minimum {minimum}",
-                      "暗号化方式 {algorithm} は承認の最低要件 {minimum} を満たしていません"),
-                     algorithm=algorithm, minimum=body.encryption_min),
-                _fmt(("encryption of at least {minimum}", "{minimum} 以上の暗号化"), minimum=body.encryption_min),
-                encrypt_todo, rule=ENCRYPTION_CODE)
+            add(txt.WEAK_ENCRYPTION, txt.NEED_MINIMUM, txt.DO_ENCRYPT, rule=ENCRYPTION_CODE, algorithm=algorithm,
+                minimum=body.encryption_min)
     return out
 
 
@@ -595,7 +538,8 @@ def check_covers(
     """Raise :class:`ApprovalProblem` unless ``approval`` covers the act (see :func:`coverage_problems`)."""
     problems = coverage_problems(
         approval, kind=kind, media_ids=media_ids, at=at, uses_so_far=uses_so_far, transport=transport,
-        carriers=carriers, encryption=encryption, encryption_needed=encryption_needed, target_media_id=target_media_id,
+        carriers=carriers, encryption=encryption, encryption_needed=encryption_needed,
+        target_media_id=target_media_id,
     )
     if problems:
         raise ApprovalProblem(problems)

@@ -3,8 +3,8 @@
 One model serves both sides (DESIGN.md, Completeness rules):
 
 * the operator CLI builds the entry it is about to write (with the seq and
-  ``at`` it will use), calls :func:`precheck` on its state and refuses
-  (``refusal(violations)``, exit 6, nothing written) when a violation blocks;
+  ``at`` it will use), runs :func:`refuse` (schema, then :func:`precheck`)
+  and writes nothing when a violation blocks (``RuleRefusal``, exit 6);
 * the municipality's verifier calls :func:`apply` on every valid entry in seq
   order and :func:`finish` at the end, and reports every violation as a
   finding (code, severity, seq, media, message).
@@ -15,62 +15,63 @@ Entries are anything with ``seq``, ``type``, ``at``, ``actor`` and ``body``
 (:mod:`ledger.events`); a malformed body never raises here, its missing parts
 count as absent.
 
-``check(state, entry)`` reports without changing the state;
-``advance(state, entry)`` changes it without reporting; ``apply`` does both in
-one pass (the state advances even when there are violations: the verifier
-keeps going).  So a caller may test-apply: ``check``, and only when nothing
-blocks, ``advance``.
+``check(state, entry)`` reports without changing the state; ``advance``
+changes it without reporting; ``apply`` does both in one pass.  The state
+advances even past violations (the verifier keeps going), so a caller that
+must refuse calls ``check`` (or ``precheck``) first and ``advance`` only when
+nothing blocks.  Media transitions are the table :data:`ledger.media.TRANSITIONS`.
 
 Which rules fire where (codes of DESIGN.md):
 
-=====  ==================================================================  ==============
-code   reported by apply (at the entry)                                    by finish
-=====  ==================================================================  ==============
-C1     acts after contract.closed; media.returned from a wrong state        medium not settled at close
-C2     takeout.departed without a valid approval / from a wrong state
+=====  ==================================================================  ==================================
+code   ``apply`` (at the entry)                                             ``finish`` (end of the ledger)
+=====  ==================================================================  ==================================
+C1     media acts after contract.closed; media.returned from a wrong state  medium not settled at close
+C2     takeout.departed: no valid approval, not permitted, wrong state
 C3     takeout.departed without the required encryption
-C4     takeout.returned/erased: no open takeout, late, failed check         takeout open past deadline or at close
-C5     copy.made without a valid approval, new id not new
-C6                                                                          copy not settled at close or
-                                                                            past its approval's disposal date
-C7     erasure/disposal without approval, other method, no witness,
-       no photo with serial, no certificate or reason, not destroyed
-C8     media.disposed after its deadline                                    disposal approval not carried
-                                                                            out by its deadline
-C9     actor not registered/removed/wrong role/subcontractor without
-       approval; personnel and subcontract rules
-C10    volume.attached: unregistered medium (also: attached while in
-       storage, warning)
-C11    files.written to an unregistered volume                              writes to a registered medium
-                                                                            no approval ever covered
-C12    any act on, or sighting of, a disposed or returned medium
-C13    observation.gap; silence longer than the agent's allowed gap         agent silent at ``now``
+C4     takeout.returned/erased: no open takeout, late, failed check         takeout open past deadline/at close
+C5     copy.made: no valid approval, not permitted, new id not new
+C6                                                                          copy not settled at close or past
+                                                                            its approval's disposal date
+C7     erasure/disposal: no approval, other method or serial, no witness,
+       no photo with the serial, no certificate nor reason, not destroyed
+C8     media.disposed after its deadline (recorded, not refused)            approved disposal not carried out
+                                                                            by its deadline or at close
+C9     actor unregistered/removed/wrong role, subcontractor without a
+       valid approval; personnel, key and subcontract entries
+C10    volume.attached: unregistered medium (and, warning: a medium
+       recorded as in storage)
+C11    files.written to an unregistered volume                              writes to a registered medium that
+                                                                            no approval covered (an approval
+                                                                            recorded later may cover them)
+C12    any act on, or sighting of, a disposed or returned medium or serial
+C13    observation.gap; an agent silent longer than its allowed gap         an agent silent at the moment
 C14    incident.reported (error: lost, stolen, leak; warning: suspicion,
-       other; info: found); acts on a lost medium
-C15    medium not in the register, duplicate id or serial, checkout or      balance ≠ 0 at close;
-       check-in from a wrong state                                          receipt quantities ≠ media
-=====  ==================================================================  ==============
+       other; info: found); acts on a lost medium; broken seal (warning)
+C15    medium not in the register, duplicate id or serial; checkout or      media balance ≠ 0; receipt
+       check-in from a wrong state                                          quantities or records ≠ media
+=====  ==================================================================  ==================================
 
-``alert.raised`` is recorded (``LedgerState.alerts``) but never reported
-again: the observation it was raised for is.
+``alert.raised`` is recorded (``LedgerState.alerts``) but not reported again:
+the observation it was raised for is.
 
-**C15** counts media, not records: ``received + registered + copies −
-returned − disposed − erased − lost`` (``erased`` counts vendor media and
-copies whose data was erased and that were not later returned or disposed)
-must be 0 at close; and for every handover receipt (預り証), the number of
-media recorded with that receipt number must equal the quantity its items
-declare.  Per-item record counts are shown in the register and reports; they
-are not reconciled here because one medium may hold several items.
+**C15** counts media: ``received + registered + copies − returned − disposed
+− erased − lost`` (``erased``: vendor media and copies whose data was erased
+and that were not later returned or disposed) must be 0 at close.  And for
+every handover receipt (預り証), the number of media recorded with that
+receipt number must equal the quantity its items declare, and for each data
+item the records it declares must equal those in the recorded media's
+contents.
 
 **Blocking.**  Only errors block, and not all of them: a violation that a
 *fact* reveals (a late return, a lost medium, an unregistered USB stick the
 agent saw, a disposal recorded after its deadline) has ``blocking=False``:
-the entry must be written, and the verifier reports it.
+the entry must be written (DESIGN.md: facts that broke a rule are recorded,
+never silently accepted), and the verifier reports it.
 
-State snapshots: ``state.to_json()`` gives JSON-compatible data (strings,
-integers, booleans; no floats: times are integer milliseconds next to the
-RFC 3339 text) and ``LedgerState.from_json`` restores it.
-Pure: no file, clock or network access.
+Snapshots: ``state.to_json()`` is JSON-compatible and canonical-safe (no
+floats: times are integer milliseconds next to their RFC 3339 text);
+``LedgerState.from_json`` restores it.  Pure: no file, clock or network access.
 """
 
 from __future__ import annotations
@@ -79,9 +80,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ledger.approval import Approval, ApprovalBody, ApprovalProblem, at_ms, coverage_problems, open_approval
-from ledger.errors import RuleRefusal
-from ledger.events import AGENT_TYPES, body_schema_name, validate_body
+from ledger import rule_texts as txt
+from ledger.approval import (
+    KIND_CODES,
+    Approval,
+    ApprovalBody,
+    ApprovalProblem,
+    at_ms,
+    coverage_problems,
+    open_approval,
+)
+from ledger.errors import NoteFormatError, RuleRefusal
+from ledger.events import AGENT_TYPES, validate_body
 from ledger.media import (
     ABSENT,
     CHECKED_OUT,
@@ -103,8 +113,9 @@ from ledger.media import (
     blocking_code,
     transition,
 )
-from ledger.note import NoteFormatError, Verifier
-from ledger.violation import ERROR, INFO, NO_TEXT, WARNING, Text, Violation, blocking, refusal, violation
+from ledger.note import Verifier
+from ledger.rule_texts import Text, event_text, fill, state_text
+from ledger.violation import ERROR, INFO, NO_TEXT, WARNING, Violation, blocking, refusal, violation
 
 __all__ = [
     "STATE_FORMAT",
@@ -122,27 +133,31 @@ __all__ = [
     "advance",
     "apply",
     "blocking",
-    "body_schema_name",
     "check",
     "finish",
+    "new_state",
     "precheck",
     "refusal",
-    "validate_body",
+    "refuse",
+    "transitions_for",
 ]
 
 STATE_FORMAT = "custody/lifecycle-state/v1"
 GENESIS = "contract.opened"
 DEFAULT_ALLOWED_GAP_MS = 120_000  # agents/agent.py: twice the default 60 s heartbeat
 GAP_SLACK_MS = 1_000
-MAX_PENDING_WRITES = 10_000  # uncovered write batches kept per medium; more are only counted
-JST = "+09:00"
+MAX_PENDING_WRITES = 10_000  # uncovered write batches kept per medium; beyond, only counted
+PERIOD_END_TIME = "T23:59:59.999+09:00"  # the contract period's last day ends at midnight JST
 
 RESPONSIBLE_ONLY = frozenset(
     {"personnel.registered", "personnel.changed", "personnel.removed", "subcontract.approved", "contract.closed"}
 )
+#: After contract.closed these start new work (C1, blocking) ...
 NOT_AFTER_CLOSE = frozenset(
     {"media.received", "media.registered", "media.checked_out", "takeout.departed", "copy.made"}
 )
+#: ... and these settle what was left open or found again (C1 warning: the completion statement was premature;
+#: a disposal approval for a medium already settled is new work, refused in its handler).
 SETTLING_AFTER_CLOSE = frozenset(
     {
         "media.checked_in", "takeout.returned", "takeout.erased_at_destination", "media.erased",
@@ -150,35 +165,6 @@ SETTLING_AFTER_CLOSE = frozenset(
     }
 )
 _AGENT = frozenset(AGENT_TYPES)
-
-STATE_JA = {
-    ABSENT: "未登録",
-    IN_STORAGE: "保管庫で保管中",
-    CHECKED_OUT: "保管庫から出庫中",
-    TAKEN_OUT: "作業場所外へ持ち出し中",
-    ERASED: "消去済み",
-    DISPOSAL_APPROVED: "廃棄承認済み",
-    DISPOSED: "廃棄済み",
-    RETURNED: "返還済み",
-    LOST: "紛失",
-}
-EVENT_JA = {
-    "media.received": "受領",
-    "media.registered": "登録",
-    "media.checked_out": "出庫",
-    "media.checked_in": "入庫",
-    "takeout.departed": "持ち出し",
-    "takeout.returned": "持ち出しからの返却",
-    "takeout.erased_at_destination": "持ち出し先での消去",
-    "copy.made": "複製",
-    "media.erased": "消去",
-    "disposal.approved": "廃棄承認の記録",
-    "media.disposed": "廃棄",
-    "media.returned": "返還",
-    "incident.reported": "事故報告",
-}
-TIER_JA = {"vendor": "受託者", "subcontractor": "再委託先", "sub-subcontractor": "再々委託先"}
-ROLE_JA = {"responsible": "作業責任者", "operator": "作業従事者", "agent": "エージェント"}
 
 
 class EventLike(Protocol):
@@ -231,6 +217,8 @@ class Person:
 
 @dataclass(slots=True)
 class Subcontract:
+    """A recorded subcontract approval (special terms 第8-2)."""
+
     id: str
     seq: int
     name: str
@@ -244,7 +232,7 @@ class Subcontract:
 
 @dataclass(slots=True)
 class ApprovalUse:
-    """An approval seen in the ledger and the entries that used it."""
+    """An approval seen in the ledger (its body as signed) and the entries that used it."""
 
     id: str
     kind: str
@@ -257,7 +245,7 @@ class ApprovalUse:
 
 @dataclass(slots=True)
 class Takeout:
-    """One takeout.departed (its seq is its id) and what is still out."""
+    """One takeout.departed (its seq is its id) and which of its media are still out."""
 
     seq: int
     approval_id: str | None
@@ -265,12 +253,12 @@ class Takeout:
     open: list[str]
     deadline: str | None
     deadline_ms: int | None
-    closed: dict[str, int] = field(default_factory=dict)  # media id -> seq that closed it
+    closed: dict[str, int] = field(default_factory=dict)  # media id -> seq of the entry that closed it
 
 
 @dataclass(slots=True)
 class Disposal:
-    """One disposal.approved and the state of each medium it covers (pending | done | returned | lost)."""
+    """One disposal.approved and each medium's status: pending | done | returned | lost."""
 
     id: str
     seq: int
@@ -285,6 +273,8 @@ class Disposal:
 
 @dataclass(slots=True)
 class AgentView:
+    """One agent key: running or stopped, when it was last heard of, its allowed silence."""
+
     actor: str
     running: bool
     last_ms: int
@@ -293,20 +283,30 @@ class AgentView:
 
 
 def _rows(items: Iterable[Any]) -> list[dict[str, Any]]:
-    return [{name: getattr(item, name) for name in item.__slots__} for item in items]
+    return [{name: _copy(getattr(item, name)) for name in item.__slots__} for item in items]
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 class LedgerState:
-    """Everything the rules need to know about the ledger so far (see the module documentation).
+    """Everything the rules know about the ledger so far.
 
-    Attributes are plain data: ``media`` (id -> :class:`~ledger.media.Medium`),
-    ``people`` (key name -> :class:`Person`), ``subcontracts``,
-    ``approvals`` (id -> :class:`ApprovalUse`), ``takeouts`` (departure seq ->
-    :class:`Takeout`), ``disposals`` (approval id -> :class:`Disposal`),
-    ``incidents``, ``agents``, ``observed`` (media id -> agent counters),
-    ``pending_writes`` (media id -> [[seq, ms], ...] not yet covered),
-    ``write_cover`` (media id -> [[from_ms, until_ms, approved_ms, approval id]]),
-    ``receipts``, ``counts``, ``alerts``, ``closed``, ``genesis``.
+    Plain data: ``media`` (id -> :class:`~ledger.media.Medium`), ``people``
+    (key name -> :class:`Person`), ``subcontracts`` and ``approvals`` (by
+    approval id), ``takeouts`` (departure seq -> :class:`Takeout`),
+    ``disposals`` (approval id -> :class:`Disposal`), ``incidents``,
+    ``inspections`` (seqs), ``agents``, ``observed`` (media id -> agent
+    counters), ``pending_writes`` (media id -> ``[[seq, ms], ...]`` not
+    covered so far), ``write_cover`` (media id -> ``[[from_ms, until_ms,
+    approved_ms, approval id], ...]``), ``receipts`` (number -> declared
+    quantity and records, media recorded), ``alerts`` (code -> count),
+    ``closed`` (``{"seq", "at"}``), ``genesis`` (the contract.opened body).
     """
 
     def __init__(self, origin: str) -> None:
@@ -318,7 +318,7 @@ class LedgerState:
         self.approver_vkeys: list[str] = []
         self.last_seq = -1
         self.last_at = ""
-        self.closed: dict[str, Any] | None = None  # {"seq", "at"}
+        self.closed: dict[str, Any] | None = None
         self.people: dict[str, Person] = {}
         self.subcontracts: dict[str, Subcontract] = {}
         self.media: dict[str, Medium] = {}
@@ -342,12 +342,13 @@ class LedgerState:
         self._approval_cache: dict[tuple[str, str], Approval | ApprovalProblem] = {}
         self._bodies: dict[str, ApprovalBody] = {}
 
-    # --- questions the CLI and the agent's media index ask ---
+    # --- questions (the CLI, the agent's media index, the reports) ---
 
     def medium(self, media_id: str) -> Medium | None:
         return self.media.get(media_id)
 
     def state_of(self, media_id: str) -> str:
+        """The medium's state, ``"absent"`` when there is no such medium."""
         m = self.media.get(media_id)
         return ABSENT if m is None else m.state
 
@@ -364,17 +365,15 @@ class LedgerState:
         return None
 
     def write_covered(self, media_id: str, at: str) -> str | None:
-        """The id of an approval covering writes to ``media_id`` at ``at`` (None if none does)."""
-        try:
-            when = at_ms(at)
-        except (TypeError, ValueError):
-            return None
-        return _cover(self, media_id, when)
+        """The id of an approval recorded so far that covers writing to ``media_id`` at ``at``, else None."""
+        when = _ms(at)
+        return None if when is None else _cover(self, media_id, when)
 
     def open_takeouts(self) -> list[Takeout]:
         return [t for t in self.takeouts.values() if t.open]
 
     def approval_body(self, approval_id: str) -> ApprovalBody | None:
+        """The typed body of an approval seen in the ledger."""
         use = self.approvals.get(approval_id)
         if use is None:
             return None
@@ -384,67 +383,65 @@ class LedgerState:
             self._bodies[approval_id] = body
         return body
 
+    def person_by_name(self, name: str) -> Person | None:
+        """The registered person with this key name or person name."""
+        if name in self.people:
+            return self.people[name]
+        for person in self.people.values():
+            if person.name == name:
+                return person
+        return None
+
     def counts(self) -> dict[str, int]:
-        """The C15 terms: media received, registered, copied; returned, disposed, erased (vendor media and
-        copies, not later returned or disposed), lost; and ``open``, the balance (media not settled)."""
+        """The C15 terms and ``open`` = received + registered + copies − returned − disposed − erased − lost."""
         c = dict.fromkeys(("received", "registered", "copies", "returned", "disposed", "erased", "lost"), 0)
         for m in self.media.values():
             c[{RECEIVED: "received", REGISTERED: "registered"}.get(m.origin, "copies")] += 1
-            if m.state == RETURNED:
-                c["returned"] += 1
-            elif m.state == DISPOSED:
-                c["disposed"] += 1
-            elif m.state == LOST:
-                c["lost"] += 1
+            if m.state in (RETURNED, DISPOSED, LOST):
+                c[{RETURNED: "returned", DISPOSED: "disposed", LOST: "lost"}[m.state]] += 1
             elif m.state == ERASED and m.origin != RECEIVED:
                 c["erased"] += 1
-        c["open"] = (c["received"] + c["registered"] + c["copies"] - c["returned"] - c["disposed"] - c["erased"]
-                     - c["lost"])
+        ins = c["received"] + c["registered"] + c["copies"]
+        c["open"] = ins - c["returned"] - c["disposed"] - c["erased"] - c["lost"]
         return c
-
-    def person_by_name(self, name: str) -> Person | None:
-        for person in self.people.values():
-            if person.name == name or person.key_name == name:
-                return person
-        return None
 
     # --- snapshots ---
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-compatible (canonical-safe: no floats) snapshot; ``from_json`` restores it."""
+        """A JSON-compatible snapshot (no floats; a fresh copy); ``from_json`` restores it."""
         return {
             "format": STATE_FORMAT,
             "origin": self.origin,
-            "genesis": self.genesis,
+            "genesis": _copy(self.genesis),
             "last_seq": self.last_seq,
             "last_at": self.last_at,
-            "closed": self.closed,
+            "closed": _copy(self.closed),
             "people": _rows(self.people.values()),
             "subcontracts": _rows(self.subcontracts.values()),
-            "media": [m.to_json() for m in self.media.values()],
+            "media": [_copy(m.to_json()) for m in self.media.values()],
             "approvals": _rows(self.approvals.values()),
             "takeouts": _rows(self.takeouts.values()),
             "disposals": _rows(self.disposals.values()),
-            "incidents": self.incidents,
-            "inspections": self.inspections,
+            "incidents": _copy(self.incidents),
+            "inspections": list(self.inspections),
             "agents": _rows(self.agents.values()),
-            "observed": self.observed,
-            "pending_writes": self.pending_writes,
-            "pending_overflow": self.pending_overflow,
-            "write_cover": self.write_cover,
-            "receipts": self.receipts,
-            "alerts": self.alerts,
+            "observed": _copy(self.observed),
+            "pending_writes": _copy(self.pending_writes),
+            "pending_overflow": dict(self.pending_overflow),
+            "write_cover": _copy(self.write_cover),
+            "receipts": _copy(self.receipts),
+            "alerts": dict(self.alerts),
         }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> LedgerState:
-        """Restore a snapshot made by ``to_json`` (ValueError for another format)."""
+        """Restore a snapshot made by ``to_json`` (ValueError for anything else)."""
         if not isinstance(doc, dict) or doc.get("format") != STATE_FORMAT:
             raise ValueError(f"not a {STATE_FORMAT} snapshot")
-        doc = _deep_copy(doc)
+        doc = _copy(doc)
         st = cls(doc["origin"])
         if doc["genesis"] is not None:
-            _set_genesis(st, doc["genesis"], register=False)
+            _set_genesis(st, doc["genesis"])
         st.last_seq, st.last_at, st.closed = doc["last_seq"], doc["last_at"], doc["closed"]
         st.people = {p["key_name"]: Person(**p) for p in doc["people"]}
         st.subcontracts = {s["id"]: Subcontract(**s) for s in doc["subcontracts"]}
@@ -452,21 +449,16 @@ class LedgerState:
         st.approvals = {a["id"]: ApprovalUse(**a) for a in doc["approvals"]}
         st.takeouts = {t["seq"]: Takeout(**t) for t in doc["takeouts"]}
         st.disposals = {d["id"]: Disposal(**d) for d in doc["disposals"]}
-        st.incidents = doc["incidents"]
-        st.inspections = doc["inspections"]
         st.agents = {a["actor"]: AgentView(**a) for a in doc["agents"]}
-        st.observed = doc["observed"]
-        st.pending_writes = doc["pending_writes"]
-        st.pending_overflow = doc["pending_overflow"]
-        st.write_cover = doc["write_cover"]
-        st.receipts = doc["receipts"]
-        st.alerts = doc["alerts"]
+        for name in ("incidents", "inspections", "observed", "pending_writes", "pending_overflow", "write_cover",
+                     "receipts", "alerts"):
+            setattr(st, name, doc[name])
         for m in st.media.values():
             _index(st, m)
         return st
 
     def clone(self) -> LedgerState:
-        """An independent copy (through the snapshot form)."""
+        """An independent copy."""
         return LedgerState.from_json(self.to_json())
 
 
@@ -475,48 +467,30 @@ def new_state(origin: str) -> LedgerState:
     return LedgerState(origin)
 
 
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
-
-
 def _index(st: LedgerState, m: Medium) -> None:
     if m.serial:
         st._serials[m.serial] = m.id
     uuid = m.record.get("volume_uuid")
     if isinstance(uuid, str) and uuid:
         st._uuids[uuid] = m.id
-    for key in ("volume_label", "label"):
-        label = m.record.get(key)
-        if isinstance(label, str) and label:
-            st._labels[label] = m.id
-            break
+    label = m.record.get("volume_label") or m.record.get("label")
+    if isinstance(label, str) and label:
+        st._labels[label] = m.id
 
 
-def _set_genesis(st: LedgerState, body: dict[str, Any], *, register: bool, seq: int = 0) -> None:
+def _set_genesis(st: LedgerState, body: dict[str, Any]) -> None:
     st.genesis = body
     items = body.get("data_items")
-    st.my_number = bool(body.get("my_number")) or (
+    st.my_number = body.get("my_number") is True or (
         isinstance(items, list) and any(isinstance(i, dict) and i.get("my_number") is True for i in items)
     )
     permits = _d(body, "permits")
     st.permits = {k: permits.get(k) is True for k in ("takeout", "copy", "subcontracting")}
-    st.approver_vkeys = [v for v in body.get("approver_vkeys", []) if isinstance(v, str)] if isinstance(
-        body.get("approver_vkeys"), list
-    ) else []
+    vkeys = body.get("approver_vkeys")
+    st.approver_vkeys = [v for v in vkeys if isinstance(v, str)] if isinstance(vkeys, list) else []
     st._verifiers = None
     end = _d(body, "period").get("end")
-    st.period_end_ms = _ms(f"{end}T23:59:59.999{JST}") if isinstance(end, str) else None
-    if register:
-        responsible = _d(body, "responsible")
-        key_name = _s(responsible, "vkey").split("+", 1)[0]
-        if key_name:
-            st.people[key_name] = Person(
-                key_name, _s(responsible, "name"), _s(responsible, "organisation"), "vendor", "responsible", seq
-            )
+    st.period_end_ms = _ms(f"{end}{PERIOD_END_TIME}") if isinstance(end, str) else None
 
 
 # --- small helpers ---
@@ -548,20 +522,12 @@ def _ms(value: Any) -> int | None:
         return None
 
 
-def _fmt(pair: Text, **values: object) -> Text:
-    return pair[0].format(**values), pair[1].format(**values)
-
-
-def _person_name(ref: Any) -> str:
-    if isinstance(ref, str):
-        return ref
-    if isinstance(ref, dict):
-        return _s(ref, "key_name") or _s(ref, "name")
-    return ""
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 class _Out:
-    """Collects the violations of one entry."""
+    """The violations of one entry (``seq``) or of ``finish`` (seq None)."""
 
     __slots__ = ("items", "seq")
 
@@ -579,18 +545,25 @@ class _Out:
         missing: Text = NO_TEXT,
         todo: Text = NO_TEXT,
         blocking: bool = True,
+        at_seq: int | None = None,
+        fields: dict[str, object] | None = None,
+        **values: object,
     ) -> None:
-        self.items.append(
-            violation(code, severity, message, media_id=media, missing=missing, todo=todo, seq=self.seq,
-                      blocking=blocking)
-        )
+        """Add a violation (its seq: ``at_seq``, else the entry's); ``fields`` and ``values`` fill the three
+        texts (a value may be an (English, Japanese) pair)."""
+        if fields:
+            values = {**fields, **values}
+        self.items.append(violation(
+            code, severity, fill(message, values), media_id=media, missing=fill(missing, values),
+            todo=fill(todo, values), seq=self.seq if at_seq is None else at_seq, blocking=blocking,
+        ))
 
-    def extend(self, violations: Iterable[Violation], *, blocking: bool = True) -> None:
+    def extend(self, violations: Iterable[Violation]) -> None:
         for v in violations:
-            self.items.append(
-                Violation(v.code, v.severity, v.message_en, v.message_ja, v.media_id, v.missing_en, v.missing_ja,
-                          v.todo_en, v.todo_ja, self.seq, blocking and v.blocking)
-            )
+            self.items.append(Violation(
+                v.code, v.severity, v.message_en, v.message_ja, v.media_id, v.missing_en, v.missing_ja,
+                v.todo_en, v.todo_ja, self.seq, v.blocking,
+            ))
 
 
 Handler = Callable[[LedgerState, EventLike, _Out, bool], None]
@@ -607,7 +580,7 @@ def check(state: LedgerState, entry: EventLike) -> list[Violation]:
 
 
 def advance(state: LedgerState, entry: EventLike) -> None:
-    """Move the state past ``entry`` (whatever it violates)."""
+    """Move the state past ``entry``, whatever it violates."""
     _run(state, entry, _Out(entry.seq), commit=True)
 
 
@@ -619,8 +592,8 @@ def apply(state: LedgerState, entry: EventLike) -> list[Violation]:
 
 
 def precheck(state: LedgerState, entry: EventLike) -> list[Violation]:
-    """What the CLI asks before writing: ``check``, plus for ``contract.closed`` the end-of-ledger
-    rules as of the closing time (a medium still out blocks closing)."""
+    """What the CLI asks before writing: ``check``, and for ``contract.closed`` also the end-of-ledger
+    rules as of the closing time (blocking: an open medium, takeout or disposal prevents closing)."""
     found = check(state, entry)
     if entry.type == "contract.closed" and state.closed is None:
         when = _ms(entry.at)
@@ -629,28 +602,32 @@ def precheck(state: LedgerState, entry: EventLike) -> list[Violation]:
     return found
 
 
-def validate(entry: EventLike) -> None:
-    """Raise SchemaError unless the entry's body matches its event type's schema (see ledger.events)."""
-    validate_body(entry.type, entry.body)
-
-
 def refuse(state: LedgerState, entry: EventLike) -> None:
-    """The CLI's whole pre-write check: schema (SchemaError) then rules (RuleRefusal, exit 6)."""
-    validate(entry)
+    """The CLI's pre-write check: the body's schema (SchemaError, exit 3), then the rules
+    (:func:`precheck`; RuleRefusal, exit 6, naming every blocking violation).  Returns when the entry may be
+    written."""
+    validate_body(entry.type, entry.body)
     problem: RuleRefusal | None = refusal(precheck(state, entry))
     if problem is not None:
         raise problem
 
 
 def _run(st: LedgerState, e: EventLike, out: _Out, *, commit: bool) -> None:
-    kind = e.type
-    if kind == GENESIS:
-        _genesis(st, e, out, commit)
+    if e.type == GENESIS:
+        if st.genesis is None and commit:
+            _set_genesis(st, e.body)
+            responsible = _d(e.body, "responsible")
+            key_name = _s(responsible, "vkey").split("+", 1)[0]
+            if key_name:
+                st.people[key_name] = Person(
+                    key_name, _s(responsible, "name"), _s(responsible, "organisation"), "vendor", "responsible",
+                    e.seq,
+                )
     else:
         _check_actor(st, e, out)
-        if st.closed is not None and kind not in _AGENT:
+        if st.closed is not None and e.type not in _AGENT:
             _after_close(st, e, out)
-        handler = _HANDLERS.get(kind)
+        handler = _HANDLERS.get(e.type)
         if handler is not None:
             handler(st, e, out, commit)
     if commit:
@@ -663,124 +640,40 @@ def _run(st: LedgerState, e: EventLike, out: _Out, *, commit: bool) -> None:
 
 def _check_actor(st: LedgerState, e: EventLike, out: _Out) -> None:
     person = st.people.get(e.actor)
-    actor = e.actor
     if person is None:
-        out.add("C9", ERROR, _fmt(("{actor} is not registered personnel of this ledger",
-                                    "{actor} はこの台帳に登録された作業者ではありません"), actor=actor),
-                missing=_fmt(("a personnel.registered entry for {actor}", "{actor} の作業者登録"), actor=actor),
-                todo=_fmt(("Have the responsible person register {actor} (custody person add) before they act.",
-                           "作業責任者が {actor} を登録してから作業してください(custody person add)。"), actor=actor))
+        out.add("C9", ERROR, txt.ACTOR_UNKNOWN, missing=txt.NEED_REGISTRATION, todo=txt.DO_REGISTER, actor=e.actor)
         return
     if person.removed_seq is not None and e.seq > person.removed_seq:
-        out.add("C9", ERROR, _fmt(("{actor} was removed at seq {seq} and may no longer act",
-                                    "{actor} は seq {seq} で登録を抹消されており、作業できません"),
-                                   actor=actor, seq=person.removed_seq),
-                missing=_fmt(("an active registration of {actor}", "{actor} の有効な登録"), actor=actor),
-                todo=("Have a registered person do it, or register the person again.",
-                      "登録済みの作業者が行うか、改めて登録してください。"))
+        out.add("C9", ERROR, txt.ACTOR_REMOVED, todo=txt.DO_ACT_REGISTERED, actor=e.actor, seq=person.removed_seq)
         return
-    is_agent_event = e.type in _AGENT
-    if person.role == "agent" and not is_agent_event:
-        out.add("C9", ERROR, _fmt(("{actor} is an agent key: it records observations only, not {type}",
-                                    "{actor} はエージェントの鍵で、観測のみを記録できます({type} は記録できません)"),
-                                   actor=actor, type=e.type),
-                todo=("Sign with the key of the person who acted.", "行為した本人の鍵で署名してください。"))
-    elif person.role != "agent" and is_agent_event:
-        out.add("C9", ERROR, _fmt(("Only an agent key records observations ({type}); {actor} is a person",
-                                    "観測({type})はエージェントの鍵のみが記録できます({actor} は作業者です)"),
-                                   type=e.type, actor=actor),
-                todo=("Register the agent's own key (role agent) and let the agent record.",
-                      "エージェント用の鍵(role agent)を登録し、エージェントに記録させてください。"))
+    agent_event = e.type in _AGENT
+    if person.role == "agent" and not agent_event:
+        out.add("C9", ERROR, txt.AGENT_NOT_PERSON, todo=txt.DO_SIGN_AS_PERSON, actor=e.actor, type=e.type)
+    elif person.role != "agent" and agent_event:
+        out.add("C9", ERROR, txt.PERSON_NOT_AGENT, todo=txt.DO_USE_AGENT, actor=e.actor, type=e.type)
     if person.tier != "vendor":
-        _check_subcontract(st, e, person, out)
+        _check_subcontractor(st, e.actor, e.at, person, out)
     if e.type in RESPONSIBLE_ONLY and person.role != "responsible":
-        out.add("C9", ERROR, _fmt(("Only the responsible person may record {type}; {actor} is {role}",
-                                    "{type} は作業責任者のみが記録できます({actor} は{role_ja})"),
-                                   type=e.type, actor=actor, role=person.role, role_ja=ROLE_JA.get(person.role, "")),
-                todo=("Ask the responsible person (作業責任者) to record it.", "作業責任者に記録を依頼してください。"))
+        out.add("C9", ERROR, txt.RESPONSIBLE_ONLY, todo=txt.DO_ASK_RESPONSIBLE, type=e.type, actor=e.actor,
+                role=(person.role, txt.ROLE_JA.get(person.role, person.role)))
 
 
-def _check_subcontract(st: LedgerState, e: EventLike, person: Person, out: _Out) -> None:
-    sc = st.subcontracts.get(person.subcontract_id or "")
-    when = _ms(e.at)
-    ok = sc is not None and sc.tier == person.tier and when is not None and sc.from_ms <= when <= sc.until_ms
-    if ok:
-        return
-    out.add("C9", ERROR,
-            _fmt(("{actor} works for a {tier} ({org}) with no subcontract approval valid at {at}",
-                  "{actor} は{tier_ja}({org})の作業者ですが、{at} 時点で有効な再委託の承諾がありません"),
-                 actor=e.actor, tier=person.tier, tier_ja=TIER_JA.get(person.tier, person.tier),
-                 org=person.organisation, at=e.at),
-            missing=("the municipality's subcontract approval (special terms 第8-2), valid now",
-                     "現在有効な委託者の再委託承諾(特記事項第8-2)"),
-            todo=("Record the municipality's subcontract approval (custody subcontract record) before a "
-                  "subcontractor acts; re-subcontracting needs its own approval.",
-                  "再委託先が作業する前に委託者の承諾を記録してください(custody subcontract record)。"
-                  "再々委託にはそれ自体の承諾が必要です。"))
-
-
-def _subcontract_ref_ok(st: LedgerState, tier: str, ref: str, at: str) -> Subcontract | None:
+def _valid_subcontract(st: LedgerState, ref: str, tier: str, at: str) -> bool:
     sc = st.subcontracts.get(ref)
     when = _ms(at)
-    if sc is None or sc.tier != tier or when is None or not sc.from_ms <= when <= sc.until_ms:
-        return None
-    return sc
+    return sc is not None and sc.tier == tier and when is not None and sc.from_ms <= when <= sc.until_ms
+
+
+def _check_subcontractor(st: LedgerState, actor: str, at: str, person: Person, out: _Out) -> None:
+    if not _valid_subcontract(st, person.subcontract_id or "", person.tier, at):
+        out.add("C9", ERROR, txt.SUBCONTRACTOR_UNAPPROVED, missing=txt.NEED_SUBCONTRACT, todo=txt.DO_RECORD_SUBCONTRACT,
+                actor=actor, tier=(person.tier, txt.TIER_JA.get(person.tier, person.tier)), org=person.organisation,
+                at=at)
 
 
 def _need_subcontract(out: _Out, tier: str, ref: str) -> None:
-    out.add("C9", ERROR,
-            _fmt(("A {tier} person needs a valid subcontract approval of that tier (given: {ref})",
-                  "{tier_ja}の作業者には、その階層の有効な再委託承諾が必要です(指定: {ref})"),
-                 tier=tier, tier_ja=TIER_JA.get(tier, tier), ref=ref or "-"),
-            missing=("the id of a recorded subcontract approval (subcontract_id)", "記録済みの再委託承諾の番号(subcontract_id)"),
-            todo=("Record the municipality's subcontract approval first (custody subcontract record), "
-                  "then register the person with its id.",
-                  "先に委託者の再委託承諾を記録し(custody subcontract record)、その番号を付けて登録してください。"))
-
-
-def _h_registered(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    body = e.body
-    key_name = _s(body, "vkey").split("+", 1)[0]
-    existing = st.people.get(key_name)
-    if not key_name:
-        out.add("C9", ERROR, ("The registration has no valid vkey", "登録に有効な vkey がありません"),
-                todo=("Register the person with their vkey.", "作業者の vkey を付けて登録してください。"))
-        return
-    if existing is not None and existing.removed_seq is None:
-        out.add("C9", ERROR, _fmt(("{name} is already registered (seq {seq})", "{name} は既に登録されています(seq {seq})"),
-                                   name=key_name, seq=existing.registered_seq),
-                todo=("Use custody person change, or choose another key name.",
-                      "custody person change を使うか、別の鍵名を使ってください。"))
-        return
-    tier = _s(body, "tier") or "vendor"
-    role = _s(body, "role") or "operator"
-    ref = _s(body, "subcontract_id")
-    if tier != "vendor":
-        if not st.permits.get("subcontracting"):
-            out.add("C9", ERROR, ("The contract does not allow subcontracting", "契約は再委託を認めていません"),
-                    todo=("Only vendor staff may be registered.", "受託者の従業員のみ登録できます。"))
-        elif _subcontract_ref_ok(st, tier, ref, e.at) is None:
-            _need_subcontract(out, tier, ref)
-    else:
-        vendor = _s(_d(st.genesis or {}, "vendor"), "name")
-        org = _s(body, "organisation")
-        if vendor and org and _norm_org(org) != _norm_org(vendor):
-            out.add("C9", WARNING,
-                    _fmt(("{name} belongs to {org}, not the vendor {vendor}, but is registered as vendor staff",
-                          "{name} の所属は {org} で受託者 {vendor} ではありませんが、受託者として登録されています"),
-                         name=key_name, org=org, vendor=vendor),
-                    todo=("If the person works for another company, register them as a subcontractor with the "
-                          "municipality's approval.",
-                          "他社の従業員であれば、委託者の承諾を得て再委託先として登録してください。"),
-                    blocking=False)
-    if role == "responsible":
-        out.add("C9", WARNING, ("A new responsible person needs the municipality's prior approval (第6-3)",
-                                "作業責任者の変更には委託者の事前承認が必要です(特記事項第6-3)"),
-                todo=("Keep the municipality's approval with the registration.", "委託者の承認を登録に添えてください。"),
-                blocking=False)
-    if commit:
-        st.people[key_name] = Person(key_name, _s(body, "name"), _s(body, "organisation"), tier, role, e.seq,
-                                     None, ref or None)
+    out.add("C9", ERROR, txt.TIER_NEEDS_APPROVAL, missing=txt.NEED_SUBCONTRACT_ID, todo=txt.DO_SUBCONTRACT_FIRST,
+            tier=(tier, txt.TIER_JA.get(tier, tier)), ref=ref or "-")
 
 
 def _norm_org(name: str) -> str:
@@ -789,86 +682,106 @@ def _norm_org(name: str) -> str:
     return "".join(name.split()).casefold()
 
 
-def _h_changed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    key_name = _s(e.body, "key_name")
-    person = st.people.get(key_name)
-    changes = _d(e.body, "changes")
-    if person is None or person.removed_seq is not None:
-        _unknown_person(out, key_name)
+def _h_registered(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    body = e.body
+    key_name = _s(body, "vkey").split("+", 1)[0]
+    if not key_name:
+        out.add("C9", ERROR, txt.NO_VKEY, todo=txt.DO_GIVE_VKEY)
         return
+    existing = st.people.get(key_name)
+    if existing is not None and existing.removed_seq is None:
+        out.add("C9", ERROR, txt.ALREADY_REGISTERED, todo=txt.DO_CHANGE_PERSON, name=key_name,
+                seq=existing.registered_seq)
+        return
+    tier, role, ref = _s(body, "tier") or "vendor", _s(body, "role") or "operator", _s(body, "subcontract_id")
+    if tier != "vendor":
+        if not st.permits.get("subcontracting"):
+            out.add("C9", ERROR, txt.NO_SUBCONTRACTING, todo=txt.DO_VENDOR_ONLY)
+        elif not _valid_subcontract(st, ref, tier, e.at):
+            _need_subcontract(out, tier, ref)
+    else:
+        vendor, org = _s(_d(st.genesis or {}, "vendor"), "name"), _s(body, "organisation")
+        if vendor and org and _norm_org(org) != _norm_org(vendor):
+            out.add("C9", WARNING, txt.OTHER_ORGANISATION, todo=txt.DO_REGISTER_AS_SUBCONTRACTOR, blocking=False,
+                    name=key_name, org=org, vendor=vendor)
+    if role == "responsible":
+        out.add("C9", WARNING, txt.NEW_RESPONSIBLE, todo=txt.DO_KEEP_APPROVAL, blocking=False)
+    if commit:
+        st.people[key_name] = Person(key_name, _s(body, "name"), _s(body, "organisation"), tier, role, e.seq,
+                                     None, ref or None)
+
+
+def _active_person(st: LedgerState, out: _Out, key_name: str) -> Person | None:
+    person = st.people.get(key_name)
+    if person is None or person.removed_seq is not None:
+        out.add("C9", ERROR, txt.PERSON_UNKNOWN, todo=txt.DO_CHECK_KEY_NAME, name=key_name or "-")
+        return None
+    return person
+
+
+def _h_changed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    person = _active_person(st, out, _s(e.body, "key_name"))
+    if person is None:
+        return
+    changes = _d(e.body, "changes")
     tier = _s(changes, "tier") or person.tier
     ref = _s(changes, "subcontract_id") or person.subcontract_id or ""
-    if tier != "vendor" and _subcontract_ref_ok(st, tier, ref, e.at) is None:
+    if tier != "vendor" and not _valid_subcontract(st, ref, tier, e.at):
         _need_subcontract(out, tier, ref)
     if _s(changes, "role") == "responsible" and not _s(e.body, "approval_reference"):
-        out.add("C9", WARNING, ("A change of responsible person needs the municipality's prior approval (第6-3)",
-                                "作業責任者の変更には委託者の事前承認が必要です(特記事項第6-3)"),
-                missing=("approval_reference", "承認番号(approval_reference)"),
-                todo=("Record the number of the municipality's approval.", "委託者の承認番号を記録してください。"),
+        out.add("C9", WARNING, txt.NEW_RESPONSIBLE, missing=txt.NEED_APPROVAL_REFERENCE, todo=txt.DO_KEEP_APPROVAL,
                 blocking=False)
     if commit:
-        for name in ("name", "organisation", "tier", "role"):
+        for name in ("name", "organisation", "tier", "role", "subcontract_id"):
             if _s(changes, name):
                 setattr(person, name, _s(changes, name))
-        if _s(changes, "subcontract_id"):
-            person.subcontract_id = _s(changes, "subcontract_id")
-
-
-def _unknown_person(out: _Out, key_name: str) -> None:
-    out.add("C9", ERROR, _fmt(("{name} is not a registered, active person", "{name} は登録中の作業者ではありません"),
-                               name=key_name or "-"),
-            todo=("Check the key name (custody status).", "鍵名を確認してください(custody status)。"))
 
 
 def _h_removed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    key_name = _s(e.body, "key_name")
-    person = st.people.get(key_name)
-    if person is None or person.removed_seq is not None:
-        _unknown_person(out, key_name)
-        return
-    if commit:
+    person = _active_person(st, out, _s(e.body, "key_name"))
+    if person is not None and commit:
         person.removed_seq = e.seq
 
 
 def _h_key(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     key_name = _s(e.body, "key_name")
-    person = st.people.get(key_name)
-    if person is None:
-        _unknown_person(out, key_name)
+    if key_name not in st.people:
+        out.add("C9", ERROR, txt.PERSON_UNKNOWN, todo=txt.DO_CHECK_KEY_NAME, name=key_name or "-")
         return
     actor = st.people.get(e.actor)
     if e.actor != key_name and (actor is None or actor.role != "responsible"):
-        out.add("C9", ERROR, _fmt(("Only {name} or the responsible person may change {name}'s keys",
-                                    "{name} の鍵を変更できるのは本人か作業責任者のみです"), name=key_name),
-                todo=("Ask the responsible person.", "作業責任者に依頼してください。"))
+        out.add("C9", ERROR, txt.KEY_OWNER_ONLY, todo=txt.DO_ASK_RESPONSIBLE, name=key_name)
 
 
 def _h_subcontract(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     if not st.permits.get("subcontracting"):
-        out.add("C9", ERROR, ("The contract does not allow subcontracting", "契約は再委託を認めていません"),
-                todo=("Subcontracting needs a contract that permits it.", "再委託には契約上の許可が必要です。"))
+        out.add("C9", ERROR, txt.NO_SUBCONTRACTING, todo=txt.DO_VENDOR_ONLY)
     approval = _approval(st, e, "subcontract", out)
     if approval is None:
         return
-    body = approval.body
+    body, sub = approval.body, approval.body.subcontractor
     if body.id in st.approvals:
-        _duplicate_approval(out, body.id, "C9")
+        out.add("C9", ERROR, txt.APPROVAL_RECORDED, todo=txt.DO_RECORD_ONCE, id=body.id)
         return
-    sub = body.subcontractor
-    assert sub is not None
+    if sub is None:
+        return
     if sub.tier == "sub-subcontractor" and not any(
         s.name == sub.parent and s.tier == "subcontractor" for s in st.subcontracts.values()
     ):
-        out.add("C9", WARNING, _fmt(("{name} is a sub-subcontractor of {parent}, whose own approval is not recorded",
-                                      "{name} は {parent} の再々委託先ですが、{parent} の承諾が記録されていません"),
-                                     name=sub.name, parent=sub.parent or "-"),
-                todo=("Record the subcontractor's approval too.", "再委託先の承諾も記録してください。"), blocking=False)
+        out.add("C9", WARNING, txt.PARENT_UNAPPROVED, todo=txt.DO_RECORD_PARENT, blocking=False, name=sub.name,
+                parent=sub.parent or "-")
     if commit:
-        st.subcontracts[body.id] = Subcontract(
-            body.id, e.seq, sub.name, sub.tier, sub.parent, body.valid_from, body.valid_until,
-            body.valid_from_ms, body.valid_until_ms,
-        )
+        st.subcontracts[body.id] = Subcontract(body.id, e.seq, sub.name, sub.tier, sub.parent, body.valid_from,
+                                               body.valid_until, body.valid_from_ms, body.valid_until_ms)
         _use_approval(st, approval, e.seq)
+
+
+def _check_person_ref(st: LedgerState, e: EventLike, out: _Out, ref: Any, what: Text) -> None:
+    """A person given by key name must be registered and active (C9)."""
+    if isinstance(ref, str) and ref:
+        person = st.people.get(ref)
+        if person is None or not person.active_at(e.seq):
+            out.add("C9", ERROR, txt.PERSON_REF_UNKNOWN, todo=txt.DO_REGISTER_FIRST, what=what, name=ref)
 
 
 # --- approvals ---
@@ -887,44 +800,32 @@ def _verifiers(st: LedgerState) -> list[Verifier]:
 
 
 def _approval(st: LedgerState, e: EventLike, kind: str, out: _Out) -> Approval | None:
-    """The entry's embedded approval note, opened (violations added when it is not valid)."""
+    """The entry's embedded approval note, opened; None (with the violations) when it is not valid."""
     note = e.body.get("approval")
-    code = {"takeout": "C2", "copy": "C5", "dispose": "C7", "subcontract": "C9"}[kind]
+    code = KIND_CODES[kind]
+    kind_text = (kind, txt.KIND_JA[kind])
     if not isinstance(note, str) or not note:
-        out.add(code, ERROR, _fmt(("No {kind} approval is attached", "{kind} の承認書が添付されていません"), kind=kind),
-                missing=_fmt(("the municipality's signed {kind} approval", "委託者が署名した {kind} の承認書"), kind=kind),
-                todo=_fmt(("Apply for it (custody {kind} request) and attach the approval you receive.",
-                           "申請し(custody {kind} request)、受け取った承認書を添付してください。"),
-                          kind="dispose" if kind == "dispose" else kind))
+        out.add(code, ERROR, txt.APPROVAL_MISSING, missing=txt.NEED_APPROVAL, todo=txt.DO_APPLY, kind=kind_text)
         return None
-    key = (note, kind)
-    cached = st._approval_cache.get(key)
+    cached = st._approval_cache.get((note, kind))
     if cached is None:
         try:
             cached = open_approval(note.encode("utf-8"), origin=st.origin, approver_vkeys=_verifiers(st), kind=kind)
         except ApprovalProblem as exc:
             cached = exc
         except UnicodeEncodeError:
-            cached = ApprovalProblem([violation(code, ERROR, ("The approval is not valid UTF-8", "承認書が UTF-8 ではありません"))])
-        if len(st._approval_cache) > 256:
+            cached = ApprovalProblem([violation(code, ERROR, txt.APPROVAL_NOT_UTF8)])
+        if len(st._approval_cache) >= 256:
             st._approval_cache.clear()
-        st._approval_cache[key] = cached
+        st._approval_cache[(note, kind)] = cached
     if isinstance(cached, ApprovalProblem):
         out.extend(cached.violations)
         return None
     known = st.approvals.get(cached.id)
     if known is not None and known.digest != cached.digest:
-        out.add(code, ERROR, _fmt(("Another approval with the same number {id} was used before (seq {seq})",
-                                    "同じ番号 {id} の別の承認書が既に使われています(seq {seq})"),
-                                   id=cached.id, seq=known.first_seq),
-                todo=("Ask the municipality which approval is valid.", "どちらが有効な承認か委託者に確認してください。"))
+        out.add(code, ERROR, txt.APPROVAL_ID_CLASH, todo=txt.DO_ASK_WHICH, id=cached.id, seq=known.first_seq)
         return None
     return cached
-
-
-def _duplicate_approval(out: _Out, approval_id: str, code: str) -> None:
-    out.add(code, ERROR, _fmt(("Approval {id} is already recorded", "承認 {id} は既に記録されています"), id=approval_id),
-            todo=("Each approval is recorded once.", "承認は一度だけ記録します。"))
 
 
 def _uses(st: LedgerState, approval_id: str) -> int:
@@ -942,13 +843,17 @@ def _use_approval(st: LedgerState, approval: Approval, seq: int) -> None:
     use.seqs.append(seq)
 
 
+def _covers(body: ApprovalBody, when: int) -> bool:
+    return body.approved_at_ms <= when and body.valid_from_ms <= when <= body.valid_until_ms
+
+
 def _add_cover(st: LedgerState, media_id: str, body: ApprovalBody) -> None:
-    st.write_cover.setdefault(media_id, []).append(
-        [body.valid_from_ms, body.valid_until_ms, body.approved_at_ms, body.id]
-    )
+    """Writes to ``media_id`` inside ``body``'s window are covered, also those already recorded (C11)."""
+    st.write_cover.setdefault(media_id, []).append([body.valid_from_ms, body.valid_until_ms, body.approved_at_ms,
+                                                     body.id])
     pending = st.pending_writes.get(media_id)
     if pending:
-        left = [p for p in pending if not (body.approved_at_ms <= p[1] and body.valid_from_ms <= p[1] <= body.valid_until_ms)]
+        left = [p for p in pending if not _covers(body, p[1])]
         if left:
             st.pending_writes[media_id] = left
         else:
@@ -965,144 +870,64 @@ def _cover(st: LedgerState, media_id: str, when: int) -> str | None:
 # --- media ---
 
 
-def _move_ok(st: LedgerState, out: _Out, row: Transition, media_id: str, *, severity: str = ERROR,
-             blocking_: bool = True) -> bool:
-    """Whether ``row`` may apply to ``media_id``; adds the violation when not."""
+def _move_ok(st: LedgerState, out: _Out, row: Transition, media_id: str, *, blocking_: bool = True) -> bool:
+    """Whether ``row`` may move ``media_id`` from its state; adds the violation when not."""
     m = st.media.get(media_id)
     state = ABSENT if m is None else m.state
-    code = blocking_code(row, state)
+    code = blocking_code(row, state) if media_id else "C15"
     if code is None:
         return True
-    event_ja = EVENT_JA.get(row.event, row.event)
-    if code == "C12":
-        assert m is not None
-        out.add("C12", severity,
-                _fmt(("Medium {m} was {state} (seq {seq}); it is acted on again ({event})",
-                      "媒体 {m} は{state_ja}(seq {seq})ですが、再び扱われています({event_ja})"),
-                     m=media_id, state=state, state_ja=STATE_JA[state], seq=m.final_seq, event=row.event,
-                     event_ja=event_ja),
-                media=media_id,
-                missing=("a medium that is still in the register", "台帳上で管理中の媒体"),
-                todo=("A disposed or returned medium must not reappear: report an incident (custody incident).",
-                      "廃棄済み・返還済みの媒体が再び現れることはあり得ません。事故として報告してください(custody incident)。"),
-                blocking=blocking_)
+    values: dict[str, object] = {"m": media_id or "-", "state": state_text(state), "event": event_text(row.event)}
+    if code == "C12" and m is not None:
+        out.add("C12", ERROR, txt.SEEN_AGAIN_ACT, media=media_id, missing=txt.NEED_LIVE_MEDIUM,
+                todo=txt.DO_REPORT_REAPPEARED, blocking=blocking_, fields=values, seq=m.final_seq)
     elif code == "C14":
-        out.add("C14", severity,
-                _fmt(("Medium {m} is reported lost; it cannot be {event}",
-                      "媒体 {m} は紛失として報告されているため、{event_ja}できません"),
-                     m=media_id, event=row.event, event_ja=event_ja),
-                media=media_id,
-                todo=("If it was found, record that first (custody incident --kind found).",
-                      "発見された場合は、先にその旨を記録してください(custody incident --kind found)。"),
-                blocking=blocking_)
-    elif state == ABSENT:
-        out.add("C15", severity,
-                _fmt(("Medium {m} is not in the media register", "媒体 {m} は媒体管理台帳に登録されていません"),
-                     m=media_id),
-                media=media_id,
-                missing=_fmt(("a media.received or media.registered entry for {m}", "{m} の受領または登録の記録"), m=media_id),
-                todo=("Check the media id, or record the medium first (custody media receive|register).",
-                      "媒体番号を確認するか、先に媒体を記録してください(custody media receive|register)。"),
-                blocking=blocking_)
+        out.add("C14", ERROR, txt.LOST_ACT, media=media_id, todo=txt.DO_RECORD_FOUND, blocking=blocking_, fields=values)
+    elif state == ABSENT or not media_id:
+        out.add("C15", ERROR, txt.NOT_IN_REGISTER, media=media_id or None, missing=txt.NEED_IN_REGISTER,
+                todo=txt.DO_RECORD_MEDIUM, blocking=blocking_, fields=values)
     elif ABSENT in row.allowed:
-        out.add(code, severity,
-                _fmt(("Media id {m} is already in the register (state {state})",
-                      "媒体番号 {m} は既に台帳にあります(状態: {state_ja})"), m=media_id, state=state,
-                     state_ja=STATE_JA[state]),
-                media=media_id,
-                todo=("Every medium, and every copy, gets a new media id.", "媒体・複製ごとに新しい媒体番号を付けてください。"),
-                blocking=blocking_)
+        out.add(code, ERROR, txt.ID_TAKEN, media=media_id, todo=txt.DO_NEW_ID, blocking=blocking_, fields=values)
     else:
         allowed = sorted(row.allowed)
-        out.add(code, severity,
-                _fmt(("{event} is not possible for medium {m} in state {state} (possible from: {allowed})",
-                      "媒体 {m} は「{state_ja}」のため{event_ja}できません(可能な状態: {allowed_ja})"),
-                     event=row.event, event_ja=event_ja, m=media_id, state=state, state_ja=STATE_JA[state],
-                     allowed=", ".join(allowed), allowed_ja="、".join(STATE_JA[s] for s in allowed)),
-                media=media_id,
-                todo=("Record the missing step first (e.g. check the medium out before taking it out).",
-                      "抜けている手順を先に記録してください(例: 持ち出し前の出庫)。"),
-                blocking=blocking_)
+        out.add(code, ERROR, txt.WRONG_STATE, media=media_id, todo=txt.DO_MISSING_STEP, blocking=blocking_,
+                fields=values, allowed=(", ".join(allowed), "、".join(txt.STATE_JA[s] for s in allowed)))
     return False
 
 
-def _serial_ok(st: LedgerState, out: _Out, serial: str, media_id: str) -> bool:
+def _serial_ok(st: LedgerState, out: _Out, serial: str, media_id: str) -> None:
+    """A new medium's serial may not be that of a disposed/returned (C12), lost (C14) or live (C15) medium."""
     other_id = st._serials.get(serial) if serial else None
     if other_id is None or other_id == media_id:
-        return True
+        return
     other = st.media[other_id]
+    values: dict[str, object] = {"serial": serial, "other": other_id, "state": state_text(other.state),
+                                 "seq": other.final_seq}
     if other.state in GONE:
-        out.add("C12", ERROR,
-                _fmt(("Serial {serial} belongs to medium {other}, which was {state} (seq {seq})",
-                      "製造番号 {serial} は{state_ja}の媒体 {other} のものです(seq {seq})"),
-                     serial=serial, other=other_id, state=other.state, state_ja=STATE_JA[other.state],
-                     seq=other.final_seq),
-                media=media_id,
-                todo=("A disposed or returned medium must not reappear: report an incident (custody incident).",
-                      "廃棄済み・返還済みの媒体が再び現れることはあり得ません。事故として報告してください。"))
-        return False
-    if other.state == LOST:
-        out.add("C14", ERROR,
-                _fmt(("Serial {serial} belongs to medium {other}, reported lost", "製造番号 {serial} は紛失報告された媒体 {other} のものです"),
-                     serial=serial, other=other_id),
-                media=media_id,
-                todo=("Record that it was found (custody incident --kind found).", "発見の記録をしてください。"))
-        return False
-    if other.state != ERASED:
-        out.add("C15", ERROR,
-                _fmt(("Serial {serial} is already registered as medium {other}", "製造番号 {serial} は既に媒体 {other} として登録されています"),
-                     serial=serial, other=other_id),
-                media=media_id, todo=("Check the serial number.", "製造番号を確認してください。"))
-        return False
-    return True
+        out.add("C12", ERROR, txt.SERIAL_GONE, media=media_id, todo=txt.DO_REPORT_REAPPEARED, fields=values)
+    elif other.state == LOST:
+        out.add("C14", ERROR, txt.SERIAL_LOST, media=media_id, todo=txt.DO_RECORD_FOUND, fields=values)
+    elif other.state != ERASED:
+        out.add("C15", ERROR, txt.SERIAL_TAKEN, media=media_id, todo=txt.DO_CHECK_SERIAL, fields=values)
 
 
 def _new_medium(st: LedgerState, e: EventLike, origin: str, media_id: str, *, my_number: bool,
-                source: str | None = None, approval_id: str | None = None, state: str = IN_STORAGE) -> Medium:
-    record = {k: v for k, v in e.body.items() if k not in ("approval",)}
-    m = Medium(
-        id=media_id, origin=origin, kind=_s(e.body, "kind") or "other", serial=_s(e.body, "serial"),
-        my_number=my_number, record=record, state=state, since_seq=e.seq, history=[e.seq], source=source,
-        approval_id=approval_id,
-    )
+                state: str = IN_STORAGE, source: str | None = None, approval_id: str | None = None) -> Medium:
+    record = {k: _copy(v) for k, v in e.body.items() if k != "approval"}
+    m = Medium(id=media_id, origin=origin, kind=_s(e.body, "kind") or "other", serial=_s(e.body, "serial"),
+               my_number=my_number, record=record, state=state, since_seq=e.seq, history=[e.seq], source=source,
+               approval_id=approval_id)
     st.media[media_id] = m
     _index(st, m)
     return m
 
 
-def _contents_my_number(body: dict[str, Any]) -> bool:
+def _holds_my_number(body: dict[str, Any]) -> bool:
     contents = _d(body, "contents")
-    if contents.get("my_number") is True:
-        return True
     items = contents.get("items")
-    return isinstance(items, list) and any(isinstance(i, dict) and i.get("my_number") is True for i in items)
-
-
-def _h_received(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    media_id = _s(e.body, "media_id")
-    row = transition(e.type, "medium")
-    ok = _move_ok(st, out, row, media_id)
-    if ok:
-        _serial_ok(st, out, _s(e.body, "serial"), media_id)
-    if not ok or not commit:
-        return
-    received = e.type == "media.received"
-    _new_medium(st, e, RECEIVED if received else REGISTERED, media_id, my_number=_contents_my_number(e.body))
-    if received:
-        receipt = _d(e.body, "receipt")
-        number = _s(receipt, "number")
-        if number:
-            items = [i for i in receipt.get("items", []) if isinstance(i, dict)] if isinstance(
-                receipt.get("items"), list) else []
-            declared = sum(i["quantity"] for i in items if isinstance(i.get("quantity"), int))
-            records: dict[str, int] = {}
-            for i in items:
-                if isinstance(i.get("name"), str) and isinstance(i.get("records"), int):
-                    records[i["name"]] = records.get(i["name"], 0) + i["records"]
-            entry = st.receipts.setdefault(number, {"declared": 0, "records": {}, "media": [], "seq": e.seq})
-            if declared >= entry["declared"]:
-                entry["declared"], entry["records"] = declared, records
-            entry["media"].append(media_id)
+    return contents.get("my_number") is True or (
+        isinstance(items, list) and any(isinstance(i, dict) and i.get("my_number") is True for i in items)
+    )
 
 
 def _touch(m: Medium, seq: int, state: str | None) -> None:
@@ -1111,14 +936,29 @@ def _touch(m: Medium, seq: int, state: str | None) -> None:
     m.history.append(seq)
 
 
-def _check_person_ref(st: LedgerState, e: EventLike, out: _Out, ref: Any, what: Text) -> None:
-    if not isinstance(ref, str) or not ref:
+def _h_received(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    media_id = _s(e.body, "media_id")
+    if not _move_ok(st, out, transition(e.type, "medium"), media_id):
         return
-    person = st.people.get(ref)
-    if person is None or not person.active_at(e.seq):
-        out.add("C9", ERROR, _fmt(("{what} {name} is not registered personnel", "{what_ja} {name} は登録された作業者ではありません"),
-                                   what=what[0], what_ja=what[1], name=ref),
-                todo=("Register the person first (custody person add).", "先に作業者を登録してください(custody person add)。"))
+    _serial_ok(st, out, _s(e.body, "serial"), media_id)
+    if not commit:
+        return
+    received = e.type == "media.received"
+    _new_medium(st, e, RECEIVED if received else REGISTERED, media_id, my_number=_holds_my_number(e.body))
+    receipt = _d(e.body, "receipt")
+    if received and _s(receipt, "number"):
+        raw = receipt.get("items")
+        items = [i for i in raw if isinstance(i, dict)] if isinstance(raw, list) else []
+        declared = sum(i["quantity"] for i in items if isinstance(i.get("quantity"), int))
+        records: dict[str, int] = {}
+        for i in items:
+            if isinstance(i.get("name"), str) and isinstance(i.get("records"), int):
+                records[i["name"]] = records.get(i["name"], 0) + i["records"]
+        entry = st.receipts.setdefault(_s(receipt, "number"), {"declared": 0, "records": {}, "media": [],
+                                                                "seq": e.seq})
+        if declared >= entry["declared"]:
+            entry["declared"], entry["records"] = declared, records
+        entry["media"].append(media_id)
 
 
 def _h_checked_out(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
@@ -1131,63 +971,54 @@ def _h_checked_out(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> No
 def _h_checked_in(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     media_id = _s(e.body, "media_id")
     _check_person_ref(st, e, out, e.body.get("person"), ("The person", "担当者"))
-    ok = _move_ok(st, out, transition(e.type, "medium"), media_id)
-    if ok and e.body.get("seals_intact") is False:
-        out.add("C14", WARNING, _fmt(("The seal of medium {m} was not intact at check-in", "媒体 {m} の入庫時に封印が破損していました"),
-                                      m=media_id),
-                media=media_id,
-                todo=("If data may have been accessed, report an incident (custody incident).",
-                      "データに触れられた可能性があれば事故として報告してください(custody incident)。"),
-                blocking=False)
-    if ok and commit:
+    if not _move_ok(st, out, transition(e.type, "medium"), media_id):
+        return
+    if e.body.get("seals_intact") is False:
+        out.add("C14", WARNING, txt.SEAL_BROKEN, media=media_id, todo=txt.DO_REPORT_IF_ACCESSED, blocking=False,
+                m=media_id)
+    if commit:
         _touch(st.media[media_id], e.seq, IN_STORAGE)
 
 
-def _carriers_registered(st: LedgerState, e: EventLike, out: _Out, carriers: Sequence[str]) -> None:
+# --- takeouts (C2 C3 C4) ---
+
+
+def _check_carriers(st: LedgerState, e: EventLike, out: _Out, carriers: Sequence[str]) -> None:
     for carrier in carriers:
-        person = st.people.get(carrier) or st.person_by_name(carrier)
+        person = st.person_by_name(carrier)
         if person is None or not person.active_at(e.seq):
-            out.add("C9", ERROR, _fmt(("Carrier {name} is not registered personnel", "運搬者 {name} は登録された作業者ではありません"),
-                                       name=carrier),
-                    todo=("Only registered personnel named in the approval may carry media.",
-                          "承認に記載された登録済みの作業者のみが運搬できます。"))
+            out.add("C9", ERROR, txt.CARRIER_UNKNOWN, todo=txt.DO_APPROVED_CARRIERS, name=carrier)
         elif person.tier != "vendor":
-            _check_subcontract(st, Event(e.seq, e.type, e.at, person.key_name, {}), person, out)
+            _check_subcontractor(st, person.key_name, e.at, person, out)
 
 
 def _h_departed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     body = e.body
     media_ids = _ids(body, "media_ids")
-    row = transition(e.type, "media")
     if not st.permits.get("takeout"):
-        out.add("C2", ERROR, ("The contract does not allow taking data out", "契約は持ち出しを認めていません"),
-                todo=("Data stays at the work location.", "データは作業場所から持ち出せません。"))
+        out.add("C2", ERROR, txt.NO_TAKEOUT_PERMIT, todo=txt.DO_STAY)
     if not media_ids:
-        out.add("C2", ERROR, ("The takeout names no media", "持ち出す媒体が記載されていません"))
-    moves = [_move_ok(st, out, row, m) for m in media_ids]
+        out.add("C2", ERROR, txt.NO_MEDIA_NAMED, todo=txt.DO_NAME_MEDIA)
+    row = transition(e.type, "media")
+    moved = [m for m in media_ids if _move_ok(st, out, row, m)]
     carriers = _ids(body, "carriers")
-    _carriers_registered(st, e, out, carriers)
-    approval = _approval(st, e, "takeout", out)
+    _check_carriers(st, e, out, carriers)
     encryption = _d(body, "encryption")
+    electronic = any(st.media[m].kind != "paper" for m in media_ids if m in st.media)
+    approval = _approval(st, e, "takeout", out)
     if approval is not None:
-        needed = any(st.media[m].kind != "paper" for m in media_ids if m in st.media)
         out.extend(coverage_problems(
             approval, kind="takeout", media_ids=media_ids, at=e.at, uses_so_far=_uses(st, approval.id),
-            transport=_s(body, "transport"), carriers=carriers, encryption=encryption, encryption_needed=needed,
+            transport=_s(body, "transport"), carriers=carriers, encryption=encryption, encryption_needed=electronic,
         ))
-    elif encryption.get("method") not in ("software", "hardware") and any(
-        st.media[m].kind != "paper" for m in media_ids if m in st.media
-    ):
-        out.add("C3", ERROR, ("The media would be taken out without encryption", "暗号化されないまま持ち出そうとしています"),
-                todo=("Encrypt the data and record the method and algorithm.", "データを暗号化し、方式とアルゴリズムを記録してください。"))
+    elif electronic and encryption.get("method") not in ("software", "hardware"):
+        out.add("C3", ERROR, txt.NO_ENCRYPTION, missing=txt.NEED_ENCRYPTION, todo=txt.DO_ENCRYPT)
     if not commit:
         return
-    deadlines = [d for d in (
-        approval.body.deadline if approval is not None else None, _s(body, "planned_return") or None,
-    ) if d and _ms(d) is not None]
-    deadline = min(deadlines, key=lambda d: _ms(d) or 0) if deadlines else None
-    moved = [m for m, ok in zip(media_ids, moves, strict=True) if ok]
-    st.takeouts[e.seq] = Takeout(e.seq, approval.id if approval else None, list(media_ids), moved, deadline,
+    candidates = [d for d in (approval.body.deadline if approval else None, _s(body, "planned_return") or None)
+                  if d is not None and _ms(d) is not None]
+    deadline = min(candidates, key=lambda d: _ms(d) or 0) if candidates else None
+    st.takeouts[e.seq] = Takeout(e.seq, approval.id if approval else None, media_ids, list(moved), deadline,
                                  _ms(deadline) if deadline else None)
     for media_id in moved:
         m = st.media[media_id]
@@ -1200,40 +1031,33 @@ def _h_departed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
                 _add_cover(st, media_id, approval.body)
 
 
-def _takeout_for(st: LedgerState, e: EventLike, out: _Out) -> tuple[Takeout | None, list[str]]:
+def _takeout_media(st: LedgerState, e: EventLike, out: _Out) -> tuple[Takeout | None, list[str]]:
+    """The open takeout an entry closes and which of its media it may close (violations for the others)."""
     seq = e.body.get("takeout_seq")
     media_ids = _ids(e.body, "media_ids")
     takeout = st.takeouts.get(seq) if isinstance(seq, int) and not isinstance(seq, bool) else None
     if takeout is None:
-        out.add("C4", ERROR, _fmt(("There is no takeout departing at seq {seq}", "seq {seq} で出発した持ち出しはありません"),
-                                   seq=seq if isinstance(seq, int) else "-"),
-                media=media_ids[0] if media_ids else None,
-                todo=("Give the seq of the takeout.departed entry (custody status).",
-                      "持ち出し記録の seq を指定してください(custody status)。"))
+        out.add("C4", ERROR, txt.NO_SUCH_TAKEOUT, media=media_ids[0] if media_ids else None, todo=txt.DO_GIVE_TAKEOUT,
+                seq=seq if isinstance(seq, int) else "-")
         return None, []
+    row = transition(e.type, "media")
     ok = []
     for media_id in media_ids:
-        state = st.state_of(media_id)
-        if state in GONE or state == LOST or state == ABSENT:
-            _move_ok(st, out, transition(e.type, "media"), media_id)
-        elif media_id not in takeout.open:
-            out.add("C4", ERROR, _fmt(("Medium {m} is not out on the takeout of seq {seq}",
-                                        "媒体 {m} は seq {seq} の持ち出しで持ち出し中ではありません"), m=media_id, seq=takeout.seq),
-                    media=media_id, todo=("Check the media ids of the takeout.", "持ち出しの媒体番号を確認してください。"))
-        elif _move_ok(st, out, transition(e.type, "media"), media_id):
+        if st.state_of(media_id) == TAKEN_OUT and media_id not in takeout.open:
+            out.add("C4", ERROR, txt.NOT_ON_TAKEOUT, media=media_id, todo=txt.DO_CHECK_TAKEOUT, m=media_id,
+                    seq=takeout.seq)
+        elif _move_ok(st, out, row, media_id):
             ok.append(media_id)
     return takeout, ok
 
 
 def _late(out: _Out, e: EventLike, deadline: str | None, deadline_ms: int | None, media: str | None, code: str,
           what: Text) -> None:
+    """A fact recorded after its deadline: reported, never refused."""
     when = _ms(e.at)
     if deadline_ms is not None and when is not None and when > deadline_ms:
-        out.add(code, ERROR, _fmt(("{what} after its deadline {deadline}", "{what_ja}が期限 {deadline} を過ぎています"),
-                                   what=what[0], what_ja=what[1], deadline=deadline),
-                media=media,
-                todo=("Recorded as it happened; the municipality will see the delay.", "事実として記録されます。遅延は委託者に報告されます。"),
-                blocking=False)
+        out.add(code, ERROR, txt.LATE, media=media, todo=txt.DO_NOTHING_LATE, blocking=False, what=what,
+                deadline=deadline)
 
 
 def _close_takeout(st: LedgerState, takeout: Takeout, media_id: str, seq: int) -> None:
@@ -1245,19 +1069,15 @@ def _close_takeout(st: LedgerState, takeout: Takeout, media_id: str, seq: int) -
         m.takeout_seq = None
 
 
-def _h_returned_takeout(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    takeout, ok = _takeout_for(st, e, out)
+def _h_takeout_returned(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    takeout, ok = _takeout_media(st, e, out)
     if takeout is None:
         return
-    _late(out, e, takeout.deadline, takeout.deadline_ms, ok[0] if ok else None, "C4",
-          ("Takeout returned", "持ち出しの返却"))
-    check_ = _d(e.body, "check")
-    if check_.get("count_match") is False or check_.get("seals_intact") is False:
-        out.add("C4", WARNING, ("The return check failed (count or seals)", "返却時の確認(数量または封印)で不一致がありました"),
-                media=ok[0] if ok else None,
-                todo=("If data may have been lost or seen, report an incident (custody incident).",
-                      "データの紛失・漏えいの可能性があれば事故として報告してください(custody incident)。"),
-                blocking=False)
+    first = ok[0] if ok else None
+    _late(out, e, takeout.deadline, takeout.deadline_ms, first, "C4", txt.WHAT_RETURN)
+    result = _d(e.body, "check")
+    if result.get("count_match") is False or result.get("seals_intact") is False:
+        out.add("C4", WARNING, txt.CHECK_FAILED, media=first, todo=txt.DO_REPORT_IF_LOST, blocking=False)
     if commit:
         for media_id in ok:
             _close_takeout(st, takeout, media_id, e.seq)
@@ -1268,18 +1088,15 @@ def _verified(body: dict[str, Any]) -> bool:
     return _d(body, "verification").get("result") == "pass"
 
 
-def _h_erased_dest(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    takeout, ok = _takeout_for(st, e, out)
+def _h_erased_at_destination(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    takeout, ok = _takeout_media(st, e, out)
     if takeout is None:
         return
+    first = ok[0] if ok else None
     if not _verified(e.body):
-        out.add("C4", ERROR, ("The erasure at the destination was not verified as successful",
-                              "持ち出し先での消去が成功と確認されていません"),
-                media=ok[0] if ok else None,
-                todo=("Erase again and verify; record only a verified erasure.", "再度消去して確認し、確認できた消去のみ記録してください。"))
+        out.add("C4", ERROR, txt.DEST_NOT_VERIFIED, media=first, todo=txt.DO_ERASE_AGAIN)
         return
-    _late(out, e, takeout.deadline, takeout.deadline_ms, ok[0] if ok else None, "C4",
-          ("Data erased at the destination", "持ち出し先での消去"))
+    _late(out, e, takeout.deadline, takeout.deadline_ms, first, "C4", txt.WHAT_DEST_ERASURE)
     if commit:
         for media_id in ok:
             _close_takeout(st, takeout, media_id, e.seq)
@@ -1288,13 +1105,14 @@ def _h_erased_dest(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> No
             m.erased_seq = e.seq
 
 
+# --- copies (C5) ---
+
+
 def _h_copy(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     body = e.body
-    source_id = _s(body, "source_media_id")
-    target_id = _s(body, "media_id")
+    source_id, target_id = _s(body, "source_media_id"), _s(body, "media_id")
     if not st.permits.get("copy"):
-        out.add("C5", ERROR, ("The contract does not allow copies", "契約は複製を認めていません"),
-                todo=("Copies are not allowed in this contract.", "この契約では複製できません。"))
+        out.add("C5", ERROR, txt.NO_COPY_PERMIT, todo=txt.DO_NO_COPIES)
     source_ok = _move_ok(st, out, transition(e.type, "source"), source_id)
     target_ok = _move_ok(st, out, transition(e.type, "target"), target_id)
     if target_ok:
@@ -1306,9 +1124,9 @@ def _h_copy(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     if not commit or not target_ok:
         return
     source = st.media.get(source_id)
-    my_number = _contents_my_number(body) or (source is not None and source.my_number)
-    _new_medium(st, e, COPY, target_id, my_number=my_number, source=source_id,
-                approval_id=approval.id if approval else None, state=CHECKED_OUT)
+    my_number = _holds_my_number(body) or (source is not None and source.my_number)
+    _new_medium(st, e, COPY, target_id, my_number=my_number, state=CHECKED_OUT, source=source_id,
+                approval_id=approval.id if approval else None)
     if source_ok and source is not None:
         _touch(source, e.seq, None)
     if approval is not None:
@@ -1316,11 +1134,19 @@ def _h_copy(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         _add_cover(st, target_id, approval.body)
 
 
+# --- erasure and disposal (C7 C8) ---
+
+
 def _pending_disposal(st: LedgerState, m: Medium) -> Disposal | None:
-    if m.disposal_id is None:
-        return None
-    d = st.disposals.get(m.disposal_id)
+    d = st.disposals.get(m.disposal_id) if m.disposal_id is not None else None
     return d if d is not None and d.media.get(m.id) == "pending" else None
+
+
+def _settle_disposal(st: LedgerState, m: Medium, status: str) -> None:
+    d = _pending_disposal(st, m)
+    if d is not None:
+        d.media[m.id] = status
+    m.disposal_id = None
 
 
 def _h_erased(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
@@ -1329,44 +1155,33 @@ def _h_erased(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     if not _move_ok(st, out, transition(e.type, "medium"), media_id):
         return
     m = st.media[media_id]
-    category = _s(_d(body, "method"), "category")
     if not _verified(body):
-        out.add("C7", ERROR, _fmt(("The erasure of {m} was not verified as successful", "媒体 {m} の消去が成功と確認されていません"),
-                                   m=media_id),
-                media=media_id, todo=("Erase again and verify; record only a verified erasure.",
-                                      "再度消去して確認し、確認できた消去のみ記録してください。"))
+        out.add("C7", ERROR, txt.ERASURE_NOT_VERIFIED, media=media_id, todo=txt.DO_ERASE_AGAIN, m=media_id)
         return
     disposal = _pending_disposal(st, m)
-    copy_plan = False
-    if m.origin == COPY and m.approval_id:
-        plan = st.approval_body(m.approval_id)
-        copy_plan = plan is not None and plan.disposal is not None and plan.disposal.method == "erase"
-    if m.my_number and disposal is None and not copy_plan:
-        out.add("C7", ERROR,
-                _fmt(("Erasing My Number data from {m} needs the municipality's prior approval (第11-2)",
-                      "媒体 {m} の特定個人情報の消去には委託者の事前承諾が必要です(特記事項第11-2)"), m=media_id),
-                media=media_id, missing=("a disposal approval covering this medium", "この媒体を対象とする消去・廃棄の承諾"),
-                todo=("Apply (custody dispose request), record the approval (custody dispose approved), then erase.",
-                      "申請し(custody dispose request)、承諾を記録して(custody dispose approved)から消去してください。"))
+    plan = st.approval_body(m.approval_id) if m.origin == COPY and m.approval_id else None
+    planned = plan is not None and plan.disposal is not None and plan.disposal.method == "erase"
+    if m.my_number and disposal is None and not planned:
+        out.add("C7", ERROR, txt.MY_NUMBER_ERASURE, media=media_id, missing=txt.NEED_DISPOSAL_APPROVAL,
+                todo=txt.DO_APPLY_DISPOSAL, m=media_id)
     if not commit:
         return
     _touch(m, e.seq, ERASED)
     m.erased_seq = e.seq
-    if disposal is not None and disposal.category == category:
-        disposal.media[media_id] = "done"
-        m.disposal_id = None
+    if disposal is not None and disposal.category == _s(_d(body, "method"), "category"):
+        _settle_disposal(st, m, "done")
 
 
 def _h_disposal_approved(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     approval = _approval(st, e, "dispose", out)
     if approval is None:
         return
-    body = approval.body
+    body, application = approval.body, approval.body.application
     if body.id in st.approvals:
-        _duplicate_approval(out, body.id, "C7")
+        out.add("C7", ERROR, txt.APPROVAL_RECORDED, todo=txt.DO_RECORD_ONCE, id=body.id)
         return
-    application = body.application
-    assert application is not None
+    if application is None:
+        return
     row = transition(e.type, "media")
     ok = []
     for media_id in body.media:
@@ -1374,26 +1189,23 @@ def _h_disposal_approved(st: LedgerState, e: EventLike, out: _Out, commit: bool)
             continue
         m = st.media[media_id]
         serial = application.serial_of(media_id)
-        if m.serial and serial != m.serial:
-            out.add("C7", ERROR, _fmt(("Approval {id} names serial {serial} for {m}; the register has {registered}",
-                                        "承認 {id} では {m} の製造番号は {serial} ですが、台帳では {registered} です"),
-                                       id=body.id, serial=serial, m=media_id, registered=m.serial),
-                    media=media_id, todo=("Ask the municipality to correct the approval; disposal is per serial.",
-                                          "承認の訂正を委託者に依頼してください。廃棄は製造番号ごとです。"))
-            continue
-        if _pending_disposal(st, m) is not None:
-            out.add("C7", ERROR, _fmt(("Medium {m} already has a disposal approval ({other})", "媒体 {m} には既に廃棄承認({other})があります"),
-                                       m=media_id, other=m.disposal_id),
-                    media=media_id)
-            continue
-        ok.append(media_id)
+        if st.closed is not None and m.settled:
+            out.add("C1", ERROR, txt.CLOSED_NO_MORE, media=media_id, todo=txt.DO_NOTHING_REMAINS, type=e.type,
+                    seq=st.closed["seq"])
+        elif m.serial and serial != m.serial:
+            out.add("C7", ERROR, txt.SERIAL_MISMATCH_APPROVAL, media=media_id, todo=txt.DO_CORRECT_APPROVAL,
+                    id=body.id, serial=serial, m=media_id, registered=m.serial)
+        elif _pending_disposal(st, m) is not None:
+            out.add("C7", ERROR, txt.DISPOSAL_PENDING, media=media_id, todo=txt.DO_CARRY_OUT, m=media_id,
+                    other=m.disposal_id)
+        else:
+            ok.append(media_id)
     if not commit:
         return
     deadline = body.deadline
-    st.disposals[body.id] = Disposal(
-        body.id, e.seq, application.category, application.technique, application.witness_required,
-        body.valid_from_ms, deadline, _ms(deadline) or body.valid_until_ms, dict.fromkeys(ok, "pending"),
-    )
+    st.disposals[body.id] = Disposal(body.id, e.seq, application.category, application.technique,
+                                     application.witness_required, body.valid_from_ms, deadline,
+                                     _ms(deadline) or body.valid_until_ms, dict.fromkeys(ok, "pending"))
     _use_approval(st, approval, e.seq)
     for media_id in ok:
         m = st.media[media_id]
@@ -1404,84 +1216,60 @@ def _h_disposal_approved(st: LedgerState, e: EventLike, out: _Out, commit: bool)
 def _h_disposed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     body = e.body
     media_id = _s(body, "media_id")
-    row = transition(e.type, "medium")
     m = st.media.get(media_id)
     disposal = _pending_disposal(st, m) if m is not None else None
     if m is not None and m.state not in FINAL and m.state != TAKEN_OUT and disposal is None:
-        out.add("C7", ERROR, _fmt(("Medium {m} has no disposal approval to carry out", "媒体 {m} には実施すべき廃棄承認がありません"),
-                                   m=media_id),
-                media=media_id, missing=("the municipality's disposal approval (第11-2)", "委託者の廃棄承諾(特記事項第11-2)"),
-                todo=("Apply (custody dispose request) and record the approval (custody dispose approved) first.",
-                      "先に申請し(custody dispose request)、承諾を記録してください(custody dispose approved)。"))
+        out.add("C7", ERROR, txt.NO_DISPOSAL_APPROVAL, media=media_id, missing=txt.NEED_DISPOSAL_11_2,
+                todo=txt.DO_APPLY_DISPOSAL, m=media_id)
         return
-    if not _move_ok(st, out, row, media_id):
+    if not _move_ok(st, out, transition(e.type, "medium"), media_id) or m is None or disposal is None:
         return
-    assert m is not None and disposal is not None
     method = _d(body, "method")
     category, technique = _s(method, "category"), _s(method, "technique")
-    evidence: Text = ("Complete the disposal record before recording it.", "廃棄記録を揃えてから記録してください。")
     if _s(body, "approval_id") != disposal.id:
-        out.add("C7", ERROR, _fmt(("The disposal cites approval {given}; medium {m} was approved under {id}",
-                                    "廃棄記録の承認番号は {given} ですが、媒体 {m} の承認は {id} です"),
-                                   given=_s(body, "approval_id") or "-", m=media_id, id=disposal.id),
-                media=media_id, todo=("Cite the approval recorded for this medium.", "この媒体の承認番号を記載してください。"))
-    if category != disposal.category or (
-        disposal.technique and " ".join(technique.split()).casefold() != " ".join(disposal.technique.split()).casefold()
-    ):
-        out.add("C7", ERROR, _fmt(("Disposed by {category}/{technique}; approval {id} allows {approved}/{approved_t}",
-                                    "廃棄方法 {category}/{technique} は承認 {id} の方法 {approved}/{approved_t} と異なります"),
-                                   category=category or "-", technique=technique or "-", id=disposal.id,
-                                   approved=disposal.category, approved_t=disposal.technique or "-"),
-                media=media_id, missing=("disposal by the approved method", "承認された方法による廃棄"),
-                todo=("Dispose by the approved method, or ask for a new approval.", "承認された方法で廃棄するか、新たな承認を申請してください。"))
+        out.add("C7", ERROR, txt.WRONG_APPROVAL_CITED, media=media_id, todo=txt.DO_CITE_APPROVAL,
+                given=_s(body, "approval_id") or "-", m=media_id, id=disposal.id)
+    if category != disposal.category or (disposal.technique and not _same(technique, disposal.technique)):
+        out.add("C7", ERROR, txt.WRONG_METHOD, media=media_id, missing=txt.NEED_APPROVED_METHOD,
+                todo=txt.DO_APPROVED_METHOD, category=category or "-", technique=technique or "-", id=disposal.id,
+                approved=disposal.category, approved_t=disposal.technique or "-")
     if m.my_number and category != "destroy":
-        out.add("C7", ERROR, _fmt(("My Number data on {m} must be destroyed physically (第11-4), not {category}",
-                                    "媒体 {m} の特定個人情報は物理的に破壊しなければなりません(特記事項第11-4)"),
-                                   m=media_id, category=category or "-"),
-                media=media_id, missing=("NIST SP 800-88 category destroy", "NIST SP 800-88 の destroy(物理的破壊)"),
-                todo=("Destroy the medium physically.", "媒体を物理的に破壊してください。"))
+        out.add("C7", ERROR, txt.NOT_DESTROYED, media=media_id, missing=txt.NEED_DESTROY, todo=txt.DO_DESTROY,
+                m=media_id, category=category or "-")
     if _s(body, "serial") != m.serial:
-        out.add("C7", ERROR, _fmt(("The disposal record names serial {given}; medium {m} has serial {serial}",
-                                    "廃棄記録の製造番号 {given} は媒体 {m} の製造番号 {serial} と異なります"),
-                                   given=_s(body, "serial") or "-", m=media_id, serial=m.serial),
-                media=media_id, todo=("One record per serial: check the medium.", "製造番号ごとに記録します。媒体を確認してください。"))
-    witness = _d(body, "witness")
-    if not _s(witness, "name"):
-        if disposal.witness_required:
-            out.add("C7", ERROR, _fmt(("Approval {id} requires a witness (立会者), and none is recorded",
-                                        "承認 {id} は立会者を求めていますが、記録されていません"), id=disposal.id),
-                    media=media_id, missing=("the witness: name, organisation, title", "立会者(氏名・所属・役職)"),
-                    todo=("Dispose in the presence of the witness and record them.", "立会者の立会いのもとで廃棄し、記録してください。"))
-        elif st.my_number and _s(body, "no_witness_reason"):
-            out.add("C7", WARNING, _fmt(("My Number data on {m} was disposed without a witness (reason recorded)",
-                                          "媒体 {m} の特定個人情報が立会者なしで廃棄されました(理由は記録済み)"), m=media_id),
-                    media=media_id, blocking=False)
-        elif st.my_number:
-            out.add("C7", ERROR, _fmt(("Disposal of My Number data ({m}) needs a witness or the reason there was none",
-                                        "特定個人情報({m})の廃棄には立会者、またはいなかった理由が必要です"), m=media_id),
-                    media=media_id, missing=("witness or no_witness_reason", "立会者または立会者なしの理由"), todo=evidence)
-    photos = body.get("photos")
-    if not (isinstance(photos, list) and any(isinstance(p, dict) and p.get("serial_visible") is True for p in photos)):
-        out.add("C7", ERROR, _fmt(("No photo shows the serial of {m}", "媒体 {m} の製造番号が写った写真がありません"), m=media_id),
-                media=media_id, missing=("a photo with the serial visible", "製造番号が読める写真"), todo=evidence)
-    if not _s(_d(body, "certificate"), "attachment") and not _s(body, "no_certificate_reason"):
-        out.add("C7", ERROR, _fmt(("No certificate (or reason for none) for the disposal of {m}",
-                                    "媒体 {m} の廃棄証明書(またはない理由)がありません"), m=media_id),
-                media=media_id, missing=("the certificate attachment, or no_certificate_reason", "証明書の添付、またはない理由"),
-                todo=evidence)
-    if not _verified(body):
-        out.add("C7", ERROR, _fmt(("The disposal of {m} was not verified as successful", "媒体 {m} の廃棄が成功と確認されていません"),
-                                   m=media_id), media=media_id, todo=evidence)
+        out.add("C7", ERROR, txt.SERIAL_MISMATCH_RECORD, media=media_id, todo=txt.DO_PER_SERIAL,
+                given=_s(body, "serial") or "-", m=media_id, serial=m.serial)
+    _check_evidence(st, out, body, media_id, disposal)
     when = _ms(e.at)
     if when is not None and when < disposal.valid_from_ms:
-        out.add("C7", ERROR, _fmt(("Disposal approval {id} is not valid yet", "廃棄承認 {id} はまだ有効ではありません"), id=disposal.id),
-                media=media_id, todo=("Wait for the approved period.", "承認された期間まで待ってください。"))
-    _late(out, e, disposal.deadline, disposal.deadline_ms, media_id, "C8", ("Disposal record", "廃棄記録"))
+        out.add("C7", ERROR, txt.DISPOSAL_NOT_YET_VALID, media=media_id, todo=txt.DO_WAIT_PERIOD, id=disposal.id)
+    _late(out, e, disposal.deadline, disposal.deadline_ms, media_id, "C8", txt.WHAT_DISPOSAL)
     if commit:
+        _settle_disposal(st, m, "done")
         _touch(m, e.seq, DISPOSED)
         m.final_seq = e.seq
-        m.disposal_id = None
-        disposal.media[media_id] = "done"
+
+
+def _check_evidence(st: LedgerState, out: _Out, body: dict[str, Any], media_id: str, disposal: Disposal) -> None:
+    """Witness, a photo showing the serial, a certificate or the reason for none, a passed verification (C7)."""
+    if not _s(_d(body, "witness"), "name"):
+        if disposal.witness_required:
+            out.add("C7", ERROR, txt.WITNESS_REQUIRED, media=media_id, missing=txt.NEED_WITNESS, todo=txt.DO_WITNESS,
+                    id=disposal.id)
+        elif st.my_number and _s(body, "no_witness_reason"):
+            out.add("C7", WARNING, txt.NO_WITNESS_REASON, media=media_id, blocking=False, m=media_id)
+        elif st.my_number:
+            out.add("C7", ERROR, txt.WITNESS_OR_REASON, media=media_id, missing=txt.NEED_WITNESS_OR_REASON,
+                    todo=txt.DO_WITNESS, m=media_id)
+    photos = body.get("photos")
+    if not (isinstance(photos, list) and any(isinstance(p, dict) and p.get("serial_visible") is True for p in photos)):
+        out.add("C7", ERROR, txt.NO_SERIAL_PHOTO, media=media_id, missing=txt.NEED_SERIAL_PHOTO,
+                todo=txt.DO_COMPLETE_RECORD, m=media_id)
+    if not _s(_d(body, "certificate"), "attachment") and not _s(body, "no_certificate_reason"):
+        out.add("C7", ERROR, txt.NO_CERTIFICATE, media=media_id, missing=txt.NEED_CERTIFICATE,
+                todo=txt.DO_COMPLETE_RECORD, m=media_id)
+    if not _verified(body):
+        out.add("C7", ERROR, txt.DISPOSAL_NOT_VERIFIED, media=media_id, todo=txt.DO_COMPLETE_RECORD, m=media_id)
 
 
 def _h_returned(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
@@ -1491,31 +1279,23 @@ def _h_returned(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     m = st.media[media_id]
     if m.takeout_seq is not None and m.takeout_seq in st.takeouts:
         _close_takeout(st, st.takeouts[m.takeout_seq], media_id, e.seq)
-    disposal = _pending_disposal(st, m)
-    if disposal is not None:
-        disposal.media[media_id] = "returned"
-        m.disposal_id = None
+    _settle_disposal(st, m, "returned")
     _touch(m, e.seq, RETURNED)
     m.final_seq = e.seq
+
+
+# --- incidents, inspections, closing (C1 C14) ---
 
 
 def _h_incident(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     body = e.body
     kind = _s(body, "kind") or "other"
     media_ids = _ids(body, "media_ids")
-    first = media_ids[0] if media_ids else None
     severity = {"lost": ERROR, "stolen": ERROR, "leak": ERROR, "found": INFO}.get(kind, WARNING)
-    notified = bool(_s(body, "notified_at"))
-    out.add("C14", severity,
-            _fmt(("Incident ({kind}): {situation}", "事故報告({kind}): {situation}"),
-                 kind=kind, situation=_s(body, "situation")[:200] or "-"),
-            media=first,
-            missing=NO_TEXT if notified or kind == "found" else
-            ("the time the municipality was notified", "委託者への報告日時"),
-            todo=NO_TEXT if notified or kind == "found" else
-            ("Report to the municipality at once in writing and follow its instructions (第14).",
-             "直ちに書面で委託者に報告し、その指示に従ってください(特記事項第14)。"),
-            blocking=False)
+    unreported = not _s(body, "notified_at") and kind != "found"
+    out.add("C14", severity, txt.INCIDENT, media=media_ids[0] if media_ids else None,
+            missing=txt.NEED_NOTIFIED if unreported else NO_TEXT, todo=txt.DO_NOTIFY if unreported else NO_TEXT,
+            blocking=False, kind=(kind, txt.INCIDENT_JA.get(kind, kind)), situation=_s(body, "situation")[:200] or "-")
     if not commit:
         return
     st.incidents.append({"seq": e.seq, "at": e.at, "kind": kind, "media_ids": media_ids})
@@ -1527,10 +1307,7 @@ def _h_incident(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
                 continue
             if m.takeout_seq is not None and m.takeout_seq in st.takeouts:
                 _close_takeout(st, st.takeouts[m.takeout_seq], media_id, e.seq)
-            disposal = _pending_disposal(st, m)
-            if disposal is not None:
-                disposal.media[media_id] = "lost"
-                m.disposal_id = None
+            _settle_disposal(st, m, "lost")
             _touch(m, e.seq, LOST)
             m.final_seq = e.seq
     elif kind == "found":
@@ -1547,40 +1324,31 @@ def _h_inspection(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> Non
 
 
 def _h_closed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    if st.closed is not None:
-        return  # reported by _after_close
-    if commit:
+    if st.closed is None and commit:
         st.closed = {"seq": e.seq, "at": e.at}
 
 
 def _after_close(st: LedgerState, e: EventLike, out: _Out) -> None:
     assert st.closed is not None
-    closed: Text = _fmt(("The contract was closed at seq {seq}", "契約は seq {seq} で完了しています"), seq=st.closed["seq"])
+    seq = st.closed["seq"]
     if e.type in NOT_AFTER_CLOSE or e.type == "contract.closed":
-        out.add("C1", ERROR, _fmt(("{closed}: {type} is no longer possible", "{closed_ja}。{type} はできません"),
-                                   closed=closed[0], closed_ja=closed[1], type=e.type),
-                todo=("No data may remain or be used after completion.", "完了後はデータを保持・利用できません。"))
+        out.add("C1", ERROR, txt.CLOSED_NO_MORE, todo=txt.DO_NOTHING_REMAINS, type=e.type, seq=seq)
     elif e.type in SETTLING_AFTER_CLOSE:
-        out.add("C1", WARNING, _fmt(("{closed}, but media were still being settled ({type})",
-                                      "{closed_ja}が、その後も媒体の処理が行われています({type})"),
-                                     closed=closed[0], closed_ja=closed[1], type=e.type),
-                todo=("The completion statement was premature.", "完了報告は時期尚早でした。"), blocking=False)
+        out.add("C1", WARNING, txt.CLOSED_STILL_SETTLING, todo=txt.DO_PREMATURE, blocking=False, type=e.type,
+                seq=seq)
 
 
-def _genesis(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    if st.genesis is not None:
-        return
-    if commit:
-        _set_genesis(st, e.body, register=True, seq=e.seq)
+def _h_nothing(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    return
 
 
-# --- the agent ---
+# --- the agent (C10 C11 C12 C13) ---
 
 
 def _alive(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    """Every agent entry shows its agent alive; a silence longer than the agent's allowed gap is C13.
+    """Every agent entry shows its agent alive; a silence longer than its allowed gap is C13.
 
-    The hot path of a long ledger (heartbeats, file batches): one time parse, no allocation.
+    The hot path of a long ledger (heartbeats, file batches): one time parse, nothing allocated.
     """
     observed = e.body.get("observed_at")
     when = _ms(observed if isinstance(observed, str) else e.at)
@@ -1593,13 +1361,8 @@ def _alive(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         return
     silence = when - agent.last_ms
     if agent.running and silence > agent.allowed_ms + GAP_SLACK_MS and e.type != "observation.gap":
-        out.add("C13", WARNING,
-                _fmt(("The agent {actor} recorded nothing for {s} s (allowed {a} s) and reported no gap",
-                      "エージェント {actor} は {s} 秒間記録がなく(許容 {a} 秒)、中断も報告していません"),
-                     actor=e.actor, s=silence // 1000, a=agent.allowed_ms // 1000),
-                todo=("Check why the agent was not observing (power, process, clock).",
-                      "エージェントが観測していなかった理由を確認してください(電源・プロセス・時計)。"),
-                blocking=False)
+        out.add("C13", WARNING, txt.AGENT_SILENT, todo=txt.DO_CHECK_AGENT, blocking=False, actor=e.actor,
+                s=silence // 1000, a=agent.allowed_ms // 1000)
     if commit:
         if silence > 0:
             agent.last_ms = when
@@ -1609,19 +1372,15 @@ def _alive(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 def _h_agent_started(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     _alive(st, e, out, commit)
-    if not commit or e.actor not in st.agents:
+    agent = st.agents.get(e.actor)
+    if not commit or agent is None:
         return
-    agent = st.agents[e.actor]
     config = _d(e.body, "config")
     allowed, interval = config.get("allowed_gap_ms"), config.get("heartbeat_interval_ms")
     if isinstance(allowed, int) and not isinstance(allowed, bool) and allowed > 0:
         agent.allowed_ms = allowed
     elif isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
         agent.allowed_ms = 2 * interval
-
-
-def _h_heartbeat(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    _alive(st, e, out, commit)
 
 
 def _h_agent_stopped(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
@@ -1631,70 +1390,46 @@ def _h_agent_stopped(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> 
 
 
 def _h_gap(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    body = e.body
-    seconds = body.get("gap_seconds")
-    out.add("C13", WARNING,
-            _fmt(("Observation gap reported by {actor}: not observing since {last} ({s} s)",
-                  "{actor} が観測の中断を報告: {last} から観測していません({s} 秒)"),
-                 actor=e.actor, last=_s(body, "last_heartbeat") or "-", s=seconds if isinstance(seconds, int) else "-"),
-            todo=("Explain the gap (custody note) and check the media handled meanwhile.",
-                  "中断の理由を記録し(custody note)、その間に扱われた媒体を確認してください。"),
-            blocking=False)
+    seconds = e.body.get("gap_seconds")
+    out.add("C13", WARNING, txt.GAP_REPORTED, todo=txt.DO_EXPLAIN_GAP, blocking=False, actor=e.actor,
+            last=_s(e.body, "last_heartbeat") or "-", s=seconds if isinstance(seconds, int) else "-")
     _alive(st, e, out, commit)
 
 
 def _volume_medium(st: LedgerState, body: dict[str, Any]) -> Medium | None:
-    return st.match_volume(
-        media_id=_s(body, "media_id") or None, serial=_s(body, "serial") or None, uuid=_s(body, "uuid") or None,
-        label=_s(body, "label") or None,
-    )
+    return st.match_volume(media_id=_s(body, "media_id") or None, serial=_s(body, "serial") or None,
+                           uuid=_s(body, "uuid") or None, label=_s(body, "label") or None)
 
 
-def _observe(st: LedgerState, media_id: str, what: str, seq: int) -> None:
+def _observe(st: LedgerState, media_id: str, what: str, seq: int, count: int = 1) -> None:
     counters = st.observed.get(media_id)
     if counters is None:
-        counters = st.observed[media_id] = {"attached": 0, "files": 0, "batches": 0, "last_seq": seq}
-    counters[what] += 1
+        counters = st.observed[media_id] = {"attached": 0, "batches": 0, "files": 0, "last_seq": seq}
+    counters[what] += count
     counters["last_seq"] = seq
 
 
 def _seen_again(out: _Out, m: Medium, what: Text) -> None:
-    out.add("C12", ERROR,
-            _fmt(("Medium {m}, {state} at seq {seq}, was seen again: {what}",
-                  "{state_ja}の媒体 {m}(seq {seq})が再び検出されました: {what_ja}"),
-                 m=m.id, state=m.state, state_ja=STATE_JA[m.state], seq=m.final_seq, what=what[0], what_ja=what[1]),
-            media=m.id,
-            todo=("Secure the medium and report an incident (custody incident).", "媒体を確保し、事故として報告してください(custody incident)。"),
-            blocking=False)
+    out.add("C12", ERROR, txt.SEEN_AGAIN, media=m.id, todo=txt.DO_SECURE, blocking=False, m=m.id,
+            state=state_text(m.state), seq=m.final_seq, what=what)
 
 
 def _h_attached(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     _alive(st, e, out, commit)
-    m = _volume_medium(st, e.body)
-    volume = _s(e.body, "label") or _s(e.body, "uuid") or _s(e.body, "serial") or _s(e.body, "volume_id")
+    body = e.body
+    m = _volume_medium(st, body)
     if m is None:
-        out.add("C10", ERROR, _fmt(("Unregistered removable medium attached: {volume}", "未登録の外部記録媒体が接続されました: {volume}"),
-                                    volume=volume or "-"),
-                todo=("Remove it, or register it (custody media register) before use; report an incident if data was written.",
-                      "取り外すか、使用前に登録してください(custody media register)。データが書き込まれた場合は事故として報告してください。"),
-                blocking=False)
+        volume = _s(body, "label") or _s(body, "uuid") or _s(body, "serial") or _s(body, "volume_id") or "-"
+        out.add("C10", ERROR, txt.UNREGISTERED_ATTACHED, todo=txt.DO_REMOVE_OR_REGISTER, blocking=False, volume=volume)
         return
     if m.state in GONE:
-        _seen_again(out, m, (f"attached at {_s(e.body, 'mount_point') or '-'}", f"{_s(e.body, 'mount_point') or '-'} に接続"))
+        _seen_again(out, m, fill(txt.WHAT_ATTACHED, {"mount": _s(body, "mount_point") or "-"}))
     elif m.state == LOST:
-        out.add("C14", WARNING, _fmt(("Medium {m}, reported lost, was attached", "紛失報告された媒体 {m} が接続されました"), m=m.id),
-                media=m.id, todo=("Record that it was found (custody incident --kind found).", "発見の記録をしてください。"), blocking=False)
+        out.add("C14", WARNING, txt.LOST_ATTACHED, media=m.id, todo=txt.DO_RECORD_FOUND, blocking=False, m=m.id)
     elif m.state == IN_STORAGE:
-        out.add("C10", WARNING, _fmt(("Medium {m} was attached while recorded as in locked storage",
-                                       "保管庫で保管中のはずの媒体 {m} が接続されました"), m=m.id),
-                media=m.id, todo=("Record the checkout (custody media checkout) before use.", "使用前に出庫を記録してください(custody media checkout)。"),
-                blocking=False)
+        out.add("C10", WARNING, txt.IN_STORAGE_ATTACHED, media=m.id, todo=txt.DO_CHECKOUT, blocking=False, m=m.id)
     if commit:
         _observe(st, m.id, "attached", e.seq)
-
-
-def _h_detached(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    _alive(st, e, out, commit)
 
 
 def _h_files(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
@@ -1702,23 +1437,18 @@ def _h_files(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     body = e.body
     m = _volume_medium(st, body)
     count = body.get("count")
+    n = count if isinstance(count, int) and not isinstance(count, bool) else 0
     if m is None:
-        out.add("C11", ERROR, _fmt(("{n} file(s) written to an unregistered volume {volume}",
-                                     "未登録のボリューム {volume} に {n} 件のファイルが書き込まれました"),
-                                    n=count if isinstance(count, int) else "-",
-                                    volume=_s(body, "label") or _s(body, "volume_id") or "-"),
-                todo=("No approval can cover an unregistered medium: report an incident (custody incident).",
-                      "未登録の媒体への書き込みは承認の対象外です。事故として報告してください(custody incident)。"),
-                blocking=False)
+        out.add("C11", ERROR, txt.WRITTEN_UNREGISTERED, todo=txt.DO_REPORT_UNREGISTERED_WRITE, blocking=False, n=n,
+                volume=_s(body, "label") or _s(body, "volume_id") or "-")
         return
     if m.state in GONE:
-        _seen_again(out, m, ("files written to it", "ファイルの書き込み"))
-    when = _ms(body.get("observed_at")) or _ms(e.at)
+        _seen_again(out, m, txt.WHAT_WRITTEN)
     if not commit:
         return
     _observe(st, m.id, "batches", e.seq)
-    if isinstance(count, int):
-        st.observed[m.id]["files"] += count
+    _observe(st, m.id, "files", e.seq, n)
+    when = _ms(body.get("observed_at")) or _ms(e.at)
     if m.state in GONE or when is None or _cover(st, m.id, when) is not None:
         return
     pending = st.pending_writes.setdefault(m.id, [])
@@ -1735,10 +1465,6 @@ def _h_alert(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         st.alerts[code] = st.alerts.get(code, 0) + 1
 
 
-def _h_nothing(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    return
-
-
 _HANDLERS: dict[str, Handler] = {
     "personnel.registered": _h_registered,
     "personnel.changed": _h_changed,
@@ -1751,8 +1477,8 @@ _HANDLERS: dict[str, Handler] = {
     "media.checked_out": _h_checked_out,
     "media.checked_in": _h_checked_in,
     "takeout.departed": _h_departed,
-    "takeout.returned": _h_returned_takeout,
-    "takeout.erased_at_destination": _h_erased_dest,
+    "takeout.returned": _h_takeout_returned,
+    "takeout.erased_at_destination": _h_erased_at_destination,
     "copy.made": _h_copy,
     "media.erased": _h_erased,
     "disposal.approved": _h_disposal_approved,
@@ -1763,10 +1489,10 @@ _HANDLERS: dict[str, Handler] = {
     "contract.closed": _h_closed,
     "note.recorded": _h_nothing,
     "agent.started": _h_agent_started,
-    "agent.heartbeat": _h_heartbeat,
+    "agent.heartbeat": _alive,
     "agent.stopped": _h_agent_stopped,
     "volume.attached": _h_attached,
-    "volume.detached": _h_detached,
+    "volume.detached": _alive,
     "files.written": _h_files,
     "observation.gap": _h_gap,
     "alert.raised": _h_alert,
@@ -1777,22 +1503,19 @@ _HANDLERS: dict[str, Handler] = {
 
 
 def finish(state: LedgerState, *, now_or_close: str | None = None) -> list[Violation]:
-    """End-of-ledger rules (C1, C4, C6, C8, C11, C13, C15), as of a moment.
+    """End-of-ledger rules (C1, C4, C6, C8, C11, C13, C15) as of a moment.
 
-    The moment is the close (``contract.closed``) when the ledger is closed,
-    else ``now_or_close`` (the CLI's "now", or the verifier's chosen time),
-    else the last entry's ``at``.  The rules that need the work to be over
-    (C1, C6, C15, and C4/C8 for items not yet due) apply when the contract is
-    closed or the moment is after the contract period's last day (read in
-    JST).  Each medium gets at most one of C4 (still out on a takeout), C8
-    (an approved disposal not carried out), C6 (a copy) and C1 (any other
-    medium), in that order.  ``seq`` is None except for C11 (the first
-    uncovered write) and C15 receipts (the first entry citing the receipt).
+    The moment is the close when the ledger is closed; else ``now_or_close``
+    (the CLI's "now", or the time the verifier judges at); else the last
+    entry's ``at``.  Rules that need the work to be over (C1, C6, C15, and
+    C4/C8 for items not yet due) apply when the contract is closed or the
+    moment is past the contract period's last day (midnight JST).  Each
+    medium gets at most one of C4 (still out on a takeout), C8 (an approved
+    disposal not carried out), C6 (a copy) and C1 (any other medium), in that
+    order.  ``seq`` is None except for C11 (the first uncovered write) and
+    C15 receipts (the first entry citing the receipt).
     """
-    if state.closed is not None:
-        at = str(state.closed["at"])
-    else:
-        at = now_or_close or state.last_at
+    at = str(state.closed["at"]) if state.closed is not None else (now_or_close or state.last_at)
     when = _ms(at)
     if when is None:
         return []
@@ -1802,40 +1525,23 @@ def finish(state: LedgerState, *, now_or_close: str | None = None) -> list[Viola
 
 def _end_rules(st: LedgerState, when: int, *, closing: bool, seq: int | None) -> list[Violation]:
     out = _Out(seq)
-    blocking_ = seq is not None  # from precheck(contract.closed): what is still open blocks closing
+    blocks = seq is not None  # from precheck(contract.closed): what is still open blocks closing
     reported: set[str] = set()
     for takeout in st.takeouts.values():
-        overdue = takeout.deadline_ms is not None and when > takeout.deadline_ms
-        if not takeout.open or not (overdue or closing):
-            continue
-        for media_id in takeout.open:
-            reported.add(media_id)
-            out.add("C4", ERROR,
-                    _fmt(("Medium {m} taken out at seq {seq} is not back or erased (deadline {deadline})",
-                          "seq {seq} で持ち出された媒体 {m} が返却も消去もされていません(期限 {deadline})"),
-                         m=media_id, seq=takeout.seq, deadline=takeout.deadline or "-"),
-                    media=media_id,
-                    todo=("Return it (custody takeout return) or record its erasure (custody takeout erased); "
-                          "if it is lost, report an incident.",
-                          "返却(custody takeout return)または消去(custody takeout erased)を記録してください。"
-                          "紛失した場合は事故として報告してください。"),
-                    blocking=blocking_)
+        if takeout.open and (closing or (takeout.deadline_ms is not None and when > takeout.deadline_ms)):
+            for media_id in takeout.open:
+                reported.add(media_id)
+                out.add("C4", ERROR, txt.TAKEOUT_OPEN, media=media_id, todo=txt.DO_CLOSE_TAKEOUT, blocking=blocks,
+                        m=media_id, seq=takeout.seq, deadline=takeout.deadline or "-")
     for disposal in st.disposals.values():
-        if when <= disposal.deadline_ms and not closing:
+        if not closing and when <= disposal.deadline_ms:
             continue
         for media_id, status in disposal.media.items():
-            if status != "pending" or media_id in reported:
-                continue
-            reported.add(media_id)
-            out.add("C8", ERROR,
-                    _fmt(("Disposal of {m} approved under {id} has no disposal record (deadline {deadline})",
-                          "承認 {id} による媒体 {m} の廃棄記録がありません(期限 {deadline})"),
-                         m=media_id, id=disposal.id, deadline=disposal.deadline),
-                    media=media_id,
-                    missing=("media.disposed with the certificate", "証明書付きの廃棄記録(media.disposed)"),
-                    todo=("Record the disposal with its evidence (custody dispose record), or report what happened.",
-                          "証跡を添えて廃棄を記録するか(custody dispose record)、経緯を報告してください。"),
-                    blocking=blocking_)
+            if status == "pending" and media_id not in reported:
+                reported.add(media_id)
+                out.add("C8", ERROR, txt.DISPOSAL_OVERDUE, media=media_id, missing=txt.NEED_DISPOSAL_RECORD,
+                        todo=txt.DO_RECORD_DISPOSAL, blocking=blocks, m=media_id, id=disposal.id,
+                        deadline=disposal.deadline)
     for m in st.media.values():
         if m.id in reported or m.settled:
             continue
@@ -1844,94 +1550,48 @@ def _end_rules(st: LedgerState, when: int, *, closing: bool, seq: int | None) ->
             due = plan.disposal.by if plan is not None and plan.disposal is not None else ""
             due_ms = _ms(due) if due else None
             if closing or (due_ms is not None and when > due_ms):
-                out.add("C6", ERROR,
-                        _fmt(("Copy {m} (of {source}) has no final disposition{due}",
-                              "複製 {m}({source} の複製)の最終処分が記録されていません{due_ja}"),
-                             m=m.id, source=m.source or "-", due=f" (due {due})" if due else "",
-                             due_ja=f"(期限 {due})" if due else ""),
-                        media=m.id,
-                        todo=("Erase, dispose of or return the copy as its approval says, and record it.",
-                              "承認の定めに従って複製を消去・廃棄・返還し、記録してください。"),
-                        blocking=blocking_)
+                out.add("C6", ERROR, txt.COPY_OPEN, media=m.id, todo=txt.DO_SETTLE_COPY, blocking=blocks,
+                        m=m.id, source=m.source or "-", due=fill(txt.DUE, {"due": due}) if due else "")
         elif closing:
-            out.add("C1", ERROR,
-                    _fmt(("Medium {m} has no final disposition ({state})", "媒体 {m} の最終処分が記録されていません({state_ja})"),
-                         m=m.id, state=m.state, state_ja=STATE_JA[m.state]),
-                    media=m.id,
-                    missing=("return, disposal, or (vendor media) erasure", "返還・廃棄、または(受託者の媒体は)消去"),
-                    todo=("Return it (custody media return) or dispose of it with approval (custody dispose ...).",
-                          "返還するか(custody media return)、承諾を得て廃棄してください(custody dispose ...)。"),
-                    blocking=blocking_)
-    if not blocking_:
+            out.add("C1", ERROR, txt.MEDIUM_OPEN, media=m.id, missing=txt.NEED_FINAL, todo=txt.DO_SETTLE,
+                    blocking=blocks, m=m.id, state=state_text(m.state))
+    if not blocks:
         for media_id, pending in st.pending_writes.items():
             first = pending[0][0] if pending else None
-            out.items.append(violation(
-                "C11", ERROR,
-                _fmt(("{n} write batch(es) to medium {m} with no covering copy or takeout approval (first at seq {seq})",
-                      "媒体 {m} への {n} 回の書き込みに、対応する複製・持ち出しの承認がありません(最初は seq {seq})"),
-                     n=len(pending) + st.pending_overflow.get(media_id, 0), m=media_id, seq=first),
-                media_id=media_id,
-                todo=("Writing data to removable media is copying: it needs the municipality's prior approval.",
-                      "外部記録媒体へのデータの書き込みは複製であり、委託者の事前承諾が必要です。"),
-                seq=first,
-            ))
+            out.add("C11", ERROR, txt.UNCOVERED_WRITES, media=media_id, todo=txt.DO_APPROVE_WRITES, at_seq=first,
+                    n=len(pending) + st.pending_overflow.get(media_id, 0), m=media_id, seq=first)
         if st.closed is None:
             for agent in st.agents.values():
                 if agent.running and when - agent.last_ms > agent.allowed_ms + GAP_SLACK_MS:
-                    out.add("C13", WARNING,
-                            _fmt(("The agent {actor} has recorded nothing since seq {seq} ({s} s)",
-                                  "エージェント {actor} は seq {seq} 以降 {s} 秒間記録がありません"),
-                                 actor=agent.actor, seq=agent.last_seq, s=(when - agent.last_ms) // 1000),
-                            todo=("Check that the agent is running.", "エージェントが動作しているか確認してください。"),
-                            blocking=False)
+                    out.add("C13", WARNING, txt.AGENT_QUIET, todo=txt.DO_CHECK_RUNNING, blocking=False,
+                            actor=agent.actor, s=(when - agent.last_ms) // 1000, seq=agent.last_seq)
     if closing:
-        _c15(st, out, blocking_)
+        _c15(st, out, blocks)
     return out.items
 
 
-def _c15(st: LedgerState, out: _Out, blocking_: bool) -> None:
+def _c15(st: LedgerState, out: _Out, blocks: bool) -> None:
     c = st.counts()
     if c["open"] != 0:
-        out.add("C15", ERROR,
-                _fmt(("Media do not reconcile: received {r} + registered {g} + copies {c} − returned {t} − disposed {d} "
-                      "− erased {e} − lost {l} = {b}",
-                      "媒体数が一致しません: 受領 {r} + 登録 {g} + 複製 {c} − 返還 {t} − 廃棄 {d} − 消去 {e} − 紛失 {l} = {b}"),
-                     r=c["received"], g=c["registered"], c=c["copies"], t=c["returned"], d=c["disposed"],
-                     e=c["erased"], l=c["lost"], b=c["open"]),
-                todo=("Account for every medium (the C1/C4/C6/C8 findings name them).",
-                      "全ての媒体の処分を記録してください(C1/C4/C6/C8 の指摘を参照)。"),
-                blocking=blocking_)
+        out.add("C15", ERROR, txt.UNBALANCED, todo=txt.DO_ACCOUNT, blocking=blocks, r=c["received"], g=c["registered"],
+                c=c["copies"], t=c["returned"], d=c["disposed"], e=c["erased"], l=c["lost"], b=c["open"])
     for number, receipt in sorted(st.receipts.items()):
         media = receipt["media"]
-        seq = out.seq if blocking_ else receipt.get("seq")
-        todo: Text = ("Record every medium handed over (custody media receive), or correct the receipt.",
-                      "引き渡された全ての媒体を記録するか(custody media receive)、預り証を確認してください。")
+        first = receipt.get("seq") if not blocks else None
         if receipt["declared"] and receipt["declared"] != len(media):
-            out.items.append(violation(
-                "C15", ERROR,
-                _fmt(("Receipt {n} lists {d} medium/media; {k} were recorded ({ids})",
-                      "預り証 {n} の媒体数は {d} ですが、記録されたのは {k} 件です({ids})"),
-                     n=number, d=receipt["declared"], k=len(media), ids=", ".join(media)),
-                todo=todo, seq=seq, blocking=blocking_,
-            ))
-        recorded: dict[str, int] = {}
+            out.add("C15", ERROR, txt.RECEIPT_COUNT, todo=txt.DO_RECORD_RECEIPT, blocking=blocks, at_seq=first,
+                    n=number, d=receipt["declared"], k=len(media), ids=", ".join(media))
+        held: dict[str, int] = {}
         for media_id in media:
             items = _d(st.media[media_id].record, "contents").get("items") if media_id in st.media else None
             for item in items if isinstance(items, list) else []:
-                if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("records"), int):
-                    recorded[item["name"]] = recorded.get(item["name"], 0) + item["records"]
+                if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(
+                        item.get("records"), int):
+                    held[item["name"]] = held.get(item["name"], 0) + item["records"]
         for name, declared in sorted(receipt.get("records", {}).items()):
-            if recorded.get(name, 0) != declared:
-                out.items.append(violation(
-                    "C15", ERROR,
-                    _fmt(("Receipt {n}: item {item} declares {d} record(s); the media recorded hold {k}",
-                          "預り証 {n}: 情報項目 {item} の件数は {d} ですが、記録された媒体では {k} 件です"),
-                         n=number, item=name, d=declared, k=recorded.get(name, 0)),
-                    todo=todo, seq=seq, blocking=blocking_,
-                ))
-
-
-# --- table-driven introspection ---
+            if held.get(name, 0) != declared:
+                out.add("C15", ERROR, txt.RECEIPT_RECORDS, todo=txt.DO_RECORD_RECEIPT, blocking=blocks, at_seq=first,
+                        n=number, item=name, d=declared, k=held.get(name, 0))
 
 
 def transitions_for(event: str) -> list[Transition]:

@@ -90,7 +90,10 @@ RESPONSIBLE_ONLY: Text = (
     "Only the responsible person may record {type}; {actor} is {role}",
     "{type} は作業責任者のみが記録できます({actor} は{role})",
 )
-DO_ASK_RESPONSIBLE: Text = ("Ask the responsible person (作業責任者) to record it.", "作業責任者に記録を依頼してください。")
+DO_ASK_RESPONSIBLE: Text = (
+    "Ask the responsible person (作業責任者) to record it.",
+    "作業責任者に記録を依頼してください。",
+)
 SUBCONTRACTOR_UNAPPROVED: Text = (
     "{actor} works for a {tier} ({org}) with no subcontract approval valid at {at}",
     "{actor} は{tier}({org})の作業者ですが、{at} 時点で有効な再委託の承諾がありません",
@@ -100,8 +103,8 @@ NEED_SUBCONTRACT: Text = (
     "現在有効な委託者の再委託承諾(特記事項第8-2)",
 )
 DO_RECORD_SUBCONTRACT: Text = (
-    "Record the municipality's subcontract approval (custody subcontract record) before a subcontractor acts; "
-    "re-subcontracting needs its own approval.",
+    ("Record the municipality's subcontract approval (custody subcontract record) before a subcontractor acts; "
+     "re-subcontracting needs its own approval."),
     ("再委託先が作業する前に委託者の承諾を記録してください(custody subcontract record)。"
      "再々委託にはそれ自体の承諾が必要です。"),
 )
@@ -114,8 +117,8 @@ NEED_SUBCONTRACT_ID: Text = (
     "記録済みの再委託承諾の番号(subcontract_id)",
 )
 DO_SUBCONTRACT_FIRST: Text = (
-    "Record the municipality's subcontract approval first (custody subcontract record), then register the person "
-    "with its id.",
+    ("Record the municipality's subcontract approval first (custody subcontract record), then register the person "
+     "with its id."),
     ("先に委託者の再委託承諾を記録し(custody subcontract record)、"
      "その番号を付けて登録してください。"),
 )
@@ -127,7 +130,10 @@ DO_CHANGE_PERSON: Text = (
     "custody person change を使うか、別の鍵名を使ってください。",
 )
 NO_SUBCONTRACTING: Text = ("The contract does not allow subcontracting", "契約は再委託を認めていません")
-DO_VENDOR_ONLY: Text = ("Only vendor staff may work on this contract.", "この契約では受託者の従業員のみが作業できます。")
+DO_VENDOR_ONLY: Text = (
+    "Only vendor staff may work on this contract.",
+    "この契約では受託者の従業員のみが作業できます。",
+)
 OTHER_ORGANISATION: Text = (
     "{name} belongs to {org}, not the vendor {vendor}, but is registered as vendor staff",
     "{name} の所属は {org} で受託者 {vendor} ではありませんが、受託者として登録されています",
@@ -153,8 +159,14 @@ PARENT_UNAPPROVED: Text = (
     "{name} は {parent} の再々委託先ですが、{parent} の承諾が記録されていません",
 )
 DO_RECORD_PARENT: Text = ("Record the subcontractor's approval too.", "再委託先の承諾も記録してください。")
-PERSON_REF_UNKNOWN: Text = ("{what} {name} is not registered personnel", "{what} {name} は登録された作業者ではありません")
-DO_REGISTER_FIRST: Text = ("Register the person first (custody person add).", "先に作業者を登録してください(custody person add)。")
+PERSON_REF_UNKNOWN: Text = (
+    "{what} {name} is not registered personnel",
+    "{what} {name} は登録された作業者ではありません",
+)
+DO_REGISTER_FIRST: Text = (
+    "Register the person first (custody person add).",
+    "先に作業者を登録してください(custody person add)。",
+)
 CARRIER_UNKNOWN: Text = ("Carrier {name} is not registered personnel", "運搬者 {name} は登録された作業者ではありません")
 DO_APPROVED_CARRIERS: Text = (
     "Only registered personnel named in the approval may carry media.",
@@ -224,7 +236,10 @@ DO_NEW_APPROVAL: Text = (
     "Ask the municipality for a new approval covering this act.",
     "この行為を対象とする新しい承認を委託者に申請してください。",
 )
-MEDIUM_NOT_COVERED: Text = ("Approval {id} does not cover medium {media}", "承認 {id} は媒体 {media} を対象としていません")
+MEDIUM_NOT_COVERED: Text = (
+    "Approval {id} does not cover medium {media}",
+    "承認 {id} は媒体 {media} を対象としていません",
+)
 NEED_COVERING: Text = ("an approval covering medium {media}", "媒体 {media} を対象とする承認")
 DO_ASK_FOR_MEDIUM: Text = (
     "Ask the municipality for a new approval covering medium {media}.",
@@ -319,7 +334,10 @@ ID_TAKEN: Text = (
     "Media id {m} is already in the register (state {state})",
     "媒体番号 {m} は既に台帳にあります(状態: {state})",
 )
-DO_NEW_ID: Text = ("Every medium, and every copy, gets a new media id.", "媒体・複製ごとに新しい媒体番号を付けてください。")
+DO_NEW_ID: Text = (
+    "Every medium, and every copy, gets a new media id.",
+    "媒体・複製ごとに新しい媒体番号を付けてください。",
+)
 WRONG_STATE: Text = (
     "{event} is not possible for medium {m} in state {state} (possible from: {allowed})",
     "媒体 {m} は「{state}」のため{event}できません(可能な状態: {allowed})",
@@ -393,7 +411,10 @@ DO_NO_COPIES: Text = ("Copies are not allowed in this contract.", "この契約�
 
 # --- erasure and disposal (C7 C8) ---
 
-ERASURE_NOT_VERIFIED: Text = ("The erasure of {m} was not verified as successful", "媒体 {m} の消去が成功と確認されていません")
+ERASURE_NOT_VERIFIED: Text = (
+    "The erasure of {m} was not verified as successful",
+    "媒体 {m} の消去が成功と確認されていません",
+)
 MY_NUMBER_ERASURE: Text = (
     "Erasing My Number data from {m} needs the municipality's prior approval (第11-2)",
     "媒体 {m} の特定個人情報の消去には委託者の事前承諾が必要です(特記事項第11-2)",
@@ -474,8 +495,14 @@ NEED_CERTIFICATE: Text = (
     "the certificate attachment, or no_certificate_reason",
     "証明書の添付、またはない理由(no_certificate_reason)",
 )
-DISPOSAL_NOT_VERIFIED: Text = ("The disposal of {m} was not verified as successful", "媒体 {m} の廃棄が成功と確認されていません")
-DO_COMPLETE_RECORD: Text = ("Complete the disposal record before recording it.", "廃棄記録を揃えてから記録してください。")
+DISPOSAL_NOT_VERIFIED: Text = (
+    "The disposal of {m} was not verified as successful",
+    "媒体 {m} の廃棄が成功と確認されていません",
+)
+DO_COMPLETE_RECORD: Text = (
+    "Complete the disposal record before recording it.",
+    "廃棄記録を揃えてから記録してください。",
+)
 DISPOSAL_NOT_YET_VALID: Text = ("Disposal approval {id} is not valid yet", "廃棄承認 {id} はまだ有効ではありません")
 DO_WAIT_PERIOD: Text = ("Wait for the approved period.", "承認された期間まで待ってください。")
 
@@ -563,8 +590,8 @@ TAKEOUT_OPEN: Text = (
     "seq {seq} で持ち出された媒体 {m} が返却も消去もされていません(期限 {deadline})",
 )
 DO_CLOSE_TAKEOUT: Text = (
-    "Return it (custody takeout return) or record its erasure (custody takeout erased); if it is lost, report an "
-    "incident.",
+    ("Return it (custody takeout return) or record its erasure (custody takeout erased); if it is lost, report an "
+     "incident."),
     ("返却(custody takeout return)または消去(custody takeout erased)を記録してください。"
      "紛失した場合は事故として報告してください。"),
 )
@@ -586,7 +613,10 @@ DO_SETTLE_COPY: Text = (
     "Erase, dispose of or return the copy as its approval says, and record it.",
     "承認の定めに従って複製を消去・廃棄・返還し、記録してください。",
 )
-MEDIUM_OPEN: Text = ("Medium {m} has no final disposition ({state})", "媒体 {m} の最終処分が記録されていません({state})")
+MEDIUM_OPEN: Text = (
+    "Medium {m} has no final disposition ({state})",
+    "媒体 {m} の最終処分が記録されていません({state})",
+)
 NEED_FINAL: Text = ("return, disposal, or (vendor media) erasure", "返還・廃棄、または(受託者の媒体は)消去")
 DO_SETTLE: Text = (
     "Return it (custody media return) or dispose of it with approval (custody dispose ...).",
@@ -606,8 +636,8 @@ AGENT_QUIET: Text = (
 )
 DO_CHECK_RUNNING: Text = ("Check that the agent is running.", "エージェントが動作しているか確認してください。")
 UNBALANCED: Text = (
-    "Media do not reconcile: received {r} + registered {g} + copies {c} − returned {t} − disposed {d} − erased {e} "
-    "− lost {l} = {b}",
+    ("Media do not reconcile: received {r} + registered {g} + copies {c} − returned {t} − disposed {d} − erased {e} "
+     "− lost {l} = {b}"),
     ("媒体数が一致しません: 受領 {r} + 登録 {g} + 複製 {c} − 返還 {t} − 廃棄 {d} "
      "− 消去 {e} − 紛失 {l} = {b}"),
 )

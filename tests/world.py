@@ -115,7 +115,10 @@ def registered_body(media_id: str = "V-001", serial: str = "VSN-001", **kw: Any)
     return {**body, "source": "vendor stock", "purpose": "作業用の複製先"}
 
 
-def approval_body(kind: str, approval_id: str, media: list[str], **over: Any) -> dict[str, Any]:
+def approval_body(kind: str, approval_id: str, media_ids: list[str], **over: Any) -> dict[str, Any]:
+    """A valid approval body; ``over`` replaces fields (None removes one; ``serial_<media id>``: that item's
+    serial)."""
+    media = media_ids
     body: dict[str, Any] = {
         "kind": kind, "id": approval_id, "media": media, "purpose": "データ移行のため",
         "encryption_required": kind == "takeout",
@@ -145,12 +148,13 @@ def approval_body(kind: str, approval_id: str, media: list[str], **over: Any) ->
             "supervision": "週次報告と実地確認",
         })
     body.update(over)
-    return body
+    return {k: v for k, v in body.items() if v is not None}  # None: leave the field out
 
 
-def approve(kind: str, approval_id: str, media: list[str], *, by: Signer = APPROVER, origin: str = ORIGIN,
+def approve(kind: str, approval_id: str, media_ids: list[str], *, by: Signer = APPROVER, origin: str = ORIGIN,
             **over: Any) -> str:
-    return sign_approval(origin, approval_body(kind, approval_id, media, **over), by).decode("utf-8")
+    """A signed approval note (as text, the form an entry embeds)."""
+    return sign_approval(origin, approval_body(kind, approval_id, media_ids, **over), by).decode("utf-8")
 
 
 def encryption() -> dict[str, Any]:
@@ -224,6 +228,10 @@ class World:
         self.seq = 0
         self.now = START
         self.log: list[Violation] = []
+        self.events: list[Event] = []
+        self.takeout_of: dict[str, int] = {}
+        self.serial_of: dict[str, str] = {}
+        self._approvals = 0
         self.do("contract.opened", genesis_body(my_number=my_number, **permits))
         if with_people:
             self.do("personnel.registered", person_body("op-tanaka"))
@@ -239,6 +247,7 @@ class World:
         """Apply (as the verifier does) and return the violations."""
         e = self.event(type_, body, actor, at)
         self.seq += 1
+        self.events.append(e)
         found = apply(self.state, e)
         self.log.extend(found)
         return found
@@ -277,6 +286,8 @@ class World:
         note = approve("takeout", approval_id, media_ids)
         seq = self.seq
         self.ok("takeout.departed", departed_body(note, media_ids, **over), actor="op-tanaka")
+        for media_id in media_ids:
+            self.takeout_of[media_id] = seq
         return seq
 
     def copy(self, source: str = "M-001", target: str = "C-001", serial: str = "CSN-001",
@@ -291,9 +302,46 @@ class World:
     def dispose(self, media_id: str = "M-001", serial: str = "SN-001", approval_id: str = "D-1") -> None:
         self.ok("media.disposed", disposed_body(media_id, serial, approval_id))
 
-    def agent_start(self) -> None:
+    def fresh(self, prefix: str) -> str:
+        self._approvals += 1
+        return f"{prefix}-{self._approvals:03d}"
+
+    def put(self, media_id: str, state: str, *, pending_disposal: bool = False) -> None:
+        """Drive ``media_id`` into ``state`` through real, valid events (absent: do nothing).
+
+        ``erased`` is reached by a plain erasure, or with ``pending_disposal`` by a destroy approval
+        followed by an erasure (the approved destruction still to come).
+        """
+        serial = f"SN-{media_id}"
+        self.serial_of[media_id] = serial
+        if state == "absent":
+            return
+        self.receive(media_id, serial, receipt=receipt(f"R-{media_id}"), my_number=self.state.my_number)
+        if state == "checked_out":
+            self.checkout(media_id)
+        elif state == "taken_out":
+            self.depart([media_id], self.fresh("T"))
+        elif state == "erased" and not pending_disposal:
+            self.ok("media.erased", erased_body(media_id))
+        elif state in ("disposal_approved", "erased", "disposed"):
+            self.approve_disposal([media_id], self.fresh("D"), **{f"serial_{media_id}": serial})
+            if state == "erased":
+                self.ok("media.erased", erased_body(media_id))
+            elif state == "disposed":
+                approval_id = self.state.media[media_id].disposal_id
+                assert approval_id is not None
+                self.dispose(media_id, serial, approval_id)
+        elif state == "returned":
+            self.ok("media.returned", returned_body(media_id))
+        elif state == "lost":
+            self.do("incident.reported", {"kind": "lost", "detected_at": iso(self.now), "media_ids": [media_id],
+                                          "situation": "保管庫の棚卸しで所在不明", "notified_at": iso(self.now)})
+        assert self.state.state_of(media_id) == state, (media_id, self.state.state_of(media_id), state)
+
+    def agent_start(self, allowed_ms: int = 86_400_000) -> None:
+        """Start the agent (by default it may stay silent for a day: the test clock has no heartbeats)."""
         self.ok("agent.started", {"host": "ws-01", "observed_at": iso(self.now + timedelta(minutes=1)),
-                                  "config": {"heartbeat_interval_ms": 60000, "allowed_gap_ms": 120000}},
+                                  "config": {"heartbeat_interval_ms": 60000, "allowed_gap_ms": allowed_ms}},
                 actor="agent-ws01")
 
 

@@ -25,10 +25,36 @@ def _language_from_args(args: Sequence[str]) -> str | None:
     return None
 
 
-def build_app() -> typer.Typer:
-    from ledger.cli import core, verifycmd
+# Top-level commands a module registers on its own: a command line naming one of them builds the
+# application from that module only, so that one everyday command does not import every other
+# command's dependencies (verifier, reports, witness, agent).  ``--help`` without a command, and
+# every other command, build the whole application.
+_OWN_COMMANDS = {
+    "ledger.cli.workflow": frozenset({
+        "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "close", "status",
+    }),
+}
 
+
+def _command_from_args(args: Sequence[str]) -> str | None:
+    """The first word of the command line that is not an option (the top-level command), if any."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg == "--lang":
+            skip = True
+            continue
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_app(args: Sequence[str] | None = None) -> typer.Typer:
     app = new_app(_("custody: evidence ledger for outsourced processing of residents' personal data."))
+    command = _command_from_args(args) if args is not None else None
+    owner = next((module for module, names in _OWN_COMMANDS.items() if command in names), None)
 
     @app.callback()
     def _root(
@@ -38,6 +64,13 @@ def build_app() -> typer.Typer:
     ) -> None:
         if lang is not None and lang not in SUPPORTED:
             raise typer.BadParameter(_("choose ja or en"), param_hint="--lang")
+
+    if owner is not None:
+        from importlib import import_module
+
+        import_module(owner).register(app, only=command)
+        return app
+    from ledger.cli import core, verifycmd
 
     core.register(app)
     verifycmd.register(app)
@@ -49,7 +82,7 @@ def _register_optional(app: typer.Typer) -> None:
     """Command groups from the other packages, registered when present."""
     from importlib import import_module
 
-    for module in ("ledger.cli.workflow", "ledger.cli.municipality", "ledger.cli.agentcmd"):
+    for module in ("ledger.cli.workflow", "ledger.cli.municipality", "ledger.cli.agentcmd", "ledger.cli.reportcmd"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:
@@ -62,7 +95,7 @@ def _register_optional(app: typer.Typer) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     set_language(_language_from_args(args))
-    app = build_app()
+    app = build_app(args)
     app(args=args, prog_name="custody")
 
 

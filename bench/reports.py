@@ -1,0 +1,81 @@
+"""Benchmark: every report for a ledger with 1,000 media (target: all reports in at most 10 s).
+
+    python -m bench.reports [--media 1000] [--lang ja] [--formats pdf,html,json] [--workers N] [--out bench/out]
+
+The ledger is built with valid entries appended in batches (tests/verify/reports/scenario.py
+``build_many``): each medium received under a handover receipt, checked out and in, then half
+disposed with full evidence (approval, witness, photos, certificate) and half returned; closed
+and cosigned.  Timed: verification with every rule plus reading the report data (``gather``),
+then building and rendering every report (the media register, one certificate per disposed
+medium, the completion report, the inspection form, the findings) in each format.  Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import RssSampler, machine
+from ledger.bundle import Bundle
+from tests.verify.reports.scenario import build_many
+from verify.reports.content import REPORTS, build_reports
+from verify.reports.produce import gather, render_all
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--media", type=int, default=1000)
+    ap.add_argument("--lang", choices=("ja", "en"), default="ja")
+    ap.add_argument("--formats", default="pdf,html,json")
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=Path("bench/out"))
+    args = ap.parse_args()
+    formats = [f for f in args.formats.split(",") if f]
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="custody-bench-reports-", dir=args.out))
+    results: dict[str, object] = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "media": args.media,
+                                  "lang": args.lang, "formats": formats, "workers": args.workers or os.cpu_count()}
+    try:
+        start = time.perf_counter()
+        built = build_many(tmp, args.media)
+        results["build_ledger_s"] = round(time.perf_counter() - start, 2)
+        results["entries"] = built.ledger.store.size
+        built.ledger.close()
+        rss = RssSampler(os.getpid())
+        with Bundle(built.bundle) as bundle:
+            t0 = time.perf_counter()
+            data = gather(bundle, built.trust, args.lang, workers=args.workers)
+            t1 = time.perf_counter()
+            docs = [doc for kind in REPORTS for _stem, doc in build_reports(kind, data, args.lang)]
+            t2 = time.perf_counter()
+            jobs = [(doc, fmt) for doc in docs for fmt in formats]
+            blobs = render_all(jobs, workers=args.workers)
+            t3 = time.perf_counter()
+        by_format: dict[str, int] = {}
+        for (_doc, fmt), blob in zip(jobs, blobs, strict=True):
+            by_format[fmt] = by_format.get(fmt, 0) + len(blob)
+        results.update({
+            "verified_ok": data.result.ok,
+            "findings": len(data.result.findings),
+            "documents": len(docs),
+            "files": len(jobs),
+            "bytes_by_format": by_format,
+            "verify_and_gather_s": round(t1 - t0, 2),
+            "build_documents_s": round(t2 - t1, 2),
+            "render_s": round(t3 - t2, 2),
+            "all_reports_s": round(t3 - t0, 2),
+            "target_s": 10,
+            "peak_rss_mb_incl_workers": round(rss.stop() / 2**20),
+        })
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(results, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

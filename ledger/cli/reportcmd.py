@@ -1,0 +1,137 @@
+"""``custody report``: the municipality's reports from a verified evidence bundle.
+
+    custody report register|disposal|completion|inspection|findings|all BUNDLE --authority DIR
+        [--format pdf|html|json|all ...] [--lang ja|en] [-o DIR] [--json]
+
+The bundle is verified first, against the municipality's trust store
+(``--authority``; without it, against the bundle's own keys, which the
+reports then say).  Files are written to ``-o`` (default ``reports``) as
+``<report>.<lang>.<format>``; the disposal certificates one per medium as
+``disposal-<media id>.<lang>.<format>``.  Japanese by default; ``--lang en``
+(here or before the command) for English.  The paths are printed, one per
+line, or with ``--json`` one object: ``{"ok", "lang", "reports": [paths],
+"findings": {"error", "warning", "info"}}``.
+
+Exit codes: 0 written, no finding is an error; 3 written, but the
+verification found errors -- the reports are still produced, because the
+findings are part of them, and a warning says so; 2 usage; 4 the bundle or
+the trust store cannot be read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import typer
+
+from ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
+from ledger.i18n import _
+from verify.reports.document import Lang
+
+KINDS = ("register", "disposal", "completion", "inspection", "findings")
+
+
+def register(app: typer.Typer) -> None:
+    report_app = new_app(_("Reports for the municipality from a verified evidence bundle (PDF, HTML, JSON)."))
+    helps = {
+        "register": _("Media register (媒体管理台帳): every medium, its state and history."),
+        "disposal": _("Disposal certificates (廃棄証明書), one per medium, with the tlog-proof of its entry."),
+        "completion": _("Completion report (返還・廃棄完了報告) with the reconciliation of media."),
+        "inspection": _("The MIC inspection form (別紙報告票) for the vendor and each subcontractor."),
+        "findings": _("The verifier's findings as a report (検証結果報告)."),
+        "all": _("Every report."),
+    }
+    for kind, text in helps.items():
+        report_app.command(kind, help=text)(_command(kind))
+    app.add_typer(report_app, name="report")
+
+
+def _command(kind: str) -> Any:
+    def run(
+        ctx: typer.Context,
+        bundle: Path = typer.Argument(..., help=_("Bundle directory or .zip.")),
+        authority: Path | None = typer.Option(
+            None, "--authority", "-a", envvar="CUSTODY_AUTHORITY",
+            help=_("The municipality's trust store (custody authority init)."),
+        ),
+        formats: list[str] = typer.Option(
+            ["pdf"], "--format", "-f", help=_("pdf, html, json or all; repeat for several."),
+        ),
+        lang: str | None = typer.Option(None, "--lang", help=_("Language of the reports: ja (default) or en.")),
+        output: Path = typer.Option(Path("reports"), "--output", "-o", help=_("Directory to write the reports to.")),
+        workers: int | None = typer.Option(
+            None, "--workers", help=_("Processes for verification and rendering (default: all cores)."),
+        ),
+        json_out: bool = json_option(),
+    ) -> None:
+        _run(ctx, kind, bundle, authority, formats, lang, output, workers, json_out)
+
+    run.__name__ = f"report_{kind}"
+    return run
+
+
+def _language(ctx: typer.Context, lang: str | None) -> Lang:
+    """--lang given to this command, else --lang given before it on the command line, else Japanese.
+
+    CUSTODY_LANG chooses the language of messages, not of the reports: municipalities file Japanese forms.
+    """
+    chosen = lang
+    parent: Any = ctx.parent
+    while chosen is None and parent is not None:
+        value = parent.params.get("lang") if isinstance(parent.params, dict) else None
+        source = parent.get_parameter_source("lang") if value is not None else None
+        if isinstance(value, str) and source is not None and source.name == "COMMANDLINE":
+            chosen = value
+        parent = parent.parent
+    if chosen is None:
+        return "ja"
+    if chosen not in ("ja", "en"):
+        raise typer.BadParameter(_("choose ja or en"), param_hint="--lang")
+    return cast(Lang, chosen)
+
+
+def _run(
+    ctx: typer.Context,
+    kind: str,
+    bundle: Path,
+    authority: Path | None,
+    formats: list[str],
+    lang: str | None,
+    output: Path,
+    workers: int | None,
+    json_out: bool,
+) -> None:
+    from verify.reports.produce import expand_formats, produce
+
+    language = _language(ctx, lang)
+    try:
+        chosen = expand_formats(formats)
+    except ValueError:
+        raise typer.BadParameter(_("choose pdf, html, json or all"), param_hint="--format") from None
+    kinds = list(KINDS) if kind == "all" else [kind]
+    if not json_out:
+        err.print(_("Verifying {bundle} and writing reports ...").format(bundle=bundle), markup=False)
+    produced = produce(bundle, authority, kinds, chosen, [language], output, workers=workers)
+    counts = produced.counts()
+    if json_out:
+        print_json({
+            "ok": produced.ok,
+            "lang": language,
+            "formats": chosen,
+            "reports": [str(p) for p in produced.paths],
+            "findings": counts,
+        })
+    else:
+        for path in produced.paths:
+            out.print(str(path), markup=False, highlight=False)
+        if not produced.paths:
+            err.print(_("No report of this kind: nothing to write (e.g. no medium was disposed of)."), markup=False)
+    if not produced.ok:
+        err.print(
+            _("custody: warning: the verification found {n} error(s); the reports were written and list them. "
+              "Exit status 3.").format(n=counts.get("error", 0)),
+            markup=False,
+        )
+        raise typer.Exit(EXIT_VERIFY)
+    raise typer.Exit(EXIT_OK)

@@ -1,0 +1,367 @@
+"""The custody workflow as a service: check an act against the lifecycle model, then write it.
+
+The operator CLI (``ledger.cli.workflow``) and the agent wiring call this
+module; it has no command-line code.  Two entry points:
+
+* :func:`current_state` (and :func:`projection`): the lifecycle state
+  (:class:`ledger.lifecycle.LedgerState`) and the key registry
+  (:class:`ledger.registry.Registry`) as of the head of the ledger;
+* :func:`act`: append one entry **only if** the model allows it.  Under the
+  store's write lock (``BEGIN IMMEDIATE``), with the seq and the ``at`` the
+  entry will carry, it validates the body against its schema, checks the
+  signing key (registered, not rotated away, not revoked), runs
+  :func:`ledger.lifecycle.precheck` and raises the ``RuleRefusal`` (exit 6,
+  in the user's language) of every blocking violation -- then nothing is
+  written, not even the entry's attachments.  Non-blocking violations (facts
+  that broke a rule, warnings) are handed back to the caller to print.
+
+**The state cache.**  Replaying a long ledger for every command would be
+slow, so the projection is cached in the store's ``state_cache`` table (not
+evidence: it is rebuilt from the entries at will) under the name
+:data:`CACHE_NAME`, as JSON holding the lifecycle snapshot, the key registry,
+the size it covers and the leaf hash of its last entry.  Each command loads
+it, replays only the entries appended since (by the agent, or by another
+process), and -- inside the same transaction as its own entry -- saves the
+advanced state.  The cache is ignored and rebuilt from entry 0 when:
+
+* its format or the lifecycle model's snapshot format differs;
+* its *fingerprint* differs: a hash of the source of the modules that define
+  the rules (``ledger.lifecycle``, ``ledger.media``, ``ledger.approval``,
+  ``ledger.violation``, ``ledger.registry``, ``ledger.events`` and this one), so
+  that a new version of the rules never reads a state built by an old one;
+* it covers more entries than the ledger holds, belongs to another origin, or
+  the leaf hash of its last entry is not the ledger's (a restored or
+  replaced store);
+* it does not parse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ledger.entry import Entry, sign_entry
+from ledger.errors import NoteFormatError, RuleRefusal, SchemaError, StoreError, UsageError
+from ledger.i18n import _
+from ledger.ledger import Ledger
+from ledger.lifecycle import STATE_FORMAT, Event, LedgerState, advance, new_state, precheck
+from ledger.note import Signer, Verifier
+from ledger.registry import KeyState, KeyStatus, Registry
+from ledger.registry import Person as RegistryPerson
+from ledger.rfc6962 import leaf_hash
+from ledger.store import Head, Store
+from ledger.violation import Violation, refusal
+
+CACHE_NAME = "workflow"
+CACHE_FORMAT = "custody/workflow-cache/v1"
+_RULE_MODULES = (
+    "ledger.lifecycle", "ledger.media", "ledger.approval", "ledger.violation", "ledger.registry",
+    "ledger.events", "ledger.workflow",
+)
+
+
+@dataclass
+class Projection:
+    """The lifecycle state and the key registry as of ``size`` entries."""
+
+    state: LedgerState
+    registry: Registry
+    size: int
+    last_leaf_hash: bytes
+    replayed: int = 0  # entries replayed to get here (0: straight from the cache)
+    warnings: list[Violation] = field(default_factory=list)
+
+
+# --- the cache ---
+
+
+@cache
+def rules_fingerprint() -> str:
+    """SHA-256 over the rule modules' source: a cache built by other rules is never used."""
+    from importlib import import_module
+
+    digest = hashlib.sha256(f"{CACHE_FORMAT}\n{STATE_FORMAT}\n".encode())
+    for name in _RULE_MODULES:
+        module = import_module(name)
+        source = getattr(module, "__file__", None)
+        digest.update(name.encode() + b"\n")
+        if source:
+            try:
+                digest.update(Path(source).read_bytes())
+            except OSError:
+                digest.update(b"?")
+    return digest.hexdigest()
+
+
+def _registry_to_json(registry: Registry) -> dict[str, Any]:
+    return {
+        "genesis": registry.genesis,
+        "people": [
+            {
+                "key_name": p.key_name,
+                "details": p.details,
+                "registered_seq": p.registered_seq,
+                "removed_seq": p.removed_seq,
+                "keys": [[k.verifier.vkey, k.since_seq, k.until_seq, k.why_ended] for k in p.keys],
+            }
+            for p in registry.people.values()
+        ],
+    }
+
+
+def _registry_from_json(doc: dict[str, Any]) -> Registry:
+    registry = Registry()
+    registry.genesis = doc["genesis"]
+    for p in doc["people"]:
+        keys = [KeyState(Verifier.from_vkey(vkey), since, until, why) for vkey, since, until, why in p["keys"]]
+        registry.people[p["key_name"]] = RegistryPerson(
+            p["key_name"], p["details"], p["registered_seq"], p["removed_seq"], keys
+        )
+    return registry
+
+
+def _encode(proj: Projection, origin: str) -> bytes:
+    doc = {
+        "format": CACHE_FORMAT,
+        "fingerprint": rules_fingerprint(),
+        "origin": origin,
+        "size": proj.size,
+        "last_leaf_hash": proj.last_leaf_hash.hex(),
+        "lifecycle": proj.state.to_json(),
+        "registry": _registry_to_json(proj.registry),
+    }
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _decode(store: Store, origin: str, head: Head) -> Projection | None:
+    """The cached projection, or None when there is none or it must not be used (module documentation)."""
+    cached = store.load_state(CACHE_NAME)
+    if cached is None:
+        return None
+    size, data = cached
+    if size > head.size or size <= 0:
+        return None
+    try:
+        doc = json.loads(data)
+        if (
+            doc.get("format") != CACHE_FORMAT
+            or doc.get("fingerprint") != rules_fingerprint()
+            or doc.get("origin") != origin
+            or doc.get("size") != size
+        ):
+            return None
+        last = bytes.fromhex(doc["last_leaf_hash"])
+        expected = head.last_leaf_hash if size == head.size else leaf_hash(store.leaf(size - 1))
+        if last != expected:
+            return None
+        state = LedgerState.from_json(doc["lifecycle"])
+        registry = _registry_from_json(doc["registry"])
+    except (ValueError, KeyError, TypeError, NoteFormatError, UnicodeDecodeError):
+        return None
+    return Projection(state, registry, size, last)
+
+
+def _replay(proj: Projection, entries: Iterable[Entry]) -> None:
+    for entry in entries:
+        advance(proj.state, entry)
+        proj.registry.apply(entry)
+        proj.size = entry.seq + 1
+        proj.last_leaf_hash = entry.leaf_hash
+        proj.replayed += 1
+
+
+def _project(store: Store, origin: str, head: Head) -> Projection:
+    """The projection at ``head``: the cache advanced over the entries it lacks, else a full replay."""
+    proj = _decode(store, origin, head)
+    if proj is None:
+        proj = Projection(new_state(origin), Registry(), 0, bytes(32))
+    if proj.size < head.size:
+        _replay(proj, store.entries(proj.size, head.size))
+    return proj
+
+
+def projection(ledger: Ledger, *, save: bool = True) -> Projection:
+    """The state and registry as of the ledger's head.
+
+    With ``save`` (the default) a projection that had to replay entries is
+    written back to the cache (a plain write outside any append: losing that
+    race to another process only costs a later replay).  A ledger opened
+    read-only is never written.
+    """
+    head = ledger.store.head()
+    proj = _project(ledger.store, ledger.origin, head)
+    if save and proj.replayed and proj.size:
+        with contextlib.suppress(StoreError):  # read-only or busy: the cache is optional
+            ledger.store.save_state(CACHE_NAME, proj.size, _encode(proj, ledger.origin))
+    return proj
+
+
+def current_state(ledger: Ledger) -> LedgerState:
+    """The lifecycle state as of the ledger's head (from the cache when it is current)."""
+    return projection(ledger).state
+
+
+def rebuild_cache(ledger: Ledger) -> Projection:
+    """Replay every entry (ignoring the cache) and save the result."""
+    head = ledger.store.head()
+    proj = Projection(new_state(ledger.origin), Registry(), 0, bytes(32))
+    _replay(proj, ledger.store.entries(0, head.size))
+    if proj.size:
+        ledger.store.save_state(CACHE_NAME, proj.size, _encode(proj, ledger.origin))
+    return proj
+
+
+# --- keys ---
+
+
+def _key_refusal(registry: Registry, signer: Signer, seq: int) -> RuleRefusal | None:
+    """C9 for a signing key that is not the actor's valid key at ``seq`` (the registry's view)."""
+    person = registry.person(signer.name)
+    if person is None or person.removed_seq is not None:
+        return None  # the lifecycle model reports an unregistered or removed actor
+    status, _verifier = registry.key_status(signer.name, signer.key_id, seq)
+    if status == KeyStatus.VALID:
+        return None
+    if status == KeyStatus.REVOKED:
+        message = _("The key {key_id} of {name} was revoked; it can no longer sign.")
+        todo = _("Sign with {name}'s current key, or have the responsible person register a new one.")
+    elif status == KeyStatus.ENDED:
+        message = _("The key {key_id} of {name} was replaced by a newer key (custody key rotate).")
+        todo = _("Sign with {name}'s current key.")
+    else:
+        message = _("The key {key_id} is not a registered key of {name}.")
+        todo = _("Sign with the key registered for {name} (custody person list shows the people).")
+    values = {"name": signer.name, "key_id": signer.key_id.hex()}
+    return RuleRefusal(
+        "C9", message.format(**values),
+        missing=_("a registered, unrevoked key of {name}").format(**values), todo=todo.format(**values),
+    )
+
+
+def _key_entry_refusal(registry: Registry, type_: str, body: dict[str, Any], signer: Signer) -> RuleRefusal | None:
+    """What the registry would silently ignore in key.rotated / key.revoked: refuse it instead."""
+    key_name = body.get("key_name")
+    person = registry.person(key_name) if isinstance(key_name, str) else None
+    if person is None:
+        return None  # the lifecycle model reports an unknown person
+    if type_ == "key.rotated":
+        try:
+            new = Verifier.from_vkey(str(body.get("new_vkey", "")))
+        except NoteFormatError:
+            return None  # the schema check reports it
+        if new.name != person.key_name:
+            return RuleRefusal(
+                "C9", _("The new key is named {new}, not {name}.").format(new=new.name, name=person.key_name),
+                missing=_("a new key with the same name {name}").format(name=person.key_name),
+                todo=_("Create the new key with 'custody key new {name} -o FILE'.").format(name=person.key_name),
+            )
+        if any(k.verifier.key_id == new.key_id for k in person.keys):
+            return RuleRefusal(
+                "C9", _("The new key of {name} is one of its old keys.").format(name=person.key_name),
+                todo=_("Create a new key (custody key new)."),
+            )
+    if type_ == "key.revoked":
+        try:
+            target = Verifier.from_vkey(str(body.get("vkey", "")))
+        except NoteFormatError:
+            return None
+        if not any(k.verifier.key_id == target.key_id for k in person.keys):
+            return RuleRefusal(
+                "C9", _("{vkey} is not a key of {name}.").format(vkey=target.vkey, name=person.key_name),
+                todo=_("Give the vkey of one of {name}'s registered keys.").format(name=person.key_name),
+            )
+        if target.key_id == signer.key_id and signer.name == person.key_name:
+            return RuleRefusal(
+                "C9", _("A key cannot sign its own revocation."),
+                todo=_("Ask the responsible person to revoke it, or sign with {name}'s other valid key.").format(
+                    name=person.key_name
+                ),
+            )
+    return None
+
+
+# --- acting ---
+
+
+def check_event(proj: Projection, event: Event, signer: Signer | None = None) -> list[Violation]:
+    """Every violation ``event`` would cause (schema errors raise UsageError; key problems RuleRefusal)."""
+    from ledger.events import validate_body
+
+    try:
+        validate_body(event.type, event.body)
+    except SchemaError as exc:
+        raise UsageError(
+            _("The entry is not valid: {why}").format(why=exc.message),
+            hint=_("Check the option or the --from-file field '{field}'.").format(field=exc.field or "-"),
+        ) from None
+    if signer is not None:
+        problem = _key_refusal(proj.registry, signer, event.seq) or _key_entry_refusal(
+            proj.registry, event.type, event.body, signer
+        )
+        if problem is not None:
+            raise problem
+    return precheck(proj.state, event)
+
+
+def act(
+    ledger: Ledger,
+    type_: str,
+    body: dict[str, Any],
+    signer: Signer,
+    *,
+    log_signer: Signer | None = None,
+    attachments: Sequence[bytes] = (),
+    warnings: list[Violation] | None = None,
+) -> Entry:
+    """Append one entry if the lifecycle model allows it (see the module documentation).
+
+    Raises ``RuleRefusal`` (exit 6) for a blocking violation and
+    ``UsageError`` (exit 2) for a body that does not match its schema; then
+    nothing is written.  ``attachments`` (files the body references by
+    SHA-256) are stored in the same transaction as the entry.  Non-blocking
+    violations are appended to ``warnings`` when it is given.  With
+    ``log_signer`` a checkpoint is signed when one is due.
+    """
+    ctx: dict[str, Any] = {}
+
+    def make(head: Head) -> Entry:
+        proj = _project(ledger.store, ledger.origin, head)
+        at = ledger._now_after(head)  # the ledger's clock, never running backwards (I9)
+        event = Event(head.size, type_, at, signer.name, body)
+        found = check_event(proj, event, signer)
+        problem = refusal(found)
+        if problem is not None:
+            raise problem
+        ctx["proj"], ctx["found"] = proj, found
+        return sign_entry(
+            origin=ledger.origin, seq=head.size, prev=head.last_leaf_hash, type=type_, at=at, body=body,
+            signer=signer,
+        )
+
+    def after(entries: list[Entry]) -> None:
+        for data in attachments:
+            ledger.store.put_attachment(data)
+        proj: Projection = ctx["proj"]
+        proj.replayed = 0
+        _replay(proj, entries)
+        ledger.store.save_state(CACHE_NAME, proj.size, _encode(proj, ledger.origin))
+
+    entry = ledger.store.append(make, after=after)
+    if warnings is not None:
+        warnings.extend(v for v in ctx["found"] if not v.blocks)
+    if log_signer is not None and ledger.checkpoint_due():
+        ledger.checkpoint(log_signer)
+    return entry
+
+
+def attachment_ref(data: bytes, name: str, **extra: Any) -> dict[str, Any]:
+    """The body's reference to a file stored by :func:`act` (``{"attachment": sha256 hex, "name": ...}``)."""
+    ref: dict[str, Any] = {"attachment": hashlib.sha256(data).hexdigest(), "name": name, "size": len(data)}
+    ref.update(extra)
+    return ref

@@ -1,0 +1,397 @@
+"""Builders for the verifier's adversarial tests: ledgers as a dishonest vendor writes them.
+
+The vendor controls its ledger and its keys and can bypass the operator CLI
+entirely, so everything here appends with the Ledger API (``Ledger.append``:
+signed, hash-chained, no rule checks) and, for attacks on the evidence
+bundle itself, edits the exported files.  Only the municipality's keys are
+out of the vendor's reach: the approver key that signs approvals and the
+witness key that cosigns checkpoints.
+
+:class:`Site` is one contract's ledger plus what the municipality holds of it:
+either checkpoints cosigned directly with ``ledger.cosignature.cosign`` and
+kept in a hand-built :class:`~verify.trust.TrustAnchor`, or the real trust
+store (:class:`verify.authority.Authority`: ``pin`` + ``add_checkpoint``).
+Event bodies come from ``tests/world.py`` (schema-valid, realistic); every
+body appended here is validated against its event schema first, so that a
+row's finding comes from the rule it targets, not from a malformed body (I7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger import canonical
+from ledger.bundle import Bundle, export_bundle
+from ledger.checkpoint import Checkpoint
+from ledger.cosignature import cosign
+from ledger.entry import Entry, sign_entry
+from ledger.events import validate_body
+from ledger.ledger import Ledger
+from ledger.note import ALG_COSIGNATURE_V1, Signer, add_signatures, parse_note, sign_note
+from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
+from ledger.store import Head
+from ledger.timefmt import format_at
+from tests import world as w
+from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
+from verify.authority import Authority, Pin
+from verify.engine import Result, verify_bundle
+from verify.findings import ERROR, Finding
+from verify.rules import default_rules
+from verify.trust import TrustAnchor
+
+ORIGIN = w.ORIGIN
+WITNESS_NAME = w.WITNESS.name
+AUTHORITY_PASSPHRASE = b"operator pass"  # tests/cli/conftest.py: CUSTODY_PASSPHRASE
+START = w.START  # 2026-04-01 09:00 JST; approvals in tests/world.py run 04-01 .. 06-30
+# Agents in these stories are not watched for silence (C13 is a warning, tested elsewhere).
+QUIET_OK_MS = 400 * 24 * 3600 * 1000
+
+
+def key(name: str) -> Ed25519PrivateKey:
+    """The deterministic private key tests/world.py uses for ``name``."""
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"custody-test-key:" + name.encode()).digest())
+
+
+def municipality_parties() -> Parties:
+    """The keys of tests/world.py: its approvals (``w.approve``) verify against this contract."""
+    return Parties(responsible=w.RESPONSIBLE, approver=w.APPROVER, witness=w.WITNESS)
+
+
+class Clock:
+    """The vendor's clock: one minute per entry; ``jump`` moves it (forward) to a given moment."""
+
+    def __init__(self, start: datetime = START, step: timedelta = timedelta(minutes=1)) -> None:
+        self.now = start
+        self.step = step
+
+    def __call__(self) -> datetime:
+        self.now += self.step
+        return self.now
+
+    def peek(self) -> datetime:
+        return self.now + self.step
+
+    def jump(self, moment: datetime) -> None:
+        self.now = moment
+
+
+class Site:
+    """A vendor's ledger for the contract of tests/helpers.py and the municipality's view of it."""
+
+    def __init__(self, root: Path, *, parties: Parties | None = None, log_key: Ed25519PrivateKey | None = None,
+                 authority: bool = False, start: datetime = START, contract: bytes | None = None) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.parties = parties or municipality_parties()
+        self.clock = Clock(start)
+        self._log_key = log_key or key("log:" + ORIGIN)
+        self.ledger = Ledger.create(
+            root / "ledger", contract_toml=contract or contract_toml(self.parties), responsible=self.parties.responsible,
+            log_key=self._log_key, log_passphrase=LOG_PASSPHRASE, kdf_n=TEST_KDF_N, clock=self.clock,
+        )
+        self.log = Signer(self.ledger.origin, self._log_key)
+        self.signers: dict[str, Signer] = {self.parties.responsible.name: self.parties.responsible}
+        self.held: list[bytes] = []  # checkpoints the municipality cosigned (the hand-built trust store)
+        self.authority: Authority | None = None
+        self._stamp = 1_775_000_000
+        if authority:
+            self.use_authority()
+
+    # --- the vendor's acts (no rule checks: the CLI is bypassed) ---
+
+    def signer(self, actor: str) -> Signer:
+        if actor not in self.signers:
+            self.signers[actor] = w.signer(actor)
+        return self.signers[actor]
+
+    def do(self, type_: str, body: dict[str, Any], actor: str = "resp-sato") -> Entry:
+        """Append a signed entry, whatever rule it breaks (its body must fit its schema)."""
+        validate_body(type_, body)
+        return self.ledger.append(type_, body, self.signer(actor))
+
+    def backdated(self, type_: str, body: dict[str, Any], at: str, actor: str = "resp-sato") -> Entry:
+        """Append an entry whose ``at`` the vendor chose, bypassing the ledger's clock check."""
+        validate_body(type_, body)
+        signer = self.signer(actor)
+
+        def make(head: Head) -> Entry:
+            return sign_entry(origin=self.ledger.origin, seq=head.size, prev=head.last_leaf_hash, type=type_, at=at,
+                              body=body, signer=signer)
+
+        return self.ledger.store.append(make)
+
+    @property
+    def size(self) -> int:
+        return self.ledger.store.size
+
+    def next_at(self) -> str:
+        return w.iso(self.clock.peek())
+
+    def attach(self, data: bytes) -> str:
+        return self.ledger.store.put_attachment(data)
+
+    # --- common sequences (honest unless told otherwise) ---
+
+    def person(self, name: str, **kw: Any) -> Entry:
+        return self.do("personnel.registered", w.person_body(name, **kw))
+
+    def staff(self) -> None:
+        """The vendor's operator and the work-location agent, then the agent starts."""
+        self.person("op-tanaka")
+        self.person("agent-ws01", role="agent")
+        self.do("agent.started", {"host": "ws-01", "observed_at": self.next_at(),
+                                  "config": {"heartbeat_interval_ms": 60000, "allowed_gap_ms": QUIET_OK_MS}},
+                actor="agent-ws01")
+
+    def receive(self, media_id: str = "M-001", serial: str = "SN-001", **kw: Any) -> Entry:
+        return self.do("media.received", w.received_body(media_id, serial, **kw))
+
+    def register(self, media_id: str = "V-001", serial: str = "VSN-001", actor: str = "resp-sato") -> Entry:
+        return self.do("media.registered", w.registered_body(media_id, serial), actor=actor)
+
+    def checkout(self, media_id: str = "M-001", person: str = "op-tanaka") -> Entry:
+        return self.do("media.checked_out", {"media_id": media_id, "person": person, "purpose": "データ移行作業"},
+                       actor=person)
+
+    def checkin(self, media_id: str = "M-001", person: str = "op-tanaka") -> Entry:
+        return self.do("media.checked_in", {"media_id": media_id, "person": person, "seals_intact": True},
+                       actor=person)
+
+    def copy(self, source: str = "M-001", target: str = "C-001", serial: str = "CSN-001", *,
+             note: str | None = None, actor: str = "op-tanaka", **contents: Any) -> Entry:
+        note = note or w.approve("copy", "K-1", [source])
+        return self.do("copy.made", {"approval": note, "source_media_id": source,
+                                     **w.medium_fields(target, serial, **contents)}, actor=actor)
+
+    def erase(self, media_id: str, actor: str = "op-tanaka") -> Entry:
+        return self.do("media.erased", w.erased_body(media_id), actor=actor)
+
+    def depart(self, media_ids: list[str], *, note: str | None = None, actor: str = "op-tanaka",
+               **over: Any) -> Entry:
+        note = note or w.approve("takeout", "T-1", media_ids)
+        return self.do("takeout.departed", w.departed_body(note, media_ids, **over), actor=actor)
+
+    def takeout_returned(self, departed: Entry, media_ids: list[str], actor: str = "op-tanaka") -> Entry:
+        return self.do("takeout.returned", {"takeout_seq": departed.seq, "media_ids": media_ids,
+                                            "check": w.return_check()}, actor=actor)
+
+    def approve_disposal(self, media_ids: list[str], approval_id: str = "D-1", **over: Any) -> Entry:
+        return self.do("disposal.approved", {"approval": w.approve("dispose", approval_id, media_ids, **over)})
+
+    def disposed_body(self, media_id: str = "M-001", serial: str = "SN-001", approval_id: str = "D-1",
+                      **over: Any) -> dict[str, Any]:
+        """A complete per-serial disposal record with a real photo and certificate attachment."""
+        photo = self.attach(f"photo of {serial} in the shredder".encode())
+        cert = self.attach(f"destruction certificate for {serial}".encode())
+        body = w.disposed_body(media_id, serial, approval_id,
+                               photos=[{"attachment": photo, "name": f"{serial}.jpg", "serial_visible": True}],
+                               certificate={"attachment": cert, "name": f"{serial}.pdf"})
+        body.update(over)
+        return body
+
+    def dispose(self, media_id: str = "M-001", serial: str = "SN-001", approval_id: str = "D-1",
+                actor: str = "resp-sato", **over: Any) -> Entry:
+        return self.do("media.disposed", self.disposed_body(media_id, serial, approval_id, **over), actor=actor)
+
+    def destroy(self, media_id: str = "M-001", serial: str = "SN-001", approval_id: str = "D-1") -> None:
+        """Approved, witnessed, per-serial destruction of one medium."""
+        self.approve_disposal([media_id], approval_id, **{f"serial_{media_id}": serial})
+        self.dispose(media_id, serial, approval_id)
+
+    def volume(self, media_id: str | None, serial: str | None, **over: Any) -> dict[str, Any]:
+        return w.volume(media_id, serial, self.clock.peek(), **over)
+
+    def attached(self, media_id: str | None, serial: str | None, **over: Any) -> Entry:
+        return self.do("volume.attached", self.volume(media_id, serial, **over), actor="agent-ws01")
+
+    def written(self, media_id: str | None, serial: str | None, n: int = 3, **over: Any) -> Entry:
+        files = [{"path": f"/media/usb/export-{i}.csv", "size": 1024 * (i + 1), "sha256": f"{i:02x}" * 32}
+                 for i in range(n)]
+        body = {**self.volume(media_id, serial), "count": n, "files": files, **over}
+        return self.do("files.written", body, actor="agent-ws01")
+
+    def give_back(self, media_id: str = "M-001") -> Entry:
+        """Return a medium to the municipality, with a receipt."""
+        return self.do("media.returned", w.returned_body(media_id))
+
+    def incident(self, kind: str, media_ids: list[str], situation: str, **over: Any) -> Entry:
+        body = {"kind": kind, "detected_at": self.next_at(), "notified_at": self.next_at(), "media_ids": media_ids,
+                "situation": situation, **over}
+        return self.do("incident.reported", body)
+
+    def agent_stop(self) -> Entry:
+        return self.do("agent.stopped", {"host": "ws-01", "observed_at": self.next_at()}, actor="agent-ws01")
+
+    def close(self) -> Entry:
+        return self.do("contract.closed", w.closed_body())
+
+    # --- the municipality's side ---
+
+    def use_authority(self, *, pin: bool = True) -> Authority:
+        """The real trust store (witness key of the contract); with ``pin``, the ledger pinned from its genesis
+        entry (else pin it with ``custody authority trust``)."""
+        if self.authority is None:
+            self.authority = Authority.create(self.root / "authority", WITNESS_NAME, AUTHORITY_PASSPHRASE,
+                                              private_key=key(WITNESS_NAME), kdf_n=TEST_KDF_N)
+            if pin:
+                self.authority.pin(Pin.from_genesis(self.ledger.store.leaf(0),
+                                                    log_vkey=self.ledger.log_verifier().vkey))
+        return self.authority
+
+    def checkpoint(self) -> tuple[int, bytes]:
+        info = self.ledger.checkpoint(self.log)
+        return info.size, info.note
+
+    def cosign(self) -> bytes:
+        """Sign a checkpoint of the head and have the municipality cosign it and keep it.
+
+        With a trust store (``use_authority``) this is the real witness (``add_checkpoint``, with a
+        consistency proof from the size it last cosigned); else a direct cosignature by the witness key.
+        The cosigned note is merged into the vendor's ledger, as ``custody witness import`` does.
+        """
+        size, note = self.checkpoint()
+        self._stamp += 60
+        if self.authority is not None:
+            from tests.verify.witness_fixtures import request_body
+
+            head = self.authority.latest(self.ledger.origin)
+            old = 0 if head is None else head.size
+            decision = self.authority.add_checkpoint(request_body(self.ledger, size, old),
+                                                     self.authority.witness_signer(AUTHORITY_PASSPHRASE), self._stamp)
+            assert decision.ok and decision.note is not None, (decision.status, decision.reason)
+            cosigned = decision.note
+        else:
+            cosigned = add_signatures(note, [cosign(parse_note(note).text, self._stamp, self.parties.witness)])
+            self.held.append(cosigned)
+        self.ledger.merge_cosignatures(cosigned)
+        return cosigned
+
+    def trust(self) -> TrustAnchor:
+        """What the municipality holds: its pins and the checkpoints it cosigned."""
+        if self.authority is not None:
+            return self.authority.trust_anchor(self.ledger.origin)
+        return TrustAnchor(
+            origin=self.ledger.origin,
+            log_vkey=self.ledger.log_verifier().vkey,
+            genesis_leaf_hash=self.ledger.genesis().leaf_hash,
+            approver_vkeys=(self.parties.approver.verifier().vkey,),
+            witness_vkeys=(self.parties.witness.verifier().vkey,),
+            held_checkpoints=tuple(self.held),
+        )
+
+    # --- handing over ---
+
+    def export(self, name: str = "bundle") -> Path:
+        out = self.root / name
+        export_bundle(self.ledger.store, self.ledger.log_verifier().vkey, out)
+        return out
+
+    def fork(self, dest: Path, start: datetime) -> Site:
+        """A copy of this ledger as it stands (same origin, keys and genesis): append to each and they diverge."""
+        self.ledger.close()
+        shutil.copytree(self.root / "ledger", dest / "ledger")
+        self.ledger = Ledger.open(self.root / "ledger", clock=self.clock)
+        other = object.__new__(Site)
+        other.root, other.parties, other._log_key, other.log = dest, self.parties, self._log_key, self.log
+        other.clock = Clock(start)
+        other.ledger = Ledger.open(dest / "ledger", clock=other.clock)
+        other.signers, other.held, other.authority, other._stamp = dict(self.signers), [], None, self._stamp
+        return other
+
+    def close_ledger(self) -> None:
+        self.ledger.close()
+
+
+# --- verifying ---
+
+
+def verify(bundle: Path, trust: TrustAnchor) -> Result:
+    with Bundle(bundle) as b:
+        return verify_bundle(b, trust, default_rules(), workers=1)
+
+
+def errors(result: Result) -> set[str]:
+    return {f.code for f in result.findings if f.severity == ERROR}
+
+
+def findings(result: Result, code: str, severity: str = ERROR) -> list[Finding]:
+    return [f for f in result.findings if f.code == code and f.severity == severity]
+
+
+def describe(result: Result) -> str:
+    return "\n".join(f"{f.severity:7} {f.code:3} seq={f.seq} media={f.media} {f.message}" for f in result.findings)
+
+
+# --- editing an exported bundle (the careful forger keeps the manifest consistent) ---
+
+
+def entry_lines(bundle: Path) -> list[bytes]:
+    return (bundle / "entries.jsonl").read_bytes().splitlines()
+
+
+def seq_of(bundle: Path, type_: str, nth: int = 0) -> int:
+    seqs = [i for i, line in enumerate(entry_lines(bundle)) if json.loads(line)["type"] == type_]
+    return seqs[nth]
+
+
+def fix_manifest(bundle: Path) -> None:
+    """Recompute the manifest over the files as they now are (what a forger does after editing)."""
+    manifest = json.loads((bundle / "manifest.json").read_bytes())
+    files: dict[str, dict[str, Any]] = {}
+    for path in sorted(p for p in bundle.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        data = path.read_bytes()
+        files[path.relative_to(bundle).as_posix()] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    manifest["files"] = files
+    manifest["size"] = len(entry_lines(bundle))
+    manifest["checkpoints"] = sorted(int(p.stem) for p in (bundle / "checkpoints").glob("*.checkpoint"))
+    (bundle / "manifest.json").write_bytes(canonical.dumps(manifest) + b"\n")
+
+
+def rewrite_entries(bundle: Path, change: Callable[[list[bytes]], list[bytes]]) -> None:
+    lines = change(entry_lines(bundle))
+    (bundle / "entries.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+    fix_manifest(bundle)
+
+
+def checkpoint_files(bundle: Path) -> Iterator[tuple[int, Path]]:
+    for path in sorted((bundle / "checkpoints").glob("*.checkpoint")):
+        yield int(path.stem), path
+
+
+def resign_history(bundle: Path, site: Site, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
+    """Rewrite the history with the vendor's own keys: edit the entries, re-chain and re-sign every one with
+    its actor's key, re-sign a checkpoint at each size the bundle had with the log key (the municipality's
+    cosignatures no longer fit and are dropped), and fix the manifest.  Nothing in the bundle shows it."""
+    objs = change([json.loads(line) for line in entry_lines(bundle)])
+    prev, leaves = bytes(32), []
+    for seq, obj in enumerate(objs):
+        entry = sign_entry(origin=site.ledger.origin, seq=seq, prev=prev, type=obj["type"], at=obj["at"],
+                           body=obj["body"], signer=site.signer(obj["actor"]))
+        leaves.append(entry.leaf)
+        prev = entry.leaf_hash
+    (bundle / "entries.jsonl").write_bytes(b"".join(leaf + b"\n" for leaf in leaves))
+    hashes = [leaf_hash(leaf) for leaf in leaves]
+    for size, path in list(checkpoint_files(bundle)):
+        path.unlink()
+        if 0 < size <= len(leaves):
+            text = Checkpoint(site.ledger.origin, size, root_from_leaf_hashes(hashes[:size])).to_text()
+            path.write_bytes(sign_note(text, [site.log]))
+    shutil.rmtree(bundle / "proofs", ignore_errors=True)
+    fix_manifest(bundle)
+
+
+def forged_witness() -> Signer:
+    """A key the vendor made and named like the municipality's witness."""
+    return Signer(WITNESS_NAME, key("vendor-made witness"), alg=ALG_COSIGNATURE_V1)
+
+
+def at_text(moment: datetime) -> str:
+    return format_at(moment)

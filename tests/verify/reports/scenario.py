@@ -1,0 +1,277 @@
+"""Real ledgers for the report tests and the report benchmark, built with the Ledger API.
+
+Bodies come from tests/world.py (they match the schemas); keys are deterministic, the clock
+steps one minute per entry from 2026-04-01 10:00 JST, so the same scenario gives the same bundle
+and the same reports, byte for byte.
+
+``build(tmp, variant)``:
+
+* ``"clean"``: a contract carried out by the book -- two media received under one handover
+  receipt, a vendor medium, an approved copy, an approved and encrypted takeout that came back,
+  an approved subcontractor whose operator works on a medium, an approved disposal of the
+  original and the copy (witnessed, photos with the serial, certificates), a return, an erasure,
+  an on-site inspection, the agent seeing the copy attached, and the completion statement; the
+  municipality cosigned the final checkpoint.
+* ``"violations"``: the same, plus an unapproved sub-subcontractor (有限会社孫請) whose employee is
+  registered, checks a medium out and carries it off site under an approval the municipality never
+  signed (C9, C2), and a third medium that is lost (C14, 紛失).
+
+``build_many(tmp, n)`` (the benchmark): n media received, checked out and in, half returned, half
+disposed with full evidence, closed; appended in batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.bundle import export_bundle
+from ledger.cosignature import cosign
+from ledger.entry import sign_entry
+from ledger.ledger import Ledger
+from ledger.note import Signer, add_signatures, parse_note
+from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
+from tests.world import (
+    APPROVER,
+    JST,
+    OTHER_APPROVER,
+    RESPONSIBLE,
+    WITNESS,
+    approve,
+    departed_body,
+    disposed_body,
+    erased_body,
+    iso,
+    medium_fields,
+    person_body,
+    receipt,
+    received_body,
+    registered_body,
+    return_check,
+    returned_body,
+    signer,
+    volume,
+)
+from verify.authority import Authority, Pin
+from verify.trust import TrustAnchor
+
+ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
+START = datetime(2026, 4, 1, 10, 0, tzinfo=JST)
+PARTIES = Parties(responsible=RESPONSIBLE, approver=APPROVER, witness=WITNESS)
+COSIGN_TIME = int(datetime(2026, 4, 2, 9, 0, tzinfo=JST).timestamp())
+
+
+class MinuteClock:
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(minutes=1)
+        return self.now
+
+    def peek(self) -> str:
+        return iso(self.now + timedelta(minutes=1))
+
+
+def log_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"custody-test-key:" + ORIGIN.encode()).digest())
+
+
+@dataclass
+class Built:
+    ledger: Ledger
+    bundle: Path
+    trust: TrustAnchor
+    cosigned: bytes
+
+
+def new(tmp: Path) -> tuple[Ledger, MinuteClock]:
+    clock = MinuteClock()
+    ledger = Ledger.create(tmp / "ledger", contract_toml=contract_toml(PARTIES), responsible=RESPONSIBLE,
+                           log_key=log_key(), log_passphrase=LOG_PASSPHRASE, kdf_n=TEST_KDF_N, clock=clock)
+    return ledger, clock
+
+
+def finish(ledger: Ledger, tmp: Path, *, cosign_final: bool = True) -> Built:
+    """Checkpoint, have the municipality cosign it, export the bundle; the trust the municipality holds.
+
+    With ``cosign_final=False`` the municipality cosigned only the first checkpoint (the genesis).
+    """
+    ledger.checkpoint(Signer(ORIGIN, log_key()))
+    size, note = ledger.store.latest_checkpoint()  # type: ignore[misc]
+    if not cosign_final:
+        size = 1
+        note = ledger.store.checkpoint(1)  # type: ignore[assignment]
+        assert note is not None
+    merged = add_signatures(note, [cosign(parse_note(note).text, COSIGN_TIME, WITNESS)])
+    ledger.store.add_checkpoint(size, merged, "2026-04-02T09:00:00.000+09:00")
+    bundle = tmp / "bundle"
+    export_bundle(ledger.store, ledger.log_verifier().vkey, bundle)
+    trust = TrustAnchor(
+        origin=ORIGIN,
+        log_vkey=ledger.log_verifier().vkey,
+        genesis_leaf_hash=ledger.genesis().leaf_hash,
+        approver_vkeys=(APPROVER.verifier().vkey,),
+        witness_vkeys=(WITNESS.verifier().vkey,),
+        held_checkpoints=(merged,),
+    )
+    return Built(ledger, bundle, trust, merged)
+
+
+def make_authority(built: Built, path: Path) -> Path:
+    """A municipality trust store on disk that pinned the ledger and holds the cosigned checkpoint."""
+    witness_key = Ed25519PrivateKey.from_private_bytes(
+        hashlib.sha256(b"custody-test-key:" + WITNESS.name.encode()).digest())
+    authority = Authority.create(path, WITNESS.name, b"witness-pass", private_key=witness_key, kdf_n=TEST_KDF_N)
+    authority.pin(Pin.from_entry(built.ledger.genesis(), pinned_at="2026-03-31T12:00:00+09:00"))
+    authority.record_cosigned(ORIGIN, built.cosigned)
+    return path
+
+
+def _disposed(ledger: Ledger, media_id: str, serial: str, approval_id: str, number: str, clock: MinuteClock,
+              **over: Any) -> dict[str, Any]:
+    photo = ledger.store.put_attachment(f"photo of {serial} after shredding".encode())
+    photo2 = ledger.store.put_attachment(f"photo of the shredder, {media_id}".encode())
+    cert = ledger.store.put_attachment(f"certificate of destruction {number} for {serial}".encode())
+    start = datetime.fromisoformat(clock.peek()) - timedelta(minutes=30)
+    body = disposed_body(media_id, serial, approval_id, certificate_number=number,
+                         start=iso(start), end=iso(start + timedelta(minutes=20)),
+                         photos=[{"attachment": photo, "name": f"{media_id}-serial.jpg", "serial_visible": True},
+                                 {"attachment": photo2, "name": f"{media_id}-shredder.jpg", "serial_visible": False}],
+                         certificate={"attachment": cert, "name": f"{number}.pdf"},
+                         property_number=f"P-{serial}", classification_before="機密性3",
+                         classification_after="廃棄済(復元不能)", remains_destination="産業廃棄物処理業者 株式会社リサイクル",
+                         validation={"accepted_by": {"name": "山田 花子", "organisation": "例市", "title": "主査"},
+                                     "at": iso(start + timedelta(minutes=25))},
+                         operator={"name": "田中 二郎", "organisation": "株式会社サンプル", "title": "作業従事者",
+                                   "contact": "03-0000-0000"})
+    body.update(over)
+    return body
+
+
+def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close: bool = True) -> Built:
+    ledger, clock = new(tmp)
+    op = signer("op-tanaka")
+    sub = signer("sub-suzuki")
+    resp = RESPONSIBLE
+
+    def do(type_: str, body: dict[str, Any], who: Signer = resp) -> int:
+        return ledger.append(type_, body, who).seq
+
+    do("personnel.registered", person_body("op-tanaka"))
+    do("personnel.registered", person_body("agent-ws01", role="agent"))
+    do("subcontract.approved", {"approval": approve("subcontract", "S-1", [])})
+    do("personnel.registered", person_body("sub-suzuki", tier="subcontractor", organisation="株式会社下請",
+                                           subcontract_id="S-1"))
+    three = variant == "violations"
+    quantity = 3 if three else 2
+    rec = receipt("R-2026-001", quantity=quantity, records=1200 * quantity)
+    do("media.received", received_body("M-001", "SN-001", receipt=rec))
+    do("media.received", received_body("M-002", "SN-002", receipt=rec))
+    if three:
+        do("media.received", received_body("M-003", "SN-003", receipt=rec))
+    do("media.registered", registered_body("V-001", "VSN-001"))
+    do("media.checked_out", {"media_id": "M-001", "person": "op-tanaka", "purpose": "データ移行作業",
+                             "workstation": "ws-01", "seals": ["S-0001"]}, op)
+    do("copy.made", {"approval": approve("copy", "K-1", ["M-001"]), "source_media_id": "M-001",
+                     **medium_fields("C-001", "CSN-001"), "copied_by": "op-tanaka"}, op)
+    do("agent.started", {"host": "ws-01", "observed_at": clock.peek(),
+                         "config": {"heartbeat_interval_ms": 60000, "allowed_gap_ms": 120000}},
+       signer("agent-ws01"))
+    do("volume.attached", volume("C-001", "CSN-001", datetime.fromisoformat(clock.peek())), signer("agent-ws01"))
+    do("agent.stopped", {"observed_at": clock.peek(), "reason": "作業終了"}, signer("agent-ws01"))
+    do("media.checked_in", {"media_id": "M-001", "person": "op-tanaka", "seals_intact": True}, op)
+    departed = do("takeout.departed", departed_body(approve("takeout", "T-1", ["M-002"]), ["M-002"]), op)
+    do("takeout.returned", {"takeout_seq": departed, "media_ids": ["M-002"], "check": return_check()}, op)
+    do("media.checked_out", {"media_id": "M-002", "person": "sub-suzuki", "purpose": "入力作業"}, sub)
+    do("media.checked_in", {"media_id": "M-002", "person": "sub-suzuki", "seals_intact": True}, sub)
+    if three:
+        kato = signer("sub-kato")
+        do("personnel.registered", person_body("sub-kato", tier="sub-subcontractor", organisation="有限会社孫請",
+                                               subcontract_id="S-9"))
+        do("media.checked_out", {"media_id": "M-002", "person": "sub-kato", "purpose": "自宅での入力作業"}, kato)
+        forged = approve("takeout", "T-9", ["M-002"], by=OTHER_APPROVER, carriers=["sub-kato"])
+        out = do("takeout.departed", departed_body(forged, ["M-002"], carriers=["sub-kato"],
+                                                   destination="孫請の事務所"), kato)
+        do("takeout.returned", {"takeout_seq": out, "media_ids": ["M-002"], "check": return_check()}, kato)
+        do("incident.reported", {"kind": "lost", "detected_at": clock.peek(), "notified_at": clock.peek(),
+                                 "media_ids": ["M-003"], "records": 1200, "encrypted": True,
+                                 "place": "保管庫", "situation": "棚卸しで所在不明", "status": "open",
+                                 "police_report": {"filed": True, "reference": "丸の内署 第123号"}})
+    do("disposal.approved", {"approval": approve("dispose", "D-1", ["M-001", "C-001"], **{
+        "serial_M-001": "SN-001", "serial_C-001": "CSN-001"})})
+    do("media.disposed", _disposed(ledger, "M-001", "SN-001", "D-1", "C-0001", clock))
+    do("media.disposed", _disposed(ledger, "C-001", "CSN-001", "D-1", "C-0002", clock))
+    do("media.returned", returned_body("M-002"))
+    do("media.erased", erased_body("V-001"), op)
+    do("inspection.recorded", {
+        "date": "2026-04-01", "type": "on_site",
+        "inspector": {"name": "山田 花子", "organisation": "例市 市民課", "title": "主査"},
+        "tasks": ["媒体管理台帳と現物の照合", "作業場所の確認"],
+        "checks": [{"party": "株式会社サンプル", "item": "register", "in_contract": True, "complied": True,
+                    "evidence": "台帳と現物が一致"}],
+        "findings": ["なし"], "corrective_actions": [{"what": "保管庫の鍵管理簿の様式を改める", "who": "佐藤 一郎",
+                                                   "by": "2026-04-30"}],
+        "result": "適正"})
+    if not close:
+        return finish(ledger, tmp, cosign_final=cosign_final)
+    do("contract.closed", {
+        "statement": {"no_data_remains": True, "scope": ["work_pcs", "backups", "mail"],
+                      "text": "作業用PC・バックアップ・電子メールを含め、データは残存していません。"},
+        "completed_at": clock.peek(),
+        "municipality_check": {"inspector": {"name": "山田 花子", "organisation": "例市", "title": "主査"},
+                               "method": "実地確認及び証跡の検証", "date": "2026-04-02", "result": "適正に完了"}})
+    return finish(ledger, tmp, cosign_final=cosign_final)
+
+
+def build_many(tmp: Path, n: int, *, batch: int = 500) -> Built:
+    """n media: received, checked out and in, then half returned and half disposed; closed (valid entries)."""
+    ledger, clock = new(tmp)
+    op = signer("op-tanaka")
+    ledger.append("personnel.registered", person_body("op-tanaka"), RESPONSIBLE)
+    pending: list[tuple[str, dict[str, Any], Signer]] = []
+
+    def flush() -> None:
+        makers = []
+        for type_, body, who in pending:
+            def make(head: Any, type_: str = type_, body: dict[str, Any] = body, who: Signer = who) -> Any:
+                return sign_entry(origin=ledger.origin, seq=head.size, prev=head.last_leaf_hash, type=type_,
+                                  at=iso(clock()), body=body, signer=who)
+            makers.append(make)
+        ledger.store.append_many(makers)
+        pending.clear()
+
+    def add(type_: str, body: dict[str, Any], who: Signer = RESPONSIBLE) -> None:
+        pending.append((type_, body, who))
+        if len(pending) >= batch:
+            flush()
+
+    ids = [f"M-{i:04d}" for i in range(n)]
+    for i, media_id in enumerate(ids):
+        rec = receipt(f"R-{i // 100:03d}", quantity=min(100, n - (i // 100) * 100),
+                      records=1200 * min(100, n - (i // 100) * 100))
+        add("media.received", received_body(media_id, f"SN-{i:06d}", receipt=rec))
+    for media_id in ids:
+        add("media.checked_out", {"media_id": media_id, "person": "op-tanaka", "purpose": "データ移行作業"}, op)
+        add("media.checked_in", {"media_id": media_id, "person": "op-tanaka", "seals_intact": True}, op)
+    dispose = ids[: n // 2]
+    for start in range(0, len(dispose), 100):
+        chunk = dispose[start:start + 100]
+        note = approve("dispose", f"D-{start // 100 + 1:03d}", chunk,
+                       **{f"serial_{m}": f"SN-{int(m[2:]):06d}" for m in chunk})
+        add("disposal.approved", {"approval": note})
+    flush()
+    for i, media_id in enumerate(dispose):
+        serial = f"SN-{int(media_id[2:]):06d}"
+        add("media.disposed", _disposed(ledger, media_id, serial, f"D-{i // 100 + 1:03d}", f"C-{i + 1:05d}", clock))
+    for media_id in ids[n // 2:]:
+        add("media.returned", returned_body(media_id))
+    flush()
+    ledger.append("contract.closed", {"statement": {"no_data_remains": True, "scope": ["work_pcs", "backups"]}},
+                  RESPONSIBLE)
+    return finish(ledger, tmp)

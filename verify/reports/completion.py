@@ -1,0 +1,394 @@
+"""返還・廃棄完了報告 (completion report, 履行確認): what became of every medium at the contract's end
+(FIELDS.md, Completion report).
+
+1. the completion statement recorded by ``contract.closed`` (no data remains, and where that was
+   checked: work PCs, development machines, servers, backups, mail, paper);
+2. per medium: origin, final disposition (returned, erased and returned, disposed, erased, lost, or
+   NOT settled), when, and the entry that evidences it, with the certificate or receipt number;
+3. the reconciliation received + registered + copies − returned − disposed − erased − lost = 0 with
+   the actual numbers, and each handover receipt's declared quantity and records against the media
+   recorded under it;
+4. incidents;
+5. subcontractors with their approvals, and any organisation that acted without one;
+6. the ledger's final checkpoint and the checkpoint the municipality cosigned, with the cosigners;
+7. the verification result and its findings;
+8. the municipality's check (inspector, method, date, result) with boxes to sign.
+"""
+
+from __future__ import annotations
+
+from verify.findings import ERROR, INFO, WARNING
+from verify.reports.common import (
+    DISPOSITIONS,
+    Organisations,
+    actor_text,
+    approval_doc,
+    approver_text,
+    as_of,
+    basis_meta,
+    contract_meta,
+    disposition,
+    evidence_seq,
+    footer,
+    kind_text,
+    origin_text,
+    person_fields,
+    person_text,
+    responsible,
+    vendor_name,
+    verdict,
+)
+from verify.reports.data import CheckpointView, ReportData
+from verify.reports.document import (
+    Align,
+    Block,
+    BulletList,
+    Cell,
+    Document,
+    Hash,
+    KeyValues,
+    Lang,
+    Note,
+    Paragraph,
+    Section,
+    SignatureBoxes,
+    Table,
+)
+from verify.reports.labels import (
+    CODES,
+    DASH,
+    EVENTS,
+    INCIDENT_STATUS,
+    INCIDENTS,
+    SCOPES,
+    SEVERITIES,
+    TIERS,
+    Tr,
+    code_order,
+    dict_of,
+    list_of,
+    text_of,
+)
+
+
+def _statement(data: ReportData, t: Tr) -> list[Block]:
+    closed = data.of_type("contract.closed")
+    if not closed:
+        return [Paragraph(t(
+            "The ledger holds no completion statement (contract.closed): the contract has not been closed in the "
+            "ledger, so the vendor has not declared that no data remains.",
+            "台帳に完了の記録(contract.closed)がありません。契約は台帳上終了しておらず、"
+            "データが残存しないことの申告もされていません。"))]
+    entry = closed[0]
+    body = entry.body
+    statement = dict_of(body.get("statement"))
+    scope = [t.word(SCOPES, s) for s in list_of(statement.get("scope")) if isinstance(s, str)]
+    blocks: list[Block] = [
+        Paragraph(t(
+            "We report that the return and disposal of the media entrusted to us under this contract, and of "
+            "every copy made of them, is complete as set out below.",
+            "本契約に基づき貴団体から預託を受けた媒体及びその複製について、下記のとおり返還・廃棄を完了したことを"
+            "報告します。")),
+        KeyValues([
+            (t("No data remains", "データの残存なし"),
+             t("declared", "申告あり") if statement.get("no_data_remains") is True else t("NOT declared", "申告なし")),
+            (t("Checked", "確認した範囲"), t.join(scope)),
+            (t("Statement", "申告内容"), text_of(statement.get("text")) or DASH),
+            (t("Completed at", "完了日時"), t.when(body.get("completed_at") or entry.at)),
+            (t("Recorded by (entry)", "記録者(記録番号)"), f"{actor_text(data, entry.actor)} {t.seq(entry.seq)}"),
+        ], widths=(1, 3)),
+    ]
+    if text_of(body.get("remarks")):
+        blocks.append(Note(text_of(body.get("remarks"))))
+    return blocks
+
+
+def _media_table(data: ReportData, t: Tr) -> Block:
+    if not data.state.media:
+        return Paragraph(t("No media are recorded.", "記録された媒体はありません。"))
+    rows: list[list[Cell]] = []
+    for m in data.state.media.values():
+        kind = disposition(data, m)
+        seq = evidence_seq(m)
+        entry = data.entries.get(seq) if seq is not None else None
+        reference = DASH
+        if entry is not None:
+            number = text_of(entry.body.get("certificate_number")) or text_of(
+                dict_of(entry.body.get("receipt")).get("number"))
+            reference = number or DASH
+        rows.append([
+            m.id,
+            kind_text(t, m.kind),
+            m.serial or DASH,
+            origin_text(m, t),
+            t.yes_no(m.my_number),
+            t.word(DISPOSITIONS, kind),
+            t.when(entry.at) if entry is not None else DASH,
+            f"{t.seq(seq)} {t.word(EVENTS, entry.type)}" if entry is not None else DASH,
+            reference,
+        ])
+    return Table(
+        [t("Media ID", "媒体ID"), t("Kind", "種別"), t("Serial", "シリアル番号"), t("Origin", "由来"),
+         t("My Number", "特定個人情報"), t("Final disposition", "最終処分"), t("When", "日時"),
+         t("Evidence (entry)", "証跡(記録番号)"), t("Certificate / receipt", "証明書・受領書番号")],
+        rows, col_widths=[3, 3, 4, 5, 2, 3, 4, 5, 4],
+    )
+
+
+def reconciliation_rows(data: ReportData, t: Tr) -> tuple[list[list[Cell]], int]:
+    c = data.state.counts()
+    terms = [
+        (t("Received from the municipality (receipts)", "受領(預り証)"), "+", c["received"]),
+        (t("Vendor media registered", "自社媒体の登録"), "+", c["registered"]),
+        (t("Copies made", "複製"), "+", c["copies"]),
+        (t("Returned", "返還"), "−", c["returned"]),
+        (t("Disposed", "廃棄"), "−", c["disposed"]),
+        (t("Erased (vendor media and copies)", "消去(自社媒体・複製)"), "−", c["erased"]),
+        (t("Lost", "紛失"), "−", c["lost"]),
+    ]
+    return [[label, sign, t.count(n)] for label, sign, n in terms], c["open"]
+
+
+def _reconciliation(data: ReportData, t: Tr) -> list[Block]:
+    rows, balance = reconciliation_rows(data, t)
+    c = data.state.counts()
+    formula = t(
+        "received {r} + registered {g} + copies {c} − returned {t} − disposed {d} − erased {e} − lost {l} = {b}",
+        "受領 {r} + 登録 {g} + 複製 {c} − 返還 {t} − 廃棄 {d} − 消去 {e} − 紛失 {l} = {b}",
+    ).format(r=c["received"], g=c["registered"], c=c["copies"], t=c["returned"], d=c["disposed"], e=c["erased"],
+             l=c["lost"], b=balance)
+    align: list[Align] = ["left", "center", "right"]
+    blocks: list[Block] = [
+        Table([t("Media", "区分"), "±", t("Count", "媒体数")], rows, col_widths=[6, 1, 2], align=align,
+              footer_rows=[[t("Balance (must be 0)", "差引(0 であること)"), "=", t.count(balance)]]),
+        Paragraph(formula),
+        Paragraph(t("Result: the media reconcile.", "結果: 媒体数は一致しています。") if balance == 0 else
+                  t("Result: the media do NOT reconcile: {n} medium/media unaccounted for.",
+                    "結果: 媒体数が一致しません。{n} 個の媒体の処分が確認できません。").format(n=balance)),
+    ]
+    receipts = data.state.receipts
+    if receipts:
+        rows2: list[list[Cell]] = []
+        for number, receipt in sorted(receipts.items()):
+            media = [str(x) for x in receipt.get("media", [])]
+            declared = receipt.get("declared", 0)
+            held: dict[str, int] = {}
+            for media_id in media:
+                m = data.state.media.get(media_id)
+                for item in list_of(dict_of(m.record.get("contents")).get("items")) if m is not None else []:
+                    d = dict_of(item)
+                    if isinstance(d.get("name"), str) and isinstance(d.get("records"), int):
+                        held[d["name"]] = held.get(d["name"], 0) + d["records"]
+            declared_records = dict_of(receipt.get("records"))
+            lines = [f"{name}: {t.count(n)} / {t.count(held.get(name, 0))}"
+                     for name, n in sorted(declared_records.items())]
+            ok = (not declared or declared == len(media)) and all(
+                held.get(name, 0) == n for name, n in declared_records.items())
+            rows2.append([number, t.count(declared), f"{len(media)}({', '.join(media)})" if t.ja else
+                          f"{len(media)} ({', '.join(media)})", "\n".join(lines) or DASH,
+                          t("match", "一致") if ok else t("DIFFERS", "不一致")])
+        blocks.append(Table(
+            [t("Receipt", "預り証番号"), t("Declared media", "申告数量"), t("Media recorded", "記録された媒体"),
+             t("Records: declared / recorded", "件数: 申告 / 記録"), t("Check", "照合")],
+            rows2, col_widths=[3, 2, 5, 6, 2], align=["left", "right", "left", "left", "center"],
+            caption=t("Handover receipts (預り証)", "預り証ごとの照合"),
+        ))
+    return blocks
+
+
+def _incidents(data: ReportData, t: Tr) -> Block:
+    rows: list[list[Cell]] = []
+    for entry in data.of_type("incident.reported"):
+        b = entry.body
+        ids = [x for x in list_of(b.get("media_ids")) if isinstance(x, str)]
+        police = dict_of(b.get("police_report"))
+        situation = text_of(b.get("situation"))
+        if police:
+            situation += t("\nPolice report: {p}", "\n警察への届出: {p}").format(
+                p=t.yes_no(police.get("filed")) + (f" {text_of(police.get('reference'))}"
+                                                    if police.get("reference") else ""))
+        rows.append([
+            t.seq(entry.seq),
+            t.when(b.get("detected_at")),
+            t.word(INCIDENTS, text_of(b.get("kind"))),
+            t.join(ids),
+            situation or DASH,
+            t.when(b.get("notified_at")) if b.get("notified_at") else t("NOT notified", "未報告"),
+            t.word(INCIDENT_STATUS, text_of(b.get("status"))) if b.get("status") else DASH,
+        ])
+    if not rows:
+        return Paragraph(t("No incident was reported.", "事故の報告はありません。"))
+    return Table([t("Entry", "記録番号"), t("Detected", "検知日時"), t("Kind", "種別"), t("Media", "媒体"),
+                  t("Situation", "状況"), t("Municipality notified", "委託者への報告"), t("Status", "対応状況")],
+                 rows, col_widths=[2, 3, 2, 2, 7, 3, 2])
+
+
+def _subcontractors(data: ReportData, t: Tr) -> list[Block]:
+    orgs = Organisations(data)
+    rows: list[list[Cell]] = []
+    for sc in sorted(data.state.subcontracts.values(), key=lambda s: s.seq):
+        doc = approval_doc(data, sc.id)
+        sub = dict_of(doc.get("subcontractor"))
+        people = [p.name or p.key_name for p in data.state.people.values()
+                  if p.tier != "vendor" and orgs.key_of_person(p) == orgs.key_of_name(sc.name)]
+        rows.append([
+            sc.name,
+            t.word(TIERS, sc.tier) + (f"\n({sc.parent})" if sc.parent else ""),
+            f"{sc.id}\n{t.seq(sc.seq)}",
+            f"{t.when(sc.valid_from)} –\n{t.when(sc.valid_until)}",
+            approver_text(doc) or DASH,
+            text_of(sub.get("scope")) or DASH,
+            text_of(sub.get("data_handled")) or DASH,
+            t.join(people),
+        ])
+    blocks: list[Block] = []
+    if rows:
+        blocks.append(Table(
+            [t("Subcontractor", "再委託先"), t("Tier", "階層"), t("Approval (entry)", "承認番号(記録番号)"),
+             t("Valid", "承認期間"), t("Approved by", "承認者"), t("Scope", "業務の範囲"),
+             t("Personal data handled", "取り扱う個人情報"), t("Registered staff", "登録従事者")],
+            rows, col_widths=[3, 2, 3, 4, 3, 4, 4, 3]))
+    else:
+        blocks.append(Paragraph(t("No subcontract approval is recorded.", "再委託の承認の記録はありません。")))
+    unapproved = [o for o in orgs.ordered() if not o.approved]
+    if unapproved:
+        blocks.append(Paragraph(t(
+            "Organisations whose staff are registered in the ledger without a subcontract approval:",
+            "再委託の承認がないまま従事者が台帳に登録されている事業者:")))
+        blocks.append(BulletList([t("{name} ({tier})", "{name}({tier})").format(name=o.name, tier=t.word(TIERS, o.tier))
+                                  for o in unapproved]))
+    return blocks
+
+
+def _checkpoint_rows(cp: CheckpointView | None, t: Tr, label: str) -> list[tuple[str, Cell]]:
+    if cp is None:
+        return [(label, t("none", "なし"))]
+    cosigners = t.join([f"{name} {t.timestamp(ts)}" for name, ts in cp.cosigners]) if cp.cosigners \
+        else t("none", "なし")
+    return [
+        (label, t("{n} entries", "記録 {n} 件時点").format(n=f"{cp.size:,}")),
+        (t("Root hash (SHA-256, hex)", "ルートハッシュ(SHA-256)"), Hash(cp.root_hash.hex())),
+        (t("Cosigned by (time)", "副署者(副署日時)"), cosigners),
+    ]
+
+
+def _checkpoints(data: ReportData, t: Tr) -> list[Block]:
+    final, cosigned = data.final_checkpoint, data.cosigned_checkpoint
+    if final is not None and cosigned is not None and (final.size, final.root_hash) == (cosigned.size,
+                                                                                     cosigned.root_hash):
+        rows = _checkpoint_rows(cosigned, t, t("Final checkpoint, cosigned by the municipality",
+                                               "最終チェックポイント(委託者の副署済み)"))
+    else:
+        rows = [
+            *_checkpoint_rows(final, t, t("Final checkpoint", "最終チェックポイント")),
+            *_checkpoint_rows(cosigned, t, t("Latest checkpoint the municipality cosigned",
+                                             "委託者が副署した最新のチェックポイント")),
+        ]
+    rows.append((t("Entries in the bundle", "証跡一式の記録件数"), t.count(data.size)))
+    after = data.size - data.result.witnessed_size
+    blocks: list[Block] = [KeyValues(rows, widths=(2, 5))]
+    if after > 0:
+        blocks.append(Paragraph(t(
+            "{n} entries were recorded after the last checkpoint the municipality cosigned: have the vendor submit "
+            "a checkpoint for cosigning (finding I6).",
+            "委託者が最後に副署したチェックポイント以降に {n} 件の記録があります。チェックポイントの副署を受けるよう"
+            "受託者に求めてください(所見 I6)。").format(n=f"{after:,}")))
+    return blocks
+
+
+def findings_summary(data: ReportData, t: Tr) -> Table:
+    counts: dict[str, dict[str, int]] = {}
+    for f in data.result.findings:
+        counts.setdefault(f.code, {ERROR: 0, WARNING: 0, INFO: 0})
+        counts[f.code][f.severity] = counts[f.code].get(f.severity, 0) + 1
+    rows: list[list[Cell]] = [
+        [code, t.word(CODES, code), t.count(c[ERROR]), t.count(c[WARNING]), t.count(c[INFO])]
+        for code, c in sorted(counts.items(), key=lambda kv: code_order(kv[0]))
+    ]
+    return Table([t("Code", "規則"), t("Rule", "内容"), t.word(SEVERITIES, ERROR), t.word(SEVERITIES, WARNING),
+                  t.word(SEVERITIES, INFO)], rows, col_widths=[1, 7, 1, 1, 1],
+                 align=["left", "left", "right", "right", "right"])
+
+
+def findings_table(data: ReportData, t: Tr, *, orgs: Organisations | None = None) -> Table:
+    columns = [t("Code", "規則"), t("Severity", "重大度"), t("Entry", "記録番号"), t("Medium", "媒体"),
+               t("Finding", "内容")]
+    widths = [1, 1, 1, 2, 9]
+    rows: list[list[Cell]] = []
+    for f in data.result.findings:
+        row: list[Cell] = [f.code, t.word(SEVERITIES, f.severity), t.seq(f.seq), f.media or DASH, f.message]
+        if orgs is not None:
+            row.append(t.join([orgs.name(k) for k in orgs.attribute(f)]))
+        rows.append(row)
+    if orgs is not None:
+        columns.append(t("Organisation", "事業者"))
+        widths = [1, 1, 1, 2, 8, 3]
+    return Table(columns, rows, col_widths=widths)
+
+
+def _verification(data: ReportData, t: Tr) -> list[Block]:
+    blocks: list[Block] = [Paragraph(verdict(data, t))]
+    if not data.result.findings:
+        blocks.append(Paragraph(t("The verifier found nothing to report.", "検証上の指摘はありません。")))
+        return blocks
+    blocks += [findings_summary(data, t), findings_table(data, t)]
+    blocks.append(Note(t(
+        "Codes: I1–I9 integrity of the ledger, C1–C15 completeness and compliance (see the findings report).",
+        "規則: I1〜I9 は台帳の完全性、C1〜C15 は記録の網羅性と遵守状況です(検証結果報告を参照)。")))
+    return blocks
+
+
+def _municipality_check(data: ReportData, t: Tr) -> list[Block]:
+    closed = data.of_type("contract.closed")
+    check = dict_of(closed[0].body.get("municipality_check")) if closed else {}
+    inspector = person_fields(check.get("inspector"))
+    labels = [t("Inspector", "検査者"), t("Method", "方法"), t("Date", "日付"), t("Result", "結果")]
+    blocks: list[Block] = []
+    if check:
+        blocks.append(KeyValues([
+            (labels[0], " ".join(x for x in (inspector["organisation"], inspector["title"], inspector["name"]) if x)
+             or DASH),
+            (labels[1], text_of(check.get("method")) or DASH),
+            (labels[2], t.date(check.get("date"))),
+            (labels[3], text_of(check.get("result")) or DASH),
+        ], widths=(1, 4)))
+        names = [inspector["name"], text_of(check.get("method")), t.date(check.get("date")),
+                 text_of(check.get("result"))]
+    else:
+        blocks.append(Paragraph(t("To be filled in by the municipality after checking this report and its evidence.",
+                                  "本報告書及び証跡を確認のうえ、委託者が記入してください。")))
+        names = ["", "", "", ""]
+    blocks.append(SignatureBoxes(labels, names=names))
+    return blocks
+
+
+def build_completion(data: ReportData, lang: Lang) -> Document:
+    """The completion report (module documentation)."""
+    t = Tr(lang)
+    resp = responsible(data)
+    blocks: list[Block] = [
+        Section(t("1. Completion statement", "1. 完了の報告"), _statement(data, t)),
+        Section(t("2. Final disposition of each medium", "2. 媒体ごとの最終処分"), [_media_table(data, t)],
+                orientation="landscape"),
+        Section(t("3. Reconciliation", "3. 数量の照合"), _reconciliation(data, t)),
+        Section(t("4. Incidents", "4. 事故等"), [_incidents(data, t)]),
+        Section(t("5. Subcontractors and their approvals", "5. 再委託先と承認"), _subcontractors(data, t)),
+        Section(t("6. The ledger's final checkpoint", "6. 台帳の最終チェックポイント"), _checkpoints(data, t)),
+        Section(t("7. Verification result", "7. 検証結果"), _verification(data, t)),
+        Section(t("8. Municipality's check", "8. 委託者による確認"), _municipality_check(data, t)),
+    ]
+    return Document(
+        t("Completion report: return and disposal of media", "返還・廃棄完了報告"),
+        subtitle=text_of(data.genesis.get("title")),
+        lang=lang,
+        meta=[
+            *contract_meta(data, t),
+            (t("Responsible person", "作業責任者"), person_text(data, resp, t) if resp else DASH),
+            *basis_meta(data, t),
+            as_of(data, t),
+        ],
+        blocks=blocks,
+        header_note=t("Confidential", "取扱注意"),
+        footer_note=footer(data, t),
+        author=vendor_name(data),
+    )

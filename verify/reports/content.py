@@ -1,0 +1,52 @@
+"""The report contents: verified bundle data in, ``Document`` objects out (pure).
+
+Each kind of report has its module; this one names them for the command and the demo:
+
+=============  =====================================================  ==========================
+kind           what                                                   files
+=============  =====================================================  ==========================
+register       媒体管理台帳 (``register``)                              ``register``
+disposal       廃棄証明書 / 消去証明書, one per medium (``disposal``)    ``disposal-<media id>``
+completion     返還・廃棄完了報告 (``completion``)                      ``completion``
+inspection     別紙報告票, the MIC form (``inspection``)                ``inspection``
+findings       検証結果報告 (``findings``)                              ``findings``
+=============  =====================================================  ==========================
+
+:func:`build_reports` returns (file stem, document) pairs; the renderers
+(``verify.reports.render_pdf`` / ``render_html`` / ``render_json``) make the
+bytes, and ``verify.reports.produce`` writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from verify.reports.completion import build_completion
+from verify.reports.data import ReportData
+from verify.reports.disposal import build_disposal_certificates
+from verify.reports.document import Document, Lang
+from verify.reports.findings import build_findings
+from verify.reports.inspection import build_inspection
+from verify.reports.register import build_register
+
+REPORTS = ("register", "disposal", "completion", "inspection", "findings")
+
+_SINGLE: dict[str, Callable[[ReportData, Lang], Document]] = {
+    "register": build_register,
+    "completion": build_completion,
+    "inspection": build_inspection,
+    "findings": build_findings,
+}
+
+
+def build_reports(kind: str, data: ReportData, lang: Lang) -> list[tuple[str, Document]]:
+    """The documents of one kind of report as (file stem, document); ValueError for an unknown kind."""
+    if kind == "disposal":
+        return [(f"disposal-{media_id}", doc) for media_id, doc in build_disposal_certificates(data, lang)]
+    builder = _SINGLE.get(kind)
+    if builder is None:
+        raise ValueError(f"unknown report {kind!r}; one of {', '.join(REPORTS)}")
+    return [(kind, builder(data, lang))]
+
+
+__all__ = ["REPORTS", "build_reports"]

@@ -1,0 +1,300 @@
+"""Words and formats shared by the report contents, in Japanese and English.
+
+Reports are written in the language asked for (``--lang``), not the
+process's: the demo writes a Japanese and an English completion report from
+one process.  So labels are picked with :class:`Tr` (``t(en, ja)``, the same
+idea as ``ledger.i18n.text`` with the language given), and the vocabulary of
+the ledger (media kinds, states, events, NIST SP 800-88 categories, rule
+codes) is kept here as (English, Japanese) tables.
+
+Dates and times are shown as recorded, never converted with the machine's
+clock: ``2026年4月1日 10:05`` (Japanese; the offset is added when it is not
++09:00) or ``2026-04-01 10:05 +09:00`` (English).  Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from ledger.rule_texts import EVENT_JA, INCIDENT_JA, ROLE_JA, STATE_JA, TIER_JA
+from verify.reports.document import Lang
+
+JST = timezone(timedelta(hours=9))
+DASH = "—"
+
+
+class Tr:
+    """Picks the label of the report's language: ``t("Media register", "媒体管理台帳")``."""
+
+    __slots__ = ("ja", "lang")
+
+    def __init__(self, lang: Lang) -> None:
+        self.lang: Lang = lang
+        self.ja = lang == "ja"
+
+    def __call__(self, en: str, ja: str) -> str:
+        return ja if self.ja else en
+
+    def pair(self, pair: tuple[str, str]) -> str:
+        return pair[1] if self.ja else pair[0]
+
+    def word(self, table: Mapping[str, tuple[str, str]], key: str) -> str:
+        """A term from an (English, Japanese) table; the key itself when the table lacks it."""
+        found = table.get(key)
+        if found is None:
+            return key or DASH
+        return self.pair(found)
+
+    # --- formats ---
+
+    def when(self, at: object) -> str:
+        """An RFC 3339 date-time as a form shows it (minutes; the offset unless Japanese and +09:00)."""
+        if not isinstance(at, str) or not at:
+            return DASH
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            return at
+        if moment.tzinfo is None:
+            return at
+        offset = moment.strftime("%z")
+        offset = f"{offset[:3]}:{offset[3:]}" if offset else ""
+        if self.ja:
+            text = f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
+            return text if offset == "+09:00" else f"{text} (UTC{offset})"
+        return f"{moment:%Y-%m-%d %H:%M} {offset}"
+
+    def when_seconds(self, at: object) -> str:
+        """Like :meth:`when`, with seconds (histories, where several acts share a minute)."""
+        if not isinstance(at, str) or not at:
+            return DASH
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            return at
+        if moment.tzinfo is None:
+            return at
+        offset = moment.strftime("%z")
+        offset = f"{offset[:3]}:{offset[3:]}" if offset else ""
+        if self.ja:
+            text = f"{moment.year}/{moment.month:02d}/{moment.day:02d} {moment:%H:%M:%S}"
+            return text if offset == "+09:00" else f"{text} (UTC{offset})"
+        return f"{moment:%Y-%m-%d %H:%M:%S} {offset}"
+
+    def date(self, value: object) -> str:
+        """A YYYY-MM-DD date (or a date-time's date)."""
+        if not isinstance(value, str) or len(value) < 10:
+            return DASH
+        try:
+            day = datetime.strptime(value[:10], "%Y-%m-%d")
+        except ValueError:
+            return value
+        return f"{day.year}年{day.month}月{day.day}日" if self.ja else f"{day:%Y-%m-%d}"
+
+    def timestamp(self, seconds: int) -> str:
+        """A POSIX timestamp (a cosignature's) in Japan time."""
+        try:
+            moment = datetime.fromtimestamp(seconds, UTC).astimezone(JST)
+        except (OverflowError, OSError, ValueError):
+            return str(seconds)
+        return self.when(moment.isoformat(timespec="seconds"))
+
+    def count(self, n: object) -> str:
+        return f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else DASH
+
+    def records(self, n: object) -> str:
+        if not isinstance(n, int) or isinstance(n, bool):
+            return DASH
+        return f"{n:,}件" if self.ja else f"{n:,} records"
+
+    def yes_no(self, value: object) -> str:
+        if value is True:
+            return self("Yes", "有")
+        if value is False:
+            return self("No", "無")
+        return DASH
+
+    def seq(self, seq: int | None) -> str:
+        return DASH if seq is None else f"#{seq}"
+
+    def join(self, items: list[str]) -> str:
+        return ("、" if self.ja else ", ").join(i for i in items if i) or DASH
+
+
+def text_of(value: Any) -> str:
+    """A body field as one line of text ("" when absent or not text)."""
+    return value if isinstance(value, str) else ""
+
+
+def dict_of(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def list_of(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _en_ja(table_ja: Mapping[str, str], en: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    return {key: (en.get(key, key.replace("_", " ")), ja) for key, ja in table_ja.items()}
+
+
+KINDS: dict[str, tuple[str, str]] = {
+    "usb": ("USB flash drive", "USBメモリ"),
+    "hdd": ("Hard disk drive", "ハードディスク"),
+    "ssd": ("SSD", "SSD"),
+    "sd": ("SD card", "SDカード"),
+    "optical": ("Optical disc", "光ディスク"),
+    "tape": ("Magnetic tape", "磁気テープ"),
+    "paper": ("Paper", "紙"),
+    "other": ("Other", "その他"),
+}
+
+STATES: dict[str, tuple[str, str]] = _en_ja(
+    STATE_JA,
+    {
+        "absent": "not registered",
+        "in_storage": "in locked storage",
+        "checked_out": "checked out for work",
+        "taken_out": "taken out of the work location",
+        "erased": "erased",
+        "disposal_approved": "disposal approved",
+        "disposed": "disposed",
+        "returned": "returned",
+        "lost": "lost",
+    },
+)
+
+EVENTS: dict[str, tuple[str, str]] = {
+    **_en_ja(
+        EVENT_JA,
+        {
+            "media.received": "received",
+            "media.registered": "registered",
+            "media.checked_out": "checked out",
+            "media.checked_in": "checked in",
+            "takeout.departed": "taken out",
+            "takeout.returned": "back from takeout",
+            "takeout.erased_at_destination": "erased at the destination",
+            "copy.made": "copy made",
+            "media.erased": "erased",
+            "disposal.approved": "disposal approval recorded",
+            "media.disposed": "disposed",
+            "media.returned": "returned",
+            "incident.reported": "incident reported",
+        },
+    ),
+    "contract.opened": ("contract opened", "契約開始"),
+    "contract.closed": ("contract closed", "契約終了"),
+    "personnel.registered": ("person registered", "作業者登録"),
+    "personnel.changed": ("person changed", "作業者変更"),
+    "personnel.removed": ("person removed", "作業者抹消"),
+    "subcontract.approved": ("subcontract approval recorded", "再委託承認の記録"),
+    "inspection.recorded": ("inspection recorded", "検査の記録"),
+    "note.recorded": ("note", "メモ"),
+    "key.rotated": ("key rotated", "鍵の更新"),
+    "key.revoked": ("key revoked", "鍵の失効"),
+}
+
+ORIGINS: dict[str, tuple[str, str]] = {
+    "received": ("handover receipt", "預り証"),
+    "registered": ("vendor's own", "自社"),
+    "copy": ("copy of", "複製元"),
+}
+
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "clear": ("Clear", "消去 (Clear)"),
+    "purge": ("Purge", "除去 (Purge)"),
+    "destroy": ("Destroy", "破壊 (Destroy)"),
+}
+
+RESULTS: dict[str, tuple[str, str]] = {"pass": ("Pass", "合格"), "fail": ("Fail", "不合格")}
+
+INCIDENTS: dict[str, tuple[str, str]] = _en_ja(INCIDENT_JA, {"suspicion": "suspected leak"})
+
+INCIDENT_STATUS: dict[str, tuple[str, str]] = {
+    "open": ("open", "対応中"),
+    "contained": ("contained", "封じ込め済み"),
+    "closed": ("closed", "完了"),
+}
+
+TIERS: dict[str, tuple[str, str]] = _en_ja(TIER_JA, {"vendor": "vendor"})
+ROLES: dict[str, tuple[str, str]] = _en_ja(ROLE_JA, {"responsible": "responsible person"})
+
+SCOPES: dict[str, tuple[str, str]] = {
+    "work_pcs": ("work PCs", "作業用PC"),
+    "development_machines": ("development machines", "開発用端末"),
+    "servers": ("servers", "サーバー"),
+    "backups": ("backups", "バックアップ"),
+    "mail": ("e-mail", "電子メール"),
+    "paper": ("paper", "紙媒体"),
+    "other": ("other", "その他"),
+}
+
+INSPECTION_TYPES: dict[str, tuple[str, str]] = {
+    "on_site": ("on-site inspection", "実地検査"),
+    "paper": ("paper inspection", "書面検査"),
+    "remote": ("remote inspection", "遠隔検査"),
+}
+
+INSPECTION_ITEMS: dict[str, tuple[str, str]] = {
+    "subcontracting": ("re-subcontracting", "再委託"),
+    "work_location": ("work location, takeout", "作業場所・持ち出し"),
+    "return_disposal": ("return and disposal", "返還・廃棄"),
+    "copy_limits": ("copy limits", "複製の制限"),
+    "encryption": ("encryption", "暗号化"),
+    "register": ("media register", "媒体管理台帳"),
+    "staff_list": ("staff list", "従事者名簿"),
+    "other": ("other", "その他"),
+}
+
+MEANS: dict[str, tuple[str, str]] = {
+    "by_hand": ("by hand", "手渡し"),
+    "transport": ("transport", "運搬"),
+    "online": ("online", "オンライン"),
+    "mail": ("mail", "郵送"),
+    "other": ("other", "その他"),
+}
+
+SEVERITIES: dict[str, tuple[str, str]] = {
+    "error": ("error", "エラー"),
+    "warning": ("warning", "警告"),
+    "info": ("info", "情報"),
+}
+
+#: What each finding code means (DESIGN.md, Completeness rules), short, as a legend.
+CODES: dict[str, tuple[str, str]] = {
+    "I1": ("hash chain or sequence broken", "ハッシュ連鎖・連番の破損"),
+    "I2": ("entry signature invalid, unknown or revoked key", "記録の署名が無効、または不明・失効した鍵"),
+    "I3": ("checkpoint signature invalid", "チェックポイントの署名が無効"),
+    "I4": ("tree root differs from a checkpoint", "ツリーのルートがチェックポイントと不一致"),
+    "I5": ("inconsistent with a checkpoint the municipality holds", "委託者が保有するチェックポイントと矛盾"),
+    "I6": ("entries after the last cosigned checkpoint", "最後の副署済みチェックポイント以降の記録"),
+    "I7": ("malformed entry", "記録の形式不正"),
+    "I8": ("attachment missing or altered", "添付資料の欠落・改変"),
+    "I9": ("recorded time runs backwards", "記録時刻の逆行"),
+    "C1": ("medium without a final disposition at close", "契約終了時に最終処分のない媒体"),
+    "C2": ("takeout without a valid prior approval", "有効な事前承認のない持ち出し"),
+    "C3": ("takeout without the required encryption", "必要な暗号化のない持ち出し"),
+    "C4": ("takeout not returned or erased by its deadline", "期限までに返却・消去されない持ち出し"),
+    "C5": ("copy without a valid prior approval", "有効な事前承認のない複製"),
+    "C6": ("copy not tracked to a final disposition", "最終処分まで追跡されない複製"),
+    "C7": ("disposal without approval, other method, witness or evidence",
+           "承認・方法・立会い・証跡を欠く廃棄"),
+    "C8": ("disposal evidence overdue", "廃棄証跡の期限超過"),
+    "C9": ("actor not registered, or subcontractor without approval", "未登録の作業者、または承認のない再委託先"),
+    "C10": ("unregistered removable medium attached", "未登録の外部記録媒体の接続"),
+    "C11": ("files written to removable media without approval", "承認のない外部記録媒体への書き込み"),
+    "C12": ("a disposed or returned medium seen again", "廃棄・返還済み媒体の再出現"),
+    "C13": ("observation gap", "観測の欠落"),
+    "C14": ("incident", "事故"),
+    "C15": ("counts do not reconcile", "数量の不一致"),
+}
+
+
+def code_order(code: str) -> tuple[int, int]:
+    """I1..I9 before C1..C15, numerically."""
+    group = 0 if code.startswith("I") else 1 if code.startswith("C") else 2
+    digits = code[1:]
+    return group, int(digits) if digits.isdigit() else 99

@@ -1,0 +1,205 @@
+"""Verify a bundle and write its reports: what ``custody report``, the demo and the benchmark run.
+
+Verification runs in the report's language, because the verifier writes its
+findings' messages in the language of the process at that moment; the
+language is set for the run and put back afterwards.  Documents are rendered
+in worker processes when there are many (a disposal certificate per medium),
+in this process otherwise; the bytes are the same either way.
+
+Files are named ``<stem>.<lang>.<ext>``: ``register.ja.pdf``,
+``disposal-M-001.ja.pdf``, ``completion.en.html``, ``inspection.ja.json``.
+Reports are written even when the verification finds errors -- the findings
+are part of them; the caller decides what that means for its exit status.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ledger import i18n
+from ledger.bundle import Bundle
+from verify.engine import Result, verify_bundle
+from verify.findings import ERROR
+from verify.reports.content import REPORTS, build_reports
+from verify.reports.data import ReportData, load_report_data
+from verify.reports.document import Block, Document, KeyValues, Lang, Section, Table
+from verify.reports.html import render_html
+from verify.reports.jsonout import render_json
+from verify.reports.pdf import render_pdf
+from verify.rules import default_rules
+from verify.trust import TrustAnchor, from_bundle_unpinned
+
+FORMATS = ("pdf", "html", "json")
+LANGS: tuple[Lang, ...] = ("ja", "en")
+PARALLEL_FROM = 24  # documents; fewer are rendered in this process
+
+_RENDER: dict[str, Callable[[Document], bytes]] = {"pdf": render_pdf, "html": render_html, "json": render_json}
+
+
+@dataclass
+class Produced:
+    """What was written, and the verification the reports were made from (one per language)."""
+
+    paths: list[Path] = field(default_factory=list)
+    results: dict[str, Result] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results.values())
+
+    def counts(self) -> dict[str, int]:
+        result = next(iter(self.results.values()), None)
+        out = {"error": 0, "warning": 0, "info": 0}
+        for f in result.findings if result is not None else ():
+            out[f.severity] = out.get(f.severity, 0) + 1
+        return out
+
+
+def trust_for(bundle: Bundle, authority: Path | None) -> TrustAnchor:
+    """The municipality's pins for the bundle's origin, or (no trust store) the bundle's own keys."""
+    if authority is None:
+        return from_bundle_unpinned(bundle)
+    from verify.authority import Authority
+
+    return Authority.open(authority).trust_anchor(bundle.origin)
+
+
+def gather(bundle: Bundle, trust: TrustAnchor, lang: Lang, *, workers: int | None = None,
+           progress: Callable[[int], None] | None = None) -> ReportData:
+    """Verify ``bundle`` with every rule, messages in ``lang``, and read the report data."""
+    before = i18n.language()
+    i18n.set_language(lang)
+    try:
+        result = verify_bundle(bundle, trust, default_rules(), workers=workers, progress=progress)
+    finally:
+        i18n.set_language(before)
+    return load_report_data(bundle, trust, result)
+
+
+def _render_one(job: tuple[Document, str]) -> bytes:
+    doc, fmt = job
+    return _RENDER[fmt](doc)
+
+
+def _weight(blocks: Iterable[Block]) -> int:
+    """Roughly how long a document takes to lay out: its rows and blocks."""
+    total = 0
+    for block in blocks:
+        if isinstance(block, Section):
+            total += 1 + _weight(block.blocks)
+        elif isinstance(block, Table):
+            total += len(block.rows) + len(block.footer_rows) + 1
+        elif isinstance(block, KeyValues):
+            total += len(block.rows)
+        else:
+            total += 1
+    return total
+
+
+def render_all(jobs: Sequence[tuple[Document, str]], *, workers: int | None = None) -> list[bytes]:
+    """Render (document, format) jobs, in parallel when there are many (the longest PDFs first)."""
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    if n_workers <= 1 or len(jobs) < PARALLEL_FROM:
+        return [_render_one(job) for job in jobs]
+    cost = {id(doc): _weight(doc.blocks) + len(doc.meta) for doc, _fmt in jobs}
+    order = sorted(range(len(jobs)), key=lambda i: (jobs[i][1] != "pdf", -cost[id(jobs[i][0])], i))
+    out: list[bytes] = [b""] * len(jobs)
+    with ProcessPoolExecutor(n_workers) as pool:
+        for index, blob in zip(order, pool.map(_render_one, [jobs[i] for i in order], chunksize=2), strict=True):
+            out[index] = blob
+    return out
+
+
+def expand_formats(formats: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for fmt in formats:
+        for name in FORMATS if fmt == "all" else (fmt,):
+            if name not in FORMATS:
+                raise ValueError(f"unknown format {name!r}; one of {', '.join(FORMATS)} or all")
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def expand_kinds(kinds: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for kind in kinds:
+        for name in REPORTS if kind == "all" else (kind,):
+            if name not in REPORTS:
+                raise ValueError(f"unknown report {name!r}; one of {', '.join(REPORTS)} or all")
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def write_reports(
+    data: ReportData,
+    kinds: Sequence[str],
+    formats: Sequence[str],
+    lang: Lang,
+    out_dir: Path,
+    *,
+    workers: int | None = None,
+) -> list[Path]:
+    """Build, render and write the reports of ``kinds`` in ``formats``; returns the paths written."""
+    jobs: list[tuple[Document, str]] = []
+    names: list[str] = []
+    for kind in expand_kinds(kinds):
+        for stem, doc in build_reports(kind, data, lang):
+            for fmt in expand_formats(formats):
+                jobs.append((doc, fmt))
+                names.append(f"{stem}.{lang}.{fmt}")
+    blobs = render_all(jobs, workers=workers)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, blob in zip(names, blobs, strict=True):
+        path = out_dir / name
+        tmp = path.with_name(f".{name}.tmp")
+        tmp.write_bytes(blob)
+        tmp.replace(path)
+        paths.append(path)
+    return paths
+
+
+def produce(
+    bundle_path: Path,
+    authority: Path | None,
+    kinds: Sequence[str],
+    formats: Sequence[str],
+    langs: Sequence[Lang],
+    out_dir: Path,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Produced:
+    """Verify the bundle (once per language) and write every report asked for."""
+    produced = Produced()
+    with Bundle(bundle_path) as bundle:
+        trust = trust_for(bundle, authority)
+        for lang in langs:
+            data = gather(bundle, trust, lang, workers=workers, progress=progress)
+            produced.results[lang] = data.result
+            produced.paths += write_reports(data, kinds, formats, lang, out_dir, workers=workers)
+    return produced
+
+
+def has_errors(result: Result) -> bool:
+    return any(f.severity == ERROR for f in result.findings)
+
+
+__all__ = [
+    "FORMATS",
+    "LANGS",
+    "Produced",
+    "expand_formats",
+    "expand_kinds",
+    "gather",
+    "produce",
+    "render_all",
+    "trust_for",
+    "write_reports",
+]
