@@ -28,14 +28,16 @@ newline; ``(?!\\n)`` makes them mean the same in Python and ECMA-262.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
 from referencing import Registry, Resource
@@ -122,7 +124,7 @@ def _inline(node: Any, resolver: Any, stack: tuple[str, ...]) -> Any:
         return node
     if "$ref" in node and isinstance(node["$ref"], str):
         resolved = resolver.lookup(node["$ref"])
-        target = str(resolved.resolver._base_uri) + "#" + node["$ref"].partition("#")[2]  # noqa: SLF001
+        target = str(id(resolved.contents))  # the same subschema object: a cycle
         if target in stack:
             return {k: _inline(v, resolver, stack) for k, v in node.items()}  # recursive: leave the reference
         inner = _inline(resolved.contents, resolved.resolver, (*stack, target))
@@ -177,8 +179,51 @@ def _field_and_detail(error: ValidationError) -> tuple[str, str]:
     return base, _short(error.message)
 
 
+# Keywords whose meaning differs from, or is absent in, draft-07 (which the
+# fast path below compiles for): a schema that uses any of them takes the
+# jsonschema path only.
+_NOT_DRAFT7 = ("prefixItems", "unevaluatedProperties", "unevaluatedItems", "dependentRequired",
+               "dependentSchemas", "$dynamicRef", "$recursiveRef", "minContains", "maxContains")
+
+
+@cache
+def _fast(name: str) -> Callable[[object], object] | None:
+    """A compiled acceptor for schema ``name`` (fastjsonschema), or None.
+
+    The verifier checks every body of a million-entry ledger, and the
+    ``jsonschema`` interpreter costs more per body than the entry's signature.
+    ``fastjsonschema`` compiles the inlined schema to Python; formats are
+    delegated to jsonschema's own format checker, so both judge dates the
+    same way.  It is used only to *accept*: anything it rejects is judged
+    again by ``jsonschema``, whose verdict and best error are final.  A
+    parity test runs every schema's examples through both.
+    """
+    flat = validator(name).schema
+    text = json.dumps(flat)
+    if any(f'"{keyword}"' in text for keyword in _NOT_DRAFT7) or '"$ref"' in text:
+        return None
+    checker = Draft202012Validator.FORMAT_CHECKER
+    formats = {fmt: functools.partial(_conforms, checker, fmt) for fmt in checker.checkers}
+    draft7 = {k: v for k, v in flat.items() if k not in ("$schema", "$id")}
+    draft7["$schema"] = "http://json-schema.org/draft-07/schema#"
+    compiled: Callable[[object], object] = fastjsonschema.compile(draft7, formats=formats)
+    return compiled
+
+
+def _conforms(checker: Any, fmt: str, value: object) -> bool:
+    return bool(checker.conforms(value, fmt))
+
+
 def validate(name: str, document: object) -> None:
     """Raise SchemaError (the best error, naming its field) unless ``document`` matches schema ``name``."""
+    fast = _fast(name) if _NAME.fullmatch(name) and name in _documents() else None
+    if fast is not None:
+        try:
+            fast(document)
+        except fastjsonschema.JsonSchemaException:
+            pass  # judged again below, for the verdict and the best message
+        else:
+            return
     error = best_match(validator(name).iter_errors(document))
     if error is None:
         return
