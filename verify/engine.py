@@ -74,8 +74,15 @@ class Context:
     witnessed_size: int = 0
     findings: list[Finding] = field(default_factory=list)
     state: Any = None  # the final lifecycle state (verify.rules.lifecycle), for the reports
+    # The latest time (Unix seconds) the municipality's witness cosigned this
+    # ledger: the municipality's own clock, which the vendor cannot set.  Rules
+    # with deadlines judge "now" by it, not only by the vendor's last entry.
+    witness_time: int | None = None
     _counts: Counter[str] = field(default_factory=Counter)
     _suppressed: Counter[str] = field(default_factory=Counter)
+
+    def note_witness_time(self, timestamp: int) -> None:
+        self.witness_time = timestamp if self.witness_time is None else max(self.witness_time, timestamp)
 
     def add(
         self, code: str, severity: str, message: str, *, seq: int | None = None, media: str | None = None
@@ -260,8 +267,10 @@ def _load_checkpoints(bundle: Bundle, ctx: Context) -> _Checkpoints:
         cps.by_size.setdefault(cp.size, []).append((name, cp.root_hash))
         cps.bundle_sizes.append(cp.size)
         try:
-            if cosignatures_by(parsed, witnesses):
+            stamps = cosignatures_by(parsed, witnesses)
+            if stamps:
                 cps.witnessed.add(cp.size)
+                ctx.note_witness_time(max(stamps.values()))
         except SignatureError as exc:
             ctx.add("I3", ERROR, _("checkpoint {name} carries a forged cosignature: {why}").format(
                 name=name, why=exc.message))
@@ -273,6 +282,12 @@ def _load_checkpoints(bundle: Bundle, ctx: Context) -> _Checkpoints:
             continue  # the authority only keeps checkpoints it verified
         cps.by_size.setdefault(cp.size, []).append(("authority", cp.root_hash))
         cps.witnessed.add(cp.size)
+        try:
+            stamps = cosignatures_by(parsed, witnesses)
+        except SignatureError:
+            stamps = {}
+        if stamps:
+            ctx.note_witness_time(max(stamps.values()))
     return cps
 
 

@@ -11,9 +11,11 @@ witness key that cosigns checkpoints.
 either checkpoints cosigned directly with ``ledger.cosignature.cosign`` and
 kept in a hand-built :class:`~verify.trust.TrustAnchor`, or the real trust
 store (:class:`verify.authority.Authority`: ``pin`` + ``add_checkpoint``).
-Event bodies come from ``tests/world.py`` (schema-valid, realistic); every
-body appended here is validated against its event schema first, so that a
-row's finding comes from the rule it targets, not from a malformed body (I7).
+Event bodies are realistic and built here (the same shapes as
+``tests/world.py``'s, kept separate so that this suite does not move with
+the lifecycle tests); every body appended with ``Site.do`` is validated
+against its event schema first, so that a row's finding comes from the rule
+it targets, not from a malformed body (I7).
 """
 
 from __future__ import annotations
@@ -22,24 +24,23 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import canonical
+from ledger.approval import sign_approval
 from ledger.bundle import Bundle, export_bundle
 from ledger.checkpoint import Checkpoint
 from ledger.cosignature import cosign
 from ledger.entry import Entry, sign_entry
 from ledger.events import validate_body
 from ledger.ledger import Ledger
-from ledger.note import ALG_COSIGNATURE_V1, Signer, add_signatures, parse_note, sign_note
+from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Signer, add_signatures, parse_note, sign_note
 from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
 from ledger.store import Head
-from ledger.timefmt import format_at
-from tests import world as w
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
 from verify.authority import Authority, Pin
 from verify.engine import Result, verify_bundle
@@ -47,22 +48,149 @@ from verify.findings import ERROR, Finding
 from verify.rules import default_rules
 from verify.trust import TrustAnchor
 
-ORIGIN = w.ORIGIN
-WITNESS_NAME = w.WITNESS.name
+ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"  # tests/helpers.py
 AUTHORITY_PASSPHRASE = b"operator pass"  # tests/cli/conftest.py: CUSTODY_PASSPHRASE
-START = w.START  # 2026-04-01 09:00 JST; approvals in tests/world.py run 04-01 .. 06-30
 # Agents in these stories are not watched for silence (C13 is a warning, tested elsewhere).
 QUIET_OK_MS = 400 * 24 * 3600 * 1000
 
 
+# --- keys and realistic event bodies (each fits its schema; ``Site.do`` checks) ---------------------------
+
+JST = timezone(timedelta(hours=9))
+START = datetime(2026, 4, 1, 9, 0, tzinfo=JST)  # approvals below run 04-01 .. 06-30
+
+
+def signer(name: str, alg: int = ALG_ED25519) -> Signer:
+    """A deterministic key for ``name`` (the same as tests/world.py's)."""
+    return Signer(name, key(name), alg)
+
+
 def key(name: str) -> Ed25519PrivateKey:
-    """The deterministic private key tests/world.py uses for ``name``."""
     return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"custody-test-key:" + name.encode()).digest())
 
 
+RESPONSIBLE = signer("resp-sato")
+APPROVER = signer("city-approver")
+WITNESS = signer("city.example.lg.jp/witness", ALG_COSIGNATURE_V1)
+WITNESS_NAME = WITNESS.name
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+def person_body(name: str, *, tier: str = "vendor", role: str = "operator", organisation: str = "株式会社サンプル",
+                subcontract_id: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"vkey": signer(name).verifier().vkey, "name": f"{name} さん", "organisation": organisation,
+                            "tier": tier, "role": role}
+    if role == "agent":
+        body["host"] = "ws-01"
+    else:
+        body.update(pledge_date="2026-03-28", training_date="2026-03-29")
+    if subcontract_id:
+        body["subcontract_id"] = subcontract_id
+    return body
+
+
+def contents(*, records: int = 1200, my_number: bool = True) -> dict[str, Any]:
+    return {"items": [{"name": "住民基本台帳", "records": records, "my_number": my_number}],
+            "records": records, "my_number": my_number, "classification": "機密性3"}
+
+
+def medium_fields(media_id: str, serial: str, *, kind: str = "usb", records: int = 1200,
+                  my_number: bool = True) -> dict[str, Any]:
+    return {
+        "media_id": media_id, "kind": kind, "make": "Buffalo", "model": "RUF3-K32GA", "serial": serial,
+        "capacity": "32 GB", "hardware_encryption": True, "volume_uuid": f"uuid-{serial}",
+        "contents": contents(records=records, my_number=my_number),
+        "storage": {"place": "第2開発室", "cabinet": "施錠保管庫A"}, "custodian": "resp-sato",
+    }
+
+
+def receipt(number: str = "R-2026-001", *, quantity: int = 1, records: int = 1200) -> dict[str, Any]:
+    """A handover receipt (預り証)."""
+    return {
+        "number": number, "at": "2026-04-01T10:00:00+09:00", "place": "例市役所 市民課", "means": "by_hand",
+        "from": {"organisation": "例市 市民課", "person": "山田 花子"},
+        "to": {"organisation": "株式会社サンプル", "person": "佐藤 一郎"},
+        "items": [{"name": "住民基本台帳", "media_name": "USBメモリ", "quantity": quantity, "records": records}],
+        "seals": ["S-0001"], "encrypted": True, "return_due": "2027-03-31T17:00:00+09:00",
+    }
+
+
+def approval_body(kind: str, approval_id: str, media: list[str], *, serials: dict[str, str] | None = None,
+                  **over: Any) -> dict[str, Any]:
+    """An approval as the municipality grants it; ``serials``: a disposal item's serial by media id."""
+    body: dict[str, Any] = {
+        "kind": kind, "id": approval_id, "media": media, "purpose": "データ移行のため",
+        "encryption_required": kind == "takeout",
+        "valid_from": "2026-04-01T00:00:00+09:00", "valid_until": "2026-06-30T23:59:59+09:00",
+        "max_uses": 1, "conditions": ["施錠ケースで運搬すること"],
+        "approver": {"name": "鈴木 次郎", "title": "市民課長", "organisation": "例市"},
+        "approved_at": "2026-03-31T15:00:00+09:00",
+    }
+    if kind == "takeout":
+        body.update(destination="例市役所 情報政策課", transport="by hand in a locked case", carriers=["op-tanaka"],
+                    encryption_min="AES-256")
+    elif kind == "copy":
+        body.update(copies=1, disposal={"method": "erase", "by": "2026-06-30T23:59:59+09:00"})
+    elif kind == "dispose":
+        body["application"] = {
+            "number": "D-2026-001",
+            "items": [{"name": "住民基本台帳", "media_name": "USBメモリ", "media_id": m,
+                       "serial": (serials or {}).get(m, "SN-" + m.split("-")[-1]), "quantity": 1} for m in media],
+            "method": {"category": "destroy", "technique": "shred"},
+            "tool": "shredder X-1", "planned_date": "2026-05-01", "place": "第2開発室", "witness_required": True,
+        }
+    elif kind == "subcontract":
+        body["subcontractor"] = {
+            "name": "株式会社下請", "tier": "subcontractor", "reason": "繁忙期の入力作業", "scope": "データ入力",
+            "data_handled": "住民基本台帳の氏名・住所", "safeguards": "特記事項の遵守", "supervision": "週次報告と実地確認",
+        }
+    body.update(over)
+    return body
+
+
+def approve(kind: str, approval_id: str, media: list[str], *, by: Signer = APPROVER,
+            serials: dict[str, str] | None = None, **over: Any) -> str:
+    """A note signed by the municipality's approver key (the text an entry embeds)."""
+    return sign_approval(ORIGIN, approval_body(kind, approval_id, media, serials=serials, **over), by).decode()
+
+
+def departed_body(note: str, media_ids: list[str], **over: Any) -> dict[str, Any]:
+    body = {"approval": note, "media_ids": media_ids, "destination": "例市役所 情報政策課",
+            "transport": "by hand in a locked case", "carriers": ["op-tanaka"],
+            "encryption": {"method": "software", "algorithm": "AES-256-XTS", "verified_by": "resp-sato",
+                           "password_channel": "separately by phone"},
+            "purpose": "データ移行", "planned_return": "2026-04-10T17:00:00+09:00", "seals": ["S-0100"]}
+    body.update(over)
+    return body
+
+
+def return_check() -> dict[str, Any]:
+    return {"count_out": 1, "count_in": 1, "count_match": True, "seals_intact": True, "checked_by": "resp-sato"}
+
+
+def erased_body(media_id: str) -> dict[str, Any]:
+    return {"media_id": media_id, "method": {"category": "purge", "technique": "cryptographic erase",
+                                             "tool": {"name": "blkdiscard", "version": "2.39"}},
+            "verification": {"method": "read-back of every sector", "result": "pass", "verifier": "resp-sato"},
+            "operator": "op-tanaka"}
+
+
+def returned_body(media_id: str) -> dict[str, Any]:
+    return {"media_id": media_id, "receipt": {**receipt("RET-001"), "items": [
+        {"name": "住民基本台帳", "media_name": "USBメモリ", "media_id": media_id, "quantity": 1}]}}
+
+
+def closed_body() -> dict[str, Any]:
+    return {"statement": {"no_data_remains": True, "scope": ["work_pcs", "backups", "mail"],
+                          "text": "作業用PC・バックアップを含め、データは残存していません。"}}
+
+
 def municipality_parties() -> Parties:
-    """The keys of tests/world.py: its approvals (``w.approve``) verify against this contract."""
-    return Parties(responsible=w.RESPONSIBLE, approver=w.APPROVER, witness=w.WITNESS)
+    """The contract's keys: ``approve`` signs with its approver key."""
+    return Parties(responsible=RESPONSIBLE, approver=APPROVER, witness=WITNESS)
 
 
 class Clock:
@@ -94,8 +222,8 @@ class Site:
         self.clock = Clock(start)
         self._log_key = log_key or key("log:" + ORIGIN)
         self.ledger = Ledger.create(
-            root / "ledger", contract_toml=contract or contract_toml(self.parties), responsible=self.parties.responsible,
-            log_key=self._log_key, log_passphrase=LOG_PASSPHRASE, kdf_n=TEST_KDF_N, clock=self.clock,
+            root / "ledger", contract_toml=contract or contract_toml(self.parties),
+            responsible=self.parties.responsible, log_key=self._log_key, log_passphrase=LOG_PASSPHRASE, kdf_n=TEST_KDF_N, clock=self.clock,
         )
         self.log = Signer(self.ledger.origin, self._log_key)
         self.signers: dict[str, Signer] = {self.parties.responsible.name: self.parties.responsible}
@@ -109,7 +237,7 @@ class Site:
 
     def signer(self, actor: str) -> Signer:
         if actor not in self.signers:
-            self.signers[actor] = w.signer(actor)
+            self.signers[actor] = signer(actor)
         return self.signers[actor]
 
     def do(self, type_: str, body: dict[str, Any], actor: str = "resp-sato") -> Entry:
@@ -133,7 +261,7 @@ class Site:
         return self.ledger.store.size
 
     def next_at(self) -> str:
-        return w.iso(self.clock.peek())
+        return iso(self.clock.peek())
 
     def attach(self, data: bytes) -> str:
         return self.ledger.store.put_attachment(data)
@@ -141,7 +269,7 @@ class Site:
     # --- common sequences (honest unless told otherwise) ---
 
     def person(self, name: str, **kw: Any) -> Entry:
-        return self.do("personnel.registered", w.person_body(name, **kw))
+        return self.do("personnel.registered", person_body(name, **kw))
 
     def staff(self) -> None:
         """The vendor's operator and the work-location agent, then the agent starts."""
@@ -152,10 +280,14 @@ class Site:
                 actor="agent-ws01")
 
     def receive(self, media_id: str = "M-001", serial: str = "SN-001", **kw: Any) -> Entry:
-        return self.do("media.received", w.received_body(media_id, serial, **kw))
+        rec = kw.pop("receipt", None) or receipt()
+        return self.do("media.received", {**medium_fields(media_id, serial, **kw), "receipt": rec})
 
     def register(self, media_id: str = "V-001", serial: str = "VSN-001", actor: str = "resp-sato") -> Entry:
-        return self.do("media.registered", w.registered_body(media_id, serial), actor=actor)
+        body = {**medium_fields(media_id, serial, records=0, my_number=False), "source": "vendor stock",
+                "purpose": "作業用の複製先"}
+        body["contents"] = {"items": [], "records": 0, "my_number": False}
+        return self.do("media.registered", body, actor=actor)
 
     def checkout(self, media_id: str = "M-001", person: str = "op-tanaka") -> Entry:
         return self.do("media.checked_out", {"media_id": media_id, "person": person, "purpose": "データ移行作業"},
@@ -167,33 +299,42 @@ class Site:
 
     def copy(self, source: str = "M-001", target: str = "C-001", serial: str = "CSN-001", *,
              note: str | None = None, actor: str = "op-tanaka", **contents: Any) -> Entry:
-        note = note or w.approve("copy", "K-1", [source])
+        note = note or approve("copy", "K-1", [source])
         return self.do("copy.made", {"approval": note, "source_media_id": source,
-                                     **w.medium_fields(target, serial, **contents)}, actor=actor)
+                                     **medium_fields(target, serial, **contents)}, actor=actor)
 
     def erase(self, media_id: str, actor: str = "op-tanaka") -> Entry:
-        return self.do("media.erased", w.erased_body(media_id), actor=actor)
+        return self.do("media.erased", erased_body(media_id), actor=actor)
 
     def depart(self, media_ids: list[str], *, note: str | None = None, actor: str = "op-tanaka",
                **over: Any) -> Entry:
-        note = note or w.approve("takeout", "T-1", media_ids)
-        return self.do("takeout.departed", w.departed_body(note, media_ids, **over), actor=actor)
+        note = note or approve("takeout", "T-1", media_ids)
+        return self.do("takeout.departed", departed_body(note, media_ids, **over), actor=actor)
 
     def takeout_returned(self, departed: Entry, media_ids: list[str], actor: str = "op-tanaka") -> Entry:
         return self.do("takeout.returned", {"takeout_seq": departed.seq, "media_ids": media_ids,
-                                            "check": w.return_check()}, actor=actor)
+                                            "check": return_check()}, actor=actor)
 
     def approve_disposal(self, media_ids: list[str], approval_id: str = "D-1", **over: Any) -> Entry:
-        return self.do("disposal.approved", {"approval": w.approve("dispose", approval_id, media_ids, **over)})
+        return self.do("disposal.approved", {"approval": approve("dispose", approval_id, media_ids, **over)})
 
     def disposed_body(self, media_id: str = "M-001", serial: str = "SN-001", approval_id: str = "D-1",
                       **over: Any) -> dict[str, Any]:
         """A complete per-serial disposal record with a real photo and certificate attachment."""
         photo = self.attach(f"photo of {serial} in the shredder".encode())
         cert = self.attach(f"destruction certificate for {serial}".encode())
-        body = w.disposed_body(media_id, serial, approval_id,
-                               photos=[{"attachment": photo, "name": f"{serial}.jpg", "serial_visible": True}],
-                               certificate={"attachment": cert, "name": f"{serial}.pdf"})
+        person = {"name": "佐藤 一郎", "organisation": "株式会社サンプル", "title": "作業責任者"}
+        body: dict[str, Any] = {
+            "certificate_number": "C-0001", "approval_id": approval_id, "media_id": media_id, "serial": serial,
+            "make": "Buffalo", "model": "RUF3-K32GA", "backup": {"made": False},
+            "method": {"category": "destroy", "technique": "shred", "tool": {"name": "shredder X-1"}},
+            "start": "2026-05-01T10:00:00+09:00", "end": "2026-05-01T10:30:00+09:00", "place": "第2開発室",
+            "operator": person, "responsible": person,
+            "witness": {"name": "山田 花子", "organisation": "例市", "title": "主査"},
+            "verification": {"method": "visual inspection of fragments", "result": "pass", "verifier": "resp-sato"},
+            "photos": [{"attachment": photo, "name": f"{serial}.jpg", "serial_visible": True}],
+            "certificate": {"attachment": cert, "name": f"{serial}.pdf"},
+        }
         body.update(over)
         return body
 
@@ -203,11 +344,17 @@ class Site:
 
     def destroy(self, media_id: str = "M-001", serial: str = "SN-001", approval_id: str = "D-1") -> None:
         """Approved, witnessed, per-serial destruction of one medium."""
-        self.approve_disposal([media_id], approval_id, **{f"serial_{media_id}": serial})
+        self.approve_disposal([media_id], approval_id, serials={media_id: serial})
         self.dispose(media_id, serial, approval_id)
 
     def volume(self, media_id: str | None, serial: str | None, **over: Any) -> dict[str, Any]:
-        return w.volume(media_id, serial, self.clock.peek(), **over)
+        """What the agent reports of a volume (matched to a medium or not)."""
+        body = {"volume_id": f"uuid:{serial}", "uuid": f"uuid-{serial}" if serial else None, "label": "USB",
+                "serial": serial, "filesystem": "vfat", "mount_point": "/media/usb", "read_only": False,
+                "media_id": media_id, "media_state": None, "matched_by": "serial" if media_id else None,
+                "write_covered": False, "approval": None, "observed_at": self.next_at()}
+        body.update(over)
+        return body
 
     def attached(self, media_id: str | None, serial: str | None, **over: Any) -> Entry:
         return self.do("volume.attached", self.volume(media_id, serial, **over), actor="agent-ws01")
@@ -220,7 +367,7 @@ class Site:
 
     def give_back(self, media_id: str = "M-001") -> Entry:
         """Return a medium to the municipality, with a receipt."""
-        return self.do("media.returned", w.returned_body(media_id))
+        return self.do("media.returned", returned_body(media_id))
 
     def incident(self, kind: str, media_ids: list[str], situation: str, **over: Any) -> Entry:
         body = {"kind": kind, "detected_at": self.next_at(), "notified_at": self.next_at(), "media_ids": media_ids,
@@ -231,7 +378,7 @@ class Site:
         return self.do("agent.stopped", {"host": "ws-01", "observed_at": self.next_at()}, actor="agent-ws01")
 
     def close(self) -> Entry:
-        return self.do("contract.closed", w.closed_body())
+        return self.do("contract.closed", closed_body())
 
     # --- the municipality's side ---
 
@@ -250,15 +397,16 @@ class Site:
         info = self.ledger.checkpoint(self.log)
         return info.size, info.note
 
-    def cosign(self) -> bytes:
-        """Sign a checkpoint of the head and have the municipality cosign it and keep it.
+    def cosign(self, at: datetime | None = None) -> bytes:
+        """Sign a checkpoint of the head and have the municipality cosign it (at ``at``, its witness's time;
+        default a minute after the previous cosignature) and keep it.
 
         With a trust store (``use_authority``) this is the real witness (``add_checkpoint``, with a
         consistency proof from the size it last cosigned); else a direct cosignature by the witness key.
         The cosigned note is merged into the vendor's ledger, as ``custody witness import`` does.
         """
         size, note = self.checkpoint()
-        self._stamp += 60
+        self._stamp = int(at.timestamp()) if at is not None else self._stamp + 60
         if self.authority is not None:
             from tests.verify.witness_fixtures import request_body
 
@@ -391,7 +539,3 @@ def resign_history(bundle: Path, site: Site, change: Callable[[list[dict[str, An
 def forged_witness() -> Signer:
     """A key the vendor made and named like the municipality's witness."""
     return Signer(WITNESS_NAME, key("vendor-made witness"), alg=ALG_COSIGNATURE_V1)
-
-
-def at_text(moment: datetime) -> str:
-    return format_at(moment)

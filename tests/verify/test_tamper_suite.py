@@ -29,9 +29,9 @@ from ledger.approval import sign_approval
 from ledger.checkpoint import Checkpoint
 from ledger.cosignature import cosign
 from ledger.note import NoteSignature, Signer, format_note, parse_note, sign_note
-from tests import world as w
 from tests.cli.conftest import Custody
 from tests.helpers import Parties
+from tests.verify import builders as bd
 from tests.verify.builders import (
     AUTHORITY_PASSPHRASE,
     Site,
@@ -52,7 +52,7 @@ from verify.engine import Result
 from verify.findings import ERROR
 from verify.trust import TrustAnchor
 
-JST = w.JST
+JST = bd.JST
 INTEGRITY = {f"I{i}" for i in range(1, 10)}
 
 
@@ -232,7 +232,7 @@ def forge_a_cosignature(tmp: Path, authority: bool) -> tuple[Site, Path]:
     _size, note = site.checkpoint()
     parsed = parse_note(note)
     fake = cosign(parsed.text, 1_790_000_000, forged_witness())
-    bad = NoteSignature(w.WITNESS.name, w.WITNESS.key_id, fake.signature)
+    bad = NoteSignature(bd.WITNESS_NAME, bd.WITNESS.key_id, fake.signature)
     bundle = site.export()
     path = list(checkpoint_files(bundle))[-1][1]
     path.write_bytes(format_note(type(parsed)(parsed.text, (*parsed.signatures, bad))))
@@ -264,7 +264,7 @@ def backdate_an_entry(tmp: Path, authority: bool) -> tuple[Site, Path]:
     departed = site.depart(["M-001"])
     site.do("note.recorded", {"text": "作業中"})
     site.backdated("takeout.returned", {"takeout_seq": departed.seq, "media_ids": ["M-001"],
-                                        "check": w.return_check()}, at=departed.at, actor="op-tanaka")
+                                        "check": bd.return_check()}, at=departed.at, actor="op-tanaka")
     site.destroy()
     return closed(site)
 
@@ -281,7 +281,7 @@ def unwitnessed_tail_after_close(tmp: Path, authority: bool) -> tuple[Site, Path
 
 def malformed_body(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
-    body = w.departed_body(w.approve("takeout", "T-1", ["M-001"]), ["M-001"])
+    body = bd.departed_body(bd.approve("takeout", "T-1", ["M-001"]), ["M-001"])
     del body["encryption"]  # the schema requires it: the vendor hopes the verifier skips what it cannot read
     site.ledger.append("takeout.departed", body, site.signer("op-tanaka"))
     site.give_back()
@@ -301,22 +301,22 @@ def _takeout_with(note: str, tmp: Path, authority: bool, **over: Any) -> tuple[S
 
 def forge_an_approval(tmp: Path, authority: bool) -> tuple[Site, Path]:
     vendor_key = Signer("city-approver", key("vendor: its own 'approver' key"))
-    note = sign_approval(w.ORIGIN, w.approval_body("takeout", "T-1", ["M-001"]), vendor_key).decode()
+    note = sign_approval(bd.ORIGIN, bd.approval_body("takeout", "T-1", ["M-001"]), vendor_key).decode()
     return _takeout_with(note, tmp, authority)
 
 
 def alter_a_genuine_approval(tmp: Path, authority: bool) -> tuple[Site, Path]:
-    note = w.approve("takeout", "T-1", ["M-002"]).replace('"media":["M-002"]', '"media":["M-001"]')
+    note = bd.approve("takeout", "T-1", ["M-002"]).replace('"media":["M-002"]', '"media":["M-001"]')
     assert '"media":["M-001"]' in note
     return _takeout_with(note, tmp, authority)
 
 
 def approval_for_other_media(tmp: Path, authority: bool) -> tuple[Site, Path]:
-    return _takeout_with(w.approve("takeout", "T-1", ["M-002"]), tmp, authority)
+    return _takeout_with(bd.approve("takeout", "T-1", ["M-002"]), tmp, authority)
 
 
 def approval_of_another_kind(tmp: Path, authority: bool) -> tuple[Site, Path]:
-    return _takeout_with(w.approve("copy", "K-1", ["M-001"]), tmp, authority)
+    return _takeout_with(bd.approve("copy", "K-1", ["M-001"]), tmp, authority)
 
 
 def approval_outside_its_window(tmp: Path, authority: bool) -> tuple[Site, Path]:
@@ -330,7 +330,7 @@ def approval_outside_its_window(tmp: Path, authority: bool) -> tuple[Site, Path]
 
 def reuse_beyond_max_uses(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
-    note = w.approve("takeout", "T-1", ["M-001"])  # max_uses 1
+    note = bd.approve("takeout", "T-1", ["M-001"])  # max_uses 1
     for _ in range(2):
         departed = site.depart(["M-001"], note=note)
         site.takeout_returned(departed, ["M-001"])
@@ -339,7 +339,7 @@ def reuse_beyond_max_uses(tmp: Path, authority: bool) -> tuple[Site, Path]:
 
 
 def takeout_without_encryption(tmp: Path, authority: bool) -> tuple[Site, Path]:
-    return _takeout_with(w.approve("takeout", "T-1", ["M-001"]), tmp, authority, encryption={"method": "none"})
+    return _takeout_with(bd.approve("takeout", "T-1", ["M-001"]), tmp, authority, encryption={"method": "none"})
 
 
 def takeout_never_returned(tmp: Path, authority: bool) -> tuple[Site, Path]:
@@ -351,7 +351,7 @@ def takeout_never_returned(tmp: Path, authority: bool) -> tuple[Site, Path]:
 def copy_without_approval(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
     site.checkout()
-    site.copy(note=w.approve("copy", "K-1", ["M-002"]))  # approved for another source
+    site.copy(note=bd.approve("copy", "K-1", ["M-002"]))  # approved for another source
     site.erase("C-001")
     site.checkin()
     site.give_back()
@@ -369,7 +369,7 @@ def unapproved_subcontractor(tmp: Path, authority: bool) -> tuple[Site, Path]:
 
 def third_tier_under_second_tier_approval(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
-    site.do("subcontract.approved", {"approval": w.approve("subcontract", "SC-1", [])})
+    site.do("subcontract.approved", {"approval": bd.approve("subcontract", "SC-1", [])})
     site.person("sub-ito", tier="subcontractor", organisation="株式会社下請", subcontract_id="SC-1")
     site.person("subsub-kato", tier="sub-subcontractor", organisation="株式会社孫請", subcontract_id="SC-1")
     site.checkout(person="subsub-kato")
@@ -380,9 +380,9 @@ def third_tier_under_second_tier_approval(tmp: Path, authority: bool) -> tuple[S
 
 def dispose_without_witness(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
-    body = w.approval_body("dispose", "D-1", ["M-001"])
+    body = bd.approval_body("dispose", "D-1", ["M-001"])
     body["application"]["witness_required"] = False  # the approval did not insist; the My Number rule does
-    site.do("disposal.approved", {"approval": sign_approval(w.ORIGIN, body, w.APPROVER).decode()})
+    site.do("disposal.approved", {"approval": sign_approval(bd.ORIGIN, body, bd.APPROVER).decode()})
     record = site.disposed_body()
     del record["witness"]
     site.do("media.disposed", record)
@@ -454,7 +454,7 @@ def disposed_serial_seen_again(tmp: Path, authority: bool) -> tuple[Site, Path]:
 
 def counts_do_not_reconcile(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
-    site.receive("M-002", "SN-002", receipt=w.receipt("R-2026-002", quantity=2))  # two handed over, one recorded
+    site.receive("M-002", "SN-002", receipt=bd.receipt("R-2026-002", quantity=2))  # two handed over, one recorded
     site.destroy()
     site.destroy("M-002", "SN-002", "D-2")
     return closed(site)
@@ -518,10 +518,12 @@ ROWS: list[Row] = [
     row("copy without a valid approval", copy_without_approval, "C5", media="M-001", at="copy.made"),
     # people (C9)
     row("act through an unapproved subcontractor", unapproved_subcontractor, "C9", at="media.checked_out"),
-    row("third tier acting under the second tier's approval", third_tier_under_second_tier_approval, "C9", at="media.checked_out"),
+    row("third tier acting under the second tier's approval", third_tier_under_second_tier_approval, "C9",
+        at="media.checked_out"),
     # disposal (C7 C8)
     row("dispose without witness (My Number)", dispose_without_witness, "C7", media="M-001", at="media.disposed"),
-    row("dispose by another method than approved", dispose_by_another_method, "C7", media="M-001", at="media.disposed"),
+    row("dispose by another method than approved", dispose_by_another_method, "C7", media="M-001",
+        at="media.disposed"),
     row("dispose without approval", dispose_without_approval, "C7", media="M-001", at="media.disposed"),
     row("disposal evidence overdue", disposal_evidence_overdue, "C8", media="M-001", at="media.disposed"),
     # at close (C1 C6 C15)
@@ -532,19 +534,20 @@ ROWS: list[Row] = [
     # the agent's observations (C10 C11 C12) and incidents (C14)
     row("files written to removable media with no approval", files_written_without_approval, "C11",
         media="V-001", at="files.written"),
-    row("an unregistered medium attached", unregistered_medium_attached, "C10", message="KINGSTON", at="volume.attached"),
+    row("an unregistered medium attached", unregistered_medium_attached, "C10", message="KINGSTON",
+        at="volume.attached"),
     row("a disposed serial seen again", disposed_serial_seen_again, "C12", media="M-001", at="volume.attached"),
     row("a medium lost", medium_lost, "C14", media="M-001", at="incident.reported"),
 ]
 
-# --- detection gaps: attacks the verifier does not catch yet (strict xfail: they pass once fixed) ---------
+# --- attacks the first verifier missed (found by this suite, then fixed; kept as regressions) ---------
 
 
 def subcontractor_under_another_companys_approval(tmp: Path, authority: bool) -> tuple[Site, Path]:
     """An employee of a company nobody approved, registered under the approval the municipality gave to
     another company (株式会社下請, SC-1), works on the data."""
     site = opened(tmp, authority)
-    site.do("subcontract.approved", {"approval": w.approve("subcontract", "SC-1", [])})
+    site.do("subcontract.approved", {"approval": bd.approve("subcontract", "SC-1", [])})
     site.person("x-mura", tier="subcontractor", organisation="株式会社無承認", subcontract_id="SC-1")
     site.checkout(person="x-mura")
     site.checkin(person="x-mura")
@@ -556,7 +559,7 @@ def other_company_registered_as_vendor_staff(tmp: Path, authority: bool) -> tupl
     """A regular employee of another company registered at the vendor tier (truthful organisation, false tier)
     works on the data: only a warning, the verification passes."""
     site = opened(tmp, authority)
-    body = w.person_body("x-sato", organisation="株式会社孫請")
+    body = bd.person_body("x-sato", organisation="株式会社孫請")
     body["employment"] = "regular"
     site.do("personnel.registered", body)
     site.checkout(person="x-sato")
@@ -567,7 +570,7 @@ def other_company_registered_as_vendor_staff(tmp: Path, authority: bool) -> tupl
 
 def takeout_to_another_destination(tmp: Path, authority: bool) -> tuple[Site, Path]:
     """Approved to the city hall's IT division; recorded as taken to the operator's home."""
-    return _takeout_with(w.approve("takeout", "T-1", ["M-001"]), tmp, authority, destination="作業員の自宅")
+    return _takeout_with(bd.approve("takeout", "T-1", ["M-001"]), tmp, authority, destination="作業員の自宅")
 
 
 def destruction_witnessed_by_the_vendor_itself(tmp: Path, authority: bool) -> tuple[Site, Path]:
@@ -582,8 +585,7 @@ def takeout_overdue_when_the_municipality_cosigned(tmp: Path, authority: bool) -
     """Taken out on 04-01, due back 04-10; the vendor records nothing more, the municipality cosigns on 05-20."""
     site = opened(tmp, authority)
     site.depart(["M-001"])
-    site._stamp = int(datetime(2026, 5, 20, 10, 0, tzinfo=JST).timestamp())
-    site.cosign()
+    site.cosign(at=datetime(2026, 5, 20, 10, 0, tzinfo=JST))
     return site, site.export()
 
 
@@ -642,9 +644,9 @@ def test_the_table_covers_every_kind_asked_for() -> None:
     assert {f"C{i}" for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15)} <= covered
 
 
-@pytest.mark.parametrize("r", [pytest.param(r, id=r.name, marks=pytest.mark.xfail(strict=True, reason=why))
-                               for r, why in GAPS])
-def test_detection_gap(tmp_path: Path, r: Row) -> None:
+@pytest.mark.parametrize("r", [pytest.param(r, id=r.name) for r, _why in GAPS])
+def test_formerly_undetected_attacks(tmp_path: Path, r: Row) -> None:
+    """Attacks the first version of the verifier missed (each reason says how); all caught now."""
     site, bundle = r.build(tmp_path, False)
     check(verify(bundle, site.trust()), r, bundle)
 

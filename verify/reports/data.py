@@ -163,18 +163,30 @@ def _view(note: bytes, trust: TrustAnchor, source: str) -> CheckpointView | None
 
 
 def _checkpoints(bundle: Bundle, trust: TrustAnchor, size: int, data: ReportData) -> None:
-    ours: list[CheckpointView] = []
-    for _name, note in bundle.checkpoint_notes():
-        view = _view(note, trust, "bundle")
-        if view is not None and view.size <= size:
-            ours.append(view)
+    """The final checkpoint and the latest cosigned one, opening notes from the largest size down."""
     held = [v for v in (_view(n, trust, "authority") for n in trust.held_checkpoints) if v is not None]
-    if ours:
-        data.final_checkpoint = max(ours, key=lambda v: (v.size, len(v.cosigners)))
-    cosigned = [v for v in (*ours, *held) if v.cosigned and v.size <= size]
-    if cosigned:
-        # The largest size; at equal size the bundle's copy (it merges every cosignature) first.
-        data.cosigned_checkpoint = max(cosigned, key=lambda v: (v.size, v.source == "bundle", len(v.cosigners)))
+    best_held = max((v for v in held if v.cosigned and v.size <= size), key=lambda v: v.size, default=None)
+    notes = sorted(bundle.checkpoint_notes(), key=lambda item: (_size_of(item[0]), item[0]), reverse=True)
+    cosigned: CheckpointView | None = None
+    for _name, note in notes:
+        view = _view(note, trust, "bundle")
+        if view is None or view.size > size:
+            continue
+        if data.final_checkpoint is None or view.size > data.final_checkpoint.size:
+            data.final_checkpoint = view
+        if view.cosigned and (cosigned is None or view.size > cosigned.size):
+            cosigned = view
+        if cosigned is not None and (best_held is None or cosigned.size >= best_held.size):
+            break
+    # The largest size; at equal size the bundle's copy (it merges every cosignature) first.
+    candidates = [v for v in (cosigned, best_held) if v is not None]
+    if candidates:
+        data.cosigned_checkpoint = max(candidates, key=lambda v: (v.size, v.source == "bundle", len(v.cosigners)))
+
+
+def _size_of(name: str) -> int:
+    stem = name.rsplit("/", 1)[-1].split(".", 1)[0]
+    return int(stem) if stem.isdigit() else -1
 
 
 class _Needed:

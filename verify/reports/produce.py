@@ -100,17 +100,30 @@ def _weight(blocks: Iterable[Block]) -> int:
     return total
 
 
-def render_all(jobs: Sequence[tuple[Document, str]], *, workers: int | None = None) -> list[bytes]:
+Rendered = Callable[[int, int], None]
+"""Progress of rendering: (files done, files in all)."""
+
+
+def render_all(jobs: Sequence[tuple[Document, str]], *, workers: int | None = None,
+               rendered: Rendered | None = None) -> list[bytes]:
     """Render (document, format) jobs, in parallel when there are many (the longest PDFs first)."""
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    if n_workers <= 1 or len(jobs) < PARALLEL_FROM:
-        return [_render_one(job) for job in jobs]
+    total = len(jobs)
+    out: list[bytes] = [b""] * total
+    if n_workers <= 1 or total < PARALLEL_FROM:
+        for index, job in enumerate(jobs):
+            out[index] = _render_one(job)
+            if rendered is not None:
+                rendered(index + 1, total)
+        return out
     cost = {id(doc): _weight(doc.blocks) + len(doc.meta) for doc, _fmt in jobs}
-    order = sorted(range(len(jobs)), key=lambda i: (jobs[i][1] != "pdf", -cost[id(jobs[i][0])], i))
-    out: list[bytes] = [b""] * len(jobs)
+    order = sorted(range(total), key=lambda i: (jobs[i][1] != "pdf", -cost[id(jobs[i][0])], i))
     with ProcessPoolExecutor(n_workers) as pool:
-        for index, blob in zip(order, pool.map(_render_one, [jobs[i] for i in order], chunksize=2), strict=True):
+        results = pool.map(_render_one, [jobs[i] for i in order], chunksize=2)
+        for done, (index, blob) in enumerate(zip(order, results, strict=True), 1):
             out[index] = blob
+            if rendered is not None:
+                rendered(done, total)
     return out
 
 
@@ -144,6 +157,7 @@ def write_reports(
     out_dir: Path,
     *,
     workers: int | None = None,
+    rendered: Rendered | None = None,
 ) -> list[Path]:
     """Build, render and write the reports of ``kinds`` in ``formats``; returns the paths written."""
     jobs: list[tuple[Document, str]] = []
@@ -153,7 +167,7 @@ def write_reports(
             for fmt in expand_formats(formats):
                 jobs.append((doc, fmt))
                 names.append(f"{stem}.{lang}.{fmt}")
-    blobs = render_all(jobs, workers=workers)
+    blobs = render_all(jobs, workers=workers, rendered=rendered)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, blob in zip(names, blobs, strict=True):
@@ -175,15 +189,19 @@ def produce(
     *,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    rendered: Rendered | None = None,
 ) -> Produced:
-    """Verify the bundle (once per language) and write every report asked for."""
+    """Verify the bundle (once per language) and write every report asked for.
+
+    ``progress(n)``: n more bytes of entries verified; ``rendered(done, total)``: files rendered.
+    """
     produced = Produced()
     with Bundle(bundle_path) as bundle:
         trust = trust_for(bundle, authority)
         for lang in langs:
             data = gather(bundle, trust, lang, workers=workers, progress=progress)
             produced.results[lang] = data.result
-            produced.paths += write_reports(data, kinds, formats, lang, out_dir, workers=workers)
+            produced.paths += write_reports(data, kinds, formats, lang, out_dir, workers=workers, rendered=rendered)
     return produced
 
 

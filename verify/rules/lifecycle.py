@@ -10,8 +10,28 @@ violations into findings.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from ledger.errors import FormatError
 from ledger.lifecycle import LedgerState, apply, finish, new_state
+from ledger.timefmt import format_at, parse_at
 from verify.engine import Context, EntryView
+
+
+def _judgement_time(state: LedgerState, ctx: Context) -> str | None:
+    """When to judge deadlines (C4, C8, the end of the period): the later of the
+    vendor's last entry and the municipality's latest cosignature -- a vendor
+    who simply stops recording does not stop the clock."""
+    if ctx.witness_time is None:
+        return None
+    witnessed = datetime.fromtimestamp(ctx.witness_time, UTC)
+    if state.last_at:
+        try:
+            if parse_at(state.last_at) >= witnessed:
+                return None
+        except FormatError:
+            pass
+    return format_at(witnessed)
 
 
 class LifecycleRule:
@@ -29,6 +49,6 @@ class LifecycleRule:
     def finish(self, ctx: Context) -> None:
         if self.state is None:
             return
-        for v in finish(self.state):
+        for v in finish(self.state, now_or_close=_judgement_time(self.state, ctx)):
             ctx.add(v.code, v.severity, v.message, seq=v.seq, media=v.media_id)
         ctx.state = self.state

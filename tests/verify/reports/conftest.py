@@ -36,7 +36,6 @@ def _case(root: Path, variant: str, **kw: Any) -> Case:
     with Bundle(built.bundle) as bundle:
         ja = gather(bundle, built.trust, "ja", workers=1)
         en = gather(bundle, built.trust, "en", workers=1)
-    built.ledger.close()
     return Case(built, authority, ja, en)
 
 
@@ -80,7 +79,7 @@ def texts(value: object) -> list[str]:
     return out
 
 
-def all_text(doc: Document) -> str:
+def all_text(doc: object) -> str:
     return "\n".join(texts(doc))
 
 

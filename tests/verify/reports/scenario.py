@@ -1,6 +1,6 @@
 """Real ledgers for the report tests and the report benchmark, built with the Ledger API.
 
-Bodies come from tests/world.py (they match the schemas); keys are deterministic, the clock
+Bodies are built here and match the schemas; keys are deterministic, the clock
 steps one minute per entry from 2026-04-01 10:00 JST, so the same scenario gives the same bundle
 and the same reports, byte for byte.
 
@@ -24,46 +24,151 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.approval import sign_approval
 from ledger.bundle import export_bundle
 from ledger.cosignature import cosign
 from ledger.entry import sign_entry
 from ledger.ledger import Ledger
-from ledger.note import Signer, add_signatures, parse_note
+from ledger.note import ALG_COSIGNATURE_V1, Signer, add_signatures, parse_note
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
-from tests.world import (
-    APPROVER,
-    JST,
-    OTHER_APPROVER,
-    RESPONSIBLE,
-    WITNESS,
-    approve,
-    departed_body,
-    disposed_body,
-    erased_body,
-    iso,
-    medium_fields,
-    person_body,
-    receipt,
-    received_body,
-    registered_body,
-    return_check,
-    returned_body,
-    signer,
-    volume,
-)
 from verify.authority import Authority, Pin
 from verify.trust import TrustAnchor
 
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
+JST = timezone(timedelta(hours=9))
 START = datetime(2026, 4, 1, 10, 0, tzinfo=JST)
-PARTIES = Parties(responsible=RESPONSIBLE, approver=APPROVER, witness=WITNESS)
 COSIGN_TIME = int(datetime(2026, 4, 2, 9, 0, tzinfo=JST).timestamp())
+
+
+def signer(name: str, alg: int = 0x01) -> Signer:
+    seed = hashlib.sha256(b"custody-test-key:" + name.encode()).digest()
+    return Signer(name, Ed25519PrivateKey.from_private_bytes(seed), alg)
+
+
+RESPONSIBLE = signer("resp-sato")
+APPROVER = signer("city-approver")
+OTHER_APPROVER = signer("other-city-approver")
+WITNESS = signer("city.example.lg.jp/witness", ALG_COSIGNATURE_V1)
+PARTIES = Parties(responsible=RESPONSIBLE, approver=APPROVER, witness=WITNESS)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+# --- bodies (valid per schemas/events; kept here so that the report tests do not move with tests/world.py) ---
+
+
+def person_body(name: str, *, tier: str = "vendor", role: str = "operator", organisation: str = "株式会社サンプル",
+                subcontract_id: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"vkey": signer(name).verifier().vkey, "name": f"{name} さん", "organisation": organisation,
+                            "tier": tier, "role": role}
+    if role == "agent":
+        body["host"] = "ws-01"
+    else:
+        body.update(pledge_date="2026-03-28", training_date="2026-03-29")
+    if subcontract_id:
+        body["subcontract_id"] = subcontract_id
+    return body
+
+
+def medium_fields(media_id: str, serial: str, *, my_number: bool = True, records: int = 1200) -> dict[str, Any]:
+    return {
+        "media_id": media_id, "kind": "usb", "make": "Buffalo", "model": "RUF3-K32GA", "serial": serial,
+        "capacity": "32 GB", "hardware_encryption": True, "volume_uuid": f"uuid-{serial}",
+        "contents": {"items": [{"name": "住民基本台帳", "records": records, "my_number": my_number}],
+                     "records": records, "my_number": my_number, "classification": "機密性3"},
+        "storage": {"place": "第2開発室", "cabinet": "施錠保管庫A"}, "custodian": "resp-sato",
+    }
+
+
+def receipt(number: str = "R-2026-001", *, quantity: int = 1, records: int = 1200) -> dict[str, Any]:
+    return {
+        "number": number, "at": "2026-04-01T10:00:00+09:00", "place": "例市役所 市民課", "means": "by_hand",
+        "from": {"organisation": "例市 市民課", "person": "山田 花子"},
+        "to": {"organisation": "株式会社サンプル", "person": "佐藤 一郎"},
+        "items": [{"name": "住民基本台帳", "media_name": "USBメモリ", "quantity": quantity, "records": records}],
+        "seals": ["S-0001"], "encrypted": True, "return_due": "2027-03-31T17:00:00+09:00",
+    }
+
+
+def received_body(media_id: str, serial: str, *, receipt: dict[str, Any]) -> dict[str, Any]:
+    return {**medium_fields(media_id, serial), "receipt": receipt}
+
+
+def registered_body(media_id: str, serial: str) -> dict[str, Any]:
+    body = medium_fields(media_id, serial, my_number=False, records=0)
+    body["contents"] = {"items": [], "records": 0, "my_number": False}
+    return {**body, "source": "vendor stock", "purpose": "作業用の複製先"}
+
+
+def approve(kind: str, approval_id: str, media: list[str], *, by: Signer = APPROVER,
+            serials: dict[str, str] | None = None, carriers: list[str] | None = None) -> str:
+    body: dict[str, Any] = {
+        "kind": kind, "id": approval_id, "media": media, "purpose": "データ移行のため",
+        "encryption_required": kind == "takeout",
+        "valid_from": "2026-04-01T00:00:00+09:00", "valid_until": "2026-06-30T23:59:59+09:00",
+        "max_uses": 1, "conditions": ["施錠ケースで運搬すること"],
+        "approver": {"name": "鈴木 次郎", "title": "市民課長", "organisation": "例市"},
+        "approved_at": "2026-03-31T15:00:00+09:00",
+    }
+    if kind == "takeout":
+        body.update(destination="例市役所 情報政策課", transport="by hand in a locked case",
+                    carriers=carriers or ["op-tanaka"], encryption_min="AES-256")
+    elif kind == "copy":
+        body.update(copies=1, disposal={"method": "erase", "by": "2026-06-30T23:59:59+09:00"})
+    elif kind == "dispose":
+        body["application"] = {
+            "number": "D-2026-001",
+            "items": [{"name": "住民基本台帳", "media_name": "USBメモリ", "media_id": m,
+                       "serial": (serials or {}).get(m, m), "quantity": 1} for m in media],
+            "method": {"category": "destroy", "technique": "shred"},
+            "tool": "shredder X-1", "planned_date": "2026-05-01", "place": "第2開発室", "witness_required": True,
+        }
+    elif kind == "subcontract":
+        body.update(media=[], subcontractor={
+            "name": "株式会社下請", "tier": "subcontractor", "reason": "繁忙期の入力作業", "scope": "データ入力",
+            "data_handled": "住民基本台帳の氏名・住所", "safeguards": "特記事項の遵守", "supervision": "週次報告と実地確認",
+        })
+    return sign_approval(ORIGIN, body, by).decode("utf-8")
+
+
+def departed_body(note: str, media_ids: list[str], *, carriers: list[str] | None = None,
+                  destination: str = "例市役所 情報政策課") -> dict[str, Any]:
+    return {"approval": note, "media_ids": media_ids, "destination": destination,
+            "transport": "by hand in a locked case", "carriers": carriers or ["op-tanaka"],
+            "encryption": {"method": "software", "algorithm": "AES-256-XTS", "verified_by": "resp-sato",
+                           "password_channel": "separately by phone"},
+            "purpose": "データ移行", "planned_return": "2026-04-10T17:00:00+09:00", "seals": ["S-0100"]}
+
+
+def return_check() -> dict[str, Any]:
+    return {"count_out": 1, "count_in": 1, "count_match": True, "seals_intact": True, "checked_by": "resp-sato"}
+
+
+def erased_body(media_id: str) -> dict[str, Any]:
+    return {"media_id": media_id, "method": {"category": "purge", "technique": "cryptographic erase",
+                                             "tool": {"name": "blkdiscard", "version": "2.39"}},
+            "verification": {"method": "read-back of every sector", "result": "pass", "verifier": "resp-sato"},
+            "operator": "op-tanaka"}
+
+
+def returned_body(media_id: str) -> dict[str, Any]:
+    return {"media_id": media_id, "receipt": {**receipt("RET-001"), "items": [
+        {"name": "住民基本台帳", "media_name": "USBメモリ", "media_id": media_id, "quantity": 1}]}}
+
+
+def volume(media_id: str, serial: str, at: str) -> dict[str, Any]:
+    return {"volume_id": f"uuid:{serial}", "uuid": f"uuid-{serial}", "label": "USB", "serial": serial,
+            "filesystem": "vfat", "mount_point": "/media/usb", "read_only": False, "media_id": media_id,
+            "media_state": None, "matched_by": "serial", "write_covered": False, "approval": None,
+            "observed_at": at}
 
 
 class MinuteClock:
@@ -103,11 +208,13 @@ def finish(ledger: Ledger, tmp: Path, *, cosign_final: bool = True) -> Built:
     With ``cosign_final=False`` the municipality cosigned only the first checkpoint (the genesis).
     """
     ledger.checkpoint(Signer(ORIGIN, log_key()))
-    size, note = ledger.store.latest_checkpoint()  # type: ignore[misc]
+    latest = ledger.store.latest_checkpoint()
+    assert latest is not None
+    size, note = latest
     if not cosign_final:
-        size = 1
-        note = ledger.store.checkpoint(1)  # type: ignore[assignment]
-        assert note is not None
+        first = ledger.store.checkpoint(1)
+        assert first is not None
+        size, note = 1, first
     merged = add_signatures(note, [cosign(parse_note(note).text, COSIGN_TIME, WITNESS)])
     ledger.store.add_checkpoint(size, merged, "2026-04-02T09:00:00.000+09:00")
     bundle = tmp / "bundle"
@@ -139,17 +246,25 @@ def _disposed(ledger: Ledger, media_id: str, serial: str, approval_id: str, numb
     photo2 = ledger.store.put_attachment(f"photo of the shredder, {media_id}".encode())
     cert = ledger.store.put_attachment(f"certificate of destruction {number} for {serial}".encode())
     start = datetime.fromisoformat(clock.peek()) - timedelta(minutes=30)
-    body = disposed_body(media_id, serial, approval_id, certificate_number=number,
-                         start=iso(start), end=iso(start + timedelta(minutes=20)),
-                         photos=[{"attachment": photo, "name": f"{media_id}-serial.jpg", "serial_visible": True},
-                                 {"attachment": photo2, "name": f"{media_id}-shredder.jpg", "serial_visible": False}],
-                         certificate={"attachment": cert, "name": f"{number}.pdf"},
-                         property_number=f"P-{serial}", classification_before="機密性3",
-                         classification_after="廃棄済(復元不能)", remains_destination="産業廃棄物処理業者 株式会社リサイクル",
-                         validation={"accepted_by": {"name": "山田 花子", "organisation": "例市", "title": "主査"},
-                                     "at": iso(start + timedelta(minutes=25))},
-                         operator={"name": "田中 二郎", "organisation": "株式会社サンプル", "title": "作業従事者",
-                                   "contact": "03-0000-0000"})
+    person = {"name": "佐藤 一郎", "organisation": "株式会社サンプル", "title": "作業責任者"}
+    body: dict[str, Any] = {
+        "certificate_number": number, "approval_id": approval_id, "media_id": media_id, "serial": serial,
+        "make": "Buffalo", "model": "RUF3-K32GA", "backup": {"made": False},
+        "method": {"category": "destroy", "technique": "shred", "tool": {"name": "shredder X-1"}},
+        "start": iso(start), "end": iso(start + timedelta(minutes=20)), "place": "第2開発室",
+        "operator": {"name": "田中 二郎", "organisation": "株式会社サンプル", "title": "作業従事者",
+                     "contact": "03-0000-0000"},
+        "responsible": person,
+        "witness": {"name": "山田 花子", "organisation": "例市", "title": "主査"},
+        "verification": {"method": "visual inspection of fragments", "result": "pass", "verifier": "resp-sato"},
+        "photos": [{"attachment": photo, "name": f"{media_id}-serial.jpg", "serial_visible": True},
+                   {"attachment": photo2, "name": f"{media_id}-shredder.jpg", "serial_visible": False}],
+        "certificate": {"attachment": cert, "name": f"{number}.pdf"},
+        "property_number": f"P-{serial}", "classification_before": "機密性3",
+        "classification_after": "廃棄済(復元不能)", "remains_destination": "産業廃棄物処理業者 株式会社リサイクル",
+        "validation": {"accepted_by": {"name": "山田 花子", "organisation": "例市", "title": "主査"},
+                       "at": iso(start + timedelta(minutes=25))},
+    }
     body.update(over)
     return body
 
@@ -183,7 +298,7 @@ def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close
     do("agent.started", {"host": "ws-01", "observed_at": clock.peek(),
                          "config": {"heartbeat_interval_ms": 60000, "allowed_gap_ms": 120000}},
        signer("agent-ws01"))
-    do("volume.attached", volume("C-001", "CSN-001", datetime.fromisoformat(clock.peek())), signer("agent-ws01"))
+    do("volume.attached", volume("C-001", "CSN-001", clock.peek()), signer("agent-ws01"))
     do("agent.stopped", {"observed_at": clock.peek(), "reason": "作業終了"}, signer("agent-ws01"))
     do("media.checked_in", {"media_id": "M-001", "person": "op-tanaka", "seals_intact": True}, op)
     departed = do("takeout.departed", departed_body(approve("takeout", "T-1", ["M-002"]), ["M-002"]), op)
@@ -203,8 +318,8 @@ def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close
                                  "media_ids": ["M-003"], "records": 1200, "encrypted": True,
                                  "place": "保管庫", "situation": "棚卸しで所在不明", "status": "open",
                                  "police_report": {"filed": True, "reference": "丸の内署 第123号"}})
-    do("disposal.approved", {"approval": approve("dispose", "D-1", ["M-001", "C-001"], **{
-        "serial_M-001": "SN-001", "serial_C-001": "CSN-001"})})
+    do("disposal.approved", {"approval": approve("dispose", "D-1", ["M-001", "C-001"],
+                                                 serials={"M-001": "SN-001", "C-001": "CSN-001"})})
     do("media.disposed", _disposed(ledger, "M-001", "SN-001", "D-1", "C-0001", clock))
     do("media.disposed", _disposed(ledger, "C-001", "CSN-001", "D-1", "C-0002", clock))
     do("media.returned", returned_body("M-002"))
@@ -263,7 +378,7 @@ def build_many(tmp: Path, n: int, *, batch: int = 500) -> Built:
     for start in range(0, len(dispose), 100):
         chunk = dispose[start:start + 100]
         note = approve("dispose", f"D-{start // 100 + 1:03d}", chunk,
-                       **{f"serial_{m}": f"SN-{int(m[2:]):06d}" for m in chunk})
+                       serials={m: f"SN-{int(m[2:]):06d}" for m in chunk})
         add("disposal.approved", {"approval": note})
     flush()
     for i, media_id in enumerate(dispose):
