@@ -7,7 +7,9 @@ The ledger is built with valid entries appended in batches (tests/verify/reports
 disposed with full evidence (approval, witness, photos, certificate) and half returned; closed
 and cosigned.  Timed: verification with every rule plus reading the report data (``gather``),
 then building and rendering every report (the media register, one certificate per disposed
-medium, the completion report, the inspection form, the findings) in each format.  Prints JSON.
+medium, the completion report, the inspection form, the findings) in each format.  Prints JSON
+with wall-clock and CPU seconds (CPU includes the render workers), and the load average: on a
+shared machine the wall clock says more about the neighbours than about the reports.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -25,6 +28,13 @@ from ledger.bundle import Bundle
 from tests.verify.reports.scenario import build_many
 from verify.reports.content import REPORTS, build_reports
 from verify.reports.produce import gather, render_all
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the render workers), user + system."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -48,14 +58,14 @@ def main() -> None:
         built.ledger.close()
         rss = RssSampler(os.getpid())
         with Bundle(built.bundle) as bundle:
-            t0 = time.perf_counter()
+            c0, t0 = cpu_seconds(), time.perf_counter()
             data = gather(bundle, built.trust, args.lang, workers=args.workers)
-            t1 = time.perf_counter()
+            c1, t1 = cpu_seconds(), time.perf_counter()
             docs = [doc for kind in REPORTS for _stem, doc in build_reports(kind, data, args.lang)]
             t2 = time.perf_counter()
             jobs = [(doc, fmt) for doc in docs for fmt in formats]
             blobs = render_all(jobs, workers=args.workers)
-            t3 = time.perf_counter()
+            c3, t3 = cpu_seconds(), time.perf_counter()
         by_format: dict[str, int] = {}
         for (_doc, fmt), blob in zip(jobs, blobs, strict=True):
             by_format[fmt] = by_format.get(fmt, 0) + len(blob)
@@ -69,6 +79,9 @@ def main() -> None:
             "build_documents_s": round(t2 - t1, 2),
             "render_s": round(t3 - t2, 2),
             "all_reports_s": round(t3 - t0, 2),
+            "cpu_verify_and_gather_s": round(c1 - c0, 2),
+            "cpu_build_and_render_s": round(c3 - c1, 2),
+            "load_average_1min": round(os.getloadavg()[0], 2),
             "target_s": 10,
             "peak_rss_mb_incl_workers": round(rss.stop() / 2**20),
         })

@@ -14,14 +14,15 @@ line, or with ``--json`` one object: ``{"ok", "lang", "reports": [paths],
 
 Exit codes: 0 written, no finding is an error; 3 written, but the
 verification found errors -- the reports are still produced, because the
-findings are part of them, and a warning says so; 2 usage; 4 the bundle or
-the trust store cannot be read.
+findings are part of them, and a warning on stderr says so -- or, with
+nothing written, the bundle itself is unusable (as ``custody verify``); 2
+usage; 4 the trust store cannot be read.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
@@ -29,11 +30,16 @@ from ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, o
 from ledger.i18n import _
 from verify.reports.document import Lang
 
+if TYPE_CHECKING:
+    from verify.reports.produce import Produced
+
 KINDS = ("register", "disposal", "completion", "inspection", "findings")
 
 
 def register(app: typer.Typer) -> None:
-    report_app = new_app(_("Reports for the municipality from a verified evidence bundle (PDF, HTML, JSON)."))
+    report_app = new_app(_(
+        "Reports for the municipality from a verified evidence bundle (PDF, HTML, JSON). The reports are "
+        "written even when the verification finds errors (they list them); the exit status is then 3."))
     helps = {
         "register": _("Media register (媒体管理台帳): every medium, its state and history."),
         "disposal": _("Disposal certificates (廃棄証明書), one per medium, with the tlog-proof of its entry."),
@@ -91,6 +97,29 @@ def _language(ctx: typer.Context, lang: str | None) -> Lang:
     return cast(Lang, chosen)
 
 
+def _with_progress(bundle: Path, authority: Path | None, kinds: list[str], formats: list[str], language: Lang,
+                   output: Path, workers: int | None) -> Produced:
+    """produce() with progress bars on stderr: bytes of entries verified, then files written."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from ledger.bundle import Bundle
+    from verify.reports.produce import produce
+
+    with Bundle(bundle) as opened:
+        size = opened.entries_size_bytes()
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        verifying = bar.add_task(_("verifying"), total=size or None)
+        writing = bar.add_task(_("writing reports"), total=None, visible=False)
+
+        def rendered(done: int, total: int) -> None:
+            bar.update(verifying, completed=size, visible=False)
+            bar.update(writing, completed=done, total=total, visible=True)
+
+        return produce(bundle, authority, kinds, formats, [language], output, workers=workers,
+                       progress=lambda n: bar.advance(verifying, n), rendered=rendered)
+
+
 def _run(
     ctx: typer.Context,
     kind: str,
@@ -110,9 +139,12 @@ def _run(
     except ValueError:
         raise typer.BadParameter(_("choose pdf, html, json or all"), param_hint="--format") from None
     kinds = list(KINDS) if kind == "all" else [kind]
-    if not json_out:
-        err.print(_("Verifying {bundle} and writing reports ...").format(bundle=bundle), markup=False)
-    produced = produce(bundle, authority, kinds, chosen, [language], output, workers=workers)
+    if json_out or not err.is_terminal:
+        if not json_out:
+            err.print(_("Verifying {bundle} and writing reports ...").format(bundle=bundle), markup=False)
+        produced = produce(bundle, authority, kinds, chosen, [language], output, workers=workers)
+    else:
+        produced = _with_progress(bundle, authority, kinds, chosen, language, output, workers)
     counts = produced.counts()
     if json_out:
         print_json({
