@@ -157,6 +157,10 @@ class LedgerSink:
         self.full_errors = 0
         self.checkpoints = 0
         self.last_entry: Entry | None = None
+        if witness_url:
+            from ledger.witness_client import witness_url as check_url
+
+            check_url(witness_url)  # UsageError now, before anything is opened
         self.ledger = Ledger.open(self.root, clock=clock)
         if busy_timeout is not None:
             _set_busy_timeout(self.ledger, busy_timeout)
@@ -192,10 +196,7 @@ class LedgerSink:
                 entry = self.ledger.append(event_type, body, self.signer)
             except StoreFullError:
                 self.full_errors += 1
-                raise StoreFullError(
-                    _(MSG_FULL).format(path=self.ledger.paths.store),
-                    hint=_("free disk space, then repeat the command"),
-                ) from None
+                raise StoreFullError(_(MSG_FULL).format(path=self.ledger.paths.store)) from None
             except StoreBusyError:
                 self.busy_retries += 1
                 if time.monotonic() >= deadline:

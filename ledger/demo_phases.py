@@ -87,8 +87,8 @@ def _optional(module: str, name: str) -> list[Phase]:
 BEFORE_EXPORT: list[Phase] = [
     trust_phase,
     offline_witness_phase,
+    *_optional("ledger.demo_agent", "agent_phase"),  # before the workflow phase, which closes the contract
     *_optional("ledger.demo_workflow", "workflow_phase"),
-    *_optional("ledger.demo_agent", "agent_phase"),
     online_witness_phase,
 ]
 AFTER_EXPORT: list[Phase] = [*_optional("ledger.demo_reports", "reports_phase")]

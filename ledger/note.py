@@ -27,9 +27,8 @@ golang.org/x/mod/sumdb/note):
 
 from __future__ import annotations
 
-import functools
-
 import base64
+import functools
 import hashlib
 import re
 from collections.abc import Sequence

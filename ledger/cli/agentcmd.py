@@ -197,15 +197,17 @@ def run(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda _signum, _frame: stop.set())
     sink = LedgerSink(ledger_dir, signer, log_signer=log_signer, witness_url=url or None, say=say)
-    index = LedgerMediaIndex(ledger_dir)
-    agent = Agent(sink, index, config, last_heartbeat=last, prober=prober)
+    index: LedgerMediaIndex | None = None
     try:
+        index = LedgerMediaIndex(ledger_dir)
+        agent = Agent(sink, index, config, last_heartbeat=last, prober=prober)
         say(_("running as {actor} on {ledger} (pid {pid}); heartbeat every {hb} s, witness: {witness}").format(
             actor=signer.name, ledger=ledger_dir, pid=os.getpid(), hb=f"{interval:g}", witness=url or "-"))
         agent.run_forever(stop)
     finally:
         sink.close()
-        index.close()
+        if index is not None:
+            index.close()
     say(_("stopped: {n} entries written, {a} alert(s), {u} event(s) not written").format(
         n=sink.appended, a=agent.counters.alerts, u=agent.undelivered))
     if agent.undelivered:

@@ -43,8 +43,7 @@ from ledger.ledger import Ledger
 from ledger.note import Signer
 from ledger.witness_client import cosigned_size
 from tests.agents.conftest import MountTableFile
-from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
-from tests.world import APPROVER, RESPONSIBLE, WITNESS, approval_body, disposed_body, medium_fields, registered_body
+from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml, make_parties
 from verify.engine import verify_bundle
 from verify.rules import default_rules
 from verify.trust import from_bundle_unpinned
@@ -56,8 +55,57 @@ FAST_WATCH = WatcherConfig(batch_interval=0.5, settle=0.2, reconcile_interval=1.
 IS_ROOT = os.geteuid() == 0
 
 
+PARTIES = make_parties()
+RESPONSIBLE, APPROVER = PARTIES.responsible, PARTIES.approver
+
+
 def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+# --- bodies (schemas/events/*): a vendor medium, a copy, a disposal -------------------------------------------
+
+
+def medium_fields(media_id: str, serial: str, **extra: Any) -> dict[str, Any]:
+    return {"media_id": media_id, "kind": "usb", "make": "Buffalo", "model": "RUF3-K32GA", "serial": serial,
+            "capacity": "32 GB", "contents": {"items": [], "records": 0, "my_number": False},
+            "storage": {"place": "第2開発室", "cabinet": "施錠保管庫A"}, "custodian": "resp-sato", **extra}
+
+
+def registered_body(media_id: str, serial: str, **extra: Any) -> dict[str, Any]:
+    return {**medium_fields(media_id, serial, **extra), "source": "vendor stock", "purpose": "作業用の複製先"}
+
+
+def approval_body(kind: str, approval_id: str, media: list[str], window: dict[str, str],
+                  **extra: Any) -> dict[str, Any]:
+    return {"kind": kind, "id": approval_id, "media": media, "purpose": "データ移行のため",
+            "encryption_required": False, "max_uses": 1, "conditions": ["施錠保管すること"],
+            "approver": {"name": "鈴木 次郎", "title": "市民課長", "organisation": "例市"}, **window, **extra}
+
+
+def disposal_application(media_id: str, serial: str) -> dict[str, Any]:
+    return {"number": "D-2026-001",
+            "items": [{"name": "住民基本台帳", "media_name": "USBメモリ", "media_id": media_id, "serial": serial,
+                       "quantity": 1}],
+            "method": {"category": "destroy", "technique": "shred"}, "tool": "shredder X-1",
+            "planned_date": datetime.now(UTC).astimezone().date().isoformat(), "place": "第2開発室",
+            "witness_required": True}
+
+
+def disposed_body(media_id: str, serial: str, approval_id: str, photo: bytes, certificate: bytes) -> dict[str, Any]:
+    person = {"name": "佐藤 一郎", "organisation": "株式会社サンプル", "title": "作業責任者"}
+    now = datetime.now(UTC).astimezone()
+    return {
+        "certificate_number": "C-0001", "approval_id": approval_id, "media_id": media_id, "serial": serial,
+        "make": "Buffalo", "model": "RUF3-K32GA", "backup": {"made": False},
+        "method": {"category": "destroy", "technique": "shred", "tool": {"name": "shredder X-1"}},
+        "start": iso(now - timedelta(minutes=30)), "end": iso(now - timedelta(minutes=10)), "place": "第2開発室",
+        "operator": person, "responsible": person,
+        "witness": {"name": "山田 花子", "organisation": "例市", "title": "主査"},
+        "verification": {"method": "visual inspection of fragments", "result": "pass", "verifier": "resp-sato"},
+        "photos": [{"attachment": hashlib.sha256(photo).hexdigest(), "name": "serial.jpg", "serial_visible": True}],
+        "certificate": {"attachment": hashlib.sha256(certificate).hexdigest(), "name": "certificate.pdf"},
+    }
 
 
 # --- a work location: a ledger, the agent's key registered, files for the CLI ------------------------------
@@ -82,31 +130,30 @@ class Site:
         with self.ledger() as ledger:
             return workflow.act(ledger, type_, body, RESPONSIBLE, **kw)
 
-    def window(self, **extra: Any) -> dict[str, Any]:
+    def window(self) -> dict[str, str]:
         now = datetime.now(UTC).astimezone()
         return {"valid_from": iso(now - timedelta(hours=1)), "valid_until": iso(now + timedelta(days=1)),
-                "approved_at": iso(now - timedelta(hours=1)), **extra}
+                "approved_at": iso(now - timedelta(hours=1))}
 
     def register_medium(self, media_id: str, serial: str, **fields: Any) -> None:
-        self.act("media.registered", {**registered_body(media_id, serial), **fields})
+        self.act("media.registered", registered_body(media_id, serial, **fields))
 
     def copy_medium(self, source: str, target: str, serial: str, volume_uuid: str, approval_id: str = "K-1") -> None:
         """A copy made under a copy approval valid now: writes to it are covered (no C11)."""
         due = iso(datetime.now(UTC).astimezone() + timedelta(days=7))
-        body = approval_body("copy", approval_id, [source], disposal={"method": "erase", "by": due}, **self.window())
+        body = approval_body("copy", approval_id, [source], self.window(), copies=1,
+                             disposal={"method": "erase", "by": due})
         note = sign_approval(self.ledger_origin(), body, APPROVER).decode()
         self.act("copy.made", {"approval": note, "source_media_id": source,
-                               **medium_fields(target, serial), "volume_uuid": volume_uuid})
+                               **medium_fields(target, serial, volume_uuid=volume_uuid)})
 
     def dispose_medium(self, media_id: str, serial: str) -> None:
-        body = approval_body("dispose", "D-1", [media_id], **{f"serial_{media_id}": serial}, **self.window())
+        body = approval_body("dispose", "D-1", [media_id], self.window(),
+                             application=disposal_application(media_id, serial))
         self.act("disposal.approved", {"approval": sign_approval(self.ledger_origin(), body, APPROVER).decode()})
         photo, certificate = f"photo of {serial}".encode(), b"certificate of destruction"
-        self.act("media.disposed", disposed_body(
-            media_id, serial, "D-1",
-            photos=[{"attachment": hashlib.sha256(photo).hexdigest(), "name": "serial.jpg", "serial_visible": True}],
-            certificate={"attachment": hashlib.sha256(certificate).hexdigest(), "name": "certificate.pdf"},
-        ), attachments=[photo, certificate])
+        self.act("media.disposed", disposed_body(media_id, serial, "D-1", photo, certificate),
+                 attachments=[photo, certificate])
 
     def ledger_origin(self) -> str:
         with self.ledger() as ledger:
@@ -146,7 +193,7 @@ class Site:
 
 
 def make_site(tmp: Path, *, parties: Parties | None = None, register_agent: bool = True) -> Site:
-    parties = parties or Parties(RESPONSIBLE, APPROVER, WITNESS)
+    parties = parties or PARTIES
     log_key = Ed25519PrivateKey.generate()
     ledger = Ledger.create(tmp / "ledger", contract_toml=contract_toml(parties), responsible=parties.responsible,
                            log_key=log_key, log_passphrase=LOG_PASSPHRASE, kdf_n=TEST_KDF_N)
@@ -460,6 +507,37 @@ def test_waits_while_another_process_holds_the_write_lock(site: Site, rig_factor
     assert [e.seq for e in entries] == sorted(e.seq for e in entries)
 
 
+def test_cli_commands_and_the_agent_append_to_one_chain(site: Site, rig_factory: Callable[..., LedgerRig]) -> None:
+    """Operators' custody commands (other processes) and the agent's observations interleave; none is lost."""
+    site.register_medium("V-001", "VSN-001")
+    site.copy_medium("V-001", "C-001", "CSN-001", volume_uuid="6A1F-0C2D")
+    keys = site.tmp / "keys"
+    write_key_file(keys / "resp.key", RESPONSIBLE.name, RESPONSIBLE._key, b"resp pass", n=TEST_KDF_N)
+    (keys / "resp.pass").write_text("resp pass\n")
+    rig = rig_factory()
+    agent = rig.start(heartbeat_interval=0.2)
+    usb = rig.volume("usb", 33, serial="CSN-001")
+    site.wait(lambda es: count(es, "volume.attached") == 1)
+    notes = [subprocess.Popen(
+        [sys.executable, "-m", "ledger.cli.main", "note", f"operator note {i}", "--ledger", str(site.ledger_dir),
+         "--key", str(keys / "resp.key"), "--passphrase-file", str(keys / "resp.pass")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(), cwd=ROOT) for i in range(4)]
+    for i in range(60):
+        (usb / f"n{i:02}.txt").write_bytes(b"%d\n" % i)
+        time.sleep(0.01)
+    for proc in notes:
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    site.wait(lambda es: len(recorded_files(es)) == 60)
+    rig.stop()
+    entries = site.entries()
+    assert sorted(e.body["text"] for e in entries if e.type == "note.recorded") == [f"operator note {i}" for i in range(4)]
+    assert agent.counters.dropped == 0 and agent.undelivered == 0
+    assert [e.seq for e in entries] == list(range(len(entries)))
+    findings = site.verify()
+    assert not [f for f in findings if f[1] == "error"], findings
+
+
 def test_full_disk_keeps_events_alerts_and_writes_them_later(site: Site, rig_factory: Callable[..., LedgerRig]) -> None:
     site.register_medium("V-001", "VSN-001")
     site.copy_medium("V-001", "C-001", "CSN-001", volume_uuid="6A1F-0C2D")
@@ -491,11 +569,10 @@ def test_full_disk_keeps_events_alerts_and_writes_them_later(site: Site, rig_fac
     assert len(recorded_files(site.agent_entries())) < len(names)
     with rig.sink.locked() as ledger:
         ledger.store.set_page_limit(1 << 30)  # space freed
-    entries = site.wait(lambda es: len(recorded_files(es)) == len(names) and agent.undelivered == 0)
-    assert agent.counters.dropped == 0
+    entries = site.wait(lambda es: len(recorded_files(es)) == len(names) and count(es, "agent.heartbeat") == 1)
+    assert agent.undelivered == 0 and agent.counters.dropped == 0
     assert "accepts events again" in rig.stderr.getvalue()
     assert set(recorded_files(entries)) == set(names)
-    assert count(entries, "agent.heartbeat") == 1
     written = [e.type for e in entries if e.type in ("files.written", "agent.heartbeat")]
     assert written.index("agent.heartbeat") > 0  # the heartbeat came after the first (stuck) batch
 
