@@ -124,6 +124,23 @@ def build(root: Path, entries: int, media: int) -> dict[str, Any]:
     return {"size": size, "fill_s": round(fill_s, 1), "cold_replay_s": round(cold, 2)}
 
 
+def in_process(root: Path, runs: int = 20) -> float:
+    """Median of one checkout or check-in through ledger.workflow.act in this process (no start-up, no scrypt)."""
+    name, key = read_key_file(root / "keys" / "op-tanaka.key", PASSPHRASE.encode())
+    operator = Signer(name, key)
+    samples = []
+    with Ledger.open(root / "ledger") as ledger:
+        for _ in range(runs):
+            for type_, body in (
+                ("media.checked_out", {"media_id": "M-0020", "person": name, "purpose": "計測"}),
+                ("media.checked_in", {"media_id": "M-0020", "person": name}),
+            ):
+                t = time.perf_counter()
+                act(ledger, type_, body, operator)
+                samples.append(time.perf_counter() - t)
+    return statistics.median(samples)
+
+
 def _time(cmd: list[str], env: dict[str, str]) -> float:
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -173,6 +190,7 @@ def main() -> None:
         key_open = (time.perf_counter() - t) / 5
         results["baseline"] = {k: round(statistics.median(v) * 1000, 1) for k, v in baseline.items()}
         results["baseline"]["key_open_ms"] = round(key_open * 1000, 1)
+        results["baseline"]["in_process_act_ms"] = round(in_process(root) * 1000, 1)
 
         def series(environment: dict[str, str], runs: int) -> dict[str, Any]:
             out_s, in_s = [], []

@@ -461,12 +461,13 @@ def coverage_problems(
     encryption: Mapping[str, Any] | None = None,
     encryption_needed: bool = False,
     target_media_id: str | None = None,
+    destination: str | None = None,
 ) -> list[Violation]:
     """Everything that keeps ``approval`` from covering an act (empty: it covers it).
 
     ``media_ids``: the media acted on (for a copy: the source); ``at``: when
     (RFC 3339); ``uses_so_far``: acts already recorded under this approval;
-    ``transport`` and ``carriers`` (takeout) must match the approval;
+    ``transport``, ``carriers`` and ``destination`` (takeout) must match the approval;
     ``encryption`` is the act's ``{"method", "algorithm"}``, required when the
     approval says so or ``encryption_needed`` (C3); ``target_media_id``: a
     copy's new medium.  Codes: that of ``kind``, C3 for encryption.
@@ -499,6 +500,9 @@ def coverage_problems(
     if target_media_id is not None and body.target_media and target_media_id not in body.target_media:
         add(txt.TARGET_NOT_NAMED, txt.NEED_TARGET, txt.DO_NEW_APPROVAL, media_id=target_media_id,
             targets=", ".join(body.target_media), media=target_media_id)
+    if destination is not None and _norm(destination) != _norm(body.destination):
+        add(txt.WRONG_DESTINATION, txt.NEED_DESTINATION, txt.DO_USE_DESTINATION, approved=body.destination,
+            actual=destination)
     if transport is not None and _norm(transport) != _norm(body.transport):
         add(txt.WRONG_TRANSPORT, txt.NEED_TRANSPORT, txt.DO_USE_TRANSPORT, approved=body.transport, actual=transport)
     if carriers is not None:
@@ -534,12 +538,13 @@ def check_covers(
     encryption: Mapping[str, Any] | None = None,
     encryption_needed: bool = False,
     target_media_id: str | None = None,
+    destination: str | None = None,
 ) -> None:
     """Raise :class:`ApprovalProblem` unless ``approval`` covers the act (see :func:`coverage_problems`)."""
     problems = coverage_problems(
         approval, kind=kind, media_ids=media_ids, at=at, uses_so_far=uses_so_far, transport=transport,
         carriers=carriers, encryption=encryption, encryption_needed=encryption_needed,
-        target_media_id=target_media_id,
+        target_media_id=target_media_id, destination=destination,
     )
     if problems:
         raise ApprovalProblem(problems)

@@ -89,7 +89,8 @@ def workflow_phase(demo: Demo) -> None:
                  "--destination", "例市役所 情報政策課", "--transport", "施錠ケースに入れて手持ちで運搬",
                  "--carrier", "op-tanaka", "--planned-return", _at(timedelta(days=2)),
                  "--encryption-method", "software", "--encryption-algorithm", "AES-256-XTS",
-                 "--password-channel", "別途電話で伝達", "--erasure-plan", "持ち出し先では複写せず、返却後に保管庫へ戻す",
+                 "--password-channel", "別途電話で伝達",
+                 "--erasure-plan", "持ち出し先では複写せず、返却後に保管庫へ戻す",
                  "--output", str(t_request), "--key", str(demo.keyfile("op-tanaka")), "--ledger", str(demo.ledger))
     demo.custody("approve", "takeout", "--request", str(t_request), "--id", "例市持出承認-2026-07",
                  "--output", str(t_approval), "--valid-days", "7", "--condition", "施錠ケースで運搬すること",
@@ -140,7 +141,8 @@ def workflow_phase(demo: Demo) -> None:
                  "--to-person", "山田 花子", "--seal", "S-0002", *resp, *ledger)
     demo.custody("status", "--ledger", str(demo.ledger))
     demo.custody("close", "--no-data-remains", "--scope", "work_pcs", "--scope", "backups", "--scope", "mail",
-                 "--statement", "作業用PC・バックアップ・メールを含め、委託者のデータは残存していません。", *resp, *ledger)
+                 "--statement", "作業用PC・バックアップ・メールを含め、委託者のデータは残存していません。",
+                 *resp, *ledger)
 
 
 __all__ = ["workflow_phase"]

@@ -27,18 +27,22 @@ Which rules fire where (codes of DESIGN.md):
 code   ``apply`` (at the entry)                                             ``finish`` (end of the ledger)
 =====  ==================================================================  ==================================
 C1     media acts after contract.closed; media.returned from a wrong state  medium not settled at close
-C2     takeout.departed: no valid approval, not permitted, wrong state
+C2     takeout.departed: no valid approval (signer, origin, media, window,
+       uses, destination, transport, carriers), not permitted, wrong state
 C3     takeout.departed without the required encryption
-C4     takeout.returned/erased: no open takeout, late, failed check         takeout open past deadline/at close
+C4     takeout.returned/erased: no open takeout, late, failed check;        takeout open past deadline/at close
+       a medium reported lost after its takeout's deadline
 C5     copy.made: no valid approval, not permitted, new id not new
 C6                                                                          copy not settled at close or past
                                                                             its approval's disposal date
-C7     erasure/disposal: no approval, other method or serial, no witness,
-       no photo with the serial, no certificate nor reason, not destroyed
+C7     erasure/disposal: no approval, other method or serial, no witness
+       (from the municipality, where required or My Number), no photo with
+       the serial, no certificate nor reason, My Number not destroyed
 C8     media.disposed after its deadline (recorded, not refused)            approved disposal not carried out
                                                                             by its deadline or at close
-C9     actor unregistered/removed/wrong role, subcontractor without a
-       valid approval; personnel, key and subcontract entries
+C9     actor unregistered/removed/wrong role; subcontractor without a valid
+       approval of its tier for its own company; another company's staff at
+       the vendor tier (unless dispatched, 第7); personnel, key, subcontract
 C10    volume.attached: unregistered medium (and, warning: a medium
        recorded as in storage)
 C11    files.written to an unregistered volume                              writes to a registered medium that
@@ -67,7 +71,9 @@ contents.
 *fact* reveals (a late return, a lost medium, an unregistered USB stick the
 agent saw, a disposal recorded after its deadline) has ``blocking=False``:
 the entry must be written (DESIGN.md: facts that broke a rule are recorded,
-never silently accepted), and the verifier reports it.
+never silently accepted), and the verifier reports it.  End-of-ledger rules
+block only through :func:`precheck` of ``contract.closed`` (what is still
+open prevents closing; a receipt mismatch is reported, never blocking).
 
 Snapshots: ``state.to_json()`` is JSON-compatible and canonical-safe (no
 floats: times are integer milliseconds next to their RFC 3339 text);
@@ -210,6 +216,7 @@ class Person:
     registered_seq: int
     removed_seq: int | None = None
     subcontract_id: str | None = None
+    employment: str = ""  # regular | dispatched (派遣, special terms 第7) | contract | part_time | other
 
     def active_at(self, seq: int) -> bool:
         return self.registered_seq <= seq and (self.removed_seq is None or seq <= self.removed_seq)
@@ -337,7 +344,6 @@ class LedgerState:
         # Derived, not serialised: indexes and caches.
         self._serials: dict[str, str] = {}
         self._uuids: dict[str, str] = {}
-        self._labels: dict[str, str] = {}
         self._verifiers: list[Verifier] | None = None
         self._approval_cache: dict[tuple[str, str], Approval | ApprovalProblem] = {}
         self._bodies: dict[str, ApprovalBody] = {}
@@ -353,13 +359,15 @@ class LedgerState:
         return ABSENT if m is None else m.state
 
     def match_volume(
-        self, *, media_id: str | None = None, serial: str | None = None, uuid: str | None = None,
-        label: str | None = None,
+        self, *, media_id: str | None = None, serial: str | None = None, uuid: str | None = None
     ) -> Medium | None:
-        """The registered medium a volume is: by media id, then serial, then filesystem UUID, then label."""
+        """The registered medium a volume is: by media id, then device serial, then filesystem UUID.
+
+        Never by label alone: labels ("USB", "KIOXIA") are not unique and would hide an unregistered medium.
+        """
         if media_id and media_id in self.media:
             return self.media[media_id]
-        for key, index in ((serial, self._serials), (uuid, self._uuids), (label, self._labels)):
+        for key, index in ((serial, self._serials), (uuid, self._uuids)):
             if key and key in index:
                 return self.media[index[key]]
         return None
@@ -473,9 +481,6 @@ def _index(st: LedgerState, m: Medium) -> None:
     uuid = m.record.get("volume_uuid")
     if isinstance(uuid, str) and uuid:
         st._uuids[uuid] = m.id
-    label = m.record.get("volume_label") or m.record.get("label")
-    if isinstance(label, str) and label:
-        st._labels[label] = m.id
 
 
 def _set_genesis(st: LedgerState, body: dict[str, Any]) -> None:
@@ -653,6 +658,10 @@ def _check_actor(st: LedgerState, e: EventLike, out: _Out) -> None:
         out.add("C9", ERROR, txt.PERSON_NOT_AGENT, todo=txt.DO_USE_AGENT, actor=e.actor, type=e.type)
     if person.tier != "vendor":
         _check_subcontractor(st, e.actor, e.at, person, out)
+    elif person.role != "agent" and _foreign_vendor_staff(st, person.organisation, person.employment):
+        out.add("C9", ERROR, txt.VENDOR_TIER_OTHER_COMPANY, missing=txt.NEED_SUBCONTRACT,
+                todo=txt.DO_REGISTER_AS_SUBCONTRACTOR, actor=e.actor, org=person.organisation,
+                vendor=_vendor_name(st))
     if e.type in RESPONSIBLE_ONLY and person.role != "responsible":
         out.add("C9", ERROR, txt.RESPONSIBLE_ONLY, todo=txt.DO_ASK_RESPONSIBLE, type=e.type, actor=e.actor,
                 role=(person.role, txt.ROLE_JA.get(person.role, person.role)))
@@ -664,11 +673,28 @@ def _valid_subcontract(st: LedgerState, ref: str, tier: str, at: str) -> bool:
     return sc is not None and sc.tier == tier and when is not None and sc.from_ms <= when <= sc.until_ms
 
 
+def _vendor_name(st: LedgerState) -> str:
+    return _s(_d(st.genesis or {}, "vendor"), "name")
+
+
+def _foreign_vendor_staff(st: LedgerState, organisation: str, employment: str) -> bool:
+    """Registered at the vendor tier but employed by another company (a dispatched worker, 第7, is allowed)."""
+    vendor = _vendor_name(st)
+    return bool(vendor and organisation and employment != "dispatched"
+                and _norm_org(organisation) != _norm_org(vendor))
+
+
 def _check_subcontractor(st: LedgerState, actor: str, at: str, person: Person, out: _Out) -> None:
-    if not _valid_subcontract(st, person.subcontract_id or "", person.tier, at):
+    """A subcontractor acts under a valid approval of its tier, given to its own company (C9)."""
+    ref = person.subcontract_id or ""
+    if not _valid_subcontract(st, ref, person.tier, at):
         out.add("C9", ERROR, txt.SUBCONTRACTOR_UNAPPROVED, missing=txt.NEED_SUBCONTRACT, todo=txt.DO_RECORD_SUBCONTRACT,
                 actor=actor, tier=(person.tier, txt.TIER_JA.get(person.tier, person.tier)), org=person.organisation,
                 at=at)
+    elif _norm_org(person.organisation) != _norm_org(st.subcontracts[ref].name):
+        out.add("C9", ERROR, txt.SUBCONTRACTOR_OTHER_COMPANY, missing=txt.NEED_SUBCONTRACT,
+                todo=txt.DO_RECORD_SUBCONTRACT, actor=actor, org=person.organisation, ref=ref,
+                approved=st.subcontracts[ref].name)
 
 
 def _need_subcontract(out: _Out, tier: str, ref: str) -> None:
@@ -694,21 +720,24 @@ def _h_registered(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> Non
                 seq=existing.registered_seq)
         return
     tier, role, ref = _s(body, "tier") or "vendor", _s(body, "role") or "operator", _s(body, "subcontract_id")
+    org = _s(body, "organisation")
     if tier != "vendor":
         if not st.permits.get("subcontracting"):
             out.add("C9", ERROR, txt.NO_SUBCONTRACTING, todo=txt.DO_VENDOR_ONLY)
         elif not _valid_subcontract(st, ref, tier, e.at):
             _need_subcontract(out, tier, ref)
-    else:
-        vendor, org = _s(_d(st.genesis or {}, "vendor"), "name"), _s(body, "organisation")
-        if vendor and org and _norm_org(org) != _norm_org(vendor):
-            out.add("C9", WARNING, txt.OTHER_ORGANISATION, todo=txt.DO_REGISTER_AS_SUBCONTRACTOR, blocking=False,
-                    name=key_name, org=org, vendor=vendor)
+        elif _norm_org(org) != _norm_org(st.subcontracts[ref].name):
+            out.add("C9", ERROR, txt.SUBCONTRACTOR_OTHER_COMPANY, missing=txt.NEED_SUBCONTRACT,
+                    todo=txt.DO_RECORD_SUBCONTRACT, actor=key_name, org=org, ref=ref,
+                    approved=st.subcontracts[ref].name)
+    elif role != "agent" and _foreign_vendor_staff(st, org, _s(body, "employment")):
+        out.add("C9", ERROR, txt.OTHER_ORGANISATION, missing=txt.NEED_SUBCONTRACT,
+                todo=txt.DO_REGISTER_AS_SUBCONTRACTOR, name=key_name, org=org, vendor=_vendor_name(st))
     if role == "responsible":
         out.add("C9", WARNING, txt.NEW_RESPONSIBLE, todo=txt.DO_KEEP_APPROVAL, blocking=False)
     if commit:
-        st.people[key_name] = Person(key_name, _s(body, "name"), _s(body, "organisation"), tier, role, e.seq,
-                                     None, ref or None)
+        st.people[key_name] = Person(key_name, _s(body, "name"), org, tier, role, e.seq, None, ref or None,
+                                     _s(body, "employment"))
 
 
 def _active_person(st: LedgerState, out: _Out, key_name: str) -> Person | None:
@@ -732,7 +761,7 @@ def _h_changed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         out.add("C9", WARNING, txt.NEW_RESPONSIBLE, missing=txt.NEED_APPROVAL_REFERENCE, todo=txt.DO_KEEP_APPROVAL,
                 blocking=False)
     if commit:
-        for name in ("name", "organisation", "tier", "role", "subcontract_id"):
+        for name in ("name", "organisation", "tier", "role", "subcontract_id", "employment"):
             if _s(changes, name):
                 setattr(person, name, _s(changes, name))
 
@@ -1010,6 +1039,7 @@ def _h_departed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         out.extend(coverage_problems(
             approval, kind="takeout", media_ids=media_ids, at=e.at, uses_so_far=_uses(st, approval.id),
             transport=_s(body, "transport"), carriers=carriers, encryption=encryption, encryption_needed=electronic,
+            destination=_s(body, "destination"),
         ))
     elif electronic and encryption.get("method") not in ("software", "hardware"):
         out.add("C3", ERROR, txt.NO_ENCRYPTION, missing=txt.NEED_ENCRYPTION, todo=txt.DO_ENCRYPT)
@@ -1252,7 +1282,18 @@ def _h_disposed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 def _check_evidence(st: LedgerState, out: _Out, body: dict[str, Any], media_id: str, disposal: Disposal) -> None:
     """Witness, a photo showing the serial, a certificate or the reason for none, a passed verification (C7)."""
-    if not _s(_d(body, "witness"), "name"):
+    witness = _d(body, "witness")
+    municipality = _s(_d(st.genesis or {}, "municipality"), "name")
+    if _s(witness, "name") and (disposal.witness_required or st.my_number) and municipality and not _of_municipality(
+        _s(witness, "organisation"), municipality
+    ):
+        if st.my_number and not disposal.witness_required and _s(body, "no_witness_reason"):
+            out.add("C7", WARNING, txt.NO_WITNESS_REASON, media=media_id, blocking=False, m=media_id)
+        else:
+            out.add("C7", ERROR, txt.WITNESS_NOT_MUNICIPALITY, media=media_id, missing=txt.NEED_MUNICIPALITY_WITNESS,
+                    todo=txt.DO_WITNESS, m=media_id, name=_s(witness, "name"),
+                    org=_s(witness, "organisation") or "-", municipality=municipality)
+    elif not _s(witness, "name"):
         if disposal.witness_required:
             out.add("C7", ERROR, txt.WITNESS_REQUIRED, media=media_id, missing=txt.NEED_WITNESS, todo=txt.DO_WITNESS,
                     id=disposal.id)
@@ -1270,6 +1311,12 @@ def _check_evidence(st: LedgerState, out: _Out, body: dict[str, Any], media_id: 
                 todo=txt.DO_COMPLETE_RECORD, m=media_id)
     if not _verified(body):
         out.add("C7", ERROR, txt.DISPOSAL_NOT_VERIFIED, media=media_id, todo=txt.DO_COMPLETE_RECORD, m=media_id)
+
+
+def _of_municipality(organisation: str, municipality: str) -> bool:
+    """Whether a person's organisation is the municipality (例市, 例市 市民課, 例市役所 ...)."""
+    org, name = _norm_org(organisation), _norm_org(municipality)
+    return bool(org and name) and (org == name or org.startswith(name) or name in org)
 
 
 def _h_returned(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
@@ -1296,6 +1343,14 @@ def _h_incident(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     out.add("C14", severity, txt.INCIDENT, media=media_ids[0] if media_ids else None,
             missing=txt.NEED_NOTIFIED if unreported else NO_TEXT, todo=txt.DO_NOTIFY if unreported else NO_TEXT,
             blocking=False, kind=(kind, txt.INCIDENT_JA.get(kind, kind)), situation=_s(body, "situation")[:200] or "-")
+    when = _ms(e.at)
+    if kind in ("lost", "stolen") and when is not None:
+        for media_id in media_ids:
+            m = st.media.get(media_id)
+            takeout = st.takeouts.get(m.takeout_seq) if m is not None and m.takeout_seq is not None else None
+            if takeout is not None and takeout.deadline_ms is not None and when > takeout.deadline_ms:
+                out.add("C4", ERROR, txt.LOST_ON_OVERDUE_TAKEOUT, media=media_id, todo=txt.DO_NOTHING_LATE,
+                        blocking=False, m=media_id, deadline=takeout.deadline, seq=takeout.seq)
     if not commit:
         return
     st.incidents.append({"seq": e.seq, "at": e.at, "kind": kind, "media_ids": media_ids})
@@ -1398,7 +1453,7 @@ def _h_gap(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 def _volume_medium(st: LedgerState, body: dict[str, Any]) -> Medium | None:
     return st.match_volume(media_id=_s(body, "media_id") or None, serial=_s(body, "serial") or None,
-                           uuid=_s(body, "uuid") or None, label=_s(body, "label") or None)
+                           uuid=_s(body, "uuid") or None)
 
 
 def _observe(st: LedgerState, media_id: str, what: str, seq: int, count: int = 1) -> None:
@@ -1505,18 +1560,23 @@ _HANDLERS: dict[str, Handler] = {
 def finish(state: LedgerState, *, now_or_close: str | None = None) -> list[Violation]:
     """End-of-ledger rules (C1, C4, C6, C8, C11, C13, C15) as of a moment.
 
-    The moment is the close when the ledger is closed; else ``now_or_close``
-    (the CLI's "now", or the time the verifier judges at); else the last
-    entry's ``at``.  Rules that need the work to be over (C1, C6, C15, and
-    C4/C8 for items not yet due) apply when the contract is closed or the
-    moment is past the contract period's last day (midnight JST).  Each
+    The moment is the close when the ledger is closed; else the later of the
+    last entry's ``at`` and ``now_or_close`` (the CLI's "now"; for the
+    verifier a time the vendor does not control, e.g. the latest municipality
+    cosignature: a vendor that stops recording must not stop the clock).
+    Rules that need the work to be over (C1, C6, C15, and C4/C8 for items not
+    yet due) apply when the contract is closed or the moment is past the
+    contract period's last day (midnight JST).  Each
     medium gets at most one of C4 (still out on a takeout), C8 (an approved
     disposal not carried out), C6 (a copy) and C1 (any other medium), in that
     order.  ``seq`` is None except for C11 (the first uncovered write) and
     C15 receipts (the first entry citing the receipt).
     """
-    at = str(state.closed["at"]) if state.closed is not None else (now_or_close or state.last_at)
-    when = _ms(at)
+    if state.closed is not None:
+        when = _ms(str(state.closed["at"]))
+    else:
+        moments = [m for m in (_ms(state.last_at), _ms(now_or_close)) if m is not None]
+        when = max(moments) if moments else None
     if when is None:
         return []
     closing = state.closed is not None or (state.period_end_ms is not None and when > state.period_end_ms)
@@ -1576,10 +1636,11 @@ def _c15(st: LedgerState, out: _Out, blocks: bool) -> None:
         out.add("C15", ERROR, txt.UNBALANCED, todo=txt.DO_ACCOUNT, blocking=blocks, r=c["received"], g=c["registered"],
                 c=c["copies"], t=c["returned"], d=c["disposed"], e=c["erased"], l=c["lost"], b=c["open"])
     for number, receipt in sorted(st.receipts.items()):
+        # a receipt that does not match is for the municipality to resolve: reported, never blocking the close
         media = receipt["media"]
-        first = receipt.get("seq") if not blocks else None
+        first = receipt.get("seq")
         if receipt["declared"] and receipt["declared"] != len(media):
-            out.add("C15", ERROR, txt.RECEIPT_COUNT, todo=txt.DO_RECORD_RECEIPT, blocking=blocks, at_seq=first,
+            out.add("C15", ERROR, txt.RECEIPT_COUNT, todo=txt.DO_RECORD_RECEIPT, blocking=False, at_seq=first,
                     n=number, d=receipt["declared"], k=len(media), ids=", ".join(media))
         held: dict[str, int] = {}
         for media_id in media:
@@ -1590,7 +1651,7 @@ def _c15(st: LedgerState, out: _Out, blocks: bool) -> None:
                     held[item["name"]] = held.get(item["name"], 0) + item["records"]
         for name, declared in sorted(receipt.get("records", {}).items()):
             if held.get(name, 0) != declared:
-                out.add("C15", ERROR, txt.RECEIPT_RECORDS, todo=txt.DO_RECORD_RECEIPT, blocking=blocks, at_seq=first,
+                out.add("C15", ERROR, txt.RECEIPT_RECORDS, todo=txt.DO_RECORD_RECEIPT, blocking=False, at_seq=first,
                         n=number, item=name, d=declared, k=held.get(name, 0))
 
 

@@ -672,3 +672,35 @@ def state_text(state: str) -> Text:
 
 def event_text(event: str) -> Text:
     return event, EVENT_JA.get(event, event)
+
+# --- added checks ---
+
+SUBCONTRACTOR_OTHER_COMPANY: Text = (
+    "{actor} works for {org}, but subcontract approval {ref} was given to {approved}",
+    "{actor} の所属は {org} ですが、再委託承諾 {ref} の相手方は {approved} です",
+)
+VENDOR_TIER_OTHER_COMPANY: Text = (
+    "{actor} is registered as vendor staff but works for {org}, not the vendor {vendor}",
+    "{actor} は受託者の従業員として登録されていますが、所属は受託者 {vendor} ではなく {org} です",
+)
+WRONG_DESTINATION: Text = (
+    "Approval {id} allows taking the media to '{approved}', not '{actual}'",
+    "承認 {id} が認める持ち出し先は「{approved}」で、「{actual}」ではありません",
+)
+NEED_DESTINATION: Text = ("an approval for the destination '{actual}'", "持ち出し先「{actual}」の承認")
+DO_USE_DESTINATION: Text = (
+    "Take the media only to the approved destination ({approved}), or ask for a new approval.",
+    "承認された持ち出し先({approved})にのみ持ち出すか、新しい承認を申請してください。",
+)
+WITNESS_NOT_MUNICIPALITY: Text = (
+    "The witness of the disposal of {m} ({name}, {org}) is not the municipality's staff ({municipality})",
+    "媒体 {m} の廃棄の立会者({name}、{org})が委託者({municipality})の職員ではありません",
+)
+NEED_MUNICIPALITY_WITNESS: Text = (
+    "a witness from the municipality, or the reason there was none",
+    "委託者の職員の立会い、または立会いがなかった理由",
+)
+LOST_ON_OVERDUE_TAKEOUT: Text = (
+    "Medium {m} was reported lost after its takeout deadline {deadline} (taken out at seq {seq})",
+    "媒体 {m} は持ち出しの期限 {deadline} を過ぎてから紛失と報告されました(seq {seq} で持ち出し)",
+)

@@ -290,9 +290,31 @@ def _key_entry_refusal(registry: Registry, type_: str, body: dict[str, Any], sig
 
 
 def check_event(proj: Projection, event: Event, signer: Signer | None = None) -> list[Violation]:
-    """Every violation ``event`` would cause (schema errors raise UsageError; key problems RuleRefusal)."""
+    """Every violation ``event`` would cause.
+
+    Raises the ``RuleRefusal`` of a key problem or of the blocking violations
+    first (a rule says what is missing and what to do), then ``UsageError``
+    for a body that does not match its schema; returns the non-blocking
+    violations (and blocking ones only when nothing is raised, i.e. never).
+    """
     from ledger.events import validate_body
 
+    if signer is not None:
+        problem = _key_refusal(proj.registry, signer, event.seq) or _key_entry_refusal(
+            proj.registry, event.type, event.body, signer
+        )
+        if problem is not None:
+            raise problem
+    found = precheck(proj.state, event)
+    refused = refusal(found)
+    if refused is not None:
+        # Several violations come one per line, each with its code; the first line's code is also the
+        # refusal's own, which the CLI prints once.
+        prefix = f"[{refused.code}] "
+        if refused.message.startswith(prefix):
+            refused = RuleRefusal(refused.code, refused.message[len(prefix):], missing=refused.missing,
+                                  todo=refused.todo)
+        raise refused
     try:
         validate_body(event.type, event.body)
     except SchemaError as exc:
@@ -300,13 +322,7 @@ def check_event(proj: Projection, event: Event, signer: Signer | None = None) ->
             _("The entry is not valid: {why}").format(why=exc.message),
             hint=_("Check the option or the --from-file field '{field}'.").format(field=exc.field or "-"),
         ) from None
-    if signer is not None:
-        problem = _key_refusal(proj.registry, signer, event.seq) or _key_entry_refusal(
-            proj.registry, event.type, event.body, signer
-        )
-        if problem is not None:
-            raise problem
-    return precheck(proj.state, event)
+    return found
 
 
 def act(
@@ -335,9 +351,6 @@ def act(
         at = ledger._now_after(head)  # the ledger's clock, never running backwards (I9)
         event = Event(head.size, type_, at, signer.name, body)
         found = check_event(proj, event, signer)
-        problem = refusal(found)
-        if problem is not None:
-            raise problem
         ctx["proj"], ctx["found"] = proj, found
         return sign_entry(
             origin=ledger.origin, seq=head.size, prev=head.last_leaf_hash, type=type_, at=at, body=body,

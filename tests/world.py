@@ -115,9 +115,10 @@ def registered_body(media_id: str = "V-001", serial: str = "VSN-001", **kw: Any)
     return {**body, "source": "vendor stock", "purpose": "作業用の複製先"}
 
 
-def approval_body(kind: str, approval_id: str, media_ids: list[str], **over: Any) -> dict[str, Any]:
-    """A valid approval body; ``over`` replaces fields (None removes one; ``serial_<media id>``: that item's
-    serial)."""
+def approval_body(kind: str, approval_id: str, media_ids: list[str], *, serials: dict[str, str] | None = None,
+                  **over: Any) -> dict[str, Any]:
+    """A valid approval body; ``over`` replaces fields (None removes one); ``serials``: a disposal item's serial
+    by media id (default SN-<number>)."""
     media = media_ids
     body: dict[str, Any] = {
         "kind": kind, "id": approval_id, "media": media, "purpose": "データ移行のため",
@@ -135,8 +136,8 @@ def approval_body(kind: str, approval_id: str, media_ids: list[str], **over: Any
     elif kind == "dispose":
         body.update(application={
             "number": "D-2026-001",
-            "items": [{"name": "住民基本台帳", "media_name": "USBメモリ", "media_id": m, "serial": over.pop(
-                f"serial_{m}", "SN-" + m.split("-")[-1]), "quantity": 1} for m in media],
+            "items": [{"name": "住民基本台帳", "media_name": "USBメモリ", "media_id": m, "serial": (serials or {}).get(
+                m, "SN-" + m.split("-")[-1]), "quantity": 1} for m in media],
             "method": {"category": "destroy", "technique": "shred"},
             "tool": "shredder X-1", "planned_date": "2026-05-01", "place": "第2開発室",
             "witness_required": True,
@@ -152,9 +153,10 @@ def approval_body(kind: str, approval_id: str, media_ids: list[str], **over: Any
 
 
 def approve(kind: str, approval_id: str, media_ids: list[str], *, by: Signer = APPROVER, origin: str = ORIGIN,
-            **over: Any) -> str:
+            serials: dict[str, str] | None = None, **over: Any) -> str:
     """A signed approval note (as text, the form an entry embeds)."""
-    return sign_approval(origin, approval_body(kind, approval_id, media_ids, **over), by).decode("utf-8")
+    body = approval_body(kind, approval_id, media_ids, serials=serials, **over)
+    return sign_approval(origin, body, by).decode("utf-8")
 
 
 def encryption() -> dict[str, Any]:
@@ -324,7 +326,7 @@ class World:
         elif state == "erased" and not pending_disposal:
             self.ok("media.erased", erased_body(media_id))
         elif state in ("disposal_approved", "erased", "disposed"):
-            self.approve_disposal([media_id], self.fresh("D"), **{f"serial_{media_id}": serial})
+            self.approve_disposal([media_id], self.fresh("D"), serials={media_id: serial})
             if state == "erased":
                 self.ok("media.erased", erased_body(media_id))
             elif state == "disposed":

@@ -187,11 +187,25 @@ _REGISTRARS = {
 
 
 def ledger_option() -> Any:
-    return typer.Option(".", "--ledger", "-l", envvar="CUSTODY_LEDGER",
+    return typer.Option(".", "--ledger", "-l", envvar="CUSTODY_LEDGER", metavar="DIR",
                         help=_("Ledger directory (made by 'custody init')."))
 
 
+_FILE_OPTIONS = (
+    "--approval", "--from-file", "--attach", "--output", "--request", "--vkey-from", "--new-key", "--revoked-key",
+    "--receipt-scan", "--application-scan", "--certificate", "--photo", "--other-photo",
+)
+_METAVARS = {
+    **dict.fromkeys(_FILE_OPTIONS, "FILE"),
+    **dict.fromkeys(("--media-id", "--target", "--source"), "MEDIA_ID"),
+    "--seal": "SEAL", "--item": "NAME:RECORDS", "--receipt-item": "NAME:MEDIA:QUANTITY:RECORDS",
+    "--carrier": "KEY_NAME", "--condition": "TEXT", "--scope": "SCOPE", "--state": "STATE", "--takeout": "SEQ",
+}
+
+
 def _opt(default: Any, *names: str, help_text: str, **kw: Any) -> Any:
+    if names and names[0] in _METAVARS:
+        kw.setdefault("metavar", _METAVARS[names[0]])
     return typer.Option(default, *names, help=help_text, **kw)
 
 
@@ -511,11 +525,12 @@ class _Session:
 
         assert self.signer is not None
         warnings: list[Violation] = []
-        entry = act(
-            self.ledger, type_, body, self.signer,
-            log_signer=optional_log_signer(self.ledger, _p(self.log_passphrase_file)),
-            attachments=self.blobs, warnings=warnings,
-        )
+        entry = act(self.ledger, type_, body, self.signer, attachments=self.blobs, warnings=warnings)
+        if self.ledger.checkpoint_due():
+            # The log key is opened (one more scrypt) only when a checkpoint is due.
+            log_signer = optional_log_signer(self.ledger, _p(self.log_passphrase_file))
+            if log_signer is not None:
+                self.ledger.checkpoint(log_signer)
         _report(entry, warnings, json_out, extra)
         return entry
 
@@ -560,15 +575,18 @@ def _run(ledger_dir: str, key: str | None, passphrase_file: str | None, log_pass
 
 
 def _vkey_from(vkey: str | None, vkey_from: str | None) -> str | None:
+    """The vkey given, else the one in a vkey file, else the public half of a key file (no passphrase needed)."""
     if vkey is not None or vkey_from is None:
         return vkey
-    data = _read_bytes(vkey_from, _("the key file"))
-    text = data.decode("utf-8", errors="replace").strip()
-    if "+" in text and "\n" not in text and len(text) < 500:
-        return text
+    from ledger.errors import NoteFormatError
     from ledger.keyfile import key_file_info
     from ledger.note import ALG_ED25519, Verifier
 
+    text = _read_bytes(vkey_from, _("the key file")).decode("utf-8", errors="replace").strip()
+    try:
+        return Verifier.from_vkey(text).vkey
+    except NoteFormatError:
+        pass
     name, public = key_file_info(Path(vkey_from))
     return Verifier(name, ALG_ED25519, public).vkey
 
@@ -693,18 +711,30 @@ def person_list(
     _people_table(state)
 
 
+def _print_table(table: Any) -> None:
+    """A table at the terminal's width; into a file or a pipe, wide enough not to fold (200 columns)."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    import sys
+
+    from rich.console import Console
+
+    Console(file=sys.stdout, width=200, highlight=False).print(table)
+
+
 def _people_table(state: LedgerState) -> None:
     from rich.table import Table
 
     table = Table(title=_("People"), show_lines=False)
     for header in (_("Key name"), _("Name"), _("Organisation"), _("Tier"), _("Role"), _("Registered"),
                    _("Removed"), _("Subcontract approval")):
-        table.add_column(header)
+        table.add_column(header, overflow="fold")
     for p in state.people.values():
         table.add_row(p.key_name, p.name, p.organisation, _tier_label(p.tier), _role_label(p.role),
                       str(p.registered_seq), "" if p.removed_seq is None else str(p.removed_seq),
                       p.subcontract_id or "")
-    out.print(table)
+    _print_table(table)
 
 
 # --- subcontract ---
@@ -1543,8 +1573,8 @@ def takeout_return(
 
 def _sanitization(category: str | None, technique: str | None, tool: str | None,
                   tool_version: str | None) -> dict[str, Any]:
-    return {"category": category, "technique": technique,
-            "tool": {"name": tool, "version": tool_version} if tool else None}
+    return _merge({}, {"category": category, "technique": technique,
+                       "tool": {"name": tool, "version": tool_version} if tool else None})
 
 
 def _verification(s: _Session, method: str | None, result: str, verifier: str | None,
@@ -1995,11 +2025,11 @@ def _media_table(state: LedgerState, media: list[Medium]) -> None:
     table = Table(title=_("Media register"))
     for header in (_("Media id"), _("Kind"), _("Serial"), _("Source"), _("State"), _("My Number"),
                    _("Storage"), _("Custodian"), _("Last entry")):
-        table.add_column(header)
+        table.add_column(header, overflow="fold")
     for m in media:
         table.add_row(m.id, kind_label(m.kind), m.serial, _origin_label(m), state_label(m.state), _yes(m.my_number),
                       _storage(m), _custodian(m), str(m.history[-1] if m.history else m.since_seq))
-    out.print(table)
+    _print_table(table)
 
 
 def media_list(
@@ -2060,10 +2090,10 @@ def media_show(
 
     table = Table(title=_("History"))
     for header in (_("seq"), _("Time"), _("Event"), _("Actor")):
-        table.add_column(header)
+        table.add_column(header, overflow="fold")
     for h in history:
         table.add_row(h["seq"], h["at"], h["type"], h["actor"])
-    out.print(table)
+    _print_table(table)
 
 
 def status(

@@ -74,7 +74,7 @@ def act(w: World, row: Transition, media_id: str) -> tuple[str, dict[str, Any], 
     if row.event == "media.erased":
         return row.event, erased_body(media_id), operator
     if row.event == "disposal.approved":
-        note = approve("dispose", w.fresh("D"), [media_id], **{f"serial_{media_id}": w.serial_of[media_id]})
+        note = approve("dispose", w.fresh("D"), [media_id], serials={media_id: w.serial_of[media_id]})
         return row.event, {"approval": note}, "resp-sato"
     if row.event == "media.disposed":
         m = w.state.media.get(media_id)
@@ -275,12 +275,26 @@ def test_only_the_responsible_person_registers_people() -> None:
     assert "C9" in blocking_codes(w.try_("personnel.registered", person_body("op-new"), actor="op-tanaka"))
 
 
-def test_vendor_tier_from_another_company_is_flagged() -> None:
-    """Winny: a subcontractor's employee registered as if vendor staff."""
+def test_vendor_tier_from_another_company() -> None:
+    """Winny: a subcontractor's employee registered as if vendor staff: refused, and each act reported."""
     w = World()
-    found = w.try_("personnel.registered", person_body("op-x", organisation="株式会社よそ"))
-    assert [(v.code, v.severity, v.blocks) for v in found] == [("C9", "warning", False)]
+    w.receive()
+    body = person_body("op-x", organisation="株式会社よそ")
+    assert blocking_codes(w.try_("personnel.registered", body)) == ["C9"]
     assert w.try_("personnel.registered", person_body("op-y", organisation="(株)サンプル")) == []
+    assert w.try_("personnel.registered", {**body, "employment": "dispatched"}) == []  # 派遣 (第7)
+    w.do("personnel.registered", body)  # the verifier keeps going
+    found = checkout_as(w, "op-x")
+    assert blocking_codes(found) == ["C9"] and "株式会社よそ" in found[0].message_en
+
+
+def test_subcontractor_under_another_companys_approval() -> None:
+    w = subcontract_world()
+    body = person_body("x-mura", tier="subcontractor", organisation="株式会社無承認", subcontract_id="SC-1")
+    assert blocking_codes(w.try_("personnel.registered", body)) == ["C9"]
+    w.do("personnel.registered", body)
+    found = checkout_as(w, "x-mura")
+    assert blocking_codes(found) == ["C9"] and "株式会社下請" in found[0].message_en
 
 
 def test_agent_key_cannot_record_human_acts_and_people_cannot_fake_observations() -> None:
@@ -324,6 +338,7 @@ def takeout_world(**permits: bool) -> World:
 
 TAKEOUT_CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("no approval", {}, {"approval": ""}, "C2"),
+    ("other destination", {}, {"destination": "作業員の自宅"}, "C2"),
     ("other medium", {"media": ["M-999"]}, {}, "C2"),
     ("expired", {"valid_until": "2026-04-01T09:00:00+09:00", "valid_from": "2026-03-01T00:00:00+09:00"}, {}, "C2"),
     ("not yet valid", {"valid_from": "2026-05-01T00:00:00+09:00", "approved_at": "2026-04-30T00:00:00+09:00"}, {},
@@ -580,7 +595,7 @@ def test_disposal_approval_with_other_serial() -> None:
     """Kanagawa: the approval names a serial the register does not have for that medium."""
     w = World()
     w.receive()
-    note = approve("dispose", "D-1", ["M-001"], **{"serial_M-001": "SN-XYZ"})
+    note = approve("dispose", "D-1", ["M-001"], serials={"M-001": "SN-XYZ"})
     found = w.try_("disposal.approved", {"approval": note})
     assert blocking_codes(found) == ["C7"]
 
@@ -903,3 +918,63 @@ def test_refuse_validates_the_body_first() -> None:
     with pytest.raises(SchemaError) as info:
         refuse(w.state, Event(w.seq, "media.received", iso(w.now), "resp-sato", {"media_id": "M-1"}))
     assert info.value.field
+
+
+def test_witness_required_by_the_approval_even_without_my_number() -> None:
+    """The approval's witness_required binds whatever the data; a reason does not replace the witness."""
+    w = World(my_number=False)
+    w.receive(my_number=False)
+    w.approve_disposal(["M-001"])  # witness_required: true
+    record = disposed_body("M-001", "SN-001", no_witness_reason="都合がつかなかった")
+    record.pop("witness")
+    found = w.try_("media.disposed", record)
+    assert blocking_codes(found) == ["C7"]
+    assert "witness" in found[0].message_en
+
+
+def test_my_number_disposal_witnessed_by_the_vendor_itself() -> None:
+    """FIELDS.md: My Number disposals are witnessed by the municipality's staff (or the reason there was none)."""
+    w = disposal_world()
+    vendor_witness = {"name": "佐藤 一郎", "organisation": "株式会社サンプル", "title": "作業責任者"}
+    found = w.try_("media.disposed", disposed_body("M-001", "SN-001", witness=vendor_witness))
+    assert blocking_codes(found) == ["C7"] and "municipality" in found[0].message_en
+    staff = {"name": "山田 花子", "organisation": "例市 市民課", "title": "主査"}
+    assert w.try_("media.disposed", disposed_body("M-001", "SN-001", witness=staff)) == []
+
+
+def test_loss_reported_after_the_takeout_deadline_is_also_c4() -> None:
+    """Amagasaki: the sticks were neither back nor erased at the deadline; the loss came the next morning."""
+    w = takeout_world()
+    w.depart(["M-001"])  # planned return 2026-04-10 17:00
+    w.now = w.now.replace(day=11)
+    found = w.do("incident.reported", {"kind": "lost", "detected_at": iso(w.now), "media_ids": ["M-001"],
+                                       "situation": "帰路で紛失", "notified_at": iso(w.now)})
+    assert [(v.code, v.severity, v.blocks) for v in found] == [("C14", "error", False), ("C4", "error", False)]
+
+
+def test_finish_is_judged_no_earlier_than_the_last_entry() -> None:
+    """A vendor that stops recording does not stop the clock: the verifier passes a trusted later time."""
+    w = World()
+    w.receive()
+    w.depart(["M-001"])
+    assert finish(w.state) == []  # judged at the last entry
+    assert codes(finish(w.state, now_or_close="2026-05-20T10:00:00+09:00")) == ["C4"]
+    assert finish(w.state, now_or_close="2026-01-01T00:00:00+09:00") == []  # an earlier time changes nothing
+
+
+def test_a_label_alone_never_identifies_a_medium() -> None:
+    w = agent_world()
+    w.ok("media.received", {**received_body(), "volume_label": "USB"})
+    w.checkout()
+    found = attach(w, None, "STRANGER")  # labelled "USB" like M-001, but another device
+    assert codes(found) == ["C10"]
+    assert w.state.match_volume(serial="SN-001") is w.state.media["M-001"]
+    assert w.state.match_volume(uuid="uuid-SN-001") is w.state.media["M-001"]
+
+
+def test_receipt_mismatch_is_reported_but_does_not_block_closing() -> None:
+    w = World()
+    w.receive("M-001", "SN-001", receipt=receipt("R-9", quantity=2, records=2400))
+    w.ok("media.returned", returned_body("M-001"))
+    found = precheck(w.state, w.event("contract.closed", closed_body()))
+    assert [(v.code, v.blocks) for v in found] == [("C15", False), ("C15", False)]

@@ -127,9 +127,10 @@ def test_replay_from_a_snapshot_equals_replay_from_the_start() -> None:
 def test_from_json_rejects_other_documents() -> None:
     import pytest
 
-    for doc in ({}, {"format": "other"}, []):
+    docs: list[Any] = [{}, {"format": "other"}, []]
+    for doc in docs:
         with pytest.raises(ValueError, match="snapshot"):
-            LedgerState.from_json(doc)  # type: ignore[arg-type]
+            LedgerState.from_json(doc)
 
 
 def test_clone_is_independent() -> None:
@@ -208,9 +209,9 @@ class CliDiscipline(RuleBasedStateMachine):
         """Mostly a medium that exists, preferably in one of ``states`` (when there is one)."""
         media = self.w.state.media
         ids = sorted(i for i in media if media[i].state in states) or sorted(media)
-        if ids and data.draw(MOSTLY):
-            return data.draw(st.sampled_from(ids))
-        return data.draw(st.sampled_from(MEDIA))
+        existing: bool = data.draw(MOSTLY)
+        pick: str = data.draw(st.sampled_from(ids if ids and existing else MEDIA))
+        return pick
 
     @rule(data=st.data(), covered=MOSTLY, encrypted=MOSTLY, reuse=st.booleans())
     def depart(self, data: st.DataObject, covered: bool, encrypted: bool, reuse: bool) -> None:
@@ -250,7 +251,7 @@ class CliDiscipline(RuleBasedStateMachine):
         media_id = self.known(data, "in_storage", "checked_out", "erased")
         m = self.w.state.media.get(media_id)
         serial = m.serial if m is not None and right_serial else "S-WRONG"
-        note = approve("dispose", self.fresh("D"), [media_id], **{f"serial_{media_id}": serial})
+        note = approve("dispose", self.fresh("D"), [media_id], serials={media_id: serial})
         self.attempt("disposal.approved", {"approval": note})
 
     @rule(data=st.data(), witness=MOSTLY, photo=MOSTLY)

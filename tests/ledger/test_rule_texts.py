@@ -1,0 +1,49 @@
+"""ledger.rule_texts: every rule text exists in both languages with the same fields, and fills correctly."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+
+from ledger import rule_texts
+from ledger.rule_texts import fill
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+PAIRS = {
+    name: value
+    for name, value in vars(rule_texts).items()
+    if name.isupper() and isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value)
+}
+
+
+def fields(template: str) -> set[str]:
+    return {name for _lit, name, _spec, _conv in string.Formatter().parse(template) if name}
+
+
+def test_there_are_texts() -> None:
+    assert len(PAIRS) > 100
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_both_languages(name: str) -> None:
+    en, ja = PAIRS[name]
+    assert en.strip() and ja.strip(), name
+    assert fields(en) == fields(ja), name
+    assert _CJK.search(ja), f"{name}: the Japanese text is not Japanese"
+    assert en != ja, name
+
+
+def test_fill_gives_each_language_its_part_of_a_pair() -> None:
+    en, ja = fill(rule_texts.MEDIUM_OPEN, {"m": "M-1", "state": ("in_storage", "保管庫で保管中")})
+    assert en == "Medium M-1 has no final disposition (in_storage)"
+    assert ja == "媒体 M-1 の最終処分が記録されていません(保管庫で保管中)"
+
+
+def test_state_and_event_names_have_japanese() -> None:
+    from ledger.events import MEDIA_TYPES
+    from ledger.media import ABSENT, STATES
+
+    assert set(rule_texts.STATE_JA) == {ABSENT, *STATES}
+    assert set(MEDIA_TYPES) <= set(rule_texts.EVENT_JA)
