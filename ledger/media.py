@@ -1,17 +1,21 @@
 """Media (媒体): lifecycle states, the medium record, and the transition table.
 
-States (``Medium.state``)::
+States (``Medium.state``) and the events that move them (``absent``: no such medium yet)::
 
-    absent ──received/registered──▶ in_storage ◀──checked_in── checked_out
-                                       │  ▲ takeout.returned        ▲ │
-                                       │  └──────── taken_out ◀─────┘ │   (takeout.departed, from either)
-                                       │            │ erased_at_destination
-    copy.made: a new medium ──▶ checked_out         ▼
-    media.erased (in_storage | checked_out | disposal_approved) ──▶ erased
-    disposal.approved (in_storage | checked_out | erased) ──▶ disposal_approved
-    media.disposed (disposal_approved | erased, with a pending disposal approval) ──▶ disposed
-    media.returned (in_storage | checked_out | erased | taken_out) ──▶ returned
-    incident.reported lost/stolen (any state but disposed/returned/lost) ──▶ lost; found: lost ──▶ in_storage
+    media.received, media.registered   absent                               -> in_storage
+    media.checked_out                  in_storage                           -> checked_out
+    media.checked_in                   checked_out                          -> in_storage
+    takeout.departed                   in_storage | checked_out             -> taken_out
+    takeout.returned                   taken_out                            -> in_storage
+    takeout.erased_at_destination      taken_out                            -> erased
+    copy.made                          the source: in_storage | checked_out (unchanged);
+                                       the copy, a new medium: absent       -> checked_out
+    media.erased                       in_storage | checked_out | disposal_approved -> erased
+    disposal.approved                  in_storage | checked_out | erased    -> disposal_approved
+    media.disposed                     disposal_approved | erased (with its approval pending) -> disposed
+    media.returned                     in_storage | checked_out | erased | taken_out -> returned
+    incident.reported lost / stolen    any state but disposed, returned, lost -> lost
+    incident.reported found            lost                                 -> in_storage
 
 ``disposed``, ``returned`` and ``lost`` are final (:data:`FINAL`); a disposed
 or returned medium acted on or seen again is C12, a lost one C14.
