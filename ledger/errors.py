@@ -140,7 +140,9 @@ class RuleRefusal(CustodyError):
         self.todo = todo
 
     def diagnostic(self) -> str:
-        parts = [f"[{self.code}] {self.message}"]
+        # A refusal that lists several violations already names each code.
+        head = self.message if self.message.startswith(f"[{self.code}]") else f"[{self.code}] {self.message}"
+        parts = [head]
         if self.missing:
             parts.append(self.missing)
         if self.todo:

@@ -308,12 +308,6 @@ def check_event(proj: Projection, event: Event, signer: Signer | None = None) ->
     found = precheck(proj.state, event)
     refused = refusal(found)
     if refused is not None:
-        # Several violations come one per line, each with its code; the first line's code is also the
-        # refusal's own, which the CLI prints once.
-        prefix = f"[{refused.code}] "
-        if refused.message.startswith(prefix):
-            refused = RuleRefusal(refused.code, refused.message[len(prefix):], missing=refused.missing,
-                                  todo=refused.todo)
         raise refused
     try:
         validate_body(event.type, event.body)
