@@ -65,10 +65,16 @@ def raw_insert_rate(directory: Path, rows: int = 300) -> float:
 
 @dataclass
 class RssSampler:
-    """Peak resident memory of a process and all its children, sampled every 50 ms."""
+    """Peak memory of a process and all its children, sampled every 50 ms.
+
+    ``peak`` sums RSS, which counts the pages forked workers share with their
+    parent once per process; ``peak_pss`` sums PSS (shared pages divided among
+    the processes sharing them), the tree's actual footprint.
+    """
 
     pid: int
     peak: int = 0
+    peak_pss: int = 0
     _stop: bool = False
 
     def __post_init__(self) -> None:
@@ -82,12 +88,13 @@ class RssSampler:
             return
         while not self._stop:
             try:
-                total = proc.memory_info().rss + sum(
-                    c.memory_info().rss for c in proc.children(recursive=True)
-                )
+                procs = [proc, *proc.children(recursive=True)]
+                total = sum(p.memory_info().rss for p in procs)
+                pss = sum(getattr(p.memory_full_info(), "pss", 0) for p in procs)
             except psutil.Error:
-                total = 0
+                total = pss = 0
             self.peak = max(self.peak, total)
+            self.peak_pss = max(self.peak_pss, pss)
             time.sleep(0.05)
 
     def stop(self) -> int:

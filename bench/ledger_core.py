@@ -139,7 +139,8 @@ def main() -> None:
             "entries": report["size"], "seconds": round(elapsed, 1), "per_s": round(rate),
             "limit_cores_x_verify": round(cores * verify1),
             "ratio": round(rate / (cores * verify1), 3), "target": ">= 0.8",
-            "peak_rss_mb": round(peak / 2**20, 1), "rss_target_mb": 200,
+            "peak_rss_mb": round(peak / 2**20, 1), "peak_pss_mb": round(sampler.peak_pss / 2**20, 1),
+            "rss_target_mb": 200,
             "errors": sum(1 for f in report["findings"] if f["severity"] == "error"),
         }
         print(json.dumps(results["verify"]), flush=True)
