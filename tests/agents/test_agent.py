@@ -94,7 +94,7 @@ class Rig:
         self.table.attach(path, source=f"/dev/sd{name[0]}1", minor=minor)
         return path
 
-    def wait(self, predicate: Callable[[CheckedSink], bool], timeout: float = 10.0) -> None:
+    def wait(self, predicate: Callable[[CheckedSink], bool], timeout: float = 30.0) -> None:
         assert self.sink.wait_for(predicate, timeout), self.sink.types()
 
 

@@ -100,9 +100,9 @@ def test_callback_failure_does_not_stop_the_monitor(tmp_path: Path, mount_table:
     monitor.start()
     try:
         mount_table.attach(media / "one")
-        assert seen.get(timeout=5) == str(media / "one")
+        assert seen.get(timeout=20) == str(media / "one")
         mount_table.attach(media / "two", minor=18)
-        assert seen.get(timeout=5) == str(media / "two")
+        assert seen.get(timeout=20) == str(media / "two")
     finally:
         monitor.stop()
 

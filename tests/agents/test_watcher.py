@@ -38,7 +38,7 @@ class Batches:
             out.setdefault(record.path, []).append(record)
         return out
 
-    def wait(self, predicate: Callable[[Batches], bool], timeout: float = 10.0) -> bool:
+    def wait(self, predicate: Callable[[Batches], bool], timeout: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate(self):
@@ -214,10 +214,17 @@ def test_batches_are_rate_limited_and_split(watch: Callable[..., tuple[VolumeWat
     _, batches, root = watch(cfg)
     for i in range(350):
         (root / f"b{i:03}").write_bytes(b"%d" % i)
-    assert batches.wait(lambda b: len(b.files) == 350, timeout=15)
+    assert batches.wait(lambda b: len(b.files) == 350, timeout=40)
     times = [t for t, _, _ in batches.items]
-    assert [len(files) for _, files, _ in batches.items] == [100, 100, 100, 50]
-    assert [truncated for _, _, truncated in batches.items] == [True, True, True, False]
+    sizes = [len(files) for _, files, _ in batches.items]
+    flags = [truncated for _, _, truncated in batches.items]
+    # On a quiet machine this is [100, 100, 100, 50]; under load the first
+    # flush may come before all 350 writes are seen, so check the rules, not
+    # one split: never more than the limit, split rather than dropped, a
+    # truncated batch is a full one, the last is not truncated.
+    assert sum(sizes) == 350 and max(sizes) <= 100 and len(sizes) >= 4, sizes
+    assert all(size == 100 for size, cut in zip(sizes, flags, strict=True) if cut), (sizes, flags)
+    assert flags[-1] is False, flags
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.99, gaps
 
@@ -286,7 +293,7 @@ def test_watchdog_overflow_warning_triggers_a_reconcile(
     logging.getLogger("watchdog.observers.inotify").warning(
         "Inotify queue overflowed; reconciling recursive watches below %r", os.fsencode(root)
     )
-    assert batches.wait(lambda b: len(b.files) == 30, timeout=5)
+    assert batches.wait(lambda b: len(b.files) == 30, timeout=30)
     assert watcher.stats.overflows == 1
 
 
