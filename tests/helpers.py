@@ -31,7 +31,8 @@ def make_parties() -> Parties:
     )
 
 
-def contract_toml(parties: Parties, *, origin: str = ORIGIN, my_number: bool = True) -> bytes:
+def contract_text(*, approver_vkey: str, witness_vkey: str, origin: str = ORIGIN, my_number: bool = True) -> str:
+    """The tests' contract file (docs/contract.example.toml has every field explained)."""
     return f"""
 [contract]
 id = "2026-017"
@@ -44,8 +45,8 @@ my_number = {"true" if my_number else "false"}
 [municipality]
 name = "例市"
 department = "市民課"
-approver_vkeys = ["{parties.approver.verifier().vkey}"]
-witness_vkeys = ["{parties.witness.verifier().vkey}"]
+approver_vkeys = ["{approver_vkey}"]
+witness_vkeys = ["{witness_vkey}"]
 
 [vendor]
 name = "株式会社サンプル"
@@ -68,7 +69,16 @@ records = 1200
 takeout = true
 copy = true
 subcontracting = true
-""".encode()
+"""
+
+
+def contract_toml(parties: Parties, *, origin: str = ORIGIN, my_number: bool = True) -> bytes:
+    return contract_text(
+        approver_vkey=parties.approver.verifier().vkey,
+        witness_vkey=parties.witness.verifier().vkey,
+        origin=origin,
+        my_number=my_number,
+    ).encode()
 
 
 class StepClock:

@@ -9,33 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Custody
-
-CONTRACT = """
-[contract]
-id = "2026-017"
-origin = "city.example.lg.jp/custody/2026-017/site-1"
-title = "住民記録システム改修業務"
-start = 2026-04-01
-end = 2027-03-31
-my_number = true
-[municipality]
-name = "例市"
-approver_vkeys = ["{approver}"]
-witness_vkeys = ["{witness}"]
-[vendor]
-name = "株式会社サンプル"
-[responsible]
-name = "佐藤 一郎"
-organisation = "株式会社サンプル"
-pledge_date = 2026-03-20
-training_date = 2026-03-25
-[[work_locations]]
-id = "site-1"
-name = "本社"
-[[data_items]]
-name = "住民基本台帳"
-records = 1200
-"""
+from tests.helpers import contract_text
 
 
 @pytest.fixture
@@ -47,7 +21,8 @@ def ledger_dir(custody: Custody, tmp_path: Path) -> Path:
         assert run.code == 0, run.stderr
         vk[stem] = json.loads(run.stdout)["vkey"]
     (tmp_path / "contract.toml").write_text(
-        CONTRACT.format(approver=vk["city-approver"], witness=vk["city.example.lg.jp_witness"]), encoding="utf-8"
+        contract_text(approver_vkey=vk["city-approver"], witness_vkey=vk["city.example.lg.jp_witness"]),
+        encoding="utf-8",
     )
     run = custody("init", str(tmp_path / "L"), "--contract", str(tmp_path / "contract.toml"),
                   "--key", str(tmp_path / "resp-sato.key"), "--json")

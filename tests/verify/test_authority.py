@@ -15,6 +15,7 @@ from ledger.cosignature import cosign
 from ledger.errors import RuleRefusal, StoreCorruptError, StoreError
 from ledger.note import add_signatures, parse_note
 from tests.cli.conftest import Custody
+from tests.helpers import contract_text
 from tests.verify.witness_fixtures import (
     WITNESS_NAME,
     WITNESS_PASSPHRASE,
@@ -243,33 +244,7 @@ def test_wrong_witness_key_is_refused(world: World, tmp_path: Path) -> None:
 # --- the commands ---------------------------------------------------------------------------------
 
 
-CONTRACT = """
-[contract]
-id = "2026-017"
-origin = "{origin}"
-title = "住民記録システム改修業務"
-start = 2026-04-01
-end = 2027-03-31
-my_number = true
-[municipality]
-name = "例市"
-department = "市民課"
-approver_vkeys = ["{approver}"]
-witness_vkeys = ["{witness}"]
-[vendor]
-name = "株式会社サンプル"
-[responsible]
-name = "佐藤 一郎"
-organisation = "株式会社サンプル"
-pledge_date = 2026-03-20
-training_date = 2026-03-25
-[[work_locations]]
-id = "site-1"
-name = "本社"
-[[data_items]]
-name = "住民基本台帳"
-records = 1200
-"""
+
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 
 
@@ -287,7 +262,7 @@ def cli_setup(custody: Custody, tmp: Path, *, origin: str = ORIGIN, foreign_witn
         assert run.code == 0, run.stderr
         keys[name] = json.loads(run.stdout)["vkey"]
     (tmp / "contract.toml").write_text(
-        CONTRACT.format(origin=origin, approver=keys["city-approver"], witness=witness), encoding="utf-8")
+        contract_text(origin=origin, approver_vkey=keys["city-approver"], witness_vkey=witness), encoding="utf-8")
     run = custody("init", str(tmp / "L"), "--contract", str(tmp / "contract.toml"),
                   "--key", str(tmp / "resp-sato.key"), "--json")
     assert run.code == 0, run.stderr
