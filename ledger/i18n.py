@@ -13,11 +13,14 @@ read custody's output at a municipality read Japanese.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
+import json
 import os
 from functools import cache
 from importlib import resources
-
-from babel.messages.pofile import read_po
+from pathlib import Path
 
 SUPPORTED = ("ja", "en")
 _language: str | None = None
@@ -53,19 +56,44 @@ def language() -> str:
 
 @cache
 def _catalog(lang: str) -> dict[str, str]:
-    table: dict[str, str] = {}
+    """The translations for ``lang``, parsed with Babel.
+
+    Parsing the .po files costs ~50 ms, paid by every command a person types;
+    the parsed table is therefore kept in the user's cache directory as JSON,
+    keyed by a digest of the .po files' bytes, and rebuilt whenever one of
+    them changes.  A cache that cannot be read or written is simply skipped.
+    """
     if lang == "en":
-        return table
+        return {}
     folder = resources.files("ledger") / "locale" / lang
-    for item in sorted(folder.iterdir(), key=lambda p: p.name):
-        if not item.name.endswith(".po"):
-            continue
-        with item.open("rb") as fh:
-            catalog = read_po(fh, locale=lang)
-        for message in catalog:
+    sources = [(item.name, item.read_bytes()) for item in sorted(folder.iterdir(), key=lambda p: p.name)
+               if item.name.endswith(".po")]
+    digest = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data in sources)).hexdigest()[:24]
+    cached = _cache_dir() / f"i18n-{lang}-{digest}.json"
+    try:
+        table = json.loads(cached.read_text(encoding="utf-8"))
+        if isinstance(table, dict):
+            return table
+    except (OSError, ValueError):
+        pass
+    from babel.messages.pofile import read_po
+
+    table = {}
+    for _name, data in sources:
+        for message in read_po(io.BytesIO(data), locale=lang):
             if message.id and message.string and isinstance(message.id, str):
                 table[message.id] = str(message.string)
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, cached)
     return table
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "custody"
 
 
 def _(message: str) -> str:

@@ -7,6 +7,7 @@ extractor, the same way ``pybabel extract -k _`` finds them, not with regexes.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import string
@@ -210,3 +211,24 @@ def test_option_help_follows_the_language_of_the_process() -> None:
     en = _help_in_process("en", "verify")
     assert "The municipality's trust store" in en
     assert not _CJK.search(en), en
+
+
+def test_parsed_catalogue_is_cached_and_a_bad_cache_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ledger import i18n
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    i18n._catalog.cache_clear()
+    try:
+        table = i18n._catalog("ja")
+        files = list((tmp_path / "custody").glob("i18n-ja-*.json"))
+        assert len(files) == 1 and json.loads(files[0].read_text(encoding="utf-8")) == table
+        # A second process reads the cache: prove it by planting a marker in it.
+        files[0].write_text(json.dumps({"marker": "目印"}), encoding="utf-8")
+        i18n._catalog.cache_clear()
+        assert i18n._catalog("ja") == {"marker": "目印"}
+        # A damaged cache is ignored and rebuilt from the .po files.
+        files[0].write_text("{not json", encoding="utf-8")
+        i18n._catalog.cache_clear()
+        assert i18n._catalog("ja") == table
+    finally:
+        i18n._catalog.cache_clear()
