@@ -115,7 +115,7 @@ def stderr_say(stream: TextIO | None = None) -> Say:
 
 def _set_busy_timeout(ledger: Ledger, seconds: float) -> None:
     """Shorten (tests) or lengthen the store's busy timeout on this connection only."""
-    ledger.store._db.set_busy_timeout(max(1, round(seconds * 1000)))
+    ledger.store.set_busy_timeout(seconds)
 
 
 # --- the sink ---------------------------------------------------------------------------------------

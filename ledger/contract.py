@@ -63,8 +63,12 @@ def _vkeys(values: Any, where: str, alg: int) -> list[str]:
     return out
 
 
-def parse_contract(data: bytes, *, responsible_vkey: str, log_vkey: str) -> tuple[str, dict[str, Any]]:
-    """Return (origin, contract.opened body) from the contract file's bytes."""
+def parse_contract(data: bytes, *, responsible_vkey: str) -> tuple[str, dict[str, Any]]:
+    """Return (origin, contract.opened body) from the contract file's bytes.
+
+    The body lacks only ``log_vkey``: the log key is named after the origin,
+    so the caller adds it once the origin is known.
+    """
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -161,7 +165,6 @@ def parse_contract(data: bytes, *, responsible_vkey: str, log_vkey: str) -> tupl
             "pledge_date": _date(responsible, "pledge_date", "responsible."),
             "training_date": _date(responsible, "training_date", "responsible."),
         },
-        "log_vkey": log_vkey,
     }
     if body["period"]["end"] < body["period"]["start"]:
         raise SchemaError(_("contract file: the period ends before it starts"), field="contract.end")

@@ -81,13 +81,10 @@ class Ledger:
     ) -> Ledger:
         paths = LedgerPaths(root)
         # Parse the contract first: a bad contract file must leave nothing behind.
-        probe_origin, _probe_body = parse_contract(
-            contract_toml, responsible_vkey=responsible.verifier().vkey, log_vkey=responsible.verifier().vkey
-        )
-        log_signer = Signer(probe_origin, log_key)
-        origin, body = parse_contract(
-            contract_toml, responsible_vkey=responsible.verifier().vkey, log_vkey=log_signer.verifier().vkey
-        )
+        origin, body = parse_contract(contract_toml, responsible_vkey=responsible.verifier().vkey)
+        # The log key is named after the origin the contract gives (C2SP checkpoint: key name = origin).
+        log_signer = Signer(origin, log_key)
+        body["log_vkey"] = log_signer.verifier().vkey
         if paths.config.exists() or paths.store.exists():
             raise StoreError(_("{path} already holds a ledger; refusing to overwrite it").format(path=root))
         root.mkdir(parents=True, exist_ok=True)
@@ -143,7 +140,7 @@ class Ledger:
         def make(head: Head) -> Entry:
             if precheck is not None:
                 precheck(self.store, head.size)
-            at = self._now_after(head)
+            at = self.now_after(head)
             return sign_entry(
                 origin=self.origin, seq=head.size, prev=head.last_leaf_hash, type=type, at=at, body=body,
                 signer=signer,
@@ -154,8 +151,12 @@ class Ledger:
             self.checkpoint(log_signer)
         return entry
 
-    def _now_after(self, head: Head) -> str:
-        """The time to record; refuses to run backwards (finding I9)."""
+    def now_after(self, head: Head) -> str:
+        """The time to record after ``head``; refuses to run backwards (finding I9).
+
+        Callers that build entries under the write lock themselves (the
+        workflow's rule check needs the same ``at``) use this clock too.
+        """
         now = self.clock()
         if head.last_at is not None:
             previous = parse_at(head.last_at)

@@ -192,9 +192,10 @@ class Store:
             row: Any = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def set_meta(self, key: str, value: str) -> None:
-        with _sqlite_errors(), self._db:
-            self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
+    def set_busy_timeout(self, seconds: float) -> None:
+        """How long this connection waits for another writer (default 60 s)."""
+        with _sqlite_errors():
+            self._db.set_busy_timeout(max(1, round(seconds * 1000)))
 
     def set_page_limit(self, pages: int) -> None:
         """Cap the file size (tests use it to simulate a full disk)."""
@@ -220,13 +221,6 @@ class Store:
         if row is None:
             raise StoreError(_("no entry {seq} in the ledger").format(seq=seq))
         return bytes(row[0])
-
-    def entry_time(self, seq: int) -> str:
-        with _sqlite_errors():
-            row: Any = self._db.execute("SELECT at FROM entries WHERE seq=?", (seq,)).fetchone()
-        if row is None:
-            raise StoreError(_("no entry {seq} in the ledger").format(seq=seq))
-        return str(row[0])
 
     def entry(self, seq: int) -> Entry:
         return parse_entry(self.leaf(seq))

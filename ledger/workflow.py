@@ -342,7 +342,7 @@ def act(
 
     def make(head: Head) -> Entry:
         proj = _project(ledger.store, ledger.origin, head)
-        at = ledger._now_after(head)  # the ledger's clock, never running backwards (I9)
+        at = ledger.now_after(head)  # the ledger's clock, never running backwards (I9)
         event = Event(head.size, type_, at, signer.name, body)
         found = check_event(proj, event, signer)
         ctx["proj"], ctx["found"] = proj, found

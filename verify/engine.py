@@ -37,7 +37,7 @@ from ledger.entry import parse_entry, verify_entry_signature
 from ledger.errors import CustodyError, FormatError, SignatureError
 from ledger.events import validate_body
 from ledger.i18n import _
-from ledger.note import Verifier, open_note, parse_note
+from ledger.note import open_note
 from ledger.registry import GENESIS, KeyStatus, Registry
 from ledger.rfc6962 import leaf_hash
 from ledger.timefmt import parse_at
@@ -450,10 +450,3 @@ def _result(ctx: Context, rules: Sequence[Rule], size: int, last_cp: int) -> Res
     findings = tuple(sorted(ctx.findings, key=sort_key))
     ok = not any(f.severity == ERROR for f in findings)
     return Result(ok, ctx.trust.origin, size, findings, ctx.trust.pinned, ctx.witnessed_size, last_cp, ctx.state)
-
-
-def verifier_list(vkeys: Iterable[str]) -> list[Verifier]:
-    return [Verifier.from_vkey(v) for v in vkeys]
-
-
-__all__ = ["Context", "EntryView", "Result", "Rule", "parse_note", "verify_bundle"]

@@ -47,25 +47,13 @@ from ledger.proof import root_from_inclusion, verify_inclusion
 from ledger.rfc6962 import leaf_hash, node_hash
 from ledger.tlog import prove_record, split_stored_hash_index, tree_hash
 from ledger.tlogproof import TlogProof, format_tlog_proof, parse_tlog_proof
-from verify.engine import Result
+from verify.engine import EntryView, Result
 from verify.trust import TrustAnchor
 
 #: Entries whose certificates carry an inclusion proof.
 PROOF_TYPES = ("media.disposed", "media.erased", "takeout.erased_at_destination")
 _AGENT = frozenset(AGENT_TYPES)
 _TYPE_KEY = b',"type":"'
-
-
-@dataclass(frozen=True)
-class EntryInfo:
-    """One human entry of the bundle, as recorded."""
-
-    seq: int
-    type: str
-    at: str
-    actor: str
-    leaf_hash: bytes
-    body: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -102,7 +90,7 @@ class ReportData:
 
     result: Result
     state: LedgerState
-    entries: dict[int, EntryInfo] = field(default_factory=dict)
+    entries: dict[int, EntryView] = field(default_factory=dict)
     size: int = 0
     final_checkpoint: CheckpointView | None = None
     cosigned_checkpoint: CheckpointView | None = None
@@ -120,7 +108,7 @@ class ReportData:
     def last_at(self) -> str:
         return self.state.last_at or max((e.at for e in self.entries.values()), default="")
 
-    def of_type(self, *types: str) -> list[EntryInfo]:
+    def of_type(self, *types: str) -> list[EntryView]:
         return [e for _seq, e in sorted(self.entries.items()) if e.type in types]
 
 
@@ -142,7 +130,7 @@ def _read_entries(lines: Iterable[bytes], data: ReportData) -> None:
             entry = parse_entry(line)
         except CustodyError:
             continue  # malformed: the verifier's I7
-        data.entries[seq] = EntryInfo(seq, entry.type, entry.at, entry.actor, leaf_hash(line), entry.body)
+        data.entries[seq] = EntryView(seq, entry.type, entry.at, entry.actor, entry.body, leaf_hash(line))
     data.size = size
 
 
@@ -319,7 +307,6 @@ def checkpoint_text(view: CheckpointView) -> str:
 __all__ = [
     "PROOF_TYPES",
     "CheckpointView",
-    "EntryInfo",
     "EntryProof",
     "ReportData",
     "checkpoint_text",

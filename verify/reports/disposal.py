@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.media import Medium
+from verify.engine import EntryView
 from verify.reports.common import (
     actor_text,
     approval_doc,
@@ -43,7 +44,7 @@ from verify.reports.common import (
     responsible,
     verdict,
 )
-from verify.reports.data import EntryInfo, EntryProof, ReportData, checkpoint_text
+from verify.reports.data import EntryProof, ReportData, checkpoint_text
 from verify.reports.document import (
     Block,
     Cell,
@@ -62,7 +63,7 @@ from verify.reports.labels import CATEGORIES, DASH, RESULTS, SEVERITIES, Tr, dic
 SANITIZING = ("media.disposed", "media.erased", "takeout.erased_at_destination")
 
 
-def sanitization_entry(data: ReportData, m: Medium) -> EntryInfo | None:
+def sanitization_entry(data: ReportData, m: Medium) -> EntryView | None:
     """The entry whose sanitization ended the medium's data (None when there is none)."""
     kind = disposition(data, m)
     seq = m.final_seq if kind == "disposed" else m.erased_seq if kind in ("erased", "erased_returned") else None
@@ -70,7 +71,7 @@ def sanitization_entry(data: ReportData, m: Medium) -> EntryInfo | None:
     return entry if entry is not None and entry.type in SANITIZING else None
 
 
-def certified_media(data: ReportData) -> list[tuple[Medium, EntryInfo]]:
+def certified_media(data: ReportData) -> list[tuple[Medium, EntryView]]:
     """Every medium that gets a certificate, with its sanitization entry, in register order."""
     out = []
     for m in data.state.media.values():
@@ -148,7 +149,7 @@ def _media_rows(data: ReportData, m: Medium, body: dict[str, Any], t: Tr) -> lis
     ]
 
 
-def _method_rows(body: dict[str, Any], entry: EntryInfo, t: Tr) -> list[tuple[str, Cell]]:
+def _method_rows(body: dict[str, Any], entry: EntryView, t: Tr) -> list[tuple[str, Cell]]:
     method = dict_of(body.get("method"))
     tool = dict_of(method.get("tool"))
     tool_text = " ".join(x for x in (text_of(tool.get("name")), text_of(tool.get("version"))) if x)
@@ -227,7 +228,7 @@ def _evidence(data: ReportData, body: dict[str, Any], t: Tr) -> list[Block]:
     return blocks
 
 
-def _my_number_rows(data: ReportData, m: Medium, body: dict[str, Any], entry: EntryInfo,
+def _my_number_rows(data: ReportData, m: Medium, body: dict[str, Any], entry: EntryView,
                     t: Tr) -> list[tuple[str, Cell]]:
     method = dict_of(body.get("method"))
     operator = body.get("operator") or body.get("erased_by")
@@ -287,7 +288,7 @@ def _proof_status(proof: EntryProof | None, t: Tr) -> str:
     return t("NOT verified: {why}", "検証できません: {why}").format(why=reasons.get(proof.problem, proof.problem))
 
 
-def _ledger_section(data: ReportData, entry: EntryInfo, t: Tr) -> list[Block]:
+def _ledger_section(data: ReportData, entry: EntryView, t: Tr) -> list[Block]:
     proof = data.proofs.get(entry.seq)
     rows: list[tuple[str, Cell]] = [
         (t("Entry", "記録番号"), t.seq(entry.seq)),
@@ -332,7 +333,7 @@ def _ledger_section(data: ReportData, entry: EntryInfo, t: Tr) -> list[Block]:
     return blocks
 
 
-def _findings_for(data: ReportData, m: Medium, entry: EntryInfo, t: Tr) -> Block:
+def _findings_for(data: ReportData, m: Medium, entry: EntryView, t: Tr) -> Block:
     rows = [[f.code, t.word(SEVERITIES, f.severity), t.seq(f.seq), f.message]
             for f in data.result.findings if f.media == m.id or (f.seq == entry.seq and f.media is None)]
     if not rows:
@@ -342,7 +343,7 @@ def _findings_for(data: ReportData, m: Medium, entry: EntryInfo, t: Tr) -> Block
                  col_widths=[1, 1, 1, 8])
 
 
-def build_certificate(data: ReportData, m: Medium, entry: EntryInfo, lang: Lang) -> Document:
+def build_certificate(data: ReportData, m: Medium, entry: EntryView, lang: Lang) -> Document:
     """The certificate for one medium (module documentation)."""
     t = Tr(lang)
     body = entry.body
