@@ -54,10 +54,13 @@ def b64(data: bytes) -> str:
 def unb64(text: str, *, size: int | None = None, what: str = "value") -> bytes:
     """Strict standard base64 (padding required, no whitespace)."""
     try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
+        # strict_mode refuses characters outside the alphabet and misplaced
+        # padding in C (base64.b64decode(validate=True) runs a regex first);
+        # the round trip below refuses the remaining non-canonical forms.
+        raw = binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
         raise SchemaError(f"{what} is not valid base64", field=what) from None
-    if b64(raw) != text:
+    if binascii.b2a_base64(raw, newline=False) != text.encode("ascii"):
         raise SchemaError(f"{what} is not canonical base64", field=what)
     if size is not None and len(raw) != size:
         raise SchemaError(f"{what} must be {size} bytes, got {len(raw)}", field=what)
@@ -162,8 +165,48 @@ def sign_entry(
     return Entry(origin, seq, prev, type, at, signer.name, body, sig, leaf)
 
 
+_FIELD_SET = frozenset(_FIELDS)
+# Origins, actors and types that passed their checks, one set per field (an
+# actor's name need not be a valid type): a ledger repeats a handful of them a
+# million times.  Bounded, so that a hostile bundle of distinct names cannot
+# grow them without limit.
+_CHECKED_ORIGINS: set[str] = set()
+_CHECKED_ACTORS: set[str] = set()
+_CHECKED_TYPES: set[str] = set()
+_MAX_CHECKED_NAMES = 1024
+
+
 def check_envelope(obj: Any) -> None:
-    """The envelope rules of schemas/entry.schema.json, by hand (see module doc)."""
+    """The envelope rules of schemas/entry.schema.json, by hand (see module doc).
+
+    The common case -- a well-formed entry whose names were seen before -- is
+    decided by exact-type tests and dictionary lookups; anything else goes
+    through ``_explain_envelope``, which applies every rule in order and names
+    the first one broken.
+    """
+    if type(obj) is dict and obj.keys() == _FIELD_SET:
+        custody, seq, at = obj["custody"], obj["seq"], obj["at"]
+        origin, actor, kind = obj["origin"], obj["actor"], obj["type"]
+        if (
+            type(custody) is int and custody == FORMAT_VERSION
+            and type(seq) is int and 0 <= seq <= MAX_SEQ
+            and type(obj["prev"]) is str and type(obj["sig"]) is str
+            and type(obj["body"]) is dict
+            and type(origin) is str and origin in _CHECKED_ORIGINS
+            and type(actor) is str and actor in _CHECKED_ACTORS
+            and type(kind) is str and kind in _CHECKED_TYPES
+            and type(at) is str and _AT.fullmatch(at) and _real_date(at)
+        ):
+            return
+    _explain_envelope(obj)
+    for seen, name in ((_CHECKED_ORIGINS, "origin"), (_CHECKED_ACTORS, "actor"), (_CHECKED_TYPES, "type")):
+        if len(seen) >= _MAX_CHECKED_NAMES:
+            seen.clear()
+        seen.add(obj[name])
+
+
+def _explain_envelope(obj: Any) -> None:
+    """Every envelope rule in order; raises SchemaError naming the first one broken."""
     if not isinstance(obj, dict):
         raise SchemaError("entry is not a JSON object", field="")
     for name in _FIELDS:

@@ -81,7 +81,9 @@ class Registry:
         if person is None:
             return KeyStatus.UNKNOWN, None
         for key in person.keys:
-            if key.verifier.key_id != key_id:
+            # A key signs from the entry after the one that registered it: an
+            # earlier entry "signed" by it was made with a key nobody knew yet.
+            if key.verifier.key_id != key_id or seq < key.since_seq:
                 continue
             if key.until_seq is not None and seq >= key.until_seq:
                 status = KeyStatus.REVOKED if key.why_ended == "revoked" else KeyStatus.ENDED

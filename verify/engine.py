@@ -6,13 +6,20 @@ order with the key registry as it stood before that entry.
 
 Work is split so that it runs on all cores in constant memory:
 
-1. a first, cheap pass reads only the entries that change who may sign
-   (genesis, personnel.*, key.*) and replays them into a ``Registry`` whose
-   key intervals answer "was this key valid at seq N" for any N;
-2. the second pass sends chunks of raw lines to worker processes, which parse
-   strictly and verify signatures (the expensive part), while this process
-   checks the chain, the clock, the tree roots at every checkpoint size
-   (``CompactRange``: O(log n) state) and runs the rules.
+1. a first, cheap pass finds the entries that change who may sign
+   (genesis, personnel.*, key.*) by a byte search over large blocks and
+   replays them into a ``Registry`` whose key intervals answer "was this key
+   valid at seq N" for any N;
+2. the second pass reads the entries in blocks, hashes the file for the
+   manifest, and sends chunks of ``CHUNK`` lines to worker processes.  A
+   worker does everything that needs no earlier chunk: strict parsing, the
+   signature (the expensive part), the body's schema, the hash chain inside
+   the chunk, and the chunk's share of the Merkle tree (a chunk is an aligned
+   perfect subtree; ``ledger.compact.Levels``).  This process joins the
+   chunks (chain and tree at their seams: ``CompactRange`` holds O(log n)
+   state), checks the clock and the tree roots at every checkpoint size, and
+   runs the rules on entries it re-reads with a plain parse -- cheaper than
+   sending parsed bodies between processes.
 
 At most a few chunks are in flight at any time, so memory does not grow with
 the bundle.
@@ -22,16 +29,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+
+import orjson
 
 from ledger.bundle import ENTRIES, Bundle, attachment_refs
 from ledger.checkpoint import Checkpoint
-from ledger.compact import CompactRange
+from ledger.compact import CompactRange, Levels, Subtree
 from ledger.cosignature import cosignatures_by
 from ledger.entry import parse_entry, verify_entry_signature
 from ledger.errors import CustodyError, FormatError, SignatureError
@@ -39,17 +49,22 @@ from ledger.events import validate_body
 from ledger.i18n import _
 from ledger.note import open_note
 from ledger.registry import GENESIS, KeyStatus, Registry
-from ledger.rfc6962 import leaf_hash
 from ledger.timefmt import parse_at
 from verify.findings import ERROR, INFO, WARNING, Finding, sort_key
 from verify.trust import TrustAnchor
 
-CHUNK = 2000
+CHUNK_LEVEL = 11
+CHUNK = 1 << CHUNK_LEVEL  # entries per worker task: an aligned perfect subtree of the log
+BLOCK = 1 << 22  # bytes read at a time
 MAX_PER_CODE = 200
-_REGISTRY_MARKERS = (b'"type":"personnel.', b'"type":"key.', b'"type":"contract.opened"')
+# Pass 1's byte search.  In an entry's canonical bytes "type" is the last
+# member, so a line that may change who signs ends with one of these; a line
+# that is not canonical fails in pass 2 (I7) and never signs for anyone.
+_REGISTRY_LINE_END = re.compile(rb',"type":"(?:contract\.opened|personnel\.[a-z_]+|key\.[a-z_]+)"\}\n')
 _REGISTRY_TYPES = frozenset(
     {"contract.opened", "personnel.registered", "personnel.changed", "personnel.removed", "key.rotated", "key.revoked"}
 )
+_LEAF_PREFIX = hashlib.sha256(b"\x00")  # RFC 6962 leaf hash: SHA-256(0x00 || leaf), the prefix pre-fed
 
 
 @dataclass(slots=True)
@@ -139,80 +154,174 @@ def _init_worker(registry: Registry, origin: str) -> None:
     _worker_registry, _worker_origin = registry, origin
 
 
-# (seq, leaf hash, prev, (type, at, actor, body) or None, problems, attachment refs);
-# plain tuples, which cross the process boundary far cheaper than objects.
-Fields = tuple[str, str, str, dict[str, Any]]
-Checked = tuple[int, bytes, bytes | None, Fields | None, list[tuple[str, str]], list[str]]
+@dataclass(slots=True)
+class Checked:
+    """A worker's verdict on one chunk; sparse where problems are rare, so it pickles small."""
+
+    start: int
+    leaf_hashes: bytes  # 32 bytes per entry
+    first_prev: bytes | None  # the first entry's ``prev`` (the seam with the chunk before); None if malformed
+    moments: list[int | None]  # ``at`` in microseconds since the epoch; None where unknown
+    malformed: dict[int, str]  # offset -> why the entry did not parse (I7): no fields, no rules
+    problems: dict[int, list[tuple[str, str]]]  # offset -> findings that keep the entry from the rules
+    chain_breaks: list[int]  # offsets whose ``prev`` is not the leaf hash before them (inside the chunk)
+    attachments: dict[int, list[str]]  # offset -> attachment hashes the body references
+    subtrees: list[Subtree]  # the chunk's perfect subtrees, largest first
+    at_checkpoints: dict[int, list[Subtree]]  # checkpoint size inside the chunk -> subtrees of [start, size)
 
 
-def _check_lines(start: int, lines: Sequence[bytes]) -> list[Checked]:
-    """Parse and verify a chunk of entries."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _moment(at: str) -> int | None:
+    try:
+        return (parse_at(at) - _EPOCH) // _MICROSECOND
+    except FormatError:
+        return None
+
+
+def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[int] = ()) -> Checked:
+    """Parse and verify a chunk of entries, and hash its part of the tree."""
     registry = _worker_registry
     assert registry is not None
-    out: list[Checked] = []
+    origin = _worker_origin
+    hashes: list[bytes] = []
+    moments: list[int | None] = []
+    malformed: dict[int, str] = {}
+    problems: dict[int, list[tuple[str, str]]] = {}
+    chain_breaks: list[int] = []
+    attachments: dict[int, list[str]] = {}
+    first_prev: bytes | None = None
+    before = b""
     for offset, line in enumerate(lines):
         seq = start + offset
-        lh = leaf_hash(line)
+        hasher = _LEAF_PREFIX.copy()
+        hasher.update(line)
+        lh = hasher.digest()
+        hashes.append(lh)
         try:
             entry = parse_entry(line)
         except FormatError as exc:
-            out.append((seq, lh, None, None, [("I7", _("entry is malformed: {why}").format(why=exc.message))], []))
+            malformed[offset] = _("entry is malformed: {why}").format(why=exc.message)
+            moments.append(None)
+            before = lh
             continue
-        problems: list[tuple[str, str]] = []
+        if offset == 0:
+            first_prev = entry.prev
+        elif entry.prev != before:
+            chain_breaks.append(offset)
+        before = lh
+        moments.append(_moment(entry.at))
+        found: list[tuple[str, str]] = []
         if entry.seq != seq:
-            problems.append(("I1", _("entry says seq {got} at position {pos}").format(got=entry.seq, pos=seq)))
-        if entry.origin != _worker_origin:
-            problems.append(("I7", _("entry belongs to another ledger: {o}").format(o=entry.origin)))
+            found.append(("I1", _("entry says seq {got} at position {pos}").format(got=entry.seq, pos=seq)))
+        if entry.origin != origin:
+            found.append(("I7", _("entry belongs to another ledger: {o}").format(o=entry.origin)))
         status, verifier = registry.key_status(entry.actor, entry.key_id, seq)
         if verifier is None:
-            problems.append(("I2", _("signed by an unknown key ({actor})").format(actor=entry.actor)))
+            found.append(("I2", _("signed by an unknown key ({actor})").format(actor=entry.actor)))
         elif status != KeyStatus.VALID:
-            problems.append(("I2", _("signed by a {status} key ({actor})").format(status=_(status), actor=entry.actor)))
+            found.append(("I2", _("signed by a {status} key ({actor})").format(status=_(status), actor=entry.actor)))
         else:
             try:
                 verify_entry_signature(entry, verifier)
             except SignatureError:
-                problems.append(("I2", _("signature by {actor} does not verify").format(actor=entry.actor)))
-        if not problems:
+                found.append(("I2", _("signature by {actor} does not verify").format(actor=entry.actor)))
+        if not found:
             try:
                 validate_body(entry.type, entry.body)
             except FormatError as exc:
-                problems.append(("I7", _("the body of {type} is malformed: {why}").format(
+                found.append(("I7", _("the body of {type} is malformed: {why}").format(
                     type=entry.type, why=exc.message)))
-        refs = list(attachment_refs(entry.body)) if b'"attachment"' in line else []
-        out.append((seq, lh, entry.prev, (entry.type, entry.at, entry.actor, entry.body), problems, refs))
-    return out
+        if found:
+            problems[offset] = found
+        if b'"attachment"' in line:
+            refs = list(attachment_refs(entry.body))
+            if refs:
+                attachments[offset] = refs
+    levels = Levels(hashes)
+    inside = {size: levels.prefix(size - start) for size in checkpoint_sizes if start < size < start + len(lines)}
+    return Checked(start, b"".join(hashes), first_prev, moments, malformed, problems, chain_breaks, attachments,
+                   levels.prefix(len(lines)), inside)
 
 
 # --- main side ---
 
 
-def _chunks(lines: Iterable[bytes], progress: Progress | None) -> Iterator[tuple[int, list[bytes]]]:
-    batch: list[bytes] = []
+def _chunks(bundle: Bundle, digest: Any, progress: Progress | None) -> Iterator[tuple[int, list[bytes]]]:
+    """entries.jsonl in chunks of ``CHUNK`` lines, read a block at a time and hashed for the manifest.
+
+    Lines are what ``Bundle.iter_lines`` yields: split at "\\n", the final
+    newline optional.
+    """
+    pending: list[bytes] = []
+    carry = b""
     start = 0
-    done = 0
-    for line in lines:
-        batch.append(line)
-        done += len(line) + 1
-        if len(batch) >= CHUNK:
-            yield start, batch
-            if progress:
-                progress(done)
-            done = 0
-            start += len(batch)
-            batch = []
-    if batch:
+    with bundle.open_stream(ENTRIES) as stream:
+        while True:
+            block = stream.read(BLOCK)
+            if not block:
+                break
+            digest.update(block)
+            parts = (carry + block).split(b"\n")
+            carry = parts.pop()
+            pending.extend(parts)
+            while len(pending) >= CHUNK:
+                batch = pending[:CHUNK]
+                del pending[:CHUNK]
+                yield start, batch
+                if progress:
+                    progress(sum(map(len, batch)) + len(batch))
+                start += CHUNK
+    if carry:
+        pending.append(carry)
+    for at in range(0, len(pending), CHUNK):
+        batch = pending[at : at + CHUNK]
         yield start, batch
         if progress:
-            progress(done)
+            progress(sum(map(len, batch)) + len(batch))
+        start += len(batch)
+
+
+def _registry_lines(bundle: Bundle) -> Iterator[tuple[int, bytes]]:
+    """Pass 1's reading: (seq, line) of the first line and of every line whose type may change who signs.
+
+    A regular-expression search over large blocks: the 99.9 % of lines that
+    are heartbeats and file batches are never split or looked at one by one.
+    """
+    base = 0  # lines before ``buf``
+    buf = b""
+    last = -1
+    with bundle.open_stream(ENTRIES) as stream:
+        while True:
+            block = stream.read(BLOCK)
+            if not block:
+                break
+            buf += block
+            end = buf.rfind(b"\n") + 1  # whole lines only; the rest waits for the next block
+            counted, count = 0, 0
+            if base == 0 and last < 0 and end:
+                last = 0
+                yield 0, buf[: buf.index(b"\n")]
+            for match in _REGISTRY_LINE_END.finditer(buf, 0, end):
+                line_start = buf.rfind(b"\n", 0, match.start()) + 1
+                count += buf.count(b"\n", counted, line_start)
+                counted = line_start
+                seq = base + count
+                if seq > last:
+                    last = seq
+                    yield seq, buf[line_start : match.end() - 1]
+            base += count + buf.count(b"\n", counted, end)
+            buf = buf[end:]
+    if buf and (base > last) and (base == 0 or _REGISTRY_LINE_END.search(buf + b"\n")):
+        yield base, buf
 
 
 def _build_registry(bundle: Bundle, ctx: Context) -> Registry:
     """Pass 1: replay the entries that decide who may sign."""
     registry = Registry()
-    for seq, line in enumerate(bundle.iter_lines()):
-        if seq > 0 and not any(marker in line for marker in _REGISTRY_MARKERS):
-            continue
+    for seq, line in _registry_lines(bundle):
         try:
             entry = parse_entry(line)
         except FormatError:
@@ -324,69 +433,91 @@ def verify_bundle(
     registry = _build_registry(bundle, ctx)
     rng = CompactRange()
     prev_hash = bytes(32)
-    prev_time: datetime | None = None
+    latest: int | None = None  # the latest recorded time so far (I9), microseconds
     entries_digest = hashlib.sha256()
     ordered_sizes = sorted(s for s in cps.by_size if s > 0)
     if 0 in cps.by_size:
         _check_roots(ctx, cps, 0, rng.root())
     next_cp = 0
 
-    def results() -> Iterator[Checked]:
-        lines = _hashing(bundle.iter_lines(), entries_digest)
+    def checked() -> Iterator[tuple[list[bytes], Checked]]:
+        chunks = _chunks(bundle, entries_digest, progress)
         n_workers = workers if workers is not None else (os.cpu_count() or 1)
         if n_workers <= 1 or bundle.entries_size_bytes() < 2_000_000:
             _init_worker(registry, trust.origin)
-            for start, batch in _chunks(lines, progress):
-                yield from _check_lines(start, batch)
+            for start, lines in chunks:
+                yield lines, _check_chunk(start, lines, ordered_sizes)
             return
         with ProcessPoolExecutor(n_workers, initializer=_init_worker, initargs=(registry, trust.origin)) as pool:
-            window: list[Future[list[Checked]]] = []
-            for start, batch in _chunks(lines, progress):
-                window.append(pool.submit(_check_lines, start, batch))
+            window: list[tuple[list[bytes], Future[Checked]]] = []
+            for start, lines in chunks:
+                inside = [k for k in ordered_sizes if start < k < start + len(lines)]
+                window.append((lines, pool.submit(_check_chunk, start, lines, inside)))
                 if len(window) >= n_workers * 3:
-                    yield from window.pop(0).result()
-            for fut in window:
-                yield from fut.result()
+                    done_lines, fut = window.pop(0)
+                    yield done_lines, fut.result()
+            for done_lines, fut in window:
+                yield done_lines, fut.result()
 
     attachments: dict[str, int] = {}
-    for seq, lh, prev, fields, problems, refs in results():
-        ctx.size = seq + 1
-        for code, message in problems:
-            ctx.add(code, ERROR, message, seq=seq)
-        if seq == 0 and trust.genesis_leaf_hash is not None and lh != trust.genesis_leaf_hash:
+    for lines, chunk in checked():
+        start = chunk.start
+        # The seams: the chain and the tree across the chunk boundary.
+        if chunk.first_prev is not None and chunk.first_prev != prev_hash:
+            ctx.add("I1", ERROR, _("hash chain broken: 'prev' does not match the previous entry"), seq=start)
+        for offset in chunk.chain_breaks:
+            ctx.add("I1", ERROR, _("hash chain broken: 'prev' does not match the previous entry"), seq=start + offset)
+        prev_hash = chunk.leaf_hashes[-32:]
+        if start == 0 and trust.genesis_leaf_hash is not None and chunk.leaf_hashes[:32] != trust.genesis_leaf_hash:
             ctx.add("I5", ERROR, _("the genesis entry differs from the one the municipality pinned"), seq=0)
-        if prev is not None and prev != prev_hash:
-            ctx.add("I1", ERROR, _("hash chain broken: 'prev' does not match the previous entry"), seq=seq)
-        prev_hash = lh
-        rng.append(lh)
-        while next_cp < len(ordered_sizes) and ordered_sizes[next_cp] == rng.size:
-            _check_roots(ctx, cps, rng.size, rng.root())
+        for size, subtrees in chunk.at_checkpoints.items():
+            at_size = rng.copy()
+            at_size.extend(subtrees)
+            _check_roots(ctx, cps, size, at_size.root())
+        rng.extend(chunk.subtrees)
+        while next_cp < len(ordered_sizes) and ordered_sizes[next_cp] <= rng.size:
+            if ordered_sizes[next_cp] == rng.size:
+                _check_roots(ctx, cps, rng.size, rng.root())
             next_cp += 1
-        if fields is None:
-            continue
-        etype, at, actor, body = fields
-        for ref in refs:
-            attachments.setdefault(ref, seq)
-        try:
-            moment = parse_at(at)
-        except FormatError:
-            moment = None
-        if moment is not None:
-            if prev_time is not None and moment < prev_time:
-                ctx.add("I9", ERROR, _("recorded time runs backwards ({at})").format(at=at), seq=seq)
-            prev_time = moment if prev_time is None else max(prev_time, moment)
-        if seq == 0 and etype != GENESIS:
-            ctx.add("I7", ERROR, _("the first entry is not contract.opened"), seq=0)
-        authentic = not any(code == "I2" for code, _msg in problems)
-        if etype == "contract.closed" and ctx.closed_seq is None and authentic:
-            ctx.closed_seq = seq  # closed, even if its body is malformed (I7)
-        if problems:
-            continue
-        view = EntryView(seq, etype, at, actor, body, lh)
-        for rule in rules:
-            rule.observe(view, ctx)
-        if etype in _REGISTRY_TYPES:
-            ctx.registry.apply(view)
+        ctx.size = start + len(lines)
+        malformed, problems, refs = chunk.malformed, chunk.problems, chunk.attachments
+        moments = chunk.moments
+        for offset, line in enumerate(lines):
+            seq = start + offset
+            if malformed and offset in malformed:
+                ctx.add("I7", ERROR, malformed[offset], seq=seq)
+                continue
+            found = problems.get(offset) if problems else None
+            if found:
+                for code, message in found:
+                    ctx.add(code, ERROR, message, seq=seq)
+            # A plain parse: the worker has proved these bytes canonical.
+            obj = orjson.loads(line)
+            etype = obj["type"]
+            moment = moments[offset]
+            if moment is not None:
+                if latest is not None and moment < latest:
+                    ctx.add("I9", ERROR, _("recorded time runs backwards ({at})").format(at=obj["at"]), seq=seq)
+                elif latest is None or moment > latest:
+                    latest = moment
+            if seq == 0 and etype != GENESIS:
+                ctx.add("I7", ERROR, _("the first entry is not contract.opened"), seq=0)
+            if refs and offset in refs:
+                for ref in refs[offset]:
+                    attachments.setdefault(ref, seq)
+            if found:
+                authentic = not any(code == "I2" for code, _msg in found)
+                if etype == "contract.closed" and ctx.closed_seq is None and authentic:
+                    ctx.closed_seq = seq  # closed, even if its body is malformed (I7)
+                continue
+            if etype == "contract.closed" and ctx.closed_seq is None:
+                ctx.closed_seq = seq
+            view = EntryView(seq, etype, obj["at"], obj["actor"], obj["body"],
+                             chunk.leaf_hashes[offset * 32 : offset * 32 + 32])
+            for rule in rules:
+                rule.observe(view, ctx)
+            if etype in _REGISTRY_TYPES:
+                ctx.registry.apply(view)
 
     size = ctx.size
     for missing in ordered_sizes[next_cp:]:
@@ -421,13 +552,6 @@ def verify_bundle(
         rule.finish(ctx)
     last_cp = max(cps.bundle_sizes, default=0)
     return _result(ctx, rules, size, last_cp)
-
-
-def _hashing(lines: Iterable[bytes], digest: Any) -> Iterator[bytes]:
-    for line in lines:
-        digest.update(line)
-        digest.update(b"\n")
-        yield line
 
 
 def _check_attachments(bundle: Bundle, ctx: Context, wanted: dict[str, int]) -> None:

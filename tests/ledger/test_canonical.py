@@ -74,6 +74,14 @@ def test_astral_keys_use_utf16_order() -> None:
         b"\xfe\xff",
         b'"\xc3"',
         '{"a":1}'.encode("utf-16"),
+        b'{"a":1.5}',
+        b'{"a":[0.5]}',
+        b'{"a":-0}',
+        b'{"a":18446744073709551616}',
+        b'{"a":9223372036854775807}',
+        b'{"a":"\\ud83d\\ude00"}',  # an escaped pair: canonical form writes the character itself
+        b'{"a":"\\u001F"}',
+        b'{"a":"\\/"}',
     ],
 )
 def test_loads_canonical_rejects(raw: bytes) -> None:
@@ -91,3 +99,12 @@ def test_largest_safe_integers_pass() -> None:
     for n in (2**53 - 1, -(2**53 - 1)):
         data = canonical.dumps({"n": n})
         assert canonical.loads_canonical(data) == {"n": n}
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in range(0x80)] + ["\u2028", "\u2029", "\ufeff", "\uffff", "\U0001f600"])
+def test_every_escape_matches_rfc8785(char: str) -> None:
+    """The orjson fast path escapes exactly what RFC 8785 escapes, in the same form."""
+    value = {"k" + char: "v" + char}
+    data = rfc8785.dumps(value)
+    assert canonical.dumps(value) == data
+    assert canonical.loads_canonical(data) == value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -13,9 +14,11 @@ from ledger import canonical
 from ledger.entry import (
     ENTRY_CONTEXT,
     ZERO_HASH,
+    b64,
     check_envelope,
     parse_entry,
     sign_entry,
+    unb64,
     verify_entry_signature,
 )
 from ledger.errors import CanonicalJSONError, FormatError, SchemaError, SignatureError
@@ -169,3 +172,63 @@ def test_any_body_round_trips(body: dict[str, object]) -> None:
     entry = parse_entry(make(body=body))
     assert entry.body == body
     verify_entry_signature(entry, SIGNER.verifier())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",  # 0 bytes where 32 are required
+        "AAAA",  # 3 bytes
+        "A" * 43,  # no padding
+        "A" * 43 + "=" * 2,  # too much padding
+        "=" + "A" * 43,  # padding first
+        "A" * 42 + "B=",  # non-zero bits in the padding: not canonical
+        "A" * 20 + " " + "A" * 22 + "=",  # whitespace
+        "A" * 20 + "\n" + "A" * 22 + "=",
+        "A" * 42 + "-_" ,  # URL-safe alphabet
+        "A" * 42 + "é=",  # not ASCII
+        "A" * 43 + "=AAAA",  # data after the padding
+    ],
+)
+def test_unb64_refuses(text: str) -> None:
+    with pytest.raises(SchemaError):
+        unb64(text, size=32, what="prev")
+
+
+def test_unb64_accepts_canonical() -> None:
+    assert unb64("A" * 43 + "=", size=32) == bytes(32)
+    assert unb64(b64(bytes(range(68))), size=68) == bytes(range(68))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("type", "field-agent"),  # a fine actor name, not a type name
+        ("type", "city.example.lg.jp/custody/2026-017/site-1"),  # a fine origin, not a type
+        ("actor", "note.recorded"),  # a type name is also a fine actor name
+        ("actor", "has+plus"),
+        ("origin", "has space"),
+        ("origin", "note.recorded"),
+        ("at", "2026-02-30T10:00:00.000+09:00"),
+    ],
+)
+def test_names_seen_before_are_checked_per_field(field: str, value: str) -> None:
+    """The envelope's cache of checked names must not let a name that passed as one field pass as another:
+    with every name below already seen, the hand check still agrees with the schema file."""
+    obj = json.loads(make())
+    for name in ("field-agent", "note.recorded", "city.example.lg.jp/custody/2026-017/site-1"):
+        for where in ("actor", "type", "origin"):
+            with contextlib.suppress(SchemaError):
+                check_envelope(dict(obj, **{where: name}))
+    changed = dict(obj, **{field: value})
+    try:
+        validate("entry", changed)
+        schema_ok = True
+    except SchemaError:
+        schema_ok = False
+    if schema_ok:
+        check_envelope(changed)
+    else:
+        with pytest.raises(SchemaError) as info:
+            check_envelope(changed)
+        assert info.value.field == field

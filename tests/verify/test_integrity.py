@@ -246,6 +246,20 @@ def test_unknown_and_revoked_keys(world, tmp_path: Path) -> None:  # type: ignor
     assert i2 == {31, revoked.seq}
 
 
+def test_key_used_before_its_registration(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A key signs from the entry after the one registering it: an earlier entry it "signed" is I2."""
+    ledger, parties, log, trust = world
+    op = Signer("op-early", Ed25519PrivateKey.generate())
+    early = ledger.append("note.recorded", {"text": "before anyone knew this key"}, op)
+    ledger.append("personnel.registered", {"vkey": op.verifier().vkey, "name": "早川", "organisation": "x",
+                                          "tier": "vendor", "role": "operator"}, parties.responsible)
+    later = ledger.append("note.recorded", {"text": "now registered"}, op)
+    ledger.checkpoint(log)
+    result = _verify(_export(ledger, tmp_path / "b"), trust)
+    i2 = {f.seq for f in result.findings if f.code == "I2"}
+    assert early.seq in i2 and later.seq not in i2
+
+
 def test_backdated_entry_is_caught(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ledger, parties, log, trust = world
 
