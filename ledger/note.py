@@ -244,7 +244,7 @@ class Signer:
     changes the key ID, ``sign`` is plain Ed25519 over the given bytes.
     """
 
-    __slots__ = ("_alg", "_key", "_name", "_public")
+    __slots__ = ("_alg", "_key", "_key_id", "_name", "_public")
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey, alg: int = ALG_ED25519) -> None:
         check_key_name(name)
@@ -256,6 +256,8 @@ class Signer:
         self._alg = alg
         self._key = private_key
         self._public = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        # Computed once: every signed entry carries it, and it is a SHA-256.
+        self._key_id = key_id(name, alg, self._public)
 
     def __repr__(self) -> str:
         return f"Signer({self._name!r}, alg=0x{self._alg:02x}, key_id={self.key_id.hex()})"
@@ -270,7 +272,7 @@ class Signer:
 
     @property
     def key_id(self) -> bytes:
-        return key_id(self._name, self._alg, self._public)
+        return self._key_id
 
     def verifier(self) -> Verifier:
         """The matching public key."""

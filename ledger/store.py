@@ -2,11 +2,14 @@
 
 Durability and concurrency (NOTES.md, apsw): WAL with ``synchronous=FULL``
 so that an acknowledged append survives power loss; every append is one
-``BEGIN IMMEDIATE`` transaction that reads the head, inserts the entry and
+``BEGIN IMMEDIATE`` transaction that takes the head, inserts the entry and
 the new stored tree hashes, so several processes (CLI and agent) append to
-one linear chain.  Tables are STRICT and triggers refuse UPDATE and DELETE of
-entries and tree hashes -- a guard against mistakes, not against an attacker
-who can write the file: tamper evidence comes from signatures and the tree.
+one linear chain.  The head and the tree hashes the next append needs are
+kept in memory between appends and read again only when another connection
+has committed (``_Tip``): a lone writer's append costs one INSERT.  Tables
+are STRICT and triggers refuse UPDATE and DELETE of entries and tree hashes
+-- a guard against mistakes, not against an attacker who can write the file:
+tamper evidence comes from signatures and the tree.
 
 Tree hashes are kept in Go ``sumdb/tlog`` storage order (``ledger.tlog``), so
 roots and proofs cost O(log n) reads.  The stored hashes that appending leaf n
@@ -22,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import apsw
 
@@ -72,12 +75,29 @@ class Head:
     last_at: str | None = None  # the last entry's recorded time
 
 
+class _Tip(NamedTuple):
+    """What the next append needs: the head and the tree's frontier (``tlog.frontier``).
+
+    Valid while ``version`` equals the connection's ``data_version()`` (the
+    pager's SQLITE_FCNTL_DATA_VERSION), taken right after this connection's
+    own commit.  SQLite changes that number whenever the database changes,
+    by this connection or by any other connection or process, so a CLI
+    command and the agent appending to one file each notice the other's
+    entries and read the head again.  Were a tip ever used after another
+    writer's append all the same, the INSERT would collide with that entry's
+    ``seq`` (PRIMARY KEY) and fail: the chain cannot fork.  A NamedTuple
+    because one is built per append and it is the cheapest immutable record.
+    """
+
+    version: int
+    head: Head
+    frontier: Sequence[bytes]
+
+
+_INSERT_ENTRY = "INSERT INTO entries(seq, leaf, leaf_hash, type, at, actor, tree) VALUES(?,?,?,?,?,?,?)"
+
 EntryMaker = Callable[[Head], Entry]
 AfterInsert = Callable[[list[Entry]], None]
-
-
-def _trailing_zeros(x: int) -> int:
-    return (x & -x).bit_length() - 1
 
 
 def _check_built(entry: Entry, head: Head) -> None:
@@ -124,6 +144,10 @@ class Store:
     def __init__(self, connection: apsw.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self._tip: _Tip | None = None  # set by append_many after each commit
+        # append_many's statements go through one cursor: Connection.execute
+        # makes a new cursor per call, ~0.5 us each, three times per append.
+        self._append_cursor = connection.cursor()
 
     # --- opening ---
 
@@ -303,7 +327,7 @@ class Store:
     def append(self, make: EntryMaker, *, after: AfterInsert | None = None) -> Entry:
         """Append one entry in its own durable transaction.
 
-        ``make(seq, prev)`` builds and signs the entry once the head is known
+        ``make(head)`` builds and signs the entry once the head is known
         under the write lock; it may raise (a refused rule) and then nothing is
         written.  Returns only after the commit: an entry returned is durable.
         """
@@ -314,44 +338,62 @@ class Store:
 
         ``after(entries)`` runs after the inserts and before the commit (e.g.
         to save a derived-state cache atomically with the entries).
+
+        The head and the tree's frontier come from ``self._tip`` when no
+        other connection has committed since this one last appended, so a
+        lone writer reads nothing here: one BEGIN IMMEDIATE, one INSERT per
+        entry, one COMMIT, as a bare insert does.
         """
-        out: list[Entry] = []
-        with _sqlite_errors():
-            self._db.execute("BEGIN IMMEDIATE")
+        db, cursor = self._db, self._append_cursor
+        # Taken out for the whole transaction and put back only after a
+        # successful COMMIT: an error or an interrupt anywhere in between
+        # leaves no tip, and the next append reads the database.
+        tip, self._tip = self._tip, None
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
             try:
-                head = self.head()
+                # BEGIN IMMEDIATE has taken the write lock on the newest
+                # snapshot, so the pager has seen any other connection's
+                # commit and data_version() moved past the tip's (see _Tip).
+                if tip is None or tip.version != db.data_version():
+                    tip = self._read_tip()
+                head, frontier = tip.head, tip.frontier
                 entries: list[Entry] = []
-                current = head
-                for make in makers:
-                    entry = make(current)
-                    _check_built(entry, current)
-                    entries.append(entry)
-                    current = Head(current.size + 1, entry.leaf_hash, entry.at)
-                # One read of older tree hashes for the whole batch (ledger.tlog).
-                hashes = [e.leaf_hash for e in entries]
-                new_hashes = tlog.stored_hashes_for_leaves(head.size, hashes, self._read_hashes)
                 rows = []
-                pos = 0
-                for k, entry in enumerate(entries):
-                    n = head.size + k
-                    count = 1 + _trailing_zeros(n + 1)  # the leaf hash and the nodes it completes
-                    tree = b"".join(new_hashes[pos : pos + count])
-                    pos += count
-                    rows.append((n, entry.leaf, hashes[k], entry.type, entry.at, entry.actor, tree))
-                self._db.executemany(
-                    "INSERT INTO entries(seq, leaf, leaf_hash, type, at, actor, tree) VALUES(?,?,?,?,?,?,?)",
-                    rows,
-                )
-                out = entries
+                for make in makers:
+                    entry = make(head)
+                    _check_built(entry, head)
+                    leaf_hash = entry.leaf_hash  # a property that hashes the leaf: once
+                    stored, frontier = tlog.append_to_frontier(head.size, frontier, leaf_hash)
+                    # The stored hashes leaf n completes go in its own row (module doc).
+                    rows.append((head.size, entry.leaf, leaf_hash, entry.type, entry.at, entry.actor, b"".join(stored)))
+                    entries.append(entry)
+                    head = Head(head.size + 1, leaf_hash, entry.at)
+                # Inserted once every entry is built, so that makers all see the
+                # database as it was at BEGIN.  One row (every Ledger.append) is a
+                # plain execute: executemany costs more for a single row.
+                if len(rows) == 1:
+                    cursor.execute(_INSERT_ENTRY, rows[0])
+                elif rows:
+                    cursor.executemany(_INSERT_ENTRY, rows)
                 if after is not None:
                     after(entries)
-                self._db.execute("COMMIT")
+                cursor.execute("COMMIT")
             except BaseException:
-                if not self._db.in_transaction:
-                    raise
-                self._db.execute("ROLLBACK")
+                if db.in_transaction:
+                    cursor.execute("ROLLBACK")
                 raise
-        return out
+            # Our own commit moves data_version() too; what it says now is what
+            # the next append compares with.
+            self._tip = _Tip(db.data_version(), head, frontier)
+        except apsw.Error as exc:
+            raise _translate(exc) from None
+        return entries
+
+    def _read_tip(self) -> _Tip:
+        """The head and the frontier from the database (inside the write transaction)."""
+        head = self.head()
+        return _Tip(-1, head, tlog.frontier(head.size, self._read_hashes))
 
     # --- checkpoints ---
 

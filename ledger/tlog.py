@@ -6,7 +6,9 @@ the dense linear order of Crosby and Wallach, "Efficient Data Structures for
 Tamper-Evident Logging", §3.3: appending leaf ``n`` appends its leaf hash and
 then the hash of each subtree that leaf completes.  With that order
 
-* appending a leaf reads at most log2(n) earlier hashes,
+* appending a leaf reads at most log2(n) earlier hashes -- none for a writer
+  that keeps the tree's frontier in memory (``frontier``,
+  ``append_to_frontier``),
 * a root, an inclusion proof or a consistency proof reads O(log n) hashes,
 
 each in ONE call to the ``HashReader`` (the store answers it with one SQL
@@ -166,6 +168,46 @@ def stored_hashes_for_leaves(n: int, leaf_hashes: Sequence[bytes], read: HashRea
     for offset, leaf in enumerate(leaf_hashes):
         out.extend(stored_hashes(n + offset, leaf, from_memory))
     return out
+
+
+def frontier(n: int, read: HashReader) -> list[bytes]:
+    """The hashes of the complete subtrees that make up a tree of n leaves, largest first.
+
+    One per set bit of n (RFC 9162 §2.1.1 splits leaves [0, n) into them);
+    together with n they are all ``append_to_frontier`` needs, so a writer
+    that keeps them in memory appends without reading.  One read call (none
+    for n = 0).
+    """
+    _check_int(n, "n")
+    if n == 0:
+        return []
+    indexes: list[int] = []
+    _sub_tree_index(0, n, indexes)
+    return _read(read, indexes)
+
+
+def append_to_frontier(
+    n: int, hashes: Sequence[bytes], leaf_hash: bytes
+) -> tuple[list[bytes], tuple[bytes, ...]]:
+    """Append leaf n to the tree of n leaves whose ``frontier`` is ``hashes``.
+
+    Returns (the hashes to store, the frontier of the tree of n + 1 leaves).
+    The hashes to store equal ``stored_hashes(n, leaf_hash, read)``: the
+    subtrees leaf n completes are one per trailing 1 bit of n, and their left
+    siblings are the smallest subtrees of the frontier, which merge with the
+    leaf into one.  Pure computation, no reads: a writer that keeps the
+    frontier in memory appends without touching older hashes.
+    """
+    _check_int(n, "n")
+    h = check_hash(leaf_hash, "leaf hash")
+    if len(hashes) != n.bit_count():
+        raise StoreCorruptError(f"tlog: a tree of {n} leaves has {n.bit_count()} frontier hashes, not {len(hashes)}")
+    keep = len(hashes) - _trailing_zeros(n + 1)
+    out = [h]
+    for sibling in reversed(hashes[keep:]):
+        h = node_hash(sibling, h)
+        out.append(h)
+    return out, (*hashes[:keep], h)
 
 
 def _sub_tree_index(lo: int, hi: int, need: list[int]) -> None:

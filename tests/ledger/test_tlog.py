@@ -293,6 +293,39 @@ def test_reads_are_one_call_of_o_log_n(t: int, data: st.DataObject) -> None:
         assert sum(map(len, reader.calls)) <= bound
 
 
+# --- The frontier: appending from memory. ---
+
+
+def test_appending_to_the_frontier_matches_stored_hashes() -> None:
+    """append_to_frontier stores what stored_hashes does and keeps what frontier() reads, for every n."""
+    edge: tuple[bytes, ...] = ()
+    for n in range(BIG):
+        STORE.reset()
+        assert tuple(tlog.frontier(n, STORE.read)) == edge
+        assert len(STORE.calls) == (1 if n else 0)
+        stored, edge = tlog.append_to_frontier(n, edge, LEAVES[n])
+        first = tlog.stored_hash_index(0, n)
+        assert stored == STORE.hashes[first : first + len(stored)]
+        assert tlog.stored_hash_count(n + 1) == first + len(stored)
+        # Folding the frontier from the right gives the root.
+        root = edge[-1]
+        for h in reversed(edge[:-1]):
+            root = node_hash(h, root)
+        assert root == mth(0, n + 1)
+
+
+def test_frontier_of_the_wrong_size_is_store_corrupt() -> None:
+    edge = tuple(tlog.frontier(5, STORE.read))  # 5 = 0b101: two subtrees
+    with pytest.raises(StoreCorruptError):
+        tlog.append_to_frontier(7, edge, LEAVES[7])
+    with pytest.raises(StoreCorruptError):
+        tlog.append_to_frontier(4, edge, LEAVES[4])
+    with pytest.raises(ProofFormatError):
+        tlog.append_to_frontier(5, edge, b"short")
+    with pytest.raises(ValueError):
+        tlog.append_to_frontier(-1, (), LEAVES[0])
+
+
 # --- Errors. ---
 
 
@@ -343,6 +376,7 @@ def test_corrupt_reader_is_store_corrupt(answer: object) -> None:
         lambda: tlog.prove_tree(7, 3, read),
         lambda: tlog.stored_hashes(7, LEAVES[7], read),
         lambda: tlog.stored_hashes_for_leaves(7, [LEAVES[7]], read),
+        lambda: tlog.frontier(7, read),
     ]
     for op in ops:
         with pytest.raises(StoreCorruptError):
