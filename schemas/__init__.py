@@ -21,6 +21,13 @@ a dotted path (``body.media_id``, ``body.items[2].count``; ``""`` for the
 document itself).  For a missing or unexpected property, ``.field`` names that
 property, not the object that should or should not hold it.
 
+Start-up: every ``custody`` command is a process, and importing ``jsonschema``
+(with the format libraries it pulls in) costs ~60 ms of it.  ``validate``
+therefore accepts a valid document with ``fastjsonschema`` code generated
+once per schema version and kept in the user cache (``_fast``), and imports
+``jsonschema`` only to build that code or to judge a document the fast path
+rejects.
+
 Patterns end with ``(?!\\n)$`` rather than ``$``: the ``jsonschema`` package
 matches with Python's ``re.search``, where ``$`` also matches before a final
 newline; ``(?!\\n)`` makes them mean the same in Python and ECMA-262.
@@ -28,23 +35,30 @@ newline; ``(?!\\n)`` makes them mean the same in Python and ECMA-262.
 
 from __future__ import annotations
 
-import functools
+import hashlib
 import json
+import marshal
 import re
 from collections.abc import Callable, Iterator
-from functools import cache
-from importlib import resources
-from importlib.resources.abc import Traversable
-from typing import Any
+from datetime import date
+from functools import cache, partial
+from importlib.util import MAGIC_NUMBER
+from pathlib import Path
+from types import CodeType
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
+from ledger import usercache
 from ledger.errors import SchemaError
 from ledger.i18n import _
+
+if TYPE_CHECKING:  # imported where used: jsonschema and referencing cost ~60 ms of every command's start-up
+    from importlib.resources.abc import Traversable
+
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
+    from referencing import Registry
 
 BASE_URI = "https://custody.example/schemas/"
 SUFFIX = ".schema.json"
@@ -65,12 +79,28 @@ def _walk(folder: Traversable, prefix: str) -> Iterator[tuple[str, Traversable]]
             yield f"{prefix}{item.name[: -len(SUFFIX)]}", item
 
 
+def _package() -> Traversable:
+    """This package's folder; through ``importlib.resources`` (~8 ms of imports) only when it is not a directory."""
+    here = Path(__file__).parent
+    if here.is_dir():
+        return here
+    from importlib import resources
+
+    return resources.files(__name__)
+
+
+@cache
+def _sources() -> dict[str, bytes]:
+    """Every schema file in the package, by name, as bytes (parsed by ``_documents`` only when needed)."""
+    return {name: item.read_bytes() for name, item in _walk(_package(), "")}
+
+
 @cache
 def _documents() -> dict[str, dict[str, Any]]:
     """Every schema file in the package, by name; each ``$id`` is checked."""
     found: dict[str, dict[str, Any]] = {}
-    for name, item in _walk(resources.files(__name__), ""):
-        document = json.loads(item.read_text(encoding="utf-8"))
+    for name, data in _sources().items():
+        document = json.loads(data.decode("utf-8"))
         if not isinstance(document, dict) or document.get("$id") != schema_id(name):
             raise RuntimeError(f"schemas/{name}{SUFFIX}: $id must be {schema_id(name)!r}")
         found[name] = document
@@ -93,6 +123,9 @@ def load_schema(name: str) -> dict[str, Any]:
 @cache
 def registry() -> Registry[Any]:
     """A registry of every shipped schema under its ``$id``, for ``$ref`` between files."""
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     return Registry().with_resources(
         (schema_id(name), Resource.from_contents(doc, default_specification=DRAFT202012))
         for name, doc in _documents().items()
@@ -109,6 +142,8 @@ def validator(name: str) -> Draft202012Validator:
     entry's signature -- on the verifier's hot path.  Inlined, the same checks
     cost a fraction of that.  References that would recurse stay references.
     """
+    from jsonschema import Draft202012Validator
+
     schema = load_schema(name)
     Draft202012Validator.check_schema(schema)
     resolver = registry().resolver(base_uri=schema_id(name))
@@ -193,30 +228,127 @@ def _fast(name: str) -> Callable[[object], object] | None:
     The verifier checks every body of a million-entry ledger, and the
     ``jsonschema`` interpreter costs more per body than the entry's signature.
     ``fastjsonschema`` compiles the inlined schema to Python; formats are
-    delegated to jsonschema's own format checker, so both judge dates the
-    same way.  It is used only to *accept*: anything it rejects is judged
-    again by ``jsonschema``, whose verdict and best error are final.  A
-    parity test runs every schema's examples through both.
+    checked as jsonschema's format checker checks them (``_FORMATS``), so both
+    judge dates the same way.  It is used only to *accept*: anything it
+    rejects is judged again by ``jsonschema``, whose verdict and best error
+    are final.  A parity test runs every schema's examples through both.
+
+    Generating and compiling that code costs 5-40 ms a schema and needs
+    ``jsonschema`` to inline the references (~60 ms of imports), which every
+    command that records an entry would pay: the compiled code is kept in the
+    user cache (``ledger.usercache``) under a digest of everything it is made
+    from (``_acceptor_digest``), so that a command normally only loads it.
     """
+    folder = f"schemas-{_acceptor_digest()}"
+    entry = f"{folder}/{name.replace('/', '+')}.marshal"
+    cached = _cached_acceptor(entry, name)
+    if cached is not None:
+        code = cached[0]
+    else:
+        code = _generate_acceptor(name)
+        usercache.write(entry, marshal.dumps((name, code)))
+        usercache.prune("schemas-*", keep=folder)
+    if code is None:
+        return None
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # noqa: S102 - fastjsonschema's own generated code (compile() runs it the same way)
+    accept: Callable[..., object] = namespace["validate"]
+    return partial(accept, custom_formats=_FORMATS)
+
+
+# What the generated code depends on besides the schema files and this module's source (the inlining
+# and the generation options): bump on a change elsewhere that alters the generated code.
+_ACCEPTOR_FORMAT = b"custody/schema-acceptor/v1"
+
+
+@cache
+def _acceptor_digest() -> str:
+    """A digest of the schema files, this module, fastjsonschema's version and the bytecode format."""
+    digest = hashlib.sha256(b"\0".join((_ACCEPTOR_FORMAT, fastjsonschema.VERSION.encode(), MAGIC_NUMBER)))
+    digest.update(_package().joinpath("__init__.py").read_bytes())
+    for name, data in sorted(_sources().items()):
+        digest.update(b"\0%s\0%d\0" % (name.encode(), len(data)))
+        digest.update(data)
+    return digest.hexdigest()[:24]
+
+
+def _cached_acceptor(entry: str, name: str) -> tuple[CodeType | None] | None:
+    """The cached code of ``name``'s acceptor (None inside: the schema has no fast path); None when not cached."""
+    data = usercache.read(entry)
+    if data is None:
+        return None
+    try:
+        stored = marshal.loads(data)  # noqa: S302 - our own entry, in the user's private cache (ledger.usercache)
+    except (ValueError, EOFError, TypeError):
+        return None  # damaged: generated again
+    if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == name):
+        return None
+    code = stored[1]
+    return (code,) if code is None or isinstance(code, CodeType) else None
+
+
+def _generate_acceptor(name: str) -> CodeType | None:
+    """fastjsonschema's code for the inlined schema ``name``, compiled; None if it must take the jsonschema path."""
+    from jsonschema import Draft202012Validator
+
     flat = validator(name).schema
     text = json.dumps(flat)
     if any(f'"{keyword}"' in text for keyword in _NOT_DRAFT7) or '"$ref"' in text:
         return None
-    checker = Draft202012Validator.FORMAT_CHECKER
-    formats = {fmt: functools.partial(_conforms, checker, fmt) for fmt in checker.checkers}
+    # Every format jsonschema checks goes through _FORMATS (which overrides fastjsonschema's own format regexes).
+    formats = {fmt: _FORMATS[fmt] for fmt in Draft202012Validator.FORMAT_CHECKER.checkers}
     draft7 = {k: v for k, v in flat.items() if k not in ("$schema", "$id")}
     draft7["$schema"] = "http://json-schema.org/draft-07/schema#"
-    compiled: Callable[[object], object] = fastjsonschema.compile(draft7, formats=formats)
-    return compiled
+    source = fastjsonschema.compile_to_code(draft7, formats=formats)
+    return compile(source, f"<acceptor of schemas/{name}{SUFFIX}>", "exec")
 
 
-def _conforms(checker: Any, fmt: str, value: object) -> bool:
-    return bool(checker.conforms(value, fmt))
+# The formats the shipped schemas use, checked exactly as jsonschema's FORMAT_CHECKER checks them
+# (jsonschema/_format.py: is_date, is_datetime) but without importing jsonschema, whose format module
+# imports every optional format library it finds (~50 ms).  tests/schemas/test_acceptor_cache.py compares
+# them with jsonschema's checker.  Any other format is handed to that checker itself.
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+
+
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        return bool(_DATE.fullmatch(value) and date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    from rfc3339_validator import validate_rfc3339  # type: ignore[import-untyped]
+
+    return bool(validate_rfc3339(value.upper()))
+
+
+def _jsonschema_conforms(fmt: str, value: object) -> bool:
+    from jsonschema import Draft202012Validator
+
+    return bool(Draft202012Validator.FORMAT_CHECKER.conforms(value, fmt))
+
+
+class _Formats(dict[str, Callable[[object], bool]]):
+    """The format table the generated code calls: ours, else jsonschema's checker (imported when first used)."""
+
+    def __missing__(self, fmt: str) -> Callable[[object], bool]:
+        check = partial(_jsonschema_conforms, fmt)
+        self[fmt] = check
+        return check
+
+
+_OWN_FORMATS: dict[str, Callable[[object], bool]] = {"date": _is_date, "date-time": _is_date_time}
+_FORMATS = _Formats(_OWN_FORMATS)
 
 
 def validate(name: str, document: object) -> None:
     """Raise SchemaError (the best error, naming its field) unless ``document`` matches schema ``name``."""
-    fast = _fast(name) if _NAME.fullmatch(name) and name in _documents() else None
+    fast = _fast(name) if _NAME.fullmatch(name) and name in _sources() else None
     if fast is not None:
         try:
             fast(document)
@@ -224,6 +356,8 @@ def validate(name: str, document: object) -> None:
             pass  # judged again below, for the verdict and the best message
         else:
             return
+    from jsonschema.exceptions import best_match
+
     error = best_match(validator(name).iter_errors(document))
     if error is None:
         return

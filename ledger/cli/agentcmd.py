@@ -22,19 +22,6 @@ from typing import Any
 
 import typer
 
-from agents.agent import Agent, AgentConfig
-from agents.ledger_sink import (
-    MSG_NO_LOG_KEY,
-    LedgerMediaIndex,
-    LedgerSink,
-    check_agent_key,
-    last_seen,
-    stderr_say,
-)
-from agents.mountinfo import MountFilter
-from agents.volumes import VolumeProber
-from agents.watcher import WatcherConfig
-from ledger import workflow
 from ledger.cli.common import (
     json_option,
     key_option,
@@ -81,6 +68,8 @@ def register_agent(
     log_passphrase_file: Path | None = log_passphrase_option(),
     json_out: bool = json_option(),
 ) -> None:
+    from ledger import workflow
+
     key_name, public = key_file_info(agent_key)
     vkey = Verifier(key_name, ALG_ED25519, public).vkey
     signer = load_signer(key, passphrase_file)
@@ -168,6 +157,13 @@ def run(
     sys_root: Path = typer.Option(Path("/sys"), "--sys-root", hidden=True),
     udev_root: Path = typer.Option(Path("/run/udev/data"), "--udev-root", hidden=True),
 ) -> None:
+    # The agent's modules (watchdog, psutil) are imported here, not by every command that builds this help.
+    from agents.agent import Agent, AgentConfig
+    from agents.ledger_sink import MSG_NO_LOG_KEY, LedgerMediaIndex, LedgerSink, check_agent_key, last_seen, stderr_say
+    from agents.mountinfo import MountFilter
+    from agents.volumes import VolumeProber
+    from agents.watcher import WatcherConfig
+
     argv = _alert_argv(on_alert)
     signer = load_signer(key, passphrase_file)
     with Ledger.open(ledger_dir) as ledger:

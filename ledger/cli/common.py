@@ -13,11 +13,12 @@ import json
 import os
 import sys
 import traceback
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from ledger.errors import CustodyError, KeyFileError, RuleRefusal
@@ -27,8 +28,61 @@ from ledger.keyfile import read_key_file, resolve_passphrase
 from ledger.ledger import Ledger
 from ledger.note import Signer
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True, highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class LazyConsole:
+    """A rich ``Console``, made (and rich imported, ~20 ms) when first used.
+
+    An everyday command prints one plain line (``line``), which needs no rich
+    at all; tables, progress bars, colours and errors use the console itself,
+    through this object (``real()`` gives it to rich's own classes).
+    """
+
+    # Console options under which rich prints a plain text (below) as it is: no wrapping, no highlighting.
+    _PLAIN_OPTIONS = frozenset({"soft_wrap", "highlight", "stderr", "file"})
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not set yet (copy, pickle): not the console's
+            raise AttributeError(name)
+        return getattr(self.real(), name)
+
+    def line(self, text: str) -> None:
+        """``print(text, markup=False)``, written directly when rich would print it unchanged.
+
+        That is: no console made yet (no live display to keep in order), soft
+        wrapping and no highlighting, and a text of printable characters
+        without ``:`` (rich strips control characters, expands tabs and turns
+        ``:name:`` into emoji).  tests/cli/test_startup.py compares both ways.
+        """
+        options = self._options
+        if (self._console is None and options.keys() <= self._PLAIN_OPTIONS and options.get("soft_wrap") is True
+                and options.get("highlight") is False and text.isprintable() and ":" not in text):
+            stream = options.get("file") or (sys.stderr if options.get("stderr") else sys.stdout)
+            try:
+                stream.write(text + "\n")
+            except UnicodeEncodeError:
+                pass  # rich reports it in its own words
+            else:
+                stream.flush()
+                return
+        self.real().print(text, markup=False)
+
+
+err = LazyConsole(stderr=True, soft_wrap=True)
+out = LazyConsole(soft_wrap=True, highlight=False)
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_VERIFY, EXIT_STORE, EXIT_KEY, EXIT_REFUSED = range(7)
 
@@ -61,6 +115,55 @@ class CustodyGroup(TyperGroup):
             )
             err.print(_("This is a bug in custody; set CUSTODY_DEBUG=1 for details."), markup=False)
             raise typer.Exit(EXIT_UNEXPECTED) from None
+
+
+# --- typer's parameter conversion, without pydantic for text and flags ---
+#
+# typer (0.29) converts each parameter of the command being run through a pydantic TypeAdapter built on
+# first use (typer.core calls typer._coercion.build_runtime_param): importing pydantic and building the
+# adapters was ~70 ms of every command's start-up, a quarter of an operator's round trip.  Almost every
+# custody option is text (paths too: see ledger/cli/workflow.py) or a flag, and for a ``str``, ``bool``
+# or ``list[str]`` parameter typer's adapter returns a plain value of that type unchanged (a list for a
+# list).  Such parameters therefore get a RuntimeParam (typer's own conversion protocol) that does just
+# that, and hands any other value to the adapter typer would have built: what a command receives, and
+# every error, stay typer's.  Every other parameter is typer's as before.  A typer without this layer
+# (before 0.29, which had no pydantic) is left alone.
+
+try:
+    import typer.core as _typer_core
+    from typer._coercion import RuntimeParam, TypeDescriptor
+    from typer._coercion import build_runtime_param as _typer_build_runtime_param
+except ImportError:  # typer < 0.29
+    pass
+else:
+
+    @dataclass(frozen=True)
+    class _PlainParam(RuntimeParam):
+        """A ``str``, ``bool`` or ``list[str]`` parameter."""
+
+        descriptor: TypeDescriptor
+
+        @cached_property
+        def _typer(self) -> RuntimeParam:
+            return _typer_build_runtime_param(self.descriptor)
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            if self.annotation is str or self.annotation is bool:
+                if type(value) is self.annotation:
+                    return value
+            elif isinstance(value, list | tuple) and all(type(item) is str for item in value):
+                return list(value)
+            return self._typer._coerce_value(value, param=param, ctx=ctx)
+
+    def _build_runtime_param(descriptor: TypeDescriptor) -> RuntimeParam:
+        if descriptor.file_annotation is None and descriptor.parameter_info.parser is None and any(
+            descriptor.annotation == plain for plain in (str, bool, list[str])
+        ):
+            return _PlainParam(descriptor.parameter_info, descriptor.annotation, descriptor)
+        return _typer_build_runtime_param(descriptor)
+
+    if getattr(_typer_core, "build_runtime_param", None) is _typer_build_runtime_param:
+        _typer_core.build_runtime_param = _build_runtime_param  # type: ignore[attr-defined] # typer.core's import
 
 
 def new_app(help_text: str) -> typer.Typer:

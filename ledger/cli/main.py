@@ -36,10 +36,11 @@ _OWN_COMMANDS = {
 }
 
 
-def _command_from_args(args: Sequence[str]) -> str | None:
-    """The first word of the command line that is not an option (the top-level command), if any."""
+def _command_path(args: Sequence[str]) -> tuple[str | None, str | None]:
+    """The top-level command (the first word of the command line that is not an option), if any, and the
+    word right after it (its subcommand, when it names one) unless that is an option."""
     skip = False
-    for arg in args:
+    for i, arg in enumerate(args):
         if skip:
             skip = False
             continue
@@ -47,13 +48,14 @@ def _command_from_args(args: Sequence[str]) -> str | None:
             skip = True
             continue
         if not arg.startswith("-"):
-            return arg
-    return None
+            following = args[i + 1] if i + 1 < len(args) else None
+            return arg, (following if following is not None and not following.startswith("-") else None)
+    return None, None
 
 
 def build_app(args: Sequence[str] | None = None) -> typer.Typer:
     app = new_app(_("custody: evidence ledger for outsourced processing of residents' personal data."))
-    command = _command_from_args(args) if args is not None else None
+    command, subcommand = _command_path(args) if args is not None else (None, None)
     owner = next((module for module, names in _OWN_COMMANDS.items() if command in names), None)
 
     @app.callback()
@@ -69,6 +71,8 @@ def build_app(args: Sequence[str] | None = None) -> typer.Typer:
         from importlib import import_module
 
         import_module(owner).register(app, only=command)
+        if subcommand is not None:
+            _only_subcommand(app, command, subcommand)
         return app
     from ledger.cli import core, verifycmd
 
@@ -76,6 +80,25 @@ def build_app(args: Sequence[str] | None = None) -> typer.Typer:
     verifycmd.register(app)
     _register_optional(app)
     return app
+
+
+def _only_subcommand(app: typer.Typer, group_name: str | None, subcommand: str) -> None:
+    """Keep only ``subcommand`` in the group ``group_name`` when the command line runs it.
+
+    typer turns every command of a group into a click command (reading each
+    function's signature and type hints) before it runs the one named: for
+    ``custody media checkout`` that was all eight media commands.  A group
+    whose subcommand is not named right after it (``custody media``,
+    ``custody media --help``, a misspelt name that typer suggests a
+    correction for) keeps all of them.
+    """
+    group = next((info.typer_instance for info in app.registered_groups
+                  if info.name == group_name and info.typer_instance is not None), None)
+    if group is None:
+        return
+    names = [info.name for info in group.registered_commands]
+    if None not in names and names.count(subcommand) == 1:
+        group.registered_commands = [info for info in group.registered_commands if info.name == subcommand]
 
 
 def _register_optional(app: typer.Typer) -> None:

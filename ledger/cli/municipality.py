@@ -22,10 +22,9 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.markup import escape
 
 from ledger.bundle import Bundle
 from ledger.checkpoint import Checkpoint
@@ -48,10 +47,13 @@ from ledger.i18n import _, text
 from ledger.keyfile import read_key_file
 from ledger.ledger import Ledger
 from ledger.note import check_key_name, parse_note
-from ledger.witness_client import build_request, cosigned_size, import_response
 from ledger.witness_protocol import STATUS_CONFLICT, format_add_checkpoint, parse_add_checkpoint
-from verify.authority import Authority, Pin
 from verify.witness import DEFAULT_MAX_BODY, Decision, WitnessServer, status_meaning
+
+# The trust store, the witness client (urllib, ssl) and rich's markup are imported by the commands that use
+# them: every other command builds this help too, and should not pay for them (start-up time).
+if TYPE_CHECKING:
+    from verify.authority import Authority, Pin
 
 #: Largest request or response file read by the offline commands.
 MAX_FILE = 1 << 20
@@ -129,6 +131,8 @@ def authority_init(
     passphrase_file: Path | None = passphrase_file_option(),
     json_out: bool = json_option(),
 ) -> None:
+    from verify.authority import Authority
+
     if witness_key is None:
         if name is None:
             raise UsageError(_("Give the witness key's name with --name, or an existing key with --witness-key."))
@@ -158,6 +162,8 @@ def authority_init(
 
 
 def _pin_from_sources(bundle: Path | None, ledger_dir: Path | None, genesis: Path | None) -> Pin:
+    from verify.authority import Pin
+
     given = [p for p in (bundle, ledger_dir, genesis) if p is not None]
     if len(given) != 1:
         raise UsageError(_("Give exactly one of --bundle, --ledger or --genesis."))
@@ -229,6 +235,10 @@ def authority_trust(
     yes: bool = typer.Option(False, "--yes", "-y", help=_("Pin without asking for confirmation.")),
     json_out: bool = json_option(),
 ) -> None:
+    from rich.markup import escape
+
+    from verify.authority import Authority
+
     authority = Authority.open(authority_dir)
     pin = _pin_from_sources(bundle, ledger_dir, genesis)
     if origin is not None and pin.origin != origin:
@@ -288,6 +298,8 @@ def authority_show(
     origin: str | None = typer.Option(None, "--origin", help=_("Show only this origin.")),
     json_out: bool = json_option(),
 ) -> None:
+    from verify.authority import Authority
+
     authority = Authority.open(authority_dir)
     origins = [origin] if origin is not None else authority.origins()
     logs: list[dict[str, Any]] = []
@@ -331,6 +343,8 @@ def witness_cosign(
     passphrase_file: Path | None = passphrase_file_option(),
     json_out: bool = json_option(),
 ) -> None:
+    from verify.authority import Authority
+
     body = _read_file(request_file, _("witness request"))
     authority = Authority.open(authority_dir)
     signer = authority.witness_signer(_witness_passphrase(passphrase_file))
@@ -400,6 +414,8 @@ def witness_serve(
     timeout: float = typer.Option(30.0, "--timeout", help=_("Seconds a client may take to send its request.")),
     passphrase_file: Path | None = passphrase_file_option(),
 ) -> None:
+    from verify.authority import Authority
+
     host, port = _parse_listen(listen)
     authority = Authority.open(authority_dir)
     signer = authority.witness_signer(_witness_passphrase(passphrase_file))
@@ -443,6 +459,8 @@ def witness_request(
     ),
     json_out: bool = json_option(),
 ) -> None:
+    from ledger.witness_client import build_request
+
     with Ledger.open(ledger_dir, readonly=True) as ledger:
         request = build_request(ledger, old_size)
     size = Checkpoint.parse(parse_note(request.checkpoint).text).size
@@ -465,6 +483,8 @@ def witness_import(
     ),
     json_out: bool = json_option(),
 ) -> None:
+    from ledger.witness_client import cosigned_size, import_response
+
     body = _read_file(response, _("witness response"))
     size: int | None = None
     if request is not None:

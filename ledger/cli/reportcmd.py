@@ -28,9 +28,9 @@ import typer
 
 from ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
 from ledger.i18n import _
-from verify.reports.document import Lang
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # verify.reports imports ReportLab (~75 ms): only `custody report` pays for it
+    from verify.reports.document import Lang
     from verify.reports.produce import Produced
 
 KINDS = ("register", "disposal", "completion", "inspection", "findings")
@@ -94,7 +94,7 @@ def _language(ctx: typer.Context, lang: str | None) -> Lang:
         return "ja"
     if chosen not in ("ja", "en"):
         raise typer.BadParameter(_("choose ja or en"), param_hint="--lang")
-    return cast(Lang, chosen)
+    return cast("Lang", chosen)
 
 
 def _with_progress(bundle: Path, authority: Path | None, kinds: list[str], formats: list[str], language: Lang,
@@ -108,7 +108,7 @@ def _with_progress(bundle: Path, authority: Path | None, kinds: list[str], forma
     with Bundle(bundle) as opened:
         size = opened.entries_size_bytes()
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, transient=True) as bar:
+                  TimeRemainingColumn(), console=err.real(), transient=True) as bar:
         verifying = bar.add_task(_("verifying"), total=size or None)
         writing = bar.add_task(_("writing reports"), total=None, visible=False)
 

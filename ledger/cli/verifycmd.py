@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-from rich.table import Table
 
-from ledger.bundle import Bundle
 from ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json, report_error
 from ledger.errors import FormatError, VerificationError
 from ledger.i18n import _
-from verify.engine import Result, verify_bundle
-from verify.findings import ERROR, WARNING
-from verify.rules import default_rules
-from verify.trust import TrustAnchor, from_bundle_unpinned
+
+# The verifier and rich's progress bars and tables are imported by `custody verify` itself: every other
+# command builds this one's help too, and should not pay for them (start-up time).
+if TYPE_CHECKING:
+    from ledger.bundle import Bundle
+    from verify.engine import Result
+    from verify.trust import TrustAnchor
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +27,8 @@ def register(app: typer.Typer) -> None:
 
 
 def load_trust(bundle: Bundle, authority: Path | None) -> TrustAnchor:
+    from verify.trust import from_bundle_unpinned
+
     if authority is None:
         return from_bundle_unpinned(bundle)
     from verify.authority import Authority
@@ -34,6 +37,12 @@ def load_trust(bundle: Bundle, authority: Path | None) -> TrustAnchor:
 
 
 def run_verification(bundle_path: Path, authority: Path | None, workers: int | None, show_progress: bool) -> Result:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from ledger.bundle import Bundle
+    from verify.engine import verify_bundle
+    from verify.rules import default_rules
+
     with Bundle(bundle_path) as bundle:
         trust = load_trust(bundle, authority)
         total = bundle.entries_size_bytes()
@@ -41,7 +50,7 @@ def run_verification(bundle_path: Path, authority: Path | None, workers: int | N
             return verify_bundle(bundle, trust, default_rules(), workers=workers)
         with Progress(
             "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-            console=err, transient=True,
+            console=err.real(), transient=True,
         ) as bar:
             task = bar.add_task(_("verifying"), total=total or None)
             return verify_bundle(
@@ -60,6 +69,8 @@ def verify(
     ),
     json_out: bool = json_option(),
 ) -> None:
+    from verify.findings import ERROR
+
     try:
         result = run_verification(bundle, authority, workers, show_progress=not json_out and err.is_terminal)
     except (FormatError, VerificationError) as exc:
@@ -80,6 +91,10 @@ def verify(
 
 
 def _print_result(result: Result) -> None:
+    from rich.table import Table
+
+    from verify.findings import ERROR, WARNING
+
     verdict = _("OK") if result.ok else _("FAILED")
     style = "bold green" if result.ok else "bold red"
     out.print(f"[{style}]{verdict}[/] {result.origin}  " + _("{n} entries, cosigned up to {w}").format(

@@ -558,7 +558,7 @@ def _report(entry: Entry, warnings: list[Violation], json_out: bool, extra: dict
             "leaf_hash": entry.leaf_hash.hex(), "warnings": [v.to_json() for v in warnings], **extra,
         })
     else:
-        out.print(_("Recorded as entry {seq} ({type}).").format(seq=entry.seq, type=entry.type), markup=False)
+        out.line(_("Recorded as entry {seq} ({type}).").format(seq=entry.seq, type=entry.type))
     for v in warnings:
         _print_violation(v)
 

@@ -152,12 +152,11 @@ def test_demo_reports_phase(clean_case: tuple[Built, Path], tmp_path: Path) -> N
 
 def test_progress_bars_on_a_terminal(custody: Custody, clean_case: tuple[Built, Path], tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from rich.console import Console
-
     from ledger.cli import reportcmd
+    from ledger.cli.common import LazyConsole
 
     screen = io.StringIO()
-    monkeypatch.setattr(reportcmd, "err", Console(file=screen, force_terminal=True, width=100))
+    monkeypatch.setattr(reportcmd, "err", LazyConsole(file=screen, force_terminal=True, width=100))
     built, authority = clean_case
     run = custody("report", "disposal", str(built.bundle), "-a", str(authority), "-o", str(tmp_path), "-f", "all")
     assert run.code == 0, run.stderr

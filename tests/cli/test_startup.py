@@ -1,0 +1,181 @@
+"""What a command loads at start-up, without timing anything.
+
+Most of an operator's round trip (``custody media checkout`` as a process) is
+the interpreter starting and importing (BENCHMARKS.md, Round trip).  These
+tests run real commands in fresh processes and check that the heavy modules
+kept off that path stay off it: pydantic (typer's parameter conversion,
+ledger/cli/common.py), jsonschema (schemas/__init__.py: cached acceptors),
+Babel (ledger/i18n.py: cached catalogue), rich (ledger/cli/common.py:
+LazyConsole), and everything of the verifier, the reports and the agent.
+They also check that the shortcuts print and convert exactly as before.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from ledger.cli.common import LazyConsole
+from tests.cli.conftest import Custody
+from tests.cli.workflow_world import CliWorld
+
+# Runs `custody ARGS...` like the console script, then writes the names of every module loaded.
+PROBE = """
+import json, os, sys
+from ledger.cli.main import main
+try:
+    main(sys.argv[1:])
+finally:
+    with open(os.environ["PROBE_OUT"], "w", encoding="utf-8") as fh:
+        json.dump(sorted(sys.modules), fh)
+"""
+
+OFF_THE_OPERATOR_PATH = ("pydantic", "jsonschema", "referencing", "babel", "rich", "reportlab", "pypdf", "verify",
+                         "agents", "watchdog", "psutil", "ledger.cli.core", "ledger.cli.verifycmd")
+OFF_EVERY_HELP = ("pydantic", "jsonschema", "babel", "reportlab", "pypdf", "verify.engine", "verify.reports",
+                  "agents", "watchdog", "psutil", "rich.progress", "rich.table", "ledger.witness_client")
+
+
+def _heavy(modules: list[str], banned: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if any(m == b or m.startswith(b + ".") for b in banned)]
+
+
+def _probe(tmp: Path, env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    out = tmp / "modules.json"
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **env, "PROBE_OUT": str(out)}, check=False)
+    modules: list[str] = json.loads(out.read_text(encoding="utf-8"))
+    return proc, modules
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> CliWorld:
+    root = tmp_path_factory.mktemp("startup")
+    w = CliWorld.template(root, Custody(root))
+    w.receive("M-001")
+    return w
+
+
+def test_an_operator_command_imports_nothing_heavy(world: CliWorld, tmp_path: Path) -> None:
+    # Japanese, and a cache directory of its own: the first check-out and check-in fill it (catalogue,
+    # schema acceptors); from then on a round trip loads neither Babel nor jsonschema.
+    env = {**world.custody.env, "CUSTODY_LANG": "ja", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    common = ["--ledger", str(world.ledger), "--key", str(world.key("op-tanaka"))]
+    checkout = ["media", "checkout", "--media-id", "M-001", "--purpose", "データ移行作業", "--seal", "S-0001", *common]
+    checkin = ["media", "checkin", "--media-id", "M-001", "--seal", "S-0002", *common]
+    warm: list[str] = []
+    for run, (args, recorded) in enumerate([(checkout, "media.checked_out"), (checkin, "media.checked_in")] * 2):
+        proc, modules = _probe(tmp_path, env, *args)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("通番 ") and proc.stdout.endswith(f"として記録しました（{recorded}）。\n"), proc.stdout
+        assert "ledger.workflow" in modules
+        if run >= 2:
+            warm += modules
+    assert _heavy(warm, OFF_THE_OPERATOR_PATH) == []
+    assert list((tmp_path / "cache" / "custody").glob("i18n-ja-*.json"))
+    assert list((tmp_path / "cache" / "custody").glob("schemas-*/events+media.checked_in.marshal"))
+
+
+@pytest.mark.parametrize("args", [["--help"], ["media", "--help"], ["media", "checkout", "--help"]])
+def test_help_imports_no_verifier_reports_or_agent(args: list[str], tmp_path: Path) -> None:
+    proc, modules = _probe(tmp_path, {"CUSTODY_LANG": "en"}, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage: custody" in proc.stdout
+    assert _heavy(modules, OFF_EVERY_HELP) == []
+
+
+def test_the_subcommand_named_is_the_only_one_built(world: CliWorld) -> None:
+    from ledger.cli.main import build_app
+
+    def media_commands(*args: str) -> list[str | None]:
+        app = build_app(list(args))
+        group = next(g.typer_instance for g in app.registered_groups if g.name == "media")
+        assert group is not None
+        return [c.name for c in group.registered_commands]
+
+    assert media_commands("media", "checkout", "--media-id", "M-001") == ["checkout"]
+    everything = media_commands("media", "--help")
+    assert len(everything) > 1 and "checkout" in everything
+    assert media_commands("media", "chekout") == everything  # typer suggests 'checkout' from all of them
+    assert media_commands("media", "-h", "checkout") == everything
+    run = world.custody.process("media", "chekout", "--ledger", str(world.ledger))
+    assert run.code == 2 and "No such command 'chekout'" in run.stderr and "checkout" in run.stderr.split("chekout")[-1]
+
+
+PLAIN = ["通番 12 として記録しました（media.checked_out）。", "Recorded as entry 3 (media.checked_in).", "  spaced  ",
+         "x" * 300, "[bold]not markup[/]", "5 entries, 1.5 MB, True, None, 'quoted'", ""]
+NOT_PLAIN = ["tab\there", "emoji :thumbs_up: code", "ctrl\x07bell", "cr\rreturn", "two\nlines", "esc \x1b[31m"]
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+@pytest.mark.parametrize("text", PLAIN + NOT_PLAIN)
+def test_a_plain_line_prints_as_rich_prints_it(text: str, terminal: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    expected = io.StringIO()
+    Console(file=expected, force_terminal=terminal, width=40, soft_wrap=True, highlight=False).print(text, markup=False)
+    got = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", got)
+    console = LazyConsole(soft_wrap=True, highlight=False)  # as ledger.cli.common.out
+
+    def real(self: LazyConsole) -> Console:  # the same console, on the same (maybe) terminal
+        self._console = Console(file=got, force_terminal=terminal, width=40, soft_wrap=True, highlight=False)
+        return self._console
+
+    monkeypatch.setattr(LazyConsole, "real", real)
+    console.line(text)
+    assert got.getvalue() == expected.getvalue()
+    assert (console._console is None) == (text in PLAIN)  # the plain ones did without rich
+
+
+def test_a_line_goes_to_the_consoles_file_and_other_options_take_rich() -> None:
+    screen = io.StringIO()
+    LazyConsole(file=screen, soft_wrap=True, highlight=False).line("plain")
+    assert screen.getvalue() == "plain\n"
+    quiet = LazyConsole(file=screen, soft_wrap=True, highlight=False, quiet=True)
+    quiet.line("not printed")
+    assert quiet._console is not None and screen.getvalue() == "plain\n"
+
+
+def test_text_and_flag_parameters_convert_as_typer_converts_them() -> None:
+    from typer._coercion import build_runtime_param as typer_own
+    from typer.main import get_command
+
+    import ledger.cli.common as common
+
+    app = typer.Typer()
+
+    @app.command()
+    def cmd(
+        name: str = typer.Option(...),
+        tag: list[str] = typer.Option([], "--tag"),  # noqa: B008 - typer declares options as defaults
+        flag: bool = typer.Option(False, "--flag"),
+        maybe: str | None = typer.Option(None, "--maybe"),
+        count: int = typer.Option(1, "--count"),
+        where: Path = typer.Option(Path("."), "--where"),  # noqa: B008
+    ) -> None:
+        typer.echo(json.dumps([name, tag, type(tag).__name__, flag, maybe, count, str(where)], ensure_ascii=False))
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["--name", "名前", "--tag", "a", "--tag", "b", "--flag", "--count", "3",
+                                 "--where", "x/y"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == ["名前", ["a", "b"], "list", True, None, 3, "x/y"]
+    bad = runner.invoke(app, ["--name", "n", "--count", "three"])
+    assert bad.exit_code == 2 and "--count" in bad.output
+
+    params = {p.name: p for p in get_command(app).params}
+    for name in ("name", "tag", "flag", "maybe"):
+        assert isinstance(common._build_runtime_param(params[name].type_descriptor), common._PlainParam), name
+    for name in ("count", "where"):
+        runtime = common._build_runtime_param(params[name].type_descriptor)
+        assert not isinstance(runtime, common._PlainParam), name
+        assert type(runtime) is type(typer_own(params[name].type_descriptor))
