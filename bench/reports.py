@@ -56,6 +56,7 @@ def main() -> None:
         results["build_ledger_s"] = round(time.perf_counter() - start, 2)
         results["entries"] = built.ledger.store.size
         built.ledger.close()
+        results["load_average_1min_before"] = round(os.getloadavg()[0], 2)  # what the neighbours were doing
         rss = RssSampler(os.getpid())
         with Bundle(built.bundle) as bundle:
             c0, t0 = cpu_seconds(), time.perf_counter()

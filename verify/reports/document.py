@@ -98,13 +98,25 @@ def _check_cell(value: object, where: str) -> Cell:
     raise ReportModelError(f"{where}: a cell is str or Hash, not {type(value).__name__}")
 
 
+def _valid_cell(value: object) -> bool:
+    """Whether ``value`` is a good cell, without building an error location.
+
+    Documents hold ~100,000 cells for a 1,000-media ledger; the checks below
+    format "where" (row, column) only for a cell that fails.
+    """
+    return isinstance(value, Hash) or (isinstance(value, str) and not _BAD_TEXT.search(value))
+
+
 def _pairs(rows: Sequence[tuple[str, Cell]], where: str) -> tuple[tuple[str, Cell], ...]:
     out: list[tuple[str, Cell]] = []
     for index, row in enumerate(rows):
         if isinstance(row, str) or len(row) != 2:
             raise ReportModelError(f"{where} {index}: expected a (label, value) pair")
         label, value = row
-        out.append((_check_text(label, f"{where} {index} label"), _check_cell(value, f"{where} {index}")))
+        if not (isinstance(label, str) and _valid_cell(label) and _valid_cell(value)):
+            _check_text(label, f"{where} {index} label")
+            _check_cell(value, f"{where} {index}")
+        out.append((label, value))
     return tuple(out)
 
 
@@ -219,7 +231,11 @@ class Table:
         for index, row in enumerate(rows):
             if isinstance(row, str | Hash) or len(row) != width:
                 raise ReportModelError(f"{where} {index}: expected {width} cells")
-            out.append(tuple(_check_cell(c, f"{where} {index} cell {col}") for col, c in enumerate(row)))
+            cells = tuple(row)
+            if not all(_valid_cell(c) for c in cells):
+                for col, c in enumerate(cells):
+                    _check_cell(c, f"{where} {index} cell {col}")
+            out.append(cells)
         return tuple(out)
 
     def column_align(self, index: int) -> Align:

@@ -22,6 +22,14 @@ plain multi-line strings, which reportlab draws many times faster than a
 Paragraph per cell (1,000 register rows: ~0.6 s, 51 landscape pages).
 Characters IPAexGothic lacks (𠮷, emoji) print as 〓; ``unprintable`` lists them.
 
+Speed (500 disposal certificates are rendered per 1,000-media ledger): what
+reportlab would redo for every document is done once per process and reused --
+the font subsets' PDF objects (``fontembed``), paragraph layouts
+(``_Paragraph``), table cell styles (``_cell_style``) -- and row heights are
+computed here rather than measured by reportlab on every page of a long table.
+None of it changes a byte: each is checked against what reportlab makes without it in
+``tests/verify/reports/test_pdf_reuse.py``.
+
 The bytes are the same for the same document with the same reportlab and font
 versions; upgrading either may change them (the content does not change).
 """
@@ -30,7 +38,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -41,7 +49,6 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -58,6 +65,7 @@ from reportlab.platypus import PageBreak as RLPageBreak
 from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import Table as RLTable
 from reportlab.platypus.doctemplate import NotAtTopPageBreak
+from reportlab.platypus.tables import CellStyle
 
 from verify.reports import fonts
 from verify.reports.document import (
@@ -76,6 +84,7 @@ from verify.reports.document import (
     SignatureBoxes,
     Table,
 )
+from verify.reports.fontembed import EmbeddedFont
 from verify.reports.jsonout import to_data
 from verify.reports.linebreak import break_lines
 
@@ -114,10 +123,11 @@ KEEP_CAPTION = 20 * mm
 @cache
 def _register(name: str, path: str) -> None:
     # Cached per (name, path): registering parses the font (~35 ms for IPAexGothic).
-    pdfmetrics.registerFont(TTFont(name, path))
+    pdfmetrics.registerFont(EmbeddedFont(name, path))
     _char_widths.cache_clear()
     _coverage.cache_clear()
     _lines.cache_clear()
+    _BREAKS.clear()
 
 
 def _load_fonts() -> None:
@@ -345,6 +355,106 @@ class _Story:
         return self.items
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What reportlab's ``Paragraph.wrap`` leaves on the paragraph."""
+
+    lines: Any  # blPara
+    width: float
+    height: float
+    wrap_widths: tuple[float, ...]
+
+
+# Paragraph layouts by (markup, style name), bullet text and width; see _Paragraph.
+_BREAKS: dict[tuple[tuple[str, str], str | None, float], _Layout] = {}
+BREAKS_CACHE_SIZE = 4096
+
+
+class _Paragraph(RLParagraph):  # type: ignore[misc]  # reportlab has no type hints
+    """A reportlab Paragraph that shares its laid-out lines with identical paragraphs.
+
+    Every certificate repeats the same headings, statement and notes, and
+    reportlab's CJK line layout (``wrap``) is most of a paragraph's cost -- a
+    tenth of a certificate's.  ``wrap`` depends only on the markup, the style,
+    the bullet and the width, and drawing only reads its result, so the result
+    (``blPara``, width, height) is kept per process and handed to the next
+    identical paragraph: the same drawing, the same bytes.  ``split`` may edit
+    the lines it cuts (reportlab's ``_split_blParaHard``), so a paragraph that
+    is split lays itself out privately first.  Paragraphs made by reportlab
+    itself (the halves of a split) have no ``shared`` key and are not cached.
+    """
+
+    shared: tuple[str, str] | None = None  # (markup, style name); set by _Builder.para
+    blPara: Any  # noqa: N815 - reportlab's name, set by its wrap
+    _wrapWidths: list[float]  # noqa: N815 - reportlab's name
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803 - reportlab's names
+        if self.shared is None:
+            width, height = super().wrap(availWidth, availHeight)
+            return width, height
+        key = (self.shared, self.bulletText, availWidth)
+        layout = _BREAKS.get(key)
+        if layout is None:
+            width, height = super().wrap(availWidth, availHeight)
+            if len(_BREAKS) >= BREAKS_CACHE_SIZE:
+                _BREAKS.clear()  # rare (thousands of distinct paragraphs); simpler than an LRU
+            _BREAKS[key] = _Layout(self.blPara, width, height, tuple(self._wrapWidths))
+            return width, height
+        self.blPara = layout.lines
+        self.width = layout.width
+        self.height = layout.height
+        self._wrapWidths = list(layout.wrap_widths)
+        return layout.width, layout.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803 - reportlab's names
+        RLParagraph.wrap(self, availWidth, availHeight)  # a private layout: split may edit it
+        return list(super().split(availWidth, availHeight))
+
+
+@dataclass
+class _Grid:
+    """A table's cells (pre-broken plain strings), their styles, its other style commands, its row heights."""
+
+    data: list[list[str]]
+    styles: list[list[CellStyle]]
+    commands: list[tuple[Any, ...]]  # lines and backgrounds only
+    heights: list[float]
+
+
+@cache
+def _cell_style(text: _TextStyle, *, mono: bool, align: Align, valign: str) -> CellStyle:
+    """One kind of table cell, shared by every cell of that kind in every table.
+
+    reportlab otherwise makes a CellStyle per cell and sets it attribute by
+    attribute from each style command (a tenth of a certificate's time, and
+    70,000 cells in the register).  Handed over as ``cellStyles``, these are
+    only read when drawing: no cell style command (FONT, ALIGN, PADDING ...) is
+    given that would change one of them in place -- keep it so.
+    """
+    cell = CellStyle(f"custody-{'mono' if mono else 'text'}-{align}-{valign}")
+    cell.fontname = MONO_FONT if mono else JP_FONT
+    cell.fontsize = text.mono_size if mono else text.size
+    cell.leading = text.mono_leading if mono else text.leading
+    cell.alignment = align.upper()
+    cell.valign = valign
+    cell.leftPadding = cell.rightPadding = CELL_PAD_X
+    cell.topPadding = CELL_PAD_TOP
+    cell.bottomPadding = CELL_PAD_BOTTOM
+    return cell
+
+
+def _row_height(text_heights: Iterable[float]) -> float:
+    """A row's height from its cells' text heights (lines x leading), as reportlab computes it.
+
+    Given to the table as ``rowHeights``: reportlab would otherwise measure every
+    row itself, again for each page a long table continues on (the register:
+    ~1,000 rows, 50 pages, a quarter of its time).  Same arithmetic as its
+    ``Table._calc_height`` for a string cell -- lines x leading, plus the
+    paddings summed first -- so the heights, and the bytes, are the same.
+    """
+    return max(height + (CELL_PAD_BOTTOM + CELL_PAD_TOP) for height in text_heights)
+
+
 class _Builder:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
@@ -353,11 +463,14 @@ class _Builder:
 
     # --- text ----------------------------------------------------------
 
-    def para(self, text: str, style_name: str, width: float) -> RLParagraph:
+    def para(self, text: str, style_name: str, width: float) -> _Paragraph:
         """A paragraph whose lines are broken here (see ``linebreak``), not by reportlab."""
         style = self.styles[style_name]
         lines = _lines(text, JP_FONT, style.fontSize, width - style.leftIndent - style.rightIndent)
-        return RLParagraph("<br/>".join(escape(line) for line in lines), style)
+        markup = "<br/>".join(escape(line) for line in lines)
+        paragraph = _Paragraph(markup, style)
+        paragraph.shared = (markup, style_name)
+        return paragraph
 
     def grid(
         self,
@@ -366,55 +479,43 @@ class _Builder:
         col_widths: Sequence[float],
         style: _TextStyle,
         aligns: Sequence[Align],
-    ) -> tuple[list[list[str]], list[tuple[Any, ...]]]:
-        """Cells as pre-broken plain strings, and the style commands that set them.
+    ) -> _Grid:
+        """Cells as pre-broken plain strings, their cell styles, the grid lines, the row heights.
 
         Plain strings are drawn by the table directly, many times faster than a
-        reportlab Paragraph per cell; hashes get the monospace font per run of cells.
+        reportlab Paragraph per cell; hashes are set in the monospace font.
         """
         inner = [w - 2 * CELL_PAD_X for w in col_widths]
-        commands: list[tuple[Any, ...]] = [
-            ("FONTNAME", (0, 0), (-1, -1), JP_FONT),
-            ("FONTSIZE", (0, 0), (-1, -1), style.size),
-            ("LEADING", (0, 0), (-1, -1), style.leading),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LEFTPADDING", (0, 0), (-1, -1), CELL_PAD_X),
-            ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PAD_X),
-            ("TOPPADDING", (0, 0), (-1, -1), CELL_PAD_TOP),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), CELL_PAD_BOTTOM),
-            ("GRID", (0, 0), (-1, -1), 0.4, GRID),
-        ]
-        for index, align in enumerate(aligns):
-            if align != "left":
-                commands.append(("ALIGN", (index, 0), (index, -1), align.upper()))
+        commands: list[tuple[Any, ...]] = [("GRID", (0, 0), (-1, -1), 0.4, GRID)]
         data: list[list[str]] = []
+        styles: list[list[CellStyle]] = []
+        heights: list[float] = []
         if header is not None:
-            data.append(["\n".join(_lines(c, JP_FONT, style.size, inner[i])) for i, c in enumerate(header)])
-            commands.append(("ALIGN", (0, 0), (-1, 0), "CENTER"))
-            commands.append(("VALIGN", (0, 0), (-1, 0), "BOTTOM"))
+            head = [_lines(c, JP_FONT, style.size, inner[i]) for i, c in enumerate(header)]
+            data.append(["\n".join(lines) for lines in head])
+            styles.append([_cell_style(style, mono=False, align="center", valign="BOTTOM")] * len(head))
+            heights.append(_row_height(len(lines) * style.leading for lines in head))
             commands.append(("BACKGROUND", (0, 0), (-1, 0), HEAD_BG))
-        first = len(data)
-        runs: dict[int, list[list[int]]] = {}
-        for r, row in enumerate(rows, first):
+        text_styles = [_cell_style(style, mono=False, align=align, valign="TOP") for align in aligns]
+        hash_styles = [_cell_style(style, mono=True, align=align, valign="TOP") for align in aligns]
+        for row in rows:
             out: list[str] = []
+            row_styles: list[CellStyle] = []
+            text_heights: list[float] = []
             for c, value in enumerate(row):
                 if isinstance(value, Hash):
                     lines = _lines(value.value, MONO_FONT, style.mono_size, inner[c], anywhere=True)
-                    out.append("\n".join(lines))
-                    column = runs.setdefault(c, [])
-                    if column and column[-1][1] == r - 1:
-                        column[-1][1] = r
-                    else:
-                        column.append([r, r])
+                    text_heights.append(len(lines) * style.mono_leading)
+                    row_styles.append(hash_styles[c])
                 else:
-                    out.append("\n".join(_lines(value, JP_FONT, style.size, inner[c])))
+                    lines = _lines(value, JP_FONT, style.size, inner[c])
+                    text_heights.append(len(lines) * style.leading)
+                    row_styles.append(text_styles[c])
+                out.append("\n".join(lines))
             data.append(out)
-        for c, spans in sorted(runs.items()):
-            for r0, r1 in spans:
-                commands.append(("FONTNAME", (c, r0), (c, r1), MONO_FONT))
-                commands.append(("FONTSIZE", (c, r0), (c, r1), style.mono_size))
-                commands.append(("LEADING", (c, r0), (c, r1), style.mono_leading))
-        return data, commands
+            styles.append(row_styles)
+            heights.append(_row_height(text_heights))
+        return _Grid(data, styles, commands, heights)
 
     # --- blocks --------------------------------------------------------
 
@@ -425,15 +526,19 @@ class _Builder:
         col_widths = [width * w / sum(weights) for w in weights]
         style = _DENSE if count >= DENSE_COLUMNS else _CELL
         aligns = [t.column_align(i) for i in range(count)]
-        data, commands = self.grid(t.columns, [*t.rows, *t.footer_rows], col_widths, style, aligns)
+        grid = self.grid(t.columns, [*t.rows, *t.footer_rows], col_widths, style, aligns)
+        commands = grid.commands
         if len(t.rows) > 1:
             commands.append(("ROWBACKGROUNDS", (0, 1), (-1, len(t.rows)), [colors.white, ZEBRA]))
         if t.footer_rows:
             first = len(t.rows) + 1
             commands.append(("LINEABOVE", (0, first), (-1, first), 1.2, colors.black))
         table = RLTable(
-            data,
+            grid.data,
             colWidths=col_widths,
+            rowHeights=grid.heights,
+            cellStyles=grid.styles,
+            normalizedData=1,  # plain str cells already: skip reportlab's per-cell coercion
             repeatRows=1 if t.repeat_header else 0,
             style=TableStyle(commands),
             hAlign="LEFT",
@@ -447,9 +552,18 @@ class _Builder:
     def keyvalues(self, rows: Sequence[tuple[str, Cell]], widths: Sequence[int], orientation: Orientation) -> None:
         width = _frame_width(orientation)
         col_widths = [width * w / sum(widths) for w in widths]
-        data, commands = self.grid(None, rows, col_widths, _KV, ["left", "left"])
-        commands.append(("BACKGROUND", (0, 0), (0, -1), LABEL_BG))
-        self.story.add(RLTable(data, colWidths=col_widths, style=TableStyle(commands), hAlign="LEFT"))
+        grid = self.grid(None, rows, col_widths, _KV, ["left", "left"])
+        grid.commands.append(("BACKGROUND", (0, 0), (0, -1), LABEL_BG))
+        table = RLTable(
+            grid.data,
+            colWidths=col_widths,
+            rowHeights=grid.heights,
+            cellStyles=grid.styles,
+            normalizedData=1,  # plain str cells already: skip reportlab's per-cell coercion
+            style=TableStyle(grid.commands),
+            hAlign="LEFT",
+        )
+        self.story.add(table)
         self.story.add(Spacer(1, 3 * mm))
 
     def signatures(self, s: SignatureBoxes) -> None:

@@ -80,9 +80,10 @@ def gather(bundle: Bundle, trust: TrustAnchor, lang: Lang, *, workers: int | Non
     return load_report_data(bundle, trust, result)
 
 
-def _render_one(job: tuple[Document, str]) -> bytes:
-    doc, fmt = job
-    return _RENDER[fmt](doc)
+def _render_doc(task: tuple[Document, tuple[str, ...]]) -> tuple[bytes, ...]:
+    """One document in each of its formats (what a worker is sent)."""
+    doc, formats = task
+    return tuple(_RENDER[fmt](doc) for fmt in formats)
 
 
 def _weight(blocks: Iterable[Block]) -> int:
@@ -106,24 +107,42 @@ Rendered = Callable[[int, int], None]
 
 def render_all(jobs: Sequence[tuple[Document, str]], *, workers: int | None = None,
                rendered: Rendered | None = None) -> list[bytes]:
-    """Render (document, format) jobs, in parallel when there are many (the longest PDFs first)."""
+    """Render (document, format) jobs, in parallel when there are many (the longest PDFs first).
+
+    Jobs are grouped by document: a worker is sent each document once, with
+    all the formats asked of it, rather than once per format (three pickles of
+    the same certificate for PDF, HTML and JSON).  A document asked twice in
+    one format is rendered once; the bytes would be the same.
+    """
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     total = len(jobs)
     out: list[bytes] = [b""] * total
+    # id(doc) -> the document and, per format, the job indexes that want it (first-asked order).
+    groups: dict[int, tuple[Document, dict[str, list[int]]]] = {}
+    for index, (doc, fmt) in enumerate(jobs):
+        groups.setdefault(id(doc), (doc, {}))[1].setdefault(fmt, []).append(index)
+    tasks = list(groups.values())
+    done = 0
+
+    def deliver(formats: dict[str, list[int]], blobs: Iterable[bytes]) -> None:
+        nonlocal done
+        for indexes, blob in zip(formats.values(), blobs, strict=True):
+            for index in indexes:
+                out[index] = blob
+                done += 1
+                if rendered is not None:
+                    rendered(done, total)
+
     if n_workers <= 1 or total < PARALLEL_FROM:
-        for index, job in enumerate(jobs):
-            out[index] = _render_one(job)
-            if rendered is not None:
-                rendered(index + 1, total)
+        for doc, formats in tasks:
+            deliver(formats, _render_doc((doc, tuple(formats))))
         return out
-    cost = {id(doc): _weight(doc.blocks) + len(doc.meta) for doc, _fmt in jobs}
-    order = sorted(range(total), key=lambda i: (jobs[i][1] != "pdf", -cost[id(jobs[i][0])], i))
+    # Longest first, so that no long document starts last: PDFs by size, then the rest.
+    tasks.sort(key=lambda task: ("pdf" not in task[1], -(_weight(task[0].blocks) + len(task[0].meta))))
     with ProcessPoolExecutor(n_workers) as pool:
-        results = pool.map(_render_one, [jobs[i] for i in order], chunksize=2)
-        for done, (index, blob) in enumerate(zip(order, results, strict=True), 1):
-            out[index] = blob
-            if rendered is not None:
-                rendered(done, total)
+        results = pool.map(_render_doc, [(doc, tuple(formats)) for doc, formats in tasks], chunksize=2)
+        for (_doc, formats), blobs in zip(tasks, results, strict=True):
+            deliver(formats, blobs)
     return out
 
 

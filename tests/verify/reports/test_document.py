@@ -95,3 +95,14 @@ def test_error_names_the_place() -> None:
         Table(["a", "b"], [["1", "2"], ["3"]])
     with pytest.raises(ReportModelError, match=r"U\+0007"):
         Table(["a"], [["ok"], ["bad\x07"]])
+    # the first bad cell or label, by row and column (formatted only when something fails)
+    with pytest.raises(ReportModelError, match=r"^table row 1 cell 1: character U\+0007"):
+        Table(["a", "b"], [["ok", Hash("ab")], ["fine", "bad\x07"], ["x", "bad\x08"]])
+    with pytest.raises(ReportModelError, match=r"^table row 0 cell 0: a cell is str or Hash, not int"):
+        Table(["a"], [[loose(3)]])
+    with pytest.raises(ReportModelError, match=r"^key/value row 1 label: character U\+0002"):
+        KeyValues([("ok", "v"), ("bad\x02", loose(5))])
+    with pytest.raises(ReportModelError, match=r"^key/value row 0: a cell is str or Hash, not int"):
+        KeyValues([("label", loose(5))])
+    with pytest.raises(ReportModelError, match=r"^meta row 0 label: expected text, got Hash"):
+        Document("t", meta=[(loose(Hash("ab")), "v")])

@@ -1,0 +1,45 @@
+"""render_all: the same bytes whatever the number of worker processes, in the order asked."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.verify.reports import sample
+from verify.reports import Document, Paragraph, render_html, render_json, render_pdf
+from verify.reports.produce import PARALLEL_FROM, render_all
+
+RENDER = {"pdf": render_pdf, "html": render_html, "json": render_json}
+
+
+def _jobs() -> list[tuple[Document, str]]:
+    register = sample.media_register(60)
+    english = sample.small_english()
+    letters = [Document(f"証明書 {i}", blocks=[Paragraph("媒体ごとの証明。" * (i + 1))]) for i in range(10)]
+    jobs: list[tuple[Document, str]] = []
+    for doc in [*letters, register, english]:
+        jobs += [(doc, "json"), (doc, "pdf"), (doc, "html")]
+    # the same document asked again, in another order, among the others
+    return [(english, "pdf"), *jobs, (register, "html"), (letters[3], "pdf")]
+
+
+@pytest.fixture(scope="module")
+def expected() -> tuple[list[tuple[Document, str]], list[bytes]]:
+    jobs = _jobs()
+    return jobs, [RENDER[fmt](doc) for doc, fmt in jobs]
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_same_bytes_for_any_number_of_workers(
+    workers: int, expected: tuple[list[tuple[Document, str]], list[bytes]]
+) -> None:
+    jobs, blobs = expected
+    assert len(jobs) >= PARALLEL_FROM  # really parallel with workers > 1
+    progress: list[tuple[int, int]] = []
+    assert render_all(jobs, workers=workers, rendered=lambda done, total: progress.append((done, total))) == blobs
+    assert progress == [(n, len(jobs)) for n in range(1, len(jobs) + 1)]
+
+
+def test_few_jobs_render_in_this_process() -> None:
+    doc = sample.small_english()
+    assert render_all([(doc, "pdf"), (doc, "json")], workers=4) == [render_pdf(doc), render_json(doc)]
+    assert render_all([], workers=2) == []
