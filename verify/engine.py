@@ -43,7 +43,7 @@ from ledger.bundle import ENTRIES, Bundle, attachment_refs
 from ledger.checkpoint import Checkpoint
 from ledger.compact import CompactRange, Levels, Subtree
 from ledger.cosignature import cosignatures_by
-from ledger.entry import parse_entry, verify_entry_signature
+from ledger.entry import KEY_ID_SIZE, parse_entry, parse_fields, verify_entry_signature, verify_leaf_signature
 from ledger.errors import CustodyError, FormatError, SignatureError
 from ledger.events import validate_body
 from ledger.i18n import _
@@ -55,7 +55,7 @@ from verify.trust import TrustAnchor
 
 CHUNK_LEVEL = 11
 CHUNK = 1 << CHUNK_LEVEL  # entries per worker task: an aligned perfect subtree of the log
-BLOCK = 1 << 22  # bytes read at a time
+BLOCK = 1 << 20  # bytes read at a time
 MAX_PER_CODE = 200
 # Pass 1's byte search.  In an entry's canonical bytes "type" is the last
 # member, so a line that may change who signs ends with one of these; a line
@@ -201,43 +201,44 @@ def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[
         lh = hasher.digest()
         hashes.append(lh)
         try:
-            entry = parse_entry(line)
+            obj, prev, sig = parse_fields(line)
         except FormatError as exc:
             malformed[offset] = _("entry is malformed: {why}").format(why=exc.message)
             moments.append(None)
             before = lh
             continue
         if offset == 0:
-            first_prev = entry.prev
-        elif entry.prev != before:
+            first_prev = prev
+        elif prev != before:
             chain_breaks.append(offset)
         before = lh
-        moments.append(_moment(entry.at))
+        moments.append(_moment(obj["at"]))
         found: list[tuple[str, str]] = []
-        if entry.seq != seq:
-            found.append(("I1", _("entry says seq {got} at position {pos}").format(got=entry.seq, pos=seq)))
-        if entry.origin != origin:
-            found.append(("I7", _("entry belongs to another ledger: {o}").format(o=entry.origin)))
-        status, verifier = registry.key_status(entry.actor, entry.key_id, seq)
+        if obj["seq"] != seq:
+            found.append(("I1", _("entry says seq {got} at position {pos}").format(got=obj["seq"], pos=seq)))
+        if obj["origin"] != origin:
+            found.append(("I7", _("entry belongs to another ledger: {o}").format(o=obj["origin"])))
+        actor = obj["actor"]
+        status, verifier = registry.key_status(actor, sig[:KEY_ID_SIZE], seq)
         if verifier is None:
-            found.append(("I2", _("signed by an unknown key ({actor})").format(actor=entry.actor)))
+            found.append(("I2", _("signed by an unknown key ({actor})").format(actor=actor)))
         elif status != KeyStatus.VALID:
-            found.append(("I2", _("signed by a {status} key ({actor})").format(status=_(status), actor=entry.actor)))
+            found.append(("I2", _("signed by a {status} key ({actor})").format(status=_(status), actor=actor)))
         else:
             try:
-                verify_entry_signature(entry, verifier)
+                verify_leaf_signature(line, sig, verifier)
             except SignatureError:
-                found.append(("I2", _("signature by {actor} does not verify").format(actor=entry.actor)))
+                found.append(("I2", _("signature by {actor} does not verify").format(actor=actor)))
         if not found:
             try:
-                validate_body(entry.type, entry.body)
+                validate_body(obj["type"], obj["body"])
             except FormatError as exc:
                 found.append(("I7", _("the body of {type} is malformed: {why}").format(
-                    type=entry.type, why=exc.message)))
+                    type=obj["type"], why=exc.message)))
         if found:
             problems[offset] = found
         if b'"attachment"' in line:
-            refs = list(attachment_refs(entry.body))
+            refs = list(attachment_refs(obj["body"]))
             if refs:
                 attachments[offset] = refs
     levels = Levels(hashes)
@@ -453,7 +454,7 @@ def verify_bundle(
             for start, lines in chunks:
                 inside = [k for k in ordered_sizes if start < k < start + len(lines)]
                 window.append((lines, pool.submit(_check_chunk, start, lines, inside)))
-                if len(window) >= n_workers * 3:
+                if len(window) >= n_workers * 2:
                     done_lines, fut = window.pop(0)
                     yield done_lines, fut.result()
             for done_lines, fut in window:

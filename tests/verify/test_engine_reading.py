@@ -1,0 +1,76 @@
+"""The engine's block readers agree with ``Bundle.iter_lines`` at every block size and line shape."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ledger.bundle import Bundle
+from verify import engine
+
+
+def _bundle(tmp_path: Path, data: bytes) -> Bundle:
+    d = tmp_path / "b"
+    d.mkdir()
+    (d / "entries.jsonl").write_bytes(data)
+    manifest = {"format": "custody-bundle/v1", "origin": "o", "size": 0, "checkpoints": [],
+                "files": {"entries.jsonl": {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}}}
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    return Bundle(d)
+
+
+def _line(seq: int, kind: str) -> bytes:
+    return b'{"actor":"a","body":{},"seq":%d,"sig":"x","type":"%s"}' % (seq, kind.encode())
+
+
+def _registers(line: bytes) -> bool:
+    """The line's last member is a type that changes who may sign."""
+    last = re.search(rb',"type":"([^"]*)"\}$', line)
+    return last is not None and (last[1] == b"contract.opened" or last[1].startswith((b"personnel.", b"key.")))
+
+
+SHAPES = {
+    "plain": b"\n".join(_line(i, "agent.heartbeat") for i in range(10)) + b"\n",
+    "no final newline": b"\n".join(_line(i, "agent.heartbeat") for i in range(10)),
+    "registry lines": b"\n".join(
+        _line(i, ("contract.opened", "note.recorded", "personnel.registered", "agent.heartbeat", "key.rotated",
+                  "key.revoked", "personnel.removed", "files.written")[i % 8]) for i in range(24)) + b"\n",
+    "last line registers": b"\n".join(_line(i, "personnel.changed") for i in range(3)),
+    "blank lines": b"\n\n" + _line(2, "key.rotated") + b"\n\n",
+    "empty": b"",
+    "one line": _line(0, "contract.opened"),
+    "nested type key": b'{"body":{"x":{"type":"key.rotated"}},"type":"note.recorded"}\n' + _line(1, "key.revoked"),
+}
+
+
+@pytest.mark.parametrize("block", [1, 2, 7, 64, 1 << 22])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_chunks_equal_iter_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, shape: str) -> None:
+    monkeypatch.setattr(engine, "BLOCK", block)
+    monkeypatch.setattr(engine, "CHUNK", 4)
+    bundle = _bundle(tmp_path, SHAPES[shape])
+    expected = list(bundle.iter_lines())
+    digest = hashlib.sha256()
+    seen: list[int] = []
+    got: list[bytes] = []
+    for start, lines in engine._chunks(bundle, digest, seen.append):
+        assert start == len(got) and 0 < len(lines) <= 4
+        got.extend(lines)
+    assert got == expected
+    assert digest.hexdigest() == hashlib.sha256(SHAPES[shape]).hexdigest()
+    assert sum(seen) == sum(len(x) + 1 for x in expected)
+
+
+@pytest.mark.parametrize("block", [1, 3, 16, 1 << 22])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_registry_lines_finds_every_registry_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, shape: str
+) -> None:
+    monkeypatch.setattr(engine, "BLOCK", block)
+    bundle = _bundle(tmp_path, SHAPES[shape])
+    expected = [(seq, line) for seq, line in enumerate(bundle.iter_lines()) if seq == 0 or _registers(line)]
+    assert list(engine._registry_lines(bundle)) == expected
