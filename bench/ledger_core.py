@@ -156,12 +156,19 @@ def main() -> None:
         elapsed = time.perf_counter() - t
         report = json.loads(stdout)
         rate = report["size"] / elapsed
+        # The host's other tenants move the raw rate by several percent within minutes: the limit is
+        # the mean of measurements taken before and right after the verification.
+        verify1_after = raw_verify_rate()
+        all_after = sum(raw_verify_rate_all_cores())
+        single = (verify1 + verify1_after) / 2
+        together = (sum(verify_all) + all_after) / 2
         results["verify"] = {
             "entries": report["size"], "seconds": round(elapsed, 1), "per_s": round(rate),
-            "limit_cores_x_verify": round(cores * verify1),
-            "ratio": round(rate / (cores * verify1), 3), "target": ">= 0.8",
-            "limit_all_cores_verifying_at_once": round(sum(verify_all)),
-            "ratio_vs_all_cores_at_once": round(rate / sum(verify_all), 3),
+            "raw_verify_per_s_1core_before_after": [round(verify1), round(verify1_after)],
+            "limit_cores_x_verify": round(cores * single),
+            "ratio": round(rate / (cores * single), 3), "target": ">= 0.8",
+            "limit_all_cores_verifying_at_once": round(together),
+            "ratio_vs_all_cores_at_once": round(rate / together, 3),
             "peak_rss_mb": round(peak / 2**20, 1), "peak_pss_mb": round(sampler.peak_pss / 2**20, 1),
             "rss_target_mb": 200,
             "errors": sum(1 for f in report["findings"] if f["severity"] == "error"),

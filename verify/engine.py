@@ -47,7 +47,7 @@ from ledger.entry import KEY_ID_SIZE, parse_entry, parse_fields, verify_entry_si
 from ledger.errors import CustodyError, FormatError, SignatureError
 from ledger.events import validate_body
 from ledger.i18n import _
-from ledger.note import open_note
+from ledger.note import Verifier, open_note
 from ledger.registry import GENESIS, KeyStatus, Registry
 from ledger.timefmt import parse_at
 from verify.findings import ERROR, INFO, WARNING, Finding, sort_key
@@ -64,7 +64,6 @@ _REGISTRY_LINE_END = re.compile(rb',"type":"(?:contract\.opened|personnel\.[a-z_
 _REGISTRY_TYPES = frozenset(
     {"contract.opened", "personnel.registered", "personnel.changed", "personnel.removed", "key.rotated", "key.revoked"}
 )
-_LEAF_PREFIX = hashlib.sha256(b"\x00")  # RFC 6962 leaf hash: SHA-256(0x00 || leaf), the prefix pre-fed
 
 
 @dataclass(slots=True)
@@ -182,11 +181,16 @@ def _moment(at: str) -> int | None:
 
 
 def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[int] = ()) -> Checked:
-    """Parse and verify a chunk of entries, and hash its part of the tree."""
+    """Parse and verify a chunk of entries, and hash its part of the tree.
+
+    In phases -- every entry parsed, then every signature, then every body --
+    rather than entry by entry: alternating between the interpreter and
+    OpenSSL's Ed25519 code for each entry costs measurably more (each evicts
+    the other from the processor's caches).
+    """
     registry = _worker_registry
     assert registry is not None
     origin = _worker_origin
-    hashes: list[bytes] = []
     moments: list[int | None] = []
     malformed: dict[int, str] = {}
     problems: dict[int, list[tuple[str, str]]] = {}
@@ -194,19 +198,26 @@ def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[
     attachments: dict[int, list[str]] = {}
     first_prev: bytes | None = None
     before = b""
-    for offset, line in enumerate(lines):
-        seq = start + offset
-        hasher = _LEAF_PREFIX.copy()
-        hasher.update(line)
-        lh = hasher.digest()
-        hashes.append(lh)
+    sha256 = hashlib.sha256
+    hashes = [sha256(b"\x00" + line).digest() for line in lines]  # RFC 6962 leaf hashes
+    fields: list[tuple[dict[str, Any], bytes, bytes] | str] = []
+    for line in lines:
         try:
-            obj, prev, sig = parse_fields(line)
+            fields.append(parse_fields(line))
         except FormatError as exc:
-            malformed[offset] = _("entry is malformed: {why}").format(why=exc.message)
+            fields.append(exc.message)
+    # Phase 1: the chain, the clock, envelope findings, who signed.
+    parsed: list[tuple[int, dict[str, Any], bytes, Verifier, list[tuple[str, str]]]] = []
+    for offset, item in enumerate(fields):
+        seq = start + offset
+        lh = hashes[offset]
+        if isinstance(item, str):
+            malformed[offset] = _("entry is malformed: {why}").format(why=item)
             moments.append(None)
             before = lh
             continue
+        obj, prev, sig = item
+        line = lines[offset]
         if offset == 0:
             first_prev = prev
         elif prev != before:
@@ -225,22 +236,29 @@ def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[
         elif status != KeyStatus.VALID:
             found.append(("I2", _("signed by a {status} key ({actor})").format(status=_(status), actor=actor)))
         else:
-            try:
-                verify_leaf_signature(line, sig, verifier)
-            except SignatureError:
-                found.append(("I2", _("signature by {actor} does not verify").format(actor=actor)))
-        if not found:
-            try:
-                validate_body(obj["type"], obj["body"])
-            except FormatError as exc:
-                found.append(("I7", _("the body of {type} is malformed: {why}").format(
-                    type=obj["type"], why=exc.message)))
+            parsed.append((offset, obj, sig, verifier, found))
         if found:
             problems[offset] = found
         if b'"attachment"' in line:
             refs = list(attachment_refs(obj["body"]))
             if refs:
                 attachments[offset] = refs
+    # Phase 2: the signatures of the entries whose key was valid.
+    for offset, _obj, sig, verifier, found in parsed:
+        try:
+            verify_leaf_signature(lines[offset], sig, verifier)
+        except SignatureError:
+            found.append(("I2", _("signature by {actor} does not verify").format(actor=verifier.name)))
+            problems[offset] = found
+    # Phase 3: the bodies of the entries with no finding so far.
+    for offset, obj, _sig, _verifier, found in parsed:
+        if found:
+            continue
+        try:
+            validate_body(obj["type"], obj["body"])
+        except FormatError as exc:
+            found.append(("I7", _("the body of {type} is malformed: {why}").format(type=obj["type"], why=exc.message)))
+            problems[offset] = found
     levels = Levels(hashes)
     inside = {size: levels.prefix(size - start) for size in checkpoint_sizes if start < size < start + len(lines)}
     return Checked(start, b"".join(hashes), first_prev, moments, malformed, problems, chain_breaks, attachments,
