@@ -8,8 +8,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.entry import parse_entry
 from ledger.ledger import Ledger
 from ledger.note import ALG_COSIGNATURE_V1, Signer
+from ledger.proof import verify_consistency, verify_inclusion
+from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
+from ledger.store import Store
 
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 TEST_KDF_N = 2**15
@@ -106,3 +110,23 @@ def new_ledger(tmp: Path, parties: Parties | None = None, **kw: object) -> tuple
         clock=kw.get("clock", StepClock()),  # type: ignore[arg-type]
     )
     return ledger, parties, Signer(ledger.origin, log_key)
+
+
+def check_chain(store: Store) -> None:
+    """Links, roots of every size and proofs, all against the RFC 6962 reference."""
+    leaves = [leaf for _s, leaf in store.leaves()]
+    prev = bytes(32)
+    for seq, leaf in enumerate(leaves):
+        entry = parse_entry(leaf)
+        assert entry.seq == seq and entry.prev == prev
+        prev = leaf_hash(leaf)
+    hashes = [leaf_hash(x) for x in leaves]
+    size = len(leaves)
+    assert store.size == size
+    for n in range(size + 1):
+        assert store.root(n) == root_from_leaf_hashes(hashes[:n])
+    root = store.root()
+    for i in range(size):
+        verify_inclusion(hashes[i], i, size, store.inclusion_proof(i, size), root)
+    for old in range(1, size):
+        verify_consistency(old, size, store.consistency_proof(old, size), store.root(old), root)

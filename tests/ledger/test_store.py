@@ -7,14 +7,14 @@ from pathlib import Path
 import apsw
 import pytest
 
-from ledger.entry import parse_entry, sign_entry
+from ledger.entry import sign_entry
 from ledger.errors import StoreCorruptError, StoreError, StoreFullError
 from ledger.ledger import Ledger
 from ledger.note import Signer
 from ledger.proof import verify_consistency, verify_inclusion
 from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
 from ledger.store import Store
-from tests.helpers import new_ledger
+from tests.helpers import check_chain, new_ledger
 
 
 def _notes(ledger: Ledger, signer: Signer, n: int) -> None:
@@ -25,17 +25,8 @@ def _notes(ledger: Ledger, signer: Signer, n: int) -> None:
 def test_append_builds_a_chain_and_the_tree(tmp_path: Path) -> None:
     ledger, parties, _log = new_ledger(tmp_path)
     _notes(ledger, parties.responsible, 20)
-    store = ledger.store
-    leaves = [leaf for _s, leaf in store.leaves()]
-    assert len(leaves) == store.size == 21
-    prev = bytes(32)
-    for seq, leaf in enumerate(leaves):
-        entry = parse_entry(leaf)
-        assert entry.seq == seq and entry.prev == prev
-        prev = leaf_hash(leaf)
-    hashes = [leaf_hash(x) for x in leaves]
-    for n in range(len(leaves) + 1):
-        assert store.root(n) == root_from_leaf_hashes(hashes[:n])
+    assert ledger.store.size == 21
+    check_chain(ledger.store)
 
 
 def test_proofs_verify(tmp_path: Path) -> None:

@@ -14,14 +14,12 @@ from typing import Any
 
 import pytest
 
-from ledger.entry import Entry, parse_entry, sign_entry
+from ledger.entry import Entry, sign_entry
 from ledger.errors import StoreError
 from ledger.ledger import Ledger
 from ledger.note import Signer
-from ledger.proof import verify_consistency, verify_inclusion
-from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
 from ledger.store import Head, Store
-from tests.helpers import new_ledger
+from tests.helpers import check_chain, new_ledger
 
 
 class Reads:
@@ -36,26 +34,6 @@ class Reads:
             return original(store)
 
         monkeypatch.setattr(Store, "_read_tip", counting)
-
-
-def _check_chain(store: Store) -> None:
-    """Links, roots of every size and proofs, all against the RFC 6962 reference."""
-    leaves = [leaf for _s, leaf in store.leaves()]
-    prev = bytes(32)
-    for seq, leaf in enumerate(leaves):
-        entry = parse_entry(leaf)
-        assert entry.seq == seq and entry.prev == prev
-        prev = leaf_hash(leaf)
-    hashes = [leaf_hash(x) for x in leaves]
-    size = len(leaves)
-    assert store.size == size
-    for n in range(size + 1):
-        assert store.root(n) == root_from_leaf_hashes(hashes[:n])
-    root = store.root()
-    for i in range(size):
-        verify_inclusion(hashes[i], i, size, store.inclusion_proof(i, size), root)
-    for old in range(1, size):
-        verify_consistency(old, size, store.consistency_proof(old, size), store.root(old), root)
 
 
 def _maker(origin: str, signer: Signer, text: str) -> Any:
@@ -77,7 +55,7 @@ def test_a_lone_writer_reads_the_tip_once(tmp_path: Path, monkeypatch: pytest.Mo
         for i in range(40):
             ledger.append("note.recorded", {"text": f"n{i}"}, parties.responsible)
         assert reads.count == 1  # the first append after opening
-        _check_chain(ledger.store)
+        check_chain(ledger.store)
 
 
 def test_two_connections_alternating_make_one_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,8 +69,8 @@ def test_two_connections_alternating_make_one_chain(tmp_path: Path, monkeypatch:
             second.append("note.recorded", {"text": f"b{i}"}, signer)
         # Each append followed the other connection's commit: every one read again.
         assert reads.count == 2 * 37
-        _check_chain(first.store)
-        _check_chain(second.store)
+        check_chain(first.store)
+        check_chain(second.store)
         texts = [e.body["text"] for e in first.store.entries(1)]
         assert texts == [t for i in range(37) for t in (f"a{i}", f"b{i}")]
     finally:
@@ -110,7 +88,7 @@ def test_random_interleaving_with_batches(tmp_path: Path) -> None:
             k = rng.choice([1, 1, 1, 2, 3, 7])
             store.append_many([_maker(ledger.origin, parties.responsible, f"s{step}-{j}") for j in range(k)])
         for store in stores:
-            _check_chain(store)
+            check_chain(store)
     finally:
         for store in stores[1:]:
             store.close()
@@ -131,7 +109,7 @@ def test_a_commit_by_another_connection_invalidates_the_tip(tmp_path: Path, monk
     assert reads.count == 1
     ledger.append("note.recorded", {"text": "cached again"}, signer)
     assert reads.count == 1
-    _check_chain(ledger.store)
+    check_chain(ledger.store)
     ledger.close()
 
 
@@ -155,7 +133,7 @@ def test_a_stale_tip_cannot_fork_the_chain(tmp_path: Path) -> None:
         ledger.append("note.recorded", {"text": "would fork"}, signer)
     assert ledger.store.size == size  # nothing written
     ledger.append("note.recorded", {"text": "after"}, signer)  # the failure dropped the tip
-    _check_chain(ledger.store)
+    check_chain(ledger.store)
     ledger.close()
 
 
@@ -180,7 +158,7 @@ def test_failed_appends_leave_no_tip(tmp_path: Path, monkeypatch: pytest.MonkeyP
     ledger.append("note.recorded", {"text": "z"}, signer)
     assert reads.count == 2
     assert [e.body["text"] for e in ledger.store.entries(1)] == ["warm", "z"]
-    _check_chain(ledger.store)
+    check_chain(ledger.store)
     ledger.close()
 
 
@@ -188,5 +166,5 @@ def test_empty_batch_keeps_the_chain(tmp_path: Path) -> None:
     ledger, parties, _log = new_ledger(tmp_path)
     assert ledger.store.append_many([]) == []
     ledger.append("note.recorded", {"text": "x"}, parties.responsible)
-    _check_chain(ledger.store)
+    check_chain(ledger.store)
     ledger.close()

@@ -421,6 +421,21 @@ class _Grid:
     heights: list[float]
 
 
+def _rl_table(
+    grid: _Grid, col_widths: list[float], commands: list[tuple[Any, ...]], *, repeat_rows: int = 0
+) -> RLTable:
+    return RLTable(
+        grid.data,
+        colWidths=col_widths,
+        rowHeights=grid.heights,
+        cellStyles=grid.styles,
+        normalizedData=1,  # plain str cells already: skip reportlab's per-cell coercion
+        repeatRows=repeat_rows,
+        style=TableStyle(commands),
+        hAlign="LEFT",
+    )
+
+
 @cache
 def _cell_style(text: _TextStyle, *, mono: bool, align: Align, valign: str) -> CellStyle:
     """One kind of table cell, shared by every cell of that kind in every table.
@@ -533,16 +548,7 @@ class _Builder:
         if t.footer_rows:
             first = len(t.rows) + 1
             commands.append(("LINEABOVE", (0, first), (-1, first), 1.2, colors.black))
-        table = RLTable(
-            grid.data,
-            colWidths=col_widths,
-            rowHeights=grid.heights,
-            cellStyles=grid.styles,
-            normalizedData=1,  # plain str cells already: skip reportlab's per-cell coercion
-            repeatRows=1 if t.repeat_header else 0,
-            style=TableStyle(commands),
-            hAlign="LEFT",
-        )
+        table = _rl_table(grid, col_widths, commands, repeat_rows=1 if t.repeat_header else 0)
         if t.caption:
             self.story.add(CondPageBreak(KEEP_CAPTION))
             self.story.add(self.para(t.caption, "caption", width))
@@ -554,15 +560,7 @@ class _Builder:
         col_widths = [width * w / sum(widths) for w in widths]
         grid = self.grid(None, rows, col_widths, _KV, ["left", "left"])
         grid.commands.append(("BACKGROUND", (0, 0), (0, -1), LABEL_BG))
-        table = RLTable(
-            grid.data,
-            colWidths=col_widths,
-            rowHeights=grid.heights,
-            cellStyles=grid.styles,
-            normalizedData=1,  # plain str cells already: skip reportlab's per-cell coercion
-            style=TableStyle(grid.commands),
-            hAlign="LEFT",
-        )
+        table = _rl_table(grid, col_widths, grid.commands)
         self.story.add(table)
         self.story.add(Spacer(1, 3 * mm))
 
