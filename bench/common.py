@@ -45,10 +45,6 @@ def raw_verify_rate(seconds: float = 2.0) -> float:
     return n / (time.perf_counter() - start)
 
 
-def _verify_for(seconds: float) -> float:
-    return raw_verify_rate(seconds)
-
-
 def raw_verify_rate_all_cores(seconds: float = 3.0) -> list[float]:
     """The raw verify rate of each core while every core verifies at once (one process per core).
 
@@ -61,7 +57,7 @@ def raw_verify_rate_all_cores(seconds: float = 3.0) -> list[float]:
 
     cores = os.cpu_count() or 1
     with multiprocessing.get_context("fork").Pool(cores) as pool:
-        return list(pool.map(_verify_for, [seconds] * cores))
+        return list(pool.map(raw_verify_rate, [seconds] * cores))
 
 
 class BareInsert:
@@ -91,17 +87,6 @@ class BareInsert:
 
     def close(self) -> None:
         self._db.close()
-
-
-def raw_insert_rate(directory: Path, rows: int = 300) -> float:
-    """Bare inserts per second (``BareInsert``), ``rows`` in a row."""
-    bare = BareInsert(directory)
-    start = time.perf_counter()
-    for _ in range(rows):
-        bare.one()
-    rate = rows / (time.perf_counter() - start)
-    bare.close()
-    return rate
 
 
 @dataclass

@@ -187,8 +187,8 @@ def loads_canonical(data: bytes) -> Any:
             value = orjson.loads(data)
             if _refuse_floats(value) and _fast_dumps(value) == data:
                 return value
-        except (orjson.JSONDecodeError, CanonicalJSONError):
-            pass  # the strict path below says exactly what is wrong
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError, CanonicalJSONError):
+            pass  # the strict path below says exactly what is wrong (or, past orjson's depth limit, decides)
     value = loads(data)
     if dumps(value) != data:
         raise CanonicalJSONError("bytes are not in RFC 8785 canonical form")

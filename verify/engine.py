@@ -27,6 +27,7 @@ the bundle.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import re
@@ -183,6 +184,9 @@ def _moment(at: str) -> int | None:
 def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[int] = ()) -> Checked:
     """Parse and verify a chunk of entries, and hash its part of the tree.
 
+    ``checkpoint_sizes``: the checkpoint sizes that fall inside the chunk
+    (``_inside``), whose roots need the chunk's partial subtrees.
+
     In phases -- every entry parsed, then every signature, then every body --
     rather than entry by entry: alternating between the interpreter and
     OpenSSL's Ed25519 code for each entry costs measurably more (each evicts
@@ -260,12 +264,17 @@ def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[
             found.append(("I7", _("the body of {type} is malformed: {why}").format(type=obj["type"], why=exc.message)))
             problems[offset] = found
     levels = Levels(hashes)
-    inside = {size: levels.prefix(size - start) for size in checkpoint_sizes if start < size < start + len(lines)}
+    inside = {size: levels.prefix(size - start) for size in checkpoint_sizes}
     return Checked(start, b"".join(hashes), first_prev, moments, malformed, problems, chain_breaks, attachments,
                    levels.prefix(len(lines)), inside)
 
 
 # --- main side ---
+
+
+def _inside(sizes: Sequence[int], start: int, count: int) -> list[int]:
+    """The sorted ``sizes`` strictly inside the chunk of ``count`` entries from ``start``."""
+    return list(sizes[bisect.bisect_right(sizes, start) : bisect.bisect_left(sizes, start + count)])
 
 
 def _chunks(bundle: Bundle, digest: Any, progress: Progress | None) -> Iterator[tuple[int, list[bytes]]]:
@@ -465,12 +474,12 @@ def verify_bundle(
         if n_workers <= 1 or bundle.entries_size_bytes() < 2_000_000:
             _init_worker(registry, trust.origin)
             for start, lines in chunks:
-                yield lines, _check_chunk(start, lines, ordered_sizes)
+                yield lines, _check_chunk(start, lines, _inside(ordered_sizes, start, len(lines)))
             return
         with ProcessPoolExecutor(n_workers, initializer=_init_worker, initargs=(registry, trust.origin)) as pool:
             window: list[tuple[list[bytes], Future[Checked]]] = []
             for start, lines in chunks:
-                inside = [k for k in ordered_sizes if start < k < start + len(lines)]
+                inside = _inside(ordered_sizes, start, len(lines))
                 window.append((lines, pool.submit(_check_chunk, start, lines, inside)))
                 if len(window) >= n_workers * 2:
                     done_lines, fut = window.pop(0)

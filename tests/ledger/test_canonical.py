@@ -108,3 +108,13 @@ def test_every_escape_matches_rfc8785(char: str) -> None:
     data = rfc8785.dumps(value)
     assert canonical.dumps(value) == data
     assert canonical.loads_canonical(data) == value
+
+
+@pytest.mark.parametrize("depth", [200, 300, 900])
+def test_deep_nesting_takes_the_strict_path(depth: int) -> None:
+    """orjson stops at 255 levels when writing; canonical bytes nested deeper are still judged, not a crash."""
+    data = b"[" * depth + b"]" * depth
+    value = canonical.loads_canonical(data)
+    assert canonical.dumps(value) == data == rfc8785.dumps(value)
+    with pytest.raises(CanonicalJSONError):
+        canonical.loads_canonical(b"[" * depth + b" ]" + b"]" * (depth - 1))

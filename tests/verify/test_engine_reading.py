@@ -74,3 +74,12 @@ def test_registry_lines_finds_every_registry_line(
     bundle = _bundle(tmp_path, SHAPES[shape])
     expected = [(seq, line) for seq, line in enumerate(bundle.iter_lines()) if seq == 0 or _registers(line)]
     assert list(engine._registry_lines(bundle)) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "count", "expected"),
+    [(0, 4, [1, 2, 3]), (4, 4, [5, 7]), (8, 4, []), (8, 8, [12]), (12, 4, []), (16, 4, [])],
+)
+def test_checkpoint_sizes_inside_a_chunk(start: int, count: int, expected: list[int]) -> None:
+    """Sizes strictly inside (start, start + count): the chunk's own ends are roots the parent already has."""
+    assert engine._inside([1, 2, 3, 4, 5, 7, 8, 12, 16], start, count) == expected
