@@ -18,6 +18,7 @@ stays quick.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,117 +68,81 @@ def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
     return group
 
 
+# A top-level name -> (its group's help, or None for a single command; [(command, help, function)]).
+_Tree = dict[str, tuple[str | None, list[tuple[str, str, Callable[..., Any]]]]]
+
+
+def _command_tree() -> _Tree:
+    """Every workflow command with its help; built when registering, after the language is chosen."""
+    return {
+        "person": (_("Register, change and remove people (signed by the responsible person)."), [
+            ("add", _("Register a person and their key (personnel.registered)."), person_add),
+            ("change", _("Change a registered person's details (personnel.changed)."), person_change),
+            ("remove", _("Remove a person; their key stops signing (personnel.removed)."), person_remove),
+            ("list", _("List the registered people."), person_list),
+        ]),
+        "subcontract": (_("Subcontracting with the municipality's approval (special terms 第8-2)."), [
+            ("request", _("Write a subcontract application for the municipality's approver."), subcontract_request),
+            ("record", _("Record the municipality's subcontract approval (subcontract.approved)."),
+             subcontract_record),
+        ]),
+        "key": (_("Create and inspect signing keys."), [
+            ("rotate", _("Replace a person's key with a new one (key.rotated)."), key_rotate),
+            ("revoke", _("Revoke a lost or compromised key (key.revoked)."), key_revoke),
+        ]),
+        "media": (_("The media register (媒体管理台帳): receipt, storage, erasure, return."), [
+            ("receive", _("Record a medium received from the municipality with its handover receipt."),
+             media_receive),
+            ("register", _("Record a vendor medium brought into use (media.registered)."), media_register),
+            ("checkout", _("Take a medium out of locked storage for work (media.checked_out)."), media_checkout),
+            ("checkin", _("Put a medium back into locked storage (media.checked_in)."), media_checkin),
+            ("erase", _("Record a verified erasure (NIST SP 800-88 clear or purge)."), media_erase),
+            ("return", _("Record a medium handed back to the municipality, with the receipt."), media_return),
+            ("list", _("Show the media register."), media_list),
+            ("show", _("Show one medium and its history."), media_show),
+        ]),
+        "takeout": (_("Taking media off the work location (持ち出し), with prior approval."), [
+            ("request", _("Write a takeout application for the municipality's approver."), takeout_request),
+            ("depart", _("Record media leaving under a takeout approval (takeout.departed)."), takeout_depart),
+            ("return", _("Record taken-out media back, with the return check."), takeout_return),
+            ("erased", _("Record that taken-out data was erased at the destination."), takeout_erased),
+        ]),
+        "copy": (_("Copies (複製) with prior approval; every copy is a new medium."), [
+            ("request", _("Write a copy application for the municipality's approver."), copy_request),
+            ("make", _("Record a copy made under a copy approval (copy.made)."), copy_make),
+        ]),
+        "dispose": (_("Disposal (廃棄) with prior approval, witness and evidence."), [
+            ("request", _("Write a disposal application (廃棄申請) for the municipality's approver."), dispose_request),
+            ("approved", _("Record the municipality's disposal approval (disposal.approved)."), dispose_approved),
+            ("record", _("Record the disposal of one medium, with witness, photos and certificate."), dispose_record),
+        ]),
+        "approve": (_("Municipality: sign an approval of an application with an approver key."), [
+            ("takeout", _("Approve a takeout application."), approve_takeout),
+            ("copy", _("Approve a copy application."), approve_copy),
+            ("dispose", _("Approve a disposal application."), approve_dispose),
+            ("subcontract", _("Approve a subcontract application."), approve_subcontract),
+        ]),
+        "incident": (None, [
+            ("incident", _("Record an incident: lost, stolen, leak, suspicion, found (never refused)."), incident),
+        ]),
+        "close": (None, [
+            ("close", _("Record the completion statement; refused while any medium is outstanding."), close),
+        ]),
+        "status": (None, [
+            ("status", _("Show the contract, the media register, open takeouts and findings."), status),
+        ]),
+    }
+
+
 def register(app: typer.Typer, only: str | None = None) -> None:
     """Add the workflow's commands to ``app``; with ``only``, just that top-level command (start-up time:
     typer converts every registered command's parameters when the application runs)."""
-    for name, add in _REGISTRARS.items():
-        if only is None or only == name:
-            add(app)
-
-
-def _register_person(app: typer.Typer) -> None:
-    person = _group(app, "person", _("Register, change and remove people (signed by the responsible person)."))
-    person.command("add", help=_("Register a person and their key (personnel.registered)."))(person_add)
-    person.command("change", help=_("Change a registered person's details (personnel.changed)."))(person_change)
-    person.command("remove", help=_("Remove a person; their key stops signing (personnel.removed)."))(person_remove)
-    person.command("list", help=_("List the registered people."))(person_list)
-
-
-def _register_subcontract(app: typer.Typer) -> None:
-    sub = _group(app, "subcontract", _("Subcontracting with the municipality's approval (special terms 第8-2)."))
-    sub.command("request", help=_("Write a subcontract application for the municipality's approver."))(
-        subcontract_request
-    )
-    sub.command("record", help=_("Record the municipality's subcontract approval (subcontract.approved)."))(
-        subcontract_record
-    )
-
-
-def _register_key(app: typer.Typer) -> None:
-    key = _group(app, "key", _("Create and inspect signing keys."))
-    key.command("rotate", help=_("Replace a person's key with a new one (key.rotated)."))(key_rotate)
-    key.command("revoke", help=_("Revoke a lost or compromised key (key.revoked)."))(key_revoke)
-
-
-def _register_media(app: typer.Typer) -> None:
-    media = _group(app, "media", _("The media register (媒体管理台帳): receipt, storage, erasure, return."))
-    media.command("receive", help=_("Record a medium received from the municipality with its handover receipt."))(
-        media_receive
-    )
-    media.command("register", help=_("Record a vendor medium brought into use (media.registered)."))(media_register)
-    media.command("checkout", help=_("Take a medium out of locked storage for work (media.checked_out)."))(
-        media_checkout
-    )
-    media.command("checkin", help=_("Put a medium back into locked storage (media.checked_in)."))(media_checkin)
-    media.command("erase", help=_("Record a verified erasure (NIST SP 800-88 clear or purge)."))(media_erase)
-    media.command("return", help=_("Record a medium handed back to the municipality, with the receipt."))(
-        media_return
-    )
-    media.command("list", help=_("Show the media register."))(media_list)
-    media.command("show", help=_("Show one medium and its history."))(media_show)
-
-
-def _register_takeout(app: typer.Typer) -> None:
-    takeout = _group(app, "takeout", _("Taking media off the work location (持ち出し), with prior approval."))
-    takeout.command("request", help=_("Write a takeout application for the municipality's approver."))(
-        takeout_request
-    )
-    takeout.command("depart", help=_("Record media leaving under a takeout approval (takeout.departed)."))(
-        takeout_depart
-    )
-    takeout.command("return", help=_("Record taken-out media back, with the return check."))(takeout_return)
-    takeout.command("erased", help=_("Record that taken-out data was erased at the destination."))(takeout_erased)
-
-
-def _register_copy(app: typer.Typer) -> None:
-    copy = _group(app, "copy", _("Copies (複製) with prior approval; every copy is a new medium."))
-    copy.command("request", help=_("Write a copy application for the municipality's approver."))(copy_request)
-    copy.command("make", help=_("Record a copy made under a copy approval (copy.made)."))(copy_make)
-
-
-def _register_dispose(app: typer.Typer) -> None:
-    dispose = _group(app, "dispose", _("Disposal (廃棄) with prior approval, witness and evidence."))
-    dispose.command("request", help=_("Write a disposal application (廃棄申請) for the municipality's approver."))(
-        dispose_request
-    )
-    dispose.command("approved", help=_("Record the municipality's disposal approval (disposal.approved)."))(
-        dispose_approved
-    )
-    dispose.command("record", help=_("Record the disposal of one medium, with witness, photos and certificate."))(
-        dispose_record
-    )
-
-
-def _register_approve(app: typer.Typer) -> None:
-    approve = _group(app, "approve", _("Municipality: sign an approval of an application with an approver key."))
-    approve.command("takeout", help=_("Approve a takeout application."))(approve_takeout)
-    approve.command("copy", help=_("Approve a copy application."))(approve_copy)
-    approve.command("dispose", help=_("Approve a disposal application."))(approve_dispose)
-    approve.command("subcontract", help=_("Approve a subcontract application."))(approve_subcontract)
-
-
-def _register_incident(app: typer.Typer) -> None:
-    app.command("incident", help=_("Record an incident: lost, stolen, leak, suspicion, found (never refused)."))(
-        incident
-    )
-
-
-def _register_close(app: typer.Typer) -> None:
-    app.command("close", help=_("Record the completion statement; refused while any medium is outstanding."))(
-        close
-    )
-
-
-def _register_status(app: typer.Typer) -> None:
-    app.command("status", help=_("Show the contract, the media register, open takeouts and findings."))(status)
-
-
-_REGISTRARS = {
-    "person": _register_person, "subcontract": _register_subcontract, "key": _register_key,
-    "media": _register_media, "takeout": _register_takeout, "copy": _register_copy, "dispose": _register_dispose,
-    "approve": _register_approve, "incident": _register_incident, "close": _register_close,
-    "status": _register_status,
-}
+    for name, (group_help, commands) in _command_tree().items():
+        if only is not None and only != name:
+            continue
+        target = app if group_help is None else _group(app, name, group_help)
+        for command, help_text, function in commands:
+            target.command(command, help=help_text)(function)
 
 
 # --- option factories (help text is built after the language is chosen) ---
