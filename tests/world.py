@@ -24,9 +24,13 @@ SHA = "ab" * 32
 SHA2 = "cd" * 32
 
 
+def key(name: str) -> Ed25519PrivateKey:
+    """A deterministic private key for ``name``: every test module derives the same one."""
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"custody-test-key:" + name.encode()).digest())
+
+
 def signer(name: str, alg: int = 0x01) -> Signer:
-    seed = hashlib.sha256(b"custody-test-key:" + name.encode()).digest()
-    return Signer(name, Ed25519PrivateKey.from_private_bytes(seed), alg)
+    return Signer(name, key(name), alg)
 
 
 RESPONSIBLE = signer("resp-sato")

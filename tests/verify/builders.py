@@ -38,10 +38,22 @@ from ledger.cosignature import cosign
 from ledger.entry import Entry, sign_entry
 from ledger.events import validate_body
 from ledger.ledger import Ledger
-from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Signer, add_signatures, parse_note, sign_note
+from ledger.note import ALG_COSIGNATURE_V1, Signer, add_signatures, parse_note, sign_note
 from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
 from ledger.store import Head
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
+from tests.world import (
+    closed_body,
+    erased_body,
+    iso,
+    key,
+    medium_fields,
+    person_body,
+    receipt,
+    return_check,
+    returned_body,
+    signer,
+)
 from verify.authority import Authority, Pin
 from verify.engine import Result, verify_bundle
 from verify.findings import ERROR, Finding
@@ -60,62 +72,12 @@ JST = timezone(timedelta(hours=9))
 START = datetime(2026, 4, 1, 9, 0, tzinfo=JST)  # approvals below run 04-01 .. 06-30
 
 
-def signer(name: str, alg: int = ALG_ED25519) -> Signer:
-    """A deterministic key for ``name`` (the same as tests/world.py's)."""
-    return Signer(name, key(name), alg)
-
-
-def key(name: str) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"custody-test-key:" + name.encode()).digest())
 
 
 RESPONSIBLE = signer("resp-sato")
 APPROVER = signer("city-approver")
 WITNESS = signer("city.example.lg.jp/witness", ALG_COSIGNATURE_V1)
 WITNESS_NAME = WITNESS.name
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
-
-
-def person_body(name: str, *, tier: str = "vendor", role: str = "operator", organisation: str = "株式会社サンプル",
-                subcontract_id: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"vkey": signer(name).verifier().vkey, "name": f"{name} さん", "organisation": organisation,
-                            "tier": tier, "role": role}
-    if role == "agent":
-        body["host"] = "ws-01"
-    else:
-        body.update(pledge_date="2026-03-28", training_date="2026-03-29")
-    if subcontract_id:
-        body["subcontract_id"] = subcontract_id
-    return body
-
-
-def contents(*, records: int = 1200, my_number: bool = True) -> dict[str, Any]:
-    return {"items": [{"name": "住民基本台帳", "records": records, "my_number": my_number}],
-            "records": records, "my_number": my_number, "classification": "機密性3"}
-
-
-def medium_fields(media_id: str, serial: str, *, kind: str = "usb", records: int = 1200,
-                  my_number: bool = True) -> dict[str, Any]:
-    return {
-        "media_id": media_id, "kind": kind, "make": "Buffalo", "model": "RUF3-K32GA", "serial": serial,
-        "capacity": "32 GB", "hardware_encryption": True, "volume_uuid": f"uuid-{serial}",
-        "contents": contents(records=records, my_number=my_number),
-        "storage": {"place": "第2開発室", "cabinet": "施錠保管庫A"}, "custodian": "resp-sato",
-    }
-
-
-def receipt(number: str = "R-2026-001", *, quantity: int = 1, records: int = 1200) -> dict[str, Any]:
-    """A handover receipt (預り証)."""
-    return {
-        "number": number, "at": "2026-04-01T10:00:00+09:00", "place": "例市役所 市民課", "means": "by_hand",
-        "from": {"organisation": "例市 市民課", "person": "山田 花子"},
-        "to": {"organisation": "株式会社サンプル", "person": "佐藤 一郎"},
-        "items": [{"name": "住民基本台帳", "media_name": "USBメモリ", "quantity": quantity, "records": records}],
-        "seals": ["S-0001"], "encrypted": True, "return_due": "2027-03-31T17:00:00+09:00",
-    }
 
 
 def approval_body(kind: str, approval_id: str, media: list[str], *, serials: dict[str, str] | None = None,
@@ -165,27 +127,6 @@ def departed_body(note: str, media_ids: list[str], **over: Any) -> dict[str, Any
             "purpose": "データ移行", "planned_return": "2026-04-10T17:00:00+09:00", "seals": ["S-0100"]}
     body.update(over)
     return body
-
-
-def return_check() -> dict[str, Any]:
-    return {"count_out": 1, "count_in": 1, "count_match": True, "seals_intact": True, "checked_by": "resp-sato"}
-
-
-def erased_body(media_id: str) -> dict[str, Any]:
-    return {"media_id": media_id, "method": {"category": "purge", "technique": "cryptographic erase",
-                                             "tool": {"name": "blkdiscard", "version": "2.39"}},
-            "verification": {"method": "read-back of every sector", "result": "pass", "verifier": "resp-sato"},
-            "operator": "op-tanaka"}
-
-
-def returned_body(media_id: str) -> dict[str, Any]:
-    return {"media_id": media_id, "receipt": {**receipt("RET-001"), "items": [
-        {"name": "住民基本台帳", "media_name": "USBメモリ", "media_id": media_id, "quantity": 1}]}}
-
-
-def closed_body() -> dict[str, Any]:
-    return {"statement": {"no_data_remains": True, "scope": ["work_pcs", "backups", "mail"],
-                          "text": "作業用PC・バックアップを含め、データは残存していません。"}}
 
 
 def municipality_parties() -> Parties:

@@ -164,10 +164,8 @@ def resign_without_the_takeout(tmp: Path, authority: bool) -> tuple[Site, Path]:
     return site, bundle
 
 
-def rebuild_with_new_keys(tmp: Path, authority: bool) -> tuple[Site, Path]:
-    """Rebuild the whole history from a new genesis: new log key, new responsible key, the vendor's own
-    'approver' and 'witness' keys in the contract, every checkpoint 'cosigned' by that witness."""
-    genuine, _bundle = honest_bundle(tmp, authority)
+def forged_history(tmp: Path) -> Site:
+    """The whole story again from a new genesis, under the vendor's own keys (see rebuild_with_new_keys)."""
     fakes = Parties(responsible=Signer("resp-sato", key("vendor: new responsible")),
                     approver=Signer("city-approver", key("vendor: fake approver")), witness=forged_witness())
     forged = Site(tmp / "forged", parties=fakes, log_key=key("vendor: new log key"))
@@ -177,7 +175,14 @@ def rebuild_with_new_keys(tmp: Path, authority: bool) -> tuple[Site, Path]:
     forged.agent_stop()
     forged.close()
     forged.cosign()
-    return genuine, forged.export()
+    return forged
+
+
+def rebuild_with_new_keys(tmp: Path, authority: bool) -> tuple[Site, Path]:
+    """Rebuild the whole history from a new genesis: new log key, new responsible key, the vendor's own
+    'approver' and 'witness' keys in the contract, every checkpoint 'cosigned' by that witness."""
+    genuine, _bundle = honest_bundle(tmp, authority)
+    return genuine, forged_history(tmp).export()
 
 
 def fork_after_a_cosigned_checkpoint(tmp: Path, authority: bool) -> tuple[Site, Path]:
@@ -760,15 +765,7 @@ def _cli_resign(site: Site, fork: Site, custody: Custody, tmp: Path) -> Path:
 
 
 def _cli_rebuild(site: Site, fork: Site, custody: Custody, tmp: Path) -> Path:
-    fakes = Parties(responsible=Signer("resp-sato", key("vendor: new responsible")),
-                    approver=Signer("city-approver", key("vendor: fake approver")), witness=forged_witness())
-    forged = Site(tmp / "forged", parties=fakes, log_key=key("vendor: new log key"))
-    forged.staff()
-    forged.receive()
-    forged.destroy()
-    forged.agent_stop()
-    forged.close()
-    forged.cosign()
+    forged = forged_history(tmp)
     forged.close_ledger()
     return _cli_export(custody, forged.root / "ledger", tmp / "B")
 

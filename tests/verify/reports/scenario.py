@@ -22,7 +22,6 @@ disposed with full evidence, closed; appended in batches.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,6 +36,7 @@ from ledger.entry import sign_entry
 from ledger.ledger import Ledger
 from ledger.note import ALG_COSIGNATURE_V1, Signer, add_signatures, parse_note
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
+from tests.world import erased_body, iso, key, medium_fields, person_body, receipt, return_check, returned_body, signer
 from verify.authority import Authority, Pin
 from verify.trust import TrustAnchor
 
@@ -46,11 +46,6 @@ START = datetime(2026, 4, 1, 10, 0, tzinfo=JST)
 COSIGN_TIME = int(datetime(2026, 4, 2, 9, 0, tzinfo=JST).timestamp())
 
 
-def signer(name: str, alg: int = 0x01) -> Signer:
-    seed = hashlib.sha256(b"custody-test-key:" + name.encode()).digest()
-    return Signer(name, Ed25519PrivateKey.from_private_bytes(seed), alg)
-
-
 RESPONSIBLE = signer("resp-sato")
 APPROVER = signer("city-approver")
 OTHER_APPROVER = signer("other-city-approver")
@@ -58,44 +53,7 @@ WITNESS = signer("city.example.lg.jp/witness", ALG_COSIGNATURE_V1)
 PARTIES = Parties(responsible=RESPONSIBLE, approver=APPROVER, witness=WITNESS)
 
 
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
-
-
-# --- bodies (valid per schemas/events; kept here so that the report tests do not move with tests/world.py) ---
-
-
-def person_body(name: str, *, tier: str = "vendor", role: str = "operator", organisation: str = "株式会社サンプル",
-                subcontract_id: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"vkey": signer(name).verifier().vkey, "name": f"{name} さん", "organisation": organisation,
-                            "tier": tier, "role": role}
-    if role == "agent":
-        body["host"] = "ws-01"
-    else:
-        body.update(pledge_date="2026-03-28", training_date="2026-03-29")
-    if subcontract_id:
-        body["subcontract_id"] = subcontract_id
-    return body
-
-
-def medium_fields(media_id: str, serial: str, *, my_number: bool = True, records: int = 1200) -> dict[str, Any]:
-    return {
-        "media_id": media_id, "kind": "usb", "make": "Buffalo", "model": "RUF3-K32GA", "serial": serial,
-        "capacity": "32 GB", "hardware_encryption": True, "volume_uuid": f"uuid-{serial}",
-        "contents": {"items": [{"name": "住民基本台帳", "records": records, "my_number": my_number}],
-                     "records": records, "my_number": my_number, "classification": "機密性3"},
-        "storage": {"place": "第2開発室", "cabinet": "施錠保管庫A"}, "custodian": "resp-sato",
-    }
-
-
-def receipt(number: str = "R-2026-001", *, quantity: int = 1, records: int = 1200) -> dict[str, Any]:
-    return {
-        "number": number, "at": "2026-04-01T10:00:00+09:00", "place": "例市役所 市民課", "means": "by_hand",
-        "from": {"organisation": "例市 市民課", "person": "山田 花子"},
-        "to": {"organisation": "株式会社サンプル", "person": "佐藤 一郎"},
-        "items": [{"name": "住民基本台帳", "media_name": "USBメモリ", "quantity": quantity, "records": records}],
-        "seals": ["S-0001"], "encrypted": True, "return_due": "2027-03-31T17:00:00+09:00",
-    }
+# --- the report scenario's own bodies (the common ones come from tests/world.py) ---
 
 
 def received_body(media_id: str, serial: str, *, receipt: dict[str, Any]) -> dict[str, Any]:
@@ -148,22 +106,6 @@ def departed_body(note: str, media_ids: list[str], *, carriers: list[str] | None
             "purpose": "データ移行", "planned_return": "2026-04-10T17:00:00+09:00", "seals": ["S-0100"]}
 
 
-def return_check() -> dict[str, Any]:
-    return {"count_out": 1, "count_in": 1, "count_match": True, "seals_intact": True, "checked_by": "resp-sato"}
-
-
-def erased_body(media_id: str) -> dict[str, Any]:
-    return {"media_id": media_id, "method": {"category": "purge", "technique": "cryptographic erase",
-                                             "tool": {"name": "blkdiscard", "version": "2.39"}},
-            "verification": {"method": "read-back of every sector", "result": "pass", "verifier": "resp-sato"},
-            "operator": "op-tanaka"}
-
-
-def returned_body(media_id: str) -> dict[str, Any]:
-    return {"media_id": media_id, "receipt": {**receipt("RET-001"), "items": [
-        {"name": "住民基本台帳", "media_name": "USBメモリ", "media_id": media_id, "quantity": 1}]}}
-
-
 def volume(media_id: str, serial: str, at: str) -> dict[str, Any]:
     return {"volume_id": f"uuid:{serial}", "uuid": f"uuid-{serial}", "label": "USB", "serial": serial,
             "filesystem": "vfat", "mount_point": "/media/usb", "read_only": False, "media_id": media_id,
@@ -184,7 +126,7 @@ class MinuteClock:
 
 
 def log_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"custody-test-key:" + ORIGIN.encode()).digest())
+    return key(ORIGIN)
 
 
 @dataclass
@@ -232,8 +174,7 @@ def finish(ledger: Ledger, tmp: Path, *, cosign_final: bool = True) -> Built:
 
 def make_authority(built: Built, path: Path) -> Path:
     """A municipality trust store on disk that pinned the ledger and holds the cosigned checkpoint."""
-    witness_key = Ed25519PrivateKey.from_private_bytes(
-        hashlib.sha256(b"custody-test-key:" + WITNESS.name.encode()).digest())
+    witness_key = key(WITNESS.name)
     authority = Authority.create(path, WITNESS.name, b"witness-pass", private_key=witness_key, kdf_n=TEST_KDF_N)
     authority.pin(Pin.from_entry(built.ledger.genesis(), pinned_at="2026-03-31T12:00:00+09:00"))
     authority.record_cosigned(ORIGIN, built.cosigned)
