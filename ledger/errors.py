@@ -27,6 +27,11 @@ class CustodyError(Exception):
         return self.message
 
 
+class InterruptedWorkError(CustodyError):
+    """Work stopped half-way for a reason outside custody (a helper process killed, memory exhausted):
+    nothing was concluded, and running it again is the remedy.  Exit code 1."""
+
+
 class UsageError(CustodyError):
     """The command was called wrongly (missing or contradictory options)."""
 

@@ -34,6 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -45,7 +46,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.compact import CompactRange, Levels, Subtree
 from ledger.cosignature import cosignatures_by
 from ledger.entry import KEY_ID_SIZE, parse_entry, parse_fields, verify_entry_signature, verify_leaf_signature
-from ledger.errors import CustodyError, FormatError, SignatureError
+from ledger.errors import CustodyError, FormatError, InterruptedWorkError, SignatureError
 from ledger.events import validate_body
 from ledger.i18n import _
 from ledger.note import Verifier, open_note
@@ -476,16 +477,23 @@ def verify_bundle(
             for start, lines in chunks:
                 yield lines, _check_chunk(start, lines, _inside(ordered_sizes, start, len(lines)))
             return
-        with ProcessPoolExecutor(n_workers, initializer=_init_worker, initargs=(registry, trust.origin)) as pool:
-            window: list[tuple[list[bytes], Future[Checked]]] = []
-            for start, lines in chunks:
-                inside = _inside(ordered_sizes, start, len(lines))
-                window.append((lines, pool.submit(_check_chunk, start, lines, inside)))
-                if len(window) >= n_workers * 2:
-                    done_lines, fut = window.pop(0)
+        try:
+            with ProcessPoolExecutor(n_workers, initializer=_init_worker, initargs=(registry, trust.origin)) as pool:
+                window: list[tuple[list[bytes], Future[Checked]]] = []
+                for start, lines in chunks:
+                    inside = _inside(ordered_sizes, start, len(lines))
+                    window.append((lines, pool.submit(_check_chunk, start, lines, inside)))
+                    if len(window) >= n_workers * 2:
+                        done_lines, fut = window.pop(0)
+                        yield done_lines, fut.result()
+                for done_lines, fut in window:
                     yield done_lines, fut.result()
-            for done_lines, fut in window:
-                yield done_lines, fut.result()
+        except BrokenProcessPool:
+            raise InterruptedWorkError(
+                _("a verification worker process stopped unexpectedly (killed, or out of memory); "
+                  "nothing was concluded about this bundle"),
+                hint=_("run the verification again; with --workers 1 it needs the least memory"),
+            ) from None
 
     attachments: dict[str, int] = {}
     for lines, chunk in checked():

@@ -179,3 +179,11 @@ def test_text_and_flag_parameters_convert_as_typer_converts_them() -> None:
         runtime = common._build_runtime_param(params[name].type_descriptor)
         assert not isinstance(runtime, common._PlainParam), name
         assert type(runtime) is type(typer_own(params[name].type_descriptor))
+
+
+def test_the_fast_path_knows_every_workflow_command() -> None:
+    """ledger.cli.main builds only the workflow's named command without importing the workflow module to
+    ask which names it owns; its list must be the workflow's own (less ``key``, a group core owns too)."""
+    from ledger.cli import main, workflow
+
+    assert main._OWN_COMMANDS["ledger.cli.workflow"] == set(workflow._command_tree()) - {"key"}

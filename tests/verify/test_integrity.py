@@ -315,3 +315,25 @@ def test_unpinned_trust_warns(world, tmp_path: Path) -> None:  # type: ignore[no
     assert any(f.code == "I5" and f.severity == "warning" for f in result.findings)
     _ = shutil
     _ = parse_entry
+
+
+def test_a_killed_worker_is_reported_not_a_crash(world, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker process that dies (killed, out of memory) ends the verification with InterruptedWorkError
+    (exit 1, "run it again"), never with a verdict and never with a traceback."""
+    import os
+
+    from ledger.errors import InterruptedWorkError
+    from verify import engine
+
+    ledger, _parties, _log, trust = world
+    bundle = _export(ledger, tmp_path / "b")
+
+    def die(_line: bytes) -> None:
+        os._exit(9)  # in the forked worker: as if the kernel had killed it
+
+    monkeypatch.setattr(Bundle, "entries_size_bytes", lambda self: 10**9)  # take the worker-pool path
+    monkeypatch.setattr(engine, "parse_fields", die)
+    with Bundle(bundle) as b, pytest.raises(InterruptedWorkError) as info:
+        verify_bundle(b, trust, workers=2)
+    assert info.value.exit_code == 1 and info.value.hint
