@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,7 +36,12 @@ def make_parties() -> Parties:
     )
 
 
-def contract_text(*, approver_vkey: str, witness_vkey: str, origin: str = ORIGIN, my_number: bool = True) -> str:
+# A data item of the contract: name, records, and its own my_number flag (None: not stated).
+DataItem = tuple[str, int, bool | None]
+
+
+def contract_text(*, approver_vkey: str, witness_vkey: str, origin: str = ORIGIN, my_number: bool = True,
+                  end: str = "2027-03-31", data_items: Sequence[DataItem] = (("住民基本台帳", 1200, None),)) -> str:
     """The tests' contract file (docs/contract.example.toml has every field explained)."""
     return f"""
 [contract]
@@ -43,8 +49,8 @@ id = "2026-017"
 origin = "{origin}"
 title = "住民記録システム改修業務"
 start = 2026-04-01
-end = 2027-03-31
-my_number = {"true" if my_number else "false"}
+end = {end}
+my_number = {_toml_bool(my_number)}
 
 [municipality]
 name = "例市"
@@ -64,16 +70,21 @@ training_date = 2026-03-25
 [[work_locations]]
 id = "site-1"
 name = "本社 第2開発室"
-
-[[data_items]]
-name = "住民基本台帳"
-records = 1200
-
+{"".join(_data_item(*item) for item in data_items)}
 [permits]
 takeout = true
 copy = true
 subcontracting = true
 """
+
+
+def _toml_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _data_item(name: str, records: int, my_number: bool | None) -> str:
+    flag = "" if my_number is None else f"my_number = {_toml_bool(my_number)}\n"
+    return f'\n[[data_items]]\nname = "{name}"\nrecords = {records}\n{flag}'
 
 
 def contract_toml(parties: Parties, *, origin: str = ORIGIN, my_number: bool = True) -> bytes:

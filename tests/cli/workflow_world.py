@@ -22,47 +22,12 @@ from ledger.keyfile import read_key_file
 from ledger.ledger import Ledger
 from ledger.note import Signer
 from tests.cli.conftest import Custody, Run
+from tests.helpers import contract_text
 
 PASSPHRASE = "operator pass"  # tests/cli/conftest.py: CUSTODY_PASSPHRASE
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 APPROVER = ["--approver-name", "鈴木 次郎", "--approver-title", "市民課長", "--approver-organisation", "例市"]
 KEY_NAMES = ("resp-sato", "city-approver", "op-tanaka", "op-kato", "sub-yamamoto", "subsub-ito")
-
-CONTRACT = """
-[contract]
-id = "2026-017"
-origin = "{origin}"
-title = "住民記録システム改修業務"
-start = 2026-04-01
-end = 2036-03-31
-my_number = {my_number}
-[municipality]
-name = "例市"
-department = "市民課"
-approver_vkeys = ["{approver}"]
-witness_vkeys = ["{witness}"]
-[vendor]
-name = "株式会社サンプル"
-[responsible]
-name = "佐藤 一郎"
-organisation = "株式会社サンプル"
-pledge_date = 2026-03-20
-training_date = 2026-03-25
-[[work_locations]]
-id = "site-1"
-name = "本社 第2開発室"
-[[data_items]]
-name = "住民基本台帳"
-records = 1200
-my_number = {my_number}
-[[data_items]]
-name = "印鑑登録原票"
-records = 300
-[permits]
-takeout = true
-copy = true
-subcontracting = true
-"""
 
 
 def now(delta: timedelta = timedelta()) -> str:
@@ -100,9 +65,12 @@ class CliWorld:
             assert run.code == 0, run.stderr
             (root / "keys" / f"{name.replace('/', '_')}.vkey").write_text(json.loads(run.stdout)["vkey"])
         contract = root / "contract.toml"
-        contract.write_text(CONTRACT.format(origin=ORIGIN, approver=w.vkey("city-approver"),
-                                            witness=w.vkey("city.example.lg.jp/witness"),
-                                            my_number="true" if my_number else "false"), encoding="utf-8")
+        # The CLI runs on the real clock: a contract period that does not end while these tests are kept.
+        contract.write_text(contract_text(
+            approver_vkey=w.vkey("city-approver"), witness_vkey=w.vkey("city.example.lg.jp/witness"),
+            origin=ORIGIN, my_number=my_number, end="2036-03-31",
+            data_items=(("住民基本台帳", 1200, my_number), ("印鑑登録原票", 300, None)),
+        ), encoding="utf-8")
         run = custody("init", str(w.ledger), "--contract", str(contract), "--key", str(w.key("resp-sato")))
         assert run.code == 0, run.stderr
         w.ok("person", "add", "--vkey", w.vkey("op-tanaka"), "--name", "田中 二郎", "--pledge-date", "2026-03-27",

@@ -31,7 +31,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import canonical
-from ledger.approval import sign_approval
 from ledger.bundle import Bundle, export_bundle
 from ledger.checkpoint import Checkpoint
 from ledger.cosignature import cosign
@@ -43,7 +42,9 @@ from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
 from ledger.store import Head
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
 from tests.world import (
+    approve,
     closed_body,
+    departed_body,
     erased_body,
     iso,
     key,
@@ -78,55 +79,6 @@ RESPONSIBLE = signer("resp-sato")
 APPROVER = signer("city-approver")
 WITNESS = signer("city.example.lg.jp/witness", ALG_COSIGNATURE_V1)
 WITNESS_NAME = WITNESS.name
-
-
-def approval_body(kind: str, approval_id: str, media: list[str], *, serials: dict[str, str] | None = None,
-                  **over: Any) -> dict[str, Any]:
-    """An approval as the municipality grants it; ``serials``: a disposal item's serial by media id."""
-    body: dict[str, Any] = {
-        "kind": kind, "id": approval_id, "media": media, "purpose": "データ移行のため",
-        "encryption_required": kind == "takeout",
-        "valid_from": "2026-04-01T00:00:00+09:00", "valid_until": "2026-06-30T23:59:59+09:00",
-        "max_uses": 1, "conditions": ["施錠ケースで運搬すること"],
-        "approver": {"name": "鈴木 次郎", "title": "市民課長", "organisation": "例市"},
-        "approved_at": "2026-03-31T15:00:00+09:00",
-    }
-    if kind == "takeout":
-        body.update(destination="例市役所 情報政策課", transport="by hand in a locked case", carriers=["op-tanaka"],
-                    encryption_min="AES-256")
-    elif kind == "copy":
-        body.update(copies=1, disposal={"method": "erase", "by": "2026-06-30T23:59:59+09:00"})
-    elif kind == "dispose":
-        body["application"] = {
-            "number": "D-2026-001",
-            "items": [{"name": "住民基本台帳", "media_name": "USBメモリ", "media_id": m,
-                       "serial": (serials or {}).get(m, "SN-" + m.split("-")[-1]), "quantity": 1} for m in media],
-            "method": {"category": "destroy", "technique": "shred"},
-            "tool": "shredder X-1", "planned_date": "2026-05-01", "place": "第2開発室", "witness_required": True,
-        }
-    elif kind == "subcontract":
-        body["subcontractor"] = {
-            "name": "株式会社下請", "tier": "subcontractor", "reason": "繁忙期の入力作業", "scope": "データ入力",
-            "data_handled": "住民基本台帳の氏名・住所", "safeguards": "特記事項の遵守", "supervision": "週次報告と実地確認",
-        }
-    body.update(over)
-    return body
-
-
-def approve(kind: str, approval_id: str, media: list[str], *, by: Signer = APPROVER,
-            serials: dict[str, str] | None = None, **over: Any) -> str:
-    """A note signed by the municipality's approver key (the text an entry embeds)."""
-    return sign_approval(ORIGIN, approval_body(kind, approval_id, media, serials=serials, **over), by).decode()
-
-
-def departed_body(note: str, media_ids: list[str], **over: Any) -> dict[str, Any]:
-    body = {"approval": note, "media_ids": media_ids, "destination": "例市役所 情報政策課",
-            "transport": "by hand in a locked case", "carriers": ["op-tanaka"],
-            "encryption": {"method": "software", "algorithm": "AES-256-XTS", "verified_by": "resp-sato",
-                           "password_channel": "separately by phone"},
-            "purpose": "データ移行", "planned_return": "2026-04-10T17:00:00+09:00", "seals": ["S-0100"]}
-    body.update(over)
-    return body
 
 
 def municipality_parties() -> Parties:

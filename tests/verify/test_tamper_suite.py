@@ -48,6 +48,7 @@ from tests.verify.builders import (
     verify,
 )
 from tests.verify.witness_fixtures import request_body
+from tests.world import approval_body
 from verify.engine import Result
 from verify.findings import ERROR
 from verify.trust import TrustAnchor
@@ -306,7 +307,7 @@ def _takeout_with(note: str, tmp: Path, authority: bool, **over: Any) -> tuple[S
 
 def forge_an_approval(tmp: Path, authority: bool) -> tuple[Site, Path]:
     vendor_key = Signer("city-approver", key("vendor: its own 'approver' key"))
-    note = sign_approval(bd.ORIGIN, bd.approval_body("takeout", "T-1", ["M-001"]), vendor_key).decode()
+    note = sign_approval(bd.ORIGIN, approval_body("takeout", "T-1", ["M-001"]), vendor_key).decode()
     return _takeout_with(note, tmp, authority)
 
 
@@ -385,7 +386,7 @@ def third_tier_under_second_tier_approval(tmp: Path, authority: bool) -> tuple[S
 
 def dispose_without_witness(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
-    body = bd.approval_body("dispose", "D-1", ["M-001"])
+    body = approval_body("dispose", "D-1", ["M-001"])
     body["application"]["witness_required"] = False  # the approval did not insist; the My Number rule does
     site.do("disposal.approved", {"approval": sign_approval(bd.ORIGIN, body, bd.APPROVER).decode()})
     record = site.disposed_body()
