@@ -320,17 +320,33 @@ def _is_date(value: object) -> bool:
 
 
 _rfc3339: Callable[[str], bool] | None = None  # rfc3339_validator.validate_rfc3339, imported on first use
+_rfc3339_shape: re.Pattern[str] | None = None  # its regular expression
+# validate_rfc3339's verdict once its regular expression matched depends only
+# on the date (year 0, day of the month), the first 10 characters: one
+# calendar check per day instead of one per date-time (a verifier sees a
+# million of them).  Bounded against a bundle of distinct dates.
+_rfc3339_days: dict[str, bool] = {}
 
 
 def _is_date_time(value: object) -> bool:
-    global _rfc3339  # noqa: PLW0603 - a lazy import kept once: this runs for every date-time of every entry
+    global _rfc3339, _rfc3339_shape  # a lazy import, kept once: this runs for every date-time
     if not isinstance(value, str):
         return True
-    if _rfc3339 is None:
-        from rfc3339_validator import validate_rfc3339  # type: ignore[import-untyped]
+    if _rfc3339 is None or _rfc3339_shape is None:
+        import rfc3339_validator  # type: ignore[import-untyped]
 
-        _rfc3339 = validate_rfc3339
-    return bool(_rfc3339(value.upper()))
+        _rfc3339, _rfc3339_shape = rfc3339_validator.validate_rfc3339, rfc3339_validator.RFC3339_REGEX
+    upper = value.upper()
+    if _rfc3339_shape.match(upper) is None:
+        return False
+    day = upper[:10]
+    verdict = _rfc3339_days.get(day)
+    if verdict is None:
+        verdict = bool(_rfc3339(upper))
+        if len(_rfc3339_days) >= 4096:
+            _rfc3339_days.clear()
+        _rfc3339_days[day] = verdict
+    return verdict
 
 
 def _jsonschema_conforms(fmt: str, value: object) -> bool:

@@ -105,6 +105,8 @@ FORMAT_VALUES: list[object] = [
     "2026-04-01T09:00:00", "2026-04-01 09:00:00Z", "2026-04-01T24:00:00Z", "2026-04-01T09:00:60Z",
     "2026-04-01T09:00:00.123456789+09:00", "2026-04-01T09:00:00+9:00", "2026-04-01T09:00:00+24:00",
     "2026-04-01T09:00:00Z\n", "", "x", 5, None, True, ["2026-04-01"], {"at": "2026-04-01"},
+    "2026-02-30T09:00:00Z", "0000-01-01T00:00:00Z", "2026-02-29T09:00:00Z", "2028-02-29T09:00:00Z",
+    "2026-04-31T09:00:00Z", "2026-04-30T25:00:00Z",
 ]
 
 
@@ -114,3 +116,15 @@ def test_own_formats_judge_as_jsonschema_does(fmt: str, value: object) -> None:
     from jsonschema import Draft202012Validator
 
     assert schemas._OWN_FORMATS[fmt](value) == Draft202012Validator.FORMAT_CHECKER.conforms(value, fmt)
+
+
+def test_date_time_verdicts_do_not_depend_on_what_was_judged_before() -> None:
+    """_is_date_time caches the calendar check per day: a day judged once must not decide another date-time
+    of that day whose time is wrong, in either order."""
+    from jsonschema import Draft202012Validator
+
+    day_values = [v for v in FORMAT_VALUES if isinstance(v, str) and "T" in v.upper()]
+    for order in (day_values, day_values[::-1], day_values * 2):
+        schemas._rfc3339_days.clear()
+        for value in order:
+            assert schemas._is_date_time(value) == Draft202012Validator.FORMAT_CHECKER.conforms(value, "date-time")

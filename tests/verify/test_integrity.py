@@ -337,3 +337,34 @@ def test_a_killed_worker_is_reported_not_a_crash(world, tmp_path: Path,  # type:
     with Bundle(bundle) as b, pytest.raises(InterruptedWorkError) as info:
         verify_bundle(b, trust, workers=2)
     assert info.value.exit_code == 1 and info.value.hint
+
+
+def _pinned_cpus(_task: int) -> tuple[int, frozenset[int]]:
+    """In a pool worker: its pid and the processors it may run on (a pause so that every worker gets tasks)."""
+    import os
+    import time
+
+    time.sleep(0.2)
+    return os.getpid(), frozenset(os.sched_getaffinity(0))
+
+
+def test_workers_keep_to_one_processor_each() -> None:
+    """Each verification worker is pinned to its own processor (engine._init_worker: a worker moved
+    between processors starts on cold caches)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ledger.registry import Registry
+    from verify import engine
+
+    if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("this platform cannot pin processes to processors (needs Linux and 2 allowed CPUs)")
+    assert engine._worker_cpus(len(os.sched_getaffinity(0)) + 1) == []  # more workers than processors: no pinning
+    cpus = engine._worker_cpus(2)
+    context = multiprocessing.get_context()
+    with ProcessPoolExecutor(2, mp_context=context, initializer=engine._init_worker,
+                             initargs=(Registry(), "o", cpus, context.Value("i", 0))) as pool:
+        seen = dict(pool.map(_pinned_cpus, range(6)))
+    assert len(seen) == 2
+    assert sorted(seen.values(), key=min) == [frozenset({cpus[0]}), frozenset({cpus[1]})]
