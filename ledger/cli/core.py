@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from ledger.cli.common import (
     log_signer,
     new_app,
     optional_log_signer,
+    optional_path,
     out,
     passphrase,
     passphrase_file_option,
@@ -31,19 +33,24 @@ from ledger.ledger import Ledger
 from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier, check_key_name
 
 
-def register(app: typer.Typer) -> None:
-    app.command("init", help=_("Create a ledger for a contract (genesis entry signed by the responsible person)."))(
-        init
-    )
-    key_app = new_app(_("Create and inspect signing keys."))
-    key_app.command("new", help=_("Create a new key file and print its vkey."))(key_new)
-    key_app.command("show", help=_("Print a key file's name and vkey."))(key_show)
-    app.add_typer(key_app, name="key")
-    app.command("note", help=_("Record an operator's remark (note.recorded)."))(note)
-    app.command("attach", help=_("Store a file (photo, certificate) in the ledger and print its SHA-256."))(attach)
-    app.command("checkpoint", help=_("Sign a checkpoint of the ledger with the log key."))(checkpoint)
-    app.command("export", help=_("Export the evidence bundle (directory, or .zip with --zip)."))(export)
-    app.command("prove", help=_("Write a C2SP tlog-proof for one entry against the latest checkpoint."))(prove)
+def register(app: typer.Typer, only: str | None = None) -> None:
+    """Add the core commands to ``app``; with ``only``, just that top-level command (ledger.cli.main)."""
+    commands: list[tuple[str, str, Callable[..., None]]] = [
+        ("init", _("Create a ledger for a contract (genesis entry signed by the responsible person)."), init),
+        ("note", _("Record an operator's remark (note.recorded)."), note),
+        ("attach", _("Store a file (photo, certificate) in the ledger and print its SHA-256."), attach),
+        ("checkpoint", _("Sign a checkpoint of the ledger with the log key."), checkpoint),
+        ("export", _("Export the evidence bundle (directory, or .zip with --zip)."), export),
+        ("prove", _("Write a C2SP tlog-proof for one entry against the latest checkpoint."), prove),
+    ]
+    for name, help_text, function in commands:
+        if only is None or only == name:
+            app.command(name, help=help_text)(function)
+    if only is None or only == "key":
+        key_app = new_app(_("Create and inspect signing keys."))
+        key_app.command("new", help=_("Create a new key file and print its vkey."))(key_new)
+        key_app.command("show", help=_("Print a key file's name and vkey."))(key_show)
+        app.add_typer(key_app, name="key")
 
 
 def init(
@@ -145,48 +152,48 @@ def _store_files(ledger: Ledger, files: list[Path]) -> list[dict[str, Any]]:
 
 def note(
     text: str = typer.Argument(..., help=_("The remark.")),
-    attach_files: list[Path] = typer.Option([], "--attach", help=_("Attach a file (repeatable).")),
-    ledger_dir: Path = ledger_option(),
-    key: Path | None = key_option(),
-    passphrase_file: Path | None = passphrase_file_option(),
-    log_passphrase_file: Path | None = log_passphrase_option(),
+    attach_files: list[str] = typer.Option([], "--attach", metavar="FILE", help=_("Attach a file (repeatable).")),
+    ledger_dir: str = ledger_option(),
+    key: str | None = key_option(),
+    passphrase_file: str | None = passphrase_file_option(),
+    log_passphrase_file: str | None = log_passphrase_option(),
     json_out: bool = json_option(),
 ) -> None:
-    signer = load_signer(key, passphrase_file)
-    with Ledger.open(ledger_dir) as ledger:
+    signer = load_signer(optional_path(key), optional_path(passphrase_file))
+    with Ledger.open(Path(ledger_dir)) as ledger:
         body: dict[str, Any] = {"text": text}
         if attach_files:
-            body["attachments"] = _store_files(ledger, attach_files)
+            body["attachments"] = _store_files(ledger, [Path(f) for f in attach_files])
         entry = ledger.append(
-            "note.recorded", body, signer, log_signer=optional_log_signer(ledger, log_passphrase_file)
+            "note.recorded", body, signer, log_signer=optional_log_signer(ledger, optional_path(log_passphrase_file))
         )
     if json_out:
         print_json({"seq": entry.seq, "leaf_hash": entry.leaf_hash.hex()})
     else:
-        out.print(_("Recorded as entry {seq}.").format(seq=entry.seq))
+        out.line(_("Recorded as entry {seq}.").format(seq=entry.seq))
 
 
 def attach(
-    file: Path = typer.Argument(..., help=_("File to store.")),
-    ledger_dir: Path = ledger_option(),
+    file: str = typer.Argument(..., metavar="FILE", help=_("File to store.")),
+    ledger_dir: str = ledger_option(),
     json_out: bool = json_option(),
 ) -> None:
-    with Ledger.open(ledger_dir) as ledger:
-        refs = _store_files(ledger, [file])
+    with Ledger.open(Path(ledger_dir)) as ledger:
+        refs = _store_files(ledger, [Path(file)])
     if json_out:
         print_json(refs[0])
     else:
-        out.print(refs[0]["attachment"], markup=False)
+        out.line(refs[0]["attachment"])
 
 
 def checkpoint(
-    ledger_dir: Path = ledger_option(),
-    log_passphrase_file: Path | None = log_passphrase_option(),
+    ledger_dir: str = ledger_option(),
+    log_passphrase_file: str | None = log_passphrase_option(),
     submit: str | None = typer.Option(None, "--submit", help=_("Witness URL (C2SP tlog-witness) to submit to.")),
     json_out: bool = json_option(),
 ) -> None:
-    with Ledger.open(ledger_dir) as ledger:
-        info = ledger.checkpoint(log_signer(ledger, log_passphrase_file))
+    with Ledger.open(Path(ledger_dir)) as ledger:
+        info = ledger.checkpoint(log_signer(ledger, optional_path(log_passphrase_file)))
         result: dict[str, Any] = {"size": info.size, "created": info.created, "note": info.note.decode("utf-8")}
         if submit:
             from ledger.witness_client import submit_checkpoint
@@ -196,11 +203,11 @@ def checkpoint(
         print_json(result)
         return
     if info.created:
-        out.print(_("Checkpoint signed at size {size}.").format(size=info.size))
+        out.line(_("Checkpoint signed at size {size}.").format(size=info.size))
     else:
-        out.print(_("The latest checkpoint already covers size {size}.").format(size=info.size))
+        out.line(_("The latest checkpoint already covers size {size}.").format(size=info.size))
     if submit:
-        out.print(_("Cosigned by: {who}").format(who=", ".join(result["cosigned_by"]) or "-"))
+        out.line(_("Cosigned by: {who}").format(who=", ".join(result["cosigned_by"]) or "-"))
 
 
 def export(

@@ -28,8 +28,9 @@ def _language_from_args(args: Sequence[str]) -> str | None:
 # Top-level commands a module registers on its own: a command line naming one of them builds the
 # application from that module only, so that one everyday command does not import every other
 # command's dependencies (verifier, reports, witness, agent).  ``--help`` without a command, and
-# every other command, build the whole application.
+# every other command, build the whole application ("key" too: core and the workflow both add to it).
 _OWN_COMMANDS = {
+    "ledger.cli.core": frozenset({"init", "note", "attach", "checkpoint", "export", "prove"}),
     "ledger.cli.workflow": frozenset({
         "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "close", "status",
     }),

@@ -29,10 +29,12 @@ from ledger.cli.common import (
     err,
     json_option,
     key_option,
+    ledger_option,
     load_signer,
     log_passphrase_option,
     new_app,
     optional_log_signer,
+    optional_path,
     out,
     passphrase_file_option,
     print_json,
@@ -147,13 +149,7 @@ def register(app: typer.Typer, only: str | None = None) -> None:
 
 # --- option factories (help text is built after the language is chosen) ---
 #
-# Path options are declared as text and turned into paths by the commands: typer coerces a
-# ``Path`` parameter through pydantic, which costs about 50 ms of every process's start-up.
-
-
-def ledger_option() -> Any:
-    return typer.Option(".", "--ledger", "-l", envvar="CUSTODY_LEDGER", metavar="DIR",
-                        help=_("Ledger directory (made by 'custody init')."))
+# Path options are declared as text (ledger.cli.common.optional_path).
 
 
 _FILE_OPTIONS = (
@@ -215,11 +211,6 @@ def item_option() -> Any:
 
 
 # --- small helpers ---
-
-
-def _p(value: str | None) -> Path | None:
-    """A path option's value (declared as text: typer would coerce a Path through pydantic, ~50 ms a process)."""
-    return None if value is None else Path(value)
 
 
 def _now() -> str:
@@ -493,7 +484,7 @@ class _Session:
         entry = act(self.ledger, type_, body, self.signer, attachments=self.blobs, warnings=warnings)
         if self.ledger.checkpoint_due():
             # The log key is opened (one more scrypt) only when a checkpoint is due.
-            log_signer = optional_log_signer(self.ledger, _p(self.log_passphrase_file))
+            log_signer = optional_log_signer(self.ledger, optional_path(self.log_passphrase_file))
             if log_signer is not None:
                 self.ledger.checkpoint(log_signer)
         _report(entry, warnings, json_out, extra)
@@ -503,7 +494,7 @@ class _Session:
 def _session(ledger_dir: str, key: str | None, passphrase_file: str | None) -> tuple[Ledger, Signer]:
     from ledger.ledger import Ledger
 
-    signer = load_signer(_p(key), _p(passphrase_file))
+    signer = load_signer(optional_path(key), optional_path(passphrase_file))
     return Ledger.open(Path(ledger_dir)), signer
 
 
@@ -1288,7 +1279,7 @@ def _approve(
         "name": str(_need(approver_name, "--approver-name")), "title": str(_need(approver_title, "--approver-title")),
         "organisation": str(_need(approver_organisation, "--approver-organisation")),
     }
-    signer = load_signer(_p(key), _p(passphrase_file))
+    signer = load_signer(optional_path(key), optional_path(passphrase_file))
     now = datetime.now(UTC).astimezone().replace(microsecond=0)
     start = valid_from or format_at(now)
     try:

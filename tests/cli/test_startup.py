@@ -12,6 +12,7 @@ They also check that the shortcuts print and convert exactly as before.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -82,6 +83,25 @@ def test_an_operator_command_imports_nothing_heavy(world: CliWorld, tmp_path: Pa
     assert _heavy(warm, OFF_THE_OPERATOR_PATH) == []
     assert list((tmp_path / "cache" / "custody").glob("i18n-ja-*.json"))
     assert list((tmp_path / "cache" / "custody").glob("schemas-*/events+media.checked_in.marshal"))
+
+
+def test_note_attach_and_checkpoint_import_nothing_heavy(world: CliWorld, tmp_path: Path) -> None:
+    """The core commands an operator runs during the work take the same short path as the workflow's."""
+    env = {**world.custody.env, "CUSTODY_LANG": "en", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    photo = tmp_path / "seal.jpg"
+    photo.write_bytes(b"\xff\xd8 a seal photo")
+    ledger = ["--ledger", str(world.ledger)]
+    runs = [
+        (["note", "seal S-0001 checked", *ledger, "--key", str(world.key("op-tanaka"))], "Recorded as entry "),
+        (["attach", str(photo), *ledger], hashlib.sha256(photo.read_bytes()).hexdigest()),
+        (["checkpoint", *ledger], "Checkpoint signed at size "),
+    ]
+    for args, printed in runs:
+        proc, modules = _probe(tmp_path, env, *args)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith(printed), proc.stdout
+        assert _heavy(modules, tuple(m for m in OFF_THE_OPERATOR_PATH if m != "ledger.cli.core")) == []
+        assert "ledger.cli.workflow" not in modules
 
 
 @pytest.mark.parametrize("args", [["--help"], ["media", "--help"], ["media", "checkout", "--help"]])
@@ -187,3 +207,17 @@ def test_the_fast_path_knows_every_workflow_command() -> None:
     from ledger.cli import main, workflow
 
     assert main._OWN_COMMANDS["ledger.cli.workflow"] == set(workflow._command_tree()) - {"key"}
+
+
+def test_the_fast_path_knows_every_core_command() -> None:
+    """Likewise for the core commands (init, note, attach, ...), less the ``key`` group it shares."""
+    from ledger.cli import core, main
+
+    app = typer.Typer()
+    core.register(app)
+    names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    assert main._OWN_COMMANDS["ledger.cli.core"] == names - {"key"}
+    for name in names - {"key"}:
+        only = typer.Typer()
+        core.register(only, only=name)
+        assert [c.name for c in only.registered_commands] == [name] and not only.registered_groups
