@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -72,6 +73,38 @@ def durable_append(tmp: Path, pairs: int = 2000) -> dict[str, object]:
             "target": ">= 0.8"}
 
 
+def verify_once(bundle: Path, cores: int) -> dict[str, Any]:
+    """``custody verify`` of the bundle as a process, between two measurements of the raw verify rates.
+
+    The host's other tenants move the raw rate by up to ±10 % within minutes (here 7,700-9,400 verifies/s
+    on one day): each run's limit is the mean of the measurements taken right before and right after it,
+    and several runs are reported, not the best one.
+    """
+    before_1, before_all = raw_verify_rate(), sum(raw_verify_rate_all_cores())
+    env = dict(os.environ, CUSTODY_LANG="en")
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "ledger.cli.main", "verify", str(bundle), "--json"],
+                            stdout=subprocess.PIPE, env=env)
+    sampler = RssSampler(proc.pid)
+    stdout, _ = proc.communicate()
+    peak = sampler.stop()
+    elapsed = time.perf_counter() - t
+    report = json.loads(stdout)
+    after_1, after_all = raw_verify_rate(), sum(raw_verify_rate_all_cores())
+    rate = report["size"] / elapsed
+    single, together = (before_1 + after_1) / 2, (before_all + after_all) / 2
+    run = {
+        "entries": report["size"], "seconds": round(elapsed, 1), "per_s": round(rate),
+        "raw_verify_per_s_1core_before_after": [round(before_1), round(after_1)],
+        "limit_cores_x_verify": round(cores * single), "ratio": round(rate / (cores * single), 3),
+        "limit_all_cores_verifying_at_once": round(together), "ratio_vs_all_cores_at_once": round(rate / together, 3),
+        "peak_rss_mb": round(peak / 2**20, 1), "peak_pss_mb": round(sampler.peak_pss / 2**20, 1),
+        "errors": sum(1 for f in report["findings"] if f["severity"] == "error"),
+    }
+    print(json.dumps(run), flush=True)
+    return run
+
+
 def fill(ledger: Ledger, signer: Signer, total: int, batch: int = 2000) -> float:
     """Append heartbeat-like entries in batches; returns entries per second."""
     origin = ledger.origin
@@ -99,6 +132,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entries", type=int, default=1_000_000)
     ap.add_argument("--out", type=Path, default=Path("bench/out"))
+    ap.add_argument("--verify-runs", type=int, default=3,
+                    help="verifications of the bundle, each between two measurements of the raw limits")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="custody-bench-", dir=args.out))
@@ -146,32 +181,14 @@ def main() -> None:
         results["export_s"] = round(time.perf_counter() - t, 1)
         ledger.close()
 
-        env = dict(os.environ, CUSTODY_LANG="en")
-        t = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "ledger.cli.main", "verify", str(bundle), "--json"],
-                                stdout=subprocess.PIPE, env=env)
-        sampler = RssSampler(proc.pid)
-        stdout, _ = proc.communicate()
-        peak = sampler.stop()
-        elapsed = time.perf_counter() - t
-        report = json.loads(stdout)
-        rate = report["size"] / elapsed
-        # The host's other tenants move the raw rate by several percent within minutes: the limit is
-        # the mean of measurements taken before and right after the verification.
-        verify1_after = raw_verify_rate()
-        all_after = sum(raw_verify_rate_all_cores())
-        single = (verify1 + verify1_after) / 2
-        together = (sum(verify_all) + all_after) / 2
+        runs = [verify_once(bundle, cores) for _ in range(args.verify_runs)]
+        ratios = sorted(run["ratio"] for run in runs)
+        together = sorted(run["ratio_vs_all_cores_at_once"] for run in runs)
         results["verify"] = {
-            "entries": report["size"], "seconds": round(elapsed, 1), "per_s": round(rate),
-            "raw_verify_per_s_1core_before_after": [round(verify1), round(verify1_after)],
-            "limit_cores_x_verify": round(cores * single),
-            "ratio": round(rate / (cores * single), 3), "target": ">= 0.8",
-            "limit_all_cores_verifying_at_once": round(together),
-            "ratio_vs_all_cores_at_once": round(rate / together, 3),
-            "peak_rss_mb": round(peak / 2**20, 1), "peak_pss_mb": round(sampler.peak_pss / 2**20, 1),
-            "rss_target_mb": 200,
-            "errors": sum(1 for f in report["findings"] if f["severity"] == "error"),
+            "entries": runs[0]["entries"], "runs": runs,
+            "ratio_median": ratios[len(ratios) // 2], "ratio_range": [ratios[0], ratios[-1]],
+            "ratio_vs_all_cores_at_once_median": together[len(together) // 2],
+            "target": ">= 0.8", "peak_rss_mb_max": max(run["peak_rss_mb"] for run in runs), "rss_target_mb": 200,
         }
         print(json.dumps(results["verify"]), flush=True)
     finally:
