@@ -5,7 +5,8 @@
 The ledger is built with valid entries appended in batches (tests/verify/reports/scenario.py
 ``build_many``): each medium received under a handover receipt, checked out and in, then half
 disposed with full evidence (approval, witness, photos, certificate) and half returned; closed
-and cosigned.  Timed: verification with every rule plus reading the report data (``gather``),
+and cosigned.  The disposals differ in operator, witness, place, model and remains' destination,
+as a real contract's do.  Timed: verification with every rule plus reading the report data (``gather``),
 then building and rendering every report (the media register, one certificate per disposed
 medium, the completion report, the inspection form, the findings) in each format.  Prints JSON
 with wall-clock and CPU seconds (CPU includes the render workers), and the load average: on a
@@ -52,7 +53,7 @@ def main() -> None:
                                   "lang": args.lang, "formats": formats, "workers": args.workers or os.cpu_count()}
     try:
         start = time.perf_counter()
-        built = build_many(tmp, args.media)
+        built = build_many(tmp, args.media, varied=True)
         results["build_ledger_s"] = round(time.perf_counter() - start, 2)
         results["entries"] = built.ledger.store.size
         built.ledger.close()
@@ -88,7 +89,9 @@ def main() -> None:
         })
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps(results, indent=1, ensure_ascii=False))
+    text = json.dumps(results, indent=1, ensure_ascii=False)
+    (args.out / "reports.json").write_text(text + "\n", encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

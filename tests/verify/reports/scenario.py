@@ -285,8 +285,35 @@ def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close
     return finish(ledger, tmp, cosign_final=cosign_final)
 
 
-def build_many(tmp: Path, n: int, *, batch: int = 500) -> Built:
-    """n media: received, checked out and in, then half returned and half disposed; closed (valid entries)."""
+# What changes from one disposal to the next in a real contract: who shredded, which municipal officer
+# witnessed, where, which media model, who took the remains.  ``build_many(varied=True)`` (the report
+# benchmark) draws them from these, so that certificates do not all use the same characters (which would
+# flatter the PDF font-subset cache, verify/reports/fontembed.py).
+_OPERATORS = ("田中 二郎", "鈴木 健太", "高橋 美咲", "伊藤 翔", "渡辺 由紀子", "中村 剛")
+_WITNESSES = ("山田 花子", "小林 誠", "加藤 恵美", "吉田 智之")
+_PLACES = ("第2開発室", "第1作業室（本庁舎3階）", "電算センター 搬出準備室")
+_MODELS = (("Buffalo", "RUF3-K32GA"), ("I-O DATA", "EU3-PW/32GR"), ("ELECOM", "MF-ENU3A32GBK"),
+           ("Logitec", "LMD-PBR20U3BK"))
+_REMAINS = ("産業廃棄物処理業者 株式会社リサイクル", "廃棄物処理センター（例市清掃局）")
+
+
+def _varied(i: int) -> dict[str, Any]:
+    make, model = _MODELS[i % len(_MODELS)]
+    witness = _WITNESSES[i % len(_WITNESSES)]
+    return {
+        "operator": {"name": _OPERATORS[i % len(_OPERATORS)], "organisation": "株式会社サンプル",
+                     "title": "作業従事者", "contact": "03-0000-0000"},
+        "witness": {"name": witness, "organisation": "例市", "title": "主査"},
+        "place": _PLACES[i % len(_PLACES)], "make": make, "model": model,
+        "remains_destination": _REMAINS[i % len(_REMAINS)],
+    }
+
+
+def build_many(tmp: Path, n: int, *, batch: int = 500, varied: bool = False) -> Built:
+    """n media: received, checked out and in, then half returned and half disposed; closed (valid entries).
+
+    ``varied``: the disposals differ in people, place and model (``_varied``), as a real contract's do.
+    """
     ledger, clock = new(tmp)
     op = signer("op-tanaka")
     ledger.append("personnel.registered", person_body("op-tanaka"), RESPONSIBLE)
@@ -324,7 +351,8 @@ def build_many(tmp: Path, n: int, *, batch: int = 500) -> Built:
     flush()
     for i, media_id in enumerate(dispose):
         serial = f"SN-{int(media_id[2:]):06d}"
-        add("media.disposed", _disposed(ledger, media_id, serial, f"D-{i // 100 + 1:03d}", f"C-{i + 1:05d}", clock))
+        add("media.disposed", _disposed(ledger, media_id, serial, f"D-{i // 100 + 1:03d}", f"C-{i + 1:05d}", clock,
+                                        **(_varied(i) if varied else {})))
     for media_id in ids[n // 2:]:
         add("media.returned", returned_body(media_id))
     flush()

@@ -9,8 +9,8 @@ import pytest
 
 from ledger.bundle import Bundle
 from ledger.tlogproof import parse_tlog_proof
-from tests.verify.reports.conftest import Case, all_text
-from tests.verify.reports.scenario import build, build_many, make_authority
+from tests.verify.reports.conftest import Case, all_text, pdf_text
+from tests.verify.reports.scenario import _varied, build, build_many, make_authority
 from verify.reports import load_json, render_html, render_json, render_pdf
 from verify.reports.content import REPORTS, build_reports
 from verify.reports.data import _entry_type
@@ -104,3 +104,19 @@ def test_produce_writes_files_named_by_report_and_language(tmp_path: Path) -> No
     assert expand_formats(["all"]) == ["pdf", "html", "json"] and expand_kinds(["all"]) == list(REPORTS)
     with pytest.raises(ValueError, match="unknown format"):
         expand_formats(["docx"])
+
+
+def test_the_benchmark_ledger_with_varied_disposals_verifies_and_shows_each_ones_people(tmp_path: Path) -> None:
+    """build_many(varied=True), the report benchmark's ledger: still a clean ledger, and each certificate
+    names its own operator, witness and place (so the benchmark's PDFs do not all share one character set)."""
+    built = build_many(tmp_path, 12, batch=5, varied=True)
+    with Bundle(built.bundle) as bundle:
+        data = gather(bundle, built.trust, "ja", workers=1)
+    assert data.result.ok and not data.result.findings, data.result.findings
+    certificates = dict(build_reports("disposal", data, "ja"))
+    assert len(certificates) == 6
+    for i in range(6):
+        text = "".join(pdf_text(render_pdf(certificates[f"disposal-M-{i:04d}"])).split())
+        people = _varied(i)
+        for name in (people["operator"]["name"], people["witness"]["name"], people["place"]):
+            assert "".join(name.split()) in text, (i, name)
