@@ -144,17 +144,22 @@ def make_site(tmp: Path) -> tuple[Path, list[str]]:
                             "--log-passphrase-file", str(tmp / "log.pass")]
 
 
+def _volume_event(event_type: str, mount_point: Path) -> Callable[[Entry], bool]:
+    """A predicate for ``Reader.wait``: the entry of ``event_type`` for the volume at ``mount_point``."""
+    wanted = str(mount_point)
+    return lambda e: e.type == event_type and e.body["mount_point"] == wanted
+
+
 def attach_latency(volumes: Volumes, reader: Reader, trials: int) -> dict[str, object]:
     samples = []
     for i in range(trials):
         path = volumes.media / f"lat-{i}"
         volumes.attach(f"lat-{i}")
         t0 = time.perf_counter()
-        _entry, t1 = reader.wait(lambda e, p=str(path): e.type == "volume.attached" and e.body["mount_point"] == p,
-                                 timeout=30)
+        _entry, t1 = reader.wait(_volume_event("volume.attached", path), timeout=30)
         samples.append(t1 - t0)
         volumes.detach(path)
-        reader.wait(lambda e, p=str(path): e.type == "volume.detached" and e.body["mount_point"] == p, timeout=60)
+        reader.wait(_volume_event("volume.detached", path), timeout=60)
     return {"trials": trials, "median_s": round(statistics.median(samples), 4), "max_s": round(max(samples), 4),
             "samples_s": [round(s, 4) for s in samples], "target": "<= 2 s"}
 

@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -192,7 +193,7 @@ def test_text_and_flag_parameters_convert_as_typer_converts_them() -> None:
     bad = runner.invoke(app, ["--name", "n", "--count", "three"])
     assert bad.exit_code == 2 and "--count" in bad.output
 
-    params = {p.name: p for p in get_command(app).params}
+    params: dict[str | None, Any] = {p.name: p for p in get_command(app).params}  # typer's own parameter types
     for name in ("name", "tag", "flag", "maybe"):
         assert isinstance(common._build_runtime_param(params[name].type_descriptor), common._PlainParam), name
     for name in ("count", "where"):

@@ -105,7 +105,9 @@ def test_disk_full_writes_nothing_and_ledger_still_verifies(tmp_path: Path) -> N
     _notes(ledger, parties.responsible, 5)
     size = ledger.store.size
     root = ledger.store.root()
-    pages = ledger.store._db.execute("PRAGMA page_count").fetchone()[0]
+    row = ledger.store._db.execute("PRAGMA page_count").fetchone()
+    assert row is not None
+    pages = row[0]
     ledger.store.set_page_limit(pages)
     big = {"text": "x" * 20000}
     with pytest.raises(StoreFullError) as info:

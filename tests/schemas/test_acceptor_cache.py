@@ -113,7 +113,7 @@ FORMAT_VALUES: list[object] = [
 @pytest.mark.parametrize("value", FORMAT_VALUES, ids=repr)
 @pytest.mark.parametrize("fmt", sorted(schemas._OWN_FORMATS))
 def test_own_formats_judge_as_jsonschema_does(fmt: str, value: object) -> None:
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
     assert schemas._OWN_FORMATS[fmt](value) == Draft202012Validator.FORMAT_CHECKER.conforms(value, fmt)
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ledger import i18n
+from tests import world
 from tests.helpers import contract_toml
 from tests.verify import builders as bd
 from tests.verify.builders import Site, describe, errors, findings, municipality_parties, verify
@@ -119,13 +120,13 @@ def amagasaki(tmp: Path) -> tuple[Site, int]:
     site = Site(tmp / "amagasaki", authority=True, start=datetime(2026, 6, 21, 8, 0, tzinfo=JST))
     site.staff()
     # The second tier is approved; the third tier never was.
-    site.do("subcontract.approved", {"approval": bd.approve("subcontract", "SC-2", [])})
+    site.do("subcontract.approved", {"approval": world.approve("subcontract", "SC-2", [])})
     site.person("sub2-ito", tier="subcontractor", organisation="株式会社下請", subcontract_id="SC-2")
     site.person("sub3-kimura", tier="sub-subcontractor", organisation="株式会社孫請", subcontract_id="SC-3")
-    receipt = bd.receipt("R-2026-046", quantity=1, records=ALL_RESIDENTS)
+    receipt = world.receipt("R-2026-046", quantity=1, records=ALL_RESIDENTS)
     site.receive("M-001", "SRV-EXPORT-1", kind="hdd", records=ALL_RESIDENTS, receipt=receipt)
     # The city approved processing off site: the medium, in a locked case, by car, with op-tanaka.
-    offsite = bd.approve("takeout", "T-OFFSITE", ["M-001"], destination="委託先データセンター",
+    offsite = world.approve("takeout", "T-OFFSITE", ["M-001"], destination="委託先データセンター",
                         transport="locked case by company car", carriers=["op-tanaka"],
                         return_by="2026-06-21T18:00:00+09:00")
     site.checkout("M-001", person="sub3-kimura")
@@ -196,7 +197,7 @@ def kanagawa(tmp: Path) -> Site:
     site = Site(tmp / "kanagawa", authority=True)
     site.staff()
     disks = STOLEN + NO_RECORD
-    receipt = bd.receipt("R-2026-018", quantity=len(disks), records=1200 * len(disks))
+    receipt = world.receipt("R-2026-018", quantity=len(disks), records=1200 * len(disks))
     for media_id in disks:
         site.receive(media_id, _serial(media_id), kind="hdd", receipt=receipt)
     # The prefecture approved witnessed physical destruction of every disk, certificates by 05-31.
@@ -206,7 +207,7 @@ def kanagawa(tmp: Path) -> Site:
     site.person("x-takahashi", tier="subcontractor", organisation="有限会社不明", subcontract_id="SC-X")
     initialised = {"category": "purge", "technique": "initialise (quick format)", "tool": {"name": "fdisk"}}
     for media_id in STOLEN:
-        site.do("media.erased", {**bd.erased_body(media_id), "method": initialised, "operator": "x-takahashi"},
+        site.do("media.erased", {**world.erased_body(media_id), "method": initialised, "operator": "x-takahashi"},
                 actor="x-takahashi")
     # ... and records them as disposed: no witness, no photo of the serial, no certificate.
     for media_id in STOLEN:

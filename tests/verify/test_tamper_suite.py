@@ -29,6 +29,7 @@ from ledger.approval import sign_approval
 from ledger.checkpoint import Checkpoint
 from ledger.cosignature import cosign
 from ledger.note import NoteSignature, Signer, format_note, parse_note, sign_note
+from tests import world
 from tests.cli.conftest import Custody
 from tests.helpers import Parties
 from tests.verify import builders as bd
@@ -41,7 +42,6 @@ from tests.verify.builders import (
     findings,
     fix_manifest,
     forged_witness,
-    key,
     resign_history,
     rewrite_entries,
     seq_of,
@@ -167,9 +167,9 @@ def resign_without_the_takeout(tmp: Path, authority: bool) -> tuple[Site, Path]:
 
 def forged_history(tmp: Path) -> Site:
     """The whole story again from a new genesis, under the vendor's own keys (see rebuild_with_new_keys)."""
-    fakes = Parties(responsible=Signer("resp-sato", key("vendor: new responsible")),
-                    approver=Signer("city-approver", key("vendor: fake approver")), witness=forged_witness())
-    forged = Site(tmp / "forged", parties=fakes, log_key=key("vendor: new log key"))
+    fakes = Parties(responsible=Signer("resp-sato", world.key("vendor: new responsible")),
+                    approver=Signer("city-approver", world.key("vendor: fake approver")), witness=forged_witness())
+    forged = Site(tmp / "forged", parties=fakes, log_key=world.key("vendor: new log key"))
     forged.staff()
     forged.receive()
     forged.destroy()
@@ -214,7 +214,7 @@ def fork_after_a_cosigned_checkpoint(tmp: Path, authority: bool) -> tuple[Site, 
 def forge_a_log_signature(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site, bundle = honest_bundle(tmp, authority)
     _size, path = list(checkpoint_files(bundle))[-1]
-    other = Signer(site.ledger.origin, key("vendor: another log key"))
+    other = Signer(site.ledger.origin, world.key("vendor: another log key"))
     path.write_bytes(sign_note(parse_note(path.read_bytes()).text, [other]))
     fix_manifest(bundle)
     return site, bundle
@@ -270,7 +270,7 @@ def backdate_an_entry(tmp: Path, authority: bool) -> tuple[Site, Path]:
     departed = site.depart(["M-001"])
     site.do("note.recorded", {"text": "作業中"})
     site.backdated("takeout.returned", {"takeout_seq": departed.seq, "media_ids": ["M-001"],
-                                        "check": bd.return_check()}, at=departed.at, actor="op-tanaka")
+                                        "check": world.return_check()}, at=departed.at, actor="op-tanaka")
     site.destroy()
     return closed(site)
 
@@ -287,7 +287,7 @@ def unwitnessed_tail_after_close(tmp: Path, authority: bool) -> tuple[Site, Path
 
 def malformed_body(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
-    body = bd.departed_body(bd.approve("takeout", "T-1", ["M-001"]), ["M-001"])
+    body = world.departed_body(world.approve("takeout", "T-1", ["M-001"]), ["M-001"])
     del body["encryption"]  # the schema requires it: the vendor hopes the verifier skips what it cannot read
     site.ledger.append("takeout.departed", body, site.signer("op-tanaka"))
     site.give_back()
@@ -306,23 +306,23 @@ def _takeout_with(note: str, tmp: Path, authority: bool, **over: Any) -> tuple[S
 
 
 def forge_an_approval(tmp: Path, authority: bool) -> tuple[Site, Path]:
-    vendor_key = Signer("city-approver", key("vendor: its own 'approver' key"))
+    vendor_key = Signer("city-approver", world.key("vendor: its own 'approver' key"))
     note = sign_approval(bd.ORIGIN, approval_body("takeout", "T-1", ["M-001"]), vendor_key).decode()
     return _takeout_with(note, tmp, authority)
 
 
 def alter_a_genuine_approval(tmp: Path, authority: bool) -> tuple[Site, Path]:
-    note = bd.approve("takeout", "T-1", ["M-002"]).replace('"media":["M-002"]', '"media":["M-001"]')
+    note = world.approve("takeout", "T-1", ["M-002"]).replace('"media":["M-002"]', '"media":["M-001"]')
     assert '"media":["M-001"]' in note
     return _takeout_with(note, tmp, authority)
 
 
 def approval_for_other_media(tmp: Path, authority: bool) -> tuple[Site, Path]:
-    return _takeout_with(bd.approve("takeout", "T-1", ["M-002"]), tmp, authority)
+    return _takeout_with(world.approve("takeout", "T-1", ["M-002"]), tmp, authority)
 
 
 def approval_of_another_kind(tmp: Path, authority: bool) -> tuple[Site, Path]:
-    return _takeout_with(bd.approve("copy", "K-1", ["M-001"]), tmp, authority)
+    return _takeout_with(world.approve("copy", "K-1", ["M-001"]), tmp, authority)
 
 
 def approval_outside_its_window(tmp: Path, authority: bool) -> tuple[Site, Path]:
@@ -336,7 +336,7 @@ def approval_outside_its_window(tmp: Path, authority: bool) -> tuple[Site, Path]
 
 def reuse_beyond_max_uses(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
-    note = bd.approve("takeout", "T-1", ["M-001"])  # max_uses 1
+    note = world.approve("takeout", "T-1", ["M-001"])  # max_uses 1
     for _ in range(2):
         departed = site.depart(["M-001"], note=note)
         site.takeout_returned(departed, ["M-001"])
@@ -345,7 +345,7 @@ def reuse_beyond_max_uses(tmp: Path, authority: bool) -> tuple[Site, Path]:
 
 
 def takeout_without_encryption(tmp: Path, authority: bool) -> tuple[Site, Path]:
-    return _takeout_with(bd.approve("takeout", "T-1", ["M-001"]), tmp, authority, encryption={"method": "none"})
+    return _takeout_with(world.approve("takeout", "T-1", ["M-001"]), tmp, authority, encryption={"method": "none"})
 
 
 def takeout_never_returned(tmp: Path, authority: bool) -> tuple[Site, Path]:
@@ -357,7 +357,7 @@ def takeout_never_returned(tmp: Path, authority: bool) -> tuple[Site, Path]:
 def copy_without_approval(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
     site.checkout()
-    site.copy(note=bd.approve("copy", "K-1", ["M-002"]))  # approved for another source
+    site.copy(note=world.approve("copy", "K-1", ["M-002"]))  # approved for another source
     site.erase("C-001")
     site.checkin()
     site.give_back()
@@ -375,7 +375,7 @@ def unapproved_subcontractor(tmp: Path, authority: bool) -> tuple[Site, Path]:
 
 def third_tier_under_second_tier_approval(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
-    site.do("subcontract.approved", {"approval": bd.approve("subcontract", "SC-1", [])})
+    site.do("subcontract.approved", {"approval": world.approve("subcontract", "SC-1", [])})
     site.person("sub-ito", tier="subcontractor", organisation="株式会社下請", subcontract_id="SC-1")
     site.person("subsub-kato", tier="sub-subcontractor", organisation="株式会社孫請", subcontract_id="SC-1")
     site.checkout(person="subsub-kato")
@@ -460,7 +460,7 @@ def disposed_serial_seen_again(tmp: Path, authority: bool) -> tuple[Site, Path]:
 
 def counts_do_not_reconcile(tmp: Path, authority: bool) -> tuple[Site, Path]:
     site = opened(tmp, authority)
-    site.receive("M-002", "SN-002", receipt=bd.receipt("R-2026-002", quantity=2))  # two handed over, one recorded
+    site.receive("M-002", "SN-002", receipt=world.receipt("R-2026-002", quantity=2))  # two handed over, one recorded
     site.destroy()
     site.destroy("M-002", "SN-002", "D-2")
     return closed(site)
@@ -553,7 +553,7 @@ def subcontractor_under_another_companys_approval(tmp: Path, authority: bool) ->
     """An employee of a company nobody approved, registered under the approval the municipality gave to
     another company (株式会社下請, SC-1), works on the data."""
     site = opened(tmp, authority)
-    site.do("subcontract.approved", {"approval": bd.approve("subcontract", "SC-1", [])})
+    site.do("subcontract.approved", {"approval": world.approve("subcontract", "SC-1", [])})
     site.person("x-mura", tier="subcontractor", organisation="株式会社無承認", subcontract_id="SC-1")
     site.checkout(person="x-mura")
     site.checkin(person="x-mura")
@@ -565,7 +565,7 @@ def other_company_registered_as_vendor_staff(tmp: Path, authority: bool) -> tupl
     """A regular employee of another company registered at the vendor tier (truthful organisation, false tier)
     works on the data: only a warning, the verification passes."""
     site = opened(tmp, authority)
-    body = bd.person_body("x-sato", organisation="株式会社孫請")
+    body = world.person_body("x-sato", organisation="株式会社孫請")
     body["employment"] = "regular"
     site.do("personnel.registered", body)
     site.checkout(person="x-sato")
@@ -576,7 +576,7 @@ def other_company_registered_as_vendor_staff(tmp: Path, authority: bool) -> tupl
 
 def takeout_to_another_destination(tmp: Path, authority: bool) -> tuple[Site, Path]:
     """Approved to the city hall's IT division; recorded as taken to the operator's home."""
-    return _takeout_with(bd.approve("takeout", "T-1", ["M-001"]), tmp, authority, destination="作業員の自宅")
+    return _takeout_with(world.approve("takeout", "T-1", ["M-001"]), tmp, authority, destination="作業員の自宅")
 
 
 def destruction_witnessed_by_the_vendor_itself(tmp: Path, authority: bool) -> tuple[Site, Path]:

@@ -16,7 +16,8 @@ from tests.verify.reports.conftest import (
     squash,
     tables,
 )
-from tests.verify.reports.scenario import RESPONSIBLE, finish, new, receipt, received_body
+from tests.verify.reports.scenario import RESPONSIBLE, finish, new, received_body
+from tests.world import receipt
 from verify.reports import SignatureBoxes, render_pdf
 from verify.reports.completion import build_completion
 from verify.reports.produce import gather
