@@ -172,11 +172,16 @@ def _init_worker(registry: Registry, origin: str, cpus: Sequence[int] = (), coun
 
 
 def _worker_cpus(n_workers: int) -> list[int]:
-    """The processors to pin ``n_workers`` workers to, one each; none where that is impossible."""
+    """The processors to pin ``n_workers`` workers to, one each, when there is one worker per processor.
+
+    Only then do the workers and this process outnumber the processors; with
+    fewer workers the scheduler has a free processor to move this process to,
+    and pinning would only stop it from using whichever processors are idle.
+    """
     if not hasattr(os, "sched_setaffinity"):
         return []  # not Linux: the scheduler decides
     allowed = sorted(os.sched_getaffinity(0))
-    return allowed if len(allowed) >= n_workers else []
+    return allowed if len(allowed) == n_workers else []
 
 
 @dataclass(slots=True)

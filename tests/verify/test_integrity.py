@@ -360,11 +360,13 @@ def test_workers_keep_to_one_processor_each() -> None:
 
     if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
         pytest.skip("this platform cannot pin processes to processors (needs Linux and 2 allowed CPUs)")
-    assert engine._worker_cpus(len(os.sched_getaffinity(0)) + 1) == []  # more workers than processors: no pinning
-    cpus = engine._worker_cpus(2)
+    n = len(os.sched_getaffinity(0))
+    assert engine._worker_cpus(n + 1) == [] and engine._worker_cpus(n - 1) == []  # pinned only one per processor
+    cpus = engine._worker_cpus(n)
+    assert cpus == sorted(os.sched_getaffinity(0))
     context = multiprocessing.get_context()
-    with ProcessPoolExecutor(2, mp_context=context, initializer=engine._init_worker,
+    with ProcessPoolExecutor(n, mp_context=context, initializer=engine._init_worker,
                              initargs=(Registry(), "o", cpus, context.Value("i", 0))) as pool:
-        seen = dict(pool.map(_pinned_cpus, range(6)))
-    assert len(seen) == 2
-    assert sorted(seen.values(), key=min) == [frozenset({cpus[0]}), frozenset({cpus[1]})]
+        seen = dict(pool.map(_pinned_cpus, range(3 * n)))
+    assert len(seen) == n
+    assert sorted(seen.values(), key=min) == [frozenset({cpu}) for cpu in cpus]
