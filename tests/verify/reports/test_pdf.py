@@ -258,3 +258,33 @@ def test_characters_the_font_lacks_print_as_geta() -> None:
     assert "〓田と葛飾区と〓" in text
     assert "〓野" in text
     assert unprintable(sample.media_register(3)) == ()
+
+
+def test_a_long_table_is_paged_in_linear_work_with_every_row_once_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pdf._PagedTable: each page's reportlab table holds that page's rows only (reportlab's own split
+    rebuilt a table of every remaining row at each page: quadratic in the rows), and no row is lost,
+    doubled or moved; the header is on every page, the footer once at the end."""
+    from reportlab.platypus import Table as RLTable
+
+    from verify.reports import pdf
+
+    built_rows: list[int] = []
+
+    class CountingTable(RLTable):  # type: ignore[misc]  # reportlab has no type hints
+        def __init__(self, data: list[list[str]], *args: Any, **kwargs: Any) -> None:
+            built_rows.append(len(data))
+            super().__init__(data, *args, **kwargs)
+
+    monkeypatch.setattr(pdf, "RLTable", CountingTable)
+    n = 1200
+    rows = [[f"R{i:05d}", "行" * (1 + i % 3)] for i in range(n)]
+    doc = Document("長い表", blocks=[Table(["番号", "内容"], rows, footer_rows=[["合計", str(n)]])])
+    texts = [page.extract_text() for page in PdfReader(io.BytesIO(render_pdf(doc))).pages]
+    pages = len(texts)
+    assert pages > 20
+    # n rows, the footer, and one header per page: every row went into exactly one page's table.
+    assert sum(built_rows) == n + 1 + pages
+    found = [word for text in texts for word in text.split() if word.startswith("R0")]
+    assert found == [f"R{i:05d}" for i in range(n)]
+    assert all("番号" in text for text in texts)
+    assert "合計" in texts[-1] and not any("合計" in text for text in texts[:-1])
