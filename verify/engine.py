@@ -171,6 +171,19 @@ def _init_worker(registry: Registry, origin: str, cpus: Sequence[int] = (), coun
             os.sched_setaffinity(0, {cpus[index % len(cpus)]})
 
 
+def usable_cpus() -> int:
+    """How many processors this process may run on: the default number of workers.
+
+    The affinity mask where the platform has one (what Python 3.13 calls
+    ``os.process_cpu_count``): a container or ``taskset`` limited to two of a
+    host's 64 processors gets two workers, not 64.  A CPU quota without a
+    cpuset is not seen here; ``--workers`` overrides.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def _worker_cpus(n_workers: int) -> list[int]:
     """The processors to pin ``n_workers`` workers to, one each, when there is one worker per processor.
 
@@ -500,7 +513,7 @@ def verify_bundle(
 
     def checked() -> Iterator[tuple[list[bytes], Checked]]:
         chunks = _chunks(bundle, entries_digest, progress)
-        n_workers = workers if workers is not None else (os.cpu_count() or 1)
+        n_workers = workers if workers is not None else usable_cpus()
         if n_workers <= 1 or bundle.entries_size_bytes() < 2_000_000:
             _init_worker(registry, trust.origin)
             for start, lines in chunks:

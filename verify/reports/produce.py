@@ -14,7 +14,6 @@ are part of them; the caller decides what that means for its exit status.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from ledger import i18n
 from ledger.bundle import Bundle
-from verify.engine import Result, verify_bundle
+from verify.engine import Result, usable_cpus, verify_bundle
 from verify.findings import ERROR
 from verify.reports.content import REPORTS, build_reports
 from verify.reports.data import ReportData, load_report_data
@@ -114,7 +113,7 @@ def render_all(jobs: Sequence[tuple[Document, str]], *, workers: int | None = No
     the same certificate for PDF, HTML and JSON).  A document asked twice in
     one format is rendered once; the bytes would be the same.
     """
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    n_workers = workers if workers is not None else usable_cpus()
     total = len(jobs)
     out: list[bytes] = [b""] * total
     # id(doc) -> the document and, per format, the job indexes that want it (first-asked order).
