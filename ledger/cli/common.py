@@ -255,19 +255,19 @@ def optional_path(value: str | None) -> Path | None:
 
 
 def key_option() -> Any:
-    return typer.Option(None, "--key", "-k", envvar="CUSTODY_KEY", help=_("Your signing key file."))
+    return typer.Option(None, "--key", "-k", envvar="CUSTODY_KEY", metavar="FILE", help=_("Your signing key file."))
 
 
 def passphrase_file_option() -> Any:
     return typer.Option(
-        None, "--passphrase-file",
+        None, "--passphrase-file", metavar="FILE",
         help=_("File holding the key's passphrase (else CUSTODY_PASSPHRASE, else a prompt)."),
     )
 
 
 def log_passphrase_option() -> Any:
     return typer.Option(
-        None, "--log-passphrase-file",
+        None, "--log-passphrase-file", metavar="FILE",
         help=_("File holding the log key's passphrase (else CUSTODY_LOG_PASSPHRASE)."),
     )
 

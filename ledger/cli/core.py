@@ -151,7 +151,7 @@ def _store_files(ledger: Ledger, files: list[Path]) -> list[dict[str, Any]]:
 
 
 def note(
-    text: str = typer.Argument(..., help=_("The remark.")),
+    text: str = typer.Argument(..., metavar="TEXT", help=_("The remark.")),
     attach_files: list[str] = typer.Option([], "--attach", metavar="FILE", help=_("Attach a file (repeatable).")),
     ledger_dir: str = ledger_option(),
     key: str | None = key_option(),
