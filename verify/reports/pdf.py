@@ -499,13 +499,14 @@ class _PagedTable(Flowable):  # type: ignore[misc]  # reportlab has no type hint
         table.drawOn(self.canv, 0, 0)
 
     def _table(self, lo: int, hi: int) -> RLTable:
-        """A reportlab Table of rows [lo, hi), with the header row first where it belongs."""
+        """A reportlab Table of rows [lo, hi) (``lo``: this part's ``start``), with the header row first where it
+        belongs."""
         grid, offset = self.grid, self.offset
         data: list[list[str]] = []
         styles: list[list[CellStyle]] = []
         heights: list[float] = []
         commands: list[tuple[Any, ...]] = [("GRID", (0, 0), (-1, -1), 0.4, GRID)]
-        if self._head() and lo == self.start:
+        if self._head():  # lo is this part's first row
             data.append(grid.data[0])
             styles.append(grid.styles[0])
             heights.append(grid.heights[0])
