@@ -180,7 +180,8 @@ def usable_cpus() -> int:
     cpuset is not seen here; ``--workers`` overrides.
     """
     if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
+        with contextlib.suppress(OSError):  # a sandbox that refuses the call: count as below
+            return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
 
 
@@ -193,7 +194,10 @@ def _worker_cpus(n_workers: int) -> list[int]:
     """
     if not hasattr(os, "sched_setaffinity"):
         return []  # not Linux: the scheduler decides
-    allowed = sorted(os.sched_getaffinity(0))
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+    except OSError:
+        return []  # only speed depends on it
     return allowed if len(allowed) == n_workers else []
 
 
