@@ -76,7 +76,7 @@ def durable_append(tmp: Path, pairs: int = 2000) -> dict[str, object]:
 def verify_once(bundle: Path, cores: int) -> dict[str, Any]:
     """``custody verify`` of the bundle as a process, between two measurements of the raw verify rates.
 
-    The host's other tenants move the raw rate by up to ±10 % within minutes (here 7,700-9,400 verifies/s
+    The host's other tenants move the raw rate by up to 15 % within minutes (here 7,000-9,400 verifies/s
     on one day): each run's limit is the mean of the measurements taken right before and right after it,
     and several runs are reported, not the best one.
     """

@@ -549,10 +549,11 @@ def verify_bundle(
     for lines, chunk in checked():
         start = chunk.start
         # The seams: the chain and the tree across the chunk boundary.
+        breaks = [start + offset for offset in chunk.chain_breaks]
         if chunk.first_prev is not None and chunk.first_prev != prev_hash:
-            ctx.add("I1", ERROR, _("hash chain broken: 'prev' does not match the previous entry"), seq=start)
-        for offset in chunk.chain_breaks:
-            ctx.add("I1", ERROR, _("hash chain broken: 'prev' does not match the previous entry"), seq=start + offset)
+            breaks.insert(0, start)
+        for seq in breaks:
+            ctx.add("I1", ERROR, _("hash chain broken: 'prev' does not match the previous entry"), seq=seq)
         prev_hash = chunk.leaf_hashes[-32:]
         if start == 0 and trust.genesis_leaf_hash is not None and chunk.leaf_hashes[:32] != trust.genesis_leaf_hash:
             ctx.add("I5", ERROR, _("the genesis entry differs from the one the municipality pinned"), seq=0)

@@ -241,7 +241,8 @@ def print_json(value: Any) -> None:
 
 # Path options of the everyday commands are declared as text and turned into paths by the commands
 # (``optional_path``): typer coerces a ``Path`` parameter through pydantic, which costs about 50 ms of
-# every process's start-up.
+# every process's start-up.  The rarer commands that declare ``ledger_dir: Path`` get the text default
+# converted by typer.
 
 
 def ledger_option() -> Any:

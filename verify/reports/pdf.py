@@ -421,17 +421,19 @@ class _Grid:
     heights: list[float]
 
 
-def _rl_table(
-    grid: _Grid, col_widths: list[float], commands: list[tuple[Any, ...]], *, repeat_rows: int = 0
-) -> RLTable:
+# The style commands every grid starts with: its lines, and the header row's background.
+_GRID_LINES = ("GRID", (0, 0), (-1, -1), 0.4, GRID)
+_HEADER_BACKGROUND = ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG)
+
+
+def _rl_table(grid: _Grid, col_widths: list[float]) -> RLTable:
     return RLTable(
         grid.data,
         colWidths=col_widths,
         rowHeights=grid.heights,
         cellStyles=grid.styles,
         normalizedData=1,  # plain str cells already: skip reportlab's per-cell coercion
-        repeatRows=repeat_rows,
-        style=TableStyle(commands),
+        style=TableStyle(grid.commands),
         hAlign="LEFT",
     )
 
@@ -505,12 +507,12 @@ class _PagedTable(Flowable):  # type: ignore[misc]  # reportlab has no type hint
         data: list[list[str]] = []
         styles: list[list[CellStyle]] = []
         heights: list[float] = []
-        commands: list[tuple[Any, ...]] = [("GRID", (0, 0), (-1, -1), 0.4, GRID)]
+        commands: list[tuple[Any, ...]] = [_GRID_LINES]
         if self._head():  # lo is this part's first row
             data.append(grid.data[0])
             styles.append(grid.styles[0])
             heights.append(grid.heights[0])
-            commands.append(("BACKGROUND", (0, 0), (-1, 0), HEAD_BG))
+            commands.append(_HEADER_BACKGROUND)
         base = len(data)
         data += grid.data[offset + lo : offset + hi]
         styles += grid.styles[offset + lo : offset + hi]
@@ -522,7 +524,7 @@ class _PagedTable(Flowable):  # type: ignore[misc]  # reportlab has no type hint
         if lo <= self.body < hi:
             first_footer = base + self.body - lo
             commands.append(("LINEABOVE", (0, first_footer), (-1, first_footer), 1.2, colors.black))
-        return _rl_table(_Grid(data, styles, commands, heights), self.col_widths, commands)
+        return _rl_table(_Grid(data, styles, commands, heights), self.col_widths)
 
 
 @cache
@@ -590,7 +592,7 @@ class _Builder:
         reportlab Paragraph per cell; hashes are set in the monospace font.
         """
         inner = [w - 2 * CELL_PAD_X for w in col_widths]
-        commands: list[tuple[Any, ...]] = [("GRID", (0, 0), (-1, -1), 0.4, GRID)]
+        commands: list[tuple[Any, ...]] = [_GRID_LINES]
         data: list[list[str]] = []
         styles: list[list[CellStyle]] = []
         heights: list[float] = []
@@ -599,7 +601,7 @@ class _Builder:
             data.append(["\n".join(lines) for lines in head])
             styles.append([_cell_style(style, mono=False, align="center", valign="BOTTOM")] * len(head))
             heights.append(_row_height(len(lines) * style.leading for lines in head))
-            commands.append(("BACKGROUND", (0, 0), (-1, 0), HEAD_BG))
+            commands.append(_HEADER_BACKGROUND)
         text_styles = [_cell_style(style, mono=False, align=align, valign="TOP") for align in aligns]
         hash_styles = [_cell_style(style, mono=True, align=align, valign="TOP") for align in aligns]
         for row in rows:
@@ -644,7 +646,7 @@ class _Builder:
         col_widths = [width * w / sum(widths) for w in widths]
         grid = self.grid(None, rows, col_widths, _KV, ["left", "left"])
         grid.commands.append(("BACKGROUND", (0, 0), (0, -1), LABEL_BG))
-        table = _rl_table(grid, col_widths, grid.commands)
+        table = _rl_table(grid, col_widths)
         self.story.add(table)
         self.story.add(Spacer(1, 3 * mm))
 

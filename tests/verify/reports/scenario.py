@@ -297,7 +297,7 @@ _MODELS = (("Buffalo", "RUF3-K32GA"), ("I-O DATA", "EU3-PW/32GR"), ("ELECOM", "M
 _REMAINS = ("産業廃棄物処理業者 株式会社リサイクル", "廃棄物処理センター（例市清掃局）")
 
 
-def _varied(i: int) -> dict[str, Any]:
+def varied_disposal(i: int) -> dict[str, Any]:
     make, model = _MODELS[i % len(_MODELS)]
     witness = _WITNESSES[i % len(_WITNESSES)]
     return {
@@ -312,7 +312,7 @@ def _varied(i: int) -> dict[str, Any]:
 def build_many(tmp: Path, n: int, *, batch: int = 500, varied: bool = False) -> Built:
     """n media: received, checked out and in, then half returned and half disposed; closed (valid entries).
 
-    ``varied``: the disposals differ in people, place and model (``_varied``), as a real contract's do.
+    ``varied``: the disposals differ in people, place and model (``varied_disposal``), as a real contract's do.
     """
     ledger, clock = new(tmp)
     op = signer("op-tanaka")
@@ -352,7 +352,7 @@ def build_many(tmp: Path, n: int, *, batch: int = 500, varied: bool = False) -> 
     for i, media_id in enumerate(dispose):
         serial = f"SN-{int(media_id[2:]):06d}"
         add("media.disposed", _disposed(ledger, media_id, serial, f"D-{i // 100 + 1:03d}", f"C-{i + 1:05d}", clock,
-                                        **(_varied(i) if varied else {})))
+                                        **(varied_disposal(i) if varied else {})))
     for media_id in ids[n // 2:]:
         add("media.returned", returned_body(media_id))
     flush()

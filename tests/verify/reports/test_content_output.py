@@ -10,7 +10,7 @@ import pytest
 from ledger.bundle import Bundle
 from ledger.tlogproof import parse_tlog_proof
 from tests.verify.reports.conftest import Case, all_text, pdf_text
-from tests.verify.reports.scenario import _varied, build, build_many, make_authority
+from tests.verify.reports.scenario import build, build_many, make_authority, varied_disposal
 from verify.reports import load_json, render_html, render_json, render_pdf
 from verify.reports.content import REPORTS, build_reports
 from verify.reports.data import _entry_type
@@ -117,6 +117,6 @@ def test_the_benchmark_ledger_with_varied_disposals_verifies_and_shows_each_ones
     assert len(certificates) == 6
     for i in range(6):
         text = "".join(pdf_text(render_pdf(certificates[f"disposal-M-{i:04d}"])).split())
-        people = _varied(i)
+        people = varied_disposal(i)
         for name in (people["operator"]["name"], people["witness"]["name"], people["place"]):
             assert "".join(name.split()) in text, (i, name)
