@@ -121,6 +121,33 @@ def _fast_dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
+def _strict_dumps(value: Any) -> bytes:
+    """``_fast_dumps`` that raises orjson.JSONEncodeError on an integer beyond +/-(2^53-1) (orjson's own check,
+    in C: exactly that bound)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
+
+
+def _is_or_holds_float(value: Any) -> bool:
+    """Whether a value that ``orjson.loads`` returned is or holds a float at any depth.
+
+    ``loads_canonical``'s walk: what orjson returns has string keys and only
+    JSON types, so floats are all there is left to look for -- about half
+    the cost of ``_refuse_floats``, on every entry a verifier reads.
+    """
+    kind = type(value)
+    if kind is dict:
+        value = value.values()
+    elif kind is not list:
+        return kind is float
+    for item in value:
+        kind = type(item)
+        if kind is str or kind is int:
+            continue
+        if kind is float or ((kind is dict or kind is list) and _is_or_holds_float(item)):
+            return True
+    return False
+
+
 def _refuse_floats(value: Any) -> bool:
     """Refuse what may not be signed; True when every object key is in the BMP.
 
@@ -175,19 +202,20 @@ def loads_canonical(data: bytes) -> Any:
 
     Fast path, for the verifier's hot loop: ``orjson`` parses strictly as far
     as RFC 8259 goes (it refuses NaN/Infinity, invalid UTF-8 and lone
-    surrogates); the walk of ``_refuse_floats`` refuses floats and integers
-    beyond 2^53-1; and a sorted, compact re-serialisation that gives back
+    surrogates); ``_holds_float`` looks for floats; a sorted, compact
+    re-serialisation that refuses integers beyond 2^53-1 and gives back
     exactly ``data`` proves the bytes canonical and free of duplicate keys (a
-    duplicate would be collapsed and the bytes would differ).  Anything the
-    fast path cannot vouch for takes the strict path with the ``rfc8785``
-    package, which also names the problem.
+    duplicate would be collapsed and the bytes would differ).  Without 4-byte
+    UTF-8 sequences no key is outside the BMP, so code-point order is UTF-16
+    order.  Anything the fast path cannot vouch for takes the strict path
+    with the ``rfc8785`` package, which also names the problem.
     """
     if data.isascii() or not _ASTRAL_UTF8.search(data):
         try:
             value = orjson.loads(data)
-            if _refuse_floats(value) and _fast_dumps(value) == data:
+            if not _is_or_holds_float(value) and _strict_dumps(value) == data:
                 return value
-        except (orjson.JSONDecodeError, orjson.JSONEncodeError, CanonicalJSONError):
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
             pass  # the strict path below says exactly what is wrong (or, past orjson's depth limit, decides)
     value = loads(data)
     if dumps(value) != data:

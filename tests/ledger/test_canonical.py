@@ -83,6 +83,17 @@ def test_astral_keys_use_utf16_order() -> None:
         b'{"a":"\\ud83d\\ude00"}',  # an escaped pair: canonical form writes the character itself
         b'{"a":"\\u001F"}',
         b'{"a":"\\/"}',
+        # Floats and unsafe integers wherever the fast path's walk must find them.
+        b"1.5",
+        b"1e16",
+        b"-0.0",
+        b"9007199254740992",
+        b'["x",true,null,2.5]',
+        b'[[{"a":[1,{"b":2.5}]}]]',
+        b'{"a":{"b":{"c":1e16}}}',
+        b'{"a":[{"b":-9007199254740992}]}',
+        b'{"a":"1","b":[],"c":{},"d":0.5}',
+        b"[" * 200 + b"1.5" + b"]" * 200,
     ],
 )
 def test_loads_canonical_rejects(raw: bytes) -> None:
