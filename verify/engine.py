@@ -54,6 +54,7 @@ from ledger.i18n import _
 from ledger.note import Verifier, open_note
 from ledger.registry import GENESIS, KeyStatus, Registry
 from ledger.timefmt import parse_at
+from verify.cpus import usable_cpus
 from verify.findings import ERROR, INFO, WARNING, Finding, sort_key
 from verify.trust import TrustAnchor
 
@@ -169,20 +170,6 @@ def _init_worker(registry: Registry, origin: str, cpus: Sequence[int] = (), coun
             counter.value += 1
         with contextlib.suppress(OSError):  # only speed depends on it
             os.sched_setaffinity(0, {cpus[index % len(cpus)]})
-
-
-def usable_cpus() -> int:
-    """How many processors this process may run on: the default number of workers.
-
-    The affinity mask where the platform has one (what Python 3.13 calls
-    ``os.process_cpu_count``): a container or ``taskset`` limited to two of a
-    host's 64 processors gets two workers, not 64.  A CPU quota without a
-    cpuset is not seen here; ``--workers`` overrides.
-    """
-    if hasattr(os, "sched_getaffinity"):
-        with contextlib.suppress(OSError):  # a sandbox that refuses the call: count as below
-            return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
 
 
 def _worker_cpus(n_workers: int) -> list[int]:

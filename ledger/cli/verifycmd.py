@@ -65,7 +65,8 @@ def verify(
         help=_("The municipality's trust store (custody authority init)."),
     ),
     workers: int | None = typer.Option(
-        None, "--workers", help=_("Processes for signature checks (default: all cores).")
+        None, "--workers",
+        help=_("Processes for signature checks (default: the cores this process may use, within any CPU quota)."),
     ),
     json_out: bool = json_option(),
 ) -> None:

@@ -374,20 +374,3 @@ def test_workers_keep_to_one_processor_each() -> None:
         os.sched_setaffinity(0, allowed)
     assert len(seen) == 2
     assert sorted(seen.values(), key=min) == [frozenset({cpu}) for cpu in cpus]
-
-
-def test_the_default_worker_count_is_the_processors_this_process_may_use() -> None:
-    """engine.usable_cpus: a verifier limited to one processor (taskset, a container's cpuset) runs one worker."""
-    import os
-
-    from verify import engine
-
-    if not hasattr(os, "sched_setaffinity"):
-        pytest.skip("this platform has no processor affinity: the default is os.cpu_count()")
-    allowed = os.sched_getaffinity(0)
-    assert engine.usable_cpus() == len(allowed)
-    try:
-        os.sched_setaffinity(0, {min(allowed)})
-        assert engine.usable_cpus() == 1
-    finally:
-        os.sched_setaffinity(0, allowed)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from ledger import i18n
 from ledger.bundle import Bundle
-from verify.engine import Result, usable_cpus, verify_bundle
+from verify.cpus import usable_cpus
+from verify.engine import Result, verify_bundle
 from verify.findings import ERROR
 from verify.reports.content import REPORTS, build_reports
 from verify.reports.data import ReportData, load_report_data
