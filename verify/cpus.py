@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 PROC_CGROUP = Path("/proc/self/cgroup")
@@ -73,7 +72,7 @@ def cgroup_cpu_limit(proc_cgroup: Path = PROC_CGROUP, cgroup_root: Path = CGROUP
         lines = proc_cgroup.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
-    limits: list[int] = []
+    limits: list[int | None] = []
     for line in lines:
         fields = line.split(":", 2)
         if len(fields) != 3:
@@ -81,18 +80,15 @@ def cgroup_cpu_limit(proc_cgroup: Path = PROC_CGROUP, cgroup_root: Path = CGROUP
         hierarchy, controllers, path = fields
         if hierarchy == "0" and controllers == "":
             for mount in (cgroup_root, cgroup_root / "unified"):
-                for group in _groups(mount, path):
-                    limits.extend(_read(group / "cpu.max", parse_cpu_max))
+                limits.extend(parse_cpu_max(_text(group / "cpu.max")) for group in _groups(mount, path))
         elif "cpu" in controllers.split(","):
             for mount in {cgroup_root / "cpu", cgroup_root / controllers}:
                 for group in _groups(mount, path):
-                    quota = _read(group / "cpu.cfs_quota_us", _integer)
-                    period = _read(group / "cpu.cfs_period_us", _integer)
-                    if quota and period:
-                        limit = quota_cpus(quota[0], period[0])
-                        if limit is not None:
-                            limits.append(limit)
-    return min(limits, default=None)
+                    quota = _integer(_text(group / "cpu.cfs_quota_us"))
+                    period = _integer(_text(group / "cpu.cfs_period_us"))
+                    if quota is not None and period is not None:
+                        limits.append(quota_cpus(quota, period))
+    return min((limit for limit in limits if limit is not None), default=None)
 
 
 def _groups(mount: Path, path: str) -> list[Path]:
@@ -101,17 +97,16 @@ def _groups(mount: Path, path: str) -> list[Path]:
     return [mount.joinpath(*parts[:depth]) for depth in range(len(parts), -1, -1)]
 
 
+def _text(file: Path) -> str:
+    """A cgroup file's text; "" when it is absent or unreadable."""
+    try:
+        return file.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def _integer(text: str) -> int | None:
     try:
         return int(text.strip())
     except ValueError:
         return None
-
-
-def _read(file: Path, parse: Callable[[str], int | None]) -> list[int]:
-    """``parse`` of a cgroup file's text: [value], or [] when the file is absent, unreadable or says nothing."""
-    try:
-        value = parse(file.read_text(encoding="ascii"))
-    except (OSError, UnicodeDecodeError):
-        return []
-    return [] if value is None else [value]
