@@ -102,3 +102,41 @@ def test_quota_cpus(quota: int, period: int, expected: int | None) -> None:
 def test_this_machine() -> None:
     """On the machine running the tests, the answer never exceeds the affinity mask and is at least 1."""
     assert 1 <= cpus.usable_cpus() <= cpus.affinity_cpus()
+
+
+def _writable_cpu_cgroup_v1() -> Path | None:
+    """The cgroup v1 cpu controller's mount, when this process may create groups in it."""
+    for mount in (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup/cpu,cpuacct")):
+        if (mount / "cpu.cfs_quota_us").exists() and os.access(mount, os.W_OK):
+            return mount
+    return None
+
+
+def test_a_real_cgroup_quota(tmp_path: Path) -> None:
+    """A process placed in a real cgroup with a one-processor quota counts one usable processor."""
+    import subprocess
+    import sys
+    import uuid
+
+    mount = _writable_cpu_cgroup_v1()
+    if mount is None:
+        pytest.skip("no writable cgroup v1 cpu controller here (needs root and a writable /sys/fs/cgroup/cpu); "
+                    "the quota logic is covered above on constructed cgroup trees")
+    group = mount / f"custody-test-{uuid.uuid4().hex[:8]}"
+    try:
+        group.mkdir()
+    except OSError as exc:
+        pytest.skip(f"cannot create a cgroup here: {exc}")
+    try:
+        (group / "cpu.cfs_period_us").write_text("100000")
+        (group / "cpu.cfs_quota_us").write_text("100000")
+        script = (
+            "import os, sys\n"
+            f"open({str(group / 'cgroup.procs')!r}, 'w').write(str(os.getpid()))\n"
+            "from verify.cpus import usable_cpus, cgroup_cpu_limit\n"
+            "print(usable_cpus(), cgroup_cpu_limit())\n"
+        )
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+        assert out.stdout.split() == ["1", "1"]
+    finally:
+        group.rmdir()  # empty again: the process that joined it has exited
