@@ -230,10 +230,17 @@ def test_batches_are_rate_limited_and_split(watch: Callable[..., tuple[VolumeWat
 
 
 def test_stop_hands_over_everything(tmp_path: Path) -> None:
+    """stop() hands over every pending record, split by the batch limit.
+
+    ``linger`` is long so that only the limit or stop() hands a batch over:
+    with the default 0.1 s, a loaded machine that takes longer than that to
+    write the 120 files saw an early batch of one ([1, 50, 50, 19]).
+    """
     root = tmp_path / "volume"
     root.mkdir()
     batches = Batches()
-    cfg = WatcherConfig(batch_interval=0.3, batch_limit=50, settle=5.0, reconcile_interval=60, baseline_grace=0.0)
+    cfg = WatcherConfig(batch_interval=0.3, batch_limit=50, linger=60.0, settle=5.0, reconcile_interval=60,
+                        baseline_grace=0.0)
     watcher = VolumeWatcher(root, batches, config=cfg)
     watcher.start()
     assert watcher._baseline_done.wait(5)
