@@ -152,8 +152,8 @@ def _refuse_floats(value: Any) -> bool:
     """Refuse what may not be signed; True when every object key is in the BMP.
 
     Exact-type checks first, and strings and safe integers are judged in the
-    loops without a call: this walk runs on every append and on every entry a
-    verifier parses.
+    loops without a call: this walk runs on every append (``dumps``).  Parsing
+    has a cheaper walk, ``_is_or_holds_float``.
     """
     kind = type(value)
     if kind is dict:
@@ -202,7 +202,7 @@ def loads_canonical(data: bytes) -> Any:
 
     Fast path, for the verifier's hot loop: ``orjson`` parses strictly as far
     as RFC 8259 goes (it refuses NaN/Infinity, invalid UTF-8 and lone
-    surrogates); ``_holds_float`` looks for floats; a sorted, compact
+    surrogates); ``_is_or_holds_float`` looks for floats; a sorted, compact
     re-serialisation that refuses integers beyond 2^53-1 and gives back
     exactly ``data`` proves the bytes canonical and free of duplicate keys (a
     duplicate would be collapsed and the bytes would differ).  Without 4-byte
