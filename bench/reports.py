@@ -28,7 +28,7 @@ from bench.common import RssSampler, machine
 from ledger.bundle import Bundle
 from tests.verify.reports.scenario import build_many
 from verify.reports.content import REPORTS, build_reports
-from verify.reports.produce import gather, render_all
+from verify.reports.produce import gather, render_each
 
 
 def cpu_seconds() -> float:
@@ -66,11 +66,12 @@ def main() -> None:
             docs = [doc for kind in REPORTS for _stem, doc in build_reports(kind, data, args.lang)]
             t2 = time.perf_counter()
             jobs = [(doc, fmt) for doc in docs for fmt in formats]
-            blobs = render_all(jobs, workers=args.workers)
+            # Each file's bytes are counted and dropped as they come, as `custody report` writes them.
+            by_format: dict[str, int] = {}
+            for index, blob in render_each(jobs, workers=args.workers):
+                fmt = jobs[index][1]
+                by_format[fmt] = by_format.get(fmt, 0) + len(blob)
             c3, t3 = cpu_seconds(), time.perf_counter()
-        by_format: dict[str, int] = {}
-        for (_doc, fmt), blob in zip(jobs, blobs, strict=True):
-            by_format[fmt] = by_format.get(fmt, 0) + len(blob)
         results.update({
             "verified_ok": data.result.ok,
             "findings": len(data.result.findings),
@@ -86,6 +87,7 @@ def main() -> None:
             "load_average_1min": round(os.getloadavg()[0], 2),
             "target_s": 10,
             "peak_rss_mb_incl_workers": round(rss.stop() / 2**20),
+            "peak_pss_mb_incl_workers": round(rss.peak_pss / 2**20),
         })
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -14,7 +14,7 @@ from tests.verify.reports.scenario import build, build_many, make_authority, var
 from verify.reports import load_json, render_html, render_json, render_pdf
 from verify.reports.content import REPORTS, build_reports
 from verify.reports.data import _entry_type
-from verify.reports.produce import expand_formats, expand_kinds, gather, produce, render_all
+from verify.reports.produce import expand_formats, expand_kinds, gather, produce, render_all, write_reports
 
 
 def test_every_kind_builds_in_both_languages(violations: Case) -> None:
@@ -64,6 +64,24 @@ def test_parallel_rendering_gives_the_same_bytes(clean: Case) -> None:
     docs = [doc for kind in REPORTS for _s, doc in build_reports(kind, clean.ja, "ja")]
     jobs = [(doc, fmt) for doc in docs for fmt in ("pdf", "json")] * 4
     assert render_all(jobs, workers=2) == render_all(jobs, workers=1)
+
+
+def test_each_file_is_written_as_soon_as_it_is_rendered(tmp_path: Path) -> None:
+    """write_reports does not hold every report's bytes: when file k is reported done, k files are on disk."""
+    built = build_many(tmp_path / "ledger", 30, batch=10)
+    with Bundle(built.bundle) as bundle:
+        data = gather(bundle, built.trust, "ja", workers=1)
+    out = tmp_path / "out"
+    on_disk: list[int] = []
+
+    def rendered(done: int, total: int) -> None:
+        on_disk.append(len([p for p in out.iterdir() if not p.name.startswith(".")]))
+
+    paths = write_reports(data, ["all"], ["pdf", "json"], "ja", out, workers=2, rendered=rendered)
+    assert len(paths) == 2 * (15 + len(REPORTS) - 1) >= 24  # enough to be rendered in workers
+    assert on_disk == list(range(1, len(paths) + 1))
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)
+    assert paths[0].name == "register.ja.pdf"  # in the order asked, whatever order they were rendered in
 
 
 def test_proofs_for_a_longer_ledger_match_the_store(tmp_path: Path) -> None:

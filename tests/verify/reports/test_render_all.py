@@ -1,12 +1,14 @@
-"""render_all: the same bytes whatever the number of worker processes, in the order asked."""
+"""render_all and render_each: the same bytes whatever the number of worker processes; render_all in the order asked."""
 
 from __future__ import annotations
+
+import gc
 
 import pytest
 
 from tests.verify.reports import sample
 from verify.reports import Document, Paragraph, render_html, render_json, render_pdf
-from verify.reports.produce import PARALLEL_FROM, render_all
+from verify.reports.produce import PARALLEL_FROM, render_all, render_each
 
 RENDER = {"pdf": render_pdf, "html": render_html, "json": render_json}
 
@@ -43,3 +45,24 @@ def test_few_jobs_render_in_this_process() -> None:
     doc = sample.small_english()
     assert render_all([(doc, "pdf"), (doc, "json")], workers=4) == [render_pdf(doc), render_json(doc)]
     assert render_all([], workers=2) == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_render_each_yields_every_job_once(
+    workers: int, expected: tuple[list[tuple[Document, str]], list[bytes]]
+) -> None:
+    jobs, blobs = expected
+    got = list(render_each(jobs, workers=workers))
+    assert sorted(index for index, _blob in got) == list(range(len(jobs)))
+    assert all(blob == blobs[index] for index, blob in got)
+    assert gc.get_freeze_count() == 0  # the heap frozen for the workers' fork is thawed again
+
+
+def test_render_each_abandoned_midway_thaws_the_heap(expected: tuple[list[tuple[Document, str]], list[bytes]]) -> None:
+    jobs, blobs = expected
+    each = render_each(jobs, workers=2)
+    index, blob = next(each)
+    assert blob == blobs[index]
+    assert gc.get_freeze_count() > 0
+    each.close()  # a caller that stops early (a full disk): the workers are shut down, the heap thawed
+    assert gc.get_freeze_count() == 0
