@@ -16,9 +16,11 @@ ledger state gives the same bytes, zip included.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
+import shutil
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ledger import canonical
-from ledger.errors import BundleFormatError, CanonicalJSONError
+from ledger.errors import BundleFormatError, CanonicalJSONError, OutputError
 from ledger.i18n import _
 from ledger.store import Store
 from ledger.tlogproof import TlogProof, format_tlog_proof
@@ -104,12 +106,67 @@ class _Writer:
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
+            self._zip = None
+            with self._dir.open("rb+") as fh:  # a zip is one file: on disk before it takes its name
+                os.fsync(fh.fileno())
 
 
 def export_bundle(store: Store, log_vkey: str, out: Path, *, as_zip: bool = False) -> dict[str, Any]:
-    """Write the bundle for the store's current state; returns the manifest."""
+    """Write the bundle for the store's current state; returns the manifest.
+
+    The bundle is written under a temporary name next to ``out`` and renamed
+    to ``out`` once complete, so ``out`` is either the whole bundle or
+    absent: a full disk or a killed export leaves no bundle that looks
+    complete (a killed one leaves a hidden ``.NAME.partial-PID``).
+    OutputError when it cannot be written; the partial copy is removed.
+    """
     if out.exists():
         raise BundleFormatError(_("{path} already exists; choose a new path for the bundle").format(path=out))
+    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        manifest = _export(store, log_vkey, partial, as_zip)
+        os.rename(partial, out)
+        _fsync_directory(out.parent)
+    except BaseException as exc:
+        _remove(partial)
+        if isinstance(exc, OSError):
+            # mkdir says "File exists" where a file stands in the way of a parent directory.
+            why = _("{path} is not a directory").format(path=exc.filename) if isinstance(
+                exc, FileExistsError) else exc.strerror or str(exc)
+            raise OutputError(
+                _("Cannot write the bundle {path}: {why}").format(path=out, why=why),
+                hint=_("Nothing was left at {path}. Free space on that disk or choose another place, "
+                       "then export again.").format(path=out),
+            ) from None
+        raise
+    return manifest
+
+
+def _remove(path: Path) -> None:
+    """Remove a partial bundle (a directory or a zip), as far as the filesystem lets us."""
+    with contextlib.suppress(OSError):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _fsync_directory(path: Path) -> None:
+    """Make a rename in ``path`` durable (POSIX; a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; the data itself was synced
+    finally:
+        os.close(fd)
+
+
+def _export(store: Store, log_vkey: str, out: Path, as_zip: bool) -> dict[str, Any]:
     size = store.size
     checkpoints = [(s, n) for s, n in store.checkpoints() if s <= size]
     writer = _Writer(out, as_zip)

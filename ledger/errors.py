@@ -38,6 +38,14 @@ class UsageError(CustodyError):
     exit_code = 2
 
 
+class OutputError(UsageError):
+    """What the command was told to write could not be written: a full disk, a missing or read-only directory.
+
+    Nothing half-written is left under the name asked for.  Exit code 2, as for
+    any other place given on the command line that cannot be used.
+    """
+
+
 # --- Malformed input: bytes that do not parse as the format they claim. ---
 
 

@@ -9,6 +9,7 @@ check and the write.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.config import LedgerConfig, LedgerPaths
 from ledger.contract import parse_contract
 from ledger.entry import Entry, sign_entry
-from ledger.errors import StoreError
+from ledger.errors import OutputError, StoreError
 from ledger.i18n import _
 from ledger.keyfile import read_key_file, write_key_file
 from ledger.note import Signer, Verifier, add_signatures, open_note, parse_note, sign_note
@@ -85,17 +86,48 @@ class Ledger:
         # The log key is named after the origin the contract gives (C2SP checkpoint: key name = origin).
         log_signer = Signer(origin, log_key)
         body["log_vkey"] = log_signer.verifier().vkey
-        if paths.config.exists() or paths.store.exists():
-            raise StoreError(_("{path} already holds a ledger; refusing to overwrite it").format(path=root))
-        root.mkdir(parents=True, exist_ok=True)
+        if any(path.exists() for path in (paths.config, paths.store, paths.log_key, paths.log_vkey)):
+            raise StoreError(
+                _("{path} already holds a ledger; refusing to overwrite it").format(path=root),
+                hint=_("If an earlier 'custody init' of this directory was interrupted, move its files "
+                       "(custody.toml, ledger.db*, log.key, log.vkey) away, then run it again."),
+            )
         config = LedgerConfig(origin=origin, **(config_overrides or {}))
-        write_key_file(paths.log_key, origin, log_key, log_passphrase, n=kdf_n)
-        paths.log_vkey.write_text(log_signer.verifier().vkey + "\n", encoding="utf-8")
-        store = Store.create(paths.store, origin)
-        paths.config.write_text(config.to_toml(), encoding="utf-8")
-        ledger = cls(paths, config, store, clock)
-        ledger.append(GENESIS, body, responsible)
-        ledger.checkpoint(log_signer)
+        # All or nothing: until the genesis entry and the first checkpoint are
+        # in, a failure (a full disk, Ctrl-C) removes what this call made, so
+        # that running it again just works.  Nothing was acknowledged yet.
+        made_root = not root.exists()
+        made: list[Path] = []
+        store: Store | None = None
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            write_key_file(paths.log_key, origin, log_key, log_passphrase, n=kdf_n)  # removes its own partial
+            made.append(paths.log_key)
+            made.append(paths.log_vkey)
+            paths.log_vkey.write_text(log_signer.verifier().vkey + "\n", encoding="utf-8")
+            made += [paths.store.with_name(paths.store.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+            store = Store.create(paths.store, origin)
+            made.append(paths.config)
+            paths.config.write_text(config.to_toml(), encoding="utf-8")
+            ledger = cls(paths, config, store, clock)
+            ledger.append(GENESIS, body, responsible)
+            ledger.checkpoint(log_signer)
+        except BaseException as exc:
+            if store is not None:
+                store.close()
+            for path in reversed(made):
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+            if made_root:
+                with contextlib.suppress(OSError):
+                    root.rmdir()
+            if isinstance(exc, OSError):
+                raise OutputError(
+                    _("Cannot create the ledger in {path}: {why}").format(path=root, why=exc.strerror or exc),
+                    hint=_("Nothing was left behind. Free space on that disk or choose another directory, "
+                           "then run 'custody init' again."),
+                ) from None
+            raise
         return ledger
 
     def close(self) -> None:

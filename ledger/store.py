@@ -20,6 +20,7 @@ an append writes exactly one row -- the same footprint as a bare insert.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -107,9 +108,15 @@ def _check_built(entry: Entry, head: Head) -> None:
         )
 
 
-def _translate(exc: BaseException) -> CustodyError:
-    """Map SQLite failures onto the store's errors (exit 4)."""
-    if isinstance(exc, apsw.FullError):
+def _translate(exc: apsw.Error, db: apsw.Connection | None = None) -> CustodyError:
+    """Map SQLite failures onto the store's errors (exit 4).
+
+    ``db``, where known, tells a full disk apart from other I/O errors: SQLite
+    reports ENOSPC as SQLITE_FULL when writing the database or the WAL, but
+    as a plain I/O error when it cannot grow the WAL index (``-shm``).
+    """
+    exc = _first_error(exc)
+    if isinstance(exc, apsw.FullError) or (isinstance(exc, apsw.IOError) and _system_errno(db) == errno.ENOSPC):
         return StoreFullError(
             _("the ledger's disk is full; nothing was written"),
             hint=_("free disk space, then repeat the command"),
@@ -130,12 +137,34 @@ def _translate(exc: BaseException) -> CustodyError:
     return StoreError(_("ledger store error: {why}").format(why=exc))
 
 
+def _first_error(exc: apsw.Error) -> apsw.Error:
+    """The SQLite error that started it all.
+
+    A rollback after a failed statement can fail in turn ("cannot rollback -
+    no transaction is active", when SQLite already rolled back on a full
+    disk); that second error says nothing to a person, the first one does.
+    """
+    while isinstance(exc.__context__, apsw.Error):
+        exc = exc.__context__
+    return exc
+
+
+def _system_errno(db: apsw.Connection | None) -> int:
+    """The OS error number behind the connection's last I/O error (0 if unknown)."""
+    if db is None:
+        return 0
+    try:
+        return int(db.system_errno)
+    except apsw.Error:  # a closed connection
+        return 0
+
+
 @contextmanager
-def _sqlite_errors() -> Iterator[None]:
+def _sqlite_errors(db: apsw.Connection | None = None) -> Iterator[None]:
     try:
         yield
     except apsw.Error as exc:
-        raise _translate(exc) from None
+        raise _translate(exc, db) from None
 
 
 class Store:
@@ -157,14 +186,19 @@ class Store:
             raise StoreError(_("{path} already exists; refusing to overwrite a ledger").format(path=path))
         with _sqlite_errors():
             db = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE)
-            store = cls(db, path)
-            store._configure()
-            db.execute("PRAGMA journal_mode=WAL")
-            with db:
-                db.execute(_SCHEMA)
-                db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                db.execute("INSERT INTO meta(key, value) VALUES('origin', ?)", (origin,))
+        try:
+            with _sqlite_errors(db):
+                store = cls(db, path)
+                store._configure()
+                db.execute("PRAGMA journal_mode=WAL")
+                with db:
+                    db.execute(_SCHEMA)
+                    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                    db.execute("INSERT INTO meta(key, value) VALUES('origin', ?)", (origin,))
+        except BaseException:
+            db.close()
+            raise
         return store
 
     @classmethod
@@ -176,10 +210,15 @@ class Store:
         flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE
         with _sqlite_errors():
             db = apsw.Connection(str(path), flags=flags)
-            store = cls(db, path)
-            store._configure()
-            app_id = db.execute("PRAGMA application_id").fetchone()
-            version = db.execute("PRAGMA user_version").fetchone()
+        try:
+            with _sqlite_errors(db):
+                store = cls(db, path)
+                store._configure()
+                app_id = db.execute("PRAGMA application_id").fetchone()
+                version = db.execute("PRAGMA user_version").fetchone()
+        except BaseException:
+            db.close()
+            raise
         if app_id is None or app_id[0] != APPLICATION_ID:
             raise StoreCorruptError(_("{path} is an SQLite file but not a custody ledger").format(path=path))
         if version is None or version[0] != SCHEMA_VERSION:
@@ -212,24 +251,24 @@ class Store:
         return value
 
     def get_meta(self, key: str) -> str | None:
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             row: Any = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_busy_timeout(self, seconds: float) -> None:
         """How long this connection waits for another writer (default 60 s)."""
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             self._db.set_busy_timeout(max(1, round(seconds * 1000)))
 
     def set_page_limit(self, pages: int) -> None:
         """Cap the file size (tests use it to simulate a full disk)."""
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             self._db.execute(f"PRAGMA max_page_count={int(pages)}")
 
     # --- reading ---
 
     def head(self) -> Head:
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             row: Any = self._db.execute("SELECT seq, leaf_hash, at FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
         if row is None:
             return Head(0, ZERO_HASH)
@@ -240,7 +279,7 @@ class Store:
         return self.head().size
 
     def leaf(self, seq: int) -> bytes:
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             row: Any = self._db.execute("SELECT leaf FROM entries WHERE seq=?", (seq,)).fetchone()
         if row is None:
             raise StoreError(_("no entry {seq} in the ledger").format(seq=seq))
@@ -255,7 +294,7 @@ class Store:
         page = 5000
         pos = start
         while pos < stop:
-            with _sqlite_errors():
+            with _sqlite_errors(self._db):
                 rows: Any = self._db.execute(
                     "SELECT seq, leaf FROM entries WHERE seq>=? AND seq<? ORDER BY seq",
                     (pos, min(stop, pos + page)),
@@ -276,7 +315,7 @@ class Store:
         out: list[int] = []
         pos, size, page = 0, self.size, 20000
         while pos < size:
-            with _sqlite_errors():
+            with _sqlite_errors(self._db):
                 rows: Any = self._db.execute(
                     "SELECT seq, type FROM entries WHERE seq>=? AND seq<? ORDER BY seq", (pos, pos + page)
                 ).fetchall()
@@ -297,7 +336,7 @@ class Store:
             where.append((leaf, index - tlog.stored_hash_index(0, leaf)))
         leaves = sorted({leaf for leaf, _off in where})
         marks = ",".join("?" for _leaf in leaves)
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             rows: Any = self._db.execute(
                 f"SELECT seq, tree FROM entries WHERE seq IN ({marks})",  # noqa: S608 - placeholders only
                 leaves,
@@ -387,7 +426,7 @@ class Store:
             # the next append compares with.
             self._tip = _Tip(db.data_version(), head, frontier)
         except apsw.Error as exc:
-            raise _translate(exc) from None
+            raise _translate(exc, db) from None
         return entries
 
     def _read_tip(self) -> _Tip:
@@ -399,7 +438,7 @@ class Store:
 
     def add_checkpoint(self, size: int, note: bytes, created: str) -> None:
         """Store a signed checkpoint; a later copy with more cosignatures replaces it."""
-        with _sqlite_errors(), self._db:
+        with _sqlite_errors(self._db), self._db:
             self._db.execute(
                 "INSERT INTO checkpoints(size, note, created) VALUES(?, ?, ?) "
                 "ON CONFLICT(size) DO UPDATE SET note=excluded.note",
@@ -407,22 +446,22 @@ class Store:
             )
 
     def checkpoint_created(self, size: int) -> str | None:
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             row: Any = self._db.execute("SELECT created FROM checkpoints WHERE size=?", (size,)).fetchone()
         return None if row is None else str(row[0])
 
     def checkpoint(self, size: int) -> bytes | None:
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             row: Any = self._db.execute("SELECT note FROM checkpoints WHERE size=?", (size,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def checkpoints(self) -> list[tuple[int, bytes]]:
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             rows: Any = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size").fetchall()
         return [(int(s), bytes(n)) for s, n in rows]
 
     def latest_checkpoint(self) -> tuple[int, bytes] | None:
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             row: Any = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
@@ -430,7 +469,7 @@ class Store:
 
     def put_attachment(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
-        with _sqlite_errors(), self._db:
+        with _sqlite_errors(self._db), self._db:
             self._db.execute(
                 "INSERT OR IGNORE INTO attachments(sha256, size, data) VALUES(?, ?, ?)",
                 (digest, len(data), data),
@@ -438,12 +477,12 @@ class Store:
         return digest
 
     def attachment(self, digest: str) -> bytes | None:
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             row: Any = self._db.execute("SELECT data FROM attachments WHERE sha256=?", (digest,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def attachment_digests(self) -> list[str]:
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             rows: Any = self._db.execute("SELECT sha256 FROM attachments ORDER BY sha256").fetchall()
         return [str(r[0]) for r in rows]
 
@@ -451,13 +490,13 @@ class Store:
 
     def load_state(self, name: str) -> tuple[int, bytes] | None:
         """A cached projection of the entries [0, size), e.g. the lifecycle state."""
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             row: Any = self._db.execute("SELECT size, state FROM state_cache WHERE name=?", (name,)).fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
     def save_state(self, name: str, size: int, state: bytes) -> None:
         """Replace the cached projection; inside an append it commits with the entry."""
-        with _sqlite_errors(), self._db:
+        with _sqlite_errors(self._db), self._db:
             self._db.execute(
                 "INSERT INTO state_cache(name, size, state) VALUES(?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET size=excluded.size, state=excluded.state",
@@ -466,7 +505,7 @@ class Store:
 
     def integrity_check(self) -> list[str]:
         """SQLite's own check; returns problems (an empty list when fine)."""
-        with _sqlite_errors():
+        with _sqlite_errors(self._db):
             rows: Any = self._db.execute("PRAGMA integrity_check").fetchall()
         problems = [str(r[0]) for r in rows]
         return [] if problems == ["ok"] else problems

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +37,48 @@ def _english_messages() -> Any:
     i18n.set_language("en")
     yield
     i18n._language = previous
+
+
+class SmallDisk:
+    """A real, small tmpfs: ``leave(n)`` fills it so that about ``n`` bytes stay free; ``free()`` empties it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._fill = root / ".fill"
+
+    def available(self) -> int:
+        return shutil.disk_usage(self.root).free
+
+    def leave(self, n_bytes: int) -> None:
+        self.free()
+        with self._fill.open("wb") as fh:
+            fh.write(b"\0" * max(0, self.available() - n_bytes))
+        assert self.available() <= n_bytes + 4096  # tmpfs counts whole pages
+
+    def free(self) -> None:
+        self._fill.unlink(missing_ok=True)
+
+    def contents(self) -> list[str]:
+        """What is on the disk besides the filler, as paths relative to it (directories end in /)."""
+        return sorted(
+            p.relative_to(self.root).as_posix() + ("/" if p.is_dir() else "")
+            for p in self.root.rglob("*")
+            if p != self._fill
+        )
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A real full disk: a 4 MiB tmpfs mounted under tmp_path (skipped where mounting is not permitted)."""
+    if os.geteuid() != 0:
+        pytest.skip("not running as root: mounting a small tmpfs to fill up needs CAP_SYS_ADMIN")
+    target = tmp_path / "small-disk"
+    target.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "custody-small", str(target)],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.skip(f"mount -t tmpfs not permitted here: {result.stderr.strip()}")
+    try:
+        yield SmallDisk(target)
+    finally:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)

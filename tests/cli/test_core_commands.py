@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Custody
+from tests.conftest import SmallDisk
 from tests.helpers import contract_text
 
 
@@ -55,6 +56,29 @@ def test_note_checkpoint_export_prove_verify(custody: Custody, ledger_dir: Path,
         doc = json.loads(run.stdout)
         assert doc["ok"] is True and doc["size"] == 2
         assert {"ok", "origin", "size", "findings"} <= set(doc)
+
+
+def test_a_full_disk_exits_2_with_a_message_not_a_bug_report(
+    custody: Custody, ledger_dir: Path, tmp_path: Path, small_disk: SmallDisk
+) -> None:
+    """export, report and init on a real full disk: exit 2 or 4, what happened and what to do, nothing half-made."""
+    key = str(tmp_path / "resp-sato.key")
+    assert custody("note", "x" * 2000, "-l", str(ledger_dir), "-k", key).code == 0
+    assert custody("checkpoint", "-l", str(ledger_dir)).code == 0
+    assert custody("export", str(tmp_path / "B"), "-l", str(ledger_dir)).code == 0
+    small_disk.leave(0)
+    runs = {
+        "export": custody("export", str(small_disk.root / "B"), "-l", str(ledger_dir)),
+        "export --zip": custody("export", str(small_disk.root / "B.zip"), "--zip", "-l", str(ledger_dir)),
+        "report": custody("report", "all", str(tmp_path / "B"), "-o", str(small_disk.root / "r")),
+        "init": custody("init", str(small_disk.root / "L"), "--contract", str(tmp_path / "contract.toml"),
+                        "--key", key),
+    }
+    for what, run in runs.items():
+        assert run.code in (2, 4, 5), (what, run.code, run.stderr)
+        assert "No space left on device" in run.stderr or "disk is full" in run.stderr, (what, run.stderr)
+        assert "bug" not in run.stderr and "Traceback" not in run.stderr, (what, run.stderr)
+    assert small_disk.contents() in ([], ["r/"])  # the report directory, empty: its files had no room
 
 
 def test_wrong_passphrase_exits_5(custody: Custody, ledger_dir: Path, tmp_path: Path) -> None:

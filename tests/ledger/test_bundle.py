@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.bundle import Bundle, export_bundle
-from ledger.errors import BundleFormatError
+from ledger.errors import BundleFormatError, OutputError
+from ledger.ledger import Ledger
 from ledger.tlogproof import parse_tlog_proof
+from tests.conftest import SmallDisk
 from tests.helpers import new_ledger
 
 
@@ -46,6 +49,61 @@ def test_export_refuses_existing_path(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     with pytest.raises(BundleFormatError):
         export_bundle(ledger.store, ledger.log_verifier().vkey, tmp_path / "b")
+
+
+def _busy_ledger(tmp_path: Path, notes: int = 300) -> Ledger:
+    """A ledger whose bundle is ~250 KB (~150 KB zipped), with a checkpoint, an attachment and a disposal proof."""
+    ledger, parties, log = new_ledger(tmp_path)
+    digest = ledger.store.put_attachment(b"certificate pdf" * 100)
+    ledger.append("media.disposed", {"media_id": "M-1", "certificate": {"attachment": digest}}, parties.responsible)
+    for i in range(notes):
+        ledger.append("note.recorded", {"text": f"remark {i} " + os.urandom(200).hex()}, parties.responsible)
+    ledger.checkpoint(log)
+    return ledger
+
+
+@pytest.mark.parametrize("as_zip", [False, True], ids=["directory", "zip"])
+@pytest.mark.parametrize("free", [0, 8 << 10, 96 << 10])
+def test_export_to_a_full_disk_leaves_nothing(tmp_path: Path, small_disk: SmallDisk, as_zip: bool, free: int) -> None:
+    """A real full disk, at several points of the export: a clear error, and no partial bundle under any name."""
+    ledger = _busy_ledger(tmp_path)
+    vkey = ledger.log_verifier().vkey
+    out = small_disk.root / ("b.zip" if as_zip else "b")
+    small_disk.leave(free)
+    with pytest.raises(OutputError, match=r"Cannot write the bundle .*b(\.zip)?: No space left on device") as caught:
+        export_bundle(ledger.store, vkey, out, as_zip=as_zip)
+    assert caught.value.exit_code == 2 and caught.value.hint and "Nothing was left" in caught.value.hint
+    assert small_disk.contents() == []
+    small_disk.free()  # the same export, once there is room, writes the whole bundle
+    export_bundle(ledger.store, vkey, out, as_zip=as_zip)
+    with Bundle(out) as bundle:
+        assert list(bundle.iter_lines()) == [leaf for _s, leaf in ledger.store.leaves()]
+
+
+def test_export_where_a_file_stands_in_the_way(tmp_path: Path) -> None:
+    ledger, _p, _log = new_ledger(tmp_path)
+    (tmp_path / "afile").write_text("not a directory")
+    with pytest.raises(OutputError, match="afile is not a directory"):
+        export_bundle(ledger.store, ledger.log_verifier().vkey, tmp_path / "afile" / "b")
+    with pytest.raises(OutputError, match="Not a directory"):
+        export_bundle(ledger.store, ledger.log_verifier().vkey, tmp_path / "afile" / "c" / "b")
+
+
+@pytest.mark.parametrize("as_zip", [False, True], ids=["directory", "zip"])
+def test_an_interrupted_export_leaves_no_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_zip: bool) -> None:
+    """Ctrl-C half-way (here: while the proofs are written): the partial copy is gone, the interrupt goes on."""
+    import ledger.bundle as bundle_module
+
+    ledger = _busy_ledger(tmp_path, notes=3)
+
+    def interrupted(*args: object) -> bytes:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bundle_module, "build_tlog_proof", interrupted)
+    out = tmp_path / "out" / "b"
+    with pytest.raises(KeyboardInterrupt):
+        export_bundle(ledger.store, ledger.log_verifier().vkey, out, as_zip=as_zip)
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import apsw
 import pytest
 
 from ledger.entry import sign_entry
-from ledger.errors import StoreCorruptError, StoreError, StoreFullError
+from ledger.errors import CustodyError, StoreCorruptError, StoreError, StoreFullError
 from ledger.ledger import Ledger
 from ledger.note import Signer
 from ledger.proof import verify_consistency, verify_inclusion
 from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
-from ledger.store import Store
+from ledger.store import Store, _translate
+from tests.conftest import SmallDisk
 from tests.helpers import check_chain, new_ledger
 
 
@@ -121,6 +123,63 @@ def test_disk_full_writes_nothing_and_ledger_still_verifies(tmp_path: Path) -> N
     assert root_from_leaf_hashes([leaf_hash(x) for x in got]) == reopened.store.root()
     assert reopened.store.root(size) == root
     assert reopened.store.integrity_check() == []
+
+
+def test_create_on_a_full_disk_leaves_nothing_and_can_be_repeated(small_disk: SmallDisk) -> None:
+    """A real full disk at every stage of creating a ledger (key, vkey, database, WAL index, genesis,
+    checkpoint): a clear error, nothing left behind, and the same call works once there is room."""
+    failures = 0
+    for free in range(0, 100 << 10, 4 << 10):
+        small_disk.leave(free)
+        failed: CustodyError | None = None
+        try:
+            ledger, _parties, _log = new_ledger(small_disk.root)
+        except CustodyError as exc:
+            failed = exc
+        if failed is not None:
+            failures += 1
+            assert failed.exit_code in (2, 4, 5), failed
+            assert "full" in failed.message or "No space left" in failed.message, failed.message
+            assert small_disk.contents() == [], free
+            small_disk.free()
+            ledger, _parties, _log = new_ledger(small_disk.root)
+        assert ledger.store.size == 1 and ledger.latest_checkpoint() is not None
+        assert ledger.store.integrity_check() == []
+        ledger.close()
+        shutil.rmtree(small_disk.root / "ledger")
+    assert failures >= 5  # the sizes above cover the stages that can fail, not only the last
+
+
+def test_appends_on_a_full_disk_lose_nothing_acknowledged(small_disk: SmallDisk) -> None:
+    ledger, parties, _log = new_ledger(small_disk.root)
+    small_disk.leave(40 << 10)
+    acknowledged = [leaf for _s, leaf in ledger.store.leaves()]
+    with pytest.raises(StoreFullError, match="full"):
+        for i in range(1000):
+            entry = ledger.append("note.recorded", {"text": f"remark {i} " + "x" * 500}, parties.responsible)
+            acknowledged.append(entry.leaf)
+    assert len(acknowledged) > 2
+    small_disk.free()
+    ledger.append("note.recorded", {"text": "after the disk was freed"}, parties.responsible)
+    ledger.close()
+    reopened = Ledger.open(small_disk.root / "ledger")
+    leaves = [leaf for _s, leaf in reopened.store.leaves()]
+    assert leaves[: len(acknowledged)] == acknowledged and len(leaves) == len(acknowledged) + 1
+    assert reopened.store.integrity_check() == []
+    check_chain(reopened.store)
+
+
+def test_the_first_sqlite_error_is_the_one_reported() -> None:
+    """A rollback that fails after a full disk ("no transaction is active") must not hide the full disk."""
+    with pytest.raises(apsw.SQLError) as caught:
+        try:
+            raise apsw.FullError("database or disk is full")
+        except apsw.Error:
+            # "from None" hides the context from tracebacks but keeps it: what a failed rollback
+            # inside "with connection:" leaves is the same chain.
+            raise apsw.SQLError("cannot rollback - no transaction is active") from None
+    assert isinstance(_translate(caught.value), StoreFullError)
+    assert type(_translate(apsw.SQLError("no such table: x"))) is StoreError
 
 
 def test_batched_append_is_one_transaction(tmp_path: Path) -> None:

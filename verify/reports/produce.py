@@ -14,6 +14,7 @@ are part of them; the caller decides what that means for its exit status.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -23,6 +24,8 @@ from pathlib import Path
 
 from ledger import i18n
 from ledger.bundle import Bundle
+from ledger.errors import OutputError
+from ledger.i18n import _
 from verify.cpus import usable_cpus
 from verify.engine import Result, verify_bundle
 from verify.findings import ERROR
@@ -227,17 +230,35 @@ def write_reports(
             for fmt in expand_formats(formats):
                 jobs.append((doc, fmt))
                 names.append(f"{stem}.{lang}.{fmt}")
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path | None] = [None] * len(jobs)
-    # Each file is written as soon as its document is rendered (render_each).
-    for done, (index, blob) in enumerate(render_each(jobs, workers=workers), start=1):
-        path = out_dir / names[index]
-        tmp = path.with_name(f".{names[index]}.tmp")
-        tmp.write_bytes(blob)
-        tmp.replace(path)
-        paths[index] = path
-        if rendered is not None:
-            rendered(done, len(jobs))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            _("Cannot create the directory {path}: {why}").format(path=out_dir, why=exc.strerror or exc),
+            hint=_("Choose another directory with -o."),
+        ) from None
+    # Each file is written as soon as its document is rendered (render_each),
+    # under a temporary name first: a file with a report's name is whole.
+    with contextlib.closing(render_each(jobs, workers=workers)) as each:
+        for done, (index, blob) in enumerate(each, start=1):
+            path = out_dir / names[index]
+            tmp = path.with_name(f".{names[index]}.tmp")
+            try:
+                tmp.write_bytes(blob)
+                tmp.replace(path)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+                raise OutputError(
+                    _("Cannot write the report {path}: {why}").format(path=path, why=exc.strerror or exc),
+                    hint=_("{done} of {total} report files were written before this one. Free space on that "
+                           "disk or choose another directory with -o, then run the command again.").format(
+                        done=done - 1, total=len(jobs)),
+                ) from None
+            paths[index] = path
+            if rendered is not None:
+                rendered(done, len(jobs))
     return [path for path in paths if path is not None]
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from ledger.bundle import Bundle
+from ledger.errors import OutputError
 from ledger.tlogproof import parse_tlog_proof
+from tests.conftest import SmallDisk
 from tests.verify.reports.conftest import Case, all_text, pdf_text
 from tests.verify.reports.scenario import build, build_many, make_authority, varied_disposal
 from verify.reports import load_json, render_html, render_json, render_pdf
@@ -82,6 +84,35 @@ def test_each_file_is_written_as_soon_as_it_is_rendered(tmp_path: Path) -> None:
     assert on_disk == list(range(1, len(paths) + 1))
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)
     assert paths[0].name == "register.ja.pdf"  # in the order asked, whatever order they were rendered in
+
+
+@pytest.mark.parametrize("free", [0, 100 << 10, 300 << 10])
+def test_reports_on_a_full_disk(tmp_path: Path, small_disk: SmallDisk, clean: Case, free: int) -> None:
+    """A real full disk part-way through: a clear error saying how far it got; every file that has a
+    report's name is whole; no temporary file stays; once there is room the same call writes them all."""
+    names = [f"{stem}.ja.{fmt}" for kind in REPORTS for stem, _doc in build_reports(kind, clean.ja, "ja")
+             for fmt in ("pdf", "html")]
+    whole = dict(zip(names, render_all([(doc, fmt) for kind in REPORTS for _s, doc in build_reports(kind, clean.ja, "ja")
+                                        for fmt in ("pdf", "html")], workers=1), strict=True))
+    out = small_disk.root / "reports"
+    small_disk.leave(free)
+    with pytest.raises(OutputError, match="No space left on device") as caught:
+        write_reports(clean.ja, ["all"], ["pdf", "html"], "ja", out, workers=1)
+    assert caught.value.exit_code == 2
+    written = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    assert caught.value.hint is not None
+    assert f"{len(written)} of {len(names)} report files were written" in caught.value.hint
+    for name in written:
+        assert (out / name).read_bytes() == whole[name], name  # no temporary file, no truncated report
+    small_disk.free()
+    paths = write_reports(clean.ja, ["all"], ["pdf", "html"], "ja", out, workers=1)
+    assert sorted(p.name for p in paths) == sorted(names) == sorted(p.name for p in out.iterdir())
+
+
+def test_reports_where_a_file_stands_in_the_way(tmp_path: Path, clean: Case) -> None:
+    (tmp_path / "afile").write_text("not a directory")
+    with pytest.raises(OutputError, match=r"Cannot create the directory .*afile/out"):
+        write_reports(clean.ja, ["register"], ["json"], "ja", tmp_path / "afile" / "out", workers=1)
 
 
 def test_proofs_for_a_longer_ledger_match_the_store(tmp_path: Path) -> None:
