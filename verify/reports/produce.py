@@ -19,12 +19,13 @@ import gc
 import itertools
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ledger import i18n
 from ledger.bundle import Bundle
-from ledger.errors import OutputError
+from ledger.errors import InterruptedWorkError, OutputError
 from ledger.i18n import _
 from verify.cpus import usable_cpus
 from verify.engine import Result, verify_bundle
@@ -171,12 +172,19 @@ def _render_in_workers(
             for doc, formats in itertools.islice(queue, count):
                 running[pool.submit(_render_doc, (doc, tuple(formats)))] = formats
 
-        send(n_workers * _IN_FLIGHT)
-        while running:
-            done, _pending = wait(running, return_when=FIRST_COMPLETED)
-            send(len(done))
-            for future in done:
-                yield from spread(running.pop(future), future.result())
+        try:
+            send(n_workers * _IN_FLIGHT)
+            while running:
+                done, _pending = wait(running, return_when=FIRST_COMPLETED)
+                send(len(done))
+                for future in done:
+                    yield from spread(running.pop(future), future.result())
+        except BrokenProcessPool:
+            raise InterruptedWorkError(
+                _("a report rendering process stopped unexpectedly (killed, or out of memory); "
+                  "the report files already written are whole, the others were not written"),
+                hint=_("run the command again; with --workers 1 it needs the least memory"),
+            ) from None
 
 
 def render_all(jobs: Sequence[tuple[Document, str]], *, workers: int | None = None,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gc
+import os
+import signal
 
 import pytest
 
+from ledger.errors import InterruptedWorkError
 from tests.verify.reports import sample
-from verify.reports import Document, Paragraph, render_html, render_json, render_pdf
+from verify.reports import Document, Paragraph, produce, render_html, render_json, render_pdf
 from verify.reports.produce import PARALLEL_FROM, render_all, render_each
 
 RENDER = {"pdf": render_pdf, "html": render_html, "json": render_json}
@@ -65,4 +68,20 @@ def test_render_each_abandoned_midway_thaws_the_heap(expected: tuple[list[tuple[
     assert blob == blobs[index]
     assert gc.get_freeze_count() > 0
     each.close()  # a caller that stops early (a full disk): the workers are shut down, the heap thawed
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_killed_render_worker_is_an_interruption_not_a_bug(
+    monkeypatch: pytest.MonkeyPatch, expected: tuple[list[tuple[Document, str]], list[bytes]]
+) -> None:
+    """A worker killed (the OOM killer, an operator) ends the run with InterruptedWorkError (exit 1, "run again")."""
+    jobs, _blobs = expected
+
+    def killed(doc: Document) -> bytes:
+        os.kill(os.getpid(), signal.SIGKILL)  # in a forked worker: it inherits this patched table
+        raise AssertionError("unreachable")
+
+    monkeypatch.setitem(produce._RENDER, "pdf", killed)
+    with pytest.raises(InterruptedWorkError, match="stopped unexpectedly"):
+        list(render_each(jobs, workers=2))
     assert gc.get_freeze_count() == 0
