@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ledger import canonical
+from ledger.dirsync import fsync_directory
 from ledger.errors import BundleFormatError, CanonicalJSONError, OutputError
 from ledger.i18n import _
 from ledger.store import Store
@@ -127,7 +128,7 @@ def export_bundle(store: Store, log_vkey: str, out: Path, *, as_zip: bool = Fals
         out.parent.mkdir(parents=True, exist_ok=True)
         manifest = _export(store, log_vkey, partial, as_zip)
         os.rename(partial, out)
-        _fsync_directory(out.parent)
+        fsync_directory(out.parent)
     except BaseException as exc:
         _remove(partial)
         if isinstance(exc, OSError):
@@ -150,20 +151,6 @@ def _remove(path: Path) -> None:
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-
-
-def _fsync_directory(path: Path) -> None:
-    """Make a rename in ``path`` durable (POSIX; a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on a directory; the data itself was synced
-    finally:
-        os.close(fd)
 
 
 def _export(store: Store, log_vkey: str, out: Path, as_zip: bool) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.dirsync import fsync_directory
 from ledger.errors import KeyFileError, PassphraseError
 from ledger.i18n import _
 from ledger.keyenvelope import DEFAULT_N, envelope_info, open_private_key, seal_private_key
@@ -69,21 +70,7 @@ def write_key_file(
                 _("Cannot write key file {path}: {reason}").format(path=path, reason=exc.strerror or exc)
             ) from None
         raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    if not _POSIX:
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(path.parent)
 
 
 def _read(path: Path, *, check_mode: bool) -> bytes:

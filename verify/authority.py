@@ -67,6 +67,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger.bundle import checkpoint_name
 from ledger.checkpoint import Checkpoint
 from ledger.cosignature import cosignatures_by
+from ledger.dirsync import fsync_directory
 from ledger.entry import ZERO_HASH, Entry, parse_entry, verify_entry_signature
 from ledger.errors import (
     CustodyError,
@@ -131,18 +132,6 @@ def _b64(data: bytes) -> str:
 # --- atomic files ---------------------------------------------------------------------------------
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``path`` whole or not at all: temp file, fsync, rename, fsync the directory."""
     try:
@@ -166,7 +155,7 @@ def _atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
                 _("Cannot write {path}: {why}").format(path=path, why=exc.strerror or exc)
             ) from None
         raise
-    _fsync_dir(path.parent)
+    fsync_directory(path.parent)
 
 
 def _append_line(path: Path, line: str) -> None:
