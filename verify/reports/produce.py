@@ -189,7 +189,7 @@ def _render_in_workers(
 
 def render_all(jobs: Sequence[tuple[Document, str]], *, workers: int | None = None,
                rendered: Rendered | None = None) -> list[bytes]:
-    """``render_each``'s bytes in the order of ``jobs``, all in memory (tests and the benchmark)."""
+    """``render_each``'s bytes in the order of ``jobs``, all in memory (for tests; writers use render_each)."""
     out: list[bytes] = [b""] * len(jobs)
     for done, (index, blob) in enumerate(render_each(jobs, workers=workers), start=1):
         out[index] = blob
