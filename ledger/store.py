@@ -220,8 +220,10 @@ class Store:
             db.close()
             raise
         if app_id is None or app_id[0] != APPLICATION_ID:
+            db.close()
             raise StoreCorruptError(_("{path} is an SQLite file but not a custody ledger").format(path=path))
         if version is None or version[0] != SCHEMA_VERSION:
+            db.close()
             raise StoreCorruptError(
                 _("{path}: unsupported ledger schema version {version}").format(path=path, version=version)
             )
