@@ -123,25 +123,31 @@ def export_bundle(store: Store, log_vkey: str, out: Path, *, as_zip: bool = Fals
     """
     if out.exists():
         raise BundleFormatError(_("{path} already exists; choose a new path for the bundle").format(path=out))
-    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:  # what mkdir says where a file stands in the way of a directory
+        raise _cannot_write(out, _("{path} is not a directory").format(path=exc.filename)) from None
+    except OSError as exc:
+        raise _cannot_write(out, exc.strerror or str(exc)) from None
+    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    try:
         manifest = _export(store, log_vkey, partial, as_zip)
         os.rename(partial, out)
         fsync_directory(out.parent)
     except BaseException as exc:
         _remove(partial)
         if isinstance(exc, OSError):
-            # mkdir says "File exists" where a file stands in the way of a parent directory.
-            why = _("{path} is not a directory").format(path=exc.filename) if isinstance(
-                exc, FileExistsError) else exc.strerror or str(exc)
-            raise OutputError(
-                _("Cannot write the bundle {path}: {why}").format(path=out, why=why),
-                hint=_("Nothing was left at {path}. Free space on that disk or choose another place, "
-                       "then export again.").format(path=out),
-            ) from None
+            raise _cannot_write(out, exc.strerror or str(exc)) from None
         raise
     return manifest
+
+
+def _cannot_write(out: Path, why: str) -> OutputError:
+    return OutputError(
+        _("Cannot write the bundle {path}: {why}").format(path=out, why=why),
+        hint=_("Nothing was left at {path}. Free space on that disk or choose another place, "
+               "then export again.").format(path=out),
+    )
 
 
 def _remove(path: Path) -> None:

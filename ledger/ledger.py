@@ -99,16 +99,21 @@ class Ledger:
         made_root = not root.exists()
         made: list[Path] = []
         store: Store | None = None
+        # Only files this call created are removed: each is created exclusively
+        # ("x"; the key file with O_EXCL), never one that appeared meanwhile.
         try:
             root.mkdir(parents=True, exist_ok=True)
             write_key_file(paths.log_key, origin, log_key, log_passphrase, n=kdf_n)  # removes its own partial
             made.append(paths.log_key)
-            made.append(paths.log_vkey)
-            paths.log_vkey.write_text(log_signer.verifier().vkey + "\n", encoding="utf-8")
-            made += [paths.store.with_name(paths.store.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+            with paths.log_vkey.open("x", encoding="utf-8") as fh:
+                made.append(paths.log_vkey)
+                fh.write(log_signer.verifier().vkey + "\n")
+            store_files = [paths.store.with_name(paths.store.name + end) for end in ("", "-wal", "-shm", "-journal")]
+            made += [path for path in store_files if not path.exists()]
             store = Store.create(paths.store, origin)
-            made.append(paths.config)
-            paths.config.write_text(config.to_toml(), encoding="utf-8")
+            with paths.config.open("x", encoding="utf-8") as fh:
+                made.append(paths.config)
+                fh.write(config.to_toml())
             ledger = cls(paths, config, store, clock)
             ledger.append(GENESIS, body, responsible)
             ledger.checkpoint(log_signer)
