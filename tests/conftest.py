@@ -67,18 +67,35 @@ class SmallDisk:
         )
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
-    """A real full disk: a 4 MiB tmpfs mounted under tmp_path (skipped where mounting is not permitted)."""
+def cannot_mount() -> str | None:
+    """None when real mounts work here, else why not."""
     if os.geteuid() != 0:
-        pytest.skip("not running as root: mounting a small tmpfs to fill up needs CAP_SYS_ADMIN")
-    target = tmp_path / "small-disk"
-    target.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "custody-small", str(target)],
+        return "not running as root: real tmpfs/loop mounts need CAP_SYS_ADMIN"
+    return None
+
+
+def mount_tmpfs(target: Path, size: str, source: str) -> None:
+    """Mount a real tmpfs of ``size`` at ``target`` (made if missing); skip the test where that is not permitted."""
+    reason = cannot_mount()
+    if reason:
+        pytest.skip(reason)
+    target.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", source, str(target)],
                             capture_output=True, text=True, check=False)
     if result.returncode != 0:
         pytest.skip(f"mount -t tmpfs not permitted here: {result.stderr.strip()}")
+
+
+def unmount_lazily(target: Path) -> None:
+    subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A real full disk: a 4 MiB tmpfs mounted under tmp_path (skipped where mounting is not permitted)."""
+    target = tmp_path / "small-disk"
+    mount_tmpfs(target, "4m", "custody-small")
     try:
         yield SmallDisk(target)
     finally:
-        subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
+        unmount_lazily(target)

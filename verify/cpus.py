@@ -36,10 +36,17 @@ def usable_cpus(*, proc_cgroup: Path = PROC_CGROUP, cgroup_root: Path = CGROUP_R
 
 def affinity_cpus() -> int:
     """The processors in this process's affinity mask (``os.cpu_count()`` where there is no mask)."""
+    allowed = allowed_cpus()
+    return len(allowed) if allowed else os.cpu_count() or 1
+
+
+def allowed_cpus() -> list[int]:
+    """The processors in this process's affinity mask, sorted; [] where there is no mask to read
+    (not Linux, or a sandbox that refuses the call)."""
     if hasattr(os, "sched_getaffinity"):
-        with contextlib.suppress(OSError):  # a sandbox that refuses the call: count as below
-            return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
+        with contextlib.suppress(OSError):
+            return sorted(os.sched_getaffinity(0))
+    return []
 
 
 def quota_cpus(quota: int, period: int) -> int | None:

@@ -54,7 +54,7 @@ from ledger.i18n import _
 from ledger.note import Verifier, open_note
 from ledger.registry import GENESIS, KeyStatus, Registry
 from ledger.timefmt import parse_at
-from verify.cpus import usable_cpus
+from verify.cpus import allowed_cpus, usable_cpus
 from verify.findings import ERROR, INFO, WARNING, Finding, sort_key
 from verify.trust import TrustAnchor
 
@@ -181,10 +181,7 @@ def _worker_cpus(n_workers: int) -> list[int]:
     """
     if not hasattr(os, "sched_setaffinity"):
         return []  # not Linux: the scheduler decides
-    try:
-        allowed = sorted(os.sched_getaffinity(0))
-    except OSError:
-        return []  # only speed depends on it
+    allowed = allowed_cpus()  # [] where the mask cannot be read: only speed depends on it
     return allowed if len(allowed) == n_workers else []
 
 

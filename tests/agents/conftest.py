@@ -15,6 +15,7 @@ import pytest
 from agents.memory import MemorySink
 from agents.mountinfo import MountRecord
 from ledger.canonical import dumps
+from tests.conftest import cannot_mount, mount_tmpfs, unmount_lazily
 
 BASE_LINES = (
     "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
@@ -74,34 +75,23 @@ def mount_table(tmp_path: Path) -> MountTableFile:
     return MountTableFile(tmp_path / "mountinfo")
 
 
-def _can_mount() -> str | None:
-    """None when real mounts work here, else why not."""
-    if os.geteuid() != 0:
-        return "not running as root: real tmpfs/loop mounts need CAP_SYS_ADMIN"
-    return None
-
-
 @pytest.fixture
 def tmpfs_mounter(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
     """mount(name) -> a real tmpfs mounted under tmp_path/media/name; unmounted at the end."""
-    reason = _can_mount()
+    reason = cannot_mount()
     if reason:
         pytest.skip(reason)
     mounted: list[Path] = []
 
     def mount(name: str, size: str = "64m") -> Path:
         target = tmp_path / "media" / name
-        target.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", f"custody-{name}", str(target)],
-                                capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            pytest.skip(f"mount -t tmpfs not permitted here: {result.stderr.strip()}")
+        mount_tmpfs(target, size, f"custody-{name}")
         mounted.append(target)
         return target
 
     yield mount
     for target in reversed(mounted):
-        subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
+        unmount_lazily(target)
 
 
 def umount(target: Path) -> None:
@@ -135,7 +125,7 @@ def ext4_image(tmp_path: Path) -> Callable[[str], tuple[Path, str]]:
 @pytest.fixture
 def loop_mounter(tmp_path: Path) -> Iterator[Callable[[Path, str], Path]]:
     """mount(image, name) -> a real loop mount under tmp_path/media/name."""
-    reason = _can_mount()
+    reason = cannot_mount()
     if reason:
         pytest.skip(reason)
     mounted: list[Path] = []
@@ -152,7 +142,7 @@ def loop_mounter(tmp_path: Path) -> Iterator[Callable[[Path, str], Path]]:
 
     yield mount
     for target in reversed(mounted):
-        subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
+        unmount_lazily(target)
 
 
 @pytest.fixture(autouse=True)

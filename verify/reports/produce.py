@@ -135,15 +135,9 @@ def render_each(
     for index, (doc, fmt) in enumerate(jobs):
         groups.setdefault(id(doc), (doc, {}))[1].setdefault(fmt, []).append(index)
     tasks = list(groups.values())
-
-    def spread(formats: dict[str, list[int]], blobs: Iterable[bytes]) -> Generator[tuple[int, bytes], None, None]:
-        for indexes, blob in zip(formats.values(), blobs, strict=True):
-            for index in indexes:
-                yield index, blob
-
     if n_workers <= 1 or len(jobs) < PARALLEL_FROM:
         for doc, formats in tasks:
-            yield from spread(formats, _render_doc((doc, tuple(formats))))
+            yield from _spread(formats, _render_doc((doc, tuple(formats))))
         return
     # Longest first, so that no long document starts last: PDFs by size, then the rest.
     tasks.sort(key=lambda task: ("pdf" not in task[1], -(_weight(task[0].blocks) + len(task[0].meta))))
@@ -155,15 +149,20 @@ def render_each(
     # PSS of this process and its workers fell from ~510 to ~440 MB.
     gc.freeze()
     try:
-        yield from _render_in_workers(queue, n_workers, spread)
+        yield from _render_in_workers(queue, n_workers)
     finally:
         gc.unfreeze()
 
 
+def _spread(formats: dict[str, list[int]], blobs: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """A document's bytes per format, to every job index that asked for that format."""
+    for indexes, blob in zip(formats.values(), blobs, strict=True):
+        for index in indexes:
+            yield index, blob
+
+
 def _render_in_workers(
-    queue: Iterator[tuple[Document, dict[str, list[int]]]],
-    n_workers: int,
-    spread: Callable[[dict[str, list[int]], Iterable[bytes]], Iterator[tuple[int, bytes]]],
+    queue: Iterator[tuple[Document, dict[str, list[int]]]], n_workers: int
 ) -> Generator[tuple[int, bytes], None, None]:
     with ProcessPoolExecutor(n_workers) as pool:
         running: dict[Future[tuple[bytes, ...]], dict[str, list[int]]] = {}
@@ -178,7 +177,7 @@ def _render_in_workers(
                 done, _pending = wait(running, return_when=FIRST_COMPLETED)
                 send(len(done))
                 for future in done:
-                    yield from spread(running.pop(future), future.result())
+                    yield from _spread(running.pop(future), future.result())
         except BrokenProcessPool:
             raise InterruptedWorkError(
                 _("a report rendering process stopped unexpectedly (killed, or out of memory); "
