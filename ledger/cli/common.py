@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -176,6 +177,30 @@ def new_app(help_text: str) -> typer.Typer:
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
+
+
+# A top-level name -> (its group's help, or None for a single command; [(command, help, function)]).
+CommandTree = dict[str, tuple[str | None, list[tuple[str, str, Callable[..., Any]]]]]
+
+
+def register_tree(app: typer.Typer, tree: CommandTree, only: str | None = None) -> None:
+    """Add ``tree``'s commands to ``app``; with ``only``, just that top-level name (ledger.cli.main)."""
+    for name, (group_help, commands) in tree.items():
+        if only is not None and only != name:
+            continue
+        target = app if group_help is None else _group(app, name, group_help)
+        for command, help_text, function in commands:
+            target.command(command, help=help_text)(function)
+
+
+def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
+    """The sub-command group ``name`` (an existing one, e.g. core's ``key`` for the workflow, or a new one)."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    group = new_app(help_text)
+    app.add_typer(group, name=name)
+    return group
 
 
 def kdf_n() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import typer
 
 from ledger.bundle import Bundle, build_tlog_proof, export_bundle
 from ledger.cli.common import (
+    CommandTree,
     err,
     json_option,
     kdf_n,
@@ -18,13 +18,13 @@ from ledger.cli.common import (
     load_signer,
     log_passphrase_option,
     log_signer,
-    new_app,
     optional_log_signer,
     optional_path,
     out,
     passphrase,
     passphrase_file_option,
     print_json,
+    register_tree,
 )
 from ledger.errors import KeyFileError, NoteFormatError, StoreError, UsageError
 from ledger.i18n import _
@@ -35,22 +35,25 @@ from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier, check_key_nam
 
 def register(app: typer.Typer, only: str | None = None) -> None:
     """Add the core commands to ``app``; with ``only``, just that top-level command (ledger.cli.main)."""
-    commands: list[tuple[str, str, Callable[..., None]]] = [
-        ("init", _("Create a ledger for a contract (genesis entry signed by the responsible person)."), init),
-        ("note", _("Record an operator's remark (note.recorded)."), note),
-        ("attach", _("Store a file (photo, certificate) in the ledger and print its SHA-256."), attach),
-        ("checkpoint", _("Sign a checkpoint of the ledger with the log key."), checkpoint),
-        ("export", _("Export the evidence bundle (directory, or .zip with --zip)."), export),
-        ("prove", _("Write a C2SP tlog-proof for one entry against the latest checkpoint."), prove),
-    ]
-    for name, help_text, function in commands:
-        if only is None or only == name:
-            app.command(name, help=help_text)(function)
-    if only is None or only == "key":
-        key_app = new_app(_("Create and inspect signing keys."))
-        key_app.command("new", help=_("Create a new key file and print its vkey."))(key_new)
-        key_app.command("show", help=_("Print a key file's name and vkey."))(key_show)
-        app.add_typer(key_app, name="key")
+    tree: CommandTree = {
+        "init": (None, [
+            ("init", _("Create a ledger for a contract (genesis entry signed by the responsible person)."), init),
+        ]),
+        "note": (None, [("note", _("Record an operator's remark (note.recorded)."), note)]),
+        "attach": (None, [
+            ("attach", _("Store a file (photo, certificate) in the ledger and print its SHA-256."), attach),
+        ]),
+        "checkpoint": (None, [("checkpoint", _("Sign a checkpoint of the ledger with the log key."), checkpoint)]),
+        "export": (None, [("export", _("Export the evidence bundle (directory, or .zip with --zip)."), export)]),
+        "prove": (None, [
+            ("prove", _("Write a C2SP tlog-proof for one entry against the latest checkpoint."), prove),
+        ]),
+        "key": (_("Create and inspect signing keys."), [
+            ("new", _("Create a new key file and print its vkey."), key_new),
+            ("show", _("Print a key file's name and vkey."), key_show),
+        ]),
+    }
+    register_tree(app, tree, only)
 
 
 def init(

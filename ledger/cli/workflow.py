@@ -18,7 +18,6 @@ stays quick.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,18 +25,19 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ledger.cli.common import (
+    CommandTree,
     err,
     json_option,
     key_option,
     ledger_option,
     load_signer,
     log_passphrase_option,
-    new_app,
     optional_log_signer,
     optional_path,
     out,
     passphrase_file_option,
     print_json,
+    register_tree,
 )
 from ledger.errors import RuleRefusal, UsageError
 from ledger.i18n import _
@@ -60,21 +60,7 @@ CLOSE_SCOPE = ("work_pcs", "development_machines", "servers", "backups", "mail",
 # --- registration ---
 
 
-def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
-    """The sub-command group ``name`` (an existing one, e.g. core's ``key``, or a new one)."""
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            return info.typer_instance
-    group = new_app(help_text)
-    app.add_typer(group, name=name)
-    return group
-
-
-# A top-level name -> (its group's help, or None for a single command; [(command, help, function)]).
-_Tree = dict[str, tuple[str | None, list[tuple[str, str, Callable[..., Any]]]]]
-
-
-def _command_tree() -> _Tree:
+def _command_tree() -> CommandTree:
     """Every workflow command with its help; built when registering, after the language is chosen."""
     return {
         "person": (_("Register, change and remove people (signed by the responsible person)."), [
@@ -139,12 +125,7 @@ def _command_tree() -> _Tree:
 def register(app: typer.Typer, only: str | None = None) -> None:
     """Add the workflow's commands to ``app``; with ``only``, just that top-level command (start-up time:
     typer converts every registered command's parameters when the application runs)."""
-    for name, (group_help, commands) in _command_tree().items():
-        if only is not None and only != name:
-            continue
-        target = app if group_help is None else _group(app, name, group_help)
-        for command, help_text, function in commands:
-            target.command(command, help=help_text)(function)
+    register_tree(app, _command_tree(), only)
 
 
 # --- option factories (help text is built after the language is chosen) ---
