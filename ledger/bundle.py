@@ -302,6 +302,11 @@ class Bundle:
                 _("bundle file {name} is missing or unreadable ({why})").format(name=name, why=exc)
             ) from None
 
+    def local_path(self, name: str) -> Path | None:
+        """Where file ``name`` lies when the bundle is a directory (it can be read at any offset); None in a zip."""
+        _check_name(name)
+        return None if self._zip is not None else self.path / name
+
     def _load_manifest(self) -> dict[str, Any]:
         try:
             manifest = canonical.loads(self.read(MANIFEST))

@@ -370,15 +370,27 @@ _FORMATS = _Formats(_OWN_FORMATS)
 
 def validate(name: str, document: object) -> None:
     """Raise SchemaError (the best error, naming its field) unless ``document`` matches schema ``name``."""
-    # A dictionary lookup decides "shipped": it runs once per entry a verifier reads.
+    checker(name)(document)
+
+
+@cache
+def checker(name: str) -> Callable[[object], None]:
+    """``validate`` for schema ``name``, looked up once: a verifier checks a million bodies of a few types."""
     fast = _fast(name) if name in _sources() else None
-    if fast is not None:
+    if fast is None:
+        return partial(_judge, name)
+
+    def check(document: object) -> None:
         try:
             fast(document)
         except fastjsonschema.JsonSchemaException:
-            pass  # judged again below, for the verdict and the best message
-        else:
-            return
+            _judge(name, document)  # judged again, for the verdict and the best message
+
+    return check
+
+
+def _judge(name: str, document: object) -> None:
+    """jsonschema's verdict, final: SchemaError with the best error, naming its field."""
     from jsonschema.exceptions import best_match
 
     error = best_match(validator(name).iter_errors(document))

@@ -26,8 +26,14 @@ BODY = {"media_id": "M-001", "person": "op-tanaka", "purpose": "データ移行�
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    schemas._fast.cache_clear()
+    _forget()
     yield tmp_path / "custody"
+    _forget()
+
+
+def _forget() -> None:
+    """Forget the acceptors this process loaded (and the checkers that hold them)."""
+    schemas.checker.cache_clear()
     schemas._fast.cache_clear()
 
 
@@ -44,7 +50,7 @@ def _no_generation(name: str) -> Any:
 def test_an_acceptor_is_cached_and_read_again(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     schemas.validate(NAME, BODY)
     _entry(cache)
-    schemas._fast.cache_clear()
+    _forget()
     monkeypatch.setattr(schemas, "_generate_acceptor", _no_generation)
     schemas.validate(NAME, BODY)
     with pytest.raises(SchemaError) as caught:
@@ -59,7 +65,7 @@ def test_a_damaged_or_foreign_entry_is_generated_again(cache: Path, content: byt
     entry = _entry(cache)
     good = entry.read_bytes()
     entry.write_bytes(content)
-    schemas._fast.cache_clear()
+    _forget()
     schemas.validate(NAME, BODY)
     with pytest.raises(SchemaError):
         schemas.validate(NAME, {**BODY, "media_id": ""})
@@ -70,20 +76,20 @@ def test_no_usable_cache_directory_only_costs_time(tmp_path: Path, monkeypatch: 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory", encoding="utf-8")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
-    schemas._fast.cache_clear()
+    _forget()
     try:
         schemas.validate(NAME, BODY)
         with pytest.raises(SchemaError):
             schemas.validate(NAME, {**BODY, "person": 5})
     finally:
-        schemas._fast.cache_clear()
+        _forget()
 
 
 def test_a_schema_without_fast_path_is_remembered_as_such(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(schemas, "_generate_acceptor", lambda name: None)  # as for a schema using prefixItems
     assert schemas._fast(NAME) is None
     _entry(cache)
-    schemas._fast.cache_clear()
+    _forget()
     monkeypatch.setattr(schemas, "_generate_acceptor", _no_generation)
     assert schemas._fast(NAME) is None
     schemas.validate(NAME, BODY)  # jsonschema alone

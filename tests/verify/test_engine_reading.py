@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 from ledger.bundle import Bundle
-from verify import engine
+from ledger.errors import InterruptedWorkError
+from verify import engine, scan
 
 
 def _bundle(tmp_path: Path, data: bytes) -> Bundle:
@@ -65,15 +67,43 @@ def test_chunks_equal_iter_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert sum(seen) == sum(len(x) + 1 for x in expected)
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3, 5])
 @pytest.mark.parametrize("block", [1, 3, 16, 1 << 22])
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_registry_lines_finds_every_registry_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, shape: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, shape: str, workers: int
 ) -> None:
-    monkeypatch.setattr(engine, "BLOCK", block)
+    """One process, or several searching ranges of the file at once (made to, however small the file)."""
+    monkeypatch.setattr(scan, "BLOCK", block)
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
     bundle = _bundle(tmp_path, SHAPES[shape])
     expected = [(seq, line) for seq, line in enumerate(bundle.iter_lines()) if seq == 0 or _registers(line)]
-    assert list(engine._registry_lines(bundle)) == expected
+    assert list(engine._registry_lines(bundle, workers)) == expected
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 7, 40])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_cuts_fall_at_line_starts(tmp_path: Path, shape: str, parts: int) -> None:
+    data = SHAPES[shape]
+    (tmp_path / "f").write_bytes(data)
+    cuts = scan.cut_at_lines(tmp_path / "f", parts)
+    assert cuts[0] == 0 and cuts[-1] == len(data) and cuts == sorted(set(cuts))
+    assert len(cuts) - 1 <= max(parts, 1)
+    assert all(data[cut - 1 : cut] == b"\n" for cut in cuts[1:-1])
+
+
+def test_a_killed_search_worker_is_an_interrupted_verification(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan, "_search_range", _die)
+    bundle = _bundle(tmp_path, SHAPES["registry lines"])
+    with pytest.raises(InterruptedWorkError, match="worker process stopped"):
+        list(engine._registry_lines(bundle, 2))
+
+
+def _die(*_args: object) -> None:
+    os._exit(9)
 
 
 @pytest.mark.parametrize(

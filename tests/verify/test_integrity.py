@@ -273,7 +273,12 @@ def test_backdated_entry_is_caught(world, tmp_path: Path) -> None:  # type: igno
     assert "I9" in _codes(_verify(_export(ledger, tmp_path / "b"), trust))
 
 
-def test_parallel_workers_agree_with_inline(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_workers_agree_with_inline(world, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker pool (and pass 1's search in parallel, forced here) finds exactly what one process finds."""
+    from verify import scan
+
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
     ledger, parties, log, trust = world
     for i in range(3000):
         ledger.append("note.recorded", {"text": f"bulk {i}", "pad": "x" * 600}, parties.responsible)
