@@ -148,6 +148,7 @@ Progress = Callable[[int], None]
 
 _worker_registry: Registry | None = None
 _worker_origin = ""
+_ATTACHMENT = b'"attachment"'  # in the bytes of every body that references one (ledger.bundle.attachment_refs)
 _body_checkers: dict[str, Callable[[object], None]] = {}  # event type -> its body's check, looked up once
 
 
@@ -259,6 +260,8 @@ def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[
     before = b""
     sha256 = hashlib.sha256
     hashes = [sha256(b"\x00" + line).digest() for line in lines]  # RFC 6962 leaf hashes
+    # One search of the whole chunk instead of one per line: few chunks reference an attachment.
+    may_attach = _ATTACHMENT in b"\n".join(lines)
     fields: list[tuple[dict[str, Any], bytes, bytes] | str] = []
     for line in lines:
         try:
@@ -276,7 +279,6 @@ def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[
             before = lh
             continue
         obj, prev, sig = item
-        line = lines[offset]
         if offset == 0:
             first_prev = prev
         elif prev != before:
@@ -298,7 +300,7 @@ def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[
             parsed.append((offset, obj, sig, verifier, found))
         if found:
             problems[offset] = found
-        if b'"attachment"' in line:
+        if may_attach and _ATTACHMENT in lines[offset]:
             refs = list(attachment_refs(obj["body"]))
             if refs:
                 attachments[offset] = refs
