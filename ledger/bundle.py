@@ -17,10 +17,12 @@ ledger state gives the same bytes, zip included.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import os
 import shutil
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,24 +117,28 @@ class _Writer:
 def export_bundle(store: Store, log_vkey: str, out: Path, *, as_zip: bool = False) -> dict[str, Any]:
     """Write the bundle for the store's current state; returns the manifest.
 
-    The bundle is written under a temporary name next to ``out`` and renamed
-    to ``out`` once complete, so ``out`` is either the whole bundle or
-    absent: a full disk or a killed export leaves no bundle that looks
-    complete (a killed one leaves a hidden ``.NAME.partial-PID``).
-    OutputError when it cannot be written; the partial copy is removed.
+    The bundle is written under a temporary name next to ``out`` and takes
+    the name ``out`` once complete, never replacing what another export put
+    there meanwhile, so ``out`` is either this whole bundle or absent: a full
+    disk or a killed export leaves no bundle that looks complete.  A killed
+    export leaves a hidden ``.NAME.partial-PID``, which a later export to the
+    same name removes once nothing has written to it for an hour
+    (``_remove_abandoned``): it holds residents' data.  OutputError when the
+    bundle cannot be written; the partial copy is removed.
     """
     if out.exists():
-        raise BundleFormatError(_("{path} already exists; choose a new path for the bundle").format(path=out))
+        raise _exists(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError as exc:  # what mkdir says where a file stands in the way of a directory
         raise _cannot_write(out, _("{path} is not a directory").format(path=exc.filename)) from None
     except OSError as exc:
         raise _cannot_write(out, exc.strerror or str(exc)) from None
-    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    _remove_abandoned(out)
+    partial = out.with_name(f"{_PARTIAL_PREFIX.format(name=out.name)}{os.getpid()}")
     try:
         manifest = _export(store, log_vkey, partial, as_zip)
-        os.rename(partial, out)
+        _take_name(partial, out)
         fsync_directory(out.parent)
     except BaseException as exc:
         _remove(partial)
@@ -140,6 +146,83 @@ def export_bundle(store: Store, log_vkey: str, out: Path, *, as_zip: bool = Fals
             raise _cannot_write(out, exc.strerror or str(exc)) from None
         raise
     return manifest
+
+
+_PARTIAL_PREFIX = ".{name}.partial-"
+# An export writes without pause, so a partial copy nobody has written to for this long was abandoned.
+ABANDONED_AFTER_SECONDS = 3600
+
+
+def _exists(out: Path) -> BundleFormatError:
+    return BundleFormatError(_("{path} already exists; choose a new path for the bundle").format(path=out))
+
+
+def _take_name(partial: Path, out: Path) -> None:
+    """Give the complete bundle its name, unless something took that name since the export began.
+
+    A directory's rename fails onto a directory that is not empty.  A
+    file's rename would replace another export's zip, so a zip is linked to
+    its name, which fails if the name exists, where the filesystem has hard
+    links (FAT and exFAT media do not: there the name is checked just before
+    the rename).
+    """
+    if partial.is_dir():
+        try:
+            os.rename(partial, out)
+        except (FileExistsError, IsADirectoryError, NotADirectoryError):
+            raise _exists(out) from None
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise _exists(out) from None
+            raise
+        return
+    try:
+        os.link(partial, out)
+    except FileExistsError:
+        raise _exists(out) from None
+    except OSError:
+        if out.exists():
+            raise _exists(out) from None
+        os.rename(partial, out)
+        return
+    with contextlib.suppress(OSError):  # the bundle has its name; a hidden second link is removed later
+        partial.unlink()
+
+
+def _remove_abandoned(out: Path) -> None:
+    """Remove the partial copies of ``out`` that killed exports left behind.
+
+    Only those nothing has written to for ``ABANDONED_AFTER_SECONDS``: a
+    partial copy on a shared disk may be another machine's export in
+    progress.  On POSIX one whose process still runs here is kept too.
+    """
+    prefix = _PARTIAL_PREFIX.format(name=out.name)
+    now = time.time()
+    try:
+        candidates = [p for p in out.parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return
+    for partial in candidates:
+        pid = partial.name[len(prefix) :]
+        if not pid.isdigit() or (os.name == "posix" and _running(int(pid))):
+            continue
+        try:
+            written = max(p.lstat().st_mtime for p in (partial, *partial.rglob("*")))
+        except OSError:
+            continue
+        if now - written >= ABANDONED_AFTER_SECONDS:
+            _remove(partial)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (POSIX only: on Windows this signal would end it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, as another user's
+    return True
 
 
 def _cannot_write(out: Path, why: str) -> OutputError:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -121,3 +124,86 @@ def test_manifest_fuzz_only_bundle_errors(tmp_path: Path, data: bytes) -> None:
         Bundle(d).close()
     except BundleFormatError:
         pass
+
+
+@pytest.mark.parametrize("as_zip", [False, True], ids=["directory", "zip"])
+def test_export_never_replaces_a_bundle_that_took_the_name_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_zip: bool
+) -> None:
+    """Two exports to one name: the one that finishes second says the name is taken and leaves the other's bundle."""
+    import ledger.bundle as bundle_module
+
+    ledger = _busy_ledger(tmp_path, notes=3)
+    out = tmp_path / ("b.zip" if as_zip else "b")
+    real_export = bundle_module._export
+
+    def other_export_finishes_first(*args: Any) -> dict[str, Any]:
+        manifest = real_export(*args)
+        if as_zip:
+            out.write_bytes(b"the other export's zip")
+        else:
+            out.mkdir()
+            (out / "manifest.json").write_bytes(b"the other export's bundle")
+        return manifest
+
+    monkeypatch.setattr(bundle_module, "_export", other_export_finishes_first)
+    with pytest.raises(BundleFormatError, match="already exists"):
+        export_bundle(ledger.store, ledger.log_verifier().vkey, out, as_zip=as_zip)
+    theirs = out.read_bytes() if as_zip else (out / "manifest.json").read_bytes()
+    assert theirs.startswith(b"the other export's")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_zip_takes_its_name_where_the_disk_has_no_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAT and exFAT media refuse hard links (EPERM).  No FAT filesystem can be made here (no mkfs.vfat, and
+    mounting needs root), so the refusal is injected at os.link; everything else is the real disk."""
+    ledger = _busy_ledger(tmp_path, notes=3)
+
+    def no_hard_links(*_args: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    out = tmp_path / "b.zip"
+    export_bundle(ledger.store, ledger.log_verifier().vkey, out, as_zip=True)
+    with Bundle(out) as bundle:
+        assert list(bundle.iter_lines()) == [leaf for _s, leaf in ledger.store.leaves()]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _partial(where: Path, name: str, *, as_dir: bool, age: float) -> Path:
+    path = where / name
+    if as_dir:
+        (path / "checkpoints").mkdir(parents=True)
+        (path / "entries.jsonl").write_bytes(b"{}\n")
+    else:
+        path.write_bytes(b"PK partial zip")
+    when = time.time() - age
+    for p in (path, *path.rglob("*")):
+        os.utime(p, (when, when))
+    return path
+
+
+def test_an_export_removes_the_partial_copies_killed_exports_left(tmp_path: Path) -> None:
+    """Only those of the same name, nothing has written to for an hour, and whose process is gone."""
+    from ledger.bundle import ABANDONED_AFTER_SECONDS
+
+    ledger = _busy_ledger(tmp_path, notes=3)
+    gone = 2**22 + 7  # above Linux's largest pid: no such process
+    old, recent = ABANDONED_AFTER_SECONDS + 60, ABANDONED_AFTER_SECONDS - 60
+    abandoned = [
+        _partial(tmp_path, f".b.partial-{gone}", as_dir=True, age=old),
+        _partial(tmp_path, f".b.partial-{gone + 1}", as_dir=False, age=old),
+    ]
+    kept = [
+        _partial(tmp_path, f".b.partial-{gone + 2}", as_dir=True, age=recent),  # maybe another machine's, writing
+        _partial(tmp_path, f".b.partial-{gone + 3}", as_dir=False, age=recent),
+        _partial(tmp_path, f".c.partial-{gone}", as_dir=True, age=old),  # another bundle's
+        _partial(tmp_path, ".b.partial-x", as_dir=False, age=old),  # not one of ours
+    ]
+    if os.name == "posix":
+        kept.append(_partial(tmp_path, f".b.partial-{os.getppid()}", as_dir=True, age=old))  # its process runs
+    ledger_file = tmp_path / "b"
+    export_bundle(ledger.store, ledger.log_verifier().vkey, ledger_file)
+    assert not any(p.exists() for p in abandoned)
+    assert all(p.exists() for p in kept)
+    assert (ledger_file / "manifest.json").is_file()
