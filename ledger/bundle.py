@@ -169,10 +169,8 @@ def _take_name(partial: Path, out: Path) -> None:
     if partial.is_dir():
         try:
             os.rename(partial, out)
-        except (FileExistsError, IsADirectoryError, NotADirectoryError):
-            raise _exists(out) from None
         except OSError as exc:
-            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR, errno.ENOTDIR):
                 raise _exists(out) from None
             raise
         return

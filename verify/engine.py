@@ -7,8 +7,9 @@ order with the key registry as it stood before that entry.
 Work is split so that it runs on all cores in constant memory:
 
 1. a first, cheap pass finds the entries that change who may sign
-   (genesis, personnel.*, key.*) by a byte search over large blocks and
-   replays them into a ``Registry`` whose key intervals answer "was this key
+   (genesis, personnel.*, key.*) by a byte search over large blocks, the
+   ranges of a large file searched at once (``verify.scan``), and replays
+   them into a ``Registry`` whose key intervals answer "was this key
    valid at seq N" for any N;
 2. the second pass reads the entries in blocks, hashes the file for the
    manifest, and sends chunks of ``CHUNK`` lines to worker processes.  A
@@ -186,9 +187,9 @@ def _check_chunk_in_pool(start: int, lines: Sequence[bytes], checkpoint_sizes: S
 
     A chunk's parsed entries (~12,000 dicts and lists) live until it ends, so
     the collector walked them again and again, to find nothing: they hold no
-    cycles.  What a chunk may leave in cycles (the errors of malformed
-    bodies) is collected once it ends.  With the frozen heap: 14.6 -> 13.4 us
-    of work per entry besides the signature, on the benchmark machine.
+    cycles.  Whatever a chunk might leave in cycles is collected once it
+    ends.  With the frozen heap: 14.6 -> 13.4 us of work per entry besides
+    the signature, on the benchmark machine.
     """
     gc.disable()
     try:

@@ -126,9 +126,10 @@ def test_manifest_fuzz_only_bundle_errors(tmp_path: Path, data: bytes) -> None:
         pass
 
 
-@pytest.mark.parametrize("as_zip", [False, True], ids=["directory", "zip"])
+@pytest.mark.parametrize(("as_zip", "theirs_a_file"), [(False, False), (False, True), (True, True)],
+                         ids=["directory", "directory, a file took the name", "zip"])
 def test_export_never_replaces_a_bundle_that_took_the_name_meanwhile(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_zip: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_zip: bool, theirs_a_file: bool
 ) -> None:
     """Two exports to one name: the one that finishes second says the name is taken and leaves the other's bundle."""
     import ledger.bundle as bundle_module
@@ -139,7 +140,7 @@ def test_export_never_replaces_a_bundle_that_took_the_name_meanwhile(
 
     def other_export_finishes_first(*args: Any) -> dict[str, Any]:
         manifest = real_export(*args)
-        if as_zip:
+        if theirs_a_file:
             out.write_bytes(b"the other export's zip")
         else:
             out.mkdir()
@@ -149,7 +150,7 @@ def test_export_never_replaces_a_bundle_that_took_the_name_meanwhile(
     monkeypatch.setattr(bundle_module, "_export", other_export_finishes_first)
     with pytest.raises(BundleFormatError, match="already exists"):
         export_bundle(ledger.store, ledger.log_verifier().vkey, out, as_zip=as_zip)
-    theirs = out.read_bytes() if as_zip else (out / "manifest.json").read_bytes()
+    theirs = out.read_bytes() if theirs_a_file else (out / "manifest.json").read_bytes()
     assert theirs.startswith(b"the other export's")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
