@@ -182,8 +182,12 @@ def _start_pool_worker(registry: Registry, origin: str, cpus: Sequence[int], cou
     _init_worker(registry, origin, cpus, counter)
 
 
-def _check_chunk_in_pool(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[int]) -> Checked:
-    """``_check_chunk`` in a pool worker, with the cyclic collector paused while it runs.
+def _check_chunk_in_pool(start: int, data: bytes, checkpoint_sizes: Sequence[int]) -> Checked:
+    """``_check_chunk`` in a pool worker, of the chunk's lines joined by newlines, with the cyclic collector paused.
+
+    One bytes object pickles and travels to the worker for less than the
+    list of 2,048 lines it holds (measured: 1.2 against 0.9 us of CPU per
+    entry between the two processes).
 
     A chunk's parsed entries (~12,000 dicts and lists) live until it ends, so
     the collector walked them again and again, to find nothing: they hold no
@@ -193,7 +197,7 @@ def _check_chunk_in_pool(start: int, lines: Sequence[bytes], checkpoint_sizes: S
     """
     gc.disable()
     try:
-        return _check_chunk(start, lines, checkpoint_sizes)
+        return _check_chunk(start, data.split(b"\n"), checkpoint_sizes, data)
     finally:
         gc.enable()
 
@@ -238,11 +242,14 @@ def _moment(at: str) -> int | None:
         return None
 
 
-def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[int] = ()) -> Checked:
+def _check_chunk(
+    start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[int] = (), whole: bytes | None = None
+) -> Checked:
     """Parse and verify a chunk of entries, and hash its part of the tree.
 
     ``checkpoint_sizes``: the checkpoint sizes that fall inside the chunk
-    (``_inside``), whose roots need the chunk's partial subtrees.
+    (``_inside``), whose roots need the chunk's partial subtrees; ``whole``:
+    the lines joined by newlines, where the caller has them.
 
     In phases -- every entry parsed, then every signature, then every body --
     rather than entry by entry: alternating between the interpreter and
@@ -262,7 +269,7 @@ def _check_chunk(start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[
     sha256 = hashlib.sha256
     hashes = [sha256(b"\x00" + line).digest() for line in lines]  # RFC 6962 leaf hashes
     # One search of the whole chunk instead of one per line: few chunks reference an attachment.
-    may_attach = _ATTACHMENT in b"\n".join(lines)
+    may_attach = _ATTACHMENT in (b"\n".join(lines) if whole is None else whole)
     fields: list[tuple[dict[str, Any], bytes, bytes] | str] = []
     for line in lines:
         try:
@@ -541,7 +548,7 @@ def verify_bundle(
             window: list[tuple[list[bytes], Future[Checked]]] = []
             for start, lines in chunks:
                 inside = _inside(ordered_sizes, start, len(lines))
-                window.append((lines, pool.submit(_check_chunk_in_pool, start, lines, inside)))
+                window.append((lines, pool.submit(_check_chunk_in_pool, start, b"\n".join(lines), inside)))
                 if len(window) >= n_workers * 2:
                     done_lines, fut = window.pop(0)
                     yield done_lines, fut.result()
