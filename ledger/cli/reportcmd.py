@@ -67,7 +67,7 @@ def _command(kind: str) -> Any:
         lang: str | None = typer.Option(None, "--lang", help=_("Language of the reports: ja (default) or en.")),
         output: Path = typer.Option(Path("reports"), "--output", "-o", help=_("Directory to write the reports to.")),
         workers: int | None = typer.Option(
-            None, "--workers",
+            None, "--workers", min=1,
             help=_("Processes for verification and rendering "
                    "(default: the cores this process may use, within any CPU quota)."),
         ),

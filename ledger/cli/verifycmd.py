@@ -65,7 +65,7 @@ def verify(
         help=_("The municipality's trust store (custody authority init)."),
     ),
     workers: int | None = typer.Option(
-        None, "--workers",
+        None, "--workers", min=1,
         help=_("Processes for signature checks (default: the cores this process may use, within any CPU quota)."),
     ),
     json_out: bool = json_option(),

@@ -114,6 +114,9 @@ def test_usage_errors_exit_2(custody: Custody) -> None:
     assert custody("note").code == 2
     assert custody("no-such-command").code == 2
     assert custody("--lang", "fr", "verify", "x").code == 2
+    for workers in ("0", "-1"):  # no verification with no worker, nor a silent fallback to one
+        run = custody("verify", "x", "--workers", workers)
+        assert run.code == 2 and "--workers" in run.stderr
 
 
 def test_tampered_bundle_exits_3(custody: Custody, ledger_dir: Path, tmp_path: Path) -> None:

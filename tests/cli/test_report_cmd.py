@@ -123,6 +123,9 @@ def test_usage_errors(custody: Custody, clean_case: tuple[Built, Path], tmp_path
     bad_format = custody("report", "register", str(built.bundle), "-a", str(authority), "-f", "docx",
                          "-o", str(tmp_path))
     assert bad_format.code == 2
+    no_workers = custody("report", "register", str(built.bundle), "-a", str(authority), "--workers", "0",
+                         "-o", str(tmp_path))
+    assert no_workers.code == 2 and "--workers" in no_workers.stderr
     missing = custody("report", "register", str(tmp_path / "nope"), "-o", str(tmp_path))
     assert missing.code == 3 and "no bundle at" in missing.stderr  # as custody verify: the bundle is unusable
     no_store = custody("report", "register", str(built.bundle), "-a", str(tmp_path / "no-store"), "-o", str(tmp_path))
