@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger.bundle import Bundle
 from ledger.errors import InterruptedWorkError
@@ -113,3 +115,36 @@ def _die(*_args: object) -> None:
 def test_checkpoint_sizes_inside_a_chunk(start: int, count: int, expected: list[int]) -> None:
     """Sizes strictly inside (start, start + count): the chunk's own ends are roots the parent already has."""
     assert engine._inside([1, 2, 3, 4, 5, 7, 8, 12, 16], start, count) == expected
+
+
+_KINDS = ["agent.heartbeat", "key.rotated", "key.revoked", "personnel.registered", "note.recorded",
+          "contract.opened", "files.written"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kinds=st.lists(st.sampled_from([*_KINDS, "", "nested"]), max_size=40),
+    final_newline=st.booleans(),
+    block=st.sampled_from([1, 5, 64, 1 << 20]),
+    workers=st.integers(min_value=2, max_value=6),
+)
+def test_search_in_ranges_numbers_every_hit_as_one_search_does(
+    tmp_path: Path, kinds: list[str], final_newline: bool, block: int, workers: int
+) -> None:
+    """The ranges searched at once must number each hit exactly as one search of the whole file: a hit
+    numbered one off would apply a key's registration or revocation at the wrong entry."""
+    lines = [b"" if kind == "" else b'{"body":{"a":1,"type":"key.revoked"},"type":"note.recorded"}' if kind == "nested"
+             else _line(i, kind) + b"x" * (i % 7) for i, kind in enumerate(kinds)]
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    path = tmp_path / f"entries-{len(data)}-{block}-{workers}.jsonl"
+    path.write_bytes(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scan, "BLOCK", block)
+        with path.open("rb") as stream:
+            alone = list(scan.search(stream))
+        together = list(scan.search_file(path, workers))
+    expected = [(n, line) for n, line in enumerate(data.split(b"\n") if data else []) if n == 0 or _registers(line)]
+    if data.endswith(b"\n"):
+        expected = [(n, line) for n, line in expected if n < data.count(b"\n")]
+    assert alone == expected
+    assert together == expected
