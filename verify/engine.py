@@ -59,6 +59,7 @@ from verify import scan
 from verify.cpus import allowed_cpus, usable_cpus
 from verify.findings import ERROR, INFO, WARNING, Finding, sort_key
 from verify.trust import TrustAnchor
+from verify.workers import watch_parent
 
 CHUNK_LEVEL = 11
 CHUNK = 1 << CHUNK_LEVEL  # entries per worker task: an aligned perfect subtree of the log
@@ -172,12 +173,14 @@ def _init_worker(registry: Registry, origin: str, cpus: Sequence[int] = (), coun
             os.sched_setaffinity(0, {cpus[index % len(cpus)]})
 
 
-def _start_pool_worker(registry: Registry, origin: str, cpus: Sequence[int], counter: Any) -> None:
+def _start_pool_worker(registry: Registry, origin: str, cpus: Sequence[int], counter: Any, parent: int) -> None:
     """A pool worker's start: ``_init_worker``, with the heap it inherited frozen (``gc.freeze``).
 
     The cyclic collector's full passes walked every object a forked worker
-    inherited (modules, the registry); frozen, they are never walked.
+    inherited (modules, the registry); frozen, they are never walked.  The
+    worker ends with ``parent`` (``verify.workers``).
     """
+    watch_parent(parent)
     gc.freeze()
     _init_worker(registry, origin, cpus, counter)
 
@@ -543,7 +546,8 @@ def verify_bundle(
         context = multiprocessing.get_context()
         pinning = (_worker_cpus(n_workers), context.Value("i", 0))
         with _pool_errors(), ProcessPoolExecutor(
-            n_workers, mp_context=context, initializer=_start_pool_worker, initargs=(registry, trust.origin, *pinning)
+            n_workers, mp_context=context, initializer=_start_pool_worker,
+            initargs=(registry, trust.origin, *pinning, os.getpid()),
         ) as pool:
             window: list[tuple[list[bytes], Future[Checked]]] = []
             for start, lines in chunks:

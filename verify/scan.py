@@ -24,6 +24,8 @@ from concurrent.futures import ProcessPoolExecutor
 from io import BufferedIOBase
 from pathlib import Path
 
+from verify.workers import watch_parent
+
 BLOCK = 1 << 20  # bytes read at a time
 # Below this many bytes one process searches the file: starting workers would cost more than they save.
 PARALLEL_MIN_BYTES = 32 << 20
@@ -125,7 +127,9 @@ def search_file(path: Path, workers: int) -> Iterator[tuple[int, bytes]]:
         with path.open("rb") as stream:
             yield from search(stream)
         return
-    with ProcessPoolExecutor(len(cuts) - 1, mp_context=multiprocessing.get_context()) as pool:
+    with ProcessPoolExecutor(
+        len(cuts) - 1, mp_context=multiprocessing.get_context(), initializer=watch_parent, initargs=(os.getpid(),)
+    ) as pool:
         ranges = list(pool.map(_search_range, [os.fspath(path)] * (len(cuts) - 1), cuts[:-1], cuts[1:]))
     base = 0
     with path.open("rb") as stream:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -38,6 +39,7 @@ from verify.reports.jsonout import render_json
 from verify.reports.pdf import render_pdf
 from verify.rules import default_rules
 from verify.trust import TrustAnchor, from_bundle_unpinned
+from verify.workers import watch_parent
 
 FORMATS = ("pdf", "html", "json")
 LANGS: tuple[Lang, ...] = ("ja", "en")
@@ -164,7 +166,7 @@ def _spread(formats: dict[str, list[int]], blobs: Iterable[bytes]) -> Iterator[t
 def _render_in_workers(
     queue: Iterator[tuple[Document, dict[str, list[int]]]], n_workers: int
 ) -> Generator[tuple[int, bytes], None, None]:
-    with ProcessPoolExecutor(n_workers) as pool:
+    with ProcessPoolExecutor(n_workers, initializer=watch_parent, initargs=(os.getpid(),)) as pool:
         running: dict[Future[tuple[bytes, ...]], dict[str, list[int]]] = {}
 
         def send(count: int) -> None:
