@@ -86,6 +86,7 @@ err = LazyConsole(stderr=True, soft_wrap=True)
 out = LazyConsole(soft_wrap=True, highlight=False)
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_VERIFY, EXIT_STORE, EXIT_KEY, EXIT_REFUSED = range(7)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def report_error(exc: CustodyError) -> None:
@@ -105,6 +106,10 @@ class CustodyGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
+        except KeyboardInterrupt:
+            # typer would end with 130 and say nothing; an auditor should see that the command stopped.
+            err.print(_("custody: interrupted (Ctrl-C); the command did not finish."), markup=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             if isinstance(exc, typer.BadParameter | typer.Exit) or type(exc).__module__.startswith("typer"):
                 raise

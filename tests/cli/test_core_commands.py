@@ -176,3 +176,16 @@ def test_verify_json_on_an_unusable_bundle_is_still_one_object(custody: Custody,
     assert run.code == 3
     doc = json.loads(run.stdout)
     assert doc["ok"] is False and doc["findings"][0]["code"] == "I7"
+
+
+def test_ctrl_c_says_the_command_stopped(custody: Custody, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Interrupted, a command exits 130 as shells expect, and says so instead of ending in silence."""
+    from ledger.cli import verifycmd
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(verifycmd, "run_verification", interrupted)
+    run = custody("verify", str(tmp_path), "--json")
+    assert run.code == 130 and run.stdout == ""
+    assert "interrupted (Ctrl-C); the command did not finish" in run.stderr
