@@ -18,6 +18,7 @@ hashes only.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 from ledger.errors import SchemaError
 from ledger.i18n import text
@@ -94,6 +95,7 @@ def validate_body(event_type: str, body: object) -> None:
     checker(body_schema_name(event_type))(body)
 
 
+@cache
 def body_checker(event_type: str) -> Callable[[object], None]:
     """``validate_body`` for one event type, looked up once (the verifier's loop over a million bodies)."""
     return checker(body_schema_name(event_type))

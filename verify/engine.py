@@ -63,7 +63,7 @@ from verify.workers import watch_parent
 
 CHUNK_LEVEL = 11
 CHUNK = 1 << CHUNK_LEVEL  # entries per worker task: an aligned perfect subtree of the log
-BLOCK = 1 << 20  # bytes read at a time
+BLOCK = scan.BLOCK  # bytes read at a time, as pass 1 reads them
 MAX_PER_CODE = 200
 _REGISTRY_TYPES = frozenset(
     {"contract.opened", "personnel.registered", "personnel.changed", "personnel.removed", "key.rotated", "key.revoked"}
@@ -151,7 +151,6 @@ Progress = Callable[[int], None]
 _worker_registry: Registry | None = None
 _worker_origin = ""
 _ATTACHMENT = b'"attachment"'  # in the bytes of every body that references one (ledger.bundle.attachment_refs)
-_body_checkers: dict[str, Callable[[object], None]] = {}  # event type -> its body's check, looked up once
 
 
 def _init_worker(registry: Registry, origin: str, cpus: Sequence[int] = (), counter: Any = None) -> None:
@@ -323,16 +322,11 @@ def _check_chunk(
             found.append(("I2", _("signature by {actor} does not verify").format(actor=verifier.name)))
             problems[offset] = found
     # Phase 3: the bodies of the entries with no finding so far.
-    checkers = _body_checkers
     for offset, obj, _sig, _verifier, found in parsed:
         if found:
             continue
-        kind = obj["type"]
         try:
-            check = checkers.get(kind)
-            if check is None:
-                check = checkers[kind] = body_checker(kind)
-            check(obj["body"])
+            body_checker(obj["type"])(obj["body"])
         except FormatError as exc:
             found.append(("I7", _("the body of {type} is malformed: {why}").format(type=obj["type"], why=exc.message)))
             problems[offset] = found

@@ -48,6 +48,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path, pool: str) -> N
     root = Path(__file__).resolve().parents[2]
     parent = subprocess.Popen([sys.executable, str(script), pool], stdout=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": str(root)})
+    workers: list[int] = []
     try:
         assert parent.stdout is not None
         workers = [int(pid) for pid in parent.stdout.readline().split()]
@@ -60,6 +61,6 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path, pool: str) -> N
         assert not any(_alive(pid) for pid in workers), "a worker outlived its killed parent"
     finally:
         parent.kill()
-        for pid in workers if "workers" in locals() else []:
+        for pid in workers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
