@@ -19,7 +19,7 @@ checkout`` imports, less the bare interpreter): most of a round trip is
 process start-up, not the ledger.  The target is a median of at most 0.3 s.
 
 The processes get a user cache directory of their own (XDG_CACHE_HOME: the
-parsed catalogue, the compiled schema acceptors): the first check-out fills
+parsed catalogue): the first check-out fills
 it, as on a fresh installation (``first_checkout_s``, which also compiles
 the bytecode), and the timed ones find it filled.
 """

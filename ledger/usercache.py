@@ -2,19 +2,18 @@
 
 Every ``custody`` command is a new process, and some of what a process needs
 is derived from files shipped with custody that change only with a new
-version: the parsed message catalogue (``ledger.i18n``) and the compiled JSON
-Schema acceptors (``schemas``).  Deriving them again costs tens of
-milliseconds a command, so they are kept here, under names that include a
-digest of everything they were derived from: a new version simply uses new
-names, and an old entry is never read again.
+version: the parsed message catalogue (``ledger.i18n``).  Deriving it again
+costs tens of milliseconds a command, so it is kept here, under a name that
+includes a digest of everything it was derived from: a new version simply
+uses a new name, and an old entry is never read again.
 
 The cache is an optimisation only.  A directory that is missing, read-only or
 unwritable, or an entry that is damaged, makes the caller derive the value
 again, never fail.  The directory is ``$XDG_CACHE_HOME/custody`` (else
 ``~/.cache/custody``), made private to the user (mode 0700) when custody
-makes it: it may hold bytecode that custody executes, which makes it as
-trusted as the user's own ``__pycache__`` directories.  Entries that other versions made, and that were
-not written to for a week, are removed when a new one is made (``prune``).
+makes it: what it holds decides the messages custody prints.  Entries that
+other versions made, and that were not written to for a week, are removed
+when a new one is made (``prune``).
 """
 
 from __future__ import annotations

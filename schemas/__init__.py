@@ -21,12 +21,14 @@ a dotted path (``body.media_id``, ``body.items[2].count``; ``""`` for the
 document itself).  For a missing or unexpected property, ``.field`` names that
 property, not the object that should or should not hold it.
 
-Start-up: every ``custody`` command is a process, and importing ``jsonschema``
-(with the format libraries it pulls in) costs ~60 ms of it.  ``validate``
-therefore accepts a valid document with ``fastjsonschema`` code generated
-once per schema version and kept in the user cache (``_fast``), and imports
-``jsonschema`` only to build that code or to judge a document the fast path
-rejects.
+Speed: a document is first offered to ``jsonschema_rs`` (the Rust
+``jsonschema`` crate), which only *accepts*: anything it rejects is judged
+again by the ``jsonschema`` package, whose verdict and best error are final
+(``checker``).  A verifier checks a million bodies, and the ``jsonschema``
+interpreter costs more per body than the entry's signature; ``jsonschema_rs``
+costs ~0.6 us.  It also keeps ``jsonschema`` (~60 ms of imports) off every
+command that records a valid entry.  ``tests/schemas/test_fast_path.py``
+checks that it never accepts what ``jsonschema`` rejects.
 
 Patterns end with ``(?!\\n)$`` rather than ``$``: the ``jsonschema`` package
 matches with Python's ``re.search``, where ``$`` also matches before a final
@@ -35,27 +37,20 @@ newline; ``(?!\\n)`` makes them mean the same in Python and ECMA-262.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import marshal
 import re
 from collections.abc import Callable, Iterator
-from datetime import date
-from functools import cache, partial
-from importlib.util import MAGIC_NUMBER
+from functools import cache
 from pathlib import Path
-from types import CodeType
 from typing import TYPE_CHECKING, Any
 
-import fastjsonschema
-
-from ledger import usercache
 from ledger.errors import SchemaError
 from ledger.i18n import _
 
 if TYPE_CHECKING:  # imported where used: jsonschema and referencing cost ~60 ms of every command's start-up
     from importlib.resources.abc import Traversable
 
+    import jsonschema_rs
     from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
     from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
     from referencing import Registry
@@ -214,176 +209,52 @@ def _field_and_detail(error: ValidationError) -> tuple[str, str]:
     return base, _short(error.message)
 
 
-# Keywords whose meaning differs from, or is absent in, draft-07 (which the
-# fast path below compiles for): a schema that uses any of them takes the
-# jsonschema path only.
-_NOT_DRAFT7 = ("prefixItems", "unevaluatedProperties", "unevaluatedItems", "dependentRequired",
-               "dependentSchemas", "$dynamicRef", "$recursiveRef", "minContains", "maxContains")
-
-
-@cache
-def _fast(name: str) -> Callable[[object], object] | None:
-    """A compiled acceptor for schema ``name`` (fastjsonschema), or None.
-
-    The verifier checks every body of a million-entry ledger, and the
-    ``jsonschema`` interpreter costs more per body than the entry's signature.
-    ``fastjsonschema`` compiles the inlined schema to Python; formats are
-    checked as jsonschema's format checker checks them (``_FORMATS``), so both
-    judge dates the same way.  It is used only to *accept*: anything it
-    rejects is judged again by ``jsonschema``, whose verdict and best error
-    are final.  A parity test runs every schema's examples through both.
-
-    Generating and compiling that code costs 5-40 ms a schema and needs
-    ``jsonschema`` to inline the references (~60 ms of imports), which every
-    command that records an entry would pay: the compiled code is kept in the
-    user cache (``ledger.usercache``) under a digest of everything it is made
-    from (``_acceptor_digest``), so that a command normally only loads it.
-    """
-    folder = f"schemas-{_acceptor_digest()}"
-    entry = f"{folder}/{name.replace('/', '+')}.marshal"
-    cached = _cached_acceptor(entry, name)
-    if cached is not None:
-        code = cached[0]
-    else:
-        code = _generate_acceptor(name)
-        usercache.write(entry, marshal.dumps((name, code)))
-        usercache.prune("schemas-*", keep=folder)
-    if code is None:
-        return None
-    namespace: dict[str, Any] = {}
-    exec(code, namespace)  # noqa: S102 - fastjsonschema's own generated code (compile() runs it the same way)
-    accept: Callable[..., object] = namespace["validate"]
-    return partial(accept, custom_formats=_FORMATS)
-
-
-# What the generated code depends on besides the schema files and this module's source (the inlining
-# and the generation options): bump on a change elsewhere that alters the generated code.
-_ACCEPTOR_FORMAT = b"custody/schema-acceptor/v1"
-
-
-@cache
-def _acceptor_digest() -> str:
-    """A digest of the schema files, this module, fastjsonschema's version and the bytecode format."""
-    digest = hashlib.sha256(b"\0".join((_ACCEPTOR_FORMAT, fastjsonschema.VERSION.encode(), MAGIC_NUMBER)))
-    digest.update(_package().joinpath("__init__.py").read_bytes())
-    for name, data in sorted(_sources().items()):
-        digest.update(b"\0%s\0%d\0" % (name.encode(), len(data)))
-        digest.update(data)
-    return digest.hexdigest()[:24]
-
-
-def _cached_acceptor(entry: str, name: str) -> tuple[CodeType | None] | None:
-    """The cached code of ``name``'s acceptor (None inside: the schema has no fast path); None when not cached."""
-    data = usercache.read(entry)
-    if data is None:
-        return None
-    try:
-        stored = marshal.loads(data)  # noqa: S302 - our own entry, in the user's private cache (ledger.usercache)
-    except (ValueError, EOFError, TypeError):
-        return None  # damaged: generated again
-    if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == name):
-        return None
-    code = stored[1]
-    return (code,) if code is None or isinstance(code, CodeType) else None
-
-
-def _generate_acceptor(name: str) -> CodeType | None:
-    """fastjsonschema's code for the inlined schema ``name``, compiled; None if it must take the jsonschema path."""
-    from jsonschema import Draft202012Validator
-
-    flat = validator(name).schema
-    text = json.dumps(flat)
-    if any(f'"{keyword}"' in text for keyword in _NOT_DRAFT7) or '"$ref"' in text:
-        return None
-    # Every format jsonschema checks goes through _FORMATS (which overrides fastjsonschema's own format regexes).
-    formats = {fmt: _FORMATS[fmt] for fmt in Draft202012Validator.FORMAT_CHECKER.checkers}
-    draft7 = {k: v for k, v in flat.items() if k not in ("$schema", "$id")}
-    draft7["$schema"] = "http://json-schema.org/draft-07/schema#"
-    source = fastjsonschema.compile_to_code(draft7, formats=formats)
-    return compile(source, f"<acceptor of schemas/{name}{SUFFIX}>", "exec")
-
-
-# The formats the shipped schemas use, checked exactly as jsonschema's FORMAT_CHECKER checks them
-# (jsonschema/_format.py: is_date, is_datetime) but without importing jsonschema, whose format module
-# imports every optional format library it finds (~50 ms).  tests/schemas/test_acceptor_cache.py compares
-# them with jsonschema's checker.  Any other format is handed to that checker itself.
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
-
-
-def _is_date(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        return bool(_DATE.fullmatch(value) and date.fromisoformat(value))
-    except ValueError:
-        return False
-
-
-_rfc3339: Callable[[str], bool] | None = None  # rfc3339_validator.validate_rfc3339, imported on first use
-_rfc3339_shape: re.Pattern[str] | None = None  # its regular expression
-# validate_rfc3339's verdict once its regular expression matched depends only
-# on the date (year 0, day of the month), the first 10 characters: one
-# calendar check per day instead of one per date-time (a verifier sees a
-# million of them).  Bounded against a bundle of distinct dates.
-_rfc3339_days: dict[str, bool] = {}
-
-
-def _is_date_time(value: object) -> bool:
-    global _rfc3339, _rfc3339_shape  # a lazy import, kept once: this runs for every date-time
-    if not isinstance(value, str):
-        return True
-    if _rfc3339 is None or _rfc3339_shape is None:
-        import rfc3339_validator  # type: ignore[import-untyped]
-
-        _rfc3339, _rfc3339_shape = rfc3339_validator.validate_rfc3339, rfc3339_validator.RFC3339_REGEX
-    upper = value.upper()
-    if _rfc3339_shape.match(upper) is None:
-        return False
-    day = upper[:10]
-    verdict = _rfc3339_days.get(day)
-    if verdict is None:
-        verdict = bool(_rfc3339(upper))
-        if len(_rfc3339_days) >= 4096:
-            _rfc3339_days.clear()
-        _rfc3339_days[day] = verdict
-    return verdict
-
-
-def _jsonschema_conforms(fmt: str, value: object) -> bool:
-    from jsonschema import Draft202012Validator
-
-    return bool(Draft202012Validator.FORMAT_CHECKER.conforms(value, fmt))
-
-
-class _Formats(dict[str, Callable[[object], bool]]):
-    """The format table the generated code calls: ours, else jsonschema's checker (imported when first used)."""
-
-    def __missing__(self, fmt: str) -> Callable[[object], bool]:
-        check = partial(_jsonschema_conforms, fmt)
-        self[fmt] = check
-        return check
-
-
-_OWN_FORMATS: dict[str, Callable[[object], bool]] = {"date": _is_date, "date-time": _is_date_time}
-_FORMATS = _Formats(_OWN_FORMATS)
-
-
 def validate(name: str, document: object) -> None:
     """Raise SchemaError (the best error, naming its field) unless ``document`` matches schema ``name``."""
     checker(name)(document)
 
 
+def _refuse_retrieval(uri: str) -> Any:
+    raise LookupError(f"{uri} is not a shipped schema (nothing is fetched)")
+
+
+@cache
+def _fast_registry() -> jsonschema_rs.Registry:
+    """``registry`` for ``jsonschema_rs``: every shipped schema under its ``$id``; nothing is ever fetched."""
+    import jsonschema_rs  # ~6 ms, on the commands that check a document only
+
+    return jsonschema_rs.Registry(
+        [(schema_id(name), doc) for name, doc in _documents().items()], retriever=_refuse_retrieval
+    )
+
+
+@cache
+def acceptor(name: str) -> Callable[[object], bool]:
+    """``jsonschema_rs``'s check of schema ``name``, formats included: True means valid; False, judge again."""
+    import jsonschema_rs
+
+    check = jsonschema_rs.validator_for(
+        _documents()[name], validate_formats=True, registry=_fast_registry(), retriever=_refuse_retrieval
+    ).is_valid
+
+    def accepts(document: object) -> bool:
+        try:
+            return check(document)
+        except (ValueError, TypeError, OverflowError):  # a value it cannot convert (not JSON): jsonschema judges
+            return False
+
+    return accepts
+
+
 @cache
 def checker(name: str) -> Callable[[object], None]:
     """``validate`` for schema ``name``, looked up once: a verifier checks a million bodies of a few types."""
-    fast = _fast(name) if name in _sources() else None
-    if fast is None:
-        return partial(_judge, name)
+    if not _NAME.fullmatch(name) or name not in _documents():
+        raise SchemaError(_("There is no schema named {name!r}.").format(name=name))
+    accepts = acceptor(name)
 
     def check(document: object) -> None:
-        try:
-            fast(document)
-        except fastjsonschema.JsonSchemaException:
+        if not accepts(document):
             _judge(name, document)  # judged again, for the verdict and the best message
 
     return check
