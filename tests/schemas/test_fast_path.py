@@ -147,6 +147,17 @@ def test_date_times_near_the_format_are_judged_as_jsonschema_does(text: str) -> 
     assert not (fast_ok and not slow_ok), text
 
 
+dates = st.from_regex(r"\A[0-9]{4}-[01][0-9]-[0-3][0-9]\Z")
+
+
+@settings(max_examples=300)
+@given(dates)
+def test_dates_near_the_format_are_judged_as_jsonschema_does(text: str) -> None:
+    body = {"key_name": "op-tanaka", "changes": {"training_date": text}, "reason": "x", "reported_at": "2026-04-01T09:00:00+09:00"}
+    fast_ok, slow_ok = _both("events/personnel.changed", body)
+    assert not (fast_ok and not slow_ok), text
+
+
 def test_nothing_is_fetched_for_an_unknown_reference() -> None:
     import jsonschema_rs
 
