@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import typer
 
+from ledger.cli import clitext
 from ledger.cli.common import new_app
 from ledger.i18n import SUPPORTED, _, set_language
 
@@ -120,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     set_language(_language_from_args(args))
     app = build_app(args)
+    clitext.install()
     app(args=args, prog_name="custody")
 
 
