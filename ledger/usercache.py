@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 
 STALE_SECONDS = 7 * 24 * 3600
+# Entries that earlier versions made and no version makes any more: pruned whenever an entry is made.
+RETIRED = ("schemas-*",)  # generated schema acceptors (schemas/), until jsonschema_rs replaced them
 
 
 def cache_dir() -> Path | None:
@@ -65,6 +67,8 @@ def write(name: str, data: bytes) -> None:
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
+    for pattern in RETIRED:
+        prune(pattern, keep="")
 
 
 def prune(pattern: str, keep: str) -> None:

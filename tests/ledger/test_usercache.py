@@ -50,3 +50,14 @@ def test_prune_removes_stale_entries_of_other_versions(home: Path) -> None:
         os.utime(home / name, (stale, stale))
     usercache.prune("schemas-*", keep="schemas-current")
     assert sorted(p.name for p in home.iterdir()) == ["i18n-ja-1.json", "schemas-current", "schemas-recent"]
+
+
+def test_entries_no_version_makes_any_more_go_when_an_entry_is_made(home: Path) -> None:
+    """Before jsonschema_rs, custody kept generated schema acceptors here (``schemas-<digest>/``)."""
+    for name in ("schemas-old/events+media.checked_in.marshal", "schemas-recent/events+media.checked_in.marshal"):
+        usercache.write(name, b"code")
+    stale = time.time() - usercache.STALE_SECONDS - 60
+    os.utime(home / "schemas-old", (stale, stale))
+    usercache.write("i18n-ja-2.json", b"{}")
+    # a version still in use within the week keeps its entry
+    assert sorted(p.name for p in home.iterdir()) == ["i18n-ja-2.json", "schemas-recent"]
