@@ -85,17 +85,11 @@ def _package() -> Traversable:
 
 
 @cache
-def _sources() -> dict[str, bytes]:
-    """Every schema file in the package, by name, as bytes (parsed by ``_documents`` only when needed)."""
-    return {name: item.read_bytes() for name, item in _walk(_package(), "")}
-
-
-@cache
 def _documents() -> dict[str, dict[str, Any]]:
     """Every schema file in the package, by name; each ``$id`` is checked."""
     found: dict[str, dict[str, Any]] = {}
-    for name, data in _sources().items():
-        document = json.loads(data.decode("utf-8"))
+    for name, item in _walk(_package(), ""):
+        document = json.loads(item.read_bytes().decode("utf-8"))
         if not isinstance(document, dict) or document.get("$id") != schema_id(name):
             raise RuntimeError(f"schemas/{name}{SUFFIX}: $id must be {schema_id(name)!r}")
         found[name] = document
