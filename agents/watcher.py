@@ -9,7 +9,8 @@ feed one queue of paths to look at:
   and closed: hash now"; created, modified and moved events are hints that
   wait until the file has been quiet for ``settle`` seconds;
 * a periodic snapshot walk of the tree (``reconcile_interval``), comparing
-  (size, mtime_ns, inode) with what was last seen.  It catches what the
+  (size, mtime_ns, inode) with what was last seen; what changed settles as
+  an event's hint does.  It catches what the
   observer missed: inotify queue overflow (watchdog 7 drops those events;
   this module also hooks watchdog's overflow warning to reconcile at once),
   files written before the watches were in place, renames, and filesystems
@@ -578,12 +579,16 @@ class VolumeWatcher:
             if (version := self._versions.get(rel)) is None or version.signature != signature
         ]
         with self._wake:
+            now = time.monotonic()
             for rel in changed:
                 path = os.path.join(self.root_str, rel)
                 if path in self._ready or path in self._waiting:
                     continue
                 self._from_reconcile.add(path)
-                self._ready[path] = None  # stat differs from the last look: hash (stability is checked then)
+                # Its stat differs from the last look: it settles like a path an event named.  Hashed at once,
+                # a file the walk met between its creation and its first write (a writer the scheduler held
+                # back) was recorded empty, then again with its content when its events arrived.
+                self._waiting[path] = now
             self._wake.notify()
         duration = time.monotonic() - started
         self.stats.reconciles += 1

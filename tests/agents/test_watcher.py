@@ -185,6 +185,32 @@ def test_snapshot_reconciliation_alone_finds_everything(
     assert {f.sha256 for f in batches.files} == {sha(b"reconciled %d" % i) for i in range(200)}
 
 
+def test_a_file_the_walk_meets_before_its_first_write_is_recorded_once(
+    watch: Callable[..., tuple[VolumeWatcher, Batches, Path]],
+) -> None:
+    """A writer held back between creating a file and writing it: the snapshot walk sees it empty.
+
+    What the walk finds settles before it is hashed, as an event's hint does; hashed at once, the empty
+    file was recorded, then the written one (found under load in the 10,000-file burst test).
+    """
+    cfg = WatcherConfig(batch_interval=0.2, settle=2.0, reconcile_interval=0.2, baseline_grace=0.0, observe=False)
+    watcher, batches, root = watch(cfg)
+    path = root / "held.txt"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        seen = watcher.stats.reconciles
+        deadline = time.monotonic() + 10
+        while watcher.stats.reconciles < seen + 2 and time.monotonic() < deadline:  # a whole walk after the create
+            time.sleep(0.005)
+        assert watcher.stats.reconciles >= seen + 2
+        os.write(fd, b"resident rows")
+    finally:
+        os.close(fd)
+    assert batches.wait(lambda b: len(b.files) >= 1)
+    time.sleep(1.0)  # further walks and settles: nothing more to record
+    assert [(f.path, f.sha256) for f in batches.files] == [("held.txt", sha(b"resident rows"))]
+
+
 def test_polling_observer(watch: Callable[..., tuple[VolumeWatcher, Batches, Path]]) -> None:
     """PollingObserver (network and FUSE filesystems): no close events, files wait to settle."""
     cfg = WatcherConfig(batch_interval=0.2, settle=0.3, reconcile_interval=30, baseline_grace=0.0,
