@@ -10,7 +10,7 @@ feed one queue of paths to look at:
   wait until the file has been quiet for ``settle`` seconds;
 * a periodic snapshot walk of the tree (``reconcile_interval``), comparing
   (size, mtime_ns, inode) with what was last seen; what changed settles as
-  an event's hint does.  It catches what the
+  an event's hint does (``_settle_found``).  It catches what the
   observer missed: inotify queue overflow (watchdog 7 drops those events;
   this module also hooks watchdog's overflow warning to reconcile at once),
   files written before the watches were in place, renames, and filesystems
@@ -558,12 +558,25 @@ class VolumeWatcher:
             if ctime_ns >= self._watch_start_ns - grace_ns:
                 fresh.append(rel)
         self.stats.baseline_files = len(snapshot)
-        with self._wake:
-            for rel in fresh:
+        self._settle_found(fresh, from_reconcile=False)
+
+    def _settle_found(self, rels: list[str], *, from_reconcile: bool) -> None:
+        """Paths a walk found new or changed settle like paths an event named, unless already queued.
+
+        Never hashed at once: a file the walk meets between its creation and its first write (a writer the
+        scheduler held back) is empty and stable, and was recorded empty, then again with its content when
+        its events arrived (seen under load in the 10,000-file burst test, from the baseline walk).  The
+        walks run on the worker that settles them: no wake-up is needed.
+        """
+        with self._lock:
+            now = time.monotonic()
+            for rel in rels:
                 path = os.path.join(self.root_str, rel)
-                if path not in self._ready:
-                    self._waiting[path] = 0.0
-            self._wake.notify()
+                if path in self._ready or path in self._waiting:
+                    continue
+                if from_reconcile:
+                    self._from_reconcile.add(path)
+                self._waiting[path] = now
 
     def _reconcile(self) -> None:
         started = time.monotonic()
@@ -578,18 +591,7 @@ class VolumeWatcher:
             for rel, (signature, _ctime) in snapshot.items()
             if (version := self._versions.get(rel)) is None or version.signature != signature
         ]
-        with self._wake:
-            now = time.monotonic()
-            for rel in changed:
-                path = os.path.join(self.root_str, rel)
-                if path in self._ready or path in self._waiting:
-                    continue
-                self._from_reconcile.add(path)
-                # Its stat differs from the last look: it settles like a path an event named.  Hashed at once,
-                # a file the walk met between its creation and its first write (a writer the scheduler held
-                # back) was recorded empty, then again with its content when its events arrived.
-                self._waiting[path] = now
-            self._wake.notify()
+        self._settle_found(changed, from_reconcile=True)
         duration = time.monotonic() - started
         self.stats.reconciles += 1
         self.stats.last_reconcile_seconds = duration

@@ -150,9 +150,7 @@ def _param_hint(error: click_exceptions.BadParameter) -> str | None:
     hint: Any = error.param_hint
     if hint is None and error.param is not None:
         hint = error.param.get_error_hint()
-    if hint is None:
-        return None
-    return hint if isinstance(hint, str) else " / ".join(repr(h) for h in hint)
+    return click_exceptions._join_param_hints(hint)
 
 
 def _missing(error: click_exceptions.MissingParameter) -> str:

@@ -171,6 +171,29 @@ def test_files_changed_just_before_the_watch_are_recorded(
     assert batches.files[0].path == "raced.txt"
 
 
+def test_a_file_the_baseline_meets_before_its_first_write_is_recorded_once(
+    tmp_path: Path, watch: Callable[..., tuple[VolumeWatcher, Batches, Path]],
+) -> None:
+    """The baseline walk meets a file created (within baseline_grace) but not yet written: it settles first.
+
+    The baseline sent such files to be hashed at once: the empty file was recorded, then the written one
+    (the 10,000-file burst test, under load).
+    """
+    root = tmp_path / "volume"
+    root.mkdir()
+    fd = os.open(root / "held.txt", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        cfg = WatcherConfig(batch_interval=0.2, settle=2.0, reconcile_interval=60, baseline_grace=5.0)
+        _, batches, _ = watch(cfg, root)
+        time.sleep(0.3)
+        os.write(fd, b"resident rows")
+    finally:
+        os.close(fd)
+    assert batches.wait(lambda b: len(b.files) >= 1)
+    time.sleep(1.0)  # nothing more to record
+    assert [(f.path, f.sha256) for f in batches.files] == [("held.txt", sha(b"resident rows"))]
+
+
 def test_snapshot_reconciliation_alone_finds_everything(
     watch: Callable[..., tuple[VolumeWatcher, Batches, Path]],
 ) -> None:
