@@ -3,31 +3,46 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The package installs as custody.ledger, custody.agents, ... from the repository's folders (pyproject.toml,
+# package-dir). The editable install is a tree of links (strict mode), which mypy can follow; a file added
+# or removed under those folders changes LINKS' name, and the next make links the tree again.
+PACKAGE_DIRS := ledger agents verify schemas docs
+LINKS := $(VENV)/.links-$(shell find $(PACKAGE_DIRS) -name __pycache__ -prune -o -type f -print 2>/dev/null | LC_ALL=C sort | cksum | cut -d' ' -f1)
+SOURCES := ledger agents verify schemas tests bench
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck interop bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=strict
+	rm -f $(VENV)/.links-*
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/python -m ledger.demo demo-output
+$(LINKS): $(STAMP)
+	@if [ -n "$$(ls $(VENV)/.links-* 2>/dev/null)" ]; then \
+	  echo "files were added or removed: linking the editable install again"; \
+	  $(BIN)/python -m pip install --quiet --no-deps -e . --config-settings editable_mode=strict; \
+	  rm -f $(VENV)/.links-*; \
+	fi
+	touch $(LINKS)
 
-test: $(STAMP)
-	$(BIN)/ruff check ledger agents verify schemas tests bench
+demo: $(LINKS)
+	$(BIN)/python -m custody.ledger.demo demo-output
+
+test: $(LINKS)
+	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
 
-lint: $(STAMP)
-	$(BIN)/ruff check ledger agents verify schemas tests bench
+lint: $(LINKS)
+	$(BIN)/ruff check $(SOURCES)
 
-typecheck: $(STAMP)
+typecheck: $(LINKS)
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(LINKS)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) demo-output
+	rm -rf $(VENV) build demo-output

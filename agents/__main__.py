@@ -14,11 +14,11 @@ import signal
 import threading
 from types import FrameType
 
-from agents.agent import Agent, AgentConfig
-from agents.memory import JsonLinesSink, KnownMedium, StaticMediaIndex
-from agents.monitor import default_filter
-from agents.mountinfo import MountFilter
-from agents.watcher import WatcherConfig
+from custody.agents.agent import Agent, AgentConfig
+from custody.agents.memory import JsonLinesSink, KnownMedium, StaticMediaIndex
+from custody.agents.monitor import default_filter
+from custody.agents.mountinfo import MountFilter
+from custody.agents.watcher import WatcherConfig
 
 
 def _known(text: str) -> KnownMedium:

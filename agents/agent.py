@@ -42,15 +42,15 @@ from datetime import datetime
 from importlib import metadata
 from typing import TextIO
 
-from agents.errors import AgentError, BodyError
-from agents.interfaces import UNREGISTERED, EventSink, MediaIndex, MediaMatch, VolumeInfo
-from agents.jsonsafe import Clock, check_body, rfc3339, system_clock
-from agents.monitor import VolumeMonitor, default_filter
-from agents.mountinfo import MountFilter, MountRecord, needs_polling
-from agents.volumes import VolumeProber
-from agents.watcher import FileRecord, VolumeWatcher, WatcherConfig
-from ledger.errors import CustodyError, FormatError, StoreFullError
-from ledger.i18n import _
+from custody.agents.errors import AgentError, BodyError
+from custody.agents.interfaces import UNREGISTERED, EventSink, MediaIndex, MediaMatch, VolumeInfo
+from custody.agents.jsonsafe import Clock, check_body, rfc3339, system_clock
+from custody.agents.monitor import VolumeMonitor, default_filter
+from custody.agents.mountinfo import MountFilter, MountRecord, needs_polling
+from custody.agents.volumes import VolumeProber
+from custody.agents.watcher import FileRecord, VolumeWatcher, WatcherConfig
+from custody.ledger.errors import CustodyError, FormatError, StoreFullError
+from custody.ledger.i18n import _
 
 log = logging.getLogger(__name__)
 

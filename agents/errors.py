@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.errors import CustodyError
+from custody.ledger.errors import CustodyError
 
 
 class AgentError(CustodyError):

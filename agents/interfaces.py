@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from agents.jsonsafe import text_fields
+from custody.agents.jsonsafe import text_fields
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import base64
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from agents.errors import BodyError
+from custody.agents.errors import BodyError
 
 MAX_SAFE_INTEGER = 2**53 - 1
 

@@ -6,7 +6,7 @@ with the agent's own key through ``Ledger.append``; ``LedgerMediaIndex`` (a
 ledger; ``WitnessQueue`` submits signed checkpoints to the municipality's
 witness (C2SP tlog-witness) in a thread of its own.
 
-Connections and threads (NOTES.md, apsw).  An apsw connection may be used from
+Connections and threads (docs/dependency-notes.md, apsw).  An apsw connection may be used from
 several threads one at a time, but a transaction spans several statements, so
 each object here owns its own connection and serialises its use with a lock:
 the sink's (appends and checkpoints), the index's (reads; in WAL mode they
@@ -53,9 +53,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from agents.interfaces import UNREGISTERED, MediaMatch, VolumeInfo
-from ledger.entry import Entry
-from ledger.errors import (
+from custody.agents.interfaces import UNREGISTERED, MediaMatch, VolumeInfo
+from custody.ledger.entry import Entry
+from custody.ledger.errors import (
     CustodyError,
     RuleRefusal,
     StoreBusyError,
@@ -63,14 +63,14 @@ from ledger.errors import (
     StoreFullError,
     VerificationError,
 )
-from ledger.events import AGENT_TYPES, validate_body
-from ledger.i18n import _
-from ledger.ledger import CheckpointInfo, Ledger
-from ledger.lifecycle import LedgerState, advance, new_state
-from ledger.note import Signer
-from ledger.registry import KeyStatus
-from ledger.timefmt import Clock, format_at, parse_at, system_clock
-from ledger.workflow import projection
+from custody.ledger.events import AGENT_TYPES, validate_body
+from custody.ledger.i18n import _
+from custody.ledger.ledger import CheckpointInfo, Ledger
+from custody.ledger.lifecycle import LedgerState, advance, new_state
+from custody.ledger.note import Signer
+from custody.ledger.registry import KeyStatus
+from custody.ledger.timefmt import Clock, format_at, parse_at, system_clock
+from custody.ledger.workflow import projection
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class LedgerSink:
         self.checkpoints = 0
         self.last_entry: Entry | None = None
         if witness_url:
-            from ledger.witness_client import witness_url as check_url
+            from custody.ledger.witness_client import witness_url as check_url
 
             check_url(witness_url)  # UsageError now, before anything is opened
         self.ledger = Ledger.open(self.root, clock=clock)
@@ -290,7 +290,7 @@ class LedgerMediaIndex:
 
     A volume matches a medium by its device serial, else by its filesystem
     UUID (``volume_uuid`` in the medium's record) -- never by its label alone,
-    which anyone can set.  The state is projected once (``ledger.workflow``:
+    which anyone can set.  The state is projected once (``custody.ledger.workflow``:
     its cache plus the entries appended since) and then advanced in memory
     past new entries whenever the ledger has grown.
     """
@@ -406,7 +406,7 @@ class WitnessQueue:
         max_delay: float = 300.0,
         timeout: float = 30.0,
     ) -> None:
-        from ledger.witness_client import witness_url
+        from custody.ledger.witness_client import witness_url
 
         self.root = Path(root)
         self.url = url
@@ -456,7 +456,7 @@ class WitnessQueue:
             return True
 
     def _run(self) -> None:
-        from ledger.witness_client import cosigned_size
+        from custody.ledger.witness_client import cosigned_size
 
         ledger: Ledger | None = None
         delay: float | None = 0.0
@@ -490,7 +490,7 @@ class WitnessQueue:
 
     def _attempt(self, ledger: Ledger, *, timeout: float) -> float | None:
         """One submission if one is pending; the delay before the next look (None: wait for a kick)."""
-        from ledger.witness_client import WitnessRefusedError, WitnessUnreachableError, submit_checkpoint
+        from custody.ledger.witness_client import WitnessRefusedError, WitnessUnreachableError, submit_checkpoint
 
         latest = ledger.latest_checkpoint()
         if latest is None or latest[0] <= self.cosigned:

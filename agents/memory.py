@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Self, TextIO
 
-from agents.interfaces import UNREGISTERED, MediaMatch, VolumeInfo
-from agents.jsonsafe import check_body
+from custody.agents.interfaces import UNREGISTERED, MediaMatch, VolumeInfo
+from custody.agents.jsonsafe import check_body
 
 
 class MemorySink:

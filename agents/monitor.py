@@ -15,7 +15,7 @@ Three ways to learn the mount table, chosen by ``mode``:
 ``psutil``
     macOS and Windows (and Linux, if asked): ``psutil.disk_partitions()`` every
     ``partitions_interval``.  Windows gives no event for a new volume in
-    watchdog (NOTES.md), so polling is the documented way there.
+    watchdog (docs/dependency-notes.md), so polling is the documented way there.
 
 On a change, callbacks run in the monitor's thread: ``on_detach(record)`` for
 every mount that went away, then ``on_attach(record, initial)`` for every new
@@ -37,9 +37,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from agents.errors import AgentError, MountTableError
-from agents.mountinfo import MountDiff, MountFilter, MountRecord, diff, parse_mountinfo
-from ledger.i18n import _
+from custody.agents.errors import AgentError, MountTableError
+from custody.agents.mountinfo import MountDiff, MountFilter, MountRecord, diff, parse_mountinfo
+from custody.ledger.i18n import _
 
 log = logging.getLogger(__name__)
 

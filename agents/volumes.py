@@ -35,8 +35,8 @@ import uuid as uuidlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from agents.interfaces import VolumeInfo
-from agents.mountinfo import MountRecord
+from custody.agents.interfaces import VolumeInfo
+from custody.agents.mountinfo import MountRecord
 
 _UDEV_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
 _SUPERBLOCK_READ = 36 * 1024

@@ -1,7 +1,7 @@
 """Record the files written to one mounted volume: path, size, SHA-256.
 
 One ``VolumeWatcher`` per mounted volume, started after the mount is present
-(a watch placed before the mount sees nothing of it, NOTES.md).  Two sources
+(a watch placed before the mount sees nothing of it, docs/dependency-notes.md).  Two sources
 feed one queue of paths to look at:
 
 * a watchdog observer (inotify, or ``PollingObserver`` where inotify does not
@@ -58,9 +58,9 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from agents.errors import AgentError
-from agents.jsonsafe import text_fields
-from ledger.i18n import _
+from custody.agents.errors import AgentError
+from custody.agents.jsonsafe import text_fields
+from custody.ledger.i18n import _
 
 log = logging.getLogger(__name__)
 

@@ -38,11 +38,11 @@ import psutil
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.common import machine
-from ledger import workflow
-from ledger.entry import Entry
-from ledger.keyfile import write_key_file
-from ledger.ledger import Ledger
-from ledger.note import Signer
+from custody.ledger import workflow
+from custody.ledger.entry import Entry
+from custody.ledger.keyfile import write_key_file
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import Signer
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, contract_toml, make_parties
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,7 +243,7 @@ def main() -> None:
         env = {**os.environ, "CUSTODY_LANG": "en", "PYTHONPATH": str(ROOT)}
         log = tmp / "agent.log"
         with log.open("wb") as fh:
-            proc = subprocess.Popen([sys.executable, "-m", "ledger.cli.main", "agent", "run", "--ledger",
+            proc = subprocess.Popen([sys.executable, "-m", "custody.ledger.cli.main", "agent", "run", "--ledger",
                                      str(ledger_dir), *key_args, *volumes.agent_args()],
                                     stdout=subprocess.DEVNULL, stderr=fh, env=env, cwd=ROOT)
         reader = Reader(ledger_dir)

@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger.entry import parse_entry
-from ledger.ledger import Ledger
-from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
+from custody.ledger.entry import parse_entry
+from custody.ledger.ledger import Ledger
+from custody.ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
 from tests.helpers import new_ledger
 
 

@@ -33,10 +33,10 @@ from bench.common import (
     raw_verify_rate,
     raw_verify_rate_all_cores,
 )
-from ledger.bundle import export_bundle
-from ledger.entry import sign_entry
-from ledger.ledger import Ledger
-from ledger.note import Signer
+from custody.ledger.bundle import export_bundle
+from custody.ledger.entry import sign_entry
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import Signer
 from tests.helpers import new_ledger
 
 
@@ -83,7 +83,7 @@ def verify_once(bundle: Path, cores: int) -> dict[str, Any]:
     before_1, before_all = raw_verify_rate(), sum(raw_verify_rate_all_cores())
     env = dict(os.environ, CUSTODY_LANG="en")
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "ledger.cli.main", "verify", str(bundle), "--json"],
+    proc = subprocess.Popen([sys.executable, "-m", "custody.ledger.cli.main", "verify", str(bundle), "--json"],
                             stdout=subprocess.PIPE, env=env)
     sampler = RssSampler(proc.pid)
     stdout, _ = proc.communicate()

@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 from bench.common import RssSampler, machine
-from ledger.bundle import Bundle
+from custody.ledger.bundle import Bundle
+from custody.verify.reports.content import REPORTS, build_reports
+from custody.verify.reports.produce import gather, render_each
 from tests.verify.reports.scenario import build_many
-from verify.reports.content import REPORTS, build_reports
-from verify.reports.produce import gather, render_each
 
 
 def cpu_seconds() -> float:

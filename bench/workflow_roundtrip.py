@@ -3,7 +3,7 @@
     python -m bench.workflow_roundtrip [--entries 100000] [--runs 25] [--out bench/out]
 
 Builds a ledger of ``--entries`` entries fast (the genesis, an operator and a
-work-location agent registered through ``ledger.workflow``, then agent
+work-location agent registered through ``custody.ledger.workflow``, then agent
 heartbeats signed by the registered agent key and appended in batches with
 ``Store.append_many``), receives 20 media, builds the workflow's state cache
 once (the replay of every entry: reported as ``cold_replay_s``), then times
@@ -42,12 +42,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.common import machine
-from ledger.entry import sign_entry
-from ledger.keyfile import read_key_file, write_key_file
-from ledger.ledger import Ledger
-from ledger.note import Signer
-from ledger.store import Head
-from ledger.workflow import act, current_state
+from custody.ledger.entry import sign_entry
+from custody.ledger.keyfile import read_key_file, write_key_file
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import Signer
+from custody.ledger.store import Head
+from custody.ledger.workflow import act, current_state
 from tests.helpers import Parties, contract_toml
 
 KDF_N = 2**15  # the floor (ledger.keyenvelope.MIN_N)
@@ -62,7 +62,7 @@ def _key(keys: Path, name: str, private: Ed25519PrivateKey) -> Path:
 
 
 def build(root: Path, entries: int, media: int) -> dict[str, Any]:
-    from ledger.note import ALG_COSIGNATURE_V1
+    from custody.ledger.note import ALG_COSIGNATURE_V1
 
     keys = root / "keys"
     keys.mkdir(parents=True)
@@ -178,7 +178,7 @@ def main() -> None:
                    XDG_CACHE_HOME=str(root / "cache"))
         cold_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
         cold_env.pop("PYTHONPYCACHEPREFIX")
-        custody = [sys.executable, "-m", "ledger.cli.main"]
+        custody = [sys.executable, "-m", "custody.ledger.cli.main"]
         common = ["--ledger", str(root / "ledger"), "--key", str(root / "keys" / "op-tanaka.key"),
                   "--passphrase-file", str(root / "keys" / "pass")]
         checkout = [*custody, "media", "checkout", "--media-id", "M-0001", "--purpose", "データ移行作業",

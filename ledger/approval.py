@@ -39,14 +39,14 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from ledger import canonical
-from ledger import rule_texts as txt
-from ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
-from ledger.i18n import text as _pick
-from ledger.note import ALG_ED25519, Signer, Verifier, open_note, parse_note, sign_note
-from ledger.rule_texts import Text, fill
-from ledger.violation import ERROR, NO_TEXT, Violation, violation
-from schemas import validate
+from custody.ledger import canonical
+from custody.ledger import rule_texts as txt
+from custody.ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
+from custody.ledger.i18n import text as _pick
+from custody.ledger.note import ALG_ED25519, Signer, Verifier, open_note, parse_note, sign_note
+from custody.ledger.rule_texts import Text, fill
+from custody.ledger.violation import ERROR, NO_TEXT, Violation, violation
+from custody.schemas import validate
 
 CONTEXT = "custody/approval/v1"
 REQUEST_FORMAT = "custody/request/v1"
@@ -554,7 +554,7 @@ def check_covers(
 
 
 def make_request(kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The application document for ``kind`` (FIELDS.md), checked against schemas/request.schema.json.
+    """The application document for ``kind`` (docs/fields.md), checked against schemas/request.schema.json.
 
     ``fields`` holds the kind's fields: takeout (requester, media, data_items,
     purpose, origin_place, destination, transport, carriers, planned_out,

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ledger import canonical
-from ledger.dirsync import fsync_directory
-from ledger.errors import BundleFormatError, CanonicalJSONError, OutputError
-from ledger.i18n import _
-from ledger.store import Store
-from ledger.tlogproof import TlogProof, format_tlog_proof
+from custody.ledger import canonical
+from custody.ledger.dirsync import fsync_directory
+from custody.ledger.errors import BundleFormatError, CanonicalJSONError, OutputError
+from custody.ledger.i18n import _
+from custody.ledger.store import Store
+from custody.ledger.tlogproof import TlogProof, format_tlog_proof
 
 FORMAT = "custody-bundle/v1"
 MANIFEST = "manifest.json"

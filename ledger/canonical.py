@@ -2,7 +2,7 @@
 
 DESIGN.md, Formats: parse strictly -- duplicate keys, NaN/Infinity, floats in
 signed payloads, integers beyond +/-(2^53-1) and lone surrogates are errors.
-``json.loads`` accepts most of these silently (NOTES.md, JSON), so the hooks
+``json.loads`` accepts most of these silently (docs/dependency-notes.md, JSON), so the hooks
 below refuse them; the bytes themselves come from the ``rfc8785`` package.
 
 Two hot paths (every append, every entry a verifier reads) use ``orjson``
@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import rfc8785
 
-from ledger.errors import CanonicalJSONError
+from custody.ledger.errors import CanonicalJSONError
 
 MAX_SAFE_INTEGER = 2**53 - 1
 

@@ -23,7 +23,7 @@ import base64
 import re
 from dataclasses import dataclass
 
-from ledger.errors import CheckpointFormatError
+from custody.ledger.errors import CheckpointFormatError
 
 __all__ = ["HASH_SIZE", "MAX_TREE_SIZE", "Checkpoint"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
-from ledger.rfc6962 import EMPTY_ROOT, node_hash
+from custody.ledger.rfc6962 import EMPTY_ROOT, node_hash
 
 # A perfect subtree of a range: (level, hash); it covers 2**level leaves.
 Subtree = tuple[int, bytes]

@@ -15,8 +15,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.errors import StoreError
-from ledger.i18n import _
+from custody.ledger.errors import StoreError
+from custody.ledger.i18n import _
 
 CONFIG_NAME = "custody.toml"
 STORE_NAME = "ledger.db"

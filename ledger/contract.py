@@ -16,9 +16,9 @@ import re
 import tomllib
 from typing import Any
 
-from ledger.errors import NoteFormatError, SchemaError
-from ledger.i18n import _
-from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier
+from custody.ledger.errors import NoteFormatError, SchemaError
+from custody.ledger.i18n import _
+from custody.ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ledger.checkpoint import Checkpoint
-from ledger.errors import SignatureError
-from ledger.note import ALG_COSIGNATURE_V1, Note, NoteSignature, Signer, Verifier, index_verifiers
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.errors import SignatureError
+from custody.ledger.note import ALG_COSIGNATURE_V1, Note, NoteSignature, Signer, Verifier, index_verifiers
 
 __all__ = [
     "COSIGNATURE_SIZE",

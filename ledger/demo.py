@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ledger.cli.main import main as custody_main
+from custody.ledger.cli.main import main as custody_main
 
 DEMO_ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 
@@ -69,8 +69,8 @@ class Demo:
         if witness:
             args.append("--witness")
         self.custody(*args, "--json")
-        from ledger.keyfile import key_file_info
-        from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier
+        from custody.ledger.keyfile import key_file_info
+        from custody.ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier
 
         kname, public = key_file_info(path)
         self.vkeys[name] = Verifier(kname, ALG_COSIGNATURE_V1 if witness else ALG_ED25519, public).vkey
@@ -159,7 +159,7 @@ def _optional_phases(*, after_export: bool = False) -> list[Phase]:
     from importlib import import_module
 
     out: list[Phase] = []
-    for module in ("ledger.demo_phases",):
+    for module in ("custody.ledger.demo_phases",):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ledger import canonical
-from ledger.errors import CanonicalJSONError, SchemaError, SignatureError
-from ledger.note import Signer, Verifier
-from ledger.rfc6962 import leaf_hash
+from custody.ledger import canonical
+from custody.ledger.errors import CanonicalJSONError, SchemaError, SignatureError
+from custody.ledger.note import Signer, Verifier
+from custody.ledger.rfc6962 import leaf_hash
 
 ENTRY_CONTEXT = b"custody-entry/v1\n"
 FORMAT_VERSION = 1

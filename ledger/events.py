@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
-from ledger.errors import SchemaError
-from ledger.i18n import text
-from schemas import checker
+from custody.ledger.errors import SchemaError
+from custody.ledger.i18n import text
+from custody.schemas import checker
 
 #: Contract and people.
 CONTRACT_TYPES = (

@@ -6,7 +6,7 @@ its file).  They are read with Babel at first use, so there is no compile
 step and no binary ``.mo`` file in the tree.
 
 The language is chosen once per process: ``set_language()`` (the CLI does it
-before building its help text, NOTES.md typer), else ``CUSTODY_LANG``, else the
+before building its help text, docs/dependency-notes.md typer), else ``CUSTODY_LANG``, else the
 locale (``LC_ALL``/``LC_MESSAGES``/``LANG``), else Japanese -- the people who
 read custody's output at a municipality read Japanese.
 """
@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger import usercache
+from custody.ledger import usercache
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -110,7 +110,7 @@ def _package() -> Traversable:
         return here
     from importlib import resources
 
-    return resources.files("ledger")
+    return resources.files("custody.ledger")
 
 
 def _(message: str) -> str:

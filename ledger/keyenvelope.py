@@ -1,7 +1,7 @@
 """Private-key envelopes: an Ed25519 key sealed under a passphrase (pure: bytes in, bytes out).
 
 DESIGN.md, Formats, Keys: private keys are never stored in clear but in an
-envelope with scrypt and AES-GCM.  NOTES.md, cryptography: PKCS#8
+envelope with scrypt and AES-GCM.  docs/dependency-notes.md, cryptography: PKCS#8
 ``BestAvailableEncryption`` uses PBKDF2 with 2,048 iterations, too cheap, so
 custody uses this envelope of its own, built only from ``cryptography``'s
 ``Scrypt`` and ``AESGCM``.
@@ -26,7 +26,7 @@ Reading refuses anything doubtful with ``KeyFileError``: unknown or missing
 members, another version or algorithm, wrong sizes, r != 8, p != 1, and any N
 that is not a power of two between 2^15 (the floor) and 2^20 (the ceiling,
 1 GiB of memory, which bounds what a hostile file can make us spend).  N is
-2^17 by default (about 0.3 s, NOTES.md).  A failed AES-GCM tag raises
+2^17 by default (about 0.3 s, docs/dependency-notes.md).  A failed AES-GCM tag raises
 ``PassphraseError``: a wrong passphrase and an altered file are
 indistinguishable by design.
 """
@@ -45,9 +45,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from ledger import canonical, note
-from ledger.errors import CanonicalJSONError, KeyFileError, NoteFormatError, PassphraseError
-from ledger.i18n import _
+from custody.ledger import canonical, note
+from custody.ledger.errors import CanonicalJSONError, KeyFileError, NoteFormatError, PassphraseError
+from custody.ledger.i18n import _
 
 VERSION = 1
 ALG = "ed25519"

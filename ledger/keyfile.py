@@ -22,10 +22,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.dirsync import fsync_directory
-from ledger.errors import KeyFileError, PassphraseError
-from ledger.i18n import _
-from ledger.keyenvelope import DEFAULT_N, envelope_info, open_private_key, seal_private_key
+from custody.ledger.dirsync import fsync_directory
+from custody.ledger.errors import KeyFileError, PassphraseError
+from custody.ledger.i18n import _
+from custody.ledger.keyenvelope import DEFAULT_N, envelope_info, open_private_key, seal_private_key
 
 PASSPHRASE_ENV = "CUSTODY_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 # An envelope is about 500 bytes; anything far larger is not a key file.

@@ -18,17 +18,17 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.checkpoint import Checkpoint
-from ledger.config import LedgerConfig, LedgerPaths
-from ledger.contract import parse_contract
-from ledger.entry import Entry, sign_entry
-from ledger.errors import OutputError, StoreError
-from ledger.i18n import _
-from ledger.keyfile import read_key_file, write_key_file
-from ledger.note import Signer, Verifier, add_signatures, open_note, parse_note, sign_note
-from ledger.registry import GENESIS
-from ledger.store import AfterInsert, Head, Store
-from ledger.timefmt import Clock, format_at, parse_at, system_clock
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.config import LedgerConfig, LedgerPaths
+from custody.ledger.contract import parse_contract
+from custody.ledger.entry import Entry, sign_entry
+from custody.ledger.errors import OutputError, StoreError
+from custody.ledger.i18n import _
+from custody.ledger.keyfile import read_key_file, write_key_file
+from custody.ledger.note import Signer, Verifier, add_signatures, open_note, parse_note, sign_note
+from custody.ledger.registry import GENESIS
+from custody.ledger.store import AfterInsert, Head, Store
+from custody.ledger.timefmt import Clock, format_at, parse_at, system_clock
 
 Precheck = Callable[[Store, int], None]
 

@@ -10,16 +10,16 @@ One model serves both sides (DESIGN.md, Completeness rules):
   finding (code, severity, seq, media, message).
 
 Entries are anything with ``seq``, ``type``, ``at``, ``actor`` and ``body``
-(:class:`EventLike`: ``ledger.entry.Entry``, ``verify.engine.EntryView`` and
+(:class:`EventLike`: ``custody.ledger.entry.Entry``, ``verify.engine.EntryView`` and
 :class:`Event` all fit).  Bodies are expected to match their schemas
-(:mod:`ledger.events`); a malformed body never raises here, its missing parts
+(:mod:`custody.ledger.events`); a malformed body never raises here, its missing parts
 count as absent.
 
 ``check(state, entry)`` reports without changing the state; ``advance``
 changes it without reporting; ``apply`` does both in one pass.  The state
 advances even past violations (the verifier keeps going), so a caller that
 must refuse calls ``check`` (or ``precheck``) first and ``advance`` only when
-nothing blocks.  Media transitions are the table :data:`ledger.media.TRANSITIONS`.
+nothing blocks.  Media transitions are the table :data:`custody.ledger.media.TRANSITIONS`.
 
 Which rules fire where (codes of DESIGN.md):
 
@@ -86,8 +86,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ledger import rule_texts as txt
-from ledger.approval import (
+from custody.ledger import rule_texts as txt
+from custody.ledger.approval import (
     KIND_CODES,
     Approval,
     ApprovalBody,
@@ -96,9 +96,9 @@ from ledger.approval import (
     coverage_problems,
     open_approval,
 )
-from ledger.errors import NoteFormatError, RuleRefusal
-from ledger.events import AGENT_TYPES, validate_body
-from ledger.media import (
+from custody.ledger.errors import NoteFormatError, RuleRefusal
+from custody.ledger.events import AGENT_TYPES, validate_body
+from custody.ledger.media import (
     ABSENT,
     CHECKED_OUT,
     COPY,
@@ -119,9 +119,9 @@ from ledger.media import (
     blocking_code,
     transition,
 )
-from ledger.note import Verifier
-from ledger.rule_texts import Text, event_text, fill, state_text
-from ledger.violation import ERROR, INFO, NO_TEXT, WARNING, Violation, blocking, refusal, violation
+from custody.ledger.note import Verifier
+from custody.ledger.rule_texts import Text, event_text, fill, state_text
+from custody.ledger.violation import ERROR, INFO, NO_TEXT, WARNING, Violation, blocking, refusal, violation
 
 __all__ = [
     "STATE_FORMAT",

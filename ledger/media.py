@@ -26,7 +26,7 @@ returned or disposed.
 :data:`TRANSITIONS` is the table as data: event, which medium of the body it
 moves, the states it may start from, the state it leads to, and the rule code
 reported when the starting state is not allowed.  Preconditions beyond the
-state (approvals, witnesses, evidence) are in :mod:`ledger.lifecycle`.
+state (approvals, witnesses, evidence) are in :mod:`custody.ledger.lifecycle`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ FINAL = frozenset({DISPOSED, RETURNED, LOST})
 GONE = frozenset({DISPOSED, RETURNED})  # seen again: C12
 LIVE = frozenset(STATES) - FINAL
 
-#: Where a medium came from (FIELDS.md, media register: handover receipt, copy, vendor stock).
+#: Where a medium came from (docs/fields.md, media register: handover receipt, copy, vendor stock).
 RECEIVED = "received"
 REGISTERED = "registered"
 COPY = "copy"

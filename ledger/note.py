@@ -38,7 +38,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ledger.errors import NoteFormatError, SignatureError
+from custody.ledger.errors import NoteFormatError, SignatureError
 
 __all__ = [
     "ALG_COSIGNATURE_V1",

@@ -16,7 +16,7 @@ Errors (the vector probes only say "error"; this module decides which):
 
 Callers that only need a yes/no catch both.  Every hash is length-checked
 first, even where verify.go only compares bytes (equal sizes), so 12-byte
-"roots" that Go would accept as equal are rejected here (shared vectors
+"roots" that Go would accept as equal are rejected here (the conformance vectors
 README: "Hashes that are not 32 bytes must be rejected").
 
 Size 0 (the ledger's own rule; RFC 9162 §2.1.4 defines proofs only for
@@ -27,7 +27,7 @@ also be ``EMPTY_ROOT``.  This is the C2SP tlog-witness rule ("the proof MUST
 be empty if the old size is zero"), which our witness protocol follows, and
 the root check stops a "size 0" checkpoint carrying some other root from
 passing.  transparency-dev/merkle instead rejects every proof from size 0;
-the shared vectors follow it (tests/ledger/test_proof_vectors.py lists the
+the conformance vectors follow it (tests/ledger/test_proof_vectors.py lists the
 probes concerned).
 """
 
@@ -35,8 +35,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ledger.errors import ProofError, ProofFormatError
-from ledger.rfc6962 import EMPTY_ROOT, check_hash, node_hash
+from custody.ledger.errors import ProofError, ProofFormatError
+from custody.ledger.rfc6962 import EMPTY_ROOT, check_hash, node_hash
 
 
 def _check_count(value: object, what: str) -> int:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ledger.errors import NoteFormatError
-from ledger.note import Verifier
+from custody.ledger.errors import NoteFormatError
+from custody.ledger.note import Verifier
 
 GENESIS = "contract.opened"
 PERSON_TYPES = ("personnel.registered", "personnel.changed", "personnel.removed")
@@ -23,7 +23,7 @@ KEY_TYPES = ("key.rotated", "key.revoked")
 
 
 class Event(Protocol):
-    """What the registry reads of an entry (ledger.entry.Entry and the verifier's EntryView both fit)."""
+    """What the registry reads of an entry (custody.ledger.entry.Entry and the verifier's EntryView both fit)."""
 
     @property
     def seq(self) -> int: ...

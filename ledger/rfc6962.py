@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from ledger.errors import ProofFormatError
+from custody.ledger.errors import ProofFormatError
 
 HASH_SIZE = 32
 """Size in bytes of every hash in the tree (SHA-256)."""

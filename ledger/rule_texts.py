@@ -1,7 +1,7 @@
 """The texts of the lifecycle and approval rules, in English and Japanese.
 
 Each constant is an ``(English, Japanese)`` pair of ``str.format`` templates;
-:mod:`ledger.lifecycle` and :mod:`ledger.approval` fill them and keep both
+:mod:`custody.ledger.lifecycle` and :mod:`custody.ledger.approval` fill them and keep both
 languages in every :class:`~ledger.violation.Violation`.  They are kept here,
 in one table, so that both languages can be read and corrected side by side
 (they are deliberately not gettext messages: a finding carries both).

@@ -1,6 +1,6 @@
 """The embedded ledger store: one SQLite file per ledger, through apsw.
 
-Durability and concurrency (NOTES.md, apsw): WAL with ``synchronous=FULL``
+Durability and concurrency (docs/dependency-notes.md, apsw): WAL with ``synchronous=FULL``
 so that an acknowledged append survives power loss; every append is one
 ``BEGIN IMMEDIATE`` transaction that takes the head, inserts the entry and
 the new stored tree hashes, so several processes (CLI and agent) append to
@@ -30,16 +30,16 @@ from typing import Any, NamedTuple
 
 import apsw
 
-from ledger import tlog
-from ledger.entry import ZERO_HASH, Entry, parse_entry
-from ledger.errors import (
+from custody.ledger import tlog
+from custody.ledger.entry import ZERO_HASH, Entry, parse_entry
+from custody.ledger.errors import (
     CustodyError,
     StoreBusyError,
     StoreCorruptError,
     StoreError,
     StoreFullError,
 )
-from ledger.i18n import _
+from custody.ledger.i18n import _
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x43535459  # "CSTY": marks the file as a custody ledger

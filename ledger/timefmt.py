@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ledger.errors import FormatError
+from custody.ledger.errors import FormatError
 
 Clock = Callable[[], datetime]
 

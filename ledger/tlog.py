@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ledger.errors import StoreCorruptError
-from ledger.rfc6962 import EMPTY_ROOT, HASH_SIZE, check_hash, node_hash
+from custody.ledger.errors import StoreCorruptError
+from custody.ledger.rfc6962 import EMPTY_ROOT, HASH_SIZE, check_hash, node_hash
 
 HashReader = Callable[[Sequence[int]], Sequence[bytes]]
 """Reads stored hashes by storage index; returns them in the order asked.

@@ -20,7 +20,7 @@ without a sign or leading zeroes and below 2^63 (Go's tlog uses int64), at
 most 63 hashes (the longest audit path in such a tree), no CR, no spaces.
 The checkpoint must be non-empty, start with a non-empty line (its origin)
 and end with a newline (a C2SP signed note always does).  The first empty
-line ends the proof lines; Go's reader (shared/tools/interop-check) splits at
+line ends the proof lines; Go's reader (interop/main.go) splits at
 the first ``\\n\\n``, which is the same place because no earlier line is empty.
 """
 
@@ -31,8 +31,8 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from ledger.errors import ProofFormatError
-from ledger.rfc6962 import HASH_SIZE
+from custody.ledger.errors import ProofFormatError
+from custody.ledger.rfc6962 import HASH_SIZE
 
 HEADER = b"c2sp.org/tlog-proof@v1"
 MAX_INDEX = 2**63 - 1

@@ -25,8 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.errors import RuleRefusal
-from ledger.i18n import language
+from custody.ledger.errors import RuleRefusal
+from custody.ledger.i18n import language
 
 ERROR = "error"
 WARNING = "warning"

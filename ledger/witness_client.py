@@ -30,9 +30,9 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Final
 
-from ledger.checkpoint import Checkpoint
-from ledger.cosignature import cosignatures_by, verify_cosignature
-from ledger.errors import (
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosignature import cosignatures_by, verify_cosignature
+from custody.ledger.errors import (
     CustodyError,
     FormatError,
     SignatureError,
@@ -40,10 +40,10 @@ from ledger.errors import (
     UsageError,
     VerificationError,
 )
-from ledger.i18n import _
-from ledger.ledger import Ledger
-from ledger.note import ALG_COSIGNATURE_V1, NoteSignature, Verifier, add_signatures, index_verifiers, parse_note
-from ledger.witness_protocol import (
+from custody.ledger.i18n import _
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import ALG_COSIGNATURE_V1, NoteSignature, Verifier, add_signatures, index_verifiers, parse_note
+from custody.ledger.witness_protocol import (
     ADD_CHECKPOINT_PATH,
     CONTENT_TYPE_TLOG_SIZE,
     STATUS_BAD_REQUEST,

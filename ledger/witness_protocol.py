@@ -35,9 +35,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from ledger.checkpoint import HASH_SIZE, MAX_TREE_SIZE, Checkpoint
-from ledger.errors import CheckpointFormatError, NoteFormatError, ProofFormatError
-from ledger.note import MAX_SIGNATURES, NoteSignature, parse_note
+from custody.ledger.checkpoint import HASH_SIZE, MAX_TREE_SIZE, Checkpoint
+from custody.ledger.errors import CheckpointFormatError, NoteFormatError, ProofFormatError
+from custody.ledger.note import MAX_SIGNATURES, NoteSignature, parse_note
 
 __all__ = [
     "ADD_CHECKPOINT_PATH",

@@ -1,16 +1,16 @@
 """The custody workflow as a service: check an act against the lifecycle model, then write it.
 
-The operator CLI (``ledger.cli.workflow``) and the agent wiring call this
+The operator CLI (``custody.ledger.cli.workflow``) and the agent wiring call this
 module; it has no command-line code.  Two entry points:
 
 * :func:`current_state` (and :func:`projection`): the lifecycle state
-  (:class:`ledger.lifecycle.LedgerState`) and the key registry
-  (:class:`ledger.registry.Registry`) as of the head of the ledger;
+  (:class:`custody.ledger.lifecycle.LedgerState`) and the key registry
+  (:class:`custody.ledger.registry.Registry`) as of the head of the ledger;
 * :func:`act`: append one entry **only if** the model allows it.  Under the
   store's write lock (``BEGIN IMMEDIATE``), with the seq and the ``at`` the
   entry will carry, it validates the body against its schema, checks the
   signing key (registered, not rotated away, not revoked), runs
-  :func:`ledger.lifecycle.precheck` and raises the ``RuleRefusal`` (exit 6,
+  :func:`custody.ledger.lifecycle.precheck` and raises the ``RuleRefusal`` (exit 6,
   in the user's language) of every blocking violation -- then nothing is
   written, not even the entry's attachments.  Non-blocking violations (facts
   that broke a rule, warnings) are handed back to the caller to print.
@@ -26,8 +26,8 @@ advanced state.  The cache is ignored and rebuilt from entry 0 when:
 
 * its format or the lifecycle model's snapshot format differs;
 * its *fingerprint* differs: a hash of the source of the modules that define
-  the rules (``ledger.lifecycle``, ``ledger.media``, ``ledger.approval``,
-  ``ledger.violation``, ``ledger.registry``, ``ledger.events`` and this one), so
+  the rules (``custody.ledger.lifecycle``, ``custody.ledger.media``, ``custody.ledger.approval``,
+  ``custody.ledger.violation``, ``custody.ledger.registry``, ``custody.ledger.events`` and this one), so
   that a new version of the rules never reads a state built by an old one;
 * it covers more entries than the ledger holds, belongs to another origin, or
   the leaf hash of its last entry is not the ledger's (a restored or
@@ -46,23 +46,23 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ledger.entry import Entry, sign_entry
-from ledger.errors import NoteFormatError, RuleRefusal, SchemaError, StoreError, UsageError
-from ledger.i18n import _
-from ledger.ledger import Ledger
-from ledger.lifecycle import STATE_FORMAT, Event, LedgerState, advance, new_state, precheck
-from ledger.note import Signer, Verifier
-from ledger.registry import KeyState, KeyStatus, Registry
-from ledger.registry import Person as RegistryPerson
-from ledger.rfc6962 import leaf_hash
-from ledger.store import Head, Store
-from ledger.violation import Violation, refusal
+from custody.ledger.entry import Entry, sign_entry
+from custody.ledger.errors import NoteFormatError, RuleRefusal, SchemaError, StoreError, UsageError
+from custody.ledger.i18n import _
+from custody.ledger.ledger import Ledger
+from custody.ledger.lifecycle import STATE_FORMAT, Event, LedgerState, advance, new_state, precheck
+from custody.ledger.note import Signer, Verifier
+from custody.ledger.registry import KeyState, KeyStatus, Registry
+from custody.ledger.registry import Person as RegistryPerson
+from custody.ledger.rfc6962 import leaf_hash
+from custody.ledger.store import Head, Store
+from custody.ledger.violation import Violation, refusal
 
 CACHE_NAME = "workflow"
 CACHE_FORMAT = "custody/workflow-cache/v1"
 _RULE_MODULES = (
-    "ledger.lifecycle", "ledger.media", "ledger.approval", "ledger.violation", "ledger.registry",
-    "ledger.events", "ledger.workflow",
+    "custody.ledger.lifecycle", "custody.ledger.media", "custody.ledger.approval", "custody.ledger.violation",
+    "custody.ledger.registry", "custody.ledger.events", "custody.ledger.workflow",
 )
 
 
@@ -297,7 +297,7 @@ def check_event(proj: Projection, event: Event, signer: Signer | None = None) ->
     for a body that does not match its schema; returns the non-blocking
     violations (and blocking ones only when nothing is raised, i.e. never).
     """
-    from ledger.events import validate_body
+    from custody.ledger.events import validate_body
 
     if signer is not None:
         problem = _key_refusal(proj.registry, signer, event.seq) or _key_entry_refusal(

@@ -13,7 +13,7 @@ resolves through a ``referencing.Registry`` of every file in this package, so
 a schema may say ``"$ref": "entry.schema.json#/$defs/dateTime"``.
 
 ``validator(name)`` builds one ``Draft202012Validator`` per schema, once, with
-format checking on (NOTES.md, JSON: ``date-time`` is only checked with the
+format checking on (docs/dependency-notes.md, JSON: ``date-time`` is only checked with the
 format extras installed, and a new validator per call is ~50x slower).
 ``validate(name, document)`` raises ``SchemaError`` for the best error
 (``jsonschema.exceptions.best_match``); ``.field`` is the offending field as
@@ -44,8 +44,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.errors import SchemaError
-from ledger.i18n import _
+from custody.ledger.errors import SchemaError
+from custody.ledger.i18n import _
 
 if TYPE_CHECKING:  # imported where used: jsonschema and referencing cost ~60 ms of every command's start-up
     from importlib.resources.abc import Traversable

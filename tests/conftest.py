@@ -1,4 +1,4 @@
-"""Shared test fixtures: where the conformance vectors live."""
+"""Shared test fixtures: where the conformance vectors live (tests/vectors, README there)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# No test depends on timing: hypothesis never fails an example for taking long (a busy CI machine is
+# slow, not wrong).  A test's own @settings(max_examples=...) inherits this profile's deadline.
+settings.register_profile("custody", deadline=None)
+settings.load_profile("custody")
 
 ROOT = Path(__file__).resolve().parents[1]
-# CI runs in a fresh clone with shared/ beside it (README of .library/env).
-VECTORS = ROOT.parent / "shared" / "vectors"
+VECTORS = ROOT / "tests" / "vectors"
 
 
 def load_vector(relative: str) -> Any:
@@ -31,7 +36,7 @@ def vectors_dir() -> Path:
 @pytest.fixture(autouse=True)
 def _english_messages() -> Any:
     """Tests read messages in English unless they choose Japanese themselves."""
-    from ledger import i18n
+    from custody.ledger import i18n
 
     previous = i18n._language
     i18n.set_language("en")

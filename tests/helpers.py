@@ -9,12 +9,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.entry import parse_entry
-from ledger.ledger import Ledger
-from ledger.note import ALG_COSIGNATURE_V1, Signer
-from ledger.proof import verify_consistency, verify_inclusion
-from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
-from ledger.store import Store
+from custody.ledger.entry import parse_entry
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import ALG_COSIGNATURE_V1, Signer
+from custody.ledger.proof import verify_consistency, verify_inclusion
+from custody.ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
+from custody.ledger.store import Store
 
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 TEST_KDF_N = 2**15

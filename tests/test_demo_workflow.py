@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.demo import Demo
-from ledger.demo_workflow import workflow_phase
-from ledger.ledger import Ledger
-from ledger.lifecycle import apply, finish, new_state
+from custody.ledger.demo import Demo
+from custody.ledger.demo_workflow import workflow_phase
+from custody.ledger.ledger import Ledger
+from custody.ledger.lifecycle import apply, finish, new_state
 
 
 def test_workflow_phase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,10 +21,10 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from typer.testing import CliRunner
 
-from ledger import i18n
-from ledger.cli.main import build_app
-from ledger.registry import KeyStatus
-from verify.findings import SEVERITIES
+from custody.ledger import i18n
+from custody.ledger.cli.main import build_app
+from custody.ledger.registry import KeyStatus
+from custody.verify.findings import SEVERITIES
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "ledger" / "locale" / "ja"
@@ -179,7 +179,7 @@ def _help(lang: str, *args: str) -> str:
 def _help_in_process(lang: str, *args: str) -> str:
     env = {**os.environ, "CUSTODY_LANG": lang, "COLUMNS": "200"}
     proc = subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", *args, "--help"],
+        [sys.executable, "-m", "custody.ledger.cli.main", *args, "--help"],
         capture_output=True, text=True, env=env, timeout=60, check=False, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
@@ -214,7 +214,7 @@ def test_option_help_follows_the_language_of_the_process() -> None:
 
 
 def test_parsed_catalogue_is_cached_and_a_bad_cache_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ledger import i18n
+    from custody.ledger import i18n
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     i18n._catalog.cache_clear()

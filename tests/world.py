@@ -12,10 +12,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.approval import sign_approval
-from ledger.lifecycle import Event, LedgerState, apply, check, new_state
-from ledger.note import ALG_COSIGNATURE_V1, Signer
-from ledger.violation import Violation
+from custody.ledger.approval import sign_approval
+from custody.ledger.lifecycle import Event, LedgerState, apply, check, new_state
+from custody.ledger.note import ALG_COSIGNATURE_V1, Signer
+from custody.ledger.violation import Violation
 
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 JST = timezone(timedelta(hours=9))

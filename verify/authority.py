@@ -64,12 +64,12 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.bundle import checkpoint_name
-from ledger.checkpoint import Checkpoint
-from ledger.cosignature import cosignatures_by
-from ledger.dirsync import fsync_directory
-from ledger.entry import ZERO_HASH, Entry, parse_entry, verify_entry_signature
-from ledger.errors import (
+from custody.ledger.bundle import checkpoint_name
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosignature import cosignatures_by
+from custody.ledger.dirsync import fsync_directory
+from custody.ledger.entry import ZERO_HASH, Entry, parse_entry, verify_entry_signature
+from custody.ledger.errors import (
     CustodyError,
     FormatError,
     KeyFileError,
@@ -79,13 +79,13 @@ from ledger.errors import (
     StoreError,
     VerificationError,
 )
-from ledger.i18n import _
-from ledger.keyenvelope import DEFAULT_N
-from ledger.keyfile import key_file_info, read_key_file, write_key_file
-from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Signer, Verifier, open_note, parse_note
-from ledger.registry import GENESIS
-from verify.trust import TrustAnchor
-from verify.witness import Decision, LogState, WitnessHead, decide, parse_request
+from custody.ledger.i18n import _
+from custody.ledger.keyenvelope import DEFAULT_N
+from custody.ledger.keyfile import key_file_info, read_key_file, write_key_file
+from custody.ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Signer, Verifier, open_note, parse_note
+from custody.ledger.registry import GENESIS
+from custody.verify.trust import TrustAnchor
+from custody.verify.witness import Decision, LogState, WitnessHead, decide, parse_request
 
 __all__ = [
     "AUTHORITY_FILE",

@@ -44,22 +44,22 @@ from typing import Any, Protocol
 
 import orjson
 
-from ledger.bundle import ENTRIES, Bundle, attachment_refs
-from ledger.checkpoint import Checkpoint
-from ledger.compact import CompactRange, Levels, Subtree
-from ledger.cosignature import cosignatures_by
-from ledger.entry import KEY_ID_SIZE, parse_entry, parse_fields, verify_entry_signature, verify_leaf_signature
-from ledger.errors import CustodyError, FormatError, InterruptedWorkError, SignatureError
-from ledger.events import body_checker
-from ledger.i18n import _
-from ledger.note import Verifier, open_note
-from ledger.registry import GENESIS, KeyStatus, Registry
-from ledger.timefmt import parse_at
-from verify import scan
-from verify.cpus import allowed_cpus, usable_cpus
-from verify.findings import ERROR, INFO, WARNING, Finding, sort_key
-from verify.trust import TrustAnchor
-from verify.workers import watch_parent
+from custody.ledger.bundle import ENTRIES, Bundle, attachment_refs
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.compact import CompactRange, Levels, Subtree
+from custody.ledger.cosignature import cosignatures_by
+from custody.ledger.entry import KEY_ID_SIZE, parse_entry, parse_fields, verify_entry_signature, verify_leaf_signature
+from custody.ledger.errors import CustodyError, FormatError, InterruptedWorkError, SignatureError
+from custody.ledger.events import body_checker
+from custody.ledger.i18n import _
+from custody.ledger.note import Verifier, open_note
+from custody.ledger.registry import GENESIS, KeyStatus, Registry
+from custody.ledger.timefmt import parse_at
+from custody.verify import scan
+from custody.verify.cpus import allowed_cpus, usable_cpus
+from custody.verify.findings import ERROR, INFO, WARNING, Finding, sort_key
+from custody.verify.trust import TrustAnchor
+from custody.verify.workers import watch_parent
 
 # Entries per worker task: an aligned perfect subtree of the log.  1,024 rather than 2,048: the chunks in
 # flight (their bytes, lines and parsed entries) took ~12 MB more of the summed RSS, for no speed.
@@ -152,7 +152,7 @@ Progress = Callable[[int], None]
 
 _worker_registry: Registry | None = None
 _worker_origin = ""
-_ATTACHMENT = b'"attachment"'  # in the bytes of every body that references one (ledger.bundle.attachment_refs)
+_ATTACHMENT = b'"attachment"'  # in the bytes of every body that references one (custody.ledger.bundle.attachment_refs)
 
 
 def _init_worker(registry: Registry, origin: str, cpus: Sequence[int] = (), counter: Any = None) -> None:

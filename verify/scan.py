@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from io import BufferedIOBase
 from pathlib import Path
 
-from verify.workers import watch_parent
+from custody.verify.workers import watch_parent
 
 BLOCK = 1 << 20  # bytes read at a time
 # Below this many bytes one process searches the file: starting workers would cost more than they save.

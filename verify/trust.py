@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ledger.bundle import Bundle
-from ledger.entry import parse_entry
-from ledger.errors import BundleFormatError, FormatError
-from ledger.i18n import _
-from ledger.note import Verifier
+from custody.ledger.bundle import Bundle
+from custody.ledger.entry import parse_entry
+from custody.ledger.errors import BundleFormatError, FormatError
+from custody.ledger.i18n import _
+from custody.ledger.note import Verifier
 
 
 @dataclass(frozen=True)

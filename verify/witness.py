@@ -67,11 +67,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Final, TextIO
 
-from ledger.checkpoint import Checkpoint
-from ledger.cosignature import cosign
-from ledger.errors import CustodyError, FormatError, ProofError, ProofFormatError, SignatureError
-from ledger.i18n import _
-from ledger.note import (
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosignature import cosign
+from custody.ledger.errors import CustodyError, FormatError, ProofError, ProofFormatError, SignatureError
+from custody.ledger.i18n import _
+from custody.ledger.note import (
     ALG_COSIGNATURE_V1,
     Note,
     NoteSignature,
@@ -81,9 +81,9 @@ from ledger.note import (
     open_note,
     parse_note,
 )
-from ledger.proof import verify_consistency
-from ledger.rfc6962 import EMPTY_ROOT
-from ledger.witness_protocol import (
+from custody.ledger.proof import verify_consistency
+from custody.ledger.rfc6962 import EMPTY_ROOT
+from custody.ledger.witness_protocol import (
     ADD_CHECKPOINT_PATH,
     CONTENT_TYPE_TLOG_SIZE,
     STATUS_BAD_REQUEST,

@@ -22,7 +22,7 @@ from typing import Any
 
 import typer
 
-from ledger.cli.common import (
+from custody.ledger.cli.common import (
     json_option,
     key_option,
     ledger_option,
@@ -34,11 +34,11 @@ from ledger.cli.common import (
     passphrase_file_option,
     print_json,
 )
-from ledger.errors import UsageError
-from ledger.i18n import _
-from ledger.keyfile import key_file_info
-from ledger.ledger import Ledger
-from ledger.note import ALG_ED25519, Verifier
+from custody.ledger.errors import UsageError
+from custody.ledger.i18n import _
+from custody.ledger.keyfile import key_file_info
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import ALG_ED25519, Verifier
 
 
 def register(app: typer.Typer) -> None:
@@ -68,7 +68,7 @@ def register_agent(
     log_passphrase_file: Path | None = log_passphrase_option(),
     json_out: bool = json_option(),
 ) -> None:
-    from ledger import workflow
+    from custody.ledger import workflow
 
     key_name, public = key_file_info(agent_key)
     vkey = Verifier(key_name, ALG_ED25519, public).vkey
@@ -158,11 +158,18 @@ def run(
     udev_root: Path = typer.Option(Path("/run/udev/data"), "--udev-root", hidden=True),
 ) -> None:
     # The agent's modules (watchdog, psutil) are imported here, not by every command that builds this help.
-    from agents.agent import Agent, AgentConfig
-    from agents.ledger_sink import MSG_NO_LOG_KEY, LedgerMediaIndex, LedgerSink, check_agent_key, last_seen, stderr_say
-    from agents.mountinfo import MountFilter
-    from agents.volumes import VolumeProber
-    from agents.watcher import WatcherConfig
+    from custody.agents.agent import Agent, AgentConfig
+    from custody.agents.ledger_sink import (
+        MSG_NO_LOG_KEY,
+        LedgerMediaIndex,
+        LedgerSink,
+        check_agent_key,
+        last_seen,
+        stderr_say,
+    )
+    from custody.agents.mountinfo import MountFilter
+    from custody.agents.volumes import VolumeProber
+    from custody.agents.watcher import WatcherConfig
 
     argv = _alert_argv(on_alert)
     signer = load_signer(key, passphrase_file)

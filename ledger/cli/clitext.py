@@ -34,9 +34,12 @@ from typer._click import exceptions as click_exceptions
 from typer._click import formatting
 from typer._click.utils import echo
 
-from ledger.i18n import _, language
+from custody.ledger.i18n import _, language
 
 _HELP_OPTION = "Show this message and exit."  # typer/_click/decorators.py, help_option: click's fixed text
+# typer/completion.py: the root's --install-completion and --show-completion, in fixed English.
+_INSTALL_COMPLETION = "Install completion for the current shell."
+_SHOW_COMPLETION = "Show completion for the current shell, to copy it or customize the installation."
 
 # English details that typer and click build into messages (typer/_click/core.py, parser.py,
 # typer/_coercion.py, typer/_param_types.py), and custody's message for each.
@@ -92,13 +95,18 @@ def install() -> None:
 
 
 class _Formatter(formatting.HelpFormatter):
-    """click's help formatter with the usage prefix and the help option's description translated."""
+    """click's help formatter with the usage prefix and the fixed options' descriptions translated."""
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         super().write_usage(prog, args, _("Usage: ") if prefix is None else prefix)
 
     def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
-        rows = [(term, _("Show this message and exit.") if text == _HELP_OPTION else text) for term, text in rows]
+        fixed = {
+            _HELP_OPTION: _("Show this message and exit."),
+            _INSTALL_COMPLETION: _("Install completion for the current shell."),
+            _SHOW_COMPLETION: _("Show completion for the current shell, to copy it or customize the installation."),
+        }
+        rows = [(term, fixed.get(text, text)) for term, text in rows]
         super().write_dl(rows, col_max, col_spacing)
 
 

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperGroup
 
-from ledger.errors import CustodyError, KeyFileError, RuleRefusal
-from ledger.i18n import _
-from ledger.keyenvelope import DEFAULT_N, MIN_N
-from ledger.keyfile import read_key_file, resolve_passphrase
-from ledger.ledger import Ledger
-from ledger.note import Signer
+from custody.ledger.errors import CustodyError, KeyFileError, RuleRefusal
+from custody.ledger.i18n import _
+from custody.ledger.keyenvelope import DEFAULT_N, MIN_N
+from custody.ledger.keyfile import read_key_file, resolve_passphrase
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import Signer
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -172,12 +172,13 @@ else:
         _typer_core.build_runtime_param = _build_runtime_param  # type: ignore[attr-defined] # typer.core's import
 
 
-def new_app(help_text: str) -> typer.Typer:
+def new_app(help_text: str, *, root: bool = False) -> typer.Typer:
+    """A command group; the ``root`` one carries typer's shell completion (--install-completion)."""
     return typer.Typer(
         cls=CustodyGroup,
         help=help_text,
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=root,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -189,7 +190,7 @@ CommandTree = dict[str, tuple[str | None, list[tuple[str, str, Callable[..., Any
 
 
 def register_tree(app: typer.Typer, tree: CommandTree, only: str | None = None) -> None:
-    """Add ``tree``'s commands to ``app``; with ``only``, just that top-level name (ledger.cli.main)."""
+    """Add ``tree``'s commands to ``app``; with ``only``, just that top-level name (custody.ledger.cli.main)."""
     for name, (group_help, commands) in tree.items():
         if only is not None and only != name:
             continue

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from ledger.bundle import Bundle, build_tlog_proof, export_bundle
-from ledger.cli.common import (
+from custody.ledger.bundle import Bundle, build_tlog_proof, export_bundle
+from custody.ledger.cli.common import (
     CommandTree,
     err,
     json_option,
@@ -26,15 +27,16 @@ from ledger.cli.common import (
     print_json,
     register_tree,
 )
-from ledger.errors import KeyFileError, NoteFormatError, StoreError, UsageError
-from ledger.i18n import _
-from ledger.keyfile import generate_key, key_file_info, write_key_file
-from ledger.ledger import Ledger
-from ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier, check_key_name
+from custody.ledger.errors import KeyFileError, NoteFormatError, StoreError, UsageError
+from custody.ledger.examples import render, write_new
+from custody.ledger.i18n import _
+from custody.ledger.keyfile import generate_key, key_file_info, write_key_file
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier, check_key_name
 
 
 def register(app: typer.Typer, only: str | None = None) -> None:
-    """Add the core commands to ``app``; with ``only``, just that top-level command (ledger.cli.main)."""
+    """Add the core commands to ``app``; with ``only``, just that top-level command (custody.ledger.cli.main)."""
     tree: CommandTree = {
         "init": (None, [
             ("init", _("Create a ledger for a contract (genesis entry signed by the responsible person)."), init),
@@ -48,12 +50,25 @@ def register(app: typer.Typer, only: str | None = None) -> None:
         "prove": (None, [
             ("prove", _("Write a C2SP tlog-proof for one entry against the latest checkpoint."), prove),
         ]),
+        "example": (None, [
+            ("example", _("Write out an example file: contract, systemd-unit or windows-service."), example),
+        ]),
         "key": (_("Create and inspect signing keys."), [
             ("new", _("Create a new key file and print its vkey."), key_new),
             ("show", _("Print a key file's name and vkey."), key_show),
         ]),
     }
     register_tree(app, tree, only)
+
+
+def _write_example_contract(value: Path | None) -> None:
+    """``--example-contract FILE``: write the example contract and stop before anything else is asked for."""
+    if value is None:
+        return
+    write_new(value, render("contract"))
+    err.print(_("Example contract written to {path}: edit it, then run custody init DIR --contract {path}.").format(
+        path=value), markup=False)
+    raise typer.Exit(0)
 
 
 def init(
@@ -65,6 +80,10 @@ def init(
     checkpoint_every: int = typer.Option(100, "--checkpoint-every", help=_("Automatic checkpoint every N entries.")),
     checkpoint_minutes: int = typer.Option(60, "--checkpoint-minutes", help=_("... or every T minutes.")),
     json_out: bool = json_option(),
+    _example_contract: Path | None = typer.Option(
+        None, "--example-contract", is_eager=True, expose_value=False, callback=_write_example_contract,
+        help=_("Write the example contract file (every field explained) to FILE and exit."),
+    ),
 ) -> None:
     try:
         contract_bytes = contract.read_bytes()
@@ -104,6 +123,18 @@ def init(
     out.print(_("log vkey:          {v}").format(v=info["log_vkey"]))
     out.print(_("genesis leaf hash: {v}").format(v=info["genesis_leaf_hash"]))
     out.print(_("Give the municipality these three values to pin (custody authority trust)."))
+
+
+def example(
+    name: str = typer.Argument(..., help=_("contract, systemd-unit or windows-service.")),
+    output: Path | None = typer.Option(None, "--output", "-o", help=_("File to create (default: print it).")),
+) -> None:
+    text = render(name)
+    if output is None:
+        sys.stdout.write(text)  # byte for byte: no console markup, emoji codes or wrapping
+        return
+    write_new(output, text)
+    err.print(_("Written to {path}.").format(path=output), markup=False)
 
 
 def key_new(
@@ -199,7 +230,7 @@ def checkpoint(
         info = ledger.checkpoint(log_signer(ledger, optional_path(log_passphrase_file)))
         result: dict[str, Any] = {"size": info.size, "created": info.created, "note": info.note.decode("utf-8")}
         if submit:
-            from ledger.witness_client import submit_checkpoint
+            from custody.ledger.witness_client import submit_checkpoint
 
             result["cosigned_by"] = submit_checkpoint(ledger, submit)
     if json_out:

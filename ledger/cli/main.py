@@ -1,6 +1,6 @@
 """The ``custody`` command.
 
-The language must be known before any help text is built (NOTES.md, typer),
+The language must be known before any help text is built (docs/dependency-notes.md, typer),
 so ``main`` reads ``--lang`` from the arguments (else CUSTODY_LANG, else the
 locale) first, then builds the application.
 """
@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import typer
 
-from ledger.cli import clitext
-from ledger.cli.common import new_app
-from ledger.i18n import SUPPORTED, _, set_language
+from custody.ledger.cli import clitext
+from custody.ledger.cli.common import new_app
+from custody.ledger.i18n import SUPPORTED, _, set_language
 
 
 def _language_from_args(args: Sequence[str]) -> str | None:
@@ -31,8 +31,8 @@ def _language_from_args(args: Sequence[str]) -> str | None:
 # command's dependencies (verifier, reports, witness, agent).  ``--help`` without a command, and
 # every other command, build the whole application ("key" too: core and the workflow both add to it).
 _OWN_COMMANDS = {
-    "ledger.cli.core": frozenset({"init", "note", "attach", "checkpoint", "export", "prove"}),
-    "ledger.cli.workflow": frozenset({
+    "custody.ledger.cli.core": frozenset({"init", "note", "attach", "checkpoint", "export", "prove", "example"}),
+    "custody.ledger.cli.workflow": frozenset({
         "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "close", "status",
     }),
 }
@@ -55,8 +55,24 @@ def _command_path(args: Sequence[str]) -> tuple[str | None, str | None]:
     return None, None
 
 
+DISTRIBUTION = "custody-ledger"
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        number = _("unknown (not installed)")
+    sys.stdout.write(f"custody {number}\n")
+    raise typer.Exit(0)
+
+
 def build_app(args: Sequence[str] | None = None) -> typer.Typer:
-    app = new_app(_("custody: evidence ledger for outsourced processing of residents' personal data."))
+    app = new_app(_("custody: evidence ledger for outsourced processing of residents' personal data."), root=True)
     command, subcommand = _command_path(args) if args is not None else (None, None)
     owner = next((module for module, names in _OWN_COMMANDS.items() if command in names), None)
 
@@ -64,6 +80,10 @@ def build_app(args: Sequence[str] | None = None) -> typer.Typer:
     def _root(
         lang: str = typer.Option(
             None, "--lang", envvar="CUSTODY_LANG", help=_("Language of messages: ja or en."),
+        ),
+        _version: bool = typer.Option(
+            False, "--version", is_eager=True, expose_value=False, callback=_print_version,
+            help=_("Print custody's version and exit."),
         ),
     ) -> None:
         if lang is not None and lang not in SUPPORTED:
@@ -76,7 +96,7 @@ def build_app(args: Sequence[str] | None = None) -> typer.Typer:
         if subcommand is not None:
             _only_subcommand(app, command, subcommand)
         return app
-    from ledger.cli import core, verifycmd
+    from custody.ledger.cli import core, verifycmd
 
     core.register(app)
     verifycmd.register(app)
@@ -107,7 +127,8 @@ def _register_optional(app: typer.Typer) -> None:
     """Command groups from the other packages, registered when present."""
     from importlib import import_module
 
-    for module in ("ledger.cli.workflow", "ledger.cli.municipality", "ledger.cli.agentcmd", "ledger.cli.reportcmd"):
+    for module in ("custody.ledger.cli.workflow", "custody.ledger.cli.municipality", "custody.ledger.cli.agentcmd",
+                   "custody.ledger.cli.reportcmd"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:

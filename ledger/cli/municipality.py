@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ledger.bundle import Bundle
-from ledger.checkpoint import Checkpoint
-from ledger.cli.common import (
+from custody.ledger.bundle import Bundle
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cli.common import (
     EXIT_REFUSED,
     EXIT_VERIFY,
     err,
@@ -42,18 +42,18 @@ from ledger.cli.common import (
     passphrase_file_option,
     print_json,
 )
-from ledger.errors import NoteFormatError, StoreError, UsageError
-from ledger.i18n import _, text
-from ledger.keyfile import read_key_file
-from ledger.ledger import Ledger
-from ledger.note import check_key_name, parse_note
-from ledger.witness_protocol import STATUS_CONFLICT, format_add_checkpoint, parse_add_checkpoint
-from verify.witness import DEFAULT_MAX_BODY, Decision, WitnessServer, status_meaning
+from custody.ledger.errors import NoteFormatError, StoreError, UsageError
+from custody.ledger.i18n import _, text
+from custody.ledger.keyfile import read_key_file
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import check_key_name, parse_note
+from custody.ledger.witness_protocol import STATUS_CONFLICT, format_add_checkpoint, parse_add_checkpoint
+from custody.verify.witness import DEFAULT_MAX_BODY, Decision, WitnessServer, status_meaning
 
 # The trust store, the witness client (urllib, ssl) and rich's markup are imported by the commands that use
 # them: every other command builds this help too, and should not pay for them (start-up time).
 if TYPE_CHECKING:
-    from verify.authority import Authority, Pin
+    from custody.verify.authority import Authority, Pin
 
 #: Largest request or response file read by the offline commands.
 MAX_FILE = 1 << 20
@@ -131,7 +131,7 @@ def authority_init(
     passphrase_file: Path | None = passphrase_file_option(),
     json_out: bool = json_option(),
 ) -> None:
-    from verify.authority import Authority
+    from custody.verify.authority import Authority
 
     if witness_key is None:
         if name is None:
@@ -162,7 +162,7 @@ def authority_init(
 
 
 def _pin_from_sources(bundle: Path | None, ledger_dir: Path | None, genesis: Path | None) -> Pin:
-    from verify.authority import Pin
+    from custody.verify.authority import Pin
 
     given = [p for p in (bundle, ledger_dir, genesis) if p is not None]
     if len(given) != 1:
@@ -237,7 +237,7 @@ def authority_trust(
 ) -> None:
     from rich.markup import escape
 
-    from verify.authority import Authority
+    from custody.verify.authority import Authority
 
     authority = Authority.open(authority_dir)
     pin = _pin_from_sources(bundle, ledger_dir, genesis)
@@ -298,7 +298,7 @@ def authority_show(
     origin: str | None = typer.Option(None, "--origin", help=_("Show only this origin.")),
     json_out: bool = json_option(),
 ) -> None:
-    from verify.authority import Authority
+    from custody.verify.authority import Authority
 
     authority = Authority.open(authority_dir)
     origins = [origin] if origin is not None else authority.origins()
@@ -343,7 +343,7 @@ def witness_cosign(
     passphrase_file: Path | None = passphrase_file_option(),
     json_out: bool = json_option(),
 ) -> None:
-    from verify.authority import Authority
+    from custody.verify.authority import Authority
 
     body = _read_file(request_file, _("witness request"))
     authority = Authority.open(authority_dir)
@@ -414,7 +414,7 @@ def witness_serve(
     timeout: float = typer.Option(30.0, "--timeout", help=_("Seconds a client may take to send its request.")),
     passphrase_file: Path | None = passphrase_file_option(),
 ) -> None:
-    from verify.authority import Authority
+    from custody.verify.authority import Authority
 
     host, port = _parse_listen(listen)
     authority = Authority.open(authority_dir)
@@ -459,7 +459,7 @@ def witness_request(
     ),
     json_out: bool = json_option(),
 ) -> None:
-    from ledger.witness_client import build_request
+    from custody.ledger.witness_client import build_request
 
     with Ledger.open(ledger_dir, readonly=True) as ledger:
         request = build_request(ledger, old_size)
@@ -483,7 +483,7 @@ def witness_import(
     ),
     json_out: bool = json_option(),
 ) -> None:
-    from ledger.witness_client import cosigned_size, import_response
+    from custody.ledger.witness_client import cosigned_size, import_response
 
     body = _read_file(response, _("witness response"))
     size: int | None = None

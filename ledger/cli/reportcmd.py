@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
-from ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
-from ledger.i18n import _
+from custody.ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
+from custody.ledger.i18n import _
 
 if TYPE_CHECKING:  # verify.reports imports ReportLab (~75 ms): only `custody report` pays for it
-    from verify.reports.document import Lang
-    from verify.reports.produce import Produced
+    from custody.verify.reports.document import Lang
+    from custody.verify.reports.produce import Produced
 
 KINDS = ("register", "disposal", "completion", "inspection", "findings")
 
@@ -104,8 +104,8 @@ def _with_progress(bundle: Path, authority: Path | None, kinds: list[str], forma
     """produce() with progress bars on stderr: bytes of entries verified, then files written."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from ledger.bundle import Bundle
-    from verify.reports.produce import produce
+    from custody.ledger.bundle import Bundle
+    from custody.verify.reports.produce import produce
 
     with Bundle(bundle) as opened:
         size = opened.entries_size_bytes()
@@ -133,7 +133,7 @@ def _run(
     workers: int | None,
     json_out: bool,
 ) -> None:
-    from verify.reports.produce import expand_formats, produce
+    from custody.verify.reports.produce import expand_formats, produce
 
     language = _language(ctx, lang)
     try:

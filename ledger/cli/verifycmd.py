@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json, report_error
-from ledger.errors import FormatError, VerificationError
-from ledger.i18n import _
+from custody.ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json, report_error
+from custody.ledger.errors import FormatError, VerificationError
+from custody.ledger.i18n import _
 
 # The verifier and rich's progress bars and tables are imported by `custody verify` itself: every other
 # command builds this one's help too, and should not pay for them (start-up time).
 if TYPE_CHECKING:
-    from ledger.bundle import Bundle
-    from verify.engine import Result
-    from verify.trust import TrustAnchor
+    from custody.ledger.bundle import Bundle
+    from custody.verify.engine import Result
+    from custody.verify.trust import TrustAnchor
 
 
 def register(app: typer.Typer) -> None:
@@ -27,11 +27,11 @@ def register(app: typer.Typer) -> None:
 
 
 def load_trust(bundle: Bundle, authority: Path | None) -> TrustAnchor:
-    from verify.trust import from_bundle_unpinned
+    from custody.verify.trust import from_bundle_unpinned
 
     if authority is None:
         return from_bundle_unpinned(bundle)
-    from verify.authority import Authority
+    from custody.verify.authority import Authority
 
     return Authority.open(authority).trust_anchor(bundle.origin)
 
@@ -39,9 +39,9 @@ def load_trust(bundle: Bundle, authority: Path | None) -> TrustAnchor:
 def run_verification(bundle_path: Path, authority: Path | None, workers: int | None, show_progress: bool) -> Result:
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    from ledger.bundle import Bundle
-    from verify.engine import verify_bundle
-    from verify.rules import default_rules
+    from custody.ledger.bundle import Bundle
+    from custody.verify.engine import verify_bundle
+    from custody.verify.rules import default_rules
 
     with Bundle(bundle_path) as bundle:
         trust = load_trust(bundle, authority)
@@ -70,7 +70,7 @@ def verify(
     ),
     json_out: bool = json_option(),
 ) -> None:
-    from verify.findings import ERROR
+    from custody.verify.findings import ERROR
 
     try:
         result = run_verification(bundle, authority, workers, show_progress=not json_out and err.is_terminal)
@@ -94,7 +94,7 @@ def verify(
 def _print_result(result: Result) -> None:
     from rich.table import Table
 
-    from verify.findings import ERROR, WARNING
+    from custody.verify.findings import ERROR, WARNING
 
     verdict = _("OK") if result.ok else _("FAILED")
     style = "bold green" if result.ok else "bold red"

@@ -1,6 +1,6 @@
 """The operators' and approvers' everyday commands: people, media, takeouts, copies, disposal, approvals.
 
-Every command that records something goes through :func:`ledger.workflow.act`:
+Every command that records something goes through :func:`custody.ledger.workflow.act`:
 the lifecycle model checks the act under the ledger's write lock and refuses
 it (exit 6: the rule code, what is missing, what to do) before anything is
 written.  Facts that already broke a rule are recorded with ``custody
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ledger.cli.common import (
+from custody.ledger.cli.common import (
     CommandTree,
     err,
     json_option,
@@ -39,17 +39,17 @@ from ledger.cli.common import (
     print_json,
     register_tree,
 )
-from ledger.errors import RuleRefusal, UsageError
-from ledger.i18n import _
+from custody.ledger.errors import RuleRefusal, UsageError
+from custody.ledger.i18n import _
 
 if TYPE_CHECKING:
-    from ledger.approval import Approval
-    from ledger.entry import Entry
-    from ledger.ledger import Ledger
-    from ledger.lifecycle import LedgerState
-    from ledger.media import Medium
-    from ledger.note import Signer
-    from ledger.violation import Violation
+    from custody.ledger.approval import Approval
+    from custody.ledger.entry import Entry
+    from custody.ledger.ledger import Ledger
+    from custody.ledger.lifecycle import LedgerState
+    from custody.ledger.media import Medium
+    from custody.ledger.note import Signer
+    from custody.ledger.violation import Violation
 
 MEDIA_KINDS = ("usb", "hdd", "ssd", "sd", "optical", "tape", "paper", "other")
 TIERS = ("vendor", "subcontractor", "sub-subcontractor")
@@ -130,7 +130,7 @@ def register(app: typer.Typer, only: str | None = None) -> None:
 
 # --- option factories (help text is built after the language is chosen) ---
 #
-# Path options are declared as text (ledger.cli.common.optional_path).
+# Path options are declared as text (custody.ledger.cli.common.optional_path).
 
 
 _FILE_OPTIONS = (
@@ -195,7 +195,7 @@ def item_option() -> Any:
 
 
 def _now() -> str:
-    from ledger.timefmt import format_at, system_clock
+    from custody.ledger.timefmt import format_at, system_clock
 
     return format_at(system_clock())
 
@@ -400,7 +400,7 @@ def _media_data_items(state: LedgerState, media_ids: list[str]) -> list[dict[str
 
 
 def _attachments(paths: list[str]) -> tuple[list[dict[str, Any]], list[bytes]]:
-    from ledger.workflow import attachment_ref
+    from custody.ledger.workflow import attachment_ref
 
     refs, blobs = [], []
     for path in paths:
@@ -423,7 +423,7 @@ class _Session:
     @property
     def state(self) -> LedgerState:
         if self._state is None:
-            from ledger.workflow import current_state
+            from custody.ledger.workflow import current_state
 
             self._state = current_state(self.ledger)
         return self._state
@@ -438,7 +438,7 @@ class _Session:
     def file(self, path: str | None, **extra: Any) -> dict[str, Any] | None:
         if path is None:
             return None
-        from ledger.workflow import attachment_ref
+        from custody.ledger.workflow import attachment_ref
 
         data = _read_bytes(path, _("the attachment"))
         self.blobs.append(data)
@@ -451,14 +451,14 @@ class _Session:
         ledger or of another kind is refused here (exit 6); the lifecycle model then checks, under the
         write lock, that it covers the act (media, validity window, uses, transport, carriers, encryption).
         """
-        from ledger.approval import open_approval
+        from custody.ledger.approval import open_approval
 
         data = _read_bytes(path, _("the approval"))
         opened = open_approval(data, origin=self.ledger.origin, approver_vkeys=self.state.approver_vkeys, kind=kind)
         return data.decode("utf-8"), opened
 
     def act(self, type_: str, body: dict[str, Any], json_out: bool, **extra: Any) -> Entry:
-        from ledger.workflow import act
+        from custody.ledger.workflow import act
 
         assert self.signer is not None
         warnings: list[Violation] = []
@@ -473,7 +473,7 @@ class _Session:
 
 
 def _session(ledger_dir: str, key: str | None, passphrase_file: str | None) -> tuple[Ledger, Signer]:
-    from ledger.ledger import Ledger
+    from custody.ledger.ledger import Ledger
 
     signer = load_signer(optional_path(key), optional_path(passphrase_file))
     return Ledger.open(Path(ledger_dir)), signer
@@ -515,9 +515,9 @@ def _vkey_from(vkey: str | None, vkey_from: str | None) -> str | None:
     """The vkey given, else the one in a vkey file, else the public half of a key file (no passphrase needed)."""
     if vkey is not None or vkey_from is None:
         return vkey
-    from ledger.errors import NoteFormatError
-    from ledger.keyfile import key_file_info
-    from ledger.note import ALG_ED25519, Verifier
+    from custody.ledger.errors import NoteFormatError
+    from custody.ledger.keyfile import key_file_info
+    from custody.ledger.note import ALG_ED25519, Verifier
 
     text = _read_bytes(vkey_from, _("the key file")).decode("utf-8", errors="replace").strip()
     try:
@@ -1020,15 +1020,15 @@ def media_checkin(
 def _requester(requester: str | None, key: str | None) -> str | None:
     if requester is not None or key is None:
         return requester
-    from ledger.keyfile import key_file_info
+    from custody.ledger.keyfile import key_file_info
 
     name, _public = key_file_info(Path(key))
     return name
 
 
 def _read_state(ledger_dir: str) -> LedgerState:
-    from ledger.ledger import Ledger
-    from ledger.workflow import current_state
+    from custody.ledger.ledger import Ledger
+    from custody.ledger.workflow import current_state
 
     with Ledger.open(Path(ledger_dir)) as ledger:
         return current_state(ledger)
@@ -1036,9 +1036,9 @@ def _read_state(ledger_dir: str) -> LedgerState:
 
 def _write_request(ledger_dir: str, kind: str, fields: dict[str, Any], output: str,
                    state: LedgerState | None = None, origin: str | None = None) -> None:
-    from ledger.approval import make_request
-    from ledger.errors import SchemaError
-    from ledger.ledger import Ledger
+    from custody.ledger.approval import make_request
+    from custody.ledger.errors import SchemaError
+    from custody.ledger.ledger import Ledger
 
     if origin is None:
         with Ledger.open(Path(ledger_dir)) as ledger:
@@ -1061,7 +1061,7 @@ def _write_request(ledger_dir: str, kind: str, fields: dict[str, Any], output: s
 
 def _live_media(state: LedgerState, media_ids: list[str]) -> None:
     """Refuse an application for a medium that is not in the register or no longer in custody."""
-    from ledger.media import FINAL
+    from custody.ledger.media import FINAL
 
     for media_id in media_ids:
         m = _medium(state, media_id)
@@ -1248,9 +1248,9 @@ def _approve(
     approver_organisation: str | None, origin: str | None, key: str | None, passphrase_file: str | None,
     json_out: bool, overrides: dict[str, Any],
 ) -> None:
-    from ledger.approval import approval_from_request, sign_approval
-    from ledger.errors import FormatError, SchemaError
-    from ledger.timefmt import format_at, parse_at
+    from custody.ledger.approval import approval_from_request, sign_approval
+    from custody.ledger.errors import FormatError, SchemaError
+    from custody.ledger.timefmt import format_at, parse_at
 
     doc = _load_request(request, kind)
     origin = origin or doc.get("origin")
@@ -1990,8 +1990,8 @@ def media_show(
     ledger_dir: str = ledger_option(),
     json_out: bool = json_option(),
 ) -> None:
-    from ledger.ledger import Ledger
-    from ledger.workflow import current_state
+    from custody.ledger.ledger import Ledger
+    from custody.ledger.workflow import current_state
 
     with Ledger.open(Path(ledger_dir)) as ledger:
         state = current_state(ledger)
@@ -2037,9 +2037,9 @@ def status(
     ledger_dir: str = ledger_option(),
     json_out: bool = json_option(),
 ) -> None:
-    from ledger.ledger import Ledger
-    from ledger.lifecycle import finish
-    from ledger.workflow import current_state
+    from custody.ledger.ledger import Ledger
+    from custody.ledger.lifecycle import finish
+    from custody.ledger.workflow import current_state
 
     with Ledger.open(Path(ledger_dir)) as ledger:
         state = current_state(ledger)

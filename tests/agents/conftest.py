@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.memory import MemorySink
-from agents.mountinfo import MountRecord
-from ledger.canonical import dumps
+from custody.agents.memory import MemorySink
+from custody.agents.mountinfo import MountRecord
+from custody.ledger.canonical import dumps
 from tests.conftest import cannot_mount, mount_tmpfs, unmount_lazily
 
 BASE_LINES = (
@@ -148,7 +148,7 @@ def loop_mounter(tmp_path: Path) -> Iterator[Callable[[Path, str], Path]]:
 @pytest.fixture(autouse=True)
 def english_messages() -> Iterator[None]:
     """Tests read stderr in English; the Japanese test switches explicitly."""
-    from ledger import i18n
+    from custody.ledger import i18n
 
     previous = i18n.language()
     i18n.set_language("en")

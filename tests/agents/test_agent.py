@@ -18,14 +18,14 @@ from typing import cast
 import psutil
 import pytest
 
-from agents.agent import Agent, AgentConfig
-from agents.interfaces import EventSink, MediaIndex, MediaMatch, VolumeInfo
-from agents.memory import KnownMedium, StaticMediaIndex
-from agents.mountinfo import MountFilter
-from agents.volumes import VolumeProber
-from agents.watcher import WatcherConfig
-from ledger import i18n
-from ledger.errors import SchemaError, StoreBusyError
+from custody.agents.agent import Agent, AgentConfig
+from custody.agents.interfaces import EventSink, MediaIndex, MediaMatch, VolumeInfo
+from custody.agents.memory import KnownMedium, StaticMediaIndex
+from custody.agents.mountinfo import MountFilter
+from custody.agents.volumes import VolumeProber
+from custody.agents.watcher import WatcherConfig
+from custody.ledger import i18n
+from custody.ledger.errors import SchemaError, StoreBusyError
 from tests.agents.conftest import CheckedSink, MountTableFile, umount
 
 FAST_WATCH = WatcherConfig(batch_interval=1.0, settle=0.2, reconcile_interval=1.0, baseline_grace=0.0)
@@ -437,7 +437,7 @@ def test_idle_cpu_of_a_running_agent(tmp_path: Path) -> None:
     (media / "idle").mkdir(parents=True)
     table = MountTableFile(tmp_path / "mountinfo")
     table.attach(media / "idle")
-    proc = subprocess.Popen([sys.executable, "-m", "agents", "--mount-table", str(table.path), "--root", str(media)],
+    proc = subprocess.Popen([sys.executable, "-m", "custody.agents", "--mount-table", str(table.path), "--root", str(media)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2])
     try:
         assert proc.stdout is not None
@@ -459,7 +459,7 @@ def test_idle_cpu_of_a_running_agent(tmp_path: Path) -> None:
 
 
 def test_start_failure_is_closed_with_agent_stopped(tmp_path: Path, sink: CheckedSink) -> None:
-    from agents.errors import MountTableError
+    from custody.agents.errors import MountTableError
 
     agent = Agent(sink, StaticMediaIndex(), AgentConfig(mount_table=str(tmp_path / "missing"), monitor_mode="stat"),
                   stderr=io.StringIO())

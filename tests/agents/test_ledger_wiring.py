@@ -27,26 +27,26 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agents.agent import Agent, AgentConfig
-from agents.interfaces import VolumeInfo
-from agents.ledger_sink import LedgerMediaIndex, LedgerSink, last_seen, stderr_say
-from agents.mountinfo import MountFilter
-from agents.volumes import VolumeProber
-from agents.watcher import WatcherConfig
-from ledger import workflow
-from ledger.approval import sign_approval
-from ledger.bundle import Bundle, export_bundle
-from ledger.config import LedgerConfig
-from ledger.entry import Entry, verify_entry_signature
-from ledger.keyfile import write_key_file
-from ledger.ledger import Ledger
-from ledger.note import Signer
-from ledger.witness_client import cosigned_size
+from custody.agents.agent import Agent, AgentConfig
+from custody.agents.interfaces import VolumeInfo
+from custody.agents.ledger_sink import LedgerMediaIndex, LedgerSink, last_seen, stderr_say
+from custody.agents.mountinfo import MountFilter
+from custody.agents.volumes import VolumeProber
+from custody.agents.watcher import WatcherConfig
+from custody.ledger import workflow
+from custody.ledger.approval import sign_approval
+from custody.ledger.bundle import Bundle, export_bundle
+from custody.ledger.config import LedgerConfig
+from custody.ledger.entry import Entry, verify_entry_signature
+from custody.ledger.keyfile import write_key_file
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import Signer
+from custody.ledger.witness_client import cosigned_size
+from custody.verify.engine import verify_bundle
+from custody.verify.rules import default_rules
+from custody.verify.trust import from_bundle_unpinned
 from tests.agents.conftest import MountTableFile
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml, make_parties
-from verify.engine import verify_bundle
-from verify.rules import default_rules
-from verify.trust import from_bundle_unpinned
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT_NAME = "agent-ws01"
@@ -323,7 +323,7 @@ def cli_env() -> dict[str, str]:
 class AgentProcess:
     def __init__(self, site: Site, *extra: str, log_name: str = "agent.log") -> None:
         self.log = site.tmp / log_name
-        args = [sys.executable, "-m", "ledger.cli.main", "agent", "run", "--ledger", str(site.ledger_dir),
+        args = [sys.executable, "-m", "custody.ledger.cli.main", "agent", "run", "--ledger", str(site.ledger_dir),
                 "--key", str(site.agent_key), "--passphrase-file", str(site.agent_pass),
                 "--log-passphrase-file", str(site.log_pass), "--reconcile", "1", *extra]
         with self.log.open("ab") as fh:
@@ -434,7 +434,7 @@ def test_cli_run_stops_cleanly_on_sigterm(site: Site, processes: list[AgentProce
 def test_cli_refuses_an_unregistered_agent_key(tmp_path: Path) -> None:
     site = make_site(tmp_path, register_agent=False)
     proc = subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", "agent", "run", "--ledger", str(site.ledger_dir), "--key",
+        [sys.executable, "-m", "custody.ledger.cli.main", "agent", "run", "--ledger", str(site.ledger_dir), "--key",
          str(site.agent_key), "--passphrase-file", str(site.agent_pass)],
         capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60, check=False,
     )
@@ -450,7 +450,7 @@ def test_agent_register_command(tmp_path: Path) -> None:
     resp_pass.write_text("resp pass\n")
     write_key_file(keys / "resp.key", RESPONSIBLE.name, RESPONSIBLE._key, b"resp pass", n=TEST_KDF_N)
     run = subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", "agent", "register", "--ledger", str(site.ledger_dir),
+        [sys.executable, "-m", "custody.ledger.cli.main", "agent", "register", "--ledger", str(site.ledger_dir),
          "--agent-key", str(site.agent_key), "--host", "ws-01", "--key", str(keys / "resp.key"),
          "--passphrase-file", str(resp_pass), "--json"],
         capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60, check=False,
@@ -519,7 +519,7 @@ def test_cli_commands_and_the_agent_append_to_one_chain(site: Site, rig_factory:
     usb = rig.volume("usb", 33, serial="CSN-001")
     site.wait(lambda es: count(es, "volume.attached") == 1)
     notes = [subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli.main", "note", f"operator note {i}", "--ledger", str(site.ledger_dir),
+        [sys.executable, "-m", "custody.ledger.cli.main", "note", f"operator note {i}", "--ledger", str(site.ledger_dir),
          "--key", str(keys / "resp.key"), "--passphrase-file", str(keys / "resp.pass")],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(), cwd=ROOT) for i in range(4)]
     for i in range(60):
@@ -645,7 +645,7 @@ def test_checkpoints_wait_for_an_unreachable_witness(tmp_path: Path) -> None:
         assert latest is not None
         env = {**cli_env(), "CUSTODY_PASSPHRASE": WITNESS_PASSPHRASE.decode()}
         server = subprocess.Popen(
-            [sys.executable, "-m", "ledger.cli.main", "witness", "serve", "--authority", str(world.authority.path),
+            [sys.executable, "-m", "custody.ledger.cli.main", "witness", "serve", "--authority", str(world.authority.path),
              "--listen", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
         assert sink.witness.wait_cosigned(latest[0], timeout=60), (sink.witness.last_error, lines)
         with Ledger.open(ledger_dir) as reader:
@@ -755,7 +755,7 @@ def test_media_index_matches_serial_or_uuid_never_label_alone(site: Site) -> Non
 
 
 def test_schema_invalid_body_is_refused_before_writing(site: Site) -> None:
-    from ledger.errors import SchemaError
+    from custody.ledger.errors import SchemaError
 
     with LedgerSink(site.ledger_dir, site.agent, say=lambda _line: None) as sink:
         size = sink.ledger.store.size

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.errors import AgentError, MountTableError
-from agents.monitor import VolumeMonitor
-from agents.mountinfo import MountFilter, MountRecord
+from custody.agents.errors import AgentError, MountTableError
+from custody.agents.monitor import VolumeMonitor
+from custody.agents.mountinfo import MountFilter, MountRecord
 from tests.agents.conftest import MountTableFile, umount
 
 Event = tuple[str, MountRecord, bool]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.mountinfo import (
+from custody.agents.mountinfo import (
     MountFilter,
     MountRecord,
     diff,
@@ -104,7 +104,7 @@ def test_malformed_lines_are_skipped_with_a_warning(caplog: pytest.LogCaptureFix
         "513 29 8:33 / /media/user/\\346\\227\\245 rw - exfat /dev/sdc1 rw\n"
         "1 2 3\n"
     )
-    with caplog.at_level(logging.WARNING, logger="agents.mountinfo"):
+    with caplog.at_level(logging.WARNING, logger="custody.agents.mountinfo"):
         table = parse_mountinfo(text)
     assert [m.mount_point for m in table.mounts] == ["/", "/media/user/日"]
     assert [p.line_number for p in table.problems] == [2, 4]

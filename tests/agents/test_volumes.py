@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.mountinfo import MountRecord
-from agents.volumes import VolumeProber, decode_udev, probe_superblock, read_udev_properties
+from custody.agents.mountinfo import MountRecord
+from custody.agents.volumes import VolumeProber, decode_udev, probe_superblock, read_udev_properties
 
 
 def _record(source: str, major: int, minor: int, fs_type: str = "vfat", mount_point: str = "/media/u/X",
@@ -215,7 +215,7 @@ def test_unknown_or_unreadable(tmp_path: Path) -> None:
 
 
 def test_body_fields_are_json_safe() -> None:
-    from agents.interfaces import VolumeInfo
+    from custody.agents.interfaces import VolumeInfo
 
     info = VolumeInfo(volume_id="dev:8:1", mount_point="/media/bad\udcffname", filesystem="vfat", label="日本")
     body = info.body_fields()
@@ -228,7 +228,7 @@ def test_body_fields_are_json_safe() -> None:
 def test_loop_mounted_ext4_identified(
     ext4_image: Callable[[str], tuple[Path, str]], loop_mounter: Callable[[Path, str], Path]
 ) -> None:
-    from agents.mountinfo import parse_mountinfo
+    from custody.agents.mountinfo import parse_mountinfo
 
     image, fs_uuid = ext4_image("日本")
     target = loop_mounter(image, "loopdisk")

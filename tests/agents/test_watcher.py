@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.watcher import FileRecord, VolumeWatcher, WatcherConfig
+from custody.agents.watcher import FileRecord, VolumeWatcher, WatcherConfig
 
 FAST = WatcherConfig(batch_interval=0.2, settle=0.2, reconcile_interval=0.5, baseline_grace=0.0)
 

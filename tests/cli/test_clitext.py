@@ -14,8 +14,8 @@ import pytest
 import typer.core
 from babel.messages.extract import extract_from_file
 
-from ledger import i18n
-from ledger.cli import clitext
+from custody.ledger import i18n
+from custody.ledger.cli import clitext
 from tests.cli.conftest import Custody
 
 # (arguments, what the Japanese error says, what typer's English says): each exits 2 (usage).

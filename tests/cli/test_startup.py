@@ -25,14 +25,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from ledger.cli.common import LazyConsole
+from custody.ledger.cli.common import LazyConsole
 from tests.cli.conftest import Custody
 from tests.cli.workflow_world import CliWorld
 
 # Runs `custody ARGS...` like the console script, then writes the names of every module loaded.
 PROBE = """
 import json, os, sys
-from ledger.cli.main import main
+from custody.ledger.cli.main import main
 try:
     main(sys.argv[1:])
 finally:
@@ -40,10 +40,10 @@ finally:
         json.dump(sorted(sys.modules), fh)
 """
 
-OFF_THE_OPERATOR_PATH = ("pydantic", "jsonschema", "referencing", "babel", "rich", "reportlab", "pypdf", "verify",
-                         "agents", "watchdog", "psutil", "ledger.cli.core", "ledger.cli.verifycmd")
-OFF_EVERY_HELP = ("pydantic", "jsonschema", "babel", "reportlab", "pypdf", "verify.engine", "verify.reports",
-                  "agents", "watchdog", "psutil", "rich.progress", "rich.table", "ledger.witness_client")
+OFF_THE_OPERATOR_PATH = ("pydantic", "jsonschema", "referencing", "babel", "rich", "reportlab", "pypdf", "custody.verify",
+                         "custody.agents", "watchdog", "psutil", "custody.ledger.cli.core", "custody.ledger.cli.verifycmd")
+OFF_EVERY_HELP = ("pydantic", "jsonschema", "babel", "reportlab", "pypdf", "custody.verify.engine", "custody.verify.reports",
+                  "custody.agents", "watchdog", "psutil", "rich.progress", "rich.table", "custody.ledger.witness_client")
 
 
 def _heavy(modules: list[str], banned: tuple[str, ...]) -> list[str]:
@@ -78,7 +78,7 @@ def test_an_operator_command_imports_nothing_heavy(world: CliWorld, tmp_path: Pa
         proc, modules = _probe(tmp_path, env, *args)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.startswith("通番 ") and proc.stdout.endswith(f"として記録しました（{recorded}）。\n"), proc.stdout
-        assert "ledger.workflow" in modules
+        assert "custody.ledger.workflow" in modules
         if run >= 2:
             warm += modules
     assert _heavy(warm, OFF_THE_OPERATOR_PATH) == []
@@ -100,8 +100,8 @@ def test_note_attach_and_checkpoint_import_nothing_heavy(world: CliWorld, tmp_pa
         proc, modules = _probe(tmp_path, env, *args)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.startswith(printed), proc.stdout
-        assert _heavy(modules, tuple(m for m in OFF_THE_OPERATOR_PATH if m != "ledger.cli.core")) == []
-        assert "ledger.cli.workflow" not in modules
+        assert _heavy(modules, tuple(m for m in OFF_THE_OPERATOR_PATH if m != "custody.ledger.cli.core")) == []
+        assert "custody.ledger.cli.workflow" not in modules
 
 
 @pytest.mark.parametrize("args", [["--help"], ["media", "--help"], ["media", "checkout", "--help"]])
@@ -113,7 +113,7 @@ def test_help_imports_no_verifier_reports_or_agent(args: list[str], tmp_path: Pa
 
 
 def test_the_subcommand_named_is_the_only_one_built(world: CliWorld) -> None:
-    from ledger.cli.main import build_app
+    from custody.ledger.cli.main import build_app
 
     def media_commands(*args: str) -> list[str | None]:
         app = build_app(list(args))
@@ -169,7 +169,7 @@ def test_text_and_flag_parameters_convert_as_typer_converts_them() -> None:
     from typer._coercion import build_runtime_param as typer_own
     from typer.main import get_command
 
-    import ledger.cli.common as common
+    import custody.ledger.cli.common as common
 
     app = typer.Typer()
 
@@ -202,21 +202,21 @@ def test_text_and_flag_parameters_convert_as_typer_converts_them() -> None:
 
 
 def test_the_fast_path_knows_every_workflow_command() -> None:
-    """ledger.cli.main builds only the workflow's named command without importing the workflow module to
+    """custody.ledger.cli.main builds only the workflow's named command without importing the workflow module to
     ask which names it owns; its list must be the workflow's own (less ``key``, a group core owns too)."""
-    from ledger.cli import main, workflow
+    from custody.ledger.cli import main, workflow
 
-    assert main._OWN_COMMANDS["ledger.cli.workflow"] == set(workflow._command_tree()) - {"key"}
+    assert main._OWN_COMMANDS["custody.ledger.cli.workflow"] == set(workflow._command_tree()) - {"key"}
 
 
 def test_the_fast_path_knows_every_core_command() -> None:
     """Likewise for the core commands (init, note, attach, ...), less the ``key`` group it shares."""
-    from ledger.cli import core, main
+    from custody.ledger.cli import core, main
 
     app = typer.Typer()
     core.register(app)
     names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
-    assert main._OWN_COMMANDS["ledger.cli.core"] == names - {"key"}
+    assert main._OWN_COMMANDS["custody.ledger.cli.core"] == names - {"key"}
     for name in names - {"key"}:
         only = typer.Typer()
         core.register(only, only=name)

@@ -1,4 +1,4 @@
-"""The workflow service's state cache (ledger.workflow): used when current, advanced over entries written by
+"""The workflow service's state cache (custody.ledger.workflow): used when current, advanced over entries written by
 others, rebuilt whenever it cannot be trusted, and always equal to a full replay."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from ledger import workflow
-from ledger.ledger import Ledger
-from ledger.lifecycle import advance, new_state
-from ledger.workflow import CACHE_NAME, act, current_state, projection, rebuild_cache
+from custody.ledger import workflow
+from custody.ledger.ledger import Ledger
+from custody.ledger.lifecycle import advance, new_state
+from custody.ledger.workflow import CACHE_NAME, act, current_state, projection, rebuild_cache
 from tests.helpers import new_ledger
 from tests.world import person_body, received_body, signer
 
@@ -60,7 +60,7 @@ def test_a_cache_that_cannot_be_trusted_is_rebuilt(ledger: Ledger, spoil: str,
     doc = json.loads(data)
     if spoil == "fingerprint":
         workflow.rules_fingerprint.cache_clear()
-        monkeypatch.setattr(workflow, "_RULE_MODULES", (*workflow._RULE_MODULES, "ledger.canonical"))
+        monkeypatch.setattr(workflow, "_RULE_MODULES", (*workflow._RULE_MODULES, "custody.ledger.canonical"))
     elif spoil == "garbage":
         ledger.store.save_state(CACHE_NAME, size, b"\xff not json")
     elif spoil == "too_long":
@@ -97,7 +97,7 @@ def test_rebuild_and_read_only(ledger: Ledger, tmp_path: Path) -> None:
 
 
 def test_a_registered_key_is_checked(ledger: Ledger) -> None:
-    from ledger.errors import RuleRefusal
+    from custody.ledger.errors import RuleRefusal
 
     impostor = signer("op-impostor")
     renamed = type(impostor)("op-tanaka", impostor._key)  # same name, another key

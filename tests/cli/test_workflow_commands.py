@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from custody.ledger.ledger import Ledger
 from tests.cli.conftest import Custody
 from tests.cli.workflow_world import CliWorld, approval_body, now
 
@@ -327,7 +328,7 @@ def test_disposal_evidence_is_required(w: CliWorld) -> None:
               says=("D-1",))
     run = w.ok(*w.record_args("M-1"), "--json", as_="op-tanaka")
     entry = json.loads(run.stdout)
-    with __import__("ledger.ledger").ledger.Ledger.open(w.ledger, readonly=True) as ledger:
+    with Ledger.open(w.ledger, readonly=True) as ledger:
         body = ledger.store.entry(entry["seq"]).body
         assert body["witness"]["name"] == "山田 花子"
         for ref in (*body["photos"], body["certificate"]):

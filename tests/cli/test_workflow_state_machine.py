@@ -1,4 +1,4 @@
-"""Random command sequences through the workflow service (ledger.workflow), as the CLI runs them.
+"""Random command sequences through the workflow service (custody.ledger.workflow), as the CLI runs them.
 
 Hypothesis drives receipts, checkouts, takeouts (approved or with a reused approval), copies,
 erasures, disposal approvals and records, returns, incidents and closing on a few media, in any
@@ -22,13 +22,13 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from ledger.approval import sign_approval
-from ledger.errors import RuleRefusal
-from ledger.ledger import Ledger
-from ledger.lifecycle import apply, new_state
-from ledger.media import STATES
-from ledger.note import Signer
-from ledger.workflow import act, current_state
+from custody.ledger.approval import sign_approval
+from custody.ledger.errors import RuleRefusal
+from custody.ledger.ledger import Ledger
+from custody.ledger.lifecycle import apply, new_state
+from custody.ledger.media import STATES
+from custody.ledger.note import Signer
+from custody.ledger.workflow import act, current_state
 from tests.helpers import new_ledger
 from tests.world import (
     approval_body,

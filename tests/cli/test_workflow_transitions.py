@@ -3,7 +3,7 @@
 A "zoo" ledger is built once per module through real commands: one medium in
 every state of ledger.media (plus one that was never received).  Each case
 copies it and runs one command on the medium in the given state.  The expected
-outcome comes from the table itself (``ledger.media.blocking_code``): allowed
+outcome comes from the table itself (``custody.ledger.media.blocking_code``): allowed
 starting states must succeed and reach the row's target state; every other
 state must be refused with exit 6, the row's rule code (C12 for a disposed or
 returned medium, C14 for a lost one, C15 for one not in the register), the
@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import pytest
 
-from ledger.media import (
+from custody.ledger.media import (
     ABSENT,
     CHECKED_OUT,
     DISPOSAL_APPROVED,

@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger.approval import sign_approval
-from ledger.keyfile import read_key_file
-from ledger.ledger import Ledger
-from ledger.note import Signer
+from custody.ledger.approval import sign_approval
+from custody.ledger.keyfile import read_key_file
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import Signer
 from tests.cli.conftest import Custody, Run
 from tests.helpers import contract_text
 
@@ -116,7 +116,7 @@ class CliWorld:
         return run
 
     def state(self) -> Any:
-        from ledger.workflow import current_state
+        from custody.ledger.workflow import current_state
 
         with Ledger.open(self.ledger) as ledger:
             return current_state(ledger)

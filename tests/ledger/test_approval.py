@@ -1,4 +1,4 @@
-"""ledger.approval: municipality-signed approvals -- opening, coverage, requests, and fuzzing of open_approval."""
+"""custody.ledger.approval: municipality-signed approvals -- opening, coverage, requests, and fuzzing of open_approval."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import canonical
-from ledger.approval import (
+from custody.ledger import canonical
+from custody.ledger.approval import (
     CONTEXT,
     Approval,
     ApprovalBody,
@@ -25,8 +25,8 @@ from ledger.approval import (
     sign_approval,
     strong_enough,
 )
-from ledger.errors import ApprovalError, FormatError, RuleRefusal, SchemaError
-from ledger.note import Note, NoteSignature, format_note, parse_note, sign_note
+from custody.ledger.errors import ApprovalError, FormatError, RuleRefusal, SchemaError
+from custody.ledger.note import Note, NoteSignature, format_note, parse_note, sign_note
 from tests.world import APPROVER, ORIGIN, OTHER_APPROVER, RESPONSIBLE, approval_body, signer
 
 PINNED = [APPROVER.verifier().vkey]

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.bundle import Bundle, export_bundle
-from ledger.errors import BundleFormatError, OutputError
-from ledger.ledger import Ledger
-from ledger.tlogproof import parse_tlog_proof
+from custody.ledger.bundle import Bundle, export_bundle
+from custody.ledger.errors import BundleFormatError, OutputError
+from custody.ledger.ledger import Ledger
+from custody.ledger.tlogproof import parse_tlog_proof
 from tests.conftest import SmallDisk
 from tests.helpers import new_ledger
 
@@ -95,7 +95,7 @@ def test_export_where_a_file_stands_in_the_way(tmp_path: Path) -> None:
 @pytest.mark.parametrize("as_zip", [False, True], ids=["directory", "zip"])
 def test_an_interrupted_export_leaves_no_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_zip: bool) -> None:
     """Ctrl-C half-way (here: while the proofs are written): the partial copy is gone, the interrupt goes on."""
-    import ledger.bundle as bundle_module
+    import custody.ledger.bundle as bundle_module
 
     ledger = _busy_ledger(tmp_path, notes=3)
 
@@ -132,7 +132,7 @@ def test_export_never_replaces_a_bundle_that_took_the_name_meanwhile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_zip: bool, theirs_a_file: bool
 ) -> None:
     """Two exports to one name: the one that finishes second says the name is taken and leaves the other's bundle."""
-    import ledger.bundle as bundle_module
+    import custody.ledger.bundle as bundle_module
 
     ledger = _busy_ledger(tmp_path, notes=3)
     out = tmp_path / ("b.zip" if as_zip else "b")
@@ -186,7 +186,7 @@ def _partial(where: Path, name: str, *, as_dir: bool, age: float) -> Path:
 
 def test_an_export_removes_the_partial_copies_killed_exports_left(tmp_path: Path) -> None:
     """Only those of the same name, nothing has written to for an hour, and whose process is gone."""
-    from ledger.bundle import ABANDONED_AFTER_SECONDS
+    from custody.ledger.bundle import ABANDONED_AFTER_SECONDS
 
     ledger = _busy_ledger(tmp_path, notes=3)
     gone = 2**22 + 7  # above Linux's largest pid: no such process

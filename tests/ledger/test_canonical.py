@@ -10,8 +10,8 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import canonical
-from ledger.errors import CanonicalJSONError
+from custody.ledger import canonical
+from custody.ledger.errors import CanonicalJSONError
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoint import MAX_TREE_SIZE, Checkpoint
-from ledger.errors import CheckpointFormatError
-from ledger.note import parse_note
+from custody.ledger.checkpoint import MAX_TREE_SIZE, Checkpoint
+from custody.ledger.errors import CheckpointFormatError
+from custody.ledger.note import parse_note
 from tests.conftest import load_vector
 
 VEC = load_vector("signed-note.json")

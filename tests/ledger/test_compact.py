@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import rfc6962
-from ledger.compact import CompactRange, Levels
+from custody.ledger import rfc6962
+from custody.ledger.compact import CompactRange, Levels
 
 
 def _leaves(n: int) -> list[bytes]:

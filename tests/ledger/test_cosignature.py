@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoint import Checkpoint
-from ledger.cosignature import (
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosignature import (
     COSIGNATURE_SIZE,
     MAX_TIMESTAMP,
     cosign,
@@ -19,8 +19,8 @@ from ledger.cosignature import (
     cosignatures_by,
     verify_cosignature,
 )
-from ledger.errors import CheckpointFormatError, SignatureError
-from ledger.note import (
+from custody.ledger.errors import CheckpointFormatError, SignatureError
+from custody.ledger.note import (
     ALG_COSIGNATURE_V1,
     ALG_ED25519,
     Note,

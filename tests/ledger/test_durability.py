@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.entry import parse_entry, verify_entry_signature
-from ledger.ledger import Ledger
-from ledger.note import Signer
-from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
+from custody.ledger.entry import parse_entry, verify_entry_signature
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import Signer
+from custody.ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
 from tests.helpers import new_ledger
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX) to kill writers mid-append")

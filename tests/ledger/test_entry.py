@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import canonical
-from ledger.entry import (
+from custody.ledger import canonical
+from custody.ledger.entry import (
     ENTRY_CONTEXT,
     ZERO_HASH,
     b64,
@@ -21,10 +21,10 @@ from ledger.entry import (
     unb64,
     verify_entry_signature,
 )
-from ledger.errors import CanonicalJSONError, FormatError, SchemaError, SignatureError
-from ledger.note import Signer
-from ledger.rfc6962 import leaf_hash
-from schemas import validate
+from custody.ledger.errors import CanonicalJSONError, FormatError, SchemaError, SignatureError
+from custody.ledger.note import Signer
+from custody.ledger.rfc6962 import leaf_hash
+from custody.schemas import validate
 
 SIGNER = Signer("op-tanaka", Ed25519PrivateKey.generate())
 OTHER = Signer("op-tanaka", Ed25519PrivateKey.generate())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import entry as entry_mod
-from ledger.entry import ZERO_HASH, b64, check_envelope, sign_entry
-from ledger.errors import SchemaError
-from ledger.note import Signer
+from custody.ledger import entry as entry_mod
+from custody.ledger.entry import ZERO_HASH, b64, check_envelope, sign_entry
+from custody.ledger.errors import SchemaError
+from custody.ledger.note import Signer
 
 SIGNER = Signer("op-tanaka", Ed25519PrivateKey.generate())
 

@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import canonical, i18n
-from ledger.errors import KeyFileError, PassphraseError
-from ledger.keyenvelope import envelope_info, open_private_key, seal_private_key
+from custody.ledger import canonical, i18n
+from custody.ledger.errors import KeyFileError, PassphraseError
+from custody.ledger.keyenvelope import envelope_info, open_private_key, seal_private_key
 
 N = 2**15
 PASS = b"correct horse battery staple"

@@ -16,9 +16,9 @@ from babel.messages.pofile import read_po
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import i18n, keyfile
-from ledger.errors import KeyFileError, PassphraseError
-from ledger.keyfile import (
+from custody.ledger import i18n, keyfile
+from custody.ledger.errors import KeyFileError, PassphraseError
+from custody.ledger.keyfile import (
     generate_key,
     key_file_info,
     read_key_file,

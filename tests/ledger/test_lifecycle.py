@@ -1,4 +1,4 @@
-"""ledger.lifecycle: the media transition table, people (C9), approvals in acts (C2 C3 C5 C7), the agent
+"""custody.ledger.lifecycle: the media transition table, people (C9), approvals in acts (C2 C3 C5 C7), the agent
 (C10-C13), incidents (C14), closing, and the end-of-ledger rules of finish() (C1 C4 C6 C8 C11 C13 C15).
 
 Every medium state is reached through real, valid entries (tests/world.py), never by poking the state.
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from ledger import lifecycle
-from ledger.lifecycle import Event, check, finish, precheck, refuse
-from ledger.media import ABSENT, STATES, TRANSITIONS, Transition, blocking_code
-from ledger.violation import Violation
+from custody.ledger import lifecycle
+from custody.ledger.lifecycle import Event, check, finish, precheck, refuse
+from custody.ledger.media import ABSENT, STATES, TRANSITIONS, Transition, blocking_code
+from custody.ledger.violation import Violation
 from tests.world import (
     SHA,
     World,
@@ -113,7 +113,7 @@ def test_transition_table(row: Transition, state: str) -> None:
 
 
 def test_table_covers_every_media_event() -> None:
-    from ledger.events import MEDIA_TYPES
+    from custody.ledger.events import MEDIA_TYPES
 
     assert {t.event for t in MEDIA_ROWS} == set(MEDIA_TYPES)
     assert {t.variant for t in TRANSITIONS if t.event == "incident.reported"} == {"lost", "stolen", "found"}
@@ -912,7 +912,7 @@ def test_amagasaki() -> None:
 
 
 def test_refuse_validates_the_body_first() -> None:
-    from ledger.errors import SchemaError
+    from custody.ledger.errors import SchemaError
 
     w = World()
     with pytest.raises(SchemaError) as info:
@@ -933,7 +933,7 @@ def test_witness_required_by_the_approval_even_without_my_number() -> None:
 
 
 def test_my_number_disposal_witnessed_by_the_vendor_itself() -> None:
-    """FIELDS.md: My Number disposals are witnessed by the municipality's staff (or the reason there was none)."""
+    """docs/fields.md: My Number disposals are witnessed by the municipality's staff (or the reason there was none)."""
     w = disposal_world()
     vendor_witness = {"name": "佐藤 一郎", "organisation": "株式会社サンプル", "title": "作業責任者"}
     found = w.try_("media.disposed", disposed_body("M-001", "SN-001", witness=vendor_witness))

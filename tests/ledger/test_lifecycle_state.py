@@ -1,4 +1,4 @@
-"""ledger.lifecycle as a state machine: snapshots, check() purity, random action sequences (hypothesis).
+"""custody.ledger.lifecycle as a state machine: snapshots, check() purity, random action sequences (hypothesis).
 
 Two disciplines drive the same model:
 
@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from ledger import canonical
-from ledger.lifecycle import (
+from custody.ledger import canonical
+from custody.ledger.lifecycle import (
     STATE_FORMAT,
     Event,
     LedgerState,
@@ -32,8 +32,8 @@ from ledger.lifecycle import (
     precheck,
     refusal,
 )
-from ledger.media import DISPOSAL_APPROVED, GONE, STATES, TAKEN_OUT
-from ledger.violation import Violation
+from custody.ledger.media import DISPOSAL_APPROVED, GONE, STATES, TAKEN_OUT
+from custody.ledger.violation import Violation
 from tests.world import (
     ORIGIN,
     SHA,

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoint import Checkpoint
-from ledger.errors import NoteFormatError, SignatureError
-from ledger.note import (
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.errors import NoteFormatError, SignatureError
+from custody.ledger.note import (
     ALG_COSIGNATURE_V1,
     ALG_ED25519,
     MAX_SIGNATURES,

@@ -1,4 +1,4 @@
-"""Every inclusion and consistency probe of shared/vectors/merkle, plus the ledger's own rules.
+"""Every inclusion and consistency probe of tests/vectors/merkle, plus the ledger's own rules.
 
 The probes come from transparency-dev/merkle testdata/ (0-based indices,
 base64 hashes, ``wantErr``).  Where the ledger's rules differ from that
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from ledger.errors import ProofError, ProofFormatError
-from ledger.proof import root_from_inclusion, verify_consistency, verify_inclusion
-from ledger.rfc6962 import EMPTY_ROOT, leaf_hash, node_hash, root_from_leaf_hashes
+from custody.ledger.errors import ProofError, ProofFormatError
+from custody.ledger.proof import root_from_inclusion, verify_consistency, verify_inclusion
+from custody.ledger.rfc6962 import EMPTY_ROOT, leaf_hash, node_hash, root_from_leaf_hashes
 from tests.conftest import VECTORS, load_vector
 
 MERKLE = VECTORS / "merkle"

@@ -1,6 +1,6 @@
 """RFC 6962 hashing, proofs and the stored-hash tree against the standard 8-leaf test tree.
 
-Vectors: shared/vectors/rfc6962.json (RFC 6962 §2.1; the values published in
+Vectors: tests/vectors/rfc6962.json (RFC 6962 §2.1; the values published in
 certificate-transparency merkle_tree_test.cc and transparency-dev/merkle
 testonly/constants.go).
 """
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from ledger import rfc6962, tlog
-from ledger.errors import ProofError, ProofFormatError
-from ledger.proof import verify_consistency, verify_inclusion
+from custody.ledger import rfc6962, tlog
+from custody.ledger.errors import ProofError, ProofFormatError
+from custody.ledger.proof import verify_consistency, verify_inclusion
 from tests.conftest import load_vector
 
 V: dict[str, Any] = load_vector("rfc6962.json")

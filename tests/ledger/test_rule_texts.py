@@ -7,8 +7,8 @@ import string
 
 import pytest
 
-from ledger import rule_texts
-from ledger.rule_texts import fill
+from custody.ledger import rule_texts
+from custody.ledger.rule_texts import fill
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 PAIRS = {
@@ -42,8 +42,8 @@ def test_fill_gives_each_language_its_part_of_a_pair() -> None:
 
 
 def test_state_and_event_names_have_japanese() -> None:
-    from ledger.events import MEDIA_TYPES
-    from ledger.media import ABSENT, STATES
+    from custody.ledger.events import MEDIA_TYPES
+    from custody.ledger.media import ABSENT, STATES
 
     assert set(rule_texts.STATE_JA) == {ABSENT, *STATES}
     assert set(MEDIA_TYPES) <= set(rule_texts.EVENT_JA)

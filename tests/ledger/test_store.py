@@ -8,13 +8,13 @@ from pathlib import Path
 import apsw
 import pytest
 
-from ledger.entry import sign_entry
-from ledger.errors import CustodyError, StoreCorruptError, StoreError, StoreFullError
-from ledger.ledger import Ledger
-from ledger.note import Signer
-from ledger.proof import verify_consistency, verify_inclusion
-from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
-from ledger.store import Store, _translate
+from custody.ledger.entry import sign_entry
+from custody.ledger.errors import CustodyError, StoreCorruptError, StoreError, StoreFullError
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import Signer
+from custody.ledger.proof import verify_consistency, verify_inclusion
+from custody.ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
+from custody.ledger.store import Store, _translate
 from tests.conftest import SmallDisk
 from tests.helpers import check_chain, new_ledger
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from ledger.entry import Entry, sign_entry
-from ledger.errors import StoreError
-from ledger.ledger import Ledger
-from ledger.note import Signer
-from ledger.store import Head, Store
+from custody.ledger.entry import Entry, sign_entry
+from custody.ledger.errors import StoreError
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import Signer
+from custody.ledger.store import Head, Store
 from tests.helpers import check_chain, new_ledger
 
 

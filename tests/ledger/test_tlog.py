@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import tlog
-from ledger.errors import ProofError, ProofFormatError, StoreCorruptError
-from ledger.proof import verify_consistency, verify_inclusion
-from ledger.rfc6962 import EMPTY_ROOT, largest_power_of_two_below, leaf_hash, node_hash
+from custody.ledger import tlog
+from custody.ledger.errors import ProofError, ProofFormatError, StoreCorruptError
+from custody.ledger.proof import verify_consistency, verify_inclusion
+from custody.ledger.rfc6962 import EMPTY_ROOT, largest_power_of_two_below, leaf_hash, node_hash
 
 N = 70
 BIG = 300  # leaves of the tree the hypothesis tests draw from
@@ -395,7 +395,7 @@ def test_single_leaf_proofs_read_nothing() -> None:
 def test_pure_logic_imports(module: str) -> None:
     # No file, clock or network access: only these imports are allowed.
     allowed = {"__future__", "base64", "binascii", "collections.abc", "dataclasses", "hashlib", "re"}
-    allowed |= {"ledger.errors", "ledger.rfc6962"}
+    allowed |= {"custody.ledger.errors", "custody.ledger.rfc6962"}
     tree = ast.parse((Path(__file__).parents[2] / "ledger" / f"{module}.py").read_text(encoding="utf-8"))
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}

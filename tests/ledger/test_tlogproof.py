@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.errors import ProofFormatError
-from ledger.rfc6962 import leaf_hash
-from ledger.tlogproof import MAX_HASHES, MAX_INDEX, TlogProof, format_tlog_proof, parse_tlog_proof
+from custody.ledger.errors import ProofFormatError
+from custody.ledger.rfc6962 import leaf_hash
+from custody.ledger.tlogproof import MAX_HASHES, MAX_INDEX, TlogProof, format_tlog_proof, parse_tlog_proof
 
 H = [leaf_hash(bytes([i])) for i in range(64)]
 CHECKPOINT = (
@@ -83,7 +83,7 @@ def test_round_trip(p: TlogProof) -> None:
 
 
 def _go_interop_parse(b: bytes) -> tuple[int, list[bytes], bytes]:
-    """What shared/tools/interop-check/main.go does with a .tlog-proof, in Python."""
+    """What interop/main.go does with a .tlog-proof, in Python."""
     parts = b.split(b"\n\n", 1)
     assert len(parts) == 2
     head = parts[0].rstrip(b"\n").split(b"\n")

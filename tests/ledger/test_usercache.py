@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger import usercache
+from custody.ledger import usercache
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoint import Checkpoint
-from ledger.cosignature import cosign, cosignatures_by
-from ledger.errors import CheckpointFormatError, FormatError, NoteFormatError, ProofFormatError
-from ledger.note import (
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosignature import cosign, cosignatures_by
+from custody.ledger.errors import CheckpointFormatError, FormatError, NoteFormatError, ProofFormatError
+from custody.ledger.note import (
     ALG_COSIGNATURE_V1,
     MAX_SIGNATURES,
     NoteSignature,
@@ -23,7 +23,7 @@ from ledger.note import (
     parse_note,
     sign_note,
 )
-from ledger.witness_protocol import (
+from custody.ledger.witness_protocol import (
     ADD_CHECKPOINT_PATH,
     CONTENT_TYPE_TLOG_SIZE,
     MAX_PROOF_LINES,

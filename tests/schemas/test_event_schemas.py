@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-import schemas
-from agents.interfaces import MediaMatch, VolumeInfo
-from agents.watcher import FileRecord
-from ledger import i18n
-from ledger.bundle import attachment_refs
-from ledger.errors import SchemaError
-from ledger.events import EVENT_TYPES, body_schema_name, validate_body
+from custody import schemas
+from custody.agents.interfaces import MediaMatch, VolumeInfo
+from custody.agents.watcher import FileRecord
+from custody.ledger import i18n
+from custody.ledger.bundle import attachment_refs
+from custody.ledger.errors import SchemaError
+from custody.ledger.events import EVENT_TYPES, body_schema_name, validate_body
 from tests.world import (
     SHA,
     SHA2,

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import schemas
-from ledger.events import body_schema_name
+from custody import schemas
+from custody.ledger.events import body_schema_name
 
 # Strings where Python's re and ECMA-262 disagree, or where the formats are easy to get wrong.
 TRICKY_STRINGS = [

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-import schemas
-from ledger import i18n
-from ledger.errors import FormatError, SchemaError
+from custody import schemas
+from custody.ledger import i18n
+from custody.ledger.errors import FormatError, SchemaError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -370,7 +370,7 @@ def _cases() -> Iterator[Any]:
 
 @pytest.mark.parametrize(("field", "value", "ok"), list(_cases()))
 def test_agrees_with_check_envelope(field: str, value: Any, ok: bool) -> None:
-    import ledger.entry as entry_module
+    import custody.ledger.entry as entry_module
     doc = entry(**{field: value})
     schema_ok = schemas.validator("entry").is_valid(doc)
     try:
@@ -407,7 +407,7 @@ def test_messages_translated() -> None:
 
 
 def test_schema_files_are_strict_json() -> None:
-    from ledger import canonical
+    from custody.ledger import canonical
 
     for path in (ROOT / "schemas").rglob("*.schema.json"):
         canonical.loads(path.read_bytes())

@@ -30,16 +30,21 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import canonical
-from ledger.bundle import Bundle, export_bundle
-from ledger.checkpoint import Checkpoint
-from ledger.cosignature import cosign
-from ledger.entry import Entry, sign_entry
-from ledger.events import validate_body
-from ledger.ledger import Ledger
-from ledger.note import ALG_COSIGNATURE_V1, Signer, add_signatures, parse_note, sign_note
-from ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
-from ledger.store import Head
+from custody.ledger import canonical
+from custody.ledger.bundle import Bundle, export_bundle
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosignature import cosign
+from custody.ledger.entry import Entry, sign_entry
+from custody.ledger.events import validate_body
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import ALG_COSIGNATURE_V1, Signer, add_signatures, parse_note, sign_note
+from custody.ledger.rfc6962 import leaf_hash, root_from_leaf_hashes
+from custody.ledger.store import Head
+from custody.verify.authority import Authority, Pin
+from custody.verify.engine import Result, verify_bundle
+from custody.verify.findings import ERROR, Finding
+from custody.verify.rules import default_rules
+from custody.verify.trust import TrustAnchor
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
 from tests.world import (
     approve,
@@ -55,11 +60,6 @@ from tests.world import (
     returned_body,
     signer,
 )
-from verify.authority import Authority, Pin
-from verify.engine import Result, verify_bundle
-from verify.findings import ERROR, Finding
-from verify.rules import default_rules
-from verify.trust import TrustAnchor
 
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"  # tests/helpers.py
 AUTHORITY_PASSPHRASE = b"operator pass"  # tests/cli/conftest.py: CUSTODY_PASSPHRASE

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.bundle import export_bundle
-from ledger.cosignature import cosign
-from ledger.errors import RuleRefusal, StoreCorruptError, StoreError
-from ledger.note import add_signatures, parse_note
+from custody.ledger.bundle import export_bundle
+from custody.ledger.cosignature import cosign
+from custody.ledger.errors import RuleRefusal, StoreCorruptError, StoreError
+from custody.ledger.note import add_signatures, parse_note
+from custody.verify.authority import AUTHORITY_FILE, Authority, NotPinnedError, Pin, origin_key
 from tests.cli.conftest import Custody
 from tests.helpers import contract_text
 from tests.verify.witness_fixtures import (
@@ -24,7 +25,6 @@ from tests.verify.witness_fixtures import (
     fork_ledger,
     make_world,
 )
-from verify.authority import AUTHORITY_FILE, Authority, NotPinnedError, Pin, origin_key
 
 TS = 1_790_000_000
 
@@ -114,7 +114,7 @@ def test_repin_same_is_a_no_op_and_other_is_refused(world: World, tmp_path: Path
 
 
 def test_pin_checks_the_genesis(world: World) -> None:
-    from ledger.errors import VerificationError
+    from custody.ledger.errors import VerificationError
 
     with pytest.raises(VerificationError, match="genesis"):
         Pin.from_genesis(world.ledger.store.leaf(0), log_vkey=world.parties.approver.verifier().vkey)
@@ -234,7 +234,7 @@ def test_lost_state_is_not_guessed(world: World) -> None:
 
 
 def test_wrong_witness_key_is_refused(world: World, tmp_path: Path) -> None:
-    from ledger.errors import KeyFileError
+    from custody.ledger.errors import KeyFileError
 
     other = Authority.create(tmp_path / "B", WITNESS_NAME, WITNESS_PASSPHRASE, kdf_n=2**15)
     with pytest.raises(KeyFileError):
@@ -384,7 +384,7 @@ def test_japanese_messages(tmp_path: Path) -> None:
 def test_export_holds_what_the_authority_trusts(world: World, tmp_path: Path) -> None:
     # A bundle exported from the ledger pins the same values as the ledger itself.
     export_bundle(world.ledger.store, world.ledger.log_verifier().vkey, tmp_path / "B")
-    from ledger.bundle import Bundle
+    from custody.ledger.bundle import Bundle
 
     with Bundle(tmp_path / "B") as b:
         first = next(iter(b.iter_lines()))
@@ -398,8 +398,8 @@ def test_trust_asks_when_someone_can_answer(
 ) -> None:
     from typer.testing import CliRunner
 
-    import ledger.cli.municipality as municipality
-    from ledger.cli.main import build_app
+    import custody.ledger.cli.municipality as municipality
+    from custody.ledger.cli.main import build_app
 
     authority, ledger = cli_setup(custody, tmp_path)
     monkeypatch.setattr(municipality, "interactive", lambda: True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from verify import cpus
+from custody.verify import cpus
 
 
 def test_the_default_worker_count_is_the_processors_this_process_may_use() -> None:

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.bundle import Bundle
-from ledger.errors import InterruptedWorkError
-from verify import engine, scan
+from custody.ledger.bundle import Bundle
+from custody.ledger.errors import InterruptedWorkError
+from custody.verify import engine, scan
 
 
 def _bundle(tmp_path: Path, data: bytes) -> Bundle:

@@ -1,4 +1,4 @@
-"""The three real failures (DESIGN.md; FIELDS.md, What the incidents teach), as a careless or dishonest
+"""The three real failures (DESIGN.md; docs/fields.md, What the incidents teach), as a careless or dishonest
 vendor would record them -- or fail to -- and what the municipality's verifier says about them.
 
 * Winny 2007: an unapproved subcontractor's employee works on the data, keeps it on his own medium after
@@ -20,12 +20,12 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from ledger import i18n
+from custody.ledger import i18n
+from custody.verify.engine import Result
 from tests import world
 from tests.helpers import contract_toml
 from tests.verify import builders as bd
 from tests.verify.builders import Site, describe, errors, findings, municipality_parties, verify
-from verify.engine import Result
 
 JST = bd.JST
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")

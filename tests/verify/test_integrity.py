@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import canonical
-from ledger.bundle import Bundle, export_bundle
-from ledger.cosignature import cosign
-from ledger.entry import parse_entry, sign_entry
-from ledger.ledger import Ledger
-from ledger.note import Signer, add_signatures, parse_note
+from custody.ledger import canonical
+from custody.ledger.bundle import Bundle, export_bundle
+from custody.ledger.cosignature import cosign
+from custody.ledger.entry import parse_entry, sign_entry
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import Signer, add_signatures, parse_note
+from custody.verify.engine import Result, verify_bundle
+from custody.verify.trust import TrustAnchor
 from tests.helpers import Parties, new_ledger
-from verify.engine import Result, verify_bundle
-from verify.trust import TrustAnchor
 
 
 def _cosign_latest(ledger: Ledger, parties: Parties) -> bytes:
@@ -169,7 +169,7 @@ def test_forged_log_signature_is_caught(world, tmp_path: Path) -> None:  # type:
     cp = sorted((bundle / "checkpoints").iterdir())[-1]
     note = parse_note(cp.read_bytes())
     other = Signer(ledger.origin, Ed25519PrivateKey.generate())
-    from ledger.note import sign_note
+    from custody.ledger.note import sign_note
 
     cp.write_bytes(sign_note(note.text, [other]))
     assert "I3" in _codes(_verify(bundle, trust))
@@ -184,7 +184,7 @@ def test_forged_cosignature_is_caught(world, tmp_path: Path) -> None:  # type: i
     forged = cosign(note.text, 5, fake)
     # Same name, different key: an unknown key -- ignored; a bad signature under
     # the real key ID must be rejected.
-    from ledger.note import NoteSignature, format_note
+    from custody.ledger.note import NoteSignature, format_note
 
     real_id = parties.witness.key_id
     bad = NoteSignature(parties.witness.name, real_id, forged.signature)
@@ -197,8 +197,8 @@ def test_forged_cosignature_is_caught(world, tmp_path: Path) -> None:  # type: i
 def test_checkpoint_root_differs(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ledger, _p, log, trust = world
     bundle = _export(ledger, tmp_path / "b")
-    from ledger.checkpoint import Checkpoint
-    from ledger.note import sign_note
+    from custody.ledger.checkpoint import Checkpoint
+    from custody.ledger.note import sign_note
 
     size = ledger.store.size
     lie = sign_note(Checkpoint(ledger.origin, size - 1, bytes(32)).to_text(), [log])
@@ -276,7 +276,7 @@ def test_backdated_entry_is_caught(world, tmp_path: Path) -> None:  # type: igno
 def test_parallel_workers_agree_with_inline(world, tmp_path: Path,  # type: ignore[no-untyped-def]
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker pool (and pass 1's search in parallel, forced here) finds exactly what one process finds."""
-    from verify import scan
+    from custody.verify import scan
 
     monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
     ledger, parties, log, trust = world
@@ -292,7 +292,7 @@ def test_parallel_workers_agree_with_inline(world, tmp_path: Path,  # type: igno
 
 
 def test_bundle_format_errors(tmp_path: Path) -> None:
-    from ledger.errors import BundleFormatError
+    from custody.ledger.errors import BundleFormatError
 
     with pytest.raises(BundleFormatError):
         Bundle(tmp_path / "nothing")
@@ -311,7 +311,7 @@ def test_bundle_format_errors(tmp_path: Path) -> None:
 
 
 def test_unpinned_trust_warns(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from verify.trust import from_bundle_unpinned
+    from custody.verify.trust import from_bundle_unpinned
 
     ledger, _p, _log, _trust = world
     path = _export(ledger, tmp_path / "b")
@@ -328,8 +328,8 @@ def test_a_killed_worker_is_reported_not_a_crash(world, tmp_path: Path,  # type:
     (exit 1, "run it again"), never with a verdict and never with a traceback."""
     import os
 
-    from ledger.errors import InterruptedWorkError
-    from verify import engine
+    from custody.ledger.errors import InterruptedWorkError
+    from custody.verify import engine
 
     ledger, _parties, _log, trust = world
     bundle = _export(ledger, tmp_path / "b")
@@ -360,8 +360,8 @@ def test_workers_keep_to_one_processor_each() -> None:
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    from ledger.registry import Registry
-    from verify import engine
+    from custody.ledger.registry import Registry
+    from custody.verify import engine
 
     if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
         pytest.skip("this platform cannot pin processes to processors (needs Linux and 2 allowed CPUs)")

@@ -25,10 +25,13 @@ from typing import Any
 
 import pytest
 
-from ledger.approval import sign_approval
-from ledger.checkpoint import Checkpoint
-from ledger.cosignature import cosign
-from ledger.note import NoteSignature, Signer, format_note, parse_note, sign_note
+from custody.ledger.approval import sign_approval
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosignature import cosign
+from custody.ledger.note import NoteSignature, Signer, format_note, parse_note, sign_note
+from custody.verify.engine import Result
+from custody.verify.findings import ERROR
+from custody.verify.trust import TrustAnchor
 from tests import world
 from tests.cli.conftest import Custody
 from tests.helpers import Parties
@@ -49,9 +52,6 @@ from tests.verify.builders import (
 )
 from tests.verify.witness_fixtures import request_body
 from tests.world import approval_body
-from verify.engine import Result
-from verify.findings import ERROR
-from verify.trust import TrustAnchor
 
 JST = bd.JST
 INTEGRITY = {f"I{i}" for i in range(1, 10)}
@@ -610,7 +610,7 @@ GAPS: list[tuple[Row, str]] = [
      "destination; takeout.departed.destination may name any place.")),
     (row("destruction 'witnessed' by the vendor itself", destruction_witnessed_by_the_vendor_itself, "C7",
          media="M-001"),
-     ("GAP: lifecycle._check_evidence only checks that witness.name is present; for My Number data (FIELDS.md: "
+     ("GAP: lifecycle._check_evidence only checks that witness.name is present; for My Number data (docs/fields.md: "
      "witnessed by the municipality's staff or the reason there was none) the witness's organisation is never "
      "compared with the municipality (genesis municipality.name), so the vendor can witness itself.")),
     (row("takeout overdue when the municipality cosigned", takeout_overdue_when_the_municipality_cosigned, "C4",

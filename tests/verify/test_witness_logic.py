@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.cosignature import verify_cosignature
-from ledger.note import ALG_ED25519, Signer, open_note, parse_note, sign_note
-from ledger.rfc6962 import EMPTY_ROOT
-from ledger.witness_protocol import (
+from custody.ledger.cosignature import verify_cosignature
+from custody.ledger.note import ALG_ED25519, Signer, open_note, parse_note, sign_note
+from custody.ledger.rfc6962 import EMPTY_ROOT
+from custody.ledger.witness_protocol import (
     CONTENT_TYPE_TLOG_SIZE,
     AddCheckpointRequest,
     format_add_checkpoint,
@@ -27,8 +27,8 @@ from ledger.witness_protocol import (
     parse_cosignature_response,
     parse_size_response,
 )
+from custody.verify.witness import Decision, LogState, WitnessHead, add_checkpoint, status_meaning
 from tests.verify.witness_fixtures import World, checkpoint_of, fork_ledger, make_world
-from verify.witness import Decision, LogState, WitnessHead, add_checkpoint, status_meaning
 
 TS = 1_790_000_000
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.note import parse_note
+from custody.ledger.note import parse_note
+from custody.verify.authority import Authority
 from tests.cli.conftest import Custody
 from tests.verify.test_authority import ORIGIN, cli_setup
 from tests.verify.witness_fixtures import WITNESS_NAME
-from verify.authority import Authority
 
 
 @pytest.fixture

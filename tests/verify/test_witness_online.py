@@ -26,16 +26,18 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import StoreError
-from ledger.note import parse_note
-from ledger.witness_client import (
+from custody.ledger.errors import StoreError
+from custody.ledger.note import parse_note
+from custody.ledger.witness_client import (
     WitnessRefusedError,
     WitnessUnreachableError,
     cosigned_size,
     submit_checkpoint,
     witness_url,
 )
-from ledger.witness_protocol import CONTENT_TYPE_TLOG_SIZE, parse_size_response
+from custody.ledger.witness_protocol import CONTENT_TYPE_TLOG_SIZE, parse_size_response
+from custody.verify.authority import Authority
+from custody.verify.witness import Decision, WitnessServer
 from tests.cli.conftest import Custody
 from tests.helpers import LOG_PASSPHRASE
 from tests.verify.witness_fixtures import (
@@ -46,8 +48,6 @@ from tests.verify.witness_fixtures import (
     fork_ledger,
     make_world,
 )
-from verify.authority import Authority
-from verify.witness import Decision, WitnessServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -192,7 +192,7 @@ def test_silent_witness_times_out(world: World) -> None:
 
 
 def test_bad_urls(world: World) -> None:
-    from ledger.errors import UsageError
+    from custody.ledger.errors import UsageError
 
     for url in ("file:///etc/passwd", "127.0.0.1:8400", "ftp://x/"):
         with pytest.raises(UsageError):
@@ -346,7 +346,7 @@ def serve_process(authority: Path, log: Path) -> Iterator[tuple[str, subprocess.
            "PYTHONPATH": str(ROOT)}
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ledger.cli.main", "witness", "serve", "--authority", str(authority),
+            [sys.executable, "-m", "custody.ledger.cli.main", "witness", "serve", "--authority", str(authority),
              "--listen", "127.0.0.1:0", "--timeout", "5"],
             stdout=subprocess.DEVNULL, stderr=fh, env=env, cwd=ROOT,
         )
@@ -396,7 +396,7 @@ def test_concurrent_vendor_processes_submit(world: World, tmp_path: Path) -> Non
         for _ in range(4):
             world.note(1)
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "ledger.cli.main", "checkpoint", "-l", str(ledger_dir), "--submit", url,
+                [sys.executable, "-m", "custody.ledger.cli.main", "checkpoint", "-l", str(ledger_dir), "--submit", url,
                  "--json"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT,
             ))

@@ -15,9 +15,9 @@ import pytest
 _PARENT = """
 import multiprocessing, os, sys, time
 from concurrent.futures import ProcessPoolExecutor
-from ledger.registry import Registry
-from verify import engine
-from verify.workers import watch_parent
+from custody.ledger.registry import Registry
+from custody.verify import engine
+from custody.verify.workers import watch_parent
 
 if sys.argv[1] == "verifier":
     start, args = engine._start_pool_worker, (Registry(), "o", [], None, os.getpid())

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.checkpoint import Checkpoint
-from ledger.ledger import Ledger
-from ledger.note import ALG_COSIGNATURE_V1, Signer, parse_note
-from ledger.witness_protocol import AddCheckpointRequest, format_add_checkpoint
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import ALG_COSIGNATURE_V1, Signer, parse_note
+from custody.ledger.witness_protocol import AddCheckpointRequest, format_add_checkpoint
+from custody.verify.authority import Authority, Pin
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, StepClock, contract_toml
-from verify.authority import Authority, Pin
 
 WITNESS_NAME = "city.example.lg.jp/witness"
 WITNESS_PASSPHRASE = b"witness pass"

@@ -9,7 +9,7 @@ elsewhere, on top of this model.
 
 from __future__ import annotations
 
-from verify.reports.document import (
+from custody.verify.reports.document import (
     Align,
     BulletList,
     Cell,
@@ -25,10 +25,10 @@ from verify.reports.document import (
     SignatureBoxes,
     Table,
 )
-from verify.reports.errors import FontMissingError, ReportError, ReportModelError
-from verify.reports.html import render_html
-from verify.reports.jsonout import load_json, render_json
-from verify.reports.pdf import render_pdf, unprintable
+from custody.verify.reports.errors import FontMissingError, ReportError, ReportModelError
+from custody.verify.reports.html import render_html
+from custody.verify.reports.jsonout import load_json, render_json
+from custody.verify.reports.pdf import render_pdf, unprintable
 
 __all__ = [
     "Align",

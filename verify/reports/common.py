@@ -26,15 +26,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import canonical
-from ledger.errors import CustodyError
-from ledger.lifecycle import Person
-from ledger.media import COPY, DISPOSED, ERASED, LOST, RECEIVED, RETURNED, Medium
-from ledger.note import parse_note
-from verify.findings import ERROR, Finding
-from verify.reports.data import ReportData
-from verify.reports.document import Cell, Hash
-from verify.reports.labels import DASH, KINDS, ORIGINS, Tr, dict_of, list_of, text_of
+from custody.ledger import canonical
+from custody.ledger.errors import CustodyError
+from custody.ledger.lifecycle import Person
+from custody.ledger.media import COPY, DISPOSED, ERASED, LOST, RECEIVED, RETURNED, Medium
+from custody.ledger.note import parse_note
+from custody.verify.findings import ERROR, Finding
+from custody.verify.reports.data import ReportData
+from custody.verify.reports.document import Cell, Hash
+from custody.verify.reports.labels import DASH, KINDS, ORIGINS, Tr, dict_of, list_of, text_of
 
 VENDOR = "vendor"
 

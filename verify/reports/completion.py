@@ -1,5 +1,5 @@
 """返還・廃棄完了報告 (completion report, 履行確認): what became of every medium at the contract's end
-(FIELDS.md, Completion report).
+(docs/fields.md, Completion report).
 
 1. the completion statement recorded by ``contract.closed`` (no data remains, and where that was
    checked: work PCs, development machines, servers, backups, mail, paper);
@@ -17,8 +17,8 @@
 
 from __future__ import annotations
 
-from verify.findings import ERROR, INFO, WARNING
-from verify.reports.common import (
+from custody.verify.findings import ERROR, INFO, WARNING
+from custody.verify.reports.common import (
     DISPOSITIONS,
     Organisations,
     actor_text,
@@ -38,8 +38,8 @@ from verify.reports.common import (
     vendor_name,
     verdict,
 )
-from verify.reports.data import CheckpointView, ReportData
-from verify.reports.document import (
+from custody.verify.reports.data import CheckpointView, ReportData
+from custody.verify.reports.document import (
     Align,
     Block,
     BulletList,
@@ -54,7 +54,7 @@ from verify.reports.document import (
     SignatureBoxes,
     Table,
 )
-from verify.reports.labels import (
+from custody.verify.reports.labels import (
     CODES,
     DASH,
     EVENTS,

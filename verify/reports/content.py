@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from verify.reports.completion import build_completion
-from verify.reports.data import ReportData
-from verify.reports.disposal import build_disposal_certificates
-from verify.reports.document import Document, Lang
-from verify.reports.findings import build_findings
-from verify.reports.inspection import build_inspection
-from verify.reports.register import build_register
+from custody.verify.reports.completion import build_completion
+from custody.verify.reports.data import ReportData
+from custody.verify.reports.disposal import build_disposal_certificates
+from custody.verify.reports.document import Document, Lang
+from custody.verify.reports.findings import build_findings
+from custody.verify.reports.inspection import build_inspection
+from custody.verify.reports.register import build_register
 
 REPORTS = ("register", "disposal", "completion", "inspection", "findings")
 

@@ -3,7 +3,7 @@ the facts read from the evidence bundle itself.
 
 :func:`load_report_data` reads a bundle the verifier has already checked
 (``verify.engine.verify_bundle`` with ``verify.rules.default_rules()``, whose
-``Result.state`` is the final ``ledger.lifecycle.LedgerState``) and gathers
+``Result.state`` is the final ``custody.ledger.lifecycle.LedgerState``) and gathers
 what the state does not keep:
 
 * every human entry (all types but the agent's observations): seq, type,
@@ -35,20 +35,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.bundle import Bundle, attachment_refs
-from ledger.checkpoint import Checkpoint
-from ledger.cosignature import cosignatures_by
-from ledger.entry import parse_entry
-from ledger.errors import CustodyError, ProofError
-from ledger.events import AGENT_TYPES
-from ledger.lifecycle import LedgerState, new_state
-from ledger.note import open_note, parse_note
-from ledger.proof import root_from_inclusion, verify_inclusion
-from ledger.rfc6962 import leaf_hash, node_hash
-from ledger.tlog import prove_record, split_stored_hash_index, tree_hash
-from ledger.tlogproof import TlogProof, format_tlog_proof, parse_tlog_proof
-from verify.engine import EntryView, Result
-from verify.trust import TrustAnchor
+from custody.ledger.bundle import Bundle, attachment_refs
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosignature import cosignatures_by
+from custody.ledger.entry import parse_entry
+from custody.ledger.errors import CustodyError, ProofError
+from custody.ledger.events import AGENT_TYPES
+from custody.ledger.lifecycle import LedgerState, new_state
+from custody.ledger.note import open_note, parse_note
+from custody.ledger.proof import root_from_inclusion, verify_inclusion
+from custody.ledger.rfc6962 import leaf_hash, node_hash
+from custody.ledger.tlog import prove_record, split_stored_hash_index, tree_hash
+from custody.ledger.tlogproof import TlogProof, format_tlog_proof, parse_tlog_proof
+from custody.verify.engine import EntryView, Result
+from custody.verify.trust import TrustAnchor
 
 #: Entries whose certificates carry an inclusion proof.
 PROOF_TYPES = ("media.disposed", "media.erased", "takeout.erased_at_destination")

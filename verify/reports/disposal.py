@@ -1,5 +1,5 @@
 """廃棄証明書 / Certificate of Sanitization: one certificate per medium, never per batch
-(FIELDS.md, Disposal record and certificate; special terms 第11-5; NIST SP 800-88 Rev. 1 Appendix G).
+(docs/fields.md, Disposal record and certificate; special terms 第11-5; NIST SP 800-88 Rev. 1 Appendix G).
 
 A certificate is made for every medium whose data ended by sanitization: disposed
 (``media.disposed``: 廃棄証明書), and erased as its final disposition or before its return
@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.media import Medium
-from verify.engine import EntryView
-from verify.reports.common import (
+from custody.ledger.media import Medium
+from custody.verify.engine import EntryView
+from custody.verify.reports.common import (
     actor_text,
     approval_doc,
     approver_text,
@@ -44,8 +44,8 @@ from verify.reports.common import (
     responsible,
     verdict,
 )
-from verify.reports.data import EntryProof, ReportData, checkpoint_text
-from verify.reports.document import (
+from custody.verify.reports.data import EntryProof, ReportData, checkpoint_text
+from custody.verify.reports.document import (
     Block,
     Cell,
     Document,
@@ -58,7 +58,7 @@ from verify.reports.document import (
     SignatureBoxes,
     Table,
 )
-from verify.reports.labels import CATEGORIES, DASH, RESULTS, SEVERITIES, Tr, dict_of, list_of, text_of
+from custody.verify.reports.labels import CATEGORIES, DASH, RESULTS, SEVERITIES, Tr, dict_of, list_of, text_of
 
 SANITIZING = ("media.disposed", "media.erased", "takeout.erased_at_destination")
 

@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Literal, TypeAlias
 
-from verify.reports.errors import ReportModelError
+from custody.verify.reports.errors import ReportModelError
 
 Lang = Literal["ja", "en"]
 Orientation = Literal["portrait", "landscape"]

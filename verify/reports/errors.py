@@ -1,8 +1,8 @@
-"""Errors of the report rendering layer (all under ``ledger.errors.CustodyError``)."""
+"""Errors of the report rendering layer (all under ``custody.ledger.errors.CustodyError``)."""
 
 from __future__ import annotations
 
-from ledger.errors import CustodyError
+from custody.ledger.errors import CustodyError
 
 
 class ReportError(CustodyError):

@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from verify.findings import COMPLIANCE_CODES, ERROR, INFO, INTEGRITY_CODES, WARNING
-from verify.reports.common import (
+from custody.verify.findings import COMPLIANCE_CODES, ERROR, INFO, INTEGRITY_CODES, WARNING
+from custody.verify.reports.common import (
     Organisations,
     as_of,
     basis_meta,
@@ -21,10 +21,22 @@ from verify.reports.common import (
     vendor_name,
     verdict,
 )
-from verify.reports.completion import findings_table
-from verify.reports.data import ReportData
-from verify.reports.document import Align, Block, Cell, Document, Hash, KeyValues, Lang, Note, Paragraph, Section, Table
-from verify.reports.labels import CODES, DASH, SEVERITIES, Tr
+from custody.verify.reports.completion import findings_table
+from custody.verify.reports.data import ReportData
+from custody.verify.reports.document import (
+    Align,
+    Block,
+    Cell,
+    Document,
+    Hash,
+    KeyValues,
+    Lang,
+    Note,
+    Paragraph,
+    Section,
+    Table,
+)
+from custody.verify.reports.labels import CODES, DASH, SEVERITIES, Tr
 
 
 def _overview(data: ReportData, t: Tr) -> KeyValues:

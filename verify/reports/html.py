@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from html import escape
 from string import Template
 
-from verify.reports.document import (
+from custody.verify.reports.document import (
     Block,
     BulletList,
     Cell,

@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from verify.findings import ERROR, Finding
-from verify.reports.common import (
+from custody.verify.findings import ERROR, Finding
+from custody.verify.reports.common import (
     VENDOR,
     Organisation,
     Organisations,
@@ -41,8 +41,8 @@ from verify.reports.common import (
     person_fields,
     vendor_name,
 )
-from verify.reports.data import ReportData
-from verify.reports.document import (
+from custody.verify.reports.data import ReportData
+from custody.verify.reports.document import (
     Align,
     Block,
     BulletList,
@@ -54,7 +54,7 @@ from verify.reports.document import (
     Section,
     Table,
 )
-from verify.reports.labels import (
+from custody.verify.reports.labels import (
     DASH,
     INSPECTION_ITEMS,
     INSPECTION_TYPES,

@@ -1,7 +1,7 @@
 """A report's JSON form: the document model, serialized canonically.
 
 The bytes are RFC 8785 (JCS) canonical JSON -- sorted keys, UTF-8, no escapes
-for non-ASCII text, no insignificant whitespace -- through ``ledger.canonical``,
+for non-ASCII text, no insignificant whitespace -- through ``custody.ledger.canonical``,
 plus one trailing newline, so the same document gives the same bytes and a
 report's JSON can be hashed or signed like any ledger payload.  The model has
 no floating-point numbers (column widths are integer weights), which the
@@ -31,9 +31,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
-from ledger import canonical
-from ledger.errors import CanonicalJSONError
-from verify.reports.document import (
+from custody.ledger import canonical
+from custody.ledger.errors import CanonicalJSONError
+from custody.verify.reports.document import (
     Block,
     BulletList,
     Cell,
@@ -47,7 +47,7 @@ from verify.reports.document import (
     SignatureBoxes,
     Table,
 )
-from verify.reports.errors import ReportModelError
+from custody.verify.reports.errors import ReportModelError
 
 MODEL = "custody-report/1"
 

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from ledger.rule_texts import EVENT_JA, INCIDENT_JA, ROLE_JA, STATE_JA, TIER_JA
-from verify.reports.document import Lang
+from custody.ledger.rule_texts import EVENT_JA, INCIDENT_JA, ROLE_JA, STATE_JA, TIER_JA
+from custody.verify.reports.document import Lang
 
 JST = timezone(timedelta(hours=9))
 DASH = "—"

@@ -67,8 +67,8 @@ from reportlab.platypus import Table as RLTable
 from reportlab.platypus.doctemplate import NotAtTopPageBreak
 from reportlab.platypus.tables import CellStyle
 
-from verify.reports import fonts
-from verify.reports.document import (
+from custody.verify.reports import fonts
+from custody.verify.reports.document import (
     Align,
     Block,
     BulletList,
@@ -84,9 +84,9 @@ from verify.reports.document import (
     SignatureBoxes,
     Table,
 )
-from verify.reports.fontembed import EmbeddedFont
-from verify.reports.jsonout import to_data
-from verify.reports.linebreak import break_lines
+from custody.verify.reports.fontembed import EmbeddedFont
+from custody.verify.reports.jsonout import to_data
+from custody.verify.reports.linebreak import break_lines
 
 # Names the fonts are registered under in reportlab (the PDF shows the fonts' own names).
 JP_FONT = "CustodyIPAexGothic"

@@ -24,22 +24,22 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger import i18n
-from ledger.bundle import Bundle
-from ledger.errors import InterruptedWorkError, OutputError
-from ledger.i18n import _
-from verify.cpus import usable_cpus
-from verify.engine import Result, verify_bundle
-from verify.findings import ERROR
-from verify.reports.content import REPORTS, build_reports
-from verify.reports.data import ReportData, load_report_data
-from verify.reports.document import Block, Document, KeyValues, Lang, Section, Table
-from verify.reports.html import render_html
-from verify.reports.jsonout import render_json
-from verify.reports.pdf import render_pdf
-from verify.rules import default_rules
-from verify.trust import TrustAnchor, from_bundle_unpinned
-from verify.workers import watch_parent
+from custody.ledger import i18n
+from custody.ledger.bundle import Bundle
+from custody.ledger.errors import InterruptedWorkError, OutputError
+from custody.ledger.i18n import _
+from custody.verify.cpus import usable_cpus
+from custody.verify.engine import Result, verify_bundle
+from custody.verify.findings import ERROR
+from custody.verify.reports.content import REPORTS, build_reports
+from custody.verify.reports.data import ReportData, load_report_data
+from custody.verify.reports.document import Block, Document, KeyValues, Lang, Section, Table
+from custody.verify.reports.html import render_html
+from custody.verify.reports.jsonout import render_json
+from custody.verify.reports.pdf import render_pdf
+from custody.verify.rules import default_rules
+from custody.verify.trust import TrustAnchor, from_bundle_unpinned
+from custody.verify.workers import watch_parent
 
 FORMATS = ("pdf", "html", "json")
 LANGS: tuple[Lang, ...] = ("ja", "en")
@@ -72,7 +72,7 @@ def trust_for(bundle: Bundle, authority: Path | None) -> TrustAnchor:
     """The municipality's pins for the bundle's origin, or (no trust store) the bundle's own keys."""
     if authority is None:
         return from_bundle_unpinned(bundle)
-    from verify.authority import Authority
+    from custody.verify.authority import Authority
 
     return Authority.open(authority).trust_anchor(bundle.origin)
 

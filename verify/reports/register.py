@@ -1,5 +1,5 @@
 """媒体管理台帳 (media register): every medium, its description, origin, contents, place, custodian,
-state and history (FIELDS.md, Media register entry).  Landscape.
+state and history (docs/fields.md, Media register entry).  Landscape.
 
 1. the register: one row per medium in the order they were registered (id, kind, make and model,
    serial, capacity, hardware encryption, origin -- 預り証 number / copy of / vendor stock --, data
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.media import Medium
-from verify.reports.common import (
+from custody.ledger.media import Medium
+from custody.verify.reports.common import (
     actor_text,
     as_of,
     basis_meta,
@@ -29,9 +29,9 @@ from verify.reports.common import (
     responsible,
     storage_text,
 )
-from verify.reports.data import ReportData
-from verify.reports.document import Align, Block, Document, Lang, Note, Section, SignatureBoxes, Table
-from verify.reports.labels import (
+from custody.verify.reports.data import ReportData
+from custody.verify.reports.document import Align, Block, Document, Lang, Note, Section, SignatureBoxes, Table
+from custody.verify.reports.labels import (
     CATEGORIES,
     DASH,
     EVENTS,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from verify.engine import Rule
+from custody.verify.engine import Rule
 
 
 def default_rules() -> list[Rule]:
     """Every compliance rule, fresh for one verification run."""
-    from verify.rules.lifecycle import LifecycleRule
+    from custody.verify.rules.lifecycle import LifecycleRule
 
     return [LifecycleRule()]

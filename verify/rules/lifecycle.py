@@ -1,6 +1,6 @@
 """The compliance rules C1..C15, from the same lifecycle model the operator CLI uses.
 
-``ledger.lifecycle`` decides, for each entry, which rules it breaks (the CLI
+``custody.ledger.lifecycle`` decides, for each entry, which rules it breaks (the CLI
 refuses those before writing; the verifier reports them) and, at the end,
 what is still open (C1, C4, C6, C8, C11, C13, C15).  This adapter feeds it the
 entries that passed the integrity checks (the engine's workers have already
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ledger.errors import FormatError
-from ledger.lifecycle import LedgerState, apply, finish, new_state
-from ledger.timefmt import format_at, parse_at
-from verify.engine import Context, EntryView
+from custody.ledger.errors import FormatError
+from custody.ledger.lifecycle import LedgerState, apply, finish, new_state
+from custody.ledger.timefmt import format_at, parse_at
+from custody.verify.engine import Context, EntryView
 
 
 def _judgement_time(state: LedgerState, ctx: Context) -> str | None:

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from ledger.bundle import Bundle
+from custody.ledger.bundle import Bundle
+from custody.verify.reports.data import ReportData
+from custody.verify.reports.document import Block, Document, Hash, KeyValues, Section, Table
+from custody.verify.reports.produce import gather
 from tests.verify.reports.scenario import Built, build, make_authority
-from verify.reports.data import ReportData
-from verify.reports.document import Block, Document, Hash, KeyValues, Section, Table
-from verify.reports.produce import gather
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from verify.reports import (
+from custody.verify.reports import (
     Align,
     BulletList,
     Document,

@@ -29,16 +29,16 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.approval import sign_approval
-from ledger.bundle import export_bundle
-from ledger.cosignature import cosign
-from ledger.entry import sign_entry
-from ledger.ledger import Ledger
-from ledger.note import ALG_COSIGNATURE_V1, Signer, add_signatures, parse_note
+from custody.ledger.approval import sign_approval
+from custody.ledger.bundle import export_bundle
+from custody.ledger.cosignature import cosign
+from custody.ledger.entry import sign_entry
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import ALG_COSIGNATURE_V1, Signer, add_signatures, parse_note
+from custody.verify.authority import Authority, Pin
+from custody.verify.trust import TrustAnchor
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
 from tests.world import erased_body, iso, key, medium_fields, person_body, receipt, return_check, returned_body, signer
-from verify.authority import Authority, Pin
-from verify.trust import TrustAnchor
 
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 JST = timezone(timedelta(hours=9))

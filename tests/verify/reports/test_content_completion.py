@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledger.bundle import Bundle
+from custody.ledger.bundle import Bundle
+from custody.verify.reports import SignatureBoxes, render_pdf
+from custody.verify.reports.completion import build_completion
+from custody.verify.reports.produce import gather
 from tests.verify.reports.conftest import (
     Case,
     all_text,
@@ -18,9 +21,6 @@ from tests.verify.reports.conftest import (
 )
 from tests.verify.reports.scenario import RESPONSIBLE, finish, new, received_body
 from tests.world import receipt
-from verify.reports import SignatureBoxes, render_pdf
-from verify.reports.completion import build_completion
-from verify.reports.produce import gather
 
 
 def _dispositions(case: Case) -> dict[str, list[str]]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import dataclasses
 
-from ledger.checkpoint import Checkpoint
-from ledger.cosignature import cosignatures_by
-from ledger.note import open_note, parse_note
-from ledger.proof import verify_inclusion
-from ledger.tlogproof import HEADER, parse_tlog_proof
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosignature import cosignatures_by
+from custody.ledger.note import open_note, parse_note
+from custody.ledger.proof import verify_inclusion
+from custody.ledger.tlogproof import HEADER, parse_tlog_proof
+from custody.verify.findings import Finding
+from custody.verify.reports import KeyValues, render_pdf
+from custody.verify.reports.disposal import build_disposal_certificates, certified_media, proof_lines
 from tests.verify.reports.conftest import (
     Case,
     all_text,
@@ -22,9 +25,6 @@ from tests.verify.reports.conftest import (
     tables,
 )
 from tests.verify.reports.scenario import WITNESS
-from verify.findings import Finding
-from verify.reports import KeyValues, render_pdf
-from verify.reports.disposal import build_disposal_certificates, certified_media, proof_lines
 
 
 def test_one_certificate_per_sanitized_medium(clean: Case) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from custody.verify.findings import COMPLIANCE_CODES, INTEGRITY_CODES
+from custody.verify.reports import render_pdf
+from custody.verify.reports.findings import build_findings
 from tests.verify.reports.conftest import Case, all_text, cell_text, keyvalues, pdf_text, section, squash, tables
-from verify.findings import COMPLIANCE_CODES, INTEGRITY_CODES
-from verify.reports import render_pdf
-from verify.reports.findings import build_findings
 
 
 def test_every_rule_is_listed_with_its_counts(violations: Case) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from custody.verify.findings import Finding
+from custody.verify.reports import render_pdf
+from custody.verify.reports.common import VENDOR, norm_org
+from custody.verify.reports.inspection import ROWS, assess, build_inspection, mark_of
 from tests.verify.reports.conftest import Case, all_text, cell_text, pdf_text, section, squash, tables
-from verify.findings import Finding
-from verify.reports import render_pdf
-from verify.reports.common import VENDOR, norm_org
-from verify.reports.inspection import ROWS, assess, build_inspection, mark_of
 
 
 def _summary(case: Case) -> dict[str, list[str]]:

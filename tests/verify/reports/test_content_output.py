@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from ledger.bundle import Bundle
-from ledger.errors import OutputError
-from ledger.tlogproof import parse_tlog_proof
+from custody.ledger.bundle import Bundle
+from custody.ledger.errors import OutputError
+from custody.ledger.tlogproof import parse_tlog_proof
+from custody.verify.reports import load_json, render_html, render_json, render_pdf
+from custody.verify.reports.content import REPORTS, build_reports
+from custody.verify.reports.data import _entry_type
+from custody.verify.reports.produce import expand_formats, expand_kinds, gather, produce, render_all, write_reports
 from tests.conftest import SmallDisk
 from tests.verify.reports.conftest import Case, all_text, pdf_text
 from tests.verify.reports.scenario import build, build_many, make_authority, varied_disposal
-from verify.reports import load_json, render_html, render_json, render_pdf
-from verify.reports.content import REPORTS, build_reports
-from verify.reports.data import _entry_type
-from verify.reports.produce import expand_formats, expand_kinds, gather, produce, render_all, write_reports
 
 
 def test_every_kind_builds_in_both_languages(violations: Case) -> None:

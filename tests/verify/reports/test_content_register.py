@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from custody.verify.reports import render_pdf
+from custody.verify.reports.register import build_register
 from tests.verify.reports.conftest import Case, all_text, cell_text, pdf_fonts, pdf_text, section, squash, tables
-from verify.reports import render_pdf
-from verify.reports.register import build_register
 
 
 def _register_rows(case: Case) -> dict[str, list[str]]:

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from ledger.bundle import Bundle
+from custody.ledger.bundle import Bundle
+from custody.verify.reports.data import CheckpointView, ReportData, _proofs
+from custody.verify.reports.produce import gather
 from tests.verify.reports.scenario import Built, build_many
-from verify.reports.data import CheckpointView, ReportData, _proofs
-from verify.reports.produce import gather
 
 
 @pytest.fixture(scope="module")

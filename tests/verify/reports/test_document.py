@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from ledger.errors import CustodyError
-from verify.reports import (
+from custody.ledger.errors import CustodyError
+from custody.verify.reports import (
     BulletList,
     Document,
     Hash,

@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from custody.verify.reports import Document, Hash, KeyValues, Paragraph, Section, Table, render_html
 from tests.verify.reports import sample
-from verify.reports import Document, Hash, KeyValues, Paragraph, Section, Table, render_html
 
 
 class Collector(HTMLParser):

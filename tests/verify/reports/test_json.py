@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from ledger import canonical
-from tests.verify.reports import sample
-from verify.reports import (
+from custody.ledger import canonical
+from custody.verify.reports import (
     Document,
     Hash,
     PageBreak,
@@ -21,6 +20,7 @@ from verify.reports import (
     load_json,
     render_json,
 )
+from tests.verify.reports import sample
 
 
 def test_round_trip_register() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verify.reports.linebreak import break_lines, can_break
+from custody.verify.reports.linebreak import break_lines, can_break
 
 
 def width_of(ch: str) -> float:

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from ledger.errors import CustodyError
-from tests.verify.reports import sample
-from verify.reports import (
+from custody.ledger.errors import CustodyError
+from custody.verify.reports import (
     Document,
     FontMissingError,
     PageBreak,
@@ -24,6 +23,7 @@ from verify.reports import (
     render_pdf,
     unprintable,
 )
+from tests.verify.reports import sample
 
 # The PDF base fonts, which a viewer substitutes instead of reading them from the file.
 STANDARD_14 = {
@@ -214,40 +214,33 @@ def test_table_with_footer_and_no_repeat() -> None:
     assert "合計" in texts[-1]
 
 
-def test_missing_font_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fonts, "package_dir", lambda module: None)
-    with pytest.raises(FontMissingError) as info:
+def test_missing_font_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(fonts, "FONT_DIR", tmp_path)
+    with pytest.raises(FontMissingError, match="IPAexGothic not found") as info:
         render_pdf(Document("フォントなし"))
     assert isinstance(info.value, CustodyError)
-    assert "matplotlib_fontja" in info.value.message
     assert info.value.hint is not None
-    assert "pip install matplotlib-fontja" in info.value.hint
-
-
-def test_missing_font_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(fonts, "package_dir", lambda module: tmp_path)
-    with pytest.raises(FontMissingError, match="IPAexGothic not found"):
-        render_pdf(Document("フォントなし"))
+    assert "pip install --force-reinstall custody-ledger" in info.value.hint
 
 
 def test_cff_font_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (tmp_path / "fonts").mkdir()
-    (tmp_path / "fonts" / "ipaexg.ttf").write_bytes(b"OTTO" + bytes(100))
-    monkeypatch.setattr(fonts, "package_dir", lambda module: tmp_path)
+    (tmp_path / "ipaexg.ttf").write_bytes(b"OTTO" + bytes(100))
+    monkeypatch.setattr(fonts, "FONT_DIR", tmp_path)
     with pytest.raises(FontMissingError, match="not a TrueType-outline font"):
         fonts.japanese_font_path()
 
 
-def test_fonts_come_from_packages_not_the_system() -> None:
+def test_fonts_ship_inside_the_package_with_their_licences() -> None:
     jp = fonts.japanese_font_path()
     mono = fonts.mono_font_path()
-    assert "site-packages" in jp.parts or "dist-packages" in jp.parts
+    assert jp.parent == mono.parent == Path(fonts.__file__).parent / "fontfiles"
     assert jp.name == "ipaexg.ttf"
     assert mono.name == "DejaVuSansMono.ttf"
-    # Found without importing the packages (importing matplotlib_fontja reconfigures matplotlib).
+    # The licences travel with the files (IPA Font License v1.0 art. 3; Bitstream Vera licence).
+    assert "IPA" in (jp.parent / "IPAexGothic-LICENSE.txt").read_text(encoding="utf-8-sig")
+    assert "Bitstream Vera" in (jp.parent / "DejaVuSansMono-LICENSE.txt").read_text(encoding="utf-8")
     render_pdf(Document("確認"))
-    assert "matplotlib_fontja" not in sys.modules
-    assert fonts.package_dir("no_such_package_for_custody") is None
+    assert not any(m.startswith("matplotlib") for m in sys.modules)
 
 
 def test_characters_the_font_lacks_print_as_geta() -> None:
@@ -266,7 +259,7 @@ def test_a_long_table_is_paged_in_linear_work_with_every_row_once_in_order(monke
     doubled or moved; the header is on every page, the footer once at the end."""
     from reportlab.platypus import Table as RLTable
 
-    from verify.reports import pdf
+    from custody.verify.reports import pdf
 
     built_rows: list[int] = []
 

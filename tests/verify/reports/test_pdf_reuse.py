@@ -12,10 +12,10 @@ from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import Table as RLTable
 from reportlab.platypus import TableStyle
 
+from custody.verify.reports import Document, Hash, KeyValues, Paragraph, Section, fontembed, render_pdf
+from custody.verify.reports import pdf as pdfmod
 from tests.verify.reports import sample
 from tests.verify.reports.conftest import pdf_fonts, pdf_text, squash
-from verify.reports import Document, Hash, KeyValues, Paragraph, Section, fontembed, render_pdf
-from verify.reports import pdf as pdfmod
 
 
 def _kanji(count: int, start: int = 0x4E00) -> str:

@@ -8,10 +8,10 @@ import signal
 
 import pytest
 
-from ledger.errors import InterruptedWorkError
+from custody.ledger.errors import InterruptedWorkError
+from custody.verify.reports import Document, Paragraph, produce, render_html, render_json, render_pdf
+from custody.verify.reports.produce import PARALLEL_FROM, render_all, render_each
 from tests.verify.reports import sample
-from verify.reports import Document, Paragraph, produce, render_html, render_json, render_pdf
-from verify.reports.produce import PARALLEL_FROM, render_all, render_each
 
 RENDER = {"pdf": render_pdf, "html": render_html, "json": render_json}
 
