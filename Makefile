@@ -41,6 +41,10 @@ lint: $(LINKS)
 typecheck: $(LINKS)
 	$(BIN)/mypy
 
+# The Go reference cross-check of the demo's bundle (needs: apt-get install golang-go golang-golang-x-mod-dev).
+interop: demo
+	interop/run demo-output/bundle
+
 bench: $(LINKS)
 	$(BIN)/python -m bench.run
 
