@@ -186,7 +186,7 @@ def main() -> None:
         checkin = [*custody, "media", "checkin", "--media-id", "M-0001", "--seal", "S-0002", *common]
         results["first_checkout_s"] = round(_time(checkout, env), 3)  # fills the bytecode and user caches
         _time(checkin, env)
-        imports = "import ledger.cli.main, ledger.cli.common, ledger.cli.workflow, ledger.workflow"
+        imports = "import custody.ledger.cli.main, custody.ledger.cli.common, custody.ledger.cli.workflow, custody.ledger.workflow"
         baseline = {
             "python_start_ms": [_time([sys.executable, "-c", "pass"], env) for _ in range(5)],
             "checkout_imports_ms": [_time([sys.executable, "-c", imports], env) for _ in range(5)],
