@@ -2,7 +2,7 @@
 
 ``Agent`` ties together a ``VolumeMonitor`` (mounts), one ``VolumeWatcher`` per
 candidate volume (files written), heartbeats and alerts, and hands every
-observation to an ``EventSink``.  Events (DESIGN.md, "Observed by the agent"):
+observation to an ``EventSink``.  Events (docs/spec-events.md, "Observed by the work-location agent"):
 
 ``observation.gap``   first, at start, when the last heartbeat the caller knows of is older than
                       allowed (C13); also while running when the wall clock jumps past the

@@ -1,4 +1,4 @@
-"""Approvals signed by the municipality (DESIGN.md, Formats: Approvals).
+"""Approvals signed by the municipality (docs/spec.md §9 (Approvals)).
 
 An approval is a C2SP signed note, signed by one of the municipality's
 approver keys pinned in the genesis entry (``approver_vkeys``), whose text is::
@@ -51,7 +51,7 @@ from custody.schemas import validate
 CONTEXT = "custody/approval/v1"
 REQUEST_FORMAT = "custody/request/v1"
 KINDS = ("takeout", "copy", "dispose", "subcontract")
-#: The rule a kind's approval enforces (DESIGN.md, Completeness rules).
+#: The rule a kind's approval enforces (docs/spec-rules.md).
 KIND_CODES = {"takeout": "C2", "copy": "C5", "dispose": "C7", "subcontract": "C9"}
 ENCRYPTION_CODE = "C3"
 ENCRYPTED_METHODS = ("software", "hardware")

@@ -1,4 +1,4 @@
-"""The evidence bundle the vendor hands over (DESIGN.md, Formats: Evidence bundle).
+"""The evidence bundle the vendor hands over (docs/spec.md §10 (The evidence bundle)).
 
 A directory, or a .zip of it::
 

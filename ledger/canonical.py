@@ -1,6 +1,6 @@
 """Strict JSON parsing and RFC 8785 (JCS) canonical bytes.
 
-DESIGN.md, Formats: parse strictly -- duplicate keys, NaN/Infinity, floats in
+docs/spec.md §3.2: parse strictly -- duplicate keys, NaN/Infinity, floats in
 signed payloads, integers beyond +/-(2^53-1) and lone surrogates are errors.
 ``json.loads`` accepts most of these silently (docs/dependency-notes.md, JSON), so the hooks
 below refuse them; the bytes themselves come from the ``rfc8785`` package.

@@ -1,7 +1,7 @@
 """The contract file (TOML) and the genesis entry body it yields.
 
 ``custody init DIR --contract FILE`` turns the contract file into the body of
-``contract.opened`` (DESIGN.md, Events: Contract and people; Trust roots): the
+``contract.opened`` (docs/spec-events.md, Contract and people; docs/spec.md §11): the
 contract's identity and period, the work locations, the data items and
 whether My Number data (特定個人情報) is involved, what may be approved, the
 municipality's approver and witness vkeys and the vendor's responsible

@@ -2,7 +2,7 @@
 
 Runs the real ``custody`` commands (in this process, through the same entry
 point as the console script) for a demo contract and leaves, under
-``demo-output/`` (DESIGN.md, Commands):
+``demo-output/`` (docs/spec.md §13 (Command line)):
 
     ledger/     the vendor's ledger
     authority/  the municipality's trust store

@@ -1,4 +1,4 @@
-"""Ledger entries: the leaves of the tree (DESIGN.md, Formats: Entry).
+"""Ledger entries: the leaves of the tree (docs/spec.md §4 (Entries)).
 
 A leaf is the RFC 8785 bytes of::
 

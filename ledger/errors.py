@@ -2,7 +2,7 @@
 
 Modelled on sigstore-python's ``errors.py``: every error carries a readable
 message and, where it helps, a hint saying what to do next.  Only the CLI maps
-these to exit codes (DESIGN.md, Commands: 0 ok, 1 unexpected, 2 usage,
+these to exit codes (docs/spec.md §13 (Command line): 0 ok, 1 unexpected, 2 usage,
 3 verification failed, 4 store unreadable, 5 key or passphrase, 6 refused).
 Library code raises; it never returns False for a failed verification.
 """
@@ -140,7 +140,7 @@ class PassphraseError(KeyFileError):
 class RuleRefusal(CustodyError):
     """An action refused by a rule before anything was written (exit 6).
 
-    ``code`` is the DESIGN.md rule code (C2, C9, ...), ``missing`` what is
+    ``code`` is the rule code (docs/spec-rules.md) (C2, C9, ...), ``missing`` what is
     lacking and ``todo`` what the person can do about it.
     """
 

@@ -1,4 +1,4 @@
-"""Event types and their body schemas (DESIGN.md, Events).
+"""Event types and their body schemas (docs/spec-events.md).
 
 Every entry ``type`` has one JSON Schema (2020-12) for its ``body`` at
 ``schemas/events/<type>.schema.json``, loaded by name ``events/<type>``
@@ -80,7 +80,7 @@ def is_event_type(event_type: str) -> bool:
 def body_schema_name(event_type: str) -> str:
     """The schema name of ``event_type``'s body, e.g. ``events/media.received``.
 
-    Raises SchemaError (field ``type``) for a type DESIGN.md does not list.
+    Raises SchemaError (field ``type``) for a type docs/spec-events.md does not list.
     """
     if event_type not in _KNOWN:
         raise SchemaError(

@@ -1,4 +1,4 @@
-"""Japanese and English messages (DESIGN.md, Commands: --lang or CUSTODY_LANG).
+"""Japanese and English messages (docs/spec.md §13 (Command line): --lang or CUSTODY_LANG).
 
 Source strings are English; Japanese translations live in gettext ``.po``
 files under ``ledger/locale/ja/`` (one file per area, so that each area owns

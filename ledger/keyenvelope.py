@@ -1,6 +1,6 @@
 """Private-key envelopes: an Ed25519 key sealed under a passphrase (pure: bytes in, bytes out).
 
-DESIGN.md, Formats, Keys: private keys are never stored in clear but in an
+docs/spec.md §6 (Keys): private keys are never stored in clear but in an
 envelope with scrypt and AES-GCM.  docs/dependency-notes.md, cryptography: PKCS#8
 ``BestAvailableEncryption`` uses PBKDF2 with 2,048 iterations, too cheap, so
 custody uses this envelope of its own, built only from ``cryptography``'s

@@ -1,6 +1,6 @@
 """Key files and passphrases: the I/O layer above ``ledger.keyenvelope``.
 
-DESIGN.md, Formats, Keys: a private key lives only in a scrypt + AES-GCM
+docs/spec.md §6 (Keys): a private key lives only in a scrypt + AES-GCM
 envelope (see ``ledger.keyenvelope`` for the format), in a file of mode 0600;
 the passphrase comes from a prompt, a file or an environment variable.
 

@@ -1,6 +1,6 @@
 """The custody workflow as a pure state machine: media lifecycle, people and approvals.
 
-One model serves both sides (DESIGN.md, Completeness rules):
+One model serves both sides (docs/spec-rules.md):
 
 * the operator CLI builds the entry it is about to write (with the seq and
   ``at`` it will use), runs :func:`refuse` (schema, then :func:`precheck`)
@@ -21,7 +21,7 @@ advances even past violations (the verifier keeps going), so a caller that
 must refuse calls ``check`` (or ``precheck``) first and ``advance`` only when
 nothing blocks.  Media transitions are the table :data:`custody.ledger.media.TRANSITIONS`.
 
-Which rules fire where (codes of DESIGN.md):
+Which rules fire where (codes of docs/spec.md):
 
 =====  ==================================================================  ==================================
 code   ``apply`` (at the entry)                                             ``finish`` (end of the ledger)
@@ -70,7 +70,7 @@ contents.
 **Blocking.**  Only errors block, and not all of them: a violation that a
 *fact* reveals (a late return, a lost medium, an unregistered USB stick the
 agent saw, a disposal recorded after its deadline) has ``blocking=False``:
-the entry must be written (DESIGN.md: facts that broke a rule are recorded,
+the entry must be written (docs/spec.md: facts that broke a rule are recorded,
 never silently accepted), and the verifier reports it.  End-of-ledger rules
 block only through :func:`precheck` of ``contract.closed`` (what is still
 open prevents closing; a receipt mismatch is reported, never blocking).

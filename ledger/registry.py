@@ -1,4 +1,4 @@
-"""Who may sign, at which point of the ledger (DESIGN.md, Trust roots).
+"""Who may sign, at which point of the ledger (docs/spec.md §11 (The trust store)).
 
 The responsible person's key comes from the genesis entry, which the
 municipality pins; every other key is registered by an entry

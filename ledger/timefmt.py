@@ -1,4 +1,4 @@
-"""RFC 3339 timestamps with an explicit offset (DESIGN.md, Formats: ``at``)."""
+"""RFC 3339 timestamps with an explicit offset (docs/spec.md §3-§10 (formats): ``at``)."""
 
 from __future__ import annotations
 

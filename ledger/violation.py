@@ -1,13 +1,13 @@
 """A broken rule, in English and Japanese: what the lifecycle and approvals report.
 
-One type serves both sides of DESIGN.md's completeness rules:
+One type serves both sides of docs/spec.md's completeness rules:
 
 * the operator CLI checks an act *before* writing it and refuses when a
   blocking error is found (exit 6, ``RuleRefusal``; nothing is written);
 * the municipality's verifier replays the ledger and reports every violation
   as a finding (``code``, ``severity``, ``seq``, ``media``, ``message``).
 
-``code`` is a DESIGN.md compliance code (``C1`` .. ``C15``).  ``severity`` is
+``code`` is a compliance code (docs/spec-rules.md) (``C1`` .. ``C15``).  ``severity`` is
 ``"error"``, ``"warning"`` or ``"info"``.  ``blocking`` says whether the CLI
 must refuse the act: it is False for violations that a *fact* reveals (a
 late return, a lost medium, an unregistered USB stick the agent saw): such

@@ -1,6 +1,6 @@
 """The vendor's side of C2SP tlog-witness: requests, responses, and the HTTP client.
 
-DESIGN.md, Formats: Witness protocol -- the municipality cosigns the ledger's
+docs/spec.md §8 (Witnessing) -- the municipality cosigns the ledger's
 checkpoints, online (``POST <prefix>/add-checkpoint``) or offline (the same
 request and response bodies as files, for air-gapped work locations).
 

@@ -1,6 +1,6 @@
 """JSON Schemas (draft 2020-12) for custody's documents, shipped as package data.
 
-DESIGN.md, Layout: ``schemas/`` holds JSON Schema (2020-12) for the entry
+The layout (README, "Where things are"): ``schemas/`` holds JSON Schema (2020-12) for the entry
 envelope, every event body, approvals and the bundle manifest.  Each file is
 ``schemas/<name>.schema.json`` (``<name>`` may contain ``/`` for a
 subfolder) and its ``$id`` is ``BASE_URI + "<name>.schema.json"``, with::

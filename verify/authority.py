@@ -1,6 +1,6 @@
 """The municipality's trust store ("authority"): pins and the witness's state.
 
-DESIGN.md, Trust roots: at contract start the municipality pins, in its own
+docs/spec.md §11 (The trust store): at contract start the municipality pins, in its own
 trust store, the origin, the log vkey, the genesis entry hash, its approver
 and witness vkeys, and then keeps every checkpoint it cosigns.  The verifier
 takes its trust from here (:meth:`Authority.trust_anchor`), never from a

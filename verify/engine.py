@@ -1,6 +1,6 @@
 """The verifier's engine: stream a bundle once, check integrity, feed the rules.
 
-Integrity (DESIGN.md, Completeness rules I1..I9) is checked here; compliance
+Integrity (docs/spec-rules.md §4 (I1-I9)) is checked here; compliance
 rules (C1..C15) plug in as ``Rule`` objects that see every valid entry in seq
 order with the key registry as it stood before that entry.
 

@@ -1,4 +1,4 @@
-"""Findings: what the verifier reports (DESIGN.md, Completeness rules).
+"""Findings: what the verifier reports (docs/spec-rules.md).
 
 Codes are stable -- reports, tests and auditors rely on them: I1..I9 for
 integrity, C1..C15 for compliance.  A finding names the entry (``seq``) and

@@ -1,4 +1,4 @@
-"""What the verifier trusts: the municipality's pins for one ledger (DESIGN.md, Trust roots).
+"""What the verifier trusts: the municipality's pins for one ledger (docs/spec.md §11 (The trust store)).
 
 At contract start the municipality pins the origin, the log vkey, the genesis
 entry hash, its approver and witness vkeys, and then keeps every checkpoint

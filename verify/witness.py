@@ -1,7 +1,7 @@
 """The municipality's witness: C2SP tlog-witness ``add-checkpoint``.
 
 Implements c2sp.org/tlog-witness, "HTTP Interface", "add-checkpoint", for the
-municipality (DESIGN.md, Formats: Witness protocol).  The wire forms are
+municipality (docs/spec.md §8 (Witnessing)).  The wire forms are
 ``ledger.witness_protocol``'s; this module decides, and at the end serves
 HTTP.
 

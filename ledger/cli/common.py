@@ -1,6 +1,6 @@
 """What every custody command shares: options, key loading, output, errors.
 
-Only the CLI maps errors to exit codes (DESIGN.md, Commands): the
+Only the CLI maps errors to exit codes (docs/spec.md §13 (Command line)): the
 ``CustodyGroup`` below catches ``CustodyError`` around every command, prints
 its diagnostic in the user's language and exits with its code.  Anything else
 is a bug: exit 1 with a short message (the traceback only with

@@ -6,7 +6,7 @@ verify.witness: offline on files, online over HTTP).  Vendor: ``custody
 witness-request`` and ``custody witness import`` (ledger.witness_client);
 ``custody checkpoint --submit URL`` is the online path.
 
-Exit codes (DESIGN.md, Commands): 0 ok; 2 usage (also ``authority trust``
+Exit codes (docs/spec.md §13 (Command line)): 0 ok; 2 usage (also ``authority trust``
 without ``--yes`` when no one can be asked); 3 the witness refused to cosign
 (``witness cosign``, ``witness import`` and ``--submit``: the tlog-witness
 status and its meaning are printed), or an origin is not pinned; 4 the trust

@@ -77,7 +77,7 @@ def verify(
     except (FormatError, VerificationError) as exc:
         if not json_out:
             raise
-        # Still one JSON object on stdout (DESIGN.md): the bundle itself is unusable.
+        # Still one JSON object on stdout (docs/spec.md): the bundle itself is unusable.
         report_error(exc)
         print_json({"ok": False, "origin": None, "size": 0, "findings": [
             {"code": "I7", "severity": ERROR, "seq": None, "media": None, "message": exc.diagnostic()}]})

@@ -1,4 +1,4 @@
-"""The document model every custody report is written in (DESIGN.md, Reports).
+"""The document model every custody report is written in (docs/reports.md).
 
 A report's contents (media register, disposal certificates, completion report,
 MIC inspection form, the verifier's findings) are built as one ``Document``;

@@ -1,4 +1,4 @@
-"""検証結果報告: the verifier's findings as a report (DESIGN.md, Completeness rules).
+"""検証結果報告: the verifier's findings as a report (docs/spec-rules.md).
 
 1. the verdict and what was verified against (the municipality's pins or only the bundle, the
    checkpoints, entries cosigned);

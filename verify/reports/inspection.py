@@ -1,5 +1,5 @@
 """別紙報告票: the MIC emergency inspection form of 2007, filled in from the verification
-(seeds/mic-2007-emergency-inspection-request.txt; DESIGN.md, Completeness rules).  Landscape.
+(seeds/mic-2007-emergency-inspection-request.txt; docs/spec-rules.md).  Landscape.
 
 (1) 契約書の点検 -- whether the contract states ① re-subcontracting only with prior approval,
 ② a fixed work location (no takeout without approval), ③ return and disposal at the end.  Read

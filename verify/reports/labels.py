@@ -263,7 +263,7 @@ SEVERITIES: dict[str, tuple[str, str]] = {
     "info": ("info", "情報"),
 }
 
-#: What each finding code means (DESIGN.md, Completeness rules), short, as a legend.
+#: What each finding code means (docs/spec-rules.md), short, as a legend.
 CODES: dict[str, tuple[str, str]] = {
     "I1": ("hash chain or sequence broken", "ハッシュ連鎖・連番の破損"),
     "I2": ("entry signature invalid, unknown or revoked key", "記録の署名が無効、または不明・失効した鍵"),

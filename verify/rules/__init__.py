@@ -1,4 +1,4 @@
-"""Compliance rules (DESIGN.md, Completeness rules C1..C15) for the verifier engine."""
+"""Compliance rules (docs/spec-rules.md §6 (C1-C15)) for the verifier engine."""
 
 from __future__ import annotations
 
