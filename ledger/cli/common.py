@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import traceback
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperGroup
 
-from custody.ledger.errors import CustodyError, KeyFileError, RuleRefusal
+from custody.ledger.errors import CustodyError, KeyFileError, RuleRefusal, UsageError
 from custody.ledger.i18n import _
 from custody.ledger.keyenvelope import DEFAULT_N, MIN_N
 from custody.ledger.keyfile import read_key_file, resolve_passphrase
@@ -207,6 +208,39 @@ def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
     group = new_app(help_text)
     app.add_typer(group, name=name)
     return group
+
+
+# What a command reads from a path the operator names (docs/spec.md §13): a regular file within a size
+# limit, never a FIFO or a device (/dev/zero would be read until the kernel kills the process).
+DOCUMENT_LIMIT = 4 * 1024 * 1024  # --from-file bodies, approvals, requests, key files
+ATTACHMENT_LIMIT = 64 * 1024 * 1024  # photos, certificates, any file stored with an entry
+
+
+def read_input_file(path: Path, what: str, limit: int = DOCUMENT_LIMIT) -> bytes:
+    """The bytes of the regular file ``path`` (at most ``limit``); UsageError (exit 2) for anything else."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise UsageError(_("Cannot read {what} {path}: {why}").format(what=what, path=path, why=exc.strerror)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(
+            _("{what} {path} is not a regular file.").format(what=what, path=path),
+            hint=_("Give the path of an ordinary file (not a pipe, a device or a directory)."),
+        )
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise UsageError(
+                _("Cannot read {what} {path}: {why}").format(what=what, path=path, why=exc.strerror)) from None
+    if len(data) > limit:
+        raise UsageError(
+            _("{what} {path} is larger than {limit} MiB.").format(what=what, path=path, limit=limit // (1024 * 1024)),
+            hint=_("Nothing was recorded. Give a smaller file."),
+        )
+    return data
 
 
 def kdf_n() -> int:

@@ -10,6 +10,7 @@ import typer
 
 from custody.ledger.bundle import Bundle, build_tlog_proof, export_bundle
 from custody.ledger.cli.common import (
+    ATTACHMENT_LIMIT,
     CommandTree,
     err,
     json_option,
@@ -25,6 +26,7 @@ from custody.ledger.cli.common import (
     passphrase,
     passphrase_file_option,
     print_json,
+    read_input_file,
     register_tree,
 )
 from custody.ledger.errors import KeyFileError, NoteFormatError, StoreError, UsageError
@@ -173,15 +175,16 @@ def key_show(
         out.print(_("vkey: {vkey}").format(vkey=vkey), markup=False)
 
 
-def _store_files(ledger: Ledger, files: list[Path]) -> list[dict[str, Any]]:
-    refs = []
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(_("Cannot read {path}: {why}").format(path=path, why=exc.strerror)) from None
-        refs.append({"attachment": ledger.store.put_attachment(data), "name": path.name, "size": len(data)})
-    return refs
+def _read_attachments(files: list[str]) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """Each file's reference for an entry body and its bytes, stored with the entry by workflow.act."""
+    from custody.ledger.workflow import attachment_ref
+
+    refs, blobs = [], []
+    for name in files:
+        data = read_input_file(Path(name), _("the attachment"), ATTACHMENT_LIMIT)
+        refs.append(attachment_ref(data, Path(name).name))
+        blobs.append(data)
+    return refs, blobs
 
 
 def note(
@@ -193,14 +196,19 @@ def note(
     log_passphrase_file: str | None = log_passphrase_option(),
     json_out: bool = json_option(),
 ) -> None:
+    from custody.ledger.workflow import act
+
+    # The same write-time checks as every workflow command (custody.ledger.workflow.act): the signer's
+    # key is the registered, unrevoked key of a registered person, the body matches its schema, and the
+    # lifecycle rules allow it -- or nothing is written (exit 6 or 2), not even the attachments.
+    refs, blobs = _read_attachments(attach_files)
     signer = load_signer(optional_path(key), optional_path(passphrase_file))
     with Ledger.open(Path(ledger_dir)) as ledger:
         body: dict[str, Any] = {"text": text}
-        if attach_files:
-            body["attachments"] = _store_files(ledger, [Path(f) for f in attach_files])
-        entry = ledger.append(
-            "note.recorded", body, signer, log_signer=optional_log_signer(ledger, optional_path(log_passphrase_file))
-        )
+        if refs:
+            body["attachments"] = refs
+        entry = act(ledger, "note.recorded", body, signer, attachments=blobs,
+                    log_signer=optional_log_signer(ledger, optional_path(log_passphrase_file)))
     if json_out:
         print_json({"seq": entry.seq, "leaf_hash": entry.leaf_hash.hex()})
     else:
@@ -212,8 +220,10 @@ def attach(
     ledger_dir: str = ledger_option(),
     json_out: bool = json_option(),
 ) -> None:
+    data = read_input_file(Path(file), _("the attachment"), ATTACHMENT_LIMIT)
     with Ledger.open(Path(ledger_dir)) as ledger:
-        refs = _store_files(ledger, [Path(file)])
+        refs: list[dict[str, Any]] = [
+            {"attachment": ledger.store.put_attachment(data), "name": Path(file).name, "size": len(data)}]
     if json_out:
         print_json(refs[0])
     else:

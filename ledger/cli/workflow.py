@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from custody.ledger.cli.common import (
+    ATTACHMENT_LIMIT,
+    DOCUMENT_LIMIT,
     CommandTree,
     err,
     json_option,
@@ -37,6 +39,7 @@ from custody.ledger.cli.common import (
     out,
     passphrase_file_option,
     print_json,
+    read_input_file,
     register_tree,
 )
 from custody.ledger.errors import RuleRefusal, UsageError
@@ -200,11 +203,8 @@ def _now() -> str:
     return format_at(system_clock())
 
 
-def _read_bytes(path: str, what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(_("Cannot read {what} {path}: {why}").format(what=what, path=path, why=exc.strerror)) from None
+def _read_bytes(path: str, what: str, limit: int = DOCUMENT_LIMIT) -> bytes:
+    return read_input_file(Path(path), what, limit)
 
 
 def _write_bytes(path: str, data: bytes) -> None:
@@ -232,6 +232,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: a repeated key would silently keep only its last value."""
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in doc:
+            raise ValueError(_("the key {key!r} appears twice").format(key=key))
+        doc[key] = value
+    return doc
+
+
 def _load_doc(path: str, what: str) -> dict[str, Any]:
     """A JSON or TOML document (by extension; JSON otherwise)."""
     data = _read_bytes(path, what)
@@ -241,7 +251,9 @@ def _load_doc(path: str, what: str) -> dict[str, Any]:
 
             doc: Any = tomllib.loads(data.decode("utf-8"))
         else:
-            doc = json.loads(data.decode("utf-8"))
+            doc = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise UsageError(_("{path} is nested too deeply.").format(path=path)) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise UsageError(_("{path} is not valid JSON or TOML: {why}").format(path=path, why=exc)) from None
     if not isinstance(doc, dict):
@@ -404,7 +416,7 @@ def _attachments(paths: list[str]) -> tuple[list[dict[str, Any]], list[bytes]]:
 
     refs, blobs = [], []
     for path in paths:
-        data = _read_bytes(path, _("the attachment"))
+        data = _read_bytes(path, _("the attachment"), ATTACHMENT_LIMIT)
         refs.append(attachment_ref(data, Path(path).name))
         blobs.append(data)
     return refs, blobs
@@ -440,7 +452,7 @@ class _Session:
             return None
         from custody.ledger.workflow import attachment_ref
 
-        data = _read_bytes(path, _("the attachment"))
+        data = _read_bytes(path, _("the attachment"), ATTACHMENT_LIMIT)
         self.blobs.append(data)
         return attachment_ref(data, Path(path).name, **extra)
 
