@@ -1,4 +1,4 @@
-"""The core commands end to end, with their exit codes (DESIGN.md, Commands)."""
+"""The core commands end to end, with their exit codes (docs/spec.md §13 (Command line))."""
 
 from __future__ import annotations
 

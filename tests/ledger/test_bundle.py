@@ -1,4 +1,4 @@
-"""The evidence bundle: layout of DESIGN.md, manifest hashes, strict reading."""
+"""The evidence bundle: layout of docs/spec.md, manifest hashes, strict reading."""
 
 from __future__ import annotations
 

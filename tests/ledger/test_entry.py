@@ -1,4 +1,4 @@
-"""Entries: the exact leaf format of DESIGN.md, strict parsing, signatures."""
+"""Entries: the exact leaf format of docs/spec.md, strict parsing, signatures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ledger.keyenvelope: sealing and opening private-key envelopes (DESIGN.md, Formats, Keys)."""
+"""ledger.keyenvelope: sealing and opening private-key envelopes (docs/spec.md §6 (Keys))."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ledger.keyfile: key files on disk and passphrase sources (DESIGN.md, Formats, Keys)."""
+"""ledger.keyfile: key files on disk and passphrase sources (docs/spec.md §6 (Keys))."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The three real failures (DESIGN.md; docs/fields.md, What the incidents teach), as a careless or dishonest
+"""The three real failures (docs/spec.md; docs/fields.md, What the incidents teach), as a careless or dishonest
 vendor would record them -- or fail to -- and what the municipality's verifier says about them.
 
 * Winny 2007: an unapproved subcontractor's employee works on the data, keeps it on his own medium after

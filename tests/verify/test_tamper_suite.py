@@ -1,6 +1,6 @@
 """The verifier against a dishonest vendor: one row per kind of tampering, each must be caught.
 
-The vendor runs the ledger and holds its keys (DESIGN.md, Threat model), so
+The vendor runs the ledger and holds its keys (docs/spec.md §2 (Overview)), so
 every ledger here is written with the Ledger API, bypassing the operator
 CLI and its rule checks; attacks on the evidence bundle edit the exported
 files and keep the manifest consistent, as a careful forger would.  What the
