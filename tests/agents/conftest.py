@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -16,6 +17,31 @@ from custody.agents.memory import MemorySink
 from custody.agents.mountinfo import MountRecord
 from custody.ledger.canonical import dumps
 from tests.conftest import cannot_mount, mount_tmpfs, unmount_lazily
+
+T = TypeVar("T")
+
+#: How long a test waits for something the code is expected to do before calling it a failure.  Generous on
+#: purpose: a slow or busy machine is slow, not wrong; a passing run does not wait any longer for it.
+WAIT = 30.0
+
+
+def wait_until(predicate: Callable[[], T], *, what: str | Callable[[], str], timeout: float = WAIT,
+               interval: float = 0.02) -> T:
+    """Poll ``predicate`` until it returns something truthy (returned), or fail after ``timeout`` seconds.
+
+    The one bounded wait of the agent tests (no test depends on timing): waiting for work is a condition,
+    never a sleep.  ``what`` says what did not happen (a callable is asked only on failure, for its state).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            message = what() if callable(what) else what
+            raise AssertionError(f"not within {timeout:g} s: {message}")
+        time.sleep(interval)
+
 
 BASE_LINES = (
     "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
@@ -95,12 +121,15 @@ def tmpfs_mounter(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
 
 
 def umount(target: Path) -> None:
-    for _ in range(50):
+    """Unmount, retrying while the kernel says EBUSY (a watcher may be hashing a file there)."""
+    errors: list[str] = []
+
+    def unmounted() -> bool:
         result = subprocess.run(["umount", str(target)], capture_output=True, text=True, check=False)
-        if result.returncode == 0:
-            return
-        time.sleep(0.1)  # EBUSY while a file is being hashed
-    raise AssertionError(f"umount {target} failed: {result.stderr}")
+        errors[:] = [result.stderr.strip()]
+        return result.returncode == 0
+
+    wait_until(unmounted, interval=0.1, what=lambda: f"umount {target} kept failing: {errors}")
 
 
 @pytest.fixture

@@ -6,14 +6,16 @@ import hashlib
 import io
 import itertools
 import json
+import queue
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import cast
+from typing import IO, cast
 
 import psutil
 import pytest
@@ -26,18 +28,21 @@ from custody.agents.volumes import VolumeProber
 from custody.agents.watcher import WatcherConfig
 from custody.ledger import i18n
 from custody.ledger.errors import SchemaError, StoreBusyError
-from tests.agents.conftest import CheckedSink, MountTableFile, umount
+from tests.agents.conftest import WAIT, CheckedSink, MountTableFile, umount, wait_until
 
 FAST_WATCH = WatcherConfig(batch_interval=1.0, settle=0.2, reconcile_interval=1.0, baseline_grace=0.0)
 
 
 class FakeClock:
-    """An injectable wall clock: real time plus an offset the test can move."""
+    """An injectable wall clock: real time plus an offset the test can move, or a time it holds still."""
 
     def __init__(self) -> None:
         self.offset = timedelta(0)
+        self.frozen: datetime | None = None
 
     def __call__(self) -> datetime:
+        if self.frozen is not None:
+            return self.frozen
         return datetime.now(UTC).astimezone() + self.offset
 
 
@@ -94,8 +99,8 @@ class Rig:
         self.table.attach(path, source=f"/dev/sd{name[0]}1", minor=minor)
         return path
 
-    def wait(self, predicate: Callable[[CheckedSink], bool], timeout: float = 30.0) -> None:
-        assert self.sink.wait_for(predicate, timeout), self.sink.types()
+    def wait(self, predicate: Callable[[CheckedSink], bool], timeout: float = WAIT) -> None:
+        assert self.sink.wait_for(predicate, timeout), f"not within {timeout:g} s; events: {self.sink.types()}"
 
 
 @pytest.fixture
@@ -155,9 +160,11 @@ def test_volumes_present_at_start_are_reported(rig: Rig) -> None:
 
 def test_c10_unregistered_medium_runs_on_alert_with_json(rig: Rig, tmp_path: Path) -> None:
     received = tmp_path / "alert.json"
+    # Written aside, then renamed: the file appears complete or not at all.
     script = (
         "import os, sys; data = sys.stdin.buffer.read(); "
-        f"open({str(received)!r}, 'wb').write(os.environ['CUSTODY_ALERT_CODE'].encode() + b'\\n' + data)"
+        f"open({str(received)!r} + '.tmp', 'wb').write(os.environ['CUSTODY_ALERT_CODE'].encode() + b'\\n' + data); "
+        f"os.replace({str(received)!r} + '.tmp', {str(received)!r})"
     )
     hook = [sys.executable, "-c", script]
     rig.start(on_alert=tuple(hook))
@@ -167,9 +174,7 @@ def test_c10_unregistered_medium_runs_on_alert_with_json(rig: Rig, tmp_path: Pat
     assert alert["serial"] == "UNKNOWN-42" and alert["media_id"] is None
     assert "Unregistered removable medium" in str(alert["message"])
     assert "C10" in rig.stderr.getvalue()
-    deadline = time.monotonic() + 10
-    while not received.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(received.exists, what="the on_alert command wrote nothing")
     code, _, payload = received.read_bytes().partition(b"\n")
     assert code == b"C10"
     assert json.loads(payload) == alert
@@ -199,15 +204,35 @@ def test_c11_files_written_without_covering_approval(rig: Rig) -> None:
     assert len(alerts(rig.sink, "C11")) == 1
 
 
+def written_count(sink: CheckedSink) -> int:
+    return sum(int(b["count"]) for b in sink.of_type("files.written"))  # type: ignore[call-overload]
+
+
 def test_c11_repeats_after_the_interval_with_suppressed_counts(rig: Rig) -> None:
+    """One file per batch: the first batch alerts, the second falls within the repeat interval (suppressed),
+    the third comes after it and alerts again, with the suppressed counts.
+
+    Which batch falls within the interval is the test's doing, not the machine's speed: the interval is an
+    hour while the second batch is written, and 1.5 s (already past) for the third."""
     rig.index.add(KnownMedium("M-003", serial="SER3"))
-    rig.start(alert_repeat_interval=1.5)
+    agent = rig.start(alert_repeat_interval=3600.0)
     usb = rig.volume("rep", serial="SER3")
     rig.wait(lambda s: s.count("volume.attached") == 1)
-    for i in range(3):
-        (usb / f"f{i}").write_bytes(b"%d" % i)
-        time.sleep(1.1)
+    watcher = agent.watcher_for(str(usb))
+    assert watcher is not None
+    (usb / "f0").write_bytes(b"0")
+    rig.wait(lambda s: written_count(s) == 1 and len(alerts(s, "C11")) == 1)
+    first_alert = next(t for kind, t in rig.sink.arrivals if kind == "alert.raised")
+    (usb / "f1").write_bytes(b"1")
+    rig.wait(lambda s: written_count(s) == 2)
+    # The watcher counts a batch once the agent's handling of it (the C11 decision too) has returned.
+    wait_until(lambda: watcher.stats.batches >= 2, what="the second batch was not handled")
+    assert len(alerts(rig.sink, "C11")) == 1
+    wait_until(lambda: time.monotonic() >= first_alert + 1.5, what="1.5 s did not pass")
+    agent.config = replace(agent.config, alert_repeat_interval=1.5)
+    (usb / "f2").write_bytes(b"2")
     rig.wait(lambda s: len(alerts(s, "C11")) == 2)
+    assert written_count(rig.sink) == 3
     second = alerts(rig.sink, "C11")[1]
     assert second["suppressed_alerts"] == 1 and second["suppressed_files"] == 1
 
@@ -239,6 +264,7 @@ def test_alert_text_in_japanese(rig: Rig) -> None:
 
 
 def test_observation_gap_is_emitted_first(rig: Rig) -> None:
+    rig.clock.frozen = datetime.now(UTC).astimezone()  # the gap does not grow with the time start() takes
     last = rig.clock() - timedelta(hours=3)
     rig.start(last_heartbeat=last, heartbeat_interval=60.0)
     types = rig.sink.types()
@@ -251,13 +277,15 @@ def test_observation_gap_is_emitted_first(rig: Rig) -> None:
 
 
 def test_recent_heartbeat_is_no_gap(rig: Rig) -> None:
+    rig.clock.frozen = datetime.now(UTC).astimezone()
     rig.start(last_heartbeat=rig.clock() - timedelta(seconds=30), heartbeat_interval=60.0)
     assert rig.sink.types()[0] == "agent.started"
     assert rig.sink.count("observation.gap") == 0
 
 
 def test_heartbeats_and_a_clock_jump_while_running(rig: Rig) -> None:
-    rig.start(heartbeat_interval=0.2, gap_tolerance=5.0)
+    # A tolerance far above the interval: only the 10-minute jump is a gap, not a busy machine's late beat.
+    rig.start(heartbeat_interval=0.2, gap_tolerance=120.0)
     rig.wait(lambda s: s.count("agent.heartbeat") >= 2)
     beat = rig.sink.of_type("agent.heartbeat")[-1]
     assert beat["interval_ms"] == 200 and beat["undelivered"] == 0
@@ -291,12 +319,12 @@ def test_sink_failures_are_retried_in_order_and_malformed_dropped(rig: Rig) -> N
     rig.sink = flaky
     agent = rig.start(sink=flaky, heartbeat_interval=0.3, retry_interval=0.1)
     rig.volume("busy")
-    assert flaky.wait_for(lambda s: s.count("volume.attached") == 1, 10)
+    assert flaky.wait_for(lambda s: s.count("volume.attached") == 1, WAIT)
     assert flaky.types()[:3] == ["agent.started", "volume.attached", "alert.raised"]
     assert "kept and retried" in rig.stderr.getvalue()
-    time.sleep(0.5)
-    assert agent.counters.dropped >= 1 and "dropped" in rig.stderr.getvalue()
-    assert agent.undelivered == 0
+    wait_until(lambda: "dropped" in rig.stderr.getvalue(), what="no heartbeat was refused and dropped")
+    assert agent.counters.dropped >= 1
+    wait_until(lambda: agent.undelivered == 0, what=lambda: f"{agent.undelivered} event(s) still undelivered")
 
 
 class BrokenIndex:
@@ -317,9 +345,7 @@ def test_media_lookup_failure_is_recorded_not_alerted(rig: Rig) -> None:
 def test_alert_command_timeout_and_failure_are_reported(rig: Rig) -> None:
     rig.start(on_alert=(sys.executable, "-c", "import time; time.sleep(5)"), on_alert_timeout=0.3)
     rig.volume("slow")
-    deadline = time.monotonic() + 10
-    while "did not finish" not in rig.stderr.getvalue() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: "did not finish" in rig.stderr.getvalue(), what="the slow alert command was not stopped")
     assert "did not finish within 0.3 s" in rig.stderr.getvalue()
     assert rig.agent is not None
     rig.agent.stop()
@@ -329,9 +355,7 @@ def test_alert_command_timeout_and_failure_are_reported(rig: Rig) -> None:
     agent.start()
     rig.table.detach(rig.table.records[0])
     rig.volume("slow2", minor=18)
-    deadline = time.monotonic() + 10
-    while "alert command failed" not in rig2_err.getvalue() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: "alert command failed" in rig2_err.getvalue(), what="the missing alert command was not reported")
     agent.stop()
     assert "alert command failed for C10" in rig2_err.getvalue()
 
@@ -343,7 +367,7 @@ def test_run_forever_stops_on_the_event(rig: Rig) -> None:
     thread.start()
     rig.wait(lambda s: s.count("agent.started") == 1)
     stop.set()
-    thread.join(10)
+    thread.join(WAIT)
     assert not thread.is_alive()
     assert rig.sink.types()[-1] == "agent.stopped"
     assert rig.sink.of_type("agent.stopped")[0]["reason"] == "signal"
@@ -366,8 +390,7 @@ def test_burst_of_10000_files(rig: Rig) -> None:
         for i in range(1000):
             (folder / f"f{i:04}.txt").write_bytes(b"resident-row %d-%d" % (d, i))
     written = time.monotonic() - started
-    rig.wait(lambda s: sum(int(b["count"]) for b in s.of_type("files.written")) >= 10_000,  # type: ignore[call-overload]
-             timeout=30)
+    rig.wait(lambda s: written_count(s) >= 10_000, timeout=120)
     recorded = time.monotonic() - started
     entries = rig.sink.of_type("files.written")
     pairs = [(f["path"], f["sha256"]) for b in entries for f in b["files"]]  # type: ignore[attr-defined]
@@ -388,25 +411,27 @@ def test_real_tmpfs_through_proc_mountinfo(tmp_path: Path, sink: CheckedSink,
                                            tmpfs_mounter: Callable[[str], Path]) -> None:
     media = tmp_path / "media"
     media.mkdir(exist_ok=True)
+    # The poll timeout is an hour, far beyond the test's waits: the attach seen at all, with a wake-up of
+    # poll() counted, came from the kernel's notification (not from how fast the machine is).
     config = AgentConfig(mount_filter=MountFilter(roots=(str(media),)), heartbeat_interval=30,
-                         watcher=FAST_WATCH, poll_timeout=60)
+                         watcher=FAST_WATCH, poll_timeout=3600)
     agent = Agent(sink, StaticMediaIndex(), config, stderr=io.StringIO())
     agent.start()
     try:
         assert agent.monitor.mode == "poll"
         before = time.monotonic()
         target = tmpfs_mounter("real")
-        assert sink.wait_for(lambda s: s.count("volume.attached") == 1, 5)
+        assert sink.wait_for(lambda s: s.count("volume.attached") == 1, WAIT), sink.types()
         latency = next(t for kind, t in sink.arrivals if kind == "volume.attached") - before
+        assert agent.monitor.wakeups >= 1
         attached = sink.of_type("volume.attached")[0]
         assert attached["filesystem"] == "tmpfs" and attached["mount_point"] == str(target)
         (target / "名簿.csv").write_bytes(b"x" * 1000)
-        assert sink.wait_for(lambda s: s.count("files.written") == 1, 10)
+        assert sink.wait_for(lambda s: s.count("files.written") == 1, WAIT), sink.types()
         assert sink.of_type("files.written")[0]["files"][0]["path"] == "名簿.csv"  # type: ignore[index]
         umount(target)
-        assert sink.wait_for(lambda s: s.count("volume.detached") == 1, 10)
+        assert sink.wait_for(lambda s: s.count("volume.detached") == 1, WAIT), sink.types()
         print(f"\nattach latency (mount returned -> volume.attached emitted): {latency * 1000:.1f} ms")
-        assert latency < 1.0
     finally:
         agent.stop()
 
@@ -423,7 +448,7 @@ def test_real_loop_ext4_disposed_medium(tmp_path: Path, sink: CheckedSink,
     agent.start()
     try:
         loop_mounter(image, "usb")
-        assert sink.wait_for(lambda s: len(alerts(s, "C12")) == 1, 5)
+        assert sink.wait_for(lambda s: len(alerts(s, "C12")) == 1, WAIT), sink.types()
         attached = sink.of_type("volume.attached")[0]
         assert attached["uuid"] == fs_uuid and attached["label"] == "日本"
         assert attached["media_id"] == "M-DISPOSED" and attached["matched_by"] == "uuid"
@@ -431,19 +456,35 @@ def test_real_loop_ext4_disposed_medium(tmp_path: Path, sink: CheckedSink,
         agent.stop()
 
 
+def _json_lines(stream: IO[bytes] | None) -> tuple[queue.Queue[dict[str, object]], threading.Thread]:
+    """The JSON lines of a child's stdout, read by a thread of their own (so that waits can be bounded)."""
+    assert stream is not None
+    lines: queue.Queue[dict[str, object]] = queue.Queue()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(json.loads(line))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return lines, reader
+
+
 def test_idle_cpu_of_a_running_agent(tmp_path: Path) -> None:
-    """The development runner, idle with one watched volume: CPU over 3 s stays far below 5 %."""
+    """The development runner, idle with one watched volume: CPU over 3 s stays far below 5 %.
+
+    The window opens once the runner has reported the volume and its alert (start-up done), not after a
+    guessed pause; it measures CPU time, which a busy machine does not add to."""
     media = tmp_path / "media"
     (media / "idle").mkdir(parents=True)
     table = MountTableFile(tmp_path / "mountinfo")
     table.attach(media / "idle")
     proc = subprocess.Popen([sys.executable, "-m", "custody.agents", "--mount-table", str(table.path), "--root", str(media)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2])
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
     try:
-        assert proc.stdout is not None
-        first = json.loads(proc.stdout.readline())
-        assert first["type"] == "agent.started"
-        time.sleep(1.0)
+        lines, reader = _json_lines(proc.stdout)
+        seen = [lines.get(timeout=WAIT)["type"] for _ in range(3)]
+        assert seen == ["agent.started", "volume.attached", "alert.raised"], seen  # the medium is unregistered
         ps = psutil.Process(proc.pid)
         before = ps.cpu_times()
         time.sleep(3.0)
@@ -453,9 +494,12 @@ def test_idle_cpu_of_a_running_agent(tmp_path: Path) -> None:
         assert used / 3.0 < 0.05
     finally:
         proc.terminate()
-        out, _ = proc.communicate(timeout=20)
+        proc.wait(timeout=WAIT)
     assert proc.returncode == 0
-    assert json.loads(out.decode().strip().splitlines()[-1])["type"] == "agent.stopped"
+    reader.join(WAIT)  # the end of its output
+    assert not reader.is_alive()
+    rest = [lines.get_nowait()["type"] for _ in range(lines.qsize())]
+    assert rest and rest[-1] == "agent.stopped", rest
 
 
 def test_start_failure_is_closed_with_agent_stopped(tmp_path: Path, sink: CheckedSink) -> None:

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ from custody.ledger.witness_client import cosigned_size
 from custody.verify.engine import verify_bundle
 from custody.verify.rules import default_rules
 from custody.verify.trust import from_bundle_unpinned
-from tests.agents.conftest import MountTableFile
+from tests.agents.conftest import WAIT, MountTableFile, wait_until
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml, make_parties
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,16 +172,16 @@ class Site:
     def agent_entries(self) -> list[Entry]:
         return [e for e in self.entries() if e.actor == AGENT_NAME]
 
-    def wait(self, predicate: Callable[[list[Entry]], bool], timeout: float = 20.0) -> list[Entry]:
+    def wait(self, predicate: Callable[[list[Entry]], bool], timeout: float = WAIT) -> list[Entry]:
         """Poll the ledger (its own connection) until ``predicate(agent entries)`` holds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            entries = self.agent_entries()
-            if predicate(entries):
-                return entries
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; agent entries: {[e.type for e in entries]}")
-            time.sleep(0.05)
+        entries: list[Entry] = []
+
+        def holds() -> bool:
+            entries[:] = self.agent_entries()
+            return predicate(entries)
+
+        wait_until(holds, timeout=timeout, interval=0.05, what=lambda: f"agent entries: {[e.type for e in entries]}")
+        return entries
 
     def verify(self) -> list[tuple[str, str]]:
         """Export the bundle and verify it (unpinned): (code, severity) of every finding."""
@@ -465,40 +466,51 @@ def test_agent_register_command(tmp_path: Path) -> None:
     assert again.returncode == 6, again.stderr  # already registered: refused, nothing written
 
 
-def _hold_write_lock(db: Path, marker: Path, seconds: float) -> subprocess.Popen[bytes]:
-    """Another process in a write transaction (BEGIN IMMEDIATE), as a custody command is while it appends."""
+def _hold_write_lock(db: Path, marker: Path) -> subprocess.Popen[bytes]:
+    """Another process in a write transaction (BEGIN IMMEDIATE), as a custody command is while it appends.
+
+    It holds the lock until the test closes its stdin (the test decides when, not a timer)."""
     script = (
-        "import apsw, sys, time, pathlib\n"
+        "import apsw, sys, pathlib\n"
         "db = apsw.Connection(sys.argv[1]); db.set_busy_timeout(60000)\n"
         "db.execute('BEGIN IMMEDIATE')\n"
         "pathlib.Path(sys.argv[2]).write_text('locked')\n"
-        "time.sleep(float(sys.argv[3]))\n"
+        "sys.stdin.read()\n"
         "db.execute('COMMIT')\n"
     )
-    return subprocess.Popen([sys.executable, "-c", script, str(db), str(marker), str(seconds)])
+    return subprocess.Popen([sys.executable, "-c", script, str(db), str(marker)], stdin=subprocess.PIPE)
 
 
 def test_waits_while_another_process_holds_the_write_lock(site: Site, rig_factory: Callable[..., LedgerRig]) -> None:
     site.register_medium("V-001", "VSN-001")
     site.copy_medium("V-001", "C-001", "CSN-001", volume_uuid="6A1F-0C2D")
     rig = rig_factory(busy_timeout=0.2, busy_pause=0.05)  # short SQLite waits: the sink's own retry loop runs
-    agent = rig.start()
+    agent = rig.start(heartbeat_interval=3600.0)  # the one heartbeat is the test's
     usb = rig.volume("usb", 33, serial="CSN-001")
     site.wait(lambda es: count(es, "volume.attached") == 1)
     marker = site.tmp / "locked"
-    holder = _hold_write_lock(site.ledger_dir / "ledger.db", marker, 2.5)
+    holder = _hold_write_lock(site.ledger_dir / "ledger.db", marker)
+    beat = threading.Thread(target=agent.beat)
     try:
-        deadline = time.monotonic() + 30
-        while not marker.exists():
-            assert time.monotonic() < deadline and holder.poll() is None
-            time.sleep(0.02)
+        wait_until(lambda: marker.exists() or holder.poll() is not None, what="the lock holder did not start")
+        assert holder.poll() is None, "the lock holder ended before locking"
         for i in range(20):
             (usb / f"f{i:02}.bin").write_bytes(os.urandom(100 + i))
-        agent.beat()  # a heartbeat while the ledger is locked: it waits too
-        assert holder.wait(timeout=30) == 0
+        wait_until(lambda: rig.sink.busy_retries > 0 and "locked by another custody command" in rig.stderr.getvalue(),
+                   what="the agent's batch did not meet the lock")
+        beat.start()  # a heartbeat while the ledger is locked: it waits too
+        wait_until(lambda: agent.counters.heartbeats == 1, what="the heartbeat was not begun")
+        assert beat.is_alive()  # still waiting for the ledger
     finally:
-        if holder.poll() is None:
-            holder.kill()
+        assert holder.stdin is not None
+        holder.stdin.close()  # the lock is released
+        try:
+            assert holder.wait(timeout=WAIT) == 0
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+    beat.join(WAIT)
+    assert not beat.is_alive()
     entries = site.wait(lambda es: len(recorded_files(es)) == 20)
     assert rig.sink.busy_retries > 0
     assert "locked by another custody command" in rig.stderr.getvalue()
@@ -543,7 +555,8 @@ def test_full_disk_keeps_events_alerts_and_writes_them_later(site: Site, rig_fac
     site.copy_medium("V-001", "C-001", "CSN-001", volume_uuid="6A1F-0C2D")
     alerts = site.tmp / "alerts.jsonl"
     rig = rig_factory()
-    agent = rig.start(on_alert=(sys.executable, "-c",
+    agent = rig.start(heartbeat_interval=3600.0,  # the one heartbeat is the test's
+                      on_alert=(sys.executable, "-c",
                                 f"import sys; open({str(alerts)!r}, 'a').write(sys.stdin.read() + '\\n')"))
     usb = rig.volume("usb", 33, serial="CSN-001")
     site.wait(lambda es: count(es, "volume.attached") == 1)
@@ -553,16 +566,12 @@ def test_full_disk_keeps_events_alerts_and_writes_them_later(site: Site, rig_fac
     (usb / "dump").mkdir()
     for name in names:
         (usb / name).write_bytes(os.urandom(64))
-    deadline = time.monotonic() + 30
-    while agent.undelivered == 0 or "LEDGER_FULL" not in rig.stderr.getvalue():
-        assert time.monotonic() < deadline, rig.stderr.getvalue()
-        time.sleep(0.05)
+    wait_until(lambda: agent.undelivered > 0 and "LEDGER_FULL" in rig.stderr.getvalue(),
+               what=lambda: f"no LEDGER_FULL with events kept; stderr: {rig.stderr.getvalue()}")
     assert "disk is full" in rig.stderr.getvalue()
     assert rig.sink.full_errors > 0
-    deadline = time.monotonic() + 30
-    while not alerts.exists() or "LEDGER_FULL" not in alerts.read_text():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: alerts.exists() and "LEDGER_FULL" in alerts.read_text(),
+               what="the alert command did not receive LEDGER_FULL")
     alert = json.loads(alerts.read_text().splitlines()[0])
     assert alert["code"] == "LEDGER_FULL" and alert["event"] == "files.written" and "disk is full" in alert["message"]
     agent.beat()  # more observations while full: queued behind the first, in order
@@ -633,11 +642,9 @@ def test_checkpoints_wait_for_an_unreachable_witness(tmp_path: Path) -> None:
                                           "sequence": i + 1, "interval_ms": 1000, "uptime_seconds": i, "volumes": [],
                                           "undelivered": 0})
         assert sink.checkpoints >= 3
-        assert sink.witness is not None
-        deadline = time.monotonic() + 30
-        while sink.witness.failures < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        witness = sink.witness
+        assert witness is not None
+        wait_until(lambda: witness.failures >= 2, what="the witness queue did not try (and fail) twice")
         assert any("cannot be reached" in line for line in lines), lines
         with Ledger.open(ledger_dir) as reader:
             assert cosigned_size(reader) == 0
@@ -647,7 +654,7 @@ def test_checkpoints_wait_for_an_unreachable_witness(tmp_path: Path) -> None:
         server = subprocess.Popen(
             [sys.executable, "-m", "custody.ledger.cli.main", "witness", "serve", "--authority", str(world.authority.path),
              "--listen", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
-        assert sink.witness.wait_cosigned(latest[0], timeout=60), (sink.witness.last_error, lines)
+        assert witness.wait_cosigned(latest[0], timeout=60), (witness.last_error, lines)
         with Ledger.open(ledger_dir) as reader:
             assert cosigned_size(reader) == latest[0]
         assert any("cosigned the checkpoint" in line for line in lines), lines
@@ -705,10 +712,8 @@ def test_unregistered_volume_is_c10_in_the_ledger_on_stderr_and_through_the_aler
     codes = [e.body["code"] for e in entries if e.type == "alert.raised"]
     assert codes[:2] == ["C10", "C11"]
     assert "ALERT C10" in proc.text()
-    deadline = time.monotonic() + 20
-    while not alerts.exists() or len(alerts.read_text().splitlines()) < 2:
-        assert time.monotonic() < deadline, proc.text()
-        time.sleep(0.05)
+    wait_until(lambda: alerts.exists() and len(alerts.read_text().splitlines()) >= 2,
+               what=lambda: f"the alert command did not receive two alerts; agent log:\n{proc.text()}")
     assert [json.loads(line)["code"] for line in alerts.read_text().splitlines()[:2]] == ["C10", "C11"]
     assert proc.terminate() == 0, proc.text()
     findings = site.verify()

@@ -344,18 +344,25 @@ def test_a_killed_worker_is_reported_not_a_crash(world, tmp_path: Path,  # type:
     assert info.value.exit_code == 1 and info.value.hint
 
 
-def _pinned_cpus(_task: int) -> tuple[int, frozenset[int]]:
-    """In a pool worker: its pid and the processors it may run on (a pause so that every worker gets tasks)."""
-    import os
-    import time
+def _pinned_cpus(checkins: Path, _task: int) -> tuple[int, frozenset[int]]:
+    """In a pool worker: its pid and the processors it may run on.
 
-    time.sleep(0.2)
+    Every task checks its worker in, then waits (bounded) until both workers have: the first worker cannot
+    take every task while the second is still starting, however slow the machine (instead of a pause that
+    was meant to last long enough)."""
+    import os
+
+    from tests.agents.conftest import wait_until
+
+    (checkins / str(os.getpid())).touch()
+    wait_until(lambda: len(list(checkins.iterdir())) >= 2, what="the second pool worker did not take a task")
     return os.getpid(), frozenset(os.sched_getaffinity(0))
 
 
-def test_workers_keep_to_one_processor_each() -> None:
+def test_workers_keep_to_one_processor_each(tmp_path: Path) -> None:
     """Each verification worker is pinned to its own processor (engine._init_worker: a worker moved
     between processors starts on cold caches)."""
+    import functools
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
@@ -372,9 +379,11 @@ def test_workers_keep_to_one_processor_each() -> None:
         cpus = engine._worker_cpus(2)
         assert cpus == sorted(allowed)[:2]
         context = multiprocessing.get_context()
+        checkins = tmp_path / "checkins"
+        checkins.mkdir()
         with ProcessPoolExecutor(2, mp_context=context, initializer=engine._init_worker,
                                  initargs=(Registry(), "o", cpus, context.Value("i", 0))) as pool:
-            seen = dict(pool.map(_pinned_cpus, range(6)))
+            seen = dict(pool.map(functools.partial(_pinned_cpus, checkins), range(6)))
     finally:
         os.sched_setaffinity(0, allowed)
     assert len(seen) == 2

@@ -6,10 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.agents.conftest import wait_until
 
 # A parent that starts a pool the way custody does, reports its workers' pids, then waits to be killed.
 _PARENT = """
@@ -55,10 +56,8 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path, pool: str) -> N
         assert len(workers) == 2 and all(_alive(pid) for pid in workers)
         parent.send_signal(signal.SIGKILL)
         parent.wait()
-        deadline = time.monotonic() + 10
-        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not any(_alive(pid) for pid in workers), "a worker outlived its killed parent"
+        wait_until(lambda: not any(_alive(pid) for pid in workers), interval=0.1,
+                   what="a worker outlived its killed parent")
     finally:
         parent.kill()
         for pid in workers:
