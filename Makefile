@@ -33,7 +33,7 @@ demo: $(LINKS)
 test: $(LINKS)
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q --durations=25
 
 lint: $(LINKS)
 	$(BIN)/ruff check $(SOURCES)
