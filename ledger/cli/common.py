@@ -243,6 +243,19 @@ def read_input_file(path: Path, what: str, limit: int = DOCUMENT_LIMIT) -> bytes
     return data
 
 
+def read_attachments(paths: list[str]) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """Each file's reference for an entry body (``attachment_ref``) and its bytes, which
+    ``custody.ledger.workflow.act`` stores in the same transaction as the entry."""
+    from custody.ledger.workflow import attachment_ref
+
+    refs, blobs = [], []
+    for path in paths:
+        data = read_input_file(Path(path), _("the attachment"), ATTACHMENT_LIMIT)
+        refs.append(attachment_ref(data, Path(path).name))
+        blobs.append(data)
+    return refs, blobs
+
+
 def kdf_n() -> int:
     """scrypt cost for new keys; CUSTODY_KDF_N may lower it to the 2^15 floor (tests)."""
     value = os.environ.get("CUSTODY_KDF_N")

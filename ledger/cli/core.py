@@ -10,7 +10,6 @@ import typer
 
 from custody.ledger.bundle import Bundle, build_tlog_proof, export_bundle
 from custody.ledger.cli.common import (
-    ATTACHMENT_LIMIT,
     CommandTree,
     err,
     json_option,
@@ -26,7 +25,7 @@ from custody.ledger.cli.common import (
     passphrase,
     passphrase_file_option,
     print_json,
-    read_input_file,
+    read_attachments,
     register_tree,
 )
 from custody.ledger.errors import KeyFileError, NoteFormatError, StoreError, UsageError
@@ -175,18 +174,6 @@ def key_show(
         out.print(_("vkey: {vkey}").format(vkey=vkey), markup=False)
 
 
-def _read_attachments(files: list[str]) -> tuple[list[dict[str, Any]], list[bytes]]:
-    """Each file's reference for an entry body and its bytes, stored with the entry by workflow.act."""
-    from custody.ledger.workflow import attachment_ref
-
-    refs, blobs = [], []
-    for name in files:
-        data = read_input_file(Path(name), _("the attachment"), ATTACHMENT_LIMIT)
-        refs.append(attachment_ref(data, Path(name).name))
-        blobs.append(data)
-    return refs, blobs
-
-
 def note(
     text: str = typer.Argument(..., metavar="TEXT", help=_("The remark.")),
     attach_files: list[str] = typer.Option([], "--attach", metavar="FILE", help=_("Attach a file (repeatable).")),
@@ -201,7 +188,7 @@ def note(
     # The same write-time checks as every workflow command (custody.ledger.workflow.act): the signer's
     # key is the registered, unrevoked key of a registered person, the body matches its schema, and the
     # lifecycle rules allow it -- or nothing is written (exit 6 or 2), not even the attachments.
-    refs, blobs = _read_attachments(attach_files)
+    refs, blobs = read_attachments(attach_files)
     signer = load_signer(optional_path(key), optional_path(passphrase_file))
     with Ledger.open(Path(ledger_dir)) as ledger:
         body: dict[str, Any] = {"text": text}
@@ -220,10 +207,9 @@ def attach(
     ledger_dir: str = ledger_option(),
     json_out: bool = json_option(),
 ) -> None:
-    data = read_input_file(Path(file), _("the attachment"), ATTACHMENT_LIMIT)
+    refs, blobs = read_attachments([file])
     with Ledger.open(Path(ledger_dir)) as ledger:
-        refs: list[dict[str, Any]] = [
-            {"attachment": ledger.store.put_attachment(data), "name": Path(file).name, "size": len(data)}]
+        ledger.store.put_attachment(blobs[0])
     if json_out:
         print_json(refs[0])
     else:

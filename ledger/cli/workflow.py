@@ -39,6 +39,7 @@ from custody.ledger.cli.common import (
     out,
     passphrase_file_option,
     print_json,
+    read_attachments,
     read_input_file,
     register_tree,
 )
@@ -411,17 +412,6 @@ def _media_data_items(state: LedgerState, media_ids: list[str]) -> list[dict[str
     return list(totals.values())
 
 
-def _attachments(paths: list[str]) -> tuple[list[dict[str, Any]], list[bytes]]:
-    from custody.ledger.workflow import attachment_ref
-
-    refs, blobs = [], []
-    for path in paths:
-        data = _read_bytes(path, _("the attachment"), ATTACHMENT_LIMIT)
-        refs.append(attachment_ref(data, Path(path).name))
-        blobs.append(data)
-    return refs, blobs
-
-
 class _Session:
     """One command's ledger, signer and (lazily) state."""
 
@@ -443,7 +433,7 @@ class _Session:
     def files(self, paths: list[str]) -> list[dict[str, Any]] | None:
         if not paths:
             return None
-        refs, blobs = _attachments(paths)
+        refs, blobs = read_attachments(paths)
         self.blobs += blobs
         return refs
 

@@ -7,12 +7,16 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
 
 from custody.ledger.cli.main import build_app
 from custody.ledger.i18n import set_language
+
+if TYPE_CHECKING:
+    from tests.cli.workflow_world import CliWorld
 
 
 @dataclass
@@ -54,3 +58,22 @@ class Custody:
 @pytest.fixture
 def custody(tmp_path: Path) -> Custody:
     return Custody(tmp_path)
+
+
+# A ledger of the workflow tests (tests/cli/workflow_world.py), made once per module and copied per test.
+# workflow_world imports this module, hence the imports inside the fixtures.
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> CliWorld:
+    from tests.cli.workflow_world import CliWorld
+
+    root = tmp_path_factory.mktemp("template")
+    return CliWorld.template(root, Custody(root))
+
+
+@pytest.fixture
+def w(template: CliWorld, tmp_path: Path) -> CliWorld:
+    from tests.cli.workflow_world import CliWorld
+
+    return CliWorld.copy_of(template, tmp_path / "w", Custody(tmp_path))

@@ -12,19 +12,7 @@ from pathlib import Path
 import pytest
 
 from custody.ledger.cli.common import ATTACHMENT_LIMIT, DOCUMENT_LIMIT
-from tests.cli.conftest import Custody
 from tests.cli.workflow_world import CliWorld
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> CliWorld:
-    root = tmp_path_factory.mktemp("note-template")
-    return CliWorld.template(root, Custody(root))
-
-
-@pytest.fixture
-def w(template: CliWorld, tmp_path: Path) -> CliWorld:
-    return CliWorld.copy_of(template, tmp_path / "w", Custody(tmp_path))
 
 
 def _unchanged(w: CliWorld, run_it: Callable[[], int], code: int) -> None:
@@ -90,14 +78,12 @@ def test_only_regular_files_are_read(w: CliWorld, command: tuple[str, ...], spec
     path = str(w.root) if special == "directory" else special
     run = w.run(*command, path, as_="op-tanaka" if command[0] == "note" else None)
     assert run.code == 2, run.stderr
-    assert "not a regular file" in run.stderr or "Cannot read" in run.stderr
+    assert "is not a regular file" in run.stderr
 
 
 def test_a_fifo_is_refused_without_waiting_for_a_writer(w: CliWorld) -> None:
     fifo = w.root / "pipe"
     os.mkfifo(fifo)
-    body = w.root / "body.json"
-    body.write_text("{}", encoding="utf-8")
     result: list[int] = []
     # A thread, so that a hang (the old behaviour) fails the test instead of stalling the suite.
     thread = threading.Thread(target=lambda: result.append(

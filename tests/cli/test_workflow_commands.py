@@ -17,18 +17,6 @@ from custody.ledger.ledger import Ledger
 from tests.cli.conftest import Custody
 from tests.cli.workflow_world import CliWorld, approval_body, now
 
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> CliWorld:
-    root = tmp_path_factory.mktemp("template")
-    return CliWorld.template(root, Custody(root))
-
-
-@pytest.fixture
-def w(template: CliWorld, tmp_path: Path) -> CliWorld:
-    return CliWorld.copy_of(template, tmp_path / "w", Custody(tmp_path))
-
-
 # --- people (C9) ---
 
 
