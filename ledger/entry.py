@@ -45,6 +45,9 @@ _AT = re.compile(
 _BAD_ORIGIN = re.compile(r"[\s\x00-\x1f\x7f]")
 _BAD_KEY_NAME = re.compile(r"[\s+\x00-\x1f\x7f]")
 MAX_SEQ = 2**53 - 1
+# The longest leaf (docs/spec.md §4.2): no entry whose body fits its schema comes near it, and the
+# verifier reads a line of entries.jsonl only up to this length (a longer one is I7, docs/spec.md §10.3).
+MAX_LEAF_BYTES = 16 * 1024 * 1024
 
 
 def b64(data: bytes) -> str:
@@ -164,6 +167,9 @@ def sign_entry(
     at_type = unsigned.rfind(b',"type":"')
     sig64 = binascii.b2a_base64(sig, newline=False)
     leaf = b"".join((unsigned[:at_type], _SIG_MEMBER, sig64, b'"', unsigned[at_type:]))
+    if len(leaf) > MAX_LEAF_BYTES:
+        raise SchemaError(f"entry is {len(leaf)} bytes long, more than the {MAX_LEAF_BYTES} an entry may have",
+                          field="body")
     return Entry(origin, seq, prev, type, at, signer.name, body, sig, leaf)
 
 

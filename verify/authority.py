@@ -83,6 +83,7 @@ from custody.ledger.i18n import _
 from custody.ledger.keyenvelope import DEFAULT_N
 from custody.ledger.keyfile import key_file_info, read_key_file, write_key_file
 from custody.ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Signer, Verifier, open_note, parse_note
+from custody.ledger.quoting import quote
 from custody.ledger.registry import GENESIS
 from custody.verify.trust import TrustAnchor
 from custody.verify.witness import Decision, LogState, WitnessHead, decide, parse_request
@@ -515,7 +516,8 @@ class Authority:
         except FileNotFoundError:
             known = self.origins()
             raise NotPinnedError(
-                _("The trust store {path} has not pinned the origin {origin}.").format(path=self.path, origin=origin),
+                _("The trust store {path} has not pinned the origin {origin}.").format(path=self.path,
+                                                                                     origin=quote(origin)),
                 hint=_(
                     "Pin the contract first: custody authority trust --authority {path} --bundle BUNDLE "
                     "(or --ledger / --genesis). Pinned origins: {known}"

@@ -34,6 +34,7 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -44,17 +45,27 @@ from typing import Any, Protocol
 
 import orjson
 
-from custody.ledger.bundle import ENTRIES, Bundle, attachment_refs
+from custody.ledger.bundle import ENTRIES, Bundle, LineSplitter, LongLine, attachment_refs, checkpoint_name
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.compact import CompactRange, Levels, Subtree
 from custody.ledger.cosignature import cosignatures_by
-from custody.ledger.entry import KEY_ID_SIZE, parse_entry, parse_fields, verify_entry_signature, verify_leaf_signature
-from custody.ledger.errors import CustodyError, FormatError, InterruptedWorkError, SignatureError
+from custody.ledger.entry import (
+    KEY_ID_SIZE,
+    MAX_LEAF_BYTES,
+    parse_entry,
+    parse_fields,
+    verify_entry_signature,
+    verify_leaf_signature,
+)
+from custody.ledger.errors import CustodyError, FormatError, InterruptedWorkError, ProofError, SignatureError
 from custody.ledger.events import body_checker
 from custody.ledger.i18n import _
 from custody.ledger.note import Verifier, open_note
+from custody.ledger.proof import verify_inclusion
+from custody.ledger.quoting import REASON_LIMIT, quote
 from custody.ledger.registry import GENESIS, KeyStatus, Registry
 from custody.ledger.timefmt import parse_at
+from custody.ledger.tlogproof import parse_tlog_proof
 from custody.verify import scan
 from custody.verify.cpus import allowed_cpus, usable_cpus
 from custody.verify.findings import ERROR, INFO, WARNING, Finding, sort_key
@@ -65,6 +76,9 @@ from custody.verify.workers import watch_parent
 # flight (their bytes, lines and parsed entries) took ~12 MB more of the summed RSS, for no speed.
 CHUNK_LEVEL = 10
 CHUNK = 1 << CHUNK_LEVEL
+# A chunk is cut shorter (to an aligned power of two) once its lines hold this many bytes: entries of
+# megabytes must not make a chunk of 1,024 lines, and the chunks in flight, gigabytes.
+CHUNK_BYTES = 16 << 20
 BLOCK = scan.BLOCK  # bytes read at a time, as pass 1 reads them
 MAX_PER_CODE = 200
 _REGISTRY_TYPES = frozenset(
@@ -186,7 +200,9 @@ def _start_pool_worker(registry: Registry, origin: str, cpus: Sequence[int], cou
     _init_worker(registry, origin, cpus, counter)
 
 
-def _check_chunk_in_pool(start: int, data: bytes, checkpoint_sizes: Sequence[int]) -> Checked:
+def _check_chunk_in_pool(
+    start: int, data: bytes, checkpoint_sizes: Sequence[int], longs: dict[int, LongLine] | None = None
+) -> Checked:
     """``_check_chunk`` in a pool worker, of the chunk's lines joined by newlines, with the cyclic collector paused.
 
     One bytes object pickles and travels to the worker for less than the
@@ -201,7 +217,7 @@ def _check_chunk_in_pool(start: int, data: bytes, checkpoint_sizes: Sequence[int
     """
     gc.disable()
     try:
-        return _check_chunk(start, data.split(b"\n"), checkpoint_sizes, data)
+        return _check_chunk(start, data.split(b"\n"), checkpoint_sizes, data, longs)
     finally:
         gc.enable()
 
@@ -247,13 +263,19 @@ def _moment(at: str) -> int | None:
 
 
 def _check_chunk(
-    start: int, lines: Sequence[bytes], checkpoint_sizes: Sequence[int] = (), whole: bytes | None = None
+    start: int,
+    lines: Sequence[bytes],
+    checkpoint_sizes: Sequence[int] = (),
+    whole: bytes | None = None,
+    longs: dict[int, LongLine] | None = None,
 ) -> Checked:
     """Parse and verify a chunk of entries, and hash its part of the tree.
 
     ``checkpoint_sizes``: the checkpoint sizes that fall inside the chunk
     (``_inside``), whose roots need the chunk's partial subtrees; ``whole``:
-    the lines joined by newlines, where the caller has them.
+    the lines joined by newlines, where the caller has them; ``longs``: the
+    lines too long to be entries, by offset (their place in ``lines`` holds
+    ``b""``): I7, with the leaf hash of the line that was read.
 
     In phases -- every entry parsed, then every signature, then every body --
     rather than entry by entry: alternating between the interpreter and
@@ -279,7 +301,11 @@ def _check_chunk(
         try:
             fields.append(parse_fields(line))
         except FormatError as exc:
-            fields.append(exc.message)
+            fields.append(quote(exc.message, REASON_LIMIT))
+    for offset, long in (longs or {}).items():
+        hashes[offset] = long.leaf_hash
+        fields[offset] = _("it is {size} bytes long, more than the {limit} bytes an entry may have").format(
+            size=f"{long.size:,}", limit=f"{MAX_LEAF_BYTES:,}")
     # Phase 1: the chain, the clock, envelope findings, who signed.
     parsed: list[tuple[int, dict[str, Any], bytes, Verifier, list[tuple[str, str]]]] = []
     for offset, item in enumerate(fields):
@@ -301,13 +327,13 @@ def _check_chunk(
         if obj["seq"] != seq:
             found.append(("I1", _("entry says seq {got} at position {pos}").format(got=obj["seq"], pos=seq)))
         if obj["origin"] != origin:
-            found.append(("I7", _("entry belongs to another ledger: {o}").format(o=obj["origin"])))
+            found.append(("I7", _("entry belongs to another ledger: {o}").format(o=quote(obj["origin"]))))
         actor = obj["actor"]
         status, verifier = registry.key_status(actor, sig[:KEY_ID_SIZE], seq)
         if verifier is None:
-            found.append(("I2", _("signed by an unknown key ({actor})").format(actor=actor)))
+            found.append(("I2", _("signed by an unknown key ({actor})").format(actor=quote(actor))))
         elif status != KeyStatus.VALID:
-            found.append(("I2", _("signed by a {status} key ({actor})").format(status=_(status), actor=actor)))
+            found.append(("I2", _("signed by a {status} key ({actor})").format(status=_(status), actor=quote(actor))))
         else:
             parsed.append((offset, obj, sig, verifier, found))
         if found:
@@ -321,7 +347,7 @@ def _check_chunk(
         try:
             verify_leaf_signature(lines[offset], sig, verifier)
         except SignatureError:
-            found.append(("I2", _("signature by {actor} does not verify").format(actor=verifier.name)))
+            found.append(("I2", _("signature by {actor} does not verify").format(actor=quote(verifier.name))))
             problems[offset] = found
     # Phase 3: the bodies of the entries with no finding so far.
     for offset, obj, _sig, _verifier, found in parsed:
@@ -330,7 +356,8 @@ def _check_chunk(
         try:
             body_checker(obj["type"])(obj["body"])
         except FormatError as exc:
-            found.append(("I7", _("the body of {type} is malformed: {why}").format(type=obj["type"], why=exc.message)))
+            found.append(("I7", _("the body of {type} is malformed: {why}").format(
+                type=quote(obj["type"]), why=quote(exc.message, REASON_LIMIT))))
             problems[offset] = found
     levels = Levels(hashes)
     inside = {size: levels.prefix(size - start) for size in checkpoint_sizes}
@@ -346,39 +373,67 @@ def _inside(sizes: Sequence[int], start: int, count: int) -> list[int]:
     return list(sizes[bisect.bisect_right(sizes, start) : bisect.bisect_left(sizes, start + count)])
 
 
-def _chunks(bundle: Bundle, digest: Any, progress: Progress | None) -> Iterator[tuple[int, list[bytes]]]:
-    """entries.jsonl in chunks of ``CHUNK`` lines, read a block at a time and hashed for the manifest.
+def _room(start: int) -> int:
+    """The most lines a chunk from ``start`` may hold: it must start at a multiple of a power of two at
+    least as large as itself (``ledger.compact.Levels``)."""
+    return CHUNK if start == 0 else min(CHUNK, start & -start)
+
+
+def _chunks(
+    bundle: Bundle, digest: Any, progress: Progress | None
+) -> Iterator[tuple[int, list[bytes], dict[int, LongLine]]]:
+    """entries.jsonl in chunks, read a block at a time and hashed for the manifest: (start, lines, long lines).
 
     Lines are what ``Bundle.iter_lines`` yields: split at "\\n", the final
-    newline optional.
+    newline optional -- except that a line longer than an entry may be is
+    not held: ``b""`` stands in its place and the third member describes it
+    by offset (``LineSplitter``).  A chunk holds ``CHUNK`` lines, fewer (an
+    aligned power of two) once its lines hold ``CHUNK_BYTES``, and the last
+    one what is left.  Time and memory are linear in the file's bytes,
+    whatever its lines' lengths.
     """
+    splitter = LineSplitter()
     pending: list[bytes] = []
-    carry = b""
+    first = 0  # pending[first:] are the lines not yet given out
+    held = 0  # their bytes
+    longs: dict[int, LongLine] = {}  # seq -> a long line not yet given out
     start = 0
-    with bundle.open_stream(ENTRIES) as stream:
-        while True:
-            block = stream.read(BLOCK)
-            if not block:
-                break
-            digest.update(block)
-            parts = (carry + block).split(b"\n")
-            carry = parts.pop()
-            pending.extend(parts)
-            while len(pending) >= CHUNK:
-                batch = pending[:CHUNK]
-                del pending[:CHUNK]
-                yield start, batch
-                if progress:
-                    progress(sum(map(len, batch)) + len(batch))
-                start += CHUNK
-    if carry:
-        pending.append(carry)
-    for at in range(0, len(pending), CHUNK):
-        batch = pending[at : at + CHUNK]
-        yield start, batch
+
+    def give(count: int) -> Iterator[tuple[int, list[bytes], dict[int, LongLine]]]:
+        nonlocal first, held, start
+        batch = pending[first : first + count]
+        first += count
+        size = sum(map(len, batch))
+        held -= size
+        batch_longs = {seq - start: longs.pop(seq) for seq in sorted(longs) if seq < start + count}
+        yield start, batch, batch_longs
+        start += count
         if progress:
-            progress(sum(map(len, batch)) + len(batch))
-        start += len(batch)
+            progress(size + len(batch) + sum(long.size for long in batch_longs.values()))
+
+    def add(lines: list[bytes], found: dict[int, LongLine]) -> None:
+        nonlocal pending, first, held
+        if first:  # drop what was given out, at most once a block: linear
+            del pending[:first]
+            first = 0
+        base = start + len(pending)
+        longs.update({base + offset: long for offset, long in found.items()})
+        pending.extend(lines)
+        held += sum(map(len, lines))
+
+    with bundle.open_stream(ENTRIES) as stream:
+        while block := stream.read(BLOCK):
+            digest.update(block)
+            add(*splitter.feed(block))
+            while len(pending) - first >= _room(start) or (held >= CHUNK_BYTES and len(pending) > first):
+                yield from give(min(_room(start), 1 << ((len(pending) - first).bit_length() - 1)))
+    last = splitter.end()
+    if isinstance(last, LongLine):
+        add([b""], {0: last})
+    elif last is not None:
+        add([last], {})
+    while len(pending) > first:
+        yield from give(min(len(pending) - first, _room(start)))
 
 
 def _registry_lines(bundle: Bundle, workers: int = 1) -> Iterator[tuple[int, bytes]]:
@@ -413,6 +468,8 @@ def _build_registry(bundle: Bundle, ctx: Context, workers: int = 1) -> Registry:
     """Pass 1: replay the entries that decide who may sign."""
     registry = Registry()
     for seq, line in _registry_lines(bundle, workers):
+        if len(line) > MAX_LEAF_BYTES:
+            continue  # I7 in pass 2 (docs/spec.md §10.3): it signs for nobody
         try:
             entry = parse_entry(line)
         except FormatError:
@@ -459,11 +516,12 @@ def _load_checkpoints(bundle: Bundle, ctx: Context) -> _Checkpoints:
         except (CustodyError, ValueError) as exc:
             msg = exc.message if isinstance(exc, CustodyError) else str(exc)
             ctx.add("I3", ERROR, _("checkpoint {name} does not verify with the log key: {why}").format(
-                name=name, why=msg))
+                name=quote(name), why=quote(msg, REASON_LIMIT)))
             continue
         if cp.origin != trust.origin:
-            ctx.add("I3", ERROR, _("checkpoint {name} is for another origin").format(name=name))
+            ctx.add("I3", ERROR, _("checkpoint {name} is for another origin").format(name=quote(name)))
             continue
+        _check_checkpoint_name(ctx, name, cp.size)
         cps.by_size.setdefault(cp.size, []).append((name, cp.root_hash))
         cps.bundle_sizes.append(cp.size)
         try:
@@ -473,7 +531,7 @@ def _load_checkpoints(bundle: Bundle, ctx: Context) -> _Checkpoints:
                 ctx.note_witness_time(max(stamps.values()))
         except SignatureError as exc:
             ctx.add("I3", ERROR, _("checkpoint {name} carries a forged cosignature: {why}").format(
-                name=name, why=exc.message))
+                name=quote(name), why=quote(exc.message, REASON_LIMIT)))
     for note in trust.held_checkpoints:
         try:
             parsed, _ok = open_note(note, [log])
@@ -499,8 +557,11 @@ def _check_roots(ctx: Context, cps: _Checkpoints, size: int, root: bytes) -> Non
             ctx.add("I5", ERROR, _(
                 "the ledger differs from the checkpoint the municipality holds at size {size}: "
                 "history was rewritten or forked").format(size=size))
+        elif source.startswith("proofs/"):
+            ctx.add("I4", ERROR, _("the checkpoint in {name}: tree root differs from the entries").format(
+                name=quote(source)))
         else:
-            ctx.add("I4", ERROR, _("checkpoint {name}: tree root differs from the entries").format(name=source))
+            ctx.add("I4", ERROR, _("checkpoint {name}: tree root differs from the entries").format(name=quote(source)))
 
 
 def verify_bundle(
@@ -514,19 +575,22 @@ def verify_bundle(
     ctx = Context(trust=trust)
     if bundle.origin != trust.origin:
         ctx.add("I5", ERROR, _("the bundle is for {b}, the trust store pins {t}").format(
-            b=bundle.origin, t=trust.origin))
+            b=quote(bundle.origin), t=quote(trust.origin)))
         return _result(ctx, rules=(), size=0, last_cp=0)
     if not trust.pinned:
         ctx.add("I5", WARNING, _(
             "verified against keys from the bundle itself, not a municipality trust store: "
             "a rebuilt history would not be detected"))
     cps = _load_checkpoints(bundle, ctx)
+    proofs = _load_proofs(bundle, ctx, cps)
+    wanted = sorted({proof.seq for proof in proofs})  # the entries the proofs name: their leaf hashes
+    leaves: dict[int, bytes] = {}
     n_workers = workers if workers is not None else usable_cpus()
     registry = _build_registry(bundle, ctx, n_workers)
     rng = CompactRange()
     prev_hash = bytes(32)
     latest: int | None = None  # the latest recorded time so far (I9), microseconds
-    entries_digest = hashlib.sha256()
+    entries_digest = _FileDigest()
     ordered_sizes = sorted(s for s in cps.by_size if s > 0)
     if 0 in cps.by_size:
         _check_roots(ctx, cps, 0, rng.root())
@@ -536,8 +600,8 @@ def verify_bundle(
         chunks = _chunks(bundle, entries_digest, progress)
         if n_workers <= 1 or bundle.entries_size_bytes() < 2_000_000:
             _init_worker(registry, trust.origin)
-            for start, lines in chunks:
-                yield lines, _check_chunk(start, lines, _inside(ordered_sizes, start, len(lines)))
+            for start, lines, longs in chunks:
+                yield lines, _check_chunk(start, lines, _inside(ordered_sizes, start, len(lines)), None, longs)
             return
         context = multiprocessing.get_context()
         pinning = (_worker_cpus(n_workers), context.Value("i", 0))
@@ -546,9 +610,9 @@ def verify_bundle(
             initargs=(registry, trust.origin, *pinning, os.getpid()),
         ) as pool:
             window: list[tuple[list[bytes], Future[Checked]]] = []
-            for start, lines in chunks:
+            for start, lines, longs in chunks:
                 inside = _inside(ordered_sizes, start, len(lines))
-                window.append((lines, pool.submit(_check_chunk_in_pool, start, b"\n".join(lines), inside)))
+                window.append((lines, pool.submit(_check_chunk_in_pool, start, b"\n".join(lines), inside, longs)))
                 if len(window) >= n_workers * 2:
                     done_lines, fut = window.pop(0)
                     yield done_lines, fut.result()
@@ -572,6 +636,8 @@ def verify_bundle(
             at_size.extend(subtrees)
             _check_roots(ctx, cps, size, at_size.root())
         rng.extend(chunk.subtrees)
+        for seq in wanted[bisect.bisect_left(wanted, start) : bisect.bisect_left(wanted, start + len(lines))]:
+            leaves[seq] = chunk.leaf_hashes[(seq - start) * 32 : (seq - start) * 32 + 32]
         while next_cp < len(ordered_sizes) and ordered_sizes[next_cp] <= rng.size:
             if ordered_sizes[next_cp] == rng.size:
                 _check_roots(ctx, cps, rng.size, rng.root())
@@ -625,9 +691,7 @@ def verify_bundle(
                 "the ledger was truncated").format(cp=missing, n=size))
         else:
             ctx.add("I4", ERROR, _("a checkpoint claims size {cp} beyond the {n} entries").format(cp=missing, n=size))
-    listed = bundle.listed(ENTRIES)
-    if listed is None or listed.sha256 != entries_digest.hexdigest():
-        ctx.add("I7", ERROR, _("entries.jsonl differs from the bundle manifest"))
+    _check_manifest(bundle, ctx, entries_digest.sha256.hexdigest(), entries_digest.size)
     if bundle.declared_size != size:
         ctx.add("I7", ERROR, _("the manifest declares {d} entries, the bundle holds {n}").format(
             d=bundle.declared_size, n=size))
@@ -645,6 +709,7 @@ def verify_bundle(
             seq=witnessed,
         )
     _check_attachments(bundle, ctx, attachments)
+    _check_proofs(ctx, proofs, leaves)
     for rule in rules:
         rule.finish(ctx)
     last_cp = max(cps.bundle_sizes, default=0)
@@ -654,11 +719,174 @@ def verify_bundle(
 def _check_attachments(bundle: Bundle, ctx: Context, wanted: dict[str, int]) -> None:
     """I8: every attachment an entry references is present with the right hash."""
     for digest, seq in sorted(wanted.items(), key=lambda kv: kv[1]):
-        data = bundle.attachment(digest) if _is_hex64(digest) else None
-        if data is None:
-            ctx.add("I8", ERROR, _("attachment {h} is missing from the bundle").format(h=digest[:16]), seq=seq)
-        elif hashlib.sha256(data).hexdigest() != digest:
+        name = f"attachments/{digest}"
+        if not _is_hex64(digest) or not bundle.has(name):
+            ctx.add("I8", ERROR, _("attachment {h} is missing from the bundle").format(h=quote(digest[:16])), seq=seq)
+        elif bundle.digest(name)[0] != digest:
             ctx.add("I8", ERROR, _("attachment {h} does not match its hash").format(h=digest[:16]), seq=seq)
+
+
+class _FileDigest:
+    """SHA-256 and length of the bytes given to ``update``."""
+
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def update(self, block: bytes) -> None:
+        self.sha256.update(block)
+        self.size += len(block)
+
+
+_CHECKPOINT_NAME = re.compile(r"checkpoints/([0-9]{12}|[1-9][0-9]{12,18})\.checkpoint")
+
+
+def _check_checkpoint_name(ctx: Context, name: str, size: int) -> None:
+    """I7: a checkpoint file is named after the size of the checkpoint it holds (docs/spec.md §10.1)."""
+    match = _CHECKPOINT_NAME.fullmatch(name)
+    if match is None or int(match[1]) != size:
+        ctx.add("I7", ERROR, _("{name} holds the checkpoint of size {size}, but is not named {expected}").format(
+            name=quote(name), size=size, expected=checkpoint_name(size)))
+
+
+def _check_manifest(bundle: Bundle, ctx: Context, entries_sha256: str, entries_bytes: int) -> None:
+    """I7: the manifest against the files the bundle holds (docs/spec.md §10.4).
+
+    Every listed file must be there with the listed SHA-256 and size (an
+    error: the bundle is not what was exported); a file that is not listed
+    is a warning (nothing in the bundle depends on the manifest to be
+    authenticated, but the auditor should know of it); the checkpoint list
+    must name exactly the sizes of the checkpoint files.
+    """
+    manifest_files = bundle.manifest["files"]
+    for name in sorted(manifest_files):
+        listed = bundle.listed(name)
+        assert listed is not None
+        if name == ENTRIES:
+            actual = (entries_sha256, entries_bytes)
+        elif not bundle.has(name):
+            ctx.add("I7", ERROR, _("{name} is listed in the bundle manifest but missing from the bundle").format(
+                name=quote(name)))
+            continue
+        else:
+            actual = bundle.digest(name)
+        if actual != (listed.sha256, listed.size):
+            ctx.add("I7", ERROR, _("{name} differs from the bundle manifest").format(name=quote(name)))
+    if ENTRIES not in manifest_files:
+        ctx.add("I7", ERROR, _("{name} differs from the bundle manifest").format(name=ENTRIES))
+    for name in bundle.unlisted_files():
+        if name != ENTRIES:
+            ctx.add("I7", WARNING, _("{name} is in the bundle but not in its manifest").format(name=quote(name)))
+    held = sorted(int(m[1]) for m in map(_CHECKPOINT_NAME.fullmatch, bundle.files()) if m is not None)
+    if held != bundle.manifest["checkpoints"]:
+        ctx.add("I7", ERROR, _("the bundle manifest lists the checkpoints {listed}; the bundle holds {held}").format(
+            listed=_sizes_text(bundle.manifest["checkpoints"]), held=_sizes_text(held)))
+
+
+def _sizes_text(sizes: Sequence[int]) -> str:
+    return quote(", ".join(map(str, sizes)) or "-")
+
+
+@dataclass(frozen=True)
+class _Proof:
+    """A tlog-proof file whose form and checkpoint hold: what remains is to check it against the entry."""
+
+    name: str
+    seq: int
+    hashes: tuple[bytes, ...]
+    size: int
+    root: bytes
+
+
+_PROOF_NAME = re.compile(r"proofs/(0|[1-9][0-9]{0,18})\.tlog-proof")
+
+
+def _load_proofs(bundle: Bundle, ctx: Context, cps: _Checkpoints) -> list[_Proof]:
+    """Every file under proofs/ (docs/spec.md §8.6, §10.4): its name, its form, its checkpoint.
+
+    A proof's checkpoint is checked as a bundle checkpoint is (I3: the log
+    key's signature, the origin, no forged cosignature) and its root joins
+    the roots compared with the entries (I4), so that a proof against a tree
+    the entries do not make is caught; the inclusion itself is checked once
+    the entries are read (``_check_proofs``).  One bundle's proofs mostly
+    carry the same checkpoint note: each distinct note is opened once.
+    """
+    trust = ctx.trust
+    log = trust.log_verifier()
+    witnesses = trust.witness_verifiers()
+    opened: dict[bytes, tuple[Checkpoint | None, str, str]] = {}  # SHA-256 of a note -> _open_proof_checkpoint
+    proofs: list[_Proof] = []
+    for name in bundle.files():
+        if not name.startswith("proofs/"):
+            continue
+        match = _PROOF_NAME.fullmatch(name)
+        if match is None:
+            ctx.add("I7", WARNING, _("{name} is not a proof file of the bundle (proofs/<seq>.tlog-proof)").format(
+                name=quote(name)))
+            continue
+        seq = int(match[1])
+        try:
+            proof = parse_tlog_proof(bundle.read(name))
+        except FormatError as exc:
+            ctx.add("I7", ERROR, _("{name} is malformed: {why}").format(
+                name=name, why=quote(exc.message, REASON_LIMIT)), seq=seq)
+            continue
+        if proof.index != seq:
+            ctx.add("I7", ERROR, _("{name} proves entry {index}, not entry {seq}").format(
+                name=name, index=proof.index, seq=seq), seq=seq)
+            continue
+        key = hashlib.sha256(proof.checkpoint).digest()
+        if key not in opened:
+            opened[key] = _open_proof_checkpoint(proof.checkpoint, trust, log, witnesses)
+        checkpoint, problem, why = opened[key]
+        if problem == "key":
+            ctx.add("I3", ERROR, _("the checkpoint in {name} does not verify with the log key: {why}").format(
+                name=name, why=why), seq=seq)
+        elif problem == "origin":
+            ctx.add("I3", ERROR, _("the checkpoint in {name} is for another origin").format(name=name), seq=seq)
+        elif problem == "forged":
+            ctx.add("I3", ERROR, _("the checkpoint in {name} carries a forged cosignature: {why}").format(
+                name=name, why=why), seq=seq)
+        if checkpoint is None:
+            continue
+        cps.by_size.setdefault(checkpoint.size, []).append((name, checkpoint.root_hash))
+        proofs.append(_Proof(name, seq, proof.hashes, checkpoint.size, checkpoint.root_hash))
+    return proofs
+
+
+def _open_proof_checkpoint(
+    note: bytes, trust: TrustAnchor, log: Verifier, witnesses: list[Verifier]
+) -> tuple[Checkpoint | None, str, str]:
+    """(its checkpoint if the log key signed it for this origin; what is wrong: "", "key", "origin", "forged"; why)."""
+    try:
+        parsed, _ok = open_note(note, [log])
+        checkpoint = Checkpoint.parse(parsed.text)
+    except (CustodyError, ValueError) as exc:
+        why = exc.message if isinstance(exc, CustodyError) else str(exc)
+        return None, "key", quote(why, REASON_LIMIT)
+    if checkpoint.origin != trust.origin:
+        return None, "origin", ""
+    try:
+        cosignatures_by(parsed, witnesses)
+    except SignatureError as exc:
+        return checkpoint, "forged", quote(exc.message, REASON_LIMIT)
+    return checkpoint, "", ""
+
+
+def _check_proofs(ctx: Context, proofs: Sequence[_Proof], leaves: dict[int, bytes]) -> None:
+    """I4: each proof's audit path leads from its entry's leaf hash to its checkpoint's root (RFC 9162 §2.1.3.2)."""
+    for proof in proofs:
+        leaf = leaves.get(proof.seq)
+        if leaf is None:
+            ctx.add("I4", ERROR, _("{name} proves entry {seq}, which the bundle does not hold").format(
+                name=proof.name, seq=proof.seq), seq=proof.seq)
+            continue
+        try:
+            verify_inclusion(leaf, proof.seq, proof.size, proof.hashes, proof.root)
+        except (ProofError, FormatError):
+            ctx.add("I4", ERROR, _(
+                "{name}: the inclusion proof of entry {seq} does not lead to the root of the checkpoint it carries "
+                "(size {size})").format(name=proof.name, seq=proof.seq, size=proof.size), seq=proof.seq)
 
 
 def _is_hex64(text: str) -> bool:

@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from io import BufferedIOBase
 from pathlib import Path
 
+from custody.ledger.entry import MAX_LEAF_BYTES
 from custody.verify.workers import watch_parent
 
 BLOCK = 1 << 20  # bytes read at a time
@@ -41,8 +42,11 @@ class LineSearch:
     Iterating yields the hits, numbered and placed from the first byte read;
     with ``first`` the first line is a hit whatever its type (the genesis
     entry).  A final line without a newline is a line too: a range that
-    stops short of the end must stop just after a newline.  Afterwards
-    ``newlines`` is the number of newlines read.
+    stops short of the end must stop just after a newline.  A line longer
+    than an entry may be (``MAX_LEAF_BYTES``, docs/spec.md §10.3) is never a
+    hit, not even as the first line: its bytes are counted and dropped, so
+    time and memory stay linear in the bytes read.  Afterwards ``newlines``
+    is the number of newlines read.
     """
 
     def __init__(self, stream: BufferedIOBase, length: int | None = None, *, first: bool = True) -> None:
@@ -52,18 +56,41 @@ class LineSearch:
     def __iter__(self) -> Iterator[Hit]:
         first, remaining = self._first, self._length
         last = -1  # the number of the last hit
-        lines = 0  # newlines before ``buf``
-        at = 0  # offset of ``buf``
-        buf = b""
+        lines = 0  # newlines before the line being read
+        at = 0  # offset of the line being read
+        pieces: list[bytes] = []  # what has been read of that line, joined once its newline comes
+        held = 0  # bytes in ``pieces``
+        skipped: int | None = None  # that line's bytes so far, once it is longer than an entry may be
         while remaining is None or remaining > 0:
             block = self._stream.read(BLOCK if remaining is None else min(BLOCK, remaining))
             if not block:
                 break
             if remaining is not None:
                 remaining -= len(block)
-            buf += block
-            end = buf.rfind(b"\n") + 1  # whole lines only; the rest waits for the next block
-            if first and end:
+            if skipped is not None:  # a line too long to sign for anyone (I7 in pass 2): never held
+                newline = block.find(b"\n")
+                if newline < 0:
+                    skipped += len(block)
+                    continue
+                at += skipped + newline + 1
+                lines += 1
+                self.newlines = lines
+                if first:
+                    first, last = False, 0
+                skipped = None
+                block = block[newline + 1 :]
+            end = block.rfind(b"\n") + 1  # whole lines only; the rest waits for the next block
+            if not end:
+                if block:
+                    pieces.append(block)
+                    held += len(block)
+                if held > MAX_LEAF_BYTES:
+                    skipped, pieces, held = held, [], 0
+                continue
+            buf = b"".join((*pieces, block)) if pieces else block
+            end += held
+            pieces, held = [], 0
+            if first:
                 first, last = False, 0
                 yield 0, 0, buf[: buf.index(b"\n")]
             counted = count = 0
@@ -77,9 +104,12 @@ class LineSearch:
             lines += count + buf.count(b"\n", counted, end)
             self.newlines = lines
             at += end
-            buf = buf[end:]
-        if buf and (first or (lines > last and REGISTRY_LINE_END.search(buf + b"\n"))):
-            yield lines, at, buf
+            if end < len(buf):
+                pieces, held = [buf[end:]], len(buf) - end
+        if skipped is None and pieces:
+            buf = b"".join(pieces)
+            if first or (lines > last and REGISTRY_LINE_END.search(buf + b"\n")):
+                yield lines, at, buf
 
 
 def search(stream: BufferedIOBase) -> Iterator[tuple[int, bytes]]:
@@ -106,13 +136,24 @@ def cut_at_lines(path: Path, parts: int) -> list[int]:
     with path.open("rb") as stream:
         for k in range(1, parts):
             stream.seek(max(size * k // parts - 1, cuts[-1]))
-            stream.readline()  # to the start of the next line
-            at = min(stream.tell(), size)
+            at = min(_after_newline(stream), size)  # the start of the next line
             if at > cuts[-1]:
                 cuts.append(at)
     if size > cuts[-1]:
         cuts.append(size)
     return cuts
+
+
+def _after_newline(stream: BufferedIOBase) -> int:
+    """The offset just after the next newline of ``stream`` (its end if none), read a block at a time:
+    a line of gigabytes is never held (``readline`` would hold it)."""
+    at = stream.tell()
+    while block := stream.read(BLOCK):
+        newline = block.find(b"\n")
+        if newline >= 0:
+            return at + newline + 1
+        at += len(block)
+    return at
 
 
 def search_file(path: Path, workers: int) -> Iterator[tuple[int, bytes]]:

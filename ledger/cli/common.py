@@ -93,7 +93,9 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 def report_error(exc: CustodyError) -> None:
     label = _("refused") if isinstance(exc, RuleRefusal) else _("error")
     err.print(f"[bold red]custody: {label}:[/] ", end="", markup=True)
-    err.print(exc.diagnostic(), markup=False)
+    # The message may quote what a bundle or a document said: no markup, and no highlighting, whose
+    # regular expressions take time quadratic in a long line (ledger/quoting.py shortens such values).
+    err.print(exc.diagnostic(), markup=False, highlight=False, emoji=False)
 
 
 class CustodyGroup(TyperGroup):

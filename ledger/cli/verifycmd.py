@@ -93,13 +93,16 @@ def verify(
 
 def _print_result(result: Result) -> None:
     from rich.table import Table
+    from rich.text import Text
 
+    from custody.ledger.quoting import quote
     from custody.verify.findings import ERROR, WARNING
 
+    # Findings quote what the bundle says: each is a Text (never markup, never highlighted).
     verdict = _("OK") if result.ok else _("FAILED")
     style = "bold green" if result.ok else "bold red"
-    out.print(f"[{style}]{verdict}[/] {result.origin}  " + _("{n} entries, cosigned up to {w}").format(
-        n=result.size, w=result.witnessed_size))
+    out.print(Text.assemble((verdict, style), " ", quote(result.origin), "  ", _(
+        "{n} entries, cosigned up to {w}").format(n=result.size, w=result.witnessed_size)))
     if not result.findings:
         out.print(_("No findings."))
         return
@@ -107,7 +110,7 @@ def _print_result(result: Result) -> None:
     for f in result.findings:
         sev_style = {ERROR: "red", WARNING: "yellow"}.get(f.severity, "")
         table.add_row(
-            f.code, f"[{sev_style}]{_(f.severity)}[/]" if sev_style else _(f.severity),
-            "" if f.seq is None else str(f.seq), f.media or "", f.message,
+            Text(f.code), Text(_(f.severity), style=sev_style),
+            Text("" if f.seq is None else str(f.seq)), Text(f.media or ""), Text(f.message),
         )
     out.print(table)

@@ -61,8 +61,8 @@ def test_chunks_equal_iter_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     digest = hashlib.sha256()
     seen: list[int] = []
     got: list[bytes] = []
-    for start, lines in engine._chunks(bundle, digest, seen.append):
-        assert start == len(got) and 0 < len(lines) <= 4
+    for start, lines, longs in engine._chunks(bundle, digest, seen.append):
+        assert start == len(got) and 0 < len(lines) <= 4 and longs == {}
         got.extend(lines)
     assert got == expected
     assert digest.hexdigest() == hashlib.sha256(SHAPES[shape]).hexdigest()
