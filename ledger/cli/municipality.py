@@ -47,6 +47,7 @@ from custody.ledger.i18n import _, text
 from custody.ledger.keyfile import read_key_file
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import check_key_name, parse_note
+from custody.ledger.quoting import quote
 from custody.ledger.witness_protocol import STATUS_CONFLICT, format_add_checkpoint, parse_add_checkpoint
 from custody.verify.witness import DEFAULT_MAX_BODY, Decision, WitnessServer, status_meaning
 
@@ -175,7 +176,7 @@ def _pin_from_sources(bundle: Path | None, ledger_dir: Path | None, genesis: Pat
             pin = Pin.from_genesis(first, log_vkey=b.log_vkey())
             if pin.origin != b.origin:
                 raise UsageError(_("The bundle's manifest names {m}, its genesis entry {g}.").format(
-                    m=b.origin, g=pin.origin))
+                    m=quote(b.origin), g=quote(pin.origin)))
             return pin
     if ledger_dir is not None:
         with Ledger.open(ledger_dir, readonly=True) as ledger:

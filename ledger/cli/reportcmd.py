@@ -143,7 +143,8 @@ def _run(
     kinds = list(KINDS) if kind == "all" else [kind]
     if json_out or not err.is_terminal:
         if not json_out:
-            err.print(_("Verifying {bundle} and writing reports ...").format(bundle=bundle), markup=False)
+            err.print(_("Verifying {bundle} and writing reports ...").format(bundle=bundle), markup=False,
+                      highlight=False)
         produced = produce(bundle, authority, kinds, chosen, [language], output, workers=workers)
     else:
         produced = _with_progress(bundle, authority, kinds, chosen, language, output, workers)
