@@ -551,7 +551,7 @@ class Bundle:
         """The file ``name``, read in blocks, never beyond its size limit."""
         _check_name(name)
         if name not in self._sizes:
-            raise _unreadable(name, _("no such file"))
+            raise self._absent(name)
         limit = size_limit(name)
         if self._zip is not None:
             try:
@@ -571,9 +571,18 @@ class Bundle:
         if self._zip is not None:
             return None
         if name not in self._sizes:
-            raise _unreadable(name, _("no such file"))
+            raise self._absent(name)
         os.close(_open_regular(self.path, name, size_limit(name)))
         return self.path / name
+
+    def _absent(self, name: str) -> BundleFormatError:
+        """The error for a file the bundle does not hold: a directory in its place, or nothing."""
+        if self._zip is None:
+            with contextlib.suppress(OSError):
+                mode = (self.path / name).lstat().st_mode
+                if not stat.S_ISREG(mode):
+                    return _not_regular(name, mode)
+        return _unreadable(name, _("no such file"))
 
     def digest(self, name: str) -> tuple[str, int]:
         """(hex SHA-256, size in bytes) of file ``name``, read once and remembered."""
