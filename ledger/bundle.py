@@ -461,9 +461,13 @@ class BundleStream(io.BufferedIOBase):
         return True
 
     def read(self, size: int | None = -1) -> bytes:
-        want = self._limit + 1 - self._count if size is None or size < 0 else size
+        if size is None or size < 0:  # to the end, a block at a time: nothing is allocated at the limit's size
+            blocks = []
+            while block := self.read(READ_BLOCK):
+                blocks.append(block)
+            return b"".join(blocks)
         try:
-            data = self._raw.read(min(want, self._limit + 1 - self._count))
+            data = self._raw.read(min(size, self._limit + 1 - self._count))
         except _ZIP_ERRORS as exc:
             raise _unreadable(self.name, exc) from None
         self._count += len(data)
