@@ -140,7 +140,7 @@ def main() -> None:
     try:
         site, honest = honest_site(tmp / "honest")
         authority = site.root / "authority"
-        results = []
+        results: list[dict[str, Any]] = []
         for name in args.only or list(CASES):
             work = tmp / f"case-{len(results)}"
             shutil.copytree(honest, work)
