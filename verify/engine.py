@@ -23,7 +23,13 @@ Work is split so that it runs on all cores in constant memory:
    sending parsed bodies between processes.
 
 At most a few chunks are in flight at any time, so memory does not grow with
-the bundle.
+the bundle; a chunk is cut short once its lines hold ``CHUNK_BYTES``, and a
+line longer than an entry may be is hashed as it streams, never held.
+
+Around the entries: every checkpoint file and every ``proofs/*.tlog-proof``
+is opened first (their roots join the comparisons of pass 2), and at the end
+every file is compared with the manifest and each proof's audit path with
+its entry (docs/spec.md §10.4, §12).
 """
 
 from __future__ import annotations
