@@ -12,10 +12,10 @@ and says how to fix it.  ``key_file_info`` reads only public members and does
 not check the mode.
 
 A passphrase file is held to a stricter rule, because it is the secret itself
-(docs/spec.md §6.5): on POSIX it must be a regular file of at most
-``MAX_PASSPHRASE_FILE_SIZE`` bytes, owned by the user running custody, with no
-permission for group or others (``mode & 0o077`` clear: 0600 or 0400);
-anything else is refused (``PassphraseError``, exit 5) with the mode or owner
+(docs/spec.md §6.4): it must be a regular file of at most
+``MAX_PASSPHRASE_FILE_SIZE`` bytes and, on POSIX, owned by the user running
+custody, with no permission for group or others (``mode & 0o077`` clear: 0600
+or 0400); anything else is refused (``PassphraseError``, exit 5) with the mode or owner
 found and the fix.  The checks are made on the opened file (``fstat``), not on
 its name.  On Windows custody checks neither: files there carry ACLs, not
 mode bits, and their protection is the installer's (docs/agent-windows.md).
