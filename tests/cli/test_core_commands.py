@@ -50,12 +50,13 @@ def test_note_checkpoint_export_prove_verify(custody: Custody, ledger_dir: Path,
     proof = tmp_path / "p.tlog-proof"
     assert custody("prove", "1", "-o", str(proof), "-l", str(ledger_dir)).code == 0
     assert proof.read_bytes().startswith(b"c2sp.org/tlog-proof@v1\n")
-    for bundle in ("B", "B.zip"):
-        run = custody("verify", str(tmp_path / bundle), "--json")
+    for bundle in ("B", "B.zip"):  # the vendor's self-check before handing over: no trust store at hand
+        run = custody("verify", str(tmp_path / bundle), "--integrity-only", "--json")
         assert run.code == 0, run.stdout
         doc = json.loads(run.stdout)
         assert doc["ok"] is True and doc["size"] == 2
-        assert {"ok", "origin", "size", "findings"} <= set(doc)
+        assert doc["trust"] == "unchecked" and doc["pinned"] is False
+        assert {"ok", "origin", "size", "findings", "trust"} <= set(doc)
 
 
 def test_a_full_disk_exits_2_with_a_message_not_a_bug_report(
@@ -70,7 +71,7 @@ def test_a_full_disk_exits_2_with_a_message_not_a_bug_report(
     runs = {
         "export": custody("export", str(small_disk.root / "B"), "-l", str(ledger_dir)),
         "export --zip": custody("export", str(small_disk.root / "B.zip"), "--zip", "-l", str(ledger_dir)),
-        "report": custody("report", "all", str(tmp_path / "B"), "-o", str(small_disk.root / "r")),
+        "report": custody("report", "all", str(tmp_path / "B"), "--integrity-only", "-o", str(small_disk.root / "r")),
         "init": custody("init", str(small_disk.root / "L"), "--contract", str(tmp_path / "contract.toml"),
                         "--key", key),
     }
@@ -125,7 +126,7 @@ def test_tampered_bundle_exits_3(custody: Custody, ledger_dir: Path, tmp_path: P
     custody("export", str(tmp_path / "B"), "-l", str(ledger_dir))
     entries = tmp_path / "B" / "entries.jsonl"
     entries.write_bytes(entries.read_bytes().replace("作業開始".encode(), "作業終了".encode()))
-    run = custody("verify", str(tmp_path / "B"), "--json")
+    run = custody("verify", str(tmp_path / "B"), "--integrity-only", "--json")  # caught even by its own keys
     assert run.code == 3
     codes = {f["code"] for f in json.loads(run.stdout)["findings"] if f["severity"] == "error"}
     assert "I2" in codes
@@ -134,7 +135,7 @@ def test_tampered_bundle_exits_3(custody: Custody, ledger_dir: Path, tmp_path: P
 def test_corrupted_bundle_zip_exits_3_with_message(custody: Custody, tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"PK\x03\x04 broken")
-    run = custody("verify", str(bad))
+    run = custody("verify", str(bad), "--integrity-only")
     assert run.code == 3 and "zip" in run.stderr
 
 
@@ -172,10 +173,10 @@ def test_passphrase_missing_non_interactive(custody: Custody, ledger_dir: Path, 
 def test_verify_json_on_an_unusable_bundle_is_still_one_object(custody: Custody, tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"PK\x03\x04 broken")
-    run = custody("verify", str(bad), "--json")
+    run = custody("verify", str(bad), "--integrity-only", "--json")
     assert run.code == 3
     doc = json.loads(run.stdout)
-    assert doc["ok"] is False and doc["findings"][0]["code"] == "I7"
+    assert doc["ok"] is False and doc["findings"][0]["code"] == "I7" and doc["trust"] == "unchecked"
 
 
 def test_ctrl_c_says_the_command_stopped(custody: Custody, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -186,6 +187,6 @@ def test_ctrl_c_says_the_command_stopped(custody: Custody, monkeypatch: pytest.M
         raise KeyboardInterrupt
 
     monkeypatch.setattr(verifycmd, "run_verification", interrupted)
-    run = custody("verify", str(tmp_path), "--json")
+    run = custody("verify", str(tmp_path), "--integrity-only", "--json")
     assert run.code == 130 and run.stdout == ""
     assert "interrupted (Ctrl-C); the command did not finish" in run.stderr
