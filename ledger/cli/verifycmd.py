@@ -88,7 +88,8 @@ def verify(
             raise
         # Still one JSON object on stdout (docs/spec.md): the bundle itself is unusable.
         report_error(exc)
-        print_json({"ok": False, "origin": None, "size": 0, "trust": trust_of(authority is not None), "findings": [
+        print_json({"ok": False, "origin": None, "size": 0, "pinned": authority is not None,
+                    "trust": trust_of(authority is not None), "findings": [
             {"code": "I7", "severity": ERROR, "seq": None, "media": None, "message": exc.diagnostic()}]})
         raise typer.Exit(EXIT_VERIFY) from None
     if json_out:
