@@ -182,6 +182,7 @@ def test_integrity_only_completion_report_pdf(world: World, tmp_path: Path, whic
     assert run.code == 0, run.stderr
     assert "UNCHECKED" in run.stderr
     pages = _pdf_pages(out / f"completion.{lang}.pdf")
+    never: tuple[str, ...]
     if lang == "ja":
         head, never = "未確認:自治体の信頼ストアで未確認です。", ("合格",)
         assert "証跡の検証未確認(エラー0件、警告1件)。自治体の信頼ストアで未確認" in pages[0]
