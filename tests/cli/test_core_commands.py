@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Custody
+from custody.ledger.ledger import Ledger
+from tests.cli.conftest import Custody, Run
 from tests.conftest import SmallDisk
 from tests.helpers import contract_text
 
@@ -95,6 +96,61 @@ def test_world_readable_key_exits_5(custody: Custody, ledger_dir: Path, tmp_path
     os.chmod(key, 0o644)
     run = custody("note", "x", "-l", str(ledger_dir), "-k", str(key))
     assert run.code == 5 and "chmod 600" in run.stderr
+
+
+PASSPHRASE_FILES = [  # (command, option naming the file, passphrase it must hold)
+    pytest.param("note", "--passphrase-file", "operator pass", id="key passphrase"),
+    pytest.param("checkpoint", "--log-passphrase-file", "log pass", id="log passphrase"),
+]
+
+
+def _recorded(ledger_dir: Path) -> tuple[int, list[tuple[int, bytes]]]:
+    """The entries and checkpoints a ledger holds."""
+    with Ledger.open(ledger_dir, readonly=True) as ledger:
+        return ledger.store.size, ledger.store.checkpoints()
+
+
+def _passphrase_run(custody: Custody, ledger_dir: Path, tmp_path: Path, command: str, option: str, path: Path,
+                    lang: str = "en") -> Run:
+    args = ["note", "x", "-k", str(tmp_path / "resp-sato.key")] if command == "note" else ["checkpoint"]
+    # The environment holds the right passphrases too: a file given is the source, never silently passed over.
+    return Custody(custody.tmp, lang=lang)(*args, "-l", str(ledger_dir), option, str(path))
+
+
+@pytest.mark.parametrize(("command", "option", "secret"), PASSPHRASE_FILES)
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o620, 0o606])
+def test_passphrase_file_others_may_read_or_write_exits_5(custody: Custody, ledger_dir: Path, tmp_path: Path,
+                                                          command: str, option: str, secret: str, mode: int) -> None:
+    path = tmp_path / "secret.pass"
+    path.write_text(secret + "\n", encoding="utf-8")
+    path.chmod(mode)
+    before = _recorded(ledger_dir)
+    run = _passphrase_run(custody, ledger_dir, tmp_path, command, option, path)
+    assert run.code == 5, (run.code, run.stderr)
+    assert f"Passphrase file {path} can be accessed by other users (mode {mode:04o}); it was not used." in run.stderr
+    assert f"chmod 600 {path}" in run.stderr and "Traceback" not in run.stderr
+    assert _recorded(ledger_dir) == before  # nothing written
+    ja = _passphrase_run(custody, ledger_dir, tmp_path, command, option, path, lang="ja")
+    assert ja.code == 5
+    assert f"パスフレーズファイル {path} は他のユーザーからアクセスできます (モード {mode:04o})" in ja.stderr
+    assert f"chmod 600 {path}" in ja.stderr
+    path.chmod(0o600)  # the fix the message names works
+    assert _passphrase_run(custody, ledger_dir, tmp_path, command, option, path).code == 0
+
+
+@pytest.mark.parametrize(("command", "option", "secret"), PASSPHRASE_FILES)
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0,
+                    reason="only root can give a file away, and open another user's owner-only file at all")
+def test_passphrase_file_of_another_user_exits_5(custody: Custody, ledger_dir: Path, tmp_path: Path,
+                                                 command: str, option: str, secret: str) -> None:
+    path = tmp_path / "secret.pass"
+    path.write_text(secret + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    os.chown(path, 4321, 4321)
+    run = _passphrase_run(custody, ledger_dir, tmp_path, command, option, path)
+    assert run.code == 5, run.stderr
+    assert f"Passphrase file {path} belongs to another user (uid 4321)" in run.stderr
+    assert f"chown {os.geteuid()} {path}" in run.stderr
 
 
 def test_corrupt_store_exits_4(custody: Custody, ledger_dir: Path, tmp_path: Path) -> None:
