@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bench.common import machine
 from custody.ledger.entry import sign_entry
 from custody.ledger.keyenvelope import DEFAULT_N
-from custody.ledger.keyfile import read_key_file, write_key_file
+from custody.ledger.keyfile import read_key_file, write_key_file, write_passphrase_file
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import Signer
 from custody.ledger.store import Head
@@ -67,7 +67,7 @@ def build(root: Path, entries: int, media: int, kdf_n: int = DEFAULT_N) -> dict[
 
     keys = root / "keys"
     keys.mkdir(parents=True)
-    (keys / "pass").write_text(PASSPHRASE + "\n", encoding="utf-8")
+    write_passphrase_file(keys / "pass", PASSPHRASE.encode())
     responsible = Signer("resp-sato", Ed25519PrivateKey.generate())
     approver = Signer("city-approver", Ed25519PrivateKey.generate())
     witness = Signer("city.example.lg.jp/witness", Ed25519PrivateKey.generate(), alg=ALG_COSIGNATURE_V1)

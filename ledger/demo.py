@@ -11,7 +11,8 @@ point as the console script) for a demo contract and leaves, under
     keys/       the demo's key files and passphrase files (demo only!)
 
 Passphrases are written to files here only because a demo has no person to
-type them; real keys take theirs from a prompt.
+type them; real keys take theirs from a prompt.  The files are mode 0600 in a
+0700 directory, as custody requires of a passphrase file.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from custody.ledger.cli.main import main as custody_main
+from custody.ledger.keyfile import write_passphrase_file
 
 DEMO_ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 
@@ -63,8 +65,7 @@ class Demo:
 
     def key(self, name: str, *, witness: bool = False) -> Path:
         path = self.keyfile(name)
-        self.passfile(name).write_text(f"demo passphrase of {name}\n", encoding="utf-8")
-        self.passfile(name).chmod(0o600)
+        write_passphrase_file(self.passfile(name), f"demo passphrase of {name}".encode())
         args = ["key", "new", name, "-o", str(path), "--passphrase-file", str(self.passfile(name))]
         if witness:
             args.append("--witness")
@@ -79,6 +80,13 @@ class Demo:
     def as_(self, name: str) -> list[str]:
         return ["--key", str(self.keyfile(name)), "--passphrase-file", str(self.passfile(name))]
 
+    def trust(self) -> list[str]:
+        """What verify and report check against: the municipality's trust store, made by the municipality
+        phases (custody.ledger.demo_phases); without them, the bundle's own keys, which the outputs mark 未確認."""
+        if (self.authority / "authority.json").exists():
+            return ["--authority", str(self.authority)]
+        return ["--integrity-only"]
+
     def on_ledger(self) -> list[str]:
         return ["--ledger", str(self.ledger), "--log-passphrase-file", str(self.passfile("log"))]
 
@@ -89,7 +97,10 @@ class Demo:
             shutil.rmtree(self.root)
         for d in (self.keys, self.reports, self.work):
             d.mkdir(parents=True)
-        self.passfile("log").write_text("demo passphrase of the log key\n", encoding="utf-8")
+        # Keys and passphrases as an operator keeps them: the directory and every passphrase file for
+        # the owner only (custody refuses a passphrase file others may read; key files are 0600 anyway).
+        self.keys.chmod(0o700)
+        write_passphrase_file(self.passfile("log"), b"demo passphrase of the log key")
         self.key("resp-sato")
         self.key("city-approver")
         self.key("city.example.lg.jp/witness", witness=True)
@@ -119,9 +130,7 @@ class Demo:
         self.custody("export", str(self.bundle), "--ledger", str(self.ledger))
         first_proof = self.work / "entry-1.tlog-proof"
         self.custody("prove", "1", "-o", str(first_proof), "--ledger", str(self.ledger))
-        verify_args = ["verify", str(self.bundle)]
-        if (self.authority / "authority.json").exists():
-            verify_args += ["--authority", str(self.authority)]
+        verify_args = ["verify", str(self.bundle), *self.trust()]
         self.custody(*verify_args)
         self.custody(*verify_args, "--json")
 

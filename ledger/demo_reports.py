@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def reports_phase(demo: Demo) -> None:
     """Write every report (PDF, HTML, JSON; Japanese, and the completion report in English too)."""
-    trust = ["--authority", str(demo.authority)] if (demo.authority / "authority.json").exists() else []
+    trust = demo.trust()
     # The demo's bundle verified with exit 0 just before (Demo.export_and_verify), so this exits 0 too.
     demo.custody("report", "all", str(demo.bundle), *trust, "--format", "all", "--lang", "ja",
                  "--output", str(demo.reports))

@@ -58,7 +58,7 @@ from custody.ledger.timefmt import parse_at
 from custody.verify import scan
 from custody.verify.cpus import allowed_cpus, usable_cpus
 from custody.verify.findings import ERROR, INFO, WARNING, Finding, sort_key
-from custody.verify.trust import TrustAnchor
+from custody.verify.trust import TrustAnchor, trust_of
 from custody.verify.workers import watch_parent
 
 # Entries per worker task: an aligned perfect subtree of the log.  1,024 rather than 2,048: the chunks in
@@ -133,12 +133,18 @@ class Result:
     checkpoint_size: int
     state: Any = field(default=None, compare=False, repr=False)  # final lifecycle state, for reports
 
+    @property
+    def trust(self) -> str:
+        """"pinned" (against the municipality's trust store) or "unchecked" (the bundle's own keys: 未確認)."""
+        return trust_of(self.pinned)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "origin": self.origin,
             "size": self.size,
             "pinned": self.pinned,
+            "trust": self.trust,
             "witnessed_size": self.witnessed_size,
             "checkpoint_size": self.checkpoint_size,
             "findings": [f.to_json() for f in self.findings],

@@ -4,7 +4,10 @@ At contract start the municipality pins the origin, the log vkey, the genesis
 entry hash, its approver and witness vkeys, and then keeps every checkpoint
 it cosigns.  The verifier takes these from the municipality's trust store,
 never from the bundle alone.  ``from_bundle_unpinned`` exists for a vendor's
-self-check before handing over; its result says so in every report.
+self-check before handing over (``--integrity-only``, docs/spec.md §11.3): a
+bundle rebuilt from scratch with other keys passes it, so its result is
+"unchecked" (未確認), never a pass -- the commands say so and exit 2 unless
+asked for it, and every report carries a banner.
 """
 
 from __future__ import annotations
@@ -16,6 +19,14 @@ from custody.ledger.entry import parse_entry
 from custody.ledger.errors import BundleFormatError, FormatError
 from custody.ledger.i18n import _
 from custody.ledger.note import Verifier
+
+# What a result was verified against (``Result.trust``, the "trust" member of --json output).
+PINNED = "pinned"  # the municipality's trust store: a pass means something
+UNCHECKED = "unchecked"  # the bundle's own keys: integrity only, 未確認
+
+
+def trust_of(pinned: bool) -> str:
+    return PINNED if pinned else UNCHECKED
 
 
 @dataclass(frozen=True)

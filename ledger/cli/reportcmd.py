@@ -1,16 +1,19 @@
 """``custody report``: the municipality's reports from a verified evidence bundle.
 
-    custody report register|disposal|completion|inspection|findings|all BUNDLE --authority DIR
+    custody report register|disposal|completion|inspection|findings|all BUNDLE --authority DIR | --integrity-only
         [--format pdf|html|json|all ...] [--lang ja|en] [-o DIR] [--json]
 
 The bundle is verified first, against the municipality's trust store
-(``--authority``; without it, against the bundle's own keys, which the
-reports then say).  Files are written to ``-o`` (default ``reports``) as
-``<report>.<lang>.<format>``; the disposal certificates one per medium as
-``disposal-<media id>.<lang>.<format>``.  Japanese by default; ``--lang en``
-(here or before the command) for English.  The paths are printed, one per
-line, or with ``--json`` one object: ``{"ok", "lang", "reports": [paths],
-"findings": {"error", "warning", "info"}}``.
+(``--authority``).  Only when asked for by name (``--integrity-only``) is it
+checked against its own keys instead; every report then carries a 未確認
+banner and no pass, and a note on stderr says so; neither option is a usage
+error (``ledger.cli.trustopts``).  Files are written to ``-o`` (default
+``reports``) as ``<report>.<lang>.<format>``; the disposal certificates one
+per medium as ``disposal-<media id>.<lang>.<format>``.  Japanese by default;
+``--lang en`` (here or before the command) for English.  The paths are
+printed, one per line, or with ``--json`` one object: ``{"ok", "trust",
+"lang", "formats", "reports": [paths], "findings": {"error", "warning",
+"info"}}``.
 
 Exit codes: 0 written, no finding is an error; 3 written, but the
 verification found errors -- the reports are still produced, because the
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 
 from custody.ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
+from custody.ledger.cli.trustopts import authority_option, integrity_only_option, require_trust
 from custody.ledger.i18n import _
 
 if TYPE_CHECKING:  # verify.reports imports ReportLab (~75 ms): only `custody report` pays for it
@@ -57,10 +61,8 @@ def _command(kind: str) -> Any:
     def run(
         ctx: typer.Context,
         bundle: Path = typer.Argument(..., help=_("Bundle directory or .zip.")),
-        authority: Path | None = typer.Option(
-            None, "--authority", "-a", envvar="CUSTODY_AUTHORITY",
-            help=_("The municipality's trust store (custody authority init)."),
-        ),
+        authority: Path | None = authority_option(),
+        integrity_only: bool = integrity_only_option(),
         formats: list[str] = typer.Option(
             ["pdf"], "--format", "-f", help=_("pdf, html, json or all; repeat for several."),
         ),
@@ -73,6 +75,7 @@ def _command(kind: str) -> Any:
         ),
         json_out: bool = json_option(),
     ) -> None:
+        require_trust(authority, integrity_only)  # before anything is read or written
         _run(ctx, kind, bundle, authority, formats, lang, output, workers, json_out)
 
     run.__name__ = f"report_{kind}"
@@ -134,6 +137,7 @@ def _run(
     json_out: bool,
 ) -> None:
     from custody.verify.reports.produce import expand_formats, produce
+    from custody.verify.trust import trust_of
 
     language = _language(ctx, lang)
     try:
@@ -141,6 +145,9 @@ def _run(
     except ValueError:
         raise typer.BadParameter(_("choose pdf, html, json or all"), param_hint="--format") from None
     kinds = list(KINDS) if kind == "all" else [kind]
+    if authority is None:
+        err.print(_("custody: note: --integrity-only: every report is marked UNCHECKED (not checked against the "
+                    "municipality's pinned keys) and gives no pass."), markup=False)
     if json_out or not err.is_terminal:
         if not json_out:
             err.print(_("Verifying {bundle} and writing reports ...").format(bundle=bundle), markup=False)
@@ -151,6 +158,7 @@ def _run(
     if json_out:
         print_json({
             "ok": produced.ok,
+            "trust": trust_of(authority is not None),
             "lang": language,
             "formats": chosen,
             "reports": [str(p) for p in produced.paths],

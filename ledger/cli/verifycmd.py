@@ -8,6 +8,13 @@ from typing import TYPE_CHECKING
 import typer
 
 from custody.ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json, report_error
+from custody.ledger.cli.trustopts import (
+    authority_option,
+    integrity_only_option,
+    require_trust,
+    unchecked_explanation,
+    unchecked_label,
+)
 from custody.ledger.errors import FormatError, VerificationError
 from custody.ledger.i18n import _
 
@@ -22,11 +29,13 @@ if TYPE_CHECKING:
 def register(app: typer.Typer) -> None:
     app.command(
         "verify",
-        help=_("Verify an evidence bundle: integrity (I1-I9) and compliance (C1-C15). Exit 3 on any error."),
+        help=_("Verify an evidence bundle against the municipality's trust store (--authority): integrity "
+               "(I1-I9) and compliance (C1-C15). Exit 3 on any error."),
     )(verify)
 
 
 def load_trust(bundle: Bundle, authority: Path | None) -> TrustAnchor:
+    """The municipality's pins for the bundle's origin; None: the bundle's own keys (--integrity-only only)."""
     from custody.verify.trust import from_bundle_unpinned
 
     if authority is None:
@@ -60,10 +69,8 @@ def run_verification(bundle_path: Path, authority: Path | None, workers: int | N
 
 def verify(
     bundle: Path = typer.Argument(..., help=_("Bundle directory or .zip.")),
-    authority: Path | None = typer.Option(
-        None, "--authority", "-a", envvar="CUSTODY_AUTHORITY",
-        help=_("The municipality's trust store (custody authority init)."),
-    ),
+    authority: Path | None = authority_option(),
+    integrity_only: bool = integrity_only_option(),
     workers: int | None = typer.Option(
         None, "--workers", min=1,
         help=_("Processes for signature checks (default: the cores this process may use, within any CPU quota)."),
@@ -71,7 +78,9 @@ def verify(
     json_out: bool = json_option(),
 ) -> None:
     from custody.verify.findings import ERROR
+    from custody.verify.trust import trust_of
 
+    require_trust(authority, integrity_only)  # docs/spec.md §13.2: never the bundle's own keys unasked
     try:
         result = run_verification(bundle, authority, workers, show_progress=not json_out and err.is_terminal)
     except (FormatError, VerificationError) as exc:
@@ -79,13 +88,14 @@ def verify(
             raise
         # Still one JSON object on stdout (docs/spec.md): the bundle itself is unusable.
         report_error(exc)
-        print_json({"ok": False, "origin": None, "size": 0, "findings": [
+        print_json({"ok": False, "origin": None, "size": 0, "pinned": authority is not None,
+                    "trust": trust_of(authority is not None), "findings": [
             {"code": "I7", "severity": ERROR, "seq": None, "media": None, "message": exc.diagnostic()}]})
         raise typer.Exit(EXIT_VERIFY) from None
     if json_out:
         doc = result.to_json()
-        print_json({k: doc[k] for k in ("ok", "origin", "size", "findings")} | {
-            "pinned": result.pinned, "witnessed_size": result.witnessed_size})
+        print_json({k: doc[k] for k in ("ok", "origin", "size", "findings", "pinned", "trust")} | {
+            "witnessed_size": result.witnessed_size})
     else:
         _print_result(result)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_VERIFY)
@@ -96,10 +106,17 @@ def _print_result(result: Result) -> None:
 
     from custody.verify.findings import ERROR, WARNING
 
-    verdict = _("OK") if result.ok else _("FAILED")
-    style = "bold green" if result.ok else "bold red"
+    if not result.ok:
+        verdict, style = _("FAILED"), "bold red"
+    elif result.pinned:
+        verdict, style = _("OK"), "bold green"
+    else:  # intact against its own keys only: never shown as a pass
+        verdict, style = unchecked_label(), "bold yellow"
     out.print(f"[{style}]{verdict}[/] {result.origin}  " + _("{n} entries, cosigned up to {w}").format(
         n=result.size, w=result.witnessed_size))
+    if not result.pinned:
+        out.print(f"[bold yellow]{unchecked_label()}:[/] ", end="")
+        out.print(unchecked_explanation(), markup=False, highlight=False)
     if not result.findings:
         out.print(_("No findings."))
         return

@@ -39,7 +39,7 @@ from custody.ledger.approval import sign_approval
 from custody.ledger.bundle import Bundle, export_bundle
 from custody.ledger.config import LedgerConfig
 from custody.ledger.entry import Entry, verify_entry_signature
-from custody.ledger.keyfile import write_key_file
+from custody.ledger.keyfile import write_key_file, write_passphrase_file
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import Signer
 from custody.ledger.witness_client import cosigned_size
@@ -210,10 +210,8 @@ def make_site(tmp: Path, *, parties: Parties | None = None, register_agent: bool
     keys.mkdir()
     agent_key, agent_pass, log_pass = keys / "agent.key", keys / "agent.pass", keys / "log.pass"
     write_key_file(agent_key, AGENT_NAME, agent._key, AGENT_PASS, n=TEST_KDF_N)
-    agent_pass.write_bytes(AGENT_PASS + b"\n")
-    log_pass.write_bytes(LOG_PASSPHRASE + b"\n")
-    for path in (agent_pass, log_pass):
-        path.chmod(0o600)
+    write_passphrase_file(agent_pass, AGENT_PASS)
+    write_passphrase_file(log_pass, LOG_PASSPHRASE)
     return Site(tmp, tmp / "ledger", agent, Signer(origin, log_key), agent_key, agent_pass, log_pass)
 
 
@@ -448,7 +446,7 @@ def test_agent_register_command(tmp_path: Path) -> None:
     site = make_site(tmp_path, register_agent=False)
     keys = tmp_path / "keys"
     resp_pass = keys / "resp.pass"
-    resp_pass.write_text("resp pass\n")
+    write_passphrase_file(resp_pass, b"resp pass")
     write_key_file(keys / "resp.key", RESPONSIBLE.name, RESPONSIBLE._key, b"resp pass", n=TEST_KDF_N)
     run = subprocess.run(
         [sys.executable, "-m", "custody.ledger.cli.main", "agent", "register", "--ledger", str(site.ledger_dir),
@@ -525,7 +523,7 @@ def test_cli_commands_and_the_agent_append_to_one_chain(site: Site, rig_factory:
     site.copy_medium("V-001", "C-001", "CSN-001", volume_uuid="6A1F-0C2D")
     keys = site.tmp / "keys"
     write_key_file(keys / "resp.key", RESPONSIBLE.name, RESPONSIBLE._key, b"resp pass", n=TEST_KDF_N)
-    (keys / "resp.pass").write_text("resp pass\n")
+    write_passphrase_file(keys / "resp.pass", b"resp pass")
     rig = rig_factory()
     agent = rig.start(heartbeat_interval=0.2)
     usb = rig.volume("usb", 33, serial="CSN-001")

@@ -35,6 +35,7 @@ from custody.verify.reports.common import (
     person_fields,
     person_text,
     responsible,
+    trust_banner,
     vendor_name,
     verdict,
 )
@@ -389,6 +390,7 @@ def build_completion(data: ReportData, lang: Lang) -> Document:
         ],
         blocks=blocks,
         header_note=t("Confidential", "取扱注意"),
+        banner=trust_banner(data, t),
         footer_note=footer(data, t),
         author=vendor_name(data),
     )

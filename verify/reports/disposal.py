@@ -42,6 +42,7 @@ from custody.verify.reports.common import (
     person_fields,
     person_text,
     responsible,
+    trust_banner,
     verdict,
 )
 from custody.verify.reports.data import EntryProof, ReportData, checkpoint_text
@@ -400,6 +401,7 @@ def build_certificate(data: ReportData, m: Medium, entry: EntryView, lang: Lang)
         ],
         blocks=blocks,
         header_note=f"{cert_label} {number}" if number else f"{m.id}",
+        banner=trust_banner(data, t),
         footer_note=footer(data, t),
         author=text_of(dict_of(data.genesis.get("vendor")).get("name")),
     )

@@ -18,6 +18,7 @@ from custody.verify.reports.common import (
     contract_meta,
     findings_by_severity,
     footer,
+    trust_banner,
     vendor_name,
     verdict,
 )
@@ -108,6 +109,7 @@ def build_findings(data: ReportData, lang: Lang) -> Document:
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
         blocks=blocks,
         header_note=t("Confidential", "取扱注意"),
+        banner=trust_banner(data, t),
         footer_note=footer(data, t),
         author=vendor_name(data),
     )

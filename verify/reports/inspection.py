@@ -39,6 +39,7 @@ from custody.verify.reports.common import (
     basis_meta,
     contract_meta,
     person_fields,
+    trust_banner,
     vendor_name,
 )
 from custody.verify.reports.data import ReportData
@@ -298,6 +299,7 @@ def build_inspection(data: ReportData, lang: Lang) -> Document:
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
         blocks=blocks,
         header_note=vendor_name(data),
+        banner=trust_banner(data, t),
         footer_note=t("0 = complied / stated, 1 = not complied / not stated. Made by custody from the verified "
                       "evidence bundle.",
                       "記入要領: 遵守(明記)は「0」、不遵守(未記載)は「1」。custody により検証済みの証跡一式から作成。"),

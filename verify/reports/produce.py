@@ -69,7 +69,8 @@ class Produced:
 
 
 def trust_for(bundle: Bundle, authority: Path | None) -> TrustAnchor:
-    """The municipality's pins for the bundle's origin, or (no trust store) the bundle's own keys."""
+    """The municipality's pins for the bundle's origin; None: the bundle's own keys, which a caller asks for
+    only by name (``--integrity-only``): the result is then "unchecked" and every report says 未確認."""
     if authority is None:
         return from_bundle_unpinned(bundle)
     from custody.verify.authority import Authority

@@ -28,6 +28,7 @@ from custody.verify.reports.common import (
     product_text,
     responsible,
     storage_text,
+    trust_banner,
 )
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Align, Block, Document, Lang, Note, Section, SignatureBoxes, Table
@@ -225,6 +226,7 @@ def build_register(data: ReportData, lang: Lang) -> Document:
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
         blocks=blocks,
         header_note=t("Confidential", "取扱注意"),
+        banner=trust_banner(data, t),
         footer_note=footer(data, t),
         orientation="landscape",
         author=text_of(dict_of(data.genesis.get("vendor")).get("name")),
