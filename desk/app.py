@@ -75,6 +75,10 @@ async def static(request: Request) -> Response:
                     headers={"cache-control": "private, max-age=300"})
 
 
+async def no_icon(_request: Request) -> Response:
+    return Response(status_code=204)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     with i18n.using(language(request)):
@@ -102,6 +106,7 @@ def create_app(desk: Desk) -> GuardMiddleware:
         Route("/lang/{code}", choose_language),
         Route("/signin", signin, methods=["GET", "POST"]),
         Route("/static/{name}", static),
+        Route("/favicon.ico", no_icon),
         Route("/approvals", pages_approvals.inbox),
         Route("/approvals/upload", pages_approvals.upload, methods=["POST"]),
         Route("/approvals/{digest}", pages_approvals.application),
