@@ -14,7 +14,9 @@
   cookie; a post whose token and cookie do not match, or whose ``Origin`` is another site, is refused
   (403) before anything is read or changed.
 * **Size**: every request body is counted as it arrives and refused (413) past the route's limit:
-  bundles ``--max-upload-mb``, everything else 8 MiB.
+  bundles ``--max-upload-mb``, everything else 8 MiB.  A body declared too large is read and dropped
+  (up to 4 GiB) before the answer, so that the browser shows the message rather than a reset
+  connection; the page's script also checks the file's size before sending it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ CSRF_COOKIE = "custody_desk_csrf"
 AUTH_COOKIE = "custody_desk_auth"
 CSRF_FIELD = "csrf"
 FORM_LIMIT = 8 << 20
+DRAIN_LIMIT = 4 << 30  # a body declared larger than the limit but at most this is read and dropped
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
@@ -211,6 +214,13 @@ class GuardMiddleware:
         limit = guard.limit_for(path)
         declared = header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            if declared.isdigit() and int(declared) <= DRAIN_LIMIT:
+                # Read and drop what the browser is sending, so that it shows the answer rather than a
+                # connection reset; nothing of it is kept.
+                more = True
+                while more:
+                    message = await receive()
+                    more = message["type"] == "http.request" and bool(message.get("more_body"))
             await _plain(send, 413, self._say("size"), ((b"connection", b"close"),))
             return
         received = 0

@@ -14,6 +14,19 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   }
+  // A file larger than the desk accepts is not sent at all (the desk would refuse it: 413).
+  for (const input of document.querySelectorAll("input[type=file][data-max-bytes]")) {
+    input.form.addEventListener("submit", (event) => {
+      const limit = Number(input.dataset.maxBytes);
+      for (const file of input.files) {
+        if (file.size > limit) {
+          event.preventDefault();
+          window.alert(input.dataset.tooLarge);
+          return;
+        }
+      }
+    });
+  }
   // The verification's progress, without waiting for the page's own refresh.
   const bar = document.getElementById("progress");
   if (bar && bar.dataset.status) {
