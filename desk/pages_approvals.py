@@ -14,7 +14,7 @@ from starlette.responses import Response
 from custody.desk.approving import ENCRYPTION_MIN, VALID_DAYS, VALID_DAYS_OF, ApproverKey, Choices, approve
 from custody.desk.inbox import APPROVED, MAX_APPLICATION, REJECTED, Application, Decision, NotAnApplication
 from custody.desk.present import APPLICATION_KINDS, application_rows, medium_summary
-from custody.desk.web import desk_of, download, page, read_form, redirect, render, text_field
+from custody.desk.web import desk_of, download, page, read_form, redirect, render, status_of, text_field
 from custody.ledger import i18n
 from custody.ledger.errors import CustodyError, SchemaError, UsageError
 from custody.ledger.i18n import _
@@ -182,7 +182,7 @@ async def approve_form(request: Request) -> Response:
         await run_in_threadpool(desk.inbox.record, decision, note)
         desk.workspace.save_settings({"approver": dict(choices.approver)})
     except CustodyError as exc:
-        return await _show(request, app, status=400, error=exc, values=values)
+        return await _show(request, app, status=status_of(exc), error=exc, values=values)
     finally:
         await form.close()
     return redirect(f"/approvals/{app.digest}")
@@ -206,7 +206,7 @@ async def reject_form(request: Request) -> Response:
                                                             kind=app.kind))
         desk.workspace.save_settings({"approver": approver})
     except CustodyError as exc:
-        return await _show(request, app, status=400, error=exc, values=values)
+        return await _show(request, app, status=status_of(exc), error=exc, values=values)
     return redirect(f"/approvals/{app.digest}")
 
 

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from custody.desk.web import desk_of, download, page, read_form, redirect, render, text_field
+from custody.desk.web import desk_of, download, page, read_form, redirect, render, status_of, text_field
 from custody.desk.witnessing import MAX_REQUEST
 from custody.ledger import i18n
 from custody.ledger.errors import CustodyError, UsageError
@@ -61,7 +61,7 @@ async def cosign(request: Request) -> Response:
 
         answered = await run_in_threadpool(run)
     except CustodyError as exc:
-        return await _show(request, status=400, error=exc)
+        return await _show(request, status=status_of(exc), error=exc)
     return redirect(f"/witness?answered={answered}")
 
 
