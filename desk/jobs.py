@@ -192,7 +192,9 @@ class Jobs:
         else:
             target = _reports_child
             args = (send, str(job.path), str(self.authority_dir), job.lang, job.formats, str(job.out_dir))
-        process = self._context.Process(target=target, args=args, name=f"custody-desk-{job.kind}", daemon=True)
+        # Not a daemon: the verifier and the report writer start worker processes of their own, which a
+        # daemonic process may not.  The desk ends it itself when it stops (close, _run's finally).
+        process = self._context.Process(target=target, args=args, name=f"custody-desk-{job.kind}", daemon=False)
         try:
             process.start()
         except OSError as exc:
