@@ -224,7 +224,8 @@ def test_the_approvers_whole_path_in_the_browser(chromium: Any, world: DeskWorld
         image = page.locator("ol.timeline img").first
         image.scroll_into_view_if_needed()
         page.wait_for_function("img => img.complete && img.naturalWidth === 240", arg=image.element_handle())
-        page.screenshot(path=str(shots / "medium.png"), full_page=True)
+        page.screenshot(path=str(shots / "medium.png"))
+        page.locator("ol.timeline > li").last.screenshot(path=str(shots / "medium-disposal.png"))
 
         # 7. The findings, then a report downloaded.
         page.goto(bundle_url + "/findings")
