@@ -9,6 +9,7 @@ import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from custody.ledger.approval import open_approval
 from custody.ledger.ledger import Ledger
@@ -35,7 +36,7 @@ def _form(valid_from: str, valid_until: str, **extra: str) -> dict[str, str]:
             "key": "0", "passphrase": "operator pass", **extra}
 
 
-def _departed(w: CliWorld, approval: Path) -> dict[str, object]:
+def _departed(w: CliWorld, approval: Path) -> dict[str, Any]:
     run = w.ok(*w.depart_args(approval), "--json", as_="op-tanaka")
     seq = int(json.loads(run.stdout)["seq"])
     with Ledger.open(w.ledger, readonly=True) as ledger:
@@ -90,8 +91,8 @@ def test_desk_and_cli_approvals_are_accepted_alike_by_takeout_depart(world: Desk
     shutil.copytree(world.w.root, other.root)
     with_desk = _departed(world.w, desk_approval)
     with_cli = _departed(other, cli_note)
-    desk_entry_note = with_desk["body"].pop("approval")  # type: ignore[union-attr]
-    cli_entry_note = with_cli["body"].pop("approval")  # type: ignore[union-attr]
+    desk_entry_note = with_desk["body"].pop("approval")
+    cli_entry_note = with_cli["body"].pop("approval")
     assert desk_entry_note == desk_note.body.decode() and cli_entry_note == cli_note.read_text()
     assert with_desk == with_cli
     assert world.w.state_of("M-001") == other.state_of("M-001") == "taken_out"

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -124,7 +125,8 @@ def _application_without(world: DeskWorld, key: str) -> bytes:
     return json.dumps(doc, ensure_ascii=False).encode()
 
 
-APPLICATIONS = {
+Make = Callable[[DeskWorld], bytes]
+APPLICATIONS: dict[str, tuple[Make, str]] = {
     "not JSON": (lambda w: b"%PDF-1.4 not an application", "JSON として不正"),
     "a repeated key": (lambda w: b'{"format": "custody/request/v1", "format": "x"}', "duplicate key"),
     "another format": (lambda w: b'{"format": "custody/approval/v1"}', "custody/request/v1"),
@@ -150,7 +152,7 @@ def _bomb() -> bytes:
     return _zip({"manifest.json": b"{}", "entries.jsonl": b"\0" * (24 << 20)})
 
 
-BUNDLES = {
+BUNDLES: dict[str, tuple[Make, str]] = {
     "not a zip": (lambda w: b"just some bytes", "zip 形式ではありません"),
     "a path outside the bundle": (lambda w: _zip({"../../etc/evil": b"x", "manifest.json": b"{}"}), "安全でないファイル名"),
     "a zip bomb": (lambda w: _bomb(), "zip 爆弾"),
