@@ -30,7 +30,7 @@ def desk(
         help=_("The municipality's trust store (custody authority init)."),
     ),
     keys: list[Path] = typer.Option(
-        [], "--key", "-k", help=_("An approver's key file to sign approvals with (repeatable)."),
+        [], "--key", "-k", metavar="FILE", help=_("An approver's key file to sign approvals with (repeatable)."),
     ),
     workspace: Path | None = typer.Option(
         None, "--workspace", help=_("Where the desk keeps applications, decisions and bundles "
