@@ -161,6 +161,9 @@ def run(root: Path) -> None:
         ("reports", demo.reports),
     ):
         print(f"  {label:26} {path}")
+    print()
+    print("The municipality's desk on this trust store (approver key of the demo: keys/city-approver.key):")
+    print(f"  .venv/bin/custody desk --authority {demo.authority} --key {demo.keyfile('city-approver')}")
 
 
 def _optional_phases(*, after_export: bool = False) -> list[Phase]:

@@ -8,7 +8,10 @@ step and no binary ``.mo`` file in the tree.
 The language is chosen once per process: ``set_language()`` (the CLI does it
 before building its help text, docs/dependency-notes.md typer), else ``CUSTODY_LANG``, else the
 locale (``LC_ALL``/``LC_MESSAGES``/``LANG``), else Japanese -- the people who
-read custody's output at a municipality read Japanese.
+read custody's output at a municipality read Japanese.  A server that answers
+people in several languages at once (the desk, custody.desk) picks one for the
+work of one request with ``using(lang)``: a context variable, so that threads and
+tasks serving other requests keep theirs.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
 
 SUPPORTED = ("ja", "en")
 _language: str | None = None
+_chosen_here: ContextVar[str | None] = ContextVar("custody_language", default=None)
 
 
 def _from_environment() -> str:
@@ -53,9 +60,24 @@ def set_language(lang: str | None) -> str:
 
 
 def language() -> str:
+    here = _chosen_here.get()
+    if here is not None:
+        return here
     if _language is None:
         return set_language(None)
     return _language
+
+
+@contextmanager
+def using(lang: str) -> Iterator[str]:
+    """Messages in ``lang`` (ja or en; anything else: the process's language) inside the block, in this thread or
+    task only; the process's language is untouched."""
+    code = lang if lang in SUPPORTED else language()
+    token = _chosen_here.set(code)
+    try:
+        yield code
+    finally:
+        _chosen_here.reset(token)
 
 
 @cache

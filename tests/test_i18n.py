@@ -28,7 +28,8 @@ from custody.verify.findings import SEVERITIES
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "ledger" / "locale" / "ja"
-PACKAGES = ("ledger", "verify", "agents")
+PACKAGES = ("ledger", "verify", "agents", "desk")
+TEMPLATES = ROOT / "desk" / "templates"  # the desk's pages: _("...") in Jinja, found by Jinja's own extractor
 
 # Words the code translates from variables, which no extractor can see:
 # severities (verifycmd prints _(f.severity)), key status (engine: _(status)),
@@ -74,14 +75,16 @@ def _translations() -> dict[str, str]:
 
 
 def _source_messages() -> Iterator[tuple[str, int, str]]:
-    """(file, line, msgid) for every _("...") in the packages, by Babel's Python extractor."""
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            for lineno, message, _comments, _context in extract_from_file(
-                "python", path, keywords={"_": None}, comment_tags=(), strip_comment_tags=True
-            ):
-                if isinstance(message, str) and message:
-                    yield path.relative_to(ROOT).as_posix(), lineno, message
+    """(file, line, msgid) for every _("...") in the packages and the desk's templates, by Babel's Python
+    extractor and Jinja's."""
+    sources = [("python", path) for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))]
+    sources += [("jinja2.ext:babel_extract", path) for path in sorted(TEMPLATES.glob("*.html"))]
+    for method, path in sources:
+        for lineno, message, _comments, _context in extract_from_file(
+            method, path, keywords={"_": None}, comment_tags=(), strip_comment_tags=True
+        ):
+            if isinstance(message, str) and message:
+                yield path.relative_to(ROOT).as_posix(), lineno, message
 
 
 @pytest.fixture
@@ -132,7 +135,7 @@ def test_placeholder_helper() -> None:
 
 
 def test_every_message_has_a_japanese_translation() -> None:
-    """Every _() string in ledger/, verify/, agents/ is translated in some .po file.
+    """Every _() string in ledger/, verify/, agents/, desk/ (and its templates) is translated in some .po file.
 
     Lists all missing ones at once, by file, so the owner of each file sees theirs.
     """
@@ -158,6 +161,8 @@ def test_extractor_sees_the_core_messages() -> None:
     found = {msgid for _f, _l, msgid in _source_messages()}
     assert "custody: evidence ledger for outsourced processing of residents' personal data." in found
     assert "no ledger at {path}" in found
+    assert "Approve and sign" in found  # a template's
+    assert "The desk was stopped before the work finished." in found  # the desk's Python
 
 
 # --- (c) --help in both languages ---

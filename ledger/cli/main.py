@@ -35,6 +35,7 @@ _OWN_COMMANDS = {
     "custody.ledger.cli.workflow": frozenset({
         "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "close", "status",
     }),
+    "custody.desk.command": frozenset({"desk"}),
 }
 
 
@@ -128,7 +129,7 @@ def _register_optional(app: typer.Typer) -> None:
     from importlib import import_module
 
     for module in ("custody.ledger.cli.workflow", "custody.ledger.cli.municipality", "custody.ledger.cli.agentcmd",
-                   "custody.ledger.cli.reportcmd"):
+                   "custody.ledger.cli.reportcmd", "custody.desk.command"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:
