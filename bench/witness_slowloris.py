@@ -9,7 +9,8 @@ request one byte every ``--interval`` seconds (a connection the witness closes
 is opened again, so the pressure stays constant).  Once they all trickle, it
 submits ``--requests`` ordinary add-checkpoint requests one after another
 (sizes 1, 2, ... each from the size before) and prints, for each, the time to
-its answer or that none came within ``--timeout`` seconds.  Loopback only;
+its answer (a 503 is tried again after its Retry-After, as the vendor's agent
+would, and counted) or that none came within ``--timeout`` seconds.  Loopback only;
 the loops are bounded by ``--requests`` and ``--timeout``.
 """
 
@@ -146,6 +147,7 @@ def main() -> int:
         resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (args.server_nofile,) * 2)
     times: list[float | None] = []
     statuses: list[int | None] = []
+    busy = 0
     try:
         deadline = time.monotonic() + 60
         port = None
@@ -160,20 +162,28 @@ def main() -> int:
         trickler.start()
         time.sleep(args.warmup)
         for body in bodies:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=args.timeout)
+            # As the vendor's agent would: a 503 (busy) is tried again after its Retry-After, within the timeout.
             start = time.perf_counter()
-            try:
-                conn.request("POST", "/add-checkpoint", body=body)
-                reply = conn.getresponse()
-                reply.read()
-                statuses.append(reply.status)
-                times.append(time.perf_counter() - start)
-            except (OSError, http.client.HTTPException) as exc:
-                statuses.append(None)
-                times.append(None)
-                print(f"no answer: {type(exc).__name__}: {exc} after {time.perf_counter() - start:.1f} s")
-            finally:
-                conn.close()
+            status: int | None = None
+            while time.perf_counter() - start < args.timeout:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=args.timeout)
+                try:
+                    conn.request("POST", "/add-checkpoint", body=body)
+                    reply = conn.getresponse()
+                    reply.read()
+                    status = reply.status
+                except (OSError, http.client.HTTPException) as exc:
+                    print(f"no answer: {type(exc).__name__}: {exc} after {time.perf_counter() - start:.1f} s")
+                    status = None
+                    break
+                finally:
+                    conn.close()
+                if status != 503:
+                    break
+                busy += 1
+                time.sleep(float(reply.getheader("Retry-After") or 1))
+            statuses.append(status)
+            times.append(None if status is None else time.perf_counter() - start)
         open_now, dropped = trickler.open, trickler.dropped
         trickler.stop()
     finally:
@@ -195,6 +205,7 @@ def main() -> int:
         "serve_args": args.serve_args,
         "server_nofile": args.server_nofile or resource.getrlimit(resource.RLIMIT_NOFILE)[0],
         "statuses": statuses,
+        "busy_503_retried": busy,
         "seconds": [None if t is None else round(t, 4) for t in times],
         "median_answered_s": round(statistics.median(answered), 4) if answered else None,
         "slow_connections_open_at_end": open_now,

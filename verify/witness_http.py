@@ -74,10 +74,18 @@ DEFAULT_MAX_REQUESTS: Final = 16
 KEEP_ALIVE: Final = 5.0
 #: Largest request line plus headers (h11 answers 400 beyond it).
 MAX_HEADER_BYTES: Final = 16 * 1024
-#: File descriptors kept for everything but client connections (the store, logs, worker threads).
-_SPARE_FILES = 64
 #: Seconds a connection refused over the cap may take to read its 503 before it is closed.
 _REFUSED_LINGER = 1.0
+#: Refused connections left open that long at once.
+_MAX_LINGERING = 64
+#: Connections waiting to be accepted (the listen backlog; also what asyncio accepts in one go).
+_BACKLOG = 128
+#: File descriptors kept for everything but client connections: the store, logs and worker threads (64), the
+#: refused connections left to read their 503 (``_MAX_LINGERING``) and those accepted in one go (``_BACKLOG``);
+#: an eighth of the limit where that is more.
+_SPARE_FILES = 64 + _MAX_LINGERING + _BACKLOG
+#: Seconds between two log lines about the same event-loop error.
+_QUIET = 10.0
 
 SERVER_NAME: Final = "custody-witness/1"
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -124,6 +132,7 @@ class _Config(uvicorn.Config):
         self.witness_limits = limits
         self.witness_log = log
         self.refused_connections = 0
+        self.lingering = 0  # refused connections still open
 
 
 class _WitnessProtocol(H11Protocol):
@@ -143,6 +152,7 @@ class _WitnessProtocol(H11Protocol):
         self._settings = config
         self._deadline: asyncio.TimerHandle | None = None
         self._refused = False
+        self._lingering = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -152,13 +162,25 @@ class _WitnessProtocol(H11Protocol):
         self._arm()
 
     def _refuse(self) -> None:
-        """Answer 503 before reading anything, half-close, and drop the connection shortly after."""
+        """Answer 503 before reading anything, half-close, and drop the connection shortly after.
+
+        Closing at once would reset a connection whose request is still unread
+        (the client would see a reset, not the 503), so what it sends is read
+        and dropped until it closes or ``_REFUSED_LINGER`` passes -- for at most
+        ``_MAX_LINGERING`` connections at once; beyond them, file descriptors
+        matter more than a clean refusal.
+        """
         self._refused = True
-        self.transport.write(_TOO_MANY_CONNECTIONS)
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-        self.loop.call_later(_REFUSED_LINGER, self.transport.close)
         settings = self._settings
+        self.transport.write(_TOO_MANY_CONNECTIONS)
+        if settings.lingering >= _MAX_LINGERING:
+            self.transport.close()
+        else:
+            settings.lingering += 1
+            self._lingering = True
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            self.loop.call_later(_REFUSED_LINGER, self.transport.close)
         settings.refused_connections += 1
         count = settings.refused_connections
         if count & (count - 1) == 0:  # 1, 2, 4, 8, ...: an attack does not flood the log
@@ -185,6 +207,9 @@ class _WitnessProtocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._lingering:
+            self._lingering = False
+            self._settings.lingering -= 1
         super().connection_lost(exc)
 
     def _client(self) -> str:
@@ -238,9 +263,18 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "-"
 
 
-def build_app(submit: Submit, limits: Limits, submission_path: str, log: Log) -> Starlette:
+@dataclass
+class _Deciding:
+    """Requests being decided now (read by the event loop's thread, and by tests)."""
+
+    count: int = 0
+
+
+def build_app(submit: Submit, limits: Limits, submission_path: str, log: Log,
+              deciding: _Deciding | None = None) -> Starlette:
     """The Starlette app: ``POST submission_path`` decides; any other path 404, any other method 405."""
     slots = asyncio.Semaphore(limits.max_requests)
+    now = deciding or _Deciding()
 
     async def add_checkpoint(request: Request) -> Response:
         client = _client(request)
@@ -275,6 +309,7 @@ def build_app(submit: Submit, limits: Limits, submission_path: str, log: Log) ->
             log(_("{client} 503 busy: {n} requests are being decided").format(client=client, n=limits.max_requests))
             return _text(503, "the witness is busy; try again shortly\n", {"Retry-After": "1"})
         async with slots:
+            now.count += 1
             try:
                 decision = await run_in_threadpool(submit, body)
             except CustodyError as exc:
@@ -284,6 +319,8 @@ def build_app(submit: Submit, limits: Limits, submission_path: str, log: Log) ->
             except Exception as exc:  # noqa: BLE001 - a bug must not leave the client without an answer
                 log(_("{client} 500 unexpected error: {why}").format(client=client, why=f"{type(exc).__name__}: {exc}"))
                 return _text(500, "internal error; nothing was cosigned\n", close=True)
+            finally:
+                now.count -= 1
         cp = decision.checkpoint
         what = f"{cp.origin} size {cp.size} old {decision.old_size}" if cp is not None else "-"
         log(f"{client} {decision.status} {what}: {decision.reason}")
@@ -313,6 +350,7 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.ready = threading.Event()
         self._log = config.witness_log
+        self._errors: dict[str, tuple[float, int]] = {}  # error line -> (when last logged, repeats not logged)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         asyncio.get_running_loop().set_exception_handler(self._loop_error)
@@ -320,9 +358,18 @@ class _Server(uvicorn.Server):
         self.ready.set()
 
     def _loop_error(self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """One line per kind of error and ``_QUIET`` seconds (out of file descriptors, asyncio tries every accept)."""
         exc = context.get("exception")
         why = f": {type(exc).__name__}: {exc}" if exc is not None else ""
-        self._log(f"- event loop: {context.get('message', 'error')}{why}")
+        line = f"{context.get('message', 'error')}{why}"
+        now = time.monotonic()
+        last, count = self._errors.get(line, (float("-inf"), 0))
+        if now - last < _QUIET:
+            self._errors[line] = (last, count + 1)
+            return
+        self._errors[line] = (now, 0)
+        more = _(" ({n} more like it)").format(n=count) if count else ""
+        self._log(f"- event loop: {line}{more}")
 
 
 class _LogHandler(logging.Handler):
@@ -333,20 +380,28 @@ class _LogHandler(logging.Handler):
         self._log = log
 
     def emit(self, record: logging.LogRecord) -> None:
-        self._log(f"- {record.getMessage()}")
+        message = record.getMessage()
+        if message == "Invalid HTTP request received.":  # uvicorn has answered 400 and closed
+            self._log(_("- 400 not a valid HTTP/1.1 request, or headers beyond {n} bytes").format(n=MAX_HEADER_BYTES))
+        else:
+            self._log(f"- {message}")
+
+
+def _spare(limit: int) -> int:
+    return max(_SPARE_FILES, limit // 8)
 
 
 def _open_files_for(connections: int) -> int:
     """Raise the soft open-file limit towards what ``connections`` need; the connections it allows."""
     with contextlib.suppress(ValueError, OSError):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        want = connections + _SPARE_FILES
+        want = connections + _spare(connections * 8 // 7)
         if soft != resource.RLIM_INFINITY and soft < want:
             new = want if hard == resource.RLIM_INFINITY else min(want, hard)
             resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
             soft = new
         if soft != resource.RLIM_INFINITY:
-            return max(1, min(connections, soft - _SPARE_FILES))
+            return max(1, min(connections, soft - _spare(soft)))
     return connections
 
 
@@ -381,16 +436,17 @@ class WitnessServer:
         self.submission_path = prefix.rstrip("/") + ADD_CHECKPOINT_PATH
         host, port = address
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.create_server((host, port), family=family, backlog=2048)
+        self._socket = socket.create_server((host, port), family=family, backlog=_BACKLOG)
         self._log_handler = _LogHandler(self.log)
+        self._deciding = _Deciding()
         config = _Config(
-            build_app(submit, self.limits, self.submission_path, self.log),
+            build_app(submit, self.limits, self.submission_path, self.log, self._deciding),
             limits=self.limits, log=self.log,
             http=_WitnessProtocol, ws="none", lifespan="off", interface="asgi3",
             log_config=None, access_log=False, proxy_headers=False, server_header=False,
             headers=[("Server", SERVER_NAME)], timeout_keep_alive=int(KEEP_ALIVE),
             timeout_graceful_shutdown=int(self.limits.deadline) + 5,
-            h11_max_incomplete_event_size=MAX_HEADER_BYTES, limit_concurrency=None,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES, limit_concurrency=None, backlog=_BACKLOG,
         )
         self._server = _Server(config)
         self._thread: threading.Thread | None = None
@@ -425,6 +481,16 @@ class WitnessServer:
         if not self._server.ready.wait(timeout) or self._failure is not None or not self._server.started:
             self.stop()
             raise RuntimeError(f"the witness server did not start: {self._failure!r}")
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open now, refused ones included."""
+        return len(self._server.server_state.connections)
+
+    @property
+    def deciding(self) -> int:
+        """Requests being decided now."""
+        return self._deciding.count
 
     @property
     def running(self) -> bool:

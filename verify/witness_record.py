@@ -241,7 +241,7 @@ def cross_check(
     elif latest_data is None and journal:
         problems.append((ERROR, _("{state} is missing although {file} records cosignatures up to size {size}").format(
             state=LATEST, file=JOURNAL, size=max(h.size for h in journal))))
-    elif latest_data is None and roots:
+    elif latest_data is None and len(roots) > 1:  # one alone: the first cosignature, cut before its state
         problems.append((ERROR, _("{state} is missing although checkpoints cosigned up to size {size} are kept").format(
             state=LATEST, size=max(roots))))
 
