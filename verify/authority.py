@@ -43,6 +43,13 @@ exclusive ``flock``, which excludes other processes and other threads alike
 (each acquisition opens the lock file anew; the lock is re-entrant within a
 thread).  So concurrent witness requests never lose an update or fork the
 state: the spec's atomicity rule (tlog-witness, add-checkpoint).
+
+A cosignature is recorded in three writes: the checkpoint file, ``latest.json``,
+the journal line.  A witness killed between two of them, or inside an atomic
+write, leaves what :meth:`Authority.recover` cleans up when the next one
+starts (docs/spec.md §11.1).  The verifier reads all three copies and every
+disagreement between them (:meth:`Authority.witness_record`,
+``verify.witness_record``; docs/spec.md §11.3).
 """
 
 from __future__ import annotations
