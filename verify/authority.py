@@ -606,10 +606,14 @@ class Authority:
                 removed += _remove_temp(directory, _TEMP["log"])
                 removed += _remove_temp(directory / "checkpoints", _TEMP["checkpoints"])
                 removed += _remove_temp(directory / _EVIDENCE, _TEMP["evidence"])
-                if (directory / _PIN).is_file():
+                if not (directory / _PIN).is_file():
+                    continue
+                try:
                     origin = Pin.from_json(_read_json(directory / _PIN), directory / _PIN).origin
-                    if directory.name == origin_key(origin) and self._complete_record(origin):
-                        completed.append(origin)
+                except StoreCorruptError:
+                    continue  # a damaged pin is reported when its origin is used, not guessed at here
+                if directory.name == origin_key(origin) and self._complete_record(origin):
+                    completed.append(origin)
         return Recovery(removed, tuple(completed))
 
     def _complete_record(self, origin: str) -> bool:

@@ -103,6 +103,17 @@ def test_only_its_own_temporary_files_are_removed(world: World) -> None:
     assert world.authority.recover().removed == 0  # nothing left to do
 
 
+def test_a_damaged_pin_does_not_stop_the_witness_from_starting(world: World) -> None:
+    """Its temporary files go; its record is left for a person (the origin's requests say what is wrong)."""
+    other = world.authority.path / "logs" / "other-0123456789abcdef"
+    other.mkdir()
+    (other / "pin.json").write_text("{ damaged")
+    (other / ".latest.json.abcdefgh.tmp").write_bytes(b"{")
+    done = world.authority.recover()
+    assert done.removed == 1 and done.completed == ()
+    assert (other / "pin.json").read_text() == "{ damaged"
+
+
 def test_an_origin_being_written_is_left_alone(world: World) -> None:
     """A held lock means a live writer (another witness process): its temporary files may be in use."""
     world.seed()
