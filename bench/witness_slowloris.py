@@ -9,8 +9,8 @@ request one byte every ``--interval`` seconds (a connection the witness closes
 is opened again, so the pressure stays constant).  Once they all trickle, it
 submits ``--requests`` ordinary add-checkpoint requests one after another
 (sizes 1, 2, ... each from the size before) and prints, for each, the time to
-its answer (a 503 is tried again after its Retry-After, as the vendor's agent
-would, and counted) or that none came within ``--timeout`` seconds.  Loopback only;
+its answer (a 503 is tried again after its Retry-After, and a connection closed
+at once a second later, as the vendor's agent would; both are counted) or that none came within ``--timeout`` seconds.  Loopback only;
 the loops are bounded by ``--requests`` and ``--timeout``.
 """
 
@@ -148,6 +148,7 @@ def main() -> int:
     times: list[float | None] = []
     statuses: list[int | None] = []
     busy = 0
+    closed_at_once = 0
     try:
         deadline = time.monotonic() + 60
         port = None
@@ -172,6 +173,11 @@ def main() -> int:
                     reply = conn.getresponse()
                     reply.read()
                     status = reply.status
+                except ConnectionError as exc:  # closed at once over the connection cap: try again, as for 503
+                    closed_at_once += 1
+                    print(f"closed at once: {type(exc).__name__} after {time.perf_counter() - start:.1f} s")
+                    time.sleep(1)
+                    continue
                 except (OSError, http.client.HTTPException) as exc:
                     print(f"no answer: {type(exc).__name__}: {exc} after {time.perf_counter() - start:.1f} s")
                     status = None
@@ -206,6 +212,7 @@ def main() -> int:
         "server_nofile": args.server_nofile or resource.getrlimit(resource.RLIMIT_NOFILE)[0],
         "statuses": statuses,
         "busy_503_retried": busy,
+        "closed_at_once_retried": closed_at_once,
         "seconds": [None if t is None else round(t, 4) for t in times],
         "median_answered_s": round(statistics.median(answered), 4) if answered else None,
         "slow_connections_open_at_end": open_now,
