@@ -33,15 +33,20 @@ def trust_phase(demo: Demo) -> None:
 
 
 def offline_witness_phase(demo: Demo) -> None:
-    """Air-gapped witnessing: request file -> municipality cosigns -> vendor imports."""
+    """Air-gapped witnessing: request file -> municipality cosigns -> vendor imports.
+
+    Twice: the witness's first cosignature is of the checkpoint of size 1 (the genesis entry, docs/spec.md
+    §8.2), the second of the latest checkpoint, with a consistency proof from size 1.
+    """
     witness = "city.example.lg.jp/witness"
     demo.custody("checkpoint", *demo.on_ledger())
-    request = demo.work / "witness-request.txt"
-    response = demo.work / "witness-response.txt"
-    demo.custody("witness-request", "--ledger", str(demo.ledger), "-o", str(request))
-    demo.custody("witness", "cosign", str(request), "--authority", str(demo.authority), "-o", str(response),
-                 "--passphrase-file", str(demo.passfile(witness)))
-    demo.custody("witness", "import", str(response), "--ledger", str(demo.ledger))
+    for round_ in (1, 2):
+        request = demo.work / f"witness-request-{round_}.txt"
+        response = demo.work / f"witness-response-{round_}.txt"
+        demo.custody("witness-request", "--ledger", str(demo.ledger), "-o", str(request))
+        demo.custody("witness", "cosign", str(request), "--authority", str(demo.authority), "-o", str(response),
+                     "--passphrase-file", str(demo.passfile(witness)))
+        demo.custody("witness", "import", str(response), "--ledger", str(demo.ledger))
 
 
 def online_witness_phase(demo: Demo) -> None:

@@ -486,7 +486,7 @@ def _load_checkpoints(bundle: Bundle, ctx: Context) -> _Checkpoints:
             cp = Checkpoint.parse(parsed.text)
         except (CustodyError, ValueError):
             continue  # the authority only keeps checkpoints it verified
-        cps.by_size.setdefault(cp.size, []).append(("authority", cp.root_hash))
+        cps.by_size.setdefault(cp.size, []).append((AUTHORITY, cp.root_hash))
         cps.witnessed.add(cp.size)
         try:
             stamps = cosignatures_by(parsed, witnesses)
@@ -494,17 +494,30 @@ def _load_checkpoints(bundle: Bundle, ctx: Context) -> _Checkpoints:
             stamps = {}
         if stamps:
             ctx.note_witness_time(max(stamps.values()))
+    # The witness's own record (latest.json, cosigned.jsonl): it holds where checkpoint files were lost.
+    for head in trust.recorded_heads:
+        cps.by_size.setdefault(head.size, []).append((RECORD, head.root_hash))
+        cps.witnessed.add(head.size)
+        if head.timestamp is not None:
+            ctx.note_witness_time(head.timestamp)
     return cps
 
 
+AUTHORITY = "authority"  # a checkpoint file the trust store keeps
+RECORD = "record"  # a size and root in the witness's record
+
+
 def _check_roots(ctx: Context, cps: _Checkpoints, size: int, root: bytes) -> None:
+    rewritten = False
     for source, expected in cps.by_size.get(size, []):
         if expected == root:
             continue
-        if source == "authority":
-            ctx.add("I5", ERROR, _(
-                "the ledger differs from the checkpoint the municipality holds at size {size}: "
-                "history was rewritten or forked").format(size=size))
+        if source in (AUTHORITY, RECORD):
+            if not rewritten:
+                ctx.add("I5", ERROR, _(
+                    "the ledger differs from what the municipality's witness cosigned at size {size}: "
+                    "history was rewritten or forked").format(size=size))
+            rewritten = True
         else:
             ctx.add("I4", ERROR, _("checkpoint {name}: tree root differs from the entries").format(name=source))
 
@@ -526,6 +539,8 @@ def verify_bundle(
         ctx.add("I5", WARNING, _(
             "verified against keys from the bundle itself, not a municipality trust store: "
             "a rebuilt history would not be detected"))
+    for severity, message in trust.record_problems:  # the witness's record disagrees with itself
+        ctx.add("I5", severity, _("the witness's record in the trust store: {problem}").format(problem=message))
     cps = _load_checkpoints(bundle, ctx)
     n_workers = workers if workers is not None else usable_cpus()
     registry = _build_registry(bundle, ctx, n_workers)
@@ -623,13 +638,14 @@ def verify_bundle(
                 ctx.registry.apply(view)
 
     size = ctx.size
-    for missing in ordered_sizes[next_cp:]:
-        sources = {s for s, _r in cps.by_size[missing]}
-        if "authority" in sources:
-            ctx.add("I5", ERROR, _(
-                "the municipality holds a checkpoint of size {cp} but the bundle has only {n} entries: "
-                "the ledger was truncated").format(cp=missing, n=size))
-        else:
+    beyond = ordered_sizes[next_cp:]
+    witnessed_beyond = [s for s in beyond if {src for src, _r in cps.by_size[s]} & {AUTHORITY, RECORD}]
+    if witnessed_beyond:  # one finding, naming the largest size the municipality's witness cosigned
+        ctx.add("I5", ERROR, _(
+            "the municipality's witness cosigned size {cp} but the bundle has only {n} entries: "
+            "the ledger was truncated").format(cp=max(witnessed_beyond), n=size))
+    for missing in beyond:
+        if missing not in witnessed_beyond:
             ctx.add("I4", ERROR, _("a checkpoint claims size {cp} beyond the {n} entries").format(cp=missing, n=size))
     listed = bundle.listed(ENTRIES)
     if listed is None or listed.sha256 != entries_digest.hexdigest():

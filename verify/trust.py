@@ -30,7 +30,28 @@ def trust_of(pinned: bool) -> str:
 
 
 @dataclass(frozen=True)
+class RecordedHead:
+    """A size and root that the municipality's witness recorded cosigning (latest.json, cosigned.jsonl).
+
+    ``timestamp``: when it cosigned (Unix seconds), where the record says.
+    """
+
+    size: int
+    root_hash: bytes
+    timestamp: int | None = None
+
+
+@dataclass(frozen=True)
 class TrustAnchor:
+    """What verification trusts (docs/spec.md §11.3).
+
+    ``held_checkpoints``: the checkpoint notes the witness kept.
+    ``recorded_heads``: every size and root its own record says it cosigned,
+    which holds even where checkpoint files were lost.  ``record_problems``:
+    (severity, message) for each disagreement between the record's copies
+    (``verify.witness_record``); the engine reports them as I5.
+    """
+
     origin: str
     log_vkey: str
     genesis_leaf_hash: bytes | None
@@ -38,6 +59,8 @@ class TrustAnchor:
     witness_vkeys: tuple[str, ...] = ()
     held_checkpoints: tuple[bytes, ...] = field(default=(), repr=False)
     pinned: bool = True
+    recorded_heads: tuple[RecordedHead, ...] = field(default=(), repr=False)
+    record_problems: tuple[tuple[str, str], ...] = ()
 
     def log_verifier(self) -> Verifier:
         return Verifier.from_vkey(self.log_vkey)

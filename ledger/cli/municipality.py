@@ -21,6 +21,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,12 +49,18 @@ from custody.ledger.keyfile import read_key_file
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import check_key_name, parse_note
 from custody.ledger.witness_protocol import STATUS_CONFLICT, format_add_checkpoint, parse_add_checkpoint
-from custody.verify.witness import DEFAULT_MAX_BODY, Decision, WitnessServer, status_meaning
+from custody.verify.witness import DEFAULT_MAX_BODY, Decision, status_meaning
 
 # The trust store, the witness client (urllib, ssl) and rich's markup are imported by the commands that use
 # them: every other command builds this help too, and should not pay for them (start-up time).
 if TYPE_CHECKING:
     from custody.verify.authority import Authority, Pin
+
+# The HTTP server's defaults (verify/witness_http.py), repeated here so that the help is built without importing
+# uvicorn and Starlette; tests/verify/test_witness_online.py checks that they agree.
+DEFAULT_DEADLINE = 10.0
+DEFAULT_MAX_CONNECTIONS = 1024
+DEFAULT_MAX_REQUESTS = 16
 
 #: Largest request or response file read by the offline commands.
 MAX_FILE = 1 << 20
@@ -348,6 +355,7 @@ def witness_cosign(
     body = _read_file(request_file, _("witness request"))
     authority = Authority.open(authority_dir)
     signer = authority.witness_signer(_witness_passphrase(passphrase_file))
+    _recover(authority, lambda message: err.print(message, markup=False))
     # Fail on an unwritable output before the witness changes its state.
     try:
         output.touch()
@@ -383,8 +391,8 @@ def witness_cosign(
     else:
         err.print(_("custody: refused: {meaning}").format(meaning=status_meaning(decision.status)), markup=False)
         err.print(decision.reason, markup=False)
-        if decision.status == STATUS_CONFLICT and decision.witness_size is not None and cp is not None \
-                and decision.witness_size != decision.old_size and decision.witness_size <= cp.size:
+        if decision.status == STATUS_CONFLICT and decision.witness_size is not None \
+                and decision.witness_size != decision.old_size:
             err.print(_("The witness last cosigned size {size}. Ask the vendor for a new request: "
                         "custody witness-request --old-size {size}").format(size=decision.witness_size),
                       markup=False)
@@ -406,15 +414,36 @@ def _parse_listen(listen: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+def _recover(authority: Authority, say: Callable[[str], None]) -> None:
+    """Clean up after a witness killed mid-write: its temporary files, a record cut between writes."""
+    done = authority.recover()
+    if done.removed:
+        say(_("removed {n} temporary file(s) left by an interrupted write").format(n=done.removed))
+    for origin in done.completed:
+        say(_("completed the record of {origin} that an interrupted write had cut short").format(origin=origin))
+
+
 def witness_serve(
     authority_dir: Path = authority_option(),
     listen: str = typer.Option("127.0.0.1:8400", "--listen", help=_("Address and port (PORT 0: any free port).")),
     prefix: str = typer.Option("", "--prefix", help=_("Submission prefix before /add-checkpoint.")),
-    max_body: int = typer.Option(DEFAULT_MAX_BODY, "--max-body", help=_("Largest request body in bytes.")),
-    timeout: float = typer.Option(30.0, "--timeout", help=_("Seconds a client may take to send its request.")),
+    max_body: int = typer.Option(DEFAULT_MAX_BODY, "--max-body", min=1, help=_("Largest request body in bytes.")),
+    timeout: float = typer.Option(
+        DEFAULT_DEADLINE, "--timeout", min=0.1,
+        help=_("Seconds a client has to send its whole request (headers and body); then it is closed."),
+    ),
+    max_connections: int = typer.Option(
+        DEFAULT_MAX_CONNECTIONS, "--max-connections", min=1,
+        help=_("Open connections served at once; more are answered 503 and closed."),
+    ),
+    max_requests: int = typer.Option(
+        DEFAULT_MAX_REQUESTS, "--max-requests", min=1,
+        help=_("Requests decided at once; more are answered 503 (try again)."),
+    ),
     passphrase_file: Path | None = passphrase_file_option(),
 ) -> None:
     from custody.verify.authority import Authority
+    from custody.verify.witness_http import Limits, WitnessServer
 
     host, port = _parse_listen(listen)
     authority = Authority.open(authority_dir)
@@ -423,27 +452,27 @@ def witness_serve(
     def submit(body: bytes) -> Decision:
         return authority.add_checkpoint(body, signer, int(time.time()))
 
+    limits = Limits(deadline=timeout, max_body=max_body, max_connections=max_connections, max_requests=max_requests)
     try:
-        server = WitnessServer((host, port), submit, max_body=max_body, socket_timeout=timeout, prefix=prefix)
+        server = WitnessServer((host, port), submit, limits=limits, prefix=prefix)
     except OSError as exc:
         raise UsageError(_("Cannot listen on {listen}: {why}").format(listen=listen, why=exc.strerror or exc)) from None
+    _recover(authority, server.log)
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda _signum, _frame: stop.set())
-    worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    worker.start()
+    server.start()
     shown_host = f"[{host}]" if ":" in host else host
     server.log(_("{name} listening on http://{host}:{port}{path} ({n} origins pinned, pid {pid})").format(
         name=signer.name, host=shown_host, port=server.port, path=server.submission_path,
         n=len(authority.origins()), pid=os.getpid()))
     try:
         while not stop.wait(0.5):
-            if not worker.is_alive():
+            if not server.running:
                 break
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
         server.log(_("witness stopped"))
 
 
@@ -463,16 +492,22 @@ def witness_request(
 
     with Ledger.open(ledger_dir, readonly=True) as ledger:
         request = build_request(ledger, old_size)
+        latest = ledger.latest_checkpoint()
     size = Checkpoint.parse(parse_note(request.checkpoint).text).size
+    latest_size = size if latest is None else latest[0]
     _write_file(output, format_add_checkpoint(request))
     if json_out:
         print_json({"request": str(output), "size": size, "old_size": request.old_size,
-                    "proof_lines": len(request.proof)})
+                    "proof_lines": len(request.proof), "latest_size": latest_size})
         return
     out.print(_("Witness request for the checkpoint of size {size} (old size {old}) written to {path}.").format(
         size=size, old=request.old_size, path=output), markup=False)
     out.print(_("The municipality answers it with: custody witness cosign {path} --authority DIR -o RESPONSE")
               .format(path=output), markup=False)
+    if size < latest_size:
+        out.print(_("This is the ledger's first witness request: the witness cosigns the checkpoint of size 1 "
+                    "(the genesis entry) first. After importing its response, run custody witness-request again "
+                    "for the latest checkpoint (size {latest}).").format(latest=latest_size), markup=False)
 
 
 def witness_import(
