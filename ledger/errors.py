@@ -121,6 +121,19 @@ class StoreBusyError(StoreError):
     """Another process held the ledger for longer than the timeout."""
 
 
+class CheckpointPendingError(StoreError):
+    """An entry was recorded, but the automatic checkpoint due after it could not be signed (exit 4).
+
+    The entry is durable: the message says so, because repeating the command
+    would record it a second time.  The checkpoint is signed after a later
+    entry, or with ``custody checkpoint``.  ``seq`` is the recorded entry's.
+    """
+
+    def __init__(self, message: str, *, seq: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.seq = seq
+
+
 # --- Keys. ---
 
 
