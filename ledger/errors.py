@@ -104,9 +104,15 @@ class ProofError(VerificationError):
 
 
 class StoreError(CustodyError):
-    """The ledger store cannot be read or written (exit 4)."""
+    """The ledger store cannot be read or written (exit 4).
+
+    ``uncertain``: a commit failed at a point where what it wrote may have
+    reached the disk all the same (an fsync failed): it may or may not be in
+    the ledger, and the message says so instead of "nothing was written".
+    """
 
     exit_code = 4
+    uncertain: bool = False
 
 
 class StoreCorruptError(StoreError):

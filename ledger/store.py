@@ -109,7 +109,9 @@ def _check_built(entry: Entry, head: Head) -> None:
         )
 
 
-def _translate(exc: apsw.Error, db: apsw.Connection | None = None, *, committing: _Committing | None = None) -> CustodyError:
+def _translate(
+    exc: apsw.Error, db: apsw.Connection | None = None, *, committing: _Committing | None = None
+) -> CustodyError:
     """Map SQLite failures onto the store's errors (exit 4).
 
     ``db``, where known, tells a full disk apart from other I/O errors: SQLite
@@ -160,34 +162,35 @@ class _Committing:
     count: int = 0
 
     def uncertain(self, why: str, *, full: bool) -> StoreError:
-        kind = StoreFullError if full else StoreError
         if self.first is None:
-            message = (_("the ledger's disk filled up while saving; it is not certain whether the change was saved")
-                       if full else
-                       _("I/O error on the ledger file while saving ({why}); it is not certain whether the change "
-                         "was saved").format(why=why))
-            return kind(message, hint=_("check the disk, then repeat the command: saving the same again does no harm"))
-        last = self.first + self.count - 1
-        seq = str(self.first) if last == self.first else f"{self.first}-{last}"
-        message = (_("the ledger's disk filled up while committing; it is not certain whether entry {seq} was "
-                     "recorded").format(seq=seq)
-                   if full else
-                   _("I/O error on the ledger file while committing ({why}); it is not certain whether entry {seq} "
-                     "was recorded").format(why=why, seq=seq))
-        return kind(message, hint=_(
-            "check the disk; before repeating the command, see whether the entry is in the ledger: "
-            "'custody status' reports {count} entries if it was recorded"
-        ).format(count=last + 1))
+            if full:
+                message = _("the ledger's disk filled up while saving; it is not certain whether the change was saved")
+                hint = _("free disk space, then repeat the command: saving the same again does no harm")
+            else:
+                message = _("I/O error on the ledger file while saving ({why}); it is not certain whether the change "
+                            "was saved").format(why=why)
+                hint = _("check the disk, then repeat the command: saving the same again does no harm")
+        else:
+            last = self.first + self.count - 1
+            seq = str(self.first) if last == self.first else f"{self.first}-{last}"
+            if full:
+                message = _("the ledger's disk filled up while committing; it is not certain whether entry {seq} "
+                            "was recorded").format(seq=seq)
+                hint = _("free disk space; before repeating the command, see whether the entry is in the ledger: "
+                         "'custody status' reports {count} entries if it was recorded").format(count=last + 1)
+            else:
+                message = _("I/O error on the ledger file while committing ({why}); it is not certain whether entry "
+                            "{seq} was recorded").format(why=why, seq=seq)
+                hint = _("check the disk; before repeating the command, see whether the entry is in the ledger: "
+                         "'custody status' reports {count} entries if it was recorded").format(count=last + 1)
+        error = (StoreFullError if full else StoreError)(message, hint=hint)
+        error.uncertain = True
+        return error
 
 
 def _why(exc: apsw.Error) -> str:
-    """SQLite's own words for the error (its result code's name when it gave none)."""
-    text = str(exc).strip()
-    if text:
-        return text
-    code = getattr(exc, "extendedresult", None) or getattr(exc, "result", None)
-    name = apsw.mapping_result_codes.get(code) or apsw.mapping_extended_result_codes.get(code)
-    return str(name or type(exc).__name__)
+    """SQLite's own words for the error (the exception's name when it gave none: an error a VFS raised)."""
+    return str(exc).strip() or type(exc).__name__
 
 
 def _first_error(exc: apsw.Error) -> apsw.Error:

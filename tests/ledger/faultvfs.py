@@ -55,10 +55,13 @@ class Fault(NamedTuple):
     n: int
     code: int
     persistent: bool = False  # every later call of ``method`` fails too
+    file: str | None = None  # count only the calls on the file of this name (e.g. "ledger.db-wal")
+    errno: int = 0  # the OS error SQLite reads back (xGetLastError, Connection.system_errno), e.g. ENOSPC
 
     def describe(self) -> str:
         name = apsw.mapping_result_codes.get(self.code) or apsw.mapping_extended_result_codes.get(self.code)
-        return f"{self.method} #{self.n} -> {name}{' (persistent)' if self.persistent else ''}"
+        on = f" on {self.file}" if self.file else ""
+        return f"{self.method}{on} #{self.n} -> {name}{' (persistent)' if self.persistent else ''}"
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,9 @@ class FaultVFS(apsw.VFS):
         self.rng = random.Random(seed)
         self.fault: Fault | None = None
         self.calls: dict[str, int] = dict.fromkeys(METHODS, 0)
+        self.calls_by_file: dict[str, int] = {}  # "xWrite ledger.db-wal": count
         self.fired: list[str] = []
+        self.last_errno = 0
         self.slept_us = 0
         self.acked = 0
         self.images: list[CrashImage] = []
@@ -122,17 +127,21 @@ class FaultVFS(apsw.VFS):
         """Start counting calls afresh; ``fault`` (None: none) fires at its call."""
         self.fault = fault
         self.calls = dict.fromkeys(METHODS, 0)
+        self.calls_by_file = {}
         self.fired = []
 
     def check(self, method: str, where: str) -> None:
-        """Count one call of ``method``; raise the armed fault when it is due."""
+        """Count one call of ``method`` on the file ``where``; raise the armed fault when it is due."""
         self.calls[method] += 1
+        key = f"{method} {where}"
+        self.calls_by_file[key] = self.calls_by_file.get(key, 0) + 1
         fault = self.fault
-        if fault is None or fault.method != method:
+        if fault is None or fault.method != method or (fault.file is not None and fault.file != where):
             return
-        count = self.calls[method]
+        count = self.calls[method] if fault.file is None else self.calls_by_file[key]
         if count == fault.n or (fault.persistent and count > fault.n):
             self.fired.append(f"{method} #{count} on {where}")
+            self.last_errno = fault.errno
             exc = apsw.exception_for(fault.code)
             exc.args = (_TEXTS.get(fault.code & 0xFF, "injected fault"),)
             raise exc
@@ -221,6 +230,9 @@ class FaultVFS(apsw.VFS):
         super().xDelete(filename, syncdir)
         self.deleted(filename)
 
+    def xGetLastError(self) -> tuple[int, str | None]:
+        return self.last_errno, None
+
     def xSleep(self, microseconds: int) -> int:
         self.slept_us += microseconds
         return microseconds
@@ -229,7 +241,7 @@ class FaultVFS(apsw.VFS):
 class FaultFile(apsw.VFSFile):
     def __init__(self, vfs: FaultVFS, filename: str | None, name: str | apsw.URIFilename | None,
                  flags: list[int]) -> None:
-        super().__init__("unix", name, flags)  # type: ignore[arg-type]
+        super().__init__("unix", name, flags)
         self.vfs = vfs
         self.filename = filename
         self.where = Path(filename).name if filename else "a temporary file"
