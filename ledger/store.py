@@ -150,7 +150,10 @@ def _translate(
     if isinstance(exc, apsw.ReadOnlyError):
         return StoreError(_("the ledger file is read-only; nothing was written"))
     if isinstance(exc, apsw.IOError):
-        return StoreError(_("I/O error on the ledger file ({why}); nothing was written").format(why=why))
+        return StoreError(
+            _("I/O error on the ledger file ({why}); nothing was written").format(why=why),
+            hint=_("check the disk (the system log names the device's errors), then repeat the command"),
+        )
     return StoreError(_("ledger store error: {why}").format(why=why))
 
 

@@ -399,6 +399,41 @@ def test_every_io_call_of_an_operation_can_fail(world: World, op_name: str, meth
     assert errors > 0 or method == "xTruncate"
 
 
+@pytest.mark.parametrize(("method", "code"), [
+    ("xWrite", apsw.SQLITE_IOERR_WRITE), ("xWrite", apsw.SQLITE_FULL), ("xSync", apsw.SQLITE_IOERR_FSYNC),
+])
+def test_the_agent_appends_again_on_the_same_connection(world: World, method: str, code: int, scratch: Path) -> None:
+    """The agent keeps an event that failed and emits it again through the same connection once the disk works:
+    the tree's cached frontier and the head (``Store._tip``) must not outlive the failed transaction, and a
+    commit whose fsync failed must not come back beside its retry."""
+    type_, body = HEARTBEAT
+    retried = 0
+    n = 0
+    while True:
+        n += 1
+        root = copy_ledger(world.root, scratch / f"{n}" / "live")
+        with fault_vfs() as vfs:
+            sink = LedgerSink(root, world.agent, clock=op_clock(), busy_patience=0.0, busy_pause=0.0,
+                              say=lambda _line: None)
+            try:
+                vfs.arm(Fault(method, n, code, persistent=True))
+                try:
+                    sink.emit(type_, body)
+                except StoreError:
+                    vfs.arm(None)  # the disk works again
+                    sink.emit(type_, body)
+                    retried += 1
+                fired = bool(vfs.fired)
+            finally:
+                sink.close(final_checkpoint=False)
+        assert check_state(root, world, OPS["agent"], acked=ALL, nothing_written=False,
+                           label=f"agent, {method} #{n} then again")
+        shutil.rmtree(scratch / f"{n}")
+        if not fired:
+            break
+    assert retried > 0
+
+
 # --- power loss at every sync point ----------------------------------------------------------------------------
 
 
