@@ -7,7 +7,7 @@ to the ledger store: ``FaultVFS`` inherits every method from SQLite's own
 ``unix`` VFS (docs/dependency-notes.md, apsw) and
 
 * fails the n-th ``xWrite``, ``xSync``, ``xLock``, ``xTruncate`` or
-  ``xFileControl`` call after ``arm()`` with the SQLite error chosen
+  ``xFileControl`` call (but ``UNCOUNTED_FILE_CONTROLS``) after ``arm()`` with the SQLite error chosen
   (``SQLITE_IOERR_*``, ``SQLITE_FULL``, ``SQLITE_BUSY``), once or -- a disk that
   stays full, a lock that is never released -- for every later call too;
 * with ``record=True``, keeps each file's content as of its last ``xSync`` and
@@ -42,6 +42,10 @@ import apsw
 
 METHODS = ("xWrite", "xSync", "xLock", "xTruncate", "xFileControl")
 SECTOR = 512
+
+# File controls never counted nor failed: SQLite asks SQLITE_FCNTL_LOCK_TIMEOUT only whether the VFS can block
+# on a lock (around every WAL lock) and ignores the answer; only apsw would still raise an exception from it.
+UNCOUNTED_FILE_CONTROLS = frozenset({apsw.SQLITE_FCNTL_LOCK_TIMEOUT})
 
 # What SQLite itself says for each primary result code (sqlite3_errstr), so that a fault reads as a real one.
 _TEXTS = {apsw.SQLITE_IOERR: "disk I/O error", apsw.SQLITE_FULL: "database or disk is full",
@@ -270,7 +274,8 @@ class FaultFile(apsw.VFSFile):
         super().xLock(level)
 
     def xFileControl(self, op: int, ptr: int) -> bool:
-        self.vfs.check("xFileControl", self.where)
+        if op not in UNCOUNTED_FILE_CONTROLS:
+            self.vfs.check("xFileControl", self.where)
         return bool(super().xFileControl(op, ptr))
 
     def xClose(self) -> None:
