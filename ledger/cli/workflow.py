@@ -466,10 +466,12 @@ class _Session:
         warnings: list[Violation] = []
         entry = act(self.ledger, type_, body, self.signer, attachments=self.blobs, warnings=warnings)
         # The log key is opened (one more scrypt) only when a checkpoint is due; a failure then says that the
-        # entry was recorded (CheckpointPendingError), lest it be recorded twice.
-        self.ledger.checkpoint_after(
-            entry, lambda: optional_log_signer(self.ledger, optional_path(self.log_passphrase_file)))
-        _report(entry, warnings, json_out, extra)
+        # entry was recorded (CheckpointPendingError), lest it be recorded twice -- after the usual report.
+        try:
+            self.ledger.checkpoint_after(
+                entry, lambda: optional_log_signer(self.ledger, optional_path(self.log_passphrase_file)))
+        finally:
+            _report(entry, warnings, json_out, extra)
         return entry
 
 
