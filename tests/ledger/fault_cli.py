@@ -7,8 +7,9 @@ the calls on the file NAME when given -- with the SQLite result CODE
 (``SQLITE_FULL``, ``SQLITE_IOERR_FSYNC``, ...) while ``custody ARGS...`` runs,
 exactly as the console script runs it, and exits with the command's own exit
 code.  ``none 0 0`` injects nothing.  The last line on stderr lists the faults
-that fired and the calls counted: ``fault-cli: {"fired": [...], "calls":
-{...}, "calls_by_file": {...}}``.  The product itself has no switch for any of
+that fired, the calls counted and the time SQLite's busy handler waited (in
+``FaultVFS.xSleep``): ``fault-cli: {"fired": [...], "calls": {...},
+"calls_by_file": {...}, "slept_s": ...}``.  The product itself has no switch for any of
 this: the fault comes from the test's VFS alone.
 """
 
@@ -38,7 +39,8 @@ def main(argv: list[str]) -> int:
             custody(args)
         except SystemExit as exc:
             status = exc.code
-        report = {"fired": vfs.fired, "calls": vfs.calls, "calls_by_file": vfs.calls_by_file}
+        report = {"fired": vfs.fired, "calls": vfs.calls, "calls_by_file": vfs.calls_by_file,
+                  "slept_s": vfs.slept_us / 1e6}
     sys.stderr.write(f"fault-cli: {json.dumps(report)}\n")
     return status if isinstance(status, int) else 1
 

@@ -7,14 +7,16 @@ to the ledger store: ``FaultVFS`` inherits every method from SQLite's own
 ``unix`` VFS (docs/dependency-notes.md, apsw) and
 
 * fails the n-th ``xWrite``, ``xSync``, ``xLock``, ``xTruncate`` or
-  ``xFileControl`` call (but ``UNCOUNTED_FILE_CONTROLS``) after ``arm()`` with the SQLite error chosen
-  (``SQLITE_IOERR_*``, ``SQLITE_FULL``, ``SQLITE_BUSY``), once or -- a disk that
-  stays full, a lock that is never released -- for every later call too;
+  ``xFileControl`` call (of any file, or of one file) after ``arm()`` with the
+  SQLite error chosen (``SQLITE_IOERR_*``, ``SQLITE_FULL``, ``SQLITE_BUSY``),
+  once or -- a disk that stays full, a lock that is never released -- for every
+  later call too, and reports the OS error behind it (``xGetLastError``);
 * with ``record=True``, keeps each file's content as of its last ``xSync`` and
   the writes made since, and at every sync point lists the states a power
   loss there could leave (``CrashImage``): every unsynced write lost, the last
   one torn after a prefix, or a random subset of unsynced sectors written
-  (the disk reorders writes between two syncs).
+  (the disk reorders writes between two syncs); a file deleted without
+  syncing its directory may come back.
 
 It is registered as SQLite's default VFS while in use (``fault_vfs()``), so the
 product opens its store through it unchanged -- the CLI included -- and
@@ -110,7 +112,6 @@ class FaultVFS(apsw.VFS):
 
     def __init__(self, name: str = "custody-fault", *, record: bool = False, seed: int = 2026) -> None:
         super().__init__(name, "unix", makedefault=True)
-        self.vfs_name = name
         self.record = record
         self.rng = random.Random(seed)
         self.fault: Fault | None = None
@@ -123,6 +124,7 @@ class FaultVFS(apsw.VFS):
         self.images: list[CrashImage] = []
         self.syncs = 0
         self._tracked: dict[str, _Tracked] = {}
+        self._undeleted: dict[str, bytes] = {}  # deleted without syncing the directory: a power loss may undo it
         self.open_files: set[FaultFile] = set()
 
     # --- faults ---
@@ -186,21 +188,35 @@ class FaultVFS(apsw.VFS):
         for op in tracked.pending:
             _apply(image, op)
         tracked.durable, tracked.pending = image, []
+        self._undeleted.pop(filename, None)  # SQLite syncs a new file's directory with its first sync
 
-    def deleted(self, filename: str) -> None:
+    def deleted(self, filename: str, syncdir: bool) -> None:
         tracked = self._tracked.get(filename)
-        if tracked is not None:
-            # SQLite deletes a WAL with the directory synced (xDelete's syncDir): durable at once.
-            tracked.durable, tracked.pending = None, []
+        if tracked is None:
+            return
+        if not syncdir and tracked.durable is not None:
+            self._undeleted[filename] = bytes(tracked.durable)
+        tracked.durable, tracked.pending = None, []
 
-    def crash_now(self, label: str = "after the operation") -> CrashImage:
-        """The files if the power failed now."""
-        return self._image(label)
+    def crash_now(self, label: str = "power lost after the operation") -> list[CrashImage]:
+        """The files if the power failed now; a second state when a deletion may not have reached the disk.
 
-    def _image(self, label: str, *, torn: tuple[str, int] | None = None, scatter: bool = False) -> CrashImage:
+        SQLite deletes the WAL on close, after copying it into the database, without syncing the directory:
+        after a power loss it may be back, with the content it had when it was last synced.
+        """
+        images = [self._image(label)]
+        if self._undeleted:
+            names = ", ".join(Path(f).name for f in self._undeleted)
+            images.append(self._image(f"{label}, {names} deleted but back", undeleted=True))
+        return images
+
+    def _image(self, label: str, *, torn: tuple[str, int] | None = None, scatter: bool = False,
+               undeleted: bool = False) -> CrashImage:
         files: dict[str, bytes | None] = {}
         for filename, tracked in self._tracked.items():
             image = None if tracked.durable is None else bytearray(tracked.durable)
+            if undeleted and image is None and filename in self._undeleted:
+                image = bytearray(self._undeleted[filename])
             ops = tracked.pending
             if torn is not None and torn[0] == filename:
                 image = image if image is not None else bytearray()
@@ -232,7 +248,7 @@ class FaultVFS(apsw.VFS):
 
     def xDelete(self, filename: str, syncdir: bool) -> None:
         super().xDelete(filename, syncdir)
-        self.deleted(filename)
+        self.deleted(filename, syncdir)
 
     def xGetLastError(self) -> tuple[int, str | None]:
         return self.last_errno, None
