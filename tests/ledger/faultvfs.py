@@ -6,7 +6,7 @@ unsynced sectors written, torn or lost).  This module brings that discipline
 to the ledger store: ``FaultVFS`` inherits every method from SQLite's own
 ``unix`` VFS (docs/dependency-notes.md, apsw) and
 
-* fails the n-th ``xWrite``, ``xSync``, ``xLock``, ``xTruncate`` or
+* fails the n-th ``xRead``, ``xWrite``, ``xSync``, ``xLock``, ``xTruncate`` or
   ``xFileControl`` call (of any file, or of one file) after ``arm()`` with the
   SQLite error chosen (``SQLITE_IOERR_*``, ``SQLITE_FULL``, ``SQLITE_BUSY``),
   once or -- a disk that stays full, a lock that is never released -- for every
@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import apsw
 
-METHODS = ("xWrite", "xSync", "xLock", "xTruncate", "xFileControl")
+METHODS = ("xRead", "xWrite", "xSync", "xLock", "xTruncate", "xFileControl")
 SECTOR = 512
 
 # File controls never counted nor failed: SQLite asks SQLITE_FCNTL_LOCK_TIMEOUT only whether the VFS can block
@@ -266,6 +266,10 @@ class FaultFile(apsw.VFSFile):
         self.filename = filename
         self.where = Path(filename).name if filename else "a temporary file"
         vfs.open_files.add(self)
+
+    def xRead(self, amount: int, offset: int) -> bytes:
+        self.vfs.check("xRead", self.where)
+        return bytes(super().xRead(amount, offset))
 
     def xWrite(self, data: bytes, offset: int) -> None:
         self.vfs.check("xWrite", self.where)

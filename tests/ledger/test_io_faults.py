@@ -5,8 +5,8 @@ attachment (``workflow.act``, what ``custody note`` runs), the same with its
 automatic checkpoint, a plain ``Ledger.append``, a batch
 (``Store.append_many``), a signed checkpoint and the agent's
 ``LedgerSink.emit`` -- runs on a copy of one ledger through
-``tests.ledger.faultvfs``, which fails its n-th ``xWrite``, ``xSync``,
-``xLock``, ``xTruncate`` or ``xFileControl`` call, for every n until the
+``tests.ledger.faultvfs``, which fails its n-th ``xRead``, ``xWrite``,
+``xSync``, ``xLock``, ``xTruncate`` or ``xFileControl`` call, for every n until the
 operation completes without reaching the fault, once and persistently.  After
 each trial -- as the operation left the files, as a process killed right after
 the error would leave them, and as a power loss right after the trial would
@@ -74,10 +74,11 @@ AGENT_NAME = "agent-ws01"
 ATTACHMENT = b"seal of cabinet A, photographed\n" * 160  # larger than a page: an overflow chain in the same commit
 OPERATOR_PASS = "operator pass"
 
-# The faults each call can really return under SQLite's unix VFS: a write fails or finds the disk full, a sync
-# fails, a lock is held by another process or fails, a truncation fails; a file control fails (SQLite ignores
-# most of them, and the trial then shows that nothing else goes wrong).
+# The faults each call can really return under SQLite's unix VFS: a read fails (a bad sector), a write fails or
+# finds the disk full, a sync fails, a lock is held by another process or fails, a truncation fails; a file
+# control fails (SQLite ignores most of them, and the trial then shows that nothing else goes wrong).
 FAULTS: dict[str, tuple[int, ...]] = {
+    "xRead": (apsw.SQLITE_IOERR_READ,),
     "xWrite": (apsw.SQLITE_IOERR_WRITE, apsw.SQLITE_FULL),
     "xSync": (apsw.SQLITE_IOERR_FSYNC,),
     "xLock": (apsw.SQLITE_BUSY, apsw.SQLITE_IOERR_LOCK),
@@ -557,7 +558,7 @@ def test_opening_closes_the_store_again_when_reading_it_fails(world: World, tmp_
     root = copy_ledger(world.root, tmp_path / "ledger")
     for n in range(1, 40):
         with fault_vfs() as vfs:  # raises if a file is still open at the end
-            vfs.arm(Fault("xFileControl", n, apsw.SQLITE_IOERR))
+            vfs.arm(Fault("xRead", n, apsw.SQLITE_IOERR_READ))
             try:
                 Ledger.open(root).close()
             except StoreError:
@@ -619,6 +620,22 @@ def test_a_full_disk_reported_as_an_io_error_at_commit_is_uncertain(world: World
     assert failed.value.message == (f"the ledger's disk filled up while committing; it is not certain whether "
                                     f"entry {seq} was recorded")
     assert failed.value.hint is not None and "free disk space" in failed.value.hint
+
+
+def test_the_agent_does_not_say_nothing_was_written_when_that_is_not_certain(world: World, tmp_path: Path) -> None:
+    """The sink replaces a full disk's message by its own ("nothing was written; the agent keeps ..."), which
+    must not happen to an uncertain one."""
+    root = copy_ledger(world.root, tmp_path / "ledger")
+    with fault_vfs() as vfs:
+        sink = LedgerSink(root, world.agent, clock=op_clock(), busy_patience=0.0, say=lambda _line: None)
+        try:
+            vfs.arm(Fault("xSync", 1, apsw.SQLITE_IOERR_FSYNC, persistent=True, errno=errno.ENOSPC))
+            with pytest.raises(StoreFullError) as failed:
+                sink.emit(*HEARTBEAT)
+        finally:
+            sink.close(final_checkpoint=False)
+    assert failed.value.uncertain and "not certain" in failed.value.message
+    assert "nothing was written" not in failed.value.diagnostic() and sink.full_errors == 1
 
 
 def test_an_error_without_words_is_named() -> None:
