@@ -362,8 +362,7 @@ def act(
     entry = ledger.store.append(make, after=after)
     if warnings is not None:
         warnings.extend(v for v in ctx["found"] if not v.blocks)
-    if log_signer is not None and ledger.checkpoint_due():
-        ledger.checkpoint(log_signer)
+    ledger.checkpoint_after(entry, log_signer)  # CheckpointPendingError: recorded, checkpoint not signed
     return entry
 
 

@@ -465,12 +465,13 @@ class _Session:
         assert self.signer is not None
         warnings: list[Violation] = []
         entry = act(self.ledger, type_, body, self.signer, attachments=self.blobs, warnings=warnings)
-        if self.ledger.checkpoint_due():
-            # The log key is opened (one more scrypt) only when a checkpoint is due.
-            log_signer = optional_log_signer(self.ledger, optional_path(self.log_passphrase_file))
-            if log_signer is not None:
-                self.ledger.checkpoint(log_signer)
-        _report(entry, warnings, json_out, extra)
+        # The log key is opened (one more scrypt) only when a checkpoint is due; a failure then says that the
+        # entry was recorded (CheckpointPendingError), lest it be recorded twice -- after the usual report.
+        try:
+            self.ledger.checkpoint_after(
+                entry, lambda: optional_log_signer(self.ledger, optional_path(self.log_passphrase_file)))
+        finally:
+            _report(entry, warnings, json_out, extra)
         return entry
 
 
