@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed
 # The package installs as custody.ledger, custody.agents, ... from the repository's folders (pyproject.toml,
 # package-dir). The editable install is a tree of links (strict mode), which mypy can follow; a file added
 # or removed under those folders changes LINKS' name, and the next make links the tree again.
-PACKAGE_DIRS := ledger agents verify schemas docs
+PACKAGE_DIRS := ledger agents verify schemas cli docs
 LINKS := $(VENV)/.links-$(shell find $(PACKAGE_DIRS) -name __pycache__ -prune -o -type f -print 2>/dev/null | LC_ALL=C sort | cksum | cut -d' ' -f1)
-SOURCES := ledger agents verify schemas tests bench
+SOURCES := ledger agents verify schemas cli tests bench
 
 .PHONY: demo test lint typecheck interop bench clean
 
@@ -28,7 +28,7 @@ $(LINKS): $(STAMP)
 	touch $(LINKS)
 
 demo: $(LINKS)
-	$(BIN)/python -m custody.ledger.demo demo-output
+	$(BIN)/python -m custody.cli.demo demo-output
 
 test: $(LINKS)
 	$(BIN)/ruff check $(SOURCES)

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from custody.ledger.cli.main import main as custody_main
+from custody.cli.main import main as custody_main
 
 DEMO_ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 
@@ -159,7 +159,7 @@ def _optional_phases(*, after_export: bool = False) -> list[Phase]:
     from importlib import import_module
 
     out: list[Phase] = []
-    for module in ("custody.ledger.demo_phases",):
+    for module in ("custody.cli.demo_phases",):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
-from custody.ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
+from custody.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
 from custody.ledger.i18n import _
 
 if TYPE_CHECKING:  # verify.reports imports ReportLab (~75 ms): only `custody report` pays for it

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from custody.ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json, report_error
+from custody.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json, report_error
 from custody.ledger.errors import FormatError, VerificationError
 from custody.ledger.i18n import _
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from custody.ledger.cli.common import (
+from custody.cli.common import (
     ATTACHMENT_LIMIT,
     DOCUMENT_LIMIT,
     CommandTree,
@@ -134,7 +134,7 @@ def register(app: typer.Typer, only: str | None = None) -> None:
 
 # --- option factories (help text is built after the language is chosen) ---
 #
-# Path options are declared as text (custody.ledger.cli.common.optional_path).
+# Path options are declared as text (custody.cli.common.optional_path).
 
 
 _FILE_OPTIONS = (

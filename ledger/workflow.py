@@ -1,6 +1,6 @@
 """The custody workflow as a service: check an act against the lifecycle model, then write it.
 
-The operator CLI (``custody.ledger.cli.workflow``) and the agent wiring call this
+The operator CLI (``custody.cli.workflow``) and the agent wiring call this
 module; it has no command-line code.  Two entry points:
 
 * :func:`current_state` (and :func:`projection`): the lifecycle state
