@@ -33,6 +33,7 @@ demo: $(LINKS)
 test: $(LINKS)
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 -q --durations=25
 
 lint: $(LINKS)

@@ -4,7 +4,7 @@ Most of an operator's round trip (``custody media checkout`` as a process) is
 the interpreter starting and importing (BENCHMARKS.md, Round trip).  These
 tests run real commands in fresh processes and check that the heavy modules
 kept off that path stay off it: pydantic (typer's parameter conversion,
-cli/common.py), jsonschema (schemas/__init__.py: jsonschema_rs accepts),
+cli/common.py), jsonschema (ledger/validation.py: jsonschema_rs accepts),
 Babel (ledger/i18n.py: cached catalogue), rich (cli/common.py:
 LazyConsole), and everything of the verifier, the reports and the agent.
 They also check that the shortcuts print and convert exactly as before.
