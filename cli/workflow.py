@@ -626,12 +626,15 @@ def person_remove(
 
 
 def _tier_label(tier: str) -> str:
-    return {"vendor": _("vendor"), "subcontractor": _("subcontractor"),
-            "sub-subcontractor": _("sub-subcontractor")}.get(tier, tier)
+    from custody.ledger.vocabulary import TIERS, word
+
+    return word(TIERS, tier)
 
 
 def _role_label(role: str) -> str:
-    return {"operator": _("operator"), "responsible": _("responsible person"), "agent": _("agent")}.get(role, role)
+    from custody.ledger.vocabulary import ROLES, word
+
+    return word(ROLES, role)
 
 
 def person_list(
@@ -809,10 +812,10 @@ def _receipt_items(values: list[str]) -> list[dict[str, Any]]:
 
 
 def kind_label(kind: str) -> str:
-    return {
-        "usb": _("USB stick"), "hdd": _("hard disk"), "ssd": _("SSD"), "sd": _("SD card"),
-        "optical": _("optical disc"), "tape": _("tape"), "paper": _("paper"), "other": _("other medium"),
-    }.get(kind, kind)
+    """A media kind (code) as a word of the process's language (ledger/vocabulary.py); for display only."""
+    from custody.ledger.vocabulary import KINDS, word
+
+    return word(KINDS, kind)
 
 
 def _default_receipt_items(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -821,7 +824,7 @@ def _default_receipt_items(body: dict[str, Any]) -> list[dict[str, Any]]:
     items = body.get("contents", {}).get("items", []) or [{"name": body.get("label") or body.get("media_id", "-")}]
     lines = []
     for n, item in enumerate(items):
-        line: dict[str, Any] = {"name": item["name"], "media_name": kind_label(kind), "quantity": 1 if n == 0 else 0}
+        line: dict[str, Any] = {"name": item["name"], "media_name": kind, "quantity": 1 if n == 0 else 0}
         if isinstance(body.get("media_id"), str):
             line["media_id"] = body["media_id"]
         if isinstance(item.get("records"), int):
@@ -961,7 +964,7 @@ def media_register(
         explicit.update(source=source, purpose=purpose, remarks=remarks, attachments=s.files(attach))
         body = _body(from_file, explicit)
         _medium_defaults(s, body, empty_contents=True)
-        body.setdefault("source", _("vendor stock"))
+        body.setdefault("source", "vendor_stock")  # a code (ledger/vocabulary.py SOURCES), never a translated word
         s.act("media.registered", body, json_out, media_id=body.get("media_id"))
 
     _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
@@ -1173,7 +1176,7 @@ def dispose_request(
         m = _medium(state, media_id)
         contents = m.record.get("contents", {}).get("items", [])
         name = contents[0]["name"] if isinstance(contents, list) and contents else (m.record.get("label") or m.id)
-        items.append({"name": name, "media_name": kind_label(m.kind), "media_id": m.id, "serial": m.serial,
+        items.append({"name": name, "media_name": m.kind, "media_id": m.id, "serial": m.serial,
                       "quantity": 1})
     fields = _body(from_file, {
         "requester": _requester(requester, key), "purpose": purpose,
@@ -1189,7 +1192,7 @@ def dispose_request(
     application.setdefault("place", _work_place(state) or "-")
     application.setdefault("witness_required", True)
     application.setdefault("planned_date", _now()[:10])
-    fields.setdefault("purpose", _("Disposal at the end of use"))
+    fields.setdefault("purpose", "end_of_use")  # a code (ledger/vocabulary.py PURPOSES)
     method = application.get("method", {})
     for listed_id in listed:
         listed_medium = state.medium(str(listed_id))
@@ -1756,9 +1759,9 @@ def dispose_record(
         for field in ("make", "model", "property_number"):
             if isinstance(m.record.get(field), str):
                 body.setdefault(field, m.record[field])
-        body.setdefault("media_type", kind_label(m.kind))
-        body.setdefault("source", {"received": _("received from the municipality"), "registered": _("vendor stock"),
-                                   "copy": _("copy of {source}").format(source=m.source)}.get(m.origin, m.origin))
+        # Codes, never translated words: the signed evidence must not depend on --lang (ledger/vocabulary.py).
+        body.setdefault("media_type", m.kind)
+        body.setdefault("source", m.origin)
         method = body.setdefault("method", {})
         if disposal is not None:
             method.setdefault("category", disposal.category)
@@ -1771,7 +1774,7 @@ def dispose_record(
         body.setdefault("operator", _person(state, s.signer.name))
         body.setdefault("responsible", _responsible(state))
         verification = body.setdefault("verification", {})
-        verification.setdefault("method", _("visual inspection"))
+        verification.setdefault("method", "visual_inspection")
         verification.setdefault("result", verification_result)
         verification.setdefault("verifier", s.signer.name)
         body.setdefault("photos", [])
@@ -1820,7 +1823,7 @@ def media_return(
             "from": {"organisation": from_org or _vendor_name(state) or "-",
                      "person": from_person or (me.name if me is not None and me.name else s.signer.name)},
             "to": {"organisation": to_org or _municipality_name(state) or "-", "person": to_person},
-            "items": [{"name": item_name, "media_name": kind_label(m.kind if m is not None else "other"),
+            "items": [{"name": item_name, "media_name": m.kind if m is not None else "other",
                        "media_id": media_id, "quantity": 1}],
         }, {"seals": seal or None, "scan": s.file(receipt_scan)})
         body = _merge({"media_id": media_id, "receipt": receipt}, {
@@ -1915,20 +1918,17 @@ def close(
 
 
 def state_label(state: str) -> str:
-    return {
-        "absent": _("not registered"), "in_storage": _("in locked storage"),
-        "checked_out": _("checked out of storage"), "taken_out": _("taken off site"), "erased": _("erased"),
-        "disposal_approved": _("disposal approved"), "disposed": _("disposed"), "returned": _("returned"),
-        "lost": _("lost"),
-    }.get(state, state)
+    from custody.ledger.vocabulary import STATES, word
+
+    return word(STATES, state)
 
 
 def _origin_label(m: Medium) -> str:
-    if m.origin == "received":
-        return _("received")
-    if m.origin == "registered":
-        return _("vendor stock")
-    return _("copy of {source}").format(source=m.source or "-")
+    from custody.ledger.vocabulary import ORIGINS, pick
+
+    if m.origin == "copy":
+        return f"{pick(ORIGINS['copy'])} {m.source or '-'}"
+    return pick(ORIGINS.get(m.origin, (m.origin, m.origin)))
 
 
 def _yes(value: bool) -> str:

@@ -14,45 +14,17 @@ Japanese) pair, e.g. ``state=("in_storage", "保管庫で保管中")``.
 
 from __future__ import annotations
 
+from custody.ledger import vocabulary
+
 Text = tuple[str, str]
 
-STATE_JA = {
-    "absent": "未登録",
-    "in_storage": "保管庫で保管中",
-    "checked_out": "保管庫から出庫中",
-    "taken_out": "作業場所外へ持ち出し中",
-    "erased": "消去済み",
-    "disposal_approved": "廃棄承認済み",
-    "disposed": "廃棄済み",
-    "returned": "返還済み",
-    "lost": "紛失",
-}
-EVENT_JA = {
-    "media.received": "受領",
-    "media.registered": "登録",
-    "media.checked_out": "出庫",
-    "media.checked_in": "入庫",
-    "takeout.departed": "持ち出し",
-    "takeout.returned": "持ち出しからの返却",
-    "takeout.erased_at_destination": "持ち出し先での消去",
-    "copy.made": "複製",
-    "media.erased": "消去",
-    "disposal.approved": "廃棄承認の記録",
-    "media.disposed": "廃棄",
-    "media.returned": "返還",
-    "incident.reported": "事故報告",
-}
-TIER_JA = {"vendor": "受託者", "subcontractor": "再委託先", "sub-subcontractor": "再々委託先"}
-ROLE_JA = {"responsible": "作業責任者", "operator": "作業従事者", "agent": "エージェント"}
-KIND_JA = {"takeout": "持ち出し", "copy": "複製", "dispose": "廃棄", "subcontract": "再委託"}
-INCIDENT_JA = {
-    "lost": "紛失",
-    "stolen": "盗難",
-    "leak": "漏えい",
-    "suspicion": "漏えい等のおそれ",
-    "found": "発見",
-    "other": "その他",
-}
+# The vocabulary's Japanese words (ledger/vocabulary.py), for values that differ by language.
+STATE_JA = {code: ja for code, (_en, ja) in vocabulary.STATES.items()}
+EVENT_JA = {code: ja for code, (_en, ja) in vocabulary.EVENTS.items()}
+TIER_JA = {code: ja for code, (_en, ja) in vocabulary.TIERS.items()}
+ROLE_JA = {code: ja for code, (_en, ja) in vocabulary.ROLES.items()}
+KIND_JA = {code: ja for code, (_en, ja) in vocabulary.APPROVAL_KINDS.items()}
+INCIDENT_JA = {code: ja for code, (_en, ja) in vocabulary.INCIDENTS.items()}
 
 # --- people (C9) ---
 

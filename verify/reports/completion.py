@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from custody.ledger.vocabulary import EVENTS, INCIDENT_STATUS, INCIDENTS, SCOPES, SEVERITIES, TIERS
 from custody.verify.findings import ERROR, INFO, WARNING
 from custody.verify.reports.common import (
     DISPOSITIONS,
@@ -54,21 +55,7 @@ from custody.verify.reports.document import (
     SignatureBoxes,
     Table,
 )
-from custody.verify.reports.labels import (
-    CODES,
-    DASH,
-    EVENTS,
-    INCIDENT_STATUS,
-    INCIDENTS,
-    SCOPES,
-    SEVERITIES,
-    TIERS,
-    Tr,
-    code_order,
-    dict_of,
-    list_of,
-    text_of,
-)
+from custody.verify.reports.labels import CODES, DASH, Tr, code_order, dict_of, list_of, text_of
 
 
 def _statement(data: ReportData, t: Tr) -> list[Block]:

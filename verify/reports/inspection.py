@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from custody.ledger.vocabulary import INSPECTION_ITEMS, INSPECTION_TYPES, SEVERITIES
 from custody.verify.findings import ERROR, Finding
 from custody.verify.reports.common import (
     VENDOR,
@@ -54,16 +55,7 @@ from custody.verify.reports.document import (
     Section,
     Table,
 )
-from custody.verify.reports.labels import (
-    DASH,
-    INSPECTION_ITEMS,
-    INSPECTION_TYPES,
-    SEVERITIES,
-    Tr,
-    dict_of,
-    list_of,
-    text_of,
-)
+from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 
 MAX_NOTES = 12  # findings listed per cell; the rest are counted ("他 N 件") -- all are in the findings report
 

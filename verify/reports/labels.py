@@ -3,9 +3,10 @@
 Reports are written in the language asked for (``--lang``), not the
 process's: the demo writes a Japanese and an English completion report from
 one process.  So labels are picked with :class:`Tr` (``t(en, ja)``, the same
-idea as ``ledger.i18n.text`` with the language given), and the vocabulary of
-the ledger (media kinds, states, events, NIST SP 800-88 categories, rule
-codes) is kept here as (English, Japanese) tables.
+idea as ``ledger.i18n.text`` with the language given).  The vocabulary of the
+ledger (media kinds, states, events, NIST SP 800-88 categories, ...) is
+``custody.ledger.vocabulary``, which the command line reads too; the rule
+codes' legend is kept here.
 
 Dates and times are shown as recorded, never converted with the machine's
 clock: ``2026年4月1日 10:05`` (Japanese; the offset is added when it is not
@@ -18,7 +19,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from custody.ledger.rule_texts import EVENT_JA, INCIDENT_JA, ROLE_JA, STATE_JA, TIER_JA
 from custody.verify.reports.document import Lang
 
 JST = timezone(timedelta(hours=9))
@@ -135,133 +135,6 @@ def dict_of(value: Any) -> dict[str, Any]:
 def list_of(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
-
-def _en_ja(table_ja: Mapping[str, str], en: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    return {key: (en.get(key, key.replace("_", " ")), ja) for key, ja in table_ja.items()}
-
-
-KINDS: dict[str, tuple[str, str]] = {
-    "usb": ("USB flash drive", "USBメモリ"),
-    "hdd": ("Hard disk drive", "ハードディスク"),
-    "ssd": ("SSD", "SSD"),
-    "sd": ("SD card", "SDカード"),
-    "optical": ("Optical disc", "光ディスク"),
-    "tape": ("Magnetic tape", "磁気テープ"),
-    "paper": ("Paper", "紙"),
-    "other": ("Other", "その他"),
-}
-
-STATES: dict[str, tuple[str, str]] = _en_ja(
-    STATE_JA,
-    {
-        "absent": "not registered",
-        "in_storage": "in locked storage",
-        "checked_out": "checked out for work",
-        "taken_out": "taken out of the work location",
-        "erased": "erased",
-        "disposal_approved": "disposal approved",
-        "disposed": "disposed",
-        "returned": "returned",
-        "lost": "lost",
-    },
-)
-
-EVENTS: dict[str, tuple[str, str]] = {
-    **_en_ja(
-        EVENT_JA,
-        {
-            "media.received": "received",
-            "media.registered": "registered",
-            "media.checked_out": "checked out",
-            "media.checked_in": "checked in",
-            "takeout.departed": "taken out",
-            "takeout.returned": "back from takeout",
-            "takeout.erased_at_destination": "erased at the destination",
-            "copy.made": "copy made",
-            "media.erased": "erased",
-            "disposal.approved": "disposal approval recorded",
-            "media.disposed": "disposed",
-            "media.returned": "returned",
-            "incident.reported": "incident reported",
-        },
-    ),
-    "contract.opened": ("contract opened", "契約開始"),
-    "contract.closed": ("contract closed", "契約終了"),
-    "personnel.registered": ("person registered", "作業者登録"),
-    "personnel.changed": ("person changed", "作業者変更"),
-    "personnel.removed": ("person removed", "作業者抹消"),
-    "subcontract.approved": ("subcontract approval recorded", "再委託承認の記録"),
-    "inspection.recorded": ("inspection recorded", "検査の記録"),
-    "note.recorded": ("note", "メモ"),
-    "key.rotated": ("key rotated", "鍵の更新"),
-    "key.revoked": ("key revoked", "鍵の失効"),
-}
-
-ORIGINS: dict[str, tuple[str, str]] = {
-    "received": ("handover receipt", "預り証"),
-    "registered": ("vendor's own", "自社"),
-    "copy": ("copy of", "複製元"),
-}
-
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "clear": ("Clear", "消去 (Clear)"),
-    "purge": ("Purge", "除去 (Purge)"),
-    "destroy": ("Destroy", "破壊 (Destroy)"),
-}
-
-RESULTS: dict[str, tuple[str, str]] = {"pass": ("Pass", "合格"), "fail": ("Fail", "不合格")}
-
-INCIDENTS: dict[str, tuple[str, str]] = _en_ja(INCIDENT_JA, {"suspicion": "suspected leak"})
-
-INCIDENT_STATUS: dict[str, tuple[str, str]] = {
-    "open": ("open", "対応中"),
-    "contained": ("contained", "封じ込め済み"),
-    "closed": ("closed", "完了"),
-}
-
-TIERS: dict[str, tuple[str, str]] = _en_ja(TIER_JA, {"vendor": "vendor"})
-ROLES: dict[str, tuple[str, str]] = _en_ja(ROLE_JA, {"responsible": "responsible person"})
-
-SCOPES: dict[str, tuple[str, str]] = {
-    "work_pcs": ("work PCs", "作業用PC"),
-    "development_machines": ("development machines", "開発用端末"),
-    "servers": ("servers", "サーバー"),
-    "backups": ("backups", "バックアップ"),
-    "mail": ("e-mail", "電子メール"),
-    "paper": ("paper", "紙媒体"),
-    "other": ("other", "その他"),
-}
-
-INSPECTION_TYPES: dict[str, tuple[str, str]] = {
-    "on_site": ("on-site inspection", "実地検査"),
-    "paper": ("paper inspection", "書面検査"),
-    "remote": ("remote inspection", "遠隔検査"),
-}
-
-INSPECTION_ITEMS: dict[str, tuple[str, str]] = {
-    "subcontracting": ("re-subcontracting", "再委託"),
-    "work_location": ("work location, takeout", "作業場所・持ち出し"),
-    "return_disposal": ("return and disposal", "返還・廃棄"),
-    "copy_limits": ("copy limits", "複製の制限"),
-    "encryption": ("encryption", "暗号化"),
-    "register": ("media register", "媒体管理台帳"),
-    "staff_list": ("staff list", "従事者名簿"),
-    "other": ("other", "その他"),
-}
-
-MEANS: dict[str, tuple[str, str]] = {
-    "by_hand": ("by hand", "手渡し"),
-    "transport": ("transport", "運搬"),
-    "online": ("online", "オンライン"),
-    "mail": ("mail", "郵送"),
-    "other": ("other", "その他"),
-}
-
-SEVERITIES: dict[str, tuple[str, str]] = {
-    "error": ("error", "エラー"),
-    "warning": ("warning", "警告"),
-    "info": ("info", "情報"),
-}
 
 #: What each finding code means (docs/spec-rules.md), short, as a legend.
 CODES: dict[str, tuple[str, str]] = {
