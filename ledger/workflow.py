@@ -26,8 +26,9 @@ advanced state.  The cache is ignored and rebuilt from entry 0 when:
 
 * its format or the lifecycle model's snapshot format differs;
 * its *fingerprint* differs: a hash of the source of the modules that define
-  the rules (``custody.ledger.lifecycle``, ``custody.ledger.media``, ``custody.ledger.approval``,
-  ``custody.ledger.violation``, ``custody.ledger.registry``, ``custody.ledger.events`` and this one), so
+  the rules (every module of the ``custody.ledger.lifecycle`` package, ``custody.ledger.media``,
+  ``custody.ledger.approval``, ``custody.ledger.violation``, ``custody.ledger.registry``,
+  ``custody.ledger.events``, the rule texts, the vocabulary and this one), so
   that a new version of the rules never reads a state built by an old one;
 * it covers more entries than the ledger holds, belongs to another origin, or
   the leaf hash of its last entry is not the ledger's (a restored or
@@ -62,7 +63,8 @@ CACHE_NAME = "workflow"
 CACHE_FORMAT = "custody/workflow-cache/v1"
 _RULE_MODULES = (
     "custody.ledger.lifecycle", "custody.ledger.media", "custody.ledger.approval", "custody.ledger.violation",
-    "custody.ledger.registry", "custody.ledger.events", "custody.ledger.workflow",
+    "custody.ledger.registry", "custody.ledger.events", "custody.ledger.rule_texts", "custody.ledger.vocabulary",
+    "custody.ledger.workflow",
 )
 
 
@@ -91,9 +93,14 @@ def rules_fingerprint() -> str:
         module = import_module(name)
         source = getattr(module, "__file__", None)
         digest.update(name.encode() + b"\n")
-        if source:
+        if not source:
+            continue
+        # a package (the lifecycle families): every module of its folder
+        files = sorted(Path(source).parent.glob("*.py")) if Path(source).name == "__init__.py" else [Path(source)]
+        for path in files:
+            digest.update(path.name.encode() + b"\n")
             try:
-                digest.update(Path(source).read_bytes())
+                digest.update(path.read_bytes())
             except OSError:
                 digest.update(b"?")
     return digest.hexdigest()
