@@ -43,7 +43,7 @@ from custody.cli.common import (
     read_input_file,
     register_tree,
 )
-from custody.ledger.errors import RuleRefusal, UsageError
+from custody.ledger.errors import UsageError
 from custody.ledger.i18n import _
 
 if TYPE_CHECKING:
@@ -380,15 +380,10 @@ def _work_place(state: LedgerState) -> str:
     return ""
 
 
-def _medium(state: LedgerState, media_id: str, *, code: str = "C15") -> Medium:
-    m = state.medium(media_id)
-    if m is None:
-        raise RuleRefusal(
-            code, _("Medium {m} is not in the media register.").format(m=media_id),
-            missing=_("a media.received or media.registered entry for {m}").format(m=media_id),
-            todo=_("Check the media id (custody media list), or record the medium first (custody media receive)."),
-        )
-    return m
+def _medium(state: LedgerState, media_id: str) -> Medium:
+    from custody.ledger.lifecycle.applications import require_medium
+
+    return require_medium(state, media_id)
 
 
 def _need(value: Any, option: str) -> Any:
@@ -1064,19 +1059,12 @@ def _write_request(ledger_dir: str, kind: str, fields: dict[str, Any], output: s
               markup=False)
 
 
-def _live_media(state: LedgerState, media_ids: list[str]) -> None:
-    """Refuse an application for a medium that is not in the register or no longer in custody."""
-    from custody.ledger.media import FINAL
+def _refuse_application(state: LedgerState, kind: str, media_ids: list[str], *, targets: list[str] | None = None,
+                        category: str | None = None) -> None:
+    """What no approval could make valid is refused before the application is written (ledger.lifecycle)."""
+    from custody.ledger.lifecycle.applications import refuse_application
 
-    for media_id in media_ids:
-        m = _medium(state, media_id)
-        if m.state in FINAL:
-            raise RuleRefusal(
-                "C12" if m.state != "lost" else "C14",
-                _("Medium {m} is {state}; nothing more can be applied for.").format(
-                    m=media_id, state=state_label(m.state)),
-                todo=_("Check the media id (custody media list)."),
-            )
+    refuse_application(state, kind, media_ids, targets=targets or [], category=category)
 
 
 def takeout_request(
@@ -1111,7 +1099,7 @@ def takeout_request(
         "erasure_plan": erasure_plan, "origin_place": origin_place, "data_items": _items(items, state) or None,
     })
     media = list(fields.get("media") or [])
-    _live_media(state, media)
+    _refuse_application(state, "takeout", media)
     fields.setdefault("origin_place", _work_place(state) or "-")
     fields.setdefault("data_items", _media_data_items(state, media))
     fields.setdefault("planned_out", _now())
@@ -1142,11 +1130,7 @@ def copy_request(
         "data_items": _items(items, state) or None,
     })
     media = list(fields.get("media") or [])
-    _live_media(state, media)
-    for target in fields.get("target_media") or []:
-        if state.medium(target) is not None:
-            raise RuleRefusal("C5", _("Media id {m} is already in the register; a copy needs a new id.").format(
-                m=target), todo=_("Choose a new media id for the copy."))
+    _refuse_application(state, "copy", media, targets=list(fields.get("target_media") or []))
     fields.setdefault("copies", 1)
     fields.setdefault("data_items", _media_data_items(state, media))
     _write_request(ledger_dir, "copy", fields, output, state, state.origin)
@@ -1188,21 +1172,13 @@ def dispose_request(
     })
     application = fields.setdefault("application", {})
     listed = [i.get("media_id") for i in application.get("items", []) if isinstance(i, dict)]
-    _live_media(state, [m for m in listed if isinstance(m, str)])
     application.setdefault("place", _work_place(state) or "-")
     application.setdefault("witness_required", True)
     application.setdefault("planned_date", _now()[:10])
     fields.setdefault("purpose", "end_of_use")  # a code (ledger/vocabulary.py PURPOSES)
     method = application.get("method", {})
-    for listed_id in listed:
-        listed_medium = state.medium(str(listed_id))
-        if listed_medium is not None and listed_medium.my_number and method.get("category") != "destroy":
-            raise RuleRefusal(
-                "C7", _("Medium {m} holds My Number data: it must be destroyed physically (第11-4).").format(
-                    m=listed_medium.id),
-                missing=_("NIST SP 800-88 category destroy"),
-                todo=_("Apply with --category destroy and a destruction technique."),
-            )
+    _refuse_application(state, "dispose", [m for m in listed if isinstance(m, str)],
+                        category=method.get("category") if isinstance(method, dict) else None)
     if state.my_number and application.get("witness_required") is False:
         err.print(_("Note: this contract involves My Number data; a disposal without a witness needs the reason "
                     "recorded (custody dispose record --no-witness-reason)."), markup=False)
@@ -1461,27 +1437,9 @@ def takeout_depart(
 
 
 def _takeout_target(s: _Session, takeout_seq: int | None, media_ids: list[str]) -> tuple[int, list[str]]:
-    """The takeout (by seq, else the one the media are out on) and its media (default: all still out)."""
-    state = s.state
-    if takeout_seq is None:
-        seqs = {m.takeout_seq for i in media_ids if (m := state.medium(i)) is not None and m.takeout_seq is not None}
-        if len(seqs) == 1:
-            takeout_seq = seqs.pop()
-        elif not media_ids and len(state.open_takeouts()) == 1:
-            takeout_seq = state.open_takeouts()[0].seq
-        else:
-            raise RuleRefusal(
-                "C4", _("Which takeout? Give --takeout SEQ (open takeouts: {seqs}).").format(
-                    seqs=", ".join(str(t.seq) for t in state.open_takeouts()) or "-"),
-                todo=_("custody status lists the open takeouts."),
-            )
-    if not media_ids:
-        takeout = state.takeouts.get(takeout_seq)
-        media_ids = list(takeout.open) if takeout is not None else []
-        if not media_ids:
-            raise RuleRefusal("C4", _("No medium of the takeout at seq {seq} is still out.").format(seq=takeout_seq),
-                              todo=_("custody status lists the open takeouts."))
-    return takeout_seq, media_ids
+    from custody.ledger.lifecycle.applications import takeout_target
+
+    return takeout_target(s.state, takeout_seq, media_ids)
 
 
 def takeout_return(
@@ -1752,8 +1710,10 @@ def dispose_record(
         }
         body = _body(from_file, explicit)
         mid = _need(body.get("media_id"), "--media-id")
+        from custody.ledger.lifecycle.applications import disposal_to_record
+
         m = _medium(state, str(mid))
-        disposal = state.disposals.get(m.disposal_id) if m.disposal_id else None
+        disposal = disposal_to_record(state, str(mid))  # refused here when no record of it may be made
         body.setdefault("approval_id", m.disposal_id or "-")
         body.setdefault("serial", m.serial)
         for field in ("make", "model", "property_number"):
@@ -1769,6 +1729,7 @@ def dispose_record(
             approved = state.approval_body(disposal.id)
             if approved is not None and approved.application is not None:
                 body.setdefault("place", approved.application.place)
+        body.setdefault("place", _work_place(state) or "-")  # a complete body: the rules then say what is missing
         body.setdefault("end", _now())
         body.setdefault("start", body["end"])
         body.setdefault("operator", _person(state, s.signer.name))

@@ -8,10 +8,10 @@ module; it has no command-line code.  Two entry points:
   (:class:`custody.ledger.registry.Registry`) as of the head of the ledger;
 * :func:`act`: append one entry **only if** the model allows it.  Under the
   store's write lock (``BEGIN IMMEDIATE``), with the seq and the ``at`` the
-  entry will carry, it validates the body against its schema, checks the
-  signing key (registered, not rotated away, not revoked), runs
-  :func:`custody.ledger.lifecycle.precheck` and raises the ``RuleRefusal`` (exit 6,
-  in the user's language) of every blocking violation -- then nothing is
+  entry will carry, it checks the signing key (registered, not rotated away,
+  not revoked), then runs :func:`custody.ledger.lifecycle.refuse` (the body's
+  schema, then the rules) and raises the ``RuleRefusal`` (exit 6, in the
+  user's language) of every blocking violation -- then nothing is
   written, not even the entry's attachments.  Non-blocking violations (facts
   that broke a rule, warnings) are handed back to the caller to print.
 
@@ -51,13 +51,13 @@ from custody.ledger.entry import Entry, sign_entry
 from custody.ledger.errors import NoteFormatError, RuleRefusal, SchemaError, StoreError, UsageError
 from custody.ledger.i18n import _
 from custody.ledger.ledger import Ledger
-from custody.ledger.lifecycle import STATE_FORMAT, Event, LedgerState, advance, new_state, precheck
+from custody.ledger.lifecycle import STATE_FORMAT, Event, LedgerState, advance, new_state, refuse
 from custody.ledger.note import Signer, Verifier
 from custody.ledger.registry import KeyState, KeyStatus, Registry
 from custody.ledger.registry import Person as RegistryPerson
 from custody.ledger.rfc6962 import leaf_hash
 from custody.ledger.store import Head, Store
-from custody.ledger.violation import Violation, refusal
+from custody.ledger.violation import Violation
 
 CACHE_NAME = "workflow"
 CACHE_FORMAT = "custody/workflow-cache/v1"
@@ -297,33 +297,26 @@ def _key_entry_refusal(registry: Registry, type_: str, body: dict[str, Any], sig
 
 
 def check_event(proj: Projection, event: Event, signer: Signer | None = None) -> list[Violation]:
-    """Every violation ``event`` would cause.
+    """The pre-write check of every command that appends (docs/spec.md §13.4), in one order.
 
-    Raises the ``RuleRefusal`` of a key problem or of the blocking violations
-    first (a rule says what is missing and what to do), then ``UsageError``
-    for a body that does not match its schema; returns the non-blocking
-    violations (and blocking ones only when nothing is raised, i.e. never).
+    The signing key (registered, not rotated away, not revoked: RuleRefusal C9, exit 6), then
+    :func:`custody.ledger.lifecycle.refuse`: the body's schema (a body the options or ``--from-file`` built
+    wrong: UsageError, exit 2, naming the field) and the rules (RuleRefusal, exit 6, every blocking
+    violation).  Returns the non-blocking violations.
     """
-    from custody.ledger.events import validate_body
-
     if signer is not None:
         problem = _key_refusal(proj.registry, signer, event.seq) or _key_entry_refusal(
             proj.registry, event.type, event.body, signer
         )
         if problem is not None:
             raise problem
-    found = precheck(proj.state, event)
-    refused = refusal(found)
-    if refused is not None:
-        raise refused
     try:
-        validate_body(event.type, event.body)
+        return refuse(proj.state, event)
     except SchemaError as exc:
         raise UsageError(
             _("The entry is not valid: {why}").format(why=exc.message),
             hint=_("Check the option or the --from-file field '{field}'.").format(field=exc.field or "-"),
         ) from None
-    return found
 
 
 def act(

@@ -207,17 +207,28 @@ def _h_disposal_approved(st: LedgerState, e: EventLike, out: _Out, commit: bool)
         m.disposal_id = body.id
 
 
-def _h_disposed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    body = e.body
-    media_id = _s(body, "media_id")
+def disposable(st: LedgerState, out: _Out, media_id: str) -> tuple[Medium, Disposal] | None:
+    """The medium and the pending disposal approval a disposal record of ``media_id`` carries out; None (with
+    the violation: C7 no approval, or the transition's C7 / C12 / C14 / C15) when no record of it may be made.
+    The command line asks it first, since a record's defaults (method, place) come from the approval."""
     m = st.media.get(media_id)
     disposal = _pending_disposal(st, m) if m is not None else None
     if m is not None and m.state not in FINAL and m.state != TAKEN_OUT and disposal is None:
         out.add("C7", ERROR, NO_DISPOSAL_APPROVAL, media=media_id, missing=txt.NEED_DISPOSAL_11_2,
                 todo=DO_APPLY_DISPOSAL, m=media_id)
+        return None
+    if not _move_ok(st, out, transition("media.disposed", "medium"), media_id) or m is None or disposal is None:
+        return None
+    return m, disposal
+
+
+def _h_disposed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    body = e.body
+    media_id = _s(body, "media_id")
+    found = disposable(st, out, media_id)
+    if found is None:
         return
-    if not _move_ok(st, out, transition(e.type, "medium"), media_id) or m is None or disposal is None:
-        return
+    m, disposal = found
     method = _d(body, "method")
     category, technique = _s(method, "category"), _s(method, "technique")
     if _s(body, "approval_id") != disposal.id:
@@ -227,9 +238,7 @@ def _h_disposed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         out.add("C7", ERROR, WRONG_METHOD, media=media_id, missing=NEED_APPROVED_METHOD,
                 todo=DO_APPROVED_METHOD, category=category or "-", technique=technique or "-", id=disposal.id,
                 approved=disposal.category, approved_t=disposal.technique or "-")
-    if m.my_number and category != "destroy":
-        out.add("C7", ERROR, NOT_DESTROYED, media=media_id, missing=NEED_DESTROY, todo=DO_DESTROY,
-                m=media_id, category=category or "-")
+    destroy_rule(out, m, category)
     if _s(body, "serial") != m.serial:
         out.add("C7", ERROR, SERIAL_MISMATCH_RECORD, media=media_id, todo=DO_PER_SERIAL,
                 given=_s(body, "serial") or "-", m=media_id, serial=m.serial)
@@ -303,3 +312,11 @@ HANDLERS: dict[str, Handler] = {
     "disposal.approved": _h_disposal_approved,
     "media.disposed": _h_disposed,
 }
+
+
+def destroy_rule(out: _Out, m: Medium, category: str) -> None:
+    """C7: My Number data is destroyed physically (第11-4) -- checked on the disposal record and, before it, on the
+    disposal application (``lifecycle.applications``)."""
+    if m.my_number and category != "destroy":
+        out.add("C7", ERROR, NOT_DESTROYED, media=m.id, missing=NEED_DESTROY, todo=DO_DESTROY,
+                m=m.id, category=category or "-")

@@ -58,14 +58,16 @@ def precheck(state: LedgerState, entry: EventLike) -> list[Violation]:
     return found
 
 
-def refuse(state: LedgerState, entry: EventLike) -> None:
-    """The CLI's pre-write check: the body's schema (SchemaError, exit 3), then the rules
-    (:func:`precheck`; RuleRefusal, exit 6, naming every blocking violation).  Returns when the entry may be
-    written."""
+def refuse(state: LedgerState, entry: EventLike) -> list[Violation]:
+    """The one pre-write check of an entry (docs/spec.md §13.4): the body's schema (SchemaError), then the rules
+    (:func:`precheck`; RuleRefusal, exit 6, naming every blocking violation).  Returns the violations that do not
+    block (facts that broke a rule, warnings) when the entry may be written."""
     validate_body(entry.type, entry.body)
-    problem: RuleRefusal | None = refusal(precheck(state, entry))
+    found = precheck(state, entry)
+    problem: RuleRefusal | None = refusal(found)
     if problem is not None:
         raise problem
+    return found
 
 
 def _run(st: LedgerState, e: EventLike, out: _Out, *, commit: bool) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from custody.ledger import rule_texts
 from custody.ledger.lifecycle import (
+    applications,
     approvals,
     closing,
     copies,
@@ -23,7 +24,7 @@ from custody.ledger.rule_texts import fill
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 # The texts shared by several families and the approvals, and each family's own (ledger/lifecycle/).
-_HOMES = (rule_texts, kernel, approvals, people, storage, takeout, copies, disposal, observation, closing)
+_HOMES = (rule_texts, kernel, approvals, applications, people, storage, takeout, copies, disposal, observation, closing)
 PAIRS = {
     f"{home.__name__.rsplit('.', 1)[-1]}.{name}": value
     for home in _HOMES
