@@ -40,7 +40,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -60,6 +60,9 @@ from custody.verify.cpus import allowed_cpus, usable_cpus
 from custody.verify.findings import ERROR, INFO, WARNING, Finding, sort_key
 from custody.verify.trust import TrustAnchor
 from custody.verify.workers import watch_parent
+
+if TYPE_CHECKING:
+    from custody.ledger.lifecycle import LedgerState
 
 # Entries per worker task: an aligned perfect subtree of the log.  1,024 rather than 2,048: the chunks in
 # flight (their bytes, lines and parsed entries) took ~12 MB more of the summed RSS, for no speed.
@@ -93,7 +96,7 @@ class Context:
     size: int = 0
     witnessed_size: int = 0
     findings: list[Finding] = field(default_factory=list)
-    state: Any = None  # the final lifecycle state (verify.rules.lifecycle), for the reports
+    state: LedgerState | None = None  # the final lifecycle state (verify.rules.lifecycle), for the reports
     # The latest time (Unix seconds) the municipality's witness cosigned this
     # ledger: the municipality's own clock, which the vendor cannot set.  Rules
     # with deadlines judge "now" by it, not only by the vendor's last entry.
@@ -131,7 +134,7 @@ class Result:
     pinned: bool
     witnessed_size: int
     checkpoint_size: int
-    state: Any = field(default=None, compare=False, repr=False)  # final lifecycle state, for reports
+    state: LedgerState | None = field(default=None, compare=False, repr=False)  # final lifecycle state, for reports
 
     def to_json(self) -> dict[str, Any]:
         return {
