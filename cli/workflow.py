@@ -2002,13 +2002,16 @@ def status(
 ) -> None:
     from custody.ledger.ledger import Ledger
     from custody.ledger.lifecycle import finish
-    from custody.ledger.workflow import current_state
+    from custody.ledger.workflow import projection
 
     with Ledger.open(Path(ledger_dir)) as ledger:
-        state = current_state(ledger)
+        proj = projection(ledger)
+        state = proj.state
         size = ledger.store.size
         origin = ledger.origin
-    findings = finish(state, now_or_close=_now())
+    # What verify would report of the ledger so far: the rules at each entry (the same the verifier replays:
+    # C10, C11 on unregistered volumes, C12, a late C8, ...) and the end-of-ledger rules as of now.
+    findings = [*proj.findings, *finish(state, now_or_close=_now())]
     genesis = state.genesis or {}
     counts = state.counts()
     takeouts: list[dict[str, Any]] = [

@@ -42,7 +42,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from custody.ledger.entry import Entry, sign_entry
 from custody.ledger.errors import NoteFormatError, RuleRefusal, SchemaError, StoreError, UsageError
 from custody.ledger.i18n import _
 from custody.ledger.ledger import Ledger
-from custody.ledger.lifecycle import STATE_FORMAT, Event, LedgerState, advance, new_state, refuse
+from custody.ledger.lifecycle import STATE_FORMAT, Event, LedgerState, apply, new_state, refuse
 from custody.ledger.note import Signer, Verifier
 from custody.ledger.registry import KeyState, KeyStatus, Registry
 from custody.ledger.registry import Person as RegistryPerson
@@ -60,7 +60,7 @@ from custody.ledger.store import Head, Store
 from custody.ledger.violation import Violation
 
 CACHE_NAME = "workflow"
-CACHE_FORMAT = "custody/workflow-cache/v1"
+CACHE_FORMAT = "custody/workflow-cache/v2"
 _RULE_MODULES = (
     "custody.ledger.lifecycle", "custody.ledger.media", "custody.ledger.approval", "custody.ledger.violation",
     "custody.ledger.registry", "custody.ledger.events", "custody.ledger.rule_texts", "custody.ledger.vocabulary",
@@ -77,7 +77,9 @@ class Projection:
     size: int
     last_leaf_hash: bytes
     replayed: int = 0  # entries replayed to get here (0: straight from the cache)
-    warnings: list[Violation] = field(default_factory=list)
+    # What the rules found at each entry so far (the verifier's per-entry findings), at most MAX_FINDINGS_PER_CODE
+    # of a code: ``custody status`` shows them beside the end-of-ledger rules.
+    findings: list[Violation] = field(default_factory=list)
 
 
 # --- the cache ---
@@ -142,6 +144,7 @@ def _encode(proj: Projection, origin: str) -> bytes:
         "last_leaf_hash": proj.last_leaf_hash.hex(),
         "lifecycle": proj.state.to_json(),
         "registry": _registry_to_json(proj.registry),
+        "findings": [v.to_json() for v in proj.findings],
     }
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -169,14 +172,24 @@ def _decode(store: Store, origin: str, head: Head) -> Projection | None:
             return None
         state = LedgerState.from_json(doc["lifecycle"])
         registry = _registry_from_json(doc["registry"])
+        findings = [Violation.from_json(v) for v in doc["findings"]]
     except (ValueError, KeyError, TypeError, NoteFormatError, UnicodeDecodeError):
         return None
-    return Projection(state, registry, size, last)
+    return Projection(state, registry, size, last, findings=findings)
+
+
+MAX_FINDINGS_PER_CODE = 200  # as the verifier lists them (verify/engine.py MAX_PER_CODE)
 
 
 def _replay(proj: Projection, entries: Iterable[Entry]) -> None:
+    counts: dict[str, int] = {}
+    for f in proj.findings:
+        counts[f.code] = counts.get(f.code, 0) + 1
     for entry in entries:
-        advance(proj.state, entry)
+        for v in apply(proj.state, entry):
+            if counts.get(v.code, 0) < MAX_FINDINGS_PER_CODE:
+                counts[v.code] = counts.get(v.code, 0) + 1
+                proj.findings.append(v if v.seq is not None else replace(v, seq=entry.seq))
         proj.registry.apply(entry)
         proj.size = entry.seq + 1
         proj.last_leaf_hash = entry.leaf_hash
