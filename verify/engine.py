@@ -108,13 +108,15 @@ class Context:
         self.witness_time = timestamp if self.witness_time is None else max(self.witness_time, timestamp)
 
     def add(
-        self, code: str, severity: str, message: str, *, seq: int | None = None, media: str | None = None
+        self, code: str, severity: str, message: str, *, seq: int | None = None, media: str | None = None,
+        en_ja: tuple[str, str] | None = None,
     ) -> None:
+        """A finding; ``en_ja``: its message in both languages, where the rule wrote both."""
         self._counts[code] += 1
         if self._counts[code] > MAX_PER_CODE:
             self._suppressed[code] += 1
             return
-        self.findings.append(Finding(code, severity, message, seq, media))
+        self.findings.append(Finding(code, severity, message, seq, media, en_ja))
 
 
 class Rule(Protocol):

@@ -7,8 +7,10 @@ the medium concerned where there is one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from custody.ledger.i18n import render
 
 ERROR = "error"
 WARNING = "warning"
@@ -21,11 +23,24 @@ COMPLIANCE_CODES = tuple(f"C{i}" for i in range(1, 16))
 
 @dataclass(frozen=True)
 class Finding:
+    """A finding; ``message`` in the language of the verifying process, :meth:`message_in` in any language.
+
+    The rules' own texts carry both languages (``en_ja``); the integrity messages are texts of custody's
+    catalogue that remember their source (``ledger.i18n.Message``): a report renders either in its own
+    language, so that one verification serves every language.
+    """
+
     code: str
     severity: str
     message: str
     seq: int | None = None
     media: str | None = None
+    en_ja: tuple[str, str] | None = field(default=None, compare=False, repr=False)
+
+    def message_in(self, lang: str) -> str:
+        if self.en_ja is not None:
+            return self.en_ja[1] if lang == "ja" else self.en_ja[0]
+        return render(self.message, lang)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -303,7 +303,7 @@ def findings_table(data: ReportData, t: Tr, *, orgs: Organisations | None = None
     widths = [1, 1, 1, 2, 9]
     rows: list[list[Cell]] = []
     for f in data.result.findings:
-        row: list[Cell] = [f.code, t.word(SEVERITIES, f.severity), t.seq(f.seq), f.media or DASH, f.message]
+        row: list[Cell] = [f.code, t.word(SEVERITIES, f.severity), t.seq(f.seq), f.media or DASH, f.message_in(t.lang)]
         if orgs is not None:
             row.append(t.join([orgs.name(k) for k in orgs.attribute(f)]))
         rows.append(row)

@@ -338,7 +338,7 @@ def _ledger_section(data: ReportData, entry: EntryView, t: Tr) -> list[Block]:
 
 
 def _findings_for(data: ReportData, m: Medium, entry: EntryView, t: Tr) -> Block:
-    rows = [[f.code, t.word(SEVERITIES, f.severity), t.seq(f.seq), f.message]
+    rows = [[f.code, t.word(SEVERITIES, f.severity), t.seq(f.seq), f.message_in(t.lang)]
             for f in data.result.findings if f.media == m.id or (f.seq == entry.seq and f.media is None)]
     if not rows:
         return Paragraph(t("The verifier found nothing about this medium.",

@@ -109,7 +109,7 @@ def _note_lines(findings: Sequence[Finding], row: FormRow, t: Tr) -> str:
     for f in mine[:MAX_NOTES]:
         where = " ".join(x for x in (t.seq(f.seq) if f.seq is not None else "", f.media or "") if x)
         warn = "" if f.severity == ERROR else f"({t.word(SEVERITIES, f.severity)})"
-        lines.append(f"[{f.code}] {where} {f.message}{warn}".replace("  ", " "))
+        lines.append(f"[{f.code}] {where} {f.message_in(t.lang)}{warn}".replace("  ", " "))
     if len(mine) > MAX_NOTES:
         lines.append(t("… and {n} more (see the findings report)", "…ほか {n} 件(検証結果報告を参照)").format(
             n=len(mine) - MAX_NOTES))
@@ -168,7 +168,7 @@ def _integrity(data: ReportData, t: Tr) -> list[Block]:
     bad = [f for f in data.result.findings if f.code.startswith("I") and f.severity == ERROR]
     if not bad:
         return []
-    items = [f"[{f.code}] {t.seq(f.seq) if f.seq is not None else ''} {f.message}".replace("  ", " ")
+    items = [f"[{f.code}] {t.seq(f.seq) if f.seq is not None else ''} {f.message_in(t.lang)}".replace("  ", " ")
              for f in bad[:MAX_NOTES]]
     if len(bad) > MAX_NOTES:
         items.append(t("… and {n} more", "…ほか {n} 件").format(n=len(bad) - MAX_NOTES))
