@@ -508,6 +508,38 @@ def _check_roots(ctx: Context, cps: _Checkpoints, size: int, root: bytes) -> Non
             ctx.add("I4", ERROR, _("checkpoint {name}: tree root differs from the entries").format(name=source))
 
 
+def checked_chunks(
+    chunks: Iterator[tuple[int, list[bytes]]], registry: Registry, origin: str, ordered_sizes: Sequence[int],
+    n_workers: int, *, small: bool = False,
+) -> Iterator[tuple[list[bytes], Checked]]:
+    """Each chunk's lines with the workers' verdict on them, in order: the process pool's plumbing, apart from
+    the decisions ``verify_bundle`` takes on the verdicts (I1-I9, the rules).
+
+    In this process for one worker or a ``small`` bundle; else in a pool of ``n_workers`` processes, at most
+    two chunks per worker in flight, so that memory does not grow with the bundle.
+    """
+    if n_workers <= 1 or small:
+        _init_worker(registry, origin)
+        for start, lines in chunks:
+            yield lines, _check_chunk(start, lines, _inside(ordered_sizes, start, len(lines)))
+        return
+    context = multiprocessing.get_context()
+    pinning = (_worker_cpus(n_workers), context.Value("i", 0))
+    with _pool_errors(), ProcessPoolExecutor(
+        n_workers, mp_context=context, initializer=_start_pool_worker,
+        initargs=(registry, origin, *pinning, os.getpid()),
+    ) as pool:
+        window: list[tuple[list[bytes], Future[Checked]]] = []
+        for start, lines in chunks:
+            inside = _inside(ordered_sizes, start, len(lines))
+            window.append((lines, pool.submit(_check_chunk_in_pool, start, b"\n".join(lines), inside)))
+            if len(window) >= n_workers * 2:
+                done_lines, fut = window.pop(0)
+                yield done_lines, fut.result()
+        for done_lines, fut in window:
+            yield done_lines, fut.result()
+
+
 def verify_bundle(
     bundle: Bundle,
     trust: TrustAnchor,
@@ -537,31 +569,10 @@ def verify_bundle(
         _check_roots(ctx, cps, 0, rng.root())
     next_cp = 0
 
-    def checked() -> Iterator[tuple[list[bytes], Checked]]:
-        chunks = _chunks(bundle, entries_digest, progress)
-        if n_workers <= 1 or bundle.entries_size_bytes() < 2_000_000:
-            _init_worker(registry, trust.origin)
-            for start, lines in chunks:
-                yield lines, _check_chunk(start, lines, _inside(ordered_sizes, start, len(lines)))
-            return
-        context = multiprocessing.get_context()
-        pinning = (_worker_cpus(n_workers), context.Value("i", 0))
-        with _pool_errors(), ProcessPoolExecutor(
-            n_workers, mp_context=context, initializer=_start_pool_worker,
-            initargs=(registry, trust.origin, *pinning, os.getpid()),
-        ) as pool:
-            window: list[tuple[list[bytes], Future[Checked]]] = []
-            for start, lines in chunks:
-                inside = _inside(ordered_sizes, start, len(lines))
-                window.append((lines, pool.submit(_check_chunk_in_pool, start, b"\n".join(lines), inside)))
-                if len(window) >= n_workers * 2:
-                    done_lines, fut = window.pop(0)
-                    yield done_lines, fut.result()
-            for done_lines, fut in window:
-                yield done_lines, fut.result()
-
     attachments: dict[str, int] = {}
-    for lines, chunk in checked():
+    chunks = _chunks(bundle, entries_digest, progress)
+    for lines, chunk in checked_chunks(chunks, registry, trust.origin, ordered_sizes, n_workers,
+                                       small=n_workers > 1 and bundle.entries_size_bytes() < 2_000_000):
         start = chunk.start
         # The seams: the chain and the tree across the chunk boundary.
         breaks = [start + offset for offset in chunk.chain_breaks]
