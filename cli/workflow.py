@@ -410,7 +410,7 @@ def _media_data_items(state: LedgerState, media_ids: list[str]) -> list[dict[str
 class _Session:
     """One command's ledger, signer and (lazily) state."""
 
-    def __init__(self, ledger: Ledger, signer: Signer | None, log_passphrase_file: str | None) -> None:
+    def __init__(self, ledger: Ledger, signer: Signer, log_passphrase_file: str | None) -> None:
         self.ledger = ledger
         self.signer = signer
         self.log_passphrase_file = log_passphrase_file
@@ -457,7 +457,6 @@ class _Session:
     def act(self, type_: str, body: dict[str, Any], json_out: bool, **extra: Any) -> Entry:
         from custody.ledger.workflow import act
 
-        assert self.signer is not None
         warnings: list[Violation] = []
         entry = act(self.ledger, type_, body, self.signer, attachments=self.blobs, warnings=warnings)
         if self.ledger.checkpoint_due():
@@ -741,7 +740,6 @@ def key_rotate(
     vkey = _need(_vkey_from(new_vkey, new_key), "--new-key / --new-vkey")
 
     def build(s: _Session) -> None:
-        assert s.signer is not None
         body = _merge({"key_name": key_name or s.signer.name, "new_vkey": vkey}, {"reason": reason})
         s.act("key.rotated", body, json_out)
 
@@ -785,7 +783,6 @@ def _medium_fields(
 
 
 def _medium_defaults(s: _Session, body: dict[str, Any], *, empty_contents: bool = False) -> None:
-    assert s.signer is not None
     body.setdefault("custodian", s.signer.name)
     storage = body.setdefault("storage", {})
     if "place" not in storage and _work_place(s.state):
@@ -877,7 +874,6 @@ def media_receive(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         explicit = _medium_fields(
             s, media_id=media_id, kind=kind, label=label, make=make, model=model, serial=serial, capacity=capacity,
             hardware_encryption=hardware_encryption, property_number=property_number, volume_uuid=volume_uuid,
@@ -982,7 +978,6 @@ def media_checkout(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         body = _merge({"media_id": media_id, "person": person or s.signer.name, "purpose": purpose}, {
             "workstation": workstation, "seals": seal or None, "remarks": remarks,
         })
@@ -1005,7 +1000,6 @@ def media_checkin(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         body = _merge({"media_id": media_id, "person": person or s.signer.name, "seals_intact": seals_intact}, {
             "seals": seal or None, "manifest_sha256": manifest_sha256, "remarks": remarks,
         })
@@ -1459,7 +1453,6 @@ def takeout_return(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         seq, media = _takeout_target(s, takeout_seq, media_ids)
         check = _merge({"count_match": count_match, "seals_intact": seals_intact,
                         "checked_by": _person_ref(s.state, checked_by) or s.signer.name},
@@ -1479,7 +1472,6 @@ def _sanitization(category: str | None, technique: str | None, tool: str | None,
 
 def _verification(s: _Session, method: str | None, result: str, verifier: str | None,
                   at: str | None = None) -> dict[str, Any]:
-    assert s.signer is not None
     return _merge({"result": result}, {"method": method, "verifier": _person_ref(s.state, verifier) or s.signer.name,
                                        "at": at})
 
@@ -1506,7 +1498,6 @@ def takeout_erased(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         seq, media = _takeout_target(s, takeout_seq, media_ids)
         body = _merge({
             "takeout_seq": seq, "media_ids": media, "erased_by": _person_ref(s.state, erased_by) or s.signer.name,
@@ -1552,7 +1543,6 @@ def copy_make(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         note, _opened = s.approval(approval, "copy")
         src = _medium(s.state, source)
         contents = _contents(_items(items, s.state), None, None, None, s.state) or src.record.get("contents")
@@ -1601,7 +1591,6 @@ def media_erase(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         body = _merge({
             "media_id": media_id, "method": _sanitization(category, technique, tool, tool_version),
             "verification": _verification(s, verification_method, verification_result, verifier),
@@ -1684,7 +1673,6 @@ def dispose_record(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         state = s.state
         photos: list[dict[str, Any] | None] = [
             s.file(p, serial_visible=True, **({"media_id": media_id} if media_id else {})) for p in photo
@@ -1772,7 +1760,6 @@ def media_return(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         state = s.state
         m = state.medium(media_id)
         contents = m.record.get("contents", {}).get("items", []) if m is not None else []

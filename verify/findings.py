@@ -1,7 +1,8 @@
 """Findings: what the verifier reports (docs/spec-rules.md).
 
 Codes are stable -- reports, tests and auditors rely on them: I1..I9 for
-integrity, C1..C15 for compliance.  A finding names the entry (``seq``) and
+integrity, C1.. for compliance (each registered by the lifecycle family that
+raises it: ``custody.ledger.lifecycle.RULE_CODES``).  A finding names the entry (``seq``) and
 the medium concerned where there is one.
 """
 
@@ -18,7 +19,16 @@ INFO = "info"
 SEVERITIES = (ERROR, WARNING, INFO)
 
 INTEGRITY_CODES = ("I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9")
-COMPLIANCE_CODES = tuple(f"C{i}" for i in range(1, 16))
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``COMPLIANCE_CODES``: C1.. as the lifecycle families register them (``custody.ledger.lifecycle.RULE_CODES``),
+    looked up on first use so that importing the findings does not import the rules."""
+    if name == "COMPLIANCE_CODES":
+        from custody.ledger.lifecycle import RULE_CODES
+
+        return tuple(RULE_CODES)
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True)

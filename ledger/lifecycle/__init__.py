@@ -103,8 +103,17 @@ floats: times are integer milliseconds next to their RFC 3339 text);
 
 from __future__ import annotations
 
-from custody.ledger.lifecycle.engine import advance, apply, check, finish, precheck, refuse, transitions_for
-from custody.ledger.lifecycle.kernel import Event, EventLike
+from custody.ledger.lifecycle.engine import (
+    RULE_CODES,
+    advance,
+    apply,
+    check,
+    finish,
+    precheck,
+    refuse,
+    transitions_for,
+)
+from custody.ledger.lifecycle.kernel import Event, EventLike, RuleCode
 from custody.ledger.lifecycle.state import (
     STATE_FORMAT,
     AgentView,
@@ -120,6 +129,7 @@ from custody.ledger.media import TRANSITIONS
 from custody.ledger.violation import Violation, blocking, refusal
 
 __all__ = [
+    "RULE_CODES",
     "STATE_FORMAT",
     "TRANSITIONS",
     "AgentView",
@@ -129,6 +139,7 @@ __all__ = [
     "EventLike",
     "LedgerState",
     "Person",
+    "RuleCode",
     "Subcontract",
     "Takeout",
     "Violation",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from custody.ledger import rule_texts as txt
 from custody.ledger.lifecycle.disposal import _settle_disposal
 from custody.ledger.lifecycle.fields import _d, _ids, _ms, _s
-from custody.ledger.lifecycle.kernel import EventLike, Handler, _Out, _touch
+from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out, _touch
 from custody.ledger.lifecycle.state import LedgerState
 from custody.ledger.lifecycle.takeout import _close_takeout
 from custody.ledger.media import IN_STORAGE, LOST, Medium, transition
@@ -181,3 +181,11 @@ HANDLERS: dict[str, Handler] = {
     "contract.closed": _h_closed,
     "note.recorded": _h_nothing,
 }
+
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C1", ("medium without a final disposition at close", "契約終了時に最終処分のない媒体"), "③"),
+    RuleCode("C14", ("incident", "事故"), "incidents"),
+    RuleCode("C15", ("counts do not reconcile", "数量の不一致"), "③"),
+)

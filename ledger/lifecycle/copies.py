@@ -10,6 +10,7 @@ from custody.ledger.lifecycle.fields import _ms, _s
 from custody.ledger.lifecycle.kernel import (
     EventLike,
     Handler,
+    RuleCode,
     _holds_my_number,
     _move_ok,
     _new_medium,
@@ -77,3 +78,10 @@ def end_copy(st: LedgerState, out: _Out, m: Medium, when: int, *, closing: bool,
 HANDLERS: dict[str, Handler] = {
     "copy.made": _h_copy,
 }
+
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C5", ("copy without a valid prior approval", "有効な事前承認のない複製"), "copies"),
+    RuleCode("C6", ("copy not tracked to a final disposition", "最終処分まで追跡されない複製"), "③"),
+)

@@ -10,7 +10,7 @@ from typing import Any
 from custody.ledger import rule_texts as txt
 from custody.ledger.lifecycle.approvals import _approval, _use_approval
 from custody.ledger.lifecycle.fields import _d, _ms, _norm_org, _s, _same
-from custody.ledger.lifecycle.kernel import EventLike, Handler, _late, _move_ok, _Out, _touch, _verified
+from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _late, _move_ok, _Out, _touch, _verified
 from custody.ledger.lifecycle.state import Disposal, LedgerState
 from custody.ledger.media import COPY, DISPOSAL_APPROVED, DISPOSED, ERASED, FINAL, TAKEN_OUT, Medium, transition
 from custody.ledger.rule_texts import Text
@@ -320,3 +320,11 @@ def destroy_rule(out: _Out, m: Medium, category: str) -> None:
     if m.my_number and category != "destroy":
         out.add("C7", ERROR, NOT_DESTROYED, media=m.id, missing=NEED_DESTROY, todo=DO_DESTROY,
                 m=m.id, category=category or "-")
+
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C7", ("disposal without approval, other method, witness or evidence",
+                     "承認・方法・立会い・証跡を欠く廃棄"), "③"),
+    RuleCode("C8", ("disposal evidence overdue", "廃棄証跡の期限超過"), "③"),
+)

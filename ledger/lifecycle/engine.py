@@ -10,7 +10,7 @@ from custody.ledger.lifecycle import closing as closing_rules
 from custody.ledger.lifecycle import copies, disposal, observation, people, storage, takeout
 from custody.ledger.lifecycle.closing import _after_close
 from custody.ledger.lifecycle.fields import _d, _ms, _s
-from custody.ledger.lifecycle.kernel import _AGENT, GENESIS, EventLike, Handler, _Out
+from custody.ledger.lifecycle.kernel import _AGENT, GENESIS, EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.people import _check_actor
 from custody.ledger.lifecycle.state import LedgerState, Person, _set_genesis
 from custody.ledger.media import COPY, TRANSITIONS, Transition
@@ -25,6 +25,16 @@ _HANDLERS: dict[str, Handler] = {
     **disposal.HANDLERS,
     **closing_rules.HANDLERS,
     **observation.HANDLERS,
+}
+
+
+#: Every compliance rule code, C1 first, from the family that raises it (a new code: its family's CODES).
+RULE_CODES: dict[str, RuleCode] = {
+    rc.code: rc
+    for rc in sorted(
+        (*people.CODES, *takeout.CODES, *copies.CODES, *disposal.CODES, *observation.CODES, *closing_rules.CODES),
+        key=lambda rc: int(rc.code[1:]),
+    )
 }
 
 

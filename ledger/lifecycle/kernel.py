@@ -106,6 +106,20 @@ class Event:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class RuleCode:
+    """A compliance rule code's registration, in the family that raises it (docs/spec-rules.md §6).
+
+    ``legend``: what the code means, short, in English and Japanese; ``form``: where the 別紙報告票 counts it
+    (``"①"`` re-subcontracting, ``"②"`` takeout and work location, ``"③"`` return and disposal; or the key of
+    a reference row: ``"copies"``, ``"incidents"``, ``"observation"``).
+    """
+
+    code: str
+    legend: Text
+    form: str
+
+
 class _Out:
     """The violations of one entry (``seq``) or of ``finish`` (seq None)."""
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from custody.ledger import rule_texts as txt
 from custody.ledger.lifecycle.fields import _d, _ms, _s
-from custody.ledger.lifecycle.kernel import EventLike, Handler, _Out
+from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import AgentView, LedgerState, _cover
 from custody.ledger.media import GONE, IN_STORAGE, LOST, Medium
 from custody.ledger.rule_texts import Text, fill, state_text
@@ -236,3 +236,12 @@ HANDLERS: dict[str, Handler] = {
     "observation.gap": _h_gap,
     "alert.raised": _h_alert,
 }
+
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C10", ("unregistered removable medium attached", "未登録の外部記録媒体の接続"), "②"),
+    RuleCode("C11", ("files written to removable media without approval", "承認のない外部記録媒体への書き込み"), "②"),
+    RuleCode("C12", ("a disposed or returned medium seen again", "廃棄・返還済み媒体の再出現"), "③"),
+    RuleCode("C13", ("observation gap", "観測の欠落"), "observation"),
+)

@@ -10,7 +10,7 @@ from typing import Any
 from custody.ledger import rule_texts as txt
 from custody.ledger.lifecycle.approvals import _approval, _use_approval
 from custody.ledger.lifecycle.fields import _d, _ms, _norm_org, _s
-from custody.ledger.lifecycle.kernel import _AGENT, EventLike, Handler, _Out
+from custody.ledger.lifecycle.kernel import _AGENT, EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState, Person, Subcontract
 from custody.ledger.rule_texts import Text
 from custody.ledger.violation import ERROR, WARNING
@@ -330,3 +330,10 @@ HANDLERS: dict[str, Handler] = {
     "key.rotated": _h_key,
     "key.revoked": _h_key,
 }
+
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C9", ("actor not registered, or subcontractor without approval",
+                     "未登録の作業者、または承認のない再委託先"), "①"),
+)

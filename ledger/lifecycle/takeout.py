@@ -9,7 +9,7 @@ from custody.ledger import rule_texts as txt
 from custody.ledger.approval import coverage_problems
 from custody.ledger.lifecycle.approvals import _add_cover, _approval, _use_approval, _uses
 from custody.ledger.lifecycle.fields import _d, _ids, _ms, _s
-from custody.ledger.lifecycle.kernel import EventLike, Handler, _late, _move_ok, _Out, _touch, _verified
+from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _late, _move_ok, _Out, _touch, _verified
 from custody.ledger.lifecycle.people import _check_carriers
 from custody.ledger.lifecycle.state import LedgerState, Takeout
 from custody.ledger.media import ERASED, IN_STORAGE, TAKEN_OUT, transition
@@ -174,3 +174,11 @@ HANDLERS: dict[str, Handler] = {
     "takeout.returned": _h_takeout_returned,
     "takeout.erased_at_destination": _h_erased_at_destination,
 }
+
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C2", ("takeout without a valid prior approval", "有効な事前承認のない持ち出し"), "②"),
+    RuleCode("C3", ("takeout without the required encryption", "必要な暗号化のない持ち出し"), "②"),
+    RuleCode("C4", ("takeout not returned or erased by its deadline", "期限までに返却・消去されない持ち出し"), "②"),
+)

@@ -62,3 +62,18 @@ def test_state_and_event_names_have_japanese() -> None:
 
     assert set(rule_texts.STATE_JA) == {ABSENT, *STATES}
     assert set(MEDIA_TYPES) <= set(rule_texts.EVENT_JA)
+
+
+def test_every_rule_code_is_registered_once_by_its_family() -> None:
+    """Each compliance code has one home: the family that raises it registers its legend (both languages) and
+    the inspection form's row that counts it (ledger/lifecycle/kernel.py RuleCode)."""
+    from custody.ledger.lifecycle import RULE_CODES
+
+    families = (people, takeout, copies, disposal, observation, closing)
+    registered = [rule.code for family in families for rule in family.CODES]
+    assert sorted(registered, key=lambda c: int(c[1:])) == [f"C{i}" for i in range(1, 16)]
+    assert list(RULE_CODES) == [f"C{i}" for i in range(1, 16)]
+    for rule in RULE_CODES.values():
+        en, ja = rule.legend
+        assert en and _CJK.search(ja), rule
+        assert rule.form in ("①", "②", "③", "copies", "incidents", "observation"), rule

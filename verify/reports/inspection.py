@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from custody.ledger.lifecycle import RULE_CODES
 from custody.ledger.vocabulary import INSPECTION_ITEMS, INSPECTION_TYPES, SEVERITIES
 from custody.verify.findings import ERROR, Finding
 from custody.verify.reports.common import (
@@ -69,18 +70,23 @@ class FormRow:
     reference: bool = False
 
 
+def _codes(form: str) -> tuple[str, ...]:
+    """The rule codes the form counts in a row: each family registers its codes' row (``RuleCode.form``)."""
+    return tuple(code for code, rule in RULE_CODES.items() if rule.form == form)
+
+
 ROWS: tuple[FormRow, ...] = (
-    FormRow("①", "Re-subcontracting only with prior approval", "再委託の原則禁止(再委託可の場合は事前承認)", ("C9",)),
+    FormRow("①", "Re-subcontracting only with prior approval", "再委託の原則禁止(再委託可の場合は事前承認)",
+            _codes("①")),
     FormRow("②", "No takeout of personal data without prior approval; fixed work location",
-            "個人情報の持ち出し禁止(持ち出し可とする場合は事前承認)・作業場所の特定",
-            ("C2", "C3", "C4", "C10", "C11")),
+            "個人情報の持ち出し禁止(持ち出し可とする場合は事前承認)・作業場所の特定", _codes("②")),
     FormRow("③", "Return and disposal of the information assets at the end",
-            "委託業務終了時の情報資産の返還、廃棄等", ("C1", "C6", "C7", "C8", "C12", "C15")),
+            "委託業務終了時の情報資産の返還、廃棄等", _codes("③")),
 )
 REFERENCE_ROWS: tuple[FormRow, ...] = (
-    FormRow("参考", "Copies only with prior approval", "複製の制限(事前承認)", ("C5",), reference=True),
-    FormRow("参考", "Incidents", "事故", ("C14",), reference=True),
-    FormRow("参考", "Observation at the work location", "作業場所の観測の欠落", ("C13",), reference=True),
+    FormRow("参考", "Copies only with prior approval", "複製の制限(事前承認)", _codes("copies"), reference=True),
+    FormRow("参考", "Incidents", "事故", _codes("incidents"), reference=True),
+    FormRow("参考", "Observation at the work location", "作業場所の観測の欠落", _codes("observation"), reference=True),
 )
 
 

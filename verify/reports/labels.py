@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from custody.ledger.lifecycle import RULE_CODES
 from custody.verify.reports.document import Lang
 
 JST = timezone(timedelta(hours=9))
@@ -136,7 +137,8 @@ def list_of(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-#: What each finding code means (docs/spec-rules.md), short, as a legend.
+#: What each finding code means (docs/spec-rules.md), short, as a legend: the integrity codes here, the
+#: compliance codes from the lifecycle family that raises each (``RuleCode.legend``).
 CODES: dict[str, tuple[str, str]] = {
     "I1": ("hash chain or sequence broken", "ハッシュ連鎖・連番の破損"),
     "I2": ("entry signature invalid, unknown or revoked key", "記録の署名が無効、または不明・失効した鍵"),
@@ -147,22 +149,7 @@ CODES: dict[str, tuple[str, str]] = {
     "I7": ("malformed entry", "記録の形式不正"),
     "I8": ("attachment missing or altered", "添付資料の欠落・改変"),
     "I9": ("recorded time runs backwards", "記録時刻の逆行"),
-    "C1": ("medium without a final disposition at close", "契約終了時に最終処分のない媒体"),
-    "C2": ("takeout without a valid prior approval", "有効な事前承認のない持ち出し"),
-    "C3": ("takeout without the required encryption", "必要な暗号化のない持ち出し"),
-    "C4": ("takeout not returned or erased by its deadline", "期限までに返却・消去されない持ち出し"),
-    "C5": ("copy without a valid prior approval", "有効な事前承認のない複製"),
-    "C6": ("copy not tracked to a final disposition", "最終処分まで追跡されない複製"),
-    "C7": ("disposal without approval, other method, witness or evidence",
-           "承認・方法・立会い・証跡を欠く廃棄"),
-    "C8": ("disposal evidence overdue", "廃棄証跡の期限超過"),
-    "C9": ("actor not registered, or subcontractor without approval", "未登録の作業者、または承認のない再委託先"),
-    "C10": ("unregistered removable medium attached", "未登録の外部記録媒体の接続"),
-    "C11": ("files written to removable media without approval", "承認のない外部記録媒体への書き込み"),
-    "C12": ("a disposed or returned medium seen again", "廃棄・返還済み媒体の再出現"),
-    "C13": ("observation gap", "観測の欠落"),
-    "C14": ("incident", "事故"),
-    "C15": ("counts do not reconcile", "数量の不一致"),
+    **{code: rule.legend for code, rule in RULE_CODES.items()},
 }
 
 
