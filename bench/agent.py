@@ -243,7 +243,7 @@ def main() -> None:
         env = {**os.environ, "CUSTODY_LANG": "en", "PYTHONPATH": str(ROOT)}
         log = tmp / "agent.log"
         with log.open("wb") as fh:
-            proc = subprocess.Popen([sys.executable, "-m", "custody.ledger.cli.main", "agent", "run", "--ledger",
+            proc = subprocess.Popen([sys.executable, "-m", "custody.cli.main", "agent", "run", "--ledger",
                                      str(ledger_dir), *key_args, *volumes.agent_args()],
                                     stdout=subprocess.DEVNULL, stderr=fh, env=env, cwd=ROOT)
         reader = Reader(ledger_dir)

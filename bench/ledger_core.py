@@ -85,7 +85,7 @@ def verify_once(bundle: Path, cores: int) -> dict[str, Any]:
     t = time.perf_counter()
     # The benchmark's ledger has no trust store: integrity against the bundle's own keys (the same signature,
     # chain and tree work; the held checkpoints a store adds are a handful).
-    proc = subprocess.Popen([sys.executable, "-m", "custody.ledger.cli.main", "verify", str(bundle), "--integrity-only",
+    proc = subprocess.Popen([sys.executable, "-m", "custody.cli.main", "verify", str(bundle), "--integrity-only",
                              "--json"], stdout=subprocess.PIPE, env=env)
     sampler = RssSampler(proc.pid)
     stdout, _ = proc.communicate()

@@ -138,7 +138,7 @@ def main() -> int:
            "PYTHONPATH": str(ROOT)}
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "custody.ledger.cli.main", "witness", "serve", "--authority", str(authority),
+            [sys.executable, "-m", "custody.cli.main", "witness", "serve", "--authority", str(authority),
              "--listen", "127.0.0.1:0", *args.serve_args.split()],
             stdout=subprocess.DEVNULL, stderr=fh, env=env, cwd=ROOT,
         )

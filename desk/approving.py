@@ -1,7 +1,7 @@
 """Approving and rejecting an application in the desk, with the functions ``custody approve`` uses.
 
 The approval body is ``custody.ledger.approval.approval_from_request`` and the note
-``custody.ledger.approval.sign_approval``, with the defaults of ``custody approve`` (ledger/cli/workflow.py):
+``custody.ledger.approval.sign_approval``, with the defaults of ``custody approve`` (cli/workflow.py):
 valid from now for 30 days (a subcontract for 365), used once, a takeout's minimum encryption AES-256, the
 approval time now in the machine's offset to the second.  So an approval made here and one made with the
 CLI from the same application and the same choices differ only in their times and signature, and the
@@ -29,7 +29,7 @@ from custody.ledger.keyfile import key_file_info, read_key_file
 from custody.ledger.note import ALG_ED25519, Signer, Verifier
 from custody.ledger.timefmt import format_at, parse_at
 
-#: ``custody approve``'s defaults (ledger/cli/workflow.py: --valid-days, --max-uses, --encryption-min).
+#: ``custody approve``'s defaults (cli/workflow.py: --valid-days, --max-uses, --encryption-min).
 VALID_DAYS = 30
 VALID_DAYS_OF = {"subcontract": 365}
 MAX_USES = 1

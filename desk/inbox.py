@@ -28,7 +28,7 @@ from custody.ledger.errors import CanonicalJSONError, SchemaError, StoreError, U
 from custody.ledger.i18n import _
 from custody.schemas import validate
 
-#: Largest application read, as ``custody approve`` reads one (ledger/cli/common.py, DOCUMENT_LIMIT).
+#: Largest application read, as ``custody approve`` reads one (cli/common.py, DOCUMENT_LIMIT).
 MAX_APPLICATION = 4 * 1024 * 1024
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 APPROVED = "approved"

@@ -28,7 +28,7 @@ from custody.ledger.note import ALG_COSIGNATURE_V1, Signer
 from custody.verify.authority import Authority
 from custody.verify.witness import Decision, ParsedRequest, add_checkpoint, parse_request, status_meaning
 
-#: Largest request file read, as ``custody witness cosign`` (ledger/cli/municipality.py, MAX_FILE).
+#: Largest request file read, as ``custody witness cosign`` (cli/municipality.py, MAX_FILE).
 MAX_REQUEST = 1 << 20
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
 

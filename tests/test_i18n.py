@@ -21,14 +21,14 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from typer.testing import CliRunner
 
+from custody.cli.main import build_app
 from custody.ledger import i18n
-from custody.ledger.cli.main import build_app
 from custody.ledger.registry import KeyStatus
 from custody.verify.findings import SEVERITIES
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "ledger" / "locale" / "ja"
-PACKAGES = ("ledger", "verify", "agents", "desk")
+PACKAGES = ("ledger", "verify", "agents", "cli", "desk")
 TEMPLATES = ROOT / "desk" / "templates"  # the desk's pages: _("...") in Jinja, found by Jinja's own extractor
 
 # Words the code translates from variables, which no extractor can see:
@@ -171,7 +171,7 @@ def test_extractor_sees_the_core_messages() -> None:
 # in-process (CliRunner) they follow set_language().  The help of a command's
 # own options is evaluated when its module is first imported (typer.Option
 # defaults), i.e. once per process -- the real CLI picks the language before
-# that import (ledger/cli/main.py) -- so it is checked in a fresh process.
+# that import (cli/main.py) -- so it is checked in a fresh process.
 
 
 def _help(lang: str, *args: str) -> str:
@@ -184,7 +184,7 @@ def _help(lang: str, *args: str) -> str:
 def _help_in_process(lang: str, *args: str) -> str:
     env = {**os.environ, "CUSTODY_LANG": lang, "COLUMNS": "200"}
     proc = subprocess.run(
-        [sys.executable, "-m", "custody.ledger.cli.main", *args, "--help"],
+        [sys.executable, "-m", "custody.cli.main", *args, "--help"],
         capture_output=True, text=True, env=env, timeout=60, check=False, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr

@@ -40,7 +40,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -60,6 +60,9 @@ from custody.verify.cpus import allowed_cpus, usable_cpus
 from custody.verify.findings import ERROR, INFO, WARNING, Finding, sort_key
 from custody.verify.trust import TrustAnchor, trust_of
 from custody.verify.workers import watch_parent
+
+if TYPE_CHECKING:
+    from custody.ledger.lifecycle import LedgerState
 
 # Entries per worker task: an aligned perfect subtree of the log.  1,024 rather than 2,048: the chunks in
 # flight (their bytes, lines and parsed entries) took ~12 MB more of the summed RSS, for no speed.
@@ -93,7 +96,7 @@ class Context:
     size: int = 0
     witnessed_size: int = 0
     findings: list[Finding] = field(default_factory=list)
-    state: Any = None  # the final lifecycle state (verify.rules.lifecycle), for the reports
+    state: LedgerState | None = None  # the final lifecycle state (verify.rules.lifecycle), for the reports
     # The latest time (Unix seconds) the municipality's witness cosigned this
     # ledger: the municipality's own clock, which the vendor cannot set.  Rules
     # with deadlines judge "now" by it, not only by the vendor's last entry.
@@ -105,13 +108,15 @@ class Context:
         self.witness_time = timestamp if self.witness_time is None else max(self.witness_time, timestamp)
 
     def add(
-        self, code: str, severity: str, message: str, *, seq: int | None = None, media: str | None = None
+        self, code: str, severity: str, message: str, *, seq: int | None = None, media: str | None = None,
+        en_ja: tuple[str, str] | None = None,
     ) -> None:
+        """A finding; ``en_ja``: its message in both languages, where the rule wrote both."""
         self._counts[code] += 1
         if self._counts[code] > MAX_PER_CODE:
             self._suppressed[code] += 1
             return
-        self.findings.append(Finding(code, severity, message, seq, media))
+        self.findings.append(Finding(code, severity, message, seq, media, en_ja))
 
 
 class Rule(Protocol):
@@ -131,7 +136,7 @@ class Result:
     pinned: bool
     witnessed_size: int
     checkpoint_size: int
-    state: Any = field(default=None, compare=False, repr=False)  # final lifecycle state, for reports
+    state: LedgerState | None = field(default=None, compare=False, repr=False)  # final lifecycle state, for reports
 
     @property
     def trust(self) -> str:
@@ -522,6 +527,38 @@ def _check_roots(ctx: Context, cps: _Checkpoints, size: int, root: bytes) -> Non
             ctx.add("I4", ERROR, _("checkpoint {name}: tree root differs from the entries").format(name=source))
 
 
+def checked_chunks(
+    chunks: Iterator[tuple[int, list[bytes]]], registry: Registry, origin: str, ordered_sizes: Sequence[int],
+    n_workers: int, *, small: bool = False,
+) -> Iterator[tuple[list[bytes], Checked]]:
+    """Each chunk's lines with the workers' verdict on them, in order: the process pool's plumbing, apart from
+    the decisions ``verify_bundle`` takes on the verdicts (I1-I9, the rules).
+
+    In this process for one worker or a ``small`` bundle; else in a pool of ``n_workers`` processes, at most
+    two chunks per worker in flight, so that memory does not grow with the bundle.
+    """
+    if n_workers <= 1 or small:
+        _init_worker(registry, origin)
+        for start, lines in chunks:
+            yield lines, _check_chunk(start, lines, _inside(ordered_sizes, start, len(lines)))
+        return
+    context = multiprocessing.get_context()
+    pinning = (_worker_cpus(n_workers), context.Value("i", 0))
+    with _pool_errors(), ProcessPoolExecutor(
+        n_workers, mp_context=context, initializer=_start_pool_worker,
+        initargs=(registry, origin, *pinning, os.getpid()),
+    ) as pool:
+        window: list[tuple[list[bytes], Future[Checked]]] = []
+        for start, lines in chunks:
+            inside = _inside(ordered_sizes, start, len(lines))
+            window.append((lines, pool.submit(_check_chunk_in_pool, start, b"\n".join(lines), inside)))
+            if len(window) >= n_workers * 2:
+                done_lines, fut = window.pop(0)
+                yield done_lines, fut.result()
+        for done_lines, fut in window:
+            yield done_lines, fut.result()
+
+
 def verify_bundle(
     bundle: Bundle,
     trust: TrustAnchor,
@@ -553,31 +590,10 @@ def verify_bundle(
         _check_roots(ctx, cps, 0, rng.root())
     next_cp = 0
 
-    def checked() -> Iterator[tuple[list[bytes], Checked]]:
-        chunks = _chunks(bundle, entries_digest, progress)
-        if n_workers <= 1 or bundle.entries_size_bytes() < 2_000_000:
-            _init_worker(registry, trust.origin)
-            for start, lines in chunks:
-                yield lines, _check_chunk(start, lines, _inside(ordered_sizes, start, len(lines)))
-            return
-        context = multiprocessing.get_context()
-        pinning = (_worker_cpus(n_workers), context.Value("i", 0))
-        with _pool_errors(), ProcessPoolExecutor(
-            n_workers, mp_context=context, initializer=_start_pool_worker,
-            initargs=(registry, trust.origin, *pinning, os.getpid()),
-        ) as pool:
-            window: list[tuple[list[bytes], Future[Checked]]] = []
-            for start, lines in chunks:
-                inside = _inside(ordered_sizes, start, len(lines))
-                window.append((lines, pool.submit(_check_chunk_in_pool, start, b"\n".join(lines), inside)))
-                if len(window) >= n_workers * 2:
-                    done_lines, fut = window.pop(0)
-                    yield done_lines, fut.result()
-            for done_lines, fut in window:
-                yield done_lines, fut.result()
-
     attachments: dict[str, int] = {}
-    for lines, chunk in checked():
+    chunks = _chunks(bundle, entries_digest, progress)
+    for lines, chunk in checked_chunks(chunks, registry, trust.origin, ordered_sizes, n_workers,
+                                       small=n_workers > 1 and bundle.entries_size_bytes() < 2_000_000):
         start = chunk.start
         # The seams: the chain and the tree across the chunk boundary.
         breaks = [start + offset for offset in chunk.chain_breaks]

@@ -322,7 +322,7 @@ def cli_env() -> dict[str, str]:
 class AgentProcess:
     def __init__(self, site: Site, *extra: str, log_name: str = "agent.log") -> None:
         self.log = site.tmp / log_name
-        args = [sys.executable, "-m", "custody.ledger.cli.main", "agent", "run", "--ledger", str(site.ledger_dir),
+        args = [sys.executable, "-m", "custody.cli.main", "agent", "run", "--ledger", str(site.ledger_dir),
                 "--key", str(site.agent_key), "--passphrase-file", str(site.agent_pass),
                 "--log-passphrase-file", str(site.log_pass), "--reconcile", "1", *extra]
         with self.log.open("ab") as fh:
@@ -433,7 +433,7 @@ def test_cli_run_stops_cleanly_on_sigterm(site: Site, processes: list[AgentProce
 def test_cli_refuses_an_unregistered_agent_key(tmp_path: Path) -> None:
     site = make_site(tmp_path, register_agent=False)
     proc = subprocess.run(
-        [sys.executable, "-m", "custody.ledger.cli.main", "agent", "run", "--ledger", str(site.ledger_dir), "--key",
+        [sys.executable, "-m", "custody.cli.main", "agent", "run", "--ledger", str(site.ledger_dir), "--key",
          str(site.agent_key), "--passphrase-file", str(site.agent_pass)],
         capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60, check=False,
     )
@@ -449,7 +449,7 @@ def test_agent_register_command(tmp_path: Path) -> None:
     write_passphrase_file(resp_pass, b"resp pass")
     write_key_file(keys / "resp.key", RESPONSIBLE.name, RESPONSIBLE._key, b"resp pass", n=TEST_KDF_N)
     run = subprocess.run(
-        [sys.executable, "-m", "custody.ledger.cli.main", "agent", "register", "--ledger", str(site.ledger_dir),
+        [sys.executable, "-m", "custody.cli.main", "agent", "register", "--ledger", str(site.ledger_dir),
          "--agent-key", str(site.agent_key), "--host", "ws-01", "--key", str(keys / "resp.key"),
          "--passphrase-file", str(resp_pass), "--json"],
         capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60, check=False,
@@ -529,7 +529,7 @@ def test_cli_commands_and_the_agent_append_to_one_chain(site: Site, rig_factory:
     usb = rig.volume("usb", 33, serial="CSN-001")
     site.wait(lambda es: count(es, "volume.attached") == 1)
     notes = [subprocess.Popen(
-        [sys.executable, "-m", "custody.ledger.cli.main", "note", f"operator note {i}", "--ledger", str(site.ledger_dir),
+        [sys.executable, "-m", "custody.cli.main", "note", f"operator note {i}", "--ledger", str(site.ledger_dir),
          "--key", str(keys / "resp.key"), "--passphrase-file", str(keys / "resp.pass")],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(), cwd=ROOT) for i in range(4)]
     for i in range(60):
@@ -650,7 +650,7 @@ def test_checkpoints_wait_for_an_unreachable_witness(tmp_path: Path) -> None:
         assert latest is not None
         env = {**cli_env(), "CUSTODY_PASSPHRASE": WITNESS_PASSPHRASE.decode()}
         server = subprocess.Popen(
-            [sys.executable, "-m", "custody.ledger.cli.main", "witness", "serve", "--authority", str(world.authority.path),
+            [sys.executable, "-m", "custody.cli.main", "witness", "serve", "--authority", str(world.authority.path),
              "--listen", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
         assert witness.wait_cosigned(latest[0], timeout=60), (witness.last_error, lines)
         with Ledger.open(ledger_dir) as reader:

@@ -237,7 +237,7 @@ def test_verify_json_on_an_unusable_bundle_is_still_one_object(custody: Custody,
 
 def test_ctrl_c_says_the_command_stopped(custody: Custody, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Interrupted, a command exits 130 as shells expect, and says so instead of ending in silence."""
-    from custody.ledger.cli import verifycmd
+    from custody.cli import verifycmd
 
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt

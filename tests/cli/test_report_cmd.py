@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from custody.ledger.demo import Demo
-from custody.ledger.demo_reports import reports_phase
+from custody.cli.demo import Demo
+from custody.cli.demo_reports import reports_phase
 from tests.cli.conftest import Custody
 from tests.verify.reports.scenario import Built, build, make_authority
 
@@ -161,8 +161,8 @@ def test_demo_reports_phase(clean_case: tuple[Built, Path], tmp_path: Path) -> N
 
 def test_progress_bars_on_a_terminal(custody: Custody, clean_case: tuple[Built, Path], tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from custody.ledger.cli import reportcmd
-    from custody.ledger.cli.common import LazyConsole
+    from custody.cli import reportcmd
+    from custody.cli.common import LazyConsole
 
     screen = io.StringIO()
     monkeypatch.setattr(reportcmd, "err", LazyConsole(file=screen, force_terminal=True, width=100))

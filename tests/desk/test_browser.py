@@ -88,7 +88,7 @@ class DeskProcess:
     def __init__(self, world: DeskWorld) -> None:
         env = {**os.environ, **world.w.custody.env, "CUSTODY_LANG": "ja"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "custody.ledger.cli.main", "desk", "--authority", str(world.authority),
+            [sys.executable, "-m", "custody.cli.main", "desk", "--authority", str(world.authority),
              "--key", str(world.w.key("city-approver")), "--no-browser", "--listen", "127.0.0.1:0",
              "--approver-name", "鈴木 次郎", "--approver-title", "市民課長", "--approver-organisation", "例市"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     files = [word.removeprefix("file=") for word in spec[3:] if word.startswith("file=")]
     fault = None if method == "none" else Fault(method, n, int(getattr(apsw, code)), "persistent" in spec[3:],
                                                  files[0] if files else None)
-    from custody.ledger.cli.main import main as custody
+    from custody.cli.main import main as custody
 
     status: int | str | None = 0
     with fault_vfs() as vfs:

@@ -403,8 +403,8 @@ def test_trust_asks_when_someone_can_answer(
 ) -> None:
     from typer.testing import CliRunner
 
-    import custody.ledger.cli.municipality as municipality
-    from custody.ledger.cli.main import build_app
+    import custody.cli.municipality as municipality
+    from custody.cli.main import build_app
 
     authority, ledger = cli_setup(custody, tmp_path)
     monkeypatch.setattr(municipality, "interactive", lambda: True)

@@ -384,7 +384,7 @@ def serve_process(authority: Path, log: Path) -> Iterator[tuple[str, subprocess.
            "PYTHONPATH": str(ROOT)}
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "custody.ledger.cli.main", "witness", "serve", "--authority", str(authority),
+            [sys.executable, "-m", "custody.cli.main", "witness", "serve", "--authority", str(authority),
              "--listen", "127.0.0.1:0", "--timeout", "5"],
             stdout=subprocess.DEVNULL, stderr=fh, env=env, cwd=ROOT,
         )
@@ -435,7 +435,7 @@ def test_concurrent_vendor_processes_submit(world: World, tmp_path: Path) -> Non
         for _ in range(4):
             world.note(1)
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "custody.ledger.cli.main", "checkpoint", "-l", str(ledger_dir), "--submit", url,
+                [sys.executable, "-m", "custody.cli.main", "checkpoint", "-l", str(ledger_dir), "--submit", url,
                  "--json"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT,
             ))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from custody.ledger.cli import municipality
+from custody.cli import municipality
 from custody.ledger.witness_client import WitnessUnreachableError, submit_checkpoint
 from custody.verify import witness_http
 from custody.verify.witness import DEFAULT_MAX_BODY

@@ -31,10 +31,11 @@ from custody.ledger.errors import CustodyError
 from custody.ledger.lifecycle import Person
 from custody.ledger.media import COPY, DISPOSED, ERASED, LOST, RECEIVED, RETURNED, Medium
 from custody.ledger.note import parse_note
+from custody.ledger.vocabulary import KINDS, ORIGINS
 from custody.verify.findings import ERROR, Finding
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Cell, Hash
-from custody.verify.reports.labels import DASH, KINDS, ORIGINS, Tr, dict_of, list_of, text_of
+from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 
 VENDOR = "vendor"
 

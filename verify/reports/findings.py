@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from custody.ledger.vocabulary import SEVERITIES
 from custody.verify.findings import COMPLIANCE_CODES, ERROR, INFO, INTEGRITY_CODES, WARNING
 from custody.verify.reports.common import (
     Organisations,
@@ -37,7 +38,7 @@ from custody.verify.reports.document import (
     Section,
     Table,
 )
-from custody.verify.reports.labels import CODES, DASH, SEVERITIES, Tr
+from custody.verify.reports.labels import CODES, DASH, Tr
 
 
 def _overview(data: ReportData, t: Tr) -> KeyValues:

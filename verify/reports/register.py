@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from custody.ledger.media import Medium
+from custody.ledger.vocabulary import CATEGORIES, EVENTS, INCIDENTS, SOURCES, STATES
 from custody.verify.reports.common import (
     actor_text,
     as_of,
@@ -32,17 +33,7 @@ from custody.verify.reports.common import (
 )
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Align, Block, Document, Lang, Note, Section, SignatureBoxes, Table
-from custody.verify.reports.labels import (
-    CATEGORIES,
-    DASH,
-    EVENTS,
-    INCIDENTS,
-    STATES,
-    Tr,
-    dict_of,
-    list_of,
-    text_of,
-)
+from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 
 
 def event_detail(data: ReportData, etype: str, body: dict[str, Any], media_id: str, t: Tr) -> str:
@@ -53,7 +44,7 @@ def event_detail(data: ReportData, etype: str, body: dict[str, Any], media_id: s
             n=text_of(receipt.get("number")) or DASH,
             f=text_of(dict_of(receipt.get("from")).get("organisation")) or DASH)
     if etype == "media.registered":
-        return text_of(body.get("purpose")) or text_of(body.get("source")) or DASH
+        return text_of(body.get("purpose")) or t.word(SOURCES, text_of(body.get("source")))
     if etype in ("media.checked_out", "media.checked_in"):
         seals = "、".join(x for x in list_of(body.get("seals")) if isinstance(x, str))
         purpose = text_of(body.get("purpose"))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from custody.ledger.cli.common import (
+from custody.cli.common import (
     ATTACHMENT_LIMIT,
     DOCUMENT_LIMIT,
     CommandTree,
@@ -43,7 +43,7 @@ from custody.ledger.cli.common import (
     read_input_file,
     register_tree,
 )
-from custody.ledger.errors import RuleRefusal, UsageError
+from custody.ledger.errors import UsageError
 from custody.ledger.i18n import _
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def register(app: typer.Typer, only: str | None = None) -> None:
 
 # --- option factories (help text is built after the language is chosen) ---
 #
-# Path options are declared as text (custody.ledger.cli.common.optional_path).
+# Path options are declared as text (custody.cli.common.optional_path).
 
 
 _FILE_OPTIONS = (
@@ -380,15 +380,10 @@ def _work_place(state: LedgerState) -> str:
     return ""
 
 
-def _medium(state: LedgerState, media_id: str, *, code: str = "C15") -> Medium:
-    m = state.medium(media_id)
-    if m is None:
-        raise RuleRefusal(
-            code, _("Medium {m} is not in the media register.").format(m=media_id),
-            missing=_("a media.received or media.registered entry for {m}").format(m=media_id),
-            todo=_("Check the media id (custody media list), or record the medium first (custody media receive)."),
-        )
-    return m
+def _medium(state: LedgerState, media_id: str) -> Medium:
+    from custody.ledger.lifecycle.applications import require_medium
+
+    return require_medium(state, media_id)
 
 
 def _need(value: Any, option: str) -> Any:
@@ -415,7 +410,7 @@ def _media_data_items(state: LedgerState, media_ids: list[str]) -> list[dict[str
 class _Session:
     """One command's ledger, signer and (lazily) state."""
 
-    def __init__(self, ledger: Ledger, signer: Signer | None, log_passphrase_file: str | None) -> None:
+    def __init__(self, ledger: Ledger, signer: Signer, log_passphrase_file: str | None) -> None:
         self.ledger = ledger
         self.signer = signer
         self.log_passphrase_file = log_passphrase_file
@@ -462,7 +457,6 @@ class _Session:
     def act(self, type_: str, body: dict[str, Any], json_out: bool, **extra: Any) -> Entry:
         from custody.ledger.workflow import act
 
-        assert self.signer is not None
         warnings: list[Violation] = []
         entry = act(self.ledger, type_, body, self.signer, attachments=self.blobs, warnings=warnings)
         # The log key is opened (one more scrypt) only when a checkpoint is due; a failure then says that the
@@ -627,12 +621,15 @@ def person_remove(
 
 
 def _tier_label(tier: str) -> str:
-    return {"vendor": _("vendor"), "subcontractor": _("subcontractor"),
-            "sub-subcontractor": _("sub-subcontractor")}.get(tier, tier)
+    from custody.ledger.vocabulary import TIERS, word
+
+    return word(TIERS, tier)
 
 
 def _role_label(role: str) -> str:
-    return {"operator": _("operator"), "responsible": _("responsible person"), "agent": _("agent")}.get(role, role)
+    from custody.ledger.vocabulary import ROLES, word
+
+    return word(ROLES, role)
 
 
 def person_list(
@@ -744,7 +741,6 @@ def key_rotate(
     vkey = _need(_vkey_from(new_vkey, new_key), "--new-key / --new-vkey")
 
     def build(s: _Session) -> None:
-        assert s.signer is not None
         body = _merge({"key_name": key_name or s.signer.name, "new_vkey": vkey}, {"reason": reason})
         s.act("key.rotated", body, json_out)
 
@@ -788,7 +784,6 @@ def _medium_fields(
 
 
 def _medium_defaults(s: _Session, body: dict[str, Any], *, empty_contents: bool = False) -> None:
-    assert s.signer is not None
     body.setdefault("custodian", s.signer.name)
     storage = body.setdefault("storage", {})
     if "place" not in storage and _work_place(s.state):
@@ -810,10 +805,10 @@ def _receipt_items(values: list[str]) -> list[dict[str, Any]]:
 
 
 def kind_label(kind: str) -> str:
-    return {
-        "usb": _("USB stick"), "hdd": _("hard disk"), "ssd": _("SSD"), "sd": _("SD card"),
-        "optical": _("optical disc"), "tape": _("tape"), "paper": _("paper"), "other": _("other medium"),
-    }.get(kind, kind)
+    """A media kind (code) as a word of the process's language (ledger/vocabulary.py); for display only."""
+    from custody.ledger.vocabulary import KINDS, word
+
+    return word(KINDS, kind)
 
 
 def _default_receipt_items(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -822,7 +817,7 @@ def _default_receipt_items(body: dict[str, Any]) -> list[dict[str, Any]]:
     items = body.get("contents", {}).get("items", []) or [{"name": body.get("label") or body.get("media_id", "-")}]
     lines = []
     for n, item in enumerate(items):
-        line: dict[str, Any] = {"name": item["name"], "media_name": kind_label(kind), "quantity": 1 if n == 0 else 0}
+        line: dict[str, Any] = {"name": item["name"], "media_name": kind, "quantity": 1 if n == 0 else 0}
         if isinstance(body.get("media_id"), str):
             line["media_id"] = body["media_id"]
         if isinstance(item.get("records"), int):
@@ -880,7 +875,6 @@ def media_receive(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         explicit = _medium_fields(
             s, media_id=media_id, kind=kind, label=label, make=make, model=model, serial=serial, capacity=capacity,
             hardware_encryption=hardware_encryption, property_number=property_number, volume_uuid=volume_uuid,
@@ -962,7 +956,7 @@ def media_register(
         explicit.update(source=source, purpose=purpose, remarks=remarks, attachments=s.files(attach))
         body = _body(from_file, explicit)
         _medium_defaults(s, body, empty_contents=True)
-        body.setdefault("source", _("vendor stock"))
+        body.setdefault("source", "vendor_stock")  # a code (ledger/vocabulary.py SOURCES), never a translated word
         s.act("media.registered", body, json_out, media_id=body.get("media_id"))
 
     _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
@@ -985,7 +979,6 @@ def media_checkout(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         body = _merge({"media_id": media_id, "person": person or s.signer.name, "purpose": purpose}, {
             "workstation": workstation, "seals": seal or None, "remarks": remarks,
         })
@@ -1008,7 +1001,6 @@ def media_checkin(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         body = _merge({"media_id": media_id, "person": person or s.signer.name, "seals_intact": seals_intact}, {
             "seals": seal or None, "manifest_sha256": manifest_sha256, "remarks": remarks,
         })
@@ -1062,19 +1054,12 @@ def _write_request(ledger_dir: str, kind: str, fields: dict[str, Any], output: s
               markup=False)
 
 
-def _live_media(state: LedgerState, media_ids: list[str]) -> None:
-    """Refuse an application for a medium that is not in the register or no longer in custody."""
-    from custody.ledger.media import FINAL
+def _refuse_application(state: LedgerState, kind: str, media_ids: list[str], *, targets: list[str] | None = None,
+                        category: str | None = None) -> None:
+    """What no approval could make valid is refused before the application is written (ledger.lifecycle)."""
+    from custody.ledger.lifecycle.applications import refuse_application
 
-    for media_id in media_ids:
-        m = _medium(state, media_id)
-        if m.state in FINAL:
-            raise RuleRefusal(
-                "C12" if m.state != "lost" else "C14",
-                _("Medium {m} is {state}; nothing more can be applied for.").format(
-                    m=media_id, state=state_label(m.state)),
-                todo=_("Check the media id (custody media list)."),
-            )
+    refuse_application(state, kind, media_ids, targets=targets or [], category=category)
 
 
 def takeout_request(
@@ -1109,7 +1094,7 @@ def takeout_request(
         "erasure_plan": erasure_plan, "origin_place": origin_place, "data_items": _items(items, state) or None,
     })
     media = list(fields.get("media") or [])
-    _live_media(state, media)
+    _refuse_application(state, "takeout", media)
     fields.setdefault("origin_place", _work_place(state) or "-")
     fields.setdefault("data_items", _media_data_items(state, media))
     fields.setdefault("planned_out", _now())
@@ -1140,11 +1125,7 @@ def copy_request(
         "data_items": _items(items, state) or None,
     })
     media = list(fields.get("media") or [])
-    _live_media(state, media)
-    for target in fields.get("target_media") or []:
-        if state.medium(target) is not None:
-            raise RuleRefusal("C5", _("Media id {m} is already in the register; a copy needs a new id.").format(
-                m=target), todo=_("Choose a new media id for the copy."))
+    _refuse_application(state, "copy", media, targets=list(fields.get("target_media") or []))
     fields.setdefault("copies", 1)
     fields.setdefault("data_items", _media_data_items(state, media))
     _write_request(ledger_dir, "copy", fields, output, state, state.origin)
@@ -1174,7 +1155,7 @@ def dispose_request(
         m = _medium(state, media_id)
         contents = m.record.get("contents", {}).get("items", [])
         name = contents[0]["name"] if isinstance(contents, list) and contents else (m.record.get("label") or m.id)
-        items.append({"name": name, "media_name": kind_label(m.kind), "media_id": m.id, "serial": m.serial,
+        items.append({"name": name, "media_name": m.kind, "media_id": m.id, "serial": m.serial,
                       "quantity": 1})
     fields = _body(from_file, {
         "requester": _requester(requester, key), "purpose": purpose,
@@ -1186,21 +1167,13 @@ def dispose_request(
     })
     application = fields.setdefault("application", {})
     listed = [i.get("media_id") for i in application.get("items", []) if isinstance(i, dict)]
-    _live_media(state, [m for m in listed if isinstance(m, str)])
     application.setdefault("place", _work_place(state) or "-")
     application.setdefault("witness_required", True)
     application.setdefault("planned_date", _now()[:10])
-    fields.setdefault("purpose", _("Disposal at the end of use"))
+    fields.setdefault("purpose", "end_of_use")  # a code (ledger/vocabulary.py PURPOSES)
     method = application.get("method", {})
-    for listed_id in listed:
-        listed_medium = state.medium(str(listed_id))
-        if listed_medium is not None and listed_medium.my_number and method.get("category") != "destroy":
-            raise RuleRefusal(
-                "C7", _("Medium {m} holds My Number data: it must be destroyed physically (第11-4).").format(
-                    m=listed_medium.id),
-                missing=_("NIST SP 800-88 category destroy"),
-                todo=_("Apply with --category destroy and a destruction technique."),
-            )
+    _refuse_application(state, "dispose", [m for m in listed if isinstance(m, str)],
+                        category=method.get("category") if isinstance(method, dict) else None)
     if state.my_number and application.get("witness_required") is False:
         err.print(_("Note: this contract involves My Number data; a disposal without a witness needs the reason "
                     "recorded (custody dispose record --no-witness-reason)."), markup=False)
@@ -1459,27 +1432,9 @@ def takeout_depart(
 
 
 def _takeout_target(s: _Session, takeout_seq: int | None, media_ids: list[str]) -> tuple[int, list[str]]:
-    """The takeout (by seq, else the one the media are out on) and its media (default: all still out)."""
-    state = s.state
-    if takeout_seq is None:
-        seqs = {m.takeout_seq for i in media_ids if (m := state.medium(i)) is not None and m.takeout_seq is not None}
-        if len(seqs) == 1:
-            takeout_seq = seqs.pop()
-        elif not media_ids and len(state.open_takeouts()) == 1:
-            takeout_seq = state.open_takeouts()[0].seq
-        else:
-            raise RuleRefusal(
-                "C4", _("Which takeout? Give --takeout SEQ (open takeouts: {seqs}).").format(
-                    seqs=", ".join(str(t.seq) for t in state.open_takeouts()) or "-"),
-                todo=_("custody status lists the open takeouts."),
-            )
-    if not media_ids:
-        takeout = state.takeouts.get(takeout_seq)
-        media_ids = list(takeout.open) if takeout is not None else []
-        if not media_ids:
-            raise RuleRefusal("C4", _("No medium of the takeout at seq {seq} is still out.").format(seq=takeout_seq),
-                              todo=_("custody status lists the open takeouts."))
-    return takeout_seq, media_ids
+    from custody.ledger.lifecycle.applications import takeout_target
+
+    return takeout_target(s.state, takeout_seq, media_ids)
 
 
 def takeout_return(
@@ -1499,7 +1454,6 @@ def takeout_return(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         seq, media = _takeout_target(s, takeout_seq, media_ids)
         check = _merge({"count_match": count_match, "seals_intact": seals_intact,
                         "checked_by": _person_ref(s.state, checked_by) or s.signer.name},
@@ -1519,7 +1473,6 @@ def _sanitization(category: str | None, technique: str | None, tool: str | None,
 
 def _verification(s: _Session, method: str | None, result: str, verifier: str | None,
                   at: str | None = None) -> dict[str, Any]:
-    assert s.signer is not None
     return _merge({"result": result}, {"method": method, "verifier": _person_ref(s.state, verifier) or s.signer.name,
                                        "at": at})
 
@@ -1546,7 +1499,6 @@ def takeout_erased(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         seq, media = _takeout_target(s, takeout_seq, media_ids)
         body = _merge({
             "takeout_seq": seq, "media_ids": media, "erased_by": _person_ref(s.state, erased_by) or s.signer.name,
@@ -1592,7 +1544,6 @@ def copy_make(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         note, _opened = s.approval(approval, "copy")
         src = _medium(s.state, source)
         contents = _contents(_items(items, s.state), None, None, None, s.state) or src.record.get("contents")
@@ -1641,7 +1592,6 @@ def media_erase(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         body = _merge({
             "media_id": media_id, "method": _sanitization(category, technique, tool, tool_version),
             "verification": _verification(s, verification_method, verification_result, verifier),
@@ -1724,7 +1674,6 @@ def dispose_record(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         state = s.state
         photos: list[dict[str, Any] | None] = [
             s.file(p, serial_visible=True, **({"media_id": media_id} if media_id else {})) for p in photo
@@ -1750,16 +1699,18 @@ def dispose_record(
         }
         body = _body(from_file, explicit)
         mid = _need(body.get("media_id"), "--media-id")
+        from custody.ledger.lifecycle.applications import disposal_to_record
+
         m = _medium(state, str(mid))
-        disposal = state.disposals.get(m.disposal_id) if m.disposal_id else None
+        disposal = disposal_to_record(state, str(mid))  # refused here when no record of it may be made
         body.setdefault("approval_id", m.disposal_id or "-")
         body.setdefault("serial", m.serial)
         for field in ("make", "model", "property_number"):
             if isinstance(m.record.get(field), str):
                 body.setdefault(field, m.record[field])
-        body.setdefault("media_type", kind_label(m.kind))
-        body.setdefault("source", {"received": _("received from the municipality"), "registered": _("vendor stock"),
-                                   "copy": _("copy of {source}").format(source=m.source)}.get(m.origin, m.origin))
+        # Codes, never translated words: the signed evidence must not depend on --lang (ledger/vocabulary.py).
+        body.setdefault("media_type", m.kind)
+        body.setdefault("source", m.origin)
         method = body.setdefault("method", {})
         if disposal is not None:
             method.setdefault("category", disposal.category)
@@ -1767,12 +1718,13 @@ def dispose_record(
             approved = state.approval_body(disposal.id)
             if approved is not None and approved.application is not None:
                 body.setdefault("place", approved.application.place)
+        body.setdefault("place", _work_place(state) or "-")  # a complete body: the rules then say what is missing
         body.setdefault("end", _now())
         body.setdefault("start", body["end"])
         body.setdefault("operator", _person(state, s.signer.name))
         body.setdefault("responsible", _responsible(state))
         verification = body.setdefault("verification", {})
-        verification.setdefault("method", _("visual inspection"))
+        verification.setdefault("method", "visual_inspection")
         verification.setdefault("result", verification_result)
         verification.setdefault("verifier", s.signer.name)
         body.setdefault("photos", [])
@@ -1809,7 +1761,6 @@ def media_return(
     json_out: bool = json_option(),
 ) -> None:
     def build(s: _Session) -> None:
-        assert s.signer is not None
         state = s.state
         m = state.medium(media_id)
         contents = m.record.get("contents", {}).get("items", []) if m is not None else []
@@ -1821,7 +1772,7 @@ def media_return(
             "from": {"organisation": from_org or _vendor_name(state) or "-",
                      "person": from_person or (me.name if me is not None and me.name else s.signer.name)},
             "to": {"organisation": to_org or _municipality_name(state) or "-", "person": to_person},
-            "items": [{"name": item_name, "media_name": kind_label(m.kind if m is not None else "other"),
+            "items": [{"name": item_name, "media_name": m.kind if m is not None else "other",
                        "media_id": media_id, "quantity": 1}],
         }, {"seals": seal or None, "scan": s.file(receipt_scan)})
         body = _merge({"media_id": media_id, "receipt": receipt}, {
@@ -1916,20 +1867,17 @@ def close(
 
 
 def state_label(state: str) -> str:
-    return {
-        "absent": _("not registered"), "in_storage": _("in locked storage"),
-        "checked_out": _("checked out of storage"), "taken_out": _("taken off site"), "erased": _("erased"),
-        "disposal_approved": _("disposal approved"), "disposed": _("disposed"), "returned": _("returned"),
-        "lost": _("lost"),
-    }.get(state, state)
+    from custody.ledger.vocabulary import STATES, word
+
+    return word(STATES, state)
 
 
 def _origin_label(m: Medium) -> str:
-    if m.origin == "received":
-        return _("received")
-    if m.origin == "registered":
-        return _("vendor stock")
-    return _("copy of {source}").format(source=m.source or "-")
+    from custody.ledger.vocabulary import ORIGINS, pick
+
+    if m.origin == "copy":
+        return f"{pick(ORIGINS['copy'])} {m.source or '-'}"
+    return pick(ORIGINS.get(m.origin, (m.origin, m.origin)))
 
 
 def _yes(value: bool) -> str:
@@ -2042,13 +1990,16 @@ def status(
 ) -> None:
     from custody.ledger.ledger import Ledger
     from custody.ledger.lifecycle import finish
-    from custody.ledger.workflow import current_state
+    from custody.ledger.workflow import projection
 
     with Ledger.open(Path(ledger_dir)) as ledger:
-        state = current_state(ledger)
+        proj = projection(ledger)
+        state = proj.state
         size = ledger.store.size
         origin = ledger.origin
-    findings = finish(state, now_or_close=_now())
+    # What verify would report of the ledger so far: the rules at each entry (the same the verifier replays:
+    # C10, C11 on unregistered volumes, C12, a late C8, ...) and the end-of-ledger rules as of now.
+    findings = [*proj.findings, *finish(state, now_or_close=_now())]
     genesis = state.genesis or {}
     counts = state.counts()
     takeouts: list[dict[str, Any]] = [

@@ -1,6 +1,6 @@
 """The demo's phases beyond the core: trust, workflow, agent, witnessing, reports.
 
-``custody.ledger.demo`` runs BEFORE_EXPORT, exports and verifies, then AFTER_EXPORT.
+``custody.cli.demo`` runs BEFORE_EXPORT, exports and verifies, then AFTER_EXPORT.
 Phases from other packages are taken when their module is present.
 """
 
@@ -17,7 +17,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from custody.ledger.demo import Demo
+    from custody.cli.demo import Demo
 
 Phase = Callable[["Demo"], None]
 
@@ -57,7 +57,7 @@ def online_witness_phase(demo: Demo) -> None:
         port = probe.getsockname()[1]
     env = dict(os.environ)
     server = subprocess.Popen(
-        [sys.executable, "-m", "custody.ledger.cli.main", "witness", "serve", "--authority", str(demo.authority),
+        [sys.executable, "-m", "custody.cli.main", "witness", "serve", "--authority", str(demo.authority),
          "--listen", f"127.0.0.1:{port}", "--passphrase-file", str(demo.passfile(witness))],
         env=env, stderr=subprocess.DEVNULL,
     )
@@ -92,8 +92,8 @@ def _optional(module: str, name: str) -> list[Phase]:
 BEFORE_EXPORT: list[Phase] = [
     trust_phase,
     offline_witness_phase,
-    *_optional("custody.ledger.demo_agent", "agent_phase"),  # before the workflow phase, which closes the contract
-    *_optional("custody.ledger.demo_workflow", "workflow_phase"),
+    *_optional("custody.cli.demo_agent", "agent_phase"),  # before the workflow phase, which closes the contract
+    *_optional("custody.cli.demo_workflow", "workflow_phase"),
     online_witness_phase,
 ]
-AFTER_EXPORT: list[Phase] = [*_optional("custody.ledger.demo_reports", "reports_phase")]
+AFTER_EXPORT: list[Phase] = [*_optional("custody.cli.demo_reports", "reports_phase")]

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import typer
 
-from custody.ledger.cli import clitext
-from custody.ledger.cli.common import new_app
+from custody.cli import clitext
+from custody.cli.common import new_app
 from custody.ledger.i18n import SUPPORTED, _, set_language
 
 
@@ -31,8 +31,8 @@ def _language_from_args(args: Sequence[str]) -> str | None:
 # command's dependencies (verifier, reports, witness, agent).  ``--help`` without a command, and
 # every other command, build the whole application ("key" too: core and the workflow both add to it).
 _OWN_COMMANDS = {
-    "custody.ledger.cli.core": frozenset({"init", "note", "attach", "checkpoint", "export", "prove", "example"}),
-    "custody.ledger.cli.workflow": frozenset({
+    "custody.cli.core": frozenset({"init", "note", "attach", "checkpoint", "export", "prove", "example"}),
+    "custody.cli.workflow": frozenset({
         "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "close", "status",
     }),
     "custody.desk.command": frozenset({"desk"}),
@@ -97,7 +97,7 @@ def build_app(args: Sequence[str] | None = None) -> typer.Typer:
         if subcommand is not None:
             _only_subcommand(app, command, subcommand)
         return app
-    from custody.ledger.cli import core, verifycmd
+    from custody.cli import core, verifycmd
 
     core.register(app)
     verifycmd.register(app)
@@ -128,8 +128,8 @@ def _register_optional(app: typer.Typer) -> None:
     """Command groups from the other packages, registered when present."""
     from importlib import import_module
 
-    for module in ("custody.ledger.cli.workflow", "custody.ledger.cli.municipality", "custody.ledger.cli.agentcmd",
-                   "custody.ledger.cli.reportcmd", "custody.desk.command"):
+    for module in ("custody.cli.workflow", "custody.cli.municipality", "custody.cli.agentcmd",
+                   "custody.cli.reportcmd", "custody.desk.command"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:

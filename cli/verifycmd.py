@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from custody.ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json, report_error
-from custody.ledger.cli.trustopts import (
+from custody.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json, report_error
+from custody.cli.trustopts import (
     authority_option,
     integrity_only_option,
     require_trust,

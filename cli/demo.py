@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from custody.ledger.cli.main import main as custody_main
+from custody.cli.main import main as custody_main
 from custody.ledger.keyfile import write_passphrase_file
 
 DEMO_ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
@@ -82,7 +82,7 @@ class Demo:
 
     def trust(self) -> list[str]:
         """What verify and report check against: the municipality's trust store, made by the municipality
-        phases (custody.ledger.demo_phases); without them, the bundle's own keys, which the outputs mark 未確認."""
+        phases (custody.cli.demo_phases); without them, the bundle's own keys, which the outputs mark 未確認."""
         if (self.authority / "authority.json").exists():
             return ["--authority", str(self.authority)]
         return ["--integrity-only"]
@@ -171,7 +171,7 @@ def _optional_phases(*, after_export: bool = False) -> list[Phase]:
     from importlib import import_module
 
     out: list[Phase] = []
-    for module in ("custody.ledger.demo_phases",):
+    for module in ("custody.cli.demo_phases",):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:

@@ -8,8 +8,7 @@ from typing import Any
 
 import typer
 
-from custody.ledger.bundle import Bundle, build_tlog_proof, export_bundle
-from custody.ledger.cli.common import (
+from custody.cli.common import (
     CommandTree,
     err,
     json_option,
@@ -28,6 +27,7 @@ from custody.ledger.cli.common import (
     read_attachments,
     register_tree,
 )
+from custody.ledger.bundle import Bundle, build_tlog_proof, export_bundle
 from custody.ledger.errors import KeyFileError, NoteFormatError, StoreError, UsageError
 from custody.ledger.examples import render, write_new
 from custody.ledger.i18n import _
@@ -37,7 +37,7 @@ from custody.ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier, check
 
 
 def register(app: typer.Typer, only: str | None = None) -> None:
-    """Add the core commands to ``app``; with ``only``, just that top-level command (custody.ledger.cli.main)."""
+    """Add the core commands to ``app``; with ``only``, just that top-level command (custody.cli.main)."""
     tree: CommandTree = {
         "init": (None, [
             ("init", _("Create a ledger for a contract (genesis entry signed by the responsible person)."), init),

@@ -7,7 +7,7 @@ The bundle is verified first, against the municipality's trust store
 (``--authority``).  Only when asked for by name (``--integrity-only``) is it
 checked against its own keys instead; every report then carries a 未確認
 banner and no pass, and a note on stderr says so; neither option is a usage
-error (``ledger.cli.trustopts``).  Files are written to ``-o`` (default
+error (``cli.trustopts``).  Files are written to ``-o`` (default
 ``reports``) as ``<report>.<lang>.<format>``; the disposal certificates one
 per medium as ``disposal-<media id>.<lang>.<format>``.  Japanese by default;
 ``--lang en`` (here or before the command) for English.  The paths are
@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
-from custody.ledger.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
-from custody.ledger.cli.trustopts import authority_option, integrity_only_option, require_trust
+from custody.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
+from custody.cli.trustopts import authority_option, integrity_only_option, require_trust
 from custody.ledger.i18n import _
 
 if TYPE_CHECKING:  # verify.reports imports ReportLab (~75 ms): only `custody report` pays for it

@@ -129,7 +129,7 @@ class CustodyGroup(TyperGroup):
 # typer (0.29) converts each parameter of the command being run through a pydantic TypeAdapter built on
 # first use (typer.core calls typer._coercion.build_runtime_param): importing pydantic and building the
 # adapters was ~70 ms of every command's start-up, a quarter of an operator's round trip.  Almost every
-# custody option is text (paths too: see ledger/cli/workflow.py) or a flag, and for a ``str``, ``bool``
+# custody option is text (paths too: see cli/workflow.py) or a flag, and for a ``str``, ``bool``
 # or ``list[str]`` parameter typer's adapter returns a plain value of that type unchanged (a list for a
 # list).  Such parameters therefore get a RuntimeParam (typer's own conversion protocol) that does just
 # that, and hands any other value to the adapter typer would have built: what a command receives, and
@@ -191,7 +191,7 @@ CommandTree = dict[str, tuple[str | None, list[tuple[str, str, Callable[..., Any
 
 
 def register_tree(app: typer.Typer, tree: CommandTree, only: str | None = None) -> None:
-    """Add ``tree``'s commands to ``app``; with ``only``, just that top-level name (custody.ledger.cli.main)."""
+    """Add ``tree``'s commands to ``app``; with ``only``, just that top-level name (custody.cli.main)."""
     for name, (group_help, commands) in tree.items():
         if only is not None and only != name:
             continue
@@ -314,7 +314,7 @@ def print_json(value: Any) -> None:
 
 
 # Reusable option declarations (typer builds help at import time, after the
-# language is chosen in ledger.cli.main).
+# language is chosen in cli.main).
 
 
 # Path options of the everyday commands are declared as text and turned into paths by the commands

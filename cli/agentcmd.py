@@ -22,7 +22,7 @@ from typing import Any
 
 import typer
 
-from custody.ledger.cli.common import (
+from custody.cli.common import (
     json_option,
     key_option,
     ledger_option,

@@ -27,9 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from custody.ledger.bundle import Bundle
-from custody.ledger.checkpoint import Checkpoint
-from custody.ledger.cli.common import (
+from custody.cli.common import (
     EXIT_REFUSED,
     EXIT_VERIFY,
     err,
@@ -43,6 +41,8 @@ from custody.ledger.cli.common import (
     passphrase_file_option,
     print_json,
 )
+from custody.ledger.bundle import Bundle
+from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.errors import NoteFormatError, StoreError, UsageError
 from custody.ledger.i18n import _, text
 from custody.ledger.keyfile import read_key_file

@@ -1,6 +1,6 @@
 """The demo's agent phase: the work-location agent records a medium attached, files written, the medium removed.
 
-``agent_phase(demo)`` (``custody.ledger.demo``; it must run before the contract is
+``agent_phase(demo)`` (``custody.cli.demo``; it must run before the contract is
 closed):
 
 1. creates the agent's own key and registers it (``custody agent register``,
@@ -44,7 +44,7 @@ from custody.ledger.entry import Entry
 from custody.ledger.ledger import Ledger
 
 if TYPE_CHECKING:
-    from custody.ledger.demo import Demo
+    from custody.cli.demo import Demo
 
 AGENT = "agent-ws01"
 SOURCE_ID, COPY_ID = "V-101", "C-101"
@@ -173,10 +173,10 @@ def _closed(ledger_dir: Path) -> bool:
 
 
 def agent_phase(demo: Demo) -> None:
-    from custody.ledger.demo import DemoError
+    from custody.cli.demo import DemoError
 
     if _closed(demo.ledger):
-        raise DemoError("the agent phase must run before the contract is closed (custody.ledger.demo_phases: put "
+        raise DemoError("the agent phase must run before the contract is closed (custody.cli.demo_phases: put "
                         "agent_phase before the phase that runs 'custody close')")
     work = demo.work / "agent"
     work.mkdir(parents=True, exist_ok=True)
@@ -219,7 +219,7 @@ def agent_phase(demo: Demo) -> None:
 
 def _observe(demo: Demo, stick: _Stick) -> None:
     log = stick.work / "agent.log"
-    args = [sys.executable, "-m", "custody.ledger.cli.main", "agent", "run", "--ledger", str(demo.ledger),
+    args = [sys.executable, "-m", "custody.cli.main", "agent", "run", "--ledger", str(demo.ledger),
             "--key", str(demo.keyfile(AGENT)), "--passphrase-file", str(demo.passfile(AGENT)),
             "--log-passphrase-file", str(demo.passfile("log")), "--heartbeat", "1", "--reconcile", "2",
             "--host", "ws-01", *stick.agent_args()]

@@ -1,7 +1,7 @@
 """The demo's workflow phase: people, a subcontractor, and one medium's whole life.
 
 ``workflow_phase(demo)`` runs after ``Demo.setup`` and ``Demo.core`` on the
-demo contract (``custody.ledger.demo``): it registers an operator (作業従事者) and a
+demo contract (``custody.cli.demo``): it registers an operator (作業従事者) and a
 subcontractor's operator (with the municipality's subcontract approval), then
 receives two media with one handover receipt (預り証), checks one out, takes
 it off site under an approved, encrypted takeout and brings it back, makes an
@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from custody.ledger.demo import Demo
+    from custody.cli.demo import Demo
 
 APPROVER = ["--approver-name", "鈴木 次郎", "--approver-title", "市民課長", "--approver-organisation", "例市"]
 

@@ -1,6 +1,6 @@
 """The demo's reports phase: every report from the exported bundle, with the real command.
 
-Runs after the bundle was exported and verified (``custody.ledger.demo``): ``custody report all`` writes the
+Runs after the bundle was exported and verified (``custody.cli.demo``): ``custody report all`` writes the
 media register, one disposal certificate per disposed medium, the completion report, the MIC
 inspection form and the findings, each as PDF, HTML and JSON, in Japanese; the completion report
 is written in English as well.  Everything lands in ``demo.reports`` (``demo-output/reports``).
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from custody.ledger.demo import Demo
+    from custody.cli.demo import Demo
 
 
 def reports_phase(demo: Demo) -> None:
