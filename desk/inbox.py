@@ -26,7 +26,7 @@ from custody.ledger import canonical
 from custody.ledger.approval import REQUEST_FORMAT, request_digest
 from custody.ledger.errors import CanonicalJSONError, SchemaError, StoreError, UsageError
 from custody.ledger.i18n import _
-from custody.schemas import validate
+from custody.ledger.validation import validate
 
 #: Largest application read, as ``custody approve`` reads one (cli/common.py, DOCUMENT_LIMIT).
 MAX_APPLICATION = 4 * 1024 * 1024

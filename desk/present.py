@@ -16,19 +16,14 @@ from typing import Any
 
 from custody.ledger.approval import ApprovalProblem, open_approval
 from custody.ledger.media import DISPOSED, ERASED, RETURNED
+from custody.ledger.vocabulary import CATEGORIES, EVENTS, ROLES, SEVERITIES, STATES, TIERS
 from custody.verify.engine import EntryView
 from custody.verify.findings import ERROR, INFO, WARNING, Finding
 from custody.verify.reports.common import actor_text, contents_lines, kind_text, person_text, product_text
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.labels import (
-    CATEGORIES,
     CODES,
     DASH,
-    EVENTS,
-    ROLES,
-    SEVERITIES,
-    STATES,
-    TIERS,
     Tr,
     code_order,
     dict_of,

@@ -13,11 +13,11 @@ import re
 import pytest
 
 from custody.ledger.bundle import Bundle
+from custody.ledger.vocabulary import RESULTS
 from custody.verify.reports import render_pdf
 from custody.verify.reports.content import REPORTS, build_reports
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Lang
-from custody.verify.reports.labels import RESULTS
 from custody.verify.reports.produce import gather
 from custody.verify.trust import from_bundle_unpinned
 from tests.verify.reports.conftest import Case, all_text, keyvalues, pdf_text, squash
