@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed
 # The package installs as custody.ledger, custody.agents, ... from the repository's folders (pyproject.toml,
 # package-dir). The editable install is a tree of links (strict mode), which mypy can follow; a file added
 # or removed under those folders changes LINKS' name, and the next make links the tree again.
-PACKAGE_DIRS := ledger agents verify schemas docs
+PACKAGE_DIRS := ledger agents verify schemas cli desk docs
 LINKS := $(VENV)/.links-$(shell find $(PACKAGE_DIRS) -name __pycache__ -prune -o -type f -print 2>/dev/null | LC_ALL=C sort | cksum | cut -d' ' -f1)
-SOURCES := ledger agents verify schemas tests bench
+SOURCES := ledger agents verify schemas cli desk tests bench
 
 .PHONY: demo test lint typecheck interop bench clean
 
@@ -28,11 +28,12 @@ $(LINKS): $(STAMP)
 	touch $(LINKS)
 
 demo: $(LINKS)
-	$(BIN)/python -m custody.ledger.demo demo-output
+	$(BIN)/python -m custody.cli.demo demo-output
 
 test: $(LINKS)
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 -q --durations=25
 
 lint: $(LINKS)

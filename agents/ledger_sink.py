@@ -194,8 +194,10 @@ class LedgerSink:
         while True:
             try:
                 entry = self.ledger.append(event_type, body, self.signer)
-            except StoreFullError:
+            except StoreFullError as exc:
                 self.full_errors += 1
+                if exc.uncertain:  # its message says that the entry may be recorded; MSG_FULL would deny it
+                    raise
                 raise StoreFullError(_(MSG_FULL).format(path=self.ledger.paths.store)) from None
             except StoreBusyError:
                 self.busy_retries += 1

@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bench.common import machine
 from custody.ledger import workflow
 from custody.ledger.entry import Entry
-from custody.ledger.keyfile import write_key_file
+from custody.ledger.keyfile import write_key_file, write_passphrase_file
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import Signer
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, contract_toml, make_parties
@@ -138,8 +138,8 @@ def make_site(tmp: Path) -> tuple[Path, list[str]]:
         "tier": "vendor", "role": "agent", "host": "bench"}, parties.responsible)
     ledger.close()
     write_key_file(tmp / "agent.key", AGENT, key, b"agent pass", n=TEST_KDF_N)
-    (tmp / "agent.pass").write_text("agent pass\n")
-    (tmp / "log.pass").write_text(LOG_PASSPHRASE.decode() + "\n")
+    write_passphrase_file(tmp / "agent.pass", b"agent pass")
+    write_passphrase_file(tmp / "log.pass", LOG_PASSPHRASE)
     return tmp / "ledger", ["--key", str(tmp / "agent.key"), "--passphrase-file", str(tmp / "agent.pass"),
                             "--log-passphrase-file", str(tmp / "log.pass")]
 
@@ -243,7 +243,7 @@ def main() -> None:
         env = {**os.environ, "CUSTODY_LANG": "en", "PYTHONPATH": str(ROOT)}
         log = tmp / "agent.log"
         with log.open("wb") as fh:
-            proc = subprocess.Popen([sys.executable, "-m", "custody.ledger.cli.main", "agent", "run", "--ledger",
+            proc = subprocess.Popen([sys.executable, "-m", "custody.cli.main", "agent", "run", "--ledger",
                                      str(ledger_dir), *key_args, *volumes.agent_args()],
                                     stdout=subprocess.DEVNULL, stderr=fh, env=env, cwd=ROOT)
         reader = Reader(ledger_dir)

@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bench.common import machine
 from custody.ledger.entry import sign_entry
 from custody.ledger.keyenvelope import DEFAULT_N
-from custody.ledger.keyfile import read_key_file, write_key_file
+from custody.ledger.keyfile import read_key_file, write_key_file, write_passphrase_file
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import Signer
 from custody.ledger.store import Head
@@ -67,7 +67,7 @@ def build(root: Path, entries: int, media: int, kdf_n: int = DEFAULT_N) -> dict[
 
     keys = root / "keys"
     keys.mkdir(parents=True)
-    (keys / "pass").write_text(PASSPHRASE + "\n", encoding="utf-8")
+    write_passphrase_file(keys / "pass", PASSPHRASE.encode())
     responsible = Signer("resp-sato", Ed25519PrivateKey.generate())
     approver = Signer("city-approver", Ed25519PrivateKey.generate())
     witness = Signer("city.example.lg.jp/witness", Ed25519PrivateKey.generate(), alg=ALG_COSIGNATURE_V1)
@@ -180,7 +180,7 @@ def main() -> None:
                    XDG_CACHE_HOME=str(root / "cache"))
         cold_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
         cold_env.pop("PYTHONPYCACHEPREFIX")
-        custody = [sys.executable, "-m", "custody.ledger.cli.main"]
+        custody = [sys.executable, "-m", "custody.cli.main"]
         common = ["--ledger", str(root / "ledger"), "--key", str(root / "keys" / "op-tanaka.key"),
                   "--passphrase-file", str(root / "keys" / "pass")]
         checkout = [*custody, "media", "checkout", "--media-id", "M-0001", "--purpose", "データ移行作業",
@@ -188,7 +188,7 @@ def main() -> None:
         checkin = [*custody, "media", "checkin", "--media-id", "M-0001", "--seal", "S-0002", *common]
         results["first_checkout_s"] = round(_time(checkout, env), 3)  # fills the bytecode and user caches
         _time(checkin, env)
-        imports = "import custody.ledger.cli.main, custody.ledger.cli.common, custody.ledger.cli.workflow, custody.ledger.workflow"
+        imports = "import custody.cli.main, custody.cli.common, custody.cli.workflow, custody.ledger.workflow"
         baseline = {
             "python_start_ms": [_time([sys.executable, "-c", "pass"], env) for _ in range(5)],
             "checkout_imports_ms": [_time([sys.executable, "-c", imports], env) for _ in range(5)],

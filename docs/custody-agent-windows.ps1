@@ -5,8 +5,11 @@ $exe    = "@CUSTODY@"
 $ledger = "C:\ProgramData\custody\ledger"
 $keys   = "C:\ProgramData\custody\agent"
 
-# 1. The ledger directory (shared with the operators' custody commands) and the agent's key directory.
+# 1. The ledger directory (shared with the operators' custody commands) and the agent's key directory,
+#    closed to everyone but administrators before any key or passphrase is written into it (custody checks
+#    no permissions on Windows: these ACLs are the only protection of agent.key, agent.pass and log.pass).
 New-Item -ItemType Directory -Force $ledger, $keys | Out-Null
+icacls $keys /inheritance:r /grant:r "Administrators:(OI)(CI)F"
 
 # 2. The agent's own key and the two passphrase files it needs (its own, and the log key's for the
 #    automatic checkpoints). The responsible person then registers the key (passphrase not needed):

@@ -45,8 +45,8 @@ from custody.ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatE
 from custody.ledger.i18n import text as _pick
 from custody.ledger.note import ALG_ED25519, Signer, Verifier, open_note, parse_note, sign_note
 from custody.ledger.rule_texts import Text, fill
+from custody.ledger.validation import validate
 from custody.ledger.violation import ERROR, NO_TEXT, Violation, violation
-from custody.schemas import validate
 
 CONTEXT = "custody/approval/v1"
 REQUEST_FORMAT = "custody/request/v1"

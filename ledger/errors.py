@@ -104,9 +104,15 @@ class ProofError(VerificationError):
 
 
 class StoreError(CustodyError):
-    """The ledger store cannot be read or written (exit 4)."""
+    """The ledger store cannot be read or written (exit 4).
+
+    ``uncertain``: a commit failed at a point where what it wrote may have
+    reached the disk all the same (an fsync failed): it may or may not be in
+    the ledger, and the message says so instead of "nothing was written".
+    """
 
     exit_code = 4
+    uncertain: bool = False
 
 
 class StoreCorruptError(StoreError):
@@ -119,6 +125,19 @@ class StoreFullError(StoreError):
 
 class StoreBusyError(StoreError):
     """Another process held the ledger for longer than the timeout."""
+
+
+class CheckpointPendingError(StoreError):
+    """An entry was recorded, but the automatic checkpoint due after it could not be signed (exit 4).
+
+    The entry is durable: the message says so, because repeating the command
+    would record it a second time.  The checkpoint is signed after a later
+    entry, or with ``custody checkpoint``.  ``seq`` is the recorded entry's.
+    """
+
+    def __init__(self, message: str, *, seq: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.seq = seq
 
 
 # --- Keys. ---

@@ -22,7 +22,7 @@ from functools import cache
 
 from custody.ledger.errors import SchemaError
 from custody.ledger.i18n import text
-from custody.schemas import checker
+from custody.ledger.validation import checker
 
 #: Contract and people.
 CONTRACT_TYPES = (

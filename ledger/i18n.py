@@ -8,7 +8,10 @@ step and no binary ``.mo`` file in the tree.
 The language is chosen once per process: ``set_language()`` (the CLI does it
 before building its help text, docs/dependency-notes.md typer), else ``CUSTODY_LANG``, else the
 locale (``LC_ALL``/``LC_MESSAGES``/``LANG``), else Japanese -- the people who
-read custody's output at a municipality read Japanese.
+read custody's output at a municipality read Japanese.  A server that answers
+people in several languages at once (the desk, custody.desk) picks one for the
+work of one request with ``using(lang)``: a context variable, so that threads and
+tasks serving other requests keep theirs.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
 
 SUPPORTED = ("ja", "en")
 _language: str | None = None
+_chosen_here: ContextVar[str | None] = ContextVar("custody_language", default=None)
 
 
 def _from_environment() -> str:
@@ -53,9 +60,24 @@ def set_language(lang: str | None) -> str:
 
 
 def language() -> str:
+    here = _chosen_here.get()
+    if here is not None:
+        return here
     if _language is None:
         return set_language(None)
     return _language
+
+
+@contextmanager
+def using(lang: str) -> Iterator[str]:
+    """Messages in ``lang`` (ja or en; anything else: the process's language) inside the block, in this thread or
+    task only; the process's language is untouched."""
+    code = lang if lang in SUPPORTED else language()
+    token = _chosen_here.set(code)
+    try:
+        yield code
+    finally:
+        _chosen_here.reset(token)
 
 
 @cache
@@ -113,9 +135,49 @@ def _package() -> Traversable:
     return resources.files("custody.ledger")
 
 
+class Message(str):
+    """A text translated into the current language that remembers its English source and the values filled
+    into it, so that it can be shown again in another language (:meth:`render`).
+
+    It is a ``str``: everything that prints, joins or compares texts takes it as it is.  A finding of the
+    verifier keeps it, and the reports render it in their own language, so that one verification serves
+    the reports of every language (docs/spec-rules.md §1).
+    """
+
+    msgid: str
+    params: tuple[tuple[str, object], ...]
+
+    def __new__(cls, text: str, msgid: str, params: tuple[tuple[str, object], ...] = ()) -> Message:
+        made = super().__new__(cls, text)
+        made.msgid = msgid
+        made.params = params
+        return made
+
+    def format(self, *args: object, **kwargs: object) -> str:
+        """``str.format``; with keyword values only (custody's messages), a Message that can be rendered again."""
+        text = str.format(self, *args, **kwargs)
+        return text if args else Message(text, self.msgid, tuple(kwargs.items()))
+
+    def render(self, lang: str) -> str:
+        """This text in ``lang`` (``"ja"`` or ``"en"``), its values rendered in ``lang`` too."""
+        template = _catalog(lang).get(self.msgid, self.msgid)
+        if not self.params:
+            return template
+        values = {k: v.render(lang) if isinstance(v, Message) else v for k, v in self.params}
+        return template.format(**values)
+
+    def __reduce__(self) -> tuple[type[Message], tuple[str, str, tuple[tuple[str, object], ...]]]:
+        return (Message, (str(self), self.msgid, self.params))
+
+
 def _(message: str) -> str:
-    """Translate an English source string into the current language."""
-    return _catalog(language()).get(message, message)
+    """Translate an English source string into the current language (a :class:`Message`)."""
+    return Message(_catalog(language()).get(message, message), message)
+
+
+def render(text: str, lang: str) -> str:
+    """``text`` in ``lang`` when it is a :class:`Message` (a text of custody's catalogue), else as it is."""
+    return text.render(lang) if isinstance(text, Message) else text
 
 
 def text(en: str, ja: str) -> str:

@@ -22,7 +22,7 @@ from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.config import LedgerConfig, LedgerPaths
 from custody.ledger.contract import parse_contract
 from custody.ledger.entry import Entry, sign_entry
-from custody.ledger.errors import OutputError, StoreError
+from custody.ledger.errors import CheckpointPendingError, CustodyError, OutputError, StoreError
 from custody.ledger.i18n import _
 from custody.ledger.keyfile import read_key_file, write_key_file
 from custody.ledger.note import Signer, Verifier, add_signatures, open_note, parse_note, sign_note
@@ -31,6 +31,7 @@ from custody.ledger.store import AfterInsert, Head, Store
 from custody.ledger.timefmt import Clock, format_at, parse_at, system_clock
 
 Precheck = Callable[[Store, int], None]
+LogSignerOpener = Callable[[], Signer | None]  # opens the log key when a checkpoint is due (None: no key)
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,16 @@ class Ledger:
         paths = LedgerPaths(root)
         config = paths.load_config()
         store = Store.open(paths.store, readonly=readonly)
-        if store.origin != config.origin:
+        try:
+            origin = store.origin  # may fail (an I/O error): the connection must not stay open behind it
+        except BaseException:
+            store.close()
+            raise
+        if origin != config.origin:
             store.close()
             raise StoreError(
                 _("{path} belongs to {origin!r}, not {expected!r}").format(
-                    path=paths.store, origin=store.origin, expected=config.origin
+                    path=paths.store, origin=origin, expected=config.origin
                 )
             )
         return cls(paths, config, store, clock)
@@ -171,7 +177,8 @@ class Ledger:
         """Sign and append one entry; durable when this returns.
 
         ``precheck(store, seq)`` runs under the write lock before signing and
-        may raise a RuleRefusal: then nothing is written.
+        may raise a RuleRefusal: then nothing is written.  With ``log_signer``
+        the automatic checkpoint follows when one is due (``checkpoint_after``).
         """
 
         def make(head: Head) -> Entry:
@@ -184,8 +191,7 @@ class Ledger:
             )
 
         entry = self.store.append(make, after=after)
-        if log_signer is not None and self.checkpoint_due():
-            self.checkpoint(log_signer)
+        self.checkpoint_after(entry, log_signer)
         return entry
 
     def now_after(self, head: Head) -> str:
@@ -242,6 +248,33 @@ class Ledger:
         note = sign_note(text, [log_signer])
         self.store.add_checkpoint(size, note, format_at(self.clock()))
         return CheckpointInfo(size, note, created=True)
+
+    def checkpoint_after(self, entry: Entry, log_signer: Signer | LogSignerOpener | None) -> CheckpointInfo | None:
+        """The automatic checkpoint after ``entry`` was committed, if one is due (None: none signed).
+
+        ``log_signer`` may be a function that opens the log key, called only
+        when a checkpoint is due (opening it costs a scrypt); None means no log
+        key, and no checkpoint.  The entry is durable by now, so any failure
+        here -- the store, the key file, its passphrase -- is raised as
+        ``CheckpointPendingError``, whose message says that the entry was
+        recorded: an error that read as if nothing had happened would have the
+        person record it again.
+        """
+        if log_signer is None:
+            return None
+        try:
+            if not self.checkpoint_due():
+                return None
+            signer = log_signer if isinstance(log_signer, Signer) else log_signer()
+            return None if signer is None else self.checkpoint(signer)
+        except CustodyError as exc:
+            raise CheckpointPendingError(
+                _("entry {seq} was recorded, but the automatic checkpoint after it could not be signed: "
+                  "{why}").format(seq=entry.seq, why=exc.message),
+                seq=entry.seq,
+                hint=_("do not repeat the command; the checkpoint is signed after the next entry, or now with "
+                       "'custody checkpoint'"),
+            ) from None
 
     def latest_checkpoint(self) -> tuple[int, bytes] | None:
         return self.store.latest_checkpoint()

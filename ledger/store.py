@@ -20,6 +20,7 @@ an append writes exactly one row -- the same footprint as a bare insert.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
@@ -108,15 +109,31 @@ def _check_built(entry: Entry, head: Head) -> None:
         )
 
 
-def _translate(exc: apsw.Error, db: apsw.Connection | None = None) -> CustodyError:
+def _translate(
+    exc: apsw.Error, db: apsw.Connection | None = None, *, committing: _Committing | None = None
+) -> CustodyError:
     """Map SQLite failures onto the store's errors (exit 4).
 
     ``db``, where known, tells a full disk apart from other I/O errors: SQLite
     reports ENOSPC as SQLITE_FULL when writing the database or the WAL, but
     as a plain I/O error when it cannot grow the WAL index (``-shm``).
+
+    ``committing``: the error came from COMMIT.  A full disk (SQLITE_FULL: a
+    WAL frame could not be written) or a lock there leaves nothing behind, but
+    any other I/O error may come after the commit's frames reached the WAL --
+    a failed fsync, or growing the WAL index once they are synced.  SQLite then
+    calls the transaction rolled back, yet the next connection to recover the
+    WAL (after a crash, or when this one could not checkpoint it) finds it
+    committed.  Saying "nothing was written" there would be false, and a person
+    who repeats the command would record it twice; the message says that it is
+    not certain and how to find out (docs/dependency-notes.md, apsw).
     """
     exc = _first_error(exc)
-    if isinstance(exc, apsw.FullError) or (isinstance(exc, apsw.IOError) and _system_errno(db) == errno.ENOSPC):
+    why = _why(exc)
+    full = isinstance(exc, apsw.FullError) or (isinstance(exc, apsw.IOError) and _system_errno(db) == errno.ENOSPC)
+    if committing is not None and isinstance(exc, apsw.IOError):
+        return committing.uncertain(why, full=full)
+    if full:
         return StoreFullError(
             _("the ledger's disk is full; nothing was written"),
             hint=_("free disk space, then repeat the command"),
@@ -127,14 +144,56 @@ def _translate(exc: apsw.Error, db: apsw.Connection | None = None) -> CustodyErr
             hint=_("wait for the other custody command or agent to finish, then repeat"),
         )
     if isinstance(exc, apsw.NotADBError | apsw.CorruptError):
-        return StoreCorruptError(_("the ledger file is not a custody database or is damaged ({why})").format(why=exc))
+        return StoreCorruptError(_("the ledger file is not a custody database or is damaged ({why})").format(why=why))
     if isinstance(exc, apsw.CantOpenError):
-        return StoreError(_("cannot open the ledger file ({why})").format(why=exc))
+        return StoreError(_("cannot open the ledger file ({why})").format(why=why))
     if isinstance(exc, apsw.ReadOnlyError):
         return StoreError(_("the ledger file is read-only; nothing was written"))
     if isinstance(exc, apsw.IOError):
-        return StoreError(_("I/O error on the ledger file ({why}); nothing was written").format(why=exc))
-    return StoreError(_("ledger store error: {why}").format(why=exc))
+        return StoreError(
+            _("I/O error on the ledger file ({why}); nothing was written").format(why=why),
+            hint=_("check the disk (the system log names the device's errors), then repeat the command"),
+        )
+    return StoreError(_("ledger store error: {why}").format(why=why))
+
+
+@dataclass(frozen=True)
+class _Committing:
+    """What a COMMIT was making durable, for the message when its outcome is uncertain (``_translate``)."""
+
+    first: int | None = None  # the first entry's seq; None: not entries (a checkpoint, an attachment, the cache)
+    count: int = 0
+
+    def uncertain(self, why: str, *, full: bool) -> StoreError:
+        if self.first is None:
+            if full:
+                message = _("the ledger's disk filled up while saving; it is not certain whether the change was saved")
+                hint = _("free disk space, then repeat the command: saving the same again does no harm")
+            else:
+                message = _("I/O error on the ledger file while saving ({why}); it is not certain whether the change "
+                            "was saved").format(why=why)
+                hint = _("check the disk, then repeat the command: saving the same again does no harm")
+        else:
+            last = self.first + self.count - 1
+            seq = str(self.first) if last == self.first else f"{self.first}-{last}"
+            if full:
+                message = _("the ledger's disk filled up while committing; it is not certain whether entry {seq} "
+                            "was recorded").format(seq=seq)
+                hint = _("free disk space; before repeating the command, see whether the entry is in the ledger: "
+                         "'custody status' reports {count} entries if it was recorded").format(count=last + 1)
+            else:
+                message = _("I/O error on the ledger file while committing ({why}); it is not certain whether entry "
+                            "{seq} was recorded").format(why=why, seq=seq)
+                hint = _("check the disk; before repeating the command, see whether the entry is in the ledger: "
+                         "'custody status' reports {count} entries if it was recorded").format(count=last + 1)
+        error = (StoreFullError if full else StoreError)(message, hint=hint)
+        error.uncertain = True
+        return error
+
+
+def _why(exc: apsw.Error) -> str:
+    """SQLite's own words for the error (the exception's name when it gave none: an error a VFS raised)."""
+    return str(exc).strip() or type(exc).__name__
 
 
 def _first_error(exc: apsw.Error) -> apsw.Error:
@@ -157,6 +216,12 @@ def _system_errno(db: apsw.Connection | None) -> int:
         return int(db.system_errno)
     except apsw.Error:  # a closed connection
         return 0
+
+
+def _close(db: apsw.Connection) -> None:
+    """Close a connection; what apsw raises on the way is not an error of the ledger's (``Store.close``)."""
+    with contextlib.suppress(apsw.Error):
+        db.close()
 
 
 @contextmanager
@@ -197,7 +262,7 @@ class Store:
                     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                     db.execute("INSERT INTO meta(key, value) VALUES('origin', ?)", (origin,))
         except BaseException:
-            db.close()
+            _close(db)
             raise
         return store
 
@@ -217,13 +282,13 @@ class Store:
                 app_id = db.execute("PRAGMA application_id").fetchone()
                 version = db.execute("PRAGMA user_version").fetchone()
         except BaseException:
-            db.close()
+            _close(db)
             raise
         if app_id is None or app_id[0] != APPLICATION_ID:
-            db.close()
+            _close(db)
             raise StoreCorruptError(_("{path} is an SQLite file but not a custody ledger").format(path=path))
         if version is None or version[0] != SCHEMA_VERSION:
-            db.close()
+            _close(db)
             raise StoreCorruptError(
                 _("{path}: unsupported ledger schema version {version}").format(path=path, version=version)
             )
@@ -235,7 +300,17 @@ class Store:
         self._db.execute("PRAGMA foreign_keys=ON")
 
     def close(self) -> None:
-        self._db.close()
+        """Close the connection.  Never raises: nothing is left to lose.
+
+        Every transaction has ended by now (appends commit or roll back before
+        they return), so closing only lets SQLite copy the WAL into the
+        database file (its checkpoint on close).  SQLite ignores a failure of
+        that copy -- the WAL keeps every commit, and the next connection copies
+        it -- but apsw raises an error that a VFS reported meanwhile, after the
+        connection is closed all the same (docs/dependency-notes.md, apsw).
+        Raising it would turn a recorded entry into an error message.
+        """
+        _close(self._db)
 
     def __enter__(self) -> Store:
         return self
@@ -390,6 +465,7 @@ class Store:
         # successful COMMIT: an error or an interrupt anywhere in between
         # leaves no tip, and the next append reads the database.
         tip, self._tip = self._tip, None
+        committing: _Committing | None = None  # set just before COMMIT (see _translate)
         try:
             cursor.execute("BEGIN IMMEDIATE")
             try:
@@ -419,6 +495,7 @@ class Store:
                     cursor.executemany(_INSERT_ENTRY, rows)
                 if after is not None:
                     after(entries)
+                committing = _Committing(entries[0].seq, len(entries)) if entries else _Committing()
                 cursor.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -428,7 +505,7 @@ class Store:
             # the next append compares with.
             self._tip = _Tip(db.data_version(), head, frontier)
         except apsw.Error as exc:
-            raise _translate(exc, db) from None
+            raise _translate(exc, db, committing=committing) from None
         return entries
 
     def _read_tip(self) -> _Tip:
@@ -436,11 +513,32 @@ class Store:
         head = self.head()
         return _Tip(-1, head, tlog.frontier(head.size, self._read_hashes))
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write: its own transaction, or a savepoint inside an append (``append_many``'s ``after``).
+
+        Outside an append the COMMIT at the end of the block is told apart
+        from the statements before it: an I/O error there leaves the outcome
+        uncertain (``_translate``).  Inside one, the append's COMMIT decides.
+        """
+        db = self._db
+        if db.in_transaction:
+            with _sqlite_errors(db), db:
+                yield
+            return
+        committing: _Committing | None = None
+        try:
+            with db:
+                yield
+                committing = _Committing()  # the statements ran: leaving the block commits
+        except apsw.Error as exc:
+            raise _translate(exc, db, committing=committing) from None
+
     # --- checkpoints ---
 
     def add_checkpoint(self, size: int, note: bytes, created: str) -> None:
         """Store a signed checkpoint; a later copy with more cosignatures replaces it."""
-        with _sqlite_errors(self._db), self._db:
+        with self._writing():
             self._db.execute(
                 "INSERT INTO checkpoints(size, note, created) VALUES(?, ?, ?) "
                 "ON CONFLICT(size) DO UPDATE SET note=excluded.note",
@@ -471,7 +569,7 @@ class Store:
 
     def put_attachment(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
-        with _sqlite_errors(self._db), self._db:
+        with self._writing():
             self._db.execute(
                 "INSERT OR IGNORE INTO attachments(sha256, size, data) VALUES(?, ?, ?)",
                 (digest, len(data), data),
@@ -498,7 +596,7 @@ class Store:
 
     def save_state(self, name: str, size: int, state: bytes) -> None:
         """Replace the cached projection; inside an append it commits with the entry."""
-        with _sqlite_errors(self._db), self._db:
+        with self._writing():
             self._db.execute(
                 "INSERT INTO state_cache(name, size, state) VALUES(?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET size=excluded.size, state=excluded.state",

@@ -95,6 +95,15 @@ class Violation:
             "todo": {"en": self.todo_en, "ja": self.todo_ja},
         }
 
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Violation:
+        """The violation ``to_json`` wrote (KeyError or TypeError for anything else)."""
+        return cls(
+            doc["code"], doc["severity"], doc["message"]["en"], doc["message"]["ja"], doc["media"],
+            doc["missing"]["en"], doc["missing"]["ja"], doc["todo"]["en"], doc["todo"]["ja"], doc["seq"],
+            doc["blocking"],
+        )
+
     def to_refusal(self) -> RuleRefusal:
         """This violation as the exception the CLI raises (exit 6)."""
         message, missing, todo = self.texts()

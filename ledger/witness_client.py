@@ -74,6 +74,8 @@ __all__ = [
 DEFAULT_TIMEOUT: Final = 30.0
 #: Largest response body read (a 200 body is a few signature lines).
 MAX_RESPONSE: Final = 64 * 1024
+#: Times a submission follows the size a 409 reports (other clients may be submitting at once).
+MAX_CONFLICT_RETRIES: Final = 3
 
 
 class WitnessRefusedError(VerificationError):
@@ -134,7 +136,12 @@ def cosigned_size(ledger: Ledger, verifiers: list[Verifier] | None = None) -> in
 
 
 def build_request(ledger: Ledger, old_size: int | None = None) -> AddCheckpointRequest:
-    """The add-checkpoint request for the ledger's latest checkpoint."""
+    """The add-checkpoint request for the ledger's latest checkpoint, from ``old_size``.
+
+    From old size 0 (the witness never cosigned) and a latest checkpoint
+    above size 1, the request is for the stored checkpoint of size 1: the
+    witness cosigns the genesis tree first, then the latest from there.
+    """
     latest = ledger.latest_checkpoint()
     if latest is None:
         raise StoreError(
@@ -151,6 +158,16 @@ def build_request(ledger: Ledger, old_size: int | None = None) -> AddCheckpointR
                 "or replaced: report it to the municipality."
             ),
         )
+    if old == 0 and size > 1:
+        # The witness's first cosignature is of the tree of size 1, the genesis entry alone: a request from
+        # old size 0 proves nothing about the first entry (docs/spec.md §8.2).
+        first = ledger.store.checkpoint(1)
+        if first is None:
+            raise StoreError(
+                _("The ledger has no checkpoint of size 1, which the witness must cosign first."),
+                hint=_("'custody init' signs it; restore the ledger from its backup."),
+            )
+        return AddCheckpointRequest(0, (), first)
     proof = tuple(ledger.store.consistency_proof(old, size)) if 0 < old < size else ()
     return AddCheckpointRequest(old, proof, note)
 
@@ -283,48 +300,69 @@ def _refused(reply: _Reply, url: str) -> WitnessRefusedError:
     return WitnessRefusedError(reply.status, message)
 
 
+def _busy(url: str) -> WitnessUnreachableError:
+    return WitnessUnreachableError(
+        _("The witness at {url} is busy (503 Service Unavailable).").format(url=url),
+        hint=_("The checkpoint is signed and stored; submit it again in a moment."),
+    )
+
+
 def submit_checkpoint(ledger: Ledger, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
-    """Submit the latest checkpoint to the witness at ``url``; return who cosigned.
+    """Submit the latest checkpoint to the witness at ``url``; return who cosigned it.
 
     POSTs the request (old size as :func:`build_request`); on 409 with a
-    size the witness reports, retries once from that size (the spec: "If a
+    size the witness reports, retries from that size (the spec: "If a
     client doesn't have information on the latest cosigned checkpoint, it
-    MAY initially make a request with an old size of zero to obtain it");
-    on 200 checks and merges the cosignatures and returns the witnesses'
-    names.  WitnessRefusedError (exit 3) on any other answer,
-    WitnessUnreachableError (exit 1) without one.
+    MAY initially make a request with an old size of zero to obtain it"),
+    at most ``MAX_CONFLICT_RETRIES`` times.
+    When the witness's size is 0 it first submits the checkpoint of size 1,
+    then the latest from there (docs/spec.md §8.4).  On each 200 it checks
+    and merges the cosignatures.  WitnessRefusedError (exit 3) on any other
+    answer, WitnessUnreachableError (exit 1) without one or on 503.
     """
     target = witness_url(url)
+    latest = ledger.latest_checkpoint()
+    latest_size = 0 if latest is None else latest[0]
     request = build_request(ledger)
-    checkpoint = Checkpoint.parse(parse_note(request.checkpoint).text)
-    reply = _post(target, format_add_checkpoint(request), timeout)
-    if reply.status == STATUS_CONFLICT:
-        try:
-            witness_size = parse_size_response(reply.body)
-        except FormatError:
-            raise _refused(reply, target) from None
-        if witness_size == request.old_size:
-            raise WitnessRefusedError(
-                STATUS_CONFLICT,
-                _("The witness holds another checkpoint of size {size} than this ledger: "
-                  "the ledger's history differs from what the municipality cosigned.").format(size=witness_size),
-                hint=_("Do not sign over it; report it to the municipality as an incident."),
-                witness_size=witness_size,
-            )
-        if witness_size > checkpoint.size:
-            raise WitnessRefusedError(
-                STATUS_CONFLICT,
-                _("The witness already cosigned size {w}, beyond this checkpoint (size {size}).").format(
-                    w=witness_size, size=checkpoint.size),
-                hint=_("Sign a newer checkpoint and submit it; if the ledger holds fewer entries than "
-                       "the witness cosigned, it was truncated or replaced."),
-                witness_size=witness_size,
-            )
-        request = build_request(ledger, old_size=witness_size)
+    retries = 0
+    for _attempt in range(2 + MAX_CONFLICT_RETRIES):  # the checkpoint of size 1, the latest, the 409 retries
+        checkpoint = Checkpoint.parse(parse_note(request.checkpoint).text)
         reply = _post(target, format_add_checkpoint(request), timeout)
-    if reply.status != STATUS_OK:
-        raise _refused(reply, target)
-    if len(reply.body) > MAX_RESPONSE:
-        raise VerificationError(_("The witness response is too large."))
-    _size, names = import_response(ledger, reply.body, checkpoint_size=checkpoint.size)
-    return names
+        if reply.status == STATUS_CONFLICT:
+            try:
+                witness_size = parse_size_response(reply.body)
+            except FormatError:
+                raise _refused(reply, target) from None
+            if witness_size == request.old_size:
+                raise WitnessRefusedError(
+                    STATUS_CONFLICT,
+                    _("The witness holds another checkpoint of size {size} than this ledger: "
+                      "the ledger's history differs from what the municipality cosigned.").format(size=witness_size),
+                    hint=_("Do not sign over it; report it to the municipality as an incident."),
+                    witness_size=witness_size,
+                )
+            if witness_size > latest_size:
+                raise WitnessRefusedError(
+                    STATUS_CONFLICT,
+                    _("The witness already cosigned size {w}, beyond this checkpoint (size {size}).").format(
+                        w=witness_size, size=latest_size),
+                    hint=_("Sign a newer checkpoint and submit it; if the ledger holds fewer entries than "
+                           "the witness cosigned, it was truncated or replaced."),
+                    witness_size=witness_size,
+                )
+            if retries == MAX_CONFLICT_RETRIES:
+                raise _refused(reply, target)
+            retries += 1  # the witness is elsewhere (another client, an offline exchange): follow it
+            request = build_request(ledger, old_size=witness_size)
+            continue
+        if reply.status == 503:
+            raise _busy(target)
+        if reply.status != STATUS_OK:
+            raise _refused(reply, target)
+        if len(reply.body) > MAX_RESPONSE:
+            raise VerificationError(_("The witness response is too large."))
+        _size, names = import_response(ledger, reply.body, checkpoint_size=checkpoint.size)
+        if checkpoint.size >= latest_size:
+            return names
+        request = build_request(ledger, old_size=checkpoint.size)  # the genesis tree is cosigned: now the latest
+    raise WitnessRefusedError(STATUS_CONFLICT, _("The witness did not settle on a size to cosign from."))

@@ -1,6 +1,6 @@
 """The custody workflow as a service: check an act against the lifecycle model, then write it.
 
-The operator CLI (``custody.ledger.cli.workflow``) and the agent wiring call this
+The operator CLI (``custody.cli.workflow``) and the agent wiring call this
 module; it has no command-line code.  Two entry points:
 
 * :func:`current_state` (and :func:`projection`): the lifecycle state
@@ -8,10 +8,10 @@ module; it has no command-line code.  Two entry points:
   (:class:`custody.ledger.registry.Registry`) as of the head of the ledger;
 * :func:`act`: append one entry **only if** the model allows it.  Under the
   store's write lock (``BEGIN IMMEDIATE``), with the seq and the ``at`` the
-  entry will carry, it validates the body against its schema, checks the
-  signing key (registered, not rotated away, not revoked), runs
-  :func:`custody.ledger.lifecycle.precheck` and raises the ``RuleRefusal`` (exit 6,
-  in the user's language) of every blocking violation -- then nothing is
+  entry will carry, it checks the signing key (registered, not rotated away,
+  not revoked), then runs :func:`custody.ledger.lifecycle.refuse` (the body's
+  schema, then the rules) and raises the ``RuleRefusal`` (exit 6, in the
+  user's language) of every blocking violation -- then nothing is
   written, not even the entry's attachments.  Non-blocking violations (facts
   that broke a rule, warnings) are handed back to the caller to print.
 
@@ -26,8 +26,9 @@ advanced state.  The cache is ignored and rebuilt from entry 0 when:
 
 * its format or the lifecycle model's snapshot format differs;
 * its *fingerprint* differs: a hash of the source of the modules that define
-  the rules (``custody.ledger.lifecycle``, ``custody.ledger.media``, ``custody.ledger.approval``,
-  ``custody.ledger.violation``, ``custody.ledger.registry``, ``custody.ledger.events`` and this one), so
+  the rules (every module of the ``custody.ledger.lifecycle`` package, ``custody.ledger.media``,
+  ``custody.ledger.approval``, ``custody.ledger.violation``, ``custody.ledger.registry``,
+  ``custody.ledger.events``, the rule texts, the vocabulary and this one), so
   that a new version of the rules never reads a state built by an old one;
 * it covers more entries than the ledger holds, belongs to another origin, or
   the leaf hash of its last entry is not the ledger's (a restored or
@@ -41,7 +42,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -50,19 +51,20 @@ from custody.ledger.entry import Entry, sign_entry
 from custody.ledger.errors import NoteFormatError, RuleRefusal, SchemaError, StoreError, UsageError
 from custody.ledger.i18n import _
 from custody.ledger.ledger import Ledger
-from custody.ledger.lifecycle import STATE_FORMAT, Event, LedgerState, advance, new_state, precheck
+from custody.ledger.lifecycle import STATE_FORMAT, Event, LedgerState, apply, new_state, refuse
 from custody.ledger.note import Signer, Verifier
 from custody.ledger.registry import KeyState, KeyStatus, Registry
 from custody.ledger.registry import Person as RegistryPerson
 from custody.ledger.rfc6962 import leaf_hash
 from custody.ledger.store import Head, Store
-from custody.ledger.violation import Violation, refusal
+from custody.ledger.violation import Violation
 
 CACHE_NAME = "workflow"
-CACHE_FORMAT = "custody/workflow-cache/v1"
+CACHE_FORMAT = "custody/workflow-cache/v2"
 _RULE_MODULES = (
     "custody.ledger.lifecycle", "custody.ledger.media", "custody.ledger.approval", "custody.ledger.violation",
-    "custody.ledger.registry", "custody.ledger.events", "custody.ledger.workflow",
+    "custody.ledger.registry", "custody.ledger.events", "custody.ledger.rule_texts", "custody.ledger.vocabulary",
+    "custody.ledger.workflow",
 )
 
 
@@ -75,7 +77,9 @@ class Projection:
     size: int
     last_leaf_hash: bytes
     replayed: int = 0  # entries replayed to get here (0: straight from the cache)
-    warnings: list[Violation] = field(default_factory=list)
+    # What the rules found at each entry so far (the verifier's per-entry findings), at most MAX_FINDINGS_PER_CODE
+    # of a code: ``custody status`` shows them beside the end-of-ledger rules.
+    findings: list[Violation] = field(default_factory=list)
 
 
 # --- the cache ---
@@ -91,9 +95,14 @@ def rules_fingerprint() -> str:
         module = import_module(name)
         source = getattr(module, "__file__", None)
         digest.update(name.encode() + b"\n")
-        if source:
+        if not source:
+            continue
+        # a package (the lifecycle families): every module of its folder
+        files = sorted(Path(source).parent.glob("*.py")) if Path(source).name == "__init__.py" else [Path(source)]
+        for path in files:
+            digest.update(path.name.encode() + b"\n")
             try:
-                digest.update(Path(source).read_bytes())
+                digest.update(path.read_bytes())
             except OSError:
                 digest.update(b"?")
     return digest.hexdigest()
@@ -135,6 +144,7 @@ def _encode(proj: Projection, origin: str) -> bytes:
         "last_leaf_hash": proj.last_leaf_hash.hex(),
         "lifecycle": proj.state.to_json(),
         "registry": _registry_to_json(proj.registry),
+        "findings": [v.to_json() for v in proj.findings],
     }
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -162,14 +172,24 @@ def _decode(store: Store, origin: str, head: Head) -> Projection | None:
             return None
         state = LedgerState.from_json(doc["lifecycle"])
         registry = _registry_from_json(doc["registry"])
+        findings = [Violation.from_json(v) for v in doc["findings"]]
     except (ValueError, KeyError, TypeError, NoteFormatError, UnicodeDecodeError):
         return None
-    return Projection(state, registry, size, last)
+    return Projection(state, registry, size, last, findings=findings)
+
+
+MAX_FINDINGS_PER_CODE = 200  # as the verifier lists them (verify/engine.py MAX_PER_CODE)
 
 
 def _replay(proj: Projection, entries: Iterable[Entry]) -> None:
+    counts: dict[str, int] = {}
+    for f in proj.findings:
+        counts[f.code] = counts.get(f.code, 0) + 1
     for entry in entries:
-        advance(proj.state, entry)
+        for v in apply(proj.state, entry):
+            if counts.get(v.code, 0) < MAX_FINDINGS_PER_CODE:
+                counts[v.code] = counts.get(v.code, 0) + 1
+                proj.findings.append(v if v.seq is not None else replace(v, seq=entry.seq))
         proj.registry.apply(entry)
         proj.size = entry.seq + 1
         proj.last_leaf_hash = entry.leaf_hash
@@ -290,33 +310,26 @@ def _key_entry_refusal(registry: Registry, type_: str, body: dict[str, Any], sig
 
 
 def check_event(proj: Projection, event: Event, signer: Signer | None = None) -> list[Violation]:
-    """Every violation ``event`` would cause.
+    """The pre-write check of every command that appends (docs/spec.md §13.4), in one order.
 
-    Raises the ``RuleRefusal`` of a key problem or of the blocking violations
-    first (a rule says what is missing and what to do), then ``UsageError``
-    for a body that does not match its schema; returns the non-blocking
-    violations (and blocking ones only when nothing is raised, i.e. never).
+    The signing key (registered, not rotated away, not revoked: RuleRefusal C9, exit 6), then
+    :func:`custody.ledger.lifecycle.refuse`: the body's schema (a body the options or ``--from-file`` built
+    wrong: UsageError, exit 2, naming the field) and the rules (RuleRefusal, exit 6, every blocking
+    violation).  Returns the non-blocking violations.
     """
-    from custody.ledger.events import validate_body
-
     if signer is not None:
         problem = _key_refusal(proj.registry, signer, event.seq) or _key_entry_refusal(
             proj.registry, event.type, event.body, signer
         )
         if problem is not None:
             raise problem
-    found = precheck(proj.state, event)
-    refused = refusal(found)
-    if refused is not None:
-        raise refused
     try:
-        validate_body(event.type, event.body)
+        return refuse(proj.state, event)
     except SchemaError as exc:
         raise UsageError(
             _("The entry is not valid: {why}").format(why=exc.message),
             hint=_("Check the option or the --from-file field '{field}'.").format(field=exc.field or "-"),
         ) from None
-    return found
 
 
 def act(
@@ -362,8 +375,7 @@ def act(
     entry = ledger.store.append(make, after=after)
     if warnings is not None:
         warnings.extend(v for v in ctx["found"] if not v.blocks)
-    if log_signer is not None and ledger.checkpoint_due():
-        ledger.checkpoint(log_signer)
+    ledger.checkpoint_after(entry, log_signer)  # CheckpointPendingError: recorded, checkpoint not signed
     return entry
 
 

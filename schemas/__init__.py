@@ -8,57 +8,27 @@ subfolder) and its ``$id`` is ``BASE_URI + "<name>.schema.json"``, with::
     BASE_URI = "https://custody.example/schemas/"
 
 The ``.example`` domain (RFC 2606) never resolves: the URIs are names, not
-locations.  Nothing is fetched from a network; ``$ref`` between our files
-resolves through a ``referencing.Registry`` of every file in this package, so
-a schema may say ``"$ref": "entry.schema.json#/$defs/dateTime"``.
-
-``validator(name)`` builds one ``Draft202012Validator`` per schema, once, with
-format checking on (docs/dependency-notes.md, JSON: ``date-time`` is only checked with the
-format extras installed, and a new validator per call is ~50x slower).
-``validate(name, document)`` raises ``SchemaError`` for the best error
-(``jsonschema.exceptions.best_match``); ``.field`` is the offending field as
-a dotted path (``body.media_id``, ``body.items[2].count``; ``""`` for the
-document itself).  For a missing or unexpected property, ``.field`` names that
-property, not the object that should or should not hold it.
-
-Speed: a document is first offered to ``jsonschema_rs`` (the Rust
-``jsonschema`` crate), which only *accepts*: anything it rejects is judged
-again by the ``jsonschema`` package, whose verdict and best error are final
-(``checker``).  A verifier checks a million bodies, and the ``jsonschema``
-interpreter costs more per body than the entry's signature; ``jsonschema_rs``
-costs ~0.6 us.  It also keeps ``jsonschema`` (~60 ms of imports) off every
-command that records a valid entry.  ``tests/schemas/test_fast_path.py``
-checks that it never accepts what ``jsonschema`` rejects.
-
-Patterns end with ``(?!\\n)$`` rather than ``$``: the ``jsonschema`` package
-matches with Python's ``re.search``, where ``$`` also matches before a final
-newline; ``(?!\\n)`` makes them mean the same in Python and ECMA-262.
+locations.  This package holds the documents and finds them by name; it
+imports nothing of custody.  Checking a document against them, with custody's
+errors and messages, is :mod:`custody.ledger.validation`.
 """
+
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from custody.ledger.errors import SchemaError
-from custody.ledger.i18n import _
-
-if TYPE_CHECKING:  # imported where used: jsonschema and referencing cost ~60 ms of every command's start-up
+if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
-
-    import jsonschema_rs
-    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-    from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
-    from referencing import Registry
 
 BASE_URI = "https://custody.example/schemas/"
 SUFFIX = ".schema.json"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*")
-_MAX_DETAIL = 200
 
 
 def schema_id(name: str) -> str:
@@ -101,169 +71,9 @@ def names() -> list[str]:
     return sorted(_documents())
 
 
-def load_schema(name: str) -> dict[str, Any]:
-    """The schema ``name`` as parsed JSON (a fresh copy: callers may not alter the cached one)."""
-    if not _NAME.fullmatch(name) or name not in _documents():
-        raise SchemaError(_("There is no schema named {name!r}.").format(name=name))
-    document: dict[str, Any] = json.loads(json.dumps(_documents()[name]))
-    return document
-
-
-@cache
-def registry() -> Registry[Any]:
-    """A registry of every shipped schema under its ``$id``, for ``$ref`` between files."""
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT202012
-
-    return Registry().with_resources(
-        (schema_id(name), Resource.from_contents(doc, default_specification=DRAFT202012))
-        for name, doc in _documents().items()
-    )
-
-
-@cache
-def validator(name: str) -> Draft202012Validator:
-    """The validator for schema ``name``, built (and the schema checked) once per process.
-
-    The schema is validated with its ``$ref``s inlined (``_inline``): the
-    ``jsonschema`` package resolves a reference through the registry on every
-    use, which made a small event body cost ~125 us to check -- more than the
-    entry's signature -- on the verifier's hot path.  Inlined, the same checks
-    cost a fraction of that.  References that would recurse stay references.
-    """
-    from jsonschema import Draft202012Validator
-
-    schema = load_schema(name)
-    Draft202012Validator.check_schema(schema)
-    resolver = registry().resolver(base_uri=schema_id(name))
-    flat = _inline(schema, resolver, ())
-    return Draft202012Validator(flat, registry=registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-def _inline(node: Any, resolver: Any, stack: tuple[str, ...]) -> Any:
-    """Replace each ``$ref`` by the subschema it names (recursively), keeping semantics."""
-    if isinstance(node, list):
-        return [_inline(item, resolver, stack) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if "$ref" in node and isinstance(node["$ref"], str):
-        resolved = resolver.lookup(node["$ref"])
-        target = str(id(resolved.contents))  # the same subschema object: a cycle
-        if target in stack:
-            return {k: _inline(v, resolver, stack) for k, v in node.items()}  # recursive: leave the reference
-        inner = _inline(resolved.contents, resolved.resolver, (*stack, target))
-        if isinstance(inner, dict):
-            inner = {k: v for k, v in inner.items() if k not in ("$id", "$schema")}
-        siblings = {k: _inline(v, resolver, stack) for k, v in node.items() if k != "$ref"}
-        if not siblings:
-            return inner
-        return {"allOf": [inner], **siblings}
-    return {k: (v if k in ("const", "enum", "default", "examples") else _inline(v, resolver, stack))
-            for k, v in node.items()}
-
-
-def _dotted(parts: Iterator[str | int]) -> str:
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
-def _join(base: str, key: str) -> str:
-    return f"{base}.{key}" if base else key
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 3] + "..."
-
-
-def _field_and_detail(error: ValidationError) -> tuple[str, str]:
-    """Where the error is, as a dotted path, and what is wrong there."""
-    base = _dotted(iter(error.absolute_path))
-    instance = error.instance
-    if error.validator == "required" and isinstance(instance, dict):
-        # One error per missing property; its message quotes the property.
-        missing = [p for p in error.validator_value if p not in instance]
-        named = next((p for p in missing if repr(p) in error.message), missing[0] if missing else "")
-        return _join(base, named), _("a required field is missing")
-    if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
-        # The message lists the unexpected properties: "('x', 'y' were unexpected)".
-        extra = next((k for k in instance if repr(k) in error.message), None)
-        if extra is not None:
-            return _join(base, extra), _("this field is not allowed here")
-    description = error.schema.get("description") if isinstance(error.schema, dict) else None
-    if error.validator in ("pattern", "format") and isinstance(description, str):
-        detail = _("{value} is not valid; expected: {description}").format(
-            value=_short(repr(instance)), description=description
-        )
-        return base, detail
-    return base, _short(error.message)
-
-
-def validate(name: str, document: object) -> None:
-    """Raise SchemaError (the best error, naming its field) unless ``document`` matches schema ``name``."""
-    checker(name)(document)
-
-
-def _refuse_retrieval(uri: str) -> Any:
-    raise LookupError(f"{uri} is not a shipped schema (nothing is fetched)")
-
-
-@cache
-def _fast_registry() -> jsonschema_rs.Registry:
-    """``registry`` for ``jsonschema_rs``: every shipped schema under its ``$id``; nothing is ever fetched."""
-    import jsonschema_rs  # ~6 ms, on the commands that check a document only
-
-    return jsonschema_rs.Registry(
-        [(schema_id(name), doc) for name, doc in _documents().items()], retriever=_refuse_retrieval
-    )
-
-
-@cache
-def acceptor(name: str) -> Callable[[object], bool]:
-    """``jsonschema_rs``'s check of schema ``name``, formats included: True means valid; False, judge again."""
-    import jsonschema_rs
-
-    check = jsonschema_rs.validator_for(
-        _documents()[name], validate_formats=True, registry=_fast_registry(), retriever=_refuse_retrieval
-    ).is_valid
-
-    def accepts(document: object) -> bool:
-        try:
-            return check(document)
-        except (ValueError, TypeError, OverflowError):  # a value it cannot convert (not JSON): jsonschema judges
-            return False
-
-    return accepts
-
-
-@cache
-def checker(name: str) -> Callable[[object], None]:
-    """``validate`` for schema ``name``, looked up once: a verifier checks a million bodies of a few types."""
-    if not _NAME.fullmatch(name) or name not in _documents():
-        raise SchemaError(_("There is no schema named {name!r}.").format(name=name))
-    accepts = acceptor(name)
-
-    def check(document: object) -> None:
-        if not accepts(document):
-            _judge(name, document)  # judged again, for the verdict and the best message
-
-    return check
-
-
-def _judge(name: str, document: object) -> None:
-    """jsonschema's verdict, final: SchemaError with the best error, naming its field."""
-    from jsonschema.exceptions import best_match
-
-    error = best_match(validator(name).iter_errors(document))
-    if error is None:
-        return
-    field, detail = _field_and_detail(error)
-    where = field or _("(the document itself)")
-    raise SchemaError(
-        _("Not a valid {schema} document: {field}: {detail}").format(schema=name, field=where, detail=detail),
-        field=field,
-    )
+def document(name: str) -> dict[str, Any] | None:
+    """The shipped schema ``name`` as parsed JSON (the cached object: callers copy before altering it), or None
+    when there is no schema of that name."""
+    if not _NAME.fullmatch(name):
+        return None
+    return _documents().get(name)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from custody.ledger.demo import Demo
-from custody.ledger.demo_workflow import workflow_phase
+from custody.cli.demo import Demo
+from custody.cli.demo_workflow import workflow_phase
 from custody.ledger.ledger import Ledger
 from custody.ledger.lifecycle import apply, finish, new_state
 

@@ -21,14 +21,15 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from typer.testing import CliRunner
 
+from custody.cli.main import build_app
 from custody.ledger import i18n
-from custody.ledger.cli.main import build_app
 from custody.ledger.registry import KeyStatus
 from custody.verify.findings import SEVERITIES
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "ledger" / "locale" / "ja"
-PACKAGES = ("ledger", "verify", "agents")
+PACKAGES = ("ledger", "verify", "agents", "cli", "desk")
+TEMPLATES = ROOT / "desk" / "templates"  # the desk's pages: _("...") in Jinja, found by Jinja's own extractor
 
 # Words the code translates from variables, which no extractor can see:
 # severities (verifycmd prints _(f.severity)), key status (engine: _(status)),
@@ -74,14 +75,16 @@ def _translations() -> dict[str, str]:
 
 
 def _source_messages() -> Iterator[tuple[str, int, str]]:
-    """(file, line, msgid) for every _("...") in the packages, by Babel's Python extractor."""
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            for lineno, message, _comments, _context in extract_from_file(
-                "python", path, keywords={"_": None}, comment_tags=(), strip_comment_tags=True
-            ):
-                if isinstance(message, str) and message:
-                    yield path.relative_to(ROOT).as_posix(), lineno, message
+    """(file, line, msgid) for every _("...") in the packages and the desk's templates, by Babel's Python
+    extractor and Jinja's."""
+    sources = [("python", path) for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))]
+    sources += [("jinja2.ext:babel_extract", path) for path in sorted(TEMPLATES.glob("*.html"))]
+    for method, path in sources:
+        for lineno, message, _comments, _context in extract_from_file(
+            method, path, keywords={"_": None}, comment_tags=(), strip_comment_tags=True
+        ):
+            if isinstance(message, str) and message:
+                yield path.relative_to(ROOT).as_posix(), lineno, message
 
 
 @pytest.fixture
@@ -132,7 +135,7 @@ def test_placeholder_helper() -> None:
 
 
 def test_every_message_has_a_japanese_translation() -> None:
-    """Every _() string in ledger/, verify/, agents/ is translated in some .po file.
+    """Every _() string in ledger/, verify/, agents/, desk/ (and its templates) is translated in some .po file.
 
     Lists all missing ones at once, by file, so the owner of each file sees theirs.
     """
@@ -158,6 +161,8 @@ def test_extractor_sees_the_core_messages() -> None:
     found = {msgid for _f, _l, msgid in _source_messages()}
     assert "custody: evidence ledger for outsourced processing of residents' personal data." in found
     assert "no ledger at {path}" in found
+    assert "Approve and sign" in found  # a template's
+    assert "The desk was stopped before the work finished." in found  # the desk's Python
 
 
 # --- (c) --help in both languages ---
@@ -166,7 +171,7 @@ def test_extractor_sees_the_core_messages() -> None:
 # in-process (CliRunner) they follow set_language().  The help of a command's
 # own options is evaluated when its module is first imported (typer.Option
 # defaults), i.e. once per process -- the real CLI picks the language before
-# that import (ledger/cli/main.py) -- so it is checked in a fresh process.
+# that import (cli/main.py) -- so it is checked in a fresh process.
 
 
 def _help(lang: str, *args: str) -> str:
@@ -179,7 +184,7 @@ def _help(lang: str, *args: str) -> str:
 def _help_in_process(lang: str, *args: str) -> str:
     env = {**os.environ, "CUSTODY_LANG": lang, "COLUMNS": "200"}
     proc = subprocess.run(
-        [sys.executable, "-m", "custody.ledger.cli.main", *args, "--help"],
+        [sys.executable, "-m", "custody.cli.main", *args, "--help"],
         capture_output=True, text=True, env=env, timeout=60, check=False, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr

@@ -268,7 +268,7 @@ def test_run_without_go_says_what_to_install(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("go_installed")
 def test_go_accepts_the_demo_bundle(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
-    made = subprocess.run([sys.executable, "-m", "custody.ledger.demo", str(demo)], capture_output=True, text=True,
+    made = subprocess.run([sys.executable, "-m", "custody.cli.demo", str(demo)], capture_output=True, text=True,
                           timeout=600, check=False, env={**os.environ, "CUSTODY_KDF_N": str(2**15)})
     assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
     bundle = demo / "bundle"

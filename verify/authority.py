@@ -43,6 +43,13 @@ exclusive ``flock``, which excludes other processes and other threads alike
 (each acquisition opens the lock file anew; the lock is re-entrant within a
 thread).  So concurrent witness requests never lose an update or fork the
 state: the spec's atomicity rule (tlog-witness, add-checkpoint).
+
+A cosignature is recorded in three writes: the checkpoint file, ``latest.json``,
+the journal line.  A witness killed between two of them, or inside an atomic
+write, leaves what :meth:`Authority.recover` cleans up when the next one
+starts (docs/spec.md §11.1).  The verifier reads all three copies and every
+disagreement between them (:meth:`Authority.witness_record`,
+``verify.witness_record``; docs/spec.md §11.3).
 """
 
 from __future__ import annotations
@@ -85,8 +92,9 @@ from custody.ledger.keyfile import key_file_info, read_key_file, write_key_file
 from custody.ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Signer, Verifier, open_note, parse_note
 from custody.ledger.quoting import quote
 from custody.ledger.registry import GENESIS
-from custody.verify.trust import TrustAnchor
+from custody.verify.trust import RecordedHead, TrustAnchor
 from custody.verify.witness import Decision, LogState, WitnessHead, decide, parse_request
+from custody.verify.witness_record import RecordCheck, cross_check, journal_gap, parse_journal, parse_latest
 
 __all__ = [
     "AUTHORITY_FILE",
@@ -94,6 +102,7 @@ __all__ = [
     "CosignedHead",
     "NotPinnedError",
     "Pin",
+    "Recovery",
     "origin_key",
 ]
 
@@ -167,6 +176,65 @@ def _append_line(path: Path, line: str) -> None:
             os.fsync(fh.fileno())
     except OSError as exc:
         raise StoreError(_("Cannot write {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
+
+
+def _read_optional(path: Path) -> bytes | None:
+    """A file of the store whole, None if it does not exist (StoreError if it cannot be read)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(_("Cannot read {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
+
+
+# The temporary names _atomic_write gives (tempfile.mkstemp: ".<name>." + 8 characters + ".tmp"), by folder.
+_MKSTEMP = r"\.[a-z0-9_]{8}\.tmp"
+_TEMP: Final = {
+    "": re.compile(r"\.authority\.json" + _MKSTEMP),
+    "log": re.compile(r"\.(?:pin|latest)\.json" + _MKSTEMP),
+    "checkpoints": re.compile(r"\.\d{12}\.checkpoint" + _MKSTEMP),
+    "evidence": re.compile(r"\.\d{20}-\d{3}-[0-9a-f]{16}\.request" + _MKSTEMP),
+}
+
+
+def _remove_temp(directory: Path, pattern: re.Pattern[str]) -> int:
+    """Remove the regular files in ``directory`` whose whole name matches ``pattern``; how many."""
+    removed = 0
+    try:
+        names = [entry.name for entry in os.scandir(directory)
+                 if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)]
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    except OSError as exc:
+        raise StoreError(_("Cannot read {path}: {why}").format(path=directory, why=exc.strerror or exc)) from None
+    for name in names:
+        try:
+            os.unlink(directory / name)
+            removed += 1
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise StoreError(_("Cannot remove {path}: {why}").format(path=directory / name,
+                                                                    why=exc.strerror or exc)) from None
+    if removed:
+        fsync_directory(directory)
+    return removed
+
+
+def _latest_doc(origin: str, head: RecordedHead) -> dict[str, Any]:
+    return {
+        "origin": origin,
+        "size": head.size,
+        "root_hash": _b64(head.root_hash),
+        "timestamp": head.timestamp,
+        "checkpoint": Path(checkpoint_name(head.size)).name,
+    }
+
+
+def _journal_line(head: RecordedHead) -> str:
+    return json.dumps({"size": head.size, "root_hash": _b64(head.root_hash), "timestamp": head.timestamp},
+                      sort_keys=True)
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -358,6 +426,14 @@ class Pin:
 
 
 @dataclass(frozen=True)
+class Recovery:
+    """What :meth:`Authority.recover` did: temporary files removed, origins whose record it completed."""
+
+    removed: int
+    completed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CosignedHead:
     """The latest checkpoint the witness cosigned for an origin."""
 
@@ -461,12 +537,18 @@ class Authority:
         ``flock`` on a freshly opened file: excludes other processes and
         other threads of this one; re-entrant within a thread.
         """
-        name = (origin_key(origin) if origin is not None else "authority") + ".lock"
+        with self._locked((origin_key(origin) if origin is not None else "authority") + ".lock") as got:
+            assert got
+            yield
+
+    @contextlib.contextmanager
+    def _locked(self, name: str, *, wait: bool = True) -> Iterator[bool]:
+        """Hold ``locks/<name>``; with ``wait=False`` yield False at once if another holder has it."""
         held: dict[str, int] = self._local.__dict__.setdefault("held", {})
         if held.get(name):
             held[name] += 1
             try:
-                yield
+                yield True
             finally:
                 held[name] -= 1
             return
@@ -478,15 +560,114 @@ class Authority:
                 _("Cannot lock the trust store {path}: {why}").format(path=self.path, why=exc.strerror or exc)
             ) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
             held[name] = 1
             try:
-                yield
+                yield True
             finally:
                 held.pop(name, None)
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+    # --- recovery after a crash ---
+
+    def recover(self) -> Recovery:
+        """Clean up after a witness that was killed mid-write (at its start: ``custody witness serve|cosign``).
+
+        For each origin whose lock is free (a held lock means a live writer:
+        that origin is left alone): remove the temporary files the atomic
+        writes leave behind -- only names of this store's own pattern
+        (``_TEMP``), only regular files -- and complete the witness's record
+        where a kill cut it between its writes (``verify.witness_record``):
+        a journal line cut short is dropped, a cosignature whose checkpoint
+        file was written but not the state is recorded, a state whose journal
+        line is missing gets it.  Nothing else is changed.
+        """
+        removed = 0
+        completed: list[str] = []
+        with self._locked("authority.lock", wait=False) as free:
+            if free and (self.path / AUTHORITY_FILE).is_file():
+                removed += _remove_temp(self.path, _TEMP[""])
+        logs = self.path / _LOGS
+        try:
+            directories = sorted(p for p in logs.iterdir() if p.is_dir() and not p.is_symlink())
+        except FileNotFoundError:
+            directories = []
+        except OSError as exc:
+            raise StoreError(_("Cannot read {path}: {why}").format(path=logs, why=exc.strerror or exc)) from None
+        for directory in directories:
+            with self._locked(directory.name + ".lock", wait=False) as free:
+                if not free:
+                    continue
+                removed += _remove_temp(directory, _TEMP["log"])
+                removed += _remove_temp(directory / "checkpoints", _TEMP["checkpoints"])
+                removed += _remove_temp(directory / _EVIDENCE, _TEMP["evidence"])
+                if not (directory / _PIN).is_file():
+                    continue
+                try:
+                    origin = Pin.from_json(_read_json(directory / _PIN), directory / _PIN).origin
+                except StoreCorruptError:
+                    continue  # a damaged pin is reported when its origin is used, not guessed at here
+                if directory.name == origin_key(origin) and self._complete_record(origin):
+                    completed.append(origin)
+        return Recovery(removed, tuple(completed))
+
+    def _complete_record(self, origin: str) -> bool:
+        """Finish a record that a kill cut between its writes (see ``recover``); True if it changed anything."""
+        directory = self._dir(origin)
+        journal_path = directory / _JOURNAL
+        changed = False
+        data = _read_optional(journal_path)
+        if data and not data.endswith(b"\n"):
+            # The last line was cut short: the cosignature it was recording is completed below, from the state.
+            keep = data[: data.rfind(b"\n") + 1]
+            try:
+                with journal_path.open("r+b") as fh:
+                    fh.truncate(len(keep))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except OSError as exc:
+                raise StoreError(_("Cannot write {path}: {why}").format(path=journal_path, why=exc.strerror or exc)) \
+                    from None
+            data, changed = keep, True
+        journal, _damaged, _torn = parse_journal(data or b"")
+        pin = self.get_pin(origin)
+        log, witness = Verifier.from_vkey(pin.log_vkey), self.witness_verifier()
+        kept = dict(self.cosigned_checkpoints(origin))
+        latest_data = _read_optional(directory / _LATEST)
+        try:
+            state = None if latest_data is None else parse_latest(latest_data, origin).head
+        except ValueError:
+            return changed  # a damaged state is not a crash's doing: left for a person (the verifier reports it)
+        beyond = [size for size in kept if size > (0 if state is None else state.size)]
+        if len(beyond) == 1 and (state is not None or not journal):
+            # The checkpoint file was written, the state not: the witness had decided; record it now.
+            note = kept[beyond[0]]
+            try:
+                parsed, _ok = open_note(note, [log])
+                checkpoint = Checkpoint.parse(parsed.text)
+                stamps = cosignatures_by(parsed, [witness])
+            except CustodyError:
+                return changed
+            if checkpoint.origin != origin or checkpoint.size != beyond[0] or not stamps:
+                return changed
+            state = RecordedHead(checkpoint.size, checkpoint.root_hash, max(stamps.values()))
+            _atomic_write(directory / _LATEST, _json_bytes(_latest_doc(origin, state)))
+            changed = True
+        if state is not None:
+            roots = {}
+            for size, note in kept.items():
+                with contextlib.suppress(CustodyError):
+                    roots[size] = Checkpoint.parse(parse_note(note).text).root_hash
+            if journal_gap(state, journal, roots):
+                _append_line(journal_path, _journal_line(state))
+                changed = True
+        return changed
 
     # --- pins ---
 
@@ -564,11 +745,13 @@ class Authority:
             return True
 
     def trust_anchor(self, origin: str) -> TrustAnchor:
-        """What the verifier trusts for ``origin``: the pin and every checkpoint cosigned here."""
+        """What the verifier trusts for ``origin``: the pin, every checkpoint cosigned here, and the
+        witness's own record of what it cosigned with any disagreement in it (docs/spec.md §11.3)."""
         pin = self.get_pin(origin)
         witnesses = list(pin.witness_vkeys)
         if self.witness_vkey not in witnesses:
             witnesses.append(self.witness_vkey)
+        record = self.witness_record(origin)
         return TrustAnchor(
             origin=pin.origin,
             log_vkey=pin.log_vkey,
@@ -577,6 +760,8 @@ class Authority:
             witness_vkeys=tuple(witnesses),
             held_checkpoints=tuple(note for _size, note in self.cosigned_checkpoints(origin)),
             pinned=True,
+            recorded_heads=record.heads,
+            record_problems=record.problems,
         )
 
     # --- the witness's state ---
@@ -677,30 +862,30 @@ class Authority:
             directory = self._dir(origin)
             _mkdir(directory / "checkpoints")
             name = Path(checkpoint_name(checkpoint.size)).name
+            recorded = RecordedHead(checkpoint.size, checkpoint.root_hash, timestamp)
             _atomic_write(directory / "checkpoints" / name, note)
-            _atomic_write(directory / _LATEST, _json_bytes({
-                "origin": origin,
-                "size": checkpoint.size,
-                "root_hash": _b64(checkpoint.root_hash),
-                "timestamp": timestamp,
-                "checkpoint": name,
-            }))
-            _append_line(directory / _JOURNAL, json.dumps(
-                {"size": checkpoint.size, "root_hash": _b64(checkpoint.root_hash), "timestamp": timestamp},
-                sort_keys=True,
-            ))
+            _atomic_write(directory / _LATEST, _json_bytes(_latest_doc(origin, recorded)))
+            _append_line(directory / _JOURNAL, _journal_line(recorded))
         return CosignedHead(origin, checkpoint.size, checkpoint.root_hash, timestamp, note)
 
     def journal(self, origin: str) -> list[dict[str, Any]]:
-        """The cosignature journal of ``origin``, in the order the cosignatures were made."""
-        path = self._dir(origin) / _JOURNAL
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            raise StoreError(_("Cannot read {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        """The cosignature journal of ``origin``, in the order the cosignatures were made (damaged lines skipped)."""
+        heads, _damaged, _torn = parse_journal(_read_optional(self._dir(origin) / _JOURNAL) or b"")
+        return [{"size": h.size, "root_hash": _b64(h.root_hash), "timestamp": h.timestamp} for h in heads]
+
+    def witness_record(self, origin: str) -> RecordCheck:
+        """The witness's record for ``origin`` (latest.json, the journal, the kept checkpoints), cross-checked.
+
+        Never refuses a damaged record: every disagreement is in
+        ``RecordCheck.problems``, for the verifier to report.
+        """
+        pin = self.get_pin(origin)
+        directory = self._dir(origin)
+        kept = [(Path(checkpoint_name(size)).name, note) for size, note in self.cosigned_checkpoints(origin)]
+        return cross_check(
+            _read_optional(directory / _LATEST), _read_optional(directory / _JOURNAL), kept,
+            origin=origin, log=Verifier.from_vkey(pin.log_vkey), witness=[self.witness_verifier()],
+        )
 
     def evidence(self, origin: str) -> list[Path]:
         """Refused requests kept as evidence of a fork, oldest first."""

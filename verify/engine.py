@@ -47,7 +47,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -75,8 +75,11 @@ from custody.ledger.tlogproof import parse_tlog_proof
 from custody.verify import scan
 from custody.verify.cpus import allowed_cpus, usable_cpus
 from custody.verify.findings import ERROR, INFO, WARNING, Finding, sort_key
-from custody.verify.trust import TrustAnchor
+from custody.verify.trust import TrustAnchor, trust_of
 from custody.verify.workers import watch_parent
+
+if TYPE_CHECKING:
+    from custody.ledger.lifecycle import LedgerState
 
 # Entries per worker task: an aligned perfect subtree of the log.  1,024 rather than 2,048: the chunks in
 # flight (their bytes, lines and parsed entries) took ~12 MB more of the summed RSS, for no speed.
@@ -113,7 +116,7 @@ class Context:
     size: int = 0
     witnessed_size: int = 0
     findings: list[Finding] = field(default_factory=list)
-    state: Any = None  # the final lifecycle state (verify.rules.lifecycle), for the reports
+    state: LedgerState | None = None  # the final lifecycle state (verify.rules.lifecycle), for the reports
     # The latest time (Unix seconds) the municipality's witness cosigned this
     # ledger: the municipality's own clock, which the vendor cannot set.  Rules
     # with deadlines judge "now" by it, not only by the vendor's last entry.
@@ -125,13 +128,15 @@ class Context:
         self.witness_time = timestamp if self.witness_time is None else max(self.witness_time, timestamp)
 
     def add(
-        self, code: str, severity: str, message: str, *, seq: int | None = None, media: str | None = None
+        self, code: str, severity: str, message: str, *, seq: int | None = None, media: str | None = None,
+        en_ja: tuple[str, str] | None = None,
     ) -> None:
+        """A finding; ``en_ja``: its message in both languages, where the rule wrote both."""
         self._counts[code] += 1
         if self._counts[code] > MAX_PER_CODE:
             self._suppressed[code] += 1
             return
-        self.findings.append(Finding(code, severity, message, seq, media))
+        self.findings.append(Finding(code, severity, message, seq, media, en_ja))
 
 
 class Rule(Protocol):
@@ -151,7 +156,12 @@ class Result:
     pinned: bool
     witnessed_size: int
     checkpoint_size: int
-    state: Any = field(default=None, compare=False, repr=False)  # final lifecycle state, for reports
+    state: LedgerState | None = field(default=None, compare=False, repr=False)  # final lifecycle state, for reports
+
+    @property
+    def trust(self) -> str:
+        """"pinned" (against the municipality's trust store) or "unchecked" (the bundle's own keys: 未確認)."""
+        return trust_of(self.pinned)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -159,6 +169,7 @@ class Result:
             "origin": self.origin,
             "size": self.size,
             "pinned": self.pinned,
+            "trust": self.trust,
             "witnessed_size": self.witnessed_size,
             "checkpoint_size": self.checkpoint_size,
             "findings": [f.to_json() for f in self.findings],
@@ -544,7 +555,7 @@ def _load_checkpoints(bundle: Bundle, ctx: Context) -> _Checkpoints:
             cp = Checkpoint.parse(parsed.text)
         except (CustodyError, ValueError):
             continue  # the authority only keeps checkpoints it verified
-        cps.by_size.setdefault(cp.size, []).append(("authority", cp.root_hash))
+        cps.by_size.setdefault(cp.size, []).append((AUTHORITY, cp.root_hash))
         cps.witnessed.add(cp.size)
         try:
             stamps = cosignatures_by(parsed, witnesses)
@@ -552,22 +563,67 @@ def _load_checkpoints(bundle: Bundle, ctx: Context) -> _Checkpoints:
             stamps = {}
         if stamps:
             ctx.note_witness_time(max(stamps.values()))
+    # The witness's own record (latest.json, cosigned.jsonl): it holds where checkpoint files were lost.
+    for head in trust.recorded_heads:
+        cps.by_size.setdefault(head.size, []).append((RECORD, head.root_hash))
+        cps.witnessed.add(head.size)
+        if head.timestamp is not None:
+            ctx.note_witness_time(head.timestamp)
     return cps
 
 
+AUTHORITY = "authority"  # a checkpoint file the trust store keeps
+RECORD = "record"  # a size and root in the witness's record
+
+
 def _check_roots(ctx: Context, cps: _Checkpoints, size: int, root: bytes) -> None:
+    rewritten = False
     for source, expected in cps.by_size.get(size, []):
         if expected == root:
             continue
-        if source == "authority":
-            ctx.add("I5", ERROR, _(
-                "the ledger differs from the checkpoint the municipality holds at size {size}: "
-                "history was rewritten or forked").format(size=size))
+        if source in (AUTHORITY, RECORD):
+            if not rewritten:
+                ctx.add("I5", ERROR, _(
+                    "the ledger differs from what the municipality's witness cosigned at size {size}: "
+                    "history was rewritten or forked").format(size=size))
+            rewritten = True
         elif source.startswith("proofs/"):
             ctx.add("I4", ERROR, _("the checkpoint in {name}: tree root differs from the entries").format(
                 name=quote(source)))
         else:
             ctx.add("I4", ERROR, _("checkpoint {name}: tree root differs from the entries").format(name=quote(source)))
+
+
+def checked_chunks(
+    chunks: Iterator[tuple[int, list[bytes], dict[int, LongLine] | None]], registry: Registry, origin: str, ordered_sizes: Sequence[int],
+    n_workers: int, *, small: bool = False,
+) -> Iterator[tuple[list[bytes], Checked]]:
+    """Each chunk's lines with the workers' verdict on them, in order: the process pool's plumbing, apart from
+    the decisions ``verify_bundle`` takes on the verdicts (I1-I9, the rules).
+
+    In this process for one worker or a ``small`` bundle; else in a pool of ``n_workers`` processes, at most
+    two chunks per worker in flight, so that memory does not grow with the bundle.
+    """
+    if n_workers <= 1 or small:
+        _init_worker(registry, origin)
+        for start, lines, longs in chunks:
+            yield lines, _check_chunk(start, lines, _inside(ordered_sizes, start, len(lines)), None, longs)
+        return
+    context = multiprocessing.get_context()
+    pinning = (_worker_cpus(n_workers), context.Value("i", 0))
+    with _pool_errors(), ProcessPoolExecutor(
+        n_workers, mp_context=context, initializer=_start_pool_worker,
+        initargs=(registry, origin, *pinning, os.getpid()),
+    ) as pool:
+        window: list[tuple[list[bytes], Future[Checked]]] = []
+        for start, lines, longs in chunks:
+            inside = _inside(ordered_sizes, start, len(lines))
+            window.append((lines, pool.submit(_check_chunk_in_pool, start, b"\n".join(lines), inside, longs)))
+            if len(window) >= n_workers * 2:
+                done_lines, fut = window.pop(0)
+                yield done_lines, fut.result()
+        for done_lines, fut in window:
+            yield done_lines, fut.result()
 
 
 def verify_bundle(
@@ -587,6 +643,8 @@ def verify_bundle(
         ctx.add("I5", WARNING, _(
             "verified against keys from the bundle itself, not a municipality trust store: "
             "a rebuilt history would not be detected"))
+    for severity, message in trust.record_problems:  # the witness's record disagrees with itself
+        ctx.add("I5", severity, _("the witness's record in the trust store: {problem}").format(problem=message))
     cps = _load_checkpoints(bundle, ctx)
     proofs = _load_proofs(bundle, ctx, cps)
     wanted = sorted({proof.seq for proof in proofs})  # the entries the proofs name: their leaf hashes
@@ -602,31 +660,10 @@ def verify_bundle(
         _check_roots(ctx, cps, 0, rng.root())
     next_cp = 0
 
-    def checked() -> Iterator[tuple[list[bytes], Checked]]:
-        chunks = _chunks(bundle, entries_digest, progress)
-        if n_workers <= 1 or bundle.entries_size_bytes() < 2_000_000:
-            _init_worker(registry, trust.origin)
-            for start, lines, longs in chunks:
-                yield lines, _check_chunk(start, lines, _inside(ordered_sizes, start, len(lines)), None, longs)
-            return
-        context = multiprocessing.get_context()
-        pinning = (_worker_cpus(n_workers), context.Value("i", 0))
-        with _pool_errors(), ProcessPoolExecutor(
-            n_workers, mp_context=context, initializer=_start_pool_worker,
-            initargs=(registry, trust.origin, *pinning, os.getpid()),
-        ) as pool:
-            window: list[tuple[list[bytes], Future[Checked]]] = []
-            for start, lines, longs in chunks:
-                inside = _inside(ordered_sizes, start, len(lines))
-                window.append((lines, pool.submit(_check_chunk_in_pool, start, b"\n".join(lines), inside, longs)))
-                if len(window) >= n_workers * 2:
-                    done_lines, fut = window.pop(0)
-                    yield done_lines, fut.result()
-            for done_lines, fut in window:
-                yield done_lines, fut.result()
-
     attachments: dict[str, int] = {}
-    for lines, chunk in checked():
+    chunks = _chunks(bundle, entries_digest, progress)
+    for lines, chunk in checked_chunks(chunks, registry, trust.origin, ordered_sizes, n_workers,
+                                       small=n_workers > 1 and bundle.entries_size_bytes() < 2_000_000):
         start = chunk.start
         # The seams: the chain and the tree across the chunk boundary.
         breaks = [start + offset for offset in chunk.chain_breaks]
@@ -689,13 +726,14 @@ def verify_bundle(
                 ctx.registry.apply(view)
 
     size = ctx.size
-    for missing in ordered_sizes[next_cp:]:
-        sources = {s for s, _r in cps.by_size[missing]}
-        if "authority" in sources:
-            ctx.add("I5", ERROR, _(
-                "the municipality holds a checkpoint of size {cp} but the bundle has only {n} entries: "
-                "the ledger was truncated").format(cp=missing, n=size))
-        else:
+    beyond = ordered_sizes[next_cp:]
+    witnessed_beyond = [s for s in beyond if {src for src, _r in cps.by_size[s]} & {AUTHORITY, RECORD}]
+    if witnessed_beyond:  # one finding, naming the largest size the municipality's witness cosigned
+        ctx.add("I5", ERROR, _(
+            "the municipality's witness cosigned size {cp} but the bundle has only {n} entries: "
+            "the ledger was truncated").format(cp=max(witnessed_beyond), n=size))
+    for missing in beyond:
+        if missing not in witnessed_beyond:
             ctx.add("I4", ERROR, _("a checkpoint claims size {cp} beyond the {n} entries").format(cp=missing, n=size))
     _check_manifest(bundle, ctx, entries_digest.sha256.hexdigest(), entries_digest.size)
     if bundle.declared_size != size:

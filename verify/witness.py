@@ -35,9 +35,16 @@ The checks, in the spec's order:
 422         the consistency proof from the old size does not verify (for old
             size 0 it must be empty: the empty tree is a prefix of every
             tree), or a proof is given for old size == checkpoint size
-422         (our policy, beyond the spec) the first checkpoint the witness
-            sees has size 1 but its root is not the pinned genesis entry's
+422         (our policy, beyond the spec) while the witness's size is 0, a
+            checkpoint of size 1 whose root is not the pinned genesis entry's
             leaf hash: it cannot be the pinned ledger
+422         (our policy, beyond the spec) while the witness's size is 0, a
+            checkpoint of a size above 1: a request from old size 0 carries no
+            proof, so nothing would tie its first entry to the pinned
+            genesis.  The first cosignature is of the tree of size 1 (its
+            root *is* the genesis leaf hash); every later one is proved
+            consistent with it, so every tree the witness cosigns starts with
+            the pinned genesis entry
 200         every check passed: one ``cosignature/v1`` line by the witness
 ==========  ==============================================================
 
@@ -52,24 +59,19 @@ proof fails, "as it might be proof of log misbehavior": :attr:`Decision.evidence
 marks those (the same-size fork and the failed proof), and the authority keeps
 them.
 
-:class:`WitnessServer` (bottom) is the HTTP front end: stdlib
-``ThreadingHTTPServer``, only ``POST /add-checkpoint``, a body size limit,
-socket timeouts, logging to stderr.  It takes a ``submit(body) -> Decision``
-callable and knows nothing about storage.
+The HTTP front end is ``verify.witness_http``; it takes a
+``submit(body) -> Decision`` callable and knows nothing about storage.
 """
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Final, TextIO
+from typing import Final
 
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.cosignature import cosign
-from custody.ledger.errors import CustodyError, FormatError, ProofError, ProofFormatError, SignatureError
+from custody.ledger.errors import FormatError, ProofError, ProofFormatError, SignatureError
 from custody.ledger.i18n import _
 from custody.ledger.note import (
     ALG_COSIGNATURE_V1,
@@ -84,7 +86,6 @@ from custody.ledger.note import (
 from custody.ledger.proof import verify_consistency
 from custody.ledger.rfc6962 import EMPTY_ROOT
 from custody.ledger.witness_protocol import (
-    ADD_CHECKPOINT_PATH,
     CONTENT_TYPE_TLOG_SIZE,
     STATUS_BAD_REQUEST,
     STATUS_CONFLICT,
@@ -105,7 +106,6 @@ __all__ = [
     "LogState",
     "ParsedRequest",
     "WitnessHead",
-    "WitnessServer",
     "add_checkpoint",
     "decide",
     "parse_request",
@@ -294,17 +294,22 @@ def decide(parsed: ParsedRequest, state: LogState | None, signer: Signer, timest
                     old=req.old_size, size=cp.size, why=exc.message),
                 parsed, witness_size, evidence=req.old_size > 0,
             )
-    if (
-        state.latest is None
-        and cp.size == 1
-        and state.genesis_leaf_hash is not None
-        and cp.root_hash != state.genesis_leaf_hash
-    ):
-        return _refuse(
-            STATUS_UNPROCESSABLE_ENTITY,
-            _("the tree of size 1 is not the pinned genesis entry"),
-            parsed, witness_size, evidence=True,
-        )
+    # Size 0, not "never cosigned": a cosigned empty tree proves nothing about the first entry either.
+    if witness_size == 0 and state.genesis_leaf_hash is not None:
+        if cp.size == 1 and cp.root_hash != state.genesis_leaf_hash:
+            return _refuse(
+                STATUS_UNPROCESSABLE_ENTITY,
+                _("the tree of size 1 is not the pinned genesis entry"),
+                parsed, witness_size, evidence=True,
+            )
+        if cp.size > 1:
+            return _refuse(
+                STATUS_UNPROCESSABLE_ENTITY,
+                _("the first checkpoint this witness cosigns for an origin must be of size 1 (the pinned "
+                  "genesis entry), not {size}: nothing in a request from old size 0 proves the first entry; "
+                  "submit the checkpoint of size 1 first").format(size=cp.size),
+                parsed, witness_size,
+            )
     cosignature = cosign(note.text, timestamp, signer)
     keep = tuple(
         sig for sig in note.signatures
@@ -324,145 +329,3 @@ def add_checkpoint(body: bytes, states: Mapping[str, LogState], signer: Signer, 
     if isinstance(parsed, Decision):
         return parsed
     return decide(parsed, states.get(parsed.checkpoint.origin), signer, timestamp)
-
-
-# --- The HTTP front end. ---------------------------------------------------------------------------
-
-Submit = Callable[[bytes], Decision]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: WitnessServer
-    protocol_version = "HTTP/1.1"  # keep-alive, as the spec recommends
-    server_version = "custody-witness/1"
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def setup(self) -> None:
-        # A socket timeout: a client that stops sending cannot hold a thread forever.
-        super().setup()
-        self.connection.settimeout(self.server.socket_timeout)
-
-    def _send(self, status: int, body: bytes, content_type: str = CONTENT_TYPE_TEXT,
-              headers: Mapping[str, str] | None = None, *, close: bool = False) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _discard_body(self) -> bool:
-        """Read and drop a request body we will not use, so that the connection can be kept.
-
-        False (and the connection is closed after the answer) if that is not safe.
-        """
-        if self.headers.get("Transfer-Encoding"):
-            return False
-        raw = self.headers.get("Content-Length", "0").strip()
-        if not raw.isdigit() or int(raw) > self.server.max_body:
-            return False
-        length = int(raw)
-        return len(self.rfile.read(length)) == length if length else True
-
-    def _method_not_allowed(self) -> None:
-        keep = self._discard_body()
-        self._send(405, b"only POST /add-checkpoint\n", headers={"Allow": "POST"}, close=not keep)
-
-    do_GET = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _method_not_allowed  # noqa: N815
-
-    def do_POST(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path != self.server.submission_path:
-            keep = self._discard_body()
-            self._send(STATUS_NOT_FOUND, b"not found: only POST /add-checkpoint\n", close=not keep)
-            return
-        if self.headers.get("Transfer-Encoding"):
-            self._send(411, b"send the body with a Content-Length\n", close=True)
-            return
-        raw_length = self.headers.get("Content-Length")
-        if raw_length is None:
-            self._send(411, b"Content-Length required\n", close=True)
-            return
-        if not raw_length.strip().isdigit():
-            self._send(STATUS_BAD_REQUEST, b"bad Content-Length\n", close=True)
-            return
-        length = int(raw_length)
-        if length > self.server.max_body:
-            self._send(413, f"request body larger than {self.server.max_body} bytes\n".encode(), close=True)
-            return
-        body = self.rfile.read(length)
-        if len(body) != length:
-            self.close_connection = True
-            return
-        try:
-            decision = self.server.submit(body)
-        except CustodyError as exc:
-            self.server.log(f"{self.client_address[0]} 500 the witness could not decide or persist: {exc.message}")
-            self._send(500, b"the witness could not record the checkpoint; nothing was cosigned\n")
-            return
-        except Exception as exc:  # noqa: BLE001 - a bug must not leave the client without an answer
-            self.server.log(f"{self.client_address[0]} 500 unexpected error: {type(exc).__name__}: {exc}")
-            self._send(500, b"internal error; nothing was cosigned\n", close=True)
-            return
-        self._send(decision.status, decision.body, decision.content_type)
-        cp = decision.checkpoint
-        what = f"{cp.origin} size {cp.size} old {decision.old_size}" if cp is not None else "-"
-        self.server.log(f"{self.client_address[0]} {decision.status} {what}: {decision.reason}")
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's signature
-        self.server.log(f"{self.client_address[0]} {format % args}")
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass  # every request is logged once, with its decision, in do_POST (errors via log_message)
-
-
-class WitnessServer(ThreadingHTTPServer):
-    """``POST /add-checkpoint`` over HTTP; every other path 404, other methods 405.
-
-    ``submit(body)`` decides and persists (``Authority.add_checkpoint`` with
-    the witness key and the clock); exceptions that are CustodyErrors become
-    500 with nothing cosigned.  Stop with ``shutdown()`` then
-    ``server_close()``.
-    """
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        submit: Submit,
-        *,
-        max_body: int = DEFAULT_MAX_BODY,
-        socket_timeout: float = 30.0,
-        prefix: str = "",
-        log_stream: TextIO | None = None,
-    ) -> None:
-        self.submit = submit
-        self.max_body = max_body
-        self.socket_timeout = socket_timeout
-        self.submission_path = prefix.rstrip("/") + ADD_CHECKPOINT_PATH
-        self.log_stream = log_stream
-        super().__init__(address, _Handler)
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
-
-    def log(self, message: str) -> None:
-        stream = self.log_stream or sys.stderr
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        try:
-            stream.write(f"{stamp} witness: {message}\n")
-            stream.flush()
-        except (OSError, ValueError):
-            pass

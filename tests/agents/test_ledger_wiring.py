@@ -39,7 +39,7 @@ from custody.ledger.approval import sign_approval
 from custody.ledger.bundle import Bundle, export_bundle
 from custody.ledger.config import LedgerConfig
 from custody.ledger.entry import Entry, verify_entry_signature
-from custody.ledger.keyfile import write_key_file
+from custody.ledger.keyfile import write_key_file, write_passphrase_file
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import Signer
 from custody.ledger.witness_client import cosigned_size
@@ -210,10 +210,8 @@ def make_site(tmp: Path, *, parties: Parties | None = None, register_agent: bool
     keys.mkdir()
     agent_key, agent_pass, log_pass = keys / "agent.key", keys / "agent.pass", keys / "log.pass"
     write_key_file(agent_key, AGENT_NAME, agent._key, AGENT_PASS, n=TEST_KDF_N)
-    agent_pass.write_bytes(AGENT_PASS + b"\n")
-    log_pass.write_bytes(LOG_PASSPHRASE + b"\n")
-    for path in (agent_pass, log_pass):
-        path.chmod(0o600)
+    write_passphrase_file(agent_pass, AGENT_PASS)
+    write_passphrase_file(log_pass, LOG_PASSPHRASE)
     return Site(tmp, tmp / "ledger", agent, Signer(origin, log_key), agent_key, agent_pass, log_pass)
 
 
@@ -324,7 +322,7 @@ def cli_env() -> dict[str, str]:
 class AgentProcess:
     def __init__(self, site: Site, *extra: str, log_name: str = "agent.log") -> None:
         self.log = site.tmp / log_name
-        args = [sys.executable, "-m", "custody.ledger.cli.main", "agent", "run", "--ledger", str(site.ledger_dir),
+        args = [sys.executable, "-m", "custody.cli.main", "agent", "run", "--ledger", str(site.ledger_dir),
                 "--key", str(site.agent_key), "--passphrase-file", str(site.agent_pass),
                 "--log-passphrase-file", str(site.log_pass), "--reconcile", "1", *extra]
         with self.log.open("ab") as fh:
@@ -435,7 +433,7 @@ def test_cli_run_stops_cleanly_on_sigterm(site: Site, processes: list[AgentProce
 def test_cli_refuses_an_unregistered_agent_key(tmp_path: Path) -> None:
     site = make_site(tmp_path, register_agent=False)
     proc = subprocess.run(
-        [sys.executable, "-m", "custody.ledger.cli.main", "agent", "run", "--ledger", str(site.ledger_dir), "--key",
+        [sys.executable, "-m", "custody.cli.main", "agent", "run", "--ledger", str(site.ledger_dir), "--key",
          str(site.agent_key), "--passphrase-file", str(site.agent_pass)],
         capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60, check=False,
     )
@@ -448,10 +446,10 @@ def test_agent_register_command(tmp_path: Path) -> None:
     site = make_site(tmp_path, register_agent=False)
     keys = tmp_path / "keys"
     resp_pass = keys / "resp.pass"
-    resp_pass.write_text("resp pass\n")
+    write_passphrase_file(resp_pass, b"resp pass")
     write_key_file(keys / "resp.key", RESPONSIBLE.name, RESPONSIBLE._key, b"resp pass", n=TEST_KDF_N)
     run = subprocess.run(
-        [sys.executable, "-m", "custody.ledger.cli.main", "agent", "register", "--ledger", str(site.ledger_dir),
+        [sys.executable, "-m", "custody.cli.main", "agent", "register", "--ledger", str(site.ledger_dir),
          "--agent-key", str(site.agent_key), "--host", "ws-01", "--key", str(keys / "resp.key"),
          "--passphrase-file", str(resp_pass), "--json"],
         capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60, check=False,
@@ -525,13 +523,13 @@ def test_cli_commands_and_the_agent_append_to_one_chain(site: Site, rig_factory:
     site.copy_medium("V-001", "C-001", "CSN-001", volume_uuid="6A1F-0C2D")
     keys = site.tmp / "keys"
     write_key_file(keys / "resp.key", RESPONSIBLE.name, RESPONSIBLE._key, b"resp pass", n=TEST_KDF_N)
-    (keys / "resp.pass").write_text("resp pass\n")
+    write_passphrase_file(keys / "resp.pass", b"resp pass")
     rig = rig_factory()
     agent = rig.start(heartbeat_interval=0.2)
     usb = rig.volume("usb", 33, serial="CSN-001")
     site.wait(lambda es: count(es, "volume.attached") == 1)
     notes = [subprocess.Popen(
-        [sys.executable, "-m", "custody.ledger.cli.main", "note", f"operator note {i}", "--ledger", str(site.ledger_dir),
+        [sys.executable, "-m", "custody.cli.main", "note", f"operator note {i}", "--ledger", str(site.ledger_dir),
          "--key", str(keys / "resp.key"), "--passphrase-file", str(keys / "resp.pass")],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(), cwd=ROOT) for i in range(4)]
     for i in range(60):
@@ -652,7 +650,7 @@ def test_checkpoints_wait_for_an_unreachable_witness(tmp_path: Path) -> None:
         assert latest is not None
         env = {**cli_env(), "CUSTODY_PASSPHRASE": WITNESS_PASSPHRASE.decode()}
         server = subprocess.Popen(
-            [sys.executable, "-m", "custody.ledger.cli.main", "witness", "serve", "--authority", str(world.authority.path),
+            [sys.executable, "-m", "custody.cli.main", "witness", "serve", "--authority", str(world.authority.path),
              "--listen", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
         assert witness.wait_cosigned(latest[0], timeout=60), (witness.last_error, lines)
         with Ledger.open(ledger_dir) as reader:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from typer.testing import CliRunner
 
-from custody.ledger.cli.main import build_app
+from custody.cli.main import build_app
 from custody.ledger.i18n import set_language
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class Custody:
     def process(self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Run:
         merged = {**os.environ, **self.env, **(env or {})}
         proc = subprocess.run(
-            [sys.executable, "-m", "custody.ledger.cli.main", *args],
+            [sys.executable, "-m", "custody.cli.main", *args],
             capture_output=True, text=True, env=merged, input=stdin, timeout=120, check=False,
         )
         return Run(proc.returncode, proc.stdout, proc.stderr)

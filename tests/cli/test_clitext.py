@@ -1,4 +1,4 @@
-"""typer's own words in Japanese (ledger/cli/clitext.py): usage errors, help headings, the help option.
+"""typer's own words in Japanese (cli/clitext.py): usage errors, help headings, the help option.
 
 Real commands in fresh processes, as an operator runs them: the patches
 ``clitext.install`` makes are process-wide, so running them in the test
@@ -14,8 +14,8 @@ import pytest
 import typer.core
 from babel.messages.extract import extract_from_file
 
+from custody.cli import clitext
 from custody.ledger import i18n
-from custody.ledger.cli import clitext
 from tests.cli.conftest import Custody
 
 # (arguments, what the Japanese error says, what typer's English says): each exits 2 (usage).

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Custody
+from custody.ledger.ledger import Ledger
+from tests.cli.conftest import Custody, Run
 from tests.conftest import SmallDisk
 from tests.helpers import contract_text
 
@@ -50,12 +51,13 @@ def test_note_checkpoint_export_prove_verify(custody: Custody, ledger_dir: Path,
     proof = tmp_path / "p.tlog-proof"
     assert custody("prove", "1", "-o", str(proof), "-l", str(ledger_dir)).code == 0
     assert proof.read_bytes().startswith(b"c2sp.org/tlog-proof@v1\n")
-    for bundle in ("B", "B.zip"):
-        run = custody("verify", str(tmp_path / bundle), "--json")
+    for bundle in ("B", "B.zip"):  # the vendor's self-check before handing over: no trust store at hand
+        run = custody("verify", str(tmp_path / bundle), "--integrity-only", "--json")
         assert run.code == 0, run.stdout
         doc = json.loads(run.stdout)
         assert doc["ok"] is True and doc["size"] == 2
-        assert {"ok", "origin", "size", "findings"} <= set(doc)
+        assert doc["trust"] == "unchecked" and doc["pinned"] is False
+        assert {"ok", "origin", "size", "findings", "trust"} <= set(doc)
 
 
 def test_a_full_disk_exits_2_with_a_message_not_a_bug_report(
@@ -70,7 +72,7 @@ def test_a_full_disk_exits_2_with_a_message_not_a_bug_report(
     runs = {
         "export": custody("export", str(small_disk.root / "B"), "-l", str(ledger_dir)),
         "export --zip": custody("export", str(small_disk.root / "B.zip"), "--zip", "-l", str(ledger_dir)),
-        "report": custody("report", "all", str(tmp_path / "B"), "-o", str(small_disk.root / "r")),
+        "report": custody("report", "all", str(tmp_path / "B"), "--integrity-only", "-o", str(small_disk.root / "r")),
         "init": custody("init", str(small_disk.root / "L"), "--contract", str(tmp_path / "contract.toml"),
                         "--key", key),
     }
@@ -94,6 +96,61 @@ def test_world_readable_key_exits_5(custody: Custody, ledger_dir: Path, tmp_path
     os.chmod(key, 0o644)
     run = custody("note", "x", "-l", str(ledger_dir), "-k", str(key))
     assert run.code == 5 and "chmod 600" in run.stderr
+
+
+PASSPHRASE_FILES = [  # (command, option naming the file, passphrase it must hold)
+    pytest.param("note", "--passphrase-file", "operator pass", id="key passphrase"),
+    pytest.param("checkpoint", "--log-passphrase-file", "log pass", id="log passphrase"),
+]
+
+
+def _recorded(ledger_dir: Path) -> tuple[int, list[tuple[int, bytes]]]:
+    """The entries and checkpoints a ledger holds."""
+    with Ledger.open(ledger_dir, readonly=True) as ledger:
+        return ledger.store.size, ledger.store.checkpoints()
+
+
+def _passphrase_run(custody: Custody, ledger_dir: Path, tmp_path: Path, command: str, option: str, path: Path,
+                    lang: str = "en") -> Run:
+    args = ["note", "x", "-k", str(tmp_path / "resp-sato.key")] if command == "note" else ["checkpoint"]
+    # The environment holds the right passphrases too: a file given is the source, never silently passed over.
+    return Custody(custody.tmp, lang=lang)(*args, "-l", str(ledger_dir), option, str(path))
+
+
+@pytest.mark.parametrize(("command", "option", "secret"), PASSPHRASE_FILES)
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o620, 0o606])
+def test_passphrase_file_others_may_read_or_write_exits_5(custody: Custody, ledger_dir: Path, tmp_path: Path,
+                                                          command: str, option: str, secret: str, mode: int) -> None:
+    path = tmp_path / "secret.pass"
+    path.write_text(secret + "\n", encoding="utf-8")
+    path.chmod(mode)
+    before = _recorded(ledger_dir)
+    run = _passphrase_run(custody, ledger_dir, tmp_path, command, option, path)
+    assert run.code == 5, (run.code, run.stderr)
+    assert f"Passphrase file {path} can be accessed by other users (mode {mode:04o}); it was not used." in run.stderr
+    assert f"chmod 600 {path}" in run.stderr and "Traceback" not in run.stderr
+    assert _recorded(ledger_dir) == before  # nothing written
+    ja = _passphrase_run(custody, ledger_dir, tmp_path, command, option, path, lang="ja")
+    assert ja.code == 5
+    assert f"パスフレーズファイル {path} は他のユーザーからアクセスできます (モード {mode:04o})" in ja.stderr
+    assert f"chmod 600 {path}" in ja.stderr
+    path.chmod(0o600)  # the fix the message names works
+    assert _passphrase_run(custody, ledger_dir, tmp_path, command, option, path).code == 0
+
+
+@pytest.mark.parametrize(("command", "option", "secret"), PASSPHRASE_FILES)
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0,
+                    reason="only root can give a file away, and open another user's owner-only file at all")
+def test_passphrase_file_of_another_user_exits_5(custody: Custody, ledger_dir: Path, tmp_path: Path,
+                                                 command: str, option: str, secret: str) -> None:
+    path = tmp_path / "secret.pass"
+    path.write_text(secret + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    os.chown(path, 4321, 4321)
+    run = _passphrase_run(custody, ledger_dir, tmp_path, command, option, path)
+    assert run.code == 5, run.stderr
+    assert f"Passphrase file {path} belongs to another user (uid 4321)" in run.stderr
+    assert f"chown {os.geteuid()} {path}" in run.stderr
 
 
 def test_corrupt_store_exits_4(custody: Custody, ledger_dir: Path, tmp_path: Path) -> None:
@@ -125,7 +182,7 @@ def test_tampered_bundle_exits_3(custody: Custody, ledger_dir: Path, tmp_path: P
     custody("export", str(tmp_path / "B"), "-l", str(ledger_dir))
     entries = tmp_path / "B" / "entries.jsonl"
     entries.write_bytes(entries.read_bytes().replace("作業開始".encode(), "作業終了".encode()))
-    run = custody("verify", str(tmp_path / "B"), "--json")
+    run = custody("verify", str(tmp_path / "B"), "--integrity-only", "--json")  # caught even by its own keys
     assert run.code == 3
     codes = {f["code"] for f in json.loads(run.stdout)["findings"] if f["severity"] == "error"}
     assert "I2" in codes
@@ -134,7 +191,7 @@ def test_tampered_bundle_exits_3(custody: Custody, ledger_dir: Path, tmp_path: P
 def test_corrupted_bundle_zip_exits_3_with_message(custody: Custody, tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"PK\x03\x04 broken")
-    run = custody("verify", str(bad))
+    run = custody("verify", str(bad), "--integrity-only")
     assert run.code == 3 and "zip" in run.stderr
 
 
@@ -172,20 +229,20 @@ def test_passphrase_missing_non_interactive(custody: Custody, ledger_dir: Path, 
 def test_verify_json_on_an_unusable_bundle_is_still_one_object(custody: Custody, tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"PK\x03\x04 broken")
-    run = custody("verify", str(bad), "--json")
+    run = custody("verify", str(bad), "--integrity-only", "--json")
     assert run.code == 3
     doc = json.loads(run.stdout)
-    assert doc["ok"] is False and doc["findings"][0]["code"] == "I7"
+    assert doc["ok"] is False and doc["findings"][0]["code"] == "I7" and doc["trust"] == "unchecked"
 
 
 def test_ctrl_c_says_the_command_stopped(custody: Custody, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Interrupted, a command exits 130 as shells expect, and says so instead of ending in silence."""
-    from custody.ledger.cli import verifycmd
+    from custody.cli import verifycmd
 
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(verifycmd, "run_verification", interrupted)
-    run = custody("verify", str(tmp_path), "--json")
+    run = custody("verify", str(tmp_path), "--integrity-only", "--json")
     assert run.code == 130 and run.stdout == ""
     assert "interrupted (Ctrl-C); the command did not finish" in run.stderr

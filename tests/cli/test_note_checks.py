@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from custody.ledger.cli.common import ATTACHMENT_LIMIT, DOCUMENT_LIMIT
+from custody.cli.common import ATTACHMENT_LIMIT, DOCUMENT_LIMIT
 from tests.cli.workflow_world import CliWorld
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from custody.ledger.demo import Demo
-from custody.ledger.demo_reports import reports_phase
+from custody.cli.demo import Demo
+from custody.cli.demo_reports import reports_phase
 from tests.cli.conftest import Custody
 from tests.verify.reports.scenario import Built, build, make_authority
 
@@ -102,10 +102,16 @@ def test_without_a_trust_store_the_reports_say_so(custody: Custody, clean_case: 
                                                    tmp_path: Path) -> None:
     built, _authority = clean_case
     run = custody("report", "findings", str(built.bundle), "-o", str(tmp_path), "-f", "json")
+    assert run.code == 2 and "--integrity-only" in run.stderr and "--authority" in run.stderr
+    assert list(tmp_path.iterdir()) == []
+    run = custody("report", "findings", str(built.bundle), "--integrity-only", "-o", str(tmp_path), "-f", "json",
+                  "--json")
     assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["trust"] == "unchecked" and "UNCHECKED" in run.stderr
     doc = json.loads((tmp_path / "findings.ja.json").read_bytes())
+    assert doc["document"]["banner"].startswith("未確認: 自治体の信頼ストアで未確認です。")
     text = json.dumps(doc, ensure_ascii=False)
-    assert "委託者の信頼ストアによらない検証" in text and "I5" in text
+    assert "自治体の信頼ストアで未確認" in text and "I5" in text and "合格" not in text
 
 
 def test_same_bundle_same_files(custody: Custody, clean_case: tuple[Built, Path], tmp_path: Path) -> None:
@@ -126,7 +132,7 @@ def test_usage_errors(custody: Custody, clean_case: tuple[Built, Path], tmp_path
     no_workers = custody("report", "register", str(built.bundle), "-a", str(authority), "--workers", "0",
                          "-o", str(tmp_path))
     assert no_workers.code == 2 and "--workers" in no_workers.stderr
-    missing = custody("report", "register", str(tmp_path / "nope"), "-o", str(tmp_path))
+    missing = custody("report", "register", str(tmp_path / "nope"), "--integrity-only", "-o", str(tmp_path))
     assert missing.code == 3 and "no bundle at" in missing.stderr  # as custody verify: the bundle is unusable
     no_store = custody("report", "register", str(built.bundle), "-a", str(tmp_path / "no-store"), "-o", str(tmp_path))
     assert no_store.code == 4
@@ -155,8 +161,8 @@ def test_demo_reports_phase(clean_case: tuple[Built, Path], tmp_path: Path) -> N
 
 def test_progress_bars_on_a_terminal(custody: Custody, clean_case: tuple[Built, Path], tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from custody.ledger.cli import reportcmd
-    from custody.ledger.cli.common import LazyConsole
+    from custody.cli import reportcmd
+    from custody.cli.common import LazyConsole
 
     screen = io.StringIO()
     monkeypatch.setattr(reportcmd, "err", LazyConsole(file=screen, force_terminal=True, width=100))

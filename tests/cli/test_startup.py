@@ -4,8 +4,8 @@ Most of an operator's round trip (``custody media checkout`` as a process) is
 the interpreter starting and importing (BENCHMARKS.md, Round trip).  These
 tests run real commands in fresh processes and check that the heavy modules
 kept off that path stay off it: pydantic (typer's parameter conversion,
-ledger/cli/common.py), jsonschema (schemas/__init__.py: jsonschema_rs accepts),
-Babel (ledger/i18n.py: cached catalogue), rich (ledger/cli/common.py:
+cli/common.py), jsonschema (ledger/validation.py: jsonschema_rs accepts),
+Babel (ledger/i18n.py: cached catalogue), rich (cli/common.py:
 LazyConsole), and everything of the verifier, the reports and the agent.
 They also check that the shortcuts print and convert exactly as before.
 """
@@ -25,14 +25,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from custody.ledger.cli.common import LazyConsole
+from custody.cli.common import LazyConsole
 from tests.cli.conftest import Custody
 from tests.cli.workflow_world import CliWorld
 
 # Runs `custody ARGS...` like the console script, then writes the names of every module loaded.
 PROBE = """
 import json, os, sys
-from custody.ledger.cli.main import main
+from custody.cli.main import main
 try:
     main(sys.argv[1:])
 finally:
@@ -41,7 +41,7 @@ finally:
 """
 
 OFF_THE_OPERATOR_PATH = ("pydantic", "jsonschema", "referencing", "babel", "rich", "reportlab", "pypdf", "custody.verify",
-                         "custody.agents", "watchdog", "psutil", "custody.ledger.cli.core", "custody.ledger.cli.verifycmd")
+                         "custody.agents", "watchdog", "psutil", "custody.cli.core", "custody.cli.verifycmd")
 OFF_EVERY_HELP = ("pydantic", "jsonschema", "babel", "reportlab", "pypdf", "custody.verify.engine", "custody.verify.reports",
                   "custody.agents", "watchdog", "psutil", "rich.progress", "rich.table", "custody.ledger.witness_client")
 
@@ -100,8 +100,8 @@ def test_note_attach_and_checkpoint_import_nothing_heavy(world: CliWorld, tmp_pa
         proc, modules = _probe(tmp_path, env, *args)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.startswith(printed), proc.stdout
-        assert _heavy(modules, tuple(m for m in OFF_THE_OPERATOR_PATH if m != "custody.ledger.cli.core")) == []
-        assert "custody.ledger.cli.workflow" not in modules
+        assert _heavy(modules, tuple(m for m in OFF_THE_OPERATOR_PATH if m != "custody.cli.core")) == []
+        assert "custody.cli.workflow" not in modules
 
 
 @pytest.mark.parametrize("args", [["--help"], ["media", "--help"], ["media", "checkout", "--help"]])
@@ -113,7 +113,7 @@ def test_help_imports_no_verifier_reports_or_agent(args: list[str], tmp_path: Pa
 
 
 def test_the_subcommand_named_is_the_only_one_built(world: CliWorld) -> None:
-    from custody.ledger.cli.main import build_app
+    from custody.cli.main import build_app
 
     def media_commands(*args: str) -> list[str | None]:
         app = build_app(list(args))
@@ -144,7 +144,7 @@ def test_a_plain_line_prints_as_rich_prints_it(text: str, terminal: bool, monkey
     Console(file=expected, force_terminal=terminal, width=40, soft_wrap=True, highlight=False).print(text, markup=False)
     got = io.StringIO()
     monkeypatch.setattr(sys, "stdout", got)
-    console = LazyConsole(soft_wrap=True, highlight=False)  # as ledger.cli.common.out
+    console = LazyConsole(soft_wrap=True, highlight=False)  # as cli.common.out
 
     def real(self: LazyConsole) -> Console:  # the same console, on the same (maybe) terminal
         self._console = Console(file=got, force_terminal=terminal, width=40, soft_wrap=True, highlight=False)
@@ -169,7 +169,7 @@ def test_text_and_flag_parameters_convert_as_typer_converts_them() -> None:
     from typer._coercion import build_runtime_param as typer_own
     from typer.main import get_command
 
-    import custody.ledger.cli.common as common
+    import custody.cli.common as common
 
     app = typer.Typer()
 
@@ -202,21 +202,21 @@ def test_text_and_flag_parameters_convert_as_typer_converts_them() -> None:
 
 
 def test_the_fast_path_knows_every_workflow_command() -> None:
-    """custody.ledger.cli.main builds only the workflow's named command without importing the workflow module to
+    """custody.cli.main builds only the workflow's named command without importing the workflow module to
     ask which names it owns; its list must be the workflow's own (less ``key``, a group core owns too)."""
-    from custody.ledger.cli import main, workflow
+    from custody.cli import main, workflow
 
-    assert main._OWN_COMMANDS["custody.ledger.cli.workflow"] == set(workflow._command_tree()) - {"key"}
+    assert main._OWN_COMMANDS["custody.cli.workflow"] == set(workflow._command_tree()) - {"key"}
 
 
 def test_the_fast_path_knows_every_core_command() -> None:
     """Likewise for the core commands (init, note, attach, ...), less the ``key`` group it shares."""
-    from custody.ledger.cli import core, main
+    from custody.cli import core, main
 
     app = typer.Typer()
     core.register(app)
     names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
-    assert main._OWN_COMMANDS["custody.ledger.cli.core"] == names - {"key"}
+    assert main._OWN_COMMANDS["custody.cli.core"] == names - {"key"}
     for name in names - {"key"}:
         only = typer.Typer()
         core.register(only, only=name)

@@ -465,3 +465,19 @@ def test_help_in_both_languages(w: CliWorld) -> None:
     en = w.custody.process("media", "checkout", "--help", env={"CUSTODY_LANG": "en", "COLUMNS": "200"})
     assert en.code == 0 and "Seal number" in en.stdout and "保管庫から出庫" not in en.stdout
     assert w.custody.process("approve", "takeout", "--help", env={"CUSTODY_LANG": "ja"}).code == 0
+
+
+def test_status_shows_the_findings_of_each_entry_as_verify_does(w: CliWorld) -> None:
+    """A disposal recorded after its deadline (C8, a fact: written, not refused) and an incident (C14) are
+    findings of their entries: status lists them, as the verifier would, though nothing is open at the end."""
+    w.receive("M-1")
+    body = _dispose_body("M-1", "D-LATE")
+    body["evidence_due"] = now(timedelta(days=-1))
+    w.ok("dispose", "approved", "--approval", str(w.sign_approval("dispose", body)))
+    w.ok(*w.record_args("M-1"), as_="op-tanaka")
+    w.ok("incident", "--kind", "suspicion", "--situation", "作業用PCで一時ファイルを発見")
+    status = json.loads(w.ok("status", "--json", as_=None).stdout)
+    found = {(f["code"], f["severity"]) for f in status["findings"]}
+    assert ("C8", "error") in found and ("C14", "warning") in found
+    text = w.ok("status", as_=None).stdout
+    assert "[C8]" in text and "[C14]" in text

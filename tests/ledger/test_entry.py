@@ -24,7 +24,7 @@ from custody.ledger.entry import (
 from custody.ledger.errors import CanonicalJSONError, FormatError, SchemaError, SignatureError
 from custody.ledger.note import Signer
 from custody.ledger.rfc6962 import leaf_hash
-from custody.schemas import validate
+from custody.ledger.validation import validate
 
 SIGNER = Signer("op-tanaka", Ed25519PrivateKey.generate())
 OTHER = Signer("op-tanaka", Ed25519PrivateKey.generate())

@@ -216,6 +216,13 @@ def _no_prompt(prompt: str = "") -> str:
     raise AssertionError("must not prompt")
 
 
+def owner_only(path: Path, content: bytes) -> Path:
+    """A passphrase file as custody wants it: mode 0600, owned by this user."""
+    path.write_bytes(content)
+    path.chmod(0o600)
+    return path
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
@@ -232,16 +239,14 @@ def test_passphrase_from_file(
 ) -> None:
     no_env.setattr(getpass, "getpass", _no_prompt)
     no_env.setenv("CUSTODY_PASSPHRASE", "from-env")
-    path = tmp_path / "pass"
-    path.write_bytes(content)
+    path = owner_only(tmp_path / "pass", content)
     got = resolve_passphrase(passphrase_file=path, prompt=None, interactive=True)
     assert got == expected
 
 
 @pytest.mark.parametrize("content", [b"", b"\n", b"\r\n"])
 def test_empty_passphrase_file_refused(tmp_path: Path, no_env: pytest.MonkeyPatch, content: bytes) -> None:
-    path = tmp_path / "pass"
-    path.write_bytes(content)
+    path = owner_only(tmp_path / "pass", content)
     with pytest.raises(PassphraseError, match="empty"):
         resolve_passphrase(passphrase_file=path, prompt=None, interactive=False)
 
@@ -249,6 +254,91 @@ def test_empty_passphrase_file_refused(tmp_path: Path, no_env: pytest.MonkeyPatc
 def test_missing_passphrase_file(tmp_path: Path, no_env: pytest.MonkeyPatch) -> None:
     with pytest.raises(PassphraseError, match="Cannot read passphrase file"):
         resolve_passphrase(passphrase_file=tmp_path / "absent", prompt=None, interactive=False)
+
+
+# Passphrase files are held to OpenSSH's rule for private keys, and to their owner (ledger/keyfile.py).
+
+
+@posix_only
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o620, 0o606, 0o602, 0o666, 0o610, 0o601, 0o700 | 0o004])
+def test_passphrase_file_others_may_use_is_refused(tmp_path: Path, no_env: pytest.MonkeyPatch, mode: int) -> None:
+    path = owner_only(tmp_path / "pass", b"secret\n")
+    path.chmod(mode)
+    no_env.setenv("CUSTODY_PASSPHRASE", "from env")  # a file given is the source: no quiet fallback
+    with pytest.raises(PassphraseError) as info:
+        resolve_passphrase(passphrase_file=path, prompt=None, interactive=False)
+    assert info.value.message == (
+        f"Passphrase file {path} can be accessed by other users (mode {mode:04o}); it was not used.")
+    assert info.value.hint == f"Restrict it to its owner: chmod 600 {path}"
+    assert info.value.exit_code == 5
+
+
+@posix_only
+@pytest.mark.parametrize("mode", [0o600, 0o400, 0o700])
+def test_passphrase_file_for_its_owner_only_is_read(tmp_path: Path, no_env: pytest.MonkeyPatch, mode: int) -> None:
+    path = owner_only(tmp_path / "pass", b"secret\n")
+    path.chmod(mode)
+    assert resolve_passphrase(passphrase_file=path, prompt=None, interactive=False) == b"secret"
+
+
+@posix_only
+@pytest.mark.skipif(os.name == "posix" and os.geteuid() != 0,
+                    reason="only root can give a file away, and open another user's owner-only file at all")
+@pytest.mark.parametrize("owner", ["other uid", "other uid, world-readable"])
+def test_passphrase_file_of_another_user_is_refused(tmp_path: Path, no_env: pytest.MonkeyPatch, owner: str) -> None:
+    """Root reads any file; a passphrase file another user owns (and so may rewrite) is still refused."""
+    path = owner_only(tmp_path / "pass", b"secret\n")
+    os.chown(path, 4321, 4321)
+    if "world" in owner:
+        path.chmod(0o644)  # both wrong: the mode is named first
+    with pytest.raises(PassphraseError) as info:
+        resolve_passphrase(passphrase_file=path, prompt=None, interactive=False)
+    if "world" in owner:
+        assert "mode 0644" in info.value.message
+    else:
+        assert info.value.message == (f"Passphrase file {path} belongs to another user (uid 4321), not to the user "
+                                      f"running custody (uid {os.geteuid()}); it was not used.")
+        assert f"chown {os.geteuid()} {path}" in (info.value.hint or "")
+        assert "chmod 600" in (info.value.hint or "")
+
+
+@posix_only
+@pytest.mark.parametrize("what", ["fifo", "directory", "/dev/zero"])
+def test_passphrase_file_must_be_a_regular_file(tmp_path: Path, no_env: pytest.MonkeyPatch, what: str) -> None:
+    """Neither a pipe (which would hang the open) nor a device (read for ever) nor a directory."""
+    path = tmp_path / "pass"
+    if what == "fifo":
+        os.mkfifo(path, 0o600)
+    elif what == "directory":
+        path.mkdir(mode=0o700)
+    else:
+        path = Path(what)
+    with pytest.raises(PassphraseError, match="is not a regular file"):
+        resolve_passphrase(passphrase_file=path, prompt=None, interactive=False)
+
+
+def test_passphrase_file_size_is_bounded(tmp_path: Path, no_env: pytest.MonkeyPatch) -> None:
+    limit = keyfile.MAX_PASSPHRASE_FILE_SIZE
+    at_limit = owner_only(tmp_path / "ok", b"p" * limit)
+    assert resolve_passphrase(passphrase_file=at_limit, prompt=None, interactive=False) == b"p" * limit
+    over = owner_only(tmp_path / "big", b"p" * (limit + 1))
+    with pytest.raises(PassphraseError, match=f"larger than {limit} bytes"):
+        resolve_passphrase(passphrase_file=over, prompt=None, interactive=False)
+
+
+def test_write_passphrase_file(tmp_path: Path, no_env: pytest.MonkeyPatch) -> None:
+    """What the demo and the benchmarks write: owner-only from the start, readable back, never overwriting."""
+    old = os.umask(0)
+    try:
+        keyfile.write_passphrase_file(tmp_path / "p", b"demo pass")
+    finally:
+        os.umask(old)
+    if os.name == "posix":
+        assert stat.S_IMODE((tmp_path / "p").stat().st_mode) == 0o600
+    assert resolve_passphrase(passphrase_file=tmp_path / "p", prompt=None, interactive=False) == b"demo pass"
+    with pytest.raises(PassphraseError, match="Cannot create passphrase file"):
+        keyfile.write_passphrase_file(tmp_path / "p", b"other")
+    assert (tmp_path / "p").read_bytes() == b"demo pass\n"
 
 
 def test_passphrase_from_env(no_env: pytest.MonkeyPatch) -> None:

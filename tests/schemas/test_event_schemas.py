@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from custody import schemas
 from custody.agents.interfaces import MediaMatch, VolumeInfo
 from custody.agents.watcher import FileRecord
 from custody.ledger import i18n
+from custody.ledger import validation as schemas
 from custody.ledger.bundle import attachment_refs
 from custody.ledger.errors import SchemaError
 from custody.ledger.events import EVENT_TYPES, body_schema_name, validate_body

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custody import schemas
+from custody.ledger import validation as schemas
 from custody.ledger.events import body_schema_name
 
 # Strings where Python's re and ECMA-262 disagree, or where the formats are easy to get wrong.

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-from custody import schemas
 from custody.ledger import i18n
+from custody.ledger import validation as schemas
 from custody.ledger.errors import FormatError, SchemaError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -389,7 +389,7 @@ def test_agrees_with_check_envelope(field: str, value: Any, ok: bool) -> None:
 
 
 def test_messages_translated() -> None:
-    source = (ROOT / "schemas" / "__init__.py").read_text(encoding="utf-8")
+    source = (ROOT / "ledger" / "validation.py").read_text(encoding="utf-8")
     msgids: set[str] = {
         str(node.args[0].value)
         for node in ast.walk(ast.parse(source))

@@ -305,8 +305,14 @@ class Site:
 
             head = self.authority.latest(self.ledger.origin)
             old = 0 if head is None else head.size
-            decision = self.authority.add_checkpoint(request_body(self.ledger, size, old),
-                                                     self.authority.witness_signer(AUTHORITY_PASSPHRASE), self._stamp)
+            signer = self.authority.witness_signer(AUTHORITY_PASSPHRASE)
+            if old == 0 and size > 1:
+                # The witness's first cosignature is of the genesis tree (docs/spec.md §8.2), as the client sends it.
+                first = self.authority.add_checkpoint(request_body(self.ledger, 1, 0), signer, self._stamp)
+                assert first.ok and first.note is not None, (first.status, first.reason)
+                self.ledger.merge_cosignatures(first.note)
+                old = 1
+            decision = self.authority.add_checkpoint(request_body(self.ledger, size, old), signer, self._stamp)
             assert decision.ok and decision.note is not None, (decision.status, decision.reason)
             cosigned = decision.note
         else:

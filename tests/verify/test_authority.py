@@ -149,16 +149,18 @@ def test_origin_keys_are_safe_file_names() -> None:
 
 def test_add_checkpoint_persists_before_answering(world: World) -> None:
     size = world.grow(2)
-    d = world.authority.add_checkpoint(world.request(size), world.witness, TS)
+    world.seed(TS - 1)
+    d = world.authority.add_checkpoint(world.request(size, old=1), world.witness, TS)
     assert d.status == 200
     head = world.authority.latest(world.ledger.origin)
     assert head is not None and head.size == size and head.timestamp == TS
     anchor = world.authority.trust_anchor(world.ledger.origin)
-    assert len(anchor.held_checkpoints) == 1
-    assert checkpoint_of(anchor.held_checkpoints[0]).size == size
-    assert world.authority.journal(world.ledger.origin) == [
-        {"size": size, "root_hash": json.loads(json.dumps(_b64(head.root_hash))), "timestamp": TS}
-    ]
+    assert [checkpoint_of(note).size for note in anchor.held_checkpoints] == [1, size]
+    assert anchor.record_problems == ()
+    assert [(h.size, h.root_hash, h.timestamp) for h in anchor.recorded_heads] == [
+        (1, world.ledger.store.root(1), TS - 1), (size, head.root_hash, TS)]
+    assert world.authority.journal(world.ledger.origin)[-1] == {
+        "size": size, "root_hash": json.loads(json.dumps(_b64(head.root_hash))), "timestamp": TS}
     # A reopened store sees the same state.
     again = Authority.open(world.authority.path)
     assert again.latest(world.ledger.origin) == head
@@ -176,7 +178,8 @@ def _b64(data: bytes) -> str:
 
 def test_two_forks_from_a_common_state_only_one_is_cosigned(world: World, tmp_path: Path) -> None:
     common = world.grow(2)
-    assert world.authority.add_checkpoint(world.request(common), world.witness, TS).status == 200
+    world.seed(TS - 1)
+    assert world.authority.add_checkpoint(world.request(common, old=1), world.witness, TS).status == 200
     forked = fork_ledger(world, tmp_path / "fork")
     try:
         forked.append("note.recorded", {"text": "fork"}, world.parties.responsible)
@@ -211,7 +214,8 @@ def test_unpinned_origin_gets_404_and_nothing_is_written(world: World, tmp_path:
 def test_record_cosigned_never_records_a_rollback(world: World) -> None:
     small = world.grow(1)
     big = world.grow(1)
-    assert world.authority.add_checkpoint(world.request(big), world.witness, TS).status == 200
+    world.seed(TS - 1)
+    assert world.authority.add_checkpoint(world.request(big, old=1), world.witness, TS).status == 200
     note = world.ledger.store.checkpoint(small) or b""
     cosigned = add_signatures(note, [cosign(parse_note(note).text, TS, world.witness)])
     with pytest.raises(StoreError, match="already cosigned"):
@@ -223,7 +227,8 @@ def test_record_cosigned_never_records_a_rollback(world: World) -> None:
 
 def test_lost_state_is_not_guessed(world: World) -> None:
     size = world.grow(1)
-    assert world.authority.add_checkpoint(world.request(size), world.witness, TS).status == 200
+    world.seed(TS - 1)
+    assert world.authority.add_checkpoint(world.request(size, old=1), world.witness, TS).status == 200
     latest = world.authority.path / "logs" / origin_key(world.ledger.origin) / "latest.json"
     latest.unlink()
     with pytest.raises(StoreCorruptError, match="missing"):
@@ -398,8 +403,8 @@ def test_trust_asks_when_someone_can_answer(
 ) -> None:
     from typer.testing import CliRunner
 
-    import custody.ledger.cli.municipality as municipality
-    from custody.ledger.cli.main import build_app
+    import custody.cli.municipality as municipality
+    from custody.cli.main import build_app
 
     authority, ledger = cli_setup(custody, tmp_path)
     monkeypatch.setattr(municipality, "interactive", lambda: True)

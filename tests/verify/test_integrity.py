@@ -317,7 +317,11 @@ def test_unpinned_trust_warns(world, tmp_path: Path) -> None:  # type: ignore[no
     path = _export(ledger, tmp_path / "b")
     with Bundle(path) as bundle:
         result = verify_bundle(bundle, from_bundle_unpinned(bundle), workers=1)
+        pinned = verify_bundle(bundle, _trust, workers=1)
     assert any(f.code == "I5" and f.severity == "warning" for f in result.findings)
+    # Intact in itself, but unchecked: never the municipality's pass (docs/spec.md §11.3).
+    assert result.ok and (result.pinned, result.trust, result.to_json()["trust"]) == (False, "unchecked", "unchecked")
+    assert pinned.ok and (pinned.pinned, pinned.trust, pinned.to_json()["trust"]) == (True, "pinned", "pinned")
     _ = shutil
     _ = parse_entry
 

@@ -11,7 +11,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ["verify/witness.py", "verify/authority.py", "ledger/witness_client.py", "ledger/cli/municipality.py"]
+SOURCES = ["verify/witness.py", "verify/authority.py", "ledger/witness_client.py", "cli/municipality.py"]
 LOCALE = ROOT / "ledger" / "locale" / "ja"
 _FIELD = re.compile(r"\{[^{}]*\}")
 

@@ -4,7 +4,8 @@ c2sp.org/tlog-witness, add-checkpoint: 404 unknown origin, 403 no trusted
 signature, 400 malformed or old size > checkpoint size, 409 old size is not
 the witness's size (body: its size, text/x.tlog.size), 409 same size with
 another root, 422 bad consistency proof (and a non-empty proof for old size
-0), 200 with a cosignature.  Rollbacks and forks are never cosigned.
+0, and custody's own: a first tree that is not the pinned genesis tree of
+size 1), 200 with a cosignature.  Rollbacks and forks are never cosigned.
 """
 
 from __future__ import annotations
@@ -75,12 +76,59 @@ def test_200_cosigns_and_returns_a_verifiable_cosignature(world: World) -> None:
 
 
 def test_first_checkpoint_old_size_zero(world: World) -> None:
-    # Never cosigned: the old size must be 0 and the proof empty.
-    d = decide(world, world.request(5, old=0), None)
+    # Never cosigned: the old size must be 0 and the proof empty; the first tree cosigned is of size 1.
+    d = decide(world, world.request(1, old=0), None)
     assert d.status == 200
     # A first request with a non-zero old size gets the witness's size, 0.
     d = decide(world, world.request(5, old=3), None)
     assert d.status == 409 and parse_size_response(d.body) == 0
+
+
+def _rewritten(world: World, tmp_path: Path, size: int) -> bytes:
+    """A checkpoint of ``size`` over another history (another genesis entry), signed with the pinned log key."""
+    other = make_world(tmp_path / f"rewritten-{len(list(tmp_path.iterdir()))}", pin=False)
+    try:
+        while other.ledger.store.size < size:
+            other.note(1)
+        text = parse_note(other.ledger.checkpoint(other.log).note).text
+    finally:
+        other.close()
+    return sign_note(text, [world.log])
+
+
+def test_first_cosignature_above_size_one_is_refused(world: World, tmp_path: Path) -> None:
+    """A request from old size 0 proves nothing about entry 0: the witness's first tree must be of size 1.
+
+    Otherwise a history whose first entry is not the pinned genesis would be cosigned, as long as its log key
+    signed it (docs/spec.md §8.2)."""
+    rewritten = format_add_checkpoint(AddCheckpointRequest(0, (), _rewritten(world, tmp_path, 5)))
+    cases = [
+        ("another genesis at size 5", rewritten, None, 422),
+        ("the honest ledger at size 5, still not first", world.request(5, old=0), None, 422),
+        ("the honest ledger at size 7", world.request(7, old=0), None, 422),
+    ]
+    for what, body, size, status in cases:
+        d = decide(world, body, size)
+        assert d.status == status, what
+        assert not d.ok and d.note is None and "size 1" in d.reason, what
+    # Without a pinned genesis there is nothing to check against (the pure logic, used with no pin).
+    unpinned = {world.ledger.origin: LogState(world.ledger.origin, (world.ledger.log_verifier(),))}
+    assert add_checkpoint(world.request(5, old=0), unpinned, world.witness, TS).status == 200
+    # From the genesis tree on, the proof ties every tree to entry 0: the honest one passes, the other fails.
+    assert decide(world, world.request(5, old=1), 1).status == 200
+    forged = _rewritten(world, tmp_path, 5)
+    proof = tuple(world.ledger.store.consistency_proof(1, 5))
+    d = decide(world, format_add_checkpoint(AddCheckpointRequest(1, proof, forged)), 1)
+    assert d.status == 422 and d.evidence
+
+
+def test_a_cosigned_empty_tree_does_not_open_the_door(world: World) -> None:
+    """Size 0 proves nothing about entry 0 either: after the empty tree, the next tree must be of size 1."""
+    empty = WitnessHead(0, EMPTY_ROOT)
+    states = {world.ledger.origin: LogState(world.ledger.origin, (world.ledger.log_verifier(),), empty,
+                                            world.ledger.genesis().leaf_hash)}
+    assert add_checkpoint(world.request(5, old=0), states, world.witness, TS).status == 422
+    assert add_checkpoint(world.request(1, old=0), states, world.witness, TS).status == 200
 
 
 def test_old_size_zero_needs_an_empty_proof(world: World) -> None:

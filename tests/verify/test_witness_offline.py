@@ -74,12 +74,21 @@ def test_round_trip(custody: Custody, pinned: tuple[Path, Path], tmp_path: Path)
     before = verify_json(custody, authority, ledger, tmp_path)
     assert any(f["code"] == "I6" for f in before["findings"])  # type: ignore[attr-defined]
 
+    # The first request is for the genesis tree (size 1): nothing in a request from old size 0 would tie a
+    # larger tree's first entry to the pinned genesis (docs/spec.md §8.2).
     run = custody("witness-request", "-l", str(ledger), "-o", str(tmp_path / "req"), "--json")
     assert run.code == 0, run.stderr
-    assert json.loads(run.stdout) == {"request": str(tmp_path / "req"), "size": size, "old_size": 0,
-                                      "proof_lines": 0}
-    assert (tmp_path / "req").read_bytes().startswith(b"old 0\n\n" + ORIGIN.encode() + b"\n")
-
+    assert json.loads(run.stdout) == {"request": str(tmp_path / "req"), "size": 1, "old_size": 0,
+                                      "proof_lines": 0, "latest_size": size}
+    assert (tmp_path / "req").read_bytes().startswith(b"old 0\n\n" + ORIGIN.encode() + b"\n1\n")
+    run = custody("witness-request", "-l", str(ledger), "-o", str(tmp_path / "req"))
+    assert "first witness request" in run.stdout and f"size {size}" in run.stdout
+    result = exchange(custody, authority, ledger, tmp_path)
+    assert result["status"] == 200 and result["size"] == 1
+    # The second from there, with a consistency proof from size 1.
+    run = custody("witness-request", "-l", str(ledger), "-o", str(tmp_path / "req"), "--json")
+    doc = json.loads(run.stdout)
+    assert doc["old_size"] == 1 and doc["size"] == size == doc["latest_size"] and doc["proof_lines"] > 0
     result = exchange(custody, authority, ledger, tmp_path)
     assert result["status"] == 200 and result["cosigned"] is True and result["size"] == size
     resp = (tmp_path / "resp").read_text(encoding="utf-8")
@@ -105,7 +114,7 @@ def test_round_trip(custody: Custody, pinned: tuple[Path, Path], tmp_path: Path)
     assert not any(f["code"] == "I6" for f in final["findings"])  # type: ignore[attr-defined]
     head = Authority.open(authority).latest(ORIGIN)
     assert head is not None and head.size == size2
-    assert [c["size"] for c in Authority.open(authority).journal(ORIGIN)] == [size, size2]
+    assert [c["size"] for c in Authority.open(authority).journal(ORIGIN)] == [1, size, size2]
 
 
 def test_conflict_offline_says_which_old_size_to_use(
@@ -113,7 +122,8 @@ def test_conflict_offline_says_which_old_size_to_use(
 ) -> None:
     authority, ledger = pinned
     size = grow(custody, ledger, tmp_path)
-    exchange(custody, authority, ledger, tmp_path)
+    exchange(custody, authority, ledger, tmp_path)  # the genesis tree
+    exchange(custody, authority, ledger, tmp_path)  # size
     size2 = grow(custody, ledger, tmp_path)
     # The vendor claims the witness never cosigned: 409, exit 3, no response file.
     run = custody("witness-request", "-l", str(ledger), "-o", str(tmp_path / "req"), "--old-size", "0")
@@ -136,6 +146,7 @@ def test_conflict_offline_says_which_old_size_to_use(
 def test_tampered_request_is_refused(custody: Custody, pinned: tuple[Path, Path], tmp_path: Path) -> None:
     authority, ledger = pinned
     size = grow(custody, ledger, tmp_path)
+    exchange(custody, authority, ledger, tmp_path)  # the genesis tree
     run = custody("witness-request", "-l", str(ledger), "-o", str(tmp_path / "req"))
     assert run.code == 0
     body = (tmp_path / "req").read_bytes()
@@ -147,7 +158,8 @@ def test_tampered_request_is_refused(custody: Custody, pinned: tuple[Path, Path]
     (tmp_path / "junk").write_bytes(b"not a request")
     run = custody("witness", "cosign", str(tmp_path / "junk"), "-a", str(authority), "-o", str(tmp_path / "r"))
     assert run.code == 3 and "400" in run.stderr
-    assert Authority.open(authority).latest(ORIGIN) is None
+    head = Authority.open(authority).latest(ORIGIN)
+    assert head is not None and head.size == 1
 
 
 def test_unpinned_ledger_gets_404(custody: Custody, tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,7 +36,8 @@ from custody.ledger.witness_client import (
 )
 from custody.ledger.witness_protocol import CONTENT_TYPE_TLOG_SIZE, parse_size_response
 from custody.verify.authority import Authority
-from custody.verify.witness import Decision, WitnessServer
+from custody.verify.witness import Decision
+from custody.verify.witness_http import Limits, WitnessServer
 from tests.agents.conftest import wait_until
 from tests.cli.conftest import Custody
 from tests.helpers import LOG_PASSPHRASE
@@ -55,16 +55,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @contextmanager
 def running(server: WitnessServer) -> Iterator[str]:
-    """Serve in a thread; always shut down and close, even if the test fails."""
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+    """Serve in a thread; always stop, even if the test fails."""
+    server.start()
     try:
         yield f"http://127.0.0.1:{server.port}"
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        assert not thread.is_alive()
+        server.stop()
+        assert not server.running
 
 
 def submitter(world: World) -> Callable[[bytes], Decision]:
@@ -81,7 +78,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 @pytest.fixture
 def served(world: World) -> Iterator[str]:
     log = open(os.devnull, "w")  # noqa: SIM115
-    server = WitnessServer(("127.0.0.1", 0), submitter(world), socket_timeout=2.0, log_stream=log)
+    server = WitnessServer(("127.0.0.1", 0), submitter(world), limits=Limits(deadline=2.0), log_stream=log)
     with running(server) as url, closing(log):
         yield url
 
@@ -114,14 +111,27 @@ def test_submit_cosigns_and_merges(world: World, served: str) -> None:
     assert world.authority.latest(world.ledger.origin).size == world.ledger.store.size  # type: ignore[union-attr]
 
 
-def test_submit_retries_once_with_the_size_the_witness_reports(world: World, served: str) -> None:
+def test_submit_follows_the_size_the_witness_reports(world: World, served: str) -> None:
     size = world.grow(2)
     # Cosigned elsewhere (offline), never imported: the ledger believes 0, the witness says `size`.
-    assert world.authority.add_checkpoint(world.request(size), world.witness, 1).status == 200
+    assert world.authority.add_checkpoint(world.request(1), world.witness, 1).status == 200
+    assert world.authority.add_checkpoint(world.request(size, old=1), world.witness, 2).status == 200
     assert cosigned_size(world.ledger) == 0
     world.grow(1)
     assert submit_checkpoint(world.ledger, served + "/add-checkpoint") == [WITNESS_NAME]
-    assert [c["size"] for c in world.authority.journal(world.ledger.origin)] == [size, size + 1]
+    assert [c["size"] for c in world.authority.journal(world.ledger.origin)] == [1, size, size + 1]
+
+
+def test_submit_to_a_fresh_witness_cosigns_the_genesis_tree_first(world: World, served: str) -> None:
+    """The witness's first cosignature is of size 1 (docs/spec.md §8.2): the client sends it, then the latest."""
+    size = world.grow(4)
+    assert submit_checkpoint(world.ledger, served) == [WITNESS_NAME]
+    journal = world.authority.journal(world.ledger.origin)
+    assert [c["size"] for c in journal] == [1, size]
+    assert cosigned_size(world.ledger) == size
+    # Both checkpoints in the vendor's ledger now carry the witness's cosignature.
+    for s in (1, size):
+        assert [g.name for g in parse_note(world.ledger.store.checkpoint(s) or b"").signatures][-1] == WITNESS_NAME
 
 
 def test_cli_checkpoint_submit(world: World, served: str, tmp_path: Path) -> None:
@@ -230,42 +240,64 @@ def test_http_interface(world: World, served: str) -> None:
         assert r.status == 404
         r.read()
         # Keep-alive: the same connection serves the next requests.
-        conn.request("POST", "/add-checkpoint", body=world.request(size, old=0))
+        conn.request("POST", "/add-checkpoint", body=world.request(1, old=0))
         r = conn.getresponse()
-        assert r.status == 200 and r.getheader("Content-Type", "").startswith("text/plain")
+        assert r.status == 200 and r.getheader("Content-Type", "") == "text/plain; charset=utf-8"
+        assert r.getheader("Cache-Control") == "no-store"
         body = r.read()
         assert body.startswith(f"— {WITNESS_NAME} ".encode()) and body.endswith(b"\n")
         conn.request("POST", "/add-checkpoint", body=world.request(size, old=0))
         r = conn.getresponse()
         assert r.status == 409 and r.getheader("Content-Type") == CONTENT_TYPE_TLOG_SIZE
-        assert parse_size_response(r.read()) == size
+        assert parse_size_response(r.read()) == 1
+        conn.request("POST", "/add-checkpoint?x=1", body=world.request(size, old=1))
+        r = conn.getresponse()
+        assert r.status == 200
+        r.read()
     finally:
         conn.close()
     status, _, _ = post(served, b"old 0\n\nnot a checkpoint\n")
     assert status == 400
 
 
-def test_body_limit_and_missing_length(world: World) -> None:
-    server = WitnessServer(("127.0.0.1", 0), submitter(world), max_body=1000, socket_timeout=1.0,
-                           log_stream=open(os.devnull, "w"))  # noqa: SIM115
-    with running(server) as url:
-        status, _, _ = post(url, b"x" * 5000)
-        assert status == 413
-        port = server.port
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert b" 411 " in s.recv(1000)
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-            assert b" 411 " in s.recv(1000)
-        # A client that announces a body and never sends it is dropped after the socket timeout (1 s here;
-        # the default is 30 s, so a drop seen within the client's 20 s is this timeout at work)...
-        with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
-            s.sendall(b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nold")
-            assert s.recv(1000) == b""  # closed by the server; the client's own timeout would raise
-        # ...and the server still answers others.
-        assert post(url, world.request())[0] == 200
-    server.log_stream.close()  # type: ignore[union-attr]
+def test_body_limit_length_and_deadline(world: World, tmp_path: Path) -> None:
+    log_path = tmp_path / "witness.log"
+    with log_path.open("w") as log:
+        server = WitnessServer(("127.0.0.1", 0), submitter(world), limits=Limits(deadline=1.0, max_body=1000),
+                               log_stream=log)
+        with running(server) as url:
+            status, _, _ = post(url, b"x" * 5000)
+            assert status == 413
+            port = server.port
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert b" 411 " in s.recv(1000)
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+                assert b" 411 " in s.recv(1000)
+            # A client that announces a body and never sends all of it is answered 408 and closed once the
+            # deadline (1 s here; the default is 10 s) has passed: a close seen within the client's 20 s is it.
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+                s.sendall(b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nold")
+                assert _read_to_close(s).startswith(b"HTTP/1.1 408 ")
+            # ...and the server still answers others.
+            assert post(url, world.request())[0] == 200
+    text = log_path.read_text()
+    assert "Traceback" not in text, text
+    assert [line.split(": ", 1)[1].split()[1] for line in text.splitlines()] == ["413", "411", "411", "408", "200"], text
+
+
+def _read_to_close(s: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (the socket's timeout bounds each read)."""
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
 
 
 # --- concurrency --------------------------------------------------------------------------------
@@ -276,8 +308,13 @@ def _successive(world: World, n: int) -> list[int]:
 
 
 def _bodies(world: World, sizes: list[int]) -> dict[tuple[int, int], bytes]:
-    olds = [0, *sizes]
+    olds = [0, 1, *sizes]
     return {(o, s): world.request(s, old=o) for s in sizes for o in olds if o <= s}
+
+
+def _seed(world: World) -> None:
+    """The witness's first cosignature, of the genesis tree (size 1): later ones follow from it."""
+    assert world.authority.add_checkpoint(world.request(1), world.witness, int(time.time())).ok
 
 
 def _hammer(urls: list[str], bodies: dict[tuple[int, int], bytes], sizes: list[int],
@@ -317,7 +354,7 @@ def _assert_linear(world: World, results: list[tuple[int, int]], authority: Auth
     sizes = [entry["size"] for entry in journal]
     # Linear: the witness's size never went down, and no update was lost.
     assert sizes == sorted(sizes), sizes
-    assert len(journal) == len(cosigned)
+    assert sizes[0] == 1 and len(journal) == 1 + len(cosigned)  # the seed, then one line per 200
     head = authority.latest(origin)
     assert head is not None and head.size == max(cosigned) == sizes[-1]
     # No fork: every cosigned root is the ledger's root at that size.
@@ -331,6 +368,7 @@ def _assert_linear(world: World, results: list[tuple[int, int]], authority: Auth
 def test_concurrent_threads_keep_the_state_linear(world: World) -> None:
     sizes = _successive(world, 12)
     bodies = _bodies(world, sizes)
+    _seed(world)
     server = WitnessServer(("127.0.0.1", 0), submitter(world), log_stream=open(os.devnull, "w"))  # noqa: SIM115
     with running(server) as url:
         results = _hammer([url], bodies, sizes, threads=12, rounds=3)
@@ -346,7 +384,7 @@ def serve_process(authority: Path, log: Path) -> Iterator[tuple[str, subprocess.
            "PYTHONPATH": str(ROOT)}
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "custody.ledger.cli.main", "witness", "serve", "--authority", str(authority),
+            [sys.executable, "-m", "custody.cli.main", "witness", "serve", "--authority", str(authority),
              "--listen", "127.0.0.1:0", "--timeout", "5"],
             stdout=subprocess.DEVNULL, stderr=fh, env=env, cwd=ROOT,
         )
@@ -374,6 +412,7 @@ def serve_process(authority: Path, log: Path) -> Iterator[tuple[str, subprocess.
 def test_two_server_processes_on_one_trust_store(world: World, tmp_path: Path) -> None:
     sizes = _successive(world, 10)
     bodies = _bodies(world, sizes)
+    _seed(world)
     with serve_process(world.authority.path, tmp_path / "s1.log") as (url1, p1), \
             serve_process(world.authority.path, tmp_path / "s2.log") as (url2, p2):
         results = _hammer([url1, url2], bodies, sizes, threads=10, rounds=3)
@@ -396,7 +435,7 @@ def test_concurrent_vendor_processes_submit(world: World, tmp_path: Path) -> Non
         for _ in range(4):
             world.note(1)
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "custody.ledger.cli.main", "checkpoint", "-l", str(ledger_dir), "--submit", url,
+                [sys.executable, "-m", "custody.cli.main", "checkpoint", "-l", str(ledger_dir), "--submit", url,
                  "--json"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT,
             ))

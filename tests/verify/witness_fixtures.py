@@ -47,6 +47,12 @@ class World:
     def request(self, size: int | None = None, old: int = 0, *, ledger: Ledger | None = None) -> bytes:
         return request_body(ledger or self.ledger, size, old)
 
+    def seed(self, timestamp: int = 1) -> None:
+        """The witness's first cosignature, of the genesis tree (size 1): every later one extends it
+        (docs/spec.md §8.2)."""
+        decision = self.authority.add_checkpoint(self.request(1), self.witness, timestamp)
+        assert decision.ok, decision.reason
+
     def close(self) -> None:
         self.ledger.close()
 

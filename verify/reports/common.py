@@ -31,10 +31,11 @@ from custody.ledger.errors import CustodyError
 from custody.ledger.lifecycle import Person
 from custody.ledger.media import COPY, DISPOSED, ERASED, LOST, RECEIVED, RETURNED, Medium
 from custody.ledger.note import parse_note
+from custody.ledger.vocabulary import KINDS, ORIGINS
 from custody.verify.findings import ERROR, Finding
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Cell, Hash
-from custody.verify.reports.labels import DASH, KINDS, ORIGINS, Tr, dict_of, list_of, text_of
+from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 
 VENDOR = "vendor"
 
@@ -76,15 +77,37 @@ def basis_meta(data: ReportData, t: Tr) -> list[tuple[str, Cell]]:
 
 
 def verdict(data: ReportData, t: Tr) -> str:
+    """合格 / 不合格 with the counts; 未確認 instead of 合格 without the trust store (docs/spec.md §11.3)."""
     errors = sum(1 for f in data.result.findings if f.severity == ERROR)
     warnings = sum(1 for f in data.result.findings if f.severity == "warning")
-    if not data.result.pinned:
-        pinned = t(" (not against a municipality trust store)", "(委託者の信頼ストアによらない検証)")
+    if errors:
+        head = t("FAILED", "不合格")
+    elif data.result.pinned:
+        head = t("passed", "合格")
     else:
-        pinned = ""
-    head = t("passed", "合格") if errors == 0 else t("FAILED", "不合格")
-    return t("{head}: {e} errors, {w} warnings{p}", "{head}(エラー {e} 件、警告 {w} 件){p}").format(
-        head=head, e=errors, w=warnings, p=pinned)
+        head = t("UNCHECKED", "未確認")
+    text = t("{head}: {e} errors, {w} warnings", "{head}(エラー {e} 件、警告 {w} 件)").format(
+        head=head, e=errors, w=warnings)
+    if not data.result.pinned:
+        text += t("; not checked against the municipality's pinned keys (integrity only, with the bundle's own keys)",
+                  "。自治体の信頼ストアで未確認(証跡一式に含まれる鍵だけによる完全性の検査)")
+    return text
+
+
+def trust_banner(data: ReportData, t: Tr) -> str:
+    """Every document's banner when the bundle was checked against its own keys (--integrity-only); else ""."""
+    if data.result.pinned:
+        return ""
+    return t(
+        "UNCHECKED: not checked against the municipality's pinned keys. This document was made with "
+        "--integrity-only: the evidence was checked only against the keys the bundle itself carries, so a bundle "
+        "rebuilt from scratch with other keys would give the same document. It is not a verification result and "
+        "must not be accepted as one; verify the bundle with the municipality's trust store (--authority).",
+        "未確認: 自治体の信頼ストアで未確認です。この帳票は --integrity-only で作成されました。証跡は証跡一式に"
+        "含まれる鍵だけで検査されており、別の鍵で作り直された証跡一式からも同じ帳票が作成されます。検証結果"
+        "ではないため、この帳票をもって確認・受領としないでください。自治体の信頼ストアで検証してください"
+        "(--authority)。",
+    )
 
 
 def footer(data: ReportData, t: Tr) -> str:

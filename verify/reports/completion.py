@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from custody.ledger.vocabulary import EVENTS, INCIDENT_STATUS, INCIDENTS, SCOPES, SEVERITIES, TIERS
 from custody.verify.findings import ERROR, INFO, WARNING
 from custody.verify.reports.common import (
     DISPOSITIONS,
@@ -35,6 +36,7 @@ from custody.verify.reports.common import (
     person_fields,
     person_text,
     responsible,
+    trust_banner,
     vendor_name,
     verdict,
 )
@@ -54,21 +56,7 @@ from custody.verify.reports.document import (
     SignatureBoxes,
     Table,
 )
-from custody.verify.reports.labels import (
-    CODES,
-    DASH,
-    EVENTS,
-    INCIDENT_STATUS,
-    INCIDENTS,
-    SCOPES,
-    SEVERITIES,
-    TIERS,
-    Tr,
-    code_order,
-    dict_of,
-    list_of,
-    text_of,
-)
+from custody.verify.reports.labels import CODES, DASH, Tr, code_order, dict_of, list_of, text_of
 
 
 def _statement(data: ReportData, t: Tr) -> list[Block]:
@@ -316,7 +304,7 @@ def findings_table(data: ReportData, t: Tr, *, orgs: Organisations | None = None
     widths = [1, 1, 1, 2, 9]
     rows: list[list[Cell]] = []
     for f in data.result.findings:
-        row: list[Cell] = [f.code, t.word(SEVERITIES, f.severity), t.seq(f.seq), f.media or DASH, f.message]
+        row: list[Cell] = [f.code, t.word(SEVERITIES, f.severity), t.seq(f.seq), f.media or DASH, f.message_in(t.lang)]
         if orgs is not None:
             row.append(t.join([orgs.name(k) for k in orgs.attribute(f)]))
         rows.append(row)
@@ -389,6 +377,7 @@ def build_completion(data: ReportData, lang: Lang) -> Document:
         ],
         blocks=blocks,
         header_note=t("Confidential", "取扱注意"),
+        banner=trust_banner(data, t),
         footer_note=footer(data, t),
         author=vendor_name(data),
     )

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from custody.ledger.media import Medium
+from custody.ledger.vocabulary import CATEGORIES, KINDS, ORIGINS, RESULTS, SEVERITIES, VERIFICATION_METHODS
 from custody.verify.engine import EntryView
 from custody.verify.reports.common import (
     actor_text,
@@ -42,6 +43,7 @@ from custody.verify.reports.common import (
     person_fields,
     person_text,
     responsible,
+    trust_banner,
     verdict,
 )
 from custody.verify.reports.data import EntryProof, ReportData, checkpoint_text
@@ -58,7 +60,7 @@ from custody.verify.reports.document import (
     SignatureBoxes,
     Table,
 )
-from custody.verify.reports.labels import CATEGORIES, DASH, RESULTS, SEVERITIES, Tr, dict_of, list_of, text_of
+from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 
 SANITIZING = ("media.disposed", "media.erased", "takeout.erased_at_destination")
 
@@ -138,9 +140,12 @@ def _media_rows(data: ReportData, m: Medium, body: dict[str, Any], t: Tr) -> lis
         (t("Serial number", "シリアル番号"), serial_cell),
         (t("Property number", "資産番号"),
          text_of(body.get("property_number")) or text_of(record.get("property_number")) or DASH),
-        (t("Media type", "媒体種別"), text_of(body.get("media_type")) or kind_text(t, m.kind)),
+        # Codes since the vocabulary (ledger/vocabulary.py); older records hold the words themselves.
+        (t("Media type", "媒体種別"), t.word(KINDS, text_of(body.get("media_type"))) if body.get("media_type")
+         else kind_text(t, m.kind)),
         (t("Capacity", "容量"), text_of(record.get("capacity")) or DASH),
-        (t("Source", "由来"), text_of(body.get("source")) or origin_text(m, t)),
+        (t("Source", "由来"), origin_text(m, t) if text_of(body.get("source")) in ("", *ORIGINS)
+         else text_of(body.get("source"))),
         (t("Data items and records", "情報項目・件数"), contents_text(record, t)),
         (t("My Number data", "特定個人情報"), t.yes_no(m.my_number)),
         (t("Classification before", "廃棄前の分類"),
@@ -171,7 +176,7 @@ def _verification_rows(data: ReportData, body: dict[str, Any], t: Tr) -> list[tu
     ver = dict_of(body.get("verification"))
     val = dict_of(body.get("validation"))
     return [
-        (t("Verification method", "検証方法"), text_of(ver.get("method")) or DASH),
+        (t("Verification method", "検証方法"), t.word(VERIFICATION_METHODS, text_of(ver.get("method")))),
         (t("Verification result", "検証結果"), t.word(RESULTS, text_of(ver.get("result"))) if ver else DASH),
         (t("Verified by", "検証者"), person_text(data, ver.get("verifier"), t) if ver else DASH),
         (t("Verified at", "検証日時"), t.when(ver.get("at"))),
@@ -334,7 +339,7 @@ def _ledger_section(data: ReportData, entry: EntryView, t: Tr) -> list[Block]:
 
 
 def _findings_for(data: ReportData, m: Medium, entry: EntryView, t: Tr) -> Block:
-    rows = [[f.code, t.word(SEVERITIES, f.severity), t.seq(f.seq), f.message]
+    rows = [[f.code, t.word(SEVERITIES, f.severity), t.seq(f.seq), f.message_in(t.lang)]
             for f in data.result.findings if f.media == m.id or (f.seq == entry.seq and f.media is None)]
     if not rows:
         return Paragraph(t("The verifier found nothing about this medium.",
@@ -400,6 +405,7 @@ def build_certificate(data: ReportData, m: Medium, entry: EntryView, lang: Lang)
         ],
         blocks=blocks,
         header_note=f"{cert_label} {number}" if number else f"{m.id}",
+        banner=trust_banner(data, t),
         footer_note=footer(data, t),
         author=text_of(dict_of(data.genesis.get("vendor")).get("name")),
     )

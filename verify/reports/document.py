@@ -315,6 +315,11 @@ class Document:
     (a classification such as 機密性2, a certificate number); ``footer_note`` at
     the bottom left, beside the page number "n / N".  ``author`` goes into the
     PDF's metadata only.
+
+    ``banner`` is a warning about the whole document that no reader may miss
+    (未確認: made without the municipality's trust store): set in a box under the
+    title, before everything else, and in the PDF also under the running header
+    of every page (cut to one line there).  Empty: none.
     """
 
     title: str
@@ -327,9 +332,10 @@ class Document:
     footer_note: str = ""
     orientation: Orientation = "portrait"
     author: str = ""
+    banner: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("title", "subtitle", "header_note", "footer_note", "author"):
+        for name in ("title", "subtitle", "header_note", "footer_note", "author", "banner"):
             _check_text(getattr(self, name), f"document {name}")
         if not self.title.strip():
             raise ReportModelError("document title: must not be empty")

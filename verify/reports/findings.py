@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from custody.ledger.vocabulary import SEVERITIES
 from custody.verify.findings import COMPLIANCE_CODES, ERROR, INFO, INTEGRITY_CODES, WARNING
 from custody.verify.reports.common import (
     Organisations,
@@ -18,6 +19,7 @@ from custody.verify.reports.common import (
     contract_meta,
     findings_by_severity,
     footer,
+    trust_banner,
     vendor_name,
     verdict,
 )
@@ -36,7 +38,7 @@ from custody.verify.reports.document import (
     Section,
     Table,
 )
-from custody.verify.reports.labels import CODES, DASH, SEVERITIES, Tr
+from custody.verify.reports.labels import CODES, DASH, Tr
 
 
 def _overview(data: ReportData, t: Tr) -> KeyValues:
@@ -108,6 +110,7 @@ def build_findings(data: ReportData, lang: Lang) -> Document:
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
         blocks=blocks,
         header_note=t("Confidential", "取扱注意"),
+        banner=trust_banner(data, t),
         footer_note=footer(data, t),
         author=vendor_name(data),
     )

@@ -10,6 +10,7 @@ In print: A4 (landscape for a landscape document or section, through named
 pages), table headers repeated on every page, rows kept whole, page breaks where
 the model has them, and -- in engines that support CSS page-margin boxes
 (Chromium 131+) -- the title, header note, footer note and "n / N" on every page.
+A document's banner (未確認) is a red box under the title.
 
 The output is a pure function of the document: same document, same bytes.
 """
@@ -52,6 +53,8 @@ main { max-width: $maxwidth; margin: 0 auto; }
 .title-block { margin-bottom: 1.5em; }
 h1 { font-size: 1.7em; line-height: 1.3; margin: .2em 0 .1em; }
 .subtitle { font-size: 1.15em; margin: 0 0 .8em; }
+.banner { margin: .8em 0 1em; padding: .6em .9em; border: 2px solid #b00000; background: #fdecec;
+  color: #b00000; font-weight: bold; font-size: 1.1em; }
 h2 { font-size: 1.3em; margin: 1.6em 0 .6em; padding-bottom: .15em; border-bottom: 2px solid #333; }
 h3 { font-size: 1.15em; margin: 1.3em 0 .5em; padding-bottom: .1em; border-bottom: 1px solid #777; }
 h4 { font-size: 1.05em; margin: 1.1em 0 .4em; }
@@ -248,6 +251,8 @@ class _Writer:
         self.w(f"<h1>{_text(d.title)}</h1>\n")
         if d.subtitle:
             self.w(f'<p class="subtitle">{_text(d.subtitle)}</p>\n')
+        if d.banner:
+            self.w(f'<p class="banner" role="alert">{_text(d.banner)}</p>\n')
         if d.meta:
             self.keyvalues(d.meta, (1, 3), " meta")
         self.w("</header>\n")

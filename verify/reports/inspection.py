@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from custody.ledger.lifecycle import RULE_CODES
+from custody.ledger.vocabulary import INSPECTION_ITEMS, INSPECTION_TYPES, SEVERITIES
 from custody.verify.findings import ERROR, Finding
 from custody.verify.reports.common import (
     VENDOR,
@@ -39,6 +41,7 @@ from custody.verify.reports.common import (
     basis_meta,
     contract_meta,
     person_fields,
+    trust_banner,
     vendor_name,
 )
 from custody.verify.reports.data import ReportData
@@ -54,16 +57,7 @@ from custody.verify.reports.document import (
     Section,
     Table,
 )
-from custody.verify.reports.labels import (
-    DASH,
-    INSPECTION_ITEMS,
-    INSPECTION_TYPES,
-    SEVERITIES,
-    Tr,
-    dict_of,
-    list_of,
-    text_of,
-)
+from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 
 MAX_NOTES = 12  # findings listed per cell; the rest are counted ("他 N 件") -- all are in the findings report
 
@@ -77,18 +71,23 @@ class FormRow:
     reference: bool = False
 
 
+def _codes(form: str) -> tuple[str, ...]:
+    """The rule codes the form counts in a row: each family registers its codes' row (``RuleCode.form``)."""
+    return tuple(code for code, rule in RULE_CODES.items() if rule.form == form)
+
+
 ROWS: tuple[FormRow, ...] = (
-    FormRow("①", "Re-subcontracting only with prior approval", "再委託の原則禁止(再委託可の場合は事前承認)", ("C9",)),
+    FormRow("①", "Re-subcontracting only with prior approval", "再委託の原則禁止(再委託可の場合は事前承認)",
+            _codes("①")),
     FormRow("②", "No takeout of personal data without prior approval; fixed work location",
-            "個人情報の持ち出し禁止(持ち出し可とする場合は事前承認)・作業場所の特定",
-            ("C2", "C3", "C4", "C10", "C11")),
+            "個人情報の持ち出し禁止(持ち出し可とする場合は事前承認)・作業場所の特定", _codes("②")),
     FormRow("③", "Return and disposal of the information assets at the end",
-            "委託業務終了時の情報資産の返還、廃棄等", ("C1", "C6", "C7", "C8", "C12", "C15")),
+            "委託業務終了時の情報資産の返還、廃棄等", _codes("③")),
 )
 REFERENCE_ROWS: tuple[FormRow, ...] = (
-    FormRow("参考", "Copies only with prior approval", "複製の制限(事前承認)", ("C5",), reference=True),
-    FormRow("参考", "Incidents", "事故", ("C14",), reference=True),
-    FormRow("参考", "Observation at the work location", "作業場所の観測の欠落", ("C13",), reference=True),
+    FormRow("参考", "Copies only with prior approval", "複製の制限(事前承認)", _codes("copies"), reference=True),
+    FormRow("参考", "Incidents", "事故", _codes("incidents"), reference=True),
+    FormRow("参考", "Observation at the work location", "作業場所の観測の欠落", _codes("observation"), reference=True),
 )
 
 
@@ -117,7 +116,7 @@ def _note_lines(findings: Sequence[Finding], row: FormRow, t: Tr) -> str:
     for f in mine[:MAX_NOTES]:
         where = " ".join(x for x in (t.seq(f.seq) if f.seq is not None else "", f.media or "") if x)
         warn = "" if f.severity == ERROR else f"({t.word(SEVERITIES, f.severity)})"
-        lines.append(f"[{f.code}] {where} {f.message}{warn}".replace("  ", " "))
+        lines.append(f"[{f.code}] {where} {f.message_in(t.lang)}{warn}".replace("  ", " "))
     if len(mine) > MAX_NOTES:
         lines.append(t("… and {n} more (see the findings report)", "…ほか {n} 件(検証結果報告を参照)").format(
             n=len(mine) - MAX_NOTES))
@@ -176,7 +175,7 @@ def _integrity(data: ReportData, t: Tr) -> list[Block]:
     bad = [f for f in data.result.findings if f.code.startswith("I") and f.severity == ERROR]
     if not bad:
         return []
-    items = [f"[{f.code}] {t.seq(f.seq) if f.seq is not None else ''} {f.message}".replace("  ", " ")
+    items = [f"[{f.code}] {t.seq(f.seq) if f.seq is not None else ''} {f.message_in(t.lang)}".replace("  ", " ")
              for f in bad[:MAX_NOTES]]
     if len(bad) > MAX_NOTES:
         items.append(t("… and {n} more", "…ほか {n} 件").format(n=len(bad) - MAX_NOTES))
@@ -298,6 +297,7 @@ def build_inspection(data: ReportData, lang: Lang) -> Document:
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
         blocks=blocks,
         header_note=vendor_name(data),
+        banner=trust_banner(data, t),
         footer_note=t("0 = complied / stated, 1 = not complied / not stated. Made by custody from the verified "
                       "evidence bundle.",
                       "記入要領: 遵守(明記)は「0」、不遵守(未記載)は「1」。custody により検証済みの証跡一式から作成。"),

@@ -9,12 +9,14 @@ project's canonical JSON refuses.
 
 Shape (``model`` is bumped on any incompatible change)::
 
-    {"model": "custody-report/1",
+    {"model": "custody-report/2",
      "document": {"title": ..., "subtitle": ..., "lang": "ja", "orientation": "portrait",
-                  "header_note": ..., "footer_note": ..., "author": ...,
+                  "banner": ..., "header_note": ..., "footer_note": ..., "author": ...,
                   "meta": [[label, cell], ...], "blocks": [block, ...]}}
 
 Every field is always present, defaults included, so consumers never guess.
+``banner`` (model 2) is the document's warning, "" when there is none; a
+report made without the municipality's trust store carries its 未確認 text.
 A block is an object with ``"type"``: ``paragraph`` (text), ``note`` (text),
 ``list`` (items, ordered), ``keyvalues`` (rows, widths), ``table`` (columns,
 rows, col_widths, align, repeat_header, footer_rows, caption), ``signatures``
@@ -49,7 +51,7 @@ from custody.verify.reports.document import (
 )
 from custody.verify.reports.errors import ReportModelError
 
-MODEL = "custody-report/1"
+MODEL = "custody-report/2"
 
 JSONValue = Any
 
@@ -109,6 +111,7 @@ def to_data(doc: Document) -> dict[str, JSONValue]:
             "subtitle": doc.subtitle,
             "lang": doc.lang,
             "orientation": doc.orientation,
+            "banner": doc.banner,
             "header_note": doc.header_note,
             "footer_note": doc.footer_note,
             "author": doc.author,
@@ -247,6 +250,7 @@ _DOCUMENT_KEYS = {
     "subtitle",
     "lang",
     "orientation",
+    "banner",
     "header_note",
     "footer_note",
     "author",
@@ -266,6 +270,7 @@ def from_data(data: JSONValue) -> Document:
         subtitle=d["subtitle"],
         lang=d["lang"],
         orientation=d["orientation"],
+        banner=d["banner"],
         header_note=d["header_note"],
         footer_note=d["footer_note"],
         author=d["author"],

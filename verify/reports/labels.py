@@ -3,9 +3,10 @@
 Reports are written in the language asked for (``--lang``), not the
 process's: the demo writes a Japanese and an English completion report from
 one process.  So labels are picked with :class:`Tr` (``t(en, ja)``, the same
-idea as ``ledger.i18n.text`` with the language given), and the vocabulary of
-the ledger (media kinds, states, events, NIST SP 800-88 categories, rule
-codes) is kept here as (English, Japanese) tables.
+idea as ``ledger.i18n.text`` with the language given).  The vocabulary of the
+ledger (media kinds, states, events, NIST SP 800-88 categories, ...) is
+``custody.ledger.vocabulary``, which the command line reads too; the rule
+codes' legend is kept here.
 
 Dates and times are shown as recorded, never converted with the machine's
 clock: ``2026年4月1日 10:05`` (Japanese; the offset is added when it is not
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from custody.ledger.rule_texts import EVENT_JA, INCIDENT_JA, ROLE_JA, STATE_JA, TIER_JA
+from custody.ledger.lifecycle import RULE_CODES
 from custody.verify.reports.document import Lang
 
 JST = timezone(timedelta(hours=9))
@@ -136,134 +137,8 @@ def list_of(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _en_ja(table_ja: Mapping[str, str], en: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    return {key: (en.get(key, key.replace("_", " ")), ja) for key, ja in table_ja.items()}
-
-
-KINDS: dict[str, tuple[str, str]] = {
-    "usb": ("USB flash drive", "USBメモリ"),
-    "hdd": ("Hard disk drive", "ハードディスク"),
-    "ssd": ("SSD", "SSD"),
-    "sd": ("SD card", "SDカード"),
-    "optical": ("Optical disc", "光ディスク"),
-    "tape": ("Magnetic tape", "磁気テープ"),
-    "paper": ("Paper", "紙"),
-    "other": ("Other", "その他"),
-}
-
-STATES: dict[str, tuple[str, str]] = _en_ja(
-    STATE_JA,
-    {
-        "absent": "not registered",
-        "in_storage": "in locked storage",
-        "checked_out": "checked out for work",
-        "taken_out": "taken out of the work location",
-        "erased": "erased",
-        "disposal_approved": "disposal approved",
-        "disposed": "disposed",
-        "returned": "returned",
-        "lost": "lost",
-    },
-)
-
-EVENTS: dict[str, tuple[str, str]] = {
-    **_en_ja(
-        EVENT_JA,
-        {
-            "media.received": "received",
-            "media.registered": "registered",
-            "media.checked_out": "checked out",
-            "media.checked_in": "checked in",
-            "takeout.departed": "taken out",
-            "takeout.returned": "back from takeout",
-            "takeout.erased_at_destination": "erased at the destination",
-            "copy.made": "copy made",
-            "media.erased": "erased",
-            "disposal.approved": "disposal approval recorded",
-            "media.disposed": "disposed",
-            "media.returned": "returned",
-            "incident.reported": "incident reported",
-        },
-    ),
-    "contract.opened": ("contract opened", "契約開始"),
-    "contract.closed": ("contract closed", "契約終了"),
-    "personnel.registered": ("person registered", "作業者登録"),
-    "personnel.changed": ("person changed", "作業者変更"),
-    "personnel.removed": ("person removed", "作業者抹消"),
-    "subcontract.approved": ("subcontract approval recorded", "再委託承認の記録"),
-    "inspection.recorded": ("inspection recorded", "検査の記録"),
-    "note.recorded": ("note", "メモ"),
-    "key.rotated": ("key rotated", "鍵の更新"),
-    "key.revoked": ("key revoked", "鍵の失効"),
-}
-
-ORIGINS: dict[str, tuple[str, str]] = {
-    "received": ("handover receipt", "預り証"),
-    "registered": ("vendor's own", "自社"),
-    "copy": ("copy of", "複製元"),
-}
-
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "clear": ("Clear", "消去 (Clear)"),
-    "purge": ("Purge", "除去 (Purge)"),
-    "destroy": ("Destroy", "破壊 (Destroy)"),
-}
-
-RESULTS: dict[str, tuple[str, str]] = {"pass": ("Pass", "合格"), "fail": ("Fail", "不合格")}
-
-INCIDENTS: dict[str, tuple[str, str]] = _en_ja(INCIDENT_JA, {"suspicion": "suspected leak"})
-
-INCIDENT_STATUS: dict[str, tuple[str, str]] = {
-    "open": ("open", "対応中"),
-    "contained": ("contained", "封じ込め済み"),
-    "closed": ("closed", "完了"),
-}
-
-TIERS: dict[str, tuple[str, str]] = _en_ja(TIER_JA, {"vendor": "vendor"})
-ROLES: dict[str, tuple[str, str]] = _en_ja(ROLE_JA, {"responsible": "responsible person"})
-
-SCOPES: dict[str, tuple[str, str]] = {
-    "work_pcs": ("work PCs", "作業用PC"),
-    "development_machines": ("development machines", "開発用端末"),
-    "servers": ("servers", "サーバー"),
-    "backups": ("backups", "バックアップ"),
-    "mail": ("e-mail", "電子メール"),
-    "paper": ("paper", "紙媒体"),
-    "other": ("other", "その他"),
-}
-
-INSPECTION_TYPES: dict[str, tuple[str, str]] = {
-    "on_site": ("on-site inspection", "実地検査"),
-    "paper": ("paper inspection", "書面検査"),
-    "remote": ("remote inspection", "遠隔検査"),
-}
-
-INSPECTION_ITEMS: dict[str, tuple[str, str]] = {
-    "subcontracting": ("re-subcontracting", "再委託"),
-    "work_location": ("work location, takeout", "作業場所・持ち出し"),
-    "return_disposal": ("return and disposal", "返還・廃棄"),
-    "copy_limits": ("copy limits", "複製の制限"),
-    "encryption": ("encryption", "暗号化"),
-    "register": ("media register", "媒体管理台帳"),
-    "staff_list": ("staff list", "従事者名簿"),
-    "other": ("other", "その他"),
-}
-
-MEANS: dict[str, tuple[str, str]] = {
-    "by_hand": ("by hand", "手渡し"),
-    "transport": ("transport", "運搬"),
-    "online": ("online", "オンライン"),
-    "mail": ("mail", "郵送"),
-    "other": ("other", "その他"),
-}
-
-SEVERITIES: dict[str, tuple[str, str]] = {
-    "error": ("error", "エラー"),
-    "warning": ("warning", "警告"),
-    "info": ("info", "情報"),
-}
-
-#: What each finding code means (docs/spec-rules.md), short, as a legend.
+#: What each finding code means (docs/spec-rules.md), short, as a legend: the integrity codes here, the
+#: compliance codes from the lifecycle family that raises each (``RuleCode.legend``).
 CODES: dict[str, tuple[str, str]] = {
     "I1": ("hash chain or sequence broken", "ハッシュ連鎖・連番の破損"),
     "I2": ("entry signature invalid, unknown or revoked key", "記録の署名が無効、または不明・失効した鍵"),
@@ -274,22 +149,7 @@ CODES: dict[str, tuple[str, str]] = {
     "I7": ("malformed entry", "記録の形式不正"),
     "I8": ("attachment missing or altered", "添付資料の欠落・改変"),
     "I9": ("recorded time runs backwards", "記録時刻の逆行"),
-    "C1": ("medium without a final disposition at close", "契約終了時に最終処分のない媒体"),
-    "C2": ("takeout without a valid prior approval", "有効な事前承認のない持ち出し"),
-    "C3": ("takeout without the required encryption", "必要な暗号化のない持ち出し"),
-    "C4": ("takeout not returned or erased by its deadline", "期限までに返却・消去されない持ち出し"),
-    "C5": ("copy without a valid prior approval", "有効な事前承認のない複製"),
-    "C6": ("copy not tracked to a final disposition", "最終処分まで追跡されない複製"),
-    "C7": ("disposal without approval, other method, witness or evidence",
-           "承認・方法・立会い・証跡を欠く廃棄"),
-    "C8": ("disposal evidence overdue", "廃棄証跡の期限超過"),
-    "C9": ("actor not registered, or subcontractor without approval", "未登録の作業者、または承認のない再委託先"),
-    "C10": ("unregistered removable medium attached", "未登録の外部記録媒体の接続"),
-    "C11": ("files written to removable media without approval", "承認のない外部記録媒体への書き込み"),
-    "C12": ("a disposed or returned medium seen again", "廃棄・返還済み媒体の再出現"),
-    "C13": ("observation gap", "観測の欠落"),
-    "C14": ("incident", "事故"),
-    "C15": ("counts do not reconcile", "数量の不一致"),
+    **{code: rule.legend for code, rule in RULE_CODES.items()},
 }
 
 

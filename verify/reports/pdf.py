@@ -9,9 +9,11 @@
   numbers, dates and serials stay whole unless longer than the line; hashes
   break anywhere.
 * Pages: A4 portrait or landscape (per document, or per ``Section``), running
-  header (title left, header note right), footer (footer note left, "n / N"
-  right).  The total is known because pages are kept until the end and their
-  header and footer drawn then (the usual reportlab "page x of y" canvas).
+  header (title left, header note right, and the banner's first line in red
+  below it when the document has one), footer (footer note left, "n / N"
+  right).  The banner itself is boxed in red under the title.  The total is
+  known because pages are kept until the end and their header and footer
+  drawn then (the usual reportlab "page x of y" canvas).
 * Long tables continue on the next page with the header row repeated.
 * Stable bytes: ``invariant`` fixes the dates and the file ID, nothing else in
   the output depends on time, randomness or the machine.  Title, author, subject
@@ -104,6 +106,10 @@ HEAD_BG = colors.HexColor("#e4e4e4")
 LABEL_BG = colors.HexColor("#eeeeee")
 ZEBRA = colors.HexColor("#f5f5f5")
 GREY_TEXT = colors.HexColor("#444444")
+BANNER_RED = colors.HexColor("#b00000")
+BANNER_BG = colors.HexColor("#fdecec")
+BANNER_PAD = 6.0
+BANNER_Y = 17.5 * mm  # baseline of the banner's line on every page, from the top edge (below the header rule)
 
 CELL_PAD_X = 3.0
 CELL_PAD_TOP = 2.6  # a little more than below: the baseline sits low in the line
@@ -252,6 +258,12 @@ def _styles() -> dict[str, ParagraphStyle]:
             "item", parent=base, leftIndent=16, bulletIndent=3, bulletFontName=JP_FONT, spaceAfter=2
         ),
         "caption": ParagraphStyle("caption", parent=base, fontSize=9, leading=13, spaceAfter=2),
+        # The box spans the frame: its padding is taken from the indents (reportlab draws it around them).
+        "banner": ParagraphStyle(
+            "banner", parent=base, fontSize=11, leading=16, textColor=BANNER_RED, backColor=BANNER_BG,
+            borderColor=BANNER_RED, borderWidth=1.2, borderPadding=BANNER_PAD, leftIndent=BANNER_PAD,
+            rightIndent=BANNER_PAD, spaceBefore=BANNER_PAD + 2, spaceAfter=BANNER_PAD + 6,
+        ),
     }
 
 
@@ -276,11 +288,12 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
 
 @dataclass(frozen=True)
 class _Chrome:
-    """What every page carries: running header and footer with "n / N"."""
+    """What every page carries: running header and footer with "n / N", and the banner's first line."""
 
     title: str
     header_note: str
     footer_note: str
+    banner: str = ""
 
     def draw(self, canv: Canvas, number: int, total: int) -> None:
         width, height = canv._pagesize
@@ -297,6 +310,12 @@ class _Chrome:
             canv.drawRightString(width - MARGIN_X, y, note)
         canv.setLineWidth(0.4)
         canv.line(MARGIN_X, y - 2 * mm, width - MARGIN_X, y - 2 * mm)
+        if self.banner:
+            # A page separated from the first one still says it: the banner's first line, cut to the width.
+            canv.setFillColor(BANNER_RED)
+            canv.drawString(MARGIN_X, height - BANNER_Y,
+                            _fit(self.banner.split("\n")[0], JP_FONT, CHROME_SIZE, usable))
+            canv.setFillColor(GREY_TEXT)
         pages = f"{number} / {total}"
         pages_w = pdfmetrics.stringWidth(pages, JP_FONT, CHROME_SIZE)
         canv.drawRightString(width - MARGIN_X, FOOTER_Y, pages)
@@ -726,6 +745,8 @@ class _Builder:
             self.story.add(self.para(d.subtitle, "subtitle", width))
         else:
             self.story.add(Spacer(1, 3 * mm))
+        if d.banner:
+            self.story.add(self.para(d.banner, "banner", width))
         if d.meta:
             self.keyvalues(d.meta, (1, 3), d.orientation)
         for block in d.blocks:
@@ -773,7 +794,7 @@ def render_pdf(doc: Document) -> bytes:
         initialFontSize=9.5,
         displayDocTitle=1,
     )
-    chrome = _Chrome(doc.title, doc.header_note, doc.footer_note)
+    chrome = _Chrome(doc.title, doc.header_note, doc.footer_note, doc.banner)
 
     def make_canvas(*args: Any, **kwargs: Any) -> _PagedCanvas:
         return _PagedCanvas(*args, chrome=chrome, **kwargs)

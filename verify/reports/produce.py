@@ -1,8 +1,9 @@
 """Verify a bundle and write its reports: what ``custody report``, the demo and the benchmark run.
 
-Verification runs in the report's language, because the verifier writes its
-findings' messages in the language of the process at that moment; the
-language is set for the run and put back afterwards.  Documents are rendered
+The bundle is verified once for all the languages asked: a finding keeps its
+message in both languages (the rules' texts) or as a text of custody's
+catalogue that can be rendered again (``ledger.i18n.Message``), and each
+report renders it in its own language (``Finding.message_in``).  Documents are rendered
 in worker processes when there are many (a disposal certificate per medium),
 in this process otherwise; the bytes are the same either way.
 
@@ -69,7 +70,8 @@ class Produced:
 
 
 def trust_for(bundle: Bundle, authority: Path | None) -> TrustAnchor:
-    """The municipality's pins for the bundle's origin, or (no trust store) the bundle's own keys."""
+    """The municipality's pins for the bundle's origin; None: the bundle's own keys, which a caller asks for
+    only by name (``--integrity-only``): the result is then "unchecked" and every report says 未確認."""
     if authority is None:
         return from_bundle_unpinned(bundle)
     from custody.verify.authority import Authority
@@ -283,15 +285,17 @@ def produce(
     progress: Callable[[int], None] | None = None,
     rendered: Rendered | None = None,
 ) -> Produced:
-    """Verify the bundle (once per language) and write every report asked for.
+    """Verify the bundle (once, whatever the languages) and write every report asked for.
 
     ``progress(n)``: n more bytes of entries verified; ``rendered(done, total)``: files rendered.
     """
     produced = Produced()
     with Bundle(bundle_path) as bundle:
         trust = trust_for(bundle, authority)
+        data: ReportData | None = None
         for lang in langs:
-            data = gather(bundle, trust, lang, workers=workers, progress=progress)
+            if data is None:  # verified once: the findings are rendered in each report's language
+                data = gather(bundle, trust, lang, workers=workers, progress=progress)
             produced.results[lang] = data.result
             produced.paths += write_reports(data, kinds, formats, lang, out_dir, workers=workers, rendered=rendered)
     return produced

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from custody.ledger.media import Medium
+from custody.ledger.vocabulary import CATEGORIES, EVENTS, INCIDENTS, SOURCES, STATES
 from custody.verify.reports.common import (
     actor_text,
     as_of,
@@ -28,20 +29,11 @@ from custody.verify.reports.common import (
     product_text,
     responsible,
     storage_text,
+    trust_banner,
 )
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Align, Block, Document, Lang, Note, Section, SignatureBoxes, Table
-from custody.verify.reports.labels import (
-    CATEGORIES,
-    DASH,
-    EVENTS,
-    INCIDENTS,
-    STATES,
-    Tr,
-    dict_of,
-    list_of,
-    text_of,
-)
+from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 
 
 def event_detail(data: ReportData, etype: str, body: dict[str, Any], media_id: str, t: Tr) -> str:
@@ -52,7 +44,7 @@ def event_detail(data: ReportData, etype: str, body: dict[str, Any], media_id: s
             n=text_of(receipt.get("number")) or DASH,
             f=text_of(dict_of(receipt.get("from")).get("organisation")) or DASH)
     if etype == "media.registered":
-        return text_of(body.get("purpose")) or text_of(body.get("source")) or DASH
+        return text_of(body.get("purpose")) or t.word(SOURCES, text_of(body.get("source")))
     if etype in ("media.checked_out", "media.checked_in"):
         seals = "、".join(x for x in list_of(body.get("seals")) if isinstance(x, str))
         purpose = text_of(body.get("purpose"))
@@ -225,6 +217,7 @@ def build_register(data: ReportData, lang: Lang) -> Document:
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
         blocks=blocks,
         header_note=t("Confidential", "取扱注意"),
+        banner=trust_banner(data, t),
         footer_note=footer(data, t),
         orientation="landscape",
         author=text_of(dict_of(data.genesis.get("vendor")).get("name")),

@@ -44,11 +44,12 @@ class LifecycleRule:
         if self.state is None:
             self.state = new_state(ctx.trust.origin)
         for v in apply(self.state, entry):
-            ctx.add(v.code, v.severity, v.message, seq=v.seq if v.seq is not None else entry.seq, media=v.media_id)
+            ctx.add(v.code, v.severity, v.message, seq=v.seq if v.seq is not None else entry.seq, media=v.media_id,
+                    en_ja=(v.message_en, v.message_ja))
 
     def finish(self, ctx: Context) -> None:
         if self.state is None:
             return
         for v in finish(self.state, now_or_close=_judgement_time(self.state, ctx)):
-            ctx.add(v.code, v.severity, v.message, seq=v.seq, media=v.media_id)
+            ctx.add(v.code, v.severity, v.message, seq=v.seq, media=v.media_id, en_ja=(v.message_en, v.message_ja))
         ctx.state = self.state

@@ -111,6 +111,7 @@ def test_everything_is_escaped() -> None:
         header_note='"} body { display: none } /*',
         footer_note="</style><script>",
         author=evil,
+        banner=evil,
         meta=[(evil, evil)],
         blocks=[
             Section(evil, [Paragraph(evil + "\nnext line"), KeyValues([(evil, Hash("<&>\"'"))])]),
@@ -122,7 +123,7 @@ def test_everything_is_escaped() -> None:
     assert page.count("b") == 0
     assert page.count("style") == 1
     text = "".join(page.text)
-    assert text.count(evil) >= 8
+    assert text.count(evil) >= 9
     assert "<&>\"'" in text
     assert page.count("br") == 1
     css = "".join(page.by_tag["style"])
@@ -141,3 +142,13 @@ def test_english_and_landscape_section() -> None:
     assert page.count("h3") == 1
     assert any(t == "thead" and a.get("class") == "no-repeat" for t, a in page.tags)
     assert any(t == "div" and a.get("class") == "page-break" for t, a in page.tags)
+
+
+def test_banner_is_a_box_under_the_title_and_only_when_given() -> None:
+    """A 未確認 report says so before anything else; a document without a banner has no box."""
+    banner = "未確認: 自治体の信頼ストアで未確認です。\n二行目"
+    html = render_html(Document("完了報告", subtitle="件名", banner=banner, meta=[("委託者", "例市")])).decode()
+    box = '<p class="banner" role="alert">未確認: 自治体の信頼ストアで未確認です。<br>\n二行目</p>'
+    assert box in html
+    assert html.index("<h1>") < html.index(box) < html.index('<table class="kv meta">')
+    assert 'class="banner"' not in render_html(Document("完了報告")).decode()

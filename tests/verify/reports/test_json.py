@@ -35,6 +35,13 @@ def test_round_trip_every_block() -> None:
     assert load_json(render_json(doc)) == doc
 
 
+def test_round_trip_banner() -> None:
+    doc = Document("完了報告", banner="未確認: 自治体の信頼ストアで未確認です。\n二行目")
+    data = render_json(doc)
+    assert json.loads(data)["document"]["banner"] == doc.banner
+    assert load_json(data) == doc
+
+
 def test_canonical_bytes() -> None:
     data = render_json(sample.media_register(5))
     assert data.endswith(b"}\n")
@@ -56,12 +63,12 @@ def test_stable_shape() -> None:
         ],
     )
     expected = (
-        '{"document":{"author":"","blocks":[{"blocks":[{"align":null,"caption":"","col_widths":[1,3],'
+        '{"document":{"author":"","banner":"","blocks":[{"blocks":[{"align":null,"caption":"","col_widths":[1,3],'
         '"columns":["ID","ハッシュ"],"footer_rows":[],"repeat_header":true,"rows":[["M-1",{"hash":"ab12"}]],'
         '"type":"table"}],"heading":"一覧","orientation":null,"type":"section"},{"type":"pagebreak"},'
         '{"labels":["立会者"],"names":[],"type":"signatures"}],"footer_note":"","header_note":"","lang":"ja",'
         '"meta":[["作成日","2025-04-01"]],"orientation":"portrait","subtitle":"","title":"台帳"},'
-        '"model":"custody-report/1"}\n'
+        '"model":"custody-report/2"}\n'
     )
     assert render_json(doc).decode() == expected
 
@@ -69,10 +76,11 @@ def test_stable_shape() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b'{"model":"custody-report/2","document":{}}', "this version reads"),
-        (b'{"model":"custody-report/1"}', "missing keys"),
+        (b'{"model":"custody-report/1","document":{}}', "this version reads"),
+        (b'{"model":"custody-report/3","document":{}}', "this version reads"),
+        (b'{"model":"custody-report/2"}', "missing keys"),
         (b"[]", "expected an object"),
-        (b'{"model":"custody-report/1","model":"x","document":{}}', "duplicate key"),
+        (b'{"model":"custody-report/2","model":"x","document":{}}', "duplicate key"),
         (b"not json", "report JSON"),
     ],
 )
@@ -106,12 +114,20 @@ def test_refuses_bad_documents() -> None:
     def bad_lang(v: dict[str, Any]) -> None:
         v["document"]["lang"] = "fr"
 
+    def no_banner(v: dict[str, Any]) -> None:  # a model-1 document
+        del v["document"]["banner"]
+
+    def control_banner(v: dict[str, Any]) -> None:
+        v["document"]["banner"] = "未確認\x1b[2J"
+
     for edit, message in [
         (extra_key, "unknown keys"),
         (unknown_type, "unknown type"),
         (float_width, "floating-point"),
         (bad_cell, "a cell is a string"),
         (bad_lang, "lang"),
+        (no_banner, r"missing keys \['banner'\]"),
+        (control_banner, "document banner: character U\\+001B"),
     ]:
         with pytest.raises(ReportModelError, match=message):
             load_json(_mutate(doc, edit))

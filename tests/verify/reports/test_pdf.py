@@ -280,3 +280,21 @@ def test_a_long_table_is_paged_in_linear_work_with_every_row_once_in_order(monke
     assert found == [f"R{i:05d}" for i in range(n)]
     assert all("番号" in text for text in texts)
     assert "合計" in texts[-1] and not any("合計" in text for text in texts[:-1])
+
+
+def test_banner_boxed_on_the_first_page_and_in_red_on_every_page() -> None:
+    """未確認 on page 1 under the title, and its first line on every page (a page taken out still says it)."""
+    banner = "未確認: 自治体の信頼ストアで未確認です。この帳票は --integrity-only で作成されました。" * 3
+    rows = [[f"M-{i:04}", "本文"] for i in range(200)]
+    doc = Document("返還・廃棄完了報告", banner=banner, meta=[("委託者", "例市")],
+                   blocks=[Table(["媒体ID", "内容"], rows)])
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(render_pdf(doc))).pages]
+    assert len(pages) > 2
+    first = "".join(pages[0].split())
+    assert "".join(banner.split()) in first  # the whole banner on the first page
+    assert first.index("返還・廃棄完了報告") < first.index("未確認") < first.index("委託者")
+    for text in pages:
+        assert "未確認:自治体の信頼ストアで未確認です。" in "".join(text.split())
+    plain = [page.extract_text() for page in PdfReader(io.BytesIO(render_pdf(
+        Document("返還・廃棄完了報告", blocks=[Table(["媒体ID", "内容"], rows)])))).pages]
+    assert not any("未確認" in text for text in plain)

@@ -1,0 +1,357 @@
+"""What every custody command shares: options, key loading, output, errors.
+
+Only the CLI maps errors to exit codes (docs/spec.md §13 (Command line)): the
+``CustodyGroup`` below catches ``CustodyError`` around every command, prints
+its diagnostic in the user's language and exits with its code.  Anything else
+is a bug: exit 1 with a short message (the traceback only with
+``CUSTODY_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from typer.core import TyperGroup
+
+from custody.ledger.errors import CustodyError, KeyFileError, RuleRefusal, UsageError
+from custody.ledger.i18n import _
+from custody.ledger.keyenvelope import DEFAULT_N, MIN_N
+from custody.ledger.keyfile import read_key_file, resolve_passphrase
+from custody.ledger.ledger import Ledger
+from custody.ledger.note import Signer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class LazyConsole:
+    """A rich ``Console``, made (and rich imported, ~20 ms) when first used.
+
+    An everyday command prints one plain line (``line``), which needs no rich
+    at all; tables, progress bars, colours and errors use the console itself,
+    through this object (``real()`` gives it to rich's own classes).
+    """
+
+    # Console options under which rich prints a plain text (below) as it is: no wrapping, no highlighting.
+    _PLAIN_OPTIONS = frozenset({"soft_wrap", "highlight", "stderr", "file"})
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not set yet (copy, pickle): not the console's
+            raise AttributeError(name)
+        return getattr(self.real(), name)
+
+    def line(self, text: str) -> None:
+        """``print(text, markup=False)``, written directly when rich would print it unchanged.
+
+        That is: no console made yet (no live display to keep in order), soft
+        wrapping and no highlighting, and a text of printable characters
+        without ``:`` (rich strips control characters, expands tabs and turns
+        ``:name:`` into emoji).  tests/cli/test_startup.py compares both ways.
+        """
+        options = self._options
+        if (self._console is None and options.keys() <= self._PLAIN_OPTIONS and options.get("soft_wrap") is True
+                and options.get("highlight") is False and text.isprintable() and ":" not in text):
+            stream = options.get("file") or (sys.stderr if options.get("stderr") else sys.stdout)
+            try:
+                stream.write(text + "\n")
+            except UnicodeEncodeError:
+                pass  # rich reports it in its own words
+            else:
+                stream.flush()
+                return
+        self.real().print(text, markup=False)
+
+
+err = LazyConsole(stderr=True, soft_wrap=True)
+out = LazyConsole(soft_wrap=True, highlight=False)
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_VERIFY, EXIT_STORE, EXIT_KEY, EXIT_REFUSED = range(7)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def report_error(exc: CustodyError) -> None:
+    label = _("refused") if isinstance(exc, RuleRefusal) else _("error")
+    err.print(f"[bold red]custody: {label}:[/] ", end="", markup=True)
+    # The message may quote what a bundle or a document said: no markup, and no highlighting, whose
+    # regular expressions take time quadratic in a long line (ledger/quoting.py shortens such values).
+    err.print(exc.diagnostic(), markup=False, highlight=False, emoji=False)
+
+
+class CustodyGroup(TyperGroup):
+    """Maps custody's errors to exit codes for every subcommand."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CustodyError as exc:
+            report_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            # typer would end with 130 and say nothing; an auditor should see that the command stopped.
+            err.print(_("custody: interrupted (Ctrl-C); the command did not finish."), markup=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if isinstance(exc, typer.BadParameter | typer.Exit) or type(exc).__module__.startswith("typer"):
+                raise
+            if os.environ.get("CUSTODY_DEBUG"):
+                traceback.print_exc()
+            err.print(
+                _("custody: unexpected error: {what}").format(what=f"{type(exc).__name__}: {exc}"),
+                markup=False,
+            )
+            err.print(_("This is a bug in custody; set CUSTODY_DEBUG=1 for details."), markup=False)
+            raise typer.Exit(EXIT_UNEXPECTED) from None
+
+
+# --- typer's parameter conversion, without pydantic for text and flags ---
+#
+# typer (0.29) converts each parameter of the command being run through a pydantic TypeAdapter built on
+# first use (typer.core calls typer._coercion.build_runtime_param): importing pydantic and building the
+# adapters was ~70 ms of every command's start-up, a quarter of an operator's round trip.  Almost every
+# custody option is text (paths too: see cli/workflow.py) or a flag, and for a ``str``, ``bool``
+# or ``list[str]`` parameter typer's adapter returns a plain value of that type unchanged (a list for a
+# list).  Such parameters therefore get a RuntimeParam (typer's own conversion protocol) that does just
+# that, and hands any other value to the adapter typer would have built: what a command receives, and
+# every error, stay typer's.  Every other parameter is typer's as before.  A typer without this layer
+# (before 0.29, which had no pydantic) is left alone.
+
+try:
+    import typer.core as _typer_core
+    from typer._coercion import RuntimeParam, TypeDescriptor
+    from typer._coercion import build_runtime_param as _typer_build_runtime_param
+except ImportError:  # typer < 0.29
+    pass
+else:
+
+    @dataclass(frozen=True)
+    class _PlainParam(RuntimeParam):
+        """A ``str``, ``bool`` or ``list[str]`` parameter."""
+
+        descriptor: TypeDescriptor
+
+        @cached_property
+        def _typer(self) -> RuntimeParam:
+            return _typer_build_runtime_param(self.descriptor)
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            if self.annotation is str or self.annotation is bool:
+                if type(value) is self.annotation:
+                    return value
+            elif isinstance(value, list | tuple) and all(type(item) is str for item in value):
+                return list(value)
+            return self._typer._coerce_value(value, param=param, ctx=ctx)
+
+    def _build_runtime_param(descriptor: TypeDescriptor) -> RuntimeParam:
+        if descriptor.file_annotation is None and descriptor.parameter_info.parser is None and any(
+            descriptor.annotation == plain for plain in (str, bool, list[str])
+        ):
+            return _PlainParam(descriptor.parameter_info, descriptor.annotation, descriptor)
+        return _typer_build_runtime_param(descriptor)
+
+    if getattr(_typer_core, "build_runtime_param", None) is _typer_build_runtime_param:
+        _typer_core.build_runtime_param = _build_runtime_param  # type: ignore[attr-defined] # typer.core's import
+
+
+def new_app(help_text: str, *, root: bool = False) -> typer.Typer:
+    """A command group; the ``root`` one carries typer's shell completion (--install-completion)."""
+    return typer.Typer(
+        cls=CustodyGroup,
+        help=help_text,
+        no_args_is_help=True,
+        add_completion=root,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
+# A top-level name -> (its group's help, or None for a single command; [(command, help, function)]).
+CommandTree = dict[str, tuple[str | None, list[tuple[str, str, Callable[..., Any]]]]]
+
+
+def register_tree(app: typer.Typer, tree: CommandTree, only: str | None = None) -> None:
+    """Add ``tree``'s commands to ``app``; with ``only``, just that top-level name (custody.cli.main)."""
+    for name, (group_help, commands) in tree.items():
+        if only is not None and only != name:
+            continue
+        target = app if group_help is None else _group(app, name, group_help)
+        for command, help_text, function in commands:
+            target.command(command, help=help_text)(function)
+
+
+def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
+    """The sub-command group ``name`` (an existing one, e.g. core's ``key`` for the workflow, or a new one)."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    group = new_app(help_text)
+    app.add_typer(group, name=name)
+    return group
+
+
+# What a command reads from a path the operator names (docs/spec.md §13): a regular file within a size
+# limit, never a FIFO or a device (/dev/zero would be read until the kernel kills the process).
+DOCUMENT_LIMIT = 4 * 1024 * 1024  # --from-file bodies, approvals, requests, key files
+ATTACHMENT_LIMIT = 64 * 1024 * 1024  # photos, certificates, any file stored with an entry
+
+
+def read_input_file(path: Path, what: str, limit: int = DOCUMENT_LIMIT) -> bytes:
+    """The bytes of the regular file ``path`` (at most ``limit``); UsageError (exit 2) for anything else."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise UsageError(_("Cannot read {what} {path}: {why}").format(what=what, path=path, why=exc.strerror)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(
+            _("{what} {path} is not a regular file.").format(what=what, path=path),
+            hint=_("Give the path of an ordinary file (not a pipe, a device or a directory)."),
+        )
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise UsageError(
+                _("Cannot read {what} {path}: {why}").format(what=what, path=path, why=exc.strerror)) from None
+    if len(data) > limit:
+        raise UsageError(
+            _("{what} {path} is larger than {limit} MiB.").format(what=what, path=path, limit=limit // (1024 * 1024)),
+            hint=_("Nothing was recorded. Give a smaller file."),
+        )
+    return data
+
+
+def read_attachments(paths: list[str]) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """Each file's reference for an entry body (``attachment_ref``) and its bytes, which
+    ``custody.ledger.workflow.act`` stores in the same transaction as the entry."""
+    from custody.ledger.workflow import attachment_ref
+
+    refs, blobs = [], []
+    for path in paths:
+        data = read_input_file(Path(path), _("the attachment"), ATTACHMENT_LIMIT)
+        refs.append(attachment_ref(data, Path(path).name))
+        blobs.append(data)
+    return refs, blobs
+
+
+def kdf_n() -> int:
+    """scrypt cost for new keys; CUSTODY_KDF_N may lower it to the 2^15 floor (tests)."""
+    value = os.environ.get("CUSTODY_KDF_N")
+    if not value:
+        return DEFAULT_N
+    try:
+        n = int(value)
+    except ValueError:
+        raise KeyFileError(_("CUSTODY_KDF_N must be a power of two")) from None
+    return max(n, MIN_N)
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty() and not os.environ.get("CI")
+
+
+def passphrase(passphrase_file: Path | None, *, prompt: str, confirm: bool = False,
+               env_var: str = "CUSTODY_PASSPHRASE") -> bytes:
+    return resolve_passphrase(
+        passphrase_file=passphrase_file, env_var=env_var, prompt=prompt, confirm=confirm,
+        interactive=interactive(),
+    )
+
+
+def load_signer(key: Path | None, passphrase_file: Path | None) -> Signer:
+    if key is None:
+        raise KeyFileError(
+            _("No signing key given."),
+            hint=_("Give your key file with --key FILE or the environment variable CUSTODY_KEY."),
+        )
+    secret = passphrase(passphrase_file, prompt=_("Passphrase for {key}: ").format(key=key))
+    name, private = read_key_file(key, secret)
+    return Signer(name, private)
+
+
+def optional_log_signer(ledger: Ledger, log_passphrase_file: Path | None) -> Signer | None:
+    """The log key when its passphrase is at hand without asking (automatic checkpoints)."""
+    if log_passphrase_file is None and not os.environ.get("CUSTODY_LOG_PASSPHRASE"):
+        return None
+    secret = resolve_passphrase(
+        passphrase_file=log_passphrase_file, env_var="CUSTODY_LOG_PASSPHRASE", prompt=None, interactive=False
+    )
+    return ledger.log_signer(secret)
+
+
+def log_signer(ledger: Ledger, log_passphrase_file: Path | None) -> Signer:
+    secret = passphrase(
+        log_passphrase_file, prompt=_("Passphrase for the log key: "), env_var="CUSTODY_LOG_PASSPHRASE"
+    )
+    return ledger.log_signer(secret)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+# Reusable option declarations (typer builds help at import time, after the
+# language is chosen in cli.main).
+
+
+# Path options of the everyday commands are declared as text and turned into paths by the commands
+# (``optional_path``): typer coerces a ``Path`` parameter through pydantic, which costs about 50 ms of
+# every process's start-up.  The rarer commands that declare ``ledger_dir: Path`` get the text default
+# converted by typer.
+
+
+def ledger_option() -> Any:
+    return typer.Option(".", "--ledger", "-l", envvar="CUSTODY_LEDGER", metavar="DIR",
+                        help=_("Ledger directory (made by 'custody init')."))
+
+
+def optional_path(value: str | None) -> Path | None:
+    """A path option's value, declared as text (see above)."""
+    return None if value is None else Path(value)
+
+
+def key_option() -> Any:
+    return typer.Option(None, "--key", "-k", envvar="CUSTODY_KEY", metavar="FILE", help=_("Your signing key file."))
+
+
+def passphrase_file_option() -> Any:
+    return typer.Option(
+        None, "--passphrase-file", metavar="FILE",
+        help=_("File holding the key's passphrase (else CUSTODY_PASSPHRASE, else a prompt)."),
+    )
+
+
+def log_passphrase_option() -> Any:
+    return typer.Option(
+        None, "--log-passphrase-file", metavar="FILE",
+        help=_("File holding the log key's passphrase (else CUSTODY_LOG_PASSPHRASE)."),
+    )
+
+
+def json_option() -> Any:
+    return typer.Option(False, "--json", help=_("Print the result as JSON."))

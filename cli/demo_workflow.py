@@ -1,0 +1,148 @@
+"""The demo's workflow phase: people, a subcontractor, and one medium's whole life.
+
+``workflow_phase(demo)`` runs after ``Demo.setup`` and ``Demo.core`` on the
+demo contract (``custody.cli.demo``): it registers an operator (作業従事者) and a
+subcontractor's operator (with the municipality's subcontract approval), then
+receives two media with one handover receipt (預り証), checks one out, takes
+it off site under an approved, encrypted takeout and brings it back, makes an
+approved copy and erases the copy, disposes of the original under an
+approved, witnessed disposal with photo and certificate attachments, returns
+the other medium to the municipality and closes the contract.  Every step is
+a real ``custody`` command; a refused one stops the demo.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from custody.cli.demo import Demo
+
+APPROVER = ["--approver-name", "鈴木 次郎", "--approver-title", "市民課長", "--approver-organisation", "例市"]
+
+
+def _at(delta: timedelta = timedelta()) -> str:
+    return (datetime.now(UTC).astimezone() + delta).isoformat(timespec="seconds")
+
+
+def workflow_phase(demo: Demo) -> None:
+    work = demo.work
+    ledger = demo.on_ledger()
+    resp = demo.as_("resp-sato")
+    approver = demo.as_("city-approver")
+
+    # --- people: an operator, and a subcontractor's operator with the municipality's approval ---
+    demo.key("op-tanaka")
+    demo.key("sub-yamamoto")
+    demo.custody("person", "add", "--vkey", demo.vkeys["op-tanaka"], "--name", "田中 二郎",
+                 "--title", "作業従事者", "--pledge-date", "2026-03-27", "--training-date", "2026-03-28",
+                 *resp, *ledger)
+    sub_request, sub_approval = work / "subcontract.request.json", work / "subcontract.approval"
+    demo.custody("subcontract", "request", "--name", "株式会社データ入力サービス", "--tier", "subcontractor",
+                 "--reason", "移行データの点検作業の繁忙期対応", "--scope", "移行データの点検(作業場所内に限る)",
+                 "--data-handled", "住民基本台帳の氏名・住所の表示のみ", "--safeguards", "特記事項の遵守、誓約書の提出",
+                 "--supervision", "作業責任者が毎日作業を確認し、週次で報告", "--output", str(sub_request),
+                 "--key", str(demo.keyfile("resp-sato")), "--ledger", str(demo.ledger))
+    demo.custody("approve", "subcontract", "--request", str(sub_request), "--id", "例市再委託承諾-2026-01",
+                 "--output", str(sub_approval), *APPROVER, *approver)
+    demo.custody("subcontract", "record", "--approval", str(sub_approval), *resp, *ledger)
+    demo.custody("person", "add", "--vkey", demo.vkeys["sub-yamamoto"], "--name", "山本 三郎",
+                 "--organisation", "株式会社データ入力サービス", "--tier", "subcontractor",
+                 "--subcontract-id", "例市再委託承諾-2026-01", "--pledge-date", "2026-04-10",
+                 "--training-date", "2026-04-11", *resp, *ledger)
+
+    # --- receipt (預り証): two media on one receipt ---
+    receipt = work / "receipt-R-2026-001.json"
+    receipt.write_text(json.dumps({"receipt": {
+        "number": "R-2026-001", "place": "例市役所 市民課", "means": "by_hand",
+        "from": {"organisation": "例市 市民部 市民課", "person": "山田 花子", "title": "主査"},
+        "to": {"organisation": "株式会社サンプル情報システム", "person": "佐藤 一郎"},
+        "items": [
+            {"name": "住民基本台帳(異動履歴を含む)", "media_name": "USBメモリ", "media_id": "M-001",
+             "quantity": 1, "records": 460517},
+            {"name": "印鑑登録原票", "media_name": "HDD", "media_id": "M-002", "quantity": 1, "records": 120034},
+        ],
+        "seals": ["S-0001", "S-0002"], "encrypted": True, "return_due": "2027-03-31T17:00:00+09:00",
+    }}, ensure_ascii=False, indent=2), encoding="utf-8")
+    demo.custody("media", "receive", "--from-file", str(receipt), "--media-id", "M-001", "--kind", "usb",
+                 "--make", "Buffalo", "--model", "RUF3-KV32G", "--serial", "BUF-32G-0012345", "--capacity", "32 GB",
+                 "--hardware-encryption", "--item", "住民基本台帳(異動履歴を含む):460517",
+                 "--classification", "機密性3", "--cabinet", "施錠保管庫A", *resp, *ledger)
+    demo.custody("media", "receive", "--from-file", str(receipt), "--media-id", "M-002", "--kind", "hdd",
+                 "--make", "I-O DATA", "--model", "HDPH-UT1", "--serial", "IOD-1T-0098765", "--capacity", "1 TB",
+                 "--item", "印鑑登録原票:120034", "--classification", "機密性3", "--cabinet", "施錠保管庫A",
+                 *resp, *ledger)
+
+    # --- checkout, by the subcontractor's operator too ---
+    tanaka = demo.as_("op-tanaka")
+    demo.custody("media", "checkout", "--media-id", "M-002", "--purpose", "印鑑登録原票の移行データ点検",
+                 "--workstation", "WS-01", "--seal", "S-0002", *demo.as_("sub-yamamoto"), *ledger)
+    demo.custody("media", "checkin", "--media-id", "M-002", "--seal", "S-0102", *demo.as_("sub-yamamoto"), *ledger)
+    demo.custody("media", "checkout", "--media-id", "M-001", "--purpose", "移行データの抽出", "--workstation", "WS-01",
+                 "--seal", "S-0001", *tanaka, *ledger)
+
+    # --- an approved, encrypted takeout and its return ---
+    t_request, t_approval = work / "takeout.request.json", work / "takeout.approval"
+    demo.custody("takeout", "request", "--media-id", "M-001", "--purpose", "例市情報政策課での移行リハーサル",
+                 "--destination", "例市役所 情報政策課", "--transport", "施錠ケースに入れて手持ちで運搬",
+                 "--carrier", "op-tanaka", "--planned-return", _at(timedelta(days=2)),
+                 "--encryption-method", "software", "--encryption-algorithm", "AES-256-XTS",
+                 "--password-channel", "別途電話で伝達",
+                 "--erasure-plan", "持ち出し先では複写せず、返却後に保管庫へ戻す",
+                 "--output", str(t_request), "--key", str(demo.keyfile("op-tanaka")), "--ledger", str(demo.ledger))
+    demo.custody("approve", "takeout", "--request", str(t_request), "--id", "例市持出承認-2026-07",
+                 "--output", str(t_approval), "--valid-days", "7", "--condition", "施錠ケースで運搬すること",
+                 *APPROVER, *approver)
+    demo.custody("takeout", "depart", "--approval", str(t_approval), "--transport", "施錠ケースに入れて手持ちで運搬",
+                 "--carrier", "op-tanaka", "--encryption-method", "software", "--encryption-algorithm", "AES-256-XTS",
+                 "--encryption-verified-by", "resp-sato", "--password-channel", "別途電話で伝達", "--seal", "S-0201",
+                 *tanaka, *ledger)
+    demo.custody("takeout", "return", "--media-id", "M-001", "--count-out", "1", "--count-in", "1",
+                 "--checked-by", "resp-sato", *tanaka, *ledger)
+
+    # --- an approved copy, erased after use ---
+    c_request, c_approval = work / "copy.request.json", work / "copy.approval"
+    demo.custody("copy", "request", "--media-id", "M-001", "--target", "C-001", "--purpose", "移行ツールの検証用",
+                 "--disposal-method", "erase", "--disposal-by", _at(timedelta(days=14)),
+                 "--output", str(c_request), "--key", str(demo.keyfile("op-tanaka")), "--ledger", str(demo.ledger))
+    demo.custody("approve", "copy", "--request", str(c_request), "--id", "例市複製承認-2026-03",
+                 "--output", str(c_approval), "--valid-days", "14", *APPROVER, *approver)
+    demo.custody("copy", "make", "--approval", str(c_approval), "--source", "M-001", "--media-id", "C-001",
+                 "--kind", "usb", "--make", "Buffalo", "--model", "RUF3-KV32G", "--serial", "BUF-32G-0077777",
+                 "--cabinet", "施錠保管庫A", *tanaka, *ledger)
+    demo.custody("media", "erase", "--media-id", "C-001", "--category", "purge", "--technique", "cryptographic erase",
+                 "--tool", "blkdiscard", "--tool-version", "2.39", "--verification-method", "全セクタの読み出し確認",
+                 "--verifier", "resp-sato", *tanaka, *ledger)
+
+    # --- an approved, witnessed disposal with photo and certificate ---
+    d_request, d_approval = work / "dispose.request.json", work / "dispose.approval"
+    demo.custody("dispose", "request", "--media-id", "M-001", "--number", "廃棄申請-2026-001",
+                 "--category", "destroy", "--technique", "物理破砕(シュレッダー)", "--tool", "破砕機 HDD-X1",
+                 "--operator", "op-tanaka", "--witness-required", "--purpose", "移行作業の完了に伴う廃棄",
+                 "--output", str(d_request), "--key", str(demo.keyfile("resp-sato")), "--ledger", str(demo.ledger))
+    demo.custody("approve", "dispose", "--request", str(d_request), "--id", "例市廃棄承認-2026-05",
+                 "--output", str(d_approval), "--valid-days", "14", "--evidence-due", _at(timedelta(days=21)),
+                 *APPROVER, *approver)
+    demo.custody("dispose", "approved", "--approval", str(d_approval), *resp, *ledger)
+    photo, certificate = work / "M-001-serial.jpg", work / "M-001-certificate.pdf"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 demo photo: BUF-32G-0012345 before shredding \xff\xd9")
+    certificate.write_bytes(b"%PDF-1.4\n% demo destruction certificate for BUF-32G-0012345\n%%EOF\n")
+    demo.custody("dispose", "record", "--media-id", "M-001", "--certificate-number", "破砕証明-2026-0042",
+                 "--start", _at(timedelta(minutes=-20)), "--end", _at(), "--operator", "op-tanaka",
+                 "--witness", "山田 花子", "--witness-organisation", "例市 市民部 市民課", "--witness-title", "主査",
+                 "--verification-method", "破片の目視確認", "--verifier", "resp-sato",
+                 "--validated-by", "山田 花子", "--remains-destination", "産業廃棄物処理業者(マニフェスト番号 A-123)",
+                 "--photo", str(photo), "--certificate", str(certificate), "--no-backup", *tanaka, *ledger)
+
+    # --- the rest goes back to the municipality; then the completion statement ---
+    demo.custody("media", "return", "--media-id", "M-002", "--receipt-number", "RET-2026-001",
+                 "--to-person", "山田 花子", "--seal", "S-0002", *resp, *ledger)
+    demo.custody("status", "--ledger", str(demo.ledger))
+    demo.custody("close", "--no-data-remains", "--scope", "work_pcs", "--scope", "backups", "--scope", "mail",
+                 "--statement", "作業用PC・バックアップ・メールを含め、委託者のデータは残存していません。",
+                 *resp, *ledger)
+
+
+__all__ = ["workflow_phase"]

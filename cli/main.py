@@ -1,0 +1,151 @@
+"""The ``custody`` command.
+
+The language must be known before any help text is built (docs/dependency-notes.md, typer),
+so ``main`` reads ``--lang`` from the arguments (else CUSTODY_LANG, else the
+locale) first, then builds the application.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from custody.cli import clitext
+from custody.cli.common import new_app
+from custody.ledger.i18n import SUPPORTED, _, set_language
+
+
+def _language_from_args(args: Sequence[str]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+# Top-level commands a module registers on its own: a command line naming one of them builds the
+# application from that module only, so that one everyday command does not import every other
+# command's dependencies (verifier, reports, witness, agent).  ``--help`` without a command, and
+# every other command, build the whole application ("key" too: core and the workflow both add to it).
+_OWN_COMMANDS = {
+    "custody.cli.core": frozenset({"init", "note", "attach", "checkpoint", "export", "prove", "example"}),
+    "custody.cli.workflow": frozenset({
+        "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "close", "status",
+    }),
+    "custody.desk.command": frozenset({"desk"}),
+}
+
+
+def _command_path(args: Sequence[str]) -> tuple[str | None, str | None]:
+    """The top-level command (the first word of the command line that is not an option), if any, and the
+    word right after it (its subcommand, when it names one) unless that is an option."""
+    skip = False
+    for i, arg in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if arg == "--lang":
+            skip = True
+            continue
+        if not arg.startswith("-"):
+            following = args[i + 1] if i + 1 < len(args) else None
+            return arg, (following if following is not None and not following.startswith("-") else None)
+    return None, None
+
+
+DISTRIBUTION = "custody-ledger"
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        number = _("unknown (not installed)")
+    sys.stdout.write(f"custody {number}\n")
+    raise typer.Exit(0)
+
+
+def build_app(args: Sequence[str] | None = None) -> typer.Typer:
+    app = new_app(_("custody: evidence ledger for outsourced processing of residents' personal data."), root=True)
+    command, subcommand = _command_path(args) if args is not None else (None, None)
+    owner = next((module for module, names in _OWN_COMMANDS.items() if command in names), None)
+
+    @app.callback()
+    def _root(
+        lang: str = typer.Option(
+            None, "--lang", envvar="CUSTODY_LANG", help=_("Language of messages: ja or en."),
+        ),
+        _version: bool = typer.Option(
+            False, "--version", is_eager=True, expose_value=False, callback=_print_version,
+            help=_("Print custody's version and exit."),
+        ),
+    ) -> None:
+        if lang is not None and lang not in SUPPORTED:
+            raise typer.BadParameter(_("choose ja or en"), param_hint="--lang")
+
+    if owner is not None:
+        from importlib import import_module
+
+        import_module(owner).register(app, only=command)
+        if subcommand is not None:
+            _only_subcommand(app, command, subcommand)
+        return app
+    from custody.cli import core, verifycmd
+
+    core.register(app)
+    verifycmd.register(app)
+    _register_optional(app)
+    return app
+
+
+def _only_subcommand(app: typer.Typer, group_name: str | None, subcommand: str) -> None:
+    """Keep only ``subcommand`` in the group ``group_name`` when the command line runs it.
+
+    typer turns every command of a group into a click command (reading each
+    function's signature and type hints) before it runs the one named: for
+    ``custody media checkout`` that was all eight media commands.  A group
+    whose subcommand is not named right after it (``custody media``,
+    ``custody media --help``, a misspelt name that typer suggests a
+    correction for) keeps all of them.
+    """
+    group = next((info.typer_instance for info in app.registered_groups
+                  if info.name == group_name and info.typer_instance is not None), None)
+    if group is None:
+        return
+    names = [info.name for info in group.registered_commands]
+    if None not in names and names.count(subcommand) == 1:
+        group.registered_commands = [info for info in group.registered_commands if info.name == subcommand]
+
+
+def _register_optional(app: typer.Typer) -> None:
+    """Command groups from the other packages, registered when present."""
+    from importlib import import_module
+
+    for module in ("custody.cli.workflow", "custody.cli.municipality", "custody.cli.agentcmd",
+                   "custody.cli.reportcmd", "custody.desk.command"):
+        try:
+            mod = import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(app)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    set_language(_language_from_args(args))
+    app = build_app(args)
+    clitext.install()
+    app(args=args, prog_name="custody")
+
+
+if __name__ == "__main__":
+    main()

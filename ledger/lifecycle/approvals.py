@@ -1,0 +1,102 @@
+"""Approvals embedded in entries (docs/spec.md §9): opened against the contract's pinned approver keys,
+once per note, counted per use; and which writes to a medium an approval covers (C11).  Pure.
+"""
+
+from __future__ import annotations
+
+from custody.ledger import rule_texts as txt
+from custody.ledger.approval import KIND_CODES, Approval, ApprovalBody, ApprovalProblem, open_approval
+from custody.ledger.errors import NoteFormatError
+from custody.ledger.lifecycle.kernel import EventLike, _Out
+from custody.ledger.lifecycle.state import ApprovalUse, LedgerState
+from custody.ledger.note import Verifier
+from custody.ledger.rule_texts import Text
+from custody.ledger.violation import ERROR, violation
+
+# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+
+APPROVAL_MISSING: Text = ("No {kind} approval is attached", "{kind}の承認書が添付されていません")
+NEED_APPROVAL: Text = ("the municipality's signed {kind} approval", "委託者が署名した{kind}の承認書")
+DO_APPLY: Text = (
+    "Apply for it (custody {kind} request) and attach the approval you receive.",
+    "申請し(custody {kind} request)、受け取った承認書を添付してください。",
+)
+APPROVAL_ID_CLASH: Text = (
+    "Another approval with the same number {id} was used before (seq {seq})",
+    "同じ番号 {id} の別の承認書が既に使われています(seq {seq})",
+)
+DO_ASK_WHICH: Text = ("Ask the municipality which approval is valid.", "どちらが有効な承認か委託者に確認してください。")
+
+
+def _verifiers(st: LedgerState) -> list[Verifier]:
+    if st._verifiers is None:
+        found = []
+        for vkey in st.approver_vkeys:
+            try:
+                found.append(Verifier.from_vkey(vkey))
+            except NoteFormatError:
+                continue
+        st._verifiers = found
+    return st._verifiers
+
+
+def _approval(st: LedgerState, e: EventLike, kind: str, out: _Out) -> Approval | None:
+    """The entry's embedded approval note, opened; None (with the violations) when it is not valid."""
+    note = e.body.get("approval")
+    code = KIND_CODES[kind]
+    kind_text = (kind, txt.KIND_JA[kind])
+    if not isinstance(note, str) or not note:
+        out.add(code, ERROR, APPROVAL_MISSING, missing=NEED_APPROVAL, todo=DO_APPLY, kind=kind_text)
+        return None
+    cached = st._approval_cache.get((note, kind))
+    if cached is None:
+        try:
+            cached = open_approval(note.encode("utf-8"), origin=st.origin, approver_vkeys=_verifiers(st), kind=kind)
+        except ApprovalProblem as exc:
+            cached = exc
+        except UnicodeEncodeError:
+            cached = ApprovalProblem([violation(code, ERROR, txt.APPROVAL_NOT_UTF8)])
+        if len(st._approval_cache) >= 256:
+            st._approval_cache.clear()
+        st._approval_cache[(note, kind)] = cached
+    if isinstance(cached, ApprovalProblem):
+        out.extend(cached.violations)
+        return None
+    known = st.approvals.get(cached.id)
+    if known is not None and known.digest != cached.digest:
+        out.add(code, ERROR, APPROVAL_ID_CLASH, todo=DO_ASK_WHICH, id=cached.id, seq=known.first_seq)
+        return None
+    return cached
+
+
+def _uses(st: LedgerState, approval_id: str) -> int:
+    use = st.approvals.get(approval_id)
+    return 0 if use is None else use.uses
+
+
+def _use_approval(st: LedgerState, approval: Approval, seq: int) -> None:
+    use = st.approvals.get(approval.id)
+    if use is None:
+        use = ApprovalUse(approval.id, approval.kind, approval.digest, seq, 0, [], approval.body.to_json())
+        st.approvals[approval.id] = use
+        st._bodies[approval.id] = approval.body
+    use.uses += 1
+    use.seqs.append(seq)
+
+
+def _covers(body: ApprovalBody, when: int) -> bool:
+    return body.approved_at_ms <= when and body.valid_from_ms <= when <= body.valid_until_ms
+
+
+def _add_cover(st: LedgerState, media_id: str, body: ApprovalBody) -> None:
+    """Writes to ``media_id`` inside ``body``'s window are covered, also those already recorded (C11)."""
+    st.write_cover.setdefault(media_id, []).append([body.valid_from_ms, body.valid_until_ms, body.approved_at_ms,
+                                                     body.id])
+    pending = st.pending_writes.get(media_id)
+    if pending:
+        left = [p for p in pending if not _covers(body, p[1])]
+        if left:
+            st.pending_writes[media_id] = left
+        else:
+            del st.pending_writes[media_id]
+

@@ -1,0 +1,191 @@
+"""Closing and incidents (C1, C14, C15): nothing new after the completion statement, incidents and what
+they do to the media, and the media balance and handover receipts at close.  Pure.
+"""
+
+from __future__ import annotations
+
+from custody.ledger import rule_texts as txt
+from custody.ledger.lifecycle.disposal import _settle_disposal
+from custody.ledger.lifecycle.fields import _d, _ids, _ms, _s
+from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out, _touch
+from custody.ledger.lifecycle.state import LedgerState
+from custody.ledger.lifecycle.takeout import _close_takeout
+from custody.ledger.media import IN_STORAGE, LOST, Medium, transition
+from custody.ledger.rule_texts import Text, state_text
+from custody.ledger.violation import ERROR, INFO, NO_TEXT, WARNING
+
+# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+
+MEDIUM_OPEN: Text = (
+    "Medium {m} has no final disposition ({state})",
+    "媒体 {m} の最終処分が記録されていません({state})",
+)
+NEED_FINAL: Text = ("return, disposal, or (vendor media) erasure", "返還・廃棄、または(受託者の媒体は)消去")
+DO_SETTLE: Text = (
+    "Return it (custody media return) or dispose of it with approval (custody dispose ...).",
+    "返還するか(custody media return)、承諾を得て廃棄してください(custody dispose ...)。",
+)
+INCIDENT: Text = ("Incident ({kind}): {situation}", "事故報告({kind}): {situation}")
+NEED_NOTIFIED: Text = ("the time the municipality was notified", "委託者への報告日時")
+DO_NOTIFY: Text = (
+    "Report to the municipality at once in writing and follow its instructions (第14).",
+    "直ちに書面で委託者に報告し、その指示に従ってください(特記事項第14)。",
+)
+CLOSED_STILL_SETTLING: Text = (
+    "The contract was closed at seq {seq}, but media were still being settled ({type})",
+    "契約は seq {seq} で完了していますが、その後も媒体の処理が行われています({type})",
+)
+DO_PREMATURE: Text = ("The completion statement was premature.", "完了報告は時期尚早でした。")
+UNBALANCED: Text = (
+    ("Media do not reconcile: received {r} + registered {g} + copies {c} − returned {t} − disposed {d} − erased {e} "
+     "− lost {l} = {b}"),
+    ("媒体数が一致しません: 受領 {r} + 登録 {g} + 複製 {c} − 返還 {t} − 廃棄 {d} "
+     "− 消去 {e} − 紛失 {l} = {b}"),
+)
+DO_ACCOUNT: Text = (
+    "Account for every medium (the C1/C4/C6/C8 findings name them).",
+    "全ての媒体の処分を記録してください(C1/C4/C6/C8 の指摘を参照)。",
+)
+RECEIPT_COUNT: Text = (
+    "Receipt {n} lists {d} medium/media; {k} were recorded ({ids})",
+    "預り証 {n} の媒体数は {d} ですが、記録されたのは {k} 件です({ids})",
+)
+RECEIPT_RECORDS: Text = (
+    "Receipt {n}: item {item} declares {d} record(s); the media recorded hold {k}",
+    "預り証 {n}: 情報項目 {item} の件数は {d} ですが、記録された媒体では {k} 件です",
+)
+DO_RECORD_RECEIPT: Text = (
+    "Record every medium handed over (custody media receive), or correct the receipt.",
+    "引き渡された全ての媒体を記録するか(custody media receive)、預り証を確認してください。",
+)
+LOST_ON_OVERDUE_TAKEOUT: Text = (
+    "Medium {m} was reported lost after its takeout deadline {deadline} (taken out at seq {seq})",
+    "媒体 {m} は持ち出しの期限 {deadline} を過ぎてから紛失と報告されました(seq {seq} で持ち出し)",
+)
+
+
+#: After contract.closed these start new work (C1, blocking) ...
+NOT_AFTER_CLOSE = frozenset(
+    {"media.received", "media.registered", "media.checked_out", "takeout.departed", "copy.made"}
+)
+
+
+#: ... and these settle what was left open or found again (C1 warning: the completion statement was premature;
+#: a disposal approval for a medium already settled is new work, refused in its handler).
+SETTLING_AFTER_CLOSE = frozenset(
+    {
+        "media.checked_in", "takeout.returned", "takeout.erased_at_destination", "media.erased",
+        "disposal.approved", "media.disposed", "media.returned",
+    }
+)
+
+
+def _h_incident(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    body = e.body
+    kind = _s(body, "kind") or "other"
+    media_ids = _ids(body, "media_ids")
+    severity = {"lost": ERROR, "stolen": ERROR, "leak": ERROR, "found": INFO}.get(kind, WARNING)
+    unreported = not _s(body, "notified_at") and kind != "found"
+    out.add("C14", severity, INCIDENT, media=media_ids[0] if media_ids else None,
+            missing=NEED_NOTIFIED if unreported else NO_TEXT, todo=DO_NOTIFY if unreported else NO_TEXT,
+            blocking=False, kind=(kind, txt.INCIDENT_JA.get(kind, kind)), situation=_s(body, "situation")[:200] or "-")
+    when = _ms(e.at)
+    if kind in ("lost", "stolen") and when is not None:
+        for media_id in media_ids:
+            m = st.media.get(media_id)
+            takeout = st.takeouts.get(m.takeout_seq) if m is not None and m.takeout_seq is not None else None
+            if takeout is not None and takeout.deadline_ms is not None and when > takeout.deadline_ms:
+                out.add("C4", ERROR, LOST_ON_OVERDUE_TAKEOUT, media=media_id, todo=txt.DO_NOTHING_LATE,
+                        blocking=False, m=media_id, deadline=takeout.deadline, seq=takeout.seq)
+    if not commit:
+        return
+    st.incidents.append({"seq": e.seq, "at": e.at, "kind": kind, "media_ids": media_ids})
+    if kind in ("lost", "stolen"):
+        row = transition("incident.reported", "media", kind)
+        for media_id in media_ids:
+            m = st.media.get(media_id)
+            if m is None or m.state not in row.allowed:
+                continue
+            if m.takeout_seq is not None and m.takeout_seq in st.takeouts:
+                _close_takeout(st, st.takeouts[m.takeout_seq], media_id, e.seq)
+            _settle_disposal(st, m, "lost")
+            _touch(m, e.seq, LOST)
+            m.final_seq = e.seq
+    elif kind == "found":
+        for media_id in media_ids:
+            m = st.media.get(media_id)
+            if m is not None and m.state == LOST:
+                _touch(m, e.seq, IN_STORAGE)
+                m.final_seq = None
+
+
+def _h_inspection(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    if commit:
+        st.inspections.append(e.seq)
+
+
+def _h_closed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    if st.closed is None and commit:
+        st.closed = {"seq": e.seq, "at": e.at}
+
+
+def _after_close(st: LedgerState, e: EventLike, out: _Out) -> None:
+    assert st.closed is not None
+    seq = st.closed["seq"]
+    if e.type in NOT_AFTER_CLOSE or e.type == "contract.closed":
+        out.add("C1", ERROR, txt.CLOSED_NO_MORE, todo=txt.DO_NOTHING_REMAINS, type=e.type, seq=seq)
+    elif e.type in SETTLING_AFTER_CLOSE:
+        out.add("C1", WARNING, CLOSED_STILL_SETTLING, todo=DO_PREMATURE, blocking=False, type=e.type,
+                seq=seq)
+
+
+def _h_nothing(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    return
+
+
+def c15(st: LedgerState, out: _Out, blocks: bool) -> None:
+    c = st.counts()
+    if c["open"] != 0:
+        out.add("C15", ERROR, UNBALANCED, todo=DO_ACCOUNT, blocking=blocks, r=c["received"], g=c["registered"],
+                c=c["copies"], t=c["returned"], d=c["disposed"], e=c["erased"], l=c["lost"], b=c["open"])
+    for number, receipt in sorted(st.receipts.items()):
+        # a receipt that does not match is for the municipality to resolve: reported, never blocking the close
+        media = receipt["media"]
+        first = receipt.get("seq")
+        if receipt["declared"] and receipt["declared"] != len(media):
+            out.add("C15", ERROR, RECEIPT_COUNT, todo=DO_RECORD_RECEIPT, blocking=False, at_seq=first,
+                    n=number, d=receipt["declared"], k=len(media), ids=", ".join(media))
+        held: dict[str, int] = {}
+        for media_id in media:
+            items = _d(st.media[media_id].record, "contents").get("items") if media_id in st.media else None
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(
+                        item.get("records"), int):
+                    held[item["name"]] = held.get(item["name"], 0) + item["records"]
+        for name, declared in sorted(receipt.get("records", {}).items()):
+            if held.get(name, 0) != declared:
+                out.add("C15", ERROR, RECEIPT_RECORDS, todo=DO_RECORD_RECEIPT, blocking=False, at_seq=first,
+                        n=number, item=name, d=declared, k=held.get(name, 0))
+
+
+def end_medium_open(out: _Out, m: Medium, *, blocks: bool) -> None:
+    """C1 at close: a medium (not a copy, not on a takeout or a disposal) with no final disposition."""
+    out.add("C1", ERROR, MEDIUM_OPEN, media=m.id, missing=NEED_FINAL, todo=DO_SETTLE,
+            blocking=blocks, m=m.id, state=state_text(m.state))
+
+
+#: The entry types this family handles.
+HANDLERS: dict[str, Handler] = {
+    "incident.reported": _h_incident,
+    "inspection.recorded": _h_inspection,
+    "contract.closed": _h_closed,
+    "note.recorded": _h_nothing,
+}
+
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C1", ("medium without a final disposition at close", "契約終了時に最終処分のない媒体"), "③"),
+    RuleCode("C14", ("incident", "事故"), "incidents"),
+    RuleCode("C15", ("counts do not reconcile", "数量の不一致"), "③"),
+)

@@ -1,0 +1,330 @@
+"""Erasure and disposal (C7, C8; special terms 第11): a disposal approval per medium, carried out by its
+approved method with a witness, a photo showing the serial, a certificate or the reason for none; My Number
+media destroyed physically.  Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from custody.ledger import rule_texts as txt
+from custody.ledger.lifecycle.approvals import _approval, _use_approval
+from custody.ledger.lifecycle.fields import _d, _ms, _norm_org, _s, _same
+from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _late, _move_ok, _Out, _touch, _verified
+from custody.ledger.lifecycle.state import Disposal, LedgerState
+from custody.ledger.media import COPY, DISPOSAL_APPROVED, DISPOSED, ERASED, FINAL, TAKEN_OUT, Medium, transition
+from custody.ledger.rule_texts import Text
+from custody.ledger.violation import ERROR, WARNING
+
+# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+
+DISPOSAL_OVERDUE: Text = (
+    "Disposal of {m} approved under {id} has no disposal record (deadline {deadline})",
+    "承認 {id} による媒体 {m} の廃棄記録がありません(期限 {deadline})",
+)
+NEED_DISPOSAL_RECORD: Text = ("media.disposed with the certificate", "証明書付きの廃棄記録(media.disposed)")
+DO_RECORD_DISPOSAL: Text = (
+    "Record the disposal with its evidence (custody dispose record), or report what happened.",
+    "証跡を添えて廃棄を記録するか(custody dispose record)、経緯を報告してください。",
+)
+WHAT_DISPOSAL: Text = ("Disposal record", "廃棄記録")
+ERASURE_NOT_VERIFIED: Text = (
+    "The erasure of {m} was not verified as successful",
+    "媒体 {m} の消去が成功と確認されていません",
+)
+MY_NUMBER_ERASURE: Text = (
+    "Erasing My Number data from {m} needs the municipality's prior approval (第11-2)",
+    "媒体 {m} の特定個人情報の消去には委託者の事前承諾が必要です(特記事項第11-2)",
+)
+NEED_DISPOSAL_APPROVAL: Text = ("a disposal approval covering this medium", "この媒体を対象とする消去・廃棄の承諾")
+DO_APPLY_DISPOSAL: Text = (
+    "Apply (custody dispose request), record the approval (custody dispose approved), then act.",
+    "申請し(custody dispose request)、承諾を記録して(custody dispose approved)から実施してください。",
+)
+SERIAL_MISMATCH_APPROVAL: Text = (
+    "Approval {id} names serial {serial} for {m}; the register has {registered}",
+    "承認 {id} では {m} の製造番号は {serial} ですが、台帳では {registered} です",
+)
+DO_CORRECT_APPROVAL: Text = (
+    "Ask the municipality to correct the approval; disposal is per serial.",
+    "承認の訂正を委託者に依頼してください。廃棄は製造番号ごとです。",
+)
+DISPOSAL_PENDING: Text = (
+    "Medium {m} already has a disposal approval ({other})",
+    "媒体 {m} には既に廃棄承認({other})があります",
+)
+DO_CARRY_OUT: Text = ("Carry out the approved disposal first.", "先に承認済みの廃棄を実施してください。")
+NO_DISPOSAL_APPROVAL: Text = (
+    "Medium {m} has no disposal approval to carry out",
+    "媒体 {m} には実施すべき廃棄承認がありません",
+)
+WRONG_APPROVAL_CITED: Text = (
+    "The disposal cites approval {given}; medium {m} was approved under {id}",
+    "廃棄記録の承認番号は {given} ですが、媒体 {m} の承認は {id} です",
+)
+DO_CITE_APPROVAL: Text = ("Cite the approval recorded for this medium.", "この媒体の承認番号を記載してください。")
+WRONG_METHOD: Text = (
+    "Disposed by {category}/{technique}; approval {id} allows {approved}/{approved_t}",
+    "廃棄方法 {category}/{technique} は承認 {id} の方法 {approved}/{approved_t} と異なります",
+)
+NEED_APPROVED_METHOD: Text = ("disposal by the approved method", "承認された方法による廃棄")
+DO_APPROVED_METHOD: Text = (
+    "Dispose by the approved method, or ask for a new approval.",
+    "承認された方法で廃棄するか、新たな承認を申請してください。",
+)
+NOT_DESTROYED: Text = (
+    "My Number data on {m} must be destroyed physically (第11-4), not {category}",
+    "媒体 {m} の特定個人情報は物理的に破壊しなければなりません(特記事項第11-4、記録は {category})",
+)
+NEED_DESTROY: Text = ("NIST SP 800-88 category destroy", "NIST SP 800-88 の destroy(物理的破壊)")
+DO_DESTROY: Text = ("Destroy the medium physically.", "媒体を物理的に破壊してください。")
+SERIAL_MISMATCH_RECORD: Text = (
+    "The disposal record names serial {given}; medium {m} has serial {serial}",
+    "廃棄記録の製造番号 {given} は媒体 {m} の製造番号 {serial} と異なります",
+)
+DO_PER_SERIAL: Text = ("One record per serial: check the medium.", "製造番号ごとに記録します。媒体を確認してください。")
+WITNESS_REQUIRED: Text = (
+    "Approval {id} requires a witness (立会者), and none is recorded",
+    "承認 {id} は立会者を求めていますが、記録されていません",
+)
+NEED_WITNESS: Text = ("the witness: name, organisation, title", "立会者(氏名・所属・役職)")
+DO_WITNESS: Text = (
+    "Dispose in the presence of the witness and record them.",
+    "立会者の立会いのもとで廃棄し、記録してください。",
+)
+NO_WITNESS_REASON: Text = (
+    "My Number data on {m} was disposed without a witness (reason recorded)",
+    "媒体 {m} の特定個人情報が立会者なしで廃棄されました(理由は記録済み)",
+)
+WITNESS_OR_REASON: Text = (
+    "Disposal of My Number data ({m}) needs a witness or the reason there was none",
+    "特定個人情報({m})の廃棄には立会者、またはいなかった理由が必要です",
+)
+NEED_WITNESS_OR_REASON: Text = ("witness or no_witness_reason", "立会者または立会者なしの理由")
+NO_SERIAL_PHOTO: Text = ("No photo shows the serial of {m}", "媒体 {m} の製造番号が写った写真がありません")
+NEED_SERIAL_PHOTO: Text = ("a photo with the serial visible", "製造番号が読める写真")
+NO_CERTIFICATE: Text = (
+    "No certificate (or reason for none) for the disposal of {m}",
+    "媒体 {m} の廃棄証明書(またはない理由)がありません",
+)
+NEED_CERTIFICATE: Text = (
+    "the certificate attachment, or no_certificate_reason",
+    "証明書の添付、またはない理由(no_certificate_reason)",
+)
+DISPOSAL_NOT_VERIFIED: Text = (
+    "The disposal of {m} was not verified as successful",
+    "媒体 {m} の廃棄が成功と確認されていません",
+)
+DO_COMPLETE_RECORD: Text = (
+    "Complete the disposal record before recording it.",
+    "廃棄記録を揃えてから記録してください。",
+)
+DISPOSAL_NOT_YET_VALID: Text = ("Disposal approval {id} is not valid yet", "廃棄承認 {id} はまだ有効ではありません")
+DO_WAIT_PERIOD: Text = ("Wait for the approved period.", "承認された期間まで待ってください。")
+WITNESS_NOT_MUNICIPALITY: Text = (
+    "The witness of the disposal of {m} ({name}, {org}) is not the municipality's staff ({municipality})",
+    "媒体 {m} の廃棄の立会者({name}、{org})が委託者({municipality})の職員ではありません",
+)
+NEED_MUNICIPALITY_WITNESS: Text = (
+    "a witness from the municipality, or the reason there was none",
+    "委託者の職員の立会い、または立会いがなかった理由",
+)
+
+
+def _pending_disposal(st: LedgerState, m: Medium) -> Disposal | None:
+    d = st.disposals.get(m.disposal_id) if m.disposal_id is not None else None
+    return d if d is not None and d.media.get(m.id) == "pending" else None
+
+
+def _settle_disposal(st: LedgerState, m: Medium, status: str) -> None:
+    d = _pending_disposal(st, m)
+    if d is not None:
+        d.media[m.id] = status
+    m.disposal_id = None
+
+
+def _h_erased(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    body = e.body
+    media_id = _s(body, "media_id")
+    if not _move_ok(st, out, transition(e.type, "medium"), media_id):
+        return
+    m = st.media[media_id]
+    if not _verified(body):
+        out.add("C7", ERROR, ERASURE_NOT_VERIFIED, media=media_id, todo=txt.DO_ERASE_AGAIN, m=media_id)
+        return
+    disposal = _pending_disposal(st, m)
+    plan = st.approval_body(m.approval_id) if m.origin == COPY and m.approval_id else None
+    planned = plan is not None and plan.disposal is not None and plan.disposal.method == "erase"
+    if m.my_number and disposal is None and not planned:
+        out.add("C7", ERROR, MY_NUMBER_ERASURE, media=media_id, missing=NEED_DISPOSAL_APPROVAL,
+                todo=DO_APPLY_DISPOSAL, m=media_id)
+    if not commit:
+        return
+    _touch(m, e.seq, ERASED)
+    m.erased_seq = e.seq
+    if disposal is not None and disposal.category == _s(_d(body, "method"), "category"):
+        _settle_disposal(st, m, "done")
+
+
+def _h_disposal_approved(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    approval = _approval(st, e, "dispose", out)
+    if approval is None:
+        return
+    body, application = approval.body, approval.body.application
+    if body.id in st.approvals:
+        out.add("C7", ERROR, txt.APPROVAL_RECORDED, todo=txt.DO_RECORD_ONCE, id=body.id)
+        return
+    if application is None:
+        return
+    row = transition(e.type, "media")
+    ok = []
+    for media_id in body.media:
+        if not _move_ok(st, out, row, media_id):
+            continue
+        m = st.media[media_id]
+        serial = application.serial_of(media_id)
+        if st.closed is not None and m.settled:
+            out.add("C1", ERROR, txt.CLOSED_NO_MORE, media=media_id, todo=txt.DO_NOTHING_REMAINS, type=e.type,
+                    seq=st.closed["seq"])
+        elif m.serial and serial != m.serial:
+            out.add("C7", ERROR, SERIAL_MISMATCH_APPROVAL, media=media_id, todo=DO_CORRECT_APPROVAL,
+                    id=body.id, serial=serial, m=media_id, registered=m.serial)
+        elif _pending_disposal(st, m) is not None:
+            out.add("C7", ERROR, DISPOSAL_PENDING, media=media_id, todo=DO_CARRY_OUT, m=media_id,
+                    other=m.disposal_id)
+        else:
+            ok.append(media_id)
+    if not commit:
+        return
+    deadline = body.deadline
+    st.disposals[body.id] = Disposal(body.id, e.seq, application.category, application.technique,
+                                     application.witness_required, body.valid_from_ms, deadline,
+                                     _ms(deadline) or body.valid_until_ms, dict.fromkeys(ok, "pending"))
+    _use_approval(st, approval, e.seq)
+    for media_id in ok:
+        m = st.media[media_id]
+        _touch(m, e.seq, DISPOSAL_APPROVED)
+        m.disposal_id = body.id
+
+
+def disposable(st: LedgerState, out: _Out, media_id: str) -> tuple[Medium, Disposal] | None:
+    """The medium and the pending disposal approval a disposal record of ``media_id`` carries out; None (with
+    the violation: C7 no approval, or the transition's C7 / C12 / C14 / C15) when no record of it may be made.
+    The command line asks it first, since a record's defaults (method, place) come from the approval."""
+    m = st.media.get(media_id)
+    disposal = _pending_disposal(st, m) if m is not None else None
+    if m is not None and m.state not in FINAL and m.state != TAKEN_OUT and disposal is None:
+        out.add("C7", ERROR, NO_DISPOSAL_APPROVAL, media=media_id, missing=txt.NEED_DISPOSAL_11_2,
+                todo=DO_APPLY_DISPOSAL, m=media_id)
+        return None
+    if not _move_ok(st, out, transition("media.disposed", "medium"), media_id) or m is None or disposal is None:
+        return None
+    return m, disposal
+
+
+def _h_disposed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    body = e.body
+    media_id = _s(body, "media_id")
+    found = disposable(st, out, media_id)
+    if found is None:
+        return
+    m, disposal = found
+    method = _d(body, "method")
+    category, technique = _s(method, "category"), _s(method, "technique")
+    if _s(body, "approval_id") != disposal.id:
+        out.add("C7", ERROR, WRONG_APPROVAL_CITED, media=media_id, todo=DO_CITE_APPROVAL,
+                given=_s(body, "approval_id") or "-", m=media_id, id=disposal.id)
+    if category != disposal.category or (disposal.technique and not _same(technique, disposal.technique)):
+        out.add("C7", ERROR, WRONG_METHOD, media=media_id, missing=NEED_APPROVED_METHOD,
+                todo=DO_APPROVED_METHOD, category=category or "-", technique=technique or "-", id=disposal.id,
+                approved=disposal.category, approved_t=disposal.technique or "-")
+    destroy_rule(out, m, category)
+    if _s(body, "serial") != m.serial:
+        out.add("C7", ERROR, SERIAL_MISMATCH_RECORD, media=media_id, todo=DO_PER_SERIAL,
+                given=_s(body, "serial") or "-", m=media_id, serial=m.serial)
+    _check_evidence(st, out, body, media_id, disposal)
+    when = _ms(e.at)
+    if when is not None and when < disposal.valid_from_ms:
+        out.add("C7", ERROR, DISPOSAL_NOT_YET_VALID, media=media_id, todo=DO_WAIT_PERIOD, id=disposal.id)
+    _late(out, e, disposal.deadline, disposal.deadline_ms, media_id, "C8", WHAT_DISPOSAL)
+    if commit:
+        _settle_disposal(st, m, "done")
+        _touch(m, e.seq, DISPOSED)
+        m.final_seq = e.seq
+
+
+def _check_evidence(st: LedgerState, out: _Out, body: dict[str, Any], media_id: str, disposal: Disposal) -> None:
+    """Witness, a photo showing the serial, a certificate or the reason for none, a passed verification (C7)."""
+    witness = _d(body, "witness")
+    municipality = _s(_d(st.genesis or {}, "municipality"), "name")
+    if _s(witness, "name") and (disposal.witness_required or st.my_number) and municipality and not _of_municipality(
+        _s(witness, "organisation"), municipality
+    ):
+        if st.my_number and not disposal.witness_required and _s(body, "no_witness_reason"):
+            out.add("C7", WARNING, NO_WITNESS_REASON, media=media_id, blocking=False, m=media_id)
+        else:
+            out.add("C7", ERROR, WITNESS_NOT_MUNICIPALITY, media=media_id, missing=NEED_MUNICIPALITY_WITNESS,
+                    todo=DO_WITNESS, m=media_id, name=_s(witness, "name"),
+                    org=_s(witness, "organisation") or "-", municipality=municipality)
+    elif not _s(witness, "name"):
+        if disposal.witness_required:
+            out.add("C7", ERROR, WITNESS_REQUIRED, media=media_id, missing=NEED_WITNESS, todo=DO_WITNESS,
+                    id=disposal.id)
+        elif st.my_number and _s(body, "no_witness_reason"):
+            out.add("C7", WARNING, NO_WITNESS_REASON, media=media_id, blocking=False, m=media_id)
+        elif st.my_number:
+            out.add("C7", ERROR, WITNESS_OR_REASON, media=media_id, missing=NEED_WITNESS_OR_REASON,
+                    todo=DO_WITNESS, m=media_id)
+    photos = body.get("photos")
+    if not (isinstance(photos, list) and any(isinstance(p, dict) and p.get("serial_visible") is True for p in photos)):
+        out.add("C7", ERROR, NO_SERIAL_PHOTO, media=media_id, missing=NEED_SERIAL_PHOTO,
+                todo=DO_COMPLETE_RECORD, m=media_id)
+    if not _s(_d(body, "certificate"), "attachment") and not _s(body, "no_certificate_reason"):
+        out.add("C7", ERROR, NO_CERTIFICATE, media=media_id, missing=NEED_CERTIFICATE,
+                todo=DO_COMPLETE_RECORD, m=media_id)
+    if not _verified(body):
+        out.add("C7", ERROR, DISPOSAL_NOT_VERIFIED, media=media_id, todo=DO_COMPLETE_RECORD, m=media_id)
+
+
+def _of_municipality(organisation: str, municipality: str) -> bool:
+    """Whether a person's organisation is the municipality (例市, 例市 市民課, 例市役所 ...)."""
+    org, name = _norm_org(organisation), _norm_org(municipality)
+    return bool(org and name) and (org == name or org.startswith(name) or name in org)
+
+
+def end_overdue_disposals(st: LedgerState, out: _Out, when: int, *, closing: bool, blocks: bool,
+                          reported: set[str]) -> None:
+    """C8 at the end: an approved disposal not carried out by its deadline, or at close."""
+    for disposal in st.disposals.values():
+        if not closing and when <= disposal.deadline_ms:
+            continue
+        for media_id, status in disposal.media.items():
+            if status == "pending" and media_id not in reported:
+                reported.add(media_id)
+                out.add("C8", ERROR, DISPOSAL_OVERDUE, media=media_id, missing=NEED_DISPOSAL_RECORD,
+                        todo=DO_RECORD_DISPOSAL, blocking=blocks, m=media_id, id=disposal.id,
+                        deadline=disposal.deadline)
+
+
+#: The entry types this family handles.
+HANDLERS: dict[str, Handler] = {
+    "media.erased": _h_erased,
+    "disposal.approved": _h_disposal_approved,
+    "media.disposed": _h_disposed,
+}
+
+
+def destroy_rule(out: _Out, m: Medium, category: str) -> None:
+    """C7: My Number data is destroyed physically (第11-4) -- checked on the disposal record and, before it, on the
+    disposal application (``lifecycle.applications``)."""
+    if m.my_number and category != "destroy":
+        out.add("C7", ERROR, NOT_DESTROYED, media=m.id, missing=NEED_DESTROY, todo=DO_DESTROY,
+                m=m.id, category=category or "-")
+
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C7", ("disposal without approval, other method, witness or evidence",
+                     "承認・方法・立会い・証跡を欠く廃棄"), "③"),
+    RuleCode("C8", ("disposal evidence overdue", "廃棄証跡の期限超過"), "③"),
+)

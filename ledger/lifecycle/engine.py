@@ -1,0 +1,156 @@
+"""Runs the families: one handler per entry type, the entry points ``check``, ``advance``, ``apply``,
+``precheck``, ``refuse`` and ``finish`` (the end-of-ledger rules as of a moment).  Pure.
+"""
+
+from __future__ import annotations
+
+from custody.ledger.errors import RuleRefusal
+from custody.ledger.events import validate_body
+from custody.ledger.lifecycle import closing as closing_rules
+from custody.ledger.lifecycle import copies, disposal, observation, people, storage, takeout
+from custody.ledger.lifecycle.closing import _after_close
+from custody.ledger.lifecycle.fields import _d, _ms, _s
+from custody.ledger.lifecycle.kernel import _AGENT, GENESIS, EventLike, Handler, RuleCode, _Out
+from custody.ledger.lifecycle.people import _check_actor
+from custody.ledger.lifecycle.state import LedgerState, Person, _set_genesis
+from custody.ledger.media import COPY, TRANSITIONS, Transition
+from custody.ledger.violation import Violation, refusal
+
+#: One handler per entry type, from the family that owns it (a new event type: its family's HANDLERS).
+_HANDLERS: dict[str, Handler] = {
+    **people.HANDLERS,
+    **storage.HANDLERS,
+    **takeout.HANDLERS,
+    **copies.HANDLERS,
+    **disposal.HANDLERS,
+    **closing_rules.HANDLERS,
+    **observation.HANDLERS,
+}
+
+
+#: Every compliance rule code, C1 first, from the family that raises it (a new code: its family's CODES).
+RULE_CODES: dict[str, RuleCode] = {
+    rc.code: rc
+    for rc in sorted(
+        (*people.CODES, *takeout.CODES, *copies.CODES, *disposal.CODES, *observation.CODES, *closing_rules.CODES),
+        key=lambda rc: int(rc.code[1:]),
+    )
+}
+
+
+def check(state: LedgerState, entry: EventLike) -> list[Violation]:
+    """The violations ``entry`` would cause; the state is not changed."""
+    out = _Out(entry.seq)
+    _run(state, entry, out, commit=False)
+    return out.items
+
+
+def advance(state: LedgerState, entry: EventLike) -> None:
+    """Move the state past ``entry``, whatever it violates."""
+    _run(state, entry, _Out(entry.seq), commit=True)
+
+
+def apply(state: LedgerState, entry: EventLike) -> list[Violation]:
+    """``check`` and ``advance`` in one pass: the violations, and the state moved past ``entry``."""
+    out = _Out(entry.seq)
+    _run(state, entry, out, commit=True)
+    return out.items
+
+
+def precheck(state: LedgerState, entry: EventLike) -> list[Violation]:
+    """What the CLI asks before writing: ``check``, and for ``contract.closed`` also the end-of-ledger
+    rules as of the closing time (blocking: an open medium, takeout or disposal prevents closing)."""
+    found = check(state, entry)
+    if entry.type == "contract.closed" and state.closed is None:
+        when = _ms(entry.at)
+        if when is not None:
+            found.extend(_end_rules(state, when, closing=True, seq=entry.seq))
+    return found
+
+
+def refuse(state: LedgerState, entry: EventLike) -> list[Violation]:
+    """The one pre-write check of an entry (docs/spec.md §13.4): the body's schema (SchemaError), then the rules
+    (:func:`precheck`; RuleRefusal, exit 6, naming every blocking violation).  Returns the violations that do not
+    block (facts that broke a rule, warnings) when the entry may be written."""
+    validate_body(entry.type, entry.body)
+    found = precheck(state, entry)
+    problem: RuleRefusal | None = refusal(found)
+    if problem is not None:
+        raise problem
+    return found
+
+
+def _run(st: LedgerState, e: EventLike, out: _Out, *, commit: bool) -> None:
+    if e.type == GENESIS:
+        if st.genesis is None and commit:
+            _set_genesis(st, e.body)
+            responsible = _d(e.body, "responsible")
+            key_name = _s(responsible, "vkey").split("+", 1)[0]
+            if key_name:
+                st.people[key_name] = Person(
+                    key_name, _s(responsible, "name"), _s(responsible, "organisation"), "vendor", "responsible",
+                    e.seq,
+                )
+    else:
+        _check_actor(st, e, out)
+        if st.closed is not None and e.type not in _AGENT:
+            _after_close(st, e, out)
+        handler = _HANDLERS.get(e.type)
+        if handler is not None:
+            handler(st, e, out, commit)
+    if commit:
+        st.last_seq = e.seq
+        st.last_at = e.at
+
+
+def finish(state: LedgerState, *, now_or_close: str | None = None) -> list[Violation]:
+    """End-of-ledger rules (C1, C4, C6, C8, C11, C13, C15) as of a moment.
+
+    The moment is the close when the ledger is closed; else the later of the
+    last entry's ``at`` and ``now_or_close`` (the CLI's "now"; for the
+    verifier a time the vendor does not control, e.g. the latest municipality
+    cosignature: a vendor that stops recording must not stop the clock).
+    Rules that need the work to be over (C1, C6, C15, and C4/C8 for items not
+    yet due) apply when the contract is closed or the moment is past the
+    contract period's last day (midnight JST).  Each
+    medium gets at most one of C4 (still out on a takeout), C8 (an approved
+    disposal not carried out), C6 (a copy) and C1 (any other medium), in that
+    order.  ``seq`` is None except for C11 (the first uncovered write) and
+    C15 receipts (the first entry citing the receipt).
+    """
+    if state.closed is not None:
+        when = _ms(str(state.closed["at"]))
+    else:
+        moments = [m for m in (_ms(state.last_at), _ms(now_or_close)) if m is not None]
+        when = max(moments) if moments else None
+    if when is None:
+        return []
+    closing = state.closed is not None or (state.period_end_ms is not None and when > state.period_end_ms)
+    return _end_rules(state, when, closing=closing, seq=None)
+
+
+def _end_rules(st: LedgerState, when: int, *, closing: bool, seq: int | None) -> list[Violation]:
+    """Each medium gets at most one of C4, C8, C6 and C1, in that order (``finish``)."""
+    out = _Out(seq)
+    blocks = seq is not None  # from precheck(contract.closed): what is still open blocks closing
+    reported: set[str] = set()
+    takeout.end_open_takeouts(st, out, when, closing=closing, blocks=blocks, reported=reported)
+    disposal.end_overdue_disposals(st, out, when, closing=closing, blocks=blocks, reported=reported)
+    for m in st.media.values():
+        if m.id in reported or m.settled:
+            continue
+        if m.origin == COPY:
+            copies.end_copy(st, out, m, when, closing=closing, blocks=blocks)
+        elif closing:
+            closing_rules.end_medium_open(out, m, blocks=blocks)
+    if not blocks:
+        observation.end_observation(st, out, when)
+    if closing:
+        closing_rules.c15(st, out, blocks)
+    return out.items
+
+
+def transitions_for(event: str) -> list[Transition]:
+    """The rows of :data:`~ledger.media.TRANSITIONS` for ``event``."""
+    return [t for t in TRANSITIONS if t.event == event]
+

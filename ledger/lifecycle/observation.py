@@ -1,0 +1,247 @@
+"""What the work-location agent observes (C10-C13): unregistered media attached or written to, disposed
+or returned media seen again, and silences longer than the agent's allowed gap.  Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from custody.ledger import rule_texts as txt
+from custody.ledger.lifecycle.fields import _d, _ms, _s
+from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
+from custody.ledger.lifecycle.state import AgentView, LedgerState, _cover
+from custody.ledger.media import GONE, IN_STORAGE, LOST, Medium
+from custody.ledger.rule_texts import Text, fill, state_text
+from custody.ledger.violation import ERROR, WARNING
+
+# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+
+UNCOVERED_WRITES: Text = (
+    "{n} write batch(es) to medium {m} with no covering copy or takeout approval (first at seq {seq})",
+    "媒体 {m} への {n} 回の書き込みに、対応する複製・持ち出しの承認がありません(最初は seq {seq})",
+)
+DO_APPROVE_WRITES: Text = (
+    "Writing data to removable media is copying: it needs the municipality's prior approval.",
+    "外部記録媒体へのデータの書き込みは複製であり、委託者の事前承諾が必要です。",
+)
+AGENT_QUIET: Text = (
+    "The agent {actor} has recorded nothing since seq {seq} ({s} s)",
+    "エージェント {actor} は seq {seq} 以降 {s} 秒間記録がありません",
+)
+DO_CHECK_RUNNING: Text = ("Check that the agent is running.", "エージェントが動作しているか確認してください。")
+AGENT_SILENT: Text = (
+    "The agent {actor} recorded nothing for {s} s (allowed {a} s) and reported no gap",
+    "エージェント {actor} は {s} 秒間記録がなく(許容 {a} 秒)、中断も報告していません",
+)
+DO_CHECK_AGENT: Text = (
+    "Check why the agent was not observing (power, process, clock).",
+    "エージェントが観測していなかった理由を確認してください(電源・プロセス・時計)。",
+)
+GAP_REPORTED: Text = (
+    "Observation gap reported by {actor}: not observing since {last} ({s} s)",
+    "{actor} が観測の中断を報告: {last} から観測していません({s} 秒)",
+)
+DO_EXPLAIN_GAP: Text = (
+    "Explain the gap (custody note) and check the media handled meanwhile.",
+    "中断の理由を記録し(custody note)、その間に扱われた媒体を確認してください。",
+)
+UNREGISTERED_ATTACHED: Text = (
+    "Unregistered removable medium attached: {volume}",
+    "未登録の外部記録媒体が接続されました: {volume}",
+)
+DO_REMOVE_OR_REGISTER: Text = (
+    "Remove it, or register it (custody media register) before use; report an incident if data was written.",
+    ("取り外すか、使用前に登録してください(custody media register)。"
+     "データが書き込まれた場合は事故として報告してください。"),
+)
+SEEN_AGAIN: Text = (
+    "Medium {m}, {state} at seq {seq}, was seen again: {what}",
+    "{state}の媒体 {m}(seq {seq})が再び検出されました: {what}",
+)
+DO_SECURE: Text = (
+    "Secure the medium and report an incident (custody incident).",
+    "媒体を確保し、事故として報告してください(custody incident)。",
+)
+WHAT_ATTACHED: Text = ("attached at {mount}", "{mount} に接続")
+WHAT_WRITTEN: Text = ("files written to it", "ファイルの書き込み")
+LOST_ATTACHED: Text = ("Medium {m}, reported lost, was attached", "紛失報告された媒体 {m} が接続されました")
+IN_STORAGE_ATTACHED: Text = (
+    "Medium {m} was attached while recorded as in locked storage",
+    "保管庫で保管中のはずの媒体 {m} が接続されました",
+)
+DO_CHECKOUT: Text = (
+    "Record the checkout (custody media checkout) before use.",
+    "使用前に出庫を記録してください(custody media checkout)。",
+)
+WRITTEN_UNREGISTERED: Text = (
+    "{n} file(s) written to an unregistered volume {volume}",
+    "未登録のボリューム {volume} に {n} 件のファイルが書き込まれました",
+)
+DO_REPORT_UNREGISTERED_WRITE: Text = (
+    "No approval can cover an unregistered medium: report an incident (custody incident).",
+    "未登録の媒体への書き込みは承認の対象外です。事故として報告してください(custody incident)。",
+)
+
+
+DEFAULT_ALLOWED_GAP_MS = 120_000  # agents/agent.py: twice the default 60 s heartbeat
+
+
+GAP_SLACK_MS = 1_000
+
+
+MAX_PENDING_WRITES = 10_000  # uncovered write batches kept per medium; beyond, only counted
+
+
+def _alive(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    """Every agent entry shows its agent alive; a silence longer than its allowed gap is C13.
+
+    The hot path of a long ledger (heartbeats, file batches): one time parse, nothing allocated.
+    """
+    observed = e.body.get("observed_at")
+    when = _ms(observed if isinstance(observed, str) else e.at)
+    if when is None:
+        return
+    agent = st.agents.get(e.actor)
+    if agent is None:
+        if commit:
+            st.agents[e.actor] = AgentView(e.actor, True, when, e.seq, DEFAULT_ALLOWED_GAP_MS)
+        return
+    silence = when - agent.last_ms
+    if agent.running and silence > agent.allowed_ms + GAP_SLACK_MS and e.type != "observation.gap":
+        out.add("C13", WARNING, AGENT_SILENT, todo=DO_CHECK_AGENT, blocking=False, actor=e.actor,
+                s=silence // 1000, a=agent.allowed_ms // 1000)
+    if commit:
+        if silence > 0:
+            agent.last_ms = when
+        agent.last_seq = e.seq
+        agent.running = True
+
+
+def _h_agent_started(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    _alive(st, e, out, commit)
+    agent = st.agents.get(e.actor)
+    if not commit or agent is None:
+        return
+    config = _d(e.body, "config")
+    allowed, interval = config.get("allowed_gap_ms"), config.get("heartbeat_interval_ms")
+    if isinstance(allowed, int) and not isinstance(allowed, bool) and allowed > 0:
+        agent.allowed_ms = allowed
+    elif isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
+        agent.allowed_ms = 2 * interval
+
+
+def _h_agent_stopped(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    _alive(st, e, out, commit)
+    if commit and e.actor in st.agents:
+        st.agents[e.actor].running = False
+
+
+def _h_gap(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    seconds = e.body.get("gap_seconds")
+    out.add("C13", WARNING, GAP_REPORTED, todo=DO_EXPLAIN_GAP, blocking=False, actor=e.actor,
+            last=_s(e.body, "last_heartbeat") or "-", s=seconds if isinstance(seconds, int) else "-")
+    _alive(st, e, out, commit)
+
+
+def _volume_medium(st: LedgerState, body: dict[str, Any]) -> Medium | None:
+    return st.match_volume(media_id=_s(body, "media_id") or None, serial=_s(body, "serial") or None,
+                           uuid=_s(body, "uuid") or None)
+
+
+def _observe(st: LedgerState, media_id: str, what: str, seq: int, count: int = 1) -> None:
+    counters = st.observed.get(media_id)
+    if counters is None:
+        counters = st.observed[media_id] = {"attached": 0, "batches": 0, "files": 0, "last_seq": seq}
+    counters[what] += count
+    counters["last_seq"] = seq
+
+
+def _seen_again(out: _Out, m: Medium, what: Text) -> None:
+    out.add("C12", ERROR, SEEN_AGAIN, media=m.id, todo=DO_SECURE, blocking=False, m=m.id,
+            state=state_text(m.state), seq=m.final_seq, what=what)
+
+
+def _h_attached(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    _alive(st, e, out, commit)
+    body = e.body
+    m = _volume_medium(st, body)
+    if m is None:
+        volume = _s(body, "label") or _s(body, "uuid") or _s(body, "serial") or _s(body, "volume_id") or "-"
+        out.add("C10", ERROR, UNREGISTERED_ATTACHED, todo=DO_REMOVE_OR_REGISTER, blocking=False, volume=volume)
+        return
+    if m.state in GONE:
+        _seen_again(out, m, fill(WHAT_ATTACHED, {"mount": _s(body, "mount_point") or "-"}))
+    elif m.state == LOST:
+        out.add("C14", WARNING, LOST_ATTACHED, media=m.id, todo=txt.DO_RECORD_FOUND, blocking=False, m=m.id)
+    elif m.state == IN_STORAGE:
+        out.add("C10", WARNING, IN_STORAGE_ATTACHED, media=m.id, todo=DO_CHECKOUT, blocking=False, m=m.id)
+    if commit:
+        _observe(st, m.id, "attached", e.seq)
+
+
+def _h_files(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    _alive(st, e, out, commit)
+    body = e.body
+    m = _volume_medium(st, body)
+    count = body.get("count")
+    n = count if isinstance(count, int) and not isinstance(count, bool) else 0
+    if m is None:
+        out.add("C11", ERROR, WRITTEN_UNREGISTERED, todo=DO_REPORT_UNREGISTERED_WRITE, blocking=False, n=n,
+                volume=_s(body, "label") or _s(body, "volume_id") or "-")
+        return
+    if m.state in GONE:
+        _seen_again(out, m, WHAT_WRITTEN)
+    if not commit:
+        return
+    _observe(st, m.id, "batches", e.seq)
+    _observe(st, m.id, "files", e.seq, n)
+    when = _ms(body.get("observed_at")) or _ms(e.at)
+    if m.state in GONE or when is None or _cover(st, m.id, when) is not None:
+        return
+    pending = st.pending_writes.setdefault(m.id, [])
+    if len(pending) < MAX_PENDING_WRITES:
+        pending.append([e.seq, when])
+    else:
+        st.pending_overflow[m.id] = st.pending_overflow.get(m.id, 0) + 1
+
+
+def _h_alert(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    _alive(st, e, out, commit)
+    if commit:
+        code = _s(e.body, "code") or "?"
+        st.alerts[code] = st.alerts.get(code, 0) + 1
+
+
+def end_observation(st: LedgerState, out: _Out, when: int) -> None:
+    """C11 and C13 at the end: writes no approval covered, and agents silent at the moment."""
+    for media_id, pending in st.pending_writes.items():
+        first = pending[0][0] if pending else None
+        out.add("C11", ERROR, UNCOVERED_WRITES, media=media_id, todo=DO_APPROVE_WRITES, at_seq=first,
+                n=len(pending) + st.pending_overflow.get(media_id, 0), m=media_id, seq=first)
+    if st.closed is None:
+        for agent in st.agents.values():
+            if agent.running and when - agent.last_ms > agent.allowed_ms + GAP_SLACK_MS:
+                out.add("C13", WARNING, AGENT_QUIET, todo=DO_CHECK_RUNNING, blocking=False,
+                        actor=agent.actor, s=(when - agent.last_ms) // 1000, seq=agent.last_seq)
+
+
+#: The entry types this family handles.
+HANDLERS: dict[str, Handler] = {
+    "agent.started": _h_agent_started,
+    "agent.heartbeat": _alive,
+    "agent.stopped": _h_agent_stopped,
+    "volume.attached": _h_attached,
+    "volume.detached": _alive,
+    "files.written": _h_files,
+    "observation.gap": _h_gap,
+    "alert.raised": _h_alert,
+}
+
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C10", ("unregistered removable medium attached", "未登録の外部記録媒体の接続"), "②"),
+    RuleCode("C11", ("files written to removable media without approval", "承認のない外部記録媒体への書き込み"), "②"),
+    RuleCode("C12", ("a disposed or returned medium seen again", "廃棄・返還済み媒体の再出現"), "③"),
+    RuleCode("C13", ("observation gap", "観測の欠落"), "observation"),
+)

@@ -1,0 +1,339 @@
+"""People and subcontracts (C9; special terms 第6, 第7, 第8-2): who may act, who may register whom, and
+subcontract approvals.  Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from custody.ledger import rule_texts as txt
+from custody.ledger.lifecycle.approvals import _approval, _use_approval
+from custody.ledger.lifecycle.fields import _d, _ms, _norm_org, _s
+from custody.ledger.lifecycle.kernel import _AGENT, EventLike, Handler, RuleCode, _Out
+from custody.ledger.lifecycle.state import LedgerState, Person, Subcontract
+from custody.ledger.rule_texts import Text
+from custody.ledger.violation import ERROR, WARNING
+
+# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+
+ACTOR_UNKNOWN: Text = (
+    "{actor} is not registered personnel of this ledger",
+    "{actor} はこの台帳に登録された作業者ではありません",
+)
+NEED_REGISTRATION: Text = ("a personnel.registered entry for {actor}", "{actor} の作業者登録")
+DO_REGISTER: Text = (
+    "Have the responsible person register {actor} (custody person add) before they act.",
+    "作業責任者が {actor} を登録してから作業してください(custody person add)。",
+)
+ACTOR_REMOVED: Text = (
+    "{actor} was removed at seq {seq} and may no longer act",
+    "{actor} は seq {seq} で登録を抹消されており、作業できません",
+)
+DO_ACT_REGISTERED: Text = (
+    "Have a registered person do it, or register the person again.",
+    "登録済みの作業者が行うか、改めて登録してください。",
+)
+AGENT_NOT_PERSON: Text = (
+    "{actor} is an agent key: it records observations only, not {type}",
+    "{actor} はエージェントの鍵で、観測のみ記録できます({type} は記録できません)",
+)
+DO_SIGN_AS_PERSON: Text = ("Sign with the key of the person who acted.", "行為した本人の鍵で署名してください。")
+PERSON_NOT_AGENT: Text = (
+    "Only an agent key records observations ({type}); {actor} is a person",
+    "観測({type})はエージェントの鍵のみが記録できます({actor} は作業者です)",
+)
+DO_USE_AGENT: Text = (
+    "Register the agent's own key (role agent) and let the agent record.",
+    "エージェント用の鍵(role agent)を登録し、エージェントに記録させてください。",
+)
+RESPONSIBLE_ONLY: Text = (
+    "Only the responsible person may record {type}; {actor} is {role}",
+    "{type} は作業責任者のみが記録できます({actor} は{role})",
+)
+DO_ASK_RESPONSIBLE: Text = (
+    "Ask the responsible person (作業責任者) to record it.",
+    "作業責任者に記録を依頼してください。",
+)
+SUBCONTRACTOR_UNAPPROVED: Text = (
+    "{actor} works for a {tier} ({org}) with no subcontract approval valid at {at}",
+    "{actor} は{tier}({org})の作業者ですが、{at} 時点で有効な再委託の承諾がありません",
+)
+NEED_SUBCONTRACT: Text = (
+    "the municipality's subcontract approval (special terms 第8-2), valid now",
+    "現在有効な委託者の再委託承諾(特記事項第8-2)",
+)
+DO_RECORD_SUBCONTRACT: Text = (
+    ("Record the municipality's subcontract approval (custody subcontract record) before a subcontractor acts; "
+     "re-subcontracting needs its own approval."),
+    ("再委託先が作業する前に委託者の承諾を記録してください(custody subcontract record)。"
+     "再々委託にはそれ自体の承諾が必要です。"),
+)
+TIER_NEEDS_APPROVAL: Text = (
+    "A {tier} person needs a valid subcontract approval of that tier (given: {ref})",
+    "{tier}の作業者には、その階層の有効な再委託承諾が必要です(指定: {ref})",
+)
+NEED_SUBCONTRACT_ID: Text = (
+    "the id of a recorded subcontract approval (subcontract_id)",
+    "記録済みの再委託承諾の番号(subcontract_id)",
+)
+DO_SUBCONTRACT_FIRST: Text = (
+    ("Record the municipality's subcontract approval first (custody subcontract record), then register the person "
+     "with its id."),
+    ("先に委託者の再委託承諾を記録し(custody subcontract record)、"
+     "その番号を付けて登録してください。"),
+)
+NO_VKEY: Text = ("The registration has no valid vkey", "登録に有効な vkey がありません")
+DO_GIVE_VKEY: Text = ("Register the person with their vkey.", "作業者の vkey を付けて登録してください。")
+ALREADY_REGISTERED: Text = ("{name} is already registered (seq {seq})", "{name} は既に登録されています(seq {seq})")
+DO_CHANGE_PERSON: Text = (
+    "Use custody person change, or choose another key name.",
+    "custody person change を使うか、別の鍵名を使ってください。",
+)
+NO_SUBCONTRACTING: Text = ("The contract does not allow subcontracting", "契約は再委託を認めていません")
+DO_VENDOR_ONLY: Text = (
+    "Only vendor staff may work on this contract.",
+    "この契約では受託者の従業員のみが作業できます。",
+)
+OTHER_ORGANISATION: Text = (
+    "{name} belongs to {org}, not the vendor {vendor}, but is registered as vendor staff",
+    "{name} の所属は {org} で受託者 {vendor} ではありませんが、受託者として登録されています",
+)
+DO_REGISTER_AS_SUBCONTRACTOR: Text = (
+    "If the person works for another company, register them as a subcontractor with the municipality's approval.",
+    "他社の従業員であれば、委託者の承諾を得て再委託先として登録してください。",
+)
+NEW_RESPONSIBLE: Text = (
+    "A new responsible person needs the municipality's prior approval (第6-3)",
+    "作業責任者の変更には委託者の事前承認が必要です(特記事項第6-3)",
+)
+NEED_APPROVAL_REFERENCE: Text = ("the number of that approval (approval_reference)", "その承認番号(approval_reference)")
+DO_KEEP_APPROVAL: Text = ("Record the number of the municipality's approval.", "委託者の承認番号を記録してください。")
+PERSON_UNKNOWN: Text = ("{name} is not a registered, active person", "{name} は登録中の作業者ではありません")
+DO_CHECK_KEY_NAME: Text = ("Check the key name (custody status).", "鍵名を確認してください(custody status)。")
+KEY_OWNER_ONLY: Text = (
+    "Only {name} or the responsible person may change {name}'s keys",
+    "{name} の鍵を変更できるのは本人か作業責任者のみです",
+)
+PARENT_UNAPPROVED: Text = (
+    "{name} is a sub-subcontractor of {parent}, whose own approval is not recorded",
+    "{name} は {parent} の再々委託先ですが、{parent} の承諾が記録されていません",
+)
+DO_RECORD_PARENT: Text = ("Record the subcontractor's approval too.", "再委託先の承諾も記録してください。")
+PERSON_REF_UNKNOWN: Text = (
+    "{what} {name} is not registered personnel",
+    "{what} {name} は登録された作業者ではありません",
+)
+DO_REGISTER_FIRST: Text = (
+    "Register the person first (custody person add).",
+    "先に作業者を登録してください(custody person add)。",
+)
+CARRIER_UNKNOWN: Text = ("Carrier {name} is not registered personnel", "運搬者 {name} は登録された作業者ではありません")
+DO_APPROVED_CARRIERS: Text = (
+    "Only registered personnel named in the approval may carry media.",
+    "承認に記載された登録済みの作業者のみが運搬できます。",
+)
+SUBCONTRACTOR_OTHER_COMPANY: Text = (
+    "{actor} works for {org}, but subcontract approval {ref} was given to {approved}",
+    "{actor} の所属は {org} ですが、再委託承諾 {ref} の相手方は {approved} です",
+)
+VENDOR_TIER_OTHER_COMPANY: Text = (
+    "{actor} is registered as vendor staff but works for {org}, not the vendor {vendor}",
+    "{actor} は受託者の従業員として登録されていますが、所属は受託者 {vendor} ではなく {org} です",
+)
+
+
+RESPONSIBLE_ONLY_TYPES = frozenset(
+    {"personnel.registered", "personnel.changed", "personnel.removed", "subcontract.approved", "contract.closed"}
+)
+
+
+def _check_actor(st: LedgerState, e: EventLike, out: _Out) -> None:
+    person = st.people.get(e.actor)
+    if person is None:
+        out.add("C9", ERROR, ACTOR_UNKNOWN, missing=NEED_REGISTRATION, todo=DO_REGISTER, actor=e.actor)
+        return
+    if person.removed_seq is not None and e.seq > person.removed_seq:
+        out.add("C9", ERROR, ACTOR_REMOVED, todo=DO_ACT_REGISTERED, actor=e.actor, seq=person.removed_seq)
+        return
+    agent_event = e.type in _AGENT
+    if person.role == "agent" and not agent_event:
+        out.add("C9", ERROR, AGENT_NOT_PERSON, todo=DO_SIGN_AS_PERSON, actor=e.actor, type=e.type)
+    elif person.role != "agent" and agent_event:
+        out.add("C9", ERROR, PERSON_NOT_AGENT, todo=DO_USE_AGENT, actor=e.actor, type=e.type)
+    if person.tier != "vendor":
+        _check_subcontractor(st, e.actor, e.at, person, out)
+    elif person.role != "agent" and _foreign_vendor_staff(st, person.organisation, person.employment):
+        out.add("C9", ERROR, VENDOR_TIER_OTHER_COMPANY, missing=NEED_SUBCONTRACT,
+                todo=DO_REGISTER_AS_SUBCONTRACTOR, actor=e.actor, org=person.organisation,
+                vendor=_vendor_name(st))
+    if e.type in RESPONSIBLE_ONLY_TYPES and person.role != "responsible":
+        out.add("C9", ERROR, RESPONSIBLE_ONLY, todo=DO_ASK_RESPONSIBLE, type=e.type, actor=e.actor,
+                role=(person.role, txt.ROLE_JA.get(person.role, person.role)))
+
+
+def _valid_subcontract(st: LedgerState, ref: str, tier: str, at: str) -> bool:
+    sc = st.subcontracts.get(ref)
+    when = _ms(at)
+    return sc is not None and sc.tier == tier and when is not None and sc.from_ms <= when <= sc.until_ms
+
+
+def _vendor_name(st: LedgerState) -> str:
+    return _s(_d(st.genesis or {}, "vendor"), "name")
+
+
+def _foreign_vendor_staff(st: LedgerState, organisation: str, employment: str) -> bool:
+    """Registered at the vendor tier but employed by another company (a dispatched worker, 第7, is allowed)."""
+    vendor = _vendor_name(st)
+    return bool(vendor and organisation and employment != "dispatched"
+                and _norm_org(organisation) != _norm_org(vendor))
+
+
+def _check_subcontractor(st: LedgerState, actor: str, at: str, person: Person, out: _Out) -> None:
+    """A subcontractor acts under a valid approval of its tier, given to its own company (C9)."""
+    ref = person.subcontract_id or ""
+    if not _valid_subcontract(st, ref, person.tier, at):
+        out.add("C9", ERROR, SUBCONTRACTOR_UNAPPROVED, missing=NEED_SUBCONTRACT, todo=DO_RECORD_SUBCONTRACT,
+                actor=actor, tier=(person.tier, txt.TIER_JA.get(person.tier, person.tier)), org=person.organisation,
+                at=at)
+    elif _norm_org(person.organisation) != _norm_org(st.subcontracts[ref].name):
+        out.add("C9", ERROR, SUBCONTRACTOR_OTHER_COMPANY, missing=NEED_SUBCONTRACT,
+                todo=DO_RECORD_SUBCONTRACT, actor=actor, org=person.organisation, ref=ref,
+                approved=st.subcontracts[ref].name)
+
+
+def _need_subcontract(out: _Out, tier: str, ref: str) -> None:
+    out.add("C9", ERROR, TIER_NEEDS_APPROVAL, missing=NEED_SUBCONTRACT_ID, todo=DO_SUBCONTRACT_FIRST,
+            tier=(tier, txt.TIER_JA.get(tier, tier)), ref=ref or "-")
+
+
+def _h_registered(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    body = e.body
+    key_name = _s(body, "vkey").split("+", 1)[0]
+    if not key_name:
+        out.add("C9", ERROR, NO_VKEY, todo=DO_GIVE_VKEY)
+        return
+    existing = st.people.get(key_name)
+    if existing is not None and existing.removed_seq is None:
+        out.add("C9", ERROR, ALREADY_REGISTERED, todo=DO_CHANGE_PERSON, name=key_name,
+                seq=existing.registered_seq)
+        return
+    tier, role, ref = _s(body, "tier") or "vendor", _s(body, "role") or "operator", _s(body, "subcontract_id")
+    org = _s(body, "organisation")
+    if tier != "vendor":
+        if not st.permits.get("subcontracting"):
+            out.add("C9", ERROR, NO_SUBCONTRACTING, todo=DO_VENDOR_ONLY)
+        elif not _valid_subcontract(st, ref, tier, e.at):
+            _need_subcontract(out, tier, ref)
+        elif _norm_org(org) != _norm_org(st.subcontracts[ref].name):
+            out.add("C9", ERROR, SUBCONTRACTOR_OTHER_COMPANY, missing=NEED_SUBCONTRACT,
+                    todo=DO_RECORD_SUBCONTRACT, actor=key_name, org=org, ref=ref,
+                    approved=st.subcontracts[ref].name)
+    elif role != "agent" and _foreign_vendor_staff(st, org, _s(body, "employment")):
+        out.add("C9", ERROR, OTHER_ORGANISATION, missing=NEED_SUBCONTRACT,
+                todo=DO_REGISTER_AS_SUBCONTRACTOR, name=key_name, org=org, vendor=_vendor_name(st))
+    if role == "responsible":
+        out.add("C9", WARNING, NEW_RESPONSIBLE, todo=DO_KEEP_APPROVAL, blocking=False)
+    if commit:
+        st.people[key_name] = Person(key_name, _s(body, "name"), org, tier, role, e.seq, None, ref or None,
+                                     _s(body, "employment"))
+
+
+def _active_person(st: LedgerState, out: _Out, key_name: str) -> Person | None:
+    person = st.people.get(key_name)
+    if person is None or person.removed_seq is not None:
+        out.add("C9", ERROR, PERSON_UNKNOWN, todo=DO_CHECK_KEY_NAME, name=key_name or "-")
+        return None
+    return person
+
+
+def _h_changed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    person = _active_person(st, out, _s(e.body, "key_name"))
+    if person is None:
+        return
+    changes = _d(e.body, "changes")
+    tier = _s(changes, "tier") or person.tier
+    ref = _s(changes, "subcontract_id") or person.subcontract_id or ""
+    if tier != "vendor" and not _valid_subcontract(st, ref, tier, e.at):
+        _need_subcontract(out, tier, ref)
+    if _s(changes, "role") == "responsible" and not _s(e.body, "approval_reference"):
+        out.add("C9", WARNING, NEW_RESPONSIBLE, missing=NEED_APPROVAL_REFERENCE, todo=DO_KEEP_APPROVAL,
+                blocking=False)
+    if commit:
+        for name in ("name", "organisation", "tier", "role", "subcontract_id", "employment"):
+            if _s(changes, name):
+                setattr(person, name, _s(changes, name))
+
+
+def _h_removed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    person = _active_person(st, out, _s(e.body, "key_name"))
+    if person is not None and commit:
+        person.removed_seq = e.seq
+
+
+def _h_key(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    key_name = _s(e.body, "key_name")
+    if key_name not in st.people:
+        out.add("C9", ERROR, PERSON_UNKNOWN, todo=DO_CHECK_KEY_NAME, name=key_name or "-")
+        return
+    actor = st.people.get(e.actor)
+    if e.actor != key_name and (actor is None or actor.role != "responsible"):
+        out.add("C9", ERROR, KEY_OWNER_ONLY, todo=DO_ASK_RESPONSIBLE, name=key_name)
+
+
+def _h_subcontract(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    if not st.permits.get("subcontracting"):
+        out.add("C9", ERROR, NO_SUBCONTRACTING, todo=DO_VENDOR_ONLY)
+    approval = _approval(st, e, "subcontract", out)
+    if approval is None:
+        return
+    body, sub = approval.body, approval.body.subcontractor
+    if body.id in st.approvals:
+        out.add("C9", ERROR, txt.APPROVAL_RECORDED, todo=txt.DO_RECORD_ONCE, id=body.id)
+        return
+    if sub is None:
+        return
+    if sub.tier == "sub-subcontractor" and not any(
+        s.name == sub.parent and s.tier == "subcontractor" for s in st.subcontracts.values()
+    ):
+        out.add("C9", WARNING, PARENT_UNAPPROVED, todo=DO_RECORD_PARENT, blocking=False, name=sub.name,
+                parent=sub.parent or "-")
+    if commit:
+        st.subcontracts[body.id] = Subcontract(body.id, e.seq, sub.name, sub.tier, sub.parent, body.valid_from,
+                                               body.valid_until, body.valid_from_ms, body.valid_until_ms)
+        _use_approval(st, approval, e.seq)
+
+
+def _check_person_ref(st: LedgerState, e: EventLike, out: _Out, ref: Any, what: Text) -> None:
+    """A person given by key name must be registered and active (C9)."""
+    if isinstance(ref, str) and ref:
+        person = st.people.get(ref)
+        if person is None or not person.active_at(e.seq):
+            out.add("C9", ERROR, PERSON_REF_UNKNOWN, todo=DO_REGISTER_FIRST, what=what, name=ref)
+
+
+def _check_carriers(st: LedgerState, e: EventLike, out: _Out, carriers: Sequence[str]) -> None:
+    for carrier in carriers:
+        person = st.person_by_name(carrier)
+        if person is None or not person.active_at(e.seq):
+            out.add("C9", ERROR, CARRIER_UNKNOWN, todo=DO_APPROVED_CARRIERS, name=carrier)
+        elif person.tier != "vendor":
+            _check_subcontractor(st, person.key_name, e.at, person, out)
+
+
+#: The entry types this family handles.
+HANDLERS: dict[str, Handler] = {
+    "personnel.registered": _h_registered,
+    "personnel.changed": _h_changed,
+    "personnel.removed": _h_removed,
+    "subcontract.approved": _h_subcontract,
+    "key.rotated": _h_key,
+    "key.revoked": _h_key,
+}
+
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C9", ("actor not registered, or subcontractor without approval",
+                     "未登録の作業者、または承認のない再委託先"), "①"),
+)

@@ -1,0 +1,184 @@
+"""Takeout (C2, C3, C4; special terms 第9): media leave the work location under a valid prior approval,
+encrypted, with the approved carriers and transport, and come back (or are erased at the destination)
+by the deadline.  Pure.
+"""
+
+from __future__ import annotations
+
+from custody.ledger import rule_texts as txt
+from custody.ledger.approval import coverage_problems
+from custody.ledger.lifecycle.approvals import _add_cover, _approval, _use_approval, _uses
+from custody.ledger.lifecycle.fields import _d, _ids, _ms, _s
+from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _late, _move_ok, _Out, _touch, _verified
+from custody.ledger.lifecycle.people import _check_carriers
+from custody.ledger.lifecycle.state import LedgerState, Takeout
+from custody.ledger.media import ERASED, IN_STORAGE, TAKEN_OUT, transition
+from custody.ledger.rule_texts import Text
+from custody.ledger.violation import ERROR, WARNING
+
+# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+
+TAKEOUT_OPEN: Text = (
+    "Medium {m} taken out at seq {seq} is not back or erased (deadline {deadline})",
+    "seq {seq} で持ち出された媒体 {m} が返却も消去もされていません(期限 {deadline})",
+)
+DO_CLOSE_TAKEOUT: Text = (
+    ("Return it (custody takeout return) or record its erasure (custody takeout erased); if it is lost, report an "
+     "incident."),
+    ("返却(custody takeout return)または消去(custody takeout erased)を記録してください。"
+     "紛失した場合は事故として報告してください。"),
+)
+NO_TAKEOUT_PERMIT: Text = ("The contract does not allow taking data out", "契約は持ち出しを認めていません")
+DO_STAY: Text = ("Data stays at the work location.", "データは作業場所から持ち出せません。")
+NO_MEDIA_NAMED: Text = ("The takeout names no media", "持ち出す媒体が記載されていません")
+DO_NAME_MEDIA: Text = ("Name the media taken out.", "持ち出す媒体を記載してください。")
+NO_ENCRYPTION: Text = ("The media would be taken out without encryption", "暗号化されないまま持ち出そうとしています")
+NO_SUCH_TAKEOUT: Text = ("There is no takeout departing at seq {seq}", "seq {seq} で出発した持ち出しはありません")
+DO_GIVE_TAKEOUT: Text = (
+    "Give the seq of the takeout.departed entry (custody status).",
+    "持ち出し記録の seq を指定してください(custody status)。",
+)
+NOT_ON_TAKEOUT: Text = (
+    "Medium {m} is not out on the takeout of seq {seq}",
+    "媒体 {m} は seq {seq} の持ち出しで持ち出し中ではありません",
+)
+DO_CHECK_TAKEOUT: Text = ("Check the media ids of the takeout.", "持ち出しの媒体番号を確認してください。")
+WHAT_RETURN: Text = ("Takeout returned", "持ち出しの返却")
+WHAT_DEST_ERASURE: Text = ("Data erased at the destination", "持ち出し先での消去")
+CHECK_FAILED: Text = ("The return check failed (count or seals)", "返却時の確認(数量または封印)で不一致がありました")
+DO_REPORT_IF_LOST: Text = (
+    "If data may have been lost or seen, report an incident (custody incident).",
+    "データの紛失・漏えいの可能性があれば事故として報告してください(custody incident)。",
+)
+DEST_NOT_VERIFIED: Text = (
+    "The erasure at the destination was not verified as successful",
+    "持ち出し先での消去が成功と確認されていません",
+)
+
+
+def _h_departed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    body = e.body
+    media_ids = _ids(body, "media_ids")
+    if not st.permits.get("takeout"):
+        out.add("C2", ERROR, NO_TAKEOUT_PERMIT, todo=DO_STAY)
+    if not media_ids:
+        out.add("C2", ERROR, NO_MEDIA_NAMED, todo=DO_NAME_MEDIA)
+    row = transition(e.type, "media")
+    moved = [m for m in media_ids if _move_ok(st, out, row, m)]
+    carriers = _ids(body, "carriers")
+    _check_carriers(st, e, out, carriers)
+    encryption = _d(body, "encryption")
+    electronic = any(st.media[m].kind != "paper" for m in media_ids if m in st.media)
+    approval = _approval(st, e, "takeout", out)
+    if approval is not None:
+        out.extend(coverage_problems(
+            approval, kind="takeout", media_ids=media_ids, at=e.at, uses_so_far=_uses(st, approval.id),
+            transport=_s(body, "transport"), carriers=carriers, encryption=encryption, encryption_needed=electronic,
+            destination=_s(body, "destination"),
+        ))
+    elif electronic and encryption.get("method") not in ("software", "hardware"):
+        out.add("C3", ERROR, NO_ENCRYPTION, missing=txt.NEED_ENCRYPTION, todo=txt.DO_ENCRYPT)
+    if not commit:
+        return
+    candidates = [d for d in (approval.body.deadline if approval else None, _s(body, "planned_return") or None)
+                  if d is not None and _ms(d) is not None]
+    deadline = min(candidates, key=lambda d: _ms(d) or 0) if candidates else None
+    st.takeouts[e.seq] = Takeout(e.seq, approval.id if approval else None, media_ids, list(moved), deadline,
+                                 _ms(deadline) if deadline else None)
+    for media_id in moved:
+        m = st.media[media_id]
+        _touch(m, e.seq, TAKEN_OUT)
+        m.takeout_seq = e.seq
+    if approval is not None:
+        _use_approval(st, approval, e.seq)
+        for media_id in media_ids:
+            if media_id in approval.body.media:
+                _add_cover(st, media_id, approval.body)
+
+
+def _takeout_media(st: LedgerState, e: EventLike, out: _Out) -> tuple[Takeout | None, list[str]]:
+    """The open takeout an entry closes and which of its media it may close (violations for the others)."""
+    seq = e.body.get("takeout_seq")
+    media_ids = _ids(e.body, "media_ids")
+    takeout = st.takeouts.get(seq) if isinstance(seq, int) and not isinstance(seq, bool) else None
+    if takeout is None:
+        out.add("C4", ERROR, NO_SUCH_TAKEOUT, media=media_ids[0] if media_ids else None, todo=DO_GIVE_TAKEOUT,
+                seq=seq if isinstance(seq, int) else "-")
+        return None, []
+    row = transition(e.type, "media")
+    ok = []
+    for media_id in media_ids:
+        if st.state_of(media_id) == TAKEN_OUT and media_id not in takeout.open:
+            out.add("C4", ERROR, NOT_ON_TAKEOUT, media=media_id, todo=DO_CHECK_TAKEOUT, m=media_id,
+                    seq=takeout.seq)
+        elif _move_ok(st, out, row, media_id):
+            ok.append(media_id)
+    return takeout, ok
+
+
+def _close_takeout(st: LedgerState, takeout: Takeout, media_id: str, seq: int) -> None:
+    if media_id in takeout.open:
+        takeout.open.remove(media_id)
+        takeout.closed[media_id] = seq
+    m = st.media.get(media_id)
+    if m is not None and m.takeout_seq == takeout.seq:
+        m.takeout_seq = None
+
+
+def _h_takeout_returned(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    takeout, ok = _takeout_media(st, e, out)
+    if takeout is None:
+        return
+    first = ok[0] if ok else None
+    _late(out, e, takeout.deadline, takeout.deadline_ms, first, "C4", WHAT_RETURN)
+    result = _d(e.body, "check")
+    if result.get("count_match") is False or result.get("seals_intact") is False:
+        out.add("C4", WARNING, CHECK_FAILED, media=first, todo=DO_REPORT_IF_LOST, blocking=False)
+    if commit:
+        for media_id in ok:
+            _close_takeout(st, takeout, media_id, e.seq)
+            _touch(st.media[media_id], e.seq, IN_STORAGE)
+
+
+def _h_erased_at_destination(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    takeout, ok = _takeout_media(st, e, out)
+    if takeout is None:
+        return
+    first = ok[0] if ok else None
+    if not _verified(e.body):
+        out.add("C4", ERROR, DEST_NOT_VERIFIED, media=first, todo=txt.DO_ERASE_AGAIN)
+        return
+    _late(out, e, takeout.deadline, takeout.deadline_ms, first, "C4", WHAT_DEST_ERASURE)
+    if commit:
+        for media_id in ok:
+            _close_takeout(st, takeout, media_id, e.seq)
+            m = st.media[media_id]
+            _touch(m, e.seq, ERASED)
+            m.erased_seq = e.seq
+
+
+def end_open_takeouts(st: LedgerState, out: _Out, when: int, *, closing: bool, blocks: bool,
+                      reported: set[str]) -> None:
+    """C4 at the end: media still out on a takeout past its deadline, or at close (``reported`` collects them)."""
+    for takeout in st.takeouts.values():
+        if takeout.open and (closing or (takeout.deadline_ms is not None and when > takeout.deadline_ms)):
+            for media_id in takeout.open:
+                reported.add(media_id)
+                out.add("C4", ERROR, TAKEOUT_OPEN, media=media_id, todo=DO_CLOSE_TAKEOUT, blocking=blocks,
+                        m=media_id, seq=takeout.seq, deadline=takeout.deadline or "-")
+
+
+#: The entry types this family handles.
+HANDLERS: dict[str, Handler] = {
+    "takeout.departed": _h_departed,
+    "takeout.returned": _h_takeout_returned,
+    "takeout.erased_at_destination": _h_erased_at_destination,
+}
+
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C2", ("takeout without a valid prior approval", "有効な事前承認のない持ち出し"), "②"),
+    RuleCode("C3", ("takeout without the required encryption", "必要な暗号化のない持ち出し"), "②"),
+    RuleCode("C4", ("takeout not returned or erased by its deadline", "期限までに返却・消去されない持ち出し"), "②"),
+)
