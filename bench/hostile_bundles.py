@@ -5,7 +5,7 @@
 From one honest, cosigned bundle (tests/verify/hostile.py) it makes: a manifest origin of 64 KiB and of
 2 MiB (the messages quote it), entries.jsonl as one 200 MB line, a ~1 MB zip holding a 1 GiB line, and
 a FIFO or a link to /dev/zero in place of manifest.json and of entries.jsonl.  Each is verified against
-the trust store by a fresh `python -m custody.ledger.cli.main verify` process, limited to 6 GB of
+the trust store by a fresh `python -m custody.cli.main verify` process, limited to 6 GB of
 address space (so that reading /dev/zero ends in MemoryError, not in the machine's memory) and killed
 at the deadline.  Prints one JSON line per case: exit code (None: killed at the deadline), wall, user
 and system seconds, peak RSS, and the first line of stderr.  To time another tree of the code, put it
@@ -97,7 +97,7 @@ def _limit_memory() -> None:
 
 def run_verify(bundle: Path, authority: Path, timeout: float) -> dict[str, Any]:
     """One `custody verify` process: its exit code (None if killed at ``timeout``), times and peak RSS."""
-    command = [sys.executable, "-m", "custody.ledger.cli.main", "--lang", "en", "verify", os.fspath(bundle),
+    command = [sys.executable, "-m", "custody.cli.main", "--lang", "en", "verify", os.fspath(bundle),
                "--authority", os.fspath(authority)]
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()

@@ -322,7 +322,7 @@ MAX_ENTRIES_BYTES = 64 * GIB
 MAX_LOG_VKEY_BYTES = 64 * KIB
 MAX_CHECKPOINT_BYTES = 1 * MIB
 MAX_PROOF_BYTES = 2 * MIB
-# What `custody attach` and the recording commands accept (ledger/cli/common.py ATTACHMENT_LIMIT; a test
+# What `custody attach` and the recording commands accept (cli/common.py ATTACHMENT_LIMIT; a test
 # keeps the two equal): the bundle can hold no larger attachment the ledger recorded.
 MAX_ATTACHMENT_BYTES = 64 * MIB
 MAX_OTHER_BYTES = 64 * MIB  # any other file, listed or not

@@ -595,7 +595,8 @@ def _check_roots(ctx: Context, cps: _Checkpoints, size: int, root: bytes) -> Non
 
 
 def checked_chunks(
-    chunks: Iterator[tuple[int, list[bytes], dict[int, LongLine] | None]], registry: Registry, origin: str, ordered_sizes: Sequence[int],
+    chunks: Iterator[tuple[int, list[bytes], dict[int, LongLine] | None]], registry: Registry, origin: str,
+    ordered_sizes: Sequence[int],
     n_workers: int, *, small: bool = False,
 ) -> Iterator[tuple[list[bytes], Checked]]:
     """Each chunk's lines with the workers' verdict on them, in order: the process pool's plumbing, apart from

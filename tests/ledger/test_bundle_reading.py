@@ -37,7 +37,7 @@ from custody.ledger.bundle import (
     LongLine,
     export_bundle,
 )
-from custody.ledger.cli.common import ATTACHMENT_LIMIT
+from custody.cli.common import ATTACHMENT_LIMIT
 from custody.ledger.entry import MAX_LEAF_BYTES, sign_entry
 from custody.ledger.errors import BundleFormatError, SchemaError
 from custody.ledger.rfc6962 import leaf_hash
