@@ -25,6 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from custody.cli.common import ATTACHMENT_LIMIT
 from custody.ledger.bundle import (
     MAX_ATTACHMENT_BYTES,
     MAX_CHECKPOINT_BYTES,
@@ -37,7 +38,6 @@ from custody.ledger.bundle import (
     LongLine,
     export_bundle,
 )
-from custody.cli.common import ATTACHMENT_LIMIT
 from custody.ledger.entry import MAX_LEAF_BYTES, sign_entry
 from custody.ledger.errors import BundleFormatError, SchemaError
 from custody.ledger.rfc6962 import leaf_hash
