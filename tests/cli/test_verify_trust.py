@@ -59,9 +59,12 @@ def _site(custody: Custody, root: Path) -> Site:
     _ok(custody("note", "作業開始。施錠保管庫の封印を確認した。", "-l", str(ledger), "-k", str(root / "resp-sato.key")))
     _ok(custody("checkpoint", "-l", str(ledger)))
     _ok(custody("authority", "trust", "-a", str(authority), "-l", str(ledger), "--yes"))
-    _ok(custody("witness-request", "-l", str(ledger), "-o", str(root / "req")))
-    _ok(custody("witness", "cosign", str(root / "req"), "--authority", str(authority), "-o", str(root / "resp")))
-    _ok(custody("witness", "import", str(root / "resp"), "-l", str(ledger)))
+    for _round in ("size 1", "latest"):  # a new witness cosigns the tree of size 1 first (docs/spec.md §8.1)
+        for name in ("req", "resp"):
+            (root / name).unlink(missing_ok=True)
+        _ok(custody("witness-request", "-l", str(ledger), "-o", str(root / "req")))
+        _ok(custody("witness", "cosign", str(root / "req"), "--authority", str(authority), "-o", str(root / "resp")))
+        _ok(custody("witness", "import", str(root / "resp"), "-l", str(ledger)))
     _ok(custody("export", str(bundle), "-l", str(ledger)))
     return Site(authority, ledger, bundle)
 
