@@ -92,7 +92,8 @@ def init(
         raise UsageError(
             _("Cannot read the contract file {path}: {why}").format(path=contract, why=exc.strerror)
         ) from None
-    responsible = load_signer(key, passphrase_file)
+    # Not the key agent's: it signs entries of the ledger it was unlocked for, and this one does not exist yet.
+    responsible = load_signer(key, passphrase_file, agent=False)
     secret = passphrase(
         log_passphrase_file, prompt=_("New passphrase for the log key: "), confirm=True,
         env_var="CUSTODY_LOG_PASSPHRASE",

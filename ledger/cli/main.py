@@ -32,6 +32,7 @@ def _language_from_args(args: Sequence[str]) -> str | None:
 # every other command, build the whole application ("key" too: core and the workflow both add to it).
 _OWN_COMMANDS = {
     "custody.ledger.cli.core": frozenset({"init", "note", "attach", "checkpoint", "export", "prove", "example"}),
+    "custody.ledger.cli.unlockcmd": frozenset({"unlock", "lock"}),
     "custody.ledger.cli.workflow": frozenset({
         "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "close", "status",
     }),
@@ -127,8 +128,8 @@ def _register_optional(app: typer.Typer) -> None:
     """Command groups from the other packages, registered when present."""
     from importlib import import_module
 
-    for module in ("custody.ledger.cli.workflow", "custody.ledger.cli.municipality", "custody.ledger.cli.agentcmd",
-                   "custody.ledger.cli.reportcmd"):
+    for module in ("custody.ledger.cli.workflow", "custody.ledger.cli.unlockcmd", "custody.ledger.cli.municipality",
+                   "custody.ledger.cli.agentcmd", "custody.ledger.cli.reportcmd"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:
