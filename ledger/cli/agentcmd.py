@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -73,6 +72,8 @@ def register_agent(
     key_name, public = key_file_info(agent_key)
     vkey = Verifier(key_name, ALG_ED25519, public).vkey
     signer = load_signer(key, passphrase_file)
+    import socket
+
     machine = host or socket.gethostname()
     with Ledger.open(ledger_dir) as ledger:
         vendor = ledger.genesis().body.get("vendor")

@@ -8,7 +8,6 @@ from typing import Any
 
 import typer
 
-from custody.ledger.bundle import Bundle, build_tlog_proof, export_bundle
 from custody.ledger.cli.common import (
     CommandTree,
     err,
@@ -247,6 +246,8 @@ def export(
     ledger_dir: Path = ledger_option(),
     json_out: bool = json_option(),
 ) -> None:
+    from custody.ledger.bundle import export_bundle
+
     with Ledger.open(ledger_dir, readonly=True) as ledger:
         manifest = export_bundle(ledger.store, ledger.log_verifier().vkey, output, as_zip=as_zip)
     if json_out:
@@ -261,6 +262,8 @@ def prove(
     output: Path = typer.Option(..., "--output", "-o", help=_("The .tlog-proof file to write.")),
     ledger_dir: Path = ledger_option(),
 ) -> None:
+    from custody.ledger.bundle import build_tlog_proof
+
     with Ledger.open(ledger_dir, readonly=True) as ledger:
         latest = ledger.latest_checkpoint()
         if latest is None or seq >= latest[0] or seq < 0:
@@ -277,4 +280,4 @@ def prove(
         seq=seq, size=latest[0], path=output), markup=False)
 
 
-__all__ = ["Bundle", "KeyFileError", "register"]
+__all__ = ["KeyFileError", "register"]

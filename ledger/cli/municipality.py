@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from custody.ledger.bundle import Bundle
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.cli.common import (
     EXIT_REFUSED,
@@ -47,13 +46,18 @@ from custody.ledger.i18n import _, text
 from custody.ledger.keyfile import read_key_file
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import check_key_name, parse_note
-from custody.ledger.witness_protocol import STATUS_CONFLICT, format_add_checkpoint, parse_add_checkpoint
-from custody.verify.witness import DEFAULT_MAX_BODY, Decision, WitnessServer, status_meaning
+from custody.ledger.witness_protocol import (
+    DEFAULT_MAX_BODY,
+    STATUS_CONFLICT,
+    format_add_checkpoint,
+    parse_add_checkpoint,
+)
 
 # The trust store, the witness client (urllib, ssl) and rich's markup are imported by the commands that use
 # them: every other command builds this help too, and should not pay for them (start-up time).
 if TYPE_CHECKING:
     from custody.verify.authority import Authority, Pin
+    from custody.verify.witness import Decision
 
 #: Largest request or response file read by the offline commands.
 MAX_FILE = 1 << 20
@@ -168,6 +172,8 @@ def _pin_from_sources(bundle: Path | None, ledger_dir: Path | None, genesis: Pat
     if len(given) != 1:
         raise UsageError(_("Give exactly one of --bundle, --ledger or --genesis."))
     if bundle is not None:
+        from custody.ledger.bundle import Bundle
+
         with Bundle(bundle) as b:
             first = next(iter(b.iter_lines()), None)
             if first is None:
@@ -344,6 +350,7 @@ def witness_cosign(
     json_out: bool = json_option(),
 ) -> None:
     from custody.verify.authority import Authority
+    from custody.verify.witness import status_meaning
 
     body = _read_file(request_file, _("witness request"))
     authority = Authority.open(authority_dir)
@@ -415,6 +422,7 @@ def witness_serve(
     passphrase_file: Path | None = passphrase_file_option(),
 ) -> None:
     from custody.verify.authority import Authority
+    from custody.verify.witness import WitnessServer
 
     host, port = _parse_listen(listen)
     authority = Authority.open(authority_dir)

@@ -15,17 +15,17 @@ signatures the agent makes never loads OpenSSL's bindings for them.
 
 from __future__ import annotations
 
+import _socket  # see custody.ledger.keyagent.protocol
 import base64
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
 from custody.ledger.errors import KeyAgentError, RuleRefusal
 from custody.ledger.i18n import _
 from custody.ledger.keyagent import paths, protocol
+from custody.ledger.keyagent.protocol import LOG_KEY, PERSON_KEY
 from custody.ledger.note import ALG_ED25519, Signer
-from custody.ledger.signing_domain import LOG_KEY, PERSON_KEY
 
 #: How long a command waits for one answer of a running agent.
 TIMEOUT_SECONDS = 30.0
@@ -40,7 +40,7 @@ class AgentClient:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         self._sock.settimeout(TIMEOUT_SECONDS)
         try:
             self._sock.connect(str(path))

@@ -10,8 +10,8 @@ TEXT}``.  Binary values are standard base64.
 
 from __future__ import annotations
 
+import _socket  # socket's C half: the Python module spends ~5 ms building enums every command would pay for
 import json
-import socket
 import struct
 from typing import Any
 
@@ -28,19 +28,24 @@ REVOKED = "revoked"  # the ledger revoked the key or replaced it (rotation, remo
 OTHER_LEDGER = "other-ledger"
 BAD_REQUEST = "bad-request"
 
+# The kinds of key (custody.ledger.signing_domain's PERSON_KEY and LOG_KEY, which a test keeps equal): not
+# imported from there, so that a command asking for a signature does not load the signing-input parsers.
+PERSON_KEY = "person"
+LOG_KEY = "log"
+
 
 class ProtocolError(Exception):
     """The other side broke the framing or closed the connection."""
 
 
-def send(sock: socket.socket, message: dict[str, Any]) -> None:
+def send(sock: _socket.socket, message: dict[str, Any]) -> None:
     data = json.dumps(message, separators=(",", ":")).encode("utf-8")
     if len(data) > MAX_FRAME:
         raise ProtocolError(f"frame of {len(data)} bytes is over {MAX_FRAME}")
     sock.sendall(_LENGTH.pack(len(data)) + data)
 
 
-def _exactly(sock: socket.socket, n: int) -> bytes:
+def _exactly(sock: _socket.socket, n: int) -> bytes:
     parts: list[bytes] = []
     while n:
         chunk = sock.recv(min(n, 65536))
@@ -51,7 +56,7 @@ def _exactly(sock: socket.socket, n: int) -> bytes:
     return b"".join(parts)
 
 
-def receive(sock: socket.socket) -> dict[str, Any]:
+def receive(sock: _socket.socket) -> dict[str, Any]:
     (length,) = _LENGTH.unpack(_exactly(sock, _LENGTH.size))
     if length > MAX_FRAME:
         raise ProtocolError(f"frame of {length} bytes is over {MAX_FRAME}")
@@ -81,8 +86,8 @@ def encode(message: dict[str, Any]) -> bytes:
     return _LENGTH.pack(len(data)) + data
 
 
-def peer_uid(sock: socket.socket) -> int:
+def peer_uid(sock: _socket.socket) -> int:
     """The user id of the process at the other end of a Unix socket (SO_PEERCRED: pid, uid, gid)."""
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", creds)
     return int(uid)
