@@ -87,7 +87,8 @@ def classify(message: bytes, *, key_name: str, role: str) -> SigningInput:
     else:
         raise _refuse("not an entry, an approval or a checkpoint of custody")
     if found.domain not in allowed:
-        raise _refuse(f"a {role} key does not sign {found.domain}s")
+        article = "an" if found.domain[0] in "aeiou" else "a"
+        raise _refuse(f"a {role} key does not sign {article} {found.domain}")
     return found
 
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from custody.ledger.errors import CustodyError, KeyAgentError, KeyFileError, RuleRefusal
+from custody.ledger.errors import CustodyError, KeyAgentError, RuleRefusal
 from custody.ledger.i18n import _, language
 from custody.ledger.keyagent import client, paths
 from custody.ledger.signing_domain import LOG_KEY, PERSON_KEY
@@ -89,15 +89,18 @@ def start(*, key: Path, passphrase: bytes, ledger: Path | None, log_passphrase: 
 
 
 def _error_from(reply: dict[str, Any]) -> CustodyError:
-    code = reply.get("exit_code")
-    message = str(reply.get("message"))
-    hint = reply.get("hint")
-    if code == RuleRefusal.exit_code:
-        return RuleRefusal(str(reply.get("code") or "C9"), message, todo=hint or "")
-    if code == KeyFileError.exit_code:
-        return KeyFileError(message, hint=hint)
+    """The error the agent reported, as the same class (custody.ledger.errors) with its message and hint."""
+    from custody.ledger import errors
+
+    message, hint = str(reply.get("message")), reply.get("hint")
+    kind = getattr(errors, str(reply.get("kind")), None)
+    if isinstance(kind, type) and issubclass(kind, RuleRefusal):
+        return kind(str(reply.get("code") or "C9"), message, todo=hint or "")
+    if isinstance(kind, type) and issubclass(kind, CustodyError):
+        return kind(message, hint=hint)
     error = CustodyError(message, hint=hint)
-    error.exit_code = int(code) if isinstance(code, int) else 1
+    code = reply.get("exit_code")
+    error.exit_code = code if isinstance(code, int) else 1
     return error
 
 

@@ -464,8 +464,8 @@ def main() -> None:
         config = json.loads(sys.stdin.readline())
         agent, listener, path = start(config)
     except CustodyError as exc:
-        _reply({"ok": False, "exit_code": exc.exit_code, "message": exc.message, "hint": exc.hint,
-                "code": getattr(exc, "code", None)})
+        _reply({"ok": False, "kind": type(exc).__name__, "exit_code": exc.exit_code, "message": exc.message,
+                "hint": exc.hint, "code": getattr(exc, "code", None)})
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - reported to custody unlock, which prints it
         _reply({"ok": False, "exit_code": 1, "message": f"{type(exc).__name__}: {exc}", "hint": None, "code": None})
