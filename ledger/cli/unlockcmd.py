@@ -58,6 +58,7 @@ def parse_duration(text: str, option: str) -> float:
 
 
 def _human(seconds: float) -> str:
+    seconds = round(seconds)  # what is left of a shift a moment after it began reads as the whole of it
     if seconds >= 3600:
         return _("{n:g} h").format(n=round(seconds / 3600, 1))
     if seconds >= 60:
