@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 
 from custody.ledger.errors import KeyAgentError
@@ -32,6 +31,8 @@ def agent_dir() -> Path:
     base = os.environ.get("XDG_RUNTIME_DIR")
     if base and os.path.isabs(base):
         return Path(base) / "custody"
+    import tempfile  # here only: it imports random and shutil, which a command need not load
+
     return Path(tempfile.gettempdir()) / f"custody-{os.getuid()}"
 
 
