@@ -594,12 +594,33 @@ def test_it_ends_when_its_time_is_up(world: World, agents: list[int], which: str
     assert not paths.socket_path().exists()
 
 
-def test_a_signature_keeps_it_from_idling_out(world: World, agents: list[int]) -> None:
-    reply = unlock(world, agents, idle=3600)
-    before = request({"op": "hello"})["idle_left"]
-    assert sign_request(next_entry(world), public=world.operator.verifier().public_key)["ok"] is True
-    assert request({"op": "hello"})["idle_left"] >= before
-    assert reply["shift_left"] <= 3600
+def test_a_signature_keeps_it_from_idling_out() -> None:
+    """The idle time counts from the last signature (on a manual clock: no test waits on time)."""
+    from custody.ledger.approval import make_approval_text
+    from custody.ledger.keyagent.hardening import LockedSeed
+    from custody.ledger.keyagent.server import Agent, HeldKey
+    from tests.world import approval_body
+
+    now = [1000.0]
+    public = signer("city-approver").verifier().public_key
+    held = HeldKey("city-approver", "person", public, LockedSeed(key("city-approver").private_bytes_raw()))
+    agent = Agent([held], None, shift_seconds=3600, idle_seconds=60, now=lambda: now[0])
+    approval = make_approval_text("city.example.lg.jp/custody/2026-017/site-1",
+                                  approval_body("takeout", "A-1", ["M-001"])).encode()
+    request = {"op": "sign", "role": "person", "public": base64.b64encode(public).decode(),
+               "message": base64.b64encode(approval).decode()}
+    now[0] += 59
+    assert not agent.expired()
+    assert agent.handle(request)["ok"] is True
+    now[0] += 59
+    assert not agent.expired()  # 118 s after unlocking, 59 s after the signature
+    assert agent.handle({"op": "hello"})["idle_left"] == 1
+    now[0] += 1
+    assert agent.expired()
+    now[0] = 1000 + 3600
+    agent.last_used = now[0]
+    assert agent.expired()  # the shift is over, whatever the last signature
+    agent.wipe()
 
 
 def test_it_ends_when_its_folder_is_removed_at_logout(world: World, agents: list[int]) -> None:
