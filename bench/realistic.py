@@ -26,7 +26,7 @@ from typing import Any
 from custody.ledger.entry import Entry, sign_entry
 from custody.ledger.store import Head
 from custody.ledger.workflow import CacheKeeper
-from tests.verify.builders import START, Site
+from tests.verify.builders import Site
 from tests.world import approve
 
 CYCLE = 100
@@ -91,7 +91,7 @@ def build(root: Path, entries: int, *, batch: int = 2000) -> Site:
     ledger = site.ledger
     origin = ledger.origin
     keep = CacheKeeper(ledger)  # as the agent keeps the commands' state cache
-    start = START + timedelta(days=1)  # after the setup, which the site's clock stamps a minute apart
+    start = site.clock.peek() + timedelta(minutes=1)  # after the setup, which the site's clock stamps a minute apart
     cycles = max(0, (entries - ledger.store.size) // CYCLE)
     pending: list[Callable[[Head], Entry]] = []
 
