@@ -70,7 +70,7 @@ from custody.ledger.lifecycle import LedgerState, advance, new_state
 from custody.ledger.note import Signer
 from custody.ledger.registry import KeyStatus
 from custody.ledger.timefmt import Clock, format_at, parse_at, system_clock
-from custody.ledger.workflow import projection
+from custody.ledger.workflow import CacheKeeper, projection
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,8 @@ class LedgerSink:
 
             check_url(witness_url)  # UsageError now, before anything is opened
         self.ledger = Ledger.open(self.root, clock=clock)
+        # The commands' state cache, kept current as observations are appended (custody.ledger.workflow).
+        self._cache = CacheKeeper(self.ledger)
         if busy_timeout is not None:
             _set_busy_timeout(self.ledger, busy_timeout)
         self.witness: WitnessQueue | None = None
@@ -193,7 +195,7 @@ class LedgerSink:
         deadline = time.monotonic() + self.busy_patience
         while True:
             try:
-                entry = self.ledger.append(event_type, body, self.signer)
+                entry = self.ledger.append(event_type, body, self.signer, after=self._cache)
             except StoreFullError as exc:
                 self.full_errors += 1
                 if exc.uncertain:  # its message says that the entry may be recorded; MSG_FULL would deny it

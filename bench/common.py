@@ -8,7 +8,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import apsw
@@ -89,13 +89,38 @@ class BareInsert:
         self._db.close()
 
 
+class SignedInsert(BareInsert):
+    """The floor of one signed durable transaction: a bare insert (above) plus one Ed25519 signature.
+
+    An append cannot do less: the entry must be signed, and it must be durable.  The row is the signature
+    and the ~400 bytes it signs, one per transaction, through one reused cursor, with WAL + FULL.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self._key = Ed25519PrivateKey.generate()
+
+    def one(self) -> None:
+        message = b"custody-entry/v1\n" + self._blob + self._seq.to_bytes(8, "big")
+        row = self._key.sign(message) + message
+        cursor = self._cursor
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute("INSERT INTO t VALUES(?, ?)", (self._seq, row))
+        cursor.execute("COMMIT")
+        self._seq += 1
+
+
 @dataclass
 class RssSampler:
     """Peak memory of a process and all its children: RSS every 50 ms, PSS every second.
 
     ``peak`` sums RSS, which counts the pages forked workers share with their
     parent once per process; ``peak_pss`` sums PSS (shared pages divided among
-    the processes sharing them), the tree's actual footprint.
+    the processes sharing them), the tree's actual footprint; ``peak_uss``
+    holds each process's largest USS (the pages no other process maps: what
+    one more worker adds), by process id; ``cpu`` each process's CPU seconds
+    when last seen (``cpu_seconds``: the tree's, which the rusage of reaped
+    children misses for a fork server's workers).
 
     The sampler runs on the machine it measures, so it must stay cheap: PSS
     walks every mapping of every process (``/proc/PID/smaps``), 3.7 ms for a
@@ -108,6 +133,8 @@ class RssSampler:
     pid: int
     peak: int = 0
     peak_pss: int = 0
+    peak_uss: dict[int, int] = field(default_factory=dict)
+    cpu: dict[int, float] = field(default_factory=dict)  # user + system seconds of each process, last seen
     period: float = 0.05
     pss_every: int = 20  # PSS on every 20th sample
     children_every: int = 10  # the process tree listed again on every 10th sample
@@ -129,9 +156,14 @@ class RssSampler:
                 if not procs or sample % self.children_every == 0:
                     procs = [proc, *proc.children(recursive=True)]
                 self.peak = max(self.peak, sum(p.memory_info().rss for p in procs))
+                for p in procs:
+                    times = p.cpu_times()
+                    self.cpu[p.pid] = times.user + times.system
                 if sample % self.pss_every == 0:
-                    pss = sum(getattr(p.memory_full_info(), "pss", 0) for p in procs)
-                    self.peak_pss = max(self.peak_pss, pss)
+                    full = {p.pid: p.memory_full_info() for p in procs}
+                    self.peak_pss = max(self.peak_pss, sum(getattr(m, "pss", 0) for m in full.values()))
+                    for pid, m in full.items():
+                        self.peak_uss[pid] = max(self.peak_uss.get(pid, 0), getattr(m, "uss", 0))
             except psutil.Error:
                 procs = []  # a process ended since it was listed: list the tree again next time
             sample += 1
@@ -141,6 +173,9 @@ class RssSampler:
         self._stop = True
         self._thread.join()
         return self.peak
+
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu.values())
 
 
 def median_ms(samples: list[float]) -> float:

@@ -1,8 +1,10 @@
 """Run every benchmark (``make bench``) and print where the results are.
 
-Each benchmark measures its own limit in the same run (raw Ed25519 rates,
-bare apsw insert rate) and reports ratios; results go to ``bench/out/*.json``
-and are summarised by hand in BENCHMARKS.md with the machine and date.
+Each benchmark measures its own limit in the same run (raw Ed25519 rates, the
+bare apsw insert and its floor with one signature, ``python -c pass`` and the
+import floor of a command) and reports ratios, with the load average around
+it; results go to ``bench/out/*.json``, and BENCHMARKS.md reports them in one
+table with the machine.
 
     python -m bench.run [--quick]
 """

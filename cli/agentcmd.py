@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -73,6 +72,8 @@ def register_agent(
     key_name, public = key_file_info(agent_key)
     vkey = Verifier(key_name, ALG_ED25519, public).vkey
     signer = load_signer(key, passphrase_file)
+    import socket
+
     machine = host or socket.gethostname()
     with Ledger.open(ledger_dir) as ledger:
         vendor = ledger.genesis().body.get("vendor")
@@ -170,12 +171,15 @@ def run(
     from custody.agents.mountinfo import MountFilter
     from custody.agents.volumes import VolumeProber
     from custody.agents.watcher import WatcherConfig
+    from custody.ledger.deferredkey import DeferredSigner
 
     argv = _alert_argv(on_alert)
     signer = load_signer(key, passphrase_file)
     with Ledger.open(ledger_dir) as ledger:
         check_agent_key(ledger, signer)
         log_signer = optional_log_signer(ledger, log_passphrase_file)
+        if isinstance(log_signer, DeferredSigner):
+            log_signer.open()  # a wrong log passphrase stops the agent now, not at its first checkpoint
         last = last_seen(ledger, signer.name)
         settings = ledger.config
     say = stderr_say()

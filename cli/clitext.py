@@ -43,31 +43,32 @@ _SHOW_COMPLETION = "Show completion for the current shell, to copy it or customi
 
 # English details that typer and click build into messages (typer/_click/core.py, parser.py,
 # typer/_coercion.py, typer/_param_types.py), and custody's message for each.
-_DETAILS: list[tuple[re.Pattern[str], Callable[..., str]]] = [
-    (re.compile(r"Got unexpected extra argument\(s\) \((?P<args>.*)\)", re.DOTALL),
+# (pattern, flags, render): compiled when a usage error is shown (re's own cache), not by every command's start-up.
+_DETAILS: list[tuple[str, int, Callable[..., str]]] = [
+    (r"Got unexpected extra argument\(s\) \((?P<args>.*)\)", re.DOTALL,
      lambda args: _("Got unexpected extra argument(s) ({args})").format(args=args)),
-    (re.compile(r"Option (?P<option>'[^']*') does not take a value\."),
+    (r"Option (?P<option>'[^']*') does not take a value\.", 0,
      lambda option: _("Option {option} does not take a value.").format(option=option)),
-    (re.compile(r"Option (?P<option>'[^']*') requires an argument\."),
+    (r"Option (?P<option>'[^']*') requires an argument\.", 0,
      lambda option: _("Option {option} requires a value.").format(option=option)),
-    (re.compile(r"Option (?P<option>'[^']*') requires (?P<n>\d+) arguments\."),
+    (r"Option (?P<option>'[^']*') requires (?P<n>\d+) arguments\.", 0,
      lambda option, n: _("Option {option} requires {n} values.").format(option=option, n=n)),
-    (re.compile(r"Argument (?P<argument>'[^']*') takes (?P<n>\d+) values\."),
+    (r"Argument (?P<argument>'[^']*') takes (?P<n>\d+) values\.", 0,
      lambda argument, n: _("Argument {argument} takes {n} values.").format(argument=argument, n=n)),
-    (re.compile(r"Value (?P<value>.*) is not a valid (?P<kind>[^.]+)\.", re.DOTALL),
+    (r"Value (?P<value>.*) is not a valid (?P<kind>[^.]+)\.", re.DOTALL,
      lambda value, kind: _("{value} is not a valid {kind}.").format(value=value, kind=kind)),
-    (re.compile(r"(?P<value>.*) is not one of (?P<choices>.*)\.", re.DOTALL),
+    (r"(?P<value>.*) is not one of (?P<choices>.*)\.", re.DOTALL,
      lambda value, choices: _("{value} is not one of {choices}.").format(value=value, choices=choices)),
-    (re.compile(r"(?P<message>.*)\. Did you mean (?P<suggestions>.*)\?", re.DOTALL),  # typer/core.py
+    (r"(?P<message>.*)\. Did you mean (?P<suggestions>.*)\?", re.DOTALL,  # typer/core.py
      lambda message, suggestions: _("{message}. Did you mean {suggestions}?").format(
          message=message.rstrip("。."), suggestions=suggestions)),
     # pydantic's messages, for the options typer converts with it (numbers and their bounds)
-    (re.compile(r"Input should be a valid integer.*", re.DOTALL), lambda: _("Enter a whole number.")),
-    (re.compile(r"Input should be greater than or equal to (?P<n>.+)"),
+    (r"Input should be a valid integer.*", re.DOTALL, lambda: _("Enter a whole number.")),
+    (r"Input should be greater than or equal to (?P<n>.+)", 0,
      lambda n: _("Enter {n} or more.").format(n=n)),
-    (re.compile(r"Input should be less than or equal to (?P<n>.+)"),
+    (r"Input should be less than or equal to (?P<n>.+)", 0,
      lambda n: _("Enter {n} or less.").format(n=n)),
-    (re.compile(r"Choose from:(?P<choices>.*)", re.DOTALL),
+    (r"Choose from:(?P<choices>.*)", re.DOTALL,
      lambda choices: _("Choose from:{choices}").format(choices=choices)),
 ]
 
@@ -146,8 +147,8 @@ def message(error: click_exceptions.UsageError) -> str:
 
 def detail(text: str) -> str:
     """An English detail from typer or click in custody's words, when it is one of their known forms."""
-    for pattern, render in _DETAILS:
-        found = pattern.fullmatch(text)
+    for pattern, flags, render in _DETAILS:
+        found = re.fullmatch(pattern, text, flags)
         if found:
             return render(**found.groupdict())
     return text

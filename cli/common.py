@@ -282,7 +282,14 @@ def passphrase(passphrase_file: Path | None, *, prompt: str, confirm: bool = Fal
     )
 
 
-def load_signer(key: Path | None, passphrase_file: Path | None) -> Signer:
+def load_signer(key: Path | None, passphrase_file: Path | None, *, agent: bool = True) -> Signer:
+    """The person's key: the key agent's (``custody unlock``) when it holds it, else the key file opened now."""
+    if agent:
+        from custody.ledger.keyagent.hooks import agent_person_signer
+
+        held = agent_person_signer(key)
+        if held is not None:
+            return held
     if key is None:
         raise KeyFileError(
             _("No signing key given."),
@@ -294,16 +301,27 @@ def load_signer(key: Path | None, passphrase_file: Path | None) -> Signer:
 
 
 def optional_log_signer(ledger: Ledger, log_passphrase_file: Path | None) -> Signer | None:
-    """The log key when its passphrase is at hand without asking (automatic checkpoints)."""
+    """The log key when it is at hand without asking (automatic checkpoints): the key agent's, else the
+    key file with its passphrase, opened only if a checkpoint is signed (``custody.ledger.deferredkey``)."""
+    from custody.ledger.keyagent.hooks import agent_log_signer, deferred_log_signer
+
+    held = agent_log_signer(ledger)
+    if held is not None:
+        return held
     if log_passphrase_file is None and not os.environ.get("CUSTODY_LOG_PASSPHRASE"):
         return None
     secret = resolve_passphrase(
         passphrase_file=log_passphrase_file, env_var="CUSTODY_LOG_PASSPHRASE", prompt=None, interactive=False
     )
-    return ledger.log_signer(secret)
+    return deferred_log_signer(ledger, secret)
 
 
 def log_signer(ledger: Ledger, log_passphrase_file: Path | None) -> Signer:
+    from custody.ledger.keyagent.hooks import agent_log_signer
+
+    held = agent_log_signer(ledger)
+    if held is not None:
+        return held
     secret = passphrase(
         log_passphrase_file, prompt=_("Passphrase for the log key: "), env_var="CUSTODY_LOG_PASSPHRASE"
     )

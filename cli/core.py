@@ -92,7 +92,8 @@ def init(
         raise UsageError(
             _("Cannot read the contract file {path}: {why}").format(path=contract, why=exc.strerror)
         ) from None
-    responsible = load_signer(key, passphrase_file)
+    # Not the key agent's: it signs entries of the ledger it was unlocked for, and this one does not exist yet.
+    responsible = load_signer(key, passphrase_file, agent=False)
     secret = passphrase(
         log_passphrase_file, prompt=_("New passphrase for the log key: "), confirm=True,
         env_var="CUSTODY_LOG_PASSPHRASE",
@@ -246,6 +247,8 @@ def export(
     ledger_dir: Path = ledger_option(),
     json_out: bool = json_option(),
 ) -> None:
+    from custody.ledger.bundle import export_bundle
+
     with Ledger.open(ledger_dir, readonly=True) as ledger:
         manifest = export_bundle(ledger.store, ledger.log_verifier().vkey, output, as_zip=as_zip)
     if json_out:
@@ -260,6 +263,8 @@ def prove(
     output: Path = typer.Option(..., "--output", "-o", help=_("The .tlog-proof file to write.")),
     ledger_dir: Path = ledger_option(),
 ) -> None:
+    from custody.ledger.bundle import build_tlog_proof
+
     with Ledger.open(ledger_dir, readonly=True) as ledger:
         latest = ledger.latest_checkpoint()
         if latest is None or seq >= latest[0] or seq < 0:
@@ -276,4 +281,4 @@ def prove(
         seq=seq, size=latest[0], path=output), markup=False)
 
 
-__all__ = ["Bundle", "KeyFileError", "register"]
+__all__ = ["KeyFileError", "register"]

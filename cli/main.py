@@ -7,6 +7,7 @@ locale) first, then builds the application.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -32,6 +33,7 @@ def _language_from_args(args: Sequence[str]) -> str | None:
 # every other command, build the whole application ("key" too: core and the workflow both add to it).
 _OWN_COMMANDS = {
     "custody.cli.core": frozenset({"init", "note", "attach", "checkpoint", "export", "prove", "example"}),
+    "custody.cli.unlockcmd": frozenset({"unlock", "lock"}),
     "custody.cli.workflow": frozenset({
         "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "close", "status",
     }),
@@ -96,13 +98,58 @@ def build_app(args: Sequence[str] | None = None) -> typer.Typer:
         import_module(owner).register(app, only=command)
         if subcommand is not None:
             _only_subcommand(app, command, subcommand)
+        elif args is not None and _lists_only(args, command, subcommand):
+            _list_only(app, command)
         return app
     from custody.cli import core, verifycmd
 
     core.register(app)
     verifycmd.register(app)
     _register_optional(app)
+    if args is not None and _lists_only(args, command, subcommand):
+        _list_only(app, command)
     return app
+
+
+def _lists_only(args: Sequence[str], command: str | None, subcommand: str | None) -> bool:
+    """Whether the command line only lists commands: ``custody [--help]`` or ``custody GROUP [--help]``."""
+    if subcommand is not None:
+        return False
+    helps = any(arg in ("--help", "-h") for arg in args)
+    return helps or not [arg for arg in args if arg.startswith("-") and arg != "--lang" and not
+                         arg.startswith("--lang=")]
+
+
+def _listed() -> None:
+    """Stands in for a command whose help line is all a listing shows (see ``_list_only``)."""
+
+
+def _list_only(app: typer.Typer, group_name: str | None) -> None:
+    """Give the commands a listing shows no parameters to convert.
+
+    typer turns every command below the one it runs into a click command,
+    reading each function's signature and evaluating its type hints: for
+    ``custody --help`` that was all 60 commands, two thirds of the time it
+    took.  A listing (the root's, or a group's) prints each command's name and
+    help line, which the registration holds; so the listed commands get a
+    function without parameters (``_listed``), and the groups below a listed
+    level keep their help line and no commands.  What is printed stays the
+    same (tests/cli/test_startup.py compares).
+    """
+    if group_name is None:
+        target = app
+        for info in app.registered_groups:
+            if info.typer_instance is not None:
+                info.typer_instance.registered_commands = []
+                info.typer_instance.registered_groups = []
+    else:
+        found = next((info.typer_instance for info in app.registered_groups
+                      if info.name == group_name and info.typer_instance is not None), None)
+        if found is None:
+            return
+        target = found
+    for command in target.registered_commands:
+        command.callback = _listed
 
 
 def _only_subcommand(app: typer.Typer, group_name: str | None, subcommand: str) -> None:
@@ -128,8 +175,9 @@ def _register_optional(app: typer.Typer) -> None:
     """Command groups from the other packages, registered when present."""
     from importlib import import_module
 
-    for module in ("custody.cli.workflow", "custody.cli.municipality", "custody.cli.agentcmd",
-                   "custody.cli.reportcmd", "custody.desk.command"):
+    for module in ("custody.cli.workflow", "custody.cli.unlockcmd", "custody.cli.municipality",
+                   "custody.cli.agentcmd", "custody.cli.reportcmd",
+                   "custody.desk.command"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:
@@ -140,11 +188,20 @@ def _register_optional(app: typer.Typer) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    # Imports and the application made below live until the process ends: the cyclic garbage collector would
+    # walk them again and again for nothing, and once more at exit.  It is paused until the command runs, and
+    # what exists by then, and again at the end, is frozen out of its sight (gc.freeze).
+    gc.disable()
     args = list(sys.argv[1:] if argv is None else argv)
     set_language(_language_from_args(args))
     app = build_app(args)
     clitext.install()
-    app(args=args, prog_name="custody")
+    gc.freeze()
+    gc.enable()
+    try:
+        app(args=args, prog_name="custody")
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -41,7 +41,6 @@ from custody.cli.common import (
     passphrase_file_option,
     print_json,
 )
-from custody.ledger.bundle import Bundle
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.errors import NoteFormatError, StoreError, UsageError
 from custody.ledger.i18n import _, text
@@ -49,13 +48,18 @@ from custody.ledger.keyfile import read_key_file
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import check_key_name, parse_note
 from custody.ledger.quoting import quote
-from custody.ledger.witness_protocol import STATUS_CONFLICT, format_add_checkpoint, parse_add_checkpoint
-from custody.verify.witness import DEFAULT_MAX_BODY, Decision, status_meaning
+from custody.ledger.witness_protocol import (
+    DEFAULT_MAX_BODY,
+    STATUS_CONFLICT,
+    format_add_checkpoint,
+    parse_add_checkpoint,
+)
 
 # The trust store, the witness client (urllib, ssl) and rich's markup are imported by the commands that use
 # them: every other command builds this help too, and should not pay for them (start-up time).
 if TYPE_CHECKING:
     from custody.verify.authority import Authority, Pin
+    from custody.verify.witness import Decision
 
 # The HTTP server's defaults (verify/witness_http.py), repeated here so that the help is built without importing
 # uvicorn and Starlette; tests/verify/test_witness_online.py checks that they agree.
@@ -176,6 +180,8 @@ def _pin_from_sources(bundle: Path | None, ledger_dir: Path | None, genesis: Pat
     if len(given) != 1:
         raise UsageError(_("Give exactly one of --bundle, --ledger or --genesis."))
     if bundle is not None:
+        from custody.ledger.bundle import Bundle
+
         with Bundle(bundle) as b:
             first = next(iter(b.iter_lines()), None)
             if first is None:
@@ -352,6 +358,7 @@ def witness_cosign(
     json_out: bool = json_option(),
 ) -> None:
     from custody.verify.authority import Authority
+    from custody.verify.witness import status_meaning
 
     body = _read_file(request_file, _("witness request"))
     authority = Authority.open(authority_dir)

@@ -17,7 +17,6 @@ import re
 from typing import Any
 
 import orjson
-import rfc8785
 
 from custody.ledger.errors import CanonicalJSONError
 
@@ -111,6 +110,8 @@ def dumps(value: Any) -> bytes:
             return _fast_dumps(value)
         except orjson.JSONEncodeError:
             pass  # a lone surrogate: let rfc8785 name the problem
+    import rfc8785  # the slow path only: every command would otherwise pay for its import
+
     try:
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:

@@ -153,6 +153,10 @@ class PassphraseError(KeyFileError):
     """The passphrase does not open the key envelope (exit 5)."""
 
 
+class KeyAgentError(KeyFileError):
+    """The key agent (``custody unlock``) cannot be used, or refused to sign what it was asked to (exit 5)."""
+
+
 # --- Rules. ---
 
 

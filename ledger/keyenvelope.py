@@ -37,17 +37,17 @@ import base64
 import binascii
 import os
 from dataclasses import dataclass
-from typing import Any
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from typing import TYPE_CHECKING, Any
 
 from custody.ledger import canonical, note
 from custody.ledger.errors import CanonicalJSONError, KeyFileError, NoteFormatError, PassphraseError
 from custody.ledger.i18n import _
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+# cryptography's ciphers and KDF are imported where a key is sealed or opened: reading a key file's public
+# half (envelope_info), which a command does when the key agent signs for it, needs none of them.
 
 VERSION = 1
 ALG = "ed25519"
@@ -136,11 +136,13 @@ def _aad(name: str, public_b64: str) -> bytes:
 def _derive(passphrase: bytes, salt: bytes, n: int) -> bytes:
     if not passphrase:
         raise PassphraseError(_("The passphrase is empty."), hint=_("Choose a non-empty passphrase."))
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
     return Scrypt(salt=salt, length=KEY_SIZE, n=n, r=SCRYPT_R, p=SCRYPT_P).derive(passphrase)
 
 
 def _public_raw(private_key: Ed25519PrivateKey) -> bytes:
-    return private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return private_key.public_key().public_bytes_raw()
 
 
 def seal_private_key(
@@ -156,9 +158,9 @@ def seal_private_key(
     nonce = os.urandom(NONCE_SIZE)
     aes_key = _derive(passphrase, salt, n)
     public_b64 = _b64(_public_raw(private_key))
-    secret = private_key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
+    secret = private_key.private_bytes_raw()
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     ciphertext = AESGCM(aes_key).encrypt(nonce, secret, _aad(name, public_b64))
     return canonical.dumps(
         {
@@ -228,6 +230,10 @@ def open_private_key(envelope: bytes, passphrase: bytes) -> tuple[str, Ed25519Pr
     part was altered), KeyFileError if it is malformed, too weak or
     inconsistent.
     """
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     parsed = _parse(envelope)
     aes_key = _derive(passphrase, parsed.salt, parsed.n)
     try:

@@ -28,13 +28,15 @@ import getpass
 import os
 import stat
 from pathlib import Path
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING
 
 from custody.ledger.dirsync import fsync_directory
 from custody.ledger.errors import KeyFileError, PassphraseError
 from custody.ledger.i18n import _
 from custody.ledger.keyenvelope import DEFAULT_N, envelope_info, open_private_key, seal_private_key
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 PASSPHRASE_ENV = "CUSTODY_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 # An envelope is about 500 bytes; anything far larger is not a key file.
@@ -48,6 +50,8 @@ _COMMON_FLAGS = getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 def generate_key() -> Ed25519PrivateKey:
     """A new Ed25519 private key from the operating system's random source."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return Ed25519PrivateKey.generate()
 
 

@@ -14,9 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING, Any
 
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.config import LedgerConfig, LedgerPaths
@@ -29,6 +27,9 @@ from custody.ledger.note import Signer, Verifier, add_signatures, open_note, par
 from custody.ledger.registry import GENESIS
 from custody.ledger.store import AfterInsert, Head, Store
 from custody.ledger.timefmt import Clock, format_at, parse_at, system_clock
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 Precheck = Callable[[Store, int], None]
 LogSignerOpener = Callable[[], Signer | None]  # opens the log key when a checkpoint is due (None: no key)

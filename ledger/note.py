@@ -33,12 +33,15 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from typing import TYPE_CHECKING
 
 from custody.ledger.errors import NoteFormatError, SignatureError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+# cryptography is imported where a key is used, not with this module: a command whose entry is signed by
+# the key agent (custody.ledger.keyagent) and that verifies nothing never loads OpenSSL's bindings.
 
 __all__ = [
     "ALG_COSIGNATURE_V1",
@@ -143,7 +146,17 @@ def key_id(name: str, alg: int, public_key: bytes) -> bytes:
     return digest[:KEY_ID_SIZE]
 
 
+@functools.cache
+def _invalid_signature() -> type[Exception]:
+    from cryptography.exceptions import InvalidSignature
+
+    return InvalidSignature
+
+
 def _ed25519_verify(public_key: bytes, message: bytes, signature: bytes, who: str) -> None:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     if len(signature) != _ED25519_SIG_SIZE:
         raise SignatureError(f"signature by {who} is {len(signature)} bytes, not {_ED25519_SIG_SIZE}")
     try:
@@ -180,6 +193,8 @@ class Verifier:
 
     @functools.cached_property
     def _public(self) -> Ed25519PublicKey:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         return Ed25519PublicKey.from_public_bytes(self.public_key)
 
     def __getstate__(self) -> dict[str, object]:
@@ -232,8 +247,10 @@ class Verifier:
         """
         try:
             self._public.verify(signature, message)
-        except (InvalidSignature, ValueError):
-            raise SignatureError(f"signature by {self.name!r} does not verify") from None
+        except Exception as exc:
+            if isinstance(exc, ValueError | _invalid_signature()):
+                raise SignatureError(f"signature by {self.name!r} does not verify") from None
+            raise
 
 
 class Signer:
@@ -247,17 +264,25 @@ class Signer:
     __slots__ = ("_alg", "_key", "_key_id", "_name", "_public")
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey, alg: int = ALG_ED25519) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        if not isinstance(private_key, Ed25519PrivateKey):
+            raise TypeError("private_key must be an Ed25519PrivateKey")
+        self._set_public(name, alg, private_key.public_key().public_bytes_raw())
+        self._key = private_key
+
+    def _set_public(self, name: str, alg: int, public: bytes) -> None:
+        """Name, type and public key (for a subclass whose private key lives elsewhere: the key agent's)."""
         check_key_name(name)
         if alg not in _SUPPORTED_ALGS:
             raise ValueError(f"unsupported signature type 0x{alg:02x}")
-        if not isinstance(private_key, Ed25519PrivateKey):
-            raise TypeError("private_key must be an Ed25519PrivateKey")
+        if not isinstance(public, bytes) or len(public) != _ED25519_KEY_SIZE:
+            raise ValueError(f"an Ed25519 public key is {_ED25519_KEY_SIZE} bytes")
         self._name = name
         self._alg = alg
-        self._key = private_key
-        self._public = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self._public = public
         # Computed once: every signed entry carries it, and it is a SHA-256.
-        self._key_id = key_id(name, alg, self._public)
+        self._key_id = key_id(name, alg, public)
 
     def __repr__(self) -> str:
         return f"Signer({self._name!r}, alg=0x{self._alg:02x}, key_id={self.key_id.hex()})"
@@ -302,6 +327,8 @@ class Signer:
         material = _b64decode(key64, f"private key {name!r}")
         if len(material) != 1 + _ED25519_KEY_SIZE or material[0] not in _SUPPORTED_ALGS:
             raise NoteFormatError(f"private key {name!r}: not an Ed25519 seed of a supported type")
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         signer = cls(name, Ed25519PrivateKey.from_private_bytes(material[1:]), material[0])
         if signer.key_id != bytes.fromhex(hex_id):
             raise NoteFormatError(f"private key {name!r}: key ID does not match the key")

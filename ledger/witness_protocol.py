@@ -42,6 +42,7 @@ from custody.ledger.note import MAX_SIGNATURES, NoteSignature, parse_note
 __all__ = [
     "ADD_CHECKPOINT_PATH",
     "CONTENT_TYPE_TLOG_SIZE",
+    "DEFAULT_MAX_BODY",
     "MAX_PROOF_LINES",
     "STATUS_BAD_REQUEST",
     "STATUS_CONFLICT",
@@ -64,6 +65,9 @@ ADD_CHECKPOINT_PATH: Final = "/add-checkpoint"
 CONTENT_TYPE_TLOG_SIZE: Final = "text/x.tlog.size"
 #: "The client MUST NOT send more than 63 consistency proof lines."
 MAX_PROOF_LINES: Final = 63
+#: Largest request body a witness server reads.  A request is at most 63 proof
+#: lines (~2.8 kB) and a checkpoint note with at most 100 signature lines.
+DEFAULT_MAX_BODY: Final = 64 * 1024
 
 # --- Status codes of add-checkpoint (tlog-witness, "add-checkpoint"). ---
 

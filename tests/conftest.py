@@ -33,6 +33,21 @@ def vectors_dir() -> Path:
     return VECTORS
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_key_agent_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test meets the key agent of whoever runs the tests (custody unlock): the session has its own
+    socket folder, which tests of the agent replace with one of their own."""
+    runtime = tmp_path_factory.mktemp("xdg-runtime")
+    runtime.chmod(0o700)
+    previous = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    yield
+    if previous is None:
+        os.environ.pop("XDG_RUNTIME_DIR", None)
+    else:
+        os.environ["XDG_RUNTIME_DIR"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _english_messages() -> Any:
     """Tests read messages in English unless they choose Japanese themselves."""

@@ -87,6 +87,7 @@ from custody.ledger.proof import verify_consistency
 from custody.ledger.rfc6962 import EMPTY_ROOT
 from custody.ledger.witness_protocol import (
     CONTENT_TYPE_TLOG_SIZE,
+    DEFAULT_MAX_BODY,
     STATUS_BAD_REQUEST,
     STATUS_CONFLICT,
     STATUS_FORBIDDEN,
@@ -114,9 +115,6 @@ __all__ = [
 
 #: Content type of the 200 body and of error messages.
 CONTENT_TYPE_TEXT: Final = "text/plain; charset=utf-8"
-#: Largest request body the server reads.  A request is at most 63 proof
-#: lines (~2.8 kB) and a checkpoint note with at most 100 signature lines.
-DEFAULT_MAX_BODY: Final = 64 * 1024
 
 
 @dataclass(frozen=True)

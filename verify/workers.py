@@ -33,3 +33,8 @@ def watch_parent(parent: int) -> None:
         os._exit(1)  # nobody is left to send a result to
 
     threading.Thread(target=watch, name="custody-watch-parent", daemon=True).start()
+
+
+def watch_my_parent() -> None:
+    """``watch_parent`` for the process that started this worker, whoever it is (a fork server's workers)."""
+    watch_parent(os.getppid())

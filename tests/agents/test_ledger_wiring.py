@@ -442,6 +442,22 @@ def test_cli_refuses_an_unregistered_agent_key(tmp_path: Path) -> None:
     assert site.agent_entries() == []
 
 
+def test_cli_refuses_a_wrong_log_passphrase_at_start(site: Site) -> None:
+    """The log key is opened when the agent starts (commands open it only for a checkpoint, custody.ledger.deferredkey):
+    a wrong log passphrase stops it at once, before it records anything."""
+    wrong = site.tmp / "keys" / "wrong.pass"
+    wrong.write_text("not the log passphrase\n")
+    wrong.chmod(0o600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "custody.cli.main", "agent", "run", "--ledger", str(site.ledger_dir), "--key",
+         str(site.agent_key), "--passphrase-file", str(site.agent_pass), "--log-passphrase-file", str(wrong)],
+        capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60, check=False,
+    )
+    assert proc.returncode == 5, proc.stderr
+    assert "does not open" in proc.stderr
+    assert site.agent_entries() == []
+
+
 def test_agent_register_command(tmp_path: Path) -> None:
     site = make_site(tmp_path, register_agent=False)
     keys = tmp_path / "keys"

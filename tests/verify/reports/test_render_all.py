@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 
+import psutil
 import pytest
 
 from custody.ledger.errors import InterruptedWorkError
-from custody.verify.reports import Document, Paragraph, produce, render_html, render_json, render_pdf
+from custody.verify.reports import Document, Paragraph, render_html, render_json, render_pdf
 from custody.verify.reports.produce import PARALLEL_FROM, render_all, render_each
+from tests.agents.conftest import wait_until
 from tests.verify.reports import sample
 
 RENDER = {"pdf": render_pdf, "html": render_html, "json": render_json}
@@ -58,30 +59,43 @@ def test_render_each_yields_every_job_once(
     got = list(render_each(jobs, workers=workers))
     assert sorted(index for index, _blob in got) == list(range(len(jobs)))
     assert all(blob == blobs[index] for index, blob in got)
-    assert gc.get_freeze_count() == 0  # the heap frozen for the workers' fork is thawed again
 
 
-def test_render_each_abandoned_midway_thaws_the_heap(expected: tuple[list[tuple[Document, str]], list[bytes]]) -> None:
+def _render_workers() -> list[psutil.Process]:
+    """The render workers: the children of multiprocessing's fork server, which this process started."""
+    return [child for server in psutil.Process().children() if _is_fork_server(server)
+            for child in server.children()]
+
+
+def _is_fork_server(process: psutil.Process) -> bool:
+    try:
+        return "multiprocessing.forkserver" in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
+
+
+def test_workers_are_not_forked_from_this_process(expected: tuple[list[tuple[Document, str]], list[bytes]]) -> None:
+    """The render workers do not map this process's heap (the report data, every document): they come from a
+    fork server that imported only the renderers."""
     jobs, blobs = expected
     each = render_each(jobs, workers=2)
     index, blob = next(each)
     assert blob == blobs[index]
-    assert gc.get_freeze_count() > 0
-    each.close()  # a caller that stops early (a full disk): the workers are shut down, the heap thawed
-    assert gc.get_freeze_count() == 0
+    workers = _render_workers()
+    assert len(workers) == 2
+    assert all(worker.ppid() != os.getpid() for worker in workers)
+    each.close()  # a caller that stops early (a full disk): the workers are shut down
+    wait_until(lambda: not _render_workers(), what="the render workers to end")
 
 
 def test_a_killed_render_worker_is_an_interruption_not_a_bug(
-    monkeypatch: pytest.MonkeyPatch, expected: tuple[list[tuple[Document, str]], list[bytes]]
+    expected: tuple[list[tuple[Document, str]], list[bytes]]
 ) -> None:
     """A worker killed (the OOM killer, an operator) ends the run with InterruptedWorkError (exit 1, "run again")."""
     jobs, _blobs = expected
-
-    def killed(doc: Document) -> bytes:
-        os.kill(os.getpid(), signal.SIGKILL)  # in a forked worker: it inherits this patched table
-        raise AssertionError("unreachable")
-
-    monkeypatch.setitem(produce._RENDER, "pdf", killed)
+    each = render_each(jobs, workers=2)
+    next(each)
+    for worker in _render_workers():
+        os.kill(worker.pid, signal.SIGKILL)
     with pytest.raises(InterruptedWorkError, match="stopped unexpectedly"):
-        list(render_each(jobs, workers=2))
-    assert gc.get_freeze_count() == 0
+        list(each)
