@@ -27,7 +27,7 @@ from custody.cli.common import (
     read_attachments,
     register_tree,
 )
-from custody.ledger.bundle import Bundle, build_tlog_proof, export_bundle
+from custody.ledger.bundle import build_tlog_proof, export_bundle
 from custody.ledger.errors import KeyFileError, NoteFormatError, StoreError, UsageError
 from custody.ledger.examples import render, write_new
 from custody.ledger.i18n import _
@@ -247,7 +247,6 @@ def export(
     ledger_dir: Path = ledger_option(),
     json_out: bool = json_option(),
 ) -> None:
-    from custody.ledger.bundle import export_bundle
 
     with Ledger.open(ledger_dir, readonly=True) as ledger:
         manifest = export_bundle(ledger.store, ledger.log_verifier().vkey, output, as_zip=as_zip)
@@ -263,7 +262,6 @@ def prove(
     output: Path = typer.Option(..., "--output", "-o", help=_("The .tlog-proof file to write.")),
     ledger_dir: Path = ledger_option(),
 ) -> None:
-    from custody.ledger.bundle import build_tlog_proof
 
     with Ledger.open(ledger_dir, readonly=True) as ledger:
         latest = ledger.latest_checkpoint()
