@@ -11,8 +11,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from custody.ledger.errors import KeyFileError
-from custody.ledger.i18n import _
 from custody.ledger.keyagent import paths
 from custody.ledger.note import ALG_ED25519, Signer
 
@@ -54,14 +52,8 @@ def deferred_log_signer(ledger: Ledger, passphrase: bytes) -> Signer:
     from custody.ledger.deferredkey import DeferredSigner
 
     def open_log_key() -> Signer:
-        try:
-            return ledger.log_signer(passphrase)
-        except KeyFileError as exc:
-            # Raised after the command's entry was appended (a checkpoint follows its entry): say so.
-            raise KeyFileError(
-                _("The automatic checkpoint was not signed: {why}").format(why=exc.message),
-                hint=_("The entry itself was recorded. Sign the checkpoint with 'custody checkpoint' and the log "
-                       "key's right passphrase."),
-            ) from None
+        # Called after the command's entry was appended (a checkpoint follows its entry): a wrong passphrase
+        # reaches Ledger.checkpoint_after, whose CheckpointPendingError says that the entry was recorded.
+        return ledger.log_signer(passphrase)
 
     return DeferredSigner(ledger.origin, ALG_ED25519, ledger.log_verifier().public_key, open_log_key)
