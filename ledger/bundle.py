@@ -359,7 +359,10 @@ class Bundle:
             except KeyError:
                 return False
             return True
-        return (self.path / name).is_file()
+        try:
+            return (self.path / name).is_file()
+        except (OSError, ValueError):  # e.g. ENAMETOOLONG, which is_file() does not treat as "no such file"
+            return False
 
     def read(self, name: str) -> bytes:
         _check_name(name)
@@ -464,6 +467,8 @@ class Bundle:
 
 
 def _check_name(name: str) -> None:
+    # docs/spec.md §10.2: a manifest listing an unsafe name is refused.  NUL is one: no file system has
+    # it in a name, and pathlib raises ValueError (not OSError) for it when the file is opened.
     path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or "\\" in name or not name:
+    if path.is_absolute() or ".." in path.parts or "\\" in name or "\x00" in name or not name:
         raise BundleFormatError(_("unsafe file name in bundle: {name!r}").format(name=name))
