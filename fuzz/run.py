@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import hashlib
 import json
 import mmap
@@ -77,6 +78,10 @@ class Runner:
     longest_message: int = 0
     #: The case that raised the peak RSS the most: (KiB added, its input).
     hungriest: tuple[int, bytes] = (0, b"")
+    #: RSS after each batch (KiB): flat once the allocator has its arenas, if nothing accumulates.
+    rss_by_batch: list[int] = field(default_factory=list)
+    #: Live Python objects after each batch: constant if nothing the parsers keep accumulates.
+    objects_by_batch: list[int] = field(default_factory=list)
 
     def one(self, data: bytes) -> None:
         self.cases += 1
@@ -149,6 +154,8 @@ def _write_result(path: Path, runner: Runner, seconds: float, rss_first: int, ou
         "outcomes": dict(runner.outcomes.most_common()), "crashes": crashes, "hangs": hangs,
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "rss_first_batch_kib": rss_first,
         "rss_end_kib": _rss_kib(), "longest_message": runner.longest_message,
+        "rss_by_batch_kib": runner.rss_by_batch,
+        "objects_by_batch": runner.objects_by_batch,
         "hungriest_case": {"peak_added_kib": grown, "input_bytes": len(data), "input": hungriest},
     }
     tmp = path.with_suffix(".tmp")
@@ -193,7 +200,10 @@ def child(args: argparse.Namespace) -> int:
         except HypothesisException as exc:  # the engine's own trouble, not the parser's: say so, go on
             runner.outcomes[f"harness {type(exc).__name__}"] += 1
             print(f"  {target.name}: Hypothesis stopped a batch: {type(exc).__name__}", file=sys.stderr)
-        rss_first = rss_first or _rss_kib()
+        gc.collect()
+        runner.objects_by_batch.append(len(gc.get_objects()))
+        runner.rss_by_batch.append(_rss_kib())
+        rss_first = rss_first or runner.rss_by_batch[0]
         seconds = time.monotonic() - started
         _write_result(result, runner, seconds, rss_first, out)
         print(f"  {target.name}: {runner.cases}/{args.cases} cases, {runner.cases / seconds:.0f}/s",
@@ -301,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  RSS after the first batch {r.get('rss_first_batch_kib', 0) / 1024:.0f} MiB, at the end "
               f"{r.get('rss_end_kib', 0) / 1024:.0f} MiB, peak {peak_mib:.0f} MiB{'  OVER THE BOUND' if over else ''}; "
               f"longest error message {r.get('longest_message', 0)} characters")
+        objects = r.get("objects_by_batch", [])
+        if objects:
+            print(f"  live Python objects after each batch: {min(objects)}..{max(objects)} (first {objects[0]}, "
+                  f"last {objects[-1]})")
         hungry = r.get("hungriest_case", {})
         if hungry.get("input"):
             print(f"  the hungriest case ({hungry['input_bytes']} bytes) raised the peak by "

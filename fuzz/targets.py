@@ -105,6 +105,9 @@ def _entry_run(s: Seeds, data: bytes) -> object:
     entry = parse_entry(data)
     entry.signed_message()
     _promise(canonical.dumps(entry.to_json()) == data, "an accepted entry line is not its canonical form")
+    # What the verifier does next with a parsed entry (ledger/lifecycle.py): check the body against
+    # the schema of its type; an unknown type is a SchemaError too.
+    validate_body(entry.type, entry.body)
     return entry
 
 
