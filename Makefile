@@ -8,9 +8,9 @@ STAMP := $(VENV)/.installed
 # or removed under those folders changes LINKS' name, and the next make links the tree again.
 PACKAGE_DIRS := ledger agents verify schemas cli desk docs
 LINKS := $(VENV)/.links-$(shell find $(PACKAGE_DIRS) -name __pycache__ -prune -o -type f -print 2>/dev/null | LC_ALL=C sort | cksum | cut -d' ' -f1)
-SOURCES := ledger agents verify schemas cli desk tests bench
+SOURCES := ledger agents verify schemas cli desk tests bench fuzz
 
-.PHONY: demo test lint typecheck interop bench clean
+.PHONY: demo test lint typecheck interop bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -49,5 +49,12 @@ interop: demo
 bench: $(LINKS)
 	$(BIN)/python -m bench.run
 
+# Not part of 'make test': every parser of outside input, FUZZ_CASES cases each (fuzz/run.py), seeded
+# with the demo's files (made first if missing); crash and hang inputs land in fuzz-output/.
+FUZZ_CASES ?= 100000
+fuzz: $(LINKS)
+	@test -f demo-output/bundle/manifest.json || $(MAKE) demo
+	$(BIN)/python -m fuzz.run --cases $(FUZZ_CASES)
+
 clean:
-	rm -rf $(VENV) build demo-output
+	rm -rf $(VENV) build demo-output fuzz-output

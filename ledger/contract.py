@@ -18,10 +18,11 @@ from typing import Any
 
 from custody.ledger.errors import NoteFormatError, SchemaError
 from custody.ledger.i18n import _
-from custody.ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier
+from custody.ledger.note import ALG_COSIGNATURE_V1, ALG_ED25519, Verifier, check_key_name
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Matched with fullmatch: "$" would also accept a final newline ("2026-04-01\n").
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _need(table: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...] = str) -> Any:
@@ -39,10 +40,29 @@ def _need(table: dict[str, Any], key: str, where: str, kind: type | tuple[type, 
 def _date(table: dict[str, Any], key: str, where: str) -> str:
     value: Any = table.get(key)
     text = value.isoformat() if hasattr(value, "isoformat") else value
-    if not isinstance(text, str) or not _DATE.match(text):
+    if not isinstance(text, str) or not _DATE.fullmatch(text):
         name = f"{where}{key}"
         raise SchemaError(_("contract file: '{field}' must be a date YYYY-MM-DD").format(field=name), field=name)
     return text
+
+
+def _optional_text(table: dict[str, Any], key: str, where: str) -> str:
+    """An optional text field: absent is empty, anything but a string is refused (not turned into its repr)."""
+    value = table.get(key, "")
+    if not isinstance(value, str):
+        name = f"{where}{key}"
+        raise SchemaError(_("contract file: '{field}' has the wrong type").format(field=name), field=name)
+    return value
+
+
+def _flag(table: dict[str, Any], key: str, where: str) -> bool:
+    """An optional yes/no field: a TOML boolean or absent (false).  A string such as "false" or "no"
+    is refused: bool() would make it true, and a permit granted by a typo is no permit."""
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        name = f"{where}{key}"
+        raise SchemaError(_("contract file: '{field}' must be true or false").format(field=name), field=name)
+    return value
 
 
 def _vkeys(values: Any, where: str, alg: int) -> list[str]:
@@ -71,14 +91,26 @@ def parse_contract(data: bytes, *, responsible_vkey: str) -> tuple[str, dict[str
     """
     try:
         doc = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except RecursionError:
+        # tomllib recurses once per level of nested arrays and inline tables.
+        raise SchemaError(_("contract file is nested too deeply"), field="") from None
+    except ValueError as exc:
+        # TOMLDecodeError and UnicodeDecodeError, and tomllib's own ValueError for an integer longer than
+        # Python converts (4300 digits, sys.get_int_max_str_digits): malformed input, exit 3 (docs/spec.md §13).
         raise SchemaError(_("contract file is not valid TOML: {why}").format(why=exc), field="") from None
     contract = _need(doc, "contract", "", dict)
     origin = _need(contract, "origin", "contract.")
     if any(c.isspace() or c == "+" for c in origin):
         raise SchemaError(_("contract file: 'contract.origin' must not contain spaces or '+'"), field="origin")
+    try:
+        # The origin names the log key (docs/spec.md §6): a C2SP key name, so no control characters either.
+        check_key_name(origin)
+    except NoteFormatError as exc:
+        raise SchemaError(
+            _("contract file: '{field}': {why}").format(field="contract.origin", why=exc), field="origin"
+        ) from None
     contract_id = _need(contract, "id", "contract.")
-    if not _ID.match(contract_id):
+    if not _ID.fullmatch(contract_id):
         raise SchemaError(_("contract file: 'contract.id' may use letters, digits, '.', '_' and '-'"), field="id")
 
     municipality = _need(doc, "municipality", "", dict)
@@ -100,7 +132,7 @@ def parse_contract(data: bytes, *, responsible_vkey: str) -> tuple[str, dict[str
             {
                 "id": _need(loc, "id", f"work_locations[{i}]."),
                 "name": _need(loc, "name", f"work_locations[{i}]."),
-                "address": str(loc.get("address", "")),
+                "address": _optional_text(loc, "address", f"work_locations[{i}]."),
             }
         )
     data_items = []
@@ -119,27 +151,34 @@ def parse_contract(data: bytes, *, responsible_vkey: str) -> tuple[str, dict[str
             {
                 "name": _need(item, "name", f"data_items[{i}]."),
                 "records": records,
-                "my_number": bool(item.get("my_number", False)),
-                "classification": str(item.get("classification", "")),
+                "my_number": _flag(item, "my_number", f"data_items[{i}]."),
+                "classification": _optional_text(item, "classification", f"data_items[{i}]."),
             }
         )
-    declared_responsible = responsible.get("vkey")
-    if declared_responsible and Verifier.from_vkey(str(declared_responsible)).vkey != responsible_vkey:
-        raise SchemaError(
-            _("contract file: the responsible person's vkey differs from the key signing the genesis entry"),
-            field="responsible.vkey",
-        )
-    my_number = bool(contract.get("my_number", False)) or any(i["my_number"] for i in data_items)
+    if "vkey" in responsible:
+        declared = _need(responsible, "vkey", "responsible.")
+        try:
+            same = Verifier.from_vkey(declared).vkey == responsible_vkey
+        except NoteFormatError as exc:
+            raise SchemaError(
+                _("contract file: '{field}': {why}").format(field="responsible.vkey", why=exc), field="responsible.vkey"
+            ) from None
+        if not same:
+            raise SchemaError(
+                _("contract file: the responsible person's vkey differs from the key signing the genesis entry"),
+                field="responsible.vkey",
+            )
+    my_number = _flag(contract, "my_number", "contract.") or any(i["my_number"] for i in data_items)
     body: dict[str, Any] = {
         "contract_id": contract_id,
         "title": _need(contract, "title", "contract."),
         "municipality": {
             "name": _need(municipality, "name", "municipality."),
-            "department": str(municipality.get("department", "")),
+            "department": _optional_text(municipality, "department", "municipality."),
         },
         "vendor": {
             "name": _need(vendor, "name", "vendor."),
-            "address": str(vendor.get("address", "")),
+            "address": _optional_text(vendor, "address", "vendor."),
         },
         "period": {
             "start": _date(contract, "start", "contract."),
@@ -149,9 +188,9 @@ def parse_contract(data: bytes, *, responsible_vkey: str) -> tuple[str, dict[str
         "data_items": data_items,
         "my_number": my_number,
         "permits": {
-            "takeout": bool(permits.get("takeout", False)),
-            "copy": bool(permits.get("copy", False)),
-            "subcontracting": bool(permits.get("subcontracting", False)),
+            "takeout": _flag(permits, "takeout", "permits."),
+            "copy": _flag(permits, "copy", "permits."),
+            "subcontracting": _flag(permits, "subcontracting", "permits."),
         },
         "approver_vkeys": _vkeys(municipality.get("approver_vkeys"), "municipality.approver_vkeys", ALG_ED25519),
         "witness_vkeys": _vkeys(
@@ -160,7 +199,7 @@ def parse_contract(data: bytes, *, responsible_vkey: str) -> tuple[str, dict[str
         "responsible": {
             "name": _need(responsible, "name", "responsible."),
             "organisation": _need(responsible, "organisation", "responsible."),
-            "title": str(responsible.get("title", "")),
+            "title": _optional_text(responsible, "title", "responsible."),
             "vkey": responsible_vkey,
             "pledge_date": _date(responsible, "pledge_date", "responsible."),
             "training_date": _date(responsible, "training_date", "responsible."),

@@ -93,6 +93,12 @@ class Ledger:
         # The log key is named after the origin the contract gives (C2SP checkpoint: key name = origin).
         log_signer = Signer(origin, log_key)
         body["log_vkey"] = log_signer.verifier().vkey
+        # The body the verifier will check (docs/spec-events.md, contract.opened): a contract file whose
+        # values pass parse_contract but not the schema (a date 2026-02-30, a control character in a name)
+        # is refused here, before anything is written, not found later as a genesis entry that fails for good.
+        from custody.ledger.events import validate_body  # the schemas load only where a ledger is made
+
+        validate_body(GENESIS, body)
         if any(path.exists() for path in (paths.config, paths.store, paths.log_key, paths.log_vkey)):
             raise StoreError(
                 _("{path} already holds a ledger; refusing to overwrite it").format(path=root),
