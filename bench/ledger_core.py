@@ -4,7 +4,7 @@
 
 1. durable append (one signed entry per transaction, tree updated) vs its floor, a bare apsw insert
    (WAL+FULL) plus one Ed25519 signature, and vs the bare insert alone;
-2. batched append (agent heartbeats) vs raw Ed25519 sign rate;
+2. batched append (agent heartbeats) vs raw Ed25519 sign rate, measured batch by batch in turn;
 3. ``custody verify BUNDLE --authority DIR`` of an N-entry realistic bundle (bench.realistic) vs cores x raw
    Ed25519 verify rate; summed peak RSS, PSS, and each process's peak USS;
 4. inclusion and consistency proofs from the N-entry store: median time.
@@ -128,12 +128,20 @@ def verify_once(bundle: Path, cores: int, authority: Path | None = None) -> dict
     return run
 
 
-def fill(ledger: Ledger, signer: Signer, total: int, batch: int = 2000) -> float:
-    """Append heartbeat-like entries in batches; returns entries per second."""
+def fill(ledger: Ledger, signer: Signer, total: int, batch: int = 2000) -> dict[str, float]:
+    """Append heartbeat entries in batches, each batch right after as many raw signatures of its size.
+
+    The limit is measured in turn with the work it judges, batch by batch (a raw rate measured once, minutes
+    away, moved by up to 2x on this shared machine): the ratio is the append rate over the raw signing rate,
+    both summed over the same stretch of time.
+    """
     origin = ledger.origin
-    start = time.perf_counter()
+    key = Ed25519PrivateKey.generate()
+    message = b"x" * 300
     done = ledger.store.size
     t0 = 1_800_000_000
+    append_s = sign_s = 0.0
+    appended = 0
     while done < total:
         k = min(batch, total - done)
 
@@ -146,9 +154,17 @@ def fill(ledger: Ledger, signer: Signer, total: int, batch: int = 2000) -> float
                                         "uptime_seconds": seq * 60, "volumes": []}, signer=signer)
             return make
 
+        start = time.perf_counter()
+        for _ in range(k):
+            key.sign(message)
+        middle = time.perf_counter()
         ledger.store.append_many([maker(i) for i in range(k)])
+        end = time.perf_counter()
+        sign_s += middle - start
+        append_s += end - middle
+        appended += k
         done += k
-    return (total - 0) / (time.perf_counter() - start)
+    return {"per_s": appended / append_s, "sign_per_s": appended / sign_s}
 
 
 def main() -> None:
@@ -180,8 +196,10 @@ def main() -> None:
             "vkey": agent.verifier().vkey, "name": "記録エージェント ws-01", "organisation": "株式会社サンプル",
             "tier": "vendor", "role": "agent", "host": "ws-01"}, parties.responsible)
         batched = fill(ledger, agent, min(args.entries, args.batched_entries))
-        results["batched_append"] = {"entries": ledger.store.size, "per_s": round(batched),
-                                     "ratio_vs_sign": round(batched / sign, 3), "target": ">= 0.5"}
+        results["batched_append"] = {"entries": ledger.store.size, "per_s": round(batched["per_s"]),
+                                     "raw_sign_per_s_interleaved": round(batched["sign_per_s"]),
+                                     "ratio_vs_sign": round(batched["per_s"] / batched["sign_per_s"], 3),
+                                     "target": ">= 0.5"}
         ledger.close()
         print(json.dumps(results["batched_append"]), flush=True)
 

@@ -222,6 +222,10 @@ def main() -> None:
 
         _time([*custody, "--help"], env)  # fills the bytecode cache and the user cache, as a first use does
         _time([*custody, "media", "checkout", "--help"], env)
+        # ... and the bytecode of what a check-out imports besides its help (as installed: pip compiles it all).
+        _time([sys.executable, "-c", ("import custody.ledger.workflow, custody.ledger.events, custody.schemas, "
+               "custody.ledger.keyagent.client, custody.ledger.keyagent.hooks, custody.ledger.keyfile, jsonschema_rs")],
+              env)
 
         # The key agent, for the shift.
         unlocked = subprocess.run([*custody, "unlock", *ledger, *key, "--passphrase-file",
