@@ -43,6 +43,12 @@ from custody.cli.common import (
     read_input_file,
     register_tree,
 )
+from custody.ledger.approval_defaults import (
+    DEFAULT_ENCRYPTION_MIN,
+    DEFAULT_MAX_USES,
+    DEFAULT_VALID_DAYS,
+    default_valid_days,
+)
 from custody.ledger.errors import UsageError
 from custody.ledger.i18n import _
 
@@ -253,13 +259,15 @@ def _load_doc(path: str, what: str) -> dict[str, Any]:
             doc: Any = tomllib.loads(data.decode("utf-8"))
         else:
             doc = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys)
+        if not isinstance(doc, dict):
+            raise UsageError(_("{path} must hold one object (a table).").format(path=path))
+        # Inside the guard: a document shallow enough for the parser may still be too deep for _plain,
+        # which recurses once per level on top of the command's own stack.
+        plain: dict[str, Any] = _plain(doc)
     except RecursionError:
         raise UsageError(_("{path} is nested too deeply.").format(path=path)) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise UsageError(_("{path} is not valid JSON or TOML: {why}").format(path=path, why=exc)) from None
-    if not isinstance(doc, dict):
-        raise UsageError(_("{path} must hold one object (a table).").format(path=path))
-    plain: dict[str, Any] = _plain(doc)
     return plain
 
 
@@ -1277,12 +1285,12 @@ def valid_until_option() -> Any:
     return _opt(None, "--valid-until", help_text=_("Valid until (date-time; default: --valid-days from the start)."))
 
 
-def valid_days_option() -> Any:
-    return _opt(30, "--valid-days", help_text=_("Validity in days when --valid-until is not given."))
+def valid_days_option(default: int = DEFAULT_VALID_DAYS) -> Any:
+    return _opt(default, "--valid-days", help_text=_("Validity in days when --valid-until is not given."))
 
 
 def max_uses_option() -> Any:
-    return _opt(1, "--max-uses", help_text=_("How many times the approval may be used."))
+    return _opt(DEFAULT_MAX_USES, "--max-uses", help_text=_("How many times the approval may be used."))
 
 
 def condition_option() -> Any:
@@ -1315,7 +1323,8 @@ def approve_takeout(
     valid_from: str | None = valid_from_option(), valid_until: str | None = valid_until_option(),
     valid_days: int = valid_days_option(), max_uses: int = max_uses_option(),
     conditions: list[str] = condition_option(),
-    encryption_min: str = _opt("AES-256", "--encryption-min", help_text=_("Minimum encryption algorithm.")),
+    encryption_min: str = _opt(DEFAULT_ENCRYPTION_MIN, "--encryption-min",
+                               help_text=_("Minimum encryption algorithm.")),
     return_by: str | None = _opt(None, "--return-by",
                                  help_text=_("When the media must be back or erased (default: planned return).")),
     approver_name: str | None = approver_name_option(), approver_title: str | None = approver_title_option(),
@@ -1370,7 +1379,7 @@ def approve_dispose(
 def approve_subcontract(
     request: str = request_option(), output: str = output_option(), approval_id: str = approval_id_option(),
     valid_from: str | None = valid_from_option(), valid_until: str | None = valid_until_option(),
-    valid_days: int = _opt(365, "--valid-days", help_text=_("Validity in days when --valid-until is not given.")),
+    valid_days: int = valid_days_option(default_valid_days("subcontract")),
     max_uses: int = max_uses_option(), conditions: list[str] = condition_option(),
     approver_name: str | None = approver_name_option(), approver_title: str | None = approver_title_option(),
     approver_organisation: str | None = approver_org_option(), origin: str | None = origin_option(),

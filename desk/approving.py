@@ -23,17 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from custody.ledger.approval import KIND_CODES, approval_from_request, sign_approval
+from custody.ledger.approval_defaults import DEFAULT_ENCRYPTION_MIN, DEFAULT_MAX_USES, default_valid_days
 from custody.ledger.errors import FormatError, RuleRefusal, SchemaError, UsageError
 from custody.ledger.i18n import _
 from custody.ledger.keyfile import key_file_info, read_key_file
 from custody.ledger.note import ALG_ED25519, Signer, Verifier
 from custody.ledger.timefmt import format_at, parse_at
-
-#: ``custody approve``'s defaults (cli/workflow.py: --valid-days, --max-uses, --encryption-min).
-VALID_DAYS = 30
-VALID_DAYS_OF = {"subcontract": 365}
-MAX_USES = 1
-ENCRYPTION_MIN = "AES-256"
 
 
 @dataclass(frozen=True)
@@ -59,7 +54,7 @@ class Choices:
     valid_from: str = ""
     valid_until: str = ""
     valid_days: int | None = None
-    max_uses: int = MAX_USES
+    max_uses: int = DEFAULT_MAX_USES
     conditions: Sequence[str] = ()
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
@@ -99,7 +94,7 @@ def approve(
         raise SchemaError(_("The approval number is missing."), field="id")
     moment = at or now()
     start = choices.valid_from or format_at(moment)
-    days = choices.valid_days if choices.valid_days is not None else VALID_DAYS_OF.get(kind, VALID_DAYS)
+    days = choices.valid_days if choices.valid_days is not None else default_valid_days(kind)
     try:
         until = choices.valid_until or format_at(parse_at(start) + timedelta(days=days))
     except FormatError as exc:
@@ -107,7 +102,7 @@ def approve(
                           field="valid_from") from None
     overrides = {k: v for k, v in choices.overrides.items() if v not in (None, "")}
     if kind == "takeout":
-        overrides.setdefault("encryption_min", ENCRYPTION_MIN)
+        overrides.setdefault("encryption_min", DEFAULT_ENCRYPTION_MIN)
     body = approval_from_request(
         request, id=choices.approval_id.strip(), valid_from=start, valid_until=until,
         approver=dict(choices.approver), approved_at=format_at(moment), max_uses=choices.max_uses,

@@ -11,11 +11,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from custody.desk.approving import ENCRYPTION_MIN, VALID_DAYS, VALID_DAYS_OF, ApproverKey, Choices, approve
+from custody.desk.approving import ApproverKey, Choices, approve
 from custody.desk.inbox import APPROVED, MAX_APPLICATION, REJECTED, Application, Decision, NotAnApplication
 from custody.desk.present import APPLICATION_KINDS, application_rows, medium_summary
 from custody.desk.web import desk_of, download, page, read_form, redirect, render, status_of, text_field
 from custody.ledger import i18n
+from custody.ledger.approval_defaults import DEFAULT_ENCRYPTION_MIN, DEFAULT_MAX_USES, default_valid_days
 from custody.ledger.errors import CustodyError, SchemaError, UsageError
 from custody.ledger.i18n import _
 from custody.verify.authority import NotPinnedError
@@ -67,9 +68,10 @@ def _application(request: Request) -> Application:
 
 
 def _form_defaults(desk: Any, app: Application) -> dict[str, Any]:
-    days = VALID_DAYS_OF.get(app.kind, VALID_DAYS)
-    return {"approval_id": "", "valid_from": "", "valid_until": "", "valid_days": str(days), "max_uses": "1",
-            "conditions": "", "encryption_min": ENCRYPTION_MIN, "return_by": "", "copies": "", "evidence_due": "",
+    days = default_valid_days(app.kind)
+    return {"approval_id": "", "valid_from": "", "valid_until": "", "valid_days": str(days),
+            "max_uses": str(DEFAULT_MAX_USES), "conditions": "", "encryption_min": DEFAULT_ENCRYPTION_MIN,
+            "return_by": "", "copies": "", "evidence_due": "",
             "reason": "", **{f"approver_{k}": v for k, v in desk.approver_defaults().items()}}
 
 

@@ -64,7 +64,7 @@ class LedgerConfig:
                 heartbeat_seconds=int(agent.get("heartbeat_seconds", 60)),
                 allowed_gap_seconds=int(agent.get("allowed_gap_seconds", 300)),
             )
-        except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise StoreError(
                 _("{name} is not a valid custody settings file: {why}").format(name=CONFIG_NAME, why=exc)
             ) from None

@@ -113,6 +113,9 @@ def test_files_over_the_limit_are_refused(w: CliWorld) -> None:
 @pytest.mark.parametrize(("content", "says"), [
     ('{"receipt": {"number": "A"}, "receipt": {"number": "B"}}', "appears twice"),
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    # Deep enough to pass json.loads, too deep for the conversion after it (found by make fuzz).
+    ('{"a":' + "[" * 600 + "]" * 600 + "}", "nested too deeply"),
+    ('{"a":' + "[" * 990 + "]" * 990 + "}", "nested too deeply"),
 ])
 def test_from_file_is_strict_json(w: CliWorld, content: str, says: str) -> None:
     doc = w.root / "body.json"
