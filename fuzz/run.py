@@ -7,11 +7,13 @@ Hypothesis (``derandomize=False``, no example database, no deadline, the
 generate phase only, in batches so that Hypothesis's own bookkeeping stays
 small) and classifies every case: the parser returned, raised one of the
 errors its format allows (counted by type), raised anything else (a crash:
-the smallest input per crash site is kept under ``--out``), or ran past
-``--case-limit`` seconds (a hang, stopped by an alarm; the input is kept).
-A case that cannot even be interrupted is caught by the parent, which
-sees the child's case counter stop, kills it and keeps the input the child
-last announced.  The child's address space is limited (``--max-vm-mib``),
+the smallest input per crash site is kept under ``--out``), or used more
+than ``--case-limit`` seconds of CPU (a hang, stopped by a SIGPROF timer; the
+input is kept).  CPU time, not wall time: on a shared machine a niced child
+may wait for a core far longer than it computes.  A case that blocks without
+computing, or cannot be interrupted, is caught by the parent, which sees the
+child's case counter stop for ``--hang-limit`` wall seconds, kills it and
+keeps the input the child last announced.  The child's address space is limited (``--max-vm-mib``),
 so unbounded memory shows as a MemoryError crash; its peak resident size
 must stay under ``--max-rss-mib``.
 
@@ -49,7 +51,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class CaseTimeout(BaseException):
-    """Raised by the alarm in a case that ran too long (a BaseException: no parser's ``except Exception`` eats it)."""
+    """Raised by the CPU timer in a case that ran too long (a BaseException: no parser's ``except Exception`` eats
+    it)."""
 
 
 @dataclass
@@ -89,7 +92,7 @@ class Runner:
         self.progress[HEADER.size:HEADER.size + len(kept)] = kept
         HEADER.pack_into(self.progress, 0, self.cases, len(kept))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        signal.setitimer(signal.ITIMER_REAL, self.case_limit)
+        signal.setitimer(signal.ITIMER_PROF, self.case_limit)
         try:
             self.run(self.seeds, data)
             self.outcomes["returned"] += 1
@@ -105,7 +108,7 @@ class Runner:
         except BaseException as exc:  # noqa: BLE001 - every other exception is what a fuzzer looks for
             self._crash(exc, data)
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
         grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
         if grown > self.hungriest[0]:
             self.hungriest = (grown, data)
@@ -176,7 +179,7 @@ def child(args: argparse.Namespace) -> int:
     def alarm(signum: int, frame: FrameType | None) -> None:
         raise CaseTimeout
 
-    signal.signal(signal.SIGALRM, alarm)
+    signal.signal(signal.SIGPROF, alarm)
     target = BY_NAME[args.child]
     seeds = load(Path(args.demo))
     strategy = target.strategy(seeds)
@@ -271,9 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", type=int, default=100_000, help="cases per target (default 100000)")
     ap.add_argument("--demo", default=str(REPO / "demo-output"), help="the output of 'make demo' (seeds)")
     ap.add_argument("--out", default=str(REPO / "fuzz-output"), help="where results, crash and hang inputs go")
-    ap.add_argument("--case-limit", type=float, default=10.0, help="seconds one case may take (default 10)")
-    ap.add_argument("--hang-limit", type=float, default=60.0,
-                    help="seconds without a finished case before the child is killed (default 60)")
+    ap.add_argument("--case-limit", type=float, default=10.0, help="CPU seconds one case may take (default 10)")
+    ap.add_argument("--hang-limit", type=float, default=120.0,
+                    help="wall seconds without a finished case before the child is killed (default 120)")
     ap.add_argument("--batch", type=int, default=5000, help="cases per Hypothesis run (default 5000)")
     ap.add_argument("--max-vm-mib", type=int, default=4096, help="address space limit of a child (default 4096)")
     ap.add_argument("--max-rss-mib", type=int, default=1024, help="peak RSS a target may reach (default 1024)")
