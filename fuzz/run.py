@@ -7,11 +7,14 @@ Hypothesis (``derandomize=False``, no example database, no deadline, the
 generate phase only, in batches so that Hypothesis's own bookkeeping stays
 small) and classifies every case: the parser returned, raised one of the
 errors its format allows (counted by type), raised anything else (a crash:
-the smallest input per crash site is kept under ``--out``), or ran past
-``--case-limit`` seconds (a hang, stopped by an alarm; the input is kept).
-A case that cannot even be interrupted is caught by the parent, which
-sees the child's case counter stop, kills it and keeps the input the child
-last announced.  The child's address space is limited (``--max-vm-mib``),
+the smallest input per crash site is kept under ``--out``), or used more
+than ``--case-limit`` seconds of CPU (a hang, stopped by a SIGPROF timer; the
+input is kept).  CPU time, not wall time: on a shared machine a niced child
+may wait for a core far longer than it computes.  A case that blocks without
+computing, or cannot be interrupted, is caught by the parent, which sees the
+child's case counter stop (for ``--hang-limit`` seconds of the child's CPU, or
+five times as long waiting), kills it and keeps the input the child last
+announced.  The child's address space is limited (``--max-vm-mib``),
 so unbounded memory shows as a MemoryError crash; its peak resident size
 must stay under ``--max-rss-mib``.
 
@@ -49,7 +52,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class CaseTimeout(BaseException):
-    """Raised by the alarm in a case that ran too long (a BaseException: no parser's ``except Exception`` eats it)."""
+    """Raised by the CPU timer in a case that ran too long (a BaseException: no parser's ``except Exception`` eats
+    it)."""
 
 
 @dataclass
@@ -89,7 +93,7 @@ class Runner:
         self.progress[HEADER.size:HEADER.size + len(kept)] = kept
         HEADER.pack_into(self.progress, 0, self.cases, len(kept))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        signal.setitimer(signal.ITIMER_REAL, self.case_limit)
+        signal.setitimer(signal.ITIMER_PROF, self.case_limit)
         try:
             self.run(self.seeds, data)
             self.outcomes["returned"] += 1
@@ -105,7 +109,7 @@ class Runner:
         except BaseException as exc:  # noqa: BLE001 - every other exception is what a fuzzer looks for
             self._crash(exc, data)
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
         grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
         if grown > self.hungriest[0]:
             self.hungriest = (grown, data)
@@ -176,7 +180,7 @@ def child(args: argparse.Namespace) -> int:
     def alarm(signum: int, frame: FrameType | None) -> None:
         raise CaseTimeout
 
-    signal.signal(signal.SIGALRM, alarm)
+    signal.signal(signal.SIGPROF, alarm)
     target = BY_NAME[args.child]
     seeds = load(Path(args.demo))
     strategy = target.strategy(seeds)
@@ -218,7 +222,14 @@ class Outcome:
 
 
 def _watch(name: str, args: argparse.Namespace, out: Path) -> Outcome:
-    """Run one target in a child; kill it if its case counter stops for ``--hang-limit`` seconds."""
+    """Run one target in a child; kill it if its case counter stops while it computes for ``--hang-limit`` CPU
+    seconds, or while it waits for ``--hang-limit`` x 5 seconds of observed time.
+
+    Observed time advances by at most one second per poll and not while the child is stopped: on a shared
+    machine the child (or this watchdog) may be paused or starved for minutes without hanging.
+    """
+    import psutil
+
     progress_path, result_path = out / f".{name}.progress", out / f"{name}.json"
     progress_path.write_bytes(bytes(PROGRESS_SIZE))
     result_path.unlink(missing_ok=True)
@@ -229,15 +240,37 @@ def _watch(name: str, args: argparse.Namespace, out: Path) -> Outcome:
     ]
     started = time.monotonic()
     proc = subprocess.Popen(command, cwd=REPO)
+    watched = psutil.Process(proc.pid)
+
+    def cpu() -> float:
+        try:
+            times = watched.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(times.user + times.system)
+
+    def stopped() -> bool:
+        try:
+            return bool(watched.status() == psutil.STATUS_STOPPED)
+        except psutil.Error:
+            return False
+
     killed = False
     with progress_path.open("rb") as fh, mmap.mmap(fh.fileno(), PROGRESS_SIZE, access=mmap.ACCESS_READ) as view:
-        last, changed = -1, time.monotonic()
+        last, waited, cpu_mark, polled = -1, 0.0, 0.0, time.monotonic()
         while proc.poll() is None:
             time.sleep(0.5)
+            now = time.monotonic()
+            step, polled = min(now - polled, 1.0), now
             count, _length = HEADER.unpack_from(view, 0)
             if count != last:
-                last, changed = count, time.monotonic()
-            elif time.monotonic() - changed > args.hang_limit:
+                last, waited, cpu_mark = count, 0.0, cpu()
+                continue
+            if stopped():
+                continue
+            waited += step
+            computing = cpu() - cpu_mark
+            if computing > args.hang_limit or waited > args.hang_limit * 5:
                 proc.kill()
                 proc.wait()
                 killed = True
@@ -246,8 +279,8 @@ def _watch(name: str, args: argparse.Namespace, out: Path) -> Outcome:
                 (out / name).mkdir(parents=True, exist_ok=True)
                 saved = out / name / f"hang-killed-{hashlib.sha256(data).hexdigest()[:12]}.bin"
                 saved.write_bytes(data)
-                print(f"  {name}: case {count} did not finish in {args.hang_limit} s; killed; input {saved}",
-                      file=sys.stderr)
+                print(f"  {name}: case {count} did not finish ({computing:.0f} s of CPU, {waited:.0f} s waited); "
+                      f"killed; input {saved}", file=sys.stderr)
     progress_path.unlink(missing_ok=True)
     try:
         result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
@@ -255,6 +288,7 @@ def _watch(name: str, args: argparse.Namespace, out: Path) -> Outcome:
         result = {"target": name, "cases": 0, "outcomes": {}, "crashes": [], "hangs": [], "peak_rss_kib": 0}
     if killed:
         result["hangs"] = [*result.get("hangs", []), "killed by the watchdog"]
+        result["cases"] = max(int(result.get("cases", 0)), last)
     if proc.returncode not in (0, None) and not killed:
         result["crashes"] = [*result.get("crashes", []),
                              {"type": f"child exited {proc.returncode}", "where": "", "count": 1}]
@@ -271,9 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", type=int, default=100_000, help="cases per target (default 100000)")
     ap.add_argument("--demo", default=str(REPO / "demo-output"), help="the output of 'make demo' (seeds)")
     ap.add_argument("--out", default=str(REPO / "fuzz-output"), help="where results, crash and hang inputs go")
-    ap.add_argument("--case-limit", type=float, default=10.0, help="seconds one case may take (default 10)")
+    ap.add_argument("--case-limit", type=float, default=10.0, help="CPU seconds one case may take (default 10)")
     ap.add_argument("--hang-limit", type=float, default=60.0,
-                    help="seconds without a finished case before the child is killed (default 60)")
+                    help="CPU seconds without a finished case before the child is killed, five times as many "
+                         "seconds of waiting (default 60)")
     ap.add_argument("--batch", type=int, default=5000, help="cases per Hypothesis run (default 5000)")
     ap.add_argument("--max-vm-mib", type=int, default=4096, help="address space limit of a child (default 4096)")
     ap.add_argument("--max-rss-mib", type=int, default=1024, help="peak RSS a target may reach (default 1024)")

@@ -16,9 +16,13 @@ There is no attestation format yet, so there is no attestation target.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
+import json
+import os
 import random
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,8 +75,6 @@ class Target:
     expected: Errors
     strategy: Callable[[Seeds], st.SearchStrategy[bytes]]
     run: Callable[[Seeds, bytes], object]
-    #: A scratch directory, for targets whose parser reads a file.
-    needs_dir: bool = False
 
 
 def _mix(*parts: tuple[int, st.SearchStrategy[bytes]]) -> st.SearchStrategy[bytes]:
@@ -95,8 +97,6 @@ def _text(data: bytes) -> str:
 
 
 def _entry_strategy(s: Seeds) -> st.SearchStrategy[bytes]:
-    import json
-
     docs = [json.loads(line) for line in s.entries]
     return _mix((4, mutants(s.entries)), (5, json_mutants(docs, s.entries)), (1, random_bytes()))
 
@@ -221,8 +221,6 @@ def _tlog_proof_run(s: Seeds, data: bytes) -> object:
 
 
 def _manifest_strategy(s: Seeds) -> st.SearchStrategy[bytes]:
-    import json
-
     doc = json.loads(s.manifest)
     return _mix((4, mutants([s.manifest])), (5, json_mutants([doc], [s.manifest])), (1, random_bytes()))
 
@@ -233,7 +231,10 @@ _SCRATCH: dict[str, Path] = {}
 def scratch() -> Path:
     """One scratch directory per process, for the parsers that read files."""
     if "dir" not in _SCRATCH:
-        _SCRATCH["dir"] = Path(tempfile.mkdtemp(prefix="custody-fuzz-"))
+        # In memory where the system has it: a file written per case on a busy disk costs more than the case.
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        _SCRATCH["dir"] = Path(tempfile.mkdtemp(prefix="custody-fuzz-", dir=shm))
+        atexit.register(shutil.rmtree, _SCRATCH["dir"], ignore_errors=True)
     return _SCRATCH["dir"]
 
 
@@ -271,8 +272,6 @@ def _contract_run(s: Seeds, data: bytes) -> object:
 
 
 def _canonical_strategy(s: Seeds) -> st.SearchStrategy[bytes]:
-    import json
-
     texts = s.json_seeds()
     docs = [json.loads(t) for t in texts]
     return _mix((4, mutants(texts)), (5, json_mutants(docs, texts)), (1, random_bytes()))
@@ -331,8 +330,6 @@ def _from_file_run(suffix: str) -> Callable[[Seeds, bytes], object]:
 
 
 def _from_json_strategy(s: Seeds) -> st.SearchStrategy[bytes]:
-    import json
-
     docs = [json.loads(d) for d in s.json_documents]
     return _mix((4, mutants(s.json_documents)), (5, json_mutants(docs, s.json_documents)), (1, random_bytes()))
 
@@ -365,7 +362,7 @@ TARGETS: tuple[Target, ...] = (
     Target("tlog-proof", "ledger.tlogproof.parse_tlog_proof", (ProofFormatError,),
            lambda s: _mix((9, mutants(s.tlog_proofs)), (1, random_bytes())), _tlog_proof_run),
     Target("manifest", "ledger.bundle.Bundle (manifest.json)", (BundleFormatError,),
-           _manifest_strategy, _manifest_run, needs_dir=True),
+           _manifest_strategy, _manifest_run),
     Target("contract", "ledger.contract.parse_contract", (SchemaError,),
            _toml_strategy(lambda s: s.contracts), _contract_run),
     Target("canonical", "ledger.canonical.loads, loads_canonical, dumps", (CanonicalJSONError,),
@@ -373,9 +370,9 @@ TARGETS: tuple[Target, ...] = (
     Target("witness", "verify.witness.add_checkpoint, witness_protocol.parse_add_checkpoint",
            (CheckpointFormatError,), _witness_strategy, _witness_run),
     Target("from-file-json", "ledger.cli.workflow._load_doc (.json)", (UsageError,),
-           _from_json_strategy, _from_file_run(".json"), needs_dir=True),
+           _from_json_strategy, _from_file_run(".json")),
     Target("from-file-toml", "ledger.cli.workflow._load_doc (.toml)", (UsageError,),
-           _toml_strategy(lambda s: s.toml_documents), _from_file_run(".toml"), needs_dir=True),
+           _toml_strategy(lambda s: s.toml_documents), _from_file_run(".toml")),
 )
 
 BY_NAME = {t.name: t for t in TARGETS}
