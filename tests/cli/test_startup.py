@@ -130,6 +130,30 @@ def test_the_subcommand_named_is_the_only_one_built(world: CliWorld) -> None:
     assert run.code == 2 and "No such command 'chekout'" in run.stderr and "checkout" in run.stderr.split("chekout")[-1]
 
 
+LISTINGS = [[], ["--help"], ["-h"], ["media"], ["media", "--help"], ["key", "--help"], ["report", "-h"],
+            ["witness", "--help"], ["--lang", "en", "--help"], ["unlock", "--help"], ["verify", "--help"],
+            ["media", "chekout"], ["medai", "--help"]]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("args", LISTINGS, ids=lambda a: " ".join(a) or "(none)")
+def test_a_listing_prints_what_the_whole_application_prints(args: list[str], lang: str) -> None:
+    """``custody --help`` and a group's help list commands without building their parameters
+    (custody.ledger.cli.main, ``_list_only``): the text and the exit status are those of the application
+    with every command built."""
+    from custody.ledger.cli import clitext
+    from custody.ledger.cli.main import build_app
+    from custody.ledger.i18n import set_language
+
+    set_language(lang)
+    clitext.install()
+    runner = CliRunner()
+    listed = runner.invoke(build_app(args), args, prog_name="custody")
+    whole = runner.invoke(build_app(None), args, prog_name="custody")
+    assert (listed.exit_code, listed.stdout, listed.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
+    assert "Usage" in whole.stdout + whole.stderr or "使い方" in whole.stdout + whole.stderr
+
+
 PLAIN = ["通番 12 として記録しました（media.checked_out）。", "Recorded as entry 3 (media.checked_in).", "  spaced  ",
          "x" * 300, "[bold]not markup[/]", "5 entries, 1.5 MB, True, None, 'quoted'", ""]
 NOT_PLAIN = ["tab\there", "emoji :thumbs_up: code", "ctrl\x07bell", "cr\rreturn", "two\nlines", "esc \x1b[31m"]
