@@ -10,7 +10,10 @@ The demo's output directory (``demo-output`` by default) holds them:
 * ``work/``: the approvals, the request documents given to ``--from-file``,
   the witness request and response, a tlog-proof;
 * ``contract.toml``; ``ledger/ledger.db``, read only, for the inclusion and
-  consistency proofs between the demo's checkpoints.
+  consistency proofs between the demo's checkpoints;
+* ``keys/*.key`` with their ``.pass`` files (sealed private keys);
+* ``authority/``: the municipality's trust store (``pin.json``,
+  ``latest.json``, ``cosigned.jsonl`` and the cosigned checkpoints).
 
 Keys the fuzzers sign with (an approver, a witness) are made here; nothing
 the demo's keys signed is trusted by anything but the parsers themselves.
@@ -63,6 +66,8 @@ class Seeds:
     witness: Signer  # the fuzzers' witness, for the witness target's decisions
     witness_states: tuple[LogState, ...]  # the witness's state after each demo checkpoint (and before any)
     responsible_vkey: str
+    key_files: tuple[tuple[bytes, bytes], ...]  # (key envelope, its passphrase) of the demo's people
+    authority: Path  # the demo's municipality trust store, read only (the authority targets copy it)
 
     def json_seeds(self) -> tuple[bytes, ...]:
         """Every JSON text among the seeds, for the canonical-JSON target."""
@@ -145,4 +150,7 @@ def load(demo: Path) -> Seeds:
         witness=witness,
         witness_states=tuple(states),
         responsible_vkey=str(genesis["body"]["responsible"]["vkey"]),
+        key_files=tuple((p.read_bytes(), p.with_suffix(".pass").read_bytes().rstrip(b"\r\n"))
+                        for p in _files(demo / "keys", "*.key") if p.with_suffix(".pass").is_file()),
+        authority=demo / "authority",
     )

@@ -12,6 +12,8 @@ checks what the parser promises about it (canonical bytes round-trip, one
 encoding per value).
 
 There is no attestation format yet, so there is no attestation target.
+The key envelope is opened only when a mutant still parses: scrypt at the
+demo's cost is ~70 ms a case, and the parser is what the outside controls.
 """
 
 from __future__ import annotations
@@ -43,20 +45,25 @@ from custody.ledger.errors import (
     BundleFormatError,
     CanonicalJSONError,
     CheckpointFormatError,
+    KeyFileError,
     NoteFormatError,
+    PassphraseError,
     ProofError,
     ProofFormatError,
     SchemaError,
     SignatureError,
+    StoreCorruptError,
     UsageError,
 )
 from custody.ledger.events import validate_body
+from custody.ledger.keyenvelope import envelope_info, open_private_key
 from custody.ledger.note import Note, NoteSignature, Signer, Verifier, format_note, open_note, parse_note, sign_note
 from custody.ledger.proof import root_from_inclusion
 from custody.ledger.registry import GENESIS
 from custody.ledger.rfc6962 import leaf_hash
 from custody.ledger.tlogproof import format_tlog_proof, parse_tlog_proof
 from custody.ledger.witness_protocol import parse_add_checkpoint, parse_cosignature_response, parse_size_response
+from custody.verify.authority import Authority, origin_key
 from custody.verify.witness import Decision, add_checkpoint
 from fuzz.mutate import json_mutants, mutants, random_bytes, toml_mutants
 from fuzz.seeds import Seeds
@@ -345,6 +352,68 @@ def _b64_seeds(s: Seeds) -> tuple[bytes, ...]:
     return (*s.vkeys, *(base64.b64encode(v) for v in s.vkeys[:1]))
 
 
+# --- sealed key files (ledger/keyenvelope.py) ---
+
+
+def _key_strategy(s: Seeds) -> st.SearchStrategy[bytes]:
+    texts = [envelope for envelope, _passphrase in s.key_files]
+    docs = [json.loads(t) for t in texts]
+    return _mix((4, mutants(texts)), (5, json_mutants(docs, texts)), (1, random_bytes()))
+
+
+def _key_run(s: Seeds, data: bytes) -> object:
+    name, public = envelope_info(data)
+    # What `custody` does next with a key file that parses: open it with the passphrase its owner
+    # types (the demo's); a damaged sealed part is a PassphraseError, an inconsistent one a KeyFileError.
+    passphrase = next((pw for envelope, pw in s.key_files if json.loads(envelope).get("name") == name), b"x")
+    opened, _key = open_private_key(data, passphrase)
+    _promise(opened == name, "an opened key has another name than its envelope says")
+    return public
+
+
+# --- the municipality's trust store (verify/authority.py, verify/witness_record.py) ---
+
+
+def _authority_copy(s: Seeds) -> tuple[Path, Path]:
+    """A private copy of the demo's trust store and the folder of its one origin."""
+    target = scratch() / "authority"
+    if not target.is_dir():
+        shutil.copytree(s.authority, target)
+    return target, target / "logs" / origin_key(s.origin)
+
+
+def _authority_strategy(name: str) -> Callable[[Seeds], st.SearchStrategy[bytes]]:
+    def strategy(s: Seeds) -> st.SearchStrategy[bytes]:
+        original = (s.authority / "logs" / origin_key(s.origin) / name).read_bytes()
+        if name.endswith(".jsonl"):
+            lines = original.splitlines()
+            docs = [json.loads(line) for line in lines]
+            return _mix((5, mutants([original, *lines])), (4, json_mutants(docs, lines)), (1, random_bytes()))
+        return _mix((4, mutants([original])), (5, json_mutants([json.loads(original)], [original])),
+                    (1, random_bytes()))
+
+    return strategy
+
+
+def _authority_run(name: str) -> Callable[[Seeds, bytes], object]:
+    def run(s: Seeds, data: bytes) -> object:
+        store, folder = _authority_copy(s)
+        original = (s.authority / "logs" / origin_key(s.origin) / name).read_bytes()
+        (folder / name).write_bytes(data)
+        try:
+            # What custody verify --authority and the witness read: the pin, the trust anchor with the
+            # witness's own record cross-checked (damage there is a finding, never an exception), the state.
+            authority = Authority.open(store)
+            anchor = authority.trust_anchor(s.origin)
+            state = authority.log_state(s.origin)
+            authority.journal(s.origin)
+            return (anchor.recorded_heads, anchor.record_problems, state)
+        finally:
+            (folder / name).write_bytes(original)
+
+    return run
+
+
 TARGETS: tuple[Target, ...] = (
     Target("entry", "ledger.entry.parse_entry", (CanonicalJSONError, SchemaError),
            _entry_strategy, _entry_run),
@@ -369,10 +438,15 @@ TARGETS: tuple[Target, ...] = (
            _canonical_strategy, _canonical_run),
     Target("witness", "verify.witness.add_checkpoint, witness_protocol.parse_add_checkpoint",
            (CheckpointFormatError,), _witness_strategy, _witness_run),
-    Target("from-file-json", "ledger.cli.workflow._load_doc (.json)", (UsageError,),
+    Target("from-file-json", "cli.workflow._load_doc (.json)", (UsageError,),
            _from_json_strategy, _from_file_run(".json")),
-    Target("from-file-toml", "ledger.cli.workflow._load_doc (.toml)", (UsageError,),
+    Target("from-file-toml", "cli.workflow._load_doc (.toml)", (UsageError,),
            _toml_strategy(lambda s: s.toml_documents), _from_file_run(".toml")),
+    Target("keyfile", "ledger.keyenvelope.envelope_info, open_private_key", (KeyFileError, PassphraseError),
+           _key_strategy, _key_run),
+    *(Target(f"authority-{name.split('.')[0]}", f"verify.authority.Authority ({name})", (StoreCorruptError,),
+             _authority_strategy(name), _authority_run(name))
+      for name in ("pin.json", "latest.json", "cosigned.jsonl")),
 )
 
 BY_NAME = {t.name: t for t in TARGETS}

@@ -241,6 +241,10 @@ def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(constant)
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -250,8 +254,9 @@ def _read_json(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise StoreError(_("Cannot read {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
     try:
-        value = json.loads(data.decode("utf-8")) if len(data) <= _MAX_JSON else None
-    except (UnicodeDecodeError, ValueError):
+        # NaN and Infinity are not JSON (RFC 8259 §6); Python's reader accepts them unless told not to.
+        value = json.loads(data.decode("utf-8"), parse_constant=_not_json) if len(data) <= _MAX_JSON else None
+    except (UnicodeDecodeError, ValueError, RecursionError):
         value = None
     if not isinstance(value, dict):
         raise StoreCorruptError(
@@ -806,7 +811,7 @@ class Authority:
             checkpoint = Checkpoint.parse(parse_note(note).text)
             _require(doc.get("origin") == origin and checkpoint.origin == origin, "origin")
             _require(checkpoint.size == size and checkpoint.root_hash == root, "size or root")
-        except (KeyError, TypeError, ValueError, OSError, CustodyError):
+        except (KeyError, TypeError, ValueError, OverflowError, OSError, CustodyError):
             raise StoreCorruptError(
                 _("The witness state {path} is damaged or does not match its checkpoint.").format(path=path),
                 hint=_("Restore the trust store from its backup; the witness refuses to guess its state."),

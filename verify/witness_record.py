@@ -89,11 +89,16 @@ def _size(value: Any) -> int:
     return value
 
 
+def _not_json(constant: str) -> None:
+    # NaN and Infinity are not JSON (RFC 8259 §6): a record holding them is damaged.
+    raise ValueError(constant)
+
+
 def parse_latest(data: bytes, origin: str) -> LatestState:
     """``latest.json``'s content; ValueError if it is not the state of ``origin``."""
     try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        doc = json.loads(data.decode("utf-8"), parse_constant=_not_json)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ValueError("not JSON") from None
     if not isinstance(doc, dict) or doc.get("origin") != origin:
         raise ValueError("origin")
@@ -117,11 +122,11 @@ def parse_journal(data: bytes) -> tuple[list[RecordedHead], list[int], bool]:
         if not line.strip():
             continue
         try:
-            doc = json.loads(line.decode("utf-8"))
+            doc = json.loads(line.decode("utf-8"), parse_constant=_not_json)
             timestamp = doc["timestamp"]
             heads.append(RecordedHead(_size(doc["size"]), _root(doc["root_hash"]),
                                       timestamp if isinstance(timestamp, int) else None))
-        except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error):
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error, RecursionError):
             damaged.append(number)
     return heads, damaged, torn
 

@@ -238,6 +238,45 @@ def test_lost_state_is_not_guessed(world: World) -> None:
         world.authority.add_checkpoint(world.request(size, old=size), world.witness, TS)
 
 
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("damage", [
+    pytest.param(lambda doc: {**doc, "size": float("inf")}, id="size Infinity"),
+    pytest.param(lambda doc: {**doc, "size": float("nan")}, id="size NaN"),
+    pytest.param(lambda doc: {**doc, "timestamp": -float("inf")}, id="timestamp -Infinity"),
+    pytest.param(lambda doc: {**doc, "origin": json.loads(_deep(50))}, id="origin nested"),
+    pytest.param(lambda doc: _deep(100_000), id="nested too deeply"),
+])
+def test_a_damaged_witness_state_is_a_store_error(world: World, damage: object) -> None:
+    # make fuzz (authority-latest) found Infinity in latest.json ending in OverflowError: every damaged
+    # state is StoreCorruptError (exit 4) in every reader, and the verifier's record check reports it.
+    size = world.grow(1)
+    world.seed(TS - 1)
+    assert world.authority.add_checkpoint(world.request(size, old=1), world.witness, TS).status == 200
+    latest = world.authority.path / "logs" / origin_key(world.ledger.origin) / "latest.json"
+    damaged = damage(json.loads(latest.read_text()))  # type: ignore[operator]
+    latest.write_text(damaged if isinstance(damaged, str) else json.dumps(damaged))
+    with pytest.raises(StoreCorruptError):
+        world.authority.latest(world.ledger.origin)
+    with pytest.raises(StoreCorruptError):
+        world.authority.log_state(world.ledger.origin)
+    assert world.authority.trust_anchor(world.ledger.origin).record_problems
+
+
+def test_a_damaged_journal_line_is_reported_not_raised(world: World) -> None:
+    size = world.grow(1)
+    world.seed(TS - 1)
+    assert world.authority.add_checkpoint(world.request(size, old=1), world.witness, TS).status == 200
+    journal = world.authority.path / "logs" / origin_key(world.ledger.origin) / "cosigned.jsonl"
+    before = world.authority.journal(world.ledger.origin)
+    assert not world.authority.trust_anchor(world.ledger.origin).record_problems
+    journal.write_text(journal.read_text() + _deep(100_000) + "\n" + '{"size": Infinity}\n')
+    assert world.authority.journal(world.ledger.origin) == before
+    assert world.authority.trust_anchor(world.ledger.origin).record_problems
+
+
 def test_wrong_witness_key_is_refused(world: World, tmp_path: Path) -> None:
     from custody.ledger.errors import KeyFileError
 
