@@ -195,7 +195,10 @@ class LedgerSink:
         deadline = time.monotonic() + self.busy_patience
         while True:
             try:
-                entry = self.ledger.append(event_type, body, self.signer, after=self._cache)
+                # The commands' pre-write check (docs/spec.md §13.4): a refused key or rule is a RuleRefusal,
+                # which the agent keeps queued and reports (the observation is not lost), never an entry
+                # that verify would reject.
+                entry, _found = self._cache.append(event_type, body, self.signer)
             except StoreFullError as exc:
                 self.full_errors += 1
                 if exc.uncertain:  # its message says that the entry may be recorded; MSG_FULL would deny it

@@ -256,6 +256,29 @@ class CacheKeeper:
         self._proj: Projection | None = None
         self._saved_size = -1
 
+    def append(self, type_: str, body: dict[str, Any], signer: Signer) -> tuple[Entry, list[Violation]]:
+        """Append one entry after the pre-write check every writer passes (docs/spec.md §13.4).
+
+        The same :func:`check_event` as the commands', on the projection kept
+        here: a revoked, rotated-out or unregistered key, a body its schema
+        refuses or a blocking rule is refused (nothing written); returns the
+        entry and the violations that do not block (an unregistered medium
+        attached is recorded, and verify reports it).
+        """
+        found: list[Violation] = []
+
+        def make(head: Head) -> Entry:
+            proj = self._proj
+            if proj is None or proj.size != head.size or proj.last_leaf_hash != head.last_leaf_hash:
+                proj = self._proj = _project(self.ledger.store, self.ledger.origin, head)
+                self._saved_size = -1
+            at = self.ledger.now_after(head)
+            found[:] = check_event(proj, Event(head.size, type_, at, signer.name, body), signer)
+            return sign_entry(origin=self.ledger.origin, seq=head.size, prev=head.last_leaf_hash, type=type_, at=at,
+                              body=body, signer=signer)
+
+        return self.ledger.store.append(make, after=self), found
+
     def __call__(self, entries: list[Entry]) -> None:
         if not entries:
             return

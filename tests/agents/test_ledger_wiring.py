@@ -781,3 +781,25 @@ def test_schema_invalid_body_is_refused_before_writing(site: Site) -> None:
         with pytest.raises(SchemaError):
             sink.emit("volume.attached", {"volume_id": "", "media_id": None, "observed_at": "yesterday"})
         assert sink.ledger.store.size == size
+
+
+@pytest.mark.parametrize("change", ["revoked", "removed"])
+def test_a_revoked_or_removed_agent_key_writes_nothing(site: Site, change: str) -> None:
+    # The agent appends through the commands' pre-write check (docs/spec.md §13.4): an entry the verifier
+    # would reject for good (I2/C9) is refused before anything is written; the agent keeps it queued.
+    from custody.ledger.errors import RuleRefusal
+
+    heartbeat = {"observed_at": iso(datetime.now(UTC)), "sequence": 1, "interval_ms": 60_000}
+    with LedgerSink(site.ledger_dir, site.agent, say=lambda _line: None) as sink:
+        sink.emit("agent.heartbeat", heartbeat)  # accepted while the key is valid
+        if change == "revoked":
+            site.act("key.revoked", {"key_name": AGENT_NAME, "vkey": site.agent.verifier().vkey,
+                                     "reason": "作業PCの入替え"})
+        else:
+            site.act("personnel.removed", {"key_name": AGENT_NAME, "reason": "作業PCの撤去"})
+        size = sink.ledger.store.size
+        with pytest.raises(RuleRefusal) as refused:
+            sink.emit("agent.heartbeat", {**heartbeat, "sequence": 2})
+        assert refused.value.code == "C9"
+        assert sink.ledger.store.size == size
+    assert ("I2", "error") not in site.verify()
