@@ -213,7 +213,7 @@ def _describe(pin: Pin, authority: Authority) -> list[tuple[str, str]]:
         (text("Origin", "台帳 ID（origin）"), pin.origin),
         (text("Contract", "契約番号"), str(c.get("contract_id", ""))),
         (text("Title", "件名"), str(c.get("title", ""))),
-        (text("Municipality", "委託者（市町村）"),
+        (text("Municipality", "委託者（自治体）"),
          " ".join(str(mun.get(k, "")) for k in ("name", "department")).strip()),
         (text("Vendor", "受託者"), str(vendor.get("name", ""))),
         (text("Period", "契約期間"), f"{period.get('start', '')} – {period.get('end', '')}"),

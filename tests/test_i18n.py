@@ -212,7 +212,7 @@ def test_help_in_english() -> None:
 
 def test_option_help_follows_the_language_of_the_process() -> None:
     ja = _help_in_process("ja", "verify")
-    assert "証跡一式を検証します" in ja and "市町村の信頼ストア" in ja and "--authority" in ja
+    assert "証跡一式を検証します" in ja and "自治体の信頼ストア" in ja and "--authority" in ja
     en = _help_in_process("en", "verify")
     assert "The municipality's trust store" in en
     assert not _CJK.search(en), en
