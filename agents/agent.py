@@ -13,7 +13,8 @@ observation to an ``EventSink``.  Events (docs/spec-events.md, "Observed by the 
 ``files.written``     volume, media id, files: [{path, size, sha256}], truncated flag
 ``volume.detached``   the same volume fields, files recorded while attached
 ``alert.raised``      ``{"code": "C10"|"C11"|"C12", ...}``: also a line on stderr and, if
-                      configured, an ``on_alert`` command (argv, no shell) with the JSON on stdin
+                      configured, an ``on_alert`` command (argv, no shell) with the JSON on stdin,
+                      run one at a time in the order the alerts were raised
 ``agent.heartbeat``   every ``heartbeat_interval``
 ``agent.stopped``     on a clean ``stop()``
 
@@ -169,6 +170,9 @@ class Agent:
         self._state_lock = threading.RLock()
         self._attached: dict[tuple[int, int, int, str, str, str], _Attached] = {}
         self._threads: list[threading.Thread] = []
+        self._alert_lock = threading.Lock()
+        self._alerts: deque[tuple[str, bytes]] = deque()
+        self._alert_worker: threading.Thread | None = None
         self._stop_event = threading.Event()
         self._heartbeat_thread: threading.Thread | None = None
         self._err_lock = threading.Lock()
@@ -621,15 +625,28 @@ class Agent:
             self._start_alert_command(code, payload)
 
     def _start_alert_command(self, code: str, payload: bytes) -> None:
-        thread = threading.Thread(
-            target=self._run_alert_command,
-            args=(code, payload),
-            name=f"custody-alert:{code}",
-            daemon=True,
-        )
+        # One worker runs the commands one after another, in the order the alerts were raised: a pager or
+        # mail hook sees C10 before the C11 that followed it, and a burst of alerts is never a burst of
+        # processes.  The worker ends when the queue is empty (so stop() can join it) and is started again
+        # by the next alert.
+        with self._alert_lock:
+            self._alerts.append((code, payload))
+            if self._alert_worker is not None:
+                return
+            thread = threading.Thread(target=self._alert_loop, name="custody-alerts", daemon=True)
+            self._alert_worker = thread
         with self._state_lock:
             self._threads.append(thread)
         thread.start()
+
+    def _alert_loop(self) -> None:
+        while True:
+            with self._alert_lock:
+                if not self._alerts:
+                    self._alert_worker = None
+                    return
+                code, payload = self._alerts.popleft()
+            self._run_alert_command(code, payload)
 
     def _run_alert_command(self, code: str, payload: bytes) -> None:
         argv = list(self.config.on_alert or ())

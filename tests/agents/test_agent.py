@@ -180,6 +180,30 @@ def test_c10_unregistered_medium_runs_on_alert_with_json(rig: Rig, tmp_path: Pat
     assert json.loads(payload) == alert
 
 
+def test_alert_commands_run_one_at_a_time_in_order(rig: Rig, tmp_path: Path) -> None:
+    # The first alert's command waits until the test has seen all three alerts recorded: run concurrently,
+    # the later commands would finish first (and the lock file would show an overlap).  One worker runs
+    # them in the order they were raised.
+    log, busy, release = tmp_path / "alerts.log", tmp_path / "busy", tmp_path / "release"
+    script = (
+        "import json, os, sys, time; body = json.loads(sys.stdin.buffer.read()); "
+        f"fd = os.open({str(busy)!r}, os.O_CREAT | os.O_EXCL | os.O_WRONLY); "
+        f"[time.sleep(0.05) for _ in range(400) if not os.path.exists({str(release)!r})]; "
+        f"open({str(log)!r}, 'a').write(body['serial'] + chr(10)); "
+        f"os.close(fd); os.unlink({str(busy)!r})"
+    )
+    for n in (1, 2, 3):
+        rig.volume(f"stray{n}", serial=f"STRAY-{n}")
+    rig.start(on_alert=(sys.executable, "-c", script))
+    rig.wait(lambda s: len(alerts(s, "C10")) == 3)
+    release.touch()
+    raised = [str(a["serial"]) for a in alerts(rig.sink, "C10")]
+    wait_until(lambda: log.exists() and len(log.read_text().splitlines()) == 3,
+               what=lambda: f"alert commands that ran: {log.read_text() if log.exists() else '(none)'}; "
+                            f"stderr: {rig.stderr.getvalue()}")
+    assert log.read_text().splitlines() == raised
+
+
 def test_c11_files_written_without_covering_approval(rig: Rig) -> None:
     rig.index.add(KnownMedium("M-002", serial="SER2", write_covered=False))
     rig.start(alert_repeat_interval=60.0)
