@@ -35,11 +35,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from custody.ledger.events import validate_body
+from custody.ledger.note import Signer
 from custody.verify.engine import Result
 from custody.verify.findings import ERROR, INFO, WARNING, Finding
 from custody.verify.trust import TrustAnchor
 from tests.verify import test_tamper_suite as suite
 from tests.verify.builders import Site, verify
+from tests.world import key
 
 HERE = Path(__file__).resolve().parent
 TRUST_FORMAT = "custody-conformance-trust/v1"
@@ -158,6 +161,19 @@ for _name, _code, _what, _story in _FROM_THE_TAMPER_SUITE:
 
 
 # --- cases of their own -------------------------------------------------------------------------------------
+
+
+@case("i2-forged-entry-signature", "I2",
+      "an entry in an operator's name signed with a key the vendor made, not the operator's registered key")
+def forged_entry_signature(tmp: Path) -> tuple[Site, Path]:
+    site = suite.opened(tmp, False)
+    forged = Signer("op-tanaka", key("vendor: a key in op-tanaka's name"))
+    body = {"media_id": "M-001", "person": "op-tanaka", "purpose": "データ移行作業"}
+    validate_body("media.checked_out", body)
+    site.ledger.append("media.checked_out", body, forged)  # appended as written: the ledger checks no actor
+    site.checkin()
+    site.give_back()
+    return suite.closed(site)
 
 
 @case("c13-observation-gap", "C13", "the agent reports two hours it was not observing (a warning: the verdict passes)")
