@@ -154,6 +154,21 @@ _FROM_THE_TAMPER_SUITE: list[tuple[str, str, str, Callable[[Path, bool], tuple[S
     ("c14-medium-lost", "C14", "a medium reported lost", suite.medium_lost),
     ("c15-counts-do-not-reconcile", "C15", "a receipt declares two media, one is recorded",
      suite.counts_do_not_reconcile),
+    # attacks a first verifier missed (the tamper suite's GAPS)
+    ("c9-subcontractor-under-another-companys-approval", "C9",
+     "an unapproved company's employee registered under the approval given to another subcontractor",
+     suite.subcontractor_under_another_companys_approval),
+    ("c9-other-company-staff-at-the-vendor-tier", "C9",
+     "another company's regular employee registered as the vendor's own staff acts on the data",
+     suite.other_company_registered_as_vendor_staff),
+    ("c2-takeout-to-another-destination", "C2", "a takeout to another destination than approved",
+     suite.takeout_to_another_destination),
+    ("c7-destruction-witnessed-by-the-vendor", "C7",
+     "My Number media destroyed with the vendor's own responsible person as the witness",
+     suite.destruction_witnessed_by_the_vendor_itself),
+    ("c4-takeout-overdue-at-the-witness-time", "C4",
+     "a takeout past its deadline when the witness cosigned, though the vendor's last entry is earlier",
+     suite.takeout_overdue_when_the_municipality_cosigned),
 ]
 
 for _name, _code, _what, _story in _FROM_THE_TAMPER_SUITE:
@@ -161,6 +176,17 @@ for _name, _code, _what, _story in _FROM_THE_TAMPER_SUITE:
 
 
 # --- cases of their own -------------------------------------------------------------------------------------
+
+
+@case("i6-unwitnessed-entries-while-open", "I6",
+      "entries after the last cosigned checkpoint while the contract is open (a warning: the verdict passes)")
+def unwitnessed_tail_while_open(tmp: Path) -> tuple[Site, Path]:
+    site = suite.opened(tmp, False)
+    site.cosign()
+    site.checkout()
+    site.checkin()
+    site.checkpoint()  # signed by the log, not yet cosigned
+    return site, site.export()
 
 
 @case("i2-forged-entry-signature", "I2",
