@@ -341,6 +341,10 @@ def generate(out: Path, names: Sequence[str] = ()) -> list[Path]:
 
 
 def main(argv: Sequence[str] = ()) -> int:
+    unknown = [name for name in argv if name not in {c.name for c in CASES}]
+    if unknown:
+        print(f"no such case: {', '.join(unknown)} (the cases: {', '.join(c.name for c in CASES)})", file=sys.stderr)
+        return 2
     for path in generate(HERE, argv):
         doc = json.loads((path / EXPECTED).read_bytes())
         codes = sorted({f["code"] for f in doc["findings"]}, key=_code_order)
