@@ -20,9 +20,11 @@ it targets, not from a malformed body (I7).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -104,6 +106,28 @@ class Clock:
         self.now = moment
 
 
+# (contract, responsible vkey, log key, start) -> a closed ledger made by Ledger.create, and its clock after it.
+_TEMPLATES: dict[tuple[bytes, str, bytes, datetime], tuple[Path, datetime]] = {}
+
+
+def _new_ledger(path: Path, contract: bytes, responsible: Signer, log_key: Ed25519PrivateKey, clock: Clock) -> Ledger:
+    """``Ledger.create`` at ``path``, made once per process for the same contract, keys and start and then copied:
+    sealing the log key file (scrypt) is most of a new ledger's cost, and the copy is the same ledger byte for
+    byte (the golden bundles, tests/vectors/bundles, rely on that)."""
+    ident = (contract, responsible.verifier().vkey, log_key.private_bytes_raw(), clock.now)
+    template = _TEMPLATES.get(ident)
+    if template is None:
+        home = Path(tempfile.mkdtemp(prefix="custody-site-template-"))
+        atexit.register(shutil.rmtree, home, ignore_errors=True)
+        made = Clock(clock.now, clock.step)
+        Ledger.create(home / "ledger", contract_toml=contract, responsible=responsible, log_key=log_key,
+                      log_passphrase=LOG_PASSPHRASE, kdf_n=TEST_KDF_N, clock=made).close()
+        template = _TEMPLATES[ident] = (home / "ledger", made.now)
+    shutil.copytree(template[0], path)
+    clock.jump(template[1])
+    return Ledger.open(path, clock=clock)
+
+
 class Site:
     """A vendor's ledger for the contract of tests/helpers.py and the municipality's view of it."""
 
@@ -114,10 +138,8 @@ class Site:
         self.parties = parties or municipality_parties()
         self.clock = Clock(start)
         self._log_key = log_key or key("log:" + ORIGIN)
-        self.ledger = Ledger.create(
-            root / "ledger", contract_toml=contract or contract_toml(self.parties),
-            responsible=self.parties.responsible, log_key=self._log_key, log_passphrase=LOG_PASSPHRASE, kdf_n=TEST_KDF_N, clock=self.clock,
-        )
+        self.ledger = _new_ledger(root / "ledger", contract or contract_toml(self.parties), self.parties.responsible,
+                                  self._log_key, self.clock)
         self.log = Signer(self.ledger.origin, self._log_key)
         self.signers: dict[str, Signer] = {self.parties.responsible.name: self.parties.responsible}
         self.held: list[bytes] = []  # checkpoints the municipality cosigned (the hand-built trust store)
