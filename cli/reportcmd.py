@@ -64,7 +64,9 @@ def _command(kind: str) -> Any:
         authority: Path | None = authority_option(),
         integrity_only: bool = integrity_only_option(),
         formats: list[str] = typer.Option(
-            ["pdf"], "--format", "-f", help=_("pdf, html, json or all; repeat for several."),
+            ["pdf"], "--format", "-f",
+            help=_("pdf, html, json, csv, xlsx or all; repeat for several. csv and xlsx: the tables of the "
+                   "register, completion (staff, incidents), inspection and findings reports."),
         ),
         lang: str | None = typer.Option(None, "--lang", help=_("Language of the reports: ja (default) or en.")),
         output: Path = typer.Option(Path("reports"), "--output", "-o", help=_("Directory to write the reports to.")),
@@ -143,7 +145,7 @@ def _run(
     try:
         chosen = expand_formats(formats)
     except ValueError:
-        raise typer.BadParameter(_("choose pdf, html, json or all"), param_hint="--format") from None
+        raise typer.BadParameter(_("choose pdf, html, json, csv, xlsx or all"), param_hint="--format") from None
     kinds = list(KINDS) if kind == "all" else [kind]
     if authority is None:
         err.print(_("custody: note: --integrity-only: every report is marked UNCHECKED (not checked against the "
