@@ -228,7 +228,7 @@ def expand_kinds(kinds: Iterable[str]) -> list[str]:
     return out
 
 
-def _write_file(path: Path, blob: bytes, done: int, total: int) -> None:
+def write_file(path: Path, blob: bytes, done: int, total: int) -> None:
     """Write under a temporary name first: a file with a report's name is whole."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -304,7 +304,7 @@ def write_reports(
     with contextlib.closing(render_each(jobs, workers=workers)) as each:
         for done, (index, blob) in enumerate(each, start=1):
             path = out_dir / names[index]
-            _write_file(path, blob, done - 1, total)
+            write_file(path, blob, done - 1, total)
             paths[index] = path
             if rendered is not None:
                 rendered(done, total)
@@ -312,7 +312,7 @@ def write_reports(
     stamp = jst(data.last_at)
     for n, kind in enumerate(table_kinds, start=len(jobs) + 1):
         for name, blob in table_files(build_tables(kind, data, lang), kind, chosen, lang, stamp):
-            _write_file(out_dir / name, blob, n - 1, total)
+            write_file(out_dir / name, blob, n - 1, total)
             written.append(out_dir / name)
         if rendered is not None:
             rendered(n, total)
@@ -360,10 +360,12 @@ __all__ = [
     "expand_formats",
     "expand_kinds",
     "gather",
+    "make_dir",
     "produce",
     "render_all",
     "render_each",
     "table_files",
     "trust_for",
+    "write_file",
     "write_reports",
 ]
