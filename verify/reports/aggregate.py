@@ -221,13 +221,16 @@ def produce_aggregate(
     produced = Produced()
     contracts: list[ContractRow] = []
     seen: dict[str, Path] = {}
+    for path in bundles:  # before any is verified: the origins are in the bundles' manifests
+        with Bundle(path) as opened:
+            origin = opened.origin
+        if origin in seen:
+            raise UsageError(_("{a} and {b} are bundles of the same ledger ({origin}); the form would count "
+                               "its contract twice.").format(a=seen[origin], b=path, origin=origin),
+                             hint=_("Give each contract's bundle once (the latest export)."))
+        seen[origin] = path
     for path in bundles:
         row, result = read_contract(path, authority, lang, workers=workers, progress=progress)
-        if row.origin in seen:
-            raise UsageError(_("{a} and {b} are bundles of the same ledger ({origin}); the form would count "
-                               "its contract twice.").format(a=seen[row.origin], b=path, origin=row.origin),
-                             hint=_("Give each contract's bundle once (the latest export)."))
-        seen[row.origin] = path
         contracts.append(row)
         produced.results[str(path)] = result
     chosen = expand_formats(formats)
