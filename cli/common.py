@@ -104,7 +104,8 @@ def _cells(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
-_HANGING = frozenset("、。，．）」』】〕・ー")  # may not start a line: they hang at the end of the previous one
+# May not start a line (行頭禁則): they hang at the end of the previous one.
+_HANGING = frozenset("、。，．）」』】〕・ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々")
 _TOKENS = re.compile(r"[!-~]+| +|.", re.DOTALL)
 
 
@@ -112,7 +113,8 @@ def wrap_cells(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width`` terminal cells (a Japanese character takes two).
 
     Breaks at spaces or between Japanese characters, never inside a run of ASCII (a command, an option, a
-    number) unless it is longer than a line; closing punctuation (。、」) hangs rather than starts a line.
+    number) unless it is longer than a line; closing punctuation (。、」) and small kana never start a line:
+    the character before them moves down with them.
     """
     lines: list[str] = []
     line, used = "", 0
@@ -122,7 +124,11 @@ def wrap_cells(text: str, width: int) -> list[str]:
             if line:
                 line, used = line + " ", used + 1
             continue
-        if used + size > width and line.strip() and not (len(token) == 1 and token in _HANGING):
+        if used + size > width and line.strip():
+            if len(token) == 1 and token in _HANGING and len(line) > 1 and not line[-1].isascii():
+                # 追い出し: the closing mark may not start the next line, so the character before it goes too.
+                token, line = line[-1] + token, line[:-1]
+                size = sum(_cells(c) for c in token)
             lines.append(line.rstrip())
             line, used = "", 0
         while size > width:  # a run longer than a whole line: cut where it overflows

@@ -999,7 +999,8 @@ _FIELD_COLUMNS = {
     "storage.work_location": "work_location", "custodian": "custodian", "receipt.number": "receipt_number",
     "receipt.at": "receipt_at", "receipt.place": "receipt_place", "receipt.means": "means",
     "receipt.from.organisation": "from_org", "receipt.from.person": "from_person", "receipt.from": "from_person",
-    "receipt.to.organisation": "to_org", "receipt.to.person": "to_person", "receipt.to": "to_person", "receipt.seals": "seal", "receipt.encrypted": "encrypted",
+    "receipt.to.organisation": "to_org", "receipt.to.person": "to_person",
+    "receipt.to": "to_person", "receipt.seals": "seal", "receipt.encrypted": "encrypted",
     "receipt.return_due": "return_due", "receipt": "receipt_number", "remarks": "remarks",
 }
 
