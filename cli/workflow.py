@@ -1039,18 +1039,16 @@ def _receive_many(s: _Session, path: Path, rows: list[Any], fields: dict[str, An
         entries = act_many(s.ledger, [("media.received", body) for body in bodies], s.signer,
                            attachments=s.blobs, warnings=warnings)
     except BatchRefusal as refused:
-        for index, exc in refused.problems:
+        for index, problem in refused.problems:
             row = rows[index]
-            if isinstance(exc, RuleRefusal):
-                text = exc.diagnostic().replace("\n", " ")
-                problems.append(RowProblem(row.row, "", text))
+            if isinstance(problem, RuleRefusal):
+                problems.append(RowProblem(row.row, "", problem.diagnostic().replace("\n", " ")))
                 continue
             # check_event raises the schema's error as a UsageError "from None": the SchemaError, which names
             # the field, is still its __context__ (only its display is suppressed).
-            cause = exc.__context__
-            field_path = cause.field if isinstance(cause, SchemaError) else ""
-            column = _column_of_field(field_path)
-            problems.append(RowProblem(row.row, header_of(row, column) if column else "", exc.message))
+            cause = problem.__context__
+            column = _column_of_field(cause.field if isinstance(cause, SchemaError) else "")
+            problems.append(RowProblem(row.row, header_of(row, column) if column else "", problem.message))
         raise ImportRowsError(path, problems, exit_code=refused.exit_code) from None
     last = entries[-1]
     try:

@@ -35,7 +35,7 @@ def last_cells(output: str) -> str:
     """The text of the table's last column (the finding), line after line, without spaces."""
     parts = []
     for line in output.splitlines():
-        cells = [c for c in line.replace("┃", "│").split("│")]
+        cells = list(line.replace("┃", "│").split("│"))
         if len(cells) >= 3:
             parts.append(cells[-2].strip())
     return "".join("".join(parts).split())

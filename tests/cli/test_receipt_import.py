@@ -97,28 +97,28 @@ def test_a_shift_jis_csv_saved_by_excel_is_read(w: CliWorld, tmp_path: Path) -> 
 
 # Each case: the rows (header, then data), the (row, column) each problem must name, the exit code.
 CASES = {
-    "unknown kind": ([HEADER_JA, good_rows()[0][:1] + ["usbstick"] + good_rows()[0][2:]],
+    "unknown kind": ([HEADER_JA, [*good_rows()[0][:1], "usbstick", *good_rows()[0][2:]]],
                      [(2, "種別", "'usbstick' は使えません")], 2),
-    "records not a number": ([HEADER_JA, good_rows()[0][:4] + ["千二百"] + good_rows()[0][5:]],
+    "records not a number": ([HEADER_JA, [*good_rows()[0][:4], "千二百", *good_rows()[0][5:]]],
                              [(2, "件数", "整数ではありません")], 2),
-    "empty serial": ([HEADER_JA, good_rows()[0][:2] + [""] + good_rows()[0][3:]],
+    "empty serial": ([HEADER_JA, [*good_rows()[0][:2], "", *good_rows()[0][3:]]],
                      [(2, "シリアル番号", "空欄です")], 2),
-    "bad yes/no": ([HEADER_JA, good_rows()[0][:5] + ["たぶん"] + good_rows()[0][6:]],
+    "bad yes/no": ([HEADER_JA, [*good_rows()[0][:5], "たぶん", *good_rows()[0][6:]]],
                    [(2, "特定個人情報", "有無の値ではありません")], 2),
-    "bad date": ([HEADER_JA, good_rows()[0][:7] + ["来週"] + good_rows()[0][8:]],
+    "bad date": ([HEADER_JA, [*good_rows()[0][:7], "来週", *good_rows()[0][8:]]],
                  [(2, "受渡日時", "日時ではありません")], 2),
-    "bad item": ([HEADER_JA, good_rows()[0][:3] + ["住民基本台帳"] + good_rows()[0][4:]],
+    "bad item": ([HEADER_JA, [*good_rows()[0][:3], "住民基本台帳", *good_rows()[0][4:]]],
                  [(2, "情報項目", "項目名:件数")], 2),
     "unknown column": ([[*HEADER_JA, "色"], [*good_rows()[0], "赤"]], [(1, "色", "この列名は使えません")], 2),
     "missing column": ([HEADER_JA[:2] + HEADER_JA[3:], [r for i, r in enumerate(good_rows()[0]) if i != 2]],
                        [(1, "シリアル番号", "必須の列がありません")], 2),
-    "schema: bad media id": ([HEADER_JA, ["M 101"] + good_rows()[0][1:]], [(2, "媒体ID", "media_id")], 2),
-    "several bad rows, all named": ([HEADER_JA, good_rows()[0], good_rows()[1][:1] + ["floppy"] + good_rows()[1][2:],
-                                     good_rows()[2][:4] + ["-3"] + good_rows()[2][5:]],
+    "schema: bad media id": ([HEADER_JA, ["M 101", *good_rows()[0][1:]]], [(2, "媒体ID", "media_id")], 2),
+    "several bad rows, all named": ([HEADER_JA, good_rows()[0], [*good_rows()[1][:1], "floppy", *good_rows()[1][2:]],
+                                     [*good_rows()[2][:4], "-3", *good_rows()[2][5:]]],
                                     [(3, "種別", "'floppy'"), (4, "件数", "整数ではありません")], 2),
-    "rule: the same media id twice": ([HEADER_JA, good_rows()[0], ["M-101"] + good_rows()[1][1:]],
+    "rule: the same media id twice": ([HEADER_JA, good_rows()[0], ["M-101", *good_rows()[1][1:]]],
                                       [(3, "", "[C15]")], 6),
-    "rule: the same serial twice": ([HEADER_JA, good_rows()[0], good_rows()[1][:2] + ["SN-101"] + good_rows()[1][3:]],
+    "rule: the same serial twice": ([HEADER_JA, good_rows()[0], [*good_rows()[1][:2], "SN-101", *good_rows()[1][3:]]],
                                     [(3, "", "[C15]")], 6),
 }
 
@@ -187,7 +187,7 @@ def test_from_csv_and_from_file_together_are_refused(w: CliWorld, tmp_path: Path
 
 
 def test_bad_cells_are_named_before_the_key_is_opened(ja: CliWorld, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "bad.csv", HEADER_JA, [good_rows()[0][:1] + ["usbstick"] + good_rows()[0][2:]])
+    path = write_csv(tmp_path / "bad.csv", HEADER_JA, [[*good_rows()[0][:1], "usbstick", *good_rows()[0][2:]]])
     run = ja.run("media", "receive", "--from-csv", str(path), env={"CUSTODY_PASSPHRASE": "wrong"})
     assert run.code == 2, run.stderr  # not 5: the key was never opened
     assert "2 行目 「種別」 列" in run.stderr

@@ -149,13 +149,15 @@ def build_aggregate(contracts: Sequence[ContractRow], lang: Lang) -> Document:
          f"{c.verdict}", *_cells([*c.row.contract, *c.row.vendor, *c.row.sub])]
         for c in contracts
     ]
+    left5: list[Align] = ["left"] * 5
+    center8: list[Align] = ["center"] * 8
     detail = Table(
         [t("Municipality", "団体名"), t("Contract", "契約番号"), t("Vendor", "受託者"), t("Bundle", "証跡一式"),
          t("Verification", "検証結果"), t("(1)①", "(1)①"), t("(1)②", "(1)②"), t("(1)③", "(1)③"),
          t("Vendor ①", "委託先①"), t("Vendor ②", "委託先②"), t("Vendor ③", "委託先③"),
          t("Sub ②", "再委託先②"), t("Sub ③", "再委託先③")],
         contract_rows, col_widths=[3, 3, 3, 4, 6, 1, 1, 1, 1, 1, 1, 1, 1],
-        align=["left", "left", "left", "left", "left", *["center"] * 8],
+        align=[*left5, *center8],
     )
     unchecked = [c for c in contracts if not c.pinned]
     blocks = [

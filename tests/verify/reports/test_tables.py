@@ -55,7 +55,7 @@ def test_xlsx_holds_numbers_and_real_dates() -> None:
     row = [c.value for c in sheet[2]]
     assert row[0] == "M-001" and row[1] == 1200 and isinstance(row[1], int)
     assert row[2] == datetime(2026, 4, 1, 10, 7)
-    assert sheet.cell(2, 3).is_date and sheet.cell(2, 4).is_date
+    assert sheet["C2"].is_date and sheet["D2"].is_date
     assert sheet.cell(2, 4).value == datetime(2026, 6, 30)  # Excel keeps a date as a date-time at midnight
     assert [c.value for c in sheet[4]][:2] == ["合計", 1200] and sheet[4][0].font.bold
     assert book.properties.created == datetime(2026, 4, 2, 9, 0)

@@ -49,7 +49,7 @@ def test_the_register_lists_every_medium_with_typed_cells(violations: Case, writ
     assert [r["媒体ID"] for r in rows[:-1]] == list(media) and rows[-1]["媒体ID"] == "合計"
     m1 = next(r for r in rows if r["媒体ID"] == "M-001")
     assert (m1["シリアル番号"], m1["件数"], m1["登録日時(日本時間)"]) == ("SN-001", "1200", "2026-04-01 10:07:00")
-    assert rows[-1]["件数"] == str(sum(r["件数"] and int(r["件数"]) or 0 for r in rows[:-1]))
+    assert rows[-1]["件数"] == str(sum((r["件数"] and int(r["件数"])) or 0 for r in rows[:-1]))
     english = read_csv(written / "register.en.csv")
     assert "Media ID" in english[0] and english[0]["Media ID"] == "M-001"
     book = openpyxl.load_workbook(written / "register.ja.xlsx")
