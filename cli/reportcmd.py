@@ -47,8 +47,8 @@ KINDS = ("register", "disposal", "completion", "inspection", "findings")
 
 def register(app: typer.Typer) -> None:
     report_app = new_app(_(
-        "Reports for the municipality from a verified evidence bundle (PDF, HTML, JSON). The reports are "
-        "written even when the verification finds errors (they list them); the exit status is then 3."))
+        "Reports for the municipality from a verified evidence bundle (PDF, HTML, JSON; CSV and XLSX for Excel). "
+        "The reports are written even when the verification finds errors (they list them); the exit status is then 3."))
     helps = {
         "register": _("Media register (媒体管理台帳): every medium, its state and history."),
         "disposal": _("Disposal certificates (廃棄証明書), one per medium, with the tlog-proof of its entry."),
