@@ -227,6 +227,9 @@ def _run(
     except ValueError:
         raise typer.BadParameter(_("choose pdf, html, json, csv, xlsx or all"), param_hint="--format") from None
     kinds = list(KINDS) if kind == "all" else [kind]
+    if kind == "disposal" and not set(chosen) & {"pdf", "html", "json"}:
+        raise typer.BadParameter(_("a disposal certificate has no table: choose pdf, html or json"),
+                                 param_hint="--format")
     if authority is None:
         err.print(_("custody: note: --integrity-only: every report is marked UNCHECKED (not checked against the "
                     "municipality's pinned keys) and gives no pass."), markup=False)

@@ -14,6 +14,7 @@ are rewritten to that time too.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from datetime import datetime
@@ -38,16 +39,24 @@ def _column_letter(index: int) -> str:
     return letters
 
 
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
 def _stable_zip(blob: bytes, stamp: datetime) -> bytes:
-    """The same archive with every member dated ``stamp`` (openpyxl dates them with the clock)."""
+    """The same archive with every member dated ``stamp``, and the workbook's modification time ``stamp``:
+    openpyxl dates both with the clock when it saves (``dcterms:modified`` whatever was set before)."""
     when = (max(stamp.year, 1980), stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+    modified = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode("ascii")
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(blob)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = _MODIFIED.sub(lambda m: m.group(1) + modified + m.group(2), data)
             fixed = zipfile.ZipInfo(info.filename, date_time=when)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o600 << 16
-            dst.writestr(fixed, src.read(info.filename))
+            dst.writestr(fixed, data)
     return out.getvalue()
 
 

@@ -67,6 +67,11 @@ def test_the_same_tables_give_the_same_xlsx_bytes() -> None:
     assert first == second
     with zipfile.ZipFile(io.BytesIO(first)) as archive:
         assert {info.date_time for info in archive.infolist()} == {(2026, 4, 2, 9, 0, 0)}
+        # openpyxl stamps the save time into the workbook's properties: replaced by the report's time, so that
+        # a file written in another second (another day) is the same.
+        core = archive.read("docProps/core.xml")
+    assert b">2026-04-02T09:00:00Z</dcterms:modified>" in core
+    assert openpyxl.load_workbook(io.BytesIO(first)).properties.modified == datetime(2026, 4, 2, 9, 0)
 
 
 @pytest.mark.parametrize(("columns", "rows", "fragment"), [
