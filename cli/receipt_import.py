@@ -44,12 +44,12 @@ class ColumnSpec:
     key: str  # the option's name in custody media receive (its parameter)
     en: str
     ja: str
-    kind: str = "text"  # text | kind | means | bool | int | items | list | datetime
+    kind: str = "text"  # text | media_id | kind | means | bool | int | items | list | datetime
     aliases: tuple[str, ...] = ()
 
 
 COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec("media_id", "Media ID", "媒体ID", aliases=("媒体番号",)),
+    ColumnSpec("media_id", "Media ID", "媒体ID", "media_id", aliases=("媒体番号",)),
     ColumnSpec("kind", "Kind", "種別", "kind", aliases=("媒体の種類",)),
     ColumnSpec("serial", "Serial", "シリアル番号", aliases=("製造番号", "文書番号")),
     ColumnSpec("label", "Label", "ラベル", aliases=("表示",)),
@@ -223,8 +223,20 @@ def _list(value: Any) -> list[str]:
     return [p.strip() for p in re.split(r"[;；\n、,，]+", _as_text(value)) if p.strip()]
 
 
+_MEDIA_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # schemas/defs.schema.json mediaId
+
+
+def _media_id(value: Any) -> str:
+    text = _as_text(value)
+    if not _MEDIA_ID.fullmatch(text):
+        raise ValueError(_("{value!r} is not a media id: ASCII letters, digits, '.', '_' and '-', starting with a "
+                           "letter or digit, at most 64 (e.g. M-001).").format(value=text))
+    return text
+
+
 _READERS: dict[str, Callable[[Any], Any]] = {
-    "text": _as_text, "bool": _bool, "int": _int, "datetime": _datetime, "items": _items, "list": _list,
+    "text": _as_text, "media_id": _media_id, "bool": _bool, "int": _int, "datetime": _datetime, "items": _items,
+    "list": _list,
     "kind": lambda v: _word(KINDS, v), "means": lambda v: _word(MEANS, v),
 }
 
