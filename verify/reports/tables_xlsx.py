@@ -22,9 +22,10 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font
 
-from custody.verify.reports.tables import DataTable
+from custody.verify.reports.tables import DataTable, Value
 
 EPOCH = datetime(2000, 1, 1)
 _FORMATS = {"date": "yyyy/mm/dd", "datetime": "yyyy/mm/dd hh:mm:ss", "int": "#,##0"}
@@ -83,8 +84,9 @@ def render_xlsx(tables: Sequence[DataTable], *, stamp: datetime | None = None, a
         if table.rows:
             sheet.auto_filter.ref = f"A1:{_column_letter(len(table.columns) - 1)}{len(table.rows) + 1}"
 
-        def cell(value: object, fmt: str | None, *, strong: bool, sheet: Any = sheet) -> WriteOnlyCell:
-            out = WriteOnlyCell(sheet, value=value)
+        def cell(value: Value, fmt: str | None, *, strong: bool, sheet: Any = sheet) -> Cell:
+            # openpyxl writes a date as an Excel date (tests/verify/reports/test_tables.py); its stubs omit date.
+            out = WriteOnlyCell(sheet, value=value)  # type: ignore[arg-type]
             if fmt is not None and value is not None and not isinstance(value, str):
                 out.number_format = fmt
             if isinstance(value, str) and "\n" in value:
