@@ -158,3 +158,13 @@ def test_help_never_breaks_an_option_name_or_a_word() -> None:
     for line in lines:
         assert not line.rstrip().endswith(("--from-", "pa", "ボリ")), line
     assert "--from-csv" in run.stdout
+
+
+def test_lang_after_report_chooses_the_reports_language_too(violations: tuple[Built, Path], tmp_path: Path) -> None:
+    built, authority = violations
+    run = custody("report", "register", str(built.bundle), "--authority", str(authority), "-f", "csv",
+                  "-o", str(tmp_path), "--lang", "en")
+    assert run.returncode == 3, run.stderr  # written; the violations bundle has errors
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["register-history.en.csv", "register.en.csv"]
+    assert (tmp_path / "register.en.csv").read_text(encoding="utf-8-sig").startswith("Media ID,")
+    assert "the verification found" in run.stderr  # and the messages are English
