@@ -108,7 +108,27 @@ class _Formatter(formatting.HelpFormatter):
             _SHOW_COMPLETION: _("Show completion for the current shell, to copy it or customize the installation."),
         }
         rows = [(term, fixed.get(text, text)) for term, text in rows]
-        super().write_dl(rows, col_max, col_spacing)
+        # click wraps by characters, as if each took one column: Japanese lines ran twice the terminal's width,
+        # and options, numbers and words were cut anywhere ("--from-|csv", "pa|per").  custody.cli.common's
+        # wrap_cells counts terminal cells and breaks between Japanese characters or at spaces only.
+        from custody.cli.common import wrap_cells
+
+        first_col = min(max((len(term) for term, _text in rows), default=0), col_max) + col_spacing
+        indent = " " * self.current_indent
+        for term, text in rows:
+            self.write(f"{indent}{term}")
+            if not text:
+                self.write("\n")
+                continue
+            if len(term) <= first_col - col_spacing:
+                self.write(" " * (first_col - len(term)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = [line for paragraph in text.split("\n\n")
+                     for line in wrap_cells(paragraph, max(self.width - first_col - 2, 10))]
+            self.write(f"{lines[0]}\n")
+            for line in lines[1:]:
+                self.write(f"{indent}{' ' * first_col}{line}\n")
 
 
 def _show_usage_error(self: click_exceptions.UsageError, file: IO[Any] | None = None) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 import traceback
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,7 +26,7 @@ import typer
 from typer.core import TyperGroup
 
 from custody.ledger.errors import CustodyError, KeyFileError, RuleRefusal, UsageError
-from custody.ledger.i18n import _
+from custody.ledger.i18n import _, language
 from custody.ledger.keyenvelope import DEFAULT_N, MIN_N
 from custody.ledger.keyfile import read_key_file, resolve_passphrase
 from custody.ledger.ledger import Ledger
@@ -98,8 +100,92 @@ def report_error(exc: CustodyError) -> None:
     err.print(exc.diagnostic(), markup=False, highlight=False, emoji=False)
 
 
+def _cells(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+# May not start a line (行頭禁則): they hang at the end of the previous one.
+_HANGING = frozenset("、。，．）」』】〕・ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々")
+_TOKENS = re.compile(r"[!-~]+| +|.", re.DOTALL)
+
+
+def wrap_cells(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` terminal cells (a Japanese character takes two).
+
+    Breaks at spaces or between Japanese characters, never inside a run of ASCII (a command, an option, a
+    number) unless it is longer than a line; closing punctuation (。、」) and small kana never start a line:
+    the character before them moves down with them.
+    """
+    lines: list[str] = []
+    line, used = "", 0
+    for token in _TOKENS.findall(" ".join(text.split("\n"))):
+        size = sum(_cells(c) for c in token)
+        if token.isspace():
+            if line:
+                line, used = line + " ", used + 1
+            continue
+        if used + size > width and line.strip():
+            if len(token) == 1 and token in _HANGING and len(line) > 1 and not line[-1].isascii():
+                # 追い出し: the closing mark may not start the next line, so the character before it goes too.
+                token, line = line[-1] + token, line[:-1]
+                size = sum(_cells(c) for c in token)
+            lines.append(line.rstrip())
+            line, used = "", 0
+        while size > width:  # a run longer than a whole line: cut where it overflows
+            cut, taken = 0, 0
+            while cut < len(token) and taken + _cells(token[cut]) <= width:
+                taken += _cells(token[cut])
+                cut += 1
+            lines.append(token[:cut])
+            token = token[cut:]
+            size -= taken
+        line, used = line + token, used + size
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+def short_help_ja(text: str) -> str:
+    """A command's line in a Japanese listing: its help's first sentence, whole (click would cut a text
+    without spaces to "...")."""
+    first = " ".join(text.split("\n\n", maxsplit=1)[0].split())
+    end = first.find("。")
+    return first[: end + 1] if 0 <= end < len(first) - 1 else first
+
+
 class CustodyGroup(TyperGroup):
-    """Maps custody's errors to exit codes for every subcommand."""
+    """Maps custody's errors to exit codes for every subcommand; lists its commands whole in Japanese."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """In Japanese, each command's first sentence wrapped to the terminal (never "..."); English as typer."""
+        if language() != "ja":
+            super().format_commands(ctx, formatter)
+            return
+        commands = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                commands.append((name, short_help_ja(command.short_help or command.help or "")))
+        if not commands:
+            return
+        with formatter.section(_("Commands")):
+            first = min(max(len(name) for name, _text in commands), 30)
+            indent = " " * formatter.current_indent
+            width = max(formatter.width - formatter.current_indent - first - 2, 20)
+            for name, text in commands:
+                lines = wrap_cells(text, width)
+                if len(name) > first:
+                    formatter.write(f"{indent}{name}\n")
+                    lines = [*lines] if lines != [""] else []
+                    head = " " * (first + 2)
+                else:
+                    head = f"{name:<{first}}  "
+                    formatter.write(f"{indent}{head}{lines[0]}\n".rstrip(" ") if not lines[0] else
+                                    f"{indent}{head}{lines[0]}\n")
+                    lines = lines[1:]
+                    head = " " * (first + 2)
+                for line in lines:
+                    formatter.write(f"{indent}{head}{line}\n")
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -52,7 +52,8 @@ def register(app: typer.Typer, only: str | None = None) -> None:
             ("prove", _("Write a C2SP tlog-proof for one entry against the latest checkpoint."), prove),
         ]),
         "example": (None, [
-            ("example", _("Write out an example file: contract, systemd-unit or windows-service."), example),
+            ("example", _("Write out an example file: contract, systemd-unit, windows-service or receipt-csv."),
+             example),
         ]),
         "key": (_("Create and inspect signing keys."), [
             ("new", _("Create a new key file and print its vkey."), key_new),
@@ -128,7 +129,7 @@ def init(
 
 
 def example(
-    name: str = typer.Argument(..., help=_("contract, systemd-unit or windows-service.")),
+    name: str = typer.Argument(..., help=_("contract, systemd-unit, windows-service or receipt-csv.")),
     output: Path | None = typer.Option(None, "--output", "-o", help=_("File to create (default: print it).")),
 ) -> None:
     text = render(name)

@@ -1,8 +1,8 @@
 """The ``custody`` command.
 
 The language must be known before any help text is built (docs/dependency-notes.md, typer),
-so ``main`` reads ``--lang`` from the arguments (else CUSTODY_LANG, else the
-locale) first, then builds the application.
+so ``main`` reads ``--lang`` from the arguments, wherever it is given (else CUSTODY_LANG, else
+Japanese) first, moves it before the command (``hoist_lang``), then builds the application.
 """
 
 from __future__ import annotations
@@ -20,11 +20,37 @@ from custody.ledger.i18n import SUPPORTED, _, set_language
 
 def _language_from_args(args: Sequence[str]) -> str | None:
     for i, arg in enumerate(args):
+        if arg == "--":
+            break
         if arg == "--lang" and i + 1 < len(args):
             return args[i + 1]
         if arg.startswith("--lang="):
             return arg.split("=", 1)[1]
     return None
+
+
+def hoist_lang(args: Sequence[str]) -> list[str]:
+    """The command line with every ``--lang X`` moved to the front, where the root command reads it.
+
+    ``--lang`` is the root's option (the language is chosen before any help text is built), but people
+    type it where they type every other option, after the command: ``custody verify B --lang en``.
+    ``custody report`` reads the root's --lang for the reports' language too.  Nothing after ``--`` moves.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            front += args[i:i + 2]
+            i += 2
+            continue
+        (front if arg.startswith("--lang=") else rest).append(arg)
+        i += 1
+    return [*front, *rest]
 
 
 # Top-level commands a module registers on its own: a command line naming one of them builds the
@@ -192,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # walk them again and again for nothing, and once more at exit.  It is paused until the command runs, and
     # what exists by then, and again at the end, is frozen out of its sight (gc.freeze).
     gc.disable()
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = hoist_lang(sys.argv[1:] if argv is None else argv)
     set_language(_language_from_args(args))
     app = build_app(args)
     clitext.install()

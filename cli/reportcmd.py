@@ -1,7 +1,8 @@
 """``custody report``: the municipality's reports from a verified evidence bundle.
 
     custody report register|disposal|completion|inspection|findings|all BUNDLE --authority DIR | --integrity-only
-        [--format pdf|html|json|all ...] [--lang ja|en] [-o DIR] [--json]
+        [--format pdf|html|json|csv|xlsx|all ...] [--lang ja|en] [-o DIR] [--json]
+    custody report inspection --aggregate BUNDLE... --authority DIR [--format ...] [--lang ja|en] [-o DIR]
 
 The bundle is verified first, against the municipality's trust store
 (``--authority``).  Only when asked for by name (``--integrity-only``) is it
@@ -10,7 +11,11 @@ banner and no pass, and a note on stderr says so; neither option is a usage
 error (``cli.trustopts``).  Files are written to ``-o`` (default
 ``reports``) as ``<report>.<lang>.<format>``; the disposal certificates one
 per medium as ``disposal-<media id>.<lang>.<format>``.  Japanese by default;
-``--lang en`` (here or before the command) for English.  The paths are
+``--lang en`` (anywhere on the command line) for English.  ``--format csv``
+and ``xlsx`` write the reports' tables (``verify.reports.tables_content``);
+``all`` is every format.  ``inspection --aggregate`` verifies several
+bundles against the trust store and writes one MIC form over them
+(``verify.reports.aggregate``).  The paths are
 printed, one per line, or with ``--json`` one object: ``{"ok", "trust",
 "lang", "formats", "reports": [paths], "findings": {"error", "warning",
 "info"}}``.
@@ -42,8 +47,8 @@ KINDS = ("register", "disposal", "completion", "inspection", "findings")
 
 def register(app: typer.Typer) -> None:
     report_app = new_app(_(
-        "Reports for the municipality from a verified evidence bundle (PDF, HTML, JSON). The reports are "
-        "written even when the verification finds errors (they list them); the exit status is then 3."))
+        "Reports for the municipality from a verified evidence bundle (PDF, HTML, JSON; CSV and XLSX for Excel). "
+        "The reports are written even when the verification finds errors (they list them); the exit status is then 3."))
     helps = {
         "register": _("Media register (媒体管理台帳): every medium, its state and history."),
         "disposal": _("Disposal certificates (廃棄証明書), one per medium, with the tlog-proof of its entry."),
@@ -53,7 +58,7 @@ def register(app: typer.Typer) -> None:
         "all": _("Every report."),
     }
     for kind, text in helps.items():
-        report_app.command(kind, help=text)(_command(kind))
+        report_app.command(kind, help=text)(_inspection_command() if kind == "inspection" else _command(kind))
     app.add_typer(report_app, name="report")
 
 
@@ -64,7 +69,9 @@ def _command(kind: str) -> Any:
         authority: Path | None = authority_option(),
         integrity_only: bool = integrity_only_option(),
         formats: list[str] = typer.Option(
-            ["pdf"], "--format", "-f", help=_("pdf, html, json or all; repeat for several."),
+            ["pdf"], "--format", "-f",
+            help=_("pdf, html, json, csv, xlsx or all; repeat for several. csv and xlsx: the tables of the "
+                   "register, completion (staff, incidents), inspection and findings reports."),
         ),
         lang: str | None = typer.Option(None, "--lang", help=_("Language of the reports: ja (default) or en.")),
         output: Path = typer.Option(Path("reports"), "--output", "-o", help=_("Directory to write the reports to.")),
@@ -80,6 +87,81 @@ def _command(kind: str) -> Any:
 
     run.__name__ = f"report_{kind}"
     return run
+
+
+def _inspection_command() -> Any:
+    """``report inspection``: one bundle's form, or with --aggregate the form over several (docs/reports.md)."""
+
+    def report_inspection(
+        ctx: typer.Context,
+        bundles: list[Path] = typer.Argument(..., help=_(
+            "Bundle directory or .zip; several with --aggregate.")),
+        aggregate: bool = typer.Option(False, "--aggregate", help=_(
+            "One 別紙報告票 over every bundle given: a row per municipality, each the sum of its contracts "
+            "(one \"1\" in any contract makes the column 1), and the contracts behind it. Needs --authority.")),
+        authority: Path | None = authority_option(),
+        integrity_only: bool = integrity_only_option(),
+        formats: list[str] = typer.Option(
+            ["pdf"], "--format", "-f",
+            help=_("pdf, html, json, csv, xlsx or all; repeat for several. csv and xlsx: the tables of the "
+                   "register, completion (staff, incidents), inspection and findings reports."),
+        ),
+        lang: str | None = typer.Option(None, "--lang", help=_("Language of the reports: ja (default) or en.")),
+        output: Path = typer.Option(Path("reports"), "--output", "-o", help=_("Directory to write the reports to.")),
+        workers: int | None = typer.Option(
+            None, "--workers", min=1,
+            help=_("Processes for verification and rendering "
+                   "(default: the cores this process may use, within any CPU quota)."),
+        ),
+        json_out: bool = json_option(),
+    ) -> None:
+        require_trust(authority, integrity_only)
+        if not aggregate:
+            if len(bundles) != 1:
+                raise typer.BadParameter(_("give one bundle, or several with --aggregate"), param_hint="BUNDLE")
+            _run(ctx, "inspection", bundles[0], authority, formats, lang, output, workers, json_out)
+            return
+        if authority is None:
+            raise typer.BadParameter(_("the aggregated form counts only bundles verified against the "
+                                       "municipality's trust store: give --authority"), param_hint="--aggregate")
+        _run_aggregate(ctx, bundles, authority, formats, lang, output, workers, json_out)
+
+    return report_inspection
+
+
+def _run_aggregate(ctx: typer.Context, bundles: list[Path], authority: Path, formats: list[str], lang: str | None,
+                   output: Path, workers: int | None, json_out: bool) -> None:
+    from custody.verify.reports.aggregate import produce_aggregate
+    from custody.verify.reports.produce import expand_formats
+
+    language = _language(ctx, lang)
+    try:
+        chosen = expand_formats(formats)
+    except ValueError:
+        raise typer.BadParameter(_("choose pdf, html, json, csv, xlsx or all"), param_hint="--format") from None
+    if not json_out:
+        err.print(_("Verifying {n} bundles and writing the aggregated form ...").format(n=len(bundles)),
+                  markup=False, highlight=False)
+    produced = produce_aggregate(bundles, authority, chosen, language, output, workers=workers)
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for result in produced.results.values():
+        for f in result.findings:
+            counts[f.severity] = counts.get(f.severity, 0) + 1
+    if json_out:
+        print_json({"ok": produced.ok, "trust": "pinned", "lang": language, "formats": chosen,
+                    "bundles": {path: result.ok for path, result in produced.results.items()},
+                    "reports": [str(p) for p in produced.paths], "findings": counts})
+    else:
+        for path in produced.paths:
+            out.print(str(path), markup=False, highlight=False)
+    if not produced.ok:
+        err.print(
+            _("custody: warning: the verification found {n} error(s); the reports were written and list them. "
+              "Exit status 3.").format(n=counts.get("error", 0)),
+            markup=False,
+        )
+        raise typer.Exit(EXIT_VERIFY)
+    raise typer.Exit(EXIT_OK)
 
 
 def _language(ctx: typer.Context, lang: str | None) -> Lang:
@@ -143,8 +225,11 @@ def _run(
     try:
         chosen = expand_formats(formats)
     except ValueError:
-        raise typer.BadParameter(_("choose pdf, html, json or all"), param_hint="--format") from None
+        raise typer.BadParameter(_("choose pdf, html, json, csv, xlsx or all"), param_hint="--format") from None
     kinds = list(KINDS) if kind == "all" else [kind]
+    if kind == "disposal" and not set(chosen) & {"pdf", "html", "json"}:
+        raise typer.BadParameter(_("a disposal certificate has no table: choose pdf, html or json"),
+                                 param_hint="--format")
     if authority is None:
         err.print(_("custody: note: --integrity-only: every report is marked UNCHECKED (not checked against the "
                     "municipality's pinned keys) and gives no pass."), markup=False)

@@ -122,7 +122,11 @@ def _print_result(result: Result) -> None:
     if not result.findings:
         out.print(_("No findings."))
         return
-    table = Table(_("code"), _("severity"), _("seq"), _("medium"), _("finding"), show_lines=False)
+    # Wrapped, never cut: a Japanese finding has no spaces to wrap at, and rich's default overflow
+    # ("ellipsis") would end it at the terminal's edge (「記…」 for 「記録」).
+    table = Table(show_lines=False)
+    for header in (_("code"), _("severity"), _("seq"), _("medium"), _("finding")):
+        table.add_column(header, overflow="fold")
     for f in result.findings:
         sev_style = {ERROR: "red", WARNING: "yellow"}.get(f.severity, "")
         table.add_row(

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from custody.ledger.violation import Violation
 
 MEDIA_KINDS = ("usb", "hdd", "ssd", "sd", "optical", "tape", "paper", "other")
+MEANS = ("by_hand", "transport", "online", "mail", "other")
 TIERS = ("vendor", "subcontractor", "sub-subcontractor")
 ROLES = ("operator", "responsible", "agent")
 CLOSE_SCOPE = ("work_pcs", "development_machines", "servers", "backups", "mail", "paper", "other")
@@ -159,6 +160,26 @@ def _opt(default: Any, *names: str, help_text: str, **kw: Any) -> Any:
     if names and names[0] in _METAVARS:
         kw.setdefault("metavar", _METAVARS[names[0]])
     return typer.Option(default, *names, help=help_text, **kw)
+
+
+def _choices(allowed: tuple[str, ...]) -> Any:
+    """An option callback that refuses a value outside ``allowed`` while the command line is parsed: before
+    the key is opened (a passphrase typed for nothing) and in the language of the rest of the output."""
+
+    def check(value: Any) -> Any:
+        values = value if isinstance(value, list) else [value]
+        for one in values:
+            if one is not None and one not in allowed:
+                raise typer.BadParameter(_("{value!r} is not allowed; choose one of: {choices}.").format(
+                    value=one, choices=", ".join(allowed)))
+        return value
+
+    return check
+
+
+def required_help(text: str) -> str:
+    """The help of an option the entry needs but that ``--from-file`` / ``--from-csv`` may give instead."""
+    return _("{help} [required unless given by --from-file or --from-csv]").format(help=text)
 
 
 def media_id_option() -> Any:
@@ -540,8 +561,10 @@ def person_add(
     organisation: str | None = _opt(None, "--organisation", help_text=_("Organisation (default: the vendor).")),
     title: str | None = _opt(None, "--title", help_text=_("Title.")),
     contact: str | None = _opt(None, "--contact", help_text=_("Contact.")),
-    tier: str | None = _opt(None, "--tier", help_text=_("vendor, subcontractor or sub-subcontractor.")),
-    role: str | None = _opt(None, "--role", help_text=_("operator (作業従事者), responsible (作業責任者) or agent.")),
+    tier: str | None = _opt(None, "--tier", help_text=_("vendor, subcontractor or sub-subcontractor."),
+                            callback=_choices(TIERS)),
+    role: str | None = _opt(None, "--role", help_text=_("operator (作業従事者), responsible (作業責任者) or agent."),
+                            callback=_choices(ROLES)),
     employment: str | None = _opt(None, "--employment",
                                   help_text=_("regular, dispatched, contract, part_time or other.")),
     pledge_date: str | None = _opt(None, "--pledge-date", help_text=_("Date of the confidentiality pledge (誓約書).")),
@@ -579,8 +602,10 @@ def person_change(
     organisation: str | None = _opt(None, "--organisation", help_text=_("Organisation.")),
     title: str | None = _opt(None, "--title", help_text=_("Title.")),
     contact: str | None = _opt(None, "--contact", help_text=_("Contact.")),
-    tier: str | None = _opt(None, "--tier", help_text=_("vendor, subcontractor or sub-subcontractor.")),
-    role: str | None = _opt(None, "--role", help_text=_("operator (作業従事者), responsible (作業責任者) or agent.")),
+    tier: str | None = _opt(None, "--tier", help_text=_("vendor, subcontractor or sub-subcontractor."),
+                            callback=_choices(TIERS)),
+    role: str | None = _opt(None, "--role", help_text=_("operator (作業従事者), responsible (作業責任者) or agent."),
+                            callback=_choices(ROLES)),
     employment: str | None = _opt(None, "--employment",
                                   help_text=_("regular, dispatched, contract, part_time or other.")),
     pledge_date: str | None = _opt(None, "--pledge-date", help_text=_("Date of the confidentiality pledge (誓約書).")),
@@ -687,7 +712,8 @@ def _people_table(state: LedgerState) -> None:
 
 def subcontract_request(
     name: str | None = _opt(None, "--name", help_text=_("The subcontractor's name.")),
-    tier: str | None = _opt(None, "--tier", help_text=_("subcontractor or sub-subcontractor.")),
+    tier: str | None = _opt(None, "--tier", help_text=_("subcontractor or sub-subcontractor."),
+                            callback=_choices(TIERS[1:])),
     parent: str | None = _opt(None, "--parent", help_text=_("For a sub-subcontractor: the subcontractor above it.")),
     address: str | None = _opt(None, "--address", help_text=_("Address.")),
     reason: str | None = _opt(None, "--reason", help_text=_("Why the work is subcontracted.")),
@@ -835,12 +861,15 @@ def _default_receipt_items(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def media_receive(
-    media_id: str | None = media_id_option(),
-    kind: str | None = _opt(None, "--kind", help_text=_("usb, hdd, ssd, sd, optical, tape, paper or other.")),
+    media_id: str | None = _opt(None, "--media-id", "-m",
+                                help_text=required_help(_("Media id (媒体番号), e.g. M-001."))),
+    kind: str | None = _opt(None, "--kind", callback=_choices(MEDIA_KINDS),
+                            help_text=required_help(_("usb, hdd, ssd, sd, optical, tape, paper or other."))),
     label: str | None = _opt(None, "--label", help_text=_("Label written on the medium.")),
     make: str | None = _opt(None, "--make", help_text=_("Maker.")),
     model: str | None = _opt(None, "--model", help_text=_("Model.")),
-    serial: str | None = _opt(None, "--serial", help_text=_("Serial number (for paper: the document number).")),
+    serial: str | None = _opt(None, "--serial",
+                              help_text=required_help(_("Serial number (for paper: the document number)."))),
     capacity: str | None = _opt(None, "--capacity", help_text=_("Capacity, e.g. 32 GB.")),
     hardware_encryption: bool | None = _opt(None, "--hardware-encryption/--no-hardware-encryption",
                                             help_text=_("Whether the medium encrypts in hardware.")),
@@ -858,10 +887,12 @@ def media_receive(
     cabinet: str | None = _opt(None, "--cabinet", help_text=_("Cabinet (保管庫).")),
     work_location: str | None = _opt(None, "--work-location", help_text=_("Work location id.")),
     custodian: str | None = _opt(None, "--custodian", help_text=_("Custodian's key name (default: the signer).")),
-    receipt_number: str | None = _opt(None, "--receipt-number", help_text=_("Handover receipt (預り証) number.")),
+    receipt_number: str | None = _opt(None, "--receipt-number",
+                                      help_text=required_help(_("Handover receipt (預り証) number."))),
     receipt_at: str | None = _opt(None, "--receipt-at", help_text=_("Date-time of the handover (default: now).")),
     receipt_place: str | None = _opt(None, "--receipt-place", help_text=_("Place of the handover.")),
-    means: str | None = _opt(None, "--means", help_text=_("by_hand, transport, online, mail or other.")),
+    means: str | None = _opt(None, "--means", help_text=_("by_hand, transport, online, mail or other."),
+                             callback=_choices(MEANS)),
     from_org: str | None = _opt(None, "--from-org", help_text=_("Handed over by: organisation.")),
     from_person: str | None = _opt(None, "--from-person", help_text=_("Handed over by: person.")),
     to_org: str | None = _opt(None, "--to-org", help_text=_("Received by: organisation (default: the vendor).")),
@@ -876,50 +907,185 @@ def media_receive(
     remarks: str | None = remarks_option(),
     attach: list[str] = attach_option(),
     from_file: str | None = from_file_option(),
+    from_csv: str | None = _opt(None, "--from-csv", "--from-xlsx", help_text=_(
+        "A whole handover receipt: one medium per row of a CSV or XLSX file (columns: docs/receipt-import.md). "
+        "Every row is checked first; nothing is recorded unless all are valid. The other options give the "
+        "values of empty cells.")),
     ledger_dir: str = ledger_option(),
     key: str | None = key_option(),
     passphrase_file: str | None = passphrase_file_option(),
     log_passphrase_file: str | None = log_passphrase_option(),
     json_out: bool = json_option(),
 ) -> None:
+    fields: dict[str, Any] = {
+        "media_id": media_id, "kind": kind, "label": label, "make": make, "model": model, "serial": serial,
+        "capacity": capacity, "hardware_encryption": hardware_encryption, "property_number": property_number,
+        "volume_uuid": volume_uuid, "volume_label": volume_label, "items": items, "records": records,
+        "my_number": my_number, "classification": classification, "storage_place": storage_place,
+        "cabinet": cabinet, "work_location": work_location, "custodian": custodian,
+        "receipt_number": receipt_number, "receipt_at": receipt_at, "receipt_place": receipt_place, "means": means,
+        "from_org": from_org, "from_person": from_person, "to_org": to_org, "to_person": to_person,
+        "receipt_item": receipt_item, "seal": seal, "encrypted": encrypted, "return_due": return_due,
+        "receipt_scan": receipt_scan, "remarks": remarks, "attach": attach,
+    }
+    if from_csv is not None:
+        if from_file is not None:
+            raise UsageError(_("--from-csv and --from-file cannot be given together."),
+                             hint=_("Put the values of every medium in the file's columns."))
+        from custody.cli.receipt_import import read_rows
+
+        rows = read_rows(Path(from_csv))  # every cell checked before the key is opened
+
+        def build_many(s: _Session) -> None:
+            _receive_many(s, Path(from_csv), rows, fields, json_out)
+
+        _run(ledger_dir, key, passphrase_file, log_passphrase_file, build_many)
+        return
+    missing = [option for option, value in (("--media-id", media_id), ("--kind", kind), ("--serial", serial),
+                                            ("--receipt-number", receipt_number)) if value is None]
+    if missing and from_file is None:  # before the key is opened
+        raise UsageError(_("Missing option(s): {options}.").format(options=", ".join(missing)),
+                         hint=_("Give them, or a body with --from-file, or many media with --from-csv."))
+
     def build(s: _Session) -> None:
-        explicit = _medium_fields(
-            s, media_id=media_id, kind=kind, label=label, make=make, model=model, serial=serial, capacity=capacity,
-            hardware_encryption=hardware_encryption, property_number=property_number, volume_uuid=volume_uuid,
-            volume_label=volume_label, items=items, records=records, my_number=my_number,
-            classification=classification, storage_place=storage_place, cabinet=cabinet,
-            work_location=work_location, custodian=custodian,
-        )
-        explicit.update(remarks=remarks, attachments=s.files(attach), receipt={
-            "number": receipt_number, "at": receipt_at, "place": receipt_place, "means": means,
-            "from": {"organisation": from_org, "person": from_person},
-            "to": {"organisation": to_org, "person": to_person},
-            "items": _receipt_items(receipt_item) or None, "seals": seal or None, "encrypted": encrypted,
-            "return_due": return_due, "scan": s.file(receipt_scan),
-        })
-        body = _body(from_file, explicit)
-        _medium_defaults(s, body)
-        body.setdefault("contents", {"items": [], "records": 0, "my_number": bool(s.state.my_number)})
-        receipt = body.setdefault("receipt", {})
-        receipt.setdefault("at", _now())
-        receipt.setdefault("means", "by_hand")
-        receipt.setdefault("place", _municipality_name(s.state) or "-")
-        handed_from = receipt.setdefault("from", {})
-        handed_from.setdefault("organisation", _municipality_name(s.state) or "-")
-        to = receipt.setdefault("to", {})
-        to.setdefault("organisation", _vendor_name(s.state) or "-")
-        if "person" not in to:
-            person = s.state.people.get(s.signer.name)
-            to["person"] = person.name if person is not None and person.name else s.signer.name
-        receipt.setdefault("items", _default_receipt_items(body))
+        body = _receive_body(s, fields, from_file)
         s.act("media.received", body, json_out, media_id=body.get("media_id"))
 
     _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
 
 
+def _receive_body(s: _Session, f: dict[str, Any], from_file: str | None) -> dict[str, Any]:
+    """The body of one media.received entry from the options' values ``f`` (the command's, or one row's)."""
+    explicit = _medium_fields(
+        s, media_id=f["media_id"], kind=f["kind"], label=f["label"], make=f["make"], model=f["model"],
+        serial=f["serial"], capacity=f["capacity"], hardware_encryption=f["hardware_encryption"],
+        property_number=f["property_number"], volume_uuid=f["volume_uuid"], volume_label=f["volume_label"],
+        items=f["items"], records=f["records"], my_number=f["my_number"], classification=f["classification"],
+        storage_place=f["storage_place"], cabinet=f["cabinet"], work_location=f["work_location"],
+        custodian=f["custodian"],
+    )
+    explicit.update(remarks=f["remarks"], attachments=s.files(f["attach"]), receipt={
+        "number": f["receipt_number"], "at": f["receipt_at"], "place": f["receipt_place"], "means": f["means"],
+        "from": {"organisation": f["from_org"], "person": f["from_person"]},
+        "to": {"organisation": f["to_org"], "person": f["to_person"]},
+        "items": _receipt_items(f["receipt_item"]) or None, "seals": f["seal"] or None, "encrypted": f["encrypted"],
+        "return_due": f["return_due"], "scan": s.file(f["receipt_scan"]),
+    })
+    body = _body(from_file, explicit)
+    _medium_defaults(s, body)
+    body.setdefault("contents", {"items": [], "records": 0, "my_number": bool(s.state.my_number)})
+    receipt = body.setdefault("receipt", {})
+    receipt.setdefault("at", _now())
+    receipt.setdefault("means", "by_hand")
+    receipt.setdefault("place", _municipality_name(s.state) or "-")
+    handed_from = receipt.setdefault("from", {})
+    handed_from.setdefault("organisation", _municipality_name(s.state) or "-")
+    to = receipt.setdefault("to", {})
+    to.setdefault("organisation", _vendor_name(s.state) or "-")
+    if "person" not in to:
+        person = s.state.people.get(s.signer.name)
+        to["person"] = person.name if person is not None and person.name else s.signer.name
+    receipt.setdefault("items", _default_receipt_items(body))
+    return body
+
+
+# Where a refused body's field came from: the first part of its path -> the column (receipt_import.COLUMNS).
+_FIELD_COLUMNS = {
+    "media_id": "media_id", "kind": "kind", "label": "label", "make": "make", "model": "model", "serial": "serial",
+    "capacity": "capacity", "hardware_encryption": "hardware_encryption", "property_number": "property_number",
+    "volume_uuid": "volume_uuid", "volume_label": "volume_label", "contents.items": "items",
+    "contents.records": "records", "contents.my_number": "my_number", "contents.classification": "classification",
+    "contents": "items", "storage.place": "storage_place", "storage.cabinet": "cabinet",
+    "storage.work_location": "work_location", "custodian": "custodian", "receipt.number": "receipt_number",
+    "receipt.at": "receipt_at", "receipt.place": "receipt_place", "receipt.means": "means",
+    "receipt.from.organisation": "from_org", "receipt.from.person": "from_person", "receipt.from": "from_person",
+    "receipt.to.organisation": "to_org", "receipt.to.person": "to_person",
+    "receipt.to": "to_person", "receipt.seals": "seal", "receipt.encrypted": "encrypted",
+    "receipt.return_due": "return_due", "receipt": "receipt_number", "remarks": "remarks",
+}
+
+
+def _column_of_field(path: str) -> str | None:
+    parts = [p for p in path.replace("/", ".").split(".") if p and not p.isdigit()]
+    while parts:
+        key = ".".join(parts)
+        if key in _FIELD_COLUMNS:
+            return _FIELD_COLUMNS[key]
+        parts.pop()
+    return None
+
+
+def _receive_many(s: _Session, path: Path, rows: list[Any], fields: dict[str, Any], json_out: bool) -> None:
+    """Record every row of a receipt file in one transaction, or none (custody.cli.receipt_import)."""
+    from custody.cli.receipt_import import ImportRowsError, RowProblem, header_of
+    from custody.ledger.errors import BatchRefusal, CustodyError, RuleRefusal, SchemaError
+    from custody.ledger.workflow import act_many
+
+    bodies: list[dict[str, Any]] = []
+    problems: list[RowProblem] = []
+    for row in rows:
+        merged = {**fields, **row.values}
+        try:
+            bodies.append(_receive_body(s, merged, None))
+        except CustodyError as exc:  # a value the options' parsers refuse (an item, a receipt line)
+            problems.append(RowProblem(row.row, "", exc.message))
+            bodies.append({})
+    if problems:
+        raise ImportRowsError(path, problems)
+    if not fields["receipt_item"]:
+        _whole_receipts(bodies)
+    warnings: list[Violation] = []
+    try:
+        entries = act_many(s.ledger, [("media.received", body) for body in bodies], s.signer,
+                           attachments=s.blobs, warnings=warnings)
+    except BatchRefusal as refused:
+        for index, problem in refused.problems:
+            row = rows[index]
+            if isinstance(problem, RuleRefusal):
+                problems.append(RowProblem(row.row, "", problem.diagnostic().replace("\n", " ")))
+                continue
+            # check_event raises the schema's error as a UsageError "from None": the SchemaError, which names
+            # the field, is still its __context__ (only its display is suppressed).
+            cause = problem.__context__
+            column = _column_of_field(cause.field if isinstance(cause, SchemaError) else "")
+            problems.append(RowProblem(row.row, header_of(row, column) if column else "", problem.message))
+        raise ImportRowsError(path, problems, exit_code=refused.exit_code) from None
+    last = entries[-1]
+    try:
+        s.ledger.checkpoint_after(last, lambda: optional_log_signer(s.ledger, optional_path(s.log_passphrase_file)))
+    finally:
+        if json_out:
+            print_json({"recorded": [{"seq": e.seq, "media_id": b.get("media_id"), "leaf_hash": e.leaf_hash.hex()}
+                                     for e, b in zip(entries, bodies, strict=True)],
+                        "warnings": [v.to_json() for v in warnings]})
+        else:
+            out.line(_("Recorded {n} media as entries {first}-{last} (media.received).").format(
+                n=len(entries), first=entries[0].seq, last=last.seq))
+        for v in warnings:
+            _print_violation(v)
+
+
+def _whole_receipts(bodies: list[dict[str, Any]]) -> None:
+    """The first entry of each receipt number carries the receipt's every line (all its media), as the paper
+    預り証 does; the lifecycle keeps the largest declaration of a receipt (C15 compares it with the media)."""
+    first: dict[str, dict[str, Any]] = {}
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for body in bodies:
+        receipt = body.get("receipt", {})
+        number = receipt.get("number")
+        if not isinstance(number, str):
+            continue
+        first.setdefault(number, body)
+        lines.setdefault(number, []).extend(receipt.get("items", []))
+    for number, body in first.items():
+        if len(lines[number]) <= 1000:  # schemas: receipt.items maxItems
+            body["receipt"]["items"] = lines[number]
+
+
 def media_register(
     media_id: str | None = media_id_option(),
-    kind: str | None = _opt(None, "--kind", help_text=_("usb, hdd, ssd, sd, optical, tape, paper or other.")),
+    kind: str | None = _opt(None, "--kind", help_text=_("usb, hdd, ssd, sd, optical, tape, paper or other."),
+                            callback=_choices(MEDIA_KINDS)),
     label: str | None = _opt(None, "--label", help_text=_("Label written on the medium.")),
     make: str | None = _opt(None, "--make", help_text=_("Maker.")),
     model: str | None = _opt(None, "--model", help_text=_("Model.")),

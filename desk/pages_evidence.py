@@ -39,8 +39,10 @@ from custody.verify.authority import origin_key
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.labels import Tr
 
-FORMATS = ("pdf", "html", "json")
-REPORT_TYPES = {".pdf": "application/pdf", ".html": "text/html; charset=utf-8", ".json": "application/json"}
+FORMATS = ("pdf", "html", "json", "csv", "xlsx")  # csv, xlsx: the reports' tables, for the clerks' Excel
+REPORT_TYPES = {".pdf": "application/pdf", ".html": "text/html; charset=utf-8", ".json": "application/json",
+                ".csv": "text/csv; charset=utf-8",
+                ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def _t() -> Tr:

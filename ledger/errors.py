@@ -188,3 +188,19 @@ class RuleRefusal(CustodyError):
 
 class ApprovalError(RuleRefusal):
     """An approval note that is forged, expired, reused or does not cover the act."""
+
+
+class BatchRefusal(CustodyError):
+    """Several entries asked for together (one transaction), some of them refused: nothing was written.
+
+    ``problems`` holds (position in the batch, the error it got); every entry was checked, so each one
+    refused is named, not just the first.  Exit 2 when any of them is unusable input (a body that does not
+    match its schema: ``UsageError``), else 6 (every problem is a rule's refusal).
+    """
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, problems: list[tuple[int, CustodyError]], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems
+        self.exit_code = 2 if any(isinstance(e, UsageError) for _i, e in problems) else 6

@@ -1,4 +1,5 @@
-"""The example files an installed custody carries: the contract, the agent's service files.
+"""The example files an installed custody carries: the contract, the agent's service files, the template of a
+handover receipt for ``custody media receive --from-csv``.
 
 They live in the repository's ``docs/`` folder, which installs as the package
 data of ``custody.docs``; ``custody example NAME`` (and ``custody init
@@ -39,6 +40,7 @@ EXAMPLES = {
         Example("contract", "contract.example.toml"),
         Example("systemd-unit", "custody-agent.service"),
         Example("windows-service", "custody-agent-windows.ps1", windows=True),
+        Example("receipt-csv", "receipt-import.example.csv"),  # media receive --from-csv (docs/receipt-import.md)
     )
 }
 

@@ -6,9 +6,11 @@ its file).  They are read with Babel at first use, so there is no compile
 step and no binary ``.mo`` file in the tree.
 
 The language is chosen once per process: ``set_language()`` (the CLI does it
-before building its help text, docs/dependency-notes.md typer), else ``CUSTODY_LANG``, else the
-locale (``LC_ALL``/``LC_MESSAGES``/``LANG``), else Japanese -- the people who
-read custody's output at a municipality read Japanese.  A server that answers
+before building its help text, docs/dependency-notes.md typer), else ``CUSTODY_LANG``, else
+Japanese -- the people who read custody's output at a municipality read Japanese.  The
+locale (``LANG``, ``LC_ALL``) is not consulted: servers and terminals at a vendor often run
+``en_US.UTF-8`` or ``C.UTF-8`` for reasons that have nothing to do with who reads the output,
+and custody would then speak English to Japanese operators (docs/spec.md §13).  A server that answers
 people in several languages at once (the desk, custody.desk) picks one for the
 work of one request with ``using(lang)``: a context variable, so that threads and
 tasks serving other requests keep theirs.
@@ -38,17 +40,10 @@ _chosen_here: ContextVar[str | None] = ContextVar("custody_language", default=No
 
 
 def _from_environment() -> str:
-    for var in ("CUSTODY_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
-        if value:
-            code = value.split(".")[0].split("_")[0].lower()
-            if code in SUPPORTED:
-                return code
-            if var == "CUSTODY_LANG":
-                break
-            if code in ("c", "posix"):
-                continue
-    return "ja"
+    """CUSTODY_LANG when it names a supported language, else Japanese (the locale is not read)."""
+    value = os.environ.get("CUSTODY_LANG", "")
+    code = value.split(".")[0].split("_")[0].lower()
+    return code if code in SUPPORTED else "ja"
 
 
 def set_language(lang: str | None) -> str:

@@ -48,7 +48,15 @@ from pathlib import Path
 from typing import Any
 
 from custody.ledger.entry import Entry, sign_entry
-from custody.ledger.errors import NoteFormatError, RuleRefusal, SchemaError, StoreError, UsageError
+from custody.ledger.errors import (
+    BatchRefusal,
+    CustodyError,
+    NoteFormatError,
+    RuleRefusal,
+    SchemaError,
+    StoreError,
+    UsageError,
+)
 from custody.ledger.i18n import _
 from custody.ledger.ledger import Ledger
 from custody.ledger.lifecycle import STATE_FORMAT, Event, LedgerState, apply, new_state, refuse
@@ -436,6 +444,67 @@ def act(
         warnings.extend(v for v in ctx["found"] if not v.blocks)
     ledger.checkpoint_after(entry, log_signer)  # CheckpointPendingError: recorded, checkpoint not signed
     return entry
+
+
+def act_many(
+    ledger: Ledger,
+    events: Sequence[tuple[str, dict[str, Any]]],
+    signer: Signer,
+    *,
+    attachments: Sequence[bytes] = (),
+    warnings: list[Violation] | None = None,
+) -> list[Entry]:
+    """Append several entries in one transaction, all or nothing (a handover receipt of many media).
+
+    Each event gets the pre-write check of :func:`act` (``check_event``: the key, the schema, the rules),
+    under the write lock, against the state the events before it in the batch make -- two rows with the
+    same media id: the second is refused.  Every event is checked, even after one was refused, so that
+    ``BatchRefusal.problems`` names each one (its position in ``events`` and its error); then nothing is
+    written.  The caller signs no checkpoint in between: one after the last entry (``checkpoint_after``).
+    """
+    if not events:
+        return []
+    ctx: dict[str, Any] = {"problems": [], "found": []}
+
+    def maker(index: int, type_: str, body: dict[str, Any]) -> Any:
+        def make(head: Head) -> Entry:
+            if index == 0:
+                ctx["proj"] = _project(ledger.store, ledger.origin, head)
+            proj: Projection = ctx["proj"]
+            at = ledger.now_after(head)
+            event = Event(head.size, type_, at, signer.name, body)
+            found: list[Violation] | None
+            try:
+                found = check_event(proj, event, signer)
+            except CustodyError as exc:
+                ctx["problems"].append((index, exc))
+                found = None
+            entry = sign_entry(
+                origin=ledger.origin, seq=head.size, prev=head.last_leaf_hash, type=type_, at=at, body=body,
+                signer=signer,
+            )
+            if found is not None:  # the next events are checked against the state with this one
+                ctx["found"].extend(found)
+                _replay(proj, [entry])
+            return entry
+
+        return make
+
+    def after(entries: list[Entry]) -> None:
+        problems: list[tuple[int, CustodyError]] = ctx["problems"]
+        if problems:  # raised inside the transaction: it rolls back, nothing is written
+            raise BatchRefusal(
+                _("{n} of {total} entries refused; nothing was recorded").format(n=len(problems), total=len(events)),
+                problems=problems,
+            )
+        for data in attachments:
+            ledger.store.put_attachment(data)
+        ledger.store.save_state(CACHE_NAME, ctx["proj"].size, _encode(ctx["proj"], ledger.origin))
+
+    entries = ledger.store.append_many([maker(i, t, b) for i, (t, b) in enumerate(events)], after=after)
+    if warnings is not None:
+        warnings.extend(v for v in ctx["found"] if not v.blocks)
+    return entries
 
 
 def attachment_ref(data: bytes, name: str, **extra: Any) -> dict[str, Any]:

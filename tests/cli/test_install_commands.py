@@ -47,7 +47,19 @@ def test_every_example_prints_with_this_installations_paths(custody: Custody, na
     assert run.code == 0, run.stderr
     assert "@CUSTODY@" not in run.stdout and "@DOCS@" not in run.stdout
     assert run.stdout == examples.render(name)
-    assert len(run.stdout.splitlines()) > 20
+    assert len(run.stdout.splitlines()) > (3 if name == "receipt-csv" else 20)
+
+
+def test_the_receipt_template_written_out_is_a_receipt_file(custody: Custody, tmp_path: Path) -> None:
+    from custody.cli.receipt_import import read_rows
+
+    path = tmp_path / "預り証.csv"
+    run = custody("example", "receipt-csv", "-o", str(path))
+    assert run.code == 0, run.stderr
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel opens it as UTF-8
+    rows = read_rows(path)
+    assert [r.values["media_id"] for r in rows] == ["M-101", "M-102", "M-103"]
+    assert rows[1].values["kind"] == "usb" and rows[1].values["items"] == ["住民基本台帳:800", "印鑑登録原票:300"]
 
 
 def test_example_contract_is_the_contract_init_reads(custody: Custody, tmp_path: Path) -> None:

@@ -42,9 +42,13 @@ def test_all_reports_every_format(custody: Custody, clean_case: tuple[Built, Pat
                   "--lang", "ja", "-o", str(out))
     assert run.code == 0, run.stderr
     names = sorted(p.name for p in out.iterdir())
-    expected = sorted(f"{stem}.ja.{fmt}" for stem in ("register", "disposal-M-001", "disposal-V-001",
-                                                      "disposal-C-001", "completion", "inspection", "findings")
-                      for fmt in ("pdf", "html", "json"))
+    expected = sorted([*(f"{stem}.ja.{fmt}" for stem in ("register", "disposal-M-001", "disposal-V-001",
+                                                          "disposal-C-001", "completion", "inspection", "findings")
+                         for fmt in ("pdf", "html", "json")),
+                       # the tables for Excel: a workbook per report that has tables, a CSV per table
+                       *(f"{stem}.ja.xlsx" for stem in ("register", "completion", "inspection", "findings")),
+                       *(f"{table}.ja.csv" for table in ("register", "register-history", "staff", "incidents",
+                                                         "inspection", "inspection-detail", "findings"))])
     assert names == expected
     assert sorted(Path(line).name for line in run.stdout.split()) == expected
     assert "媒体管理台帳" in _text(out / "register.ja.pdf")
@@ -54,6 +58,17 @@ def test_all_reports_every_format(custody: Custody, clean_case: tuple[Built, Pat
     assert "廃棄証明書" in cert and "立会者" in cert and "SN-001" in cert and "c2sp.org/tlog-proof@v1" in cert
     doc = json.loads((out / "findings.ja.json").read_bytes())
     assert doc["document"]["title"] == "検証結果報告"
+
+
+def test_a_report_without_tables_in_a_table_format_is_a_usage_error(custody: Custody,
+                                                                      clean_case: tuple[Built, Path],
+                                                                      tmp_path: Path) -> None:
+    built, authority = clean_case
+    run = custody("report", "disposal", str(built.bundle), "--authority", str(authority), "--format", "csv",
+                  "-o", str(tmp_path / "out"))
+    assert run.code == 2, run.stderr
+    assert "pdf, html or json" in run.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_japanese_by_default_even_with_english_messages(custody: Custody, clean_case: tuple[Built, Path],

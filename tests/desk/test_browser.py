@@ -243,6 +243,8 @@ def test_the_approvers_whole_path_in_the_browser(chromium: Any, world: DeskWorld
         download.value.save_as(report)
         assert report.read_bytes().startswith(b"%PDF-")
         assert page.locator("a[href*='/reports/ja/disposal-M-001.ja.pdf']").count() == 1
+        page.wait_for_selector("a[href*='/reports/ja/register.ja.xlsx']")  # the tables, for Excel
+        assert page.locator("a[href*='/reports/ja/staff.ja.csv']").count() == 1
         page.goto(desk.url + "/")
         page.screenshot(path=str(shots / "home.png"), full_page=True)
         assert not problems, problems  # no script error, nothing the Content-Security-Policy blocked

@@ -9,6 +9,9 @@ in this process otherwise; the bytes are the same either way.
 
 Files are named ``<stem>.<lang>.<ext>``: ``register.ja.pdf``,
 ``disposal-M-001.ja.pdf``, ``completion.en.html``, ``inspection.ja.json``.
+The tables of a report (``tables_content``) go to ``<table>.<lang>.csv``, one
+file per table, and ``<report>.<lang>.xlsx``, one workbook per report with a
+sheet per table; they are small and written in this process.
 Reports are written even when the verification finds errors -- the findings
 are part of them; the caller decides what that means for its exit status.
 """
@@ -23,6 +26,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from custody.ledger import i18n
@@ -36,11 +40,15 @@ from custody.verify.reports.content import REPORTS, build_reports
 from custody.verify.reports.data import ReportData, load_report_data
 from custody.verify.reports.document import Block, Document, KeyValues, Lang, Section, Table
 from custody.verify.reports.render import render_doc
+from custody.verify.reports.tables import DataTable, jst
+from custody.verify.reports.tables_content import TABLES, build_tables
 from custody.verify.rules import default_rules
 from custody.verify.trust import TrustAnchor, from_bundle_unpinned
 from custody.verify.workers import watch_my_parent, watch_parent
 
-FORMATS = ("pdf", "html", "json")
+DOCUMENT_FORMATS = ("pdf", "html", "json")
+TABLE_FORMATS = ("csv", "xlsx")  # the reports' tables (verify/reports/tables_content.py), for Excel
+FORMATS = (*DOCUMENT_FORMATS, *TABLE_FORMATS)
 LANGS: tuple[Lang, ...] = ("ja", "en")
 PARALLEL_FROM = 24  # documents; fewer are rendered in this process
 _IN_FLIGHT = 4  # documents per worker sent and not yet collected (render_each)
@@ -220,6 +228,50 @@ def expand_kinds(kinds: Iterable[str]) -> list[str]:
     return out
 
 
+def write_file(path: Path, blob: bytes, done: int, total: int) -> None:
+    """Write under a temporary name first: a file with a report's name is whole."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(blob)
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise OutputError(
+            _("Cannot write the report {path}: {why}").format(path=path, why=exc.strerror or exc),
+            hint=_("{done} of {total} report files were written before this one. Free space on that "
+                   "disk or choose another directory with -o, then run the command again.").format(
+                done=done, total=total),
+        ) from None
+
+
+def make_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            _("Cannot create the directory {path}: {why}").format(path=out_dir, why=exc.strerror or exc),
+            hint=_("Choose another directory with -o."),
+        ) from None
+
+
+def table_files(tables: Sequence[DataTable], stem: str, formats: Sequence[str], lang: Lang,
+                stamp: datetime | None) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of a report's tables: a CSV per table, one workbook with a sheet each."""
+    from custody.verify.reports.tables_csv import render_csv
+
+    files: list[tuple[str, bytes]] = []
+    if not tables:
+        return files
+    if "csv" in formats:
+        files += [(f"{table.name}.{lang}.csv", render_csv(table)) for table in tables]
+    if "xlsx" in formats:
+        from custody.verify.reports.tables_xlsx import render_xlsx
+
+        files.append((f"{stem}.{lang}.xlsx", render_xlsx(tables, stamp=stamp)))
+    return files
+
+
 def write_reports(
     data: ReportData,
     kinds: Sequence[str],
@@ -231,43 +283,40 @@ def write_reports(
     rendered: Rendered | None = None,
 ) -> list[Path]:
     """Build, render and write the reports of ``kinds`` in ``formats``; returns the paths written."""
+    chosen = expand_formats(formats)
     jobs: list[tuple[Document, str]] = []
     names: list[str] = []
+    table_kinds: list[str] = []
     for kind in expand_kinds(kinds):
+        if any(fmt in TABLE_FORMATS for fmt in chosen) and kind in TABLES:
+            table_kinds.append(kind)
+        if not any(fmt in DOCUMENT_FORMATS for fmt in chosen):
+            continue
         for stem, doc in build_reports(kind, data, lang):
-            for fmt in expand_formats(formats):
-                jobs.append((doc, fmt))
-                names.append(f"{stem}.{lang}.{fmt}")
+            for fmt in chosen:
+                if fmt in DOCUMENT_FORMATS:
+                    jobs.append((doc, fmt))
+                    names.append(f"{stem}.{lang}.{fmt}")
     paths: list[Path | None] = [None] * len(jobs)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            _("Cannot create the directory {path}: {why}").format(path=out_dir, why=exc.strerror or exc),
-            hint=_("Choose another directory with -o."),
-        ) from None
-    # Each file is written as soon as its document is rendered (render_each),
-    # under a temporary name first: a file with a report's name is whole.
+    make_dir(out_dir)
+    total = len(jobs) + len(table_kinds)
+    # Each file is written as soon as its document is rendered (render_each).
     with contextlib.closing(render_each(jobs, workers=workers)) as each:
         for done, (index, blob) in enumerate(each, start=1):
             path = out_dir / names[index]
-            tmp = path.with_name(f".{names[index]}.tmp")
-            try:
-                tmp.write_bytes(blob)
-                tmp.replace(path)
-            except OSError as exc:
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
-                raise OutputError(
-                    _("Cannot write the report {path}: {why}").format(path=path, why=exc.strerror or exc),
-                    hint=_("{done} of {total} report files were written before this one. Free space on that "
-                           "disk or choose another directory with -o, then run the command again.").format(
-                        done=done - 1, total=len(jobs)),
-                ) from None
+            write_file(path, blob, done - 1, total)
             paths[index] = path
             if rendered is not None:
-                rendered(done, len(jobs))
-    return [path for path in paths if path is not None]
+                rendered(done, total)
+    written = [path for path in paths if path is not None]
+    stamp = jst(data.last_at)
+    for n, kind in enumerate(table_kinds, start=len(jobs) + 1):
+        for name, blob in table_files(build_tables(kind, data, lang), kind, chosen, lang, stamp):
+            write_file(out_dir / name, blob, n - 1, total)
+            written.append(out_dir / name)
+        if rendered is not None:
+            rendered(n, total)
+    return written
 
 
 def produce(
@@ -303,15 +352,20 @@ def has_errors(result: Result) -> bool:
 
 
 __all__ = [
+    "DOCUMENT_FORMATS",
     "FORMATS",
     "LANGS",
+    "TABLE_FORMATS",
     "Produced",
     "expand_formats",
     "expand_kinds",
     "gather",
+    "make_dir",
     "produce",
     "render_all",
     "render_each",
+    "table_files",
     "trust_for",
+    "write_file",
     "write_reports",
 ]

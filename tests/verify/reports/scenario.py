@@ -67,7 +67,7 @@ def registered_body(media_id: str, serial: str) -> dict[str, Any]:
 
 
 def approve(kind: str, approval_id: str, media: list[str], *, by: Signer = APPROVER,
-            serials: dict[str, str] | None = None, carriers: list[str] | None = None) -> str:
+            serials: dict[str, str] | None = None, carriers: list[str] | None = None, origin: str = ORIGIN) -> str:
     body: dict[str, Any] = {
         "kind": kind, "id": approval_id, "media": media, "purpose": "データ移行のため",
         "encryption_required": kind == "takeout",
@@ -94,7 +94,7 @@ def approve(kind: str, approval_id: str, media: list[str], *, by: Signer = APPRO
             "name": "株式会社下請", "tier": "subcontractor", "reason": "繁忙期の入力作業", "scope": "データ入力",
             "data_handled": "住民基本台帳の氏名・住所", "safeguards": "特記事項の遵守", "supervision": "週次報告と実地確認",
         })
-    return sign_approval(ORIGIN, body, by).decode("utf-8")
+    return sign_approval(origin, body, by).decode("utf-8")
 
 
 def departed_body(note: str, media_ids: list[str], *, carriers: list[str] | None = None,
@@ -125,8 +125,8 @@ class MinuteClock:
         return iso(self.now + timedelta(minutes=1))
 
 
-def log_key() -> Ed25519PrivateKey:
-    return key(ORIGIN)
+def log_key(origin: str = ORIGIN) -> Ed25519PrivateKey:
+    return key(origin)
 
 
 @dataclass
@@ -137,10 +137,14 @@ class Built:
     cosigned: bytes
 
 
-def new(tmp: Path) -> tuple[Ledger, MinuteClock]:
+def new(tmp: Path, *, origin: str = ORIGIN, municipality: str = "例市",
+        contract_id: str = "2026-017") -> tuple[Ledger, MinuteClock]:
     clock = MinuteClock()
-    ledger = Ledger.create(tmp / "ledger", contract_toml=contract_toml(PARTIES), responsible=RESPONSIBLE,
-                           log_key=log_key(), log_passphrase=LOG_PASSPHRASE, kdf_n=TEST_KDF_N, clock=clock)
+    toml = contract_toml(PARTIES, origin=origin).decode("utf-8").replace(
+        '[municipality]\nname = "例市"', f'[municipality]\nname = "{municipality}"').replace(
+        'id = "2026-017"', f'id = "{contract_id}"')
+    ledger = Ledger.create(tmp / "ledger", contract_toml=toml.encode("utf-8"), responsible=RESPONSIBLE,
+                           log_key=log_key(origin), log_passphrase=LOG_PASSPHRASE, kdf_n=TEST_KDF_N, clock=clock)
     return ledger, clock
 
 
@@ -149,7 +153,7 @@ def finish(ledger: Ledger, tmp: Path, *, cosign_final: bool = True) -> Built:
 
     With ``cosign_final=False`` the municipality cosigned only the first checkpoint (the genesis).
     """
-    ledger.checkpoint(Signer(ORIGIN, log_key()))
+    ledger.checkpoint(Signer(ledger.origin, log_key(ledger.origin)))
     latest = ledger.store.latest_checkpoint()
     assert latest is not None
     size, note = latest
@@ -162,7 +166,7 @@ def finish(ledger: Ledger, tmp: Path, *, cosign_final: bool = True) -> Built:
     bundle = tmp / "bundle"
     export_bundle(ledger.store, ledger.log_verifier().vkey, bundle)
     trust = TrustAnchor(
-        origin=ORIGIN,
+        origin=ledger.origin,
         log_vkey=ledger.log_verifier().vkey,
         genesis_leaf_hash=ledger.genesis().leaf_hash,
         approver_vkeys=(APPROVER.verifier().vkey,),
@@ -173,11 +177,15 @@ def finish(ledger: Ledger, tmp: Path, *, cosign_final: bool = True) -> Built:
 
 
 def make_authority(built: Built, path: Path) -> Path:
-    """A municipality trust store on disk that pinned the ledger and holds the cosigned checkpoint."""
+    """A municipality trust store on disk that pinned the ledger and holds the cosigned checkpoint (made, or
+    added to when ``path`` holds one already)."""
     witness_key = key(WITNESS.name)
-    authority = Authority.create(path, WITNESS.name, b"witness-pass", private_key=witness_key, kdf_n=TEST_KDF_N)
+    # A store that exists already (one municipality's, or a prefecture's) pins one more contract.
+    exists = path.is_dir() and any(path.iterdir())
+    authority = Authority.open(path) if exists else Authority.create(
+        path, WITNESS.name, b"witness-pass", private_key=witness_key, kdf_n=TEST_KDF_N)
     authority.pin(Pin.from_entry(built.ledger.genesis(), pinned_at="2026-03-31T12:00:00+09:00"))
-    authority.record_cosigned(ORIGIN, built.cosigned)
+    authority.record_cosigned(built.trust.origin, built.cosigned)
     return path
 
 
@@ -210,8 +218,18 @@ def _disposed(ledger: Ledger, media_id: str, serial: str, approval_id: str, numb
     return body
 
 
-def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close: bool = True) -> Built:
-    ledger, clock = new(tmp)
+approve_for = approve
+
+
+def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close: bool = True,
+          origin: str = ORIGIN, municipality: str = "例市", contract_id: str = "2026-017") -> Built:
+    """One of the scenarios (module documentation); ``origin``, ``municipality`` and ``contract_id`` make
+    another contract."""
+    ledger, clock = new(tmp, origin=origin, municipality=municipality, contract_id=contract_id)
+
+    def approve(*args: Any, **kw: Any) -> str:
+        return approve_for(*args, origin=origin, **kw)
+
     op = signer("op-tanaka")
     sub = signer("sub-suzuki")
     resp = RESPONSIBLE

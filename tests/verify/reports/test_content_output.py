@@ -150,7 +150,7 @@ def test_produce_writes_files_named_by_report_and_language(tmp_path: Path) -> No
     assert "disposal-M-001.ja.pdf" in names and "disposal-C-001.en.pdf" in names
     assert produced.ok and produced.counts() == {"error": 0, "warning": 0, "info": 0}
     assert all(p.is_file() and p.stat().st_size > 0 for p in produced.paths)
-    assert expand_formats(["all"]) == ["pdf", "html", "json"] and expand_kinds(["all"]) == list(REPORTS)
+    assert expand_formats(["all"]) == ["pdf", "html", "json", "csv", "xlsx"] and expand_kinds(["all"]) == list(REPORTS)
     with pytest.raises(ValueError, match="unknown format"):
         expand_formats(["docx"])
 
