@@ -48,6 +48,7 @@ from custody.ledger.rfc6962 import leaf_hash, node_hash
 from custody.ledger.tlog import prove_record, split_stored_hash_index, tree_hash
 from custody.ledger.tlogproof import TlogProof, format_tlog_proof, parse_tlog_proof
 from custody.verify.engine import EntryView, Result
+from custody.verify.reports.form import FormOptions
 from custody.verify.trust import TrustAnchor
 
 #: Entries whose certificates carry an inclusion proof.
@@ -96,6 +97,9 @@ class ReportData:
     cosigned_checkpoint: CheckpointView | None = None
     proofs: dict[int, EntryProof] = field(default_factory=dict)
     attachments: dict[str, bool] = field(default_factory=dict)  # sha256 hex -> present with that hash
+    lines: dict[int, bytes] = field(default_factory=dict)  # seq -> the signed line, for sanitization entries
+    photos: dict[str, bytes] = field(default_factory=dict)  # sha256 hex -> bytes, for photos that are images
+    form: FormOptions = field(default_factory=FormOptions)  # the official form's choices (reports.form)
 
     @property
     def genesis(self) -> dict[str, Any]:
@@ -120,6 +124,10 @@ def _entry_type(line: bytes) -> str:
     return line[pos + len(_TYPE_KEY) : -2].decode("utf-8", errors="replace")
 
 
+# The entries a disposal or erasure certificate is made from (reports.disposal).
+SANITIZING = frozenset({"media.disposed", "media.erased", "takeout.erased_at_destination"})
+
+
 def _read_entries(lines: Iterable[bytes], data: ReportData) -> None:
     size = 0
     for seq, line in enumerate(lines):
@@ -131,6 +139,8 @@ def _read_entries(lines: Iterable[bytes], data: ReportData) -> None:
         except CustodyError:
             continue  # malformed: the verifier's I7
         data.entries[seq] = EntryView(seq, entry.type, entry.at, entry.actor, entry.body, leaf_hash(line))
+        if entry.type in SANITIZING:
+            data.lines[seq] = line  # a certificate carries its entry as signed (verify-certificate)
     data.size = size
 
 
@@ -312,13 +322,32 @@ def _proofs(bundle: Bundle, trust: TrustAnchor, data: ReportData) -> None:
         data.proofs[seq] = EntryProof(seq, checkpoint, text, not problem, problem, status, status_size)
 
 
+def _photo_refs(body: dict[str, Any]) -> set[str]:
+    photos = body.get("photos")
+    out: set[str] = set()
+    for photo in photos if isinstance(photos, list) else ():
+        digest = photo.get("attachment") if isinstance(photo, dict) else None
+        if isinstance(digest, str):
+            out.add(digest)
+    return out
+
+
 def _attachments(bundle: Bundle, data: ReportData) -> None:
     wanted: set[str] = set()
+    photos: set[str] = set()
     for entry in data.entries.values():
         wanted.update(attachment_refs(entry.body))
+        photos.update(_photo_refs(entry.body))
     for digest in sorted(wanted):
         blob = bundle.attachment(digest) if len(digest) == 64 and digest.isalnum() else None
-        data.attachments[digest] = blob is not None and hashlib.sha256(blob).hexdigest() == digest
+        data.attachments[digest] = good = blob is not None and hashlib.sha256(blob).hexdigest() == digest
+        if good and blob is not None and digest in photos and blob[:4] in IMAGE_MAGIC:
+            data.photos[digest] = blob  # the certificate embeds it (a thumbnail); others are never read whole
+
+
+# JPEG and PNG, the photo types a certificate shows (document.IMAGE_TYPES); the reader checks the rest.
+IMAGE_MAGIC = (b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1", b"\xff\xd8\xff\xdb", b"\xff\xd8\xff\xee",
+               b"\x89PNG")
 
 
 def load_report_data(bundle: Bundle, trust: TrustAnchor, result: Result) -> ReportData:
