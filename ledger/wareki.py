@@ -12,7 +12,7 @@ clock, no I/O.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 # (first day, name, romanised name), newest last.
 ERAS: tuple[tuple[date, str, str], ...] = (
@@ -58,4 +58,32 @@ def japanese_date(day: date, *, era: bool = True) -> str:
     return (era_date(day) if era else None) or western_date_ja(day)
 
 
-__all__ = ["ERAS", "GREGORIAN_FROM", "era_date", "era_of", "era_year", "japanese_date", "western_date_ja"]
+def japanese_datetime(at: str, *, era: bool = True, seconds: bool = True) -> str:
+    """An RFC 3339 date-time as Japanese text with its zone: ``令和8年12月6日 21:53:07 (JST)``.
+
+    The time is shown as recorded, never converted: ``(JST)`` for +09:00, ``(UTC+00:00)`` for another
+    offset.  Text that is not a date-time with an offset is returned unchanged.
+    """
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        return at
+    if moment.tzinfo is None:
+        return at
+    offset = moment.strftime("%z")
+    offset = f"{offset[:3]}:{offset[3:]}"
+    zone = "JST" if offset == "+09:00" else f"UTC{offset}"
+    clock = f"{moment:%H:%M:%S}" if seconds else f"{moment:%H:%M}"
+    return f"{japanese_date(moment.date(), era=era)} {clock} ({zone})"
+
+
+__all__ = [
+    "ERAS",
+    "GREGORIAN_FROM",
+    "era_date",
+    "era_of",
+    "era_year",
+    "japanese_date",
+    "japanese_datetime",
+    "western_date_ja",
+]

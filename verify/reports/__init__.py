@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from custody.verify.reports.document import (
     Align,
+    Attachment,
     BulletList,
     Cell,
     Document,
@@ -34,6 +35,7 @@ from custody.verify.reports.pdf import render_pdf, unprintable
 
 __all__ = [
     "Align",
+    "Attachment",
     "BulletList",
     "Cell",
     "Document",

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
 from custody.ledger.lifecycle import RULE_CODES
-from custody.ledger.wareki import japanese_date
+from custody.ledger.wareki import japanese_date, japanese_datetime
 from custody.verify.reports.document import Lang
 
 JST = timezone(timedelta(hours=9))
@@ -69,6 +69,8 @@ class Tr:
     def _moment(self, at: object, *, seconds: bool) -> str:
         if not isinstance(at, str) or not at:
             return DASH
+        if self.ja:
+            return japanese_datetime(at, era=self.era, seconds=seconds)
         try:
             moment = datetime.fromisoformat(at)
         except ValueError:
@@ -76,12 +78,8 @@ class Tr:
         if moment.tzinfo is None:
             return at
         offset = moment.strftime("%z")
-        offset = f"{offset[:3]}:{offset[3:]}" if offset else ""
         clock = f"{moment:%H:%M:%S}" if seconds else f"{moment:%H:%M}"
-        if self.ja:
-            zone = "JST" if offset == "+09:00" else f"UTC{offset}"
-            return f"{self.day(moment.date())} {clock} ({zone})"
-        return f"{moment:%Y-%m-%d} {clock} {offset}"
+        return f"{moment:%Y-%m-%d} {clock} {offset[:3]}:{offset[3:]}"
 
     def day(self, value: dt.date) -> str:
         """A date in the document's calendar: 令和8年4月1日, 2026年4月1日 or 2026-04-01."""

@@ -800,7 +800,8 @@ class _Builder:
             grid.commands.append(("BACKGROUND", (0, 0), (0, -1), LABEL_BG))
             rows = [[image, _rl_table(grid, col_widths)]]
         table = RLTable(rows, colWidths=[pic_w + 4 * mm, side], hAlign="LEFT",
-                        style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                        style=TableStyle([("FONTNAME", (0, 0), (-1, -1), JP_FONT),  # else reportlab sets Helvetica
+                                          ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                           ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                           ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                                           ("TOPPADDING", (0, 0), (-1, -1), 0),
