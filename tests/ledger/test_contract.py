@@ -113,8 +113,10 @@ def test_the_documents_issuer_fields_are_optional_and_written_only_when_given() 
     """vendor.representative(_title) and municipality.addressee head the official forms (docs/reports.md); a
     contract without them keeps the genesis body it had."""
     _origin, plain = _parse(VALID)
-    assert set(plain["vendor"]) == {"name", "address"}  # type: ignore[arg-type]
-    assert "addressee" not in plain["municipality"]  # type: ignore[operator]
+    vendor, municipality = plain["vendor"], plain["municipality"]
+    assert isinstance(vendor, dict) and isinstance(municipality, dict)
+    assert set(vendor) == {"name", "address"}
+    assert "addressee" not in municipality
     text = _with("[vendor]", 'representative = "鈴木 太郎"\nrepresentative_title = "代表取締役"')
     text = text.replace("[municipality]", '[municipality]\naddressee = "例市長 山田 一郎"', 1)
     _origin, body = _parse(text)

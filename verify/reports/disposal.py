@@ -345,18 +345,22 @@ def _findings_for(data: ReportData, m: Medium, entry: EntryView, t: Tr) -> Block
 
 def certificate_data(data: ReportData, m: Medium, entry: EntryView, number: str) -> bytes:
     """The certificate's data as the PDF carries it (``certificate.json``; docs/reports.md, One certificate on
-    its own): the signed ledger entry it is made from, exactly as signed, and what it certifies."""
+    its own): the signed ledger entry it is made from, exactly as signed, what it certifies, and the entry's
+    tlog-proof against the latest checkpoint the municipality cosigned (``custody.verify.certificate``)."""
     line = data.lines.get(entry.seq, b"")
+    proof = data.proofs.get(entry.seq)
     doc = {
         "format": CERTIFICATE_FORMAT,
         "origin": data.result.origin or data.state.origin,
         "contract_id": text_of(data.genesis.get("contract_id")),
         "media_id": m.id,
-        "serial": m.serial,
+        "serial": text_of(entry.body.get("serial")) or m.serial,
         "certificate_number": number,
         "seq": entry.seq,
         "entry": line.decode("utf-8"),
         "leaf_hash": entry.leaf_hash.hex(),
+        # The C2SP tlog-proof (also attached on its own): the JSON alone is then enough to check.
+        "tlog_proof": proof.text.decode("utf-8") if proof is not None and proof.text else "",
     }
     return canonical.dumps(doc) + b"\n"
 
