@@ -31,6 +31,7 @@ verify is reported as such in the certificate, next to the findings.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -342,7 +343,35 @@ def _attachments(bundle: Bundle, data: ReportData) -> None:
         blob = bundle.attachment(digest) if len(digest) == 64 and digest.isalnum() else None
         data.attachments[digest] = good = blob is not None and hashlib.sha256(blob).hexdigest() == digest
         if good and blob is not None and digest in photos and blob[:4] in IMAGE_MAGIC:
-            data.photos[digest] = blob  # the certificate embeds it (a thumbnail); others are never read whole
+            data.photos[digest] = thumbnail(blob)  # the certificate embeds it; other attachments are not kept
+
+
+THUMBNAIL_PX = 640  # the longest side of a certificate's photo: ~270 dpi at the 60 mm it is printed
+THUMBNAIL_BYTES = 96 * 1024  # a photo this small is embedded as it is
+
+
+def thumbnail(blob: bytes) -> bytes:
+    """A camera photo (several MB) as a JPEG of at most 640 px a side; a small one as it is.
+
+    500 certificates of a contract each embed their medium's serial photo: kept whole, 4 MB photos would
+    hold 2 GB here and in every document.  The certificate prints the original's SHA-256 beside the
+    thumbnail, so the original in the bundle stays the evidence.  Bytes Pillow cannot read are returned as
+    they are (the certificate then lists the photo by name and hash only).
+    """
+    if len(blob) <= THUMBNAIL_BYTES:
+        return blob
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(blob)) as image:
+            image.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))  # JPEG: decode at 1/2, 1/4 or 1/8 scale at once
+            small = image.convert("RGB")
+            small.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            out = io.BytesIO()
+            small.save(out, "JPEG", quality=80)
+    except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):
+        return blob
+    return out.getvalue()
 
 
 # JPEG and PNG, the photo types a certificate shows (document.IMAGE_TYPES); the reader checks the rest.

@@ -38,6 +38,7 @@ versions; upgrading either may change them (the content does not change).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -51,7 +52,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFStream, PDFString
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFImageXObject, PDFName, PDFStream, PDFString
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -244,7 +245,7 @@ MIN_TEXT_SIZE = 5.0
 MIN_MONO_SIZE = 4.4
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=2048)  # small: most cells fit whole at once (the first test below); a worker's memory counts
 def _token_scale(text: str, font: str, size: float, width: float, *, anywhere: bool = False) -> float:
     """How much smaller (1.0: not) ``text`` is set so that its widest unbreakable piece fits ``width``.
 
@@ -364,6 +365,63 @@ class _Chrome:
         if self.footer_note:
             canv.drawString(MARGIN_X, FOOTER_Y, _fit(self.footer_note, JP_FONT, CHROME_SIZE, usable - pages_w - 6 * mm))
         canv.restoreState()
+
+
+class _Jpeg(Flowable):  # type: ignore[misc]  # reportlab has no type hints
+    """A JPEG drawn as it is (DCTDecode), ``width`` x ``height`` points.
+
+    reportlab's Image flowable hands ``Canvas.drawImage`` an ImageReader, which names the image by hashing
+    its decoded pixels: Pillow decodes the whole picture for every certificate (a third of a certificate's
+    time, and a buffer of width x height x 3 bytes) only to embed the JPEG's own bytes after all.  Here the
+    image is named by the SHA-256 of its bytes and embedded by reportlab's own JPEG loader
+    (``PDFImageXObject.loadImageFromJPEG``), registered as ``drawImage`` registers it: the same XObject.
+    """
+
+    def __init__(self, data: bytes, width: float, height: float) -> None:
+        super().__init__()
+        self.data, self.width, self.height = data, width, height
+        self.hAlign = "LEFT"
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803 - reportlab's names
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canv = self.canv
+        doc = canv._doc
+        name = "custody" + hashlib.sha256(self.data).hexdigest()[:32]
+        registered = doc.getXObjectName(name)
+        if doc.idToObject.get(registered) is None:
+            image = PDFImageXObject(name)
+            if not image.loadImageFromJPEG(io.BytesIO(self.data)):
+                raise ValueError("not a JPEG reportlab can embed")
+            canv._setXObjects(image)
+            doc.Reference(image, registered)
+            doc.addForm(name, image)
+        canv._currentPageHasImages = 1
+        canv.saveState()
+        canv.scale(self.width, self.height)
+        canv._code.append(f"/{registered} Do")
+        canv.restoreState()
+        canv._formsinuse.append(name)
+
+
+def _picture(f: Figure, width: float, height: float) -> Flowable:
+    """A JPEG as it is (``_Jpeg``); a PNG, or a JPEG reportlab's loader cannot read, through Pillow."""
+    if f.media_type == "image/jpeg" and _jpeg_info_ok(f.data):
+        return _Jpeg(f.data, width, height)
+    image = RLImage(io.BytesIO(f.data), width=width, height=height)
+    image.hAlign = "LEFT"
+    return image
+
+
+def _jpeg_info_ok(data: bytes) -> bool:
+    from reportlab.pdfbase.pdfutils import readJPEGInfo
+
+    try:
+        readJPEGInfo(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - reportlab raises bare PDFError / ValueError / IndexError for odd files
+        return False
+    return True
 
 
 def _embed(canv: Canvas, attachments: Sequence[Attachment]) -> None:
@@ -790,8 +848,7 @@ class _Builder:
         px_w, px_h = f.pixels
         scale = min(f.width_mm * mm / px_w, FIGURE_MAX_HEIGHT / px_h)
         pic_w, pic_h = px_w * scale, px_h * scale
-        image = RLImage(io.BytesIO(f.data), width=pic_w, height=pic_h)
-        image.hAlign = "LEFT"
+        image = _picture(f, pic_w, pic_h)
         side = width - pic_w - 4 * mm
         rows: list[list[Any]] = [[image, ""]]
         if f.caption:

@@ -124,3 +124,23 @@ def test_without_keep_with_the_boxes_may_stand_alone() -> None:
         page, pages = _seal_page(doc, "押印欄")
         found.append("上記のとおり相違ありません。" in pages[page])
     assert not all(found)
+
+
+def test_a_camera_photo_is_embedded_as_a_thumbnail() -> None:
+    """A 12-megapixel photo is not carried whole into 500 certificates: at most 640 px a side."""
+    from PIL import Image
+
+    from custody.verify.reports.data import THUMBNAIL_BYTES, THUMBNAIL_PX, thumbnail
+
+    big = Image.effect_noise((3000, 2000), 60).convert("RGB")
+    raw = io.BytesIO()
+    big.save(raw, "JPEG", quality=92)
+    blob = raw.getvalue()
+    assert len(blob) > THUMBNAIL_BYTES
+    small = thumbnail(blob)
+    with Image.open(io.BytesIO(small)) as image:
+        assert image.format == "JPEG" and max(image.size) <= THUMBNAIL_PX and image.size[0] > image.size[1]
+    assert len(small) < len(blob) // 4
+    assert thumbnail(PHOTO) is PHOTO  # small: as it is
+    junk = b"\xff\xd8\xff\xe0" + b"x" * (THUMBNAIL_BYTES + 1)
+    assert thumbnail(junk) is junk  # not readable: as it is (listed by name and hash only)
