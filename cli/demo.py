@@ -201,6 +201,8 @@ witness_vkeys = ["{witness}"]
 [vendor]
 name = "株式会社サンプル情報システム"
 address = "東京都千代田区霞が関1-1"
+representative = "鈴木 太郎"
+representative_title = "代表取締役"
 
 [responsible]
 name = "佐藤 一郎"

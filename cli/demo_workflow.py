@@ -17,6 +17,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from custody.cli.demo_photo import serial_photo
+
 if TYPE_CHECKING:
     from custody.cli.demo import Demo
 
@@ -127,7 +129,7 @@ def workflow_phase(demo: Demo) -> None:
                  *APPROVER, *approver)
     demo.custody("dispose", "approved", "--approval", str(d_approval), *resp, *ledger)
     photo, certificate = work / "M-001-serial.jpg", work / "M-001-certificate.pdf"
-    photo.write_bytes(b"\xff\xd8\xff\xe0 demo photo: BUF-32G-0012345 before shredding \xff\xd9")
+    photo.write_bytes(serial_photo("BUF-32G-0012345", "Buffalo", "RUF3-KV32G"))
     certificate.write_bytes(b"%PDF-1.4\n% demo destruction certificate for BUF-32G-0012345\n%%EOF\n")
     demo.custody("dispose", "record", "--media-id", "M-001", "--certificate-number", "破砕証明-2026-0042",
                  "--start", _at(timedelta(minutes=-20)), "--end", _at(), "--operator", "op-tanaka",

@@ -2,6 +2,8 @@
 
     custody report register|disposal|completion|inspection|findings|all BUNDLE --authority DIR | --integrity-only
         [--format pdf|html|json|csv|xlsx|all ...] [--lang ja|en] [-o DIR] [--json]
+        [--calendar era|western] [--issued YYYY-MM-DD] [--document-number PREFIX]
+        [--addressee TEXT] [--representative TEXT]
     custody report inspection --aggregate BUNDLE... --authority DIR [--format ...] [--lang ja|en] [-o DIR]
 
 The bundle is verified first, against the municipality's trust store
@@ -19,6 +21,13 @@ bundles against the trust store and writes one MIC form over them
 printed, one per line, or with ``--json`` one object: ``{"ok", "trust",
 "lang", "formats", "reports": [paths], "findings": {"error", "warning",
 "info"}}``.
+
+Every document is headed as an official form (docs/reports.md, Official form): 宛名, 文書番号, 発行日
+and the issuer with a seal box.  ``--calendar western`` dates Japanese documents 2026年12月6日 instead
+of 令和8年12月6日; ``--issued`` sets the date of issue (default: the date of the ledger's last entry, so
+that the same bundle gives the same reports); ``--document-number`` the number's prefix (default: the
+contract id); ``--addressee`` and ``--representative`` what the contract does not say
+(``reports.form``).
 
 Exit codes: 0 written, no finding is an error; 3 written, but the
 verification found errors -- the reports are still produced, because the
@@ -40,6 +49,7 @@ from custody.ledger.i18n import _
 
 if TYPE_CHECKING:  # verify.reports imports ReportLab (~75 ms): only `custody report` pays for it
     from custody.verify.reports.document import Lang
+    from custody.verify.reports.form import FormOptions
     from custody.verify.reports.produce import Produced
 
 KINDS = ("register", "disposal", "completion", "inspection", "findings")
@@ -62,6 +72,40 @@ def register(app: typer.Typer) -> None:
     app.add_typer(report_app, name="report")
 
 
+def _calendar_option() -> Any:
+    return typer.Option(
+        "era", "--calendar",
+        help=_("Dates of Japanese reports: era (和暦, 令和8年12月6日; default) or western (2026年12月6日)."),
+    )
+
+
+def _issued_option() -> Any:
+    return typer.Option(
+        None, "--issued", help=_("Date of issue YYYY-MM-DD (default: the date of the ledger's last entry)."),
+    )
+
+
+def _number_option() -> Any:
+    return typer.Option(
+        None, "--document-number", help=_("Prefix of the document numbers (default: the contract id)."),
+    )
+
+
+def _addressee_option() -> Any:
+    return typer.Option(
+        None, "--addressee",
+        help=_("Addressee without 様 (default: the contract's, else the municipality's head, e.g. 例市長)."),
+    )
+
+
+def _representative_option() -> Any:
+    return typer.Option(
+        None, "--representative",
+        help=_("The vendor's representative in the issuer block, e.g. '代表取締役 鈴木 太郎' "
+               "(default: the contract's, else the responsible person)."),
+    )
+
+
 def _command(kind: str) -> Any:
     def run(
         ctx: typer.Context,
@@ -81,9 +125,15 @@ def _command(kind: str) -> Any:
                    "(default: the cores this process may use, within any CPU quota)."),
         ),
         json_out: bool = json_option(),
+        calendar: str = _calendar_option(),
+        issued: str | None = _issued_option(),
+        number: str | None = _number_option(),
+        addressee: str | None = _addressee_option(),
+        representative: str | None = _representative_option(),
     ) -> None:
         require_trust(authority, integrity_only)  # before anything is read or written
-        _run(ctx, kind, bundle, authority, formats, lang, output, workers, json_out)
+        form = _form(calendar, issued, number, addressee, representative)
+        _run(ctx, kind, bundle, authority, formats, lang, output, workers, json_out, form)
 
     run.__name__ = f"report_{kind}"
     return run
@@ -114,12 +164,18 @@ def _inspection_command() -> Any:
                    "(default: the cores this process may use, within any CPU quota)."),
         ),
         json_out: bool = json_option(),
+        calendar: str = _calendar_option(),
+        issued: str | None = _issued_option(),
+        number: str | None = _number_option(),
+        addressee: str | None = _addressee_option(),
+        representative: str | None = _representative_option(),
     ) -> None:
         require_trust(authority, integrity_only)
+        form = _form(calendar, issued, number, addressee, representative)
         if not aggregate:
             if len(bundles) != 1:
                 raise typer.BadParameter(_("give one bundle, or several with --aggregate"), param_hint="BUNDLE")
-            _run(ctx, "inspection", bundles[0], authority, formats, lang, output, workers, json_out)
+            _run(ctx, "inspection", bundles[0], authority, formats, lang, output, workers, json_out, form)
             return
         if authority is None:
             raise typer.BadParameter(_("the aggregated form counts only bundles verified against the "
@@ -164,6 +220,31 @@ def _run_aggregate(ctx: typer.Context, bundles: list[Path], authority: Path, for
     raise typer.Exit(EXIT_OK)
 
 
+def _form(calendar: str, issued: str | None, number: str | None, addressee: str | None,
+          representative: str | None) -> FormOptions:
+    """The official form's options, checked (usage errors, exit 2)."""
+    import datetime as dt
+
+    from custody.verify.reports.form import FormOptions
+
+    if calendar not in ("era", "western"):
+        raise typer.BadParameter(_("choose era or western"), param_hint="--calendar")
+    if issued is not None:
+        try:
+            dt.date.fromisoformat(issued)
+        except ValueError:
+            raise typer.BadParameter(_("a date YYYY-MM-DD"), param_hint="--issued") from None
+        if len(issued) != 10:
+            raise typer.BadParameter(_("a date YYYY-MM-DD"), param_hint="--issued")
+    texts = {"--document-number": number, "--addressee": addressee, "--representative": representative}
+    for hint, value in texts.items():
+        if value is not None and (not value.strip() or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)):
+            raise typer.BadParameter(_("a non-empty text on one line"), param_hint=hint)
+    return FormOptions(calendar="western" if calendar == "western" else "era", issued=issued or "",
+                       number_prefix=(number or "").strip(), addressee=(addressee or "").strip(),
+                       representative=(representative or "").strip())
+
+
 def _language(ctx: typer.Context, lang: str | None) -> Lang:
     """--lang given to this command, else --lang given before it on the command line, else Japanese.
 
@@ -185,7 +266,7 @@ def _language(ctx: typer.Context, lang: str | None) -> Lang:
 
 
 def _with_progress(bundle: Path, authority: Path | None, kinds: list[str], formats: list[str], language: Lang,
-                   output: Path, workers: int | None) -> Produced:
+                   output: Path, workers: int | None, form: FormOptions) -> Produced:
     """produce() with progress bars on stderr: bytes of entries verified, then files written."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -204,7 +285,7 @@ def _with_progress(bundle: Path, authority: Path | None, kinds: list[str], forma
             bar.update(writing, completed=done, total=total, visible=True)
 
         return produce(bundle, authority, kinds, formats, [language], output, workers=workers,
-                       progress=lambda n: bar.advance(verifying, n), rendered=rendered)
+                       progress=lambda n: bar.advance(verifying, n), rendered=rendered, form=form)
 
 
 def _run(
@@ -217,6 +298,7 @@ def _run(
     output: Path,
     workers: int | None,
     json_out: bool,
+    form: FormOptions,
 ) -> None:
     from custody.verify.reports.produce import expand_formats, produce
     from custody.verify.trust import trust_of
@@ -237,9 +319,9 @@ def _run(
         if not json_out:
             err.print(_("Verifying {bundle} and writing reports ...").format(bundle=bundle), markup=False,
                       highlight=False)
-        produced = produce(bundle, authority, kinds, chosen, [language], output, workers=workers)
+        produced = produce(bundle, authority, kinds, chosen, [language], output, workers=workers, form=form)
     else:
-        produced = _with_progress(bundle, authority, kinds, chosen, language, output, workers)
+        produced = _with_progress(bundle, authority, kinds, chosen, language, output, workers, form)
     counts = produced.counts()
     if json_out:
         print_json({

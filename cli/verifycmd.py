@@ -32,6 +32,9 @@ def register(app: typer.Typer) -> None:
         help=_("Verify an evidence bundle against the municipality's trust store (--authority): integrity "
                "(I1-I9) and compliance (C1-C15). Exit 3 on any error."),
     )(verify)
+    from custody.cli import certcmd
+
+    certcmd.register(app)
 
 
 def load_trust(bundle: Bundle, authority: Path | None) -> TrustAnchor:

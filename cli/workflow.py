@@ -43,6 +43,7 @@ from custody.cli.common import (
     read_input_file,
     register_tree,
 )
+from custody.ledger import i18n
 from custody.ledger.approval_defaults import (
     DEFAULT_ENCRYPTION_MIN,
     DEFAULT_MAX_USES,
@@ -51,6 +52,7 @@ from custody.ledger.approval_defaults import (
 )
 from custody.ledger.errors import UsageError
 from custody.ledger.i18n import _
+from custody.ledger.wareki import japanese_datetime
 
 if TYPE_CHECKING:
     from custody.ledger.approval import Approval
@@ -2154,8 +2156,10 @@ def media_show(
     table = Table(title=_("History"))
     for header in (_("seq"), _("Time"), _("Event"), _("Actor")):
         table.add_column(header, overflow="fold")
+    japanese = i18n.language() == "ja"
     for h in history:
-        table.add_row(h["seq"], h["at"], h["type"], h["actor"])
+        # Japanese readers get 和暦 with the zone (令和8年12月6日 21:53:07 (JST)); --json keeps RFC 3339.
+        table.add_row(h["seq"], japanese_datetime(h["at"]) if japanese else h["at"], h["type"], h["actor"])
     _print_table(table)
 
 

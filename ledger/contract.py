@@ -46,6 +46,17 @@ def _date(table: dict[str, Any], key: str, where: str) -> str:
     return text
 
 
+def _given(table: dict[str, Any], keys: tuple[str, ...], where: str) -> dict[str, str]:
+    """The optional text fields of ``keys`` that ``table`` has and that are not empty."""
+    out = {}
+    for key in keys:
+        if key in table:
+            value = _optional_text(table, key, where)
+            if value:
+                out[key] = value
+    return out
+
+
 def _optional_text(table: dict[str, Any], key: str, where: str) -> str:
     """An optional text field: absent is empty, anything but a string is refused (not turned into its repr)."""
     value = table.get(key, "")
@@ -175,10 +186,14 @@ def parse_contract(data: bytes, *, responsible_vkey: str) -> tuple[str, dict[str
         "municipality": {
             "name": _need(municipality, "name", "municipality."),
             "department": _optional_text(municipality, "department", "municipality."),
+            # Optional, written only when given (older contracts keep their bytes): the documents' 宛名.
+            **_given(municipality, ("addressee",), "municipality."),
         },
         "vendor": {
             "name": _need(vendor, "name", "vendor."),
             "address": _optional_text(vendor, "address", "vendor."),
+            # Optional: the representative named in the documents' issuer block (docs/reports.md, Official form).
+            **_given(vendor, ("representative", "representative_title"), "vendor."),
         },
         "period": {
             "start": _date(contract, "start", "contract."),

@@ -55,7 +55,8 @@ def test_all_reports_every_format(custody: Custody, clean_case: tuple[Built, Pat
     assert "返還・廃棄完了報告" in _text(out / "completion.ja.pdf")
     assert "別紙報告票" in _text(out / "inspection.ja.pdf")
     cert = _text(out / "disposal-M-001.ja.pdf")
-    assert "廃棄証明書" in cert and "立会者" in cert and "SN-001" in cert and "c2sp.org/tlog-proof@v1" in cert
+    assert "廃棄証明書" in cert and "立会者" in cert and "SN-001" in cert and ".tlog-proof" in cert
+    assert "例市長様" in cert and "発行日令和" in cert
     doc = json.loads((out / "findings.ja.json").read_bytes())
     assert doc["document"]["title"] == "検証結果報告"
 
@@ -154,9 +155,41 @@ def test_usage_errors(custody: Custody, clean_case: tuple[Built, Path], tmp_path
     assert not list(tmp_path.glob("*.pdf"))
 
 
+def test_form_options(custody: Custody, clean_case: tuple[Built, Path], tmp_path: Path) -> None:
+    built, authority = clean_case
+    run = custody("report", "completion", str(built.bundle), "-a", str(authority), "-o", str(tmp_path),
+                  "--calendar", "western", "--issued", "2027-03-31", "--document-number", "例情第12号",
+                  "--addressee", "例市長 山田 太郎", "--representative", "代表取締役社長 鈴木 一郎")
+    assert run.code == 0, run.stderr
+    first = PdfReader(io.BytesIO((tmp_path / "completion.ja.pdf").read_bytes())).pages[0].extract_text()
+    assert "発行日 2027年3月31日" in first and "文書番号 例情第12号-CMP" in first
+    assert "例市長 山田 太郎 様" in first and "代表取締役社長 鈴木 一郎" in first
+    assert "令和" not in first
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["--calendar", "gregorian"], "--calendar"),
+        (["--issued", "2027-3-31"], "--issued"),
+        (["--issued", "2027-02-30"], "--issued"),
+        (["--addressee", " "], "--addressee"),
+        (["--representative", "a\nb"], "--representative"),
+    ],
+)
+def test_form_option_errors(custody: Custody, clean_case: tuple[Built, Path], tmp_path: Path, args: list[str],
+                            hint: str) -> None:
+    built, authority = clean_case
+    run = custody("report", "register", str(built.bundle), "-a", str(authority), "-o", str(tmp_path), *args)
+    assert run.code == 2 and hint in run.stderr, run.stderr
+    assert not list(tmp_path.glob("*.pdf"))
+
+
 def test_help_in_both_languages(tmp_path: Path) -> None:
     ja = Custody(tmp_path, lang="ja").process("report", "--help")
     assert ja.code == 0 and "媒体管理台帳" in ja.stdout and "別紙報告票" in ja.stdout
+    register = Custody(tmp_path, lang="ja").process("report", "register", "--help")
+    assert register.code == 0 and "和暦" in register.stdout and "発行日" in register.stdout
     en = Custody(tmp_path, lang="en").process("report", "completion", "--help")
     assert en.code == 0 and "Language of the reports" in en.stdout
 

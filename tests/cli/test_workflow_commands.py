@@ -8,6 +8,7 @@ attachments: tests/cli/workflow_world.py, ``CliWorld.refused``).
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -410,6 +411,11 @@ def test_register_table_in_japanese(template: CliWorld, tmp_path: Path) -> None:
     w.receive("M-1")
     out = w.ok("media", "list", as_=None).stdout
     assert "媒体管理台帳" in out and "保管庫で保管中" in out
+    # media show: the history's times in 和暦 with their zone; --json keeps RFC 3339
+    shown = w.ok("media", "show", "M-1", as_=None).stdout
+    at = json.loads(w.ok("media", "show", "M-1", "--json", as_=None).stdout)["entries"][0]["at"]
+    assert re.search(r"令和\d+年\d+月\d+日", shown) and ("(JST)" in shown or "(UTC" in shown), shown
+    assert at not in shown and re.fullmatch(r"\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)", at)
 
 
 def test_receive_from_file_with_explicit_options_winning(w: CliWorld) -> None:

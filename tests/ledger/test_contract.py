@@ -109,6 +109,24 @@ def test_yes_no_fields_default_to_false_and_text_fields_to_empty() -> None:
     assert body["work_locations"][0]["address"] == ""  # type: ignore[index]
 
 
+def test_the_documents_issuer_fields_are_optional_and_written_only_when_given() -> None:
+    """vendor.representative(_title) and municipality.addressee head the official forms (docs/reports.md); a
+    contract without them keeps the genesis body it had."""
+    _origin, plain = _parse(VALID)
+    vendor, municipality = plain["vendor"], plain["municipality"]
+    assert isinstance(vendor, dict) and isinstance(municipality, dict)
+    assert set(vendor) == {"name", "address"}
+    assert "addressee" not in municipality
+    text = _with("[vendor]", 'representative = "鈴木 太郎"\nrepresentative_title = "代表取締役"')
+    text = text.replace("[municipality]", '[municipality]\naddressee = "例市長 山田 一郎"', 1)
+    _origin, body = _parse(text)
+    assert body["vendor"]["representative"] == "鈴木 太郎"  # type: ignore[index]
+    assert body["vendor"]["representative_title"] == "代表取締役"  # type: ignore[index]
+    assert body["municipality"]["addressee"] == "例市長 山田 一郎"  # type: ignore[index]
+    with pytest.raises(SchemaError):
+        _parse(_with("[vendor]", "representative = 5"))
+
+
 
 @pytest.mark.parametrize(
     ("old", "new", "field"),

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from custody.verify.reports.document import (
     Align,
+    Attachment,
     BulletList,
     Cell,
     Document,
+    Figure,
     Hash,
     KeyValues,
     Lang,
+    Letterhead,
     Note,
     Orientation,
     PageBreak,
@@ -32,13 +35,16 @@ from custody.verify.reports.pdf import render_pdf, unprintable
 
 __all__ = [
     "Align",
+    "Attachment",
     "BulletList",
     "Cell",
     "Document",
+    "Figure",
     "FontMissingError",
     "Hash",
     "KeyValues",
     "Lang",
+    "Letterhead",
     "Note",
     "Orientation",
     "PageBreak",

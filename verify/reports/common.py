@@ -34,7 +34,8 @@ from custody.ledger.note import parse_note
 from custody.ledger.vocabulary import KINDS, ORIGINS
 from custody.verify.findings import ERROR, Finding
 from custody.verify.reports.data import ReportData
-from custody.verify.reports.document import Cell, Hash
+from custody.verify.reports.document import Cell, Hash, Lang, Letterhead
+from custody.verify.reports.form import head_of
 from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 
 VENDOR = "vendor"
@@ -55,6 +56,58 @@ def contract_meta(data: ReportData, t: Tr) -> list[tuple[str, Cell]]:
         (t("Vendor", "受託者"), vendor_name(data) or DASH),
         (t("Period", "契約期間"), f"{t.date(period.get('start'))} – {t.date(period.get('end'))}"),
     ]
+
+
+def tr(data: ReportData, lang: Lang) -> Tr:
+    """The labels and formats of a report in ``lang``, dated in the calendar the issuer chose."""
+    return Tr(lang, data.form.calendar)
+
+
+def addressee(data: ReportData, t: Tr) -> str:
+    """宛名: 例市長 様 (docs/reports.md, Official form; ``reports.form``)."""
+    municipality = dict_of(data.genesis.get("municipality"))
+    head = (data.form.addressee or text_of(municipality.get("addressee"))
+            or head_of(text_of(municipality.get("name"))))
+    if not head:
+        return ""
+    return t("To: {head}", "{head} 様").format(head=head)
+
+
+def representative(data: ReportData, t: Tr) -> str:
+    """The issuer's representative: the option, the contract's vendor.representative, else the 作業責任者."""
+    if data.form.representative:
+        return data.form.representative
+    vendor = dict_of(data.genesis.get("vendor"))
+    name = text_of(vendor.get("representative"))
+    if name:
+        title = text_of(vendor.get("representative_title")) or t("Representative", "代表者")
+        return f"{title} {name}"
+    resp = responsible(data)
+    name = text_of(resp.get("name"))
+    if not name:
+        return ""
+    return t("Person responsible for the work {name}", "作業責任者 {name}").format(
+        name=" ".join(x for x in (text_of(resp.get("title")), name) if x))
+
+
+def letterhead(data: ReportData, t: Tr, code: str, *, number: str = "") -> Letterhead:
+    """The head of an official document: 宛名, 文書番号 (``number``, else prefix-``code``), 発行日, issuer, 印."""
+    prefix = data.form.number_prefix or text_of(data.genesis.get("contract_id"))
+    doc_number = number or "-".join(x for x in (prefix, code) if x)
+    issued = t.date(data.form.issued) if data.form.issued else t.date(data.last_at)
+    vendor = dict_of(data.genesis.get("vendor"))
+    issuer = [
+        t("Issued by (vendor): {name}", "受託者 {name}").format(name=vendor_name(data) or DASH),
+        text_of(vendor.get("address")),
+        representative(data, t),
+    ]
+    return Letterhead(
+        addressee(data, t),
+        (t("Document No.", "文書番号"), doc_number or DASH),
+        (t("Date of issue", "発行日"), issued),
+        [line for line in issuer if line],
+        seal=t("Seal", "印"),
+    )
 
 
 def basis_meta(data: ReportData, t: Tr) -> list[tuple[str, Cell]]:

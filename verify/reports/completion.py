@@ -32,10 +32,13 @@ from custody.verify.reports.common import (
     evidence_seq,
     footer,
     kind_text,
+    letterhead,
     origin_text,
     person_fields,
     person_text,
+    representative,
     responsible,
+    tr,
     trust_banner,
     vendor_name,
     verdict,
@@ -66,7 +69,7 @@ def _statement(data: ReportData, t: Tr) -> list[Block]:
             "The ledger holds no completion statement (contract.closed): the contract has not been closed in the "
             "ledger, so the vendor has not declared that no data remains.",
             "台帳に完了の記録(contract.closed)がありません。契約は台帳上終了しておらず、"
-            "データが残存しないことの申告もされていません。"))]
+            "データが残存しないことの申告もされていません。")), _vendor_seals(data, t, keep_with=1)]
     entry = closed[0]
     body = entry.body
     statement = dict_of(body.get("statement"))
@@ -88,7 +91,21 @@ def _statement(data: ReportData, t: Tr) -> list[Block]:
     ]
     if text_of(body.get("remarks")):
         blocks.append(Note(text_of(body.get("remarks"))))
+    blocks.append(_vendor_seals(data, t, keep_with=len(blocks)))
     return blocks
+
+
+def _vendor_seals(data: ReportData, t: Tr, *, keep_with: int) -> SignatureBoxes:
+    """The vendor's seals under its statement: the representative (代表者) and the 作業責任者."""
+    resp = responsible(data)
+    who = representative(data, t)
+    vendor = dict_of(data.genesis.get("vendor"))
+    return SignatureBoxes(
+        [t("Vendor (representative)", "受託者(代表者)"), t("Responsible person", "作業責任者")],
+        names=[text_of(vendor.get("representative")) or (who if data.form.representative else ""),
+               text_of(resp.get("name"))],
+        keep_with=keep_with,
+    )
 
 
 def _media_table(data: ReportData, t: Tr) -> Block:
@@ -119,7 +136,7 @@ def _media_table(data: ReportData, t: Tr) -> Block:
         [t("Media ID", "媒体ID"), t("Kind", "種別"), t("Serial", "シリアル番号"), t("Origin", "由来"),
          t("My Number", "特定個人情報"), t("Final disposition", "最終処分"), t("When", "日時"),
          t("Evidence (entry)", "証跡(記録番号)"), t("Certificate / receipt", "証明書・受領書番号")],
-        rows, col_widths=[3, 3, 4, 5, 2, 3, 4, 5, 4],
+        rows, col_widths=[3, 3, 6, 5, 2, 3, 5, 3, 4],
     )
 
 
@@ -346,18 +363,18 @@ def _municipality_check(data: ReportData, t: Tr) -> list[Block]:
         blocks.append(Paragraph(t("To be filled in by the municipality after checking this report and its evidence.",
                                   "本報告書及び証跡を確認のうえ、委託者が記入してください。")))
         names = ["", "", "", ""]
-    blocks.append(SignatureBoxes(labels, names=names))
+    # The whole check (its rows and the boxes) on one page, with the section's heading.
+    blocks.append(SignatureBoxes(labels, names=names, keep_with=len(blocks)))
     return blocks
 
 
 def build_completion(data: ReportData, lang: Lang) -> Document:
     """The completion report (module documentation)."""
-    t = Tr(lang)
+    t = tr(data, lang)
     resp = responsible(data)
     blocks: list[Block] = [
         Section(t("1. Completion statement", "1. 完了の報告"), _statement(data, t)),
-        Section(t("2. Final disposition of each medium", "2. 媒体ごとの最終処分"), [_media_table(data, t)],
-                orientation="landscape"),
+        Section(t("2. Final disposition of each medium", "2. 媒体ごとの最終処分"), [_media_table(data, t)]),
         Section(t("3. Reconciliation", "3. 数量の照合"), _reconciliation(data, t)),
         Section(t("4. Incidents", "4. 事故等"), [_incidents(data, t)]),
         Section(t("5. Subcontractors and their approvals", "5. 再委託先と承認"), _subcontractors(data, t)),
@@ -380,4 +397,5 @@ def build_completion(data: ReportData, lang: Lang) -> Document:
         banner=trust_banner(data, t),
         footer_note=footer(data, t),
         author=vendor_name(data),
+        letterhead=letterhead(data, t, "CMP"),
     )

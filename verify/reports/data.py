@@ -31,6 +31,7 @@ verify is reported as such in the certificate, next to the findings.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ from custody.ledger.rfc6962 import leaf_hash, node_hash
 from custody.ledger.tlog import prove_record, split_stored_hash_index, tree_hash
 from custody.ledger.tlogproof import TlogProof, format_tlog_proof, parse_tlog_proof
 from custody.verify.engine import EntryView, Result
+from custody.verify.reports.form import FormOptions
 from custody.verify.trust import TrustAnchor
 
 #: Entries whose certificates carry an inclusion proof.
@@ -96,6 +98,9 @@ class ReportData:
     cosigned_checkpoint: CheckpointView | None = None
     proofs: dict[int, EntryProof] = field(default_factory=dict)
     attachments: dict[str, bool] = field(default_factory=dict)  # sha256 hex -> present with that hash
+    lines: dict[int, bytes] = field(default_factory=dict)  # seq -> the signed line, for sanitization entries
+    photos: dict[str, bytes] = field(default_factory=dict)  # sha256 hex -> bytes, for photos that are images
+    form: FormOptions = field(default_factory=FormOptions)  # the official form's choices (reports.form)
 
     @property
     def genesis(self) -> dict[str, Any]:
@@ -120,6 +125,10 @@ def _entry_type(line: bytes) -> str:
     return line[pos + len(_TYPE_KEY) : -2].decode("utf-8", errors="replace")
 
 
+# The entries a disposal or erasure certificate is made from (reports.disposal).
+SANITIZING = frozenset({"media.disposed", "media.erased", "takeout.erased_at_destination"})
+
+
 def _read_entries(lines: Iterable[bytes], data: ReportData) -> None:
     size = 0
     for seq, line in enumerate(lines):
@@ -131,6 +140,8 @@ def _read_entries(lines: Iterable[bytes], data: ReportData) -> None:
         except CustodyError:
             continue  # malformed: the verifier's I7
         data.entries[seq] = EntryView(seq, entry.type, entry.at, entry.actor, entry.body, leaf_hash(line))
+        if entry.type in SANITIZING:
+            data.lines[seq] = line  # a certificate carries its entry as signed (verify-certificate)
     data.size = size
 
 
@@ -312,13 +323,60 @@ def _proofs(bundle: Bundle, trust: TrustAnchor, data: ReportData) -> None:
         data.proofs[seq] = EntryProof(seq, checkpoint, text, not problem, problem, status, status_size)
 
 
+def _photo_refs(body: dict[str, Any]) -> set[str]:
+    photos = body.get("photos")
+    out: set[str] = set()
+    for photo in photos if isinstance(photos, list) else ():
+        digest = photo.get("attachment") if isinstance(photo, dict) else None
+        if isinstance(digest, str):
+            out.add(digest)
+    return out
+
+
 def _attachments(bundle: Bundle, data: ReportData) -> None:
     wanted: set[str] = set()
+    photos: set[str] = set()
     for entry in data.entries.values():
         wanted.update(attachment_refs(entry.body))
+        photos.update(_photo_refs(entry.body))
     for digest in sorted(wanted):
         blob = bundle.attachment(digest) if len(digest) == 64 and digest.isalnum() else None
-        data.attachments[digest] = blob is not None and hashlib.sha256(blob).hexdigest() == digest
+        data.attachments[digest] = good = blob is not None and hashlib.sha256(blob).hexdigest() == digest
+        if good and blob is not None and digest in photos and blob[:4] in IMAGE_MAGIC:
+            data.photos[digest] = thumbnail(blob)  # the certificate embeds it; other attachments are not kept
+
+
+THUMBNAIL_PX = 640  # the longest side of a certificate's photo: ~270 dpi at the 60 mm it is printed
+THUMBNAIL_BYTES = 96 * 1024  # a photo this small is embedded as it is
+
+
+def thumbnail(blob: bytes) -> bytes:
+    """A camera photo (several MB) as a JPEG of at most 640 px a side; a small one as it is.
+
+    500 certificates of a contract each embed their medium's serial photo: kept whole, 4 MB photos would
+    hold 2 GB here and in every document.  The certificate prints the original's SHA-256 beside the
+    thumbnail, so the original in the bundle stays the evidence.  Bytes Pillow cannot read are returned as
+    they are (the certificate then lists the photo by name and hash only).
+    """
+    if len(blob) <= THUMBNAIL_BYTES:
+        return blob
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(blob)) as image:
+            image.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))  # JPEG: decode at 1/2, 1/4 or 1/8 scale at once
+            small = image.convert("RGB")
+            small.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            out = io.BytesIO()
+            small.save(out, "JPEG", quality=80)
+    except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):
+        return blob
+    return out.getvalue()
+
+
+# JPEG and PNG, the photo types a certificate shows (document.IMAGE_TYPES); the reader checks the rest.
+IMAGE_MAGIC = (b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1", b"\xff\xd8\xff\xdb", b"\xff\xd8\xff\xee",
+               b"\x89PNG")
 
 
 def load_report_data(bundle: Bundle, trust: TrustAnchor, result: Result) -> ReportData:

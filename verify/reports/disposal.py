@@ -17,14 +17,26 @@ A certificate is made for every medium whose data ended by sanitization: dispose
   destruction company's certificate;
 * the My Number guideline's disposal record (日時, 担当者, 情報項目, 媒体名, 数量, 方法, 責任者, 立会者);
 * the ledger evidence: the entry's seq, time, signer and leaf hash, and its C2SP tlog-proof against
-  the latest checkpoint the municipality cosigned, verified, printed line by line;
+  the latest checkpoint the municipality cosigned, verified, shown as a short fingerprint;
 * the verifier's findings about this medium.
+
+As an official form (docs/reports.md): the letterhead (宛名, the certificate number as 文書番号, 発行日,
+the vendor and its representative with a seal box), then on the first page the disposal record and the
+seal boxes of the operator, the responsible person and the witness, kept on that page with it; on the
+second the serial-number photo (a thumbnail, its SHA-256 beside it), the approval and the ledger
+evidence.  The PDF carries the certificate's data (``certificate.json``: the signed entry as signed) and
+its tlog-proof as embedded files, so that the file alone can be checked (``custody verify-certificate``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 from typing import Any
 
+from PIL import Image as PILImage
+
+from custody.ledger import canonical
 from custody.ledger.media import Medium
 from custody.ledger.vocabulary import CATEGORIES, KINDS, ORIGINS, RESULTS, SEVERITIES, VERIFICATION_METHODS
 from custody.verify.engine import EntryView
@@ -34,27 +46,30 @@ from custody.verify.reports.common import (
     approver_text,
     classification,
     contents_text,
-    contract_meta,
     disposition,
     footer,
-    item_names,
     kind_text,
+    letterhead,
     origin_text,
     person_fields,
     person_text,
     responsible,
+    tr,
     trust_banner,
+    vendor_name,
     verdict,
 )
-from custody.verify.reports.data import EntryProof, ReportData, checkpoint_text
+from custody.verify.reports.data import EntryProof, ReportData
 from custody.verify.reports.document import (
+    Attachment,
     Block,
     Cell,
     Document,
+    Figure,
     Hash,
     KeyValues,
     Lang,
-    Note,
+    PageBreak,
     Paragraph,
     Section,
     SignatureBoxes,
@@ -62,6 +77,7 @@ from custody.verify.reports.document import (
 )
 from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 
+CERTIFICATE_FORMAT = "custody-certificate/1"
 SANITIZING = ("media.disposed", "media.erased", "takeout.erased_at_destination")
 
 
@@ -83,191 +99,184 @@ def certified_media(data: ReportData) -> list[tuple[Medium, EntryView]]:
     return out
 
 
-def _person_rows(data: ReportData, ref: object, t: Tr, role: str) -> list[tuple[str, Cell]]:
-    if isinstance(ref, str):
-        person = data.state.people.get(ref)
-        fields = {"name": person.name if person else ref, "title": "", "organisation": person.organisation if person
-                  else "", "contact": ""}
-    else:
-        fields = person_fields(ref)
-    return [
-        (f"{role} {t('name', '氏名')}", fields["name"] or DASH),
-        (f"{role} {t('title', '役職')}", fields["title"] or DASH),
-        (f"{role} {t('organisation', '所属')}", fields["organisation"] or DASH),
-        (f"{role} {t('contact', '連絡先')}", fields["contact"] or DASH),
-    ]
-
-
-def _application(data: ReportData, approval_id: str, t: Tr) -> tuple[list[tuple[str, Cell]], dict[str, Any]]:
+def _application_rows(data: ReportData, approval_id: str, t: Tr) -> list[tuple[str, Cell]]:
     doc = approval_doc(data, approval_id) if approval_id else {}
     app = dict_of(doc.get("application"))
     method = dict_of(app.get("method"))
     disposal = data.state.disposals.get(approval_id) if approval_id else None
-    rows: list[tuple[str, Cell]] = [
+    approval = " ".join(x for x in (approval_id, approver_text(doc), t.when(doc.get("approved_at")) if doc else "")
+                        if x)
+    return [
         (t("Application number", "廃棄申請番号"), text_of(app.get("number")) or DASH),
-        (t("Approval number", "承認番号"), approval_id or t("none", "なし")),
-        (t("Approved by", "承認者"), approver_text(doc) or DASH),
-        (t("Approved at", "承認日時"), t.when(doc.get("approved_at"))),
+        (t("Approval (number, approver, time)", "承認(番号・承認者・日時)"), approval or t("none", "なし")),
         (t("Approved method", "承認された方法"),
          f"{t.word(CATEGORIES, text_of(method.get('category')))} {text_of(method.get('technique'))}".strip()
          if method else DASH),
-        (t("Planned date and place", "予定日・場所"),
-         f"{t.date(app.get('planned_date'))} {text_of(app.get('place'))}".strip() if app else DASH),
-        (t("Witness required", "立会いの要否"), t.yes_no(app.get("witness_required")) if app else DASH),
-        (t("Evidence due", "証跡の提出期限"), t.when(disposal.deadline) if disposal is not None else DASH),
-        (t("Approval recorded at entry", "承認の記録"), t.seq(disposal.seq) if disposal is not None else DASH),
+        (t("Planned date and place; witness required", "予定日・場所、立会いの要否"),
+         f"{t.date(app.get('planned_date'))} {text_of(app.get('place'))} / {t.yes_no(app.get('witness_required'))}"
+         if app else DASH),
+        (t("Evidence due; approval recorded at", "証跡の提出期限、承認の記録"),
+         f"{t.when(disposal.deadline)} / {t.seq(disposal.seq)}" if disposal is not None else DASH),
     ]
-    return rows, app
 
 
-def _media_rows(data: ReportData, m: Medium, body: dict[str, Any], t: Tr) -> list[tuple[str, Cell]]:
+def _medium_text(m: Medium, body: dict[str, Any], t: Tr) -> str:
     record = m.record
-    backup = dict_of(body.get("backup"))
-    if backup:
-        made = backup.get("made") is True
-        backup_text = (t("made", "有") + (f"({text_of(backup.get('where'))})" if backup.get("where") else "")) if made \
-            else t("none", "無")
-    else:
-        backup_text = DASH
+    kind = t.word(KINDS, text_of(body.get("media_type"))) if body.get("media_type") else kind_text(t, m.kind)
+    product = " ".join(x for x in (text_of(body.get("make")) or text_of(record.get("make")),
+                                   text_of(body.get("model")) or text_of(record.get("model")),
+                                   text_of(record.get("capacity"))) if x)
+    prop = text_of(body.get("property_number")) or text_of(record.get("property_number"))
+    extra = t(", property number {p}", "、資産番号 {p}").format(p=prop) if prop else ""
+    return t("{kind} {product} (media ID {id}{extra})", "{kind} {product}(媒体ID {id}{extra})").format(
+        kind=kind, product=product, id=m.id, extra=extra).replace("  ", " ")
+
+
+def _serial_cell(m: Medium, body: dict[str, Any], t: Tr) -> str:
     serial = text_of(body.get("serial")) or m.serial
-    serial_cell = serial or DASH
     if m.serial and text_of(body.get("serial")) and text_of(body.get("serial")) != m.serial:
-        serial_cell = t("{s} (register: {r})", "{s}(台帳登録: {r})").format(s=serial, r=m.serial)
-    return [
-        (t("Media ID", "媒体ID"), m.id),
-        (t("Make", "メーカー"), text_of(body.get("make")) or text_of(record.get("make")) or DASH),
-        (t("Model", "型番"), text_of(body.get("model")) or text_of(record.get("model")) or DASH),
-        (t("Serial number", "シリアル番号"), serial_cell),
-        (t("Property number", "資産番号"),
-         text_of(body.get("property_number")) or text_of(record.get("property_number")) or DASH),
-        # Codes since the vocabulary (ledger/vocabulary.py); older records hold the words themselves.
-        (t("Media type", "媒体種別"), t.word(KINDS, text_of(body.get("media_type"))) if body.get("media_type")
-         else kind_text(t, m.kind)),
-        (t("Capacity", "容量"), text_of(record.get("capacity")) or DASH),
-        (t("Source", "由来"), origin_text(m, t) if text_of(body.get("source")) in ("", *ORIGINS)
-         else text_of(body.get("source"))),
-        (t("Data items and records", "情報項目・件数"), contents_text(record, t)),
-        (t("My Number data", "特定個人情報"), t.yes_no(m.my_number)),
-        (t("Classification before", "廃棄前の分類"),
-         text_of(body.get("classification_before")) or classification(record) or DASH),
-        (t("Backup made (where)", "バックアップ(保管先)"), backup_text),
-    ]
+        return t("{s} (register: {r})", "{s}(台帳登録: {r})").format(s=serial, r=m.serial)
+    return serial or DASH
 
 
-def _method_rows(body: dict[str, Any], entry: EntryView, t: Tr) -> list[tuple[str, Cell]]:
+def _backup_text(body: dict[str, Any], t: Tr) -> str:
+    backup = dict_of(body.get("backup"))
+    if not backup:
+        return DASH
+    if backup.get("made") is True:
+        return t("made", "有") + (f"({text_of(backup.get('where'))})" if backup.get("where") else "")
+    return t("none", "無")
+
+
+def _witness_text(body: dict[str, Any], t: Tr) -> str:
+    witness = person_fields(body.get("witness"))
+    if witness["name"]:
+        return " ".join(x for x in (witness["name"], witness["organisation"], witness["title"]) if x)
+    reason = text_of(body.get("no_witness_reason"))
+    return t("none (reason: {r})", "なし(理由: {r})").format(r=reason or t("not given", "記載なし"))
+
+
+def _record_rows(data: ReportData, m: Medium, body: dict[str, Any], entry: EntryView,
+                 t: Tr) -> list[tuple[str, Cell]]:
+    """The disposal record (My Number guideline: 日時, 担当者, 情報項目, 媒体名, 数量, 方法, 責任者, 立会者) and
+    the rest of NIST SP 800-88's certificate of sanitization, one row each."""
     method = dict_of(body.get("method"))
     tool = dict_of(method.get("tool"))
     tool_text = " ".join(x for x in (text_of(tool.get("name")), text_of(tool.get("version"))) if x)
-    start = body.get("start") or entry.at
-    end = body.get("end") or entry.at
-    return [
-        (t("Category (NIST SP 800-88)", "区分(NIST SP 800-88)"), t.word(CATEGORIES, text_of(method.get("category")))),
-        (t("Technique", "手法"), text_of(method.get("technique")) or DASH),
-        (t("Tool and version", "使用機器・バージョン"), tool_text or DASH),
-        (t("Start", "開始"), t.when(start)),
-        (t("End", "終了"), t.when(end)),
-        (t("Place", "場所"), text_of(body.get("place")) or DASH),
-        (t("Classification after", "廃棄後の分類"), text_of(body.get("classification_after")) or DASH),
-        (t("Destination of the remains", "残渣の処理先"), text_of(body.get("remains_destination")) or DASH),
-    ]
-
-
-def _verification_rows(data: ReportData, body: dict[str, Any], t: Tr) -> list[tuple[str, Cell]]:
+    operator = body.get("operator") if entry.type != "takeout.erased_at_destination" else body.get("erased_by")
     ver = dict_of(body.get("verification"))
     val = dict_of(body.get("validation"))
-    return [
-        (t("Verification method", "検証方法"), t.word(VERIFICATION_METHODS, text_of(ver.get("method")))),
-        (t("Verification result", "検証結果"), t.word(RESULTS, text_of(ver.get("result"))) if ver else DASH),
-        (t("Verified by", "検証者"), person_text(data, ver.get("verifier"), t) if ver else DASH),
-        (t("Verified at", "検証日時"), t.when(ver.get("at"))),
-        (t("Validated (accepted) by", "妥当性確認者"), person_text(data, val.get("accepted_by"), t) if val else DASH),
-        (t("Validated at", "妥当性確認日時"), t.when(val.get("at"))),
-    ]
-
-
-def _witness_rows(data: ReportData, body: dict[str, Any], t: Tr) -> list[tuple[str, Cell]]:
-    witness = person_fields(body.get("witness"))
+    start, end = body.get("start") or entry.at, body.get("end") or entry.at
+    method_text = " ".join(x for x in (t.word(CATEGORIES, text_of(method.get("category"))),
+                                       text_of(method.get("technique"))) if x and x != DASH)
+    if tool_text:
+        method_text += t(" (tool: {t})", "(使用機器: {t})").format(t=tool_text)
+    verification = DASH
+    if ver:
+        at = t.when(ver.get("at")) if ver.get("at") else ""
+        who = " ".join(x for x in (person_text(data, ver.get("verifier"), t), at) if x)
+        verification = t("{m}: {r}, by {who}", "{m}: {r}(検証者 {who})").format(
+            m=t.word(VERIFICATION_METHODS, text_of(ver.get("method"))), r=t.word(RESULTS, text_of(ver.get("result"))),
+            who=who)
+    validation = DASH
+    if val:
+        validation = " ".join(x for x in (person_text(data, val.get("accepted_by"), t),
+                                          t.when(val.get("at")) if val.get("at") else "") if x)
     rows: list[tuple[str, Cell]] = [
-        (t("Witness name", "立会者 氏名"), witness["name"] or t("none", "なし")),
-        (t("Witness organisation", "立会者 所属"), witness["organisation"] or DASH),
-        (t("Witness title", "立会者 役職"), witness["title"] or DASH),
+        (t("Date and time", "日時"), f"{t.when(start)} – {t.when(end)}"),
+        (t("Place", "場所"), text_of(body.get("place")) or DASH),
+        (t("Medium", "媒体名"), _medium_text(m, body, t)),
+        (t("Serial number", "シリアル番号"), _serial_cell(m, body, t)),
+        (t("Quantity", "数量"), t("1 medium", "1 個")),
+        (t("Data items and records", "情報項目・件数"), contents_text(m.record, t)),
+        (t("My Number data; source", "特定個人情報、由来"),
+         f"{t.yes_no(m.my_number)} / " + (origin_text(m, t) if text_of(body.get("source")) in ("", *ORIGINS)
+                                          else text_of(body.get("source")))),
+        (t("Classification before / after", "分類(廃棄前/廃棄後)"),
+         (f"{text_of(body.get('classification_before')) or classification(m.record) or DASH} / "
+          f"{text_of(body.get('classification_after')) or DASH}")),
+        (t("Method (NIST SP 800-88)", "方法(NIST SP 800-88)"), method_text or DASH),
+        (t("Verification", "検証"), verification),
+        (t("Validated (accepted) by", "妥当性確認"), validation),
+        (t("Person in charge", "担当者(実施者)"), person_text(data, operator, t)),
+        (t("Responsible person", "責任者"), person_text(data, body.get("responsible"), t)
+         if body.get("responsible") else DASH),
+        (t("Witness", "立会者"), _witness_text(body, t)),
+        (t("Backup made (where)", "バックアップ(保管先)"), _backup_text(body, t)),
+        (t("Destination of the remains", "残渣の処理先"), text_of(body.get("remains_destination")) or DASH),
     ]
-    reason = text_of(body.get("no_witness_reason"))
-    if not witness["name"]:
-        rows.append((t("Reason for no witness", "立会いがない理由"), reason or t("not given", "記載なし")))
-    resp = body.get("responsible")
-    rows.append((t("Responsible person", "責任者"), person_text(data, resp, t) if resp else DASH))
     return rows
+
+
+def _photo_rows(data: ReportData, p: dict[str, Any], t: Tr) -> list[tuple[str, Cell]]:
+    digest = text_of(p.get("attachment"))
+    return [
+        (t("Photo", "写真"), text_of(p.get("name")) or DASH),
+        ("SHA-256", Hash(digest) if digest else DASH),
+        (t("Serial number", "シリアル番号"),
+         t("visible", "写っている") if p.get("serial_visible") is True else t("not visible", "写っていない")),
+        (t("In the bundle", "証跡一式"), t("yes, hash verified", "有(ハッシュ一致)") if data.attachments.get(digest)
+         else t("MISSING", "欠落")),
+    ]
 
 
 def _evidence(data: ReportData, body: dict[str, Any], t: Tr) -> list[Block]:
+    """The photos (the first that is an image embedded as a thumbnail, its SHA-256 beside it) and the
+    destruction company's certificate."""
     blocks: list[Block] = []
-    rows: list[list[Cell]] = []
+    others: list[tuple[str, Cell]] = []
+    shown = False
     for photo in list_of(body.get("photos")):
         p = dict_of(photo)
         digest = text_of(p.get("attachment"))
-        rows.append([
-            text_of(p.get("name")) or DASH,
-            Hash(digest) if digest else DASH,
-            t("visible", "写っている") if p.get("serial_visible") is True else t("not visible", "写っていない"),
-            t("yes", "有") if data.attachments.get(digest) else t("MISSING", "欠落"),
-        ])
-    if rows:
-        blocks.append(Table([t("Photo", "写真"), "SHA-256", t("Serial", "シリアル番号の写り"),
-                             t("In the bundle", "証跡一式")], rows, col_widths=[3, 8, 2, 2]))
-    else:
-        blocks.append(Paragraph(t("Photos: none recorded.", "写真: 記録なし。")))
+        image = _image(data.photos.get(digest)) if not shown else None
+        if image is not None:
+            blob, media_type, pixels = image
+            blocks.append(Figure(blob, media_type, pixels, caption=_photo_rows(data, p, t), width_mm=60))
+            shown = True
+        else:
+            rows = _photo_rows(data, p, t)
+            others += [rows[0], rows[1], (rows[3][0], rows[3][1])]
+    if not list_of(body.get("photos")):
+        others.append((t("Photos", "写真"), t("none recorded", "記録なし")))
     cert = dict_of(body.get("certificate"))
     digest = text_of(cert.get("attachment"))
     if digest:
-        blocks.append(KeyValues([
-            (t("Certificate of the destruction company", "処理業者の証明書"), text_of(cert.get("name")) or DASH),
+        held = t("in the bundle", "証跡一式に収録") if data.attachments.get(digest) else t("MISSING", "欠落")
+        others += [
+            (t("Certificate of the destruction company", "処理業者の証明書"),
+             f"{text_of(cert.get('name')) or DASH}({held})"),
             (t("Its SHA-256", "証明書の SHA-256"), Hash(digest)),
-            (t("In the bundle", "証跡一式への収録"), t("yes", "有") if data.attachments.get(digest)
-             else t("MISSING", "欠落")),
-        ]))
+        ]
     else:
         reason = text_of(body.get("no_certificate_reason"))
-        blocks.append(KeyValues([(t("Certificate of the destruction company", "処理業者の証明書"),
-                                  t("none: {r}", "なし: {r}").format(r=reason) if reason else t("none", "なし"))]))
+        others.append((t("Certificate of the destruction company", "処理業者の証明書"),
+                       t("none: {r}", "なし: {r}").format(r=reason) if reason else t("none", "なし")))
+    blocks.append(KeyValues(others, widths=(2, 5)))
     return blocks
 
 
-def _my_number_rows(data: ReportData, m: Medium, body: dict[str, Any], entry: EntryView,
-                    t: Tr) -> list[tuple[str, Cell]]:
-    method = dict_of(body.get("method"))
-    operator = body.get("operator") or body.get("erased_by")
-    witness = person_fields(body.get("witness"))
-    start, end = body.get("start") or entry.at, body.get("end") or entry.at
-    media_name = " ".join(x for x in (kind_text(t, m.kind), text_of(m.record.get("make")),
-                                      text_of(m.record.get("model"))) if x)
-    return [
-        (t("Date and time", "日時"), f"{t.when(start)} – {t.when(end)}"),
-        (t("Person in charge", "担当者"), person_text(data, operator, t)),
-        (t("Data items", "情報項目"), t.join(item_names(m.record))),
-        (t("Media name", "媒体名"), f"{media_name}({m.id})"),
-        (t("Quantity", "数量"), t("1 medium (serial {s})", "1 個(シリアル番号 {s})").format(s=m.serial or DASH)),
-        (t("Method", "方法"),
-         f"{t.word(CATEGORIES, text_of(method.get('category')))} {text_of(method.get('technique'))}".strip()),
-        (t("Responsible person", "責任者"), person_text(data, body.get("responsible"), t)
-         if body.get("responsible") else DASH),
-        (t("Witness", "立会者"), " ".join(x for x in (witness["name"], witness["organisation"], witness["title"])
-                                        if x) or t("none", "なし")),
-    ]
+def _image(blob: bytes | None) -> tuple[bytes, str, tuple[int, int]] | None:
+    """``blob`` as (bytes, media type, pixel size) when Pillow reads it as a JPEG or PNG; else None."""
+    if blob is None:
+        return None
+    try:
+        with PILImage.open(io.BytesIO(blob)) as image:
+            kind = image.format
+            size = image.size
+            image.verify()
+    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
+        return None
+    media_type = {"JPEG": "image/jpeg", "PNG": "image/png"}.get(kind or "")
+    if media_type is None or size[0] <= 0 or size[1] <= 0:
+        return None
+    return blob, media_type, (int(size[0]), int(size[1]))
 
 
-def proof_lines(text: bytes) -> list[list[Cell]]:
-    """A tlog-proof file, one table row per line: lines without spaces as hashes, others as text."""
-    lines = text.decode("utf-8", errors="replace").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    rows: list[list[Cell]] = []
-    for line in lines:
-        if line and " " not in line and line.isascii() and line.isprintable():
-            rows.append([Hash(line)])
-        else:
-            rows.append([line])
-    return rows
+def proof_fingerprint(text: bytes) -> str:
+    """A tlog-proof's short fingerprint as printed: the first 16 hex digits of its SHA-256, in groups of 4."""
+    digest = hashlib.sha256(text).hexdigest()[:16]
+    return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
 
 
 def _proof_status(proof: EntryProof | None, t: Tr) -> str:
@@ -293,49 +302,35 @@ def _proof_status(proof: EntryProof | None, t: Tr) -> str:
     return t("NOT verified: {why}", "検証できません: {why}").format(why=reasons.get(proof.problem, proof.problem))
 
 
-def _ledger_section(data: ReportData, entry: EntryView, t: Tr) -> list[Block]:
+def proof_name(entry: EntryView) -> str:
+    return f"{entry.seq}.tlog-proof"
+
+
+def _ledger_rows(data: ReportData, entry: EntryView, t: Tr) -> list[tuple[str, Cell]]:
     proof = data.proofs.get(entry.seq)
     rows: list[tuple[str, Cell]] = [
-        (t("Entry", "記録番号"), t.seq(entry.seq)),
-        (t("Recorded at", "記録日時"), t.when_seconds(entry.at)),
+        (t("Entry; recorded at", "記録番号、記録日時"), f"{t.seq(entry.seq)} {t.when_seconds(entry.at)}"),
         (t("Signed by", "署名者"), actor_text(data, entry.actor)),
         (t("Leaf hash (SHA-256)", "リーフハッシュ(SHA-256)"), Hash(entry.leaf_hash.hex())),
         (t("Inclusion proof", "包含証明"), _proof_status(proof, t)),
     ]
-    blocks: list[Block] = []
     if proof is not None and proof.checkpoint is not None:
         cp = proof.checkpoint
         cosigners = t.join([f"{name} {t.timestamp(ts)}" for name, ts in cp.cosigners]) if cp.cosigners \
             else t("none", "なし")
         rows += [
-            (t("Checkpoint size", "チェックポイントの記録件数"), t.count(cp.size)),
-            (t("Checkpoint root hash", "チェックポイントのルートハッシュ"), Hash(cp.root_hash.hex())),
+            (t("Checkpoint (entries)", "チェックポイント(記録件数)"), t.count(cp.size)),
+            (t("Checkpoint root hash", "ルートハッシュ"), Hash(cp.root_hash.hex())),
             (t("Cosigned by (time)", "副署者(副署日時)"), cosigners),
         ]
-    bundle_status = {
-        "absent": t("not included", "同梱なし"),
-        "verified": t("included, verified", "同梱、検証済み"),
-        "invalid": t("included, does NOT verify", "同梱、検証できません"),
-    }
-    if proof is not None:
-        status = bundle_status.get(proof.bundle_proof, proof.bundle_proof)
-        if proof.bundle_proof_size is not None:
-            status += t(" (checkpoint of {n} entries)", "(記録 {n} 件時点)").format(n=f"{proof.bundle_proof_size:,}")
-        rows.append((t("Proof in the bundle", "証跡一式の証明ファイル"), status))
-    blocks.append(KeyValues(rows, widths=(2, 5)))
     if proof is not None and proof.text:
-        blocks.append(Table([t("C2SP tlog-proof (file {name})", "C2SP tlog-proof(ファイル {name})").format(
-            name=f"{entry.seq}.tlog-proof")], proof_lines(proof.text), repeat_header=False))
-        if proof.checkpoint is not None:
-            text = checkpoint_text(proof.checkpoint)
-            if text:
-                blocks.append(Note(t(
-                    "Anyone can check this proof offline: the leaf hash above, hashed up the listed path, gives "
-                    "the root hash of the checkpoint, which carries the log's signature and the municipality's "
-                    "cosignature.",
-                    "この証明は誰でもオフラインで検証できます。上記リーフハッシュを記載の経路でハッシュすると、"
-                    "ログの署名と委託者の副署があるチェックポイントのルートハッシュになります。")))
-    return blocks
+        rows.append((t("C2SP tlog-proof", "C2SP tlog-proof"), t(
+            "attached to this file as {name} (SHA-256 {fp} …); with the certificate data {data}, "
+            "custody verify-certificate checks it",
+            "本ファイルに {name} として添付(SHA-256 {fp} …)。証明書データ {data} とともに "
+            "custody verify-certificate で検証できます").format(
+            name=proof_name(entry), fp=proof_fingerprint(proof.text), data="certificate.json")))
+    return rows
 
 
 def _findings_for(data: ReportData, m: Medium, entry: EntryView, t: Tr) -> Block:
@@ -348,66 +343,91 @@ def _findings_for(data: ReportData, m: Medium, entry: EntryView, t: Tr) -> Block
                  col_widths=[1, 1, 1, 8])
 
 
+def certificate_data(data: ReportData, m: Medium, entry: EntryView, number: str) -> bytes:
+    """The certificate's data as the PDF carries it (``certificate.json``; docs/reports.md, One certificate on
+    its own): the signed ledger entry it is made from, exactly as signed, what it certifies, and the entry's
+    tlog-proof against the latest checkpoint the municipality cosigned (``custody.verify.certificate``)."""
+    line = data.lines.get(entry.seq, b"")
+    proof = data.proofs.get(entry.seq)
+    doc = {
+        "format": CERTIFICATE_FORMAT,
+        "origin": data.result.origin or data.state.origin,
+        "contract_id": text_of(data.genesis.get("contract_id")),
+        "media_id": m.id,
+        "serial": text_of(entry.body.get("serial")) or m.serial,
+        "certificate_number": number,
+        "seq": entry.seq,
+        "entry": line.decode("utf-8"),
+        "leaf_hash": entry.leaf_hash.hex(),
+        # The C2SP tlog-proof (also attached on its own): the JSON alone is then enough to check.
+        "tlog_proof": proof.text.decode("utf-8") if proof is not None and proof.text else "",
+    }
+    return canonical.dumps(doc) + b"\n"
+
+
 def build_certificate(data: ReportData, m: Medium, entry: EntryView, lang: Lang) -> Document:
-    """The certificate for one medium (module documentation)."""
-    t = Tr(lang)
+    """The certificate for one medium (module documentation): the record and the seals on the first page,
+    the photo and the evidence on the second."""
+    t = tr(data, lang)
     body = entry.body
     disposed = entry.type == "media.disposed"
     number = text_of(body.get("certificate_number"))
-    application_rows, _app = _application(data, text_of(body.get("approval_id")), t)
     operator = body.get("operator") if entry.type != "takeout.erased_at_destination" else body.get("erased_by")
     resp = responsible(data)
     witness = person_fields(body.get("witness"))
     blocks: list[Block] = [
         Paragraph(t(
             "We certify that the data on the medium below was sanitized as recorded here. This certificate is "
-            "made for this one medium (serial number) from the signed ledger entry named in section 9.",
+            "made for this one medium (serial number) from the signed ledger entry named in section 4.",
             "下記の媒体について、記載のとおりデータの{what}を行ったことを証明します。本証明書は媒体(シリアル番号)"
-            "ごとに、第9項の署名付き台帳記録から作成したものです。").format(what="廃棄" if disposed else "消去")),
-        Section(t("1. Application and approval", "1. 廃棄申請と承認(特記事項第11-2)"), [
-            KeyValues(application_rows, widths=(2, 5))]),
-        Section(t("2. Person who carried it out", "2. 実施者"), [
-            KeyValues(_person_rows(data, operator, t, t("Operator", "実施者")), widths=(2, 5))]),
-        Section(t("3. Medium", "3. 媒体情報"), [KeyValues(_media_rows(data, m, body, t), widths=(2, 5))]),
-        Section(t("4. Sanitization", "4. 廃棄・消去の方法"), [KeyValues(_method_rows(body, entry, t), widths=(2, 5))]),
-        Section(t("5. Verification and validation", "5. 検証と妥当性確認"), [
-            KeyValues(_verification_rows(data, body, t), widths=(2, 5))]),
-        Section(t("6. Witness and responsible person", "6. 立会者と責任者"), [
-            KeyValues(_witness_rows(data, body, t), widths=(2, 5))]),
-        Section(t("7. Photos and certificate", "7. 写真と証明書"), _evidence(data, body, t)),
-        Section(t("8. Disposal record (My Number guideline)", "8. 削除・廃棄記録(特定個人情報ガイドライン)"), [
-            KeyValues(_my_number_rows(data, m, body, entry, t), widths=(2, 5))]),
-        Section(t("9. Ledger evidence", "9. 台帳上の証跡"), _ledger_section(data, entry, t)),
-        Section(t("10. Verifier's findings about this medium", "10. この媒体に関する検証所見"),
+            "ごとに、第4項の署名付き台帳記録から作成したものです。").format(what="廃棄" if disposed else "消去")),
+        Section(t("1. Disposal record", "1. 記(削除・廃棄記録)"), [
+            KeyValues(_record_rows(data, m, body, entry, t), widths=(2, 5)),
+            SignatureBoxes(
+                [t("Operator", "実施者"), t("Responsible person", "責任者"), t("Witness", "立会者")],
+                names=[person_fields(operator)["name"] or person_text(data, operator, t, with_org=False),
+                       person_fields(body.get("responsible"))["name"] or text_of(resp.get("name")),
+                       witness["name"]],
+                keep_with=1,
+            ),
+        ]),
+        PageBreak(),
+        Section(t("2. Photos and certificate", "2. 写真と処理業者の証明書"), _evidence(data, body, t)),
+        Section(t("3. Application and approval", "3. 廃棄申請と承認(特記事項第11-2)"), [
+            KeyValues(_application_rows(data, text_of(body.get("approval_id")), t), widths=(2, 5))]),
+        Section(t("4. Ledger evidence", "4. 台帳上の証跡"), [KeyValues(_ledger_rows(data, entry, t), widths=(2, 5))]),
+        Section(t("5. Verifier's findings about this medium", "5. この媒体に関する検証所見"),
                 [_findings_for(data, m, entry, t)]),
-        SignatureBoxes(
-            [t("Operator", "実施者"), t("Responsible person", "責任者"), t("Witness", "立会者")],
-            names=[person_fields(operator)["name"] or person_text(data, operator, t, with_org=False),
-                   person_fields(body.get("responsible"))["name"] or text_of(resp.get("name")),
-                   witness["name"]],
-        ),
     ]
     if disposed:
         title = t("Certificate of Sanitization (disposal)", "廃棄証明書")
     else:
         title = t("Certificate of Sanitization (erasure)", "消去証明書")
     cert_label = t("Certificate number", "証明書番号")
+    proof = data.proofs.get(entry.seq)
+    attachments = [Attachment("certificate.json", "application/json", certificate_data(data, m, entry, number),
+                              description=t("the certificate's data and its signed ledger entry",
+                                            "証明書データと署名付き台帳記録"))]
+    if proof is not None and proof.text:
+        attachments.append(Attachment(proof_name(entry), "text/plain", proof.text,
+                                      description=t("C2SP tlog-proof of the entry", "台帳記録の C2SP tlog-proof")))
     return Document(
         title,
         subtitle=t("NIST SP 800-88 certificate of sanitization; special terms 11-5 disposal record",
                    "Certificate of Sanitization(NIST SP 800-88)/ 特記事項第11-5 廃棄記録"),
         lang=lang,
         meta=[
-            (cert_label, number or t("not numbered (entry #{s})", "番号なし(記録 #{s})").format(s=entry.seq)),
-            (t("Media ID / serial", "媒体ID・シリアル番号"), f"{m.id} / {m.serial or DASH}"),
-            *contract_meta(data, t)[:4],
+            (t("Contract", "契約"), " ".join(x for x in (text_of(data.genesis.get("contract_id")),
+                                                         text_of(data.genesis.get("title"))) if x) or DASH),
             (t("Evidence verification", "証跡の検証"), verdict(data, t)),
         ],
         blocks=blocks,
         header_note=f"{cert_label} {number}" if number else f"{m.id}",
         banner=trust_banner(data, t),
         footer_note=footer(data, t),
-        author=text_of(dict_of(data.genesis.get("vendor")).get("name")),
+        author=vendor_name(data),
+        letterhead=letterhead(data, t, f"CERT-{entry.seq}", number=number),
+        attachments=attachments,
     )
 
 

@@ -247,13 +247,20 @@ class SignatureBoxes:
     """Boxes for seals or signatures (担当者・責任者・立会者 印欄), set at the right.
 
     ``names`` optionally prints a name under each box (same length as ``labels``).
+    A seal attests what comes before it, so the boxes are never on a page of
+    their own: the PDF keeps them on one page with the ``keep_with`` blocks before
+    them in the same section (and the section's heading when those are all of
+    its blocks).  Keep those blocks short: a statement, a key/value list.
     """
 
     labels: Sequence[str]
     _: KW_ONLY
     names: Sequence[str] = ()
+    keep_with: int = 1
 
     def __post_init__(self) -> None:
+        if isinstance(self.keep_with, bool) or not isinstance(self.keep_with, int) or not 0 <= self.keep_with <= 20:
+            raise ReportModelError(f"signature boxes keep_with: 0 to 20 blocks, got {self.keep_with!r}")
         labels = _texts(self.labels, "signature label")
         if not labels:
             raise ReportModelError("signature boxes: at least one label")
@@ -262,6 +269,99 @@ class SignatureBoxes:
             raise ReportModelError("signature boxes: names must match labels one for one")
         _set(self, "labels", labels)
         _set(self, "names", names)
+
+
+IMAGE_TYPES = ("image/jpeg", "image/png")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A picture (the serial-number photo of a disposed medium) with its caption beside it.
+
+    ``data`` is the file as recorded (JPEG or PNG, ``media_type``); ``pixels`` its
+    width and height, read by the content code, which also decides that the bytes
+    are an image at all.  ``caption`` rows (name, SHA-256, ...) are set beside the
+    picture, which is shown ``width_mm`` wide at most (a thumbnail).
+    """
+
+    data: bytes
+    media_type: str
+    pixels: tuple[int, int]
+    _: KW_ONLY
+    caption: Sequence[tuple[str, Cell]] = ()
+    width_mm: int = 55
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, bytes) or not self.data:
+            raise ReportModelError("figure: data must be the image's bytes")
+        if self.media_type not in IMAGE_TYPES:
+            raise ReportModelError(f"figure: media type {self.media_type!r} is not one of {', '.join(IMAGE_TYPES)}")
+        pixels = tuple(self.pixels)
+        if len(pixels) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in pixels):
+            raise ReportModelError("figure: pixels are (width, height), positive integers")
+        _set(self, "pixels", pixels)
+        _set(self, "caption", _pairs(self.caption, "figure caption row"))
+        if isinstance(self.width_mm, bool) or not isinstance(self.width_mm, int) or not 10 <= self.width_mm <= 180:
+            raise ReportModelError("figure: width_mm from 10 to 180")
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The head of an official document (公文書の書式), on its first page above the title.
+
+    At the top right the document number (文書番号) and the date of issue (発行日);
+    at the left the addressee (宛名: 例市長 様); at the right the issuer: each
+    line of ``issuer`` (organisation, address, representative) and, when
+    ``seal`` is not empty, a seal box with that label (印).  Labels come
+    translated, like every text of the model.
+    """
+
+    addressee: str
+    number: tuple[str, str]  # (label, value): ("文書番号", "R7-001-REG")
+    issued: tuple[str, str]  # (label, value): ("発行日", "令和8年12月6日")
+    issuer: Sequence[str]
+    _: KW_ONLY
+    seal: str = ""
+
+    def __post_init__(self) -> None:
+        _check_text(self.addressee, "letterhead addressee")
+        for name in ("number", "issued"):
+            pair = tuple(getattr(self, name))
+            if len(pair) != 2:
+                raise ReportModelError(f"letterhead {name}: expected a (label, value) pair")
+            for item in pair:
+                _check_text(item, f"letterhead {name}")
+            _set(self, name, pair)
+        _set(self, "issuer", _texts(self.issuer, "letterhead issuer line"))
+        _check_text(self.seal, "letterhead seal")
+
+
+_ATTACHMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the document carries (in PDF as an embedded file): a certificate's data and its proof.
+
+    ``name`` is a plain file name (letters, digits, ``.``, ``_``, ``-``);
+    ``media_type`` e.g. ``application/json``; ``description`` is shown by PDF
+    readers in their attachments panel.
+    """
+
+    name: str
+    media_type: str
+    data: bytes
+    _: KW_ONLY
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _ATTACHMENT_NAME.fullmatch(self.name):
+            raise ReportModelError(f"attachment name {self.name!r}: letters, digits, '.', '_' and '-' only")
+        if not isinstance(self.media_type, str) or not re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", self.media_type):
+            raise ReportModelError(f"attachment media type {self.media_type!r}")
+        if not isinstance(self.data, bytes):
+            raise ReportModelError("attachment data: expected bytes")
+        _check_text(self.description, "attachment description")
 
 
 @dataclass(frozen=True)
@@ -290,8 +390,8 @@ class Section:
             raise ReportModelError(f"section orientation: {self.orientation!r}")
 
 
-Block: TypeAlias = Paragraph | Note | BulletList | KeyValues | Table | SignatureBoxes | PageBreak | Section
-BLOCK_TYPES = (Paragraph, Note, BulletList, KeyValues, Table, SignatureBoxes, PageBreak, Section)
+Block: TypeAlias = Paragraph | Note | BulletList | KeyValues | Table | SignatureBoxes | Figure | PageBreak | Section
+BLOCK_TYPES = (Paragraph, Note, BulletList, KeyValues, Table, SignatureBoxes, Figure, PageBreak, Section)
 
 
 def _blocks(blocks: Sequence[Block], where: str) -> tuple[Block, ...]:
@@ -316,6 +416,10 @@ class Document:
     the bottom left, beside the page number "n / N".  ``author`` goes into the
     PDF's metadata only.
 
+    ``letterhead`` (宛名, 文書番号, 発行日, the issuer and its seal) heads the first
+    page of an official document; the title is then centred below it.
+    ``attachments`` are files the document carries (embedded files in the PDF).
+
     ``banner`` is a warning about the whole document that no reader may miss
     (未確認: made without the municipality's trust store): set in a box under the
     title, before everything else, and in the PDF also under the running header
@@ -333,8 +437,18 @@ class Document:
     orientation: Orientation = "portrait"
     author: str = ""
     banner: str = ""
+    letterhead: Letterhead | None = None
+    attachments: Sequence[Attachment] = ()
 
     def __post_init__(self) -> None:
+        attachments = tuple(self.attachments)
+        if not all(isinstance(a, Attachment) for a in attachments):
+            raise ReportModelError("document attachments: expected Attachment objects")
+        if len({a.name for a in attachments}) != len(attachments):
+            raise ReportModelError("document attachments: names must differ")
+        _set(self, "attachments", attachments)
+        if self.letterhead is not None and not isinstance(self.letterhead, Letterhead):
+            raise ReportModelError("document letterhead: expected a Letterhead")
         for name in ("title", "subtitle", "header_note", "footer_note", "author", "banner"):
             _check_text(getattr(self, name), f"document {name}")
         if not self.title.strip():

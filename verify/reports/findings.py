@@ -19,6 +19,8 @@ from custody.verify.reports.common import (
     contract_meta,
     findings_by_severity,
     footer,
+    letterhead,
+    tr,
     trust_banner,
     vendor_name,
     verdict,
@@ -82,7 +84,7 @@ def _rules(data: ReportData, t: Tr) -> Table:
 
 def build_findings(data: ReportData, lang: Lang) -> Document:
     """The findings report (module documentation)."""
-    t = Tr(lang)
+    t = tr(data, lang)
     blocks: list[Block] = [
         Section(t("1. Overview", "1. 検証の概要"), [_overview(data, t)]),
         Section(t("2. Rules checked", "2. 確認した規則"), [
@@ -98,7 +100,7 @@ def build_findings(data: ReportData, lang: Lang) -> Document:
             findings_table(data, t, orgs=Organisations(data)),
             Note(t("Organisation: who acted in the entry, else the custodian of the medium, else the vendor.",
                    "事業者: 当該記録の実施者の所属、なければ媒体の管理者の所属、なければ委託先。")),
-        ], orientation="landscape"))
+        ]))
     else:
         blocks.append(Section(t("3. Findings", "3. 所見一覧"), [
             Paragraph(t("The verifier found nothing to report.", "検証上の指摘はありません。"))]))
@@ -113,4 +115,6 @@ def build_findings(data: ReportData, lang: Lang) -> Document:
         banner=trust_banner(data, t),
         footer_note=footer(data, t),
         author=vendor_name(data),
+        orientation="landscape",
+        letterhead=letterhead(data, t, "FND"),
     )

@@ -1,8 +1,12 @@
 """Render a report ``Document`` as one self-contained HTML file.
 
-Everything is in the file: inline CSS, no script, no image, no external font or
-stylesheet, so the file opens the same offline and can be archived beside the
-PDF.  The text uses the reader's Japanese fonts (a font stack from Hiragino and
+Everything is in the file: inline CSS, no script, no external font, stylesheet
+or image (a figure, the serial-number photo, is inline as a ``data:`` URI, and
+so are the document's attachments, as download links), so the file opens the
+same offline and can be archived beside the PDF.  An official document's
+letterhead (宛名, 文書番号, 発行日, the issuer and its seal box) heads it; seal
+boxes are printed on one page with the blocks they attest (``keep_with``).
+The text uses the reader's Japanese fonts (a font stack from Hiragino and
 Yu Gothic to Noto and IPAex); the PDF is the form with embedded fonts.
 
 On screen: a readable column, wide tables scroll sideways, table headers stick.
@@ -17,6 +21,7 @@ The output is a pure function of the document: same document, same bytes.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from html import escape
 from string import Template
@@ -26,8 +31,10 @@ from custody.verify.reports.document import (
     BulletList,
     Cell,
     Document,
+    Figure,
     Hash,
     KeyValues,
+    Letterhead,
     Note,
     Orientation,
     PageBreak,
@@ -81,6 +88,18 @@ table.sign th, table.sign td { border: 1px solid #333; text-align: center; width
 table.sign th { font-weight: normal; background: #eee; }
 table.sign td.stamp { height: 6.5em; }
 table.sign td.name { font-size: .9em; }
+.letterhead { display: grid; grid-template-columns: 1fr auto; gap: .4em 2em; margin-bottom: 1.2em; }
+.letterhead .dated { grid-column: 2; text-align: right; }
+.letterhead .addressee { grid-column: 1; font-size: 1.2em; margin-top: .6em; }
+.letterhead .issuer { grid-column: 2; display: flex; gap: .8em; align-items: center; }
+.letterhead .seal { width: 4.2em; height: 4.2em; border: 1px solid #333; display: flex; align-items: center;
+  justify-content: center; color: #444; }
+.form h1, .form .subtitle { text-align: center; }
+figure.photo { display: flex; gap: 1em; align-items: flex-start; margin: .6em 0 1.1em; break-inside: avoid; }
+figure.photo img { max-height: 60mm; height: auto; border: 1px solid #777; }
+figure.photo table.kv { margin: 0; }
+.keep { break-inside: avoid; }
+.attachments { font-size: .9em; }
 .doc-footer { margin-top: 2.5em; padding-top: .3em; border-top: 1px solid #999;
   font-size: .85em; color: #444; }
 @media screen {
@@ -197,6 +216,43 @@ class _Writer:
             self.w("<tr>" + "".join(f'<td class="name">{_text(n)}</td>' for n in s.names) + "</tr>\n")
         self.w("</tbody></table>\n")
 
+    def letterhead(self, head: Letterhead) -> None:
+        self.w('<div class="letterhead">\n')
+        self.w(f'<div class="dated">{_text(head.number[0])} {_text(head.number[1])}<br>\n'
+               f'{_text(head.issued[0])} {_text(head.issued[1])}</div>\n')
+        self.w(f'<div class="addressee">{_text(head.addressee)}</div>\n')
+        lines = "<br>\n".join(_text(line) for line in head.issuer)
+        seal = f'<span class="seal">{_text(head.seal)}</span>' if head.seal else ""
+        self.w(f'<div class="issuer"><span>{lines}</span>{seal}</div>\n</div>\n')
+
+    def figure(self, f: Figure) -> None:
+        data = base64.b64encode(f.data).decode("ascii")
+        alt = next((value for _label, value in f.caption if isinstance(value, str)), "")
+        width_mm = f.width_mm
+        self.w(f'<figure class="photo"><img src="data:{f.media_type};base64,{data}" alt="{escape(alt, quote=True)}" '
+               f'width="{f.pixels[0]}" height="{f.pixels[1]}" style="width:{width_mm}mm">\n')
+        if f.caption:
+            self.w("<figcaption>")
+            self.keyvalues(f.caption, (2, 5))
+            self.w("</figcaption>")
+        self.w("</figure>\n")
+
+    def blocks(self, blocks: Sequence[Block], depth: int, orientation: Orientation, head: int | None) -> None:
+        """A container's blocks; seal boxes wrapped with what they attest (see ``SignatureBoxes``)."""
+        starts: list[int] = []
+        for block in blocks:
+            starts.append(len(self.out))
+            if isinstance(block, SignatureBoxes) and block.keep_with:
+                before = len(starts) - 1
+                if before or head is not None:
+                    keep = head if block.keep_with >= before and head is not None else starts[
+                        max(0, before - block.keep_with)]
+                    self.out.insert(keep, '<div class="keep">\n')
+                    self.signatures(block)
+                    self.w("</div>\n")
+                    continue
+            self.block(block, depth, orientation)
+
     def block(self, block: Block, depth: int, orientation: Orientation) -> None:
         if isinstance(block, Paragraph):
             self.w(f"<p>{_text(block.text)}</p>\n")
@@ -212,6 +268,8 @@ class _Writer:
             self.table(block)
         elif isinstance(block, SignatureBoxes):
             self.signatures(block)
+        elif isinstance(block, Figure):
+            self.figure(block)
         elif isinstance(block, PageBreak):
             self.w('<div class="page-break"></div>\n')
         else:
@@ -221,9 +279,10 @@ class _Writer:
         inner = s.orientation or orientation
         cls = f' class="orient-{inner}"' if inner != orientation else ""
         level = min(depth + 2, 6)
-        self.w(f"<section{cls}>\n<h{level}>{_text(s.heading)}</h{level}>\n")
-        for b in s.blocks:
-            self.block(b, depth + 1, inner)
+        head = len(self.out)
+        self.w(f"<h{level}>{_text(s.heading)}</h{level}>\n")
+        self.out.insert(head, f"<section{cls}>\n")
+        self.blocks(s.blocks, depth + 1, inner, head + 1)
         self.w("</section>\n")
 
     def render(self) -> str:
@@ -245,9 +304,12 @@ class _Writer:
             self.w(f'<meta name="author" content="{escape(d.author, quote=True)}">\n')
         title = f"{d.title} — {d.subtitle}" if d.subtitle else d.title
         self.w(f"<title>{_text(title)}</title>\n<style>\n{css}</style>\n</head>\n")
-        self.w(f'<body class="{d.orientation}">\n<main>\n<header class="title-block">\n')
+        form = " form" if d.letterhead is not None else ""
+        self.w(f'<body class="{d.orientation}{form}">\n<main>\n<header class="title-block">\n')
         if d.header_note:
             self.w(f'<div class="running"><span></span><span>{_text(d.header_note)}</span></div>\n')
+        if d.letterhead is not None:
+            self.letterhead(d.letterhead)
         self.w(f"<h1>{_text(d.title)}</h1>\n")
         if d.subtitle:
             self.w(f'<p class="subtitle">{_text(d.subtitle)}</p>\n')
@@ -256,8 +318,15 @@ class _Writer:
         if d.meta:
             self.keyvalues(d.meta, (1, 3), " meta")
         self.w("</header>\n")
-        for block in d.blocks:
-            self.block(block, 0, d.orientation)
+        self.blocks(d.blocks, 0, d.orientation, None)
+        if d.attachments:
+            self.w('<ul class="attachments">\n')
+            for a in d.attachments:
+                data = base64.b64encode(a.data).decode("ascii")
+                label = f"{a.name} — {a.description}" if a.description else a.name
+                self.w(f'<li><a download="{escape(a.name, quote=True)}" href="data:{a.media_type};base64,{data}">'
+                       f"{_text(label)}</a></li>\n")
+            self.w("</ul>\n")
         self.w("</main>\n")
         if d.footer_note:
             self.w(f'<footer class="doc-footer">{_text(d.footer_note)}</footer>\n')

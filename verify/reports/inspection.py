@@ -40,7 +40,9 @@ from custody.verify.reports.common import (
     as_of,
     basis_meta,
     contract_meta,
+    letterhead,
     person_fields,
+    tr,
     trust_banner,
     vendor_name,
 )
@@ -271,7 +273,7 @@ def _inspections(data: ReportData, t: Tr) -> list[Block]:
 
 def build_inspection(data: ReportData, lang: Lang) -> Document:
     """The MIC inspection form (module documentation)."""
-    t = Tr(lang)
+    t = tr(data, lang)
     orgs, attributed = assess(data)
     blocks: list[Block] = [
         Section(t("(1) The contract", "(1) 契約書の点検"), _contract_check(data, t)),
@@ -302,4 +304,6 @@ def build_inspection(data: ReportData, lang: Lang) -> Document:
                       "evidence bundle.",
                       "記入要領: 遵守(明記)は「0」、不遵守(未記載)は「1」。custody により検証済みの証跡一式から作成。"),
         orientation="landscape",
+        author=vendor_name(data),
+        letterhead=letterhead(data, t, "MIC"),
     )

@@ -9,9 +9,13 @@ project's canonical JSON refuses.
 
 Shape (``model`` is bumped on any incompatible change)::
 
-    {"model": "custody-report/2",
+    {"model": "custody-report/3",
      "document": {"title": ..., "subtitle": ..., "lang": "ja", "orientation": "portrait",
                   "banner": ..., "header_note": ..., "footer_note": ..., "author": ...,
+                  "letterhead": null | {"addressee": ..., "number": [label, value],
+                                        "issued": [label, value], "issuer": [line, ...], "seal": ...},
+                  "attachments": [{"name": ..., "media_type": ..., "description": ...,
+                                   "data_base64": ...}, ...],
                   "meta": [[label, cell], ...], "blocks": [block, ...]}}
 
 Every field is always present, defaults included, so consumers never guess.
@@ -20,8 +24,10 @@ report made without the municipality's trust store carries its 未確認 text.
 A block is an object with ``"type"``: ``paragraph`` (text), ``note`` (text),
 ``list`` (items, ordered), ``keyvalues`` (rows, widths), ``table`` (columns,
 rows, col_widths, align, repeat_header, footer_rows, caption), ``signatures``
-(labels, names), ``pagebreak``, ``section`` (heading, orientation, blocks).  A
-cell is a string, or ``{"hash": "..."}`` for a ``Hash``.
+(labels, names, keep_with), ``figure`` (media_type, pixels, caption, width_mm,
+and the image itself as ``data_base64``), ``pagebreak``, ``section`` (heading,
+orientation, blocks).  A cell is a string, or ``{"hash": "..."}`` for a ``Hash``.
+Model 3 added the letterhead, the attachments, the figure and ``keep_with``.
 
 ``load_json`` reads these bytes back into an equal ``Document``.  It parses
 strictly (no duplicate keys, no floats, no NaN) and refuses unknown or missing
@@ -30,18 +36,23 @@ keys and wrong types; it does not insist on canonical whitespace.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import Any, cast
 
 from custody.ledger import canonical
 from custody.ledger.errors import CanonicalJSONError
 from custody.verify.reports.document import (
+    Attachment,
     Block,
     BulletList,
     Cell,
     Document,
+    Figure,
     Hash,
     KeyValues,
+    Letterhead,
     Note,
     PageBreak,
     Paragraph,
@@ -51,7 +62,7 @@ from custody.verify.reports.document import (
 )
 from custody.verify.reports.errors import ReportModelError
 
-MODEL = "custody-report/2"
+MODEL = "custody-report/3"
 
 JSONValue = Any
 
@@ -91,7 +102,17 @@ def _block(block: Block) -> dict[str, JSONValue]:
             "caption": block.caption,
         }
     if isinstance(block, SignatureBoxes):
-        return {"type": "signatures", "labels": list(block.labels), "names": list(block.names)}
+        return {"type": "signatures", "labels": list(block.labels), "names": list(block.names),
+                "keep_with": block.keep_with}
+    if isinstance(block, Figure):
+        return {
+            "type": "figure",
+            "media_type": block.media_type,
+            "pixels": list(block.pixels),
+            "caption": [[label, _cell(value)] for label, value in block.caption],
+            "width_mm": block.width_mm,
+            "data_base64": base64.b64encode(block.data).decode("ascii"),
+        }
     if isinstance(block, PageBreak):
         return {"type": "pagebreak"}
     return {
@@ -100,6 +121,13 @@ def _block(block: Block) -> dict[str, JSONValue]:
         "orientation": block.orientation,
         "blocks": [_block(b) for b in block.blocks],
     }
+
+
+def _letterhead(head: Letterhead | None) -> JSONValue:
+    if head is None:
+        return None
+    return {"addressee": head.addressee, "number": list(head.number), "issued": list(head.issued),
+            "issuer": list(head.issuer), "seal": head.seal}
 
 
 def to_data(doc: Document) -> dict[str, JSONValue]:
@@ -115,6 +143,9 @@ def to_data(doc: Document) -> dict[str, JSONValue]:
             "header_note": doc.header_note,
             "footer_note": doc.footer_note,
             "author": doc.author,
+            "letterhead": _letterhead(doc.letterhead),
+            "attachments": [{"name": a.name, "media_type": a.media_type, "description": a.description,
+                             "data_base64": base64.b64encode(a.data).decode("ascii")} for a in doc.attachments],
             "meta": [[label, _cell(value)] for label, value in doc.meta],
             "blocks": [_block(b) for b in doc.blocks],
         },
@@ -209,8 +240,45 @@ def _read_table(data: dict[str, JSONValue]) -> Block:
 
 
 def _read_signatures(data: dict[str, JSONValue]) -> Block:
-    d = _object(data, {"type", "labels", "names"}, "signatures")
-    return SignatureBoxes(_list(d["labels"], "signature labels"), names=_list(d["names"], "signature names"))
+    d = _object(data, {"type", "labels", "names", "keep_with"}, "signatures")
+    return SignatureBoxes(_list(d["labels"], "signature labels"), names=_list(d["names"], "signature names"),
+                          keep_with=d["keep_with"])
+
+
+def _base64(value: JSONValue, where: str) -> bytes:
+    if not isinstance(value, str):
+        raise ReportModelError(f"{where}: expected base64 text")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ReportModelError(f"{where}: not base64") from None
+
+
+def _read_attachment(value: JSONValue) -> Attachment:
+    d = _object(value, {"name", "media_type", "description", "data_base64"}, "attachment")
+    return Attachment(d["name"], d["media_type"], _base64(d["data_base64"], "attachment data_base64"),
+                      description=d["description"])
+
+
+def _read_figure(data: dict[str, JSONValue]) -> Block:
+    d = _object(data, {"type", "media_type", "pixels", "caption", "width_mm", "data_base64"}, "figure")
+    blob = _base64(d["data_base64"], "figure data_base64")
+    pixels = _list(d["pixels"], "figure pixels")
+    if len(pixels) != 2:
+        raise ReportModelError("figure pixels: expected [width, height]")
+    return Figure(blob, d["media_type"], (pixels[0], pixels[1]), caption=_read_pairs(d["caption"], "figure caption"),
+                  width_mm=d["width_mm"])
+
+
+def _read_letterhead(value: JSONValue) -> Letterhead | None:
+    if value is None:
+        return None
+    d = _object(value, {"addressee", "number", "issued", "issuer", "seal"}, "letterhead")
+    number, issued = _list(d["number"], "letterhead number"), _list(d["issued"], "letterhead issued")
+    if len(number) != 2 or len(issued) != 2:
+        raise ReportModelError("letterhead number and issued: expected [label, value]")
+    return Letterhead(d["addressee"], (number[0], number[1]), (issued[0], issued[1]),
+                      _list(d["issuer"], "letterhead issuer"), seal=d["seal"])
 
 
 def _read_pagebreak(data: dict[str, JSONValue]) -> Block:
@@ -231,6 +299,7 @@ _READERS: dict[str, Callable[[dict[str, JSONValue]], Block]] = {
     "keyvalues": _read_keyvalues,
     "table": _read_table,
     "signatures": _read_signatures,
+    "figure": _read_figure,
     "pagebreak": _read_pagebreak,
     "section": _read_section,
 }
@@ -254,6 +323,8 @@ _DOCUMENT_KEYS = {
     "header_note",
     "footer_note",
     "author",
+    "letterhead",
+    "attachments",
     "meta",
     "blocks",
 }
@@ -274,6 +345,8 @@ def from_data(data: JSONValue) -> Document:
         header_note=d["header_note"],
         footer_note=d["footer_note"],
         author=d["author"],
+        letterhead=_read_letterhead(d["letterhead"]),
+        attachments=[_read_attachment(a) for a in _list(d["attachments"], "document attachments")],
         meta=_read_pairs(d["meta"], "document meta"),
         blocks=[_read_block(b) for b in _list(d["blocks"], "document blocks")],
     )

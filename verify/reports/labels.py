@@ -9,31 +9,39 @@ ledger (media kinds, states, events, NIST SP 800-88 categories, ...) is
 codes' legend is kept here.
 
 Dates and times are shown as recorded, never converted with the machine's
-clock: ``2026年4月1日 10:05`` (Japanese; the offset is added when it is not
-+09:00) or ``2026-04-01 10:05 +09:00`` (English).  Pure: no I/O.
+clock, and a time always with its zone: ``令和8年4月1日 10:05 (JST)`` in Japanese
+(the era calendar, ``custody.ledger.wareki``; ``2026年4月1日`` with the Western
+calendar, ``--calendar western``; ``(UTC+00:00)`` for another offset) or
+``2026-04-01 10:05 +09:00`` in English.  Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from custody.ledger.lifecycle import RULE_CODES
+from custody.ledger.wareki import japanese_date, japanese_datetime
 from custody.verify.reports.document import Lang
 
 JST = timezone(timedelta(hours=9))
 DASH = "—"
+Calendar = Literal["era", "western"]
+CALENDARS: tuple[Calendar, ...] = ("era", "western")
 
 
 class Tr:
     """Picks the label of the report's language: ``t("Media register", "媒体管理台帳")``."""
 
-    __slots__ = ("ja", "lang")
+    __slots__ = ("era", "ja", "lang")
 
-    def __init__(self, lang: Lang) -> None:
+    def __init__(self, lang: Lang, calendar: Calendar = "era") -> None:
         self.lang: Lang = lang
         self.ja = lang == "ja"
+        # The era calendar (和暦) is for Japanese documents; English ones are always dated the Western way.
+        self.era = self.ja and calendar == "era"
 
     def __call__(self, en: str, ja: str) -> str:
         return ja if self.ja else en
@@ -51,26 +59,18 @@ class Tr:
     # --- formats ---
 
     def when(self, at: object) -> str:
-        """An RFC 3339 date-time as a form shows it (minutes; the offset unless Japanese and +09:00)."""
-        if not isinstance(at, str) or not at:
-            return DASH
-        try:
-            moment = datetime.fromisoformat(at)
-        except ValueError:
-            return at
-        if moment.tzinfo is None:
-            return at
-        offset = moment.strftime("%z")
-        offset = f"{offset[:3]}:{offset[3:]}" if offset else ""
-        if self.ja:
-            text = f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
-            return text if offset == "+09:00" else f"{text} (UTC{offset})"
-        return f"{moment:%Y-%m-%d %H:%M} {offset}"
+        """An RFC 3339 date-time as a form shows it: minutes and the time zone."""
+        return self._moment(at, seconds=False)
 
     def when_seconds(self, at: object) -> str:
         """Like :meth:`when`, with seconds (histories, where several acts share a minute)."""
+        return self._moment(at, seconds=True)
+
+    def _moment(self, at: object, *, seconds: bool) -> str:
         if not isinstance(at, str) or not at:
             return DASH
+        if self.ja:
+            return japanese_datetime(at, era=self.era, seconds=seconds)
         try:
             moment = datetime.fromisoformat(at)
         except ValueError:
@@ -78,21 +78,24 @@ class Tr:
         if moment.tzinfo is None:
             return at
         offset = moment.strftime("%z")
-        offset = f"{offset[:3]}:{offset[3:]}" if offset else ""
+        clock = f"{moment:%H:%M:%S}" if seconds else f"{moment:%H:%M}"
+        return f"{moment:%Y-%m-%d} {clock} {offset[:3]}:{offset[3:]}"
+
+    def day(self, value: dt.date) -> str:
+        """A date in the document's calendar: 令和8年4月1日, 2026年4月1日 or 2026-04-01."""
         if self.ja:
-            text = f"{moment.year}/{moment.month:02d}/{moment.day:02d} {moment:%H:%M:%S}"
-            return text if offset == "+09:00" else f"{text} (UTC{offset})"
-        return f"{moment:%Y-%m-%d %H:%M:%S} {offset}"
+            return japanese_date(value, era=self.era)
+        return value.isoformat()
 
     def date(self, value: object) -> str:
         """A YYYY-MM-DD date (or a date-time's date)."""
         if not isinstance(value, str) or len(value) < 10:
             return DASH
         try:
-            day = datetime.strptime(value[:10], "%Y-%m-%d")
+            day = datetime.strptime(value[:10], "%Y-%m-%d").date()
         except ValueError:
             return value
-        return f"{day.year}年{day.month}月{day.day}日" if self.ja else f"{day:%Y-%m-%d}"
+        return self.day(day)
 
     def timestamp(self, seconds: int) -> str:
         """A POSIX timestamp (a cosignature's) in Japan time."""

@@ -69,6 +69,25 @@ def _break_points(line: str, anywhere: bool) -> list[int]:
     return [0, *(i for i in range(1, len(line)) if can_break(line[i - 1], line[i]))]
 
 
+def longest_run(text: str, char_width: Callable[[str], float], *, anywhere: bool = False) -> float:
+    """The width of the widest piece of ``text`` that no break may divide (a serial, a word, a number).
+
+    With ``anywhere`` (a hash) the whole line is one piece: a renderer sets such a token smaller until it
+    fits its column rather than cut it (docs/reports.md: serials and hashes are never broken mid-token).
+    """
+    widest = 0.0
+    for hard in text.split("\n"):
+        if anywhere:
+            widest = max(widest, sum(char_width(ch) for ch in hard))
+            continue
+        starts = _break_points(hard, False)
+        for k, start in enumerate(starts):
+            end = starts[k + 1] if k + 1 < len(starts) else len(hard)
+            piece = hard[start:end].rstrip(" ")
+            widest = max(widest, sum(char_width(ch) for ch in piece))
+    return widest
+
+
 def break_lines(
     text: str,
     width: float,

@@ -38,6 +38,7 @@ versions; upgrading either may change them (the content does not change).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -51,6 +52,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFImageXObject, PDFName, PDFStream, PDFString
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -63,6 +65,7 @@ from reportlab.platypus import (
     Spacer,
     TableStyle,
 )
+from reportlab.platypus import Image as RLImage
 from reportlab.platypus import PageBreak as RLPageBreak
 from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import Table as RLTable
@@ -72,12 +75,15 @@ from reportlab.platypus.tables import CellStyle
 from custody.verify.reports import fonts
 from custody.verify.reports.document import (
     Align,
+    Attachment,
     Block,
     BulletList,
     Cell,
     Document,
+    Figure,
     Hash,
     KeyValues,
+    Letterhead,
     Note,
     Orientation,
     PageBreak,
@@ -88,7 +94,7 @@ from custody.verify.reports.document import (
 )
 from custody.verify.reports.fontembed import EmbeddedFont
 from custody.verify.reports.jsonout import to_data
-from custody.verify.reports.linebreak import break_lines
+from custody.verify.reports.linebreak import break_lines, longest_run
 
 # Names the fonts are registered under in reportlab (the PDF shows the fonts' own names).
 JP_FONT = "CustodyIPAexGothic"
@@ -117,6 +123,8 @@ CELL_PAD_BOTTOM = 2.0
 FIT_SLACK = 0.5  # lines are broken this much narrower than the room, against rounding
 SIGN_WIDTH = 26 * mm
 SIGN_HEIGHT = 22 * mm
+SEAL_SIZE = 18 * mm  # the issuer's seal box (印) in the letterhead
+FIGURE_MAX_HEIGHT = 60 * mm
 GETA = "\u3013"  # 〓, the placeholder for a character the font cannot print
 DENSE_COLUMNS = 10  # tables with this many columns or more are set smaller
 # A heading (caption) starts a new page when less than this height is left below it,
@@ -133,6 +141,7 @@ def _register(name: str, path: str) -> None:
     _char_widths.cache_clear()
     _coverage.cache_clear()
     _lines.cache_clear()
+    _token_scale.cache_clear()
     _BREAKS.clear()
 
 
@@ -224,11 +233,42 @@ def unprintable(doc: Document) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _lines(text: str, font: str, size: float, width: float, *, anywhere: bool = False) -> tuple[str, ...]:
-    # Cached: registers repeat the same values (kind, state, place, custodian) row after row.
+    # Cached: registers repeat the same values (kind, state, place, custodian) row after row.  4,096 lines
+    # keep those hits (1,000-media CPU unchanged) in ~5 MB less per render worker than 16,384 did.
     printable = _printable(text, font)
     return tuple(break_lines(printable, width - FIT_SLACK, _char_widths(font, size), anywhere=anywhere))
+
+
+# Smallest sizes a token is set in to fit its column whole (then it is cut, as a last resort).
+MIN_TEXT_SIZE = 5.0
+MIN_MONO_SIZE = 4.4
+
+
+@lru_cache(maxsize=2048)  # small: most cells fit whole at once (the first test below); a worker's memory counts
+def _token_scale(text: str, font: str, size: float, width: float, *, anywhere: bool = False) -> float:
+    """How much smaller (1.0: not) ``text`` is set so that its widest unbreakable piece fits ``width``.
+
+    Serials, model numbers and hashes are never broken mid-token (docs/reports.md): a cell whose serial
+    is wider than its column is set smaller instead, down to ``MIN_TEXT_SIZE`` / ``MIN_MONO_SIZE``.
+    Scales are rounded down to 1/20, so that the few sizes used share their cell styles.
+    """
+    room = width - FIT_SLACK
+    char_width = _char_widths(font, size)
+    if sum(char_width(ch) for ch in text) <= room:
+        return 1.0  # the whole text fits on one line: most cells
+    widest = longest_run(_printable(text, font), char_width, anywhere=anywhere)
+    if widest <= room:
+        return 1.0
+    floor = (MIN_MONO_SIZE if font == MONO_FONT else MIN_TEXT_SIZE) / size
+    return max(floor, int(room / widest * 20) / 20)
+
+
+@cache
+def _scaled(style: _TextStyle, scale: float) -> _TextStyle:
+    return _TextStyle(size=style.size * scale, leading=style.leading * scale,
+                      mono_size=style.mono_size * scale, mono_leading=style.mono_leading * scale)
 
 
 @cache
@@ -237,6 +277,10 @@ def _styles() -> dict[str, ParagraphStyle]:
     return {
         "body": base,
         "title": ParagraphStyle("title", parent=base, fontSize=17, leading=23, spaceAfter=2),
+        "form-title": ParagraphStyle("form-title", parent=base, fontSize=17, leading=23, spaceBefore=4, spaceAfter=2,
+                                     alignment=1),
+        "form-subtitle": ParagraphStyle("form-subtitle", parent=base, fontSize=10.5, leading=15, spaceAfter=6,
+                                        alignment=1),
         "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=11.5, leading=16, spaceAfter=6),
         "h2": ParagraphStyle(
             "h2",
@@ -324,12 +368,96 @@ class _Chrome:
         canv.restoreState()
 
 
+class _Jpeg(Flowable):  # type: ignore[misc]  # reportlab has no type hints
+    """A JPEG drawn as it is (DCTDecode), ``width`` x ``height`` points.
+
+    reportlab's Image flowable hands ``Canvas.drawImage`` an ImageReader, which names the image by hashing
+    its decoded pixels: Pillow decodes the whole picture for every certificate (a third of a certificate's
+    time, and a buffer of width x height x 3 bytes) only to embed the JPEG's own bytes after all.  Here the
+    image is named by the SHA-256 of its bytes and embedded by reportlab's own JPEG loader
+    (``PDFImageXObject.loadImageFromJPEG``), registered as ``drawImage`` registers it: the same XObject.
+    """
+
+    def __init__(self, data: bytes, width: float, height: float) -> None:
+        super().__init__()
+        self.data, self.width, self.height = data, width, height
+        self.hAlign = "LEFT"
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803 - reportlab's names
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canv = self.canv
+        doc = canv._doc
+        name = "custody" + hashlib.sha256(self.data).hexdigest()[:32]
+        registered = doc.getXObjectName(name)
+        if doc.idToObject.get(registered) is None:
+            image = PDFImageXObject(name)
+            if not image.loadImageFromJPEG(io.BytesIO(self.data)):
+                raise ValueError("not a JPEG reportlab can embed")
+            canv._setXObjects(image)
+            doc.Reference(image, registered)
+            doc.addForm(name, image)
+        canv._currentPageHasImages = 1
+        canv.saveState()
+        canv.scale(self.width, self.height)
+        canv._code.append(f"/{registered} Do")
+        canv.restoreState()
+        canv._formsinuse.append(name)
+
+
+def _picture(f: Figure, width: float, height: float) -> Flowable:
+    """A JPEG as it is (``_Jpeg``); a PNG, or a JPEG reportlab's loader cannot read, through Pillow."""
+    if f.media_type == "image/jpeg" and _jpeg_info_ok(f.data):
+        return _Jpeg(f.data, width, height)
+    image = RLImage(io.BytesIO(f.data), width=width, height=height)
+    image.hAlign = "LEFT"
+    return image
+
+
+def _jpeg_info_ok(data: bytes) -> bool:
+    from reportlab.pdfbase.pdfutils import readJPEGInfo
+
+    try:
+        readJPEGInfo(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - reportlab raises bare PDFError / ValueError / IndexError for odd files
+        return False
+    return True
+
+
+def _embed(canv: Canvas, attachments: Sequence[Attachment]) -> None:
+    """The attachments as the PDF's embedded files (ISO 32000-1 §7.11.4, the catalog's /Names /EmbeddedFiles).
+
+    reportlab has no API for embedded files, so the objects are made with its own PDF object classes: per file
+    an ``/EmbeddedFile`` stream (compressed like every stream) and a ``/Filespec`` naming it, listed in the
+    name tree in name order.  Readers (Acrobat, pdf.js, pypdf) show them in their attachments panel.
+    """
+    doc = canv._doc
+    names: list[Any] = []
+    for item in sorted(attachments, key=lambda a: a.name):
+        subtype = item.media_type.replace("/", "#2F")
+        stream = PDFStream(PDFDictionary({"Type": PDFName("EmbeddedFile"), "Subtype": PDFName(subtype),
+                                          "Params": PDFDictionary({"Size": len(item.data)})}),
+                           content=item.data)
+        spec = PDFDictionary({
+            "Type": PDFName("Filespec"),
+            "F": PDFString(item.name),
+            "UF": PDFString(item.name),
+            "Desc": PDFString(item.description),
+            "AFRelationship": PDFName("Data"),
+            "EF": PDFDictionary({"F": doc.Reference(stream), "UF": doc.Reference(stream)}),
+        })
+        names += [PDFString(item.name), doc.Reference(spec)]
+    doc.Catalog.Names = PDFDictionary({"EmbeddedFiles": PDFDictionary({"Names": PDFArray(names)})})
+
+
 class _PagedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
     """A canvas that draws header and footer once the number of pages is known."""
 
-    def __init__(self, *args: Any, chrome: _Chrome, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, chrome: _Chrome, attachments: Sequence[Attachment] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._chrome = chrome
+        self._attachments = attachments
         self._held: list[dict[str, Any]] = []
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
@@ -343,6 +471,8 @@ class _PagedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
             self._chrome.draw(self, number, len(held))
             Canvas.showPage(self)
         self._held = []
+        if self._attachments:
+            _embed(self, self._attachments)
         Canvas.save(self)
 
 
@@ -629,13 +759,19 @@ class _Builder:
             text_heights: list[float] = []
             for c, value in enumerate(row):
                 if isinstance(value, Hash):
-                    lines = _lines(value.value, MONO_FONT, style.mono_size, inner[c], anywhere=True)
-                    text_heights.append(len(lines) * style.mono_leading)
-                    row_styles.append(hash_styles[c])
+                    scale = _token_scale(value.value, MONO_FONT, style.mono_size, inner[c], anywhere=True)
+                    cell = style if scale == 1.0 else _scaled(style, scale)
+                    lines = _lines(value.value, MONO_FONT, cell.mono_size, inner[c], anywhere=True)
+                    text_heights.append(len(lines) * cell.mono_leading)
+                    row_styles.append(hash_styles[c] if scale == 1.0 else
+                                      _cell_style(cell, mono=True, align=aligns[c], valign="TOP"))
                 else:
-                    lines = _lines(value, JP_FONT, style.size, inner[c])
-                    text_heights.append(len(lines) * style.leading)
-                    row_styles.append(text_styles[c])
+                    scale = _token_scale(value, JP_FONT, style.size, inner[c])
+                    cell = style if scale == 1.0 else _scaled(style, scale)
+                    lines = _lines(value, JP_FONT, cell.size, inner[c])
+                    text_heights.append(len(lines) * cell.leading)
+                    row_styles.append(text_styles[c] if scale == 1.0 else
+                                      _cell_style(cell, mono=False, align=aligns[c], valign="TOP"))
                 out.append("\n".join(lines))
             data.append(out)
             styles.append(row_styles)
@@ -669,7 +805,69 @@ class _Builder:
         self.story.add(table)
         self.story.add(Spacer(1, 3 * mm))
 
-    def signatures(self, s: SignatureBoxes) -> None:
+    def letterhead(self, head: Letterhead, width: float) -> None:
+        """宛名 at the left, 文書番号 and 発行日 at the top right, the issuer and its seal box at the right."""
+        size = 10.0
+        right = min(88 * mm, width * 0.5)
+        seal = SEAL_SIZE if head.seal else 0.0
+        issuer_w = right - seal
+        left = width - right
+
+        def text(value: str, w: float, font_size: float = size) -> str:
+            return "\n".join(_lines(value, JP_FONT, font_size, w - 2 * CELL_PAD_X))
+
+        dated = text(f"{head.number[0]} {head.number[1]}\n{head.issued[0]} {head.issued[1]}", right)
+        issuer = text("\n".join(head.issuer), issuer_w)
+        rows = [["", dated, ""], [text(head.addressee, left, 12.5), "", ""], ["", issuer, head.seal]]
+        commands: list[tuple[Any, ...]] = [
+            ("FONTNAME", (0, 0), (-1, -1), JP_FONT),
+            ("FONTSIZE", (0, 0), (-1, -1), size),
+            ("LEADING", (0, 0), (-1, -1), size * 1.45),
+            ("FONTSIZE", (0, 1), (0, 1), 12.5),
+            ("LEADING", (0, 1), (0, 1), 12.5 * 1.4),
+            ("SPAN", (1, 0), (2, 0)),
+            ("ALIGN", (1, 0), (1, 0), "RIGHT"),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("VALIGN", (1, 2), (-1, 2), "MIDDLE"),
+            ("TOPPADDING", (0, 1), (0, 1), 4 * mm),
+            ("LEFTPADDING", (0, 0), (-1, -1), CELL_PAD_X),
+            ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PAD_X),
+        ]
+        heights: list[float | None] = [None, None, None]
+        if head.seal:
+            commands += [("BOX", (2, 2), (2, 2), 0.8, colors.black), ("ALIGN", (2, 2), (2, 2), "CENTER"),
+                         ("TEXTCOLOR", (2, 2), (2, 2), GREY_TEXT)]
+            heights[2] = max(SEAL_SIZE, (issuer.count("\n") + 1) * size * 1.45 + 6)
+        table = RLTable(rows, colWidths=[left, issuer_w, seal] if seal else [left, issuer_w, 0.001],
+                        rowHeights=heights, hAlign="LEFT", style=TableStyle(commands))
+        self.story.add(table)
+        self.story.add(Spacer(1, 5 * mm))
+
+    def figure(self, f: Figure, orientation: Orientation) -> None:
+        """The picture at the left (at most ``width_mm`` wide, 60 mm high), its caption rows beside it."""
+        width = _frame_width(orientation)
+        px_w, px_h = f.pixels
+        scale = min(f.width_mm * mm / px_w, FIGURE_MAX_HEIGHT / px_h)
+        pic_w, pic_h = px_w * scale, px_h * scale
+        image = _picture(f, pic_w, pic_h)
+        side = width - pic_w - 4 * mm
+        rows: list[list[Any]] = [[image, ""]]
+        if f.caption:
+            col_widths = [side * 2 / 7, side * 5 / 7]
+            grid = self.grid(None, f.caption, col_widths, _CELL, ["left", "left"])
+            grid.commands.append(("BACKGROUND", (0, 0), (0, -1), LABEL_BG))
+            rows = [[image, _rl_table(grid, col_widths)]]
+        table = RLTable(rows, colWidths=[pic_w + 4 * mm, side], hAlign="LEFT",
+                        style=TableStyle([("FONTNAME", (0, 0), (-1, -1), JP_FONT),  # else reportlab sets Helvetica
+                                          ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                          ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                          ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                                          ("TOPPADDING", (0, 0), (-1, -1), 0),
+                                          ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
+        self.story.add(table)
+        self.story.add(Spacer(1, 3 * mm))
+
+    def signatures(self, s: SignatureBoxes, keep_from: int | None = None) -> None:
         size = 8.5
         inner = SIGN_WIDTH - 4
 
@@ -700,7 +898,29 @@ class _Builder:
                 ]
             ),
         )
-        self.story.add(KeepTogether([Spacer(1, 4 * mm), table, Spacer(1, 4 * mm)]))
+        # A seal attests what precedes it: the blocks from ``keep_from`` on go to the same page (KeepTogether).
+        kept: list[Flowable] = []
+        if keep_from is not None:
+            kept = self.story.items[keep_from:]
+            del self.story.items[keep_from:]
+        self.story.add(KeepTogether([*kept, Spacer(1, 4 * mm), table, Spacer(1, 4 * mm)]))
+
+    def blocks(self, blocks: Sequence[Block], depth: int, orientation: Orientation, head: int | None) -> None:
+        """A container's blocks; ``head`` is where its heading starts in the story (None: the document)."""
+        starts: list[int] = []
+        for block in blocks:
+            starts.append(len(self.story.items))
+            if isinstance(block, SignatureBoxes):
+                before = len(starts) - 1  # blocks before this one in the container
+                if block.keep_with == 0 or (before == 0 and head is None):
+                    keep_from = None
+                elif block.keep_with >= before and head is not None:
+                    keep_from = head
+                else:
+                    keep_from = starts[max(0, before - block.keep_with)]
+                self.signatures(block, keep_from)
+            else:
+                self.block(block, depth, orientation)
 
     def block(self, block: Block, depth: int, orientation: Orientation) -> None:
         width = _frame_width(orientation)
@@ -720,6 +940,8 @@ class _Builder:
             self.table(block, orientation)
         elif isinstance(block, SignatureBoxes):
             self.signatures(block)
+        elif isinstance(block, Figure):
+            self.figure(block, orientation)
         elif isinstance(block, PageBreak):
             self.story.page_break(orientation, changes=False)
         else:
@@ -730,27 +952,29 @@ class _Builder:
         if inner != orientation:
             self.story.page_break(inner, changes=True)
         level = min(depth + 2, 4)
+        head = len(self.story.items)
         self.story.add(CondPageBreak(KEEP_HEADING))
         self.story.add(self.para(s.heading, f"h{level}", _frame_width(inner) - 8))
-        for b in s.blocks:
-            self.block(b, depth + 1, inner)
+        self.blocks(s.blocks, depth + 1, inner, head)
         if inner != orientation:
             self.story.page_break(orientation, changes=True)
 
     def build(self) -> list[Flowable]:
         d = self.doc
         width = _frame_width(d.orientation)
-        self.story.add(self.para(d.title, "title", width))
+        form = d.letterhead is not None
+        if d.letterhead is not None:
+            self.letterhead(d.letterhead, width)
+        self.story.add(self.para(d.title, "form-title" if form else "title", width))
         if d.subtitle:
-            self.story.add(self.para(d.subtitle, "subtitle", width))
+            self.story.add(self.para(d.subtitle, "form-subtitle" if form else "subtitle", width))
         else:
             self.story.add(Spacer(1, 3 * mm))
         if d.banner:
             self.story.add(self.para(d.banner, "banner", width))
         if d.meta:
             self.keyvalues(d.meta, (1, 3), d.orientation)
-        for block in d.blocks:
-            self.block(block, 0, d.orientation)
+        self.blocks(d.blocks, 0, d.orientation, None)
         return self.story.finish()
 
 
@@ -797,7 +1021,7 @@ def render_pdf(doc: Document) -> bytes:
     chrome = _Chrome(doc.title, doc.header_note, doc.footer_note, doc.banner)
 
     def make_canvas(*args: Any, **kwargs: Any) -> _PagedCanvas:
-        return _PagedCanvas(*args, chrome=chrome, **kwargs)
+        return _PagedCanvas(*args, chrome=chrome, attachments=doc.attachments, **kwargs)
 
     template.build(story, canvasmaker=make_canvas)
     return buffer.getvalue()

@@ -39,6 +39,7 @@ from custody.verify.findings import ERROR
 from custody.verify.reports.content import REPORTS, build_reports
 from custody.verify.reports.data import ReportData, load_report_data
 from custody.verify.reports.document import Block, Document, KeyValues, Lang, Section, Table
+from custody.verify.reports.form import FormOptions
 from custody.verify.reports.render import render_doc
 from custody.verify.reports.tables import DataTable, jst
 from custody.verify.reports.tables_content import TABLES, build_tables
@@ -330,10 +331,12 @@ def produce(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     rendered: Rendered | None = None,
+    form: FormOptions | None = None,
 ) -> Produced:
     """Verify the bundle (once, whatever the languages) and write every report asked for.
 
-    ``progress(n)``: n more bytes of entries verified; ``rendered(done, total)``: files rendered.
+    ``progress(n)``: n more bytes of entries verified; ``rendered(done, total)``: files rendered;
+    ``form``: the official form's options (calendar, date of issue, numbers, addressee, representative).
     """
     produced = Produced()
     with Bundle(bundle_path) as bundle:
@@ -342,6 +345,8 @@ def produce(
         for lang in langs:
             if data is None:  # verified once: the findings are rendered in each report's language
                 data = gather(bundle, trust, lang, workers=workers, progress=progress)
+                if form is not None:
+                    data.form = form
             produced.results[lang] = data.result
             produced.paths += write_reports(data, kinds, formats, lang, out_dir, workers=workers, rendered=rendered)
     return produced

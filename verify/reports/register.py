@@ -24,15 +24,27 @@ from custody.verify.reports.common import (
     contract_meta,
     footer,
     kind_text,
+    letterhead,
     origin_text,
     person_text,
     product_text,
     responsible,
     storage_text,
+    tr,
     trust_banner,
 )
 from custody.verify.reports.data import ReportData
-from custody.verify.reports.document import Align, Block, Document, Lang, Note, Section, SignatureBoxes, Table
+from custody.verify.reports.document import (
+    Align,
+    Block,
+    Document,
+    Lang,
+    Note,
+    Paragraph,
+    Section,
+    SignatureBoxes,
+    Table,
+)
 from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 
 
@@ -181,7 +193,7 @@ def _observed_table(data: ReportData, t: Tr) -> Table | None:
 
 def build_register(data: ReportData, lang: Lang) -> Document:
     """The media register (module documentation)."""
-    t = Tr(lang)
+    t = tr(data, lang)
     blocks: list[Block] = [
         Section(t("1. Media", "1. 登録媒体一覧"), [
             _register_table(data, t) if data.state.media
@@ -206,9 +218,11 @@ def build_register(data: ReportData, lang: Lang) -> Document:
                    "written).", "作業場所のエージェントが観測し署名した記録(媒体の接続、ファイルの書込み)です。")),
         ]))
     resp = responsible(data)
+    blocks.append(Paragraph(t("We certify that this register is a true record of the media in our custody.",
+                              "上記のとおり、媒体の管理状況に相違ないことを証明します。")))
     blocks.append(SignatureBoxes(
         [t("Prepared by (responsible person)", "作成者(作業責任者)"), t("Checked by (municipality)", "確認者(委託者)")],
-        names=[text_of(resp.get("name")), ""],
+        names=[text_of(resp.get("name")), ""], keep_with=1,
     ))
     return Document(
         t("Media register", "媒体管理台帳"),
@@ -221,4 +235,5 @@ def build_register(data: ReportData, lang: Lang) -> Document:
         footer_note=footer(data, t),
         orientation="landscape",
         author=text_of(dict_of(data.genesis.get("vendor")).get("name")),
+        letterhead=letterhead(data, t, "REG"),
     )

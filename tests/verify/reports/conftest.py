@@ -71,7 +71,7 @@ def texts(value: object) -> list[str]:
             for item in v:
                 walk(item)
         elif isinstance(v, Document):
-            walk([v.title, v.subtitle, v.banner, v.meta, v.blocks, v.header_note, v.footer_note])
+            walk([v.title, v.subtitle, v.banner, v.letterhead, v.meta, v.blocks, v.header_note, v.footer_note])
         elif hasattr(v, "__dataclass_fields__"):
             walk([getattr(v, name) for name in v.__dataclass_fields__])
 

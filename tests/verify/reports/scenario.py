@@ -29,6 +29,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from custody.cli.demo_photo import serial_photo
 from custody.ledger.approval import sign_approval
 from custody.ledger.bundle import export_bundle
 from custody.ledger.cosignature import cosign
@@ -191,7 +192,7 @@ def make_authority(built: Built, path: Path) -> Path:
 
 def _disposed(ledger: Ledger, media_id: str, serial: str, approval_id: str, number: str, clock: MinuteClock,
               **over: Any) -> dict[str, Any]:
-    photo = ledger.store.put_attachment(f"photo of {serial} after shredding".encode())
+    photo = ledger.store.put_attachment(serial_photo(serial, "Buffalo", "RUF3-K32GA"))  # a real JPEG
     photo2 = ledger.store.put_attachment(f"photo of the shredder, {media_id}".encode())
     cert = ledger.store.put_attachment(f"certificate of destruction {number} for {serial}".encode())
     start = datetime.fromisoformat(clock.peek()) - timedelta(minutes=30)

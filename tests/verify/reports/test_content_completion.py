@@ -108,7 +108,7 @@ def test_verification_summary_and_municipality_check(violations: Case) -> None:
     check = section(doc, "委託者による確認")
     boxes = next(b for b in check.blocks if isinstance(b, SignatureBoxes))
     assert list(boxes.labels) == ["検査者", "方法", "日付", "結果"]
-    assert list(boxes.names) == ["山田 花子", "実地確認及び証跡の検証", "2026年4月2日", "適正に完了"]
+    assert list(boxes.names) == ["山田 花子", "実地確認及び証跡の検証", "令和8年4月2日", "適正に完了"]
 
 
 def test_completion_pdf_and_english(clean: Case) -> None:

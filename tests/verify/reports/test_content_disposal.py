@@ -1,28 +1,36 @@
-"""廃棄証明書: one certificate per medium, NIST SP 800-88 and My Number fields, and a tlog-proof that verifies."""
+"""廃棄証明書: one certificate per medium, NIST SP 800-88 and My Number fields, the serial photo embedded, and a
+tlog-proof that verifies, attached to the document rather than printed."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
+import hashlib
+import json
+
+import pytest
 
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.cosignature import cosignatures_by
 from custody.ledger.note import open_note, parse_note
 from custody.ledger.proof import verify_inclusion
-from custody.ledger.tlogproof import HEADER, parse_tlog_proof
+from custody.ledger.rfc6962 import leaf_hash
+from custody.ledger.tlogproof import parse_tlog_proof
 from custody.verify.findings import Finding
-from custody.verify.reports import KeyValues, render_pdf
-from custody.verify.reports.disposal import build_disposal_certificates, certified_media, proof_lines
+from custody.verify.reports import Figure, KeyValues, render_pdf
+from custody.verify.reports.disposal import (
+    CERTIFICATE_FORMAT,
+    build_disposal_certificates,
+    certified_media,
+    proof_fingerprint,
+)
 from tests.verify.reports.conftest import (
     Case,
     all_text,
-    cell_text,
     keyvalues,
     pdf_fonts,
     pdf_text,
     section,
     squash,
-    tables,
 )
 from tests.verify.reports.scenario import WITNESS
 
@@ -34,62 +42,71 @@ def test_one_certificate_per_sanitized_medium(clean: Case) -> None:
     assert titles == {"M-001": "廃棄証明書", "V-001": "消去証明書", "C-001": "廃棄証明書"}
 
 
-def test_certificate_fields(clean: Case) -> None:
+def test_letterhead_names_the_certificate_number_the_addressee_and_the_issuer(clean: Case) -> None:
+    doc = dict(build_disposal_certificates(clean.ja, "ja"))["M-001"]
+    head = doc.letterhead
+    assert head is not None
+    assert head.number == ("文書番号", "C-0001")
+    assert head.addressee == "例市長 様"
+    assert head.issued[0] == "発行日" and head.issued[1].startswith("令和")
+    assert any("受託者" in line for line in head.issuer)
+    assert head.seal == "印"
+
+
+def test_disposal_record_fields(clean: Case) -> None:
     doc = dict(build_disposal_certificates(clean.ja, "ja"))["M-001"]
     kv = keyvalues(doc)
-    assert kv["証明書番号"] == "C-0001"
     assert kv["廃棄申請番号"] == "D-2026-001"
-    assert kv["承認番号"] == "D-1"
-    assert kv["承認者"] == "例市 市民課長 鈴木 次郎"
-    assert kv["実施者 氏名"] == "田中 二郎"
-    assert kv["実施者 役職"] == "作業従事者"
-    assert kv["実施者 所属"] == "株式会社サンプル"
-    assert kv["実施者 連絡先"] == "03-0000-0000"
+    assert str(kv["承認(番号・承認者・日時)"]).startswith("D-1 例市 市民課長 鈴木 次郎 令和")
+    assert kv["担当者(実施者)"] == "田中 二郎(作業従事者 株式会社サンプル)"
     assert kv["シリアル番号"] == "SN-001"
-    assert kv["メーカー"] == "Buffalo" and kv["型番"] == "RUF3-K32GA"
-    assert kv["資産番号"] == "P-SN-001"
-    assert kv["媒体種別"] == "USBメモリ"
-    assert kv["由来"] == "預り証 R-2026-001"
-    assert kv["廃棄前の分類"] == "機密性3"
-    assert kv["廃棄後の分類"] == "廃棄済(復元不能)"
+    assert kv["媒体名"] == "USBメモリ Buffalo RUF3-K32GA 32 GB(媒体ID M-001、資産番号 P-SN-001)"
+    assert kv["数量"] == "1 個"
+    assert kv["特定個人情報、由来"] == "有 / 預り証 R-2026-001"
+    assert kv["分類(廃棄前/廃棄後)"] == "機密性3 / 廃棄済(復元不能)"
     assert kv["バックアップ(保管先)"] == "無"
-    assert kv["区分(NIST SP 800-88)"] == "破壊 (Destroy)"
-    assert kv["手法"] == "shred"
-    assert kv["使用機器・バージョン"] == "shredder X-1"
+    assert kv["方法(NIST SP 800-88)"] == "破壊 (Destroy) shred(使用機器: shredder X-1)"
     assert kv["場所"] == "第2開発室"
-    assert kv["検証結果"] == "合格"
-    assert kv["妥当性確認者"] == "山田 花子(主査 例市)"
-    assert kv["立会者 氏名"] == "山田 花子"
-    assert kv["立会者 所属"] == "例市"
-    assert kv["立会者 役職"] == "主査"
+    assert str(kv["検証"]).startswith("visual inspection of fragments: 合格")
+    assert str(kv["妥当性確認"]).startswith("山田 花子(主査 例市) 令和")
+    assert kv["立会者"] == "山田 花子 例市 主査"
     assert str(kv["責任者"]).startswith("佐藤 一郎")
     assert kv["残渣の処理先"] == "産業廃棄物処理業者 株式会社リサイクル"
 
 
-def test_my_number_disposal_record_fields(clean: Case) -> None:
+def test_my_number_disposal_record_is_the_first_section_with_the_seals(clean: Case) -> None:
+    """The guideline's record (日時, 担当者, 情報項目, 媒体名, 数量, 方法, 責任者, 立会者) and the seal boxes that
+    attest it, kept together (keep_with=1)."""
     doc = dict(build_disposal_certificates(clean.ja, "ja"))["M-001"]
-    record = section(doc, "特定個人情報ガイドライン")
-    block = record.blocks[0]
+    record = section(doc, "削除・廃棄記録")
+    block, seals = record.blocks
     assert isinstance(block, KeyValues)
     labels = [label for label, _v in block.rows]
-    assert labels == ["日時", "担当者", "情報項目", "媒体名", "数量", "方法", "責任者", "立会者"]
-    values = dict(block.rows)
-    assert values["情報項目"] == "住民基本台帳"
-    assert values["媒体名"] == "USBメモリ Buffalo RUF3-K32GA(M-001)"
-    assert values["数量"] == "1 個(シリアル番号 SN-001)"
-    assert values["方法"] == "破壊 (Destroy) shred"
-    assert values["立会者"] == "山田 花子 例市 主査"
+    for needle in ("日時", "担当者(実施者)", "情報項目・件数", "媒体名", "数量", "方法(NIST SP 800-88)", "責任者",
+                   "立会者"):
+        assert needle in labels, needle
+    assert seals.labels == ("実施者", "責任者", "立会者")  # type: ignore[union-attr]
+    assert seals.keep_with == 1  # type: ignore[union-attr]
 
 
-def test_photos_and_certificate_hashes(clean: Case) -> None:
+def test_serial_photo_is_embedded_with_its_hash_beside_it(clean: Case) -> None:
     seq = next(e.seq for m, e in certified_media(clean.ja) if m.id == "M-001")
     body = clean.ja.entries[seq].body
     doc = dict(build_disposal_certificates(clean.ja, "ja"))["M-001"]
-    photos = tables(section(doc, "写真と証明書"))[0]
-    rows = [[cell_text(c) for c in row] for row in photos.rows]
-    assert [r[1] for r in rows] == [p["attachment"] for p in body["photos"]]
-    assert [r[2] for r in rows] == ["写っている", "写っていない"]
-    assert [r[3] for r in rows] == ["有", "有"]
+    evidence = section(doc, "写真")
+    figure = evidence.blocks[0]
+    assert isinstance(figure, Figure)
+    digest = body["photos"][0]["attachment"]
+    assert hashlib.sha256(figure.data).hexdigest() == digest
+    assert figure.media_type == "image/jpeg" and figure.pixels == (480, 320)
+    caption = dict(figure.caption)
+    assert caption["SHA-256"].value == digest  # type: ignore[union-attr]
+    assert caption["シリアル番号"] == "写っている"
+    # the second photo is not an image: listed by name and hash only
+    rest = evidence.blocks[1]
+    assert isinstance(rest, KeyValues)
+    values = [v.value if hasattr(v, "value") else v for _l, v in rest.rows]
+    assert body["photos"][1]["attachment"] in values
     assert keyvalues(doc)["証明書の SHA-256"] == body["certificate"]["attachment"]
 
 
@@ -110,25 +127,35 @@ def test_tlog_proof_verifies_against_the_cosigned_checkpoint(clean: Case) -> Non
     assert statuses == {"M-001": "verified", "C-001": "verified", "V-001": "absent"}  # export proves disposals
 
 
-def test_proof_is_printed_line_by_line_with_its_checkpoint(clean: Case) -> None:
+def test_proof_is_attached_not_printed(clean: Case) -> None:
     doc = dict(build_disposal_certificates(clean.ja, "ja"))["M-001"]
-    ledger_section = section(doc, "台帳上の証跡")
-    proof_table = tables(ledger_section)[0]
-    lines = [cell_text(row[0]) for row in proof_table.rows]
-    assert lines[0] == HEADER.decode()
     seq = next(e.seq for m, e in certified_media(clean.ja) if m.id == "M-001")
-    assert lines[1] == f"index {seq}"
-    text = clean.ja.proofs[seq].text.decode()
-    assert "\n".join(lines) + "\n" == text
+    proof = clean.ja.proofs[seq].text
+    attached = {a.name: a for a in doc.attachments}
+    assert attached[f"{seq}.tlog-proof"].data == proof
     kv = keyvalues(doc)
+    assert proof_fingerprint(proof) in str(kv["C2SP tlog-proof"])
+    assert f"{seq}.tlog-proof" in str(kv["C2SP tlog-proof"])
+    assert "c2sp.org/tlog-proof@v1" not in all_text(doc)  # no base64 lines in the text
     cp = clean.ja.cosigned_checkpoint
     assert cp is not None
-    assert kv["チェックポイントのルートハッシュ"] == cp.root_hash.hex()
-    assert base64.b64encode(cp.root_hash).decode() in lines
+    assert kv["ルートハッシュ"] == cp.root_hash.hex()
     assert "city.example.lg.jp/witness" in str(kv["副署者(副署日時)"])
     assert kv["リーフハッシュ(SHA-256)"] == clean.ja.entries[seq].leaf_hash.hex()
     assert str(kv["包含証明"]).startswith("検証済み")
-    assert proof_lines(b"a b\nxyz\n") == [["a b"], [proof_lines(b"xyz")[0][0]]]
+
+
+def test_certificate_data_carries_the_signed_entry(clean: Case) -> None:
+    doc = dict(build_disposal_certificates(clean.ja, "ja"))["M-001"]
+    data = json.loads(next(a for a in doc.attachments if a.name == "certificate.json").data)
+    assert data["format"] == CERTIFICATE_FORMAT
+    assert data["media_id"] == "M-001" and data["certificate_number"] == "C-0001"
+    line = data["entry"].encode()
+    assert leaf_hash(line).hex() == data["leaf_hash"] == clean.ja.entries[data["seq"]].leaf_hash.hex()
+
+
+def test_proof_fingerprint_is_short_and_stable() -> None:
+    assert proof_fingerprint(b"x") == " ".join(hashlib.sha256(b"x").hexdigest()[i : i + 4] for i in (0, 4, 8, 12))
 
 
 def test_proof_against_an_uncosigned_checkpoint_says_so(uncosigned: Case) -> None:
@@ -157,15 +184,25 @@ def test_missing_attachment_is_shown(clean: Case) -> None:
     digest = data.entries[seq].body["certificate"]["attachment"]
     changed = dataclasses.replace(data, attachments={**data.attachments, digest: False})
     doc = dict(build_disposal_certificates(changed, "ja"))["M-001"]
-    assert keyvalues(doc)["証跡一式への収録"] == "欠落"
+    assert "欠落" in str(keyvalues(doc)["処理業者の証明書"])
+
+
+@pytest.mark.parametrize(("calendar", "expected"), [("era", "令和"), ("western", "2026年")])
+def test_calendar_option(clean: Case, calendar: str, expected: str) -> None:
+    from custody.verify.reports.form import FormOptions
+
+    data = dataclasses.replace(clean.ja, form=FormOptions(calendar=calendar))  # type: ignore[arg-type]
+    doc = dict(build_disposal_certificates(data, "ja"))["M-001"]
+    assert doc.letterhead is not None and doc.letterhead.issued[1].startswith(expected)
+    assert str(keyvalues(doc)["日時"]).startswith(expected)
 
 
 def test_certificate_pdf(clean: Case) -> None:
     doc = dict(build_disposal_certificates(clean.ja, "ja"))["M-001"]
     pdf = render_pdf(doc)
     text = squash(pdf_text(pdf))
-    for needle in ("廃棄証明書", "立会者", "SN-001", "c2sp.org/tlog-proof@v1", "C-0001", "日時", "担当者",
-                   "情報項目", "媒体名", "数量", "責任者"):
+    for needle in ("廃棄証明書", "立会者", "SN-001", "C-0001", "日時", "担当者", "情報項目", "媒体名", "数量",
+                   "責任者", "例市長様", "発行日", "印"):
         assert needle in text, needle
     assert all(embedded for _name, embedded in pdf_fonts(pdf))
 
@@ -174,7 +211,7 @@ def test_english_certificate(clean: Case) -> None:
     doc = dict(build_disposal_certificates(clean.en, "en"))["M-001"]
     text = all_text(doc)
     assert doc.title == "Certificate of Sanitization (disposal)"
-    for needle in ("Witness name", "Witness title", "Serial number", "Destroy", "c2sp.org/tlog-proof@v1"):
+    for needle in ("Witness", "Serial number", "Destroy", "Document No.", "To: 例市長"):
         assert needle in text, needle
-    assert parse_note(clean.en.cosigned_checkpoint.note).text in clean.en.proofs[  # type: ignore[union-attr]
-        next(e.seq for m, e in certified_media(clean.en) if m.id == "M-001")].text.decode()
+    seq = next(e.seq for m, e in certified_media(clean.en) if m.id == "M-001")
+    assert parse_note(clean.en.cosigned_checkpoint.note).text in clean.en.proofs[seq].text.decode()  # type: ignore[union-attr]

@@ -21,7 +21,7 @@ def test_every_rule_is_listed_with_its_counts(violations: Case) -> None:
 def test_findings_with_their_organisation(violations: Case) -> None:
     doc = build_findings(violations.ja, "ja")
     findings = section(doc, "所見一覧")
-    assert findings.orientation == "landscape"
+    assert findings.orientation is None and doc.orientation == "landscape"  # one orientation per document
     rows = [[cell_text(c) for c in r] for r in tables(findings)[0].rows]
     assert len(rows) == len(violations.ja.result.findings) == 7
     c2 = next(r for r in rows if r[0] == "C2")

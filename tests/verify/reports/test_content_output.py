@@ -59,7 +59,10 @@ def test_html_is_japanese_and_carries_the_proof(clean: Case) -> None:
     _stem, doc = build_reports("disposal", clean.ja, "ja")[0]
     html = render_html(doc).decode("utf-8")
     assert 'lang="ja"' in html
-    assert "廃棄証明書" in html and "c2sp.org/tlog-proof@v1" in html
+    assert "廃棄証明書" in html and "例市長 様" in html
+    # the proof is a download link (its bytes as base64 in a data: URI), the photo an inline image
+    assert 'download="' in html and ".tlog-proof" in html
+    assert '<img src="data:image/jpeg;base64,' in html
 
 
 def test_parallel_rendering_gives_the_same_bytes(clean: Case) -> None:

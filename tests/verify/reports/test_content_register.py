@@ -28,7 +28,7 @@ def test_every_medium_is_listed_with_its_fields(violations: Case) -> None:
     assert m1[9] == "第2開発室 施錠保管庫A"
     assert m1[10].startswith("佐藤 一郎")
     assert m1[11] == "廃棄済み"
-    assert "2026年4月1日" in m1[12] and "resp-sato" in m1[12]
+    assert "令和8年4月1日" in m1[12] and "resp-sato" in m1[12]
     assert rows["C-001"][6] == "複製元 M-001(承認 K-1)"
     assert rows["V-001"][6].startswith("自社")
     assert rows["V-001"][8] == "無"

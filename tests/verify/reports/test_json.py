@@ -63,12 +63,14 @@ def test_stable_shape() -> None:
         ],
     )
     expected = (
-        '{"document":{"author":"","banner":"","blocks":[{"blocks":[{"align":null,"caption":"","col_widths":[1,3],'
+        '{"document":{"attachments":[],"author":"","banner":"","blocks":[{"blocks":[{"align":null,"caption":"",'
+        '"col_widths":[1,3],'
         '"columns":["ID","ハッシュ"],"footer_rows":[],"repeat_header":true,"rows":[["M-1",{"hash":"ab12"}]],'
         '"type":"table"}],"heading":"一覧","orientation":null,"type":"section"},{"type":"pagebreak"},'
-        '{"labels":["立会者"],"names":[],"type":"signatures"}],"footer_note":"","header_note":"","lang":"ja",'
+        '{"keep_with":1,"labels":["立会者"],"names":[],"type":"signatures"}],"footer_note":"","header_note":"",'
+        '"lang":"ja","letterhead":null,'
         '"meta":[["作成日","2025-04-01"]],"orientation":"portrait","subtitle":"","title":"台帳"},'
-        '"model":"custody-report/2"}\n'
+        '"model":"custody-report/3"}\n'
     )
     assert render_json(doc).decode() == expected
 
@@ -77,8 +79,9 @@ def test_stable_shape() -> None:
     ("data", "message"),
     [
         (b'{"model":"custody-report/1","document":{}}', "this version reads"),
-        (b'{"model":"custody-report/3","document":{}}', "this version reads"),
-        (b'{"model":"custody-report/2"}', "missing keys"),
+        (b'{"model":"custody-report/2","document":{}}', "this version reads"),
+        (b'{"model":"custody-report/4","document":{}}', "this version reads"),
+        (b'{"model":"custody-report/3"}', "missing keys"),
         (b"[]", "expected an object"),
         (b'{"model":"custody-report/2","model":"x","document":{}}', "duplicate key"),
         (b"not json", "report JSON"),

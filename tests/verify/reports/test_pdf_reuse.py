@@ -87,7 +87,8 @@ def test_cache_is_bounded(fresh_cache: None) -> None:
     assert fontembed.cache_info().currsize <= fontembed.SUBSET_CACHE_SIZE
 
 
-def _commands(style: pdfmod._TextStyle, header: bool, hashes: list[tuple[int, int]]) -> list[tuple[object, ...]]:
+def _commands(style: pdfmod._TextStyle, header: bool, hashes: list[tuple[int, int]],
+              scaled: dict[tuple[int, int], float] | None = None) -> list[tuple[object, ...]]:
     """The style commands that set every cell the way the shared cell styles do (the former way)."""
     commands: list[tuple[object, ...]] = [
         ("FONTNAME", (0, 0), (-1, -1), pdfmod.JP_FONT),
@@ -107,6 +108,14 @@ def _commands(style: pdfmod._TextStyle, header: bool, hashes: list[tuple[int, in
             ("FONTNAME", (col, row), (col, row), pdfmod.MONO_FONT),
             ("FONTSIZE", (col, row), (col, row), style.mono_size),
             ("LEADING", (col, row), (col, row), style.mono_leading),
+        ]
+    # Cells whose serial or hash is set smaller to fit whole (pdf._token_scale).
+    for (col, row), scale in (scaled or {}).items():
+        small = pdfmod._scaled(style, scale)
+        mono = (col, row) in hashes
+        commands += [
+            ("FONTSIZE", (col, row), (col, row), small.mono_size if mono else small.size),
+            ("LEADING", (col, row), (col, row), small.mono_leading if mono else small.leading),
         ]
     return commands
 
@@ -133,7 +142,17 @@ def test_cells_and_row_heights_are_those_reportlab_makes(style: pdfmod._TextStyl
     grid = builder.grid(columns if header else None, rows, widths, style, ["left", "right", "left"])
     first = 1 if header else 0
     hashes = [(c, r + first) for r, row in enumerate(rows) for c, v in enumerate(row) if isinstance(v, Hash)]
-    reference = RLTable(grid.data, colWidths=widths, style=TableStyle(_commands(style, header, hashes)))
+    scaled = {}
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            inner = widths[c] - 2 * pdfmod.CELL_PAD_X
+            scale = (pdfmod._token_scale(v.value, pdfmod.MONO_FONT, style.mono_size, inner, anywhere=True)
+                     if isinstance(v, Hash) else pdfmod._token_scale(v, pdfmod.JP_FONT, style.size, inner))
+            if scale != 1.0:
+                scaled[(c, r + first)] = scale
+    assert scaled  # the long hash is set smaller: that case is compared too
+    reference = RLTable(grid.data, colWidths=widths,
+                        style=TableStyle(_commands(style, header, hashes, scaled)))
     reference.wrap(sum(widths), 10_000)
     assert grid.heights == reference._rowHeights
     assert len(set(grid.heights)) > 2  # the rows really differ

@@ -61,7 +61,7 @@ def test_no_document_reads_as_a_pass(unchecked: dict[str, ReportData], lang: Lan
         text = all_text(doc)
         if name.startswith("disposal/"):
             kv = keyvalues(doc)  # type: ignore[arg-type]
-            assert kv["検証結果" if lang == "ja" else "Verification result"] == sanitization, name
+            assert str(kv["検証" if lang == "ja" else "Verification"]).split(": ")[1].startswith(sanitization), name
             text = text.replace(sanitization, "")
         assert pass_words(text, lang) == [], name
 
