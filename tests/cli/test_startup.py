@@ -139,10 +139,10 @@ LISTINGS = [[], ["--help"], ["-h"], ["media"], ["media", "--help"], ["key", "--h
 @pytest.mark.parametrize("args", LISTINGS, ids=lambda a: " ".join(a) or "(none)")
 def test_a_listing_prints_what_the_whole_application_prints(args: list[str], lang: str) -> None:
     """``custody --help`` and a group's help list commands without building their parameters
-    (custody.ledger.cli.main, ``_list_only``): the text and the exit status are those of the application
+    (custody.cli.main, ``_list_only``): the text and the exit status are those of the application
     with every command built."""
-    from custody.ledger.cli import clitext
-    from custody.ledger.cli.main import build_app
+    from custody.cli import clitext
+    from custody.cli.main import build_app
     from custody.ledger.i18n import set_language
 
     set_language(lang)
