@@ -65,7 +65,7 @@ def _load(module: ModuleType) -> None:
             raise
         finally:
             _LOADING.discard(spec.name)
-        module.__class__ = ModuleType
+        module.__class__ = ModuleType  # type: ignore[assignment]  # the loaded module, as LazyLoader leaves it
 
 
 def defer(names: tuple[str, ...] = MODULES) -> list[str]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -80,7 +81,7 @@ def test_a_deferred_module_that_fails_fails_as_its_import_would(tmp_path: Path) 
     assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
 
 
-CASES = [
+CASES: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
     ((None, "--media-id", "-m"), {"help": "Media id.", "metavar": "MEDIA_ID"}),
     (([], "--seal"), {"help": "Seal number, repeatable."}),
     ((False, "--json"), {"help": "JSON."}),
@@ -90,18 +91,18 @@ CASES = [
 
 
 @pytest.mark.parametrize(("args", "kw"), CASES)
-def test_a_deferred_option_is_the_option_typer_makes(args: tuple[object, ...], kw: dict[str, object]) -> None:
+def test_a_deferred_option_is_the_option_typer_makes(args: tuple[Any, ...], kw: dict[str, Any]) -> None:
     made = option(*args, **kw)
     assert isinstance(made, OptionInfo) and "_deferred" in vars(made)
     copied = copy.copy(made)  # what typer does with a parameter's default before reading it
     assert isinstance(copied, DeferredOption)
-    eager = typer.Option(*args, **kw)  # type: ignore[call-overload]
+    eager = typer.Option(*args, **kw)
     assert made.param_decls == eager.param_decls  # the first read makes it
     assert vars(made) == vars(eager)
     assert "_deferred" in vars(copied) and copied.help == eager.help  # the copy is made on its own first read
     assert vars(copied) == vars(eager)
     with pytest.raises(AttributeError):
-        made.not_an_attribute  # noqa: B018
+        made.not_an_attribute  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_a_command_with_deferred_options_parses_as_with_typer_options() -> None:
