@@ -18,7 +18,10 @@ agent's ledger sink keeps the commands' state cache), receives 20 media, then, a
   is not opened).
 
 The processes find their bytecode cached outside the source tree, as installed (PYTHONPYCACHEPREFIX,
-filled by a first ``custody --help``), and a user cache directory of their own (XDG_CACHE_HOME).
+filled by a first ``custody --help``), and a user cache directory of their own (XDG_CACHE_HOME).  Where
+valgrind is installed, the instructions that ``python -c pass``, ``custody --help``, a check-out and a
+check-in execute are counted once each (callgrind): the one figure the neighbours on a shared host do not
+move.
 """
 
 from __future__ import annotations
@@ -177,6 +180,19 @@ def _modules_of(cmd: list[str], env: dict[str, str], out: Path) -> list[str]:
     return list(json.loads(out.read_text()))
 
 
+def _instructions(cmd: list[str], env: dict[str, str]) -> int | None:
+    """Instructions the process executes (valgrind's callgrind; None without valgrind): a figure that does not
+    move with the neighbours' load, unlike the clock and the CPU time on a shared host."""
+    if shutil.which("valgrind") is None:
+        return None
+    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                          capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"valgrind {' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    found = [line.split()[-1] for line in proc.stderr.splitlines() if "Collected :" in line]
+    return int(found[-1]) if found else None
+
+
 def _median_ms(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1000, 1)
 
@@ -267,6 +283,12 @@ def main() -> None:
                            "target_s": HELP_TARGET_S,
                            "met": statistics.median(limits["custody_help"]) <= HELP_TARGET_S}
         print(json.dumps(results["with_agent"]), flush=True)
+        results["instructions"] = {
+            "python_c_pass": _instructions([sys.executable, "-c", "pass"], env),
+            "custody_help": _instructions([*custody, "--help"], env),
+            "checkout": _instructions(checkout("M-0001"), env),
+            "checkin": _instructions(checkin("M-0001"), env),
+        }
         subprocess.run([*custody, "lock"], capture_output=True, env=env, check=True)
         agent_pid = None
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
+from typer.models import OptionInfo
 
 from custody.ledger.errors import CustodyError, KeyFileError, RuleRefusal, UsageError
 from custody.ledger.i18n import _, language
@@ -423,6 +424,34 @@ def print_json(value: Any) -> None:
 # language is chosen in cli.main).
 
 
+class DeferredOption(OptionInfo):
+    """``typer.Option(default, *names, **kw)``, made when typer first reads it.
+
+    An option is the default value of a command function's parameter, so a module of commands makes every
+    command's options as it is imported: about 500 for the workflow's and the core's, ~10 us each, while
+    one command runs (custody.cli.main builds only that one).  This stand-in keeps the arguments and
+    becomes the very option ``typer.Option`` makes (its attributes copied) when any attribute is first read;
+    ``isinstance`` and ``copy`` see an ``OptionInfo`` throughout.
+    """
+
+    def __init__(self, default: Any, names: tuple[str, ...], kw: dict[str, Any]) -> None:
+        self.__dict__["_deferred"] = (default, names, kw)  # OptionInfo.__init__ runs when it is read
+
+    def __getattr__(self, name: str) -> Any:  # only for names the instance does not hold yet
+        deferred = self.__dict__.get("_deferred")
+        if deferred is None or (name.startswith("__") and name.endswith("__")):  # copy's, pickle's probes
+            raise AttributeError(name)
+        default, names, kw = deferred
+        self.__dict__.update(typer.Option(default, *names, **kw).__dict__)
+        del self.__dict__["_deferred"]
+        return getattr(self, name)
+
+
+def option(default: Any, *names: str, **kw: Any) -> Any:
+    """``typer.Option``, made when typer reads it (:class:`DeferredOption`)."""
+    return DeferredOption(default, names, kw)
+
+
 # Path options of the everyday commands are declared as text and turned into paths by the commands
 # (``optional_path``): typer coerces a ``Path`` parameter through pydantic, which costs about 50 ms of
 # every process's start-up.  The rarer commands that declare ``ledger_dir: Path`` get the text default
@@ -430,7 +459,7 @@ def print_json(value: Any) -> None:
 
 
 def ledger_option() -> Any:
-    return typer.Option(".", "--ledger", "-l", envvar="CUSTODY_LEDGER", metavar="DIR",
+    return option(".", "--ledger", "-l", envvar="CUSTODY_LEDGER", metavar="DIR",
                         help=_("Ledger directory (made by 'custody init')."))
 
 
@@ -440,22 +469,22 @@ def optional_path(value: str | None) -> Path | None:
 
 
 def key_option() -> Any:
-    return typer.Option(None, "--key", "-k", envvar="CUSTODY_KEY", metavar="FILE", help=_("Your signing key file."))
+    return option(None, "--key", "-k", envvar="CUSTODY_KEY", metavar="FILE", help=_("Your signing key file."))
 
 
 def passphrase_file_option() -> Any:
-    return typer.Option(
+    return option(
         None, "--passphrase-file", metavar="FILE",
         help=_("File holding the key's passphrase (else CUSTODY_PASSPHRASE, else a prompt)."),
     )
 
 
 def log_passphrase_option() -> Any:
-    return typer.Option(
+    return option(
         None, "--log-passphrase-file", metavar="FILE",
         help=_("File holding the log key's passphrase (else CUSTODY_LOG_PASSPHRASE)."),
     )
 
 
 def json_option() -> Any:
-    return typer.Option(False, "--json", help=_("Print the result as JSON."))
+    return option(False, "--json", help=_("Print the result as JSON."))

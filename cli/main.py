@@ -10,12 +10,10 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import typer
-
-from custody.cli import clitext
-from custody.cli.common import new_app
-from custody.ledger.i18n import SUPPORTED, _, set_language
+if TYPE_CHECKING:  # typer and the rest are imported by main, once the garbage collector is paused (main)
+    import typer
 
 
 def _language_from_args(args: Sequence[str]) -> str | None:
@@ -92,6 +90,10 @@ def _print_version(value: bool) -> None:
         return
     from importlib.metadata import PackageNotFoundError, version
 
+    import typer
+
+    from custody.ledger.i18n import _
+
     try:
         number = version(DISTRIBUTION)
     except PackageNotFoundError:  # run from a source tree that was never installed
@@ -101,6 +103,11 @@ def _print_version(value: bool) -> None:
 
 
 def build_app(args: Sequence[str] | None = None) -> typer.Typer:
+    import typer
+
+    from custody.cli.common import new_app
+    from custody.ledger.i18n import SUPPORTED, _
+
     app = new_app(_("custody: evidence ledger for outsourced processing of residents' personal data."), root=True)
     command, subcommand = _command_path(args) if args is not None else (None, None)
     owner = next((module for module, names in _OWN_COMMANDS.items() if command in names), None)
@@ -213,12 +220,25 @@ def _register_optional(app: typer.Typer) -> None:
         mod.register(app)
 
 
+# The commands an operator types all day (the workflow's, the core's, unlock and lock): their start-up is
+# the round trip of a signing command (issue 19), and they never use what custody.cli.deferred defers.
+OPERATOR_MODULES = ("custody.cli.core", "custody.cli.workflow", "custody.cli.unlockcmd")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     # Imports and the application made below live until the process ends: the cyclic garbage collector would
     # walk them again and again for nothing, and once more at exit.  It is paused until the command runs, and
     # what exists by then, and again at the end, is frozen out of its sight (gc.freeze).
     gc.disable()
     args = hoist_lang(sys.argv[1:] if argv is None else argv)
+    command, _subcommand = _command_path(args)
+    if any(command in _OWN_COMMANDS[module] for module in OPERATOR_MODULES):
+        from custody.cli.deferred import defer
+
+        defer()  # before typer is imported (custody.cli.deferred)
+    from custody.cli import clitext
+    from custody.ledger.i18n import set_language
+
     set_language(_language_from_args(args))
     app = build_app(args)
     clitext.install()

@@ -34,6 +34,7 @@ from custody.cli.common import (
     ledger_option,
     load_signer,
     log_passphrase_option,
+    option,
     optional_log_signer,
     optional_path,
     out,
@@ -161,7 +162,7 @@ _METAVARS = {
 def _opt(default: Any, *names: str, help_text: str, **kw: Any) -> Any:
     if names and names[0] in _METAVARS:
         kw.setdefault("metavar", _METAVARS[names[0]])
-    return typer.Option(default, *names, help=help_text, **kw)
+    return option(default, *names, help=help_text, **kw)
 
 
 def _choices(allowed: tuple[str, ...]) -> Any:

@@ -35,7 +35,6 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -45,6 +44,7 @@ from custody.ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatE
 from custody.ledger.i18n import text as _pick
 from custody.ledger.note import ALG_ED25519, Signer, Verifier, open_note, parse_note, sign_note
 from custody.ledger.rule_texts import Text, fill
+from custody.ledger.timefmt import at_ms
 from custody.ledger.validation import validate
 from custody.ledger.violation import ERROR, NO_TEXT, Violation, violation
 
@@ -58,14 +58,6 @@ ENCRYPTED_METHODS = ("software", "hardware")
 
 _BAD_ORIGIN = re.compile(r"[\s\x00-\x1f\x7f]")
 _AES = re.compile(r"AES[-_ ]?(128|192|256)", re.IGNORECASE)
-
-
-def at_ms(value: str) -> int:
-    """An RFC 3339 date-time with offset as integer milliseconds since the epoch (ValueError if it is not one)."""
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError(f"date-time without an offset: {value!r}")
-    return int(moment.timestamp() * 1000)
 
 
 def _norm(value: str) -> str:

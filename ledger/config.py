@@ -10,11 +10,12 @@ Layout of a ledger directory made by ``custody init``::
 
 from __future__ import annotations
 
+import hashlib
 import json
-import tomllib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from custody.ledger import usercache
 from custody.ledger.errors import StoreError
 from custody.ledger.i18n import _
 
@@ -52,6 +53,26 @@ class LedgerConfig:
 
     @classmethod
     def from_toml(cls, text: str) -> LedgerConfig:
+        """The settings in ``text`` (custody.toml); a file read before comes from the user cache, parsed.
+
+        Every command reads custody.toml, and ``tomllib`` costs ~4 ms of imports (its regular expressions)
+        to read six values: the parsed values are kept in the user cache (:mod:`custody.ledger.usercache`)
+        under a digest of the file's text, so a changed file is parsed again, and a cache that is missing or
+        damaged only costs that parse.
+        """
+        name = f"config-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}.json"
+        cached = _from_cache(usercache.read(name))
+        if cached is not None:
+            return cached
+        parsed = cls._parse(text)
+        usercache.write(name, json.dumps(asdict(parsed), ensure_ascii=False).encode("utf-8"))
+        usercache.prune("config-*.json", keep=name)
+        return parsed
+
+    @classmethod
+    def _parse(cls, text: str) -> LedgerConfig:
+        import tomllib
+
         try:
             doc = tomllib.loads(text)
             cp = doc.get("checkpoint", {})
@@ -68,6 +89,22 @@ class LedgerConfig:
             raise StoreError(
                 _("{name} is not a valid custody settings file: {why}").format(name=CONFIG_NAME, why=exc)
             ) from None
+
+
+def _from_cache(data: bytes | None) -> LedgerConfig | None:
+    """The settings a cache entry holds, or None when there is none or it is not what ``from_toml`` wrote."""
+    if data is None:
+        return None
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    kinds = {f.name: (str if f.type in ("str", str) else int) for f in fields(LedgerConfig)}
+    if not isinstance(doc, dict) or set(doc) != set(kinds):
+        return None
+    if any(type(doc[key]) is not kind for key, kind in kinds.items()):
+        return None
+    return LedgerConfig(**doc)
 
 
 @dataclass(frozen=True)

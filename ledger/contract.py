@@ -13,7 +13,6 @@ Pure: bytes in, a dict out.
 from __future__ import annotations
 
 import re
-import tomllib
 from typing import Any
 
 from custody.ledger.errors import NoteFormatError, SchemaError
@@ -100,6 +99,8 @@ def parse_contract(data: bytes, *, responsible_vkey: str) -> tuple[str, dict[str
     The body lacks only ``log_vkey``: the log key is named after the origin,
     so the caller adds it once the origin is known.
     """
+    import tomllib  # here: every command imports this module (custody.ledger.ledger), few parse a contract
+
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except RecursionError:

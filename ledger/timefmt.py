@@ -29,3 +29,11 @@ def parse_at(text: str) -> datetime:
     if moment.tzinfo is None:
         raise FormatError(f"date-time without an offset: {text!r}")
     return moment
+
+
+def at_ms(value: str) -> int:
+    """An RFC 3339 date-time with offset as integer milliseconds since the epoch (ValueError if it is not one)."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"date-time without an offset: {value!r}")
+    return int(moment.timestamp() * 1000)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from custody.ledger.errors import SchemaError
 from custody.ledger.i18n import _
-from custody.schemas import BASE_URI, document, names, schema_id
+from custody.schemas import BASE_URI, closure, document, names, schema_id
 
 if TYPE_CHECKING:  # imported where used: jsonschema and referencing cost ~60 ms of every command's start-up
     import jsonschema_rs
@@ -170,13 +170,14 @@ def _refuse_retrieval(uri: str) -> Any:
 
 
 @cache
-def _fast_registry() -> jsonschema_rs.Registry:
-    """``registry`` for ``jsonschema_rs``: every shipped schema under its ``$id``; nothing is ever fetched."""
+def _fast_registry(name: str | None = None) -> jsonschema_rs.Registry:
+    """``registry`` for ``jsonschema_rs``: the shipped schemas under their ``$id`` -- every one, or (``name``)
+    only those schema ``name`` refers to (:func:`custody.schemas.closure`: a command that checks one body
+    reads two or three files, not all of them); nothing is ever fetched."""
     import jsonschema_rs  # ~6 ms, on the commands that check a document only
 
-    return jsonschema_rs.Registry(
-        [(schema_id(name), doc) for name, doc in _documents().items()], retriever=_refuse_retrieval
-    )
+    docs = _documents() if name is None else closure(name)
+    return jsonschema_rs.Registry([(schema_id(n), doc) for n, doc in docs.items()], retriever=_refuse_retrieval)
 
 
 @cache
@@ -188,7 +189,7 @@ def acceptor(name: str) -> Callable[[object], bool]:
     if found is None:
         raise SchemaError(_("There is no schema named {name!r}.").format(name=name))
     check = jsonschema_rs.validator_for(
-        found, validate_formats=True, registry=_fast_registry(), retriever=_refuse_retrieval
+        found, validate_formats=True, registry=_fast_registry(name), retriever=_refuse_retrieval
     ).is_valid
 
     def accepts(document: object) -> bool:

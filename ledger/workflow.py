@@ -95,13 +95,16 @@ class Projection:
 
 @cache
 def rules_fingerprint() -> str:
-    """SHA-256 over the rule modules' source: a cache built by other rules is never used."""
-    from importlib import import_module
+    """SHA-256 over the rule modules' source: a cache built by other rules is never used.
+
+    The files are found without importing them (``find_spec``): a command that needs no approval does not
+    import :mod:`custody.ledger.approval` only to hash it."""
+    from importlib.util import find_spec
 
     digest = hashlib.sha256(f"{CACHE_FORMAT}\n{STATE_FORMAT}\n".encode())
     for name in _RULE_MODULES:
-        module = import_module(name)
-        source = getattr(module, "__file__", None)
+        spec = find_spec(name)
+        source = spec.origin if spec is not None and spec.has_location else None
         digest.update(name.encode() + b"\n")
         if not source:
             continue

@@ -59,11 +59,31 @@ def _documents() -> dict[str, dict[str, Any]]:
     """Every schema file in the package, by name; each ``$id`` is checked."""
     found: dict[str, dict[str, Any]] = {}
     for name, item in _walk(_package(), ""):
-        document = json.loads(item.read_bytes().decode("utf-8"))
-        if not isinstance(document, dict) or document.get("$id") != schema_id(name):
-            raise RuntimeError(f"schemas/{name}{SUFFIX}: $id must be {schema_id(name)!r}")
-        found[name] = document
+        found[name] = _parsed(name, item.read_bytes())
     return found
+
+
+def _parsed(name: str, data: bytes) -> dict[str, Any]:
+    document = json.loads(data.decode("utf-8"))
+    if not isinstance(document, dict) or document.get("$id") != schema_id(name):
+        raise RuntimeError(f"schemas/{name}{SUFFIX}: $id must be {schema_id(name)!r}")
+    return document
+
+
+@cache
+def _one(name: str) -> dict[str, Any] | None:
+    """The file of schema ``name`` alone (``name`` already matched ``_NAME``: no ``..``, no absolute path).
+
+    A command checks one or two documents: reading and parsing every shipped schema for them cost more than
+    the check (issue 19, the import floor of a signing command)."""
+    item = _package()
+    for part in f"{name}{SUFFIX}".split("/"):
+        item = item.joinpath(part)
+    try:
+        data = item.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    return _parsed(name, data)
 
 
 def names() -> list[str]:
@@ -76,4 +96,44 @@ def document(name: str) -> dict[str, Any] | None:
     when there is no schema of that name."""
     if not _NAME.fullmatch(name):
         return None
-    return _documents().get(name)
+    if _documents.cache_info().currsize:  # every file is parsed already: the same objects
+        return _documents().get(name)
+    return _one(name)
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            elif key not in ("const", "enum", "default", "examples"):
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def closure(name: str) -> dict[str, dict[str, Any]]:
+    """Schema ``name`` and every shipped schema its ``$ref``s reach, directly or through others, by name.
+
+    A reference resolves against the referring schema's ``$id`` (RFC 3986); one outside :data:`BASE_URI`,
+    or naming no shipped schema, is left out: the checker refuses to fetch it, as it would with every
+    schema registered.  Empty when ``name`` names no schema.
+    """
+    from urllib.parse import urldefrag, urljoin
+
+    found: dict[str, dict[str, Any]] = {}
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue
+        doc = document(current)
+        if doc is None:
+            continue
+        found[current] = doc
+        for ref in _refs(doc):
+            target = urldefrag(urljoin(schema_id(current), ref)).url
+            if target.startswith(BASE_URI) and target.endswith(SUFFIX):
+                todo.append(target[len(BASE_URI): -len(SUFFIX)])
+    return found

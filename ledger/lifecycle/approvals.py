@@ -4,14 +4,18 @@ once per note, counted per use; and which writes to a medium an approval covers 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from custody.ledger import rule_texts as txt
-from custody.ledger.approval import KIND_CODES, Approval, ApprovalBody, ApprovalProblem, open_approval
 from custody.ledger.errors import NoteFormatError
 from custody.ledger.lifecycle.kernel import EventLike, _Out
 from custody.ledger.lifecycle.state import ApprovalUse, LedgerState
 from custody.ledger.note import Verifier
 from custody.ledger.rule_texts import Text
 from custody.ledger.violation import ERROR, violation
+
+if TYPE_CHECKING:  # custody.ledger.approval is imported where an approval is opened (an entry naming one)
+    from custody.ledger.approval import Approval, ApprovalBody
 
 # --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
 
@@ -42,6 +46,8 @@ def _verifiers(st: LedgerState) -> list[Verifier]:
 
 def _approval(st: LedgerState, e: EventLike, kind: str, out: _Out) -> Approval | None:
     """The entry's embedded approval note, opened; None (with the violations) when it is not valid."""
+    from custody.ledger.approval import KIND_CODES, ApprovalProblem, open_approval
+
     note = e.body.get("approval")
     code = KIND_CODES[kind]
     kind_text = (kind, txt.KIND_JA[kind])

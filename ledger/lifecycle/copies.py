@@ -4,7 +4,6 @@ and settled as its approval says.  Pure.
 
 from __future__ import annotations
 
-from custody.ledger.approval import coverage_problems
 from custody.ledger.lifecycle.approvals import _add_cover, _approval, _use_approval, _uses
 from custody.ledger.lifecycle.fields import _ms, _s
 from custody.ledger.lifecycle.kernel import (
@@ -49,6 +48,8 @@ def _h_copy(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         _serial_ok(st, out, _s(body, "serial"), target_id)
     approval = _approval(st, e, "copy", out)
     if approval is not None:
+        from custody.ledger.approval import coverage_problems  # loaded by _approval already
+
         out.extend(coverage_problems(approval, kind="copy", media_ids=[source_id], at=e.at,
                                      uses_so_far=_uses(st, approval.id), target_media_id=target_id))
     if not commit or not target_ok:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from custody.ledger.approval import at_ms
+from custody.ledger.timefmt import at_ms
 
 
 def _rows(items: Iterable[Any]) -> list[dict[str, Any]]:

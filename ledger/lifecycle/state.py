@@ -6,12 +6,14 @@ Plain data: see :class:`LedgerState`.  Pure: no file, clock or network access.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from custody.ledger.approval import Approval, ApprovalBody, ApprovalProblem
 from custody.ledger.lifecycle.fields import _copy, _d, _ms, _rows
 from custody.ledger.media import ABSENT, DISPOSED, ERASED, LOST, RECEIVED, REGISTERED, RETURNED, Medium
 from custody.ledger.note import Verifier
+
+if TYPE_CHECKING:  # custody.ledger.approval is imported where an approval is read (approval_body)
+    from custody.ledger.approval import Approval, ApprovalBody, ApprovalProblem
 
 STATE_FORMAT = "custody/lifecycle-state/v1"
 
@@ -188,6 +190,8 @@ class LedgerState:
             return None
         body = self._bodies.get(approval_id)
         if body is None:
+            from custody.ledger.approval import ApprovalBody
+
             body = ApprovalBody.from_json(use.body)
             self._bodies[approval_id] = body
         return body

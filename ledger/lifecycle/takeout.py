@@ -6,7 +6,6 @@ by the deadline.  Pure.
 from __future__ import annotations
 
 from custody.ledger import rule_texts as txt
-from custody.ledger.approval import coverage_problems
 from custody.ledger.lifecycle.approvals import _add_cover, _approval, _use_approval, _uses
 from custody.ledger.lifecycle.fields import _d, _ids, _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _late, _move_ok, _Out, _touch, _verified
@@ -71,6 +70,8 @@ def _h_departed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     electronic = any(st.media[m].kind != "paper" for m in media_ids if m in st.media)
     approval = _approval(st, e, "takeout", out)
     if approval is not None:
+        from custody.ledger.approval import coverage_problems  # loaded by _approval already
+
         out.extend(coverage_problems(
             approval, kind="takeout", media_ids=media_ids, at=e.at, uses_so_far=_uses(st, approval.id),
             transport=_s(body, "transport"), carriers=carriers, encryption=encryption, encryption_needed=electronic,

@@ -27,7 +27,10 @@ from typer.testing import CliRunner
 
 from custody.cli.common import LazyConsole
 from tests.cli.conftest import Custody
+from tests.cli.test_unlock_commands import agent_pids, unlock
 from tests.cli.workflow_world import CliWorld
+
+__all__ = ["agent_pids"]  # the fixture, for the signing test below
 
 # Runs `custody ARGS...` like the console script, then writes the names of every module loaded.
 PROBE = """
@@ -36,12 +39,18 @@ from custody.cli.main import main
 try:
     main(sys.argv[1:])
 finally:
+    from custody.cli.deferred import loaded  # a deferred stand-in not used yet is not loaded
     with open(os.environ["PROBE_OUT"], "w", encoding="utf-8") as fh:
-        json.dump(sorted(sys.modules), fh)
+        json.dump(sorted(name for name in sys.modules if loaded(name)), fh)
 """
 
 OFF_THE_OPERATOR_PATH = ("pydantic", "jsonschema", "referencing", "babel", "rich", "reportlab", "pypdf", "custody.verify",
                          "custody.agents", "watchdog", "psutil", "custody.cli.core", "custody.cli.verifycmd")
+# ... and what a signing command with the key agent (the round trip of issue 19) does not load either: the
+# approval rules (an entry without an approval), tomllib (custody.toml's values come from the user cache),
+# subprocess (custody.cli.deferred), the bundle and witness code.
+OFF_THE_SIGNING_PATH = (*OFF_THE_OPERATOR_PATH, "custody.ledger.approval", "tomllib", "subprocess",
+                        "custody.ledger.lifecycle.applications", "custody.ledger.bundle", "custody.ledger.witness_client")
 OFF_EVERY_HELP = ("pydantic", "jsonschema", "babel", "reportlab", "pypdf", "custody.verify.engine", "custody.verify.reports",
                   "custody.agents", "watchdog", "psutil", "rich.progress", "rich.table", "custody.ledger.witness_client")
 
@@ -83,6 +92,28 @@ def test_an_operator_command_imports_nothing_heavy(world: CliWorld, tmp_path: Pa
             warm += modules
     assert _heavy(warm, OFF_THE_OPERATOR_PATH) == []
     assert list((tmp_path / "cache" / "custody").glob("i18n-ja-*.json"))
+
+
+def test_a_signing_command_with_the_key_agent_loads_only_its_own_path(
+    w: CliWorld, agent_pids: list[int], tmp_path: Path
+) -> None:
+    """The round trip the operator meets all day (issue 19): a check-out and a check-in signed by the key
+    agent load neither the approval rules, nor tomllib, nor subprocess, and print what they printed before."""
+    w.receive("M-1")
+    unlock(w, agent_pids)
+    env = {k: v for k, v in w.custody.env.items() if k not in ("CUSTODY_PASSPHRASE", "CUSTODY_LOG_PASSPHRASE")}
+    env.update(CUSTODY_LANG="ja", XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_RUNTIME_DIR=os.environ["XDG_RUNTIME_DIR"])
+    checkout = ["media", "checkout", "--media-id", "M-1", "--purpose", "データ移行作業", "--seal", "S-0001",
+                "--ledger", str(w.ledger)]
+    checkin = ["media", "checkin", "--media-id", "M-1", "--seal", "S-0002", "--ledger", str(w.ledger)]
+    for run, (args, recorded) in enumerate([(checkout, "media.checked_out"), (checkin, "media.checked_in")] * 2):
+        proc, modules = _probe(tmp_path, {**os.environ, **env}, *args)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.endswith(f"として記録しました（{recorded}）。\n"), proc.stdout
+        assert "custody.ledger.keyagent.client" in modules and "custody.ledger.lifecycle.engine" in modules
+        if run >= 1:  # the first filled the user cache (the catalogue, custody.toml's values)
+            assert _heavy(modules, OFF_THE_SIGNING_PATH) == [], run
+    assert [p.name for p in (tmp_path / "cache" / "custody").glob("config-*.json")]
 
 
 def test_note_attach_and_checkpoint_import_nothing_heavy(world: CliWorld, tmp_path: Path) -> None:

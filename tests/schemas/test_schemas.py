@@ -412,3 +412,36 @@ def test_schema_files_are_strict_json() -> None:
     for path in (ROOT / "schemas").rglob("*.schema.json"):
         canonical.loads(path.read_bytes())
         json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_a_schemas_closure_is_what_its_references_reach() -> None:
+    """A command checks one body against the schemas its ``$ref``s reach, not all of them (issue 19): the
+    closure holds every shipped schema a reference names, at any depth, and nothing else."""
+    import json
+    import re
+
+    from custody import schemas
+
+    every = schemas.names()
+    for name in every:
+        reached = schemas.closure(name)
+        assert name in reached and set(reached) <= set(every)
+        # Every file a reference of the closure names is in it (the references are relative to the $id).
+        for member, doc in reached.items():
+            for ref in re.findall(r'"\$ref": "([^"#]*)', json.dumps(doc)):
+                if ref:
+                    target = schemas.schema_id(member).rsplit("/", 1)[0] + "/" + ref
+                    while "/../" in target:
+                        target = re.sub(r"[^/]+/\.\./", "", target, count=1)
+                    assert target[len(schemas.BASE_URI): -len(".schema.json")] in reached, (name, member, ref)
+    assert set(schemas.closure("events/media.checked_out")) == {"events/media.checked_out", "defs", "entry"}
+    assert schemas.closure("entry") == {"entry": schemas.document("entry")}
+    assert schemas.closure("no/such") == {} and schemas.closure("../entry") == {}
+
+
+def test_one_schema_read_alone_is_the_one_read_with_all() -> None:
+    from custody import schemas
+
+    alone = {name: schemas._one(name) for name in schemas.names()}
+    assert alone == schemas._documents()
+    assert schemas._one("events/no.such") is None and schemas.document("events") is None
