@@ -188,3 +188,8 @@ class RuleRefusal(CustodyError):
 
 class ApprovalError(RuleRefusal):
     """An approval note that is forged, expired, reused or does not cover the act."""
+
+
+class AttestationError(RuleRefusal):
+    """A municipality attestation that is forged, signed by a key not pinned for its role, for another ledger
+    or other media, or malformed (docs/spec.md §9.6; rule C24)."""
