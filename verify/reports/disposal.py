@@ -61,6 +61,7 @@ from custody.verify.reports.document import (
     Table,
 )
 from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
+from custody.verify.reports.signed import signature_rows
 
 SANITIZING = ("media.disposed", "media.erased", "takeout.erased_at_destination")
 
@@ -183,6 +184,10 @@ def _verification_rows(data: ReportData, body: dict[str, Any], t: Tr) -> list[tu
         (t("Validated (accepted) by", "妥当性確認者"), person_text(data, val.get("accepted_by"), t) if val else DASH),
         (t("Validated at", "妥当性確認日時"), t.when(val.get("at"))),
     ]
+
+
+#: The attestations a sanitization record may carry (ledger/lifecycle/attestations.py).
+WITNESS_KINDS = {"media.disposed": ("disposal_witness", "waiver"), "media.erased": ("erasure_witness", "waiver")}
 
 
 def _witness_rows(data: ReportData, body: dict[str, Any], t: Tr) -> list[tuple[str, Cell]]:
@@ -373,7 +378,8 @@ def build_certificate(data: ReportData, m: Medium, entry: EntryView, lang: Lang)
         Section(t("5. Verification and validation", "5. 検証と妥当性確認"), [
             KeyValues(_verification_rows(data, body, t), widths=(2, 5))]),
         Section(t("6. Witness and responsible person", "6. 立会者と責任者"), [
-            KeyValues(_witness_rows(data, body, t), widths=(2, 5))]),
+            KeyValues(_witness_rows(data, body, t), widths=(2, 5)),
+            KeyValues(signature_rows(data, body, WITNESS_KINDS.get(entry.type, ()), t, m.id), widths=(2, 5))]),
         Section(t("7. Photos and certificate", "7. 写真と証明書"), _evidence(data, body, t)),
         Section(t("8. Disposal record (My Number guideline)", "8. 削除・廃棄記録(特定個人情報ガイドライン)"), [
             KeyValues(_my_number_rows(data, m, body, entry, t), widths=(2, 5))]),
