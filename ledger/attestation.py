@@ -120,7 +120,7 @@ ATT_OTHER_ORIGIN: Text = (
 )
 ATT_MALFORMED_BODY: Text = ("The attestation body is malformed: {why}", "証明書の本文が不正です: {why}")
 ATT_WRONG_KIND: Text = (
-    "Attestation {id} is a {actual}, not a {kind}",
+    "Attestation {id} is of the kind {actual}, not {kind}",
     "証明書 {id} は{actual}のもので、{kind}のものではありません",
 )
 ATT_OTHER_MEDIA: Text = (

@@ -229,7 +229,8 @@ def volume(media_id: str | None, serial: str | None, at: datetime, **over: Any) 
 class World:
     """A ledger state driven by events with increasing seq and time (one minute apart)."""
 
-    def __init__(self, *, my_number: bool = True, with_people: bool = True, **permits: bool) -> None:
+    def __init__(self, *, my_number: bool = True, with_people: bool = True,
+                 attesters: dict[str, list[str]] | None = None, **permits: bool) -> None:
         self.state: LedgerState = new_state(ORIGIN)
         self.seq = 0
         self.now = START
@@ -238,7 +239,10 @@ class World:
         self.takeout_of: dict[str, int] = {}
         self.serial_of: dict[str, str] = {}
         self._approvals = 0
-        self.do("contract.opened", genesis_body(my_number=my_number, **permits))
+        genesis = genesis_body(my_number=my_number, **permits)
+        if attesters:
+            genesis["attester_vkeys"] = attesters
+        self.do("contract.opened", genesis)
         if with_people:
             self.do("personnel.registered", person_body("op-tanaka"))
             self.do("personnel.registered", person_body("agent-ws01", role="agent"))

@@ -119,7 +119,7 @@ def test_other_media_is_caught() -> None:
 def test_other_kind_is_caught() -> None:
     note = sign_attestation(ORIGIN, body(kind="return_receipt", attester={**body()["attester"], "role": "receiver"}),
                             RECEIVER)
-    _refused(note, "not a disposal witness")
+    _refused(note, "of the kind return receipt, not disposal witness")
 
 
 def test_not_a_note_and_not_an_attestation() -> None:
@@ -177,7 +177,7 @@ def test_bad_field_is_refused_naming_it(field: str, value: Any, named: str) -> N
         del doc[field]
     with pytest.raises(SchemaError) as caught:
         AttestationBody.from_json(doc)
-    assert (caught.value.field or "").startswith(named.split("[")[0].split(".")[0]), caught.value.field
+    assert (caught.value.field or "").startswith(named.split("[", maxsplit=1)[0].split(".", maxsplit=1)[0]), caught.value.field
 
 
 @pytest.mark.parametrize("missing", ["kind", "id", "media", "concerns", "seen", "acted_at", "attested_at", "place",
