@@ -226,6 +226,15 @@ def _embedded(st: LedgerState, e: EventLike, out: _Out, kinds: tuple[str, ...], 
     return True, opened
 
 
+def waived(st: LedgerState, body: dict[str, Any], media_id: str) -> bool:
+    """Whether a disposal or erasure record carries a valid municipality-signed waiver of witnessing for
+    ``media_id`` (第11-3: the municipality may forgo witnessing): then no witness is required (C7)."""
+    if "attestation" not in body:
+        return False
+    opened = open_embedded(st, body["attestation"], kinds=("waiver",), media_id=media_id)
+    return not isinstance(opened, AttestationProblem)
+
+
 def _use(st: LedgerState, att: Attestation, seq: int) -> None:
     st.attested["used"][att.digest] = seq
 
