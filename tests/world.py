@@ -229,8 +229,11 @@ def volume(media_id: str | None, serial: str | None, at: datetime, **over: Any) 
 class World:
     """A ledger state driven by events with increasing seq and time (one minute apart)."""
 
-    def __init__(self, *, my_number: bool = True, with_people: bool = True,
-                 attesters: dict[str, list[str]] | None = None, **permits: bool) -> None:
+    #: The municipality's attester keys the genesis pins (role -> vkeys); none, as in a contract made before
+    #: attestations (a subclass pins some: tests/ledger/test_lifecycle_attestations.py).
+    attesters: dict[str, list[str]] = {}  # noqa: RUF012 - read only
+
+    def __init__(self, *, my_number: bool = True, with_people: bool = True, **permits: bool) -> None:
         self.state: LedgerState = new_state(ORIGIN)
         self.seq = 0
         self.now = START
@@ -240,8 +243,8 @@ class World:
         self.serial_of: dict[str, str] = {}
         self._approvals = 0
         genesis = genesis_body(my_number=my_number, **permits)
-        if attesters:
-            genesis["attester_vkeys"] = attesters
+        if self.attesters:
+            genesis["attester_vkeys"] = self.attesters
         self.do("contract.opened", genesis)
         if with_people:
             self.do("personnel.registered", person_body("op-tanaka"))

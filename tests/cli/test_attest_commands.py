@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,7 +159,7 @@ def test_attest_usage_errors(w: CliWorld, args: list[str]) -> None:
 # --- found by verify where the write could not refuse (the vendor bypasses the CLI) ---
 
 
-def _last(w: CliWorld, type_: str) -> dict[str, object]:
+def _last(w: CliWorld, type_: str) -> dict[str, Any]:
     with Ledger.open(w.ledger, readonly=True) as ledger:
         for seq in range(ledger.store.size - 1, -1, -1):
             entry = ledger.store.entry(seq)

@@ -61,8 +61,12 @@ def inspection_entry(note: str, day: str = "2026-04-01", method: str = "on_site"
             "attestation": note}
 
 
-def world(**kw: Any) -> World:
-    return World(attesters=PINNED, **kw)
+class PinnedWorld(World):
+    attesters = PINNED
+
+
+def world(*, my_number: bool = True) -> World:
+    return PinnedWorld(my_number=my_number)
 
 
 def c24(found: list[Violation]) -> list[Violation]:
@@ -90,8 +94,9 @@ def test_my_number_disposal_without_signed_witness_is_refused() -> None:
 def test_my_number_disposal_with_signed_witness_or_waiver(kind: str) -> None:
     w = world()
     disposal_ready(w)
-    extra = {"reason": "委託者の指示により立会いを省略"} if kind == "waiver" else {}
-    w.ok("media.disposed", disposed_body("M-001", "SN-001", attestation=attestation(kind, ["M-001"], **extra)))
+    note = attestation(kind, ["M-001"], reason="委託者の指示により立会いを省略") if kind == "waiver" else attestation(
+        kind, ["M-001"])
+    w.ok("media.disposed", disposed_body("M-001", "SN-001", attestation=note))
     assert not c24(w.log)
 
 
@@ -227,7 +232,7 @@ def test_inspection_must_cover_every_subcontractor() -> None:
 
 
 def test_interval_counts_each_elapsed_window() -> None:
-    w = World(attesters=PINNED)
+    w = PinnedWorld()
     w.state.inspection_interval_months = 3
     w.ok("inspection.recorded", inspection_entry(inspection(["株式会社サンプル"])))
     w.do("note.recorded", {"text": "秋"}, at=datetime(2026, 10, 15, 9, 0, tzinfo=JST))
