@@ -91,12 +91,14 @@ def _data_item(name: str, records: int, my_number: bool | None) -> str:
     return f'\n[[data_items]]\nname = "{name}"\nrecords = {records}\n{flag}'
 
 
-def contract_toml(parties: Parties, *, origin: str = ORIGIN, my_number: bool = True) -> bytes:
+def contract_toml(parties: Parties, *, origin: str = ORIGIN, my_number: bool = True,
+                  attesters: dict[str, str] | None = None) -> bytes:
     return contract_text(
         approver_vkey=parties.approver.verifier().vkey,
         witness_vkey=parties.witness.verifier().vkey,
         origin=origin,
         my_number=my_number,
+        attesters=attesters,
     ).encode()
 
 

@@ -276,8 +276,9 @@ def _witnessed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
             _missing(st, out, "witness", WITNESS_REQUIRED_ATTESTATION, NEED_WITNESS_ATTESTATION,
                      DO_WITNESS_ATTESTATION, media=media_id, id=disposal.id, m=media_id, typed=typed)
     if m.my_number and not _s(_d(body, "responsible"), "name"):
-        out.add("C24", ERROR, NO_RESPONSIBLE, media=media_id, missing=NEED_RESPONSIBLE, todo=DO_RESPONSIBLE,
-                act=act, m=media_id)
+        # the erasure record had no field for it before attestations: a warning in such contracts
+        _missing(st, out, "witness", NO_RESPONSIBLE, NEED_RESPONSIBLE, DO_RESPONSIBLE, media=media_id, act=act,
+                 m=media_id)
     if commit and att is not None:
         _use(st, att, e.seq)
 

@@ -14,7 +14,15 @@ from typing import Any
 
 from custody.ledger.attestation import Attestation
 from custody.ledger.vocabulary import INSPECTION_ITEMS, INSPECTION_TYPES
-from custody.verify.reports.common import as_of, contract_meta, footer, person_fields, trust_banner, vendor_name
+from custody.verify.reports.common import (
+    as_of,
+    contract_meta,
+    footer,
+    person_fields,
+    trust_banner,
+    vendor_name,
+    verdict,
+)
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Block, Cell, Document, KeyValues, Lang, Paragraph, Section, Table
 from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
@@ -129,7 +137,7 @@ def build_inspection_record(data: ReportData, lang: Lang) -> Document:
         subtitle=t("Inspections by the municipality, signed by its inspectors",
                    "委託者による監査・検査(検査員の署名付き)"),
         lang=lang,
-        meta=[*contract_meta(data, t), as_of(data, t)],
+        meta=[*contract_meta(data, t), (t("Evidence verification", "証跡の検証"), verdict(data, t)), as_of(data, t)],
         blocks=blocks,
         header_note=t("Confidential", "取扱注意"),
         banner=trust_banner(data, t),
