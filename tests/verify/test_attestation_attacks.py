@@ -5,6 +5,7 @@ the keys the municipality pinned (the real trust store and a hand-built one)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def test_the_signed_story_is_clean(tmp_path: Path, authority: bool) -> None:
     assert result.ok and not result.findings, result.findings
 
 
-ATTACKS = {
+ATTACKS: dict[str, tuple[Callable[[], str | None], str]] = {
     "forged": (lambda: note("disposal_witness", ["M-001"], WITNESS, role="witness").replace("確認した", "見ていない"),
                "altered or forged"),
     "other municipality's witness key": (
