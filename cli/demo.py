@@ -27,6 +27,9 @@ from custody.cli.main import main as custody_main
 from custody.ledger.keyfile import write_passphrase_file
 
 DEMO_ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
+#: The municipality's people who sign its own acts (custody attest ...), by role (docs/spec.md §9.6).
+ATTESTERS = {"witness": "city-witness", "receiver": "city-receiver", "inspector": "city-inspector",
+             "completion": "city-checker"}
 
 
 class DemoError(RuntimeError):
@@ -103,6 +106,8 @@ class Demo:
         write_passphrase_file(self.passfile("log"), b"demo passphrase of the log key")
         self.key("resp-sato")
         self.key("city-approver")
+        for attester in ATTESTERS.values():
+            self.key(attester)
         self.key("city.example.lg.jp/witness", witness=True)
         contract = self.root / "contract.toml"
         contract.write_text(
@@ -110,6 +115,7 @@ class Demo:
                 origin=DEMO_ORIGIN,
                 approver=self.vkeys["city-approver"],
                 witness=self.vkeys["city.example.lg.jp/witness"],
+                **{("witness_" if role == "witness" else role): self.vkeys[name] for role, name in ATTESTERS.items()},
             ),
             encoding="utf-8",
         )
@@ -191,12 +197,19 @@ title = "住民記録システム改修及びデータ移行業務"
 start = 2026-04-01
 end = 2027-03-31
 my_number = true
+inspection_interval_months = 12
 
 [municipality]
 name = "例市"
 department = "市民部 市民課"
 approver_vkeys = ["{approver}"]
 witness_vkeys = ["{witness}"]
+
+[municipality.attesters]
+witness = ["{witness_}"]
+receiver = ["{receiver}"]
+inspector = ["{inspector}"]
+completion = ["{completion}"]
 
 [vendor]
 name = "株式会社サンプル情報システム"

@@ -5,9 +5,13 @@ demo contract (``custody.cli.demo``): it registers an operator (作業従事者)
 subcontractor's operator (with the municipality's subcontract approval), then
 receives two media with one handover receipt (預り証), checks one out, takes
 it off site under an approved, encrypted takeout and brings it back, makes an
-approved copy and erases the copy, disposes of the original under an
-approved, witnessed disposal with photo and certificate attachments, returns
-the other medium to the municipality and closes the contract.  Every step is
+approved copy and erases the copy in the presence of the municipality's
+witness, who signs it; the municipality inspects on site (vendor and
+subcontractor); the vendor disposes of the original under an
+approved disposal witnessed and signed by the municipality's witness, with photo
+and certificate attachments, returns the other medium against the receiver's
+signed receipt and closes the contract with the municipality's signed completion
+check (custody attest ...).  Every step is
 a real ``custody`` command; a refused one stops the demo.
 """
 
@@ -23,6 +27,11 @@ if TYPE_CHECKING:
     from custody.cli.demo import Demo
 
 APPROVER = ["--approver-name", "鈴木 次郎", "--approver-title", "市民課長", "--approver-organisation", "例市"]
+#: The municipality's attesters (cli/demo.py ATTESTERS): name, title, organisation.
+WITNESS = ["--name", "山田 花子", "--title", "主査", "--organisation", "例市 市民部 市民課"]
+RECEIVER = ["--name", "高橋 三郎", "--title", "主任", "--organisation", "例市 市民部 市民課"]
+INSPECTOR = ["--name", "伊藤 恵", "--title", "情報セキュリティ監査担当", "--organisation", "例市 総務部 情報政策課"]
+CHECKER = ["--name", "鈴木 次郎", "--title", "市民課長", "--organisation", "例市 市民部 市民課"]
 
 
 def _at(delta: timedelta = timedelta()) -> str:
@@ -34,6 +43,15 @@ def workflow_phase(demo: Demo) -> None:
     ledger = demo.on_ledger()
     resp = demo.as_("resp-sato")
     approver = demo.as_("city-approver")
+    from custody.cli.demo import DEMO_ORIGIN
+
+    def attest(what: str, output: str, *args: str) -> str:
+        """The municipality signs its own act; the vendor gets the file."""
+        path = work / output
+        role = {"witness": "city-witness", "receipt": "city-receiver", "inspection": "city-inspector",
+                "completion": "city-checker"}[what]
+        demo.custody("attest", what, "--origin", DEMO_ORIGIN, *args, "--output", str(path), *demo.as_(role))
+        return str(path)
 
     # --- people: an operator, and a subcontractor's operator with the municipality's approval ---
     demo.key("op-tanaka")
@@ -114,9 +132,27 @@ def workflow_phase(demo: Demo) -> None:
     demo.custody("copy", "make", "--approval", str(c_approval), "--source", "M-001", "--media-id", "C-001",
                  "--kind", "usb", "--make", "Buffalo", "--model", "RUF3-KV32G", "--serial", "BUF-32G-0077777",
                  "--cabinet", "施錠保管庫A", *tanaka, *ledger)
+    # C-001 holds My Number data: its erasure is witnessed and signed by the municipality (第11-3/5)
+    erased_witness = attest("witness", "C-001.erasure-witness", "--act", "erasure", "--id", "例市立会-2026-011",
+                            "--media-id", "C-001", "--approval-id", "例市複製承認-2026-03",
+                            "--seen", "複製媒体 C-001(製造番号 BUF-32G-0077777)の暗号消去と"
+                            "全セクタの読み出し確認に立ち会った",
+                            "--place", "本社 第2開発室(入退室管理区画)", *WITNESS)
     demo.custody("media", "erase", "--media-id", "C-001", "--category", "purge", "--technique", "cryptographic erase",
                  "--tool", "blkdiscard", "--tool-version", "2.39", "--verification-method", "全セクタの読み出し確認",
-                 "--verifier", "resp-sato", *tanaka, *ledger)
+                 "--verifier", "resp-sato", "--responsible", "resp-sato", "--witness-attestation", erased_witness,
+                 *tanaka, *ledger)
+
+    # --- the municipality's on-site inspection of the vendor and its subcontractor (3(7), 第13) ---
+    inspection = attest(
+        "inspection", "inspection-2026-1.attestation", "--id", "例市検査-2026-01", "--method", "on_site",
+        "--check", "株式会社サンプル情報システム:register:0:媒体管理台帳と保管庫の現物を照合",
+        "--check", "株式会社サンプル情報システム:work_location:0:入退室記録を確認",
+        "--check", "株式会社データ入力サービス:subcontracting:0:誓約書と作業範囲を確認",
+        "--finding", "指摘事項なし", "--result", "適正",
+        "--seen", "作業場所・施錠保管庫・媒体管理台帳・再委託先の作業状況を実地で確認した",
+        "--place", "本社 第2開発室(入退室管理区画)", *INSPECTOR)
+    demo.custody("inspection", "record", "--attestation", inspection, *resp, *ledger)
 
     # --- an approved, witnessed disposal with photo and certificate ---
     d_request, d_approval = work / "dispose.request.json", work / "dispose.approval"
@@ -131,20 +167,33 @@ def workflow_phase(demo: Demo) -> None:
     photo, certificate = work / "M-001-serial.jpg", work / "M-001-certificate.pdf"
     photo.write_bytes(serial_photo("BUF-32G-0012345", "Buffalo", "RUF3-KV32G"))
     certificate.write_bytes(b"%PDF-1.4\n% demo destruction certificate for BUF-32G-0012345\n%%EOF\n")
+    disposal_witness = attest(
+        "witness", "M-001.disposal-witness", "--act", "disposal", "--id", "例市立会-2026-012", "--media-id", "M-001",
+        "--approval-id", "例市廃棄承認-2026-05",
+        "--seen", "媒体 M-001(製造番号 BUF-32G-0012345)が破砕機 HDD-X1 で物理破砕されたことを確認した",
+        "--place", "本社 第2開発室(入退室管理区画)", *WITNESS)
     demo.custody("dispose", "record", "--media-id", "M-001", "--certificate-number", "破砕証明-2026-0042",
                  "--start", _at(timedelta(minutes=-20)), "--end", _at(), "--operator", "op-tanaka",
-                 "--witness", "山田 花子", "--witness-organisation", "例市 市民部 市民課", "--witness-title", "主査",
+                 "--witness-attestation", disposal_witness,
                  "--verification-method", "破片の目視確認", "--verifier", "resp-sato",
                  "--validated-by", "山田 花子", "--remains-destination", "産業廃棄物処理業者(マニフェスト番号 A-123)",
                  "--photo", str(photo), "--certificate", str(certificate), "--no-backup", *tanaka, *ledger)
 
     # --- the rest goes back to the municipality; then the completion statement ---
+    receipt_note = attest("receipt", "M-002.receipt", "--id", "例市受領-2026-001", "--media-id", "M-002",
+                          "--request", "RET-2026-001",
+                          "--seen", "媒体 M-002(製造番号 IOD-1T-0098765)を封印 S-0002 のまま受領した",
+                          "--place", "例市役所 市民課", *RECEIVER)
     demo.custody("media", "return", "--media-id", "M-002", "--receipt-number", "RET-2026-001",
-                 "--to-person", "山田 花子", "--seal", "S-0002", *resp, *ledger)
+                 "--receipt", receipt_note, "--seal", "S-0002", *resp, *ledger)
     demo.custody("status", "--ledger", str(demo.ledger))
+    completion = attest("completion", "completion.attestation", "--id", "例市履行確認-2026-017",
+                        "--seen", "返還・廃棄完了報告と媒体管理台帳を照合し、"
+                        "作業用PC・バックアップにデータが残存しないことを確認した",
+                        "--place", "例市役所 市民課", *CHECKER)
     demo.custody("close", "--no-data-remains", "--scope", "work_pcs", "--scope", "backups", "--scope", "mail",
                  "--statement", "作業用PC・バックアップ・メールを含め、委託者のデータは残存していません。",
-                 *resp, *ledger)
+                 "--completion", completion, *resp, *ledger)
 
 
 __all__ = ["workflow_phase"]

@@ -61,6 +61,7 @@ _OWN_COMMANDS = {
     "custody.cli.workflow": frozenset({
         "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "close", "status",
     }),
+    "custody.cli.attestcmd": frozenset({"attest", "inspection", "attestation"}),
     "custody.desk.command": frozenset({"desk"}),
 }
 
@@ -208,7 +209,7 @@ def _register_optional(app: typer.Typer) -> None:
     """Command groups from the other packages, registered when present."""
     from importlib import import_module
 
-    for module in ("custody.cli.workflow", "custody.cli.unlockcmd", "custody.cli.municipality",
+    for module in ("custody.cli.workflow", "custody.cli.attestcmd", "custody.cli.unlockcmd", "custody.cli.municipality",
                    "custody.cli.agentcmd", "custody.cli.reportcmd",
                    "custody.desk.command"):
         try:

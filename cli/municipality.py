@@ -224,6 +224,13 @@ def _describe(pin: Pin, authority: Authority) -> list[tuple[str, str]]:
          text("involved", "あり") if c.get("my_number") else text("not involved", "なし")),
     ]
     rows += [(text("Approver key", "承認者鍵"), v) for v in pin.approver_vkeys]
+    roles = {"witness": ("witness", "立会者"), "receiver": ("receiver", "受領者"), "inspector": ("inspector", "検査員"),
+             "completion": ("completion checker", "履行確認者"), "instructor": ("instructor", "指示者")}
+    pinned = c.get("attester_vkeys")
+    attesters: dict[str, Any] = pinned if isinstance(pinned, dict) else {}
+    for role, keys in sorted(attesters.items()):
+        en, ja = roles.get(role, (role, role))
+        rows += [(text(f"Attester key ({en})", f"証明者鍵({ja})"), str(v)) for v in keys or () if isinstance(v, str)]
     for v in pin.witness_vkeys:
         mark = text(" (this trust store)", "（この信頼ストアの鍵）") if v == authority.witness_vkey else ""
         rows.append((text("Witness key", "副署者鍵"), v + mark))

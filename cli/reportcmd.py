@@ -1,6 +1,7 @@
 """``custody report``: the municipality's reports from a verified evidence bundle.
 
-    custody report register|disposal|completion|inspection|findings|all BUNDLE --authority DIR | --integrity-only
+    custody report register|disposal|completion|inspection|inspection-record|findings|all
+        BUNDLE --authority DIR | --integrity-only
         [--format pdf|html|json|csv|xlsx|all ...] [--lang ja|en] [-o DIR] [--json]
         [--calendar era|western] [--issued YYYY-MM-DD] [--document-number PREFIX]
         [--addressee TEXT] [--representative TEXT]
@@ -52,7 +53,7 @@ if TYPE_CHECKING:  # verify.reports imports ReportLab (~75 ms): only `custody re
     from custody.verify.reports.form import FormOptions
     from custody.verify.reports.produce import Produced
 
-KINDS = ("register", "disposal", "completion", "inspection", "findings")
+KINDS = ("register", "disposal", "completion", "inspection", "inspection-record", "findings")
 
 
 def register(app: typer.Typer) -> None:
@@ -64,6 +65,8 @@ def register(app: typer.Typer) -> None:
         "disposal": _("Disposal certificates (廃棄証明書), one per medium, with the tlog-proof of its entry."),
         "completion": _("Completion report (返還・廃棄完了報告) with the reconciliation of media."),
         "inspection": _("The MIC inspection form (別紙報告票) for the vendor and each subcontractor."),
+        "inspection-record": _("The municipality's signed inspections (検査記録): checks per party, findings, "
+                               "corrective actions and their due dates."),
         "findings": _("The verifier's findings as a report (検証結果報告)."),
         "all": _("Every report."),
     }

@@ -57,6 +57,7 @@ from custody.ledger.wareki import japanese_datetime
 
 if TYPE_CHECKING:
     from custody.ledger.approval import Approval
+    from custody.ledger.attestation import Attestation
     from custody.ledger.entry import Entry
     from custody.ledger.ledger import Ledger
     from custody.ledger.lifecycle import LedgerState
@@ -486,6 +487,23 @@ class _Session:
         opened = open_approval(data, origin=self.ledger.origin, approver_vkeys=self.state.approver_vkeys, kind=kind)
         return data.decode("utf-8"), opened
 
+    def attestation(self, path: str, kinds: tuple[str, ...], media_id: str | None) -> tuple[str, Attestation]:
+        """The municipality's attestation file, opened against the keys the contract pins for its role
+        (docs/spec.md §9.6): forged, signed by an unpinned key (another municipality's, a vendor's), for
+        another ledger, another kind or other media -- refused here (C24, exit 6) before anything else."""
+        from custody.ledger.attestation import AttestationProblem
+        from custody.ledger.lifecycle.attestations import open_embedded
+
+        data = _read_bytes(path, _("the attestation"))
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(_("{path} is not a UTF-8 text file.").format(path=path)) from None
+        opened = open_embedded(self.state, text, kinds=kinds, media_id=media_id)
+        if isinstance(opened, AttestationProblem):
+            raise opened
+        return text, opened
+
     def act(self, type_: str, body: dict[str, Any], json_out: bool, **extra: Any) -> Entry:
         from custody.ledger.workflow import act
 
@@ -535,6 +553,16 @@ def _run(ledger_dir: str, key: str | None, passphrase_file: str | None, log_pass
     ledger, signer = _session(ledger_dir, key, passphrase_file)
     with ledger:
         build(_Session(ledger, signer, log_passphrase_file))
+
+
+def _attester(att: Attestation) -> dict[str, Any]:
+    """The attesting person as a person object of an entry body."""
+    a = att.body.attester
+    return {"name": a.name, "organisation": a.organisation, "title": a.title}
+
+
+def attestation_option(name: str, help_text: str) -> Any:
+    return _opt(None, name, help_text=help_text, metavar="FILE")
 
 
 # --- people ---
@@ -1761,6 +1789,11 @@ def media_erase(
     approval_id: str | None = _opt(None, "--approval-id",
                                    help_text=_("The disposal approval this erasure carries out, if any.")),
     certificate: str | None = _opt(None, "--certificate", help_text=_("Erasure certificate file.")),
+    responsible: str | None = _opt(None, "--responsible",
+                                   help_text=_("Responsible person (default: the contract's 作業責任者).")),
+    witness_attestation: str | None = attestation_option("--witness-attestation", _(
+        "The municipality's signed witness attestation (or waiver) of this erasure (custody attest witness).")),
+    no_witness_reason: str | None = _opt(None, "--no-witness-reason", help_text=_("Why there was no witness.")),
     remarks: str | None = remarks_option(),
     attach: list[str] = attach_option(),
     ledger_dir: str = ledger_option(),
@@ -1775,7 +1808,14 @@ def media_erase(
             "verification": _verification(s, verification_method, verification_result, verifier),
             "operator": _person_ref(s.state, operator) or s.signer.name,
         }, {"start": start, "end": end, "place": place, "approval_id": approval_id,
-            "certificate": s.file(certificate), "remarks": remarks, "attachments": s.files(attach)})
+            "certificate": s.file(certificate), "no_witness_reason": no_witness_reason, "remarks": remarks,
+            "attachments": s.files(attach)})
+        body["responsible"] = _person(s.state, responsible) if responsible else _responsible(s.state)
+        if witness_attestation is not None:
+            note, att = s.attestation(witness_attestation, ("erasure_witness", "waiver"), media_id)
+            body["attestation"] = note
+            if att.kind == "erasure_witness":
+                body["witness"] = _attester(att)
         s.act("media.erased", body, json_out, media_id=media_id)
 
     _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
@@ -1827,6 +1867,8 @@ def dispose_record(
     witness: str | None = _opt(None, "--witness", help_text=_("Witness (立会者): name.")),
     witness_organisation: str | None = _opt(None, "--witness-organisation", help_text=_("Witness's organisation.")),
     witness_title: str | None = _opt(None, "--witness-title", help_text=_("Witness's title.")),
+    witness_attestation: str | None = attestation_option("--witness-attestation", _(
+        "The municipality's signed witness attestation (or waiver) of this disposal (custody attest witness).")),
     no_witness_reason: str | None = _opt(None, "--no-witness-reason", help_text=_("Why there was no witness.")),
     verification_method: str | None = _opt(None, "--verification-method", help_text=_("How it was verified.")),
     verification_result: str = _opt("pass", "--verification-result", help_text=_("pass or fail.")),
@@ -1908,6 +1950,11 @@ def dispose_record(
         body.setdefault("photos", [])
         if "backup" in body and "made" not in body["backup"]:
             body["backup"]["made"] = bool(body["backup"].get("where"))
+        if witness_attestation is not None:
+            note, att = s.attestation(witness_attestation, ("disposal_witness", "waiver"), str(mid))
+            body["attestation"] = note
+            if att.kind == "disposal_witness":
+                body["witness"] = _attester(att)
         s.act("media.disposed", body, json_out, media_id=mid)
 
     _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
@@ -1925,7 +1972,10 @@ def media_return(
     from_org: str | None = _opt(None, "--from-org", help_text=_("Handed back by: organisation (default: vendor).")),
     from_person: str | None = _opt(None, "--from-person", help_text=_("Handed back by: person (default: signer).")),
     to_org: str | None = _opt(None, "--to-org", help_text=_("Received by: organisation (default: municipality).")),
-    to_person: str = _opt(..., "--to-person", help_text=_("Received by: the municipality's person.")),
+    to_person: str | None = _opt(None, "--to-person", help_text=_(
+        "Received by: the municipality's person (default: the receiver named in --receipt).")),
+    receipt_attestation: str | None = attestation_option("--receipt", _(
+        "The return receipt signed by the municipality's receiver (custody attest receipt).")),
     seal: list[str] = seal_option(),
     erased_before_return: bool | None = _opt(None, "--erased-before-return/--not-erased",
                                              help_text=_("Whether the data was erased before the return.")),
@@ -1944,18 +1994,25 @@ def media_return(
         contents = m.record.get("contents", {}).get("items", []) if m is not None else []
         item_name = contents[0]["name"] if isinstance(contents, list) and contents else media_id
         me = state.people.get(s.signer.name)
+        signed = None
+        if receipt_attestation is not None:
+            signed = s.attestation(receipt_attestation, ("return_receipt",), media_id)
+        receiver = to_person or (signed[1].body.attester.name if signed is not None else None)
         receipt = _merge({
             "number": receipt_number, "at": receipt_at or _now(),
             "place": receipt_place or _municipality_name(state) or "-", "means": means,
             "from": {"organisation": from_org or _vendor_name(state) or "-",
                      "person": from_person or (me.name if me is not None and me.name else s.signer.name)},
-            "to": {"organisation": to_org or _municipality_name(state) or "-", "person": to_person},
+            "to": {"organisation": to_org or _municipality_name(state) or "-",
+                   "person": _need(receiver, "--to-person")},
             "items": [{"name": item_name, "media_name": m.kind if m is not None else "other",
                        "media_id": media_id, "quantity": 1}],
         }, {"seals": seal or None, "scan": s.file(receipt_scan)})
         body = _merge({"media_id": media_id, "receipt": receipt}, {
             "erased_before_return": erased_before_return, "remarks": remarks, "attachments": s.files(attach),
         })
+        if signed is not None:
+            body["attestation"] = signed[0]
         s.act("media.returned", body, json_out, media_id=media_id)
 
     _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
@@ -2015,6 +2072,8 @@ def close(
     check_method: str | None = _opt(None, "--check-method", help_text=_("How the municipality checked.")),
     check_date: str | None = _opt(None, "--check-date", help_text=_("Date of the check (YYYY-MM-DD).")),
     check_result: str | None = _opt(None, "--check-result", help_text=_("Result of the check.")),
+    completion: str | None = attestation_option("--completion", _(
+        "The completion check (履行確認) signed by the municipality (custody attest completion).")),
     remarks: str | None = remarks_option(),
     attach: list[str] = attach_option(),
     ledger_dir: str = ledger_option(),
@@ -2036,6 +2095,12 @@ def close(
                                            {"text": statement})},
                       {"completed_at": completed_at, "municipality_check": check, "remarks": remarks,
                        "attachments": s.files(attach)})
+        if completion is not None:
+            note, att = s.attestation(completion, ("completion_check",), None)
+            body["attestation"] = note
+            body.setdefault("municipality_check", {
+                "inspector": _attester(att), "method": f"custody/attestation/v1 {att.id}",
+                "date": att.body.acted_at[:10], "result": att.body.seen})
         s.act("contract.closed", body, json_out)
 
     _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)

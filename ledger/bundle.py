@@ -309,6 +309,7 @@ _ATTACHING_TYPES = (
     "disposal.approved",
     "incident.reported",
     "inspection.recorded",
+    "attestation.recorded",
     "contract.closed",
     "subcontract.approved",
 )

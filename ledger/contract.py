@@ -4,7 +4,7 @@
 ``contract.opened`` (docs/spec-events.md, Contract and people; docs/spec.md §11): the
 contract's identity and period, the work locations, the data items and
 whether My Number data (特定個人情報) is involved, what may be approved, the
-municipality's approver and witness vkeys and the vendor's responsible
+municipality's approver, witness (cosigning) and attester vkeys, the inspection interval and the vendor's responsible
 person (作業責任者).  The municipality pins this entry's hash at contract
 start, so everything that later decides who may approve or witness is here.
 Pure: bytes in, a dict out.
@@ -90,6 +90,29 @@ def _vkeys(values: Any, where: str, alg: int) -> list[str]:
                 field=where,
             )
         out.append(verifier.vkey)
+    return out
+
+
+#: The municipality's attester roles a contract may pin (docs/spec.md §9.6), in the contract file's
+#: ``[municipality.attesters]`` table.
+ATTESTER_ROLES = ("witness", "receiver", "inspector", "completion", "instructor")
+
+
+def _attesters(table: Any) -> dict[str, list[str]]:
+    """``[municipality.attesters]``: role -> the vkeys of the municipality's people who attest in that role
+    (optional: a contract without it pins none, and every act that needs the municipality's signature is a
+    finding, C24)."""
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise SchemaError(_("contract file: 'municipality.attesters' must be a table"), field="municipality.attesters")
+    out = {}
+    for role, values in table.items():
+        if role not in ATTESTER_ROLES:
+            raise SchemaError(
+                _("contract file: 'municipality.attesters.{role}' is not a role ({roles})").format(
+                    role=role, roles=", ".join(ATTESTER_ROLES)), field="municipality.attesters")
+        out[role] = _vkeys(values, f"municipality.attesters.{role}", ALG_ED25519)
     return out
 
 
@@ -221,6 +244,15 @@ def parse_contract(data: bytes, *, responsible_vkey: str) -> tuple[str, dict[str
             "training_date": _date(responsible, "training_date", "responsible."),
         },
     }
+    attesters = _attesters(municipality.get("attesters"))
+    if attesters:
+        body["attester_vkeys"] = attesters
+    interval = contract.get("inspection_interval_months")
+    if interval is not None:
+        if not isinstance(interval, int) or isinstance(interval, bool) or not 1 <= interval <= 120:
+            raise SchemaError(_("contract file: 'contract.inspection_interval_months' must be 1 to 120"),
+                              field="contract.inspection_interval_months")
+        body["inspection_interval_months"] = interval
     if body["period"]["end"] < body["period"]["start"]:
         raise SchemaError(_("contract file: the period ends before it starts"), field="contract.end")
     return origin, body

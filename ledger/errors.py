@@ -204,3 +204,8 @@ class BatchRefusal(CustodyError):
         super().__init__(message, hint=hint)
         self.problems = problems
         self.exit_code = 2 if any(isinstance(e, UsageError) for _i, e in problems) else 6
+
+
+class AttestationError(RuleRefusal):
+    """A municipality attestation that is forged, signed by a key not pinned for its role, for another ledger
+    or other media, or malformed (docs/spec.md §9.6; rule C24)."""

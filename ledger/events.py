@@ -34,7 +34,7 @@ CONTRACT_TYPES = (
     "key.rotated",
     "key.revoked",
 )
-#: Media, incidents, inspections, closing, notes.
+#: Media, incidents, inspections and the municipality's other acts, closing, notes.
 MEDIA_TYPES = (
     "media.received",
     "media.registered",
@@ -49,7 +49,7 @@ MEDIA_TYPES = (
     "media.disposed",
     "media.returned",
 )
-RECORD_TYPES = ("incident.reported", "inspection.recorded", "contract.closed", "note.recorded")
+RECORD_TYPES = ("incident.reported", "inspection.recorded", "attestation.recorded", "contract.closed", "note.recorded")
 #: Observed and signed by the work-location agent.
 AGENT_TYPES = (
     "agent.started",

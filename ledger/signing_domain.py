@@ -13,10 +13,13 @@ be sure of what it is:
 * an **approval** (§9.2): the note text ``custody/approval/v1``, an origin
   and one canonical JSON line that is a valid approval body
   (schemas/approval.schema.json and the cross-field rules of §9.3);
+* an **attestation** (§9.6): the note text ``custody/attestation/v1``, an
+  origin and one canonical JSON line that is a valid attestation body
+  (schemas/attestation.schema.json and the cross-field rules of §9.6);
 * a **checkpoint** (§7.2): the note text of a C2SP checkpoint whose origin is
   the log key's name, with no extension lines (custody writes none).
 
-A person's key signs entries and approvals; the log key signs checkpoints
+A person's key signs entries, approvals and attestations; the log key signs checkpoints
 only (§6.5: the log key is named after the origin and signs nothing else).
 Witness cosignatures (§7.3, type 0x04) are never the agent's: the witness
 key stays in the municipality's trust store.  Everything else -- arbitrary
@@ -36,15 +39,17 @@ from custody.ledger.errors import CanonicalJSONError, CheckpointFormatError, Key
 
 ENTRY = "entry"
 APPROVAL = "approval"
+ATTESTATION = "attestation"
 CHECKPOINT = "checkpoint"
 
 #: Which signing inputs each kind of key may sign (docs/spec.md §6.5).
 PERSON_KEY = "person"
 LOG_KEY = "log"
-DOMAINS = {PERSON_KEY: (ENTRY, APPROVAL), LOG_KEY: (CHECKPOINT,)}
+DOMAINS = {PERSON_KEY: (ENTRY, APPROVAL, ATTESTATION), LOG_KEY: (CHECKPOINT,)}
 
 ENTRY_PREFIX = b"custody-entry/v1\n"
 APPROVAL_PREFIX = b"custody/approval/v1\n"
+ATTESTATION_PREFIX = b"custody/attestation/v1\n"
 #: The largest signing input accepted: an entry's body embeds at most an approval note and attachment
 #: references, far below this.
 MAX_MESSAGE = 1024 * 1024
@@ -82,10 +87,12 @@ def classify(message: bytes, *, key_name: str, role: str) -> SigningInput:
         found = _entry(message[len(ENTRY_PREFIX):], key_name)
     elif message.startswith(APPROVAL_PREFIX):
         found = _approval(message)
+    elif message.startswith(ATTESTATION_PREFIX):
+        found = _attestation(message)
     elif role == LOG_KEY:
         found = _checkpoint(message, key_name)
     else:
-        raise _refuse("not an entry, an approval or a checkpoint of custody")
+        raise _refuse("not an entry, an approval, an attestation or a checkpoint of custody")
     if found.domain not in allowed:
         article = "an" if found.domain[0] in "aeiou" else "a"
         raise _refuse(f"a {role} key does not sign {article} {found.domain}")
@@ -134,6 +141,26 @@ def _approval(message: bytes) -> SigningInput:
     except (CanonicalJSONError, SchemaError) as exc:
         raise _refuse(f"the approval body is not valid ({exc.message})") from None
     return SigningInput(APPROVAL, origin, None, body.kind)
+
+
+def _attestation(message: bytes) -> SigningInput:
+    from custody.ledger.attestation import body_of_line
+
+    try:
+        text = message.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _refuse("the attestation is not UTF-8") from None
+    parts = text.split("\n")
+    if len(parts) != 4 or parts[3] != "":
+        raise _refuse("an attestation is exactly three lines")
+    origin = parts[1]
+    if not origin or _BAD_ORIGIN.search(origin):
+        raise _refuse("the attestation's origin line is not an origin")
+    try:
+        body = body_of_line(parts[2])
+    except (CanonicalJSONError, SchemaError) as exc:
+        raise _refuse(f"the attestation body is not valid ({exc.message})") from None
+    return SigningInput(ATTESTATION, origin, None, body.kind)
 
 
 def _checkpoint(message: bytes, key_name: str) -> SigningInput:

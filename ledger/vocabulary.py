@@ -69,6 +69,7 @@ EVENTS: dict[str, Text] = {
     "personnel.removed": ("person removed", "作業者抹消"),
     "subcontract.approved": ("subcontract approval recorded", "再委託承認の記録"),
     "inspection.recorded": ("inspection recorded", "検査の記録"),
+    "attestation.recorded": ("municipality's act recorded", "委託者の行為の記録"),
     "note.recorded": ("note", "メモ"),
     "key.rotated": ("key rotated", "鍵の更新"),
     "key.revoked": ("key revoked", "鍵の失効"),

@@ -41,8 +41,12 @@ DataItem = tuple[str, int, bool | None]
 
 
 def contract_text(*, approver_vkey: str, witness_vkey: str, origin: str = ORIGIN, my_number: bool = True,
-                  end: str = "2027-03-31", data_items: Sequence[DataItem] = (("住民基本台帳", 1200, None),)) -> str:
-    """The tests' contract file (docs/contract.example.toml has every field explained)."""
+                  end: str = "2027-03-31", data_items: Sequence[DataItem] = (("住民基本台帳", 1200, None),),
+                  attesters: dict[str, str] | None = None) -> str:
+    """The tests' contract file (docs/contract.example.toml has every field explained); ``attesters``: role ->
+    the vkey the municipality pins for it (``[municipality.attesters]``)."""
+    pinned = "".join(f'{role} = ["{vkey}"]\n' for role, vkey in (attesters or {}).items())
+    table = f"\n[municipality.attesters]\n{pinned}" if pinned else ""
     return f"""
 [contract]
 id = "2026-017"
@@ -57,7 +61,7 @@ name = "例市"
 department = "市民課"
 approver_vkeys = ["{approver_vkey}"]
 witness_vkeys = ["{witness_vkey}"]
-
+{table}
 [vendor]
 name = "株式会社サンプル"
 
@@ -87,12 +91,14 @@ def _data_item(name: str, records: int, my_number: bool | None) -> str:
     return f'\n[[data_items]]\nname = "{name}"\nrecords = {records}\n{flag}'
 
 
-def contract_toml(parties: Parties, *, origin: str = ORIGIN, my_number: bool = True) -> bytes:
+def contract_toml(parties: Parties, *, origin: str = ORIGIN, my_number: bool = True,
+                  attesters: dict[str, str] | None = None) -> bytes:
     return contract_text(
         approver_vkey=parties.approver.verifier().vkey,
         witness_vkey=parties.witness.verifier().vkey,
         origin=origin,
         my_number=my_number,
+        attesters=attesters,
     ).encode()
 
 

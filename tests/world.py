@@ -229,6 +229,10 @@ def volume(media_id: str | None, serial: str | None, at: datetime, **over: Any) 
 class World:
     """A ledger state driven by events with increasing seq and time (one minute apart)."""
 
+    #: The municipality's attester keys the genesis pins (role -> vkeys); none, as in a contract made before
+    #: attestations (a subclass pins some: tests/ledger/test_lifecycle_attestations.py).
+    attesters: dict[str, list[str]] = {}  # noqa: RUF012 - read only
+
     def __init__(self, *, my_number: bool = True, with_people: bool = True, **permits: bool) -> None:
         self.state: LedgerState = new_state(ORIGIN)
         self.seq = 0
@@ -238,7 +242,10 @@ class World:
         self.takeout_of: dict[str, int] = {}
         self.serial_of: dict[str, str] = {}
         self._approvals = 0
-        self.do("contract.opened", genesis_body(my_number=my_number, **permits))
+        genesis = genesis_body(my_number=my_number, **permits)
+        if self.attesters:
+            genesis["attester_vkeys"] = self.attesters
+        self.do("contract.opened", genesis)
         if with_people:
             self.do("personnel.registered", person_body("op-tanaka"))
             self.do("personnel.registered", person_body("agent-ws01", role="agent"))

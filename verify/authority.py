@@ -290,7 +290,10 @@ def _summary(body: dict[str, Any]) -> dict[str, Any]:
         table = value if isinstance(value, dict) else {}
         return {k: table[k] for k in keys if k in table}
 
+    attesters = body.get("attester_vkeys")
+    extra = {"attester_vkeys": attesters} if isinstance(attesters, dict) else {}  # docs/spec.md §9.6
     return {
+        **extra,
         "contract_id": body.get("contract_id"),
         "title": body.get("title"),
         "municipality": sub("municipality", "name", "department"),

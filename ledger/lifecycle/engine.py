@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from custody.ledger.errors import RuleRefusal
 from custody.ledger.events import validate_body
+from custody.ledger.lifecycle import attestations, copies, disposal, observation, people, storage, takeout
 from custody.ledger.lifecycle import closing as closing_rules
-from custody.ledger.lifecycle import copies, disposal, observation, people, storage, takeout
 from custody.ledger.lifecycle.closing import _after_close
 from custody.ledger.lifecycle.fields import _d, _ms, _s
 from custody.ledger.lifecycle.kernel import _AGENT, GENESIS, EventLike, Handler, RuleCode, _Out
@@ -25,6 +25,7 @@ _HANDLERS: dict[str, Handler] = {
     **disposal.HANDLERS,
     **closing_rules.HANDLERS,
     **observation.HANDLERS,
+    **attestations.HANDLERS,
 }
 
 
@@ -32,7 +33,8 @@ _HANDLERS: dict[str, Handler] = {
 RULE_CODES: dict[str, RuleCode] = {
     rc.code: rc
     for rc in sorted(
-        (*people.CODES, *takeout.CODES, *copies.CODES, *disposal.CODES, *observation.CODES, *closing_rules.CODES),
+        (*people.CODES, *takeout.CODES, *copies.CODES, *disposal.CODES, *observation.CODES, *closing_rules.CODES,
+         *attestations.CODES),
         key=lambda rc: int(rc.code[1:]),
     )
 }
@@ -95,6 +97,9 @@ def _run(st: LedgerState, e: EventLike, out: _Out, *, commit: bool) -> None:
         _check_actor(st, e, out)
         if st.closed is not None and e.type not in _AGENT:
             _after_close(st, e, out)
+        signed = attestations.CHECKS.get(e.type)
+        if signed is not None:  # the municipality's signature where its act is required (C24), on the state before
+            signed(st, e, out, commit)
         handler = _HANDLERS.get(e.type)
         if handler is not None:
             handler(st, e, out, commit)
@@ -145,6 +150,7 @@ def _end_rules(st: LedgerState, when: int, *, closing: bool, seq: int | None) ->
             closing_rules.end_medium_open(out, m, blocks=blocks)
     if not blocks:
         observation.end_observation(st, out, when)
+    attestations.end_inspections(st, out, when, closing=closing, blocks=blocks)
     if closing:
         closing_rules.c15(st, out, blocks)
     return out.items

@@ -112,7 +112,7 @@ class RuleCode:
 
     ``legend``: what the code means, short, in English and Japanese; ``form``: where the 別紙報告票 counts it
     (``"①"`` re-subcontracting, ``"②"`` takeout and work location, ``"③"`` return and disposal; or the key of
-    a reference row: ``"copies"``, ``"incidents"``, ``"observation"``).
+    a reference row: ``"copies"``, ``"incidents"``, ``"observation"``, ``"inspections"``).
     """
 
     code: str

@@ -126,6 +126,8 @@ class LedgerState:
         self.permits: dict[str, bool] = {}
         self.period_end_ms: int | None = None
         self.approver_vkeys: list[str] = []
+        self.attester_vkeys: dict[str, list[str]] = {}
+        self.inspection_interval_months = 12
         self.last_seq = -1
         self.last_at = ""
         self.closed: dict[str, Any] | None = None
@@ -137,6 +139,7 @@ class LedgerState:
         self.disposals: dict[str, Disposal] = {}
         self.incidents: list[dict[str, Any]] = []
         self.inspections: list[int] = []
+        self.attested: dict[str, Any] = new_attested()
         self.agents: dict[str, AgentView] = {}
         self.observed: dict[str, dict[str, int]] = {}
         self.pending_writes: dict[str, list[list[int]]] = {}
@@ -150,6 +153,7 @@ class LedgerState:
         self._verifiers: list[Verifier] | None = None
         self._approval_cache: dict[tuple[str, str], Approval | ApprovalProblem] = {}
         self._bodies: dict[str, ApprovalBody] = {}
+        self._attestation_cache: dict[tuple[str, str, str], Any] = {}
 
     # --- questions (the CLI, the agent's media index, the reports) ---
 
@@ -237,6 +241,7 @@ class LedgerState:
             "disposals": _rows(self.disposals.values()),
             "incidents": _copy(self.incidents),
             "inspections": list(self.inspections),
+            "attested": _copy(self.attested),
             "agents": _rows(self.agents.values()),
             "observed": _copy(self.observed),
             "pending_writes": _copy(self.pending_writes),
@@ -266,6 +271,7 @@ class LedgerState:
         for name in ("incidents", "inspections", "observed", "pending_writes", "pending_overflow", "write_cover",
                      "receipts", "alerts"):
             setattr(st, name, doc[name])
+        st.attested = {**new_attested(), **doc.get("attested", {})}
         for m in st.media.values():
             _index(st, m)
         return st
@@ -273,6 +279,13 @@ class LedgerState:
     def clone(self) -> LedgerState:
         """An independent copy."""
         return LedgerState.from_json(self.to_json())
+
+
+def new_attested() -> dict[str, Any]:
+    """What the municipality's attestations established so far (ledger/lifecycle/attestations.py): ``used``
+    (body digest -> seq), ``inspections`` ({seq, date, parties, signed}), ``actions`` (corrective action id ->
+    {id, party, due, seq, closed_on}) and ``acts`` (instructions, acknowledgements, change approvals)."""
+    return {"used": {}, "inspections": [], "actions": {}, "acts": []}
 
 
 def new_state(origin: str) -> LedgerState:
@@ -299,6 +312,11 @@ def _set_genesis(st: LedgerState, body: dict[str, Any]) -> None:
     vkeys = body.get("approver_vkeys")
     st.approver_vkeys = [v for v in vkeys if isinstance(v, str)] if isinstance(vkeys, list) else []
     st._verifiers = None
+    attesters = _d(body, "attester_vkeys")
+    st.attester_vkeys = {role: [v for v in keys if isinstance(v, str)] for role, keys in attesters.items()
+                         if isinstance(keys, list)}
+    interval = body.get("inspection_interval_months")
+    st.inspection_interval_months = interval if isinstance(interval, int) and 0 < interval <= 120 else 12
     end = _d(body, "period").get("end")
     st.period_end_ms = _ms(f"{end}{PERIOD_END_TIME}") if isinstance(end, str) else None
 

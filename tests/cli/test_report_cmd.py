@@ -43,7 +43,8 @@ def test_all_reports_every_format(custody: Custody, clean_case: tuple[Built, Pat
     assert run.code == 0, run.stderr
     names = sorted(p.name for p in out.iterdir())
     expected = sorted([*(f"{stem}.ja.{fmt}" for stem in ("register", "disposal-M-001", "disposal-V-001",
-                                                          "disposal-C-001", "completion", "inspection", "findings")
+                                                          "disposal-C-001", "completion", "inspection",
+                                                          "inspection-record", "findings")
                          for fmt in ("pdf", "html", "json")),
                        # the tables for Excel: a workbook per report that has tables, a CSV per table
                        *(f"{stem}.ja.xlsx" for stem in ("register", "completion", "inspection", "findings")),
@@ -54,6 +55,7 @@ def test_all_reports_every_format(custody: Custody, clean_case: tuple[Built, Pat
     assert "媒体管理台帳" in _text(out / "register.ja.pdf")
     assert "返還・廃棄完了報告" in _text(out / "completion.ja.pdf")
     assert "別紙報告票" in _text(out / "inspection.ja.pdf")
+    assert "検査記録" in _text(out / "inspection-record.ja.pdf")
     cert = _text(out / "disposal-M-001.ja.pdf")
     assert "廃棄証明書" in cert and "立会者" in cert and "SN-001" in cert and ".tlog-proof" in cert
     assert "例市長様" in cert and "発行日令和" in cert

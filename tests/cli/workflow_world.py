@@ -56,10 +56,12 @@ class CliWorld:
         return Signer(key_name, private)
 
     @classmethod
-    def template(cls, root: Path, custody: Custody, *, my_number: bool = True) -> CliWorld:
+    def template(cls, root: Path, custody: Custody, *, my_number: bool = True,
+                 attesters: dict[str, str] | None = None, extra_keys: tuple[str, ...] = ()) -> CliWorld:
+        """``attesters``: role -> the key name the contract pins for it (keys made here, with ``extra_keys``)."""
         w = cls(root, custody)
         (root / "keys").mkdir(parents=True)
-        for name in (*KEY_NAMES, "city.example.lg.jp/witness"):
+        for name in (*KEY_NAMES, *(attesters or {}).values(), *extra_keys, "city.example.lg.jp/witness"):
             extra = ["--witness"] if name.endswith("witness") else []
             run = custody("key", "new", name, "-o", str(w.key(name)), "--json", *extra)
             assert run.code == 0, run.stderr
@@ -70,6 +72,7 @@ class CliWorld:
             approver_vkey=w.vkey("city-approver"), witness_vkey=w.vkey("city.example.lg.jp/witness"),
             origin=ORIGIN, my_number=my_number, end="2036-03-31",
             data_items=(("住民基本台帳", 1200, my_number), ("印鑑登録原票", 300, None)),
+            attesters={role: w.vkey(name) for role, name in (attesters or {}).items()},
         ), encoding="utf-8")
         run = custody("init", str(w.ledger), "--contract", str(contract), "--key", str(w.key("resp-sato")))
         assert run.code == 0, run.stderr

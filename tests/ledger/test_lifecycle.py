@@ -41,6 +41,12 @@ MEDIA_ROWS = [t for t in TRANSITIONS if t.event != "incident.reported"]
 FROM_STATES = [ABSENT, *STATES]
 
 
+def legacy(found: list[Violation]) -> list[Violation]:
+    """Without the C20 and C24 warnings a contract that pins no attester key gets (the world's contract pins
+    none: tests/ledger/test_lifecycle_attestations.py tests those rules)."""
+    return [v for v in found if not (v.code in ("C20", "C24") and v.severity == "warning")]
+
+
 def blocking_codes(found: list[Violation]) -> list[str]:
     return sorted({v.code for v in found if v.blocks})
 
@@ -178,7 +184,7 @@ def test_lost_on_takeout_closes_it_and_counts_as_lost() -> None:
     assert w.state.takeouts[seq].open == []
     assert w.state.counts()["lost"] == 1
     w.ok("contract.closed", closed_body())
-    assert codes(finish(w.state)) == []
+    assert codes(legacy(finish(w.state))) == []
 
 
 def test_broken_seal_at_checkin_is_a_warning() -> None:
@@ -502,7 +508,7 @@ def test_my_number_erasure_needs_approval_unless_the_copy_plan_says_erase() -> N
     w.receive()
     assert "C7" in blocking_codes(w.try_("media.erased", erased_body("M-001"), "op-tanaka"))
     w.copy()  # copy approval with disposal plan "erase"
-    assert w.try_("media.erased", erased_body("C-001"), "op-tanaka") == []
+    assert legacy(w.try_("media.erased", erased_body("C-001"), "op-tanaka")) == []
     w.copy(target="C-002", serial="CSN-2", approval_id="K-2", disposal={"method": "destroy"})
     assert "C7" in blocking_codes(w.try_("media.erased", erased_body("C-002"), "op-tanaka"))
 
@@ -570,14 +576,14 @@ def test_disposal_without_witness_with_reason_is_a_warning() -> None:
     w = disposal_world(**_approval_over({"witness_required": False}))
     record = disposed_body("M-001", "SN-001", no_witness_reason="委託者が立会いを求めなかったため")
     record.pop("witness")
-    assert [(v.code, v.severity, v.blocks) for v in w.try_("media.disposed", record)] == [("C7", "warning", False)]
+    assert [(v.code, v.severity, v.blocks) for v in legacy(w.try_("media.disposed", record))] == [("C7", "warning", False)]
 
 
 def test_disposal_with_certificate_reason_instead_of_certificate() -> None:
     w = disposal_world()
     record = disposed_body("M-001", "SN-001", no_certificate_reason="自社で破砕し、委託者職員が立ち会った")
     record.pop("certificate")
-    assert w.try_("media.disposed", record) == []
+    assert legacy(w.try_("media.disposed", record)) == []
     w.ok("media.disposed", record)
     assert w.state.state_of("M-001") == "disposed"
     assert w.state.disposals["D-1"].media == {"M-001": "done"}
@@ -586,7 +592,7 @@ def test_disposal_with_certificate_reason_instead_of_certificate() -> None:
 def test_disposal_without_approval() -> None:
     w = World()
     w.receive()
-    found = w.try_("media.disposed", disposed_body("M-001", "SN-001"))
+    found = legacy(w.try_("media.disposed", disposed_body("M-001", "SN-001")))
     assert blocking_codes(found) == ["C7"]
     assert "第11-2" in found[0].missing_ja
 
@@ -604,7 +610,7 @@ def test_disposal_before_validity_and_after_deadline() -> None:
     w = disposal_world(valid_from="2026-04-05T00:00:00+09:00", evidence_due="2026-04-20T00:00:00+09:00")
     assert "C7" in blocking_codes(w.try_("media.disposed", disposed_body("M-001", "SN-001")))
     w.now += timedelta(days=30)
-    found = w.do("media.disposed", disposed_body("M-001", "SN-001"))
+    found = legacy(w.do("media.disposed", disposed_body("M-001", "SN-001")))
     assert [(v.code, v.blocks) for v in found] == [("C8", False)]
 
 
@@ -626,7 +632,7 @@ def test_purge_approval_carried_out_by_erasure() -> None:
     assert w.state.disposals["D-1"].media == {"M-001": "done"}
     w.ok("media.returned", returned_body("M-001"))
     w.ok("contract.closed", closed_body())
-    assert finish(w.state) == []
+    assert legacy(finish(w.state)) == []
 
 
 # --- the agent (C10 C11 C12 C13) ---
@@ -781,7 +787,7 @@ def test_precheck_blocks_closing_while_media_remain_and_check_does_not() -> None
     w = World()
     w.receive()
     closing = w.event("contract.closed", closed_body())
-    assert check(w.state, closing) == []
+    assert legacy(check(w.state, closing)) == []
     found = precheck(w.state, closing)
     assert [(v.code, v.blocks, v.media_id) for v in found if v.code == "C1"] == [("C1", True, "M-001")]
     with pytest.raises(Exception) as info:
@@ -808,7 +814,7 @@ def test_finish_c1_only_after_close_or_period_end() -> None:
     w = World()
     w.receive()
     assert finish(w.state) == []
-    assert codes(finish(w.state, now_or_close="2027-04-01T09:00:00+09:00")) == ["C1", "C15"]
+    assert codes(legacy(finish(w.state, now_or_close="2027-04-01T09:00:00+09:00"))) == ["C1", "C15"]
     w.ok("contract.closed", closed_body())
     found = finish(w.state)
     assert [(v.code, v.media_id, v.seq) for v in found if v.code == "C1"] == [("C1", "M-001", None)]
@@ -846,7 +852,7 @@ def test_finish_c15_receipt_quantity_and_records() -> None:
     w.receive("M-001", "SN-001", receipt=receipt("R-9", quantity=2, records=2400))
     w.ok("media.returned", returned_body("M-001"))
     w.ok("contract.closed", closed_body())
-    found = finish(w.state)
+    found = legacy(finish(w.state))
     assert [v.code for v in found] == ["C15", "C15"]
     assert "R-9" in found[0].message_en and "2" in found[0].message_en
     assert found[0].seq is not None
@@ -856,7 +862,7 @@ def test_finish_c15_receipt_quantity_and_records() -> None:
     for media_id in ("M-001", "M-002"):
         w2.ok("media.returned", returned_body(media_id))
     w2.ok("contract.closed", closed_body())
-    assert finish(w2.state) == []
+    assert legacy(finish(w2.state)) == []
 
 
 def test_counts_reconcile() -> None:
@@ -871,7 +877,7 @@ def test_counts_reconcile() -> None:
     assert c == {"received": 1, "registered": 1, "copies": 1, "returned": 1, "disposed": 0, "erased": 2,
                  "lost": 0, "open": 0}
     w.ok("contract.closed", closed_body())
-    assert finish(w.state) == []
+    assert legacy(finish(w.state)) == []
 
 
 def test_full_scenario_is_clean() -> None:
@@ -892,8 +898,8 @@ def test_full_scenario_is_clean() -> None:
     w.ok("media.erased", erased_body("V-001"), actor="op-tanaka")
     w.ok("agent.stopped", {"observed_at": iso(w.now), "reason": "stop"}, actor="agent-ws01")
     w.ok("contract.closed", closed_body())
-    assert [v for v in w.log if v.severity != "info"] == []
-    assert finish(w.state) == []
+    assert [v for v in legacy(w.log) if v.severity != "info"] == []
+    assert legacy(finish(w.state)) == []
     assert w.state.approvals["T-1"].uses == 1 and w.state.approvals["K-1"].seqs
 
 
@@ -939,7 +945,7 @@ def test_my_number_disposal_witnessed_by_the_vendor_itself() -> None:
     found = w.try_("media.disposed", disposed_body("M-001", "SN-001", witness=vendor_witness))
     assert blocking_codes(found) == ["C7"] and "municipality" in found[0].message_en
     staff = {"name": "山田 花子", "organisation": "例市 市民課", "title": "主査"}
-    assert w.try_("media.disposed", disposed_body("M-001", "SN-001", witness=staff)) == []
+    assert legacy(w.try_("media.disposed", disposed_body("M-001", "SN-001", witness=staff))) == []
 
 
 def test_loss_reported_after_the_takeout_deadline_is_also_c4() -> None:
@@ -976,5 +982,5 @@ def test_receipt_mismatch_is_reported_but_does_not_block_closing() -> None:
     w = World()
     w.receive("M-001", "SN-001", receipt=receipt("R-9", quantity=2, records=2400))
     w.ok("media.returned", returned_body("M-001"))
-    found = precheck(w.state, w.event("contract.closed", closed_body()))
+    found = legacy(precheck(w.state, w.event("contract.closed", closed_body())))
     assert [(v.code, v.blocks) for v in found] == [("C15", False), ("C15", False)]

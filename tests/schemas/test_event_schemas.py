@@ -72,6 +72,18 @@ def agent_bodies() -> dict[str, dict[str, Any]]:
     }
 
 
+def _attestation_note() -> str:
+    from custody.ledger.attestation import sign_attestation
+    from tests.world import ORIGIN, signer
+
+    return sign_attestation(ORIGIN, {
+        "kind": "instruction", "id": "N-1", "media": [], "concerns": {"seq": 12, "hash": "ab" * 32},
+        "seen": "事故報告を受けた", "acted_at": "2026-10-01T10:00:00+09:00", "attested_at": "2026-10-01T10:00:00+09:00",
+        "place": "例市役所", "instructions": ["再発防止策を報告すること"],
+        "attester": {"name": "鈴木 次郎", "title": "市民課長", "organisation": "例市", "role": "instructor"},
+    }, signer("city-approver")).decode()
+
+
 def examples() -> dict[str, dict[str, Any]]:
     person = {"name": "佐藤 一郎", "organisation": "株式会社サンプル", "title": "作業責任者"}
     return {
@@ -117,6 +129,7 @@ def examples() -> dict[str, dict[str, Any]]:
                         "complied": True, "evidence": "廃棄証明書を確認"}],
             "findings": ["指摘事項なし"], "corrective_actions": [],
         },
+        "attestation.recorded": {"attestation": _attestation_note()},
         "contract.closed": closed_body(),
         "note.recorded": {"text": "作業開始", "attachments": [{"attachment": SHA, "name": "photo.jpg", "size": 10}]},
         **agent_bodies(),
@@ -124,6 +137,15 @@ def examples() -> dict[str, dict[str, Any]]:
 
 
 EXAMPLES = examples()
+
+
+def test_attestation_note_fields_take_only_attestations() -> None:
+    for event in ("media.disposed", "media.erased", "media.returned", "contract.closed", "inspection.recorded",
+                  "attestation.recorded"):
+        body = {**copy.deepcopy(EXAMPLES[event]), "attestation": "custody/approval/v1\n" + "x" * 40}
+        with pytest.raises(SchemaError) as caught:
+            validate_body(event, body)
+        assert caught.value.field == "attestation"
 
 
 @pytest.fixture(autouse=True)

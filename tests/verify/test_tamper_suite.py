@@ -661,7 +661,11 @@ def test_formerly_undetected_attacks(tmp_path: Path, r: Row) -> None:
 def test_the_honest_story_is_clean(tmp_path: Path, authority: bool) -> None:
     site, bundle = honest_bundle(tmp_path, authority)
     result = verify(bundle, site.trust())
-    assert result.ok and not result.findings, describe(result)
+    # The story's contract pins no attester key (made before attestations): the municipality's missing signed
+    # acts and inspections are warnings there (C24, C20), nothing else is found
+    # (tests/verify/test_attestation_attacks.py: a contract that pins them).
+    assert result.ok and {(f.code, f.severity) for f in result.findings} <= {("C24", "warning"), ("C20", "warning")}, \
+        describe(result)
     assert result.witnessed_size == result.size == site.size
 
 

@@ -60,6 +60,7 @@ from custody.verify.reports.document import (
     Table,
 )
 from custody.verify.reports.labels import CODES, DASH, Tr, code_order, dict_of, list_of, text_of
+from custody.verify.reports.signed import signature_rows
 
 
 def _statement(data: ReportData, t: Tr) -> list[Block]:
@@ -106,6 +107,22 @@ def _vendor_seals(data: ReportData, t: Tr, *, keep_with: int) -> SignatureBoxes:
                text_of(resp.get("name"))],
         keep_with=keep_with,
     )
+
+
+def _receipts(data: ReportData, t: Tr) -> Block:
+    """Each return and the receiver's signature on it (docs/spec.md §9.6)."""
+    rows: list[list[Cell]] = []
+    for entry in data.of_type("media.returned"):
+        media_id = text_of(entry.body.get("media_id"))
+        signed = dict(signature_rows(data, entry.body, ("return_receipt",), t, media_id))
+        first = next(iter(signed.values()))
+        rows.append([media_id or DASH, t.when(entry.at), first,
+                     signed.get(t("Attester", "署名者"), DASH), signed.get(t("Signature", "署名の検証"), DASH)])
+    if not rows:
+        return Paragraph(t("No medium was returned.", "返還された媒体はありません。"))
+    return Table([t("Media ID", "媒体ID"), t("Returned", "返還日時"), t("Receipt", "受領の証明"),
+                  t("Received by", "受領者"), t("Signature", "署名の検証")], rows, col_widths=[3, 4, 5, 5, 6],
+                 caption=t("Receipts signed by the municipality", "委託者が署名した受領の証明"))
 
 
 def _media_table(data: ReportData, t: Tr) -> Block:
@@ -359,6 +376,7 @@ def _municipality_check(data: ReportData, t: Tr) -> list[Block]:
         ], widths=(1, 4)))
         names = [inspector["name"], text_of(check.get("method")), t.date(check.get("date")),
                  text_of(check.get("result"))]
+        blocks.append(KeyValues(signature_rows(data, closed[0].body, ("completion_check",), t), widths=(1, 4)))
     else:
         blocks.append(Paragraph(t("To be filled in by the municipality after checking this report and its evidence.",
                                   "本報告書及び証跡を確認のうえ、委託者が記入してください。")))
@@ -374,7 +392,8 @@ def build_completion(data: ReportData, lang: Lang) -> Document:
     resp = responsible(data)
     blocks: list[Block] = [
         Section(t("1. Completion statement", "1. 完了の報告"), _statement(data, t)),
-        Section(t("2. Final disposition of each medium", "2. 媒体ごとの最終処分"), [_media_table(data, t)]),
+        Section(t("2. Final disposition of each medium", "2. 媒体ごとの最終処分"),
+                [_media_table(data, t), _receipts(data, t)]),
         Section(t("3. Reconciliation", "3. 数量の照合"), _reconciliation(data, t)),
         Section(t("4. Incidents", "4. 事故等"), [_incidents(data, t)]),
         Section(t("5. Subcontractors and their approvals", "5. 再委託先と承認"), _subcontractors(data, t)),

@@ -9,6 +9,8 @@ register       媒体管理台帳 (``register``)                              ``
 disposal       廃棄証明書 / 消去証明書, one per medium (``disposal``)    ``disposal-<media id>``
 completion     返還・廃棄完了報告 (``completion``)                      ``completion``
 inspection     別紙報告票, the MIC form (``inspection``)                ``inspection``
+inspection-    検査記録, the municipality's signed inspections        ``inspection-record``
+record         (``inspection_record``)
 findings       検証結果報告 (``findings``)                              ``findings``
 =============  =====================================================  ==========================
 
@@ -27,14 +29,16 @@ from custody.verify.reports.disposal import build_disposal_certificates
 from custody.verify.reports.document import Document, Lang
 from custody.verify.reports.findings import build_findings
 from custody.verify.reports.inspection import build_inspection
+from custody.verify.reports.inspection_record import build_inspection_record
 from custody.verify.reports.register import build_register
 
-REPORTS = ("register", "disposal", "completion", "inspection", "findings")
+REPORTS = ("register", "disposal", "completion", "inspection", "inspection-record", "findings")
 
 _SINGLE: dict[str, Callable[[ReportData, Lang], Document]] = {
     "register": build_register,
     "completion": build_completion,
     "inspection": build_inspection,
+    "inspection-record": build_inspection_record,
     "findings": build_findings,
 }
 

@@ -76,6 +76,7 @@ from custody.verify.reports.document import (
     Table,
 )
 from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
+from custody.verify.reports.signed import signature_rows
 
 CERTIFICATE_FORMAT = "custody-certificate/1"
 SANITIZING = ("media.disposed", "media.erased", "takeout.erased_at_destination")
@@ -148,6 +149,10 @@ def _backup_text(body: dict[str, Any], t: Tr) -> str:
     return t("none", "無")
 
 
+#: The attestations a sanitization record may carry (ledger/lifecycle/attestations.py).
+WITNESS_KINDS = {"media.disposed": ("disposal_witness", "waiver"), "media.erased": ("erasure_witness", "waiver")}
+
+
 def _witness_text(body: dict[str, Any], t: Tr) -> str:
     witness = person_fields(body.get("witness"))
     if witness["name"]:
@@ -202,6 +207,8 @@ def _record_rows(data: ReportData, m: Medium, body: dict[str, Any], entry: Entry
         (t("Responsible person", "責任者"), person_text(data, body.get("responsible"), t)
          if body.get("responsible") else DASH),
         (t("Witness", "立会者"), _witness_text(body, t)),
+        # The municipality's own signature on the act (docs/spec.md §9.6): a typed name is not a witness.
+        *signature_rows(data, body, WITNESS_KINDS.get(entry.type, ()), t, m.id),
         (t("Backup made (where)", "バックアップ(保管先)"), _backup_text(body, t)),
         (t("Destination of the remains", "残渣の処理先"), text_of(body.get("remains_destination")) or DASH),
     ]

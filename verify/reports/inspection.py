@@ -90,6 +90,7 @@ REFERENCE_ROWS: tuple[FormRow, ...] = (
     FormRow("参考", "Copies only with prior approval", "複製の制限(事前承認)", _codes("copies"), reference=True),
     FormRow("参考", "Incidents", "事故", _codes("incidents"), reference=True),
     FormRow("参考", "Observation at the work location", "作業場所の観測の欠落", _codes("observation"), reference=True),
+    FormRow("参考", "Inspections by the municipality", "委託者による検査", _codes("inspections"), reference=True),
 )
 
 

@@ -9,9 +9,11 @@ and the same reports, byte for byte.
 * ``"clean"``: a contract carried out by the book -- two media received under one handover
   receipt, a vendor medium, an approved copy, an approved and encrypted takeout that came back,
   an approved subcontractor whose operator works on a medium, an approved disposal of the
-  original and the copy (witnessed, photos with the serial, certificates), a return, an erasure,
-  an on-site inspection, the agent seeing the copy attached, and the completion statement; the
-  municipality cosigned the final checkpoint.
+  original and the copy (witnessed and signed by the municipality's witness, photos with the serial,
+  certificates), a return against the receiver's signed receipt, an erasure, an on-site inspection of
+  the vendor and the subcontractor with a corrective action and its re-check, the agent seeing the copy
+  attached, and the completion statement with the municipality's signed completion check; the
+  municipality cosigned the final checkpoint (the contract pins the municipality's attester keys).
 * ``"violations"``: the same, plus an unapproved sub-subcontractor (有限会社孫請) whose employee is
   registered, checks a medium out and carries it off site under an approval the municipality never
   signed (C9, C2), and a third medium that is lost (C14, 紛失).
@@ -31,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from custody.cli.demo_photo import serial_photo
 from custody.ledger.approval import sign_approval
+from custody.ledger.attestation import sign_attestation
 from custody.ledger.bundle import export_bundle
 from custody.ledger.cosignature import cosign
 from custody.ledger.entry import sign_entry
@@ -52,6 +55,21 @@ APPROVER = signer("city-approver")
 OTHER_APPROVER = signer("other-city-approver")
 WITNESS = signer("city.example.lg.jp/witness", ALG_COSIGNATURE_V1)
 PARTIES = Parties(responsible=RESPONSIBLE, approver=APPROVER, witness=WITNESS)
+#: The municipality's people who sign its own acts (docs/spec.md §9.6), pinned by the contract per role.
+ATTESTERS = {"witness": signer("city-witness-yamada"), "receiver": signer("city-receiver"),
+             "inspector": signer("city-inspector"), "completion": signer("city-checker")}
+_ROLE = {"disposal_witness": "witness", "return_receipt": "receiver", "inspection": "inspector",
+         "completion_check": "completion"}
+
+
+def attest(kind: str, number: str, media: list[str], *, origin: str = ORIGIN, **extra: Any) -> str:
+    """The municipality's signed act (deterministic: fixed times, Ed25519)."""
+    role = _ROLE[kind]
+    body = {"kind": kind, "id": number, "media": media, "concerns": extra.pop("concerns", {}),
+            "seen": extra.pop("seen", "確認した"), "acted_at": "2026-04-01T12:00:00+09:00",
+            "attested_at": "2026-04-01T12:30:00+09:00", "place": "本社 第2開発室",
+            "attester": {"name": "山田 花子", "title": "主査", "organisation": "例市 市民課", "role": role}, **extra}
+    return sign_attestation(origin, body, ATTESTERS[role]).decode()
 
 
 # --- the report scenario's own bodies (the common ones come from tests/world.py) ---
@@ -138,10 +156,11 @@ class Built:
     cosigned: bytes
 
 
-def new(tmp: Path, *, origin: str = ORIGIN, municipality: str = "例市",
-        contract_id: str = "2026-017") -> tuple[Ledger, MinuteClock]:
+def new(tmp: Path, *, origin: str = ORIGIN, municipality: str = "例市", contract_id: str = "2026-017",
+        attesters: bool = False) -> tuple[Ledger, MinuteClock]:
     clock = MinuteClock()
-    toml = contract_toml(PARTIES, origin=origin).decode("utf-8").replace(
+    pinned = {role: s.verifier().vkey for role, s in ATTESTERS.items()} if attesters else None
+    toml = contract_toml(PARTIES, origin=origin, attesters=pinned).decode("utf-8").replace(
         '[municipality]\nname = "例市"', f'[municipality]\nname = "{municipality}"').replace(
         'id = "2026-017"', f'id = "{contract_id}"')
     ledger = Ledger.create(tmp / "ledger", contract_toml=toml.encode("utf-8"), responsible=RESPONSIBLE,
@@ -220,16 +239,21 @@ def _disposed(ledger: Ledger, media_id: str, serial: str, approval_id: str, numb
 
 
 approve_for = approve
+attest_for = attest
 
 
 def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close: bool = True,
           origin: str = ORIGIN, municipality: str = "例市", contract_id: str = "2026-017") -> Built:
     """One of the scenarios (module documentation); ``origin``, ``municipality`` and ``contract_id`` make
     another contract."""
-    ledger, clock = new(tmp, origin=origin, municipality=municipality, contract_id=contract_id)
+    ledger, clock = new(tmp, origin=origin, municipality=municipality, contract_id=contract_id,
+                        attesters=True)
 
     def approve(*args: Any, **kw: Any) -> str:
         return approve_for(*args, origin=origin, **kw)
+
+    def attest(*args: Any, **kw: Any) -> str:
+        return attest_for(*args, origin=origin, **kw)
 
     op = signer("op-tanaka")
     sub = signer("sub-suzuki")
@@ -280,19 +304,31 @@ def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close
                                  "police_report": {"filed": True, "reference": "丸の内署 第123号"}})
     do("disposal.approved", {"approval": approve("dispose", "D-1", ["M-001", "C-001"],
                                                  serials={"M-001": "SN-001", "C-001": "CSN-001"})})
-    do("media.disposed", _disposed(ledger, "M-001", "SN-001", "D-1", "C-0001", clock))
-    do("media.disposed", _disposed(ledger, "C-001", "CSN-001", "D-1", "C-0002", clock))
-    do("media.returned", returned_body("M-002"))
+    for media_id, serial, number in (("M-001", "SN-001", "C-0001"), ("C-001", "CSN-001", "C-0002")):
+        witnessed = attest("disposal_witness", f"W-{media_id}", [media_id], concerns={"approval_id": "D-1"},
+                           seen=f"{serial} の破砕を確認した")
+        do("media.disposed", _disposed(ledger, media_id, serial, "D-1", number, clock, attestation=witnessed))
+    do("media.returned", {**returned_body("M-002"), "attestation": attest("return_receipt", "R-M-002", ["M-002"])})
     do("media.erased", erased_body("V-001"), op)
+    action = {"id": "CA-1", "what": "保管庫の鍵管理簿の様式を改める", "party": "株式会社サンプル", "due": "2026-04-30"}
+    checks = [{"party": "株式会社サンプル", "item": "register", "complied": True, "evidence": "台帳と現物が一致"},
+              {"party": "株式会社下請", "item": "subcontracting", "complied": True, "evidence": "誓約書を確認"}]
+    inspected = attest("inspection", "I-1", [], inspection={
+        "method": "on_site", "checks": checks, "findings": ["なし"], "corrective_actions": [action],
+        "result": "適正"})
     do("inspection.recorded", {
         "date": "2026-04-01", "type": "on_site",
         "inspector": {"name": "山田 花子", "organisation": "例市 市民課", "title": "主査"},
         "tasks": ["媒体管理台帳と現物の照合", "作業場所の確認"],
-        "checks": [{"party": "株式会社サンプル", "item": "register", "in_contract": True, "complied": True,
-                    "evidence": "台帳と現物が一致"}],
-        "findings": ["なし"], "corrective_actions": [{"what": "保管庫の鍵管理簿の様式を改める", "who": "佐藤 一郎",
-                                                   "by": "2026-04-30"}],
-        "result": "適正"})
+        "checks": [{**c, "in_contract": True} for c in checks],
+        "findings": ["なし"], "corrective_actions": [{"what": action["what"], "who": "佐藤 一郎", "by": action["due"]}],
+        "result": "適正", "attestation": inspected})
+    rechecked = attest("inspection", "I-2", [], inspection={
+        "method": "paper", "checks": checks[:1], "closed_actions": [{"id": "CA-1", "closed_on": "2026-04-01"}],
+        "result": "是正を確認"})
+    do("inspection.recorded", {"date": "2026-04-01", "type": "paper",
+                               "inspector": {"name": "山田 花子", "organisation": "例市 市民課", "title": "主査"},
+                               "result": "是正を確認", "attestation": rechecked})
     if not close:
         return finish(ledger, tmp, cosign_final=cosign_final)
     do("contract.closed", {
@@ -300,7 +336,8 @@ def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close
                       "text": "作業用PC・バックアップ・電子メールを含め、データは残存していません。"},
         "completed_at": clock.peek(),
         "municipality_check": {"inspector": {"name": "山田 花子", "organisation": "例市", "title": "主査"},
-                               "method": "実地確認及び証跡の検証", "date": "2026-04-02", "result": "適正に完了"}})
+                               "method": "実地確認及び証跡の検証", "date": "2026-04-02", "result": "適正に完了"},
+        "attestation": attest("completion_check", "CC-1", [], seen="証跡を検証し、適正に完了したことを確認した")})
     return finish(ledger, tmp, cosign_final=cosign_final)
 
 
@@ -331,9 +368,11 @@ def varied_disposal(i: int) -> dict[str, Any]:
 def build_many(tmp: Path, n: int, *, batch: int = 500, varied: bool = False) -> Built:
     """n media: received, checked out and in, then half returned and half disposed; closed (valid entries).
 
-    ``varied``: the disposals differ in people, place and model (``varied_disposal``), as a real contract's do.
+    As a current contract: the municipality inspects, witnesses each disposal, signs each receipt and the
+    completion check (docs/spec.md §9.6).  ``varied``: the disposals differ in people, place and model
+    (``varied_disposal``), as a real contract's do.
     """
-    ledger, clock = new(tmp)
+    ledger, clock = new(tmp, attesters=True)
     op = signer("op-tanaka")
     ledger.append("personnel.registered", person_body("op-tanaka"), RESPONSIBLE)
     pending: list[tuple[str, dict[str, Any], Signer]] = []
@@ -370,11 +409,18 @@ def build_many(tmp: Path, n: int, *, batch: int = 500, varied: bool = False) -> 
     flush()
     for i, media_id in enumerate(dispose):
         serial = f"SN-{int(media_id[2:]):06d}"
-        add("media.disposed", _disposed(ledger, media_id, serial, f"D-{i // 100 + 1:03d}", f"C-{i + 1:05d}", clock,
-                                        **(varied_disposal(i) if varied else {})))
+        approval_id = f"D-{i // 100 + 1:03d}"
+        witnessed = attest("disposal_witness", f"W-{media_id}", [media_id], concerns={"approval_id": approval_id})
+        add("media.disposed", _disposed(ledger, media_id, serial, approval_id, f"C-{i + 1:05d}", clock,
+                                        attestation=witnessed, **(varied_disposal(i) if varied else {})))
     for media_id in ids[n // 2:]:
-        add("media.returned", returned_body(media_id))
+        add("media.returned", {**returned_body(media_id),
+                               "attestation": attest("return_receipt", f"R-{media_id}", [media_id])})
+    checks = [{"party": "株式会社サンプル", "item": "register", "complied": True}]
+    add("inspection.recorded", {"date": "2026-04-01", "type": "on_site", "inspector": {"name": "山田 花子"},
+                                "attestation": attest("inspection", "I-1", [], inspection={
+                                    "method": "on_site", "checks": checks})})
     flush()
-    ledger.append("contract.closed", {"statement": {"no_data_remains": True, "scope": ["work_pcs", "backups"]}},
-                  RESPONSIBLE)
+    ledger.append("contract.closed", {"statement": {"no_data_remains": True, "scope": ["work_pcs", "backups"]},
+                                      "attestation": attest("completion_check", "CC-1", [])}, RESPONSIBLE)
     return finish(ledger, tmp)

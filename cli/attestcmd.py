@@ -1,0 +1,384 @@
+"""The municipality's own acts (docs/spec.md §9.6): ``custody attest ...`` signs them, the vendor records them.
+
+Municipality (with the attester's key, pinned in the contract for the role; the key agent's when
+``custody unlock`` holds it)::
+
+    custody attest witness|receipt|inspection|completion|instruction|incident-ack|change|waiver
+        --origin ORIGIN --id NUMBER --name NAME --title TITLE --organisation ORG --place PLACE --seen TEXT
+        [--media-id M ...] [--approval-id ID] [--request NO] [--entry SEQ:HASH] [--acted-at TIME]
+        --key FILE --output FILE
+
+Vendor (the signed file in the entry of the act: ``custody dispose record|media erase
+--witness-attestation``, ``custody media return --receipt``, ``custody close --completion``; or as
+an entry of its own)::
+
+    custody inspection record --attestation FILE        inspection.recorded
+    custody attestation record --attestation FILE       attestation.recorded (instruction,
+                                                         incident acknowledgement, change approval)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+
+from custody.cli.common import (
+    CommandTree,
+    json_option,
+    key_option,
+    ledger_option,
+    load_signer,
+    log_passphrase_option,
+    optional_path,
+    out,
+    passphrase_file_option,
+    print_json,
+    register_tree,
+)
+from custody.cli.workflow import _opt, _run, _Session, _write_bytes, attach_option, remarks_option
+from custody.ledger.errors import UsageError
+from custody.ledger.i18n import _
+
+ITEMS = ("subcontracting", "work_location", "return_disposal", "copy_limits", "encryption", "register",
+         "staff_list", "other")
+
+
+def _command_tree() -> CommandTree:
+    return {
+        "attest": (_("Municipality: sign its own act (witness, receipt, inspection, ...) with an attester key."), [
+            ("witness", _("Witness a disposal or an erasure (立会い)."), attest_witness),
+            ("receipt", _("Receive returned media (返還の受領)."), attest_receipt),
+            ("inspection", _("Inspect the vendor and its subcontractors (検査)."), attest_inspection),
+            ("completion", _("Check the completion at the end of the contract (履行確認)."), attest_completion),
+            ("instruction", _("Give an instruction, e.g. after an incident (指示)."), attest_instruction),
+            ("incident-ack", _("Acknowledge an incident report (事故報告の受理)."), attest_incident_ack),
+            ("change", _("Approve a change of responsible person or work location (変更の承認)."), attest_change),
+            ("waiver", _("Waive witnessing where the special terms allow (立会いの免除)."), attest_waiver),
+        ]),
+        "inspection": (_("Inspections by the municipality (監査・検査)."), [
+            ("record", _("Record the inspector's signed inspection (inspection.recorded)."), inspection_record),
+        ]),
+        "attestation": (_("The municipality's other signed acts: instructions, acknowledgements, approvals."), [
+            ("record", _("Record a signed instruction, acknowledgement or change approval (attestation.recorded)."),
+             attestation_record),
+        ]),
+    }
+
+
+def register(app: typer.Typer, only: str | None = None) -> None:
+    register_tree(app, _command_tree(), only)
+
+
+# --- the municipality's side ---
+
+
+def _now() -> str:
+    from custody.ledger.timefmt import format_at
+
+    return format_at(datetime.now(UTC).astimezone().replace(microsecond=0))
+
+
+def _entry(value: str | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    seq, sep, digest = value.partition(":")
+    if not sep or not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise UsageError(_("--entry takes SEQ:HASH (the entry's seq and its leaf hash in hex), got {value!r}.").format(
+            value=value))
+    return {"seq": int(seq), "hash": digest}
+
+
+def _split(value: str, option: str, parts: int, example: str) -> list[str]:
+    fields = value.split(":", parts - 1)
+    if len(fields) != parts or not all(fields[:-1]):
+        raise UsageError(_("{option} takes {example} (got {value!r}).").format(option=option, example=example,
+                                                                              value=value))
+    return fields
+
+
+def _sign(kind: str, role: str, c: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Build, sign and write one attestation; ``c`` holds the command's options (the common ones by name)."""
+    from custody.ledger.attestation import sign_attestation
+    from custody.ledger.errors import SchemaError
+
+    concerns = {k: v for k, v in (("approval_id", c["approval_id"]), ("request", c["request"])) if v}
+    concerns.update(_entry(c["entry"]))
+    now = _now()
+    body: dict[str, Any] = {
+        "kind": kind, "id": c["id"], "media": list(dict.fromkeys(c["media_ids"])), "concerns": concerns,
+        "seen": c["seen"], "acted_at": c["acted_at"] or now, "attested_at": now, "place": c["place"],
+        "attester": {"name": c["name"], "title": c["title"], "organisation": c["organisation"], "role": role},
+        **extra,
+    }
+    signer = load_signer(optional_path(c["key"]), optional_path(c["passphrase_file"]))
+    try:
+        note = sign_attestation(c["origin"], body, signer)
+    except SchemaError as exc:
+        raise UsageError(
+            _("The attestation would not be valid: {why}").format(why=exc.message),
+            hint=_("Check the options (field '{field}').").format(field=exc.field or "-"),
+        ) from None
+    _write_bytes(c["output"], note)
+    if c["json_out"]:
+        print_json({"attestation": str(c["output"]), "kind": kind, "id": c["id"], "origin": c["origin"], "body": body,
+                    "signed_by": signer.name})
+    else:
+        out.print(_("Attestation {id} ({kind}) signed by {name}, written to {path}; hand it to the vendor.").format(
+            id=c["id"], kind=kind, name=signer.name, path=c["output"]), markup=False)
+
+
+def _o_origin() -> Any:
+    return _opt(..., "--origin", help_text=_("The ledger's origin (as in the contract)."))
+
+
+def _o_id() -> Any:
+    return _opt(..., "--id", help_text=_("The municipality's number for this attestation."))
+
+
+def _o_media() -> Any:
+    return _opt([], "--media-id", "-m", help_text=_("Media id the act concerns (repeatable)."))
+
+
+def _o_approval() -> Any:
+    return _opt(None, "--approval-id", help_text=_("The approval the act concerns."))
+
+
+def _o_request() -> Any:
+    return _opt(None, "--request", help_text=_("The request or report number the act concerns."))
+
+
+def _o_entry() -> Any:
+    return _opt(None, "--entry", help_text=_("The ledger entry the act concerns: SEQ:HASH (leaf hash, hex)."))
+
+
+def _o_seen() -> Any:
+    return _opt(..., "--seen", help_text=_("What you saw or checked, in words."))
+
+
+def _o_acted() -> Any:
+    return _opt(None, "--acted-at", help_text=_("When the act took place (date-time; default: now)."))
+
+
+def _o_place() -> Any:
+    return _opt(..., "--place", help_text=_("Where the act took place."))
+
+
+def _o_name() -> Any:
+    return _opt(..., "--name", envvar="CUSTODY_ATTESTER_NAME", help_text=_("Your name."))
+
+
+def _o_title() -> Any:
+    return _opt(..., "--title", envvar="CUSTODY_ATTESTER_TITLE", help_text=_("Your title."))
+
+
+def _o_org() -> Any:
+    return _opt(..., "--organisation", envvar="CUSTODY_ATTESTER_ORGANISATION",
+                help_text=_("Your organisation (the municipality and its department)."))
+
+
+def _o_output() -> Any:
+    return _opt(..., "--output", "-o", help_text=_("Where to write the signed attestation."), metavar="FILE")
+
+
+def _o_key() -> Any:
+    return typer.Option(None, "--key", "-k", envvar="CUSTODY_KEY", metavar="FILE",
+                        help=_("Your attester key file (pinned in the contract for this role)."))
+
+
+def attest_witness(
+    act: str = _opt("disposal", "--act", help_text=_("disposal or erasure.")),
+    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
+    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
+    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
+    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
+    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
+) -> None:
+    if act not in ("disposal", "erasure"):
+        raise UsageError(_("--act is disposal or erasure, not {value!r}.").format(value=act))
+    _sign(f"{act}_witness", "witness", dict(locals()), {})
+
+
+def attest_receipt(
+    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
+    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
+    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
+    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
+    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
+) -> None:
+    _sign("return_receipt", "receiver", dict(locals()), {})
+
+
+def attest_inspection(
+    method: str = _opt("on_site", "--method", help_text=_("on_site, paper or remote.")),
+    checks: list[str] = _opt([], "--check", metavar="PARTY:ITEM:0|1[:EVIDENCE]", help_text=_(
+        "A check of one party (the vendor or a subcontractor): item (subcontracting, work_location, "
+        "return_disposal, copy_limits, encryption, register, staff_list, other), 0 complied / 1 not "
+        "(repeatable).")),
+    findings: list[str] = _opt([], "--finding", help_text=_("A finding (repeatable).")),
+    actions: list[str] = _opt([], "--action", metavar="ID:PARTY:YYYY-MM-DD:WHAT", help_text=_(
+        "A corrective action required, with its due date (repeatable).")),
+    closed: list[str] = _opt([], "--closed-action", metavar="ID:YYYY-MM-DD", help_text=_(
+        "A corrective action of an earlier inspection found carried out, and when (repeatable).")),
+    result: str | None = _opt(None, "--result", help_text=_("The overall result.")),
+    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
+    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
+    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
+    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
+    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
+) -> None:
+    parsed_checks = []
+    for value in checks:
+        parts = value.split(":", 3)
+        party, item, mark = [*parts, "", "", ""][:3]
+        if len(parts) < 3 or not party or item not in ITEMS or mark not in ("0", "1"):
+            raise UsageError(_("--check takes PARTY:ITEM:0|1[:EVIDENCE] with ITEM one of {items} (got {value!r}).")
+                             .format(items=", ".join(ITEMS), value=value))
+        check: dict[str, Any] = {"party": party, "item": item, "complied": mark == "0"}
+        if len(parts) == 4 and parts[3]:
+            check["evidence"] = parts[3]
+        parsed_checks.append(check)
+    if not parsed_checks:
+        raise UsageError(_("An inspection checks at least one party: give --check."))
+    inspection: dict[str, Any] = {"method": method, "checks": parsed_checks}
+    if findings:
+        inspection["findings"] = findings
+    if actions:
+        inspection["corrective_actions"] = [
+            dict(zip(("id", "party", "due", "what"), _split(v, "--action", 4, "ID:PARTY:YYYY-MM-DD:WHAT"),
+                     strict=True)) for v in actions]
+    if closed:
+        inspection["closed_actions"] = [
+            dict(zip(("id", "closed_on"), _split(v, "--closed-action", 2, "ID:YYYY-MM-DD"), strict=True))
+            for v in closed]
+    if result:
+        inspection["result"] = result
+    c = {k: v for k, v in locals().items() if k not in ("inspection", "parsed_checks")}
+    _sign("inspection", "inspector", c, {"inspection": inspection})
+
+
+def attest_completion(
+    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
+    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
+    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
+    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
+    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
+) -> None:
+    _sign("completion_check", "completion", dict(locals()), {})
+
+
+def attest_instruction(
+    instructions: list[str] = _opt([], "--instruction", help_text=_("An instruction (repeatable).")),
+    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
+    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
+    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
+    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
+    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
+) -> None:
+    if not instructions:
+        raise UsageError(_("Give at least one --instruction."))
+    _sign("instruction", "instructor", dict(locals()), {"instructions": instructions})
+
+
+def attest_incident_ack(
+    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
+    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
+    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
+    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
+    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
+) -> None:
+    _sign("incident_acknowledgement", "instructor", dict(locals()), {})
+
+
+def attest_change(
+    subject: str = _opt(..., "--subject", help_text=_("responsible_person or work_location.")),
+    change_from: str | None = _opt(None, "--from", help_text=_("The present responsible person or location.")),
+    change_to: str = _opt(..., "--to", help_text=_("The new responsible person (name or key name) or location.")),
+    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
+    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
+    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
+    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
+    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
+) -> None:
+    change = {"subject": subject, "to": change_to, **({"from": change_from} if change_from else {})}
+    _sign("change_approval", "instructor", dict(locals()), {"change": change})
+
+
+def attest_waiver(
+    reason: str = _opt(..., "--reason", help_text=_("Why no witness is needed, as the special terms allow.")),
+    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
+    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
+    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
+    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
+    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
+) -> None:
+    _sign("waiver", "witness", dict(locals()), {"reason": reason})
+
+
+# --- the vendor's side ---
+
+
+def _attestation_file() -> Any:
+    return _opt(..., "--attestation", help_text=_("The municipality's signed attestation file."), metavar="FILE")
+
+
+def inspection_record(
+    attestation: str = _attestation_file(),
+    remarks: str | None = remarks_option(),
+    attach: list[str] = attach_option(),
+    ledger_dir: str = ledger_option(),
+    key: str | None = key_option(),
+    passphrase_file: str | None = passphrase_file_option(),
+    log_passphrase_file: str | None = log_passphrase_option(),
+    json_out: bool = json_option(),
+) -> None:
+    def build(s: _Session) -> None:
+        note, att = s.attestation(attestation, ("inspection",), None)
+        inspection = att.body.inspection
+        assert inspection is not None
+        a = att.body.attester
+        body: dict[str, Any] = {
+            "date": att.body.acted_at[:10], "type": inspection.method,
+            "inspector": {"name": a.name, "organisation": a.organisation, "title": a.title},
+            "checks": [{"party": c.party, "item": c.item, "complied": c.complied,
+                        **({"evidence": c.evidence} if c.evidence else {})} for c in inspection.checks],
+            "findings": list(inspection.findings),
+            "corrective_actions": [{"what": c.what, "who": c.party, "by": c.due}
+                                   for c in inspection.corrective_actions],
+            "attestation": note,
+        }
+        if inspection.result:
+            body["result"] = inspection.result
+        if remarks:
+            body["remarks"] = remarks
+        files = s.files(attach)
+        if files:
+            body["attachments"] = files
+        s.act("inspection.recorded", body, json_out, attestation=att.id)
+
+    _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
+
+
+def attestation_record(
+    attestation: str = _attestation_file(),
+    remarks: str | None = remarks_option(),
+    attach: list[str] = attach_option(),
+    ledger_dir: str = ledger_option(),
+    key: str | None = key_option(),
+    passphrase_file: str | None = passphrase_file_option(),
+    log_passphrase_file: str | None = log_passphrase_option(),
+    json_out: bool = json_option(),
+) -> None:
+    def build(s: _Session) -> None:
+        note, att = s.attestation(attestation, ("instruction", "incident_acknowledgement", "change_approval"), None)
+        body: dict[str, Any] = {"attestation": note}
+        if remarks:
+            body["remarks"] = remarks
+        files = s.files(attach)
+        if files:
+            body["attachments"] = files
+        s.act("attestation.recorded", body, json_out, attestation=att.id, kind=att.kind)
+
+    _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
+
