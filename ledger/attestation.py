@@ -40,11 +40,11 @@ from functools import cached_property
 from typing import Any
 
 from custody.ledger import canonical
-from custody.ledger.approval import at_ms
 from custody.ledger.errors import AttestationError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
 from custody.ledger.i18n import text as _pick
 from custody.ledger.note import ALG_ED25519, Signer, Verifier, open_note, parse_note, sign_note
 from custody.ledger.rule_texts import Text, fill
+from custody.ledger.timefmt import at_ms
 from custody.ledger.validation import validate
 from custody.ledger.violation import ERROR, NO_TEXT, Violation, violation
 

@@ -76,7 +76,7 @@ from custody.verify.reports.document import (
     Table,
 )
 from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
-from custody.verify.reports.signed import signature_rows
+from custody.verify.reports.signed import signature_summary
 
 CERTIFICATE_FORMAT = "custody-certificate/1"
 SANITIZING = ("media.disposed", "media.erased", "takeout.erased_at_destination")
@@ -208,7 +208,7 @@ def _record_rows(data: ReportData, m: Medium, body: dict[str, Any], entry: Entry
          if body.get("responsible") else DASH),
         (t("Witness", "立会者"), _witness_text(body, t)),
         # The municipality's own signature on the act (docs/spec.md §9.6): a typed name is not a witness.
-        *signature_rows(data, body, WITNESS_KINDS.get(entry.type, ()), t, m.id),
+        *signature_summary(data, body, WITNESS_KINDS.get(entry.type, ()), t, m.id),
         (t("Backup made (where)", "バックアップ(保管先)"), _backup_text(body, t)),
         (t("Destination of the remains", "残渣の処理先"), text_of(body.get("remains_destination")) or DASH),
     ]

@@ -18,6 +18,7 @@ from custody.verify.reports.common import (
     as_of,
     contract_meta,
     footer,
+    letterhead,
     person_fields,
     trust_banner,
     vendor_name,
@@ -143,4 +144,5 @@ def build_inspection_record(data: ReportData, lang: Lang) -> Document:
         banner=trust_banner(data, t),
         footer_note=footer(data, t),
         author=vendor_name(data),
+        letterhead=letterhead(data, t, "INR"),
     )

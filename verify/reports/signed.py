@@ -61,3 +61,16 @@ def signature_rows(data: ReportData, body: dict[str, Any], kinds: tuple[str, ...
         (t("When (act / signed)", "日時(行為・署名)"), f"{t.when(b.acted_at)} / {t.when(b.attested_at)}"),
         (t("Where", "場所"), b.place),
     ]
+
+
+def signature_summary(data: ReportData, body: dict[str, Any], kinds: tuple[str, ...], t: Tr,
+                      media_id: str | None = None) -> list[tuple[str, Cell]]:
+    """:func:`signature_rows` in one row, for a certificate that must stay on its two pages: the signed act, its
+    attester and key, and the verdict."""
+    rows = dict(signature_rows(data, body, kinds, t, media_id))
+    label = t("Signed by the municipality", "委託者の署名")
+    if len(rows) == 1:  # none, or it does not verify: the one row says so
+        return list(rows.items())
+    return [(label, t("{act}, {who} ({key}): {verdict}", "{act}、{who}({key}): {verdict}").format(
+        act=rows[label], who=rows[t("Attester", "署名者")], key=rows[t("Key", "鍵")],
+        verdict=rows[t("Signature", "署名の検証")]))]

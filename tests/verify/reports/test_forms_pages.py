@@ -202,3 +202,4 @@ def test_longest_run_measures_tokens() -> None:
     assert longest_run("SN 12345 ab", width) == 5.0
     assert longest_run("媒体BUF-32G-0012345です", width) == 15.0
     assert longest_run("abc def", width, anywhere=True) == 7.0
+
