@@ -144,7 +144,8 @@ VENDOR_TIER_OTHER_COMPANY: Text = (
 
 
 RESPONSIBLE_ONLY_TYPES = frozenset(
-    {"personnel.registered", "personnel.changed", "personnel.removed", "subcontract.approved", "contract.closed"}
+    {"personnel.registered", "personnel.changed", "personnel.removed", "subcontract.approved", "contract.closed",
+     "personnel.exit_checked", "report.periodic"}
 )
 
 
@@ -154,6 +155,8 @@ def _check_actor(st: LedgerState, e: EventLike, out: _Out) -> None:
         out.add("C9", ERROR, ACTOR_UNKNOWN, missing=NEED_REGISTRATION, todo=DO_REGISTER, actor=e.actor)
         return
     if person.removed_seq is not None and e.seq > person.removed_seq:
+        if e.type == "personnel.statement":
+            return  # a leaver may still sign their own no-data statement (C23)
         out.add("C9", ERROR, ACTOR_REMOVED, todo=DO_ACT_REGISTERED, actor=e.actor, seq=person.removed_seq)
         return
     agent_event = e.type in _AGENT
@@ -260,7 +263,7 @@ def _h_changed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         out.add("C9", WARNING, NEW_RESPONSIBLE, missing=NEED_APPROVAL_REFERENCE, todo=DO_KEEP_APPROVAL,
                 blocking=False)
     if commit:
-        for name in ("name", "organisation", "tier", "role", "subcontract_id", "employment"):
+        for name in ("name", "organisation", "tier", "role", "subcontract_id", "employment"):  # reported_at: C23
             if _s(changes, name):
                 setattr(person, name, _s(changes, name))
 

@@ -13,7 +13,7 @@ from custody.ledger.lifecycle.fields import _copy, _d, _ms, _rows
 from custody.ledger.media import ABSENT, DISPOSED, ERASED, LOST, RECEIVED, REGISTERED, RETURNED, Medium
 from custody.ledger.note import Verifier
 
-STATE_FORMAT = "custody/lifecycle-state/v1"
+STATE_FORMAT = "custody/lifecycle-state/v2"
 
 
 PERIOD_END_TIME = "T23:59:59.999+09:00"  # the contract period's last day ends at midnight JST
@@ -114,7 +114,8 @@ class LedgerState:
     covered so far), ``write_cover`` (media id -> ``[[from_ms, until_ms,
     approved_ms, approval id], ...]``), ``receipts`` (number -> declared
     quantity and records, media recorded), ``alerts`` (code -> count),
-    ``closed`` (``{"seq", "at"}``), ``genesis`` (the contract.opened body).
+    ``closed`` (``{"seq", "at"}``), ``genesis`` (the contract.opened body), ``duties`` (what the rules C16-C23
+    keep: seals, places, reports, anomalies awaiting an incident, people's acts and statements).
     """
 
     def __init__(self, origin: str) -> None:
@@ -142,6 +143,8 @@ class LedgerState:
         self.write_cover: dict[str, list[list[Any]]] = {}
         self.receipts: dict[str, dict[str, Any]] = {}
         self.alerts: dict[str, int] = {}
+        # The duties of C16-C23 (ledger/lifecycle/duties.py): JSON-compatible, one key per rule family.
+        self.duties: dict[str, Any] = {}
         # Derived, not serialised: indexes and caches.
         self._serials: dict[str, str] = {}
         self._uuids: dict[str, str] = {}
@@ -240,6 +243,7 @@ class LedgerState:
             "write_cover": _copy(self.write_cover),
             "receipts": _copy(self.receipts),
             "alerts": dict(self.alerts),
+            "duties": _copy(self.duties),
         }
 
     @classmethod
@@ -260,7 +264,7 @@ class LedgerState:
         st.disposals = {d["id"]: Disposal(**d) for d in doc["disposals"]}
         st.agents = {a["actor"]: AgentView(**a) for a in doc["agents"]}
         for name in ("incidents", "inspections", "observed", "pending_writes", "pending_overflow", "write_cover",
-                     "receipts", "alerts"):
+                     "receipts", "alerts", "duties"):
             setattr(st, name, doc[name])
         for m in st.media.values():
             _index(st, m)
