@@ -125,7 +125,7 @@ def _duty(st: LedgerState, key: str, empty: Any) -> Any:
 
 def _h_incident(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     hours, _detail, _periodic = settings(st)
-    incidents: dict[str, Any] = _duty(st, "incidents", {})
+    incidents: dict[str, Any] = st.duties.get("incidents", {})
     ref = e.body.get("detail_of")
     if isinstance(ref, int) and not isinstance(ref, bool):
         if str(ref) not in incidents:
@@ -141,13 +141,13 @@ def _h_incident(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
                 seq=e.seq, detected=_s(e.body, "detected_at") or e.at, notified=notified_s, h=hours)
     _answer_anomalies(st, e, out, commit, hours)
     if commit and _s(e.body, "kind") != "found" and detected is not None:
-        incidents[str(e.seq)] = {"ms": detected, "detected": _s(e.body, "detected_at") or e.at, "detail_seq": None}
+        _duty(st, "incidents", {})[str(e.seq)] = {"ms": detected, "detected": _s(e.body, "detected_at") or e.at, "detail_seq": None}
 
 
 def _answer_anomalies(st: LedgerState, e: EventLike, out: _Out, commit: bool, hours: int) -> None:
     """An incident answers the anomalies before it: those of its media and those of no medium (all, when it
     names no medium); one answered later than ``hours`` is C21."""
-    pending: list[dict[str, Any]] = _duty(st, "anomalies", [])
+    pending: list[dict[str, Any]] = st.duties.get("anomalies", [])
     named = set(_ids(e.body, "media_ids"))
     at = _ms(e.at)
     kept = []
@@ -158,7 +158,7 @@ def _answer_anomalies(st: LedgerState, e: EventLike, out: _Out, commit: bool, ho
         if at is not None and at - a["ms"] > hours * HOUR_MS:
             out.add("C21", ERROR, ANOMALY_UNREPORTED, media=a["media"] or None, missing=NEED_INCIDENT,
                     todo=DO_REPORT_ANOMALY, blocking=False, rule=a["code"], seq=a["seq"], h=hours)
-    if commit:
+    if commit and pending:
         st.duties["anomalies"] = kept
 
 

@@ -41,6 +41,12 @@ _EVENT: dict[str, Text] = {
 
 
 def _known(st: LedgerState) -> dict[str, Any]:
+    """Read-only unless committing (``check`` must not change the state)."""
+    seals: dict[str, Any] = st.duties.get("seals", {})
+    return seals
+
+
+def _writable(st: LedgerState) -> dict[str, Any]:
     seals: dict[str, Any] = st.duties.setdefault("seals", {})
     return seals
 
@@ -58,7 +64,7 @@ def _compare(st: LedgerState, e: EventLike, out: _Out, media_id: str, cited: lis
 
 def _set(st: LedgerState, media_id: str, seals: list[str], seq: int, *, exact: bool) -> None:
     if media_id:
-        _known(st)[media_id] = {"seals": seals, "seq": seq, "exact": exact}
+        _writable(st)[media_id] = {"seals": seals, "seq": seq, "exact": exact}
 
 
 def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
@@ -70,7 +76,7 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     elif e.type == "media.checked_out":
         _compare(st, e, out, media_id, _ids(body, "seals"))
         if commit:
-            _known(st).pop(media_id, None)  # open: the seals are broken for the work
+            _writable(st).pop(media_id, None)  # open: the seals are broken for the work
     elif e.type == "media.checked_in":
         if commit:
             _set(st, media_id, _ids(body, "seals"), e.seq, exact=True)

@@ -99,12 +99,14 @@ _PEOPLE_EVENTS = frozenset({"personnel.registered", "personnel.changed", "person
 
 
 def _staff(st: LedgerState) -> dict[str, Any]:
-    staff: dict[str, Any] = st.duties.setdefault("staff", {})
+    """Read-only unless committing (``check`` must not change the state)."""
+    staff: dict[str, Any] = st.duties.get("staff", {})
     return staff
 
 
 def _rec(st: LedgerState, key: str) -> dict[str, Any]:
-    rec: dict[str, Any] = _staff(st).setdefault(
+    """The person's record, created (only when committing)."""
+    rec: dict[str, Any] = st.duties.setdefault("staff", {}).setdefault(
         key, {"change": False, "reported_ms": None, "first": None, "exit": None, "statement": None})
     return rec
 
@@ -143,7 +145,7 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     elif e.type == "personnel.registered":
         key = _s(e.body, "vkey").split("+", 1)[0]
         if key and _s(e.body, "role") != "agent":
-            _staff(st)[key] = {"change": bool(st.duties.get("work_started")),
+            st.duties.setdefault("staff", {})[key] = {"change": bool(st.duties.get("work_started")),
                                "reported_ms": _ms(_s(e.body, "reported_at")), "first": None, "exit": None,
                                "statement": None}
     elif e.type == "personnel.changed" and _s(_d(e.body, "changes"), "reported_at"):
@@ -159,7 +161,7 @@ def _h_removed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     person = st.people.get(key)
     if person is None or person.role == "agent":
         return
-    if _rec(st, key)["exit"] is None:
+    if _staff(st).get(key, {}).get("exit") is None:
         out.add("C23", ERROR, NO_EXIT_CHECK, missing=NEED_EXIT_CHECK, todo=DO_EXIT_CHECK, name=key)
 
 
