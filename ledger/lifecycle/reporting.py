@@ -141,7 +141,8 @@ def _h_incident(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
                 seq=e.seq, detected=_s(e.body, "detected_at") or e.at, notified=notified_s, h=hours)
     _answer_anomalies(st, e, out, commit, hours)
     if commit and _s(e.body, "kind") != "found" and detected is not None:
-        _duty(st, "incidents", {})[str(e.seq)] = {"ms": detected, "detected": _s(e.body, "detected_at") or e.at, "detail_seq": None}
+        _duty(st, "incidents", {})[str(e.seq)] = {"ms": detected, "detected": _s(e.body, "detected_at") or e.at,
+                                                  "detail_seq": None}
 
 
 def _answer_anomalies(st: LedgerState, e: EventLike, out: _Out, commit: bool, hours: int) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from custody.ledger.events import AGENT_TYPES, MEDIA_TYPES
-from custody.ledger.lifecycle.fields import _d, _ms, _s
+from custody.ledger.lifecycle.fields import _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.people import _active_person
 from custody.ledger.lifecycle.state import LedgerState
@@ -148,10 +148,10 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
             st.duties.setdefault("staff", {})[key] = {"change": bool(st.duties.get("work_started")),
                                "reported_ms": _ms(_s(e.body, "reported_at")), "first": None, "exit": None,
                                "statement": None}
-    elif e.type == "personnel.changed" and _s(_d(e.body, "changes"), "reported_at"):
+    elif e.type == "personnel.changed" and _s(e.body, "reported_at"):
         key = _s(e.body, "key_name")
         if key in _staff(st):
-            _staff(st)[key]["reported_ms"] = _ms(_s(_d(e.body, "changes"), "reported_at"))
+            _staff(st)[key]["reported_ms"] = _ms(_s(e.body, "reported_at"))
     elif e.type == "contract.closed":
         st.duties["closed_by"] = e.actor
 

@@ -32,6 +32,7 @@ from tests.world import (
     registered_body,
     return_check,
     returned_body,
+    statement_body,
     verification,
 )
 
@@ -116,6 +117,15 @@ def examples() -> dict[str, dict[str, Any]]:
             "checks": [{"party": "株式会社サンプル", "item": "return_disposal", "in_contract": True,
                         "complied": True, "evidence": "廃棄証明書を確認"}],
             "findings": ["指摘事項なし"], "corrective_actions": [],
+        },
+        "personnel.exit_checked": {"key_name": "op-tanaka", "checked_at": AT, "returned": ["入館証", "保管庫の鍵"],
+                                   "access_revoked": True, "no_data_kept": True},
+        "personnel.statement": statement_body("op-tanaka"),
+        "report.periodic": {
+            "period": {"from": "2026-04-01", "to": "2026-04-30"}, "submitted_at": AT,
+            "submitted_to": {"organisation": "例市 市民課", "person": "山田 花子"},
+            "summary": "媒体2件を保管中。事故なし。", "media": {"received": 2, "open": 2},
+            "checkpoint": {"size": 12, "root": SHA}, "incidents": 0,
         },
         "contract.closed": closed_body(),
         "note.recorded": {"text": "作業開始", "attachments": [{"attachment": SHA, "name": "photo.jpg", "size": 10}]},
