@@ -38,7 +38,18 @@ from custody.ledger.note import ALG_COSIGNATURE_V1, Signer, add_signatures, pars
 from custody.verify.authority import Authority, Pin
 from custody.verify.trust import TrustAnchor
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
-from tests.world import erased_body, iso, key, medium_fields, person_body, receipt, return_check, returned_body, signer
+from tests.world import (
+    erased_body,
+    iso,
+    key,
+    medium_fields,
+    person_body,
+    receipt,
+    return_check,
+    returned_body,
+    signer,
+    statement_body,
+)
 
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 JST = timezone(timedelta(hours=9))
@@ -92,7 +103,7 @@ def approve(kind: str, approval_id: str, media: list[str], *, by: Signer = APPRO
     elif kind == "subcontract":
         body.update(media=[], subcontractor={
             "name": "株式会社下請", "tier": "subcontractor", "reason": "繁忙期の入力作業", "scope": "データ入力",
-            "data_handled": "住民基本台帳の氏名・住所", "safeguards": "特記事項の遵守", "supervision": "週次報告と実地確認",
+            "data_handled": "住民基本台帳の氏名・住所(個人番号を含む)", "safeguards": "特記事項の遵守", "supervision": "週次報告と実地確認",
         })
     return sign_approval(ORIGIN, body, by).decode("utf-8")
 
@@ -255,10 +266,14 @@ def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close
         out = do("takeout.departed", departed_body(forged, ["M-002"], carriers=["sub-kato"],
                                                    destination="孫請の事務所"), kato)
         do("takeout.returned", {"takeout_seq": out, "media_ids": ["M-002"], "check": return_check()}, kato)
-        do("incident.reported", {"kind": "lost", "detected_at": clock.peek(), "notified_at": clock.peek(),
-                                 "media_ids": ["M-003"], "records": 1200, "encrypted": True,
-                                 "place": "保管庫", "situation": "棚卸しで所在不明", "status": "open",
-                                 "police_report": {"filed": True, "reference": "丸の内署 第123号"}})
+        detected = clock.peek()
+        lost = do("incident.reported", {"kind": "lost", "detected_at": detected, "notified_at": detected,
+                                        "media_ids": ["M-003"], "records": 1200, "encrypted": True,
+                                        "place": "保管庫", "situation": "棚卸しで所在不明", "status": "open",
+                                        "police_report": {"filed": True, "reference": "丸の内署 第123号"}})
+        do("incident.reported", {"kind": "lost", "detected_at": detected, "detail_of": lost, "media_ids": ["M-003"],
+                                 "records": 1200, "situation": "詳細報告: 保管庫の棚卸し漏れ。捜索を継続",
+                                 "measures": "保管庫の出入記録を毎日照合する", "status": "contained"})
     do("disposal.approved", {"approval": approve("dispose", "D-1", ["M-001", "C-001"],
                                                  serials={"M-001": "SN-001", "C-001": "CSN-001"})})
     do("media.disposed", _disposed(ledger, "M-001", "SN-001", "D-1", "C-0001", clock))
@@ -276,6 +291,8 @@ def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close
         "result": "適正"})
     if not close:
         return finish(ledger, tmp, cosign_final=cosign_final)
+    for name in ("op-tanaka", "sub-suzuki", *(("sub-kato",) if three else ())):
+        do("personnel.statement", statement_body(name), signer(name))
     do("contract.closed", {
         "statement": {"no_data_remains": True, "scope": ["work_pcs", "backups", "mail"],
                       "text": "作業用PC・バックアップ・電子メールを含め、データは残存していません。"},
