@@ -55,7 +55,8 @@ def workflow_phase(demo: Demo) -> None:
     demo.custody("subcontract", "request", "--name", "株式会社データ入力サービス", "--tier", "subcontractor",
                  "--reason", "移行データの点検作業の繁忙期対応",
                  "--scope", "印鑑登録原票の移行データの点検(作業場所内に限る)",
-                 "--data-handled", "印鑑登録原票(氏名・住所・印影の表示のみ)", "--safeguards", "特記事項の遵守、誓約書の提出",
+                 "--data-handled", "印鑑登録原票(氏名・住所・印影の表示のみ)",
+                 "--safeguards", "特記事項の遵守、誓約書の提出",
                  "--supervision", "作業責任者が毎日作業を確認し、週次で報告", "--output", str(sub_request),
                  "--key", str(demo.keyfile("resp-sato")), "--ledger", str(demo.ledger))
     demo.custody("approve", "subcontract", "--request", str(sub_request), "--id", "例市再委託承諾-2026-01",
@@ -169,7 +170,8 @@ def workflow_phase(demo: Demo) -> None:
                  "--to-person", "山田 花子", "--seal", "S-0102", *resp, *ledger)
     today = datetime.now(UTC).astimezone().date().isoformat()
     demo.custody("periodic", "record", "--from", "2026-04-01", "--to", today, "--to-person", "山田 花子",
-                 "--summary", "受領媒体2件(M-001 廃棄済み、M-002 返還済み)、複製1件(消去済み)。事故1件(疑い、詳細報告済み)。",
+                 "--summary", ("受領媒体2件(M-001 廃棄済み、M-002 返還済み)、複製1件(消去済み)。"
+                               "事故1件(疑い、詳細報告済み)。"),
                  *resp, *ledger)
     # --- before the close: every worker's own statement, signed with their own key (緊急点検 2(3)) ---
     for person in ("op-tanaka", "sub-yamamoto"):

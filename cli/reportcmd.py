@@ -1,6 +1,7 @@
 """``custody report``: the municipality's reports from a verified evidence bundle.
 
-    custody report register|disposal|completion|inspection|findings|all BUNDLE --authority DIR | --integrity-only
+    custody report register|disposal|completion|inspection|findings|staff|incident|periodic|all BUNDLE
+        --authority DIR | --integrity-only
         [--format pdf|html|json|all ...] [--lang ja|en] [-o DIR] [--json]
 
 The bundle is verified first, against the municipality's trust store
@@ -37,7 +38,7 @@ if TYPE_CHECKING:  # verify.reports imports ReportLab (~75 ms): only `custody re
     from custody.verify.reports.document import Lang
     from custody.verify.reports.produce import Produced
 
-KINDS = ("register", "disposal", "completion", "inspection", "findings")
+KINDS = ("register", "disposal", "completion", "inspection", "findings", "staff", "incident", "periodic")
 
 
 def register(app: typer.Typer) -> None:
@@ -50,6 +51,9 @@ def register(app: typer.Typer) -> None:
         "completion": _("Completion report (返還・廃棄完了報告) with the reconciliation of media."),
         "inspection": _("The MIC inspection form (別紙報告票) for the vendor and each subcontractor."),
         "findings": _("The verifier's findings as a report (検証結果報告)."),
+        "staff": _("Staff list (作業従事者名簿): registration, pledge, training, exit check, no-data statement."),
+        "incident": _("Incident report (事故報告書): each incident, its detailed report and the reporting findings."),
+        "periodic": _("Periodic report (定期報告書): the reports made and whether the contract's cadence was kept."),
         "all": _("Every report."),
     }
     for kind, text in helps.items():

@@ -10,6 +10,9 @@ disposal       廃棄証明書 / 消去証明書, one per medium (``disposal``) 
 completion     返還・廃棄完了報告 (``completion``)                      ``completion``
 inspection     別紙報告票, the MIC form (``inspection``)                ``inspection``
 findings       検証結果報告 (``findings``)                              ``findings``
+staff          作業従事者名簿 (``staff``)                               ``staff``
+incident       事故報告書 (``incidents``)                               ``incident``
+periodic       定期報告書 (``periodic``)                                ``periodic``
 =============  =====================================================  ==========================
 
 :func:`build_reports` returns (file stem, document) pairs; the renderers
@@ -26,16 +29,22 @@ from custody.verify.reports.data import ReportData
 from custody.verify.reports.disposal import build_disposal_certificates
 from custody.verify.reports.document import Document, Lang
 from custody.verify.reports.findings import build_findings
+from custody.verify.reports.incidents import build_incidents
 from custody.verify.reports.inspection import build_inspection
+from custody.verify.reports.periodic import build_periodic
 from custody.verify.reports.register import build_register
+from custody.verify.reports.staff import build_staff
 
-REPORTS = ("register", "disposal", "completion", "inspection", "findings")
+REPORTS = ("register", "disposal", "completion", "inspection", "findings", "staff", "incident", "periodic")
 
 _SINGLE: dict[str, Callable[[ReportData, Lang], Document]] = {
     "register": build_register,
     "completion": build_completion,
     "inspection": build_inspection,
     "findings": build_findings,
+    "staff": build_staff,
+    "incident": build_incidents,
+    "periodic": build_periodic,
 }
 
 

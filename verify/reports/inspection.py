@@ -89,9 +89,10 @@ REFERENCE_ROWS: tuple[FormRow, ...] = (
     FormRow("参考", "Copies only with prior approval", "複製の制限(事前承認)", _codes("copies"), reference=True),
     FormRow("参考", "Incidents", "事故", _codes("incidents"), reference=True),
     FormRow("参考", "Observation at the work location", "作業場所の観測の欠落", _codes("observation"), reference=True),
-    FormRow("参考", "Periodic reporting to the municipality", "委託者への定期報告", _codes("reporting"), reference=True),
-    FormRow("参考", "Workers: changes reported, exit checks, no-data statements", "作業従事者の管理(変更報告・退任確認・"
-            "データ非保持の申告)", _codes("people"), reference=True),
+    FormRow("参考", "Periodic reporting to the municipality", "委託者への定期報告", _codes("reporting"),
+            reference=True),
+    FormRow("参考", "Workers: changes reported, exit checks, no-data statements",
+            "作業従事者の管理(変更報告・退任確認・データ非保持の申告)", _codes("people"), reference=True),
 )
 
 
