@@ -351,6 +351,7 @@ def test_close_after_everything_is_settled_then_nothing_more(w: CliWorld) -> Non
     w.receive("M-2")
     w.ok(*w.return_args("M-1"))
     w.dispose("M-2", "D-1")
+    w.ok("person", "statement", "--no-data-kept", "--statement", "データを保持していません", as_="op-tanaka")
     w.ok("close", "--no-data-remains", "--scope", "work_pcs", "--scope", "backups", "--statement", "残存なし")
     w.refused("media", "receive", "--media-id", "M-3", "--kind", "usb", "--serial", "SN-3", "--receipt-number",
               "R-3", "--from-person", "山田", code="C1", says=("closed",))

@@ -308,7 +308,8 @@ def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close
 # flatter the PDF font-subset cache, verify/reports/fontembed.py).
 _OPERATORS = ("田中 二郎", "鈴木 健太", "高橋 美咲", "伊藤 翔", "渡辺 由紀子", "中村 剛")
 _WITNESSES = ("山田 花子", "小林 誠", "加藤 恵美", "吉田 智之")
-_PLACES = ("第2開発室", "第1作業室（本庁舎3階）", "電算センター 搬出準備室")
+# Every place lies within the contract's work location (本社 第2開発室, C19).
+_PLACES = ("第2開発室", "本社 第2開発室 破砕作業区画（3階）", "本社 第2開発室 搬出準備室")
 _MODELS = (("Buffalo", "RUF3-K32GA"), ("I-O DATA", "EU3-PW/32GR"), ("ELECOM", "MF-ENU3A32GBK"),
            ("Logitec", "LMD-PBR20U3BK"))
 _REMAINS = ("産業廃棄物処理業者 株式会社リサイクル", "廃棄物処理センター（例市清掃局）")
@@ -373,6 +374,7 @@ def build_many(tmp: Path, n: int, *, batch: int = 500, varied: bool = False) -> 
     for media_id in ids[n // 2:]:
         add("media.returned", returned_body(media_id))
     flush()
+    ledger.append("personnel.statement", statement_body("op-tanaka"), signer("op-tanaka"))
     ledger.append("contract.closed", {"statement": {"no_data_remains": True, "scope": ["work_pcs", "backups"]}},
                   RESPONSIBLE)
     return finish(ledger, tmp)
