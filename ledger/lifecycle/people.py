@@ -124,6 +124,10 @@ PERSON_REF_UNKNOWN: Text = (
     "{what} {name} is not registered personnel",
     "{what} {name} は登録された作業者ではありません",
 )
+PERSON_REF_REMOVED: Text = (
+    "{what} {name} was removed at seq {seq} and may no longer handle media",
+    "{what} {name} は seq {seq} で登録を抹消されており、媒体を取り扱えません",
+)
 DO_REGISTER_FIRST: Text = (
     "Register the person first (custody person add).",
     "先に作業者を登録してください(custody person add)。",
@@ -311,7 +315,13 @@ def _check_person_ref(st: LedgerState, e: EventLike, out: _Out, ref: Any, what: 
     """A person given by key name must be registered and active (C9)."""
     if isinstance(ref, str) and ref:
         person = st.people.get(ref)
-        if person is None or not person.active_at(e.seq):
+        if ref == e.actor and (person is None or (person.removed_seq is not None and e.seq > person.removed_seq)):
+            return  # the signer themself: _check_actor reported it already (one finding per cause)
+        if person is not None and person.removed_seq is not None and e.seq > person.removed_seq:
+            # A removed person is told so, not "not registered" (they were).
+            out.add("C9", ERROR, PERSON_REF_REMOVED, todo=DO_ACT_REGISTERED, what=what, name=ref,
+                    seq=person.removed_seq)
+        elif person is None or not person.active_at(e.seq):
             out.add("C9", ERROR, PERSON_REF_UNKNOWN, todo=DO_REGISTER_FIRST, what=what, name=ref)
 
 

@@ -133,3 +133,16 @@ def test_a_genesis_after_the_period_is_found() -> None:
                                         genesis_body()))
     assert codes(found) == ["C23"]
     assert w.state.genesis is not None
+
+
+def test_one_finding_per_cause_and_a_removed_person_is_told_so() -> None:
+    w = World()
+    w.receive()
+    checkout = {"media_id": "M-001", "person": "op-nobody", "purpose": "x"}
+    assert codes(w.try_("media.checked_out", checkout, actor="op-nobody")) == ["C9"]
+    w.ok("personnel.exit_checked", {"key_name": "op-tanaka", "checked_at": iso(w.now), "access_revoked": True,
+                                    "no_data_kept": True})
+    w.ok("personnel.removed", {"key_name": "op-tanaka"})
+    found = w.try_("media.checked_out", {"media_id": "M-001", "person": "op-tanaka", "purpose": "x"})
+    assert [v.code for v in found] == ["C9"] and "removed" in found[0].message_en
+    assert "not registered" not in found[0].message_en
