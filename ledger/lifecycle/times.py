@@ -6,7 +6,7 @@ other or the entry's own time.  Pure.
   the entry itself (an act recorded before it ended), is refused at write; a start before the disposal
   approval was signed or became valid is a fact, recorded and reported;
 * incidents (``incident.reported``): detected after the entry was written, or the municipality notified
-  before the incident was detected, is refused at write.
+  before the incident was detected, is refused at write (each with the same 5 minutes for two clocks).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def _incident(e: EventLike, out: _Out) -> None:
     if detected is not None and at is not None and detected > at + SLACK_MS:
         out.add("C17", ERROR, INCIDENT_TIMES, todo=DO_FIX_INCIDENT_TIMES, field=_FIELDS["detected_at"],
                 value=detected_s, other=_FIELDS["at"], other_value=e.at)
-    elif detected is not None and notified is not None and notified < detected:
+    elif detected is not None and notified is not None and notified < detected - SLACK_MS:
         out.add("C17", ERROR, INCIDENT_TIMES, todo=DO_FIX_INCIDENT_TIMES, field=_FIELDS["notified_at"],
                 value=notified_s, other=_FIELDS["detected_at"], other_value=detected_s)
 
