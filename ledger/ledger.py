@@ -99,7 +99,6 @@ class Ledger:
         from custody.ledger.events import validate_body  # the schemas load only where a ledger is made
 
         validate_body(GENESIS, body)
-        _refuse_ended(origin, body, responsible.name, format_at(clock()))
         if any(path.exists() for path in (paths.config, paths.store, paths.log_key, paths.log_vkey)):
             raise StoreError(
                 _("{path} already holds a ledger; refusing to overwrite it").format(path=root),
@@ -298,13 +297,3 @@ class Ledger:
         self.store.add_checkpoint(size, merged, format_at(self.clock()))
         return size
 
-
-def _refuse_ended(origin: str, body: dict[str, Any], actor: str, at: str) -> None:
-    """A contract whose period has ended cannot start a ledger (C23, docs/spec-rules.md): RuleRefusal, exit 6,
-    before anything is written."""
-    from custody.ledger.lifecycle import Event, apply, new_state
-    from custody.ledger.violation import refusal
-
-    problem = refusal(v for v in apply(new_state(origin), Event(0, GENESIS, at, actor, body)) if v.code == "C23")
-    if problem is not None:
-        raise problem
