@@ -95,6 +95,10 @@ def init(
         ) from None
     # Not the key agent's: it signs entries of the ledger it was unlocked for, and this one does not exist yet.
     responsible = load_signer(key, passphrase_file, agent=False)
+    from custody.ledger.timefmt import format_at, system_clock
+    from custody.ledger.workflow import refuse_ended_contract
+
+    refuse_ended_contract(contract_bytes, responsible.verifier().vkey, responsible.name, format_at(system_clock()))
     secret = passphrase(
         log_passphrase_file, prompt=_("New passphrase for the log key: "), confirm=True,
         env_var="CUSTODY_LOG_PASSPHRASE",

@@ -90,6 +90,13 @@ class Demo:
             return ["--authority", str(self.authority)]
         return ["--integrity-only"]
 
+    def last_seq(self) -> int:
+        """The seq of the ledger's latest entry (to cite it, e.g. an incident's detailed report)."""
+        from custody.ledger.ledger import Ledger
+
+        with Ledger.open(self.ledger, readonly=True) as ledger:
+            return ledger.store.size - 1
+
     def on_ledger(self) -> list[str]:
         return ["--ledger", str(self.ledger), "--log-passphrase-file", str(self.passfile("log"))]
 

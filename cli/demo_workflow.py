@@ -13,6 +13,12 @@ and certificate attachments, returns the other medium against the receiver's
 signed receipt and closes the contract with the municipality's signed completion
 check (custody attest ...).  Every step is
 a real ``custody`` command; a refused one stops the demo.
+
+Along the way: the people added after the work began are reported to the municipality before they act,
+the subcontractor handles only the data its approval covers (印鑑登録原票), seals are followed from the
+receipt to the return, the disposal starts after its approval, an incident (a suspicion) is reported at once
+and followed by its detailed report, a periodic report is made, and before the close every worker signs their
+own statement that they keep no data (docs/spec-rules.md C16-C23).
 """
 
 from __future__ import annotations
@@ -38,6 +44,12 @@ def _at(delta: timedelta = timedelta()) -> str:
     return (datetime.now(UTC).astimezone() + delta).isoformat(timespec="seconds")
 
 
+def _next_second() -> str:
+    """The next whole second: a time no earlier than anything signed so far (an approval's approved_at)."""
+    now = datetime.now(UTC).astimezone()
+    return (now.replace(microsecond=0) + timedelta(seconds=1)).isoformat(timespec="seconds")
+
+
 def workflow_phase(demo: Demo) -> None:
     work = demo.work
     ledger = demo.on_ledger()
@@ -58,11 +70,13 @@ def workflow_phase(demo: Demo) -> None:
     demo.key("sub-yamamoto")
     demo.custody("person", "add", "--vkey", demo.vkeys["op-tanaka"], "--name", "田中 二郎",
                  "--title", "作業従事者", "--pledge-date", "2026-03-27", "--training-date", "2026-03-28",
-                 *resp, *ledger)
+                 "--reported-at", _at(), *resp, *ledger)
     sub_request, sub_approval = work / "subcontract.request.json", work / "subcontract.approval"
     demo.custody("subcontract", "request", "--name", "株式会社データ入力サービス", "--tier", "subcontractor",
-                 "--reason", "移行データの点検作業の繁忙期対応", "--scope", "移行データの点検(作業場所内に限る)",
-                 "--data-handled", "住民基本台帳の氏名・住所の表示のみ", "--safeguards", "特記事項の遵守、誓約書の提出",
+                 "--reason", "移行データの点検作業の繁忙期対応",
+                 "--scope", "印鑑登録原票の移行データの点検(作業場所内に限る)",
+                 "--data-handled", "印鑑登録原票(氏名・住所・印影の表示のみ)",
+                 "--safeguards", "特記事項の遵守、誓約書の提出",
                  "--supervision", "作業責任者が毎日作業を確認し、週次で報告", "--output", str(sub_request),
                  "--key", str(demo.keyfile("resp-sato")), "--ledger", str(demo.ledger))
     demo.custody("approve", "subcontract", "--request", str(sub_request), "--id", "例市再委託承諾-2026-01",
@@ -71,7 +85,7 @@ def workflow_phase(demo: Demo) -> None:
     demo.custody("person", "add", "--vkey", demo.vkeys["sub-yamamoto"], "--name", "山本 三郎",
                  "--organisation", "株式会社データ入力サービス", "--tier", "subcontractor",
                  "--subcontract-id", "例市再委託承諾-2026-01", "--pledge-date", "2026-04-10",
-                 "--training-date", "2026-04-11", *resp, *ledger)
+                 "--training-date", "2026-04-11", "--reported-at", _at(), *resp, *ledger)
 
     # --- receipt (預り証): two media on one receipt ---
     receipt = work / "receipt-R-2026-001.json"
@@ -100,6 +114,20 @@ def workflow_phase(demo: Demo) -> None:
     demo.custody("media", "checkout", "--media-id", "M-002", "--purpose", "印鑑登録原票の移行データ点検",
                  "--workstation", "WS-01", "--seal", "S-0002", *demo.as_("sub-yamamoto"), *ledger)
     demo.custody("media", "checkin", "--media-id", "M-002", "--seal", "S-0102", *demo.as_("sub-yamamoto"), *ledger)
+
+    # --- an incident: the subcontractor's operator finds the storage cabinet unlocked; reported at once,
+    # then the detailed report after the check (special terms 第14) ---
+    detected = _at()
+    demo.custody("incident", "--kind", "suspicion", "--situation", "施錠保管庫Aが無施錠の状態で発見された",
+                 "--detected-at", detected, "--notified-at", _at(), "--place", "本社 第2開発室(入退室管理区画)",
+                 "--status", "open", "--measures", "直ちに施錠し、保管中の媒体と封印番号を確認中",
+                 *resp, *ledger)
+    incident_seq = demo.last_seq()
+    demo.custody("incident", "--kind", "suspicion", "--detail-of", str(incident_seq), "--detected-at", detected,
+                 "--situation", "詳細報告: 最終退室者の施錠漏れ。入退室記録と監視カメラで第三者の入室がないことを確認",
+                 "--media-id", "M-001", "--media-id", "M-002", "--records", "0", "--status", "closed",
+                 "--measures", "全媒体の封印(S-0001、S-0102)に異常なし。退室時の二人確認を手順に追加",
+                 *resp, *ledger)
     demo.custody("media", "checkout", "--media-id", "M-001", "--purpose", "移行データの抽出", "--workstation", "WS-01",
                  "--seal", "S-0001", *tanaka, *ledger)
 
@@ -164,6 +192,7 @@ def workflow_phase(demo: Demo) -> None:
                  "--output", str(d_approval), "--valid-days", "14", "--evidence-due", _at(timedelta(days=21)),
                  *APPROVER, *approver)
     demo.custody("dispose", "approved", "--approval", str(d_approval), *resp, *ledger)
+    started = _next_second()  # the disposal begins once it is approved (C17: judged by the act's own start)
     photo, certificate = work / "M-001-serial.jpg", work / "M-001-certificate.pdf"
     photo.write_bytes(serial_photo("BUF-32G-0012345", "Buffalo", "RUF3-KV32G"))
     certificate.write_bytes(b"%PDF-1.4\n% demo destruction certificate for BUF-32G-0012345\n%%EOF\n")
@@ -173,7 +202,7 @@ def workflow_phase(demo: Demo) -> None:
         "--seen", "媒体 M-001(製造番号 BUF-32G-0012345)が破砕機 HDD-X1 で物理破砕されたことを確認した",
         "--place", "本社 第2開発室(入退室管理区画)", *WITNESS)
     demo.custody("dispose", "record", "--media-id", "M-001", "--certificate-number", "破砕証明-2026-0042",
-                 "--start", _at(timedelta(minutes=-20)), "--end", _at(), "--operator", "op-tanaka",
+                 "--start", started, "--end", _next_second(), "--operator", "op-tanaka",
                  "--witness-attestation", disposal_witness,
                  "--verification-method", "破片の目視確認", "--verifier", "resp-sato",
                  "--validated-by", "山田 花子", "--remains-destination", "産業廃棄物処理業者(マニフェスト番号 A-123)",
@@ -182,10 +211,20 @@ def workflow_phase(demo: Demo) -> None:
     # --- the rest goes back to the municipality; then the completion statement ---
     receipt_note = attest("receipt", "M-002.receipt", "--id", "例市受領-2026-001", "--media-id", "M-002",
                           "--request", "RET-2026-001",
-                          "--seen", "媒体 M-002(製造番号 IOD-1T-0098765)を封印 S-0002 のまま受領した",
+                          "--seen", "媒体 M-002(製造番号 IOD-1T-0098765)を封印 S-0102 のまま受領した",
                           "--place", "例市役所 市民課", *RECEIVER)
     demo.custody("media", "return", "--media-id", "M-002", "--receipt-number", "RET-2026-001",
-                 "--receipt", receipt_note, "--seal", "S-0002", *resp, *ledger)
+                 "--receipt", receipt_note, "--seal", "S-0102", *resp, *ledger)
+    today = datetime.now(UTC).astimezone().date().isoformat()
+    demo.custody("periodic", "record", "--from", "2026-04-01", "--to", today, "--to-person", "山田 花子",
+                 "--summary", ("受領媒体2件(M-001 廃棄済み、M-002 返還済み)、複製1件(消去済み)。"
+                               "事故1件(疑い、詳細報告済み)。"),
+                 *resp, *ledger)
+    # --- before the close: every worker's own statement, signed with their own key (緊急点検 2(3)) ---
+    for person in ("op-tanaka", "sub-yamamoto"):
+        demo.custody("person", "statement", "--no-data-kept", "--scope", "work_pcs", "--scope", "personal_devices",
+                     "--statement", "委託者のデータを業務用PC・私物の機器を含め一切保持していません。",
+                     *demo.as_(person), *ledger)
     demo.custody("status", "--ledger", str(demo.ledger))
     completion = attest("completion", "completion.attestation", "--id", "例市履行確認-2026-017",
                         "--seen", "返還・廃棄完了報告と媒体管理台帳を照合し、"

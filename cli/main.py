@@ -59,7 +59,8 @@ _OWN_COMMANDS = {
     "custody.cli.core": frozenset({"init", "note", "attach", "checkpoint", "export", "prove", "example"}),
     "custody.cli.unlockcmd": frozenset({"unlock", "lock"}),
     "custody.cli.workflow": frozenset({
-        "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "close", "status",
+        "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "periodic", "close",
+        "status",
     }),
     "custody.cli.attestcmd": frozenset({"attest", "inspection", "attestation"}),
     "custody.desk.command": frozenset({"desk"}),

@@ -1,6 +1,6 @@
 """``custody report``: the municipality's reports from a verified evidence bundle.
 
-    custody report register|disposal|completion|inspection|inspection-record|findings|all
+    custody report register|disposal|completion|inspection|inspection-record|findings|staff|incident|periodic|all
         BUNDLE --authority DIR | --integrity-only
         [--format pdf|html|json|csv|xlsx|all ...] [--lang ja|en] [-o DIR] [--json]
         [--calendar era|western] [--issued YYYY-MM-DD] [--document-number PREFIX]
@@ -53,7 +53,8 @@ if TYPE_CHECKING:  # verify.reports imports ReportLab (~75 ms): only `custody re
     from custody.verify.reports.form import FormOptions
     from custody.verify.reports.produce import Produced
 
-KINDS = ("register", "disposal", "completion", "inspection", "inspection-record", "findings")
+KINDS = ("register", "disposal", "completion", "inspection", "inspection-record", "findings", "staff", "incident",
+         "periodic")
 
 
 def register(app: typer.Typer) -> None:
@@ -68,6 +69,9 @@ def register(app: typer.Typer) -> None:
         "inspection-record": _("The municipality's signed inspections (検査記録): checks per party, findings, "
                                "corrective actions and their due dates."),
         "findings": _("The verifier's findings as a report (検証結果報告)."),
+        "staff": _("Staff list (作業従事者名簿): registration, pledge, training, exit check, no-data statement."),
+        "incident": _("Incident report (事故報告書): each incident, its detailed report and the reporting findings."),
+        "periodic": _("Periodic report (定期報告書): the reports made and whether the contract's cadence was kept."),
         "all": _("Every report."),
     }
     for kind, text in helps.items():

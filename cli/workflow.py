@@ -82,6 +82,10 @@ def _command_tree() -> CommandTree:
             ("add", _("Register a person and their key (personnel.registered)."), person_add),
             ("change", _("Change a registered person's details (personnel.changed)."), person_change),
             ("remove", _("Remove a person; their key stops signing (personnel.removed)."), person_remove),
+            ("exit-check", _("Record a leaver's exit check before the removal (personnel.exit_checked)."),
+             person_exit_check),
+            ("statement", _("Sign your own statement that you keep no data, with your own key (personnel.statement)."),
+             person_statement),
             ("list", _("List the registered people."), person_list),
         ]),
         "subcontract": (_("Subcontracting with the municipality's approval (special terms 第8-2)."), [
@@ -126,7 +130,11 @@ def _command_tree() -> CommandTree:
             ("subcontract", _("Approve a subcontract application."), approve_subcontract),
         ]),
         "incident": (None, [
-            ("incident", _("Record an incident: lost, stolen, leak, suspicion, found (never refused)."), incident),
+            ("incident", _("Record an incident or its detailed report: lost, stolen, leak, suspicion, found."),
+             incident),
+        ]),
+        "periodic": (_("Periodic reports to the municipality (定期報告, special terms 3(6))."), [
+            ("record", _("Record a periodic report made to the municipality (report.periodic)."), periodic_record),
         ]),
         "close": (None, [
             ("close", _("Record the completion statement; refused while any medium is outstanding."), close),
@@ -603,6 +611,8 @@ def person_add(
     subcontract_id: str | None = _opt(None, "--subcontract-id",
                                       help_text=_("For subcontractor staff: the recorded subcontract approval id.")),
     host: str | None = _opt(None, "--host", help_text=_("For an agent key: the machine it runs on.")),
+    reported_at: str | None = _opt(None, "--reported-at", help_text=_(
+        "When the municipality was told of this person (required before a person added after the work began acts).")),
     remarks: str | None = remarks_option(),
     from_file: str | None = from_file_option(),
     ledger_dir: str = ledger_option(),
@@ -616,6 +626,7 @@ def person_add(
             "vkey": _vkey_from(vkey, vkey_from), "name": name, "organisation": organisation, "title": title,
             "contact": contact, "tier": tier, "role": role, "employment": employment, "pledge_date": pledge_date,
             "training_date": training_date, "subcontract_id": subcontract_id, "host": host, "remarks": remarks,
+            "reported_at": reported_at,
         })
         body.setdefault("tier", "vendor")
         body.setdefault("role", "operator")
@@ -661,7 +672,7 @@ def person_change(
         "employment": employment, "pledge_date": pledge_date, "training_date": training_date,
         "subcontract_id": subcontract_id,
     })
-    if not changes:
+    if not changes and reported_at is None:
         raise UsageError(_("Nothing to change: give at least one of the options."))
     body = _merge({"key_name": key_name, "changes": changes}, {
         "reason": reason, "approval_reference": approval_reference, "reported_at": reported_at,
@@ -682,6 +693,51 @@ def person_remove(
     body = _merge({"key_name": key_name}, {"reason": reason})
     _run(ledger_dir, key, passphrase_file, log_passphrase_file,
          lambda s: s.act("personnel.removed", body, json_out))
+
+
+def person_exit_check(
+    key_name: str = typer.Argument(..., help=_("The leaver's key name.")),
+    checked_at: str | None = _opt(None, "--checked-at", help_text=_("When the check was made (default: now).")),
+    returned: list[str] = _opt([], "--returned", help_text=_("What the leaver handed back, e.g. 入館証 (repeatable).")),
+    access_revoked: bool = _opt(False, "--access-revoked",
+                                help_text=_("The leaver's accounts and access rights are removed.")),
+    no_data_kept: bool = _opt(False, "--no-data-kept", help_text=_("The leaver keeps no data (checked).")),
+    remarks: str | None = remarks_option(),
+    ledger_dir: str = ledger_option(),
+    key: str | None = key_option(),
+    passphrase_file: str | None = passphrase_file_option(),
+    log_passphrase_file: str | None = log_passphrase_option(),
+    json_out: bool = json_option(),
+) -> None:
+    body = _merge({"key_name": key_name, "checked_at": checked_at or _now(), "access_revoked": access_revoked,
+                   "no_data_kept": no_data_kept}, {"returned": returned or None, "remarks": remarks})
+    _run(ledger_dir, key, passphrase_file, log_passphrase_file,
+         lambda s: s.act("personnel.exit_checked", body, json_out))
+
+
+def person_statement(
+    statement: str = _opt(..., "--statement", help_text=_("The statement in words.")),
+    no_data_kept: bool = _opt(False, "--no-data-kept",
+                              help_text=_("State that you keep none of the municipality's data (required).")),
+    scope: list[str] = _opt([], "--scope", help_text=_(
+        "What you checked: work_pcs, development_machines, servers, backups, mail, paper, personal_devices, "
+        "other (repeatable).")),
+    remarks: str | None = remarks_option(),
+    ledger_dir: str = ledger_option(),
+    key: str | None = key_option(),
+    passphrase_file: str | None = passphrase_file_option(),
+    log_passphrase_file: str | None = log_passphrase_option(),
+    json_out: bool = json_option(),
+) -> None:
+    if not no_data_kept:
+        raise UsageError(_("A statement says that you keep no data: give --no-data-kept."))
+
+    def build(s: _Session) -> None:
+        body = _merge({"key_name": s.signer.name, "no_data_kept": True, "statement": statement},
+                      {"scope": scope or None, "remarks": remarks})
+        s.act("personnel.statement", body, json_out)
+
+    _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
 
 
 def _tier_label(tier: str) -> str:
@@ -2037,6 +2093,8 @@ def incident(
     police_reference: str | None = _opt(None, "--police-reference", help_text=_("Police reference.")),
     incident_status: str | None = _opt(None, "--status", help_text=_("open, contained or closed.")),
     measures: str | None = _opt(None, "--measures", help_text=_("Measures taken.")),
+    detail_of: int | None = _opt(None, "--detail-of", help_text=_(
+        "For the detailed report of an incident: the seq of its first report.")),
     remarks: str | None = remarks_option(),
     attach: list[str] = attach_option(),
     ledger_dir: str = ledger_option(),
@@ -2053,8 +2111,40 @@ def incident(
             "notified_at": notified_at, "media_ids": media_ids or None, "items": _items(items, s.state) or None,
             "records": records, "encrypted": encrypted, "place": place, "police_report": police,
             "status": incident_status, "measures": measures, "remarks": remarks, "attachments": s.files(attach),
+            "detail_of": detail_of,
         })
         s.act("incident.reported", body, json_out)
+
+    _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
+
+
+def periodic_record(
+    period_from: str = _opt(..., "--from", help_text=_("First day of the period reported (YYYY-MM-DD).")),
+    period_to: str = _opt(..., "--to", help_text=_("Last day of the period reported (YYYY-MM-DD).")),
+    summary: str = _opt(..., "--summary", help_text=_("What was reported: the work, the media, incidents.")),
+    to_person: str = _opt(..., "--to-person", help_text=_("Reported to: the municipality's person.")),
+    to_org: str | None = _opt(None, "--to-org", help_text=_("Reported to: organisation (default: municipality).")),
+    submitted_at: str | None = _opt(None, "--submitted-at", help_text=_("When it was submitted (default: now).")),
+    remarks: str | None = remarks_option(),
+    attach: list[str] = attach_option(),
+    ledger_dir: str = ledger_option(),
+    key: str | None = key_option(),
+    passphrase_file: str | None = passphrase_file_option(),
+    log_passphrase_file: str | None = log_passphrase_option(),
+    json_out: bool = json_option(),
+) -> None:
+    def build(s: _Session) -> None:
+        state = s.state
+        counts = state.counts()
+        incidents = sum(1 for i in state.incidents if i.get("kind") != "found")
+        body = _merge({
+            "period": {"from": period_from, "to": period_to},
+            "submitted_to": {"organisation": to_org or _municipality_name(state) or "-", "person": to_person},
+            "summary": summary, "submitted_at": submitted_at or _now(),
+            # The register as reported (ledger/lifecycle/state.py counts) and the ledger's size at the report.
+            "media": counts, "checkpoint": {"size": state.last_seq + 1}, "incidents": incidents,
+        }, {"remarks": remarks, "attachments": s.files(attach)})
+        s.act("report.periodic", body, json_out)
 
     _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
 

@@ -253,6 +253,19 @@ def parse_contract(data: bytes, *, responsible_vkey: str) -> tuple[str, dict[str
             raise SchemaError(_("contract file: 'contract.inspection_interval_months' must be 1 to 120"),
                               field="contract.inspection_interval_months")
         body["inspection_interval_months"] = interval
+    reporting = doc.get("reporting", {})
+    if not isinstance(reporting, dict):
+        raise SchemaError(_("contract file: 'reporting' must be a table"), field="reporting")
+    duties = {}
+    for key in ("incident_hours", "incident_detail_days", "periodic_days"):
+        if key in reporting:
+            value = reporting[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise SchemaError(_("contract file: {field} must be a count").format(field=f"reporting.{key}"),
+                                  field="reporting")
+            duties[key] = value
+    if duties:
+        body["reporting"] = duties  # the contract's reporting duties (C21, C22); the rules' defaults otherwise
     if body["period"]["end"] < body["period"]["start"]:
         raise SchemaError(_("contract file: the period ends before it starts"), field="contract.end")
     return origin, body

@@ -33,6 +33,8 @@ CONTRACT_TYPES = (
     "subcontract.approved",
     "key.rotated",
     "key.revoked",
+    "personnel.exit_checked",
+    "personnel.statement",
 )
 #: Media, incidents, inspections and the municipality's other acts, closing, notes.
 MEDIA_TYPES = (
@@ -49,7 +51,9 @@ MEDIA_TYPES = (
     "media.disposed",
     "media.returned",
 )
-RECORD_TYPES = ("incident.reported", "inspection.recorded", "attestation.recorded", "contract.closed", "note.recorded")
+RECORD_TYPES = ("incident.reported", "inspection.recorded", "attestation.recorded", "report.periodic",
+                "contract.closed",
+                "note.recorded")
 #: Observed and signed by the work-location agent.
 AGENT_TYPES = (
     "agent.started",

@@ -296,3 +296,4 @@ class Ledger:
         merged = add_signatures(ours, list(parsed.signatures))
         self.store.add_checkpoint(size, merged, format_at(self.clock()))
         return size
+

@@ -143,12 +143,11 @@ def refusal(violations: Iterable[Violation]) -> RuleRefusal | None:
         return None
     if len(refused) == 1:
         return refused[0].to_refusal()
-    lines, missing, todo = [], [], []
+    # Each violation with its own missing item and next step beside it (docs/spec.md §13.4): with several, a
+    # list of the missing items apart from the messages would leave the reader to pair them up.
+    lines = []
     for v in refused:
         m, mi, t = v.texts()
         lines.append(f"[{v.code}] {m}")
-        if mi and mi not in missing:
-            missing.append(mi)
-        if t and t not in todo:
-            todo.append(t)
-    return RuleRefusal(refused[0].code, "\n".join(lines), missing="\n".join(missing), todo="\n".join(todo))
+        lines.extend(f"    {x}" for x in (mi, t) if x)
+    return RuleRefusal(refused[0].code, "\n".join(lines))

@@ -515,3 +515,21 @@ def attachment_ref(data: bytes, name: str, **extra: Any) -> dict[str, Any]:
     ref: dict[str, Any] = {"attachment": hashlib.sha256(data).hexdigest(), "name": name, "size": len(data)}
     ref.update(extra)
     return ref
+
+
+def refuse_ended_contract(contract_toml: bytes, responsible_vkey: str, actor: str, at: str) -> None:
+    """A contract whose period has ended cannot start a ledger (C23, docs/spec-rules.md): RuleRefusal (exit 6)
+    before anything is written (``custody init``).  A contract file that does not parse is left to
+    ``Ledger.create``, which says why."""
+    from custody.ledger.contract import parse_contract
+    from custody.ledger.errors import SchemaError
+    from custody.ledger.violation import refusal
+
+    try:
+        origin, body = parse_contract(contract_toml, responsible_vkey=responsible_vkey)
+    except SchemaError:
+        return
+    found = apply(new_state(origin), Event(0, "contract.opened", at, actor, body))
+    problem = refusal(v for v in found if v.code == "C23")
+    if problem is not None:
+        raise problem

@@ -79,6 +79,10 @@ name = "本社 第2開発室"
 takeout = true
 copy = true
 subcontracting = true
+
+# Periodic reports (C22) are tested on their own; these contracts run months of ledger time without them.
+[reporting]
+periodic_days = 400
 """
 
 

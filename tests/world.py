@@ -63,6 +63,9 @@ def genesis_body(*, my_number: bool = True, takeout: bool = True, copy: bool = T
             "vkey": RESPONSIBLE.verifier().vkey, "pledge_date": "2026-03-20", "training_date": "2026-03-25",
         },
         "log_vkey": LOG.verifier().vkey,
+        # Periodic reports (C22) are tested on their own (tests/ledger/test_duties.py); the other tests run
+        # months of ledger time without them.
+        "reporting": {"periodic_days": 400},
     }
 
 
@@ -73,7 +76,8 @@ def person_body(name: str, *, tier: str = "vendor", role: str = "operator", orga
         "tier": tier, "role": role,
     }
     if role != "agent":
-        body.update(pledge_date="2026-03-28", training_date="2026-03-29")
+        # reported_at: a change of staff is reported to the municipality before the person acts (C23).
+        body.update(pledge_date="2026-03-28", training_date="2026-03-29", reported_at="2026-04-01T08:00:00+09:00")
     else:
         body["host"] = "ws-01"
     if subcontract_id:
@@ -149,7 +153,7 @@ def approval_body(kind: str, approval_id: str, media_ids: list[str], *, serials:
     elif kind == "subcontract":
         body.update(media=[], subcontractor={
             "name": "株式会社下請", "tier": "subcontractor", "reason": "繁忙期の入力作業",
-            "scope": "データ入力", "data_handled": "住民基本台帳の氏名・住所", "safeguards": "特記事項の遵守",
+            "scope": "データ入力", "data_handled": "住民基本台帳の氏名・住所(個人番号を含む)", "safeguards": "特記事項の遵守",
             "supervision": "週次報告と実地確認",
         })
     body.update(over)
@@ -196,7 +200,7 @@ def disposed_body(media_id: str, serial: str, approval_id: str = "D-1", **over: 
         "certificate_number": "C-0001", "approval_id": approval_id, "media_id": media_id, "serial": serial,
         "make": "Buffalo", "model": "RUF3-K32GA", "backup": {"made": False},
         "method": {"category": "destroy", "technique": "shred", "tool": {"name": "shredder X-1"}},
-        "start": "2026-05-01T10:00:00+09:00", "end": "2026-05-01T10:30:00+09:00", "place": "第2開発室",
+        "start": "2026-04-01T09:00:00+09:00", "end": "2026-04-01T09:00:30+09:00", "place": "第2開発室",
         "operator": person, "responsible": person,
         "witness": {"name": "山田 花子", "organisation": "例市", "title": "主査"},
         "verification": {"method": "visual inspection of fragments", "result": "pass", "verifier": "resp-sato"},
@@ -208,8 +212,15 @@ def disposed_body(media_id: str, serial: str, approval_id: str = "D-1", **over: 
 
 
 def returned_body(media_id: str) -> dict[str, Any]:
-    return {"media_id": media_id, "receipt": {**receipt("RET-001"), "items": [
+    handover = {k: v for k, v in receipt("RET-001").items() if k != "seals"}  # seals: tests/ledger/test_duties.py
+    return {"media_id": media_id, "receipt": {**handover, "items": [
         {"name": "住民基本台帳", "media_name": "USBメモリ", "media_id": media_id, "quantity": 1}]}}
+
+
+def statement_body(key_name: str) -> dict[str, Any]:
+    """A person's own no-data statement (personnel.statement, C23)."""
+    return {"key_name": key_name, "no_data_kept": True, "statement": "委託者のデータを一切保持していません。",
+            "scope": ["work_pcs", "personal_devices"]}
 
 
 def closed_body() -> dict[str, Any]:
@@ -313,7 +324,20 @@ class World:
         self.ok("disposal.approved", {"approval": approve("dispose", approval_id, media_ids, **over)})
 
     def dispose(self, media_id: str = "M-001", serial: str = "SN-001", approval_id: str = "D-1") -> None:
-        self.ok("media.disposed", disposed_body(media_id, serial, approval_id))
+        # The act's own times lie before the entry (C17): it started and ended in the minute before it was recorded.
+        self.ok("media.disposed", disposed_body(media_id, serial, approval_id, start=iso(self.now),
+                                                end=iso(self.now + timedelta(seconds=30))))
+
+    def statements(self) -> None:
+        """Every registered person but the responsible signs their own no-data statement (C23)."""
+        for person in list(self.state.people.values()):
+            if person.role not in ("agent", "responsible"):
+                self.ok("personnel.statement", statement_body(person.key_name), actor=person.key_name)
+
+    def close(self) -> None:
+        """The statements, then contract.closed (refused while anything is outstanding)."""
+        self.statements()
+        self.ok("contract.closed", closed_body())
 
     def fresh(self, prefix: str) -> str:
         self._approvals += 1

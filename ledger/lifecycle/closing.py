@@ -82,6 +82,8 @@ SETTLING_AFTER_CLOSE = frozenset(
 
 def _h_incident(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     body = e.body
+    if isinstance(body.get("detail_of"), int):
+        return  # the detailed report of an incident reported before: one finding per cause (C21 follows it)
     kind = _s(body, "kind") or "other"
     media_ids = _ids(body, "media_ids")
     severity = {"lost": ERROR, "stolen": ERROR, "leak": ERROR, "found": INFO}.get(kind, WARNING)

@@ -6,7 +6,21 @@ from __future__ import annotations
 
 from custody.ledger.errors import RuleRefusal
 from custody.ledger.events import validate_body
-from custody.ledger.lifecycle import attestations, copies, disposal, observation, people, storage, takeout
+from custody.ledger.lifecycle import (
+    attestations,
+    copies,
+    disposal,
+    observation,
+    people,
+    places,
+    reporting,
+    scope,
+    seals,
+    staff,
+    storage,
+    takeout,
+    times,
+)
 from custody.ledger.lifecycle import closing as closing_rules
 from custody.ledger.lifecycle.closing import _after_close
 from custody.ledger.lifecycle.fields import _d, _ms, _s
@@ -26,7 +40,14 @@ _HANDLERS: dict[str, Handler] = {
     **closing_rules.HANDLERS,
     **observation.HANDLERS,
     **attestations.HANDLERS,
+    **reporting.HANDLERS,
+    **staff.HANDLERS,
 }
+
+#: Rules that watch every entry after the genesis, after its own handler (C16-C19, C21, C23).  They read only
+#: what the handler does not change (so ``check`` and ``apply`` find the same); ``reporting.note_anomalies``
+#: runs last: it keeps the anomalies the entry's findings show, awaiting an incident (C21).
+_WATCHERS: tuple[Handler, ...] = (scope.watch, times.watch, seals.watch, places.watch, reporting.watch, staff.watch)
 
 
 #: Every compliance rule code, C1 first, from the family that raises it (a new code: its family's CODES).
@@ -34,7 +55,8 @@ RULE_CODES: dict[str, RuleCode] = {
     rc.code: rc
     for rc in sorted(
         (*people.CODES, *takeout.CODES, *copies.CODES, *disposal.CODES, *observation.CODES, *closing_rules.CODES,
-         *attestations.CODES),
+         *attestations.CODES, *scope.CODES, *times.CODES, *seals.CODES, *places.CODES, *reporting.CODES,
+         *staff.CODES),
         key=lambda rc: int(rc.code[1:]),
     )
 }
@@ -66,7 +88,7 @@ def precheck(state: LedgerState, entry: EventLike) -> list[Violation]:
     if entry.type == "contract.closed" and state.closed is None:
         when = _ms(entry.at)
         if when is not None:
-            found.extend(_end_rules(state, when, closing=True, seq=entry.seq))
+            found.extend(_end_rules(state, when, closing=True, seq=entry.seq, closer=entry.actor))
     return found
 
 
@@ -93,6 +115,8 @@ def _run(st: LedgerState, e: EventLike, out: _Out, *, commit: bool) -> None:
                     key_name, _s(responsible, "name"), _s(responsible, "organisation"), "vendor", "responsible",
                     e.seq,
                 )
+        if st.genesis is not None:
+            staff.genesis(st, e, out, commit)
     else:
         _check_actor(st, e, out)
         if st.closed is not None and e.type not in _AGENT:
@@ -103,6 +127,9 @@ def _run(st: LedgerState, e: EventLike, out: _Out, *, commit: bool) -> None:
         handler = _HANDLERS.get(e.type)
         if handler is not None:
             handler(st, e, out, commit)
+        for watch in _WATCHERS:
+            watch(st, e, out, commit)
+        reporting.note_anomalies(st, e, out, commit)
     if commit:
         st.last_seq = e.seq
         st.last_at = e.at
@@ -134,7 +161,8 @@ def finish(state: LedgerState, *, now_or_close: str | None = None) -> list[Viola
     return _end_rules(state, when, closing=closing, seq=None)
 
 
-def _end_rules(st: LedgerState, when: int, *, closing: bool, seq: int | None) -> list[Violation]:
+def _end_rules(st: LedgerState, when: int, *, closing: bool, seq: int | None,
+               closer: str | None = None) -> list[Violation]:
     """Each medium gets at most one of C4, C8, C6 and C1, in that order (``finish``)."""
     out = _Out(seq)
     blocks = seq is not None  # from precheck(contract.closed): what is still open blocks closing
@@ -150,9 +178,11 @@ def _end_rules(st: LedgerState, when: int, *, closing: bool, seq: int | None) ->
             closing_rules.end_medium_open(out, m, blocks=blocks)
     if not blocks:
         observation.end_observation(st, out, when)
+        reporting.end_reporting(st, out, when, closing=closing)
     attestations.end_inspections(st, out, when, closing=closing, blocks=blocks)
     if closing:
         closing_rules.c15(st, out, blocks)
+        staff.end_statements(st, out, closer=closer, blocks=blocks)
     return out.items
 
 

@@ -10,7 +10,7 @@ from custody.ledger import rule_texts as txt
 from custody.ledger.lifecycle.fields import _d, _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import AgentView, LedgerState, _cover
-from custody.ledger.media import GONE, IN_STORAGE, LOST, Medium
+from custody.ledger.media import CHECKED_OUT, GONE, IN_STORAGE, LOST, TAKEN_OUT, Medium
 from custody.ledger.rule_texts import Text, fill, state_text
 from custody.ledger.violation import ERROR, WARNING
 
@@ -92,6 +92,12 @@ GAP_SLACK_MS = 1_000
 MAX_PENDING_WRITES = 10_000  # uncovered write batches kept per medium; beyond, only counted
 
 
+def gap_severity(st: LedgerState) -> str:
+    """C13 is an error while a medium is out of locked storage (checked out or taken out: nobody observed
+    what was done with it), else a warning (docs/spec-rules.md)."""
+    return ERROR if any(m.state in (CHECKED_OUT, TAKEN_OUT) for m in st.media.values()) else WARNING
+
+
 def _alive(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     """Every agent entry shows its agent alive; a silence longer than its allowed gap is C13.
 
@@ -108,7 +114,7 @@ def _alive(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         return
     silence = when - agent.last_ms
     if agent.running and silence > agent.allowed_ms + GAP_SLACK_MS and e.type != "observation.gap":
-        out.add("C13", WARNING, AGENT_SILENT, todo=DO_CHECK_AGENT, blocking=False, actor=e.actor,
+        out.add("C13", gap_severity(st), AGENT_SILENT, todo=DO_CHECK_AGENT, blocking=False, actor=e.actor,
                 s=silence // 1000, a=agent.allowed_ms // 1000)
     if commit:
         if silence > 0:
@@ -138,7 +144,7 @@ def _h_agent_stopped(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> 
 
 def _h_gap(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     seconds = e.body.get("gap_seconds")
-    out.add("C13", WARNING, GAP_REPORTED, todo=DO_EXPLAIN_GAP, blocking=False, actor=e.actor,
+    out.add("C13", gap_severity(st), GAP_REPORTED, todo=DO_EXPLAIN_GAP, blocking=False, actor=e.actor,
             last=_s(e.body, "last_heartbeat") or "-", s=seconds if isinstance(seconds, int) else "-")
     _alive(st, e, out, commit)
 
@@ -221,7 +227,7 @@ def end_observation(st: LedgerState, out: _Out, when: int) -> None:
     if st.closed is None:
         for agent in st.agents.values():
             if agent.running and when - agent.last_ms > agent.allowed_ms + GAP_SLACK_MS:
-                out.add("C13", WARNING, AGENT_QUIET, todo=DO_CHECK_RUNNING, blocking=False,
+                out.add("C13", gap_severity(st), AGENT_QUIET, todo=DO_CHECK_RUNNING, blocking=False,
                         actor=agent.actor, s=(when - agent.last_ms) // 1000, seq=agent.last_seq)
 
 

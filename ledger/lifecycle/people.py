@@ -124,6 +124,10 @@ PERSON_REF_UNKNOWN: Text = (
     "{what} {name} is not registered personnel",
     "{what} {name} は登録された作業者ではありません",
 )
+PERSON_REF_REMOVED: Text = (
+    "{what} {name} was removed at seq {seq} and may no longer handle media",
+    "{what} {name} は seq {seq} で登録を抹消されており、媒体を取り扱えません",
+)
 DO_REGISTER_FIRST: Text = (
     "Register the person first (custody person add).",
     "先に作業者を登録してください(custody person add)。",
@@ -144,7 +148,8 @@ VENDOR_TIER_OTHER_COMPANY: Text = (
 
 
 RESPONSIBLE_ONLY_TYPES = frozenset(
-    {"personnel.registered", "personnel.changed", "personnel.removed", "subcontract.approved", "contract.closed"}
+    {"personnel.registered", "personnel.changed", "personnel.removed", "subcontract.approved", "contract.closed",
+     "personnel.exit_checked", "report.periodic"}
 )
 
 
@@ -154,6 +159,8 @@ def _check_actor(st: LedgerState, e: EventLike, out: _Out) -> None:
         out.add("C9", ERROR, ACTOR_UNKNOWN, missing=NEED_REGISTRATION, todo=DO_REGISTER, actor=e.actor)
         return
     if person.removed_seq is not None and e.seq > person.removed_seq:
+        if e.type == "personnel.statement":
+            return  # a leaver may still sign their own no-data statement (C23)
         out.add("C9", ERROR, ACTOR_REMOVED, todo=DO_ACT_REGISTERED, actor=e.actor, seq=person.removed_seq)
         return
     agent_event = e.type in _AGENT
@@ -260,7 +267,7 @@ def _h_changed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         out.add("C9", WARNING, NEW_RESPONSIBLE, missing=NEED_APPROVAL_REFERENCE, todo=DO_KEEP_APPROVAL,
                 blocking=False)
     if commit:
-        for name in ("name", "organisation", "tier", "role", "subcontract_id", "employment"):
+        for name in ("name", "organisation", "tier", "role", "subcontract_id", "employment"):  # reported_at: C23
             if _s(changes, name):
                 setattr(person, name, _s(changes, name))
 
@@ -308,7 +315,13 @@ def _check_person_ref(st: LedgerState, e: EventLike, out: _Out, ref: Any, what: 
     """A person given by key name must be registered and active (C9)."""
     if isinstance(ref, str) and ref:
         person = st.people.get(ref)
-        if person is None or not person.active_at(e.seq):
+        if ref == e.actor and (person is None or (person.removed_seq is not None and e.seq > person.removed_seq)):
+            return  # the signer themself: _check_actor reported it already (one finding per cause)
+        if person is not None and person.removed_seq is not None and e.seq > person.removed_seq:
+            # A removed person is told so, not "not registered" (they were).
+            out.add("C9", ERROR, PERSON_REF_REMOVED, todo=DO_ACT_REGISTERED, what=what, name=ref,
+                    seq=person.removed_seq)
+        elif person is None or not person.active_at(e.seq):
             out.add("C9", ERROR, PERSON_REF_UNKNOWN, todo=DO_REGISTER_FIRST, what=what, name=ref)
 
 

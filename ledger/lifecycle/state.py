@@ -15,7 +15,7 @@ from custody.ledger.note import Verifier
 if TYPE_CHECKING:  # custody.ledger.approval is imported where an approval is read (approval_body)
     from custody.ledger.approval import Approval, ApprovalBody, ApprovalProblem
 
-STATE_FORMAT = "custody/lifecycle-state/v1"
+STATE_FORMAT = "custody/lifecycle-state/v3"
 
 
 PERIOD_END_TIME = "T23:59:59.999+09:00"  # the contract period's last day ends at midnight JST
@@ -116,7 +116,8 @@ class LedgerState:
     covered so far), ``write_cover`` (media id -> ``[[from_ms, until_ms,
     approved_ms, approval id], ...]``), ``receipts`` (number -> declared
     quantity and records, media recorded), ``alerts`` (code -> count),
-    ``closed`` (``{"seq", "at"}``), ``genesis`` (the contract.opened body).
+    ``closed`` (``{"seq", "at"}``), ``genesis`` (the contract.opened body), ``duties`` (what the rules C16-C23
+    keep: seals, places, reports, anomalies awaiting an incident, people's acts and statements).
     """
 
     def __init__(self, origin: str) -> None:
@@ -147,6 +148,8 @@ class LedgerState:
         self.write_cover: dict[str, list[list[Any]]] = {}
         self.receipts: dict[str, dict[str, Any]] = {}
         self.alerts: dict[str, int] = {}
+        # The duties of C16-C23 (ledger/lifecycle/duties.py): JSON-compatible, one key per rule family.
+        self.duties: dict[str, Any] = {}
         # Derived, not serialised: indexes and caches.
         self._serials: dict[str, str] = {}
         self._uuids: dict[str, str] = {}
@@ -249,6 +252,7 @@ class LedgerState:
             "write_cover": _copy(self.write_cover),
             "receipts": _copy(self.receipts),
             "alerts": dict(self.alerts),
+            "duties": _copy(self.duties),
         }
 
     @classmethod
@@ -269,7 +273,7 @@ class LedgerState:
         st.disposals = {d["id"]: Disposal(**d) for d in doc["disposals"]}
         st.agents = {a["actor"]: AgentView(**a) for a in doc["agents"]}
         for name in ("incidents", "inspections", "observed", "pending_writes", "pending_overflow", "write_cover",
-                     "receipts", "alerts"):
+                     "receipts", "alerts", "duties"):
             setattr(st, name, doc[name])
         st.attested = {**new_attested(), **doc.get("attested", {})}
         for m in st.media.values():

@@ -14,7 +14,7 @@ from custody.cli.demo_reports import reports_phase
 from tests.cli.conftest import Custody
 from tests.verify.reports.scenario import Built, build, make_authority
 
-KINDS = ("register", "disposal", "completion", "inspection", "findings")
+KINDS = ("register", "disposal", "completion", "inspection", "findings", "staff", "incident", "periodic")
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,8 @@ def test_all_reports_every_format(custody: Custody, clean_case: tuple[Built, Pat
     names = sorted(p.name for p in out.iterdir())
     expected = sorted([*(f"{stem}.ja.{fmt}" for stem in ("register", "disposal-M-001", "disposal-V-001",
                                                           "disposal-C-001", "completion", "inspection",
-                                                          "inspection-record", "findings")
+                                                          "inspection-record", "findings", "staff", "incident",
+                                                          "periodic")
                          for fmt in ("pdf", "html", "json")),
                        # the tables for Excel: a workbook per report that has tables, a CSV per table
                        *(f"{stem}.ja.xlsx" for stem in ("register", "completion", "inspection", "findings")),
@@ -100,7 +101,7 @@ def test_errors_still_write_reports_and_exit_3(custody: Custody, bad_case: tuple
                   "--lang", "ja")
     assert run.code == 3
     assert (tmp_path / "inspection.ja.pdf").is_file()
-    assert "7 error(s)" in run.stderr and "Exit status 3" in run.stderr
+    assert "8 error(s)" in run.stderr and "Exit status 3" in run.stderr
     assert "有限会社孫請" in _text(tmp_path / "inspection.ja.pdf")
 
 
@@ -111,7 +112,7 @@ def test_json_summary(custody: Custody, bad_case: tuple[Built, Path], tmp_path: 
     assert run.code == 3
     doc = json.loads(run.stdout)
     assert doc["ok"] is False and doc["lang"] == "ja" and doc["formats"] == ["pdf", "json"]
-    assert doc["findings"] == {"error": 7, "warning": 0, "info": 0}
+    assert doc["findings"] == {"error": 8, "warning": 0, "info": 0}
     assert sorted(Path(p).name for p in doc["reports"]) == sorted(
         f"disposal-{m}.ja.{f}" for m in ("M-001", "V-001", "C-001") for f in ("pdf", "json"))
 

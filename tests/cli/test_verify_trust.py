@@ -207,8 +207,9 @@ def test_integrity_only_every_report_carries_the_banner(world: World, custody: C
     summary = json.loads(run.stdout)
     assert summary["trust"] == "unchecked" and summary["ok"] is True
     documents = sorted(out.glob("*.ja.json"))
-    assert [p.name for p in documents] == ["completion.ja.json", "findings.ja.json", "inspection-record.ja.json",
-                                           "inspection.ja.json", "register.ja.json"]
+    assert [p.name for p in documents] == ["completion.ja.json", "findings.ja.json", "incident.ja.json",
+                                           "inspection-record.ja.json", "inspection.ja.json", "periodic.ja.json",
+                                           "register.ja.json", "staff.ja.json"]
     for path in documents:
         doc = json.loads(path.read_bytes())["document"]
         assert doc["banner"].startswith("未確認: 自治体の信頼ストアで未確認です。"), path.name

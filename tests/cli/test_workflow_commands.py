@@ -40,7 +40,7 @@ def test_subcontractor_without_approval_is_refused(w: CliWorld) -> None:
 
 def _subcontract(w: CliWorld, approval_id: str = "SC-1", *, by: str = "city-approver") -> Path:
     request = w.request("subcontract", "--name", "株式会社下請", "--reason", "繁忙期対応", "--scope", "データ点検",
-                        "--data-handled", "氏名・住所", "--safeguards", "特記事項の遵守", "--supervision", "週次報告",
+                        "--data-handled", "印鑑登録原票の氏名・住所", "--safeguards", "特記事項の遵守", "--supervision", "週次報告",
                         name=approval_id, as_="resp-sato")
     return w.approve("subcontract", request, approval_id, by=by)
 
@@ -74,6 +74,7 @@ def test_sub_subcontractor_needs_its_own_approval(w: CliWorld) -> None:
 
 def test_removed_person_is_refused(w: CliWorld) -> None:
     w.receive("M-1")
+    w.ok("person", "exit-check", "op-tanaka", "--access-revoked", "--no-data-kept", "--returned", "入館証")
     w.ok("person", "remove", "op-tanaka", "--reason", "異動")
     w.refused("media", "checkout", "--media-id", "M-1", "--purpose", "作業", as_="op-tanaka",
               code="C9", says=("removed",))
@@ -351,6 +352,7 @@ def test_close_after_everything_is_settled_then_nothing_more(w: CliWorld) -> Non
     w.receive("M-2")
     w.ok(*w.return_args("M-1"))
     w.dispose("M-2", "D-1")
+    w.ok("person", "statement", "--no-data-kept", "--statement", "データを保持していません", as_="op-tanaka")
     w.ok("close", "--no-data-remains", "--scope", "work_pcs", "--scope", "backups", "--statement", "残存なし")
     w.refused("media", "receive", "--media-id", "M-3", "--kind", "usb", "--serial", "SN-3", "--receipt-number",
               "R-3", "--from-person", "山田", code="C1", says=("closed",))

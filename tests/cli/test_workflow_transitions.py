@@ -33,7 +33,7 @@ from custody.ledger.media import (
     blocking_code,
 )
 from tests.cli.conftest import Custody
-from tests.cli.workflow_world import CliWorld, approval_body
+from tests.cli.workflow_world import CliWorld, approval_body, now
 
 ZOO = {
     ABSENT: "M-ABSENT",
@@ -65,7 +65,7 @@ def zoo(tmp_path_factory: pytest.TempPathFactory) -> tuple[CliWorld, dict[str, i
     w.dispose("M-DISPOSED", "D-ZOO-2")
     w.ok(*w.return_args("M-RETURNED"))
     w.ok("incident", "--kind", "lost", "--media-id", "M-LOST", "--situation", "保管庫の棚卸しで所在不明",
-         "--notified-at", "2026-05-01T10:00:00+09:00")
+         "--notified-at", now())
     w.ok("dispose", "approved", "--approval", str(w.dispose_approval([ERASED_PENDING], "D-ZOO-3")))
     w.ok(*w.erase_args(ERASED_PENDING), as_="op-tanaka")
     state = w.state()

@@ -244,6 +244,8 @@ def test_unlocking_a_key_the_ledger_does_not_let_sign(world: World, agents: list
             act(ledger, "key.rotated", {"key_name": "op-tanaka", "new_vkey": _other_vkey("op-tanaka")},
                 world.responsible)
         elif event == "personnel.removed":
+            act(ledger, "personnel.exit_checked", {"key_name": "op-tanaka", "checked_at": "2026-04-01T10:00:00+09:00",
+                                                   "access_revoked": True, "no_data_kept": True}, world.responsible)
             act(ledger, "personnel.removed", {"key_name": "op-tanaka", "reason": "異動"}, world.responsible)
     key_file = world.key_file
     if event == "never registered":

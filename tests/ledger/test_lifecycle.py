@@ -183,7 +183,9 @@ def test_lost_on_takeout_closes_it_and_counts_as_lost() -> None:
                                "situation": "電車内で紛失", "notified_at": iso(w.now)})
     assert w.state.takeouts[seq].open == []
     assert w.state.counts()["lost"] == 1
-    w.ok("contract.closed", closed_body())
+    w.ok("incident.reported", {"kind": "lost", "detected_at": iso(w.now), "detail_of": seq + 1,
+                               "situation": "詳細報告: 車内に置き忘れ、届出済み"})
+    w.close()
     assert codes(legacy(finish(w.state))) == []
 
 
@@ -230,6 +232,8 @@ def test_unregistered_actor() -> None:
 def test_removed_actor() -> None:
     w = World()
     w.receive()
+    w.ok("personnel.exit_checked", {"key_name": "op-tanaka", "checked_at": iso(w.now), "access_revoked": True,
+                                    "no_data_kept": True})
     w.ok("personnel.removed", {"key_name": "op-tanaka", "reason": "退職"})
     assert "C9" in blocking_codes(checkout_as(w, "op-tanaka"))
     # registered again: may act again
@@ -611,7 +615,8 @@ def test_disposal_before_validity_and_after_deadline() -> None:
     assert "C7" in blocking_codes(w.try_("media.disposed", disposed_body("M-001", "SN-001")))
     w.now += timedelta(days=30)
     found = legacy(w.do("media.disposed", disposed_body("M-001", "SN-001")))
-    assert [(v.code, v.blocks) for v in found] == [("C8", False)]
+    # The record's own start (04-01) is also before the approval's validity (C17, a fact: recorded).
+    assert [(v.code, v.blocks) for v in found] == [("C8", False), ("C17", False)]
 
 
 def test_non_my_number_disposal_may_purge_without_witness() -> None:
@@ -631,7 +636,7 @@ def test_purge_approval_carried_out_by_erasure() -> None:
     w.ok("media.erased", erased_body("M-001", "purge"), actor="op-tanaka")
     assert w.state.disposals["D-1"].media == {"M-001": "done"}
     w.ok("media.returned", returned_body("M-001"))
-    w.ok("contract.closed", closed_body())
+    w.close()
     assert legacy(finish(w.state)) == []
 
 
@@ -794,6 +799,7 @@ def test_precheck_blocks_closing_while_media_remain_and_check_does_not() -> None
         refuse(w.state, closing)
     assert getattr(info.value, "code", None) in ("C1", "C15")
     w2 = settled_world()
+    w2.statements()
     refuse(w2.state, w2.event("contract.closed", closed_body()))
 
 
@@ -802,7 +808,7 @@ def test_acts_after_close() -> None:
     w.receive()
     w.register()
     w.ok("media.returned", returned_body("M-001"))
-    w.ok("contract.closed", closed_body())
+    w.close()
     assert "C1" in blocking_codes(w.try_("media.checked_out", {"media_id": "V-001", "person": "op-tanaka",
                                                                "purpose": "x"}, "op-tanaka"))
     assert "C1" in blocking_codes(w.try_("contract.closed", closed_body()))
@@ -814,8 +820,9 @@ def test_finish_c1_only_after_close_or_period_end() -> None:
     w = World()
     w.receive()
     assert finish(w.state) == []
-    assert codes(legacy(finish(w.state, now_or_close="2027-04-01T09:00:00+09:00"))) == ["C1", "C15"]
-    w.ok("contract.closed", closed_body())
+    # After the period: the media not settled, and nobody's no-data statement (C23).
+    assert codes(legacy(finish(w.state, now_or_close="2027-04-01T09:00:00+09:00"))) == ["C1", "C15", "C23"]
+    w.close()
     found = finish(w.state)
     assert [(v.code, v.media_id, v.seq) for v in found if v.code == "C1"] == [("C1", "M-001", None)]
 
@@ -851,7 +858,7 @@ def test_finish_c15_receipt_quantity_and_records() -> None:
     w = World()
     w.receive("M-001", "SN-001", receipt=receipt("R-9", quantity=2, records=2400))
     w.ok("media.returned", returned_body("M-001"))
-    w.ok("contract.closed", closed_body())
+    w.close()
     found = legacy(finish(w.state))
     assert [v.code for v in found] == ["C15", "C15"]
     assert "R-9" in found[0].message_en and "2" in found[0].message_en
@@ -861,7 +868,7 @@ def test_finish_c15_receipt_quantity_and_records() -> None:
     w2.receive("M-002", "SN-002", receipt=receipt("R-9", quantity=2, records=2400), records=1200)
     for media_id in ("M-001", "M-002"):
         w2.ok("media.returned", returned_body(media_id))
-    w2.ok("contract.closed", closed_body())
+    w2.close()
     assert legacy(finish(w2.state)) == []
 
 
@@ -876,7 +883,7 @@ def test_counts_reconcile() -> None:
     c = w.state.counts()
     assert c == {"received": 1, "registered": 1, "copies": 1, "returned": 1, "disposed": 0, "erased": 2,
                  "lost": 0, "open": 0}
-    w.ok("contract.closed", closed_body())
+    w.close()
     assert legacy(finish(w.state)) == []
 
 
@@ -897,7 +904,7 @@ def test_full_scenario_is_clean() -> None:
     w.dispose()
     w.ok("media.erased", erased_body("V-001"), actor="op-tanaka")
     w.ok("agent.stopped", {"observed_at": iso(w.now), "reason": "stop"}, actor="agent-ws01")
-    w.ok("contract.closed", closed_body())
+    w.close()
     assert [v for v in legacy(w.log) if v.severity != "info"] == []
     assert legacy(finish(w.state)) == []
     assert w.state.approvals["T-1"].uses == 1 and w.state.approvals["K-1"].seqs
@@ -982,5 +989,6 @@ def test_receipt_mismatch_is_reported_but_does_not_block_closing() -> None:
     w = World()
     w.receive("M-001", "SN-001", receipt=receipt("R-9", quantity=2, records=2400))
     w.ok("media.returned", returned_body("M-001"))
+    w.statements()
     found = legacy(precheck(w.state, w.event("contract.closed", closed_body())))
     assert [(v.code, v.blocks) for v in found] == [("C15", False), ("C15", False)]

@@ -18,15 +18,21 @@ from custody.ledger.lifecycle import (
     kernel,
     observation,
     people,
+    places,
+    reporting,
+    scope,
+    seals,
+    staff,
     storage,
     takeout,
+    times,
 )
 from custody.ledger.rule_texts import fill
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 # The texts shared by several families and the approvals, and each family's own (ledger/lifecycle/).
 _HOMES = (rule_texts, kernel, approvals, applications, people, storage, takeout, copies, disposal, observation, closing,
-          attestations, attestation)
+          attestations, attestation, scope, times, seals, places, reporting, staff)
 PAIRS = {
     f"{home.__name__.rsplit('.', 1)[-1]}.{name}": value
     for home in _HOMES
@@ -71,12 +77,15 @@ def test_every_rule_code_is_registered_once_by_its_family() -> None:
     the inspection form's row that counts it (ledger/lifecycle/kernel.py RuleCode)."""
     from custody.ledger.lifecycle import RULE_CODES
 
-    families = (people, takeout, copies, disposal, observation, closing, attestations)
+    families = (people, takeout, copies, disposal, observation, closing, attestations, scope, times, seals, places,
+                reporting, staff)
     registered = [rule.code for family in families for rule in family.CODES]
-    expected = [*(f"C{i}" for i in range(1, 16)), "C20", "C24"]
+    assert len(registered) == len(set(registered))
+    expected = [f"C{i}" for i in range(1, 25)]
     assert sorted(registered, key=lambda c: int(c[1:])) == expected
     assert list(RULE_CODES) == expected
     for rule in RULE_CODES.values():
         en, ja = rule.legend
         assert en and _CJK.search(ja), rule
-        assert rule.form in ("①", "②", "③", "copies", "incidents", "observation", "inspections"), rule
+        assert rule.form in ("①", "②", "③", "copies", "incidents", "observation", "inspections", "reporting",
+                             "people"), rule

@@ -32,6 +32,7 @@ from tests.world import (
     registered_body,
     return_check,
     returned_body,
+    statement_body,
     verification,
 )
 
@@ -130,6 +131,15 @@ def examples() -> dict[str, dict[str, Any]]:
             "findings": ["指摘事項なし"], "corrective_actions": [],
         },
         "attestation.recorded": {"attestation": _attestation_note()},
+        "personnel.exit_checked": {"key_name": "op-tanaka", "checked_at": AT, "returned": ["入館証", "保管庫の鍵"],
+                                   "access_revoked": True, "no_data_kept": True},
+        "personnel.statement": statement_body("op-tanaka"),
+        "report.periodic": {
+            "period": {"from": "2026-04-01", "to": "2026-04-30"}, "submitted_at": AT,
+            "submitted_to": {"organisation": "例市 市民課", "person": "山田 花子"},
+            "summary": "媒体2件を保管中。事故なし。", "media": {"received": 2, "open": 2},
+            "checkpoint": {"size": 12, "root": SHA}, "incidents": 0,
+        },
         "contract.closed": closed_body(),
         "note.recorded": {"text": "作業開始", "attachments": [{"attachment": SHA, "name": "photo.jpg", "size": 10}]},
         **agent_bodies(),
@@ -245,7 +255,6 @@ WRONG: list[tuple[str, str, Any, str]] = [
     ("personnel.registered", "role", "admin", "role"),
     ("personnel.registered", "pledge_date", "2026-3-1", "pledge_date"),
     ("personnel.registered", "vkey", "not-a-vkey", "vkey"),
-    ("personnel.changed", "changes", {}, "changes"),
     ("personnel.changed", "changes.vkey", "x", "changes.vkey"),
     ("contract.opened", "my_number", "true", "my_number"),
     ("contract.opened", "period.end", "2027-02-30", "period.end"),
@@ -367,3 +376,10 @@ def test_no_schema_has_room_for_resident_data() -> None:
 
     for name in schemas.names():
         assert not forbidden & set(walk(schemas.load_schema(name))), name
+
+
+def test_a_change_with_nothing_changed_needs_its_report_time() -> None:
+    """``changes`` may be empty only when the body records when the change was reported (C23)."""
+    body = {"key_name": "op-tanaka", "changes": {}}
+    error_for("personnel.changed", body)
+    validate_body("personnel.changed", {**body, "reported_at": AT})

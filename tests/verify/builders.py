@@ -61,6 +61,7 @@ from tests.world import (
     return_check,
     returned_body,
     signer,
+    statement_body,
 )
 
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"  # tests/helpers.py
@@ -142,6 +143,7 @@ class Site:
                                   self._log_key, self.clock)
         self.log = Signer(self.ledger.origin, self._log_key)
         self.signers: dict[str, Signer] = {self.parties.responsible.name: self.parties.responsible}
+        self.people: list[str] = []  # registered people (not agents): each signs a statement before the close
         self.held: list[bytes] = []  # checkpoints the municipality cosigned (the hand-built trust store)
         self.authority: Authority | None = None
         self._stamp = 1_775_000_000
@@ -184,6 +186,8 @@ class Site:
     # --- common sequences (honest unless told otherwise) ---
 
     def person(self, name: str, **kw: Any) -> Entry:
+        if kw.get("role") != "agent":
+            self.people.append(name)
         return self.do("personnel.registered", person_body(name, **kw))
 
     def staff(self) -> None:
@@ -243,7 +247,8 @@ class Site:
             "certificate_number": "C-0001", "approval_id": approval_id, "media_id": media_id, "serial": serial,
             "make": "Buffalo", "model": "RUF3-K32GA", "backup": {"made": False},
             "method": {"category": "destroy", "technique": "shred", "tool": {"name": "shredder X-1"}},
-            "start": "2026-05-01T10:00:00+09:00", "end": "2026-05-01T10:30:00+09:00", "place": "第2開発室",
+            # The act's own times: over by the time it is recorded (C17).
+            "start": iso(self.clock.now - timedelta(minutes=1)), "end": iso(self.clock.now), "place": "第2開発室",
             "operator": person, "responsible": person,
             "witness": {"name": "山田 花子", "organisation": "例市", "title": "主査"},
             "verification": {"method": "visual inspection of fragments", "result": "pass", "verifier": "resp-sato"},
@@ -293,6 +298,9 @@ class Site:
         return self.do("agent.stopped", {"host": "ws-01", "observed_at": self.next_at()}, actor="agent-ws01")
 
     def close(self) -> Entry:
+        """Every registered person's own no-data statement (C23), then the close."""
+        for name in dict.fromkeys(self.people):
+            self.do("personnel.statement", statement_body(name), actor=name)
         return self.do("contract.closed", closed_body())
 
     # --- the municipality's side ---
@@ -373,6 +381,7 @@ class Site:
         other.clock = Clock(start)
         other.ledger = Ledger.open(dest / "ledger", clock=other.clock)
         other.signers, other.held, other.authority, other._stamp = dict(self.signers), [], None, self._stamp
+        other.people = list(self.people)
         return other
 
     def close_ledger(self) -> None:

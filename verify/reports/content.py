@@ -12,6 +12,9 @@ inspection     別紙報告票, the MIC form (``inspection``)                ``i
 inspection-    検査記録, the municipality's signed inspections        ``inspection-record``
 record         (``inspection_record``)
 findings       検証結果報告 (``findings``)                              ``findings``
+staff          作業従事者名簿 (``staff``)                               ``staff``
+incident       事故報告書 (``incidents``)                               ``incident``
+periodic       定期報告書 (``periodic``)                                ``periodic``
 =============  =====================================================  ==========================
 
 :func:`build_reports` returns (file stem, document) pairs; the renderers
@@ -28,11 +31,15 @@ from custody.verify.reports.data import ReportData
 from custody.verify.reports.disposal import build_disposal_certificates
 from custody.verify.reports.document import Document, Lang
 from custody.verify.reports.findings import build_findings
+from custody.verify.reports.incidents import build_incidents
 from custody.verify.reports.inspection import build_inspection
 from custody.verify.reports.inspection_record import build_inspection_record
+from custody.verify.reports.periodic import build_periodic
 from custody.verify.reports.register import build_register
+from custody.verify.reports.staff import build_staff
 
-REPORTS = ("register", "disposal", "completion", "inspection", "inspection-record", "findings")
+REPORTS = ("register", "disposal", "completion", "inspection", "inspection-record", "findings", "staff", "incident",
+           "periodic")
 
 _SINGLE: dict[str, Callable[[ReportData, Lang], Document]] = {
     "register": build_register,
@@ -40,6 +47,9 @@ _SINGLE: dict[str, Callable[[ReportData, Lang], Document]] = {
     "inspection": build_inspection,
     "inspection-record": build_inspection_record,
     "findings": build_findings,
+    "staff": build_staff,
+    "incident": build_incidents,
+    "periodic": build_periodic,
 }
 
 

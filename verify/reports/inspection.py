@@ -18,7 +18,8 @@ confirms it against the contract document.
 attributed to the organisation (``verify.reports.common.Organisations.attribute``: by the actor
 of the entry, else the medium's custodian, else the vendor); warnings are listed as improvement
 notes without setting 1.  The findings are the improvement notes (改善事項).  For reference, rows
-for copies (C5), incidents (C14) and observation gaps (C13) follow; integrity findings (I1-I9)
+for copies, incidents, observation gaps, periodic reporting and workers follow (each code's row is the one its
+family registers: ``RuleCode.form``; C16 counts in ①, C18 and C19 in ②, C17 in ③); integrity findings (I1-I9)
 concern the whole ledger and are stated above the table, since a ledger that fails them cannot
 support a "0".
 
@@ -91,6 +92,10 @@ REFERENCE_ROWS: tuple[FormRow, ...] = (
     FormRow("参考", "Incidents", "事故", _codes("incidents"), reference=True),
     FormRow("参考", "Observation at the work location", "作業場所の観測の欠落", _codes("observation"), reference=True),
     FormRow("参考", "Inspections by the municipality", "委託者による検査", _codes("inspections"), reference=True),
+    FormRow("参考", "Periodic reporting to the municipality", "委託者への定期報告", _codes("reporting"),
+            reference=True),
+    FormRow("参考", "Workers: changes reported, exit checks, no-data statements",
+            "作業従事者の管理(変更報告・退任確認・データ非保持の申告)", _codes("people"), reference=True),
 )
 
 

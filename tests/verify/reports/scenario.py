@@ -42,7 +42,18 @@ from custody.ledger.note import ALG_COSIGNATURE_V1, Signer, add_signatures, pars
 from custody.verify.authority import Authority, Pin
 from custody.verify.trust import TrustAnchor
 from tests.helpers import LOG_PASSPHRASE, TEST_KDF_N, Parties, contract_toml
-from tests.world import erased_body, iso, key, medium_fields, person_body, receipt, return_check, returned_body, signer
+from tests.world import (
+    erased_body,
+    iso,
+    key,
+    medium_fields,
+    person_body,
+    receipt,
+    return_check,
+    returned_body,
+    signer,
+    statement_body,
+)
 
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 JST = timezone(timedelta(hours=9))
@@ -111,7 +122,7 @@ def approve(kind: str, approval_id: str, media: list[str], *, by: Signer = APPRO
     elif kind == "subcontract":
         body.update(media=[], subcontractor={
             "name": "株式会社下請", "tier": "subcontractor", "reason": "繁忙期の入力作業", "scope": "データ入力",
-            "data_handled": "住民基本台帳の氏名・住所", "safeguards": "特記事項の遵守", "supervision": "週次報告と実地確認",
+            "data_handled": "住民基本台帳の氏名・住所(個人番号を含む)", "safeguards": "特記事項の遵守", "supervision": "週次報告と実地確認",
         })
     return sign_approval(origin, body, by).decode("utf-8")
 
@@ -298,10 +309,14 @@ def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close
         out = do("takeout.departed", departed_body(forged, ["M-002"], carriers=["sub-kato"],
                                                    destination="孫請の事務所"), kato)
         do("takeout.returned", {"takeout_seq": out, "media_ids": ["M-002"], "check": return_check()}, kato)
-        do("incident.reported", {"kind": "lost", "detected_at": clock.peek(), "notified_at": clock.peek(),
-                                 "media_ids": ["M-003"], "records": 1200, "encrypted": True,
-                                 "place": "保管庫", "situation": "棚卸しで所在不明", "status": "open",
-                                 "police_report": {"filed": True, "reference": "丸の内署 第123号"}})
+        detected = clock.peek()
+        lost = do("incident.reported", {"kind": "lost", "detected_at": detected, "notified_at": detected,
+                                        "media_ids": ["M-003"], "records": 1200, "encrypted": True,
+                                        "place": "保管庫", "situation": "棚卸しで所在不明", "status": "open",
+                                        "police_report": {"filed": True, "reference": "丸の内署 第123号"}})
+        do("incident.reported", {"kind": "lost", "detected_at": detected, "detail_of": lost, "media_ids": ["M-003"],
+                                 "records": 1200, "situation": "詳細報告: 保管庫の棚卸し漏れ。捜索を継続",
+                                 "measures": "保管庫の出入記録を毎日照合する", "status": "contained"})
     do("disposal.approved", {"approval": approve("dispose", "D-1", ["M-001", "C-001"],
                                                  serials={"M-001": "SN-001", "C-001": "CSN-001"})})
     for media_id, serial, number in (("M-001", "SN-001", "C-0001"), ("C-001", "CSN-001", "C-0002")):
@@ -331,6 +346,8 @@ def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close
                                "result": "是正を確認", "attestation": rechecked})
     if not close:
         return finish(ledger, tmp, cosign_final=cosign_final)
+    for name in ("op-tanaka", "sub-suzuki", *(("sub-kato",) if three else ())):
+        do("personnel.statement", statement_body(name), signer(name))
     do("contract.closed", {
         "statement": {"no_data_remains": True, "scope": ["work_pcs", "backups", "mail"],
                       "text": "作業用PC・バックアップ・電子メールを含め、データは残存していません。"},
@@ -347,7 +364,8 @@ def build(tmp: Path, variant: str = "clean", *, cosign_final: bool = True, close
 # flatter the PDF font-subset cache, verify/reports/fontembed.py).
 _OPERATORS = ("田中 二郎", "鈴木 健太", "高橋 美咲", "伊藤 翔", "渡辺 由紀子", "中村 剛")
 _WITNESSES = ("山田 花子", "小林 誠", "加藤 恵美", "吉田 智之")
-_PLACES = ("第2開発室", "第1作業室（本庁舎3階）", "電算センター 搬出準備室")
+# Every place lies within the contract's work location (本社 第2開発室, C19).
+_PLACES = ("第2開発室", "本社 第2開発室 破砕作業区画（3階）", "本社 第2開発室 搬出準備室")
 _MODELS = (("Buffalo", "RUF3-K32GA"), ("I-O DATA", "EU3-PW/32GR"), ("ELECOM", "MF-ENU3A32GBK"),
            ("Logitec", "LMD-PBR20U3BK"))
 _REMAINS = ("産業廃棄物処理業者 株式会社リサイクル", "廃棄物処理センター（例市清掃局）")
@@ -421,6 +439,7 @@ def build_many(tmp: Path, n: int, *, batch: int = 500, varied: bool = False) -> 
                                 "attestation": attest("inspection", "I-1", [], inspection={
                                     "method": "on_site", "checks": checks})})
     flush()
+    ledger.append("personnel.statement", statement_body("op-tanaka"), signer("op-tanaka"))
     ledger.append("contract.closed", {"statement": {"no_data_remains": True, "scope": ["work_pcs", "backups"]},
                                       "attestation": attest("completion_check", "CC-1", [])}, RESPONSIBLE)
     return finish(ledger, tmp)

@@ -102,9 +102,9 @@ def test_verification_summary_and_municipality_check(violations: Case) -> None:
     doc = build_completion(violations.ja, "ja")
     verification = section(doc, "検証結果")
     text = all_text(verification)
-    assert "不合格(エラー 7 件、警告 0 件)" in text
+    assert "不合格(エラー 8 件、警告 0 件)" in text
     codes = [cell_text(r[0]) for r in tables(verification)[1].rows]
-    assert codes.count("C9") == 5 and "C2" in codes and "C14" in codes
+    assert codes.count("C9") == 6 and "C2" in codes and "C14" in codes
     check = section(doc, "委託者による確認")
     boxes = next(b for b in check.blocks if isinstance(b, SignatureBoxes))
     assert list(boxes.labels) == ["検査者", "方法", "日付", "結果"]

@@ -1,0 +1,253 @@
+"""Reporting to the municipality (C21, C22; special terms 第14 and 3(6)(11)): incidents reported within the
+contract's deadline and followed by a detailed report, anomalies the ledger shows answered by an incident
+report, and periodic reports at the contract's cadence.  Pure.
+
+The contract sets the numbers (genesis ``reporting``; defaults below): ``incident_hours`` -- 直ちに, as
+hours from detection to the municipality's notification; ``incident_detail_days`` -- days from detection to
+the detailed report; ``periodic_days`` -- the longest time between periodic reports.
+
+* **C21** an incident (``incident.reported`` without ``detail_of``; every kind but ``found``) notified later
+  than ``incident_hours`` after it was detected; no detailed report (an ``incident.reported`` whose
+  ``detail_of`` is the first report's seq) within ``incident_detail_days`` or by the close; an anomaly the
+  ledger itself shows (an error of C10-C13, C15 or C18, or a seal found broken at check-in) with no incident
+  recorded within ``incident_hours`` after it;
+* **C22** more than ``periodic_days`` without a periodic report (``report.periodic``), counted from the later
+  of the contract's start and the genesis entry, up to the close (or the moment of ``finish``).
+
+Everything here is a fact: reported, never refused, except a detailed report citing no recorded incident and
+a periodic report whose period ends before it starts.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from custody.ledger.lifecycle.fields import _d, _ids, _ms, _s
+from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
+from custody.ledger.lifecycle.state import LedgerState
+from custody.ledger.rule_texts import Text
+from custody.ledger.violation import ERROR
+
+# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+
+NOTIFIED_LATE: Text = (
+    ("Incident (seq {seq}) detected at {detected} was notified to the municipality at {notified}, later than "
+    "the {h} hours the contract allows"),
+    "seq {seq} の事故は {detected} に発見され、委託者への報告は {notified} で、契約の定める {h} 時間を超えています",
+)
+NEED_PROMPT_REPORT: Text = (
+    "the municipality notified within {h} hours of detection (special terms 第14)",
+    "発見から {h} 時間以内の委託者への報告(特記事項第14)",
+)
+DO_REPORT_AT_ONCE: Text = (
+    "Report incidents to the municipality at once and record when (custody incident --notified-at).",
+    "事故は直ちに委託者へ報告し、その時刻を記録してください(custody incident --notified-at)。",
+)
+NO_DETAIL: Text = (
+    "Incident (seq {seq}) detected at {detected} has no detailed report (due {due})",
+    "seq {seq} の事故({detected} 発見)の詳細報告がありません(期限 {due})",
+)
+NEED_DETAIL: Text = (
+    "a detailed report of the incident: cause, records concerned, measures (special terms 第14)",
+    "事故の詳細報告(原因・対象件数・措置、特記事項第14)",
+)
+DO_DETAIL: Text = (
+    "Record the detailed report (custody incident --detail-of SEQ ...).",
+    "詳細報告を記録してください(custody incident --detail-of SEQ ...)。",
+)
+DETAIL_OF_UNKNOWN: Text = (
+    "detail_of {ref} is not an incident reported in this ledger",
+    "detail_of {ref} はこの台帳で報告された事故ではありません",
+)
+DO_CITE_INCIDENT: Text = (
+    "Give the seq of the first report of the incident (custody status).",
+    "事故の第一報の seq を指定してください(custody status)。",
+)
+ANOMALY_UNREPORTED: Text = (
+    "The ledger shows an anomaly ({rule}, seq {seq}) with no incident reported within {h} hours",
+    "台帳に異常({rule}、seq {seq})がありますが、{h} 時間以内に事故として報告されていません",
+)
+NEED_INCIDENT: Text = (
+    "an incident report of the anomaly (special terms 3(11), 第14)",
+    "異常についての事故報告(特記事項3(11)・第14)",
+)
+DO_REPORT_ANOMALY: Text = (
+    "Report it as an incident, or as suspicion when unsure (custody incident --kind suspicion).",
+    "事故として、判断がつかない場合は疑いとして報告してください(custody incident --kind suspicion)。",
+)
+NO_PERIODIC: Text = (
+    "No periodic report from {start} to {end} ({days} days; the contract requires one at least every {n} days)",
+    "{start} から {end} まで定期報告がありません({days} 日間。契約では {n} 日以内ごとに報告が必要です)",
+)
+NEED_PERIODIC: Text = (
+    "a periodic report to the municipality (special terms 3(6))",
+    "委託者への定期報告(特記事項3(6))",
+)
+DO_PERIODIC: Text = (
+    "Report the state of the work and the media to the municipality and record it (custody periodic record).",
+    "作業と媒体の状況を委託者へ報告し、記録してください(custody periodic record)。",
+)
+PERIOD_BACKWARDS: Text = (
+    "The reported period ends ({to}) before it starts ({from_})",
+    "報告対象期間の終了日({to})が開始日({from_})より前です",
+)
+DO_FIX_PERIOD: Text = ("Check --from and --to.", "--from と --to を確認してください。")
+
+#: Defaults when the contract sets nothing (docs/spec-rules.md §C21, §C22).
+DEFAULT_INCIDENT_HOURS = 24
+DEFAULT_DETAIL_DAYS = 14
+DEFAULT_PERIODIC_DAYS = 31
+HOUR_MS, DAY_MS = 3_600_000, 86_400_000
+_JST = timezone(timedelta(hours=9))
+MAX_ANOMALIES = 1_000  # awaiting an incident; beyond, the oldest are kept (each is reported anyway)
+
+#: Codes whose errors are anomalies the vendor must report as an incident (or suspicion).
+ANOMALY_CODES = frozenset({"C10", "C11", "C12", "C13", "C15", "C18"})
+
+
+def settings(st: LedgerState) -> tuple[int, int, int]:
+    """(incident hours, detail days, periodic days) of the contract."""
+    r = _d(st.genesis or {}, "reporting")
+
+    def num(key: str, default: int) -> int:
+        v = r.get(key)
+        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else default
+
+    return (num("incident_hours", DEFAULT_INCIDENT_HOURS), num("incident_detail_days", DEFAULT_DETAIL_DAYS),
+            num("periodic_days", DEFAULT_PERIODIC_DAYS))
+
+
+def _duty(st: LedgerState, key: str, empty: Any) -> Any:
+    return st.duties.setdefault(key, empty)
+
+
+def _h_incident(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    hours, _detail, _periodic = settings(st)
+    incidents: dict[str, Any] = st.duties.get("incidents", {})
+    ref = e.body.get("detail_of")
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        if str(ref) not in incidents:
+            out.add("C21", ERROR, DETAIL_OF_UNKNOWN, todo=DO_CITE_INCIDENT, ref=ref)
+        elif commit:
+            incidents[str(ref)]["detail_seq"] = e.seq
+        return
+    detected = _ms(_s(e.body, "detected_at")) or _ms(e.at)
+    notified_s = _s(e.body, "notified_at") or e.at
+    notified = _ms(notified_s)
+    if detected is not None and notified is not None and notified - detected > hours * HOUR_MS:
+        out.add("C21", ERROR, NOTIFIED_LATE, missing=NEED_PROMPT_REPORT, todo=DO_REPORT_AT_ONCE, blocking=False,
+                seq=e.seq, detected=_s(e.body, "detected_at") or e.at, notified=notified_s, h=hours)
+    _answer_anomalies(st, e, out, commit, hours)
+    if commit and _s(e.body, "kind") != "found" and detected is not None:
+        _duty(st, "incidents", {})[str(e.seq)] = {"ms": detected, "detected": _s(e.body, "detected_at") or e.at,
+                                                  "detail_seq": None}
+
+
+def _answer_anomalies(st: LedgerState, e: EventLike, out: _Out, commit: bool, hours: int) -> None:
+    """An incident answers the anomalies before it: those of its media and those of no medium (all, when it
+    names no medium); one answered later than ``hours`` is C21."""
+    pending: list[dict[str, Any]] = st.duties.get("anomalies", [])
+    named = set(_ids(e.body, "media_ids"))
+    at = _ms(e.at)
+    kept = []
+    for a in pending:
+        if named and a["media"] and a["media"] not in named:
+            kept.append(a)
+            continue
+        if at is not None and at - a["ms"] > hours * HOUR_MS:
+            out.add("C21", ERROR, ANOMALY_UNREPORTED, media=a["media"] or None, missing=NEED_INCIDENT,
+                    todo=DO_REPORT_ANOMALY, blocking=False, rule=a["code"], seq=a["seq"], h=hours)
+    if commit and pending:
+        st.duties["anomalies"] = kept
+
+
+def note_anomalies(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    """After every entry's rules: keep the anomalies it shows until an incident answers them."""
+    if not commit:
+        return
+    found = {(v.code, v.media_id) for v in out.items if v.code in ANOMALY_CODES and v.severity == ERROR}
+    if e.type == "media.checked_in" and e.body.get("seals_intact") is False:
+        found.add(("C14", _s(e.body, "media_id") or None))
+    if not found:
+        return
+    at = _ms(_s(e.body, "observed_at") or e.at)
+    if at is None:
+        return
+    pending: list[dict[str, Any]] = _duty(st, "anomalies", [])
+    for code, media in sorted(found, key=lambda x: (x[0], x[1] or "")):
+        pending.append({"seq": e.seq, "ms": at, "code": code, "media": media or ""})
+    del pending[:-MAX_ANOMALIES]
+
+
+def _h_periodic(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    period = _d(e.body, "period")
+    start, end = _s(period, "from"), _s(period, "to")
+    if start and end and end < start:
+        out.add("C17", ERROR, PERIOD_BACKWARDS, todo=DO_FIX_PERIOD, to=end, from_=start)
+        return
+    at = _ms(e.at)
+    if commit and at is not None:
+        _duty(st, "periodic", []).append([e.seq, at])
+
+
+def end_reporting(st: LedgerState, out: _Out, when: int, *, closing: bool) -> None:
+    """C21 and C22 as of ``when`` (module documentation)."""
+    hours, detail_days, periodic_days = settings(st)
+    for a in st.duties.get("anomalies", []):
+        if when - a["ms"] > hours * HOUR_MS:
+            out.add("C21", ERROR, ANOMALY_UNREPORTED, media=a["media"] or None, missing=NEED_INCIDENT,
+                    todo=DO_REPORT_ANOMALY, blocking=False, at_seq=a["seq"], rule=a["code"], seq=a["seq"],
+                    h=hours)
+    for seq, incident in st.duties.get("incidents", {}).items():
+        due = incident["ms"] + detail_days * DAY_MS
+        if incident["detail_seq"] is None and (closing or when > due):
+            out.add("C21", ERROR, NO_DETAIL, missing=NEED_DETAIL, todo=DO_DETAIL, blocking=False, at_seq=int(seq),
+                    seq=seq, detected=incident["detected"], due=_iso(due))
+    _end_periodic(st, out, when, periodic_days)
+
+
+def _end_periodic(st: LedgerState, out: _Out, when: int, days: int) -> None:
+    start = _periodic_start(st)
+    if start is None:
+        return
+    if st.period_end_ms is not None:
+        when = min(when, st.period_end_ms)
+    marks = [start, *(ms for _seq, ms in st.duties.get("periodic", [])), when]
+    for a, b in itertools.pairwise(marks):
+        if b - a > days * DAY_MS:
+            out.add("C22", ERROR, NO_PERIODIC, missing=NEED_PERIODIC, todo=DO_PERIODIC, blocking=False,
+                    start=_iso(a), end=_iso(b), days=(b - a) // DAY_MS, n=days)
+
+
+def _periodic_start(st: LedgerState) -> int | None:
+    """The later of the contract's start and the genesis entry: the ledger cannot show reports before it."""
+    genesis = st.duties.get("genesis_ms")
+    start = _s(_d(st.genesis or {}, "period"), "start")
+    begin = _ms(f"{start}T00:00:00+09:00") if start else None
+    moments = [m for m in (genesis, begin) if isinstance(m, int)]
+    return max(moments) if moments else None
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(_JST).isoformat(timespec="minutes")
+
+
+def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    """C21 at an incident (its own handler, C14, is the closing family's)."""
+    if e.type == "incident.reported":
+        _h_incident(st, e, out, commit)
+
+
+#: The entry types this family handles.
+HANDLERS: dict[str, Handler] = {
+    "report.periodic": _h_periodic,
+}
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C21", ("incident not reported in time, or without its detailed report",
+                      "事故の報告遅延・詳細報告の欠如"), "incidents"),
+    RuleCode("C22", ("periodic report missing", "定期報告の欠如"), "reporting"),
+)

@@ -1,0 +1,205 @@
+"""People's duties (C23; special terms 第6, 第7 and the 緊急点検 2(3)): a change of staff reported to the
+municipality before the new person's first act, an exit check for every leaver, every person's own signed
+statement that they keep no data before the contract closes, and no new work outside the contract period.
+Pure.
+
+What the rules keep (``LedgerState.duties``): ``work_started`` (true from the first media entry: a person
+registered after it is a *change* of staff), ``staff`` (key name -> ``{"change", "reported_ms", "first",
+"exit", "statement"}``) and ``closed_by`` (who signed the close).
+
+* a person registered as a change acts only once the registration, or a later ``personnel.changed``, gives
+  ``reported_at`` (when the municipality was told) no later than the act: refused at write;
+* ``personnel.removed`` needs the leaver's exit check (``personnel.exit_checked``) first: refused at write;
+* ``contract.closed`` needs a ``personnel.statement`` signed with their own key by every person ever
+  registered (subcontractors' staff included; agents are keys, not people), the one who closes excepted: the
+  close is that person's statement.  A leaver may still sign it after removal;
+* new work (receiving or registering a medium, a check-out, a takeout, a copy, a registration) after the last
+  day of the contract period is refused; a genesis entry written after it is a finding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from custody.ledger.events import AGENT_TYPES, MEDIA_TYPES
+from custody.ledger.lifecycle.fields import _ms, _s
+from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
+from custody.ledger.lifecycle.people import _active_person
+from custody.ledger.lifecycle.state import LedgerState
+from custody.ledger.rule_texts import Text
+from custody.ledger.violation import ERROR
+
+# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+
+CHANGE_UNREPORTED: Text = (
+    "{actor} joined after the work began (seq {seq}) and acts before the change was reported to the municipality",
+    "{actor} は作業開始後に追加された作業者(seq {seq})ですが、委託者への変更の報告前に作業しています",
+)
+NEED_CHANGE_REPORT: Text = (
+    "when the municipality was told of the new person (reported_at)",
+    "作業者の変更を委託者へ報告した日時(reported_at)",
+)
+DO_REPORT_CHANGE: Text = (
+    "Report the change to the municipality, then record when (custody person change {actor} --reported-at ...).",
+    "委託者へ作業者の変更を報告し、その日時を記録してください(custody person change {actor} --reported-at ...)。",
+)
+NO_EXIT_CHECK: Text = (
+    "{name} is removed without an exit check",
+    "{name} の退任時の確認(退任チェック)が記録されていません",
+)
+NEED_EXIT_CHECK: Text = (
+    "the leaver's exit check: pass and keys returned, access revoked, no data kept",
+    "退任者の確認(入館証・鍵の返却、アクセス権の削除、データを保持していないこと)",
+)
+DO_EXIT_CHECK: Text = (
+    "Record the exit check first (custody person exit-check {name} ...).",
+    "先に退任時の確認を記録してください(custody person exit-check {name} ...)。",
+)
+NO_STATEMENT: Text = (
+    "{name} ({org}) has not signed a statement that they keep no data",
+    "{name}({org})がデータを保持していない旨の本人署名の申告をしていません",
+)
+NEED_STATEMENT: Text = (
+    "each worker's own signed statement that they keep no data (緊急点検 2(3))",
+    "各作業従事者本人の署名によるデータ非保持の申告(緊急点検 2(3))",
+)
+DO_STATEMENT: Text = (
+    "Have the person sign it with their own key (custody person statement --key THEIR-KEY).",
+    "本人の鍵で申告させてください(custody person statement --key 本人の鍵)。",
+)
+AFTER_PERIOD: Text = (
+    "{type} at {at} is after the contract period, which ended {end}",
+    "{type}({at})は契約期間(終了日 {end})の後です",
+)
+NEED_IN_PERIOD: Text = ("an act within the contract period", "契約期間内の作業")
+DO_NO_WORK_AFTER: Text = (
+    "No new work after the contract period: return or dispose of the media and close.",
+    "契約期間後に新たな作業はできません。媒体を返還・廃棄し、完了を記録してください。",
+)
+OPENED_AFTER: Text = (
+    "The ledger was opened at {at}, after the contract period ended ({end})",
+    "台帳は契約期間の終了({end})後の {at} に開始されています",
+)
+DO_CHECK_CONTRACT: Text = ("Check the contract's period.", "契約期間を確認してください。")
+STATEMENT_SELF: Text = (
+    "A statement is signed by the person it concerns; {actor} signs for {name}",
+    "申告は本人が署名します({actor} が {name} の申告に署名しています)",
+)
+DO_SIGN_OWN: Text = ("Sign your own statement with your own key.", "本人の鍵で本人の申告に署名してください。")
+
+#: New work that is refused after the contract period (docs/spec-rules.md §C23).
+WORK_STARTS = frozenset({
+    "media.received", "media.registered", "media.checked_out", "takeout.departed", "copy.made",
+    "personnel.registered",
+})
+_MEDIA = frozenset(MEDIA_TYPES)
+_AGENT = frozenset(AGENT_TYPES)
+_PEOPLE_EVENTS = frozenset({"personnel.registered", "personnel.changed", "personnel.removed",
+                            "personnel.exit_checked", "personnel.statement"})
+
+
+def _staff(st: LedgerState) -> dict[str, Any]:
+    """Read-only unless committing (``check`` must not change the state)."""
+    staff: dict[str, Any] = st.duties.get("staff", {})
+    return staff
+
+
+def _rec(st: LedgerState, key: str) -> dict[str, Any]:
+    """The person's record, created (only when committing)."""
+    rec: dict[str, Any] = st.duties.setdefault("staff", {}).setdefault(
+        key, {"change": False, "reported_ms": None, "first": None, "exit": None, "statement": None})
+    return rec
+
+
+def genesis(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    """C23 at the genesis entry: opened after the contract period."""
+    if commit:
+        st.duties["genesis_ms"] = _ms(e.at)
+    at = _ms(e.at)
+    if st.period_end_ms is not None and at is not None and at > st.period_end_ms:
+        out.add("C23", ERROR, OPENED_AFTER, todo=DO_CHECK_CONTRACT, at=e.at,
+                end=_s(st.genesis.get("period", {}) if st.genesis else {}, "end"))
+
+
+def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    """C23 for every entry after the genesis (module documentation)."""
+    at = _ms(e.at)
+    if e.type in WORK_STARTS and st.period_end_ms is not None and at is not None and at > st.period_end_ms:
+        out.add("C23", ERROR, AFTER_PERIOD, missing=NEED_IN_PERIOD, todo=DO_NO_WORK_AFTER, type=e.type, at=e.at,
+                end=_s((st.genesis or {}).get("period", {}), "end"))
+    person = st.people.get(e.actor)
+    if person is not None and person.role != "agent" and e.type not in _AGENT:
+        rec = _staff(st).get(e.actor)
+        if rec is not None and rec["first"] is None and e.type not in _PEOPLE_EVENTS:
+            if rec["change"] and (rec["reported_ms"] is None or (at is not None and rec["reported_ms"] > at)):
+                out.add("C23", ERROR, CHANGE_UNREPORTED, missing=NEED_CHANGE_REPORT, todo=DO_REPORT_CHANGE,
+                        actor=e.actor, seq=person.registered_seq)
+            if commit:
+                rec["first"] = e.seq
+    if e.type == "personnel.removed":
+        _h_removed(st, e, out, commit)
+    if not commit:
+        return
+    if e.type in _MEDIA:
+        st.duties["work_started"] = True
+    elif e.type == "personnel.registered":
+        key = _s(e.body, "vkey").split("+", 1)[0]
+        if key and _s(e.body, "role") != "agent":
+            st.duties.setdefault("staff", {})[key] = {"change": bool(st.duties.get("work_started")),
+                               "reported_ms": _ms(_s(e.body, "reported_at")), "first": None, "exit": None,
+                               "statement": None}
+    elif e.type == "personnel.changed" and _s(e.body, "reported_at"):
+        key = _s(e.body, "key_name")
+        if key in _staff(st):
+            _staff(st)[key]["reported_ms"] = _ms(_s(e.body, "reported_at"))
+    elif e.type == "contract.closed":
+        st.duties["closed_by"] = e.actor
+
+
+def _h_removed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    key = _s(e.body, "key_name")
+    person = st.people.get(key)
+    if person is None or person.role == "agent":
+        return
+    if _staff(st).get(key, {}).get("exit") is None:
+        out.add("C23", ERROR, NO_EXIT_CHECK, missing=NEED_EXIT_CHECK, todo=DO_EXIT_CHECK, name=key)
+
+
+def _h_exit_checked(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    person = _active_person(st, out, _s(e.body, "key_name"))
+    if person is not None and commit:
+        _rec(st, person.key_name)["exit"] = e.seq
+
+
+def _h_statement(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
+    name = _s(e.body, "key_name") or e.actor
+    if name != e.actor:
+        out.add("C23", ERROR, STATEMENT_SELF, todo=DO_SIGN_OWN, actor=e.actor, name=name)
+        return
+    if commit and e.actor in st.people:
+        _rec(st, e.actor)["statement"] = e.seq
+
+
+def end_statements(st: LedgerState, out: _Out, *, closer: str | None, blocks: bool) -> None:
+    """C23 at the close: every person's own statement (the one who closes excepted)."""
+    closer = closer or st.duties.get("closed_by")
+    for person in st.people.values():
+        if person.role == "agent" or person.key_name == closer:
+            continue
+        rec = _staff(st).get(person.key_name)
+        if rec is None or rec["statement"] is None:
+            out.add("C23", ERROR, NO_STATEMENT, missing=NEED_STATEMENT, todo=DO_STATEMENT, blocking=blocks,
+                    name=person.name or person.key_name, org=person.organisation or "-")
+
+
+#: The entry types this family handles (personnel.removed is the people family's; ``watch`` adds C23 to it).
+HANDLERS: dict[str, Handler] = {
+    "personnel.exit_checked": _h_exit_checked,
+    "personnel.statement": _h_statement,
+}
+
+#: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
+CODES: tuple[RuleCode, ...] = (
+    RuleCode("C23", ("staff change, exit check or no-data statement missing; act outside the contract period",
+                      "作業者の変更報告・退任確認・データ非保持申告の欠如、契約期間外の作業"), "people"),
+)

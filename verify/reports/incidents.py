@@ -1,0 +1,135 @@
+"""事故報告書 (incident report): every incident reported in the ledger with its detailed report -- what
+happened, how many records, where, how, when it was detected and when the municipality was told, the police,
+the measures, and the findings of the rules about reporting (special terms 第14, 3(11); docs/spec-rules.md
+C14, C21).  The municipality's instructions, where the ledger holds them (``attest.*`` entries of kind
+instruction), are listed beside the incident they cite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from custody.ledger.vocabulary import INCIDENTS
+from custody.verify.findings import Finding
+from custody.verify.reports.common import (
+    as_of,
+    basis_meta,
+    contract_meta,
+    footer,
+    letterhead,
+    responsible,
+    trust_banner,
+)
+from custody.verify.reports.data import ReportData
+from custody.verify.reports.document import Block, Document, Lang, Note, Paragraph, Section, SignatureBoxes, Table
+from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
+
+
+def _items(body: dict[str, Any], t: Tr) -> str:
+    items = [dict_of(i) for i in list_of(body.get("items"))]
+    return t.join([f"{text_of(i.get('name'))} {t.records(i.get('records'))}".strip() for i in items])
+
+
+def _police(body: dict[str, Any], t: Tr) -> str:
+    police = dict_of(body.get("police_report"))
+    if not police:
+        return DASH
+    if police.get("filed") is not True:
+        return t("not reported", "届出なし")
+    extra = t.join([t.when(police.get("at")) if police.get("at") else "", text_of(police.get("reference"))])
+    return t("reported", "届出済み") + (f" ({extra})" if extra != DASH else "")
+
+
+def _instructions(data: ReportData, seq: int) -> list[str]:
+    """The municipality's signed instructions that cite this incident (the attestation family's entries)."""
+    out = []
+    for entry in data.entries.values():
+        if not entry.type.startswith("attest"):
+            continue
+        body = entry.body
+        cited = body.get("incident_seq", dict_of(body.get("subject")).get("seq"))
+        if cited == seq:
+            out.append(text_of(body.get("text")) or text_of(body.get("summary")) or entry.type)
+    return out
+
+
+def _incident(data: ReportData, entry: Any, details: list[Any], findings: list[Finding], t: Tr) -> Section:
+    b = entry.body
+    rows: list[tuple[str, str]] = [
+        (t("Kind", "種別"), t.word(INCIDENTS, text_of(b.get("kind")))),
+        (t("What happened", "事故の内容"), text_of(b.get("situation")) or DASH),
+        (t("Media", "媒体"), t.join([m for m in list_of(b.get("media_ids")) if isinstance(m, str)])),
+        (t("Data items", "情報項目"), _items(b, t)),
+        (t("Records concerned", "対象件数"), t.records(b.get("records"))),
+        (t("Encrypted", "暗号化"), t.yes_no(b.get("encrypted"))),
+        (t("Where", "発生場所"), text_of(b.get("place")) or DASH),
+        (t("Detected", "発見日時"), t.when(b.get("detected_at"))),
+        (t("Municipality notified", "委託者への報告日時"), t.when(b.get("notified_at")) if b.get("notified_at")
+         else t("not recorded", "記録なし")),
+        (t("Police", "警察への届出"), _police(b, t)),
+        (t("Status", "状況"), text_of(b.get("status")) or DASH),
+        (t("Measures", "措置"), text_of(b.get("measures")) or DASH),
+        (t("Recorded", "記録"), f"{t.when(entry.at)} ({t.seq(entry.seq)})"),
+    ]
+    blocks: list[Block] = [Table([t("Item", "項目"), t("Content", "内容")], [list(r) for r in rows],
+                                 col_widths=[4, 14])]
+    if details:
+        blocks.append(Table(
+            [t("Detailed report", "詳細報告"), t("Situation", "詳細"), t("Records", "件数"), t("Measures", "措置"),
+             t("Status", "状況")],
+            [[f"{t.when(d.at)} ({t.seq(d.seq)})", text_of(d.body.get("situation")) or DASH,
+              t.records(d.body.get("records")), text_of(d.body.get("measures")) or DASH,
+              text_of(d.body.get("status")) or DASH] for d in details],
+            col_widths=[4, 7, 2, 6, 2]))
+    else:
+        blocks.append(Paragraph(t("No detailed report is recorded.", "詳細報告は記録されていません。")))
+    instructions = _instructions(data, entry.seq)
+    blocks.append(Paragraph(t("The municipality's instructions: ", "委託者の指示: ")
+                            + (t.join(instructions) if instructions else t("none recorded", "記録なし"))))
+    if findings:
+        blocks.append(Table([t("Rule", "規則"), t("Finding", "所見")],
+                            [[f.code, f.message_in(t.lang)] for f in findings], col_widths=[2, 16],
+                            caption=t("What the verifier found about this incident", "この事故に関する検証結果")))
+    title = t("Incident {n}", "事故 {n}").format(n=t.seq(entry.seq))
+    return Section(title, blocks)
+
+
+def build_incidents(data: ReportData, lang: Lang) -> Document:
+    """The incident report (module documentation)."""
+    t = Tr(lang)
+    entries = data.of_type("incident.reported")
+    firsts = [e for e in entries if not isinstance(e.body.get("detail_of"), int)]
+    blocks: list[Block] = []
+    if not firsts:
+        blocks.append(Paragraph(t("No incident is recorded in the ledger.", "台帳に事故の記録はありません。")))
+    for entry in firsts:
+        details = [e for e in entries if e.body.get("detail_of") == entry.seq]
+        mine = [f for f in data.result.findings if f.code in ("C14", "C21")
+                and (f.seq == entry.seq or f.seq in {d.seq for d in details})]
+        blocks.append(_incident(data, entry, details, mine, t))
+    anomalies = [f for f in data.result.findings if f.code == "C21" and f.seq not in {e.seq for e in entries}]
+    if anomalies:
+        blocks.append(Section(t("Anomalies not reported as incidents", "事故として報告されていない異常"), [
+            Table([t("Entry", "記録"), t("Media", "媒体"), t("Finding", "所見")],
+                  [[t.seq(f.seq), f.media or DASH, f.message_in(t.lang)] for f in anomalies],
+                  col_widths=[2, 3, 13])]))
+    blocks.append(Note(t("Each incident is a signed ledger entry; a detailed report cites its first report.",
+                         "各事故は署名付きの台帳記録です。詳細報告は第一報を引用しています。")))
+    resp = responsible(data)
+    blocks.append(SignatureBoxes(
+        [t("Reported by (responsible person)", "報告者(作業責任者)"),
+         t("Received by (municipality)", "受理者(委託者)")],
+        names=[text_of(resp.get("name")), ""],
+    ))
+    return Document(
+        t("Incident report", "事故報告書"),
+        subtitle=text_of(data.genesis.get("title")),
+        lang=lang,
+        meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
+        blocks=blocks,
+        header_note=t("Confidential", "取扱注意"),
+        banner=trust_banner(data, t),
+        footer_note=footer(data, t),
+        author=text_of(dict_of(data.genesis.get("vendor")).get("name")),
+        letterhead=letterhead(data, t, "INC"),
+    )

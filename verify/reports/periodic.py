@@ -1,0 +1,102 @@
+"""定期報告書 (periodic report): the periodic reports recorded in the ledger (period, to whom, when, what
+was said, the register's counts and the ledger's size at the time), and for each the ledger's own account of
+the period -- the media acts and incidents it holds -- and whether the contract's cadence was kept
+(special terms 3(6); docs/spec-rules.md C22).
+"""
+
+from __future__ import annotations
+
+from custody.ledger.vocabulary import EVENTS
+from custody.verify.reports.common import (
+    as_of,
+    basis_meta,
+    contract_meta,
+    footer,
+    letterhead,
+    responsible,
+    trust_banner,
+)
+from custody.verify.reports.data import ReportData
+from custody.verify.reports.document import Block, Document, Lang, Note, Paragraph, Section, SignatureBoxes, Table
+from custody.verify.reports.labels import DASH, Tr, dict_of, text_of
+
+_COUNTS = (("received", "受領"), ("registered", "登録"), ("copies", "複製"), ("returned", "返還"),
+           ("disposed", "廃棄"), ("erased", "消去"), ("lost", "紛失"), ("open", "管理中"))
+
+
+def _cadence(data: ReportData) -> int:
+    days = dict_of(data.genesis.get("reporting")).get("periodic_days")
+    return days if isinstance(days, int) and not isinstance(days, bool) and days > 0 else 31
+
+
+def _acts(data: ReportData, start: str, end: str, t: Tr) -> str:
+    """The ledger's acts in a period (by day, JST dates compared as text), counted by kind."""
+    counts: dict[str, int] = {}
+    for entry in data.entries.values():
+        day = entry.at[:10]
+        if start <= day <= end and (entry.type.startswith(("media.", "takeout.", "copy.", "incident."))):
+            counts[entry.type] = counts.get(entry.type, 0) + 1
+    return t.join([f"{t.word(EVENTS, k)} {n}" for k, n in sorted(counts.items())])
+
+
+def build_periodic(data: ReportData, lang: Lang) -> Document:
+    """The periodic report (module documentation)."""
+    t = Tr(lang)
+    reports = data.of_type("report.periodic")
+    blocks: list[Block] = [Paragraph(t(
+        "The contract requires a periodic report at least every {n} days.",
+        "契約では {n} 日以内ごとの定期報告が必要です。").format(n=_cadence(data)))]
+    if not reports:
+        blocks.append(Paragraph(t("No periodic report is recorded in the ledger.",
+                                  "台帳に定期報告の記録はありません。")))
+    rows: list[list[str]] = []
+    for entry in reports:
+        b = entry.body
+        period = dict_of(b.get("period"))
+        to = dict_of(b.get("submitted_to"))
+        start, end = text_of(period.get("from")), text_of(period.get("to"))
+        media = dict_of(b.get("media"))
+        rows.append([
+            f"{t.date(start)} – {t.date(end)}",
+            t.when(b.get("submitted_at")) if b.get("submitted_at") else t.when(entry.at),
+            t.join([text_of(to.get("organisation")), text_of(to.get("person"))]),
+            text_of(b.get("summary")) or DASH,
+            t.join([f"{t(en, ja)} {t.count(media.get(en))}" for en, ja in _COUNTS if en in media]),
+            t.count(dict_of(b.get("checkpoint")).get("size")),
+            _acts(data, start, end, t),
+            t.seq(entry.seq),
+        ])
+    if rows:
+        blocks.append(Section(t("1. Reports made", "1. 定期報告の記録"), [Table(
+            [t("Period", "対象期間"), t("Submitted", "提出日時"), t("To", "報告先"), t("Summary", "報告内容"),
+             t("Media (as reported)", "媒体の状況(報告時)"), t("Ledger size", "台帳の記録数"),
+             t("The ledger's acts in the period", "期間中の台帳の記録"), t("Entry", "記録")],
+            rows, col_widths=[3, 3, 3, 5, 4, 2, 5, 1])]))
+    gaps = [f for f in data.result.findings if f.code == "C22"]
+    blocks.append(Section(t("2. Cadence", "2. 報告の間隔"), [
+        Table([t("Rule", "規則"), t("Finding", "所見")], [[f.code, f.message_in(t.lang)] for f in gaps],
+              col_widths=[2, 16]) if gaps else
+        Paragraph(t("Every period within the contract's cadence has its report.",
+                    "契約の定める間隔で報告されています。")),
+    ]))
+    blocks.append(Note(t("Each report is a signed ledger entry; the counts are those the ledger held when it was "
+                         "recorded.", "各報告は署名付きの台帳記録です。件数は記録時点の台帳の値です。")))
+    resp = responsible(data)
+    blocks.append(SignatureBoxes(
+        [t("Reported by (responsible person)", "報告者(作業責任者)"),
+         t("Received by (municipality)", "受理者(委託者)")],
+        names=[text_of(resp.get("name")), ""],
+    ))
+    return Document(
+        t("Periodic report", "定期報告書"),
+        subtitle=text_of(data.genesis.get("title")),
+        lang=lang,
+        meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
+        blocks=blocks,
+        header_note=t("Confidential", "取扱注意"),
+        banner=trust_banner(data, t),
+        footer_note=footer(data, t),
+        orientation="landscape",
+        author=text_of(dict_of(data.genesis.get("vendor")).get("name")),
+        letterhead=letterhead(data, t, "PER"),
+    )

@@ -1,0 +1,126 @@
+"""作業従事者名簿 (staff list): every person registered in the ledger -- name, organisation, tier, role,
+pledge and training dates, when they were registered and reported to the municipality, their exit check, their
+own no-data statement and their removal (special terms 第6, 第7; 緊急点検 2(3); docs/spec-rules.md C23).
+Landscape.  Agents (work-location keys) are listed apart: they are machines, not people.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from custody.ledger.vocabulary import ROLES, TIERS
+from custody.verify.reports.common import (
+    as_of,
+    basis_meta,
+    contract_meta,
+    footer,
+    letterhead,
+    responsible,
+    trust_banner,
+)
+from custody.verify.reports.data import ReportData
+from custody.verify.reports.document import Block, Document, Lang, Note, Section, SignatureBoxes, Table
+from custody.verify.reports.labels import DASH, Tr, dict_of, text_of
+
+
+def _registration(data: ReportData, key_name: str) -> dict[str, Any]:
+    """The body of the person's latest registration (the genesis responsible person: the contract's)."""
+    body: dict[str, Any] = {}
+    for entry in data.of_type("personnel.registered"):
+        if text_of(entry.body.get("vkey")).split("+", 1)[0] == key_name:
+            body = {**entry.body, "_seq": entry.seq, "_at": entry.at}
+    if not body:
+        resp = responsible(data)
+        if text_of(resp.get("vkey")).split("+", 1)[0] == key_name:
+            first = data.entries.get(0)
+            body = {**resp, "_seq": 0, "_at": first.at if first is not None else ""}
+    return body
+
+
+def _last(data: ReportData, etype: str, key_name: str, *, signer: bool = False) -> tuple[int, str] | None:
+    found = None
+    for entry in data.of_type(etype):
+        who = entry.actor if signer else text_of(entry.body.get("key_name"))
+        if who == key_name:
+            found = (entry.seq, entry.at)
+    return found
+
+
+def _mark(t: Tr, found: tuple[int, str] | None) -> str:
+    return f"{t.when(found[1])} ({t.seq(found[0])})" if found is not None else DASH
+
+
+def _people_table(data: ReportData, t: Tr) -> Table:
+    rows: list[list[str]] = []
+    for person in data.state.people.values():
+        if person.role == "agent":
+            continue
+        reg = _registration(data, person.key_name)
+        reported = text_of(reg.get("reported_at"))
+        for entry in data.of_type("personnel.changed"):
+            if text_of(entry.body.get("key_name")) == person.key_name and text_of(entry.body.get("reported_at")):
+                reported = text_of(entry.body.get("reported_at"))
+        removed = data.entries.get(person.removed_seq) if person.removed_seq is not None else None
+        rows.append([
+            person.name or person.key_name,
+            person.organisation or DASH,
+            t.word(TIERS, person.tier),
+            t.word(ROLES, person.role),
+            t.date(reg.get("pledge_date")) if reg.get("pledge_date") else DASH,
+            t.date(reg.get("training_date")) if reg.get("training_date") else DASH,
+            f"{t.when(reg.get('_at'))} ({t.seq(reg.get('_seq'))})" if reg else DASH,
+            t.when(reported) if reported else DASH,
+            _mark(t, _last(data, "personnel.exit_checked", person.key_name)),
+            _mark(t, _last(data, "personnel.statement", person.key_name, signer=True)),
+            f"{t.when(removed.at)} ({t.seq(removed.seq)})" if removed is not None else DASH,
+        ])
+    return Table(
+        [t("Name", "氏名"), t("Organisation", "所属"), t("Tier", "区分"), t("Role", "役割"),
+         t("Pledge", "誓約書"), t("Training", "研修"), t("Registered", "登録"),
+         t("Reported to the municipality", "委託者への報告"), t("Exit check", "退任確認"),
+         t("Own no-data statement", "データ非保持の申告"), t("Removed", "登録抹消")],
+        rows, col_widths=[3, 4, 2, 2, 2, 2, 3, 3, 3, 3, 3])
+
+
+def _agents_table(data: ReportData, t: Tr) -> Table | None:
+    rows = [[p.key_name, t.seq(p.registered_seq), t.seq(p.removed_seq) if p.removed_seq is not None else DASH]
+            for p in data.state.people.values() if p.role == "agent"]
+    if not rows:
+        return None
+    return Table([t("Agent key", "エージェントの鍵"), t("Registered", "登録"), t("Removed", "登録抹消")], rows,
+                 col_widths=[6, 3, 3])
+
+
+def build_staff(data: ReportData, lang: Lang) -> Document:
+    """The staff list (module documentation)."""
+    t = Tr(lang)
+    blocks: list[Block] = [
+        Section(t("1. Workers", "1. 作業従事者"), [
+            _people_table(data, t),
+            Note(t("Each date is that of a signed ledger entry; the no-data statement is signed with the person's "
+                   "own key. A dash: not recorded.",
+                   "各日時は署名付きの台帳記録によります。データ非保持の申告は本人の鍵で署名されています。"
+                   "「—」は記録がないことを示します。")),
+        ]),
+    ]
+    agents = _agents_table(data, t)
+    if agents is not None:
+        blocks.append(Section(t("2. Work-location agents", "2. 作業場所のエージェント"), [agents]))
+    resp = responsible(data)
+    blocks.append(SignatureBoxes(
+        [t("Prepared by (responsible person)", "作成者(作業責任者)"), t("Checked by (municipality)", "確認者(委託者)")],
+        names=[text_of(resp.get("name")), ""],
+    ))
+    return Document(
+        t("Staff list", "作業従事者名簿"),
+        subtitle=text_of(data.genesis.get("title")),
+        lang=lang,
+        meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
+        blocks=blocks,
+        header_note=t("Confidential", "取扱注意"),
+        banner=trust_banner(data, t),
+        footer_note=footer(data, t),
+        orientation="landscape",
+        author=text_of(dict_of(data.genesis.get("vendor")).get("name")),
+        letterhead=letterhead(data, t, "STF"),
+    )
