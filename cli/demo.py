@@ -97,6 +97,14 @@ class Demo:
         with Ledger.open(self.ledger, readonly=True) as ledger:
             return ledger.store.size - 1
 
+    def cite(self, seq: int) -> str:
+        """``SEQ:HASH`` of entry ``seq`` (its RFC 6962 leaf hash), as an attestation names the entry it concerns."""
+        from custody.ledger.ledger import Ledger
+        from custody.ledger.rfc6962 import leaf_hash
+
+        with Ledger.open(self.ledger, readonly=True) as ledger:
+            return f"{seq}:{leaf_hash(ledger.store.leaf(seq)).hex()}"
+
     def on_ledger(self) -> list[str]:
         return ["--ledger", str(self.ledger), "--log-passphrase-file", str(self.passfile("log"))]
 

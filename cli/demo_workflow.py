@@ -61,7 +61,7 @@ def workflow_phase(demo: Demo) -> None:
         """The municipality signs its own act; the vendor gets the file."""
         path = work / output
         role = {"witness": "city-witness", "receipt": "city-receiver", "inspection": "city-inspector",
-                "completion": "city-checker"}[what]
+                "completion": "city-checker", "instruction": "city-approver", "incident-ack": "city-approver"}[what]
         demo.custody("attest", what, "--origin", DEMO_ORIGIN, *args, "--output", str(path), *demo.as_(role))
         return str(path)
 
@@ -128,6 +128,17 @@ def workflow_phase(demo: Demo) -> None:
                  "--media-id", "M-001", "--media-id", "M-002", "--records", "0", "--status", "closed",
                  "--measures", "全媒体の封印(S-0001、S-0102)に異常なし。退室時の二人確認を手順に追加",
                  *resp, *ledger)
+    # The municipality acknowledges the report and instructs (第14): signed by its approver, recorded by the vendor.
+    for what, number, extra in (
+        ("incident-ack", "例市事故受理-2026-001", ["--seen", "事故報告(疑い)と詳細報告を受理した"]),
+        ("instruction", "例市指示-2026-001",
+         ["--seen", "詳細報告を確認し、再発防止を指示した",
+          "--instruction", "退室時の施錠を二人で確認し、記録すること",
+          "--instruction", "1か月間、施錠記録の写しを週次で提出すること"]),
+    ):
+        note = attest(what, f"incident.{what}", "--id", number, "--entry", demo.cite(incident_seq), *extra,
+                      "--place", "例市役所 市民課", *CHECKER)
+        demo.custody("attestation", "record", "--attestation", note, *resp, *ledger)
     demo.custody("media", "checkout", "--media-id", "M-001", "--purpose", "移行データの抽出", "--workstation", "WS-01",
                  "--seal", "S-0001", *tanaka, *ledger)
 

@@ -23,6 +23,7 @@ from custody.verify.reports.common import (
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Block, Document, Lang, Note, Paragraph, Section, SignatureBoxes, Table
 from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
+from custody.verify.reports.signed import opened
 
 
 def _items(body: dict[str, Any], t: Tr) -> str:
@@ -40,16 +41,20 @@ def _police(body: dict[str, Any], t: Tr) -> str:
     return t("reported", "届出済み") + (f" ({extra})" if extra != DASH else "")
 
 
-def _instructions(data: ReportData, seq: int) -> list[str]:
-    """The municipality's signed instructions that cite this incident (the attestation family's entries)."""
+def _instructions(data: ReportData, seq: int, t: Tr) -> list[str]:
+    """The municipality's signed instructions and acknowledgements that name this incident's entry (``concerns.seq``
+    of an ``attestation.recorded``; docs/spec.md §9.6), each opened against the pinned keys."""
+    from custody.ledger.attestation import Attestation, kind_text
+
     out = []
-    for entry in data.entries.values():
-        if not entry.type.startswith("attest"):
+    for entry in data.of_type("attestation.recorded"):
+        att = opened(data, entry.body, ("instruction", "incident_acknowledgement"))
+        if not isinstance(att, Attestation) or att.body.seq != seq:
             continue
-        body = entry.body
-        cited = body.get("incident_seq", dict_of(body.get("subject")).get("seq"))
-        if cited == seq:
-            out.append(text_of(body.get("text")) or text_of(body.get("summary")) or entry.type)
+        b = att.body
+        words = "; ".join(b.instructions) or b.seen
+        out.append(t("{kind} {id} ({who}, {when}): {words}", "{kind} {id}({who}、{when}): {words}").format(
+            kind=t(*kind_text(b.kind)), id=b.id, who=b.attester.name, when=t.when(b.acted_at), words=words))
     return out
 
 
@@ -83,7 +88,7 @@ def _incident(data: ReportData, entry: Any, details: list[Any], findings: list[F
             col_widths=[4, 7, 2, 6, 2]))
     else:
         blocks.append(Paragraph(t("No detailed report is recorded.", "詳細報告は記録されていません。")))
-    instructions = _instructions(data, entry.seq)
+    instructions = _instructions(data, entry.seq, t)
     blocks.append(Paragraph(t("The municipality's instructions: ", "委託者の指示: ")
                             + (t.join(instructions) if instructions else t("none recorded", "記録なし"))))
     if findings:
