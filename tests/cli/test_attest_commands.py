@@ -113,6 +113,7 @@ def test_return_needs_the_receivers_signed_receipt(w: CliWorld) -> None:
 
 def test_close_needs_inspection_and_completion_check(w: CliWorld) -> None:
     close = ["close", "--no-data-remains"]
+    w.ok("person", "statement", "--no-data-kept", "--statement", "データを保持していません", as_="op-tanaka")
     w.refused(*close, code="C20", says=("No inspection by the municipality",))
     inspected(w)
     w.refused(*close, code="C24", says=("completion check",))

@@ -106,7 +106,7 @@ def test_a_signing_command_with_the_key_agent_loads_only_its_own_path(
     env.update(CUSTODY_LANG="ja", XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_RUNTIME_DIR=os.environ["XDG_RUNTIME_DIR"])
     checkout = ["media", "checkout", "--media-id", "M-1", "--purpose", "データ移行作業", "--seal", "S-0001",
                 "--ledger", str(w.ledger)]
-    checkin = ["media", "checkin", "--media-id", "M-1", "--seal", "S-0002", "--ledger", str(w.ledger)]
+    checkin = ["media", "checkin", "--media-id", "M-1", "--seal", "S-0001", "--ledger", str(w.ledger)]
     for run, (args, recorded) in enumerate([(checkout, "media.checked_out"), (checkin, "media.checked_in")] * 2):
         proc, modules = _probe(tmp_path, {**os.environ, **env}, *args)
         assert proc.returncode == 0, proc.stderr

@@ -52,9 +52,10 @@ def test_seals_are_followed_to_the_return() -> None:
         "items": [{"name": "住民基本台帳", "media_name": "USB", "media_id": "M-001", "quantity": 1}],
         "seals": ["S-0002"]}}
     found = w.try_("media.returned", body)
-    assert [(v.code, v.blocks, v.media_id) for v in found] == [("C18", False, "M-001")]
+    # (The test contract pins no receiver: the missing signed receipt is a C24 warning, not this test's concern.)
+    assert [(v.code, v.blocks, v.media_id) for v in found if v.code != "C24"] == [("C18", False, "M-001")]
     body["receipt"]["seals"] = ["S-0102"]
-    assert w.try_("media.returned", body) == []
+    assert [v for v in w.try_("media.returned", body) if v.code != "C24"] == []
 
 
 @pytest.mark.parametrize(("place", "found"), [

@@ -187,6 +187,7 @@ def test_return_needs_the_receivers_signed_receipt() -> None:
 def test_close_needs_the_completion_check() -> None:
     w = world()
     w.ok("inspection.recorded", inspection_entry(inspection(["株式会社サンプル"])))
+    w.statements()
     found = c24(precheck(w.state, w.event("contract.closed", closed_body())))
     assert found and "completion check" in found[0].message_en and found[0].blocks
     w.ok("contract.closed", {**closed_body(), "attestation": attestation("completion_check", [])})

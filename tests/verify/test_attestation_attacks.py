@@ -13,7 +13,7 @@ import pytest
 from custody.ledger.attestation import sign_attestation
 from custody.ledger.note import Signer
 from tests.helpers import contract_toml
-from tests.verify.builders import Site, municipality_parties, verify
+from tests.verify.builders import Site, municipality_parties, statement_body, verify
 from tests.world import ORIGIN, signer
 
 WITNESS = signer("city-witness-yamada")
@@ -48,6 +48,8 @@ def finish(s: Site) -> Path:
                                      "method": "on_site",
                                      "checks": [{"party": "株式会社サンプル", "item": "register", "complied": True}]})})
     s.agent_stop()
+    for name in dict.fromkeys(s.people):  # each worker's own no-data statement before the close (C23)
+        s.do("personnel.statement", statement_body(name), actor=name)
     s.do("contract.closed", {"statement": {"no_data_remains": True, "scope": ["work_pcs"]},
                              "attestation": note("completion_check", [], CHECKER, role="completion")})
     s.cosign()

@@ -30,7 +30,14 @@ CASE_DIRS = golden.case_directories(HERE)
 
 #: Finding codes of the registry that have no golden bundle yet, each with the reason.  A code the registry
 #: gains (a new rule) fails test_every_finding_code_has_a_case until it has a case here or a line below.
-NOT_YET_COVERED: dict[str, str] = {}
+_ISSUE_16 = (
+    "a rule of issue 16 (the special terms' duties and the municipality's signed acts), added after the "
+    "vectors' builder (tests/verify/builders.py) was written: its contract pins no attester, so these cases need "
+    "a builder that records attestations, inspections, periodic reports and the workers' statements; the "
+    "scenario tests in tests/cli/test_duties_commands.py and test_attest_commands.py cover the code"
+)
+NOT_YET_COVERED: dict[str, str] = dict.fromkeys(
+    ("C16", "C17", "C18", "C19", "C20", "C21", "C22", "C23", "C24"), _ISSUE_16)
 
 
 def expected(case_dir: Path) -> dict[str, Any]:

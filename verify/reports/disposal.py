@@ -207,8 +207,6 @@ def _record_rows(data: ReportData, m: Medium, body: dict[str, Any], entry: Entry
         (t("Responsible person", "責任者"), person_text(data, body.get("responsible"), t)
          if body.get("responsible") else DASH),
         (t("Witness", "立会者"), _witness_text(body, t)),
-        # The municipality's own signature on the act (docs/spec.md §9.6): a typed name is not a witness.
-        *signature_summary(data, body, WITNESS_KINDS.get(entry.type, ()), t, m.id),
         (t("Backup made (where)", "バックアップ(保管先)"), _backup_text(body, t)),
         (t("Destination of the remains", "残渣の処理先"), text_of(body.get("remains_destination")) or DASH),
     ]
@@ -401,7 +399,10 @@ def build_certificate(data: ReportData, m: Medium, entry: EntryView, lang: Lang)
         PageBreak(),
         Section(t("2. Photos and certificate", "2. 写真と処理業者の証明書"), _evidence(data, body, t)),
         Section(t("3. Application and approval", "3. 廃棄申請と承認(特記事項第11-2)"), [
-            KeyValues(_application_rows(data, text_of(body.get("approval_id")), t), widths=(2, 5))]),
+            # The last row: the municipality's own signature on the witnessed act (docs/spec.md §9.6); a typed
+            # name in section 1 is not a witness, this row says whether the pinned key signed it.
+            KeyValues([*_application_rows(data, text_of(body.get("approval_id")), t),
+                       *signature_summary(data, body, WITNESS_KINDS.get(entry.type, ()), t, m.id)], widths=(3, 5))]),
         Section(t("4. Ledger evidence", "4. 台帳上の証跡"), [KeyValues(_ledger_rows(data, entry, t), widths=(2, 5))]),
         Section(t("5. Verifier's findings about this medium", "5. この媒体に関する検証所見"),
                 [_findings_for(data, m, entry, t)]),

@@ -65,12 +65,17 @@ def signature_rows(data: ReportData, body: dict[str, Any], kinds: tuple[str, ...
 
 def signature_summary(data: ReportData, body: dict[str, Any], kinds: tuple[str, ...], t: Tr,
                       media_id: str | None = None) -> list[tuple[str, Cell]]:
-    """:func:`signature_rows` in one row, for a certificate that must stay on its two pages: the signed act, its
-    attester and key, and the verdict."""
-    rows = dict(signature_rows(data, body, kinds, t, media_id))
+    """:func:`signature_rows` in one row, for a certificate that must stay on its two pages: the signed act, who
+    signed it with which key, and the verdict."""
+    rows = signature_rows(data, body, kinds, t, media_id)
+    att = opened(data, body, kinds, media_id)
+    if not isinstance(att, Attestation):  # none, or it does not verify: the one row says so
+        return rows
+    values = dict(rows)
     label = t("Signed by the municipality", "委託者の署名")
-    if len(rows) == 1:  # none, or it does not verify: the one row says so
-        return list(rows.items())
+    verdict = t("verified, pinned {role} key", "登録された{role}の鍵で検証済み").format(
+        role=t(*role_text(att.body.role)))
+    if not data.result.pinned:
+        verdict = str(values[t("Signature", "署名の検証")])
     return [(label, t("{act}, {who} ({key}): {verdict}", "{act}、{who}({key}): {verdict}").format(
-        act=rows[label], who=rows[t("Attester", "署名者")], key=rows[t("Key", "鍵")],
-        verdict=rows[t("Signature", "署名の検証")]))]
+        act=values[label], who=att.body.attester.name, key=values[t("Key", "鍵")], verdict=verdict))]

@@ -141,6 +141,8 @@ def incidents_table(data: ReportData, lang: Lang) -> DataTable:
     rows: list[list[Value]] = []
     for entry in data.of_type("incident.reported"):
         b = entry.body
+        if b.get("detail_of") is not None:  # the detailed report of an incident listed already (C21)
+            continue
         police = dict_of(b.get("police_report"))
         rows.append([
             entry.seq, jst(entry.at), t.word(INCIDENTS, text_of(b.get("kind"))), jst(b.get("detected_at")),

@@ -85,7 +85,9 @@ def _direct(story: Callable[[Path, bool], tuple[Site, Path]]) -> Build:
 # --- the cases: the tamper suite's stories (tests/verify/test_tamper_suite.py) ----------------------------
 
 _FROM_THE_TAMPER_SUITE: list[tuple[str, str, str, Callable[[Path, bool], tuple[Site, Path]]]] = [
-    ("clean", "", "a complete, compliant contract: no finding", suite.honest_bundle),
+    ("clean", "",
+     ("a complete, compliant contract made without pinned attesters: the municipality's unsigned acts (C20, C24) "
+      "are warnings, the verdict passes"), suite.honest_bundle),
     # integrity: attacks on the bundle and on the history
     ("i2-edit-an-entry", "I2", "an entry's body edited after signing", suite.edit_an_entry),
     ("i1-delete-an-entry", "I1", "an entry removed from entries.jsonl", suite.delete_an_entry),

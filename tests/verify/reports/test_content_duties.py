@@ -18,8 +18,8 @@ def test_staff_list_names_every_worker_with_pledge_and_statement(clean: Case) ->
     rows = {cell_text(r[0]): [cell_text(c) for c in r] for r in tables(section(doc, "1. 作業従事者"))[0].rows}
     assert {"佐藤 一郎", "op-tanaka さん", "sub-suzuki さん"} <= set(rows)
     sub = rows["sub-suzuki さん"]
-    assert sub[1] == "株式会社下請" and sub[2] == "再委託先" and sub[4] == "2026年3月28日"
-    assert sub[9].startswith("2026年4月1日") and "(#" in sub[9]  # the own no-data statement, dated, with its entry
+    assert sub[1] == "株式会社下請" and sub[2] == "再委託先" and sub[4] == "令和8年3月28日"
+    assert sub[9].startswith("令和8年4月1日") and "(#" in sub[9]  # the own no-data statement, dated, with its entry
     assert "agent-ws01" in all_text(section(doc, "2. 作業場所のエージェント"))
 
 

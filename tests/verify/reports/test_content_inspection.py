@@ -53,7 +53,7 @@ def test_organisation_sections_have_rows_with_notes(violations: Case) -> None:
     doc = build_inspection(violations.ja, "ja")
     part = section(doc, "有限会社孫請(再委託先(再々委託先))")
     rows = [[cell_text(c) for c in r] for r in tables(part)[0].rows]
-    assert [r[0] for r in rows] == ["①", "②", "③", "参考", "参考", "参考", "参考", "参考", "参考", "参考"]
+    assert [r[0] for r in rows] == ["①", "②", "③", "参考", "参考", "参考", "参考", "参考", "参考"]
     assert rows[0][2] == "C9 C16" and rows[0][3] == "1"
     assert rows[1][2] == "C2 C3 C4 C10 C11 C18 C19" and rows[1][3] == "1"
     assert "[C2] #" in rows[1][4]

@@ -203,3 +203,4 @@ def test_longest_run_measures_tokens() -> None:
     assert longest_run("媒体BUF-32G-0012345です", width) == 15.0
     assert longest_run("abc def", width, anywhere=True) == 7.0
 
+
