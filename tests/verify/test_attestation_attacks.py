@@ -13,8 +13,8 @@ import pytest
 from custody.ledger.attestation import sign_attestation
 from custody.ledger.note import Signer
 from tests.helpers import contract_toml
-from tests.verify.builders import Site, municipality_parties, statement_body, verify
-from tests.world import ORIGIN, signer
+from tests.verify.builders import Site, municipality_parties, verify
+from tests.world import ORIGIN, signer, statement_body
 
 WITNESS = signer("city-witness-yamada")
 INSPECTOR = signer("city-inspector")
