@@ -68,6 +68,9 @@ class Seeds:
     responsible_vkey: str
     key_files: tuple[tuple[bytes, bytes], ...]  # (key envelope, its passphrase) of the demo's people
     authority: Path  # the demo's municipality trust store, read only (the authority targets copy it)
+    attestations: tuple[bytes, ...]  # the municipality's acts, re-signed with ``attester`` (its role's key)
+    attestation_bodies: tuple[Any, ...]
+    attester: Signer  # the fuzzers' attester, pinned for every role by the attestation target
 
     def json_seeds(self) -> tuple[bytes, ...]:
         """Every JSON text among the seeds, for the canonical-JSON target."""
@@ -127,6 +130,15 @@ def load(demo: Path) -> Seeds:
     finally:
         store.close()
 
+    attester = Signer("city-attester", Ed25519PrivateKey.from_private_bytes(bytes(range(3, 35))))
+    attestations, attestation_bodies = [], []
+    for path in sorted(p for p in work.iterdir() if p.is_file() and p.suffix in (".attestation", ".disposal-witness",
+                                                                                 ".erasure-witness", ".receipt",
+                                                                                 ".instruction", ".incident-ack")):
+        text = parse_note(path.read_bytes()).text
+        attestations.append(sign_note(text, [attester]))
+        attestation_bodies.append(json.loads(text.split("\n")[2]))
+
     json_documents = [p.read_bytes() for p in _files(work, "*.json")]
     toml_documents = [contract, (REPO / "docs" / "contract.example.toml").read_bytes()]
     toml_documents += [p.read_bytes() for p in _files(demo / "ledger", "*.toml")]
@@ -153,4 +165,7 @@ def load(demo: Path) -> Seeds:
         key_files=tuple((p.read_bytes(), p.with_suffix(".pass").read_bytes().rstrip(b"\r\n"))
                         for p in _files(demo / "keys", "*.key") if p.with_suffix(".pass").is_file()),
         authority=demo / "authority",
+        attestations=tuple(attestations),
+        attestation_bodies=tuple(attestation_bodies),
+        attester=attester,
     )

@@ -11,7 +11,6 @@ CustodyError -- is a crash.  A target whose parser accepts an input also
 checks what the parser promises about it (canonical bytes round-trip, one
 encoding per value).
 
-There is no attestation format yet, so there is no attestation target.
 The key envelope is opened only when a mutant still parses: scrypt at the
 demo's cost is ~70 ms a case, and the parser is what the outside controls.
 """
@@ -35,6 +34,8 @@ from hypothesis import strategies as st
 
 from custody.ledger import canonical
 from custody.ledger.approval import CONTEXT, coverage_problems, open_approval
+from custody.ledger.attestation import CONTEXT as ATTESTATION_CONTEXT
+from custody.ledger.attestation import ROLE_OF_KIND, open_attestation
 from custody.ledger.bundle import MANIFEST, Bundle
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.contract import parse_contract
@@ -42,6 +43,7 @@ from custody.ledger.cosignature import cosignatures_by
 from custody.ledger.entry import parse_entry
 from custody.ledger.errors import (
     ApprovalError,
+    AttestationError,
     BundleFormatError,
     CanonicalJSONError,
     CheckpointFormatError,
@@ -205,6 +207,41 @@ def _approval_run(s: Seeds, data: bytes) -> object:
     (body.valid_from_ms, body.valid_until_ms, body.approved_at_ms, body.deadline, body.use_limit, body.to_json())
     coverage_problems(approval, kind=body.kind, media_ids=list(body.media), at=body.valid_from, uses_so_far=0)
     return approval
+
+
+# --- attestation (ledger/attestation.py) ---
+
+
+def _attestation_strategy(s: Seeds) -> st.SearchStrategy[bytes]:
+    lines = [parse_note(a).text.split("\n")[2].encode() for a in s.attestations]
+
+    @st.composite
+    def signed(draw: st.DrawFn) -> bytes:
+        # As the approval target: canonical bodies with one or two changes, signed by the pinned attester.
+        line = draw(json_mutants(s.attestation_bodies, lines, layouts=("canonical",), most=2, damage_rate=0.1))
+        rnd = random.Random(draw(st.integers(0, 2**32)))
+        origin = s.origin if rnd.random() < 0.95 else rnd.choice(("other.example/log", "", "a b", s.origin + " "))
+        text = f"{ATTESTATION_CONTEXT}\n{origin}\n"
+        text += line.decode("utf-8", "surrogateescape" if rnd.random() < 0.2 else "replace") + "\n"
+        if rnd.random() < 0.05:
+            text = rnd.choice((text + "extra\n", text.replace(ATTESTATION_CONTEXT, "custody/attestation/v2")))
+        try:
+            return sign_note(text, [s.attester])
+        except (NoteFormatError, UnicodeEncodeError):
+            sig = NoteSignature(s.attester.name, s.attester.key_id, bytes(64)).line()
+            return (text + "\n" + sig).encode("utf-8", "surrogateescape")
+
+    return _mix((8, signed()), (1, mutants(s.attestations)), (1, random_bytes()))
+
+
+def _attestation_run(s: Seeds, data: bytes) -> object:
+    # The fuzzers' attester is pinned for every role, so that every kind reaches its schema and cross-checks.
+    vkey = s.attester.verifier().vkey
+    pinned = {role: [vkey] for role in set(ROLE_OF_KIND.values())}
+    attestation = open_attestation(data, origin=s.origin, pinned=pinned)
+    body = attestation.body
+    (body.role, body.acted_at_ms, body.to_json())
+    return attestation
 
 
 # --- tlog-proof (ledger/tlogproof.py) ---
@@ -428,6 +465,8 @@ TARGETS: tuple[Target, ...] = (
            lambda s: _mix((9, mutants(_cosignature_seeds(s))), (1, random_bytes())), _cosignature_run),
     Target("approval", "ledger.approval.open_approval", (ApprovalError,),
            _approval_strategy, _approval_run),
+    Target("attestation", "ledger.attestation.open_attestation", (AttestationError,),
+           _attestation_strategy, _attestation_run),
     Target("tlog-proof", "ledger.tlogproof.parse_tlog_proof", (ProofFormatError,),
            lambda s: _mix((9, mutants(s.tlog_proofs)), (1, random_bytes())), _tlog_proof_run),
     Target("manifest", "ledger.bundle.Bundle (manifest.json)", (BundleFormatError,),

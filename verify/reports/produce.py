@@ -170,30 +170,61 @@ def _pool_context() -> tuple[multiprocessing.context.BaseContext, Callable[..., 
     return multiprocessing.get_context("spawn"), watch_parent, (os.getpid(),)
 
 
+#: Seconds between checks that every render worker is alive while none has finished (see _render_in_workers).
+_LIVENESS_POLL = 1.0
+
+
+def _check_alive(pool: ProcessPoolExecutor) -> None:
+    """BrokenProcessPool if a worker has exited.  ProcessPoolExecutor has no public view of its workers; its
+    ``_processes`` map is the one it watches itself."""
+    processes = getattr(pool, "_processes", None) or {}
+    if any(process.exitcode is not None for process in list(processes.values())):
+        raise BrokenProcessPool("a render worker died")
+
+
 def _render_in_workers(
     queue: Iterator[tuple[Document, dict[str, list[int]]]], n_workers: int
 ) -> Generator[tuple[int, bytes], None, None]:
+    """Render in worker processes; a worker that dies ends the run with InterruptedWorkError.
+
+    The executor itself notices a dead worker (BrokenProcessPool), but not always: on Python 3.11 a worker
+    killed while the executor's feeder thread writes a large document into the call queue can leave the
+    executor waiting for ever (CPython gh-94777, fixed in 3.12).  So the wait is bounded and the workers'
+    exit codes are checked between waits, and a broken pool is shut down without waiting for its threads.
+    """
     context, watch, args = _pool_context()
-    with ProcessPoolExecutor(n_workers, mp_context=context, initializer=watch, initargs=args) as pool:
-        running: dict[Future[tuple[bytes, ...]], dict[str, list[int]]] = {}
+    pool = ProcessPoolExecutor(n_workers, mp_context=context, initializer=watch, initargs=args)
+    broken = False
+    running: dict[Future[tuple[bytes, ...]], dict[str, list[int]]] = {}
 
-        def send(count: int) -> None:
-            for doc, formats in itertools.islice(queue, count):
-                running[pool.submit(render_doc, (doc, tuple(formats)))] = formats
+    def send(count: int) -> None:
+        for doc, formats in itertools.islice(queue, count):
+            running[pool.submit(render_doc, (doc, tuple(formats)))] = formats
 
-        try:
-            send(n_workers * _IN_FLIGHT)
-            while running:
-                done, _pending = wait(running, return_when=FIRST_COMPLETED)
-                send(len(done))
-                for future in done:
-                    yield from _spread(running.pop(future), future.result())
-        except BrokenProcessPool:
-            raise InterruptedWorkError(
-                _("a report rendering process stopped unexpectedly (killed, or out of memory); "
-                  "the report files already written are whole, the others were not written"),
-                hint=_("run the command again; with --workers 1 it needs the least memory"),
-            ) from None
+    try:
+        send(n_workers * _IN_FLIGHT)
+        while running:
+            done, _pending = wait(running, timeout=_LIVENESS_POLL, return_when=FIRST_COMPLETED)
+            if not done:
+                _check_alive(pool)
+                continue
+            send(len(done))
+            for future in done:
+                yield from _spread(running.pop(future), future.result())
+    except BrokenProcessPool:
+        broken = True
+        raise InterruptedWorkError(
+            _("a report rendering process stopped unexpectedly (killed, or out of memory); "
+              "the report files already written are whole, the others were not written"),
+            hint=_("run the command again; with --workers 1 it needs the least memory"),
+        ) from None
+    finally:
+        if broken:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def render_all(jobs: Sequence[tuple[Document, str]], *, workers: int | None = None,
