@@ -66,7 +66,10 @@ def test_the_verifier_gives_what_each_case_expects(case_dir: Path) -> None:
     # The verdict follows from the findings (docs/spec-rules.md): failed exactly when there is an error.
     assert want["ok"] == (not error_codes(want["findings"]))
     if want["aimed_at"] is None:
-        assert want["ok"] and not want["findings"]
+        # The clean contract pins no attester (its builder predates them): the municipality's unsigned acts are
+        # C20/C24 warnings there, nothing else.
+        assert want["ok"] and {f["code"] for f in want["findings"]} <= {"C20", "C24"}
+        assert all(f["severity"] == "warning" for f in want["findings"])
     else:
         assert want["aimed_at"] in {r["code"] for r in want["findings"]}
 
