@@ -715,8 +715,8 @@ class Authority:
         pin = Pin.from_json(doc, pin_path)
         if pin.origin != origin:
             raise StoreCorruptError(
-                _("{path} holds the pin of {other}, not {origin}.").format(path=pin_path, other=pin.origin,
-                                                                           origin=origin),
+                _("{path} holds the pin of {other}, not {origin}.").format(path=pin_path, other=quote(pin.origin),
+                                                                           origin=quote(origin)),
                 hint=_("Restore the trust store from its backup."),
             )
         return pin

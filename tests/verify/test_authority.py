@@ -277,6 +277,16 @@ def test_a_damaged_journal_line_is_reported_not_raised(world: World) -> None:
     assert world.authority.trust_anchor(world.ledger.origin).record_problems
 
 
+def test_a_pin_of_another_origin_is_quoted_short(world: World) -> None:
+    # make fuzz (authority-pin) saw an 877,646-character message: the pin's own origin, quoted whole.
+    pin_path = world.authority.path / "logs" / origin_key(world.ledger.origin) / "pin.json"
+    doc = json.loads(pin_path.read_text())
+    pin_path.write_text(json.dumps({**doc, "origin": "x" * 1_000_000}))
+    with pytest.raises(StoreCorruptError) as caught:
+        world.authority.get_pin(world.ledger.origin)
+    assert len(caught.value.message) < 1_000
+
+
 def test_wrong_witness_key_is_refused(world: World, tmp_path: Path) -> None:
     from custody.ledger.errors import KeyFileError
 
