@@ -79,6 +79,30 @@ def register(app: typer.Typer) -> None:
     app.add_typer(report_app, name="report")
 
 
+def _formats_option() -> Any:
+    return typer.Option(
+        ["pdf"], "--format", "-f",
+        help=_("pdf, html, json, csv, xlsx or all; repeat for several. csv and xlsx: the tables of the "
+               "register, completion (staff, incidents), inspection and findings reports."),
+    )
+
+
+def _lang_option() -> Any:
+    return typer.Option(None, "--lang", help=_("Language of the reports: ja (default) or en."))
+
+
+def _output_option() -> Any:
+    return typer.Option(Path("reports"), "--output", "-o", help=_("Directory to write the reports to."))
+
+
+def _workers_option() -> Any:
+    return typer.Option(
+        None, "--workers", min=1,
+        help=_("Processes for verification and rendering (default: the cores this process may use, within any "
+               "CPU quota)."),
+    )
+
+
 def _calendar_option() -> Any:
     return typer.Option(
         "era", "--calendar",
@@ -119,18 +143,10 @@ def _command(kind: str) -> Any:
         bundle: Path = typer.Argument(..., help=_("Bundle directory or .zip.")),
         authority: Path | None = authority_option(),
         integrity_only: bool = integrity_only_option(),
-        formats: list[str] = typer.Option(
-            ["pdf"], "--format", "-f",
-            help=_("pdf, html, json, csv, xlsx or all; repeat for several. csv and xlsx: the tables of the "
-                   "register, completion (staff, incidents), inspection and findings reports."),
-        ),
-        lang: str | None = typer.Option(None, "--lang", help=_("Language of the reports: ja (default) or en.")),
-        output: Path = typer.Option(Path("reports"), "--output", "-o", help=_("Directory to write the reports to.")),
-        workers: int | None = typer.Option(
-            None, "--workers", min=1,
-            help=_("Processes for verification and rendering "
-                   "(default: the cores this process may use, within any CPU quota)."),
-        ),
+        formats: list[str] = _formats_option(),
+        lang: str | None = _lang_option(),
+        output: Path = _output_option(),
+        workers: int | None = _workers_option(),
         json_out: bool = json_option(),
         calendar: str = _calendar_option(),
         issued: str | None = _issued_option(),
@@ -158,18 +174,10 @@ def _inspection_command() -> Any:
             "(one \"1\" in any contract makes the column 1), and the contracts behind it. Needs --authority.")),
         authority: Path | None = authority_option(),
         integrity_only: bool = integrity_only_option(),
-        formats: list[str] = typer.Option(
-            ["pdf"], "--format", "-f",
-            help=_("pdf, html, json, csv, xlsx or all; repeat for several. csv and xlsx: the tables of the "
-                   "register, completion (staff, incidents), inspection and findings reports."),
-        ),
-        lang: str | None = typer.Option(None, "--lang", help=_("Language of the reports: ja (default) or en.")),
-        output: Path = typer.Option(Path("reports"), "--output", "-o", help=_("Directory to write the reports to.")),
-        workers: int | None = typer.Option(
-            None, "--workers", min=1,
-            help=_("Processes for verification and rendering "
-                   "(default: the cores this process may use, within any CPU quota)."),
-        ),
+        formats: list[str] = _formats_option(),
+        lang: str | None = _lang_option(),
+        output: Path = _output_option(),
+        workers: int | None = _workers_option(),
         json_out: bool = json_option(),
         calendar: str = _calendar_option(),
         issued: str | None = _issued_option(),
