@@ -43,6 +43,7 @@ from custody.ledger import canonical
 from custody.ledger.errors import AttestationError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
 from custody.ledger.i18n import text as _pick
 from custody.ledger.note import ALG_ED25519, Signer, Verifier, open_note, parse_note, sign_note
+from custody.ledger.quoting import quote
 from custody.ledger.rule_texts import Text, fill
 from custody.ledger.timefmt import at_ms
 from custody.ledger.validation import validate
@@ -405,7 +406,7 @@ def open_attestation(
     try:
         parsed = parse_note(note)
     except NoteFormatError as exc:
-        raise fail(ATT_MALFORMED_NOTE, why=exc.message) from None
+        raise fail(ATT_MALFORMED_NOTE, why=quote(exc.message, 400)) from None
     parts = parsed.text.split("\n")
     if len(parts) != 4 or parts[0] != CONTEXT or parts[3] != "":
         raise fail(NOT_AN_ATTESTATION)
@@ -419,25 +420,26 @@ def open_attestation(
         own = {(v.name, v.key_id) for v in verifiers}
         forged = [s.name for s in parsed.signatures if (s.name, s.key_id) in own]
         if forged:
-            raise fail(ATT_FORGED, kind=kind, name=forged[0]) from None
+            raise fail(ATT_FORGED, kind=kind, name=quote(forged[0])) from None
         others = {(v.name, v.key_id) for r, keys in pinned.items() if r != role for v in _verifiers(keys)}
         elsewhere = [s.name for s in parsed.signatures if (s.name, s.key_id) in others]
         if elsewhere:
-            raise fail(ATT_OTHER_ROLE, kind=kind, name=elsewhere[0]) from None
+            raise fail(ATT_OTHER_ROLE, kind=kind, name=quote(elsewhere[0])) from None
         if any(s.name in vendor_keys for s in parsed.signatures):
-            raise fail(ATT_VENDOR_KEY, kind=kind, names=names) from None
+            raise fail(ATT_VENDOR_KEY, kind=kind, names=quote(names)) from None
         if not verifiers:
-            raise fail(ATT_NONE_PINNED, kind=kind, names=names) from None
-        raise fail(ATT_UNPINNED, kind=kind, names=names) from None
+            raise fail(ATT_NONE_PINNED, kind=kind, names=quote(names)) from None
+        raise fail(ATT_UNPINNED, kind=kind, names=quote(names)) from None
     if parts[1] != origin:
-        raise fail(ATT_OTHER_ORIGIN, todo=DO_ASK_THIS_ORIGIN, kind=kind, other=parts[1], origin=origin)
+        raise fail(ATT_OTHER_ORIGIN, todo=DO_ASK_THIS_ORIGIN, kind=kind, other=quote(parts[1]), origin=quote(origin))
     try:
         body = body_of_line(parts[2])
     except (CanonicalJSONError, SchemaError) as exc:
-        raise fail(ATT_MALFORMED_BODY, kind=kind, why=exc.message) from None
+        raise fail(ATT_MALFORMED_BODY, kind=kind, why=quote(exc.message, 400)) from None
     if kinds is not None and body.kind not in kinds:
-        raise fail(ATT_WRONG_KIND, kind=kinds[0], id=body.id, actual=kind_text(body.kind))
+        raise fail(ATT_WRONG_KIND, kind=kinds[0], id=quote(body.id), actual=kind_text(body.kind))
     if media_id is not None and media_id not in body.media:
-        raise fail(ATT_OTHER_MEDIA, kind=body.kind, id=body.id, m=media_id, listed=", ".join(body.media) or "-")
+        raise fail(ATT_OTHER_MEDIA, kind=body.kind, id=quote(body.id), m=quote(media_id),
+                   listed=quote(", ".join(body.media) or "-"))
     digest = hashlib.sha256(parts[2].encode("utf-8")).hexdigest()
     return Attestation(body, origin, bytes(note), tuple(v.vkey for v in verified), digest)

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from custody.ledger import canonical, note
 from custody.ledger.errors import CanonicalJSONError, KeyFileError, NoteFormatError, PassphraseError
 from custody.ledger.i18n import _
+from custody.ledger.quoting import quote
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -78,7 +79,7 @@ def _malformed(detail: str) -> KeyFileError:
 def check_key_name(name: object) -> str:
     """Return ``name`` if it is a C2SP signed-note key name (``ledger.note``), else raise KeyFileError."""
     invalid = KeyFileError(
-        _("Invalid key name {name!r}: it must be non-empty, without spaces or '+'.").format(name=name)
+        _("Invalid key name {name!r}: it must be non-empty, without spaces or '+'.").format(name=quote(name))
     )
     if not isinstance(name, str):
         raise invalid
@@ -122,10 +123,10 @@ def _members(obj: object, expected: frozenset[str], what: str) -> dict[str, Any]
         raise _malformed(f"{what} is not a JSON object")
     missing = sorted(expected - obj.keys())
     if missing:
-        raise _malformed(f"{what} lacks {missing[0]!r}")
+        raise _malformed(f"{what} lacks {quote(missing[0])!r}")
     extra = sorted(obj.keys() - expected)
     if extra:
-        raise _malformed(f"{what} has unknown member {extra[0]!r}")
+        raise _malformed(f"{what} has unknown member {quote(extra[0])!r}")
     return obj
 
 
@@ -195,14 +196,14 @@ def _parse(envelope: bytes) -> _Envelope:
         raise _malformed(f"not strict JSON ({exc})") from None
     top = _members(obj, _MEMBERS, "envelope")
     if type(top["custody-key"]) is not int or top["custody-key"] != VERSION:
-        raise _malformed(f"unsupported version {top['custody-key']!r}")
+        raise _malformed(f"unsupported version {quote(top['custody-key'])!r}")
     if top["alg"] != ALG:
-        raise _malformed(f"unsupported algorithm {top['alg']!r}")
+        raise _malformed(f"unsupported algorithm {quote(top['alg'])!r}")
     name = check_key_name(top["name"])
     public = _unb64(top["public"], KEY_SIZE, "public")
     kdf = _members(top["kdf"], _KDF_MEMBERS, "kdf")
     if kdf["name"] != KDF:
-        raise _malformed(f"unsupported kdf {kdf['name']!r}")
+        raise _malformed(f"unsupported kdf {quote(kdf['name'])!r}")
     if type(kdf["r"]) is not int or kdf["r"] != SCRYPT_R:
         raise _malformed(f"scrypt r must be {SCRYPT_R}")
     if type(kdf["p"]) is not int or kdf["p"] != SCRYPT_P:
@@ -211,7 +212,7 @@ def _parse(envelope: bytes) -> _Envelope:
     salt = _unb64(kdf["salt"], SALT_SIZE, "kdf.salt")
     aead = _members(top["aead"], _AEAD_MEMBERS, "aead")
     if aead["name"] != AEAD:
-        raise _malformed(f"unsupported aead {aead['name']!r}")
+        raise _malformed(f"unsupported aead {quote(aead['name'])!r}")
     nonce = _unb64(aead["nonce"], NONCE_SIZE, "aead.nonce")
     ciphertext = _unb64(top["ciphertext"], KEY_SIZE + TAG_SIZE, "ciphertext")
     return _Envelope(name, top["public"], public, n, salt, nonce, ciphertext)
@@ -241,11 +242,11 @@ def open_private_key(envelope: bytes, passphrase: bytes) -> tuple[str, Ed25519Pr
         secret = AESGCM(aes_key).decrypt(parsed.nonce, parsed.ciphertext, aad)
     except InvalidTag:
         raise PassphraseError(
-            _("The passphrase does not open the key {name!r}.").format(name=parsed.name),
+            _("The passphrase does not open the key {name!r}.").format(name=quote(parsed.name)),
             hint=_("Check the passphrase; if it is right, the key file has been altered."),
         ) from None
     private_key = Ed25519PrivateKey.from_private_bytes(secret)
     if _public_raw(private_key) != parsed.public:
         message = _("The key file for {name!r} is inconsistent: its public key is not its private key's.")
-        raise KeyFileError(message.format(name=parsed.name))
+        raise KeyFileError(message.format(name=quote(parsed.name)))
     return parsed.name, private_key

@@ -256,3 +256,22 @@ def test_key_agent_signing_domain() -> None:
     bad = message.replace(b'"kind":"disposal_witness"', b'"kind":"other"')
     with pytest.raises(KeyAgentError):
         classify(bad, key_name="city-witness", role=PERSON_KEY)
+
+
+
+@pytest.mark.parametrize("change", ["origin", "seen", "media"])
+def test_messages_quote_what_they_cite_short(change: str) -> None:
+    # make fuzz (attestation) saw a 141,284-character message: an outside origin, a schema message citing the
+    # value or a listed medium is quoted short, whatever its length.
+    huge = "x" * 1_000_000
+    origin, doc = ORIGIN, body()
+    if change == "origin":
+        origin = huge
+    elif change == "seen":
+        doc["seen"] = huge
+    else:
+        doc["media"] = [huge]
+    note = sign_note(f"{CONTEXT}\n{origin}\n{canonical.dumps(doc).decode()}\n", [WITNESS])
+    with pytest.raises(AttestationError) as caught:
+        open_attestation(note, origin=ORIGIN, pinned=PINNED, media_id="M-001")
+    assert len(caught.value.message) < 2_000

@@ -350,3 +350,20 @@ def test_arbitrary_member_values_only_key_errors(member: str, value: Any) -> Non
     for call in (lambda: envelope_info(data), lambda: open_private_key(data, PASS)):
         with contextlib.suppress(KeyFileError):
             call()
+
+
+@pytest.mark.parametrize("member", ["alg", "name", "custody-key"])
+def test_a_huge_value_is_quoted_short(member: str) -> None:
+    # make fuzz (keyfile) saw a 1,884,963-character message: a value from the file, quoted whole.
+    import json
+
+    from custody.ledger.errors import KeyFileError
+    from custody.ledger.keyenvelope import envelope_info
+
+    doc = {"custody-key": 1, "alg": "ed25519", "name": "op-tanaka", "public": "A" * 44,
+           "kdf": {"name": "scrypt", "n": 32768, "r": 8, "p": 1, "salt": "A" * 24},
+           "aead": {"name": "aes-256-gcm", "nonce": "A" * 16}, "ciphertext": "A" * 64}
+    doc[member] = "x" * 1_000_000
+    with pytest.raises(KeyFileError) as caught:
+        envelope_info(json.dumps(doc).encode())
+    assert len(caught.value.message) < 2_000
