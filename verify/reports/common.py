@@ -34,7 +34,7 @@ from custody.ledger.note import parse_note
 from custody.ledger.vocabulary import KINDS, ORIGINS
 from custody.verify.findings import ERROR, Finding
 from custody.verify.reports.data import ReportData
-from custody.verify.reports.document import Cell, Hash, Lang, Letterhead
+from custody.verify.reports.document import Block, Cell, Document, Hash, Lang, Letterhead, Orientation
 from custody.verify.reports.form import head_of
 from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 
@@ -177,6 +177,26 @@ def as_of(data: ReportData, t: Tr) -> tuple[str, Cell]:
 
 def vendor_name(data: ReportData) -> str:
     return text_of(dict_of(data.genesis.get("vendor")).get("name"))
+
+
+def official_document(data: ReportData, t: Tr, lang: Lang, *, title: str, code: str, blocks: list[Block],
+                      meta: list[tuple[str, Cell]], subtitle: str | None = None,
+                      orientation: Orientation = "portrait") -> Document:
+    """A document as the municipality files it: the letterhead numbered ``code`` (docs/reports.md, Official form),
+    取扱注意, the 未確認 banner when the trust store was not used, the footer and the vendor as author."""
+    return Document(
+        title,
+        subtitle=text_of(data.genesis.get("title")) if subtitle is None else subtitle,
+        lang=lang,
+        meta=meta,
+        blocks=blocks,
+        header_note=t("Confidential", "取扱注意"),
+        banner=trust_banner(data, t),
+        footer_note=footer(data, t),
+        orientation=orientation,
+        author=vendor_name(data),
+        letterhead=letterhead(data, t, code),
+    )
 
 
 def responsible(data: ReportData) -> dict[str, Any]:

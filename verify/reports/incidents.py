@@ -15,10 +15,8 @@ from custody.verify.reports.common import (
     as_of,
     basis_meta,
     contract_meta,
-    footer,
-    letterhead,
+    official_document,
     responsible,
-    trust_banner,
 )
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Block, Document, Lang, Note, Paragraph, Section, SignatureBoxes, Table
@@ -126,15 +124,7 @@ def build_incidents(data: ReportData, lang: Lang) -> Document:
          t("Received by (municipality)", "受理者(委託者)")],
         names=[text_of(resp.get("name")), ""],
     ))
-    return Document(
-        t("Incident report", "事故報告書"),
-        subtitle=text_of(data.genesis.get("title")),
-        lang=lang,
+    return official_document(
+        data, t, lang, title=t("Incident report", "事故報告書"), code="INC", blocks=blocks,
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
-        blocks=blocks,
-        header_note=t("Confidential", "取扱注意"),
-        banner=trust_banner(data, t),
-        footer_note=footer(data, t),
-        author=text_of(dict_of(data.genesis.get("vendor")).get("name")),
-        letterhead=letterhead(data, t, "INC"),
     )

@@ -17,11 +17,8 @@ from custody.ledger.vocabulary import INSPECTION_ITEMS, INSPECTION_TYPES
 from custody.verify.reports.common import (
     as_of,
     contract_meta,
-    footer,
-    letterhead,
+    official_document,
     person_fields,
-    trust_banner,
-    vendor_name,
     verdict,
 )
 from custody.verify.reports.data import ReportData
@@ -133,16 +130,9 @@ def build_inspection_record(data: ReportData, lang: Lang) -> Document:
         blocks.append(Section(t("Inspection {n}", "検査 {n}").format(n=number),
                               _one(data, entry.body, entry.seq, closures, t)))
     blocks.append(Section(t("Coverage and findings (C20, C24)", "検査の網羅性と所見(C20・C24)"), _coverage(data, t)))
-    return Document(
-        t("Inspection record", "検査記録"),
+    return official_document(
+        data, t, lang, title=t("Inspection record", "検査記録"), code="INR", blocks=blocks,
+        meta=[*contract_meta(data, t), (t("Evidence verification", "証跡の検証"), verdict(data, t)), as_of(data, t)],
         subtitle=t("Inspections by the municipality, signed by its inspectors",
                    "委託者による監査・検査(検査員の署名付き)"),
-        lang=lang,
-        meta=[*contract_meta(data, t), (t("Evidence verification", "証跡の検証"), verdict(data, t)), as_of(data, t)],
-        blocks=blocks,
-        header_note=t("Confidential", "取扱注意"),
-        banner=trust_banner(data, t),
-        footer_note=footer(data, t),
-        author=vendor_name(data),
-        letterhead=letterhead(data, t, "INR"),
     )

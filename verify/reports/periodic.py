@@ -11,10 +11,8 @@ from custody.verify.reports.common import (
     as_of,
     basis_meta,
     contract_meta,
-    footer,
-    letterhead,
+    official_document,
     responsible,
-    trust_banner,
 )
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Block, Document, Lang, Note, Paragraph, Section, SignatureBoxes, Table
@@ -87,16 +85,8 @@ def build_periodic(data: ReportData, lang: Lang) -> Document:
          t("Received by (municipality)", "受理者(委託者)")],
         names=[text_of(resp.get("name")), ""],
     ))
-    return Document(
-        t("Periodic report", "定期報告書"),
-        subtitle=text_of(data.genesis.get("title")),
-        lang=lang,
+    return official_document(
+        data, t, lang, title=t("Periodic report", "定期報告書"), code="PER", blocks=blocks,
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
-        blocks=blocks,
-        header_note=t("Confidential", "取扱注意"),
-        banner=trust_banner(data, t),
-        footer_note=footer(data, t),
         orientation="landscape",
-        author=text_of(dict_of(data.genesis.get("vendor")).get("name")),
-        letterhead=letterhead(data, t, "PER"),
     )

@@ -13,14 +13,12 @@ from custody.verify.reports.common import (
     as_of,
     basis_meta,
     contract_meta,
-    footer,
-    letterhead,
+    official_document,
     responsible,
-    trust_banner,
 )
 from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Block, Document, Lang, Note, Section, SignatureBoxes, Table
-from custody.verify.reports.labels import DASH, Tr, dict_of, text_of
+from custody.verify.reports.labels import DASH, Tr, text_of
 
 
 def _registration(data: ReportData, key_name: str) -> dict[str, Any]:
@@ -111,16 +109,8 @@ def build_staff(data: ReportData, lang: Lang) -> Document:
         [t("Prepared by (responsible person)", "作成者(作業責任者)"), t("Checked by (municipality)", "確認者(委託者)")],
         names=[text_of(resp.get("name")), ""],
     ))
-    return Document(
-        t("Staff list", "作業従事者名簿"),
-        subtitle=text_of(data.genesis.get("title")),
-        lang=lang,
+    return official_document(
+        data, t, lang, title=t("Staff list", "作業従事者名簿"), code="STF", blocks=blocks,
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
-        blocks=blocks,
-        header_note=t("Confidential", "取扱注意"),
-        banner=trust_banner(data, t),
-        footer_note=footer(data, t),
         orientation="landscape",
-        author=text_of(dict_of(data.genesis.get("vendor")).get("name")),
-        letterhead=letterhead(data, t, "STF"),
     )
