@@ -121,11 +121,15 @@ class Context:
     # ledger: the municipality's own clock, which the vendor cannot set.  Rules
     # with deadlines judge "now" by it, not only by the vendor's last entry.
     witness_time: int | None = None
+    # Every time (Unix seconds) the municipality's witness cosigned a checkpoint of this ledger: the cadence of
+    # cosigned checkpoints the contract asks for (C22, docs/spec-rules.md).
+    cosigned_at: set[int] = field(default_factory=set)
     _counts: Counter[str] = field(default_factory=Counter)
     _suppressed: Counter[str] = field(default_factory=Counter)
 
     def note_witness_time(self, timestamp: int) -> None:
         self.witness_time = timestamp if self.witness_time is None else max(self.witness_time, timestamp)
+        self.cosigned_at.add(timestamp)
 
     def add(
         self, code: str, severity: str, message: str, *, seq: int | None = None, media: str | None = None,
@@ -545,7 +549,8 @@ def _load_checkpoints(bundle: Bundle, ctx: Context) -> _Checkpoints:
             stamps = cosignatures_by(parsed, witnesses)
             if stamps:
                 cps.witnessed.add(cp.size)
-                ctx.note_witness_time(max(stamps.values()))
+                for stamp in stamps.values():
+                    ctx.note_witness_time(stamp)
         except SignatureError as exc:
             ctx.add("I3", ERROR, _("checkpoint {name} carries a forged cosignature: {why}").format(
                 name=quote(name), why=quote(exc.message, REASON_LIMIT)))
@@ -561,8 +566,8 @@ def _load_checkpoints(bundle: Bundle, ctx: Context) -> _Checkpoints:
             stamps = cosignatures_by(parsed, witnesses)
         except SignatureError:
             stamps = {}
-        if stamps:
-            ctx.note_witness_time(max(stamps.values()))
+        for stamp in stamps.values():
+            ctx.note_witness_time(stamp)
     # The witness's own record (latest.json, cosigned.jsonl): it holds where checkpoint files were lost.
     for head in trust.recorded_heads:
         cps.by_size.setdefault(head.size, []).append((RECORD, head.root_hash))

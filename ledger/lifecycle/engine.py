@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from custody.ledger.errors import RuleRefusal
 from custody.ledger.events import validate_body
 from custody.ledger.lifecycle import (
@@ -135,7 +137,8 @@ def _run(st: LedgerState, e: EventLike, out: _Out, *, commit: bool) -> None:
         st.last_at = e.at
 
 
-def finish(state: LedgerState, *, now_or_close: str | None = None) -> list[Violation]:
+def finish(state: LedgerState, *, now_or_close: str | None = None,
+           cosigned: Sequence[int] | None = None) -> list[Violation]:
     """End-of-ledger rules (C1, C4, C6, C8, C11, C13, C15) as of a moment.
 
     The moment is the close when the ledger is closed; else the later of the
@@ -149,6 +152,10 @@ def finish(state: LedgerState, *, now_or_close: str | None = None) -> list[Viola
     disposal not carried out), C6 (a copy) and C1 (any other medium), in that
     order.  ``seq`` is None except for C11 (the first uncovered write) and
     C15 receipts (the first entry citing the receipt).
+
+    ``cosigned``: the times (ms since the epoch) at which the municipality's witness cosigned a checkpoint of
+    the ledger, as the verifier found them; given, their cadence is judged too (C22).  The CLI, which holds no
+    witness's word on its own ledger, gives none.
     """
     if state.closed is not None:
         when = _ms(str(state.closed["at"]))
@@ -158,11 +165,11 @@ def finish(state: LedgerState, *, now_or_close: str | None = None) -> list[Viola
     if when is None:
         return []
     closing = state.closed is not None or (state.period_end_ms is not None and when > state.period_end_ms)
-    return _end_rules(state, when, closing=closing, seq=None)
+    return _end_rules(state, when, closing=closing, seq=None, cosigned=cosigned)
 
 
 def _end_rules(st: LedgerState, when: int, *, closing: bool, seq: int | None,
-               closer: str | None = None) -> list[Violation]:
+               closer: str | None = None, cosigned: Sequence[int] | None = None) -> list[Violation]:
     """Each medium gets at most one of C4, C8, C6 and C1, in that order (``finish``)."""
     out = _Out(seq)
     blocks = seq is not None  # from precheck(contract.closed): what is still open blocks closing
@@ -178,7 +185,7 @@ def _end_rules(st: LedgerState, when: int, *, closing: bool, seq: int | None,
             closing_rules.end_medium_open(out, m, blocks=blocks)
     if not blocks:
         observation.end_observation(st, out, when)
-        reporting.end_reporting(st, out, when, closing=closing)
+        reporting.end_reporting(st, out, when, closing=closing, cosigned=cosigned)
     attestations.end_inspections(st, out, when, closing=closing, blocks=blocks)
     if closing:
         closing_rules.c15(st, out, blocks)

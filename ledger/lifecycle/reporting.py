@@ -21,6 +21,7 @@ a periodic report whose period ends before it starts.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -88,6 +89,20 @@ NEED_PERIODIC: Text = (
 DO_PERIODIC: Text = (
     "Report the state of the work and the media to the municipality and record it (custody periodic record).",
     "作業と媒体の状況を委託者へ報告し、記録してください(custody periodic record)。",
+)
+NO_COSIGNED: Text = (
+    ("No checkpoint cosigned by the municipality's witness from {start} to {end} ({days} days; the contract "
+     "requires one at least every {n} days)"),
+    ("{start} から {end} まで委託者の副署者が副署したチェックポイントがありません({days} 日間。契約では {n} 日以内"
+     "ごとに副署が必要です)"),
+)
+NEED_COSIGNED: Text = (
+    "a checkpoint of the ledger cosigned by the municipality's witness (special terms 3(6))",
+    "委託者の副署者が副署した台帳のチェックポイント(特記事項3(6))",
+)
+DO_COSIGNED: Text = (
+    "Send a checkpoint to the municipality's witness and import its cosignature (custody checkpoint --submit URL).",
+    "チェックポイントを委託者の副署者へ送り、副署を取り込んでください(custody checkpoint --submit URL)。",
 )
 PERIOD_BACKWARDS: Text = (
     "The reported period ends ({to}) before it starts ({from_})",
@@ -192,8 +207,10 @@ def _h_periodic(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         _duty(st, "periodic", []).append([e.seq, at])
 
 
-def end_reporting(st: LedgerState, out: _Out, when: int, *, closing: bool) -> None:
-    """C21 and C22 as of ``when`` (module documentation)."""
+def end_reporting(st: LedgerState, out: _Out, when: int, *, closing: bool,
+                  cosigned: Sequence[int] | None = None) -> None:
+    """C21 and C22 as of ``when`` (module documentation); ``cosigned``: the times (ms) the municipality's
+    witness cosigned a checkpoint, when known (the verifier), for their cadence."""
     hours, detail_days, periodic_days = settings(st)
     for a in st.duties.get("anomalies", []):
         if when - a["ms"] > hours * HOUR_MS:
@@ -205,19 +222,27 @@ def end_reporting(st: LedgerState, out: _Out, when: int, *, closing: bool) -> No
         if incident["detail_seq"] is None and (closing or when > due):
             out.add("C21", ERROR, NO_DETAIL, missing=NEED_DETAIL, todo=DO_DETAIL, blocking=False, at_seq=int(seq),
                     seq=seq, detected=incident["detected"], due=_iso(due))
-    _end_periodic(st, out, when, periodic_days)
+    _end_periodic(st, out, when, periodic_days, [ms for _seq, ms in st.duties.get("periodic", [])],
+                  (NO_PERIODIC, NEED_PERIODIC, DO_PERIODIC))
+    if cosigned is not None:
+        _end_periodic(st, out, when, periodic_days, cosigned, (NO_COSIGNED, NEED_COSIGNED, DO_COSIGNED))
 
 
-def _end_periodic(st: LedgerState, out: _Out, when: int, days: int) -> None:
+def _end_periodic(st: LedgerState, out: _Out, when: int, days: int, done: Sequence[int],
+                  texts: tuple[Text, Text, Text]) -> None:
+    """C22: a gap longer than ``days`` between the moments ``done`` (periodic reports, or cosignatures) within
+    the contract period, counted from its start (:func:`_periodic_start`) up to ``when`` (at most the
+    period's end)."""
     start = _periodic_start(st)
     if start is None:
         return
     if st.period_end_ms is not None:
         when = min(when, st.period_end_ms)
-    marks = [start, *(ms for _seq, ms in st.duties.get("periodic", [])), when]
+    message, missing, todo = texts
+    marks = [start, *sorted(ms for ms in done if start < ms < when), when]
     for a, b in itertools.pairwise(marks):
         if b - a > days * DAY_MS:
-            out.add("C22", ERROR, NO_PERIODIC, missing=NEED_PERIODIC, todo=DO_PERIODIC, blocking=False,
+            out.add("C22", ERROR, message, missing=missing, todo=todo, blocking=False,
                     start=_iso(a), end=_iso(b), days=(b - a) // DAY_MS, n=days)
 
 

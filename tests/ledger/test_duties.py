@@ -110,6 +110,30 @@ def test_periodic_reports_at_the_contracts_cadence() -> None:
     assert codes(w.try_("report.periodic", backwards)) == ["C17"]
 
 
+def test_cosigned_checkpoints_at_the_contracts_cadence() -> None:
+    """C22 on the times the municipality's witness cosigned (given by the verifier; the CLI gives none)."""
+    w = World()
+    assert w.state.genesis is not None
+    w.state.genesis["reporting"] = {"periodic_days": 7}
+    w.ok("report.periodic", {"period": {"from": "2026-04-01", "to": "2026-04-06"}, "summary": "状況報告",
+                             "submitted_to": {"organisation": "例市", "person": "山田"}}, at=w.now + timedelta(days=5))
+    day = 86_400_000
+    start = int(w.now.timestamp() * 1000) - 5 * day
+    now = iso(w.now + timedelta(days=1))  # six days after the start
+
+    def c22(cosigned: list[int] | None, when: str = now) -> list[str]:
+        return [v.message_en for v in finish(w.state, now_or_close=when, cosigned=cosigned) if v.code == "C22"]
+
+    assert c22(None) == [] and c22([start + day]) == []
+    later = iso(w.now + timedelta(days=6))  # eleven days after the start, a report on day 5
+    assert c22(None, later) == []
+    found = c22([start + day], later)
+    assert len(found) == 1 and "No checkpoint cosigned by the municipality's witness" in found[0]
+    assert c22([start + day, start + 6 * day], later) == []
+    # cosignatures before the contract's start or after the judgement moment close no gap
+    assert len(c22([start - day, start + 20 * day], later)) == 1
+
+
 def test_people_changes_exit_checks_and_statements() -> None:
     w = World()
     w.receive()

@@ -28,17 +28,6 @@ from tests.world import key
 HERE = golden.HERE
 CASE_DIRS = golden.case_directories(HERE)
 
-#: Finding codes of the registry that have no golden bundle yet, each with the reason.  A code the registry
-#: gains (a new rule) fails test_every_finding_code_has_a_case until it has a case here or a line below.
-_ISSUE_16 = (
-    "a rule of issue 16 (the special terms' duties and the municipality's signed acts), added after the "
-    "vectors' builder (tests/verify/builders.py) was written: its contract pins no attester, so these cases need "
-    "a builder that records attestations, inspections, periodic reports and the workers' statements; the "
-    "scenario tests in tests/cli/test_duties_commands.py and test_attest_commands.py cover the code"
-)
-NOT_YET_COVERED: dict[str, str] = dict.fromkeys(
-    ("C16", "C17", "C18", "C19", "C20", "C21", "C22", "C23", "C24"), _ISSUE_16)
-
 
 def expected(case_dir: Path) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads((case_dir / golden.EXPECTED).read_bytes())
@@ -66,10 +55,8 @@ def test_the_verifier_gives_what_each_case_expects(case_dir: Path) -> None:
     # The verdict follows from the findings (docs/spec-rules.md): failed exactly when there is an error.
     assert want["ok"] == (not error_codes(want["findings"]))
     if want["aimed_at"] is None:
-        # The clean contract pins no attester (its builder predates them): the municipality's unsigned acts are
-        # C20/C24 warnings there, nothing else.
-        assert want["ok"] and {f["code"] for f in want["findings"]} <= {"C20", "C24"}
-        assert all(f["severity"] == "warning" for f in want["findings"])
+        # The clean contract pins the municipality's attesters and carries every act they sign: no finding at all.
+        assert want["ok"] and want["findings"] == []
     else:
         assert want["aimed_at"] in {r["code"] for r in want["findings"]}
 
@@ -90,18 +77,14 @@ def test_regenerating_writes_the_same_bytes(tmp_path: Path) -> None:
 
 def test_every_finding_code_has_a_case() -> None:
     """Each code of the registry (I1-I9 and the lifecycle families' RULE_CODES) has a case aimed at it whose
-    expected findings hold it, unless NOT_YET_COVERED says why not."""
+    expected findings hold it."""
     registry = (*INTEGRITY_CODES, *COMPLIANCE_CODES)
-    assert not set(NOT_YET_COVERED) - set(registry), "NOT_YET_COVERED names a code the registry does not have"
     found: dict[str, set[str]] = {}
     for case_dir in CASE_DIRS:
         doc = expected(case_dir)
         if doc["aimed_at"] is not None:
             found.setdefault(doc["aimed_at"], set()).update(r["code"] for r in doc["findings"])
     for code in registry:
-        if code in NOT_YET_COVERED:
-            assert code not in found, f"{code} has a case now: remove it from NOT_YET_COVERED"
-            continue
         assert code in found, (f"no golden bundle for {code}: add a case to tests/vectors/bundles/generate.py "
                                "and regenerate (python -m tests.vectors.bundles.generate)")
         assert code in found[code]
@@ -131,6 +114,7 @@ def trust_store(case_dir: Path, where: Path) -> Path:
 
 
 CLI_CASES = ["clean", "i5-fork-after-a-cosigned-checkpoint", "i8-missing-attachment", "c3-takeout-without-encryption",
+             "c22-cosigned-checkpoints-too-far-apart",
              "c13-observation-gap"]
 
 

@@ -50,6 +50,8 @@ class LifecycleRule:
     def finish(self, ctx: Context) -> None:
         if self.state is None:
             return
-        for v in finish(self.state, now_or_close=_judgement_time(self.state, ctx)):
+        # The cosigned checkpoints' times (the municipality's witness's clock), for their cadence (C22).
+        cosigned = sorted(t * 1000 for t in ctx.cosigned_at)
+        for v in finish(self.state, now_or_close=_judgement_time(self.state, ctx), cosigned=cosigned):
             ctx.add(v.code, v.severity, v.message, seq=v.seq, media=v.media_id, en_ja=(v.message_en, v.message_ja))
         ctx.state = self.state

@@ -40,6 +40,7 @@ from custody.ledger.note import Signer
 from custody.verify.engine import Result
 from custody.verify.findings import ERROR, INFO, WARNING, Finding
 from custody.verify.trust import TrustAnchor
+from tests.vectors.bundles import signed
 from tests.verify import test_tamper_suite as suite
 from tests.verify.builders import Site, verify
 from tests.world import key
@@ -85,9 +86,6 @@ def _direct(story: Callable[[Path, bool], tuple[Site, Path]]) -> Build:
 # --- the cases: the tamper suite's stories (tests/verify/test_tamper_suite.py) ----------------------------
 
 _FROM_THE_TAMPER_SUITE: list[tuple[str, str, str, Callable[[Path, bool], tuple[Site, Path]]]] = [
-    ("clean", "",
-     ("a complete, compliant contract made without pinned attesters: the municipality's unsigned acts (C20, C24) "
-      "are warnings, the verdict passes"), suite.honest_bundle),
     # integrity: attacks on the bundle and on the history
     ("i2-edit-an-entry", "I2", "an entry's body edited after signing", suite.edit_an_entry),
     ("i1-delete-an-entry", "I1", "an entry removed from entries.jsonl", suite.delete_an_entry),
@@ -213,6 +211,51 @@ def observation_gap(tmp: Path) -> tuple[Site, Path]:
                                 "gap_seconds": 7200, "allowed_seconds": 120}, actor="agent-ws01")
     site.give_back()
     return suite.closed(site)
+
+
+# --- the duties of the special terms (C16-C24): a contract that pins the municipality's attesters -----------
+#
+# tests/vectors/bundles/signed.py: the clean case is its complete story with every act the contract asks the
+# municipality to sign signed (no finding at all); each case below is that story with one duty broken.
+
+_SIGNED: list[tuple[str, str, str, Build]] = [
+    ("clean", "",
+     ("a complete, compliant contract that pins the municipality's attesters: its witness, receiver, inspector "
+      "and completion checker sign their acts, every worker signs a no-data statement; no finding at all"),
+     signed.clean),
+    ("c16-subcontractor-outside-its-approved-data", "C16",
+     "a subcontractor approved for 印鑑登録原票 only checks out and back in a medium of 住民基本台帳",
+     signed.subcontractor_outside_its_data),
+    ("c17-disposal-started-before-its-approval", "C17",
+     "a destruction whose own recorded start lies before its disposal approval took effect",
+     signed.disposal_started_before_its_approval),
+    ("c18-checkout-cites-another-seal", "C18",
+     "a check-out citing a seal the medium was never known to carry", signed.checkout_cites_another_seal),
+    ("c19-disposal-outside-the-work-locations", "C19", "a destruction at a place that is not a work location",
+     signed.disposal_outside_the_work_locations),
+    ("c20-closed-without-an-inspection", "C20", "the contract closes with no inspection by the municipality",
+     signed.closed_without_inspection),
+    ("c21-incident-notified-late", "C21",
+     "a suspected incident notified 30 hours after its detection where the contract allows 24",
+     signed.incident_reported_late),
+    ("c22-no-periodic-report", "C22", "ten days without a periodic report where the contract asks for one every 7",
+     signed.no_periodic_report),
+    ("c22-cosigned-checkpoints-too-far-apart", "C22",
+     "ten days without a cosigned checkpoint where the contract asks for one every 7 (the reports are on time)",
+     signed.cosigned_checkpoints_too_far_apart),
+    ("c23-worker-without-a-no-data-statement", "C23",
+     "the contract closes while a worker has signed no statement that they keep no data",
+     signed.worker_without_a_statement),
+    ("c24-disposal-with-a-typed-witness", "C24",
+     "My Number media destroyed with the witness's name typed into the record and no signed attestation",
+     signed.disposal_with_a_typed_witness),
+    ("c24-witness-of-another-municipality", "C24",
+     "a destruction's witness attestation signed by another municipality's witness key",
+     signed.witness_of_another_municipality),
+]
+
+for _name, _code, _what, _build in _SIGNED:
+    case(_name, _code, _what)(_build)
 
 
 # --- the files ----------------------------------------------------------------------------------------------
