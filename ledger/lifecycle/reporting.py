@@ -4,7 +4,7 @@ report, and periodic reports at the contract's cadence.  Pure.
 
 The contract sets the numbers (genesis ``reporting``; defaults below): ``incident_hours`` -- 直ちに, as
 hours from detection to the municipality's notification; ``incident_detail_days`` -- days from detection to
-the detailed report; ``periodic_days`` -- the longest time between periodic reports.
+the detailed report; ``periodic_days`` -- the longest time between periodic reports, and between cosigned checkpoints.
 
 * **C21** an incident (``incident.reported`` without ``detail_of``; every kind but ``found``) notified later
   than ``incident_hours`` after it was detected; no detailed report (an ``incident.reported`` whose
@@ -12,7 +12,9 @@ the detailed report; ``periodic_days`` -- the longest time between periodic repo
   ledger itself shows (an error of C10-C13, C15 or C18, or a seal found broken at check-in) with no incident
   recorded within ``incident_hours`` after it;
 * **C22** more than ``periodic_days`` without a periodic report (``report.periodic``), counted from the later
-  of the contract's start and the genesis entry, up to the close (or the moment of ``finish``).
+  of the contract's start and the genesis entry, up to the close (or the moment of ``finish``); the same for
+  checkpoints cosigned by the municipality's witness, when the verifier gives their times (3(6): the contract
+  sets the cadence of both).
 
 Everything here is a fact: reported, never refused, except a detailed report citing no recorded incident and
 a periodic report whose period ends before it starts.
@@ -274,5 +276,5 @@ HANDLERS: dict[str, Handler] = {
 CODES: tuple[RuleCode, ...] = (
     RuleCode("C21", ("incident not reported in time, or without its detailed report",
                       "事故の報告遅延・詳細報告の欠如"), "incidents"),
-    RuleCode("C22", ("periodic report missing", "定期報告の欠如"), "reporting"),
+    RuleCode("C22", ("periodic report or cosigned checkpoint missing", "定期報告・副署の欠如"), "reporting"),
 )

@@ -11,8 +11,10 @@ Each case is a directory ``<case>/`` beside this file:
   medium (format ``custody-conformance-expected/v1``; no message text, so no interface language).
 
 The ledgers are written by the verifier's adversarial builders (``tests/verify/builders.py``: the vendor
-appends with the Ledger API, bypassing the CLI's rule checks) and most cases are the tamper suite's own
-stories (``tests/verify/test_tamper_suite.py``), verified against a hand-built trust anchor.  Keys come from
+appends with the Ledger API, bypassing the CLI's rule checks).  The integrity cases and C1-C15 are the tamper
+suite's own stories (``tests/verify/test_tamper_suite.py``, a contract that pins no attester); the clean case
+and C16-C24 are made on a contract that pins the municipality's attesters (``signed.py`` beside this file).
+Each is verified against a hand-built trust anchor.  Keys come from
 fixed seeds (``tests/world.py``: ``key(name)``), the clock is fixed, and export is deterministic, so running
 this again writes byte-identical files (``tests/verify/test_golden_bundles.py`` checks that).
 
