@@ -363,6 +363,11 @@ def _attestation_recorded(st: LedgerState, e: EventLike, out: _Out, commit: bool
     row: dict[str, Any] = {"seq": e.seq, "kind": att.kind, "id": att.id, "media": list(att.body.media)}
     if att.body.change is not None:
         row.update(subject=att.body.change[0], to=att.body.change[2])
+        if att.body.change[0] == "work_location":
+            # An approved new work location is in force from this entry on (C19, ledger/lifecycle/places.py);
+            # the earlier locations stay, for the media still kept there (special terms 第5-3).
+            st.duties.setdefault("locations", []).append(
+                {"id": "", "name": att.body.change[2], "address": "", "approved_seq": e.seq})
     st.attested["acts"].append(row)
 
 

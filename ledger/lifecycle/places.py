@@ -3,8 +3,9 @@
 or disposed of (``place``) must be one of the contract's work locations in force.  Pure.
 
 The locations in force are the contract's ``work_locations`` (genesis) and those added since
-(``LedgerState.duties["locations"]``, a list of ``{"id", "name", "address"}`` that an approved change of the
-work location appends).  A place matches a location when, spaces and letter widths aside, it is the
+(``LedgerState.duties["locations"]``, a list of ``{"id", "name", "address"}`` to which a signed change
+approval of the work location, recorded as ``attestation.recorded``, appends its new place:
+ledger/lifecycle/attestations.py).  A place matches a location when, spaces and letter widths aside, it is the
 location's id, name or address, or one contains the other (「本社 第2開発室 施錠保管庫A」 lies in
 「本社 第2開発室」; 「第2開発室」 names it).  Storage outside them is refused at write; an erasure or a
 disposal already done elsewhere is a fact, recorded and reported.  A takeout's destination is outside by

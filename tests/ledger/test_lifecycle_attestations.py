@@ -22,6 +22,7 @@ from tests.world import (
     erased_body,
     errors,
     person_body,
+    received_body,
     returned_body,
     signer,
 )
@@ -201,6 +202,28 @@ def test_new_responsible_person_needs_a_prior_change_approval() -> None:
     note = attestation("change_approval", [], change={"subject": "responsible_person", "to": "resp-kato さん"})
     w.ok("attestation.recorded", {"attestation": note})
     assert not c24(w.try_("personnel.registered", person_body("resp-kato", role="responsible")))
+
+
+def test_an_approved_work_location_is_in_force_from_its_approval() -> None:
+    """C19: a place the municipality approved as a new work location (a signed change approval) is a work location
+    from that entry on; acts there before it are outside, and the contract's own location stays in force."""
+    w = world()
+    new_place = {"place": "別館 第3作業室", "cabinet": "施錠保管庫B"}
+    early = {**received_body("M-001", "SN-001"), "storage": new_place}
+    assert codes(w.try_("media.received", early)) == ["C19"]
+    disposal_ready(w)  # M-001 kept at the contract's location
+    at_new = disposed_body("M-001", "SN-001", place="別館 第3作業室", attestation=attestation("disposal_witness",
+                                                                                            ["M-001"]))
+    assert [v.media_id for v in w.try_("media.disposed", at_new) if v.code == "C19"] == ["M-001"]
+    note = attestation("change_approval", [], change={"subject": "work_location", "from": "本社 第2開発室",
+                                                      "to": "別館 第3作業室"})
+    w.ok("attestation.recorded", {"attestation": note})
+    assert w.state.duties["locations"][-1]["name"] == "別館 第3作業室"
+    assert "C19" not in codes(w.try_("media.received", {**received_body("M-002", "SN-002"), "storage": new_place}))
+    assert "C19" not in codes(w.try_("media.disposed", at_new))
+    assert "C19" not in codes(w.try_("media.received", received_body("M-003", "SN-003")))  # the old one stays
+    assert codes(w.try_("media.received", {**received_body("M-004", "SN-004"), "storage": {"place": "担当者の自宅"}})) \
+        == ["C19"]
 
 
 def test_attestation_recorded_takes_only_its_kinds() -> None:
