@@ -492,7 +492,8 @@ class _Session:
         from custody.ledger.approval import open_approval
 
         data = _read_bytes(path, _("the approval"))
-        opened = open_approval(data, origin=self.ledger.origin, approver_vkeys=self.state.approver_vkeys, kind=kind)
+        opened = open_approval(data, origin=self.ledger.origin, approver_vkeys=self.state.approver_vkeys, kind=kind,
+                               vendor_keys=frozenset(self.state.people))
         return data.decode("utf-8"), opened
 
     def attestation(self, path: str, kinds: tuple[str, ...], media_id: str | None) -> tuple[str, Attestation]:

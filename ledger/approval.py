@@ -43,6 +43,7 @@ from custody.ledger import rule_texts as txt
 from custody.ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
 from custody.ledger.i18n import text as _pick
 from custody.ledger.note import ALG_ED25519, Signer, Verifier, open_note, parse_note, sign_note
+from custody.ledger.quoting import quote
 from custody.ledger.rule_texts import Text, fill
 from custody.ledger.timefmt import at_ms
 from custody.ledger.validation import validate
@@ -375,6 +376,7 @@ def open_approval(
     origin: str,
     approver_vkeys: Sequence[str | Verifier],
     kind: str | None = None,
+    vendor_keys: frozenset[str] = frozenset(),
 ) -> Approval:
     """Parse and verify an approval note; raise :class:`ApprovalProblem` (an ApprovalError).
 
@@ -383,7 +385,9 @@ def open_approval(
     a pinned approver key (e.g. signed by a vendor key) or one that does not
     verify (forged, altered); another origin; a body that does not match the
     schema; (when ``kind`` is given) another kind.  The code is that of
-    ``kind`` (else of the body's kind, else C2).
+    ``kind`` (else of the body's kind, else C2).  ``vendor_keys`` names the ledger's registered keys: a
+    signature by one of them is told that a vendor key cannot approve; any other unpinned signature is told it
+    is a key the contract does not pin for this municipality (another municipality's, or unknown).
     """
     code = KIND_CODES.get(kind or "", "")
 
@@ -408,8 +412,14 @@ def open_approval(
         forged = [s.name for s in parsed.signatures if (s.name, s.key_id) in pinned]
         if forged:
             raise fail(txt.APPROVAL_FORGED, name=forged[0]) from None
-        names = ", ".join(sorted({s.name for s in parsed.signatures}))
-        raise fail(txt.APPROVAL_WRONG_SIGNER, todo=txt.DO_ASK_APPROVER, names=names) from None
+        signers = sorted({s.name for s in parsed.signatures})
+        names = ", ".join(signers)
+        if any(name in vendor_keys for name in signers):
+            raise fail(txt.APPROVAL_WRONG_SIGNER, todo=txt.DO_ASK_APPROVER, names=names) from None
+        if parts[1] != origin:
+            raise fail(txt.APPROVAL_UNPINNED_OTHER_ORIGIN, todo=txt.DO_ASK_PINNED_APPROVER, names=quote(names),
+                       other=quote(parts[1])) from None
+        raise fail(txt.APPROVAL_UNPINNED_SIGNER, todo=txt.DO_ASK_PINNED_APPROVER, names=quote(names)) from None
     if parts[1] != origin:
         raise fail(txt.APPROVAL_OTHER_ORIGIN, todo=txt.DO_ASK_THIS_ORIGIN, other=parts[1], origin=origin)
     try:

@@ -50,6 +50,18 @@ APPROVAL_WRONG_SIGNER: Text = (
     "The approval is not signed by a municipality approver key (signed by: {names})",
     "承認書が委託者の承認者鍵で署名されていません(署名者: {names})",
 )
+APPROVAL_UNPINNED_SIGNER: Text = (
+    ("The approval is not signed by a municipality approver key of this contract: {names} is not a key the "
+     "contract pins for this municipality (another municipality's or an unknown key)"),
+    ("承認書がこの契約の委託者の承認者鍵で署名されていません。{names} はこの契約が委託者の鍵として登録していない鍵です"
+     "(他団体の鍵または不明な鍵)"),
+)
+APPROVAL_UNPINNED_OTHER_ORIGIN: Text = (
+    ("The approval is not signed by a municipality approver key of this contract: it was issued for another "
+     "ledger ({other}) and signed by {names}, a key this contract does not pin"),
+    ("承認書がこの契約の委託者の承認者鍵で署名されていません。別の台帳({other})向けに発行され、この契約が登録して"
+     "いない鍵 {names} で署名されています"),
+)
 APPROVAL_OTHER_ORIGIN: Text = (
     "The approval was issued for another ledger ({other}), not {origin}",
     "この承認書は別の台帳({other})向けで、{origin} 向けではありません",
@@ -71,6 +83,10 @@ DO_ASK_AGAIN: Text = (
 DO_ASK_APPROVER: Text = (
     "Have a municipality approver sign the approval (custody approve); a vendor key cannot approve.",
     "委託者の承認者に署名してもらってください(custody approve)。受託者の鍵では承認できません。",
+)
+DO_ASK_PINNED_APPROVER: Text = (
+    "Ask this contract's municipality for the approval, signed by one of the approvers it pinned (custody approve).",
+    "この契約の委託者に、契約で登録された承認者が署名した承認書を申請してください(custody approve)。",
 )
 DO_ASK_THIS_ORIGIN: Text = (
     "Ask the municipality for an approval issued for this ledger's origin.",

@@ -4,6 +4,7 @@ once per note, counted per use; and which writes to a medium an approval covers 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from custody.ledger import rule_texts as txt
@@ -44,20 +45,23 @@ def _verifiers(st: LedgerState) -> list[Verifier]:
     return st._verifiers
 
 
-def _approval(st: LedgerState, e: EventLike, kind: str, out: _Out) -> Approval | None:
-    """The entry's embedded approval note, opened; None (with the violations) when it is not valid."""
+def _approval(st: LedgerState, e: EventLike, kind: str, out: _Out, media: str | None = None) -> Approval | None:
+    """The entry's embedded approval note, opened; None (with the violations) when it is not valid.  ``media``:
+    the medium the act concerns (the first, as coverage_problems names it), which every finding about the note
+    names too -- who signed it concerns that medium's act."""
     from custody.ledger.approval import KIND_CODES, ApprovalProblem, open_approval
 
     note = e.body.get("approval")
     code = KIND_CODES[kind]
     kind_text = (kind, txt.KIND_JA[kind])
     if not isinstance(note, str) or not note:
-        out.add(code, ERROR, APPROVAL_MISSING, missing=NEED_APPROVAL, todo=DO_APPLY, kind=kind_text)
+        out.add(code, ERROR, APPROVAL_MISSING, media=media, missing=NEED_APPROVAL, todo=DO_APPLY, kind=kind_text)
         return None
     cached = st._approval_cache.get((note, kind))
     if cached is None:
         try:
-            cached = open_approval(note.encode("utf-8"), origin=st.origin, approver_vkeys=_verifiers(st), kind=kind)
+            cached = open_approval(note.encode("utf-8"), origin=st.origin, approver_vkeys=_verifiers(st), kind=kind,
+                                   vendor_keys=frozenset(st.people))
         except ApprovalProblem as exc:
             cached = exc
         except UnicodeEncodeError:
@@ -66,11 +70,11 @@ def _approval(st: LedgerState, e: EventLike, kind: str, out: _Out) -> Approval |
             st._approval_cache.clear()
         st._approval_cache[(note, kind)] = cached
     if isinstance(cached, ApprovalProblem):
-        out.extend(cached.violations)
+        out.extend(v if v.media_id or not media else replace(v, media_id=media) for v in cached.violations)
         return None
     known = st.approvals.get(cached.id)
     if known is not None and known.digest != cached.digest:
-        out.add(code, ERROR, APPROVAL_ID_CLASH, todo=DO_ASK_WHICH, id=cached.id, seq=known.first_seq)
+        out.add(code, ERROR, APPROVAL_ID_CLASH, media=media, todo=DO_ASK_WHICH, id=cached.id, seq=known.first_seq)
         return None
     return cached
 

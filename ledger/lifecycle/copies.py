@@ -46,7 +46,7 @@ def _h_copy(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     target_ok = _move_ok(st, out, transition(e.type, "target"), target_id)
     if target_ok:
         _serial_ok(st, out, _s(body, "serial"), target_id)
-    approval = _approval(st, e, "copy", out)
+    approval = _approval(st, e, "copy", out, source_id or None)
     if approval is not None:
         from custody.ledger.approval import coverage_problems  # loaded by _approval already
 

@@ -153,13 +153,14 @@ def _h_incident(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     detected = _ms(_s(e.body, "detected_at")) or _ms(e.at)
     notified_s = _s(e.body, "notified_at") or e.at
     notified = _ms(notified_s)
+    media = next(iter(_ids(e.body, "media_ids")), None)  # the first medium named, as C14 names it
     if detected is not None and notified is not None and notified - detected > hours * HOUR_MS:
-        out.add("C21", ERROR, NOTIFIED_LATE, missing=NEED_PROMPT_REPORT, todo=DO_REPORT_AT_ONCE, blocking=False,
-                seq=e.seq, detected=_s(e.body, "detected_at") or e.at, notified=notified_s, h=hours)
+        out.add("C21", ERROR, NOTIFIED_LATE, media=media, missing=NEED_PROMPT_REPORT, todo=DO_REPORT_AT_ONCE,
+                blocking=False, seq=e.seq, detected=_s(e.body, "detected_at") or e.at, notified=notified_s, h=hours)
     _answer_anomalies(st, e, out, commit, hours)
     if commit and _s(e.body, "kind") != "found" and detected is not None:
         _duty(st, "incidents", {})[str(e.seq)] = {"ms": detected, "detected": _s(e.body, "detected_at") or e.at,
-                                                  "detail_seq": None}
+                                                  "detail_seq": None, "media": media}
 
 
 def _answer_anomalies(st: LedgerState, e: EventLike, out: _Out, commit: bool, hours: int) -> None:
@@ -222,8 +223,8 @@ def end_reporting(st: LedgerState, out: _Out, when: int, *, closing: bool,
     for seq, incident in st.duties.get("incidents", {}).items():
         due = incident["ms"] + detail_days * DAY_MS
         if incident["detail_seq"] is None and (closing or when > due):
-            out.add("C21", ERROR, NO_DETAIL, missing=NEED_DETAIL, todo=DO_DETAIL, blocking=False, at_seq=int(seq),
-                    seq=seq, detected=incident["detected"], due=_iso(due))
+            out.add("C21", ERROR, NO_DETAIL, media=incident.get("media"), missing=NEED_DETAIL, todo=DO_DETAIL,
+                    blocking=False, at_seq=int(seq), seq=seq, detected=incident["detected"], due=_iso(due))
     _end_periodic(st, out, when, periodic_days, [ms for _seq, ms in st.duties.get("periodic", [])],
                   (NO_PERIODIC, NEED_PERIODIC, DO_PERIODIC))
     if cosigned is not None:

@@ -68,7 +68,7 @@ def _h_departed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     _check_carriers(st, e, out, carriers)
     encryption = _d(body, "encryption")
     electronic = any(st.media[m].kind != "paper" for m in media_ids if m in st.media)
-    approval = _approval(st, e, "takeout", out)
+    approval = _approval(st, e, "takeout", out, media_ids[0] if media_ids else None)
     if approval is not None:
         from custody.ledger.approval import coverage_problems  # loaded by _approval already
 

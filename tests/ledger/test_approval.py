@@ -26,7 +26,7 @@ from custody.ledger.approval import (
     strong_enough,
 )
 from custody.ledger.errors import ApprovalError, FormatError, RuleRefusal, SchemaError
-from custody.ledger.note import Note, NoteSignature, format_note, parse_note, sign_note
+from custody.ledger.note import Note, NoteSignature, Signer, format_note, parse_note, sign_note
 from tests.world import APPROVER, ORIGIN, OTHER_APPROVER, RESPONSIBLE, approval_body, signer
 
 PINNED = [APPROVER.verifier().vkey]
@@ -92,6 +92,27 @@ def test_signed_by_a_vendor_key() -> None:
     assert "resp-sato" in problem.violations[0].message_en
     assert "custody approve" in problem.violations[0].todo_en
     assert isinstance(problem, ApprovalError) and isinstance(problem, RuleRefusal) and problem.exit_code == 6
+
+
+@pytest.mark.parametrize(("by", "origin", "says", "todo"), [
+    # a registered vendor key: told a vendor key cannot approve
+    (RESPONSIBLE, ORIGIN, "not signed by a municipality approver key (signed by: resp-sato)", "a vendor key cannot"),
+    # another municipality's approver, for this ledger: a key the contract does not pin for this municipality
+    (OTHER_APPROVER, ORIGIN, "other-city-approver is not a key the contract pins for this municipality",
+     "approvers it pinned"),
+    # another municipality's approval for its own ledger
+    (OTHER_APPROVER, "other.example.lg.jp/custody/1", "issued for another ledger (other.example.lg.jp/custody/1)",
+     "approvers it pinned"),
+])
+def test_who_signed_an_unpinned_approval(by: Signer, origin: str, says: str, todo: str) -> None:
+    """Item 4 of issue 16: an approval of another municipality is not told "a vendor key cannot approve"."""
+    note = sign_approval(origin, approval_body("takeout", "A-1", ["M-001"]), by)
+    with pytest.raises(ApprovalProblem) as info:
+        open_approval(note, origin=ORIGIN, approver_vkeys=PINNED, kind="takeout", vendor_keys=frozenset({"resp-sato"}))
+    v = info.value.violations[0]
+    assert says in v.message_en and todo in v.todo_en, (v.message_en, v.todo_en)
+    assert ("受託者の鍵では承認できません" in v.todo_ja) == (by is RESPONSIBLE)
+    assert v.message_ja and v.todo_ja
 
 
 def test_vendor_key_with_the_approvers_name() -> None:

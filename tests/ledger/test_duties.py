@@ -10,7 +10,19 @@ import pytest
 
 from custody.ledger.lifecycle import finish
 from custody.ledger.lifecycle.scope import covers
-from tests.world import World, codes, genesis_body, iso, statement_body
+from custody.ledger.note import Signer
+from tests.world import (
+    OTHER_APPROVER,
+    RESPONSIBLE,
+    World,
+    approve,
+    codes,
+    departed_body,
+    genesis_body,
+    iso,
+    medium_fields,
+    statement_body,
+)
 
 
 @pytest.mark.parametrize(("words", "item", "my_number", "covered"), [
@@ -171,3 +183,19 @@ def test_one_finding_per_cause_and_a_removed_person_is_told_so() -> None:
     found = w.try_("media.checked_out", {"media_id": "M-001", "person": "op-tanaka", "purpose": "x"})
     assert [v.code for v in found] == ["C9"] and "removed" in found[0].message_en
     assert "not registered" not in found[0].message_en
+
+
+@pytest.mark.parametrize("by", [RESPONSIBLE, OTHER_APPROVER], ids=["vendor key", "another municipality"])
+def test_findings_about_who_signed_an_approval_name_the_medium(by: Signer) -> None:
+    """C2 and C5 about the approval's signer name the medium acted on (issue 16, item 4)."""
+    w = World()
+    w.receive()
+    takeout = departed_body(approve("takeout", "T-1", ["M-001"], by=by), ["M-001"])
+    copy = {"approval": approve("copy", "K-1", ["M-001"], by=by), "source_media_id": "M-001",
+            **medium_fields("C-001", "CSN-001")}
+    for type_, body, code in (("takeout.departed", takeout, "C2"), ("copy.made", copy, "C5")):
+        found = [v for v in w.try_(type_, body, actor="op-tanaka") if v.code == code]
+        assert [v.media_id for v in found] == ["M-001"], [(v.code, v.message_en) for v in found]
+        vendor = "a vendor key cannot approve" in found[0].todo_en
+        assert vendor == (by is RESPONSIBLE), found[0].todo_en
+
