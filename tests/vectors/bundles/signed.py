@@ -24,7 +24,7 @@ from custody.ledger.entry import Entry
 from custody.ledger.note import Signer
 from tests.helpers import contract_text
 from tests.verify.builders import START, Site, municipality_parties
-from tests.world import ORIGIN, erased_body, iso, returned_body, signer, statement_body
+from tests.world import ORIGIN, approve, erased_body, iso, receipt, returned_body, signer, statement_body
 
 #: The municipality's people the contract pins, by role (docs/spec.md §9.6).
 ATTESTERS: dict[str, Signer] = {
@@ -156,7 +156,7 @@ def clean(tmp: Path) -> tuple[Site, Path]:
     per-serial destruction, every worker's statement, the close with the completion check; cosigned half-way
     and at the end.  No finding at all."""
     site = opened(tmp)
-    site.receive("M-002", "SN-002", receipt={**_receipt("R-2026-002")})
+    site.receive("M-002", "SN-002", receipt={**receipt("R-2026-002"), "seals": ["S-0002"]})
     site.checkout()
     site.attached("M-001", "SN-001")
     site.copy()
@@ -172,24 +172,16 @@ def clean(tmp: Path) -> tuple[Site, Path]:
     return closed(site)
 
 
-def _receipt(number: str) -> dict[str, Any]:
-    from tests.world import receipt
-
-    return {**receipt(number), "seals": ["S-0002"]}
-
-
 # --- one duty broken (each a golden case of generate.py) ---------------------------------------------------
 
 
 def subcontractor_outside_its_data(tmp: Path) -> tuple[Site, Path]:
     """C16: the subcontractor approved for 印鑑登録原票 only checks out a medium of 住民基本台帳."""
-    from tests.world import approve
-
     site = opened(tmp)
-    over = {"subcontractor": {"name": "株式会社下請", "tier": "subcontractor", "reason": "繁忙期の入力作業",
-                              "scope": "データ入力", "data_handled": "印鑑登録原票(氏名・住所の表示のみ)",
-                              "safeguards": "特記事項の遵守", "supervision": "週次報告と実地確認"}}
-    site.do("subcontract.approved", {"approval": approve("subcontract", "SC-1", [], **over)})
+    subcontractor = {"name": "株式会社下請", "tier": "subcontractor", "reason": "繁忙期の入力作業",
+                     "scope": "データ入力", "data_handled": "印鑑登録原票(氏名・住所の表示のみ)",
+                     "safeguards": "特記事項の遵守", "supervision": "週次報告と実地確認"}
+    site.do("subcontract.approved", {"approval": approve("subcontract", "SC-1", [], subcontractor=subcontractor)})
     site.person("sub-ito", tier="subcontractor", organisation="株式会社下請", subcontract_id="SC-1")
     site.checkout(person="sub-ito")
     site.checkin(person="sub-ito")
