@@ -7,7 +7,8 @@ inspector and a completion checker (docs/spec.md §9.6).  Its acts carry what su
 witness's signed attestation and the responsible person on every erasure and disposal of My Number media, the
 receiver's signed receipt on a return, the inspector's signed inspection, the completion check on the close,
 every worker's own no-data statement.  :func:`clean` is the complete, compliant contract with no finding at
-all; each C16-C24 case of ``generate.py`` is that story with one duty broken.
+all; each C16-C24 case of ``generate.py`` is a shorter story on the same contract (:func:`opened` ..
+:func:`closed`) with one duty broken.
 
 The attesters' keys come from fixed seeds (``tests/world.py``: ``key(name)``) and every attestation's times
 are the site's fixed clock, so the ledgers are the same bytes each time.
