@@ -50,8 +50,9 @@ class LifecycleRule:
     def finish(self, ctx: Context) -> None:
         if self.state is None:
             return
-        # The cosigned checkpoints' times (the municipality's witness's clock), for their cadence (C22).
-        cosigned = sorted(t * 1000 for t in ctx.cosigned_at)
+        # The cosigned checkpoints' times (the municipality's witness's clock), for their cadence (C22); with no
+        # witness key to verify cosignatures by, their cadence cannot be judged.
+        cosigned = sorted(t * 1000 for t in ctx.cosigned_at) if ctx.trust.witness_vkeys else None
         for v in finish(self.state, now_or_close=_judgement_time(self.state, ctx), cosigned=cosigned):
             ctx.add(v.code, v.severity, v.message, seq=v.seq, media=v.media_id, en_ja=(v.message_en, v.message_ja))
         ctx.state = self.state
