@@ -185,7 +185,15 @@ def opted_in(st: LedgerState, role: str) -> bool:
 
 def open_embedded(st: LedgerState, note: object, *, kinds: tuple[str, ...], media_id: str | None
                   ) -> Attestation | AttestationProblem:
-    """Open an attestation note against the contract's pinned keys (cached per note)."""
+    """Open an attestation note against the contract's pinned keys.
+
+    A note is checked once (its signature, origin and body; ``_checked``) whatever it is asked for: the same
+    witness attestation is looked at as a witness, as a possible waiver, and again by the reports.  Only a note
+    that fails, or does not fit ``kinds`` and ``media_id``, is opened again for the violation that says why."""
+    if isinstance(note, str):
+        opened = _checked(st, note)
+        if opened is not None and opened.kind in kinds and (media_id is None or media_id in opened.body.media):
+            return opened
     key = (str(note), ",".join(kinds), media_id or "")
     cached: Attestation | AttestationProblem | None = st._attestation_cache.get(key)
     if cached is not None:
@@ -208,6 +216,28 @@ def open_embedded(st: LedgerState, note: object, *, kinds: tuple[str, ...], medi
         st._attestation_cache.clear()
     st._attestation_cache[key] = result
     return result
+
+
+#: Notes whose check is kept (``_checked``): a contract's attestations, one per witnessed or received act, with
+#: room to spare; beyond it the cache starts again (each note is then checked once more, never wrongly).
+_CHECKED_NOTES = 4096
+
+
+def _checked(st: LedgerState, note: str) -> Attestation | None:
+    """The note opened against the pinned keys for whatever kind and media it names; None if it does not open
+    (the caller opens it again for the violation).  The pinned keys come from the genesis and do not change."""
+    cache = st._checked_notes
+    if note in cache:
+        return cache[note]
+    try:
+        opened: Attestation | None = open_attestation(note.encode("utf-8"), origin=st.origin,
+                                                      pinned=pinned_keys(st))
+    except (AttestationProblem, UnicodeEncodeError):
+        opened = None
+    if len(cache) >= _CHECKED_NOTES:
+        cache.clear()
+    cache[note] = opened
+    return opened
 
 
 def _embedded(st: LedgerState, e: EventLike, out: _Out, kinds: tuple[str, ...], media_id: str | None

@@ -157,6 +157,7 @@ class LedgerState:
         self._approval_cache: dict[tuple[str, str], Approval | ApprovalProblem] = {}
         self._bodies: dict[str, ApprovalBody] = {}
         self._attestation_cache: dict[tuple[str, str, str], Any] = {}
+        self._checked_notes: dict[str, Any] = {}  # lifecycle/attestations.py _checked
 
     # --- questions (the CLI, the agent's media index, the reports) ---
 

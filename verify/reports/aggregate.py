@@ -43,11 +43,10 @@ from custody.verify.reports.produce import (
     expand_formats,
     gather,
     make_dir,
-    table_files,
     trust_for,
     write_file,
 )
-from custody.verify.reports.render import render_doc
+from custody.verify.reports.render import render_doc, table_files
 from custody.verify.reports.tables import Column, DataTable, Value
 
 STEM = "inspection-aggregate"

@@ -24,11 +24,11 @@ bytes, and ``verify.reports.produce`` writes them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from custody.verify.reports.completion import build_completion
 from custody.verify.reports.data import ReportData
-from custody.verify.reports.disposal import build_disposal_certificates
+from custody.verify.reports.disposal import build_certificate, certified_media
 from custody.verify.reports.document import Document, Lang
 from custody.verify.reports.findings import build_findings
 from custody.verify.reports.incidents import build_incidents
@@ -53,14 +53,25 @@ _SINGLE: dict[str, Callable[[ReportData, Lang], Document]] = {
 }
 
 
-def build_reports(kind: str, data: ReportData, lang: Lang) -> list[tuple[str, Document]]:
-    """The documents of one kind of report as (file stem, document); ValueError for an unknown kind."""
+def iter_reports(kind: str, data: ReportData, lang: Lang) -> Iterator[tuple[str, Document]]:
+    """The documents of one kind of report as (file stem, document), each built when it is drawn (a
+    certificate per medium: the writer holds a few at a time); ValueError for an unknown kind, at once."""
     if kind == "disposal":
-        return [(f"disposal-{media_id}", doc) for media_id, doc in build_disposal_certificates(data, lang)]
+        return ((f"disposal-{m.id}", build_certificate(data, m, entry, lang)) for m, entry in certified_media(data))
     builder = _SINGLE.get(kind)
     if builder is None:
         raise ValueError(f"unknown report {kind!r}; one of {', '.join(REPORTS)}")
-    return [(kind, builder(data, lang))]
+    return iter([(kind, builder(data, lang))])
 
 
-__all__ = ["REPORTS", "build_reports"]
+def report_count(kind: str, data: ReportData) -> int:
+    """How many documents ``iter_reports`` gives for ``kind``, without building them."""
+    return len(certified_media(data)) if kind == "disposal" else 1
+
+
+def build_reports(kind: str, data: ReportData, lang: Lang) -> list[tuple[str, Document]]:
+    """The documents of one kind of report as (file stem, document); ValueError for an unknown kind."""
+    return list(iter_reports(kind, data, lang))
+
+
+__all__ = ["REPORTS", "build_reports", "iter_reports", "report_count"]

@@ -26,7 +26,6 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from custody.ledger import i18n
@@ -36,12 +35,12 @@ from custody.ledger.i18n import _
 from custody.verify.cpus import usable_cpus
 from custody.verify.engine import Result, verify_bundle
 from custody.verify.findings import ERROR
-from custody.verify.reports.content import REPORTS, build_reports
+from custody.verify.reports.content import REPORTS, iter_reports, report_count
 from custody.verify.reports.data import ReportData, load_report_data
 from custody.verify.reports.document import Block, Document, KeyValues, Lang, Section, Table
 from custody.verify.reports.form import FormOptions
-from custody.verify.reports.render import render_doc
-from custody.verify.reports.tables import DataTable, jst
+from custody.verify.reports.render import give_back_memory, render_doc, table_files
+from custody.verify.reports.tables import jst
 from custody.verify.reports.tables_content import TABLES, build_tables
 from custody.verify.rules import default_rules
 from custody.verify.trust import TrustAnchor, from_bundle_unpinned
@@ -51,7 +50,7 @@ DOCUMENT_FORMATS = ("pdf", "html", "json")
 TABLE_FORMATS = ("csv", "xlsx")  # the reports' tables (verify/reports/tables_content.py), for Excel
 FORMATS = (*DOCUMENT_FORMATS, *TABLE_FORMATS)
 LANGS: tuple[Lang, ...] = ("ja", "en")
-PARALLEL_FROM = 24  # documents; fewer are rendered in this process
+PARALLEL_FROM = 24  # document files; fewer are rendered in this process
 _IN_FLIGHT = 4  # documents per worker sent and not yet collected (render_each)
 
 
@@ -114,6 +113,9 @@ def _weight(blocks: Iterable[Block]) -> int:
 Rendered = Callable[[int, int], None]
 """Progress of rendering: (files done, files in all)."""
 
+#: A document and, per format, the job indexes that want it (in the order asked).
+_Task = tuple[Document, dict[str, list[int]]]
+
 
 def render_each(
     jobs: Sequence[tuple[Document, str]], *, workers: int | None = None
@@ -132,19 +134,30 @@ def render_each(
     reports are ~280 MB).  The order of what is yielded is then the order in
     which the workers finish.
     """
-    n_workers = workers if workers is not None else usable_cpus()
     # id(doc) -> the document and, per format, the job indexes that want it (first-asked order).
     groups: dict[int, tuple[Document, dict[str, list[int]]]] = {}
     for index, (doc, fmt) in enumerate(jobs):
         groups.setdefault(id(doc), (doc, {}))[1].setdefault(fmt, []).append(index)
-    tasks = list(groups.values())
-    if n_workers <= 1 or len(jobs) < PARALLEL_FROM:
-        for doc, formats in tasks:
+    yield from _render(iter(sorted(groups.values(), key=_longest_first)), len(jobs), workers)
+
+
+def _longest_first(task: _Task) -> tuple[bool, int]:
+    """PDFs by size, then the rest: so that no long document starts last."""
+    doc, formats = task
+    return "pdf" not in formats, -(_weight(doc.blocks) + len(doc.meta))
+
+
+def _render(queue: Iterator[_Task], files: int, workers: int | None) -> Generator[tuple[int, bytes], None, None]:
+    """(job index, bytes) of every task: here, in order, when there are few document files (fewer than
+    PARALLEL_FROM) or one worker; else in worker processes, in the order they finish.  ``queue`` is drawn from
+    only as workers have room, so documents it builds lazily (the certificates) are built while the first ones
+    are rendered, and never all held at once."""
+    n_workers = workers if workers is not None else usable_cpus()
+    if n_workers <= 1 or files < PARALLEL_FROM:
+        for doc, formats in queue:
             yield from _spread(formats, render_doc((doc, tuple(formats))))
         return
-    # Longest first, so that no long document starts last: PDFs by size, then the rest.
-    tasks.sort(key=lambda task: ("pdf" not in task[1], -(_weight(task[0].blocks) + len(task[0].meta))))
-    yield from _render_in_workers(iter(tasks), n_workers)
+    yield from _render_in_workers(queue, n_workers)
 
 
 def _spread(formats: dict[str, list[int]], blobs: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -182,9 +195,7 @@ def _check_alive(pool: ProcessPoolExecutor) -> None:
         raise BrokenProcessPool("a render worker died")
 
 
-def _render_in_workers(
-    queue: Iterator[tuple[Document, dict[str, list[int]]]], n_workers: int
-) -> Generator[tuple[int, bytes], None, None]:
+def _render_in_workers(queue: Iterator[_Task], n_workers: int) -> Generator[tuple[int, bytes], None, None]:
     """Render in worker processes; a worker that dies ends the run with InterruptedWorkError.
 
     The executor itself notices a dead worker (BrokenProcessPool), but not always: on Python 3.11 a worker
@@ -287,23 +298,6 @@ def make_dir(out_dir: Path) -> None:
         ) from None
 
 
-def table_files(tables: Sequence[DataTable], stem: str, formats: Sequence[str], lang: Lang,
-                stamp: datetime | None) -> list[tuple[str, bytes]]:
-    """(file name, bytes) of a report's tables: a CSV per table, one workbook with a sheet each."""
-    from custody.verify.reports.tables_csv import render_csv
-
-    files: list[tuple[str, bytes]] = []
-    if not tables:
-        return files
-    if "csv" in formats:
-        files += [(f"{table.name}.{lang}.csv", render_csv(table)) for table in tables]
-    if "xlsx" in formats:
-        from custody.verify.reports.tables_xlsx import render_xlsx
-
-        files.append((f"{stem}.{lang}.xlsx", render_xlsx(tables, stamp=stamp)))
-    return files
-
-
 def write_reports(
     data: ReportData,
     kinds: Sequence[str],
@@ -314,35 +308,68 @@ def write_reports(
     workers: int | None = None,
     rendered: Rendered | None = None,
 ) -> list[Path]:
-    """Build, render and write the reports of ``kinds`` in ``formats``; returns the paths written."""
+    """Build, render and write the reports of ``kinds`` in ``formats``; returns the paths written, in the
+    order of the kinds and of each kind's documents, then the table files.
+
+    Each file is written as soon as it is rendered.  The one-of-a-kind documents are built first and sent
+    longest first; a kind with a document per medium (the certificates) is built one document at a time as
+    the workers have room, so this process never holds all of them (for 1,000 media, ~20 MB of photos, data
+    and proofs).  The tables (CSV, Excel) are written here once the workers have finished: beside them, the
+    workbooks' memory would add to the render workers' (issue 19's summed-RSS target).
+    """
     chosen = expand_formats(formats)
-    jobs: list[tuple[Document, str]] = []
-    names: list[str] = []
+    doc_formats = [fmt for fmt in chosen if fmt in DOCUMENT_FORMATS]
+    names: list[str] = []  # per job index: the file name
+    order: list[tuple[int, int, int]] = []  # per job index: (kind, document, format), the order returned
+
+    def task(rank: int, number: int, stem: str, doc: Document) -> _Task:
+        wanted: dict[str, list[int]] = {}
+        for position, fmt in enumerate(doc_formats):
+            wanted[fmt] = [len(names)]
+            names.append(f"{stem}.{lang}.{fmt}")
+            order.append((rank, number, position))
+        return doc, wanted
+
+    single: list[tuple[int, str, Document]] = []
+    many: list[tuple[int, Iterator[tuple[str, Document]]]] = []
+    documents = 0
     table_kinds: list[str] = []
-    for kind in expand_kinds(kinds):
+    for rank, kind in enumerate(expand_kinds(kinds)):
         if any(fmt in TABLE_FORMATS for fmt in chosen) and kind in TABLES:
             table_kinds.append(kind)
-        if not any(fmt in DOCUMENT_FORMATS for fmt in chosen):
+        if not doc_formats:
             continue
-        for stem, doc in build_reports(kind, data, lang):
-            for fmt in chosen:
-                if fmt in DOCUMENT_FORMATS:
-                    jobs.append((doc, fmt))
-                    names.append(f"{stem}.{lang}.{fmt}")
-    paths: list[Path | None] = [None] * len(jobs)
+        count = report_count(kind, data)
+        documents += count
+        if count == 1:
+            single += [(rank, stem, doc) for stem, doc in iter_reports(kind, data, lang)]
+        elif count:
+            many.append((rank, iter_reports(kind, data, lang)))
+    single.sort(key=lambda item: -(_weight(item[2].blocks) + len(item[2].meta)))  # the longest first
+
+    def queue() -> Iterator[_Task]:
+        while single:  # popped: a document sent is held by its worker only
+            rank, stem, doc = single.pop(0)
+            yield task(rank, 0, stem, doc)
+        if many:
+            give_back_memory()  # what building the long documents left, before the certificates
+        for rank, docs in many:
+            for number, (stem, doc) in enumerate(docs):
+                yield task(rank, number, stem, doc)
+
     make_dir(out_dir)
-    total = len(jobs) + len(table_kinds)
-    # Each file is written as soon as its document is rendered (render_each).
-    with contextlib.closing(render_each(jobs, workers=workers)) as each:
+    total = documents * len(doc_formats) + len(table_kinds)
+    paths: dict[int, Path] = {}
+    with contextlib.closing(_render(queue(), documents * len(doc_formats), workers)) as each:
         for done, (index, blob) in enumerate(each, start=1):
             path = out_dir / names[index]
             write_file(path, blob, done - 1, total)
             paths[index] = path
             if rendered is not None:
                 rendered(done, total)
-    written = [path for path in paths if path is not None]
+    written = [paths[index] for index in sorted(paths, key=order.__getitem__)]
     stamp = jst(data.last_at)
-    for n, kind in enumerate(table_kinds, start=len(jobs) + 1):
+    for n, kind in enumerate(table_kinds, start=len(paths) + 1):
         for name, blob in table_files(build_tables(kind, data, lang), kind, chosen, lang, stamp):
             write_file(out_dir / name, blob, n - 1, total)
             written.append(out_dir / name)
@@ -400,7 +427,6 @@ __all__ = [
     "produce",
     "render_all",
     "render_each",
-    "table_files",
     "trust_for",
     "write_file",
     "write_reports",
