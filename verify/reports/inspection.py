@@ -65,13 +65,28 @@ from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 MAX_NOTES = 12  # findings listed per cell; the rest are counted ("他 N 件") -- all are in the findings report
 
 
+#: The context (msgctxt "report: ...") of the form's rows in ledger/locale/ja/report_labels.po: the MIC form's own
+#: wording of each item.
+FORM_ROW = "a row of the MIC form"
+
+
 @dataclass(frozen=True)
 class FormRow:
+    """A row of the form: ``title`` in English is the msgid of its wording (context ``FORM_ROW``)."""
+
     mark: str
-    en: str
-    ja: str
+    title: str
     codes: tuple[str, ...]
     reference: bool = False
+
+    def text(self, t: Tr) -> str:
+        """The row's wording in the report's language."""
+        return t.pgettext(FORM_ROW, self.title)
+
+    @property
+    def ja(self) -> str:
+        """The row's wording on the Japanese form."""
+        return self.text(Tr("ja"))
 
 
 def _codes(form: str) -> tuple[str, ...]:
@@ -80,22 +95,17 @@ def _codes(form: str) -> tuple[str, ...]:
 
 
 ROWS: tuple[FormRow, ...] = (
-    FormRow("①", "Re-subcontracting only with prior approval", "再委託の原則禁止(再委託可の場合は事前承認)",
-            _codes("①")),
-    FormRow("②", "No takeout of personal data without prior approval; fixed work location",
-            "個人情報の持ち出し禁止(持ち出し可とする場合は事前承認)・作業場所の特定", _codes("②")),
-    FormRow("③", "Return and disposal of the information assets at the end",
-            "委託業務終了時の情報資産の返還、廃棄等", _codes("③")),
+    FormRow("①", "Re-subcontracting only with prior approval", _codes("①")),
+    FormRow("②", "No takeout of personal data without prior approval; fixed work location", _codes("②")),
+    FormRow("③", "Return and disposal of the information assets at the end", _codes("③")),
 )
 REFERENCE_ROWS: tuple[FormRow, ...] = (
-    FormRow("参考", "Copies only with prior approval", "複製の制限(事前承認)", _codes("copies"), reference=True),
-    FormRow("参考", "Incidents", "事故", _codes("incidents"), reference=True),
-    FormRow("参考", "Observation at the work location", "作業場所の観測の欠落", _codes("observation"), reference=True),
-    FormRow("参考", "Inspections by the municipality", "委託者による検査", _codes("inspections"), reference=True),
-    FormRow("参考", "Periodic reporting to the municipality", "委託者への定期報告", _codes("reporting"),
-            reference=True),
-    FormRow("参考", "Workers: changes reported, exit checks, no-data statements",
-            "作業従事者の管理(変更報告・退任確認・データ非保持の申告)", _codes("people"), reference=True),
+    FormRow("参考", "Copies only with prior approval", _codes("copies"), reference=True),
+    FormRow("参考", "Incidents", _codes("incidents"), reference=True),
+    FormRow("参考", "Observation at the work location", _codes("observation"), reference=True),
+    FormRow("参考", "Inspections by the municipality", _codes("inspections"), reference=True),
+    FormRow("参考", "Periodic reporting to the municipality", _codes("reporting"), reference=True),
+    FormRow("参考", "Workers: changes reported, exit checks, no-data statements", _codes("people"), reference=True),
 )
 
 
@@ -156,14 +166,14 @@ def _contract_check(data: ReportData, t: Tr) -> list[Block]:
     sub = permits.get("subcontracting") is True
     takeout = t("with prior approval") if permits.get("takeout") is True else t("not allowed")
     rows: list[list[Cell]] = [
-        ["①", t.pair((ROWS[0].en, ROWS[0].ja)), "0" if has_permits else "1",
+        ["①", ROWS[0].text(t), "0" if has_permits else "1",
          (t("allowed with the municipality's prior approval") if sub
           else t("not allowed")) if has_permits else t("not recorded")],
         ["②", t("Work location specified (no takeout of personal data without approval)"),
          "0" if any(locations) else "1",
          t.join([x for x in locations if x]) + t("; takeout {p}").format(p=takeout)
          if any(locations) else t("no work location recorded")],
-        ["③", t.pair((ROWS[2].en, ROWS[2].ja)), "0" if period.get("end") else "1",
+        ["③", ROWS[2].text(t), "0" if period.get("end") else "1",
          t("contract period ends {d}; every medium must be returned or disposed of by then").format(
              d=t.date(period.get("end")))
          if period.get("end") else t("no contract period recorded")],
@@ -216,7 +226,7 @@ def _summary(orgs: Organisations, attributed: dict[str, list[Finding]], t: Tr) -
 
 def _organisation(org: Organisation, findings: list[Finding], t: Tr) -> Section:
     rows: list[list[Cell]] = [
-        [row.mark, t.pair((row.en, row.ja)), " ".join(row.codes),
+        [row.mark, row.text(t), " ".join(row.codes),
          str(mark_of(findings, row)), _note_lines(findings, row, t)]
         for row in (*ROWS, *REFERENCE_ROWS)
     ]

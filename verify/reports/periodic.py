@@ -18,8 +18,10 @@ from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Block, Document, Lang, Note, Paragraph, Section, SignatureBoxes, Table
 from custody.verify.reports.labels import DASH, Tr, dict_of, text_of
 
-_COUNTS = (("received", "受領"), ("registered", "登録"), ("copies", "複製"), ("returned", "返還"),
-           ("disposed", "廃棄"), ("erased", "消去"), ("lost", "紛失"), ("open", "管理中"))
+#: The media counts a periodic report's body holds, by key; each key is also the msgid of its label (context
+#: ``PERIODIC_COUNT`` in ledger/locale/ja/report_labels.po).
+COUNTS = ("received", "registered", "copies", "returned", "disposed", "erased", "lost", "open")
+PERIODIC_COUNT = "a count in a periodic report"
 
 
 def _cadence(data: ReportData) -> int:
@@ -57,7 +59,7 @@ def build_periodic(data: ReportData, lang: Lang) -> Document:
             t.when(b.get("submitted_at")) if b.get("submitted_at") else t.when(entry.at),
             t.join([text_of(to.get("organisation")), text_of(to.get("person"))]),
             text_of(b.get("summary")) or DASH,
-            t.join([f"{t.pair((en, ja))} {t.count(media.get(en))}" for en, ja in _COUNTS if en in media]),
+            t.join([f"{t.pgettext(PERIODIC_COUNT, key)} {t.count(media.get(key))}" for key in COUNTS if key in media]),
             t.count(dict_of(b.get("checkpoint")).get("size")),
             _acts(data, start, end, t),
             t.seq(entry.seq),

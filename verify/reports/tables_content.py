@@ -183,7 +183,7 @@ def inspection_tables(data: ReportData, lang: Lang) -> list[DataTable]:
         for row in (*ROWS, *REFERENCE_ROWS):
             notes = [f"[{f.code}] {t.seq(f.seq) if f.seq is not None else ''} {f.message_in(lang)}".replace("  ", " ")
                      for f in mine if f.code in row.codes]
-            detail.append([org.name or None, category, row.mark, t.pair((row.en, row.ja)), " ".join(row.codes),
+            detail.append([org.name or None, category, row.mark, row.text(t), " ".join(row.codes),
                            mark_of(mine, row), "\n".join(notes) or None])
     return [
         form_table([mic_row(data, lang)], t),
