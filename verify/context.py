@@ -47,6 +47,9 @@ class Context:
     # ledger: the municipality's own clock, which the vendor cannot set.  Rules
     # with deadlines judge "now" by it, not only by the vendor's last entry.
     witness_time: int | None = None
+    # Every time (Unix seconds) the municipality's witness cosigned a checkpoint of this ledger: the cadence of
+    # cosigned checkpoints the contract asks for (C22, docs/spec-rules.md).
+    cosigned_at: set[int] = field(default_factory=set)
     findings: list[Finding] = field(default_factory=list)
     compliance: ComplianceResult | None = None  # the lifecycle replay's result (verify.rules.lifecycle), for reports
     _counts: Counter[str] = field(default_factory=Counter)
@@ -54,6 +57,7 @@ class Context:
 
     def note_witness_time(self, timestamp: int) -> None:
         self.witness_time = timestamp if self.witness_time is None else max(self.witness_time, timestamp)
+        self.cosigned_at.add(timestamp)
 
     def add(
         self, code: str, severity: str, message: str, *, seq: int | None = None, media: str | None = None,

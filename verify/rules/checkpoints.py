@@ -77,7 +77,8 @@ class CheckpointRule:
                 stamps = cosignatures_by(parsed, witnesses)
                 if stamps:
                     self.witnessed.add(cp.size)
-                    ctx.note_witness_time(max(stamps.values()))
+                    for stamp in stamps.values():
+                        ctx.note_witness_time(stamp)
             except SignatureError as exc:
                 ctx.add("I3", ERROR, _("checkpoint {name} carries a forged cosignature: {why}").format(
                     name=quote(name), why=quote(exc.message, REASON_LIMIT)))
@@ -93,8 +94,8 @@ class CheckpointRule:
                 stamps = cosignatures_by(parsed, witnesses)
             except SignatureError:
                 stamps = {}
-            if stamps:
-                ctx.note_witness_time(max(stamps.values()))
+            for stamp in stamps.values():
+                ctx.note_witness_time(stamp)
         # The witness's own record (latest.json, cosigned.jsonl): it holds where checkpoint files were lost.
         for head in trust.recorded_heads:
             self.add_root(head.size, RECORD, head.root_hash)
