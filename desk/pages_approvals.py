@@ -231,12 +231,13 @@ async def rejection_file(request: Request) -> Response:
     if decision is None or decision.approved:
         raise HTTPException(404, _("This application was not rejected."))
     t = Tr("ja" if i18n.language() == "ja" else "en")
-    lines = [t("Notice of rejection", "不承認通知"), ""]
+    lines = [t("Notice of rejection"), ""]
     lines += [f"{label}: {value}" for label, value in application_rows(app.doc, t)[:5]]
-    lines += ["", f"{t('Decision', '判断')}: {t('rejected', '不承認')}",
-              f"{t('Reason', '理由')}: {decision.reason}",
-              f"{t('Decided by', '判断者')}: " + " ".join(
-                  decision.approver.get(k, "") for k in ("organisation", "title", "name") if decision.approver.get(k)),
-              f"{t('Decided at', '判断日時')}: {t.when(decision.at)}",
-              f"{t('Application digest (SHA-256)', '申請書のダイジェスト(SHA-256)')}: {app.digest}", ""]
+    approver = " ".join(decision.approver.get(k, "") for k in ("organisation", "title", "name")
+                        if decision.approver.get(k))
+    lines += ["", t("Decision") + ": " + t("rejected"),
+              t("Reason") + f": {decision.reason}",
+              t("Decided by") + f": {approver}",
+              t("Decided at") + f": {t.when(decision.at)}",
+              t("Application digest (SHA-256)") + f": {app.digest}", ""]
     return download("\n".join(lines).encode("utf-8"), f"rejection-{app.digest[:12]}.txt", "text/plain; charset=utf-8")

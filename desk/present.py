@@ -91,7 +91,7 @@ def data_items(items: object, t: Tr) -> str:
         d = dict_of(item)
         notes = [t.records(d.get("records"))]
         if d.get("my_number") is True:
-            notes.append(t("includes My Number", "個人番号を含む"))
+            notes.append(t("includes My Number"))
         if text_of(d.get("classification")):
             notes.append(text_of(d.get("classification")))
         lines.append(f"{text_of(d.get('name'))}({t.join(notes)})" if t.ja
@@ -103,42 +103,42 @@ def application_rows(doc: Mapping[str, Any], t: Tr, data: ReportData | None = No
     """The application in full, one (label, text) row a field, in the page's language."""
     kind = text_of(doc.get("kind"))
     rows: Rows = [
-        (t("Application", "申請の種類"), t.word(APPLICATION_KINDS, kind)),
-        (t("Ledger (contract)", "台帳(契約)"), text_of(doc.get("origin")) or DASH),
-        (t("Applied", "申請日時"), t.when(doc.get("requested_at"))),
-        (t("Applicant", "申請者"), person_ref(doc.get("requester"), t, data)),
-        (t("Purpose", "目的・理由"), text_of(doc.get("purpose")) or DASH),
+        (t("Application"), t.word(APPLICATION_KINDS, kind)),
+        (t("Ledger (contract)"), text_of(doc.get("origin")) or DASH),
+        (t("Applied"), t.when(doc.get("requested_at"))),
+        (t("Applicant"), person_ref(doc.get("requester"), t, data)),
+        (t("Purpose"), text_of(doc.get("purpose")) or DASH),
     ]
     if kind in ("takeout", "copy"):
-        rows.append((t("Media", "対象の媒体") if kind == "takeout" else t("Medium copied", "複製元の媒体"),
+        rows.append((t.pgettext("the media an approval covers", "Media") if kind == "takeout" else t("Medium copied"),
                      t.join([str(m) for m in list_of(doc.get("media"))])))
-        rows.append((t("Data items", "情報項目・件数"), data_items(doc.get("data_items"), t)))
+        rows.append((t.pgettext("data items and their counts", "Data items"), data_items(doc.get("data_items"), t)))
     if kind == "takeout":
         enc = dict_of(doc.get("encryption"))
         enc_lines = [t.word(ENCRYPTION, text_of(enc.get("method")))]
         if text_of(enc.get("algorithm")):
-            enc_lines.append(t("algorithm: {a}", "方式: {a}").format(a=text_of(enc.get("algorithm"))))
+            enc_lines.append(t("algorithm: {a}").format(a=text_of(enc.get("algorithm"))))
         if text_of(enc.get("password_channel")):
-            enc_lines.append(t("password sent by: {c}", "パスワードの伝達: {c}").format(
+            enc_lines.append(t("password sent by: {c}").format(
                 c=text_of(enc.get("password_channel"))))
         rows += [
-            (t("From", "持ち出し元"), text_of(doc.get("origin_place")) or DASH),
-            (t("To", "持ち出し先"), text_of(doc.get("destination")) or DASH),
-            (t("Transport", "運搬方法"), text_of(doc.get("transport")) or DASH),
-            (t("Carried by", "運搬者"), t.join([person_ref(c, t, data) for c in list_of(doc.get("carriers"))])),
-            (t("Out (planned)", "持ち出し予定日時"), t.when(doc.get("planned_out"))),
-            (t("Back (planned)", "返却予定日時"), t.when(doc.get("planned_return"))),
-            (t("Encryption", "暗号化"), "\n".join(enc_lines)),
-            (t("Erasure after use", "使用後の消去"), text_of(doc.get("erasure_plan")) or DASH),
+            (t("From"), text_of(doc.get("origin_place")) or DASH),
+            (t("To"), text_of(doc.get("destination")) or DASH),
+            (t("Transport"), text_of(doc.get("transport")) or DASH),
+            (t("Carried by"), t.join([person_ref(c, t, data) for c in list_of(doc.get("carriers"))])),
+            (t("Out (planned)"), t.when(doc.get("planned_out"))),
+            (t("Back (planned)"), t.when(doc.get("planned_return"))),
+            (t("Encryption"), "\n".join(enc_lines)),
+            (t("Erasure after use"), text_of(doc.get("erasure_plan")) or DASH),
         ]
     elif kind == "copy":
         disposal = dict_of(doc.get("disposal"))
         rows += [
-            (t("Copies", "複製数"), t.count(doc.get("copies"))),
-            (t("New media", "複製先の媒体"), t.join([str(m) for m in list_of(doc.get("target_media"))])),
-            (t("After use the copies are", "複製物の処分"),
+            (t("Copies"), t.count(doc.get("copies"))),
+            (t("New media"), t.join([str(m) for m in list_of(doc.get("target_media"))])),
+            (t("After use the copies are"),
              " ".join(x for x in (t.word(COPY_DISPOSAL, text_of(disposal.get("method"))),
-                                  t("by {d}", "期限 {d}").format(d=t.when(disposal.get("by")))
+                                  t("by {d}").format(d=t.when(disposal.get("by")))
                                   if disposal.get("by") else "", text_of(disposal.get("description"))) if x)),
         ]
     elif kind == "dispose":
@@ -148,36 +148,36 @@ def application_rows(doc: Mapping[str, Any], t: Tr, data: ReportData | None = No
         for item in list_of(app.get("items")):
             d = dict_of(item)
             what = " ".join(x for x in (text_of(d.get("media_name")), text_of(d.get("media_id"))) if x)
-            items.append(t("{what}, serial {s}: {name} ×{q}", "{what}(製造番号 {s}):{name} ×{q}").format(
+            items.append(t("{what}, serial {s}: {name} ×{q}").format(
                 what=what, s=text_of(d.get("serial")) or DASH, name=text_of(d.get("name")), q=d.get("quantity", 1)))
         rows += [
-            (t("Application number", "申請番号"), text_of(app.get("number")) or DASH),
-            (t("Items", "廃棄する媒体"), "\n".join(items) or DASH),
-            (t("Method", "廃棄方法"), f"{t.word(CATEGORIES, text_of(method.get('category')))} "
+            (t("Application number"), text_of(app.get("number")) or DASH),
+            (t("Items"), "\n".join(items) or DASH),
+            (t.pgettext("a disposal method", "Method"), f"{t.word(CATEGORIES, text_of(method.get('category')))} "
                                       f"{text_of(method.get('technique'))}".strip()),
-            (t("Tool", "使用機器"), text_of(app.get("tool")) or DASH),
-            (t("Planned date", "予定日"), t.date(app.get("planned_date"))),
-            (t("Place", "場所"), text_of(app.get("place")) or DASH),
-            (t("Carried out by", "実施者"), person_ref(app.get("operator"), t, data) if app.get("operator") else DASH),
-            (t("Municipality's witness", "委託者の立会い"),
-             t("requested", "あり") if app.get("witness_required") is True else t("not requested", "なし")),
+            (t("Tool"), text_of(app.get("tool")) or DASH),
+            (t("Planned date"), t.date(app.get("planned_date"))),
+            (t("Place"), text_of(app.get("place")) or DASH),
+            (t("Carried out by"), person_ref(app.get("operator"), t, data) if app.get("operator") else DASH),
+            (t("Municipality's witness"),
+             t("requested") if app.get("witness_required") is True else t("not requested")),
         ]
     elif kind == "subcontract":
         sub = dict_of(doc.get("subcontractor"))
         rows += [
-            (t("Subcontractor", "再委託先"), text_of(sub.get("name")) or DASH),
-            (t("Tier", "区分"), t.word(TIERS, text_of(sub.get("tier")))),
-            (t("Under", "委託元"), text_of(sub.get("parent")) or DASH),
-            (t("Address", "所在地"), text_of(sub.get("address")) or DASH),
-            (t("Reason", "再委託の理由"), text_of(sub.get("reason")) or DASH),
-            (t("Work", "再委託する業務"), text_of(sub.get("scope")) or DASH),
-            (t("Personal data handled", "取り扱う個人情報"), text_of(sub.get("data_handled")) or DASH),
-            (t("Safeguards", "安全管理措置"), text_of(sub.get("safeguards")) or DASH),
-            (t("Supervision", "監督の方法"), text_of(sub.get("supervision")) or DASH),
+            (t("Subcontractor"), text_of(sub.get("name")) or DASH),
+            (t("Tier"), t.word(TIERS, text_of(sub.get("tier")))),
+            (t("Under"), text_of(sub.get("parent")) or DASH),
+            (t("Address"), text_of(sub.get("address")) or DASH),
+            (t.pgettext("the reason to subcontract", "Reason"), text_of(sub.get("reason")) or DASH),
+            (t("Work"), text_of(sub.get("scope")) or DASH),
+            (t("Personal data handled"), text_of(sub.get("data_handled")) or DASH),
+            (t("Safeguards"), text_of(sub.get("safeguards")) or DASH),
+            (t("Supervision"), text_of(sub.get("supervision")) or DASH),
         ]
     asked = [text_of(c) for c in list_of(doc.get("conditions_requested")) if text_of(c)]
     if asked:
-        rows.append((t("Conditions asked for", "申請者が示す条件"), "\n".join(asked)))
+        rows.append((t("Conditions asked for"), "\n".join(asked)))
     return rows
 
 
@@ -222,7 +222,7 @@ def medium_summary(data: ReportData, media_id: str, t: Tr, last: int = 3) -> Med
     if m is None:
         return MediumSummary(media_id, False, findings=open_findings(data, media_id))
     description = " ".join(x for x in (kind_text(t, m.kind), product_text(m.record),
-                                       t("serial {s}", "製造番号 {s}").format(s=m.serial) if m.serial else "")
+                                       t("serial {s}").format(s=m.serial) if m.serial else "")
                            if x and x != DASH)
     return MediumSummary(
         media_id, True, t.word(STATES, m.state), description, "\n".join(contents_lines(m.record, t)),
@@ -259,30 +259,30 @@ def approval_view(note: str, origin: str, approver_vkeys: Sequence[str], t: Tr) 
     a = body.approver
     rows: Rows = []
     if body.kind == "takeout":
-        rows += [(t("To", "持ち出し先"), body.destination or DASH),
-                 (t("Transport", "運搬方法"), body.transport or DASH),
-                 (t("Carried by", "運搬者"), t.join(list(body.carriers))),
-                 (t("Minimum encryption", "必要な暗号化"), body.encryption_min or DASH),
-                 (t("Back by", "返却期限"), t.when(body.return_by))]
+        rows += [(t("To"), body.destination or DASH),
+                 (t("Transport"), body.transport or DASH),
+                 (t("Carried by"), t.join(list(body.carriers))),
+                 (t("Minimum encryption"), body.encryption_min or DASH),
+                 (t("Back by"), t.when(body.return_by))]
     elif body.kind == "copy":
-        rows += [(t("Copies", "複製数"), t.count(body.copies)),
-                 (t("New media", "複製先の媒体"), t.join(list(body.target_media)))]
+        rows += [(t("Copies"), t.count(body.copies)),
+                 (t("New media"), t.join(list(body.target_media)))]
     elif body.kind == "dispose" and body.application is not None:
         app = body.application
         rows += [
-            (t("Application number", "申請番号"), app.number),
-            (t("Method", "廃棄方法"), f"{t.word(CATEGORIES, app.category)} {app.technique}".strip()),
-            (t("Tool", "使用機器"), app.tool or DASH),
-            (t("Planned date", "予定日"), t.date(app.planned_date)),
-            (t("Place", "場所"), app.place),
-            (t("Municipality's witness", "委託者の立会い"),
-             t("required", "必要") if app.witness_required else t("not required", "不要")),
-            (t("Evidence due", "証跡の提出期限"), t.when(body.evidence_due) if body.evidence_due else DASH),
+            (t("Application number"), app.number),
+            (t.pgettext("a disposal method", "Method"), f"{t.word(CATEGORIES, app.category)} {app.technique}".strip()),
+            (t("Tool"), app.tool or DASH),
+            (t("Planned date"), t.date(app.planned_date)),
+            (t("Place"), app.place),
+            (t("Municipality's witness"),
+             t("required") if app.witness_required else t("not required")),
+            (t("Evidence due"), t.when(body.evidence_due) if body.evidence_due else DASH),
         ]
     elif body.kind == "subcontract" and body.subcontractor is not None:
         sub = body.subcontractor
-        rows += [(t("Subcontractor", "再委託先"), sub.name), (t("Work", "再委託する業務"), sub.scope),
-                 (t("Personal data handled", "取り扱う個人情報"), sub.data_handled)]
+        rows += [(t("Subcontractor"), sub.name), (t("Work"), sub.scope),
+                 (t("Personal data handled"), sub.data_handled)]
     return ApprovalView(
         body.id, t.word(APPROVAL_KINDS, body.kind),
         " ".join(x for x in (a.organisation, a.title, a.name) if x), t.when(body.approved_at),
@@ -348,39 +348,40 @@ def _entry_rows(entry: EntryView, data: ReportData, t: Tr) -> Rows:
     rows: Rows = []
     if entry.type in ("media.disposed", "media.erased", "takeout.erased_at_destination"):
         method = dict_of(b.get("method"))
-        rows.append((t("Method", "方法"), f"{t.word(CATEGORIES, text_of(method.get('category')))} "
+        rows.append((t("Method"), f"{t.word(CATEGORIES, text_of(method.get('category')))} "
                                          f"{text_of(method.get('technique'))}".strip()))
         if b.get("start") or b.get("end"):
-            rows.append((t("When", "実施日時"), f"{t.when(b.get('start'))} – {t.when(b.get('end'))}"))
+            rows.append((t.pgettext("when an act was carried out", "When"),
+                         f"{t.when(b.get('start'))} – {t.when(b.get('end'))}"))
         if text_of(b.get("place")):
-            rows.append((t("Place", "場所"), text_of(b.get("place"))))
+            rows.append((t("Place"), text_of(b.get("place"))))
         if b.get("operator"):
-            rows.append((t("Carried out by", "実施者"), person_text(data, b.get("operator"), t)))
+            rows.append((t("Carried out by"), person_text(data, b.get("operator"), t)))
         witness = b.get("witness")
         if isinstance(witness, dict) and witness:
-            rows.append((t("Witness", "立会人"), person_text(data, witness, t)))
+            rows.append((t.pgettext("the person who witnessed", "Witness"), person_text(data, witness, t)))
         elif text_of(b.get("no_witness_reason")):
-            rows.append((t("Why no witness", "立会いがない理由"), text_of(b.get("no_witness_reason"))))
+            rows.append((t("Why no witness"), text_of(b.get("no_witness_reason"))))
         verification = dict_of(b.get("verification"))
         if verification:
-            rows.append((t("Checked", "確認"), " ".join(x for x in (
+            rows.append((t.pgettext("a check mark", "Checked"), " ".join(x for x in (
                 text_of(verification.get("method")), person_text(data, verification.get("by"), t)
                 if verification.get("by") else "") if x) or DASH))
         if text_of(b.get("certificate_number")):
-            rows.append((t("Certificate", "証明書番号"), text_of(b.get("certificate_number"))))
+            rows.append((t("Certificate"), text_of(b.get("certificate_number"))))
         if text_of(b.get("remains_destination")):
-            rows.append((t("Remains went to", "残さの行き先"), text_of(b.get("remains_destination"))))
+            rows.append((t("Remains went to"), text_of(b.get("remains_destination"))))
     elif entry.type == "takeout.departed":
         enc = dict_of(b.get("encryption"))
-        rows += [(t("To", "持ち出し先"), text_of(b.get("destination")) or DASH),
-                 (t("Transport", "運搬方法"), text_of(b.get("transport")) or DASH),
-                 (t("Carried by", "運搬者"), t.join([person_text(data, c, t) for c in list_of(b.get("carriers"))])),
-                 (t("Encryption", "暗号化"), " ".join(x for x in (t.word(ENCRYPTION, text_of(enc.get("method"))),
+        rows += [(t("To"), text_of(b.get("destination")) or DASH),
+                 (t("Transport"), text_of(b.get("transport")) or DASH),
+                 (t("Carried by"), t.join([person_text(data, c, t) for c in list_of(b.get("carriers"))])),
+                 (t("Encryption"), " ".join(x for x in (t.word(ENCRYPTION, text_of(enc.get("method"))),
                                                                text_of(enc.get("algorithm"))) if x))]
     elif entry.type == "media.received":
         receipt = dict_of(b.get("receipt"))
         sender = dict_of(receipt.get("from"))
-        rows.append((t("Handed over by", "引渡し者"), " ".join(x for x in (
+        rows.append((t("Handed over by"), " ".join(x for x in (
             text_of(sender.get("organisation")), text_of(sender.get("title")), text_of(sender.get("person"))) if x)
             or DASH))
     return rows
@@ -426,7 +427,8 @@ def why_final(data: ReportData, media_id: str, approver_vkeys: Sequence[str], t:
     entry = data.entries.get(seq) if seq is not None else None
     if entry is None:
         return []
-    rows: Rows = [(t("What happened", "処分"), f"{t.word(EVENTS, entry.type)}({t.when(entry.at)})" if t.ja
+    rows: Rows = [(t.pgettext("what was done with a medium", "What happened"),
+                   f"{t.word(EVENTS, entry.type)}({t.when(entry.at)})" if t.ja
                    else f"{t.word(EVENTS, entry.type)} ({t.when(entry.at)})")]
     approval_id = text_of(entry.body.get("approval_id")) or (m.disposal_id or "")
     used = data.state.approvals.get(approval_id) if approval_id else None
@@ -436,9 +438,9 @@ def why_final(data: ReportData, media_id: str, approver_vkeys: Sequence[str], t:
         if isinstance(note, str):
             view = approval_view(note, data.result.origin, approver_vkeys, t)
             if view.verified:
-                rows += [(t("Approval", "承認"), f"{view.id}({view.approver}、{view.approved_at})" if t.ja
+                rows += [(t("Approval"), f"{view.id}({view.approver}、{view.approved_at})" if t.ja
                           else f"{view.id} ({view.approver}, {view.approved_at})"),
-                         (t("Reason given", "理由(申請の目的)"), view.purpose or DASH)]
+                         (t("Reason given"), view.purpose or DASH)]
     rows += [r for r in _entry_rows(entry, data, t) if r[1] and r[1] != DASH]
     return rows
 

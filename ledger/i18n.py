@@ -2,7 +2,11 @@
 
 Source strings are English; Japanese translations live in gettext ``.po``
 files under ``ledger/locale/ja/`` (one file per area, so that each area owns
-its file).  They are read with Babel at first use, so there is no compile
+its file).  Where one English text is translated two ways, the entries differ
+by their context (``msgctxt``, looked up with :func:`pgettext` or
+:func:`translate`); the reports' labels all carry one (``report``, see
+``verify.reports.labels``), since an official document's wording is not the
+command line's.  They are read with Babel at first use, so there is no compile
 step and no binary ``.mo`` file in the tree.
 
 The language is chosen once per process: ``set_language()`` (the CLI does it
@@ -75,6 +79,16 @@ def using(lang: str) -> Iterator[str]:
         _chosen_here.reset(token)
 
 
+#: Changes when the table's keys change meaning, so that a table cached by an older custody is not read.
+_TABLE_FORMAT = b"custody-i18n-2\0"
+
+
+def _key(msgid: str, context: str | None) -> str:
+    """The table's key of a message: its msgid, prefixed by its msgctxt and EOT where it has one (as GNU
+    gettext keys its .mo files)."""
+    return msgid if not context else f"{context}\x04{msgid}"
+
+
 @cache
 def _catalog(lang: str) -> dict[str, str]:
     """The translations for ``lang``, parsed with Babel.
@@ -90,7 +104,8 @@ def _catalog(lang: str) -> dict[str, str]:
     folder = _package() / "locale" / lang
     sources = [(item.name, item.read_bytes()) for item in sorted(folder.iterdir(), key=lambda p: p.name)
                if item.name.endswith(".po")]
-    digest = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data in sources)).hexdigest()[:24]
+    digest = hashlib.sha256(
+        _TABLE_FORMAT + b"".join(name.encode() + b"\0" + data for name, data in sources)).hexdigest()[:24]
     cache_name = f"i18n-{lang}-{digest}.json"
     cached = _read_cached(cache_name)
     if cached is not None:
@@ -101,7 +116,7 @@ def _catalog(lang: str) -> dict[str, str]:
     for _name, data in sources:
         for message in read_po(io.BytesIO(data), locale=lang):
             if message.id and message.string and isinstance(message.id, str):
-                table[message.id] = str(message.string)
+                table[_key(message.id, message.context)] = str(message.string)
     usercache.write(cache_name, json.dumps(table, ensure_ascii=False).encode("utf-8"))
     usercache.prune(f"i18n-{lang}-*.json", keep=cache_name)
     return table
@@ -173,6 +188,19 @@ def _(message: str) -> str:
 def render(text: str, lang: str) -> str:
     """``text`` in ``lang`` when it is a :class:`Message` (a text of custody's catalogue), else as it is."""
     return text.render(lang) if isinstance(text, Message) else text
+
+
+def translate(message: str, lang: str, context: str | None = None) -> str:
+    """``message`` (an English msgid) in ``lang``, whatever the process's or this task's language: an explicit
+    lookup, for documents written in a language of their own (the reports, ``verify.reports.labels.Tr``).
+    ``context``: the msgctxt, which tells apart one English text translated two ways; the English text
+    itself where the catalogue has no translation."""
+    return _catalog(lang).get(_key(message, context), message)
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` with msgctxt ``context`` in the current language (gettext's pgettext)."""
+    return translate(message, language(), context)
 
 
 def text(en: str, ja: str) -> str:

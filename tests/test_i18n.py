@@ -25,6 +25,9 @@ from custody.cli.main import build_app
 from custody.ledger import i18n
 from custody.ledger.registry import KeyStatus
 from custody.verify.findings import SEVERITIES
+from custody.verify.reports.inspection import FORM_ROW, REFERENCE_ROWS, ROWS
+from custody.verify.reports.labels import REPORT, Tr
+from custody.verify.reports.periodic import COUNTS, PERIODIC_COUNT
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "ledger" / "locale" / "ja"
@@ -48,9 +51,15 @@ def _po_files() -> list[Path]:
 
 
 def _read(path: Path) -> list[tuple[str, str]]:
+    """(msgid, msgstr) of the entries without a context: what ``_()`` finds."""
+    return [(msgid, msgstr) for context, msgid, msgstr in _read_all(path) if context is None]
+
+
+def _read_all(path: Path) -> list[tuple[str | None, str, str]]:
+    """(msgctxt or None, msgid, msgstr) of every entry."""
     with path.open("rb") as fh:
         catalog = read_po(fh, locale="ja", abort_invalid=True)
-    return [(str(m.id), str(m.string or "")) for m in catalog if m.id and isinstance(m.id, str)]
+    return [(m.context, str(m.id), str(m.string or "")) for m in catalog if m.id and isinstance(m.id, str)]
 
 
 def _placeholders(text: str) -> set[str]:
@@ -104,7 +113,7 @@ def test_there_are_po_files() -> None:
 
 @pytest.mark.parametrize("path", _po_files(), ids=lambda p: p.name)
 def test_po_file_parses_and_keeps_placeholders(path: Path) -> None:
-    entries = _read(path)
+    entries = [(msgid, msgstr) for _context, msgid, msgstr in _read_all(path)]
     assert entries, f"{path.name} holds no messages"
     wrong = [
         f"  {msgid!r}\n    -> {msgstr!r}\n    placeholders {sorted(_placeholders(msgid))} "
@@ -116,13 +125,15 @@ def test_po_file_parses_and_keeps_placeholders(path: Path) -> None:
 
 
 def test_msgids_are_not_defined_twice_across_po_files() -> None:
-    owner: dict[str, str] = {}
+    """Nor twice in one file: one (msgctxt, msgid) has one translation (the same English under two contexts
+    is two messages)."""
+    owner: dict[tuple[str | None, str], str] = {}
     clashes = []
     for path in _po_files():
-        for msgid, _msgstr in _read(path):
-            if msgid in owner and owner[msgid] != path.name:
-                clashes.append(f"  {msgid!r}: {owner[msgid]} and {path.name}")
-            owner.setdefault(msgid, path.name)
+        for context, msgid, _msgstr in _read_all(path):
+            if (context, msgid) in owner:
+                clashes.append(f"  {context!r} {msgid!r}: {owner[context, msgid]} and {path.name}")
+            owner.setdefault((context, msgid), path.name)
     assert not clashes, "the same msgid is translated in two files (one silently wins):\n" + "\n".join(clashes)
 
 
@@ -154,6 +165,48 @@ def test_every_message_has_a_japanese_translation() -> None:
         count = sum(len(v) for v in missing.values())
         report = "\n".join(f"  {file} ({len(lines)}):\n" + "\n".join(lines) for file, lines in sorted(missing.items()))
         pytest.fail(f"{count} message(s) without a Japanese translation in ledger/locale/ja/*.po:\n{report}")
+
+
+def _report_labels() -> Iterator[tuple[str, int, str, str]]:
+    """(file, line, msgctxt, msgid) of every label a report or the desk looks up with its ``Tr``:
+    ``t("English")`` (msgctxt "report"; ``self("English")`` inside ``Tr``) and ``t.pgettext("context",
+    "English")`` (msgctxt "report: context").  Babel does not look inside f-strings: no label is looked up
+    there."""
+    for path in [*sorted((ROOT / "verify" / "reports").glob("*.py")), *sorted((ROOT / "desk").glob("*.py"))]:
+        for lineno, message, _comments, context in extract_from_file(
+            "python", path, keywords={"t": None, "self": None, "pgettext": ((1, "c"), 2)}, comment_tags=(),
+            strip_comment_tags=True,
+        ):
+            if isinstance(message, str) and message:
+                name = path.relative_to(ROOT).as_posix()
+                yield name, lineno, REPORT if context is None else f"{REPORT}: {context}", message
+
+
+def test_every_report_label_has_a_japanese_translation() -> None:
+    """Every report label is translated in ledger/locale/ja/report_labels.po under its context, and that file
+    holds no label the code no longer uses."""
+    labels = {(context, msgid): msgstr for context, msgid, msgstr in _read_all(LOCALE / "report_labels.po")}
+    used = list(_report_labels())
+    missing = sorted({f"  {file}:{line}: {context!r} {msgid!r}" for file, line, context, msgid in used
+                      if not labels.get((context, msgid), "").strip()})
+    assert not missing, "report labels without a Japanese translation:\n" + "\n".join(missing)
+    # Labels looked up from data, which no extractor sees: the MIC form's rows and a periodic report's counts.
+    from_data = [*((f"{REPORT}: {FORM_ROW}", row.title) for row in (*ROWS, *REFERENCE_ROWS)),
+                 *((f"{REPORT}: {PERIODIC_COUNT}", key) for key in COUNTS)]
+    assert [label for label in from_data if not labels.get(label, "").strip()] == []
+    unused = sorted(set(labels) - {(context, msgid) for _f, _l, context, msgid in used} - set(from_data))
+    assert not unused, f"report_labels.po translates labels no code uses: {unused}"
+    assert len(used) > 600  # the extractor finds the labels (guards the checks above)
+
+
+def test_a_report_label_follows_the_report_not_the_process() -> None:
+    """One process writes a Japanese and an English report: the labels follow each report's language."""
+    with i18n.using("en"):
+        assert Tr("ja")("Media register") == "媒体管理台帳"
+        assert Tr("ja").pgettext("a person's job title", "Title") == "役職" != Tr("ja")("Title")
+    with i18n.using("ja"):
+        assert Tr("en")("Media register") == "Media register"
+    assert i18n.translate("Title", "ja", f"{REPORT}: a person's job title") == "役職"
 
 
 def test_extractor_sees_the_core_messages() -> None:

@@ -104,6 +104,8 @@ floats: times are integer milliseconds next to their RFC 3339 text);
 from __future__ import annotations
 
 from custody.ledger.lifecycle.engine import (
+    FAMILIES,
+    FAMILY_OF,
     RULE_CODES,
     advance,
     apply,
@@ -129,6 +131,8 @@ from custody.ledger.media import TRANSITIONS
 from custody.ledger.violation import Violation, blocking, refusal
 
 __all__ = [
+    "FAMILIES",
+    "FAMILY_OF",
     "RULE_CODES",
     "STATE_FORMAT",
     "TRANSITIONS",

@@ -52,16 +52,22 @@ _HANDLERS: dict[str, Handler] = {
 _WATCHERS: tuple[Handler, ...] = (scope.watch, times.watch, seals.watch, places.watch, reporting.watch, staff.watch)
 
 
-#: Every compliance rule code, C1 first, from the family that raises it (a new code: its family's CODES).
+#: The rule codes of each family, by the family's name (its module's): a new code is in its family's CODES.
+FAMILIES: dict[str, tuple[RuleCode, ...]] = {
+    "people": people.CODES, "takeout": takeout.CODES, "copies": copies.CODES, "disposal": disposal.CODES,
+    "observation": observation.CODES, "closing": closing_rules.CODES, "attestations": attestations.CODES,
+    "scope": scope.CODES, "times": times.CODES, "seals": seals.CODES, "places": places.CODES,
+    "reporting": reporting.CODES, "staff": staff.CODES,
+}
+
+#: Every compliance rule code, C1 first, from the family that raises it.
 RULE_CODES: dict[str, RuleCode] = {
     rc.code: rc
-    for rc in sorted(
-        (*people.CODES, *takeout.CODES, *copies.CODES, *disposal.CODES, *observation.CODES, *closing_rules.CODES,
-         *attestations.CODES, *scope.CODES, *times.CODES, *seals.CODES, *places.CODES, *reporting.CODES,
-         *staff.CODES),
-        key=lambda rc: int(rc.code[1:]),
-    )
+    for rc in sorted((rc for codes in FAMILIES.values() for rc in codes), key=lambda rc: int(rc.code[1:]))
 }
+
+#: The family that raises each rule code.
+FAMILY_OF: dict[str, str] = {rc.code: family for family, codes in FAMILIES.items() for rc in codes}
 
 
 def check(state: LedgerState, entry: EventLike) -> list[Violation]:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from custody.ledger.bundle import Bundle
 from custody.ledger.errors import InterruptedWorkError
-from custody.verify import engine, scan
+from custody.verify import pool, scan
 
 
 def _bundle(tmp_path: Path, data: bytes) -> Bundle:
@@ -54,14 +54,14 @@ SHAPES = {
 @pytest.mark.parametrize("block", [1, 2, 7, 64, 1 << 22])
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_chunks_equal_iter_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, shape: str) -> None:
-    monkeypatch.setattr(engine, "BLOCK", block)
-    monkeypatch.setattr(engine, "CHUNK", 4)
+    monkeypatch.setattr(pool, "BLOCK", block)
+    monkeypatch.setattr(pool, "CHUNK", 4)
     bundle = _bundle(tmp_path, SHAPES[shape])
     expected = list(bundle.iter_lines())
     digest = hashlib.sha256()
     seen: list[int] = []
     got: list[bytes] = []
-    for start, lines, longs in engine._chunks(bundle, digest, seen.append):
+    for start, lines, longs in pool.chunks(bundle, digest, seen.append):
         assert start == len(got) and 0 < len(lines) <= 4 and longs == {}
         got.extend(lines)
     assert got == expected
@@ -80,7 +80,7 @@ def test_registry_lines_finds_every_registry_line(
     monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
     bundle = _bundle(tmp_path, SHAPES[shape])
     expected = [(seq, line) for seq, line in enumerate(bundle.iter_lines()) if seq == 0 or _registers(line)]
-    assert list(engine._registry_lines(bundle, workers)) == expected
+    assert list(pool.registry_lines(bundle, workers)) == expected
 
 
 @pytest.mark.parametrize("parts", [1, 2, 3, 7, 40])
@@ -101,7 +101,7 @@ def test_a_killed_search_worker_is_an_interrupted_verification(
     monkeypatch.setattr(scan, "_search_range", _die)
     bundle = _bundle(tmp_path, SHAPES["registry lines"])
     with pytest.raises(InterruptedWorkError, match="worker process stopped"):
-        list(engine._registry_lines(bundle, 2))
+        list(pool.registry_lines(bundle, 2))
 
 
 def _die(*_args: object) -> None:
@@ -114,7 +114,7 @@ def _die(*_args: object) -> None:
 )
 def test_checkpoint_sizes_inside_a_chunk(start: int, count: int, expected: list[int]) -> None:
     """Sizes strictly inside (start, start + count): the chunk's own ends are roots the parent already has."""
-    assert engine._inside([1, 2, 3, 4, 5, 7, 8, 12, 16], start, count) == expected
+    assert pool._inside([1, 2, 3, 4, 5, 7, 8, 12, 16], start, count) == expected
 
 
 _KINDS = ["agent.heartbeat", "key.rotated", "key.revoked", "personnel.registered", "note.recorded",

@@ -24,10 +24,11 @@ from custody.ledger.cosignature import cosign
 from custody.ledger.note import NoteSignature, Signer, format_note, parse_note, sign_note
 from custody.ledger.rfc6962 import largest_power_of_two_below, leaf_hash, root_from_leaf_hashes
 from custody.ledger.tlogproof import TlogProof, format_tlog_proof, parse_tlog_proof
-from custody.verify import engine
+from custody.verify import pool
 from custody.verify.engine import Result, verify_bundle
 from custody.verify.findings import ERROR, WARNING
-from custody.verify.rules import default_rules
+from custody.verify.rules import default_rules, proofs
+from custody.verify.rules.entries import Checked
 from tests.verify.builders import (
     ORIGIN,
     WITNESS,
@@ -305,17 +306,17 @@ def test_chunks_cut_short_by_their_bytes_give_the_same_verdict(
     """Chunks cut at any aligned power of two (big entries) check the same roots, proofs and chain."""
     site, bundle = honest
     expected = verify(bundle, site.trust())
-    monkeypatch.setattr(engine, "CHUNK", chunk)
-    monkeypatch.setattr(engine, "CHUNK_BYTES", chunk_bytes)
-    monkeypatch.setattr(engine, "BLOCK", block)
+    monkeypatch.setattr(pool, "CHUNK", chunk)
+    monkeypatch.setattr(pool, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(pool, "BLOCK", block)
     sizes: list[tuple[int, int]] = []
-    real = engine._check_chunk
+    real = pool._check_chunk
 
-    def recording(start: int, lines: list[bytes], *args: object) -> engine.Checked:
+    def recording(start: int, lines: list[bytes], *args: object) -> Checked:
         sizes.append((start, len(lines)))
         return real(start, lines, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine, "_check_chunk", recording)
+    monkeypatch.setattr(pool, "_check_chunk", recording)
     with Bundle(bundle) as opened:
         got = verify_bundle(opened, site.trust(), default_rules(), workers=1)
     assert got.findings == expected.findings and got.ok == expected.ok
@@ -334,13 +335,13 @@ def test_each_proof_checkpoint_is_opened_once(honest: tuple[Site, Path], tmp_pat
     for seq in range(size):
         replace_file(bundle, f"proofs/{seq}.tlog-proof", build_tlog_proof(site.ledger.store, seq, size, checkpoint))
     opened: list[bytes] = []
-    real = engine._open_proof_checkpoint
+    real = proofs.open_proof_checkpoint
 
     def counting(note: bytes, *args: Any) -> tuple[Checkpoint | None, str, str]:
         opened.append(note)
         return real(note, *args)
 
-    monkeypatch.setattr(engine, "_open_proof_checkpoint", counting)
+    monkeypatch.setattr(proofs, "open_proof_checkpoint", counting)
     assert not _integrity(verify(bundle, site.trust()))
     assert opened == [checkpoint]
     replace_file(bundle, "proofs/2.tlog-proof", _flip_hash((bundle / "proofs/2.tlog-proof").read_bytes()))

@@ -333,7 +333,7 @@ def test_a_killed_worker_is_reported_not_a_crash(world, tmp_path: Path,  # type:
     import os
 
     from custody.ledger.errors import InterruptedWorkError
-    from custody.verify import engine
+    from custody.verify.rules import entries
 
     ledger, _parties, _log, trust = world
     bundle = _export(ledger, tmp_path / "b")
@@ -342,7 +342,7 @@ def test_a_killed_worker_is_reported_not_a_crash(world, tmp_path: Path,  # type:
         os._exit(9)  # in the forked worker: as if the kernel had killed it
 
     monkeypatch.setattr(Bundle, "entries_size_bytes", lambda self: 10**9)  # take the worker-pool path
-    monkeypatch.setattr(engine, "parse_fields", die)
+    monkeypatch.setattr(entries, "parse_fields", die)
     with Bundle(bundle) as b, pytest.raises(InterruptedWorkError) as info:
         verify_bundle(b, trust, workers=2)
     assert info.value.exit_code == 1 and info.value.hint
@@ -364,7 +364,7 @@ def _pinned_cpus(checkins: Path, _task: int) -> tuple[int, frozenset[int]]:
 
 
 def test_workers_keep_to_one_processor_each(tmp_path: Path) -> None:
-    """Each verification worker is pinned to its own processor (engine._init_worker: a worker moved
+    """Each verification worker is pinned to its own processor (verify.pool._init_worker: a worker moved
     between processors starts on cold caches)."""
     import functools
     import multiprocessing
@@ -372,20 +372,20 @@ def test_workers_keep_to_one_processor_each(tmp_path: Path) -> None:
     from concurrent.futures import ProcessPoolExecutor
 
     from custody.ledger.registry import Registry
-    from custody.verify import engine
+    from custody.verify import pool as verify_pool
 
     if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
         pytest.skip("this platform cannot pin processes to processors (needs Linux and 2 allowed CPUs)")
     allowed = os.sched_getaffinity(0)
     os.sched_setaffinity(0, set(sorted(allowed)[:2]))  # two processors, whatever the machine has
     try:
-        assert engine._worker_cpus(3) == [] and engine._worker_cpus(1) == []  # pinned only one per processor
-        cpus = engine._worker_cpus(2)
+        assert verify_pool._worker_cpus(3) == [] and verify_pool._worker_cpus(1) == []  # pinned only one per processor
+        cpus = verify_pool._worker_cpus(2)
         assert cpus == sorted(allowed)[:2]
         context = multiprocessing.get_context()
         checkins = tmp_path / "checkins"
         checkins.mkdir()
-        with ProcessPoolExecutor(2, mp_context=context, initializer=engine._init_worker,
+        with ProcessPoolExecutor(2, mp_context=context, initializer=verify_pool._init_worker,
                                  initargs=(Registry(), "o", cpus, context.Value("i", 0))) as pool:
             seen = dict(pool.map(functools.partial(_pinned_cpus, checkins), range(6)))
     finally:

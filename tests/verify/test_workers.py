@@ -17,11 +17,11 @@ _PARENT = """
 import multiprocessing, os, sys, time
 from concurrent.futures import ProcessPoolExecutor
 from custody.ledger.registry import Registry
-from custody.verify import engine
+from custody.verify import pool
 from custody.verify.workers import watch_parent
 
 if sys.argv[1] == "verifier":
-    start, args = engine._start_pool_worker, (Registry(), "o", [], None, os.getpid())
+    start, args = pool._start_pool_worker, (Registry(), "o", [], None, os.getpid())
 else:
     start, args = watch_parent, (os.getpid(),)
 with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(), initializer=start, initargs=args) as pool:

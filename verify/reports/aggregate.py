@@ -106,10 +106,10 @@ def municipalities(contracts: Sequence[ContractRow]) -> list[MicRow]:
 
 def _contract_columns(t: Tr) -> list[Column]:
     return [
-        Column(t("Bundle", "証跡一式"), width=24), Column(t("Contract", "契約番号"), width=14),
-        Column(t("Title", "件名"), width=30), Column(t("Vendor", "受託者"), width=20),
-        Column(t("Verification", "検証結果"), width=30), Column(t("Errors", "エラー"), "int", 8),
-        Column(t("Warnings", "警告"), "int", 8), *form_columns(t),
+        Column(t("Bundle"), width=24), Column(t("Contract"), width=14),
+        Column(t("Title"), width=30), Column(t("Vendor"), width=20),
+        Column(t("Verification"), width=30), Column(t("Errors"), "int", 8),
+        Column(t("Warnings"), "int", 8), *form_columns(t),
     ]
 
 
@@ -122,7 +122,7 @@ def aggregate_tables(contracts: Sequence[ContractRow], lang: Lang) -> list[DataT
     ]
     return [
         form_table(municipalities(contracts), t, name=STEM),
-        DataTable(f"{STEM}-contracts", t("Contracts", "契約別の内訳"), _contract_columns(t), rows),
+        DataTable(f"{STEM}-contracts", t("Contracts"), _contract_columns(t), rows),
     ]
 
 
@@ -135,8 +135,8 @@ def build_aggregate(contracts: Sequence[ContractRow], lang: Lang) -> Document:
     t = Tr(lang)
     rows = municipalities(contracts)
     columns = form_columns(t)
-    short = [t("Municipality", "団体名"), "①", "②", "③", t("Improvements", "改善事項"), "①", "②", "③",
-             t("Improvements", "改善事項"), "②", "③", t("Improvements", "改善事項")]
+    short = [t("Municipality"), "①", "②", "③", t("Improvements"), "①", "②", "③",
+             t("Improvements"), "②", "③", t("Improvements")]
     align: list[Align] = ["left", "center", "center", "center", "left", "center", "center", "center", "left",
                           "center", "center", "left"]
     widths = [3, 1, 1, 1, 5, 1, 1, 1, 6, 1, 1, 6]
@@ -151,47 +151,41 @@ def build_aggregate(contracts: Sequence[ContractRow], lang: Lang) -> Document:
     left5: list[Align] = ["left"] * 5
     center8: list[Align] = ["center"] * 8
     detail = Table(
-        [t("Municipality", "団体名"), t("Contract", "契約番号"), t("Vendor", "受託者"), t("Bundle", "証跡一式"),
-         t("Verification", "検証結果"), t("(1)①", "(1)①"), t("(1)②", "(1)②"), t("(1)③", "(1)③"),
-         t("Vendor ①", "委託先①"), t("Vendor ②", "委託先②"), t("Vendor ③", "委託先③"),
-         t("Sub ②", "再委託先②"), t("Sub ③", "再委託先③")],
+        [t("Municipality"), t("Contract"), t("Vendor"), t("Bundle"),
+         t("Verification"), t("(1)①"), t("(1)②"), t("(1)③"),
+         t("Vendor ①"), t("Vendor ②"), t("Vendor ③"),
+         t("Sub ②"), t("Sub ③")],
         contract_rows, col_widths=[3, 3, 3, 4, 6, 1, 1, 1, 1, 1, 1, 1, 1],
         align=[*left5, *center8],
     )
     unchecked = [c for c in contracts if not c.pinned]
     blocks = [
-        Section(t("Municipalities", "市町村分"), [
+        Section(t("Municipalities"), [
             form,
-            Note(t("Columns: ", "列: ") + " / ".join(legend)),
+            Note(t("Columns: ") + " / ".join(legend)),
             Note(t("0 = stated / complied, 1 = not stated / not complied. A municipality's column is 1 when any "
                    "one of its contracts has a 1 there (all contracts are inspected). The subcontractors' columns "
                    "cover every subcontractor of every contract; re-subcontracting without approval anywhere in "
-                   "the chain is the vendor's ①. The last row adds each column over the municipalities.",
-                   "記入要領: 明記・遵守は「0」、未記載・不遵守は「1」。全ての契約を点検し、一つでも該当する契約が"
-                   "あれば「1」としています。再委託先の欄はすべての契約のすべての再委託先の集計です。承認のない"
-                   "再委託は、どの階層でも委託先の①としています。最終行は市町村分の合計です。")),
+                   "the chain is the vendor's ①. The last row adds each column over the municipalities.")),
         ]),
-        Section(t("Contracts", "契約別の内訳"), [
+        Section(t("Contracts"), [
             detail,
             Note(t("Each bundle was verified against the municipality's trust store; the improvements of each "
-                   "contract are in the XLSX/CSV and in each contract's own inspection form.",
-                   "各証跡一式は委託者の信頼ストアで検証しました。契約ごとの改善事項は XLSX/CSV と各契約の"
-                   "別紙報告票にあります。")),
+                   "contract are in the XLSX/CSV and in each contract's own inspection form.")),
         ]),
     ]
     return Document(
-        t("Annex report form (municipalities)", "別紙報告票(市町村分)"),
+        t("Annex report form (municipalities)"),
         subtitle=t("Contents of and compliance with outsourcing contracts for personal data (MIC, 2007), "
-                   "over {n} contracts", "個人情報の取扱いに係る外部委託契約の内容及び遵守状況の点検"
-                   "(総務省 平成19年 緊急点検)、契約 {n} 件の集計").format(n=len(contracts)),
+                   "over {n} contracts").format(n=len(contracts)),
         lang=lang,
-        meta=[(t("Municipalities", "団体数"), str(len(rows))), (t("Contracts", "契約数"), str(len(contracts)))],
+        meta=[(t.pgettext("a count of municipalities", "Municipalities"), str(len(rows))),
+              (t.pgettext("a count of contracts", "Contracts"), str(len(contracts)))],
         blocks=blocks,
-        banner=t("UNCHECKED: {n} of the bundles were not checked against the municipality's trust store.",
-                 "未確認: {n} 件の証跡一式は信頼ストアで確認されていません。").format(n=len(unchecked))
+        banner=t("UNCHECKED: {n} of the bundles were not checked against the municipality's trust store.").format(
+            n=len(unchecked))
         if unchecked else "",
-        footer_note=t("Made by custody from the verified evidence bundles.",
-                      "custody により検証済みの証跡一式から作成。"),
+        footer_note=t("Made by custody from the verified evidence bundles."),
         orientation="landscape",
     )
 

@@ -50,11 +50,11 @@ def contract_meta(data: ReportData, t: Tr) -> list[tuple[str, Cell]]:
     period = dict_of(g.get("period"))
     name = " ".join(x for x in (text_of(municipality.get("name")), text_of(municipality.get("department"))) if x)
     return [
-        (t("Municipality", "委託者"), name or DASH),
-        (t("Contract", "契約番号"), text_of(g.get("contract_id")) or DASH),
-        (t("Title", "件名"), text_of(g.get("title")) or DASH),
-        (t("Vendor", "受託者"), vendor_name(data) or DASH),
-        (t("Period", "契約期間"), f"{t.date(period.get('start'))} – {t.date(period.get('end'))}"),
+        (t.pgettext("the contracting party", "Municipality"), name or DASH),
+        (t("Contract"), text_of(g.get("contract_id")) or DASH),
+        (t("Title"), text_of(g.get("title")) or DASH),
+        (t("Vendor"), vendor_name(data) or DASH),
+        (t("Period"), f"{t.date(period.get('start'))} – {t.date(period.get('end'))}"),
     ]
 
 
@@ -70,7 +70,7 @@ def addressee(data: ReportData, t: Tr) -> str:
             or head_of(text_of(municipality.get("name"))))
     if not head:
         return ""
-    return t("To: {head}", "{head} 様").format(head=head)
+    return t("To: {head}").format(head=head)
 
 
 def representative(data: ReportData, t: Tr) -> str:
@@ -80,13 +80,13 @@ def representative(data: ReportData, t: Tr) -> str:
     vendor = dict_of(data.genesis.get("vendor"))
     name = text_of(vendor.get("representative"))
     if name:
-        title = text_of(vendor.get("representative_title")) or t("Representative", "代表者")
+        title = text_of(vendor.get("representative_title")) or t("Representative")
         return f"{title} {name}"
     resp = responsible(data)
     name = text_of(resp.get("name"))
     if not name:
         return ""
-    return t("Person responsible for the work {name}", "作業責任者 {name}").format(
+    return t("Person responsible for the work {name}").format(
         name=" ".join(x for x in (text_of(resp.get("title")), name) if x))
 
 
@@ -97,35 +97,34 @@ def letterhead(data: ReportData, t: Tr, code: str, *, number: str = "") -> Lette
     issued = t.date(data.form.issued) if data.form.issued else t.date(data.last_at)
     vendor = dict_of(data.genesis.get("vendor"))
     issuer = [
-        t("Issued by (vendor): {name}", "受託者 {name}").format(name=vendor_name(data) or DASH),
+        t("Issued by (vendor): {name}").format(name=vendor_name(data) or DASH),
         text_of(vendor.get("address")),
         representative(data, t),
     ]
     return Letterhead(
         addressee(data, t),
-        (t("Document No.", "文書番号"), doc_number or DASH),
-        (t("Date of issue", "発行日"), issued),
+        (t("Document No."), doc_number or DASH),
+        (t("Date of issue"), issued),
         [line for line in issuer if line],
-        seal=t("Seal", "印"),
+        seal=t("Seal"),
     )
 
 
 def basis_meta(data: ReportData, t: Tr) -> list[tuple[str, Cell]]:
     """Which ledger state the report shows: size, cosigned checkpoint, verification verdict."""
     rows: list[tuple[str, Cell]] = [
-        (t("Ledger", "台帳"), Hash(data.result.origin or data.state.origin or "-")),
-        (t("Entries", "記録件数"), t.count(data.size)),
+        (t("Ledger"), Hash(data.result.origin or data.state.origin or "-")),
+        (t("Entries"), t.count(data.size)),
     ]
     cp = data.cosigned_checkpoint
     if cp is not None:
-        rows.append((t("Cosigned checkpoint", "副署済みチェックポイント"),
-                     t("{n} entries", "記録 {n} 件時点").format(n=f"{cp.size:,}")))
-        rows.append((t("Its root hash", "そのルートハッシュ"), Hash(cp.root_hash.hex())))
+        rows.append((t("Cosigned checkpoint"),
+                     t("{n} entries").format(n=f"{cp.size:,}")))
+        rows.append((t("Its root hash"), Hash(cp.root_hash.hex())))
     else:
-        rows.append((t("Cosigned checkpoint", "副署済みチェックポイント"),
-                     t("none: the municipality has cosigned no checkpoint of this ledger",
-                       "なし(委託者が副署したチェックポイントがありません)")))
-    rows.append((t("Evidence verification", "証跡の検証"), verdict(data, t)))
+        rows.append((t("Cosigned checkpoint"),
+                     t("none: the municipality has cosigned no checkpoint of this ledger")))
+    rows.append((t("Evidence verification"), verdict(data, t)))
     return rows
 
 
@@ -134,16 +133,15 @@ def verdict(data: ReportData, t: Tr) -> str:
     errors = sum(1 for f in data.result.findings if f.severity == ERROR)
     warnings = sum(1 for f in data.result.findings if f.severity == "warning")
     if errors:
-        head = t("FAILED", "不合格")
+        head = t("FAILED")
     elif data.result.pinned:
-        head = t("passed", "合格")
+        head = t("passed")
     else:
-        head = t("UNCHECKED", "未確認")
-    text = t("{head}: {e} errors, {w} warnings", "{head}(エラー {e} 件、警告 {w} 件)").format(
+        head = t("UNCHECKED")
+    text = t("{head}: {e} errors, {w} warnings").format(
         head=head, e=errors, w=warnings)
     if not data.result.pinned:
-        text += t("; not checked against the municipality's pinned keys (integrity only, with the bundle's own keys)",
-                  "。自治体の信頼ストアで未確認(証跡一式に含まれる鍵だけによる完全性の検査)")
+        text += t("; not checked against the municipality's pinned keys (integrity only, with the bundle's own keys)")
     return text
 
 
@@ -151,28 +149,19 @@ def trust_banner(data: ReportData, t: Tr) -> str:
     """Every document's banner when the bundle was checked against its own keys (--integrity-only); else ""."""
     if data.result.pinned:
         return ""
-    return t(
-        "UNCHECKED: not checked against the municipality's pinned keys. This document was made with "
-        "--integrity-only: the evidence was checked only against the keys the bundle itself carries, so a bundle "
-        "rebuilt from scratch with other keys would give the same document. It is not a verification result and "
-        "must not be accepted as one; verify the bundle with the municipality's trust store (--authority).",
-        "未確認: 自治体の信頼ストアで未確認です。この帳票は --integrity-only で作成されました。証跡は証跡一式に"
-        "含まれる鍵だけで検査されており、別の鍵で作り直された証跡一式からも同じ帳票が作成されます。検証結果"
-        "ではないため、この帳票をもって確認・受領としないでください。自治体の信頼ストアで検証してください"
-        "(--authority)。",
-    )
+    return t("UNCHECKED: not checked against the municipality's pinned keys. This document was made with "
+             "--integrity-only: the evidence was checked only against the keys the bundle itself carries, so a bundle "
+             "rebuilt from scratch with other keys would give the same document. It is not a verification result and "
+             "must not be accepted as one; verify the bundle with the municipality's trust store (--authority).")
 
 
 def footer(data: ReportData, t: Tr) -> str:
-    return t(
-        "Made by custody from the evidence bundle ({n} entries, cosigned up to {w}); "
-        "the same bundle gives the same report.",
-        "custody により証跡一式(記録 {n} 件、副署済み {w} 件)から作成。同じ証跡からは同一の帳票が作成されます。",
-    ).format(n=f"{data.size:,}", w=f"{data.result.witnessed_size:,}")
+    return t("Made by custody from the evidence bundle ({n} entries, cosigned up to {w}); "
+             "the same bundle gives the same report.").format(n=f"{data.size:,}", w=f"{data.result.witnessed_size:,}")
 
 
 def as_of(data: ReportData, t: Tr) -> tuple[str, Cell]:
-    return t("As of (last entry)", "作成基準(最終記録)"), t.when(data.last_at)
+    return t("As of (last entry)"), t.when(data.last_at)
 
 
 def vendor_name(data: ReportData) -> str:
@@ -190,7 +179,7 @@ def official_document(data: ReportData, t: Tr, lang: Lang, *, title: str, code: 
         lang=lang,
         meta=meta,
         blocks=blocks,
-        header_note=t("Confidential", "取扱注意"),
+        header_note=t("Confidential"),
         banner=trust_banner(data, t),
         footer_note=footer(data, t),
         orientation=orientation,
@@ -255,7 +244,7 @@ def origin_text(m: Medium, t: Tr) -> str:
         number = text_of(dict_of(record.get("receipt")).get("number"))
         return f"{t.word(ORIGINS, RECEIVED)} {number}".strip()
     if m.origin == COPY:
-        approval = t(" (approval {a})", "(承認 {a})").format(a=m.approval_id) if m.approval_id else ""
+        approval = t(" (approval {a})").format(a=m.approval_id) if m.approval_id else ""
         return f"{t.word(ORIGINS, COPY)} {m.source or DASH}{approval}"
     source = text_of(record.get("source"))
     return f"{t.word(ORIGINS, m.origin)}" + (f"({source})" if t.ja and source else f" ({source})" if source else "")
@@ -277,7 +266,7 @@ def contents_lines(record: dict[str, Any], t: Tr) -> list[str]:
 
 
 def contents_text(record: dict[str, Any], t: Tr) -> str:
-    return "\n".join(contents_lines(record, t)) or t("(no data)", "(データなし)")
+    return "\n".join(contents_lines(record, t)) or t("(no data)")
 
 
 def item_names(record: dict[str, Any]) -> list[str]:

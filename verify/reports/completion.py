@@ -68,26 +68,21 @@ def _statement(data: ReportData, t: Tr) -> list[Block]:
     if not closed:
         return [Paragraph(t(
             "The ledger holds no completion statement (contract.closed): the contract has not been closed in the "
-            "ledger, so the vendor has not declared that no data remains.",
-            "台帳に完了の記録(contract.closed)がありません。契約は台帳上終了しておらず、"
-            "データが残存しないことの申告もされていません。")), _vendor_seals(data, t, keep_with=1)]
+            "ledger, so the vendor has not declared that no data remains.")), _vendor_seals(data, t, keep_with=1)]
     entry = closed[0]
     body = entry.body
     statement = dict_of(body.get("statement"))
     scope = [t.word(SCOPES, s) for s in list_of(statement.get("scope")) if isinstance(s, str)]
     blocks: list[Block] = [
-        Paragraph(t(
-            "We report that the return and disposal of the media entrusted to us under this contract, and of "
-            "every copy made of them, is complete as set out below.",
-            "本契約に基づき貴団体から預託を受けた媒体及びその複製について、下記のとおり返還・廃棄を完了したことを"
-            "報告します。")),
+        Paragraph(t("We report that the return and disposal of the media entrusted to us under this contract, and of "
+                    "every copy made of them, is complete as set out below.")),
         KeyValues([
-            (t("No data remains", "データの残存なし"),
-             t("declared", "申告あり") if statement.get("no_data_remains") is True else t("NOT declared", "申告なし")),
-            (t("Checked", "確認した範囲"), t.join(scope)),
-            (t("Statement", "申告内容"), text_of(statement.get("text")) or DASH),
-            (t("Completed at", "完了日時"), t.when(body.get("completed_at") or entry.at)),
-            (t("Recorded by (entry)", "記録者(記録番号)"), f"{actor_text(data, entry.actor)} {t.seq(entry.seq)}"),
+            (t("No data remains"),
+             t("declared") if statement.get("no_data_remains") is True else t("NOT declared")),
+            (t("Checked"), t.join(scope)),
+            (t("Statement"), text_of(statement.get("text")) or DASH),
+            (t("Completed at"), t.when(body.get("completed_at") or entry.at)),
+            (t("Recorded by (entry)"), f"{actor_text(data, entry.actor)} {t.seq(entry.seq)}"),
         ], widths=(1, 3)),
     ]
     if text_of(body.get("remarks")):
@@ -102,7 +97,7 @@ def _vendor_seals(data: ReportData, t: Tr, *, keep_with: int) -> SignatureBoxes:
     who = representative(data, t)
     vendor = dict_of(data.genesis.get("vendor"))
     return SignatureBoxes(
-        [t("Vendor (representative)", "受託者(代表者)"), t("Responsible person", "作業責任者")],
+        [t("Vendor (representative)"), t("Responsible person")],
         names=[text_of(vendor.get("representative")) or (who if data.form.representative else ""),
                text_of(resp.get("name"))],
         keep_with=keep_with,
@@ -117,17 +112,17 @@ def _receipts(data: ReportData, t: Tr) -> Block:
         signed = dict(signature_rows(data, entry.body, ("return_receipt",), t, media_id))
         first = next(iter(signed.values()))
         rows.append([media_id or DASH, t.when(entry.at), first,
-                     signed.get(t("Attester", "署名者"), DASH), signed.get(t("Signature", "署名の検証"), DASH)])
+                     signed.get(t("Attester"), DASH), signed.get(t("Signature"), DASH)])
     if not rows:
-        return Paragraph(t("No medium was returned.", "返還された媒体はありません。"))
-    return Table([t("Media ID", "媒体ID"), t("Returned", "返還日時"), t("Receipt", "受領の証明"),
-                  t("Received by", "受領者"), t("Signature", "署名の検証")], rows, col_widths=[3, 4, 5, 5, 6],
-                 caption=t("Receipts signed by the municipality", "委託者が署名した受領の証明"))
+        return Paragraph(t("No medium was returned."))
+    return Table([t("Media ID"), t("Returned"), t("Receipt"),
+                  t("Received by"), t("Signature")], rows, col_widths=[3, 4, 5, 5, 6],
+                 caption=t("Receipts signed by the municipality"))
 
 
 def _media_table(data: ReportData, t: Tr) -> Block:
     if not data.state.media:
-        return Paragraph(t("No media are recorded.", "記録された媒体はありません。"))
+        return Paragraph(t("No media are recorded."))
     rows: list[list[Cell]] = []
     for m in data.state.media.values():
         kind = disposition(data, m)
@@ -150,9 +145,9 @@ def _media_table(data: ReportData, t: Tr) -> Block:
             reference,
         ])
     return Table(
-        [t("Media ID", "媒体ID"), t("Kind", "種別"), t("Serial", "シリアル番号"), t("Origin", "由来"),
-         t("My Number", "特定個人情報"), t("Final disposition", "最終処分"), t("When", "日時"),
-         t("Evidence (entry)", "証跡(記録番号)"), t("Certificate / receipt", "証明書・受領書番号")],
+        [t("Media ID"), t("Kind"), t("Serial"), t("Origin"),
+         t("My Number"), t("Final disposition"), t("When"),
+         t("Evidence (entry)"), t("Certificate / receipt")],
         rows, col_widths=[3, 3, 6, 5, 2, 3, 5, 3, 4],
     )
 
@@ -160,13 +155,13 @@ def _media_table(data: ReportData, t: Tr) -> Block:
 def reconciliation_rows(data: ReportData, t: Tr) -> tuple[list[list[Cell]], int]:
     c = data.state.counts()
     terms = [
-        (t("Received from the municipality (receipts)", "受領(預り証)"), "+", c["received"]),
-        (t("Vendor media registered", "自社媒体の登録"), "+", c["registered"]),
-        (t("Copies made", "複製"), "+", c["copies"]),
-        (t("Returned", "返還"), "−", c["returned"]),
-        (t("Disposed", "廃棄"), "−", c["disposed"]),
-        (t("Erased (vendor media and copies)", "消去(自社媒体・複製)"), "−", c["erased"]),
-        (t("Lost", "紛失"), "−", c["lost"]),
+        (t("Received from the municipality (receipts)"), "+", c["received"]),
+        (t("Vendor media registered"), "+", c["registered"]),
+        (t("Copies made"), "+", c["copies"]),
+        (t.pgettext("a count of returned media", "Returned"), "−", c["returned"]),
+        (t("Disposed"), "−", c["disposed"]),
+        (t("Erased (vendor media and copies)"), "−", c["erased"]),
+        (t("Lost"), "−", c["lost"]),
     ]
     return [[label, sign, t.count(n)] for label, sign, n in terms], c["open"]
 
@@ -174,19 +169,16 @@ def reconciliation_rows(data: ReportData, t: Tr) -> tuple[list[list[Cell]], int]
 def _reconciliation(data: ReportData, t: Tr) -> list[Block]:
     rows, balance = reconciliation_rows(data, t)
     c = data.state.counts()
-    formula = t(
-        "received {r} + registered {g} + copies {c} − returned {t} − disposed {d} − erased {e} − lost {l} = {b}",
-        "受領 {r} + 登録 {g} + 複製 {c} − 返還 {t} − 廃棄 {d} − 消去 {e} − 紛失 {l} = {b}",
-    ).format(r=c["received"], g=c["registered"], c=c["copies"], t=c["returned"], d=c["disposed"], e=c["erased"],
-             l=c["lost"], b=balance)
+    formula = t("received {r} + registered {g} + copies {c} − returned {t} − disposed {d} − erased {e} − lost {l} "
+                "= {b}").format(r=c["received"], g=c["registered"], c=c["copies"], t=c["returned"],
+                                d=c["disposed"], e=c["erased"], l=c["lost"], b=balance)
     align: list[Align] = ["left", "center", "right"]
     blocks: list[Block] = [
-        Table([t("Media", "区分"), "±", t("Count", "媒体数")], rows, col_widths=[6, 1, 2], align=align,
-              footer_rows=[[t("Balance (must be 0)", "差引(0 であること)"), "=", t.count(balance)]]),
+        Table([t.pgettext("the media category", "Media"), "±", t("Count")], rows, col_widths=[6, 1, 2], align=align,
+              footer_rows=[[t("Balance (must be 0)"), "=", t.count(balance)]]),
         Paragraph(formula),
-        Paragraph(t("Result: the media reconcile.", "結果: 媒体数は一致しています。") if balance == 0 else
-                  t("Result: the media do NOT reconcile: {n} medium/media unaccounted for.",
-                    "結果: 媒体数が一致しません。{n} 個の媒体の処分が確認できません。").format(n=balance)),
+        Paragraph(t("Result: the media reconcile.") if balance == 0 else
+                  t("Result: the media do NOT reconcile: {n} medium/media unaccounted for.").format(n=balance)),
     ]
     receipts = data.state.receipts
     if receipts:
@@ -208,12 +200,12 @@ def _reconciliation(data: ReportData, t: Tr) -> list[Block]:
                 held.get(name, 0) == n for name, n in declared_records.items())
             rows2.append([number, t.count(declared), f"{len(media)}({', '.join(media)})" if t.ja else
                           f"{len(media)} ({', '.join(media)})", "\n".join(lines) or DASH,
-                          t("match", "一致") if ok else t("DIFFERS", "不一致")])
+                          t("match") if ok else t("DIFFERS")])
         blocks.append(Table(
-            [t("Receipt", "預り証番号"), t("Declared media", "申告数量"), t("Media recorded", "記録された媒体"),
-             t("Records: declared / recorded", "件数: 申告 / 記録"), t("Check", "照合")],
+            [t.pgettext("a receipt's number", "Receipt"), t("Declared media"), t("Media recorded"),
+             t("Records: declared / recorded"), t("Check")],
             rows2, col_widths=[3, 2, 5, 6, 2], align=["left", "right", "left", "left", "center"],
-            caption=t("Handover receipts (預り証)", "預り証ごとの照合"),
+            caption=t("Handover receipts (預り証)"),
         ))
     return blocks
 
@@ -226,7 +218,7 @@ def _incidents(data: ReportData, t: Tr) -> Block:
         police = dict_of(b.get("police_report"))
         situation = text_of(b.get("situation"))
         if police:
-            situation += t("\nPolice report: {p}", "\n警察への届出: {p}").format(
+            situation += t("\nPolice report: {p}").format(
                 p=t.yes_no(police.get("filed")) + (f" {text_of(police.get('reference'))}"
                                                     if police.get("reference") else ""))
         rows.append([
@@ -235,13 +227,13 @@ def _incidents(data: ReportData, t: Tr) -> Block:
             t.word(INCIDENTS, text_of(b.get("kind"))),
             t.join(ids),
             situation or DASH,
-            t.when(b.get("notified_at")) if b.get("notified_at") else t("NOT notified", "未報告"),
+            t.when(b.get("notified_at")) if b.get("notified_at") else t("NOT notified"),
             t.word(INCIDENT_STATUS, text_of(b.get("status"))) if b.get("status") else DASH,
         ])
     if not rows:
-        return Paragraph(t("No incident was reported.", "事故の報告はありません。"))
-    return Table([t("Entry", "記録番号"), t("Detected", "検知日時"), t("Kind", "種別"), t("Media", "媒体"),
-                  t("Situation", "状況"), t("Municipality notified", "委託者への報告"), t("Status", "対応状況")],
+        return Paragraph(t("No incident was reported."))
+    return Table([t("Entry"), t("Detected"), t("Kind"), t("Media"),
+                  t("Situation"), t("Municipality notified"), t.pgettext("how an anomaly was handled", "Status")],
                  rows, col_widths=[2, 3, 2, 2, 7, 3, 2])
 
 
@@ -266,31 +258,30 @@ def _subcontractors(data: ReportData, t: Tr) -> list[Block]:
     blocks: list[Block] = []
     if rows:
         blocks.append(Table(
-            [t("Subcontractor", "再委託先"), t("Tier", "階層"), t("Approval (entry)", "承認番号(記録番号)"),
-             t("Valid", "承認期間"), t("Approved by", "承認者"), t("Scope", "業務の範囲"),
-             t("Personal data handled", "取り扱う個人情報"), t("Registered staff", "登録従事者")],
+            [t("Subcontractor"), t.pgettext("the subcontracting level", "Tier"), t("Approval (entry)"),
+             t("Valid"), t("Approved by"), t("Scope"),
+             t("Personal data handled"), t("Registered staff")],
             rows, col_widths=[3, 2, 3, 4, 3, 4, 4, 3]))
     else:
-        blocks.append(Paragraph(t("No subcontract approval is recorded.", "再委託の承認の記録はありません。")))
+        blocks.append(Paragraph(t("No subcontract approval is recorded.")))
     unapproved = [o for o in orgs.ordered() if not o.approved]
     if unapproved:
-        blocks.append(Paragraph(t(
-            "Organisations whose staff are registered in the ledger without a subcontract approval:",
-            "再委託の承認がないまま従事者が台帳に登録されている事業者:")))
-        blocks.append(BulletList([t("{name} ({tier})", "{name}({tier})").format(name=o.name, tier=t.word(TIERS, o.tier))
+        blocks.append(Paragraph(
+                t("Organisations whose staff are registered in the ledger without a subcontract approval:")))
+        blocks.append(BulletList([t("{name} ({tier})").format(name=o.name, tier=t.word(TIERS, o.tier))
                                   for o in unapproved]))
     return blocks
 
 
 def _checkpoint_rows(cp: CheckpointView | None, t: Tr, label: str) -> list[tuple[str, Cell]]:
     if cp is None:
-        return [(label, t("none", "なし"))]
+        return [(label, t("none"))]
     cosigners = t.join([f"{name} {t.timestamp(ts)}" for name, ts in cp.cosigners]) if cp.cosigners \
-        else t("none", "なし")
+        else t("none")
     return [
-        (label, t("{n} entries", "記録 {n} 件時点").format(n=f"{cp.size:,}")),
-        (t("Root hash (SHA-256, hex)", "ルートハッシュ(SHA-256)"), Hash(cp.root_hash.hex())),
-        (t("Cosigned by (time)", "副署者(副署日時)"), cosigners),
+        (label, t("{n} entries").format(n=f"{cp.size:,}")),
+        (t("Root hash (SHA-256, hex)"), Hash(cp.root_hash.hex())),
+        (t("Cosigned by (time)"), cosigners),
     ]
 
 
@@ -298,23 +289,19 @@ def _checkpoints(data: ReportData, t: Tr) -> list[Block]:
     final, cosigned = data.final_checkpoint, data.cosigned_checkpoint
     if final is not None and cosigned is not None and (final.size, final.root_hash) == (cosigned.size,
                                                                                      cosigned.root_hash):
-        rows = _checkpoint_rows(cosigned, t, t("Final checkpoint, cosigned by the municipality",
-                                               "最終チェックポイント(委託者の副署済み)"))
+        rows = _checkpoint_rows(cosigned, t, t("Final checkpoint, cosigned by the municipality"))
     else:
         rows = [
-            *_checkpoint_rows(final, t, t("Final checkpoint", "最終チェックポイント")),
-            *_checkpoint_rows(cosigned, t, t("Latest checkpoint the municipality cosigned",
-                                             "委託者が副署した最新のチェックポイント")),
+            *_checkpoint_rows(final, t, t("Final checkpoint")),
+            *_checkpoint_rows(cosigned, t, t("Latest checkpoint the municipality cosigned")),
         ]
-    rows.append((t("Entries in the bundle", "証跡一式の記録件数"), t.count(data.size)))
+    rows.append((t("Entries in the bundle"), t.count(data.size)))
     after = data.size - data.result.witnessed_size
     blocks: list[Block] = [KeyValues(rows, widths=(2, 5))]
     if after > 0:
-        blocks.append(Paragraph(t(
-            "{n} entries were recorded after the last checkpoint the municipality cosigned: have the vendor submit "
-            "a checkpoint for cosigning (finding I6).",
-            "委託者が最後に副署したチェックポイント以降に {n} 件の記録があります。チェックポイントの副署を受けるよう"
-            "受託者に求めてください(所見 I6)。").format(n=f"{after:,}")))
+        blocks.append(Paragraph(
+            t("{n} entries were recorded after the last checkpoint the municipality cosigned: have the vendor "
+              "submit a checkpoint for cosigning (finding I6).").format(n=f"{after:,}")))
     return blocks
 
 
@@ -327,14 +314,14 @@ def findings_summary(data: ReportData, t: Tr) -> Table:
         [code, t.word(CODES, code), t.count(c[ERROR]), t.count(c[WARNING]), t.count(c[INFO])]
         for code, c in sorted(counts.items(), key=lambda kv: code_order(kv[0]))
     ]
-    return Table([t("Code", "規則"), t("Rule", "内容"), t.word(SEVERITIES, ERROR), t.word(SEVERITIES, WARNING),
-                  t.word(SEVERITIES, INFO)], rows, col_widths=[1, 7, 1, 1, 1],
+    return Table([t("Code"), t.pgettext("what a rule says", "Rule"), t.word(SEVERITIES, ERROR),
+                  t.word(SEVERITIES, WARNING), t.word(SEVERITIES, INFO)], rows, col_widths=[1, 7, 1, 1, 1],
                  align=["left", "left", "right", "right", "right"])
 
 
 def findings_table(data: ReportData, t: Tr, *, orgs: Organisations | None = None) -> Table:
-    columns = [t("Code", "規則"), t("Severity", "重大度"), t("Entry", "記録番号"), t("Medium", "媒体"),
-               t("Finding", "内容")]
+    columns = [t("Code"), t("Severity"), t("Entry"), t("Medium"),
+               t.pgettext("what a finding says", "Finding")]
     widths = [1, 1, 1, 2, 9]
     rows: list[list[Cell]] = []
     for f in data.result.findings:
@@ -343,7 +330,7 @@ def findings_table(data: ReportData, t: Tr, *, orgs: Organisations | None = None
             row.append(t.join([orgs.name(k) for k in orgs.attribute(f)]))
         rows.append(row)
     if orgs is not None:
-        columns.append(t("Organisation", "事業者"))
+        columns.append(t("Organisation"))
         widths = [1, 1, 1, 2, 8, 3]
     return Table(columns, rows, col_widths=widths)
 
@@ -351,12 +338,11 @@ def findings_table(data: ReportData, t: Tr, *, orgs: Organisations | None = None
 def _verification(data: ReportData, t: Tr) -> list[Block]:
     blocks: list[Block] = [Paragraph(verdict(data, t))]
     if not data.result.findings:
-        blocks.append(Paragraph(t("The verifier found nothing to report.", "検証上の指摘はありません。")))
+        blocks.append(Paragraph(t("The verifier found nothing to report.")))
         return blocks
     blocks += [findings_summary(data, t), findings_table(data, t)]
-    blocks.append(Note(t(
-        "Codes: I1–I9 integrity of the ledger, C1–C15 completeness and compliance (see the findings report).",
-        "規則: I1〜I9 は台帳の完全性、C1〜C15 は記録の網羅性と遵守状況です(検証結果報告を参照)。")))
+    blocks.append(Note(
+            t("Codes: I1–I9 integrity of the ledger, C1–C15 completeness and compliance (see the findings report).")))
     return blocks
 
 
@@ -364,7 +350,7 @@ def _municipality_check(data: ReportData, t: Tr) -> list[Block]:
     closed = data.of_type("contract.closed")
     check = dict_of(closed[0].body.get("municipality_check")) if closed else {}
     inspector = person_fields(check.get("inspector"))
-    labels = [t("Inspector", "検査者"), t("Method", "方法"), t("Date", "日付"), t("Result", "結果")]
+    labels = [t("Inspector"), t("Method"), t("Date"), t("Result")]
     blocks: list[Block] = []
     if check:
         blocks.append(KeyValues([
@@ -378,8 +364,7 @@ def _municipality_check(data: ReportData, t: Tr) -> list[Block]:
                  text_of(check.get("result"))]
         blocks.append(KeyValues(signature_rows(data, closed[0].body, ("completion_check",), t), widths=(1, 4)))
     else:
-        blocks.append(Paragraph(t("To be filled in by the municipality after checking this report and its evidence.",
-                                  "本報告書及び証跡を確認のうえ、委託者が記入してください。")))
+        blocks.append(Paragraph(t("To be filled in by the municipality after checking this report and its evidence.")))
         names = ["", "", "", ""]
     # The whole check (its rows and the boxes) on one page, with the section's heading.
     blocks.append(SignatureBoxes(labels, names=names, keep_with=len(blocks)))
@@ -391,28 +376,28 @@ def build_completion(data: ReportData, lang: Lang) -> Document:
     t = tr(data, lang)
     resp = responsible(data)
     blocks: list[Block] = [
-        Section(t("1. Completion statement", "1. 完了の報告"), _statement(data, t)),
-        Section(t("2. Final disposition of each medium", "2. 媒体ごとの最終処分"),
+        Section(t("1. Completion statement"), _statement(data, t)),
+        Section(t("2. Final disposition of each medium"),
                 [_media_table(data, t), _receipts(data, t)]),
-        Section(t("3. Reconciliation", "3. 数量の照合"), _reconciliation(data, t)),
-        Section(t("4. Incidents", "4. 事故等"), [_incidents(data, t)]),
-        Section(t("5. Subcontractors and their approvals", "5. 再委託先と承認"), _subcontractors(data, t)),
-        Section(t("6. The ledger's final checkpoint", "6. 台帳の最終チェックポイント"), _checkpoints(data, t)),
-        Section(t("7. Verification result", "7. 検証結果"), _verification(data, t)),
-        Section(t("8. Municipality's check", "8. 委託者による確認"), _municipality_check(data, t)),
+        Section(t("3. Reconciliation"), _reconciliation(data, t)),
+        Section(t("4. Incidents"), [_incidents(data, t)]),
+        Section(t("5. Subcontractors and their approvals"), _subcontractors(data, t)),
+        Section(t("6. The ledger's final checkpoint"), _checkpoints(data, t)),
+        Section(t("7. Verification result"), _verification(data, t)),
+        Section(t("8. Municipality's check"), _municipality_check(data, t)),
     ]
     return Document(
-        t("Completion report: return and disposal of media", "返還・廃棄完了報告"),
+        t("Completion report: return and disposal of media"),
         subtitle=text_of(data.genesis.get("title")),
         lang=lang,
         meta=[
             *contract_meta(data, t),
-            (t("Responsible person", "作業責任者"), person_text(data, resp, t) if resp else DASH),
+            (t("Responsible person"), person_text(data, resp, t) if resp else DASH),
             *basis_meta(data, t),
             as_of(data, t),
         ],
         blocks=blocks,
-        header_note=t("Confidential", "取扱注意"),
+        header_note=t("Confidential"),
         banner=trust_banner(data, t),
         footer_note=footer(data, t),
         author=vendor_name(data),

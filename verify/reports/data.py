@@ -381,7 +381,7 @@ IMAGE_MAGIC = (b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1", b"\xff\xd8\xff\xdb", b"
 
 def load_report_data(bundle: Bundle, trust: TrustAnchor, result: Result) -> ReportData:
     """Read what the reports need from a verified bundle (see the module documentation)."""
-    state = result.state if isinstance(result.state, LedgerState) else new_state(trust.origin)
+    state = result.state or new_state(trust.origin)  # the rules did not run: an empty state
     data = ReportData(result=result, state=state)
     _read_entries(bundle.iter_lines(), data)
     _checkpoints(bundle, trust, data.size, data)

@@ -108,15 +108,15 @@ def _application_rows(data: ReportData, approval_id: str, t: Tr) -> list[tuple[s
     approval = " ".join(x for x in (approval_id, approver_text(doc), t.when(doc.get("approved_at")) if doc else "")
                         if x)
     return [
-        (t("Application number", "廃棄申請番号"), text_of(app.get("number")) or DASH),
-        (t("Approval (number, approver, time)", "承認(番号・承認者・日時)"), approval or t("none", "なし")),
-        (t("Approved method", "承認された方法"),
+        (t.pgettext("a disposal application", "Application number"), text_of(app.get("number")) or DASH),
+        (t("Approval (number, approver, time)"), approval or t("none")),
+        (t("Approved method"),
          f"{t.word(CATEGORIES, text_of(method.get('category')))} {text_of(method.get('technique'))}".strip()
          if method else DASH),
-        (t("Planned date and place; witness required", "予定日・場所、立会いの要否"),
+        (t("Planned date and place; witness required"),
          f"{t.date(app.get('planned_date'))} {text_of(app.get('place'))} / {t.yes_no(app.get('witness_required'))}"
          if app else DASH),
-        (t("Evidence due; approval recorded at", "証跡の提出期限、承認の記録"),
+        (t("Evidence due; approval recorded at"),
          f"{t.when(disposal.deadline)} / {t.seq(disposal.seq)}" if disposal is not None else DASH),
     ]
 
@@ -128,15 +128,15 @@ def _medium_text(m: Medium, body: dict[str, Any], t: Tr) -> str:
                                    text_of(body.get("model")) or text_of(record.get("model")),
                                    text_of(record.get("capacity"))) if x)
     prop = text_of(body.get("property_number")) or text_of(record.get("property_number"))
-    extra = t(", property number {p}", "、資産番号 {p}").format(p=prop) if prop else ""
-    return t("{kind} {product} (media ID {id}{extra})", "{kind} {product}(媒体ID {id}{extra})").format(
+    extra = t(", property number {p}").format(p=prop) if prop else ""
+    return t("{kind} {product} (media ID {id}{extra})").format(
         kind=kind, product=product, id=m.id, extra=extra).replace("  ", " ")
 
 
 def _serial_cell(m: Medium, body: dict[str, Any], t: Tr) -> str:
     serial = text_of(body.get("serial")) or m.serial
     if m.serial and text_of(body.get("serial")) and text_of(body.get("serial")) != m.serial:
-        return t("{s} (register: {r})", "{s}(台帳登録: {r})").format(s=serial, r=m.serial)
+        return t("{s} (register: {r})").format(s=serial, r=m.serial)
     return serial or DASH
 
 
@@ -145,8 +145,8 @@ def _backup_text(body: dict[str, Any], t: Tr) -> str:
     if not backup:
         return DASH
     if backup.get("made") is True:
-        return t("made", "有") + (f"({text_of(backup.get('where'))})" if backup.get("where") else "")
-    return t("none", "無")
+        return t("made") + (f"({text_of(backup.get('where'))})" if backup.get("where") else "")
+    return t.pgettext("absent (a form's yes/no)", "none")
 
 
 #: The attestations a sanitization record may carry (ledger/lifecycle/attestations.py).
@@ -158,7 +158,7 @@ def _witness_text(body: dict[str, Any], t: Tr) -> str:
     if witness["name"]:
         return " ".join(x for x in (witness["name"], witness["organisation"], witness["title"]) if x)
     reason = text_of(body.get("no_witness_reason"))
-    return t("none (reason: {r})", "なし(理由: {r})").format(r=reason or t("not given", "記載なし"))
+    return t("none (reason: {r})").format(r=reason or t("not given"))
 
 
 def _record_rows(data: ReportData, m: Medium, body: dict[str, Any], entry: EntryView,
@@ -175,12 +175,12 @@ def _record_rows(data: ReportData, m: Medium, body: dict[str, Any], entry: Entry
     method_text = " ".join(x for x in (t.word(CATEGORIES, text_of(method.get("category"))),
                                        text_of(method.get("technique"))) if x and x != DASH)
     if tool_text:
-        method_text += t(" (tool: {t})", "(使用機器: {t})").format(t=tool_text)
+        method_text += t(" (tool: {t})").format(t=tool_text)
     verification = DASH
     if ver:
         at = t.when(ver.get("at")) if ver.get("at") else ""
         who = " ".join(x for x in (person_text(data, ver.get("verifier"), t), at) if x)
-        verification = t("{m}: {r}, by {who}", "{m}: {r}(検証者 {who})").format(
+        verification = t("{m}: {r}, by {who}").format(
             m=t.word(VERIFICATION_METHODS, text_of(ver.get("method"))), r=t.word(RESULTS, text_of(ver.get("result"))),
             who=who)
     validation = DASH
@@ -188,27 +188,27 @@ def _record_rows(data: ReportData, m: Medium, body: dict[str, Any], entry: Entry
         validation = " ".join(x for x in (person_text(data, val.get("accepted_by"), t),
                                           t.when(val.get("at")) if val.get("at") else "") if x)
     rows: list[tuple[str, Cell]] = [
-        (t("Date and time", "日時"), f"{t.when(start)} – {t.when(end)}"),
-        (t("Place", "場所"), text_of(body.get("place")) or DASH),
-        (t("Medium", "媒体名"), _medium_text(m, body, t)),
-        (t("Serial number", "シリアル番号"), _serial_cell(m, body, t)),
-        (t("Quantity", "数量"), t("1 medium", "1 個")),
-        (t("Data items and records", "情報項目・件数"), contents_text(m.record, t)),
-        (t("My Number data; source", "特定個人情報、由来"),
+        (t("Date and time"), f"{t.when(start)} – {t.when(end)}"),
+        (t("Place"), text_of(body.get("place")) or DASH),
+        (t.pgettext("the medium's name", "Medium"), _medium_text(m, body, t)),
+        (t("Serial number"), _serial_cell(m, body, t)),
+        (t("Quantity"), t("1 medium")),
+        (t("Data items and records"), contents_text(m.record, t)),
+        (t("My Number data; source"),
          f"{t.yes_no(m.my_number)} / " + (origin_text(m, t) if text_of(body.get("source")) in ("", *ORIGINS)
                                           else text_of(body.get("source")))),
-        (t("Classification before / after", "分類(廃棄前/廃棄後)"),
+        (t("Classification before / after"),
          (f"{text_of(body.get('classification_before')) or classification(m.record) or DASH} / "
           f"{text_of(body.get('classification_after')) or DASH}")),
-        (t("Method (NIST SP 800-88)", "方法(NIST SP 800-88)"), method_text or DASH),
-        (t("Verification", "検証"), verification),
-        (t("Validated (accepted) by", "妥当性確認"), validation),
-        (t("Person in charge", "担当者(実施者)"), person_text(data, operator, t)),
-        (t("Responsible person", "責任者"), person_text(data, body.get("responsible"), t)
+        (t("Method (NIST SP 800-88)"), method_text or DASH),
+        (t.pgettext("the act of verifying", "Verification"), verification),
+        (t("Validated (accepted) by"), validation),
+        (t("Person in charge"), person_text(data, operator, t)),
+        (t.pgettext("on a certificate", "Responsible person"), person_text(data, body.get("responsible"), t)
          if body.get("responsible") else DASH),
-        (t("Witness", "立会者"), _witness_text(body, t)),
-        (t("Backup made (where)", "バックアップ(保管先)"), _backup_text(body, t)),
-        (t("Destination of the remains", "残渣の処理先"), text_of(body.get("remains_destination")) or DASH),
+        (t("Witness"), _witness_text(body, t)),
+        (t("Backup made (where)"), _backup_text(body, t)),
+        (t("Destination of the remains"), text_of(body.get("remains_destination")) or DASH),
     ]
     return rows
 
@@ -216,12 +216,12 @@ def _record_rows(data: ReportData, m: Medium, body: dict[str, Any], entry: Entry
 def _photo_rows(data: ReportData, p: dict[str, Any], t: Tr) -> list[tuple[str, Cell]]:
     digest = text_of(p.get("attachment"))
     return [
-        (t("Photo", "写真"), text_of(p.get("name")) or DASH),
+        (t("Photo"), text_of(p.get("name")) or DASH),
         ("SHA-256", Hash(digest) if digest else DASH),
-        (t("Serial number", "シリアル番号"),
-         t("visible", "写っている") if p.get("serial_visible") is True else t("not visible", "写っていない")),
-        (t("In the bundle", "証跡一式"), t("yes, hash verified", "有(ハッシュ一致)") if data.attachments.get(digest)
-         else t("MISSING", "欠落")),
+        (t("Serial number"),
+         t("visible") if p.get("serial_visible") is True else t("not visible")),
+        (t("In the bundle"), t("yes, hash verified") if data.attachments.get(digest)
+         else t("MISSING")),
     ]
 
 
@@ -243,20 +243,20 @@ def _evidence(data: ReportData, body: dict[str, Any], t: Tr) -> list[Block]:
             rows = _photo_rows(data, p, t)
             others += [rows[0], rows[1], (rows[3][0], rows[3][1])]
     if not list_of(body.get("photos")):
-        others.append((t("Photos", "写真"), t("none recorded", "記録なし")))
+        others.append((t("Photos"), t("none recorded")))
     cert = dict_of(body.get("certificate"))
     digest = text_of(cert.get("attachment"))
     if digest:
-        held = t("in the bundle", "証跡一式に収録") if data.attachments.get(digest) else t("MISSING", "欠落")
+        held = t("in the bundle") if data.attachments.get(digest) else t("MISSING")
         others += [
-            (t("Certificate of the destruction company", "処理業者の証明書"),
+            (t("Certificate of the destruction company"),
              f"{text_of(cert.get('name')) or DASH}({held})"),
-            (t("Its SHA-256", "証明書の SHA-256"), Hash(digest)),
+            (t("Its SHA-256"), Hash(digest)),
         ]
     else:
         reason = text_of(body.get("no_certificate_reason"))
-        others.append((t("Certificate of the destruction company", "処理業者の証明書"),
-                       t("none: {r}", "なし: {r}").format(r=reason) if reason else t("none", "なし")))
+        others.append((t("Certificate of the destruction company"),
+                       t("none: {r}").format(r=reason) if reason else t("none")))
     blocks.append(KeyValues(others, widths=(2, 5)))
     return blocks
 
@@ -286,25 +286,21 @@ def proof_fingerprint(text: bytes) -> str:
 
 def _proof_status(proof: EntryProof | None, t: Tr) -> str:
     if proof is None:
-        return t("no proof: the entry is not a sanitization entry", "証明なし")
+        return t("no proof: the entry is not a sanitization entry")
     if proof.verified and proof.checkpoint is not None:
         if proof.checkpoint.cosigned:
             return t("verified: entry #{s} is in the ledger of {n} entries whose checkpoint the municipality "
-                     "cosigned",
-                     "検証済み: 記録 #{s} は、委託者が副署した記録 {n} 件時点のチェックポイントに含まれます").format(
+                     "cosigned").format(
                 s=proof.seq, n=f"{proof.checkpoint.size:,}")
-        return t("verified against the log's checkpoint of {n} entries, which the municipality has NOT cosigned",
-                 "記録 {n} 件時点のチェックポイントで検証済み。ただし委託者の副署はありません").format(
-            n=f"{proof.checkpoint.size:,}")
+        return t("verified against the log's checkpoint of {n} entries, which the municipality has NOT "
+                 "cosigned").format(n=f"{proof.checkpoint.size:,}")
     reasons = {
-        "no_checkpoint": t("no checkpoint covers this entry", "この記録を含むチェックポイントがありません"),
-        "short_bundle": t("the bundle holds fewer entries than the checkpoint",
-                          "証跡一式の記録がチェックポイントより少なくなっています"),
-        "root_differs": t("the entries do not give the checkpoint's root hash",
-                          "記録から計算したルートハッシュがチェックポイントと一致しません"),
-        "inclusion_fails": t("the inclusion proof does not verify", "包含証明を検証できません"),
+        "no_checkpoint": t("no checkpoint covers this entry"),
+        "short_bundle": t("the bundle holds fewer entries than the checkpoint"),
+        "root_differs": t("the entries do not give the checkpoint's root hash"),
+        "inclusion_fails": t("the inclusion proof does not verify"),
     }
-    return t("NOT verified: {why}", "検証できません: {why}").format(why=reasons.get(proof.problem, proof.problem))
+    return t("NOT verified: {why}").format(why=reasons.get(proof.problem, proof.problem))
 
 
 def proof_name(entry: EntryView) -> str:
@@ -314,26 +310,24 @@ def proof_name(entry: EntryView) -> str:
 def _ledger_rows(data: ReportData, entry: EntryView, t: Tr) -> list[tuple[str, Cell]]:
     proof = data.proofs.get(entry.seq)
     rows: list[tuple[str, Cell]] = [
-        (t("Entry; recorded at", "記録番号、記録日時"), f"{t.seq(entry.seq)} {t.when_seconds(entry.at)}"),
-        (t("Signed by", "署名者"), actor_text(data, entry.actor)),
-        (t("Leaf hash (SHA-256)", "リーフハッシュ(SHA-256)"), Hash(entry.leaf_hash.hex())),
-        (t("Inclusion proof", "包含証明"), _proof_status(proof, t)),
+        (t("Entry; recorded at"), f"{t.seq(entry.seq)} {t.when_seconds(entry.at)}"),
+        (t("Signed by"), actor_text(data, entry.actor)),
+        (t("Leaf hash (SHA-256)"), Hash(entry.leaf_hash.hex())),
+        (t("Inclusion proof"), _proof_status(proof, t)),
     ]
     if proof is not None and proof.checkpoint is not None:
         cp = proof.checkpoint
         cosigners = t.join([f"{name} {t.timestamp(ts)}" for name, ts in cp.cosigners]) if cp.cosigners \
-            else t("none", "なし")
+            else t("none")
         rows += [
-            (t("Checkpoint (entries)", "チェックポイント(記録件数)"), t.count(cp.size)),
-            (t("Checkpoint root hash", "ルートハッシュ"), Hash(cp.root_hash.hex())),
-            (t("Cosigned by (time)", "副署者(副署日時)"), cosigners),
+            (t("Checkpoint (entries)"), t.count(cp.size)),
+            (t("Checkpoint root hash"), Hash(cp.root_hash.hex())),
+            (t("Cosigned by (time)"), cosigners),
         ]
     if proof is not None and proof.text:
-        rows.append((t("C2SP tlog-proof", "C2SP tlog-proof"), t(
-            "attached to this file as {name} (SHA-256 {fp} …); with the certificate data {data}, "
-            "custody verify-certificate checks it",
-            "本ファイルに {name} として添付(SHA-256 {fp} …)。証明書データ {data} とともに "
-            "custody verify-certificate で検証できます").format(
+        rows.append((t("C2SP tlog-proof"),
+                     t("attached to this file as {name} (SHA-256 {fp} …); with the certificate data {data}, "
+                       "custody verify-certificate checks it").format(
             name=proof_name(entry), fp=proof_fingerprint(proof.text), data="certificate.json")))
     return rows
 
@@ -342,9 +336,8 @@ def _findings_for(data: ReportData, m: Medium, entry: EntryView, t: Tr) -> Block
     rows = [[f.code, t.word(SEVERITIES, f.severity), t.seq(f.seq), f.message_in(t.lang)]
             for f in data.result.findings if f.media == m.id or (f.seq == entry.seq and f.media is None)]
     if not rows:
-        return Paragraph(t("The verifier found nothing about this medium.",
-                           "この媒体について検証上の指摘はありません。"))
-    return Table([t("Code", "規則"), t("Severity", "重大度"), t("Entry", "記録番号"), t("Finding", "内容")], rows,
+        return Paragraph(t("The verifier found nothing about this medium."))
+    return Table([t("Code"), t("Severity"), t("Entry"), t.pgettext("what a finding says", "Finding")], rows,
                  col_widths=[1, 1, 1, 8])
 
 
@@ -381,15 +374,18 @@ def build_certificate(data: ReportData, m: Medium, entry: EntryView, lang: Lang)
     resp = responsible(data)
     witness = person_fields(body.get("witness"))
     blocks: list[Block] = [
-        Paragraph(t(
+        Paragraph(t.pgettext(
+            "a disposal",
             "We certify that the data on the medium below was sanitized as recorded here. This certificate is "
-            "made for this one medium (serial number) from the signed ledger entry named in section 4.",
-            "下記の媒体について、記載のとおりデータの{what}を行ったことを証明します。本証明書は媒体(シリアル番号)"
-            "ごとに、第4項の署名付き台帳記録から作成したものです。").format(what="廃棄" if disposed else "消去")),
-        Section(t("1. Disposal record", "1. 記(削除・廃棄記録)"), [
+            "made for this one medium (serial number) from the signed ledger entry named in section 4.") if disposed
+            else t.pgettext(
+            "an erasure",
+            "We certify that the data on the medium below was sanitized as recorded here. This certificate is "
+            "made for this one medium (serial number) from the signed ledger entry named in section 4.")),
+        Section(t("1. Disposal record"), [
             KeyValues(_record_rows(data, m, body, entry, t), widths=(2, 5)),
             SignatureBoxes(
-                [t("Operator", "実施者"), t("Responsible person", "責任者"), t("Witness", "立会者")],
+                [t("Operator"), t.pgettext("on a certificate", "Responsible person"), t("Witness")],
                 names=[person_fields(operator)["name"] or person_text(data, operator, t, with_org=False),
                        person_fields(body.get("responsible"))["name"] or text_of(resp.get("name")),
                        witness["name"]],
@@ -397,37 +393,33 @@ def build_certificate(data: ReportData, m: Medium, entry: EntryView, lang: Lang)
             ),
         ]),
         PageBreak(),
-        Section(t("2. Photos and certificate", "2. 写真と処理業者の証明書"), _evidence(data, body, t)),
-        Section(t("3. Application and approval", "3. 廃棄申請と承認(特記事項第11-2)"), [
+        Section(t("2. Photos and certificate"), _evidence(data, body, t)),
+        Section(t("3. Application and approval"), [
             # The last row: the municipality's own signature on the witnessed act (docs/spec.md §9.6); a typed
             # name in section 1 is not a witness, this row says whether the pinned key signed it.
             KeyValues([*_application_rows(data, text_of(body.get("approval_id")), t),
                        *signature_summary(data, body, WITNESS_KINDS.get(entry.type, ()), t, m.id)], widths=(3, 5))]),
-        Section(t("4. Ledger evidence", "4. 台帳上の証跡"), [KeyValues(_ledger_rows(data, entry, t), widths=(2, 5))]),
-        Section(t("5. Verifier's findings about this medium", "5. この媒体に関する検証所見"),
+        Section(t("4. Ledger evidence"), [KeyValues(_ledger_rows(data, entry, t), widths=(2, 5))]),
+        Section(t("5. Verifier's findings about this medium"),
                 [_findings_for(data, m, entry, t)]),
     ]
-    if disposed:
-        title = t("Certificate of Sanitization (disposal)", "廃棄証明書")
-    else:
-        title = t("Certificate of Sanitization (erasure)", "消去証明書")
-    cert_label = t("Certificate number", "証明書番号")
+    title = t("Certificate of Sanitization (disposal)") if disposed else t("Certificate of Sanitization (erasure)")
+    cert_label = t("Certificate number")
     proof = data.proofs.get(entry.seq)
     attachments = [Attachment("certificate.json", "application/json", certificate_data(data, m, entry, number),
-                              description=t("the certificate's data and its signed ledger entry",
-                                            "証明書データと署名付き台帳記録"))]
+                              description=t("the certificate's data and its signed ledger entry"))]
     if proof is not None and proof.text:
         attachments.append(Attachment(proof_name(entry), "text/plain", proof.text,
-                                      description=t("C2SP tlog-proof of the entry", "台帳記録の C2SP tlog-proof")))
+                                      description=t("C2SP tlog-proof of the entry")))
     return Document(
         title,
-        subtitle=t("NIST SP 800-88 certificate of sanitization; special terms 11-5 disposal record",
-                   "Certificate of Sanitization(NIST SP 800-88)/ 特記事項第11-5 廃棄記録"),
+        subtitle=t("NIST SP 800-88 certificate of sanitization; special terms 11-5 disposal record"),
         lang=lang,
         meta=[
-            (t("Contract", "契約"), " ".join(x for x in (text_of(data.genesis.get("contract_id")),
-                                                         text_of(data.genesis.get("title"))) if x) or DASH),
-            (t("Evidence verification", "証跡の検証"), verdict(data, t)),
+            (t.pgettext("the contract itself", "Contract"),
+             " ".join(x for x in (text_of(data.genesis.get("contract_id")), text_of(data.genesis.get("title")))
+                      if x) or DASH),
+            (t("Evidence verification"), verdict(data, t)),
         ],
         blocks=blocks,
         header_note=f"{cert_label} {number}" if number else f"{m.id}",

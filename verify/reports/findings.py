@@ -48,20 +48,18 @@ def _overview(data: ReportData, t: Tr) -> KeyValues:
     counts = findings_by_severity(result.findings)
     final = data.final_checkpoint
     return KeyValues([
-        (t("Verdict", "判定"), verdict(data, t)),
-        (t("Trust", "信頼の基準"), t("the municipality's trust store (pinned genesis, log key, cosigned checkpoints)",
-                                    "委託者の信頼ストア(登録済みの起点記録・ログ検証鍵・副署済みチェックポイント)")
-         if result.pinned else t("the bundle's own keys only: a rebuilt history would not be detected",
-                                 "証跡一式の鍵のみ(履歴の作り直しは検出できません)")),
-        (t("Entries", "記録件数"), t.count(data.size)),
-        (t("Cosigned by the municipality up to", "委託者の副署済み"), t("{n} entries", "記録 {n} 件まで").format(
+        (t("Verdict"), verdict(data, t)),
+        (t("Trust"), t("the municipality's trust store (pinned genesis, log key, cosigned checkpoints)")
+         if result.pinned else t("the bundle's own keys only: a rebuilt history would not be detected")),
+        (t("Entries"), t.count(data.size)),
+        (t("Cosigned by the municipality up to"), t.pgettext("up to that entry", "{n} entries").format(
             n=f"{result.witnessed_size:,}")),
-        (t("Final checkpoint", "最終チェックポイント"),
+        (t("Final checkpoint"),
          Hash(final.root_hash.hex()) if final is not None else DASH),
-        (t("Final checkpoint size", "最終チェックポイントの記録件数"), t.count(final.size) if final else DASH),
-        (t("Errors", "エラー"), t.count(counts.get(ERROR, 0))),
-        (t("Warnings", "警告"), t.count(counts.get(WARNING, 0))),
-        (t("Notes", "情報"), t.count(counts.get(INFO, 0))),
+        (t("Final checkpoint size"), t.count(final.size) if final else DASH),
+        (t("Errors"), t.count(counts.get(ERROR, 0))),
+        (t("Warnings"), t.count(counts.get(WARNING, 0))),
+        (t("Notes"), t.count(counts.get(INFO, 0))),
     ], widths=(2, 5))
 
 
@@ -75,10 +73,10 @@ def _rules(data: ReportData, t: Tr) -> Table:
         c = counts.get(code, {})
         found = sum(c.values())
         rows.append([code, t.word(CODES, code), t.count(c.get(ERROR, 0)), t.count(c.get(WARNING, 0)),
-                     t.count(c.get(INFO, 0)), t("none", "なし") if not found else t("found", "あり")])
+                     t.count(c.get(INFO, 0)), t("none") if not found else t("found")])
     align: list[Align] = ["left", "left", "right", "right", "right", "center"]
-    return Table([t("Code", "規則"), t("What it checks", "確認内容"), t.word(SEVERITIES, ERROR),
-                  t.word(SEVERITIES, WARNING), t.word(SEVERITIES, INFO), t("Result", "結果")],
+    return Table([t("Code"), t("What it checks"), t.word(SEVERITIES, ERROR),
+                  t.word(SEVERITIES, WARNING), t.word(SEVERITIES, INFO), t("Result")],
                  rows, col_widths=[1, 8, 1, 1, 1, 1], align=align)
 
 
@@ -86,32 +84,28 @@ def build_findings(data: ReportData, lang: Lang) -> Document:
     """The findings report (module documentation)."""
     t = tr(data, lang)
     blocks: list[Block] = [
-        Section(t("1. Overview", "1. 検証の概要"), [_overview(data, t)]),
-        Section(t("2. Rules checked", "2. 確認した規則"), [
+        Section(t("1. Overview"), [_overview(data, t)]),
+        Section(t("2. Rules checked"), [
             _rules(data, t),
             Note(t("I1–I9: integrity of the ledger (signatures, hash chain, checkpoints, the municipality's "
-                   "cosigned copies). C1–C15: completeness and compliance of the custody record.",
-                   "I1〜I9: 台帳の完全性(署名、ハッシュ連鎖、チェックポイント、委託者が副署した写し)。"
-                   "C1〜C15: 媒体管理の記録の網羅性と遵守状況。")),
+                   "cosigned copies). C1–C15: completeness and compliance of the custody record.")),
         ]),
     ]
     if data.result.findings:
-        blocks.append(Section(t("3. Findings", "3. 所見一覧"), [
+        blocks.append(Section(t("3. Findings"), [
             findings_table(data, t, orgs=Organisations(data)),
-            Note(t("Organisation: who acted in the entry, else the custodian of the medium, else the vendor.",
-                   "事業者: 当該記録の実施者の所属、なければ媒体の管理者の所属、なければ委託先。")),
+            Note(t("Organisation: who acted in the entry, else the custodian of the medium, else the vendor.")),
         ]))
     else:
-        blocks.append(Section(t("3. Findings", "3. 所見一覧"), [
-            Paragraph(t("The verifier found nothing to report.", "検証上の指摘はありません。"))]))
+        blocks.append(Section(t("3. Findings"), [
+            Paragraph(t("The verifier found nothing to report."))]))
     return Document(
-        t("Verification findings", "検証結果報告"),
-        subtitle=t("Integrity (I1–I9) and compliance (C1–C15) of the evidence bundle",
-                   "証跡一式の完全性(I1〜I9)と遵守状況(C1〜C15)"),
+        t("Verification findings"),
+        subtitle=t("Integrity (I1–I9) and compliance (C1–C15) of the evidence bundle"),
         lang=lang,
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
         blocks=blocks,
-        header_note=t("Confidential", "取扱注意"),
+        header_note=t("Confidential"),
         banner=trust_banner(data, t),
         footer_note=footer(data, t),
         author=vendor_name(data),

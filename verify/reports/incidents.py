@@ -34,9 +34,9 @@ def _police(body: dict[str, Any], t: Tr) -> str:
     if not police:
         return DASH
     if police.get("filed") is not True:
-        return t("not reported", "届出なし")
+        return t("not reported")
     extra = t.join([t.when(police.get("at")) if police.get("at") else "", text_of(police.get("reference"))])
-    return t("reported", "届出済み") + (f" ({extra})" if extra != DASH else "")
+    return t("reported") + (f" ({extra})" if extra != DASH else "")
 
 
 def _instructions(data: ReportData, seq: int, t: Tr) -> list[str]:
@@ -51,49 +51,50 @@ def _instructions(data: ReportData, seq: int, t: Tr) -> list[str]:
             continue
         b = att.body
         words = "; ".join(b.instructions) or b.seen
-        out.append(t("{kind} {id} ({who}, {when}): {words}", "{kind} {id}({who}、{when}): {words}").format(
-            kind=t(*kind_text(b.kind)), id=b.id, who=b.attester.name, when=t.when(b.acted_at), words=words))
+        out.append(t("{kind} {id} ({who}, {when}): {words}").format(
+            kind=t.pair(kind_text(b.kind)), id=b.id, who=b.attester.name, when=t.when(b.acted_at), words=words))
     return out
 
 
 def _incident(data: ReportData, entry: Any, details: list[Any], findings: list[Finding], t: Tr) -> Section:
     b = entry.body
     rows: list[tuple[str, str]] = [
-        (t("Kind", "種別"), t.word(INCIDENTS, text_of(b.get("kind")))),
-        (t("What happened", "事故の内容"), text_of(b.get("situation")) or DASH),
-        (t("Media", "媒体"), t.join([m for m in list_of(b.get("media_ids")) if isinstance(m, str)])),
-        (t("Data items", "情報項目"), _items(b, t)),
-        (t("Records concerned", "対象件数"), t.records(b.get("records"))),
-        (t("Encrypted", "暗号化"), t.yes_no(b.get("encrypted"))),
-        (t("Where", "発生場所"), text_of(b.get("place")) or DASH),
-        (t("Detected", "発見日時"), t.when(b.get("detected_at"))),
-        (t("Municipality notified", "委託者への報告日時"), t.when(b.get("notified_at")) if b.get("notified_at")
-         else t("not recorded", "記録なし")),
-        (t("Police", "警察への届出"), _police(b, t)),
-        (t("Status", "状況"), text_of(b.get("status")) or DASH),
-        (t("Measures", "措置"), text_of(b.get("measures")) or DASH),
-        (t("Recorded", "記録"), f"{t.when(entry.at)} ({t.seq(entry.seq)})"),
+        (t("Kind"), t.word(INCIDENTS, text_of(b.get("kind")))),
+        (t("What happened"), text_of(b.get("situation")) or DASH),
+        (t("Media"), t.join([m for m in list_of(b.get("media_ids")) if isinstance(m, str)])),
+        (t("Data items"), _items(b, t)),
+        (t("Records concerned"), t.records(b.get("records"))),
+        (t("Encrypted"), t.yes_no(b.get("encrypted"))),
+        (t("Where"), text_of(b.get("place")) or DASH),
+        (t.pgettext("when an incident was found", "Detected"), t.when(b.get("detected_at"))),
+        (t.pgettext("when the municipality was notified", "Municipality notified"),
+         t.when(b.get("notified_at")) if b.get("notified_at")
+         else t("not recorded")),
+        (t("Police"), _police(b, t)),
+        (t("Status"), text_of(b.get("status")) or DASH),
+        (t("Measures"), text_of(b.get("measures")) or DASH),
+        (t("Recorded"), f"{t.when(entry.at)} ({t.seq(entry.seq)})"),
     ]
-    blocks: list[Block] = [Table([t("Item", "項目"), t("Content", "内容")], [list(r) for r in rows],
+    blocks: list[Block] = [Table([t("Item"), t("Content")], [list(r) for r in rows],
                                  col_widths=[4, 14])]
     if details:
         blocks.append(Table(
-            [t("Detailed report", "詳細報告"), t("Situation", "詳細"), t("Records", "件数"), t("Measures", "措置"),
-             t("Status", "状況")],
+            [t("Detailed report"), t.pgettext("details of an incident", "Situation"), t("Records"), t("Measures"),
+             t("Status")],
             [[f"{t.when(d.at)} ({t.seq(d.seq)})", text_of(d.body.get("situation")) or DASH,
               t.records(d.body.get("records")), text_of(d.body.get("measures")) or DASH,
               text_of(d.body.get("status")) or DASH] for d in details],
             col_widths=[4, 7, 2, 6, 2]))
     else:
-        blocks.append(Paragraph(t("No detailed report is recorded.", "詳細報告は記録されていません。")))
+        blocks.append(Paragraph(t("No detailed report is recorded.")))
     instructions = _instructions(data, entry.seq, t)
-    blocks.append(Paragraph(t("The municipality's instructions: ", "委託者の指示: ")
-                            + (t.join(instructions) if instructions else t("none recorded", "記録なし"))))
+    blocks.append(Paragraph(t("The municipality's instructions: ")
+                            + (t.join(instructions) if instructions else t("none recorded"))))
     if findings:
-        blocks.append(Table([t("Rule", "規則"), t("Finding", "所見")],
+        blocks.append(Table([t("Rule"), t("Finding")],
                             [[f.code, f.message_in(t.lang)] for f in findings], col_widths=[2, 16],
-                            caption=t("What the verifier found about this incident", "この事故に関する検証結果")))
-    title = t("Incident {n}", "事故 {n}").format(n=t.seq(entry.seq))
+                            caption=t("What the verifier found about this incident")))
+    title = t("Incident {n}").format(n=t.seq(entry.seq))
     return Section(title, blocks)
 
 
@@ -104,7 +105,7 @@ def build_incidents(data: ReportData, lang: Lang) -> Document:
     firsts = [e for e in entries if not isinstance(e.body.get("detail_of"), int)]
     blocks: list[Block] = []
     if not firsts:
-        blocks.append(Paragraph(t("No incident is recorded in the ledger.", "台帳に事故の記録はありません。")))
+        blocks.append(Paragraph(t("No incident is recorded in the ledger.")))
     for entry in firsts:
         details = [e for e in entries if e.body.get("detail_of") == entry.seq]
         mine = [f for f in data.result.findings if f.code in ("C14", "C21")
@@ -112,19 +113,18 @@ def build_incidents(data: ReportData, lang: Lang) -> Document:
         blocks.append(_incident(data, entry, details, mine, t))
     anomalies = [f for f in data.result.findings if f.code == "C21" and f.seq not in {e.seq for e in entries}]
     if anomalies:
-        blocks.append(Section(t("Anomalies not reported as incidents", "事故として報告されていない異常"), [
-            Table([t("Entry", "記録"), t("Media", "媒体"), t("Finding", "所見")],
+        blocks.append(Section(t("Anomalies not reported as incidents"), [
+            Table([t.pgettext("the entry itself", "Entry"), t("Media"), t("Finding")],
                   [[t.seq(f.seq), f.media or DASH, f.message_in(t.lang)] for f in anomalies],
                   col_widths=[2, 3, 13])]))
-    blocks.append(Note(t("Each incident is a signed ledger entry; a detailed report cites its first report.",
-                         "各事故は署名付きの台帳記録です。詳細報告は第一報を引用しています。")))
+    blocks.append(Note(t("Each incident is a signed ledger entry; a detailed report cites its first report.")))
     resp = responsible(data)
     blocks.append(SignatureBoxes(
-        [t("Reported by (responsible person)", "報告者(作業責任者)"),
-         t("Received by (municipality)", "受理者(委託者)")],
+        [t("Reported by (responsible person)"),
+         t("Received by (municipality)")],
         names=[text_of(resp.get("name")), ""],
     ))
     return official_document(
-        data, t, lang, title=t("Incident report", "事故報告書"), code="INC", blocks=blocks,
+        data, t, lang, title=t("Incident report"), code="INC", blocks=blocks,
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
     )

@@ -65,13 +65,28 @@ from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 MAX_NOTES = 12  # findings listed per cell; the rest are counted ("他 N 件") -- all are in the findings report
 
 
+#: The context (msgctxt "report: ...") of the form's rows in ledger/locale/ja/report_labels.po: the MIC form's own
+#: wording of each item.
+FORM_ROW = "a row of the MIC form"
+
+
 @dataclass(frozen=True)
 class FormRow:
+    """A row of the form: ``title`` in English is the msgid of its wording (context ``FORM_ROW``)."""
+
     mark: str
-    en: str
-    ja: str
+    title: str
     codes: tuple[str, ...]
     reference: bool = False
+
+    def text(self, t: Tr) -> str:
+        """The row's wording in the report's language."""
+        return t.pgettext(FORM_ROW, self.title)
+
+    @property
+    def ja(self) -> str:
+        """The row's wording on the Japanese form."""
+        return self.text(Tr("ja"))
 
 
 def _codes(form: str) -> tuple[str, ...]:
@@ -80,22 +95,17 @@ def _codes(form: str) -> tuple[str, ...]:
 
 
 ROWS: tuple[FormRow, ...] = (
-    FormRow("①", "Re-subcontracting only with prior approval", "再委託の原則禁止(再委託可の場合は事前承認)",
-            _codes("①")),
-    FormRow("②", "No takeout of personal data without prior approval; fixed work location",
-            "個人情報の持ち出し禁止(持ち出し可とする場合は事前承認)・作業場所の特定", _codes("②")),
-    FormRow("③", "Return and disposal of the information assets at the end",
-            "委託業務終了時の情報資産の返還、廃棄等", _codes("③")),
+    FormRow("①", "Re-subcontracting only with prior approval", _codes("①")),
+    FormRow("②", "No takeout of personal data without prior approval; fixed work location", _codes("②")),
+    FormRow("③", "Return and disposal of the information assets at the end", _codes("③")),
 )
 REFERENCE_ROWS: tuple[FormRow, ...] = (
-    FormRow("参考", "Copies only with prior approval", "複製の制限(事前承認)", _codes("copies"), reference=True),
-    FormRow("参考", "Incidents", "事故", _codes("incidents"), reference=True),
-    FormRow("参考", "Observation at the work location", "作業場所の観測の欠落", _codes("observation"), reference=True),
-    FormRow("参考", "Inspections by the municipality", "委託者による検査", _codes("inspections"), reference=True),
-    FormRow("参考", "Periodic reporting to the municipality", "委託者への定期報告", _codes("reporting"),
-            reference=True),
-    FormRow("参考", "Workers: changes reported, exit checks, no-data statements",
-            "作業従事者の管理(変更報告・退任確認・データ非保持の申告)", _codes("people"), reference=True),
+    FormRow("参考", "Copies only with prior approval", _codes("copies"), reference=True),
+    FormRow("参考", "Incidents", _codes("incidents"), reference=True),
+    FormRow("参考", "Observation at the work location", _codes("observation"), reference=True),
+    FormRow("参考", "Inspections by the municipality", _codes("inspections"), reference=True),
+    FormRow("参考", "Periodic reporting to the municipality", _codes("reporting"), reference=True),
+    FormRow("参考", "Workers: changes reported, exit checks, no-data statements", _codes("people"), reference=True),
 )
 
 
@@ -126,25 +136,25 @@ def _note_lines(findings: Sequence[Finding], row: FormRow, t: Tr) -> str:
         warn = "" if f.severity == ERROR else f"({t.word(SEVERITIES, f.severity)})"
         lines.append(f"[{f.code}] {where} {f.message_in(t.lang)}{warn}".replace("  ", " "))
     if len(mine) > MAX_NOTES:
-        lines.append(t("… and {n} more (see the findings report)", "…ほか {n} 件(検証結果報告を参照)").format(
+        lines.append(t("… and {n} more (see the findings report)").format(
             n=len(mine) - MAX_NOTES))
     return "\n".join(lines)
 
 
 def _category(org: Organisation, t: Tr) -> str:
     if org.key == VENDOR:
-        return t("Vendor", "委託先")
+        return t.pgettext("the entrusted party (MIC form)", "Vendor")
     if org.tier == "sub-subcontractor":
-        return t("Subcontractor (sub-subcontractor)", "再委託先(再々委託先)")
-    return t("Subcontractor", "再委託先")
+        return t("Subcontractor (sub-subcontractor)")
+    return t("Subcontractor")
 
 
 def _approval(org: Organisation, t: Tr) -> str:
     if org.key == VENDOR:
-        return t("contract", "契約")
+        return t("contract")
     if org.approved:
         return t.join(org.approvals)
-    return t("NONE", "承認なし")
+    return t("NONE")
 
 
 def _contract_check(data: ReportData, t: Tr) -> list[Block]:
@@ -154,28 +164,26 @@ def _contract_check(data: ReportData, t: Tr) -> list[Block]:
     period = dict_of(g.get("period"))
     has_permits = "subcontracting" in permits
     sub = permits.get("subcontracting") is True
-    takeout = t("with prior approval", "事前承認による") if permits.get("takeout") is True else t("not allowed", "不可")
+    takeout = t("with prior approval") if permits.get("takeout") is True else t("not allowed")
     rows: list[list[Cell]] = [
-        ["①", t(ROWS[0].en, ROWS[0].ja), "0" if has_permits else "1",
-         (t("allowed with the municipality's prior approval", "可(委託者の事前承認による)") if sub
-          else t("not allowed", "不可")) if has_permits else t("not recorded", "記録なし")],
-        ["②", t("Work location specified (no takeout of personal data without approval)",
-                "作業場所の特定(個人情報の無断持ち出し禁止)"), "0" if any(locations) else "1",
-         t.join([x for x in locations if x]) + t("; takeout {p}", "、持ち出し {p}").format(p=takeout)
-         if any(locations) else t("no work location recorded", "作業場所の記録なし")],
-        ["③", t(ROWS[2].en, ROWS[2].ja), "0" if period.get("end") else "1",
-         t("contract period ends {d}; every medium must be returned or disposed of by then",
-           "契約期間の終了 {d}。終了時にすべての媒体の返還・廃棄を記録").format(d=t.date(period.get("end")))
-         if period.get("end") else t("no contract period recorded", "契約期間の記録なし")],
+        ["①", ROWS[0].text(t), "0" if has_permits else "1",
+         (t("allowed with the municipality's prior approval") if sub
+          else t("not allowed")) if has_permits else t("not recorded")],
+        ["②", t("Work location specified (no takeout of personal data without approval)"),
+         "0" if any(locations) else "1",
+         t.join([x for x in locations if x]) + t("; takeout {p}").format(p=takeout)
+         if any(locations) else t("no work location recorded")],
+        ["③", ROWS[2].text(t), "0" if period.get("end") else "1",
+         t("contract period ends {d}; every medium must be returned or disposed of by then").format(
+             d=t.date(period.get("end")))
+         if period.get("end") else t("no contract period recorded")],
     ]
     align: list[Align] = ["center", "left", "center", "left"]
     return [
-        Table(["", t("Item", "項目"), t("0 / 1", "判定"), t("Basis (contract record)", "根拠(契約情報)")], rows,
+        Table(["", t("Item"), t("0 / 1"), t("Basis (contract record)")], rows,
               col_widths=[1, 8, 1, 8], align=align),
         Note(t("(1) is read from the contract record of the ledger's genesis entry; confirm it against the contract "
-               "document (including the specifications). 0 = stated, 1 = not stated.",
-               "(1) は台帳の起点記録(契約情報)から判定しています。契約書(仕様書を含む)で確認してください。"
-               "明記されている場合は「0」、明記されていない場合は「1」。")),
+               "document (including the specifications). 0 = stated, 1 = not stated.")),
     ]
 
 
@@ -186,12 +194,10 @@ def _integrity(data: ReportData, t: Tr) -> list[Block]:
     items = [f"[{f.code}] {t.seq(f.seq) if f.seq is not None else ''} {f.message_in(t.lang)}".replace("  ", " ")
              for f in bad[:MAX_NOTES]]
     if len(bad) > MAX_NOTES:
-        items.append(t("… and {n} more", "…ほか {n} 件").format(n=len(bad) - MAX_NOTES))
+        items.append(t("… and {n} more").format(n=len(bad) - MAX_NOTES))
     return [
         Paragraph(t("The ledger fails its integrity checks: the marks below rest on a ledger that may have been "
-                    "altered or truncated and cannot establish compliance.",
-                    "台帳の完全性の検証に失敗しています。以下の判定は改ざん・切り詰めのおそれがある台帳に基づくため、"
-                    "遵守を立証できません。")),
+                    "altered or truncated and cannot establish compliance.")),
         BulletList(items),
     ]
 
@@ -209,32 +215,32 @@ def _summary(orgs: Organisations, attributed: dict[str, list[Finding]], t: Tr) -
                      "\n".join(notes) or DASH])
     align: list[Align] = ["left", "left", "left", "center", "center", "center", "left"]
     return Table(
-        [t("Category", "区分"), t("Organisation", "事業者名"), t("Subcontract approval", "再委託の承認"),
-         t("① Re-subcontracting", "①再委託"), t("② Takeout, work location", "②持ち出し・作業場所"),
-         t("③ Return, disposal", "③返還・廃棄"),
-         t("Improvements for items marked 1 (details below)", "「1」の事項の改善事項(詳細は下記)")],
+        [t("Category"), t.pgettext("a company's name", "Organisation"), t("Subcontract approval"),
+         t("① Re-subcontracting"), t("② Takeout, work location"),
+         t("③ Return, disposal"),
+         t("Improvements for items marked 1 (details below)")],
         rows, col_widths=[3, 4, 3, 2, 2, 2, 10], align=align,
-        footer_rows=[[t("Total", "計"), "", "", *[str(x) for x in totals], ""]],
+        footer_rows=[[t.pgettext("MIC form", "Total"), "", "", *[str(x) for x in totals], ""]],
     )
 
 
 def _organisation(org: Organisation, findings: list[Finding], t: Tr) -> Section:
     rows: list[list[Cell]] = [
-        [row.mark, t(row.en, row.ja), " ".join(row.codes), str(mark_of(findings, row)), _note_lines(findings, row, t)]
+        [row.mark, row.text(t), " ".join(row.codes),
+         str(mark_of(findings, row)), _note_lines(findings, row, t)]
         for row in (*ROWS, *REFERENCE_ROWS)
     ]
     heading = f"{org.name or DASH}({_category(org, t)})" if t.ja else f"{org.name or DASH} ({_category(org, t)})"
     align: list[Align] = ["center", "left", "left", "center", "left"]
     return Section(heading, [Table(
-        ["", t("Item", "項目"), t("Rules", "規則"), t("0 / 1", "判定"), t("Findings (improvements)", "所見(改善点)")],
+        ["", t("Item"), t("Rules"), t("0 / 1"), t("Findings (improvements)")],
         rows, col_widths=[1, 5, 2, 1, 12], align=align)])
 
 
 def _inspections(data: ReportData, t: Tr) -> list[Block]:
     entries = data.of_type("inspection.recorded")
     if not entries:
-        return [Paragraph(t("No inspection by the municipality is recorded in the ledger.",
-                            "委託者による検査の記録は台帳にありません。"))]
+        return [Paragraph(t("No inspection by the municipality is recorded in the ledger."))]
     rows: list[list[Cell]] = []
     checks: list[list[Cell]] = []
     for entry in entries:
@@ -264,16 +270,16 @@ def _inspections(data: ReportData, t: Tr) -> list[Block]:
                 text_of(c.get("evidence")) or DASH,
             ])
     blocks: list[Block] = [Table(
-        [t("Date", "日付"), t("Type", "種別"), t("Inspector", "検査者"), t("Tasks", "確認事項"),
-         t("Findings", "指摘事項"), t("Corrective actions (who, by when)", "是正措置(担当・期限)"),
-         t("Result", "結果")],
+        [t("Date"), t("Type"), t("Inspector"), t("Tasks"),
+         t("Findings"), t("Corrective actions (who, by when)"),
+         t("Result")],
         rows, col_widths=[2, 2, 3, 4, 4, 4, 3])]
     if checks:
         blocks.append(Table(
-            [t("Date", "日付"), t("Party", "事業者"), t("Item", "項目"), t("In the contract", "契約書に明記"),
-             t("0 / 1", "判定"), t("Evidence", "根拠")],
+            [t("Date"), t("Party"), t("Item"), t("In the contract"),
+             t("0 / 1"), t("Evidence")],
             checks, col_widths=[2, 3, 3, 2, 1, 8], align=["left", "left", "left", "center", "center", "left"],
-            caption=t("Items the inspectors checked", "検査者が確認した事項")))
+            caption=t("Items the inspectors checked")))
     return blocks
 
 
@@ -282,33 +288,28 @@ def build_inspection(data: ReportData, lang: Lang) -> Document:
     t = tr(data, lang)
     orgs, attributed = assess(data)
     blocks: list[Block] = [
-        Section(t("(1) The contract", "(1) 契約書の点検"), _contract_check(data, t)),
-        Section(t("(2) Compliance", "(2) 遵守状況の点検"), [
+        Section(t("(1) The contract"), _contract_check(data, t)),
+        Section(t("(2) Compliance"), [
             *_integrity(data, t),
             _summary(orgs, attributed, t),
             Note(t("0 = complied, 1 = not complied. 1 when the verifier found an error of the item's rules for the "
                    "organisation (by who acted, else the medium's custodian, else the vendor); warnings are listed "
                    "as improvements without a 1. Subcontractors include any organisation whose staff acted without "
-                   "an approval.",
-                   "遵守されている場合は「0」、遵守されていない場合は「1」。当該事業者に帰属する(実施者、なければ"
-                   "媒体の管理者、なければ委託先)該当規則のエラーがある場合に「1」とし、警告は改善事項として記載"
-                   "します。再委託先には、承認なく従事者が作業した事業者を含みます。")),
+                   "an approval.")),
             *[_organisation(org, attributed.get(org.key, []), t) for org in orgs.ordered()],
         ]),
-        Section(t("(3) Inspections by the municipality", "(3) 委託者による検査の記録"), _inspections(data, t)),
+        Section(t("(3) Inspections by the municipality"), _inspections(data, t)),
     ]
     return Document(
-        t("Inspection form (MIC annex report form)", "別紙報告票"),
-        subtitle=t("Contents of and compliance with outsourcing contracts for personal data (MIC, 2007)",
-                   "個人情報の取扱いに係る外部委託契約の内容及び遵守状況の点検(総務省 平成19年 緊急点検)"),
+        t("Inspection form (MIC annex report form)"),
+        subtitle=t("Contents of and compliance with outsourcing contracts for personal data (MIC, 2007)"),
         lang=lang,
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
         blocks=blocks,
         header_note=vendor_name(data),
         banner=trust_banner(data, t),
         footer_note=t("0 = complied / stated, 1 = not complied / not stated. Made by custody from the verified "
-                      "evidence bundle.",
-                      "記入要領: 遵守(明記)は「0」、不遵守(未記載)は「1」。custody により検証済みの証跡一式から作成。"),
+                      "evidence bundle."),
         orientation="landscape",
         author=vendor_name(data),
         letterhead=letterhead(data, t, "MIC"),

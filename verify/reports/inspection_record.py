@@ -42,9 +42,9 @@ def _closures(data: ReportData) -> dict[str, str]:
 
 def _status(due: str, closed: str | None, today: str, t: Tr) -> str:
     if closed is not None:
-        return (t("closed {d}", "{d} 完了") if closed <= due else t("closed LATE {d}", "期限後 {d} に完了")).format(
+        return (t("closed {d}") if closed <= due else t("closed LATE {d}")).format(
             d=t.date(closed))
-    return t("OVERDUE", "期限超過") if due < today else t("open", "未完了")
+    return t("OVERDUE") if due < today else t("open")
 
 
 def _one(data: ReportData, body: dict[str, Any], seq: int, closures: dict[str, str], t: Tr) -> list[Block]:
@@ -53,19 +53,18 @@ def _one(data: ReportData, body: dict[str, Any], seq: int, closures: dict[str, s
     inspection = signed.body.inspection if signed is not None else None
     inspector = person_fields(body.get("inspector"))
     rows: list[tuple[str, Cell]] = [
-        (t("Ledger entry", "台帳の記録"), f"#{seq}"),
-        (t("Date", "日付"), t.date(body.get("date"))),
-        (t("Method", "方法"), t.word(INSPECTION_TYPES, inspection.method if inspection else text_of(body.get("type")))),
-        (t("Inspector", "検査者"), " ".join(x for x in (inspector["organisation"], inspector["title"],
+        (t("Ledger entry"), f"#{seq}"),
+        (t("Date"), t.date(body.get("date"))),
+        (t("Method"), t.word(INSPECTION_TYPES, inspection.method if inspection else text_of(body.get("type")))),
+        (t("Inspector"), " ".join(x for x in (inspector["organisation"], inspector["title"],
                                                         inspector["name"]) if x) or DASH),
-        (t("Result", "結果"), (inspection.result if inspection else text_of(body.get("result"))) or DASH),
+        (t("Result"), (inspection.result if inspection else text_of(body.get("result"))) or DASH),
     ]
     blocks: list[Block] = [KeyValues(rows, widths=(2, 5)),
                            KeyValues(signature_rows(data, body, ("inspection",), t), widths=(2, 5))]
     if signed is None:
         blocks.append(Paragraph(t("This record carries no valid signature of the municipality's inspector: it is "
-                                  "the vendor's account only.",
-                                  "この記録には委託者の検査員の有効な署名がありません。受託者の記載にすぎません。")))
+                                  "the vendor's account only.")))
     if inspection is not None:
         source = [{"party": c.party, "item": c.item, "complied": c.complied, "evidence": c.evidence}
                   for c in inspection.checks]
@@ -75,24 +74,22 @@ def _one(data: ReportData, body: dict[str, Any], seq: int, closures: dict[str, s
         [text_of(c.get("party")) or DASH, t.word(INSPECTION_ITEMS, text_of(c.get("item"))),
          "0" if c.get("complied") is True else "1", text_of(c.get("evidence")) or DASH] for c in source]
     if checks:
-        blocks.append(Table([t("Party", "事業者"), t("Item", "項目"), t("0 / 1", "判定"), t("Evidence", "根拠")],
+        blocks.append(Table([t("Party"), t("Item"), t("0 / 1"), t("Evidence")],
                             checks, col_widths=[4, 3, 1, 8], align=["left", "left", "center", "left"],
-                            caption=t("Checks per party (0 complied, 1 not)",
-                                      "事業者ごとの確認事項(0 遵守、1 不遵守)")))
+                            caption=t("Checks per party (0 complied, 1 not)")))
     findings = list(inspection.findings) if inspection else [x for x in list_of(body.get("findings"))
                                                              if isinstance(x, str)]
-    blocks.append(KeyValues([(t("Findings", "指摘事項"), "\n".join(findings) or t("none", "なし"))], widths=(2, 5)))
+    blocks.append(KeyValues([(t("Findings"), "\n".join(findings) or t("none"))], widths=(2, 5)))
     today = data.last_at[:10]
     actions: list[list[Cell]] = [
         [a.id, a.party, a.what, t.date(a.due), _status(a.due, closures.get(a.id), today, t)]
         for a in (inspection.corrective_actions if inspection is not None else ())]
     if actions:
-        blocks.append(Table([t("No.", "番号"), t("Party", "事業者"), t("Corrective action", "是正措置"),
-                             t("Due", "期限"), t("Status", "状況")], actions, col_widths=[2, 3, 7, 2, 3],
-                            caption=t("Corrective actions (re-checked by a later inspection)",
-                                      "是正措置(後の検査で完了を確認)")))
+        blocks.append(Table([t("No."), t("Party"), t("Corrective action"),
+                             t("Due"), t("Status")], actions, col_widths=[2, 3, 7, 2, 3],
+                            caption=t("Corrective actions (re-checked by a later inspection)")))
     if inspection is not None and inspection.closed_actions:
-        blocks.append(KeyValues([(t("Earlier actions found closed", "完了を確認した以前の措置"), ", ".join(
+        blocks.append(KeyValues([(t("Earlier actions found closed"), ", ".join(
             f"{i}({t.date(d)})" for i, d in inspection.closed_actions))], widths=(2, 5)))
     return blocks
 
@@ -102,13 +99,11 @@ def _coverage(data: ReportData, t: Tr) -> list[Block]:
     if not findings:
         return [Paragraph(t("Every interval of the contract period has an inspection, every subcontractor was "
                             "inspected, and no corrective action is overdue (C20); every inspection is signed "
-                            "by the municipality (C24).",
-                            "契約期間の各期間に検査があり、すべての再委託先が検査され、期限を過ぎた是正措置はありません"
-                            "(C20)。すべての検査に委託者の署名があります(C24)。"))]
+                            "by the municipality (C24)."))]
     rows: list[list[Cell]] = [[f.code, t.word({"error": ("error", "エラー"), "warning": ("warning", "警告")},
                                               f.severity), f"#{f.seq}" if f.seq is not None else DASH,
                                f.message_in("ja" if t.ja else "en")] for f in findings]
-    return [Table([t("Code", "規則"), t("Severity", "重大度"), t("Entry", "記録"), t("Finding", "所見")], rows,
+    return [Table([t("Code"), t("Severity"), t.pgettext("the entry itself", "Entry"), t("Finding")], rows,
                   col_widths=[1, 2, 1, 10])]
 
 
@@ -119,20 +114,17 @@ def build_inspection_record(data: ReportData, lang: Lang) -> Document:
     entries = data.of_type("inspection.recorded")
     blocks: list[Block] = []
     interval = data.genesis.get("inspection_interval_months")
-    blocks.append(KeyValues([(t("Required", "必要な検査"), t(
-        "at least every {n} months, on site in principle; every subcontractor (3(7), 第13)",
-        "少なくとも{n}か月ごと、原則として実地検査。再委託先も対象(3(7)、第13)").format(
-        n=interval if isinstance(interval, int) else 12))], widths=(2, 5)))
+    blocks.append(KeyValues([(t("Required"), t(
+        "at least every {n} months, on site in principle; every subcontractor (3(7), 第13)").format(
+            n=interval if isinstance(interval, int) else 12))], widths=(2, 5)))
     if not entries:
-        blocks.append(Paragraph(t("No inspection by the municipality is recorded in the ledger.",
-                                  "委託者による検査の記録は台帳にありません。")))
+        blocks.append(Paragraph(t("No inspection by the municipality is recorded in the ledger.")))
     for number, entry in enumerate(entries, start=1):
-        blocks.append(Section(t("Inspection {n}", "検査 {n}").format(n=number),
+        blocks.append(Section(t("Inspection {n}").format(n=number),
                               _one(data, entry.body, entry.seq, closures, t)))
-    blocks.append(Section(t("Coverage and findings (C20, C24)", "検査の網羅性と所見(C20・C24)"), _coverage(data, t)))
+    blocks.append(Section(t("Coverage and findings (C20, C24)"), _coverage(data, t)))
     return official_document(
-        data, t, lang, title=t("Inspection record", "検査記録"), code="INR", blocks=blocks,
-        meta=[*contract_meta(data, t), (t("Evidence verification", "証跡の検証"), verdict(data, t)), as_of(data, t)],
-        subtitle=t("Inspections by the municipality, signed by its inspectors",
-                   "委託者による監査・検査(検査員の署名付き)"),
+        data, t, lang, title=t("Inspection record"), code="INR", blocks=blocks,
+        meta=[*contract_meta(data, t), (t("Evidence verification"), verdict(data, t)), as_of(data, t)],
+        subtitle=t("Inspections by the municipality, signed by its inspectors"),
     )

@@ -2,8 +2,9 @@
 
 Reports are written in the language asked for (``--lang``), not the
 process's: the demo writes a Japanese and an English completion report from
-one process.  So labels are picked with :class:`Tr` (``t(en, ja)``, the same
-idea as ``ledger.i18n.text`` with the language given).  The vocabulary of the
+one process.  So labels are looked up with :class:`Tr` (``t("English")``: the
+gettext catalogue, ``ledger.i18n.translate`` with the report's language and
+the context ``report``).  The vocabulary of the
 ledger (media kinds, states, events, NIST SP 800-88 categories, ...) is
 ``custody.ledger.vocabulary``, which the command line reads too; the rule
 codes' legend is kept here.
@@ -22,6 +23,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
+from custody.ledger.i18n import translate
 from custody.ledger.lifecycle import RULE_CODES
 from custody.ledger.wareki import japanese_date, japanese_datetime
 from custody.verify.reports.document import Lang
@@ -32,8 +34,15 @@ Calendar = Literal["era", "western"]
 CALENDARS: tuple[Calendar, ...] = ("era", "western")
 
 
+#: The context (msgctxt) of the reports' labels in ledger/locale/ja/report_labels.po: a document's wording is
+#: its own, whatever the command line calls the same English ("report: ..." where a document words it
+#: another way, ``Tr.pgettext``).
+REPORT = "report"
+
+
 class Tr:
-    """Picks the label of the report's language: ``t("Media register", "媒体管理台帳")``."""
+    """The report's language: ``t("Media register")`` is the label in it (媒体管理台帳 in Japanese, from
+    ledger/locale/ja/report_labels.po), and the formats of dates, times and counts."""
 
     __slots__ = ("era", "ja", "lang")
 
@@ -43,10 +52,17 @@ class Tr:
         # The era calendar (和暦) is for Japanese documents; English ones are always dated the Western way.
         self.era = self.ja and calendar == "era"
 
-    def __call__(self, en: str, ja: str) -> str:
-        return ja if self.ja else en
+    def __call__(self, message: str) -> str:
+        """The label ``message`` (English, the msgid) in the report's language."""
+        return translate(message, self.lang, REPORT)
+
+    def pgettext(self, context: str, message: str) -> str:
+        """``message`` as a document words it where ``context`` says (msgctxt ``"report: " + context``): one
+        English text, another Japanese, such as a count's column or a form's own term."""
+        return translate(message, self.lang, f"{REPORT}: {context}")
 
     def pair(self, pair: tuple[str, str]) -> str:
+        """One of an (English, Japanese) pair: the vocabulary's terms and the rules' legends."""
         return pair[1] if self.ja else pair[0]
 
     def word(self, table: Mapping[str, tuple[str, str]], key: str) -> str:
@@ -115,9 +131,9 @@ class Tr:
 
     def yes_no(self, value: object) -> str:
         if value is True:
-            return self("Yes", "有")
+            return self("Yes")
         if value is False:
-            return self("No", "無")
+            return self("No")
         return DASH
 
     def seq(self, seq: int | None) -> str:

@@ -87,8 +87,7 @@ def _note(findings: Sequence[Finding], marks: Sequence[tuple[str, tuple[str, ...
             where = " ".join(x for x in (t.seq(f.seq) if f.seq is not None else "", f.media or "") if x)
             lines.append(f"{mark} [{f.code}] {where} {f.message_in(t.lang)}".replace("  ", " "))
         if len(mine) > NOTE_LINES:
-            lines.append(t("{m} … and {n} more (see the findings report)",
-                           "{m} …ほか {n} 件(検証結果報告を参照)").format(m=mark, n=len(mine) - NOTE_LINES))
+            lines.append(t("{m} … and {n} more (see the findings report)").format(m=mark, n=len(mine) - NOTE_LINES))
     return "\n".join(lines)
 
 
@@ -108,18 +107,17 @@ def mic_row(data: ReportData, lang: Lang) -> MicRow:
     sub = (_mark(sub_findings, ROWS[1].codes), _mark(sub_findings, ROWS[2].codes))
     contract = contract_marks(data)
     missing = [
-        t("① re-subcontracting terms not recorded in the contract record", "①再委託の定めが契約情報にない"),
-        t("② no work location recorded in the contract record", "②作業場所が契約情報にない"),
-        t("③ no contract end recorded (return and disposal at the end)", "③契約終了(返還・廃棄の時期)が契約情報にない"),
+        t("① re-subcontracting terms not recorded in the contract record"),
+        t("② no work location recorded in the contract record"),
+        t("③ no contract end recorded (return and disposal at the end)"),
     ]
     integrity = [f for f in data.result.findings if f.code.startswith("I") and f.severity == ERROR]
     vendor_note = "\n".join(x for x in (
         _note(chain, [(ROWS[0].mark, ROWS[0].codes, vendor[0])], t),
         _note(vendor_findings, [(r.mark, r.codes, v) for r, v in zip(ROWS[1:], vendor[1:], strict=True)], t)) if x)
     if integrity:
-        vendor_note = "\n".join(x for x in (t(
-            "The ledger fails its integrity checks ({codes}): the 0s cannot be relied on.",
-            "台帳の完全性の検証に失敗({codes})。「0」は立証されていません。").format(
+        vendor_note = "\n".join(x for x in (
+            t("The ledger fails its integrity checks ({codes}): the 0s cannot be relied on.").format(
                 codes=", ".join(sorted({f.code for f in integrity}))), vendor_note) if x)
     return MicRow(
         municipality=municipality_name(data),
@@ -159,22 +157,17 @@ def combine(municipality: str, rows: Sequence[tuple[str, MicRow]]) -> MicRow:
 
 def form_columns(t: Tr) -> list[Column]:
     """The form's columns, headed as the form heads them (group and item in one title)."""
-    c1 = t("(1) Contract", "(1)契約書の点検")
-    v2 = t("(2) Vendor's compliance", "(2)委託先の遵守状況")
-    s2 = t("(2) Subcontractors' compliance", "(2)再委託先の遵守状況")
-    item1 = t("① Re-subcontracting only with prior approval", "①再委託の原則禁止(再委託可の場合は事前承認)")
-    item2c = t("② Work location specified (no takeout without approval)",
-               "②作業場所の特定(個人情報の無断持ち出し禁止)")
-    item2 = t("② No takeout of personal data without prior approval",
-              "②個人情報の持ち出し禁止(持ち出し可とする場合は事前承認)")
-    item3 = t("③ Return and disposal of the information assets at the end",
-              "③委託業務終了時の情報資産の返還、廃棄等")
-    note13 = t("Improvements for items marked 1 (what, by when)",
-               "左記①から③の事項中、不備があったもの(「1」を入力したもの)について、その改善事項の内容、改善時期等")
-    note23 = t("Improvements for items marked 1 (what, by when)",
-               "左記②から③の事項中、不備があったもの(「1」を入力したもの)について、その改善事項の内容、改善時期等")
+    c1 = t("(1) Contract")
+    v2 = t("(2) Vendor's compliance")
+    s2 = t("(2) Subcontractors' compliance")
+    item1 = t("① Re-subcontracting only with prior approval")
+    item2c = t("② Work location specified (no takeout without approval)")
+    item2 = t("② No takeout of personal data without prior approval")
+    item3 = t("③ Return and disposal of the information assets at the end")
+    note13 = t("Improvements for items marked 1 (what, by when)")
+    note23 = t.pgettext("items ② to ③", "Improvements for items marked 1 (what, by when)")
     return [
-        Column(t("Municipality", "団体名"), "text", 16),
+        Column(t("Municipality"), "text", 16),
         Column(f"{c1} {item1}", "int", 10), Column(f"{c1} {item2c}", "int", 10), Column(f"{c1} {item3}", "int", 10),
         Column(f"{c1} {note13}", "text", 30),
         Column(f"{v2} {item1}", "int", 10), Column(f"{v2} {item2}", "int", 10), Column(f"{v2} {item3}", "int", 10),
@@ -189,14 +182,14 @@ def total_row(rows: Sequence[MicRow], t: Tr) -> list[Value]:
     def total(pick: str, i: int) -> int:
         return sum(getattr(r, pick)[i] for r in rows)
 
-    return [t("Total (municipalities)", "市町村分計"), total("contract", 0), total("contract", 1),
+    return [t("Total (municipalities)"), total("contract", 0), total("contract", 1),
             total("contract", 2), None, total("vendor", 0), total("vendor", 1), total("vendor", 2), None,
             total("sub", 0), total("sub", 1), None]
 
 
 def form_table(rows: Sequence[MicRow], t: Tr, *, name: str = "inspection") -> DataTable:
     """The 別紙報告票 (市町村分): a row per municipality and the 市町村分計 row."""
-    return DataTable(name, t("Annex report form", "別紙報告票"), form_columns(t), [r.values() for r in rows],
+    return DataTable(name, t("Annex report form"), form_columns(t), [r.values() for r in rows],
                      footer=[total_row(rows, t)])
 
 

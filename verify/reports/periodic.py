@@ -18,8 +18,10 @@ from custody.verify.reports.data import ReportData
 from custody.verify.reports.document import Block, Document, Lang, Note, Paragraph, Section, SignatureBoxes, Table
 from custody.verify.reports.labels import DASH, Tr, dict_of, text_of
 
-_COUNTS = (("received", "受領"), ("registered", "登録"), ("copies", "複製"), ("returned", "返還"),
-           ("disposed", "廃棄"), ("erased", "消去"), ("lost", "紛失"), ("open", "管理中"))
+#: The media counts a periodic report's body holds, by key; each key is also the msgid of its label (context
+#: ``PERIODIC_COUNT`` in ledger/locale/ja/report_labels.po).
+COUNTS = ("received", "registered", "copies", "returned", "disposed", "erased", "lost", "open")
+PERIODIC_COUNT = "a count in a periodic report"
 
 
 def _cadence(data: ReportData) -> int:
@@ -41,12 +43,10 @@ def build_periodic(data: ReportData, lang: Lang) -> Document:
     """The periodic report (module documentation)."""
     t = Tr(lang)
     reports = data.of_type("report.periodic")
-    blocks: list[Block] = [Paragraph(t(
-        "The contract requires a periodic report at least every {n} days.",
-        "契約では {n} 日以内ごとの定期報告が必要です。").format(n=_cadence(data)))]
+    blocks: list[Block] = [Paragraph(
+        t("The contract requires a periodic report at least every {n} days.").format(n=_cadence(data)))]
     if not reports:
-        blocks.append(Paragraph(t("No periodic report is recorded in the ledger.",
-                                  "台帳に定期報告の記録はありません。")))
+        blocks.append(Paragraph(t("No periodic report is recorded in the ledger.")))
     rows: list[list[str]] = []
     for entry in reports:
         b = entry.body
@@ -59,34 +59,34 @@ def build_periodic(data: ReportData, lang: Lang) -> Document:
             t.when(b.get("submitted_at")) if b.get("submitted_at") else t.when(entry.at),
             t.join([text_of(to.get("organisation")), text_of(to.get("person"))]),
             text_of(b.get("summary")) or DASH,
-            t.join([f"{t(en, ja)} {t.count(media.get(en))}" for en, ja in _COUNTS if en in media]),
+            t.join([f"{t.pgettext(PERIODIC_COUNT, key)} {t.count(media.get(key))}" for key in COUNTS if key in media]),
             t.count(dict_of(b.get("checkpoint")).get("size")),
             _acts(data, start, end, t),
             t.seq(entry.seq),
         ])
     if rows:
-        blocks.append(Section(t("1. Reports made", "1. 定期報告の記録"), [Table(
-            [t("Period", "対象期間"), t("Submitted", "提出日時"), t("To", "報告先"), t("Summary", "報告内容"),
-             t("Media (as reported)", "媒体の状況(報告時)"), t("Ledger size", "台帳の記録数"),
-             t("The ledger's acts in the period", "期間中の台帳の記録"), t("Entry", "記録")],
+        blocks.append(Section(t("1. Reports made"), [Table(
+            [t.pgettext("the period a report covers", "Period"), t("Submitted"),
+             t.pgettext("to whom a report went", "To"), t("Summary"),
+             t("Media (as reported)"), t("Ledger size"),
+             t("The ledger's acts in the period"), t.pgettext("the entry itself", "Entry")],
             rows, col_widths=[3, 3, 3, 5, 4, 2, 5, 1])]))
     gaps = [f for f in data.result.findings if f.code == "C22"]
-    blocks.append(Section(t("2. Cadence", "2. 報告の間隔"), [
-        Table([t("Rule", "規則"), t("Finding", "所見")], [[f.code, f.message_in(t.lang)] for f in gaps],
+    blocks.append(Section(t("2. Cadence"), [
+        Table([t("Rule"), t("Finding")], [[f.code, f.message_in(t.lang)] for f in gaps],
               col_widths=[2, 16]) if gaps else
-        Paragraph(t("Every period within the contract's cadence has its report.",
-                    "契約の定める間隔で報告されています。")),
+        Paragraph(t("Every period within the contract's cadence has its report.")),
     ]))
     blocks.append(Note(t("Each report is a signed ledger entry; the counts are those the ledger held when it was "
-                         "recorded.", "各報告は署名付きの台帳記録です。件数は記録時点の台帳の値です。")))
+                         "recorded.")))
     resp = responsible(data)
     blocks.append(SignatureBoxes(
-        [t("Reported by (responsible person)", "報告者(作業責任者)"),
-         t("Received by (municipality)", "受理者(委託者)")],
+        [t("Reported by (responsible person)"),
+         t("Received by (municipality)")],
         names=[text_of(resp.get("name")), ""],
     ))
     return official_document(
-        data, t, lang, title=t("Periodic report", "定期報告書"), code="PER", blocks=blocks,
+        data, t, lang, title=t("Periodic report"), code="PER", blocks=blocks,
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
         orientation="landscape",
     )

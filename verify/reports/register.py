@@ -52,7 +52,7 @@ def event_detail(data: ReportData, etype: str, body: dict[str, Any], media_id: s
     """One line of particulars for an entry in a medium's history."""
     if etype == "media.received":
         receipt = dict_of(body.get("receipt"))
-        return t("receipt {n}, from {f}", "預り証 {n}、{f} から").format(
+        return t("receipt {n}, from {f}").format(
             n=text_of(receipt.get("number")) or DASH,
             f=text_of(dict_of(receipt.get("from")).get("organisation")) or DASH)
     if etype == "media.registered":
@@ -61,34 +61,34 @@ def event_detail(data: ReportData, etype: str, body: dict[str, Any], media_id: s
         seals = "、".join(x for x in list_of(body.get("seals")) if isinstance(x, str))
         purpose = text_of(body.get("purpose"))
         who = person_text(data, body.get("person"), t, with_org=False)
-        parts = [who, purpose, t("seals {s}", "封印 {s}").format(s=seals) if seals else ""]
+        parts = [who, purpose, t("seals {s}").format(s=seals) if seals else ""]
         return t.join([p for p in parts if p and p != DASH])
     if etype == "takeout.departed":
         enc = dict_of(body.get("encryption"))
-        return t("to {d}, {tr}; encryption {e}", "持出先 {d}、{tr}、暗号化 {e}").format(
+        return t("to {d}, {tr}; encryption {e}").format(
             d=text_of(body.get("destination")) or DASH, tr=text_of(body.get("transport")) or DASH,
             e=text_of(enc.get("algorithm")) or text_of(enc.get("method")) or DASH)
     if etype == "takeout.returned":
         check = dict_of(body.get("check"))
         ok = check.get("count_match") is True and check.get("seals_intact") is not False
-        result = t("matched", "一致") if ok else t("NOT matched", "不一致")
-        return t("return check: {r}", "返却確認: {r}").format(r=result)
+        result = t("matched") if ok else t("NOT matched")
+        return t("return check: {r}").format(r=result)
     if etype == "copy.made":
         source = text_of(body.get("source_media_id"))
         target = text_of(body.get("media_id"))
         if media_id == source:
-            return t("copied to {m}", "{m} へ複製").format(m=target or DASH)
-        return t("copy of {m}", "{m} の複製").format(m=source or DASH)
+            return t("copied to {m}").format(m=target or DASH)
+        return t("copy of {m}").format(m=source or DASH)
     if etype in ("media.erased", "takeout.erased_at_destination", "media.disposed"):
         method = dict_of(body.get("method"))
         cert = text_of(body.get("certificate_number"))
         text = f"{t.word(CATEGORIES, text_of(method.get('category')))} {text_of(method.get('technique'))}".strip()
-        return f"{text}{t(', certificate ', '、証明書 ')}{cert}" if cert else (text or DASH)
+        return text + t(", certificate ") + cert if cert else (text or DASH)
     if etype == "disposal.approved":
-        return t("disposal approved", "廃棄承認")
+        return t("disposal approved")
     if etype == "media.returned":
         receipt = dict_of(body.get("receipt"))
-        return t("receipt {n}", "受領書 {n}").format(n=text_of(receipt.get("number")) or DASH)
+        return t("receipt {n}").format(n=text_of(receipt.get("number")) or DASH)
     if etype == "incident.reported":
         return t.word(INCIDENTS, text_of(body.get("kind")))
     return DASH
@@ -104,19 +104,19 @@ def _registered(data: ReportData, m: Medium, t: Tr) -> str:
 
 def _register_table(data: ReportData, t: Tr) -> Table:
     columns = [
-        t("Media ID", "媒体ID"),
-        t("Kind", "種別"),
-        t("Make / model", "メーカー・型番"),
-        t("Serial", "シリアル番号"),
-        t("Capacity", "容量"),
-        t("HW encryption", "暗号化"),
-        t("Origin", "由来"),
-        t("Data items and records", "情報項目・件数"),
-        t("My Number", "特定個人情報"),
-        t("Storage", "保管場所"),
-        t("Custodian", "管理者"),
-        t("State", "現在の状態"),
-        t("Registered (when, by)", "登録日時・登録者"),
+        t("Media ID"),
+        t("Kind"),
+        t("Make / model"),
+        t("Serial"),
+        t("Capacity"),
+        t("HW encryption"),
+        t("Origin"),
+        t("Data items and records"),
+        t("My Number"),
+        t("Storage"),
+        t("Custodian"),
+        t("State"),
+        t("Registered (when, by)"),
     ]
     rows: list[list[str]] = []
     total_records = 0
@@ -140,13 +140,12 @@ def _register_table(data: ReportData, t: Tr) -> Table:
             t.word(STATES, m.state),
             _registered(data, m, t),
         ])
-    footer_row = [t("Total", "合計"), t("{n} media", "{n} 媒体").format(n=len(rows)), "", "", "", "", "",
+    footer_row = [t("Total"), t("{n} media").format(n=len(rows)), "", "", "", "", "",
                   t.records(total_records), "", "", "", "", ""]
     align: list[Align] = ["left"] * len(columns)
     return Table(columns, rows, col_widths=[3, 3, 4, 4, 2, 2, 4, 5, 2, 4, 4, 3, 5], align=align,
                  footer_rows=[footer_row] if rows else [],
-                 caption=t("Media received, registered or copied under the contract",
-                           "本契約で受領・登録・複製したすべての媒体"))
+                 caption=t("Media received, registered or copied under the contract"))
 
 
 def _states_table(data: ReportData, t: Tr) -> Table:
@@ -154,13 +153,14 @@ def _states_table(data: ReportData, t: Tr) -> Table:
     for m in data.state.media.values():
         counts[m.state] = counts.get(m.state, 0) + 1
     rows = [[t.word(STATES, state), t.count(n)] for state, n in counts.items()]
-    return Table([t("State", "状態"), t("Media", "媒体数")], rows, col_widths=[3, 1], align=["left", "right"],
-                 footer_rows=[[t("Total", "合計"), t.count(len(data.state.media))]])
+    return Table([t.pgettext("a count by state", "State"), t.pgettext("a count of media", "Media")],
+                 rows, col_widths=[3, 1], align=["left", "right"],
+                 footer_rows=[[t("Total"), t.count(len(data.state.media))]])
 
 
 def _history_table(data: ReportData, t: Tr) -> Table:
-    columns = [t("Media ID", "媒体ID"), t("Entry", "記録番号"), t("Time", "日時"), t("Event", "事象"),
-               t("By", "実施者"), t("Particulars", "内容")]
+    columns = [t("Media ID"), t("Entry"), t("Time"), t("Event"),
+               t("By"), t("Particulars")]
     rows: list[list[str]] = []
     for m in data.state.media.values():
         for seq in m.history:
@@ -186,8 +186,8 @@ def _observed_table(data: ReportData, t: Tr) -> Table | None:
                      t.count(counters.get("files")), t.seq(counters.get("last_seq"))])
     if not rows:
         return None
-    return Table([t("Media ID", "媒体ID"), t("Attached", "接続回数"), t("Write batches", "書込み回数"),
-                  t("Files written", "書込みファイル数"), t("Last seen", "最終観測")], rows,
+    return Table([t("Media ID"), t("Attached"), t("Write batches"),
+                  t("Files written"), t("Last seen")], rows,
                  col_widths=[3, 2, 2, 2, 2], align=["left", "right", "right", "right", "left"])
 
 
@@ -195,42 +195,38 @@ def build_register(data: ReportData, lang: Lang) -> Document:
     """The media register (module documentation)."""
     t = tr(data, lang)
     blocks: list[Block] = [
-        Section(t("1. Media", "1. 登録媒体一覧"), [
+        Section(t("1. Media"), [
             _register_table(data, t) if data.state.media
-            else Note(t("No media are recorded.", "記録された媒体はありません。")),
+            else Note(t("No media are recorded.")),
             Note(t("Record counts are per data item. The ledger holds no personal data itself: item names, "
-                   "counts and hashes only.",
-                   "件数は情報項目ごとのレコード件数です。台帳には個人情報そのものは記録されず、"
-                   "項目名・件数・ハッシュ値のみが記録されています。")),
+                   "counts and hashes only.")),
         ]),
-        Section(t("2. Media by state", "2. 状態別の媒体数"), [_states_table(data, t)]),
-        Section(t("3. History of each medium", "3. 媒体ごとの履歴"), [
+        Section(t("2. Media by state"), [_states_table(data, t)]),
+        Section(t("3. History of each medium"), [
             _history_table(data, t),
-            Note(t("Entry: the ledger entry's sequence number; each entry is signed by the person who acted.",
-                   "記録番号は台帳の記録の連番です。各記録には実施者本人の電子署名があります。")),
+            Note(t("Entry: the ledger entry's sequence number; each entry is signed by the person who acted.")),
         ]),
     ]
     observed = _observed_table(data, t)
     if observed is not None:
-        blocks.append(Section(t("4. Observed at the work location", "4. 作業場所での観測"), [
+        blocks.append(Section(t("4. Observed at the work location"), [
             observed,
             Note(t("Recorded by the work-location agent, which signs what it sees (volumes attached, files "
-                   "written).", "作業場所のエージェントが観測し署名した記録(媒体の接続、ファイルの書込み)です。")),
+                   "written).")),
         ]))
     resp = responsible(data)
-    blocks.append(Paragraph(t("We certify that this register is a true record of the media in our custody.",
-                              "上記のとおり、媒体の管理状況に相違ないことを証明します。")))
+    blocks.append(Paragraph(t("We certify that this register is a true record of the media in our custody.")))
     blocks.append(SignatureBoxes(
-        [t("Prepared by (responsible person)", "作成者(作業責任者)"), t("Checked by (municipality)", "確認者(委託者)")],
+        [t("Prepared by (responsible person)"), t("Checked by (municipality)")],
         names=[text_of(resp.get("name")), ""], keep_with=1,
     ))
     return Document(
-        t("Media register", "媒体管理台帳"),
+        t("Media register"),
         subtitle=text_of(data.genesis.get("title")),
         lang=lang,
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
         blocks=blocks,
-        header_note=t("Confidential", "取扱注意"),
+        header_note=t("Confidential"),
         banner=trust_banner(data, t),
         footer_note=footer(data, t),
         orientation="landscape",

@@ -38,28 +38,26 @@ def signature_rows(data: ReportData, body: dict[str, Any], kinds: tuple[str, ...
                    media_id: str | None = None) -> list[tuple[str, Cell]]:
     """Key-value rows: the signed act, the attester, the key and the verdict (or why it does not verify)."""
     att = opened(data, body, kinds, media_id)
-    label = t("Signed by the municipality", "委託者の署名")
+    label = t("Signed by the municipality")
     if att is None:
-        return [(label, t("none: no signed attestation is recorded", "なし(署名された証明の記録がありません)"))]
+        return [(label, t("none: no signed attestation is recorded"))]
     if isinstance(att, AttestationProblem):
         v = att.violations[0]
-        return [(label, t("DOES NOT VERIFY: {why}", "検証できません: {why}").format(
+        return [(label, t("DOES NOT VERIFY: {why}").format(
             why=v.message_en if not t.ja else v.message_ja))]
     b = att.body
     a = b.attester
-    verdict = t("verified against the key the contract pins for the {role}",
-                "契約で{role}として登録された鍵で検証済み").format(role=t(*role_text(b.role)))
+    verdict = t("verified against the key the contract pins for the {role}").format(role=t.pair(role_text(b.role)))
     if not data.result.pinned:
-        verdict = t("verified against the bundle's own genesis only (UNCHECKED)",
-                    "証跡一式の契約開始記録の鍵でのみ検証(未確認)")
+        verdict = t("verified against the bundle's own genesis only (UNCHECKED)")
     return [
-        (label, f"{t(*kind_text(b.kind))} {b.id}"),
-        (t("Attester", "署名者"), " ".join(x for x in (a.organisation, a.title, a.name) if x) or DASH),
-        (t("Key", "鍵"), ", ".join(_key_label(k) for k in att.signed_by)),
-        (t("Signature", "署名の検証"), verdict),
-        (t("Seen", "確認した内容"), b.seen),
-        (t("When (act / signed)", "日時(行為・署名)"), f"{t.when(b.acted_at)} / {t.when(b.attested_at)}"),
-        (t("Where", "場所"), b.place),
+        (label, f"{t.pair(kind_text(b.kind))} {b.id}"),
+        (t("Attester"), " ".join(x for x in (a.organisation, a.title, a.name) if x) or DASH),
+        (t("Key"), ", ".join(_key_label(k) for k in att.signed_by)),
+        (t("Signature"), verdict),
+        (t("Seen"), b.seen),
+        (t("When (act / signed)"), f"{t.when(b.acted_at)} / {t.when(b.attested_at)}"),
+        (t.pgettext("where an act took place", "Where"), b.place),
     ]
 
 
@@ -72,10 +70,10 @@ def signature_summary(data: ReportData, body: dict[str, Any], kinds: tuple[str, 
     if not isinstance(att, Attestation):  # none, or it does not verify: the one row says so
         return rows
     values = dict(rows)
-    label = t("Signed by the municipality", "委託者の署名")
-    verdict = t("verified, pinned {role} key", "登録された{role}の鍵で検証済み").format(
-        role=t(*role_text(att.body.role)))
+    label = t("Signed by the municipality")
+    verdict = t("verified, pinned {role} key").format(
+        role=t.pair(role_text(att.body.role)))
     if not data.result.pinned:
-        verdict = str(values[t("Signature", "署名の検証")])
-    return [(label, t("{act}, {who} ({key}): {verdict}", "{act}、{who}({key}): {verdict}").format(
-        act=values[label], who=att.body.attester.name, key=values[t("Key", "鍵")], verdict=verdict))]
+        verdict = str(values[t("Signature")])
+    return [(label, t("{act}, {who} ({key}): {verdict}").format(
+        act=values[label], who=att.body.attester.name, key=values[t("Key")], verdict=verdict))]

@@ -73,10 +73,10 @@ def _people_table(data: ReportData, t: Tr) -> Table:
             f"{t.when(removed.at)} ({t.seq(removed.seq)})" if removed is not None else DASH,
         ])
     return Table(
-        [t("Name", "氏名"), t("Organisation", "所属"), t("Tier", "区分"), t("Role", "役割"),
-         t("Pledge", "誓約書"), t("Training", "研修"), t("Registered", "登録"),
-         t("Reported to the municipality", "委託者への報告"), t("Exit check", "退任確認"),
-         t("Own no-data statement", "データ非保持の申告"), t("Removed", "登録抹消")],
+        [t("Name"), t.pgettext("a person's organisation", "Organisation"), t("Tier"), t("Role"),
+         t("Pledge"), t("Training"), t("Registered"),
+         t("Reported to the municipality"), t("Exit check"),
+         t("Own no-data statement"), t("Removed")],
         rows, col_widths=[3, 4, 2, 2, 2, 2, 3, 3, 3, 3, 3])
 
 
@@ -85,7 +85,7 @@ def _agents_table(data: ReportData, t: Tr) -> Table | None:
             for p in data.state.people.values() if p.role == "agent"]
     if not rows:
         return None
-    return Table([t("Agent key", "エージェントの鍵"), t("Registered", "登録"), t("Removed", "登録抹消")], rows,
+    return Table([t("Agent key"), t("Registered"), t("Removed")], rows,
                  col_widths=[6, 3, 3])
 
 
@@ -93,24 +93,22 @@ def build_staff(data: ReportData, lang: Lang) -> Document:
     """The staff list (module documentation)."""
     t = Tr(lang)
     blocks: list[Block] = [
-        Section(t("1. Workers", "1. 作業従事者"), [
+        Section(t("1. Workers"), [
             _people_table(data, t),
             Note(t("Each date is that of a signed ledger entry; the no-data statement is signed with the person's "
-                   "own key. A dash: not recorded.",
-                   "各日時は署名付きの台帳記録によります。データ非保持の申告は本人の鍵で署名されています。"
-                   "「—」は記録がないことを示します。")),
+                   "own key. A dash: not recorded.")),
         ]),
     ]
     agents = _agents_table(data, t)
     if agents is not None:
-        blocks.append(Section(t("2. Work-location agents", "2. 作業場所のエージェント"), [agents]))
+        blocks.append(Section(t("2. Work-location agents"), [agents]))
     resp = responsible(data)
     blocks.append(SignatureBoxes(
-        [t("Prepared by (responsible person)", "作成者(作業責任者)"), t("Checked by (municipality)", "確認者(委託者)")],
+        [t("Prepared by (responsible person)"), t("Checked by (municipality)")],
         names=[text_of(resp.get("name")), ""],
     ))
     return official_document(
-        data, t, lang, title=t("Staff list", "作業従事者名簿"), code="STF", blocks=blocks,
+        data, t, lang, title=t("Staff list"), code="STF", blocks=blocks,
         meta=[*contract_meta(data, t), *basis_meta(data, t), as_of(data, t)],
         orientation="landscape",
     )

@@ -69,22 +69,22 @@ def register_tables(data: ReportData, lang: Lang) -> list[DataTable]:
                 _text(person_text(data, entry.actor, t)) if entry else None,
                 _text(event_detail(data, entry.type, entry.body, m.id, t)) if entry else None,
             ])
-    media = DataTable("register", t("Media register", "媒体管理台帳"), [
-        Column(t("Media ID", "媒体ID"), width=12), Column(t("Kind", "種別"), width=12),
-        Column(t("Make / model", "メーカー・型番"), width=20), Column(t("Serial", "シリアル番号"), width=20),
-        Column(t("Capacity", "容量"), width=10), Column(t("HW encryption", "暗号化"), width=8),
-        Column(t("Origin", "由来"), width=20), Column(t("Data items and records", "情報項目・件数"), width=30),
-        Column(t("Records", "件数"), "int", 10), Column(t("My Number", "特定個人情報"), width=8),
-        Column(t("Storage", "保管場所"), width=20), Column(t("Custodian", "管理者"), width=20),
-        Column(t("State", "現在の状態"), width=12),
-        Column(t("Registered (JST)", "登録日時(日本時間)"), "datetime", 20),
-        Column(t("Registered by", "登録者"), width=20),
-    ], rows, footer=[[t("Total", "合計"), None, None, None, None, None, None, None, total, None, None, None,
+    media = DataTable("register", t("Media register"), [
+        Column(t("Media ID"), width=12), Column(t("Kind"), width=12),
+        Column(t("Make / model"), width=20), Column(t("Serial"), width=20),
+        Column(t("Capacity"), width=10), Column(t("HW encryption"), width=8),
+        Column(t("Origin"), width=20), Column(t("Data items and records"), width=30),
+        Column(t("Records"), "int", 10), Column(t("My Number"), width=8),
+        Column(t("Storage"), width=20), Column(t("Custodian"), width=20),
+        Column(t("State"), width=12),
+        Column(t("Registered (JST)"), "datetime", 20),
+        Column(t("Registered by"), width=20),
+    ], rows, footer=[[t("Total"), None, None, None, None, None, None, None, total, None, None, None,
                       None, None, None]] if rows else [])
-    events = DataTable("register-history", t("History", "媒体ごとの履歴"), [
-        Column(t("Media ID", "媒体ID"), width=12), Column(t("Entry", "記録番号"), "int", 10),
-        Column(t("Time (JST)", "日時(日本時間)"), "datetime", 20), Column(t("Event", "事象"), width=22),
-        Column(t("By", "実施者"), width=20), Column(t("Particulars", "内容"), width=50),
+    events = DataTable("register-history", t("History"), [
+        Column(t("Media ID"), width=12), Column(t("Entry"), "int", 10),
+        Column(t("Time (JST)"), "datetime", 20), Column(t("Event"), width=22),
+        Column(t("By"), width=20), Column(t("Particulars"), width=50),
     ], history)
     return [media, events]
 
@@ -97,10 +97,10 @@ def findings_tables(data: ReportData, lang: Lang) -> list[DataTable]:
          t.join([orgs.name(k) for k in orgs.attribute(f)])]
         for f in data.result.findings
     ]
-    return [DataTable("findings", t("Findings", "所見一覧"), [
-        Column(t("Code", "規則"), width=6), Column(t("Severity", "重大度"), width=8),
-        Column(t("Entry", "記録番号"), "int", 10), Column(t("Medium", "媒体"), width=12),
-        Column(t("Finding", "内容"), width=70), Column(t("Organisation", "事業者"), width=24),
+    return [DataTable("findings", t.pgettext("the list of findings", "Findings"), [
+        Column(t("Code"), width=6), Column(t("Severity"), width=8),
+        Column(t("Entry"), "int", 10), Column(t("Medium"), width=12),
+        Column(t.pgettext("what a finding says", "Finding"), width=70), Column(t("Organisation"), width=24),
     ], rows)]
 
 
@@ -122,17 +122,19 @@ def staff_table(data: ReportData, lang: Lang) -> DataTable:
             jst(removed.at) if removed else None, person.removed_seq,
             text_of(removed.body.get("reason")) or None if removed else None,
         ])
-    return DataTable("staff", t("Staff", "従事者名簿"), [
-        Column(t("Name", "氏名"), width=16), Column(t("Key name", "鍵名"), width=16),
-        Column(t("Organisation", "所属"), width=20), Column(t("Title", "役職"), width=14),
-        Column(t("Tier", "区分"), width=10), Column(t("Role", "役割"), width=12),
-        Column(t("Subcontract approval", "再委託承認"), width=14),
-        Column(t("Pledge", "誓約書提出日"), "date", 12), Column(t("Training", "研修受講日"), "date", 12),
-        Column(t("Registered (JST)", "登録日時(日本時間)"), "datetime", 20),
-        Column(t("Registration entry", "登録の記録番号"), "int", 10),
-        Column(t("Removed (JST)", "登録抹消日時(日本時間)"), "datetime", 20),
-        Column(t("Removal entry", "抹消の記録番号"), "int", 10),
-        Column(t("Reason for removal", "抹消の理由"), width=24),
+    return DataTable("staff", t("Staff"), [
+        Column(t("Name"), width=16), Column(t("Key name"), width=16),
+        Column(t.pgettext("a person's organisation", "Organisation"), width=20),
+        Column(t.pgettext("a person's job title", "Title"), width=14),
+        Column(t("Tier"), width=10), Column(t("Role"), width=12),
+        Column(t.pgettext("short", "Subcontract approval"), width=14),
+        Column(t.pgettext("the date it was submitted", "Pledge"), "date", 12),
+        Column(t.pgettext("the date it was taken", "Training"), "date", 12),
+        Column(t("Registered (JST)"), "datetime", 20),
+        Column(t("Registration entry"), "int", 10),
+        Column(t("Removed (JST)"), "datetime", 20),
+        Column(t("Removal entry"), "int", 10),
+        Column(t("Reason for removal"), width=24),
     ], rows)
 
 
@@ -154,15 +156,15 @@ def incidents_table(data: ReportData, lang: Lang) -> DataTable:
             t.word(INCIDENT_STATUS, text_of(b.get("status"))) if b.get("status") else None,
             text_of(b.get("measures")) or None, _text(person_text(data, entry.actor, t)),
         ])
-    return DataTable("incidents", t("Incidents", "事故一覧"), [
-        Column(t("Entry", "記録番号"), "int", 10), Column(t("Recorded (JST)", "記録日時(日本時間)"), "datetime", 20),
-        Column(t("Kind", "種別"), width=12), Column(t("Detected (JST)", "発見日時(日本時間)"), "datetime", 20),
-        Column(t("Municipality notified (JST)", "委託者への報告日時(日本時間)"), "datetime", 20),
-        Column(t("Media", "媒体"), width=16), Column(t("Data items", "情報項目"), width=20),
-        Column(t("Records", "件数"), "int", 10), Column(t("Encrypted", "暗号化"), width=8),
-        Column(t("Place", "場所"), width=16), Column(t("Situation", "状況"), width=40),
-        Column(t("Police report", "警察への届出"), width=10), Column(t("Status", "対応状況"), width=12),
-        Column(t("Measures", "措置"), width=30), Column(t("Reported by", "報告者"), width=20),
+    return DataTable("incidents", t("Incidents"), [
+        Column(t("Entry"), "int", 10), Column(t("Recorded (JST)"), "datetime", 20),
+        Column(t("Kind"), width=12), Column(t("Detected (JST)"), "datetime", 20),
+        Column(t("Municipality notified (JST)"), "datetime", 20),
+        Column(t("Media"), width=16), Column(t("Data items"), width=20),
+        Column(t("Records"), "int", 10), Column(t("Encrypted"), width=8),
+        Column(t("Place"), width=16), Column(t("Situation"), width=40),
+        Column(t("Police report"), width=10), Column(t.pgettext("how an anomaly was handled", "Status"), width=12),
+        Column(t("Measures"), width=30), Column(t("Reported by"), width=20),
     ], rows)
 
 
@@ -177,18 +179,18 @@ def inspection_tables(data: ReportData, lang: Lang) -> list[DataTable]:
     detail: list[list[Value]] = []
     for org in orgs.ordered():
         mine = attributed.get(org.key, [])
-        category = t("Vendor", "委託先") if org.key == VENDOR else t("Subcontractor", "再委託先")
+        category = t.pgettext("the entrusted party (MIC form)", "Vendor") if org.key == VENDOR else t("Subcontractor")
         for row in (*ROWS, *REFERENCE_ROWS):
             notes = [f"[{f.code}] {t.seq(f.seq) if f.seq is not None else ''} {f.message_in(lang)}".replace("  ", " ")
                      for f in mine if f.code in row.codes]
-            detail.append([org.name or None, category, row.mark, t(row.en, row.ja), " ".join(row.codes),
+            detail.append([org.name or None, category, row.mark, row.text(t), " ".join(row.codes),
                            mark_of(mine, row), "\n".join(notes) or None])
     return [
         form_table([mic_row(data, lang)], t),
-        DataTable("inspection-detail", t("Per organisation", "事業者別の内訳"), [
-            Column(t("Organisation", "事業者名"), width=20), Column(t("Category", "区分"), width=10),
-            Column("", width=5), Column(t("Item", "項目"), width=36), Column(t("Rules", "規則"), width=16),
-            Column(t("0 / 1", "判定"), "int", 6), Column(t("Findings (improvements)", "所見(改善点)"), width=70),
+        DataTable("inspection-detail", t("Per organisation"), [
+            Column(t.pgettext("a company's name", "Organisation"), width=20), Column(t("Category"), width=10),
+            Column("", width=5), Column(t("Item"), width=36), Column(t("Rules"), width=16),
+            Column(t("0 / 1"), "int", 6), Column(t("Findings (improvements)"), width=70),
         ], detail),
     ]
 

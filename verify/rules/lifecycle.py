@@ -1,21 +1,41 @@
-"""The compliance rules C1..C15, from the same lifecycle model the operator CLI uses.
+"""The compliance rules (docs/spec-rules.md §6), from the same lifecycle model the operator CLI uses.
 
 ``custody.ledger.lifecycle`` decides, for each entry, which rules it breaks (the CLI
 refuses those before writing; the verifier reports them) and, at the end,
-what is still open (C1, C4, C6, C8, C11, C13, C15).  This adapter feeds it the
-entries that passed the integrity checks (the engine's workers have already
-validated every body against its event schema, finding I7) and turns its
-violations into findings.
+what is still open.  This adapter feeds it the entries that passed the
+integrity checks (the workers have already validated every body against its
+event schema, finding I7) and turns its violations into findings.
+
+One replay serves every family: the families share one state (a takeout needs
+the medium that storage registered, a disposal the approval the approvals
+family recorded), so they are not replayed one by one.  The findings are
+grouped by the family that raises their code (``custody.ledger.lifecycle.FAMILIES``)
+in the typed result the reports read (``ComplianceResult``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from custody.ledger.errors import FormatError
-from custody.ledger.lifecycle import LedgerState, apply, finish, new_state
+from custody.ledger.lifecycle import FAMILIES, FAMILY_OF, LedgerState, Violation, apply, finish, new_state
 from custody.ledger.timefmt import format_at, parse_at
-from custody.verify.engine import Context, EntryView
+from custody.verify.context import Context, EntryView
+from custody.verify.findings import Finding
+
+
+@dataclass(frozen=True)
+class ComplianceResult:
+    """The final lifecycle state (what the reports tabulate) and the listed findings of each family, by the
+    family's name (every family of ``FAMILIES``, in its order; empty where it found nothing).  Only the
+    listed findings: beyond ``verify.context.MAX_PER_CODE`` of a code they are counted, not listed."""
+
+    state: LedgerState
+    families: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
+
+    def of_family(self, family: str) -> tuple[Finding, ...]:
+        return self.families.get(family, ())
 
 
 def _judgement_time(state: LedgerState, ctx: Context) -> str | None:
@@ -35,17 +55,22 @@ def _judgement_time(state: LedgerState, ctx: Context) -> str | None:
 
 
 class LifecycleRule:
-    """Replays the media lifecycle and reports every violation as a finding."""
+    """Replays the media lifecycle once and reports every violation as a finding, grouped by family."""
 
     def __init__(self) -> None:
         self.state: LedgerState | None = None
+        self._found: dict[str, list[Finding]] = {family: [] for family in FAMILIES}
+
+    def _add(self, ctx: Context, v: Violation, seq: int | None) -> None:
+        finding = ctx.add(v.code, v.severity, v.message, seq=seq, media=v.media_id, en_ja=(v.message_en, v.message_ja))
+        if finding is not None:  # a code no family registers would be a bug of the lifecycle: kept apart, not lost
+            self._found.setdefault(FAMILY_OF.get(v.code, "unregistered"), []).append(finding)
 
     def observe(self, entry: EntryView, ctx: Context) -> None:
         if self.state is None:
             self.state = new_state(ctx.trust.origin)
         for v in apply(self.state, entry):
-            ctx.add(v.code, v.severity, v.message, seq=v.seq if v.seq is not None else entry.seq, media=v.media_id,
-                    en_ja=(v.message_en, v.message_ja))
+            self._add(ctx, v, v.seq if v.seq is not None else entry.seq)
 
     def finish(self, ctx: Context) -> None:
         if self.state is None:
@@ -54,5 +79,6 @@ class LifecycleRule:
         # witness key to verify cosignatures by, their cadence cannot be judged.
         cosigned = sorted(t * 1000 for t in ctx.cosigned_at) if ctx.trust.witness_vkeys else None
         for v in finish(self.state, now_or_close=_judgement_time(self.state, ctx), cosigned=cosigned):
-            ctx.add(v.code, v.severity, v.message, seq=v.seq, media=v.media_id, en_ja=(v.message_en, v.message_ja))
-        ctx.state = self.state
+            self._add(ctx, v, v.seq)
+        ctx.compliance = ComplianceResult(
+            self.state, {family: tuple(found) for family, found in self._found.items()})

@@ -1,0 +1,296 @@
+"""The entries themselves (docs/spec-rules.md §4: I1 chain and order, I2 signatures, I7 form, I9 clock): who may
+sign, a worker's verdict on one chunk, and the chain joined across chunks.
+
+Pass 1 (``build_registry``) replays the entries that change who may sign (genesis, personnel.*, key.*)
+into a ``Registry`` whose key intervals answer "was this key valid at seq N" for any N.  In pass 2 a
+worker (``verify.pool``) runs ``check_chunk`` on each chunk: strict parsing, the signature (the expensive
+part), the body's schema, the hash chain inside the chunk, and the chunk's share of the Merkle tree (a
+chunk is an aligned perfect subtree; ``ledger.compact.Levels``).  This process's ``ChainRule`` joins the
+verdicts -- the chain at the seams, the recorded time, the first entry -- and hands the entries that
+passed to the compliance rules, re-read with a plain parse (cheaper than sending parsed bodies between
+processes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from custody.ledger.bundle import LongLine, attachment_refs
+from custody.ledger.compact import Levels, Subtree
+from custody.ledger.entry import (
+    KEY_ID_SIZE,
+    MAX_LEAF_BYTES,
+    parse_entry,
+    parse_fields,
+    verify_entry_signature,
+    verify_leaf_signature,
+)
+from custody.ledger.errors import FormatError, SignatureError
+from custody.ledger.events import body_checker
+from custody.ledger.i18n import _
+from custody.ledger.note import Verifier
+from custody.ledger.quoting import REASON_LIMIT, quote
+from custody.ledger.registry import GENESIS, KeyStatus, Registry
+from custody.ledger.timefmt import parse_at
+from custody.verify.context import Context, EntryView
+from custody.verify.findings import ERROR
+
+_REGISTRY_TYPES = frozenset(
+    {"contract.opened", "personnel.registered", "personnel.changed", "personnel.removed", "key.rotated", "key.revoked"}
+)
+
+_ATTACHMENT = b'"attachment"'  # in the bytes of every body that references one (custody.ledger.bundle.attachment_refs)
+
+
+@dataclass(slots=True)
+class Checked:
+    """A worker's verdict on one chunk; sparse where problems are rare, so it pickles small."""
+
+    start: int
+    leaf_hashes: bytes  # 32 bytes per entry
+    first_prev: bytes | None  # the first entry's ``prev`` (the seam with the chunk before); None if malformed
+    moments: list[int | None]  # ``at`` in microseconds since the epoch; None where unknown
+    malformed: dict[int, str]  # offset -> why the entry did not parse (I7): no fields, no rules
+    problems: dict[int, list[tuple[str, str]]]  # offset -> findings that keep the entry from the rules
+    chain_breaks: list[int]  # offsets whose ``prev`` is not the leaf hash before them (inside the chunk)
+    attachments: dict[int, list[str]]  # offset -> attachment hashes the body references
+    subtrees: list[Subtree]  # the chunk's perfect subtrees, largest first
+    at_checkpoints: dict[int, list[Subtree]]  # checkpoint size inside the chunk -> subtrees of [start, size)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _moment(at: str) -> int | None:
+    try:
+        return (parse_at(at) - _EPOCH) // _MICROSECOND
+    except FormatError:
+        return None
+
+
+def check_chunk(
+    registry: Registry,
+    origin: str,
+    start: int,
+    lines: Sequence[bytes],
+    checkpoint_sizes: Sequence[int] = (),
+    whole: bytes | None = None,
+    longs: dict[int, LongLine] | None = None,
+) -> Checked:
+    """Parse and verify a chunk of entries, and hash its part of the tree.
+
+    ``checkpoint_sizes``: the checkpoint sizes that fall inside the chunk
+    (``verify.pool``), whose roots need the chunk's partial subtrees; ``whole``:
+    the lines joined by newlines, where the caller has them; ``longs``: the
+    lines too long to be entries, by offset (their place in ``lines`` holds
+    ``b""``): I7, with the leaf hash of the line that was read.
+
+    In phases -- every entry parsed, then every signature, then every body --
+    rather than entry by entry: alternating between the interpreter and
+    OpenSSL's Ed25519 code for each entry costs measurably more (each evicts
+    the other from the processor's caches).
+    """
+    moments: list[int | None] = []
+    malformed: dict[int, str] = {}
+    problems: dict[int, list[tuple[str, str]]] = {}
+    chain_breaks: list[int] = []
+    attachments: dict[int, list[str]] = {}
+    first_prev: bytes | None = None
+    before = b""
+    sha256 = hashlib.sha256
+    hashes = [sha256(b"\x00" + line).digest() for line in lines]  # RFC 6962 leaf hashes
+    # One search of the whole chunk instead of one per line: few chunks reference an attachment.
+    may_attach = _ATTACHMENT in (b"\n".join(lines) if whole is None else whole)
+    fields: list[tuple[dict[str, Any], bytes, bytes] | str] = []
+    for line in lines:
+        try:
+            fields.append(parse_fields(line))
+        except FormatError as exc:
+            fields.append(quote(exc.message, REASON_LIMIT))
+    for offset, long in (longs or {}).items():
+        hashes[offset] = long.leaf_hash
+        fields[offset] = _("it is {size} bytes long, more than the {limit} bytes an entry may have").format(
+            size=f"{long.size:,}", limit=f"{MAX_LEAF_BYTES:,}")
+    # Phase 1: the chain, the clock, envelope findings, who signed.
+    parsed: list[tuple[int, dict[str, Any], bytes, Verifier, list[tuple[str, str]]]] = []
+    for offset, item in enumerate(fields):
+        seq = start + offset
+        lh = hashes[offset]
+        if isinstance(item, str):
+            malformed[offset] = _("entry is malformed: {why}").format(why=item)
+            moments.append(None)
+            before = lh
+            continue
+        obj, prev, sig = item
+        if offset == 0:
+            first_prev = prev
+        elif prev != before:
+            chain_breaks.append(offset)
+        before = lh
+        moments.append(_moment(obj["at"]))
+        found: list[tuple[str, str]] = []
+        if obj["seq"] != seq:
+            found.append(("I1", _("entry says seq {got} at position {pos}").format(got=obj["seq"], pos=seq)))
+        if obj["origin"] != origin:
+            found.append(("I7", _("entry belongs to another ledger: {o}").format(o=quote(obj["origin"]))))
+        actor = obj["actor"]
+        status, verifier = registry.key_status(actor, sig[:KEY_ID_SIZE], seq)
+        if verifier is None:
+            found.append(("I2", _("signed by an unknown key ({actor})").format(actor=quote(actor))))
+        elif status != KeyStatus.VALID:
+            found.append(("I2", _("signed by a {status} key ({actor})").format(status=_(status), actor=quote(actor))))
+        else:
+            parsed.append((offset, obj, sig, verifier, found))
+        if found:
+            problems[offset] = found
+        if may_attach and _ATTACHMENT in lines[offset]:
+            refs = list(attachment_refs(obj["body"]))
+            if refs:
+                attachments[offset] = refs
+    # Phase 2: the signatures of the entries whose key was valid.
+    for offset, _obj, sig, verifier, found in parsed:
+        try:
+            verify_leaf_signature(lines[offset], sig, verifier)
+        except SignatureError:
+            found.append(("I2", _("signature by {actor} does not verify").format(actor=quote(verifier.name))))
+            problems[offset] = found
+    # Phase 3: the bodies of the entries with no finding so far.
+    for offset, obj, _sig, _verifier, found in parsed:
+        if found:
+            continue
+        try:
+            body_checker(obj["type"])(obj["body"])
+        except FormatError as exc:
+            found.append(("I7", _("the body of {type} is malformed: {why}").format(
+                type=quote(obj["type"]), why=quote(exc.message, REASON_LIMIT))))
+            problems[offset] = found
+    levels = Levels(hashes)
+    inside = {size: levels.prefix(size - start) for size in checkpoint_sizes}
+    return Checked(start, b"".join(hashes), first_prev, moments, malformed, problems, chain_breaks, attachments,
+                   levels.prefix(len(lines)), inside)
+
+
+
+def build_registry(lines: Iterable[tuple[int, bytes]], ctx: Context) -> Registry:
+    """Pass 1: replay the entries that decide who may sign, from (seq, line) of the first line and of each that
+    may change who signs (``verify.pool.registry_lines``)."""
+    registry = Registry()
+    for seq, line in lines:
+        if len(line) > MAX_LEAF_BYTES:
+            continue  # I7 in pass 2 (docs/spec.md §10.3): it signs for nobody
+        try:
+            entry = parse_entry(line)
+        except FormatError:
+            continue  # reported in pass 2
+        if entry.seq != seq or not (entry.type == GENESIS or entry.type.startswith(("personnel.", "key."))):
+            continue
+        if entry.type == GENESIS:
+            if seq != 0:
+                continue
+            registry.apply(entry)  # bootstraps the responsible person's key
+            ctx.genesis = entry.body
+        status, verifier = registry.key_status(entry.actor, entry.key_id, seq)
+        if verifier is None or status != KeyStatus.VALID:
+            continue
+        try:
+            verify_entry_signature(entry, verifier)
+        except SignatureError:
+            if entry.type == GENESIS:
+                registry = Registry()  # a genesis that does not verify trusts nobody
+            continue
+        if entry.type != GENESIS:
+            registry.apply(entry)
+    return registry
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    """What the entries came to: how many there are and where the contract was closed (None: it is open)."""
+
+    size: int
+    closed_seq: int | None
+
+
+class ChainRule:
+    """The workers' verdicts joined, chunk after chunk, in seq order: I1 (the chain at the seams, no entries),
+    I5 (the genesis the municipality pinned), I7 (malformed entries, the first entry), I9 (recorded time), and
+    every entry's own findings from its worker; the entries that passed go on to the compliance rules."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.size = 0
+        self.closed_seq: int | None = None
+        self._prev_hash = bytes(32)
+        self._latest: int | None = None  # the latest recorded time so far (I9), microseconds
+
+    def seam(self, chunk: Checked) -> None:
+        """I1 at the chunk's seam and inside it; I5 if the genesis is not the one the municipality pinned."""
+        ctx, start = self.ctx, chunk.start
+        breaks = [start + offset for offset in chunk.chain_breaks]
+        if chunk.first_prev is not None and chunk.first_prev != self._prev_hash:
+            breaks.insert(0, start)
+        for seq in breaks:
+            ctx.add("I1", ERROR, _("hash chain broken: 'prev' does not match the previous entry"), seq=seq)
+        self._prev_hash = chunk.leaf_hashes[-32:]
+        pinned = ctx.trust.genesis_leaf_hash
+        if start == 0 and pinned is not None and chunk.leaf_hashes[:32] != pinned:
+            ctx.add("I5", ERROR, _("the genesis entry differs from the one the municipality pinned"), seq=0)
+
+    def entries(self, lines: Sequence[bytes], chunk: Checked, refer: Callable[[str, int], None]) -> Iterator[EntryView]:
+        """Each entry's findings in seq order, and the entries that passed, for the compliance rules;
+        ``refer(digest, seq)`` is told each attachment an entry references (``AttachmentRule.refer``)."""
+        ctx = self.ctx
+        start = chunk.start
+        self.size = start + len(lines)
+        malformed, problems, refs = chunk.malformed, chunk.problems, chunk.attachments
+        moments = chunk.moments
+        latest = self._latest
+        for offset, line in enumerate(lines):
+            seq = start + offset
+            if malformed and offset in malformed:
+                ctx.add("I7", ERROR, malformed[offset], seq=seq)
+                continue
+            found = problems.get(offset) if problems else None
+            if found:
+                for code, message in found:
+                    ctx.add(code, ERROR, message, seq=seq)
+            # A plain parse: the worker has proved these bytes canonical.
+            obj = orjson.loads(line)
+            etype = obj["type"]
+            moment = moments[offset]
+            if moment is not None:
+                if latest is not None and moment < latest:
+                    ctx.add("I9", ERROR, _("recorded time runs backwards ({at})").format(at=obj["at"]), seq=seq)
+                elif latest is None or moment > latest:
+                    latest = moment
+            if seq == 0 and etype != GENESIS:
+                ctx.add("I7", ERROR, _("the first entry is not contract.opened"), seq=0)
+            if refs and offset in refs:
+                for ref in refs[offset]:
+                    refer(ref, seq)
+            if found:
+                authentic = not any(code == "I2" for code, _msg in found)
+                if etype == "contract.closed" and self.closed_seq is None and authentic:
+                    self.closed_seq = seq  # closed, even if its body is malformed (I7)
+                continue
+            if etype == "contract.closed" and self.closed_seq is None:
+                self.closed_seq = seq
+            view = EntryView(seq, etype, obj["at"], obj["actor"], obj["body"],
+                             chunk.leaf_hashes[offset * 32 : offset * 32 + 32])
+            yield view
+            if etype in _REGISTRY_TYPES:
+                ctx.registry.apply(view)
+        self._latest = latest
+
+    def finish(self) -> ChainResult:
+        """I1 if the bundle holds no entries."""
+        if self.size == 0:
+            self.ctx.add("I1", ERROR, _("the bundle holds no entries"))
+        return ChainResult(self.size, self.closed_seq)
