@@ -226,7 +226,7 @@ _CHECKED_NOTES = 4096
 def _checked(st: LedgerState, note: str) -> Attestation | None:
     """The note opened against the pinned keys for whatever kind and media it names; None if it does not open
     (the caller opens it again for the violation).  The pinned keys come from the genesis and do not change."""
-    cache = st._checked_notes
+    cache: dict[str, Attestation | None] = st._checked_notes
     if note in cache:
         return cache[note]
     try:
