@@ -24,20 +24,17 @@ from typing import Any
 
 import typer
 
+from custody.cli.acting import Session, attach_option, opt, recording, remarks_option, write_bytes
 from custody.cli.common import (
     CommandTree,
     json_option,
-    key_option,
-    ledger_option,
     load_signer,
-    log_passphrase_option,
     optional_path,
     out,
     passphrase_file_option,
     print_json,
     register_tree,
 )
-from custody.cli.workflow import _opt, _run, _Session, _write_bytes, attach_option, remarks_option
 from custody.ledger.errors import UsageError
 from custody.ledger.i18n import _
 
@@ -120,7 +117,7 @@ def _sign(kind: str, role: str, c: dict[str, Any], extra: dict[str, Any]) -> Non
             _("The attestation would not be valid: {why}").format(why=exc.message),
             hint=_("Check the options (field '{field}').").format(field=exc.field or "-"),
         ) from None
-    _write_bytes(c["output"], note)
+    write_bytes(c["output"], note)
     if c["json_out"]:
         print_json({"attestation": str(c["output"]), "kind": kind, "id": c["id"], "origin": c["origin"], "body": body,
                     "signed_by": signer.name})
@@ -130,56 +127,56 @@ def _sign(kind: str, role: str, c: dict[str, Any], extra: dict[str, Any]) -> Non
 
 
 def _o_origin() -> Any:
-    return _opt(..., "--origin", help_text=_("The ledger's origin (as in the contract)."))
+    return opt(..., "--origin", help_text=_("The ledger's origin (as in the contract)."))
 
 
 def _o_id() -> Any:
-    return _opt(..., "--id", help_text=_("The municipality's number for this attestation."))
+    return opt(..., "--id", help_text=_("The municipality's number for this attestation."))
 
 
 def _o_media() -> Any:
-    return _opt([], "--media-id", "-m", help_text=_("Media id the act concerns (repeatable)."))
+    return opt([], "--media-id", "-m", help_text=_("Media id the act concerns (repeatable)."))
 
 
 def _o_approval() -> Any:
-    return _opt(None, "--approval-id", help_text=_("The approval the act concerns."))
+    return opt(None, "--approval-id", help_text=_("The approval the act concerns."))
 
 
 def _o_request() -> Any:
-    return _opt(None, "--request", help_text=_("The request or report number the act concerns."))
+    return opt(None, "--request", help_text=_("The request or report number the act concerns."))
 
 
 def _o_entry() -> Any:
-    return _opt(None, "--entry", help_text=_("The ledger entry the act concerns: SEQ:HASH (leaf hash, hex)."))
+    return opt(None, "--entry", help_text=_("The ledger entry the act concerns: SEQ:HASH (leaf hash, hex)."))
 
 
 def _o_seen() -> Any:
-    return _opt(..., "--seen", help_text=_("What you saw or checked, in words."))
+    return opt(..., "--seen", help_text=_("What you saw or checked, in words."))
 
 
 def _o_acted() -> Any:
-    return _opt(None, "--acted-at", help_text=_("When the act took place (date-time; default: now)."))
+    return opt(None, "--acted-at", help_text=_("When the act took place (date-time; default: now)."))
 
 
 def _o_place() -> Any:
-    return _opt(..., "--place", help_text=_("Where the act took place."))
+    return opt(..., "--place", help_text=_("Where the act took place."))
 
 
 def _o_name() -> Any:
-    return _opt(..., "--name", envvar="CUSTODY_ATTESTER_NAME", help_text=_("Your name."))
+    return opt(..., "--name", envvar="CUSTODY_ATTESTER_NAME", help_text=_("Your name."))
 
 
 def _o_title() -> Any:
-    return _opt(..., "--title", envvar="CUSTODY_ATTESTER_TITLE", help_text=_("Your title."))
+    return opt(..., "--title", envvar="CUSTODY_ATTESTER_TITLE", help_text=_("Your title."))
 
 
 def _o_org() -> Any:
-    return _opt(..., "--organisation", envvar="CUSTODY_ATTESTER_ORGANISATION",
+    return opt(..., "--organisation", envvar="CUSTODY_ATTESTER_ORGANISATION",
                 help_text=_("Your organisation (the municipality and its department)."))
 
 
 def _o_output() -> Any:
-    return _opt(..., "--output", "-o", help_text=_("Where to write the signed attestation."), metavar="FILE")
+    return opt(..., "--output", "-o", help_text=_("Where to write the signed attestation."), metavar="FILE")
 
 
 def _o_key() -> Any:
@@ -188,7 +185,7 @@ def _o_key() -> Any:
 
 
 def attest_witness(
-    act: str = _opt("disposal", "--act", help_text=_("disposal or erasure.")),
+    act: str = opt("disposal", "--act", help_text=_("disposal or erasure.")),
     origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
     approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
     seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
@@ -211,17 +208,17 @@ def attest_receipt(
 
 
 def attest_inspection(
-    method: str = _opt("on_site", "--method", help_text=_("on_site, paper or remote.")),
-    checks: list[str] = _opt([], "--check", metavar="PARTY:ITEM:0|1[:EVIDENCE]", help_text=_(
+    method: str = opt("on_site", "--method", help_text=_("on_site, paper or remote.")),
+    checks: list[str] = opt([], "--check", metavar="PARTY:ITEM:0|1[:EVIDENCE]", help_text=_(
         "A check of one party (the vendor or a subcontractor): item (subcontracting, work_location, "
         "return_disposal, copy_limits, encryption, register, staff_list, other), 0 complied / 1 not "
         "(repeatable).")),
-    findings: list[str] = _opt([], "--finding", help_text=_("A finding (repeatable).")),
-    actions: list[str] = _opt([], "--action", metavar="ID:PARTY:YYYY-MM-DD:WHAT", help_text=_(
+    findings: list[str] = opt([], "--finding", help_text=_("A finding (repeatable).")),
+    actions: list[str] = opt([], "--action", metavar="ID:PARTY:YYYY-MM-DD:WHAT", help_text=_(
         "A corrective action required, with its due date (repeatable).")),
-    closed: list[str] = _opt([], "--closed-action", metavar="ID:YYYY-MM-DD", help_text=_(
+    closed: list[str] = opt([], "--closed-action", metavar="ID:YYYY-MM-DD", help_text=_(
         "A corrective action of an earlier inspection found carried out, and when (repeatable).")),
-    result: str | None = _opt(None, "--result", help_text=_("The overall result.")),
+    result: str | None = opt(None, "--result", help_text=_("The overall result.")),
     origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
     approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
     seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
@@ -269,7 +266,7 @@ def attest_completion(
 
 
 def attest_instruction(
-    instructions: list[str] = _opt([], "--instruction", help_text=_("An instruction (repeatable).")),
+    instructions: list[str] = opt([], "--instruction", help_text=_("An instruction (repeatable).")),
     origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
     approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
     seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
@@ -292,9 +289,9 @@ def attest_incident_ack(
 
 
 def attest_change(
-    subject: str = _opt(..., "--subject", help_text=_("responsible_person or work_location.")),
-    change_from: str | None = _opt(None, "--from", help_text=_("The present responsible person or location.")),
-    change_to: str = _opt(..., "--to", help_text=_("The new responsible person (name or key name) or location.")),
+    subject: str = opt(..., "--subject", help_text=_("responsible_person or work_location.")),
+    change_from: str | None = opt(None, "--from", help_text=_("The present responsible person or location.")),
+    change_to: str = opt(..., "--to", help_text=_("The new responsible person (name or key name) or location.")),
     origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
     approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
     seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
@@ -306,7 +303,7 @@ def attest_change(
 
 
 def attest_waiver(
-    reason: str = _opt(..., "--reason", help_text=_("Why no witness is needed, as the special terms allow.")),
+    reason: str = opt(..., "--reason", help_text=_("Why no witness is needed, as the special terms allow.")),
     origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
     approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
     seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
@@ -320,65 +317,34 @@ def attest_waiver(
 
 
 def _attestation_file() -> Any:
-    return _opt(..., "--attestation", help_text=_("The municipality's signed attestation file."), metavar="FILE")
+    return opt(..., "--attestation", help_text=_("The municipality's signed attestation file."), metavar="FILE")
 
 
+@recording
 def inspection_record(
+    s: Session,
     attestation: str = _attestation_file(),
     remarks: str | None = remarks_option(),
     attach: list[str] = attach_option(),
-    ledger_dir: str = ledger_option(),
-    key: str | None = key_option(),
-    passphrase_file: str | None = passphrase_file_option(),
-    log_passphrase_file: str | None = log_passphrase_option(),
-    json_out: bool = json_option(),
 ) -> None:
-    def build(s: _Session) -> None:
-        note, att = s.attestation(attestation, ("inspection",), None)
-        inspection = att.body.inspection
-        assert inspection is not None
-        a = att.body.attester
-        body: dict[str, Any] = {
-            "date": att.body.acted_at[:10], "type": inspection.method,
-            "inspector": {"name": a.name, "organisation": a.organisation, "title": a.title},
-            "checks": [{"party": c.party, "item": c.item, "complied": c.complied,
-                        **({"evidence": c.evidence} if c.evidence else {})} for c in inspection.checks],
-            "findings": list(inspection.findings),
-            "corrective_actions": [{"what": c.what, "who": c.party, "by": c.due}
-                                   for c in inspection.corrective_actions],
-            "attestation": note,
-        }
-        if inspection.result:
-            body["result"] = inspection.result
-        if remarks:
-            body["remarks"] = remarks
-        files = s.files(attach)
-        if files:
-            body["attachments"] = files
-        s.act("inspection.recorded", body, json_out, attestation=att.id)
+    from custody.ledger.lifecycle.closing import body_for_inspection_recorded
 
-    _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
+    signed = s.attestation(attestation, ("inspection",), None)
+    assert signed is not None
+    s.act("inspection.recorded", body_for_inspection_recorded(signed, remarks=remarks, attachments=s.files(attach)),
+          attestation=signed[1].id)
 
 
+@recording
 def attestation_record(
+    s: Session,
     attestation: str = _attestation_file(),
     remarks: str | None = remarks_option(),
     attach: list[str] = attach_option(),
-    ledger_dir: str = ledger_option(),
-    key: str | None = key_option(),
-    passphrase_file: str | None = passphrase_file_option(),
-    log_passphrase_file: str | None = log_passphrase_option(),
-    json_out: bool = json_option(),
 ) -> None:
-    def build(s: _Session) -> None:
-        note, att = s.attestation(attestation, ("instruction", "incident_acknowledgement", "change_approval"), None)
-        body: dict[str, Any] = {"attestation": note}
-        if remarks:
-            body["remarks"] = remarks
-        files = s.files(attach)
-        if files:
-            body["attachments"] = files
-        s.act("attestation.recorded", body, json_out, attestation=att.id, kind=att.kind)
+    from custody.ledger.lifecycle.attestations import body_for_attestation_recorded
 
-    _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
-
+    signed = s.attestation(attestation, ("instruction", "incident_acknowledgement", "change_approval"), None)
+    assert signed is not None
+    s.act("attestation.recorded", body_for_attestation_recorded(signed, remarks=remarks, attachments=s.files(attach)),
+          attestation=signed[1].id, kind=signed[1].kind)
