@@ -7,7 +7,9 @@ refused (custody.ledger.lifecycle.applications, exit 6).  The approver sees a su
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -356,78 +358,73 @@ def approve_key_option() -> Any:
     return typer.Option(None, "--key", "-k", envvar="CUSTODY_KEY", help=_("The approver's signing key file."))
 
 
+_BEFORE = ("request", "output", "approval_id", "valid_from", "valid_until", "valid_days", "max_uses", "conditions")
+_AFTER = ("approver_name", "approver_title", "approver_organisation", "origin", "key", "passphrase_file", "json_out")
+
+
+def approving(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., None]]:
+    """``custody approve KIND``: the options every approval takes, around the kind's own (its function's
+    parameters), which return what they change in the approval (None: as applied for)."""
+
+    def wrap(own: Callable[..., dict[str, Any]]) -> Callable[..., None]:
+        def param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+            return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+        before = [
+            param("request", str, request_option()), param("output", str, output_option()),
+            param("approval_id", str, approval_id_option()), param("valid_from", str | None, valid_from_option()),
+            param("valid_until", str | None, valid_until_option()),
+            param("valid_days", int, valid_days_option(default_valid_days(kind))),
+            param("max_uses", int, max_uses_option()), param("conditions", list[str], condition_option()),
+        ]
+        after = [
+            param("approver_name", str | None, approver_name_option()),
+            param("approver_title", str | None, approver_title_option()),
+            param("approver_organisation", str | None, approver_org_option()),
+            param("origin", str | None, origin_option()), param("key", str | None, approve_key_option()),
+            param("passphrase_file", str | None, passphrase_file_option()), param("json_out", bool, json_option()),
+        ]
+        signature = inspect.signature(own, eval_str=True)
+
+        def run(**options: Any) -> None:
+            common = {name: options.pop(name) for name in (*_BEFORE, *_AFTER)}
+            _approve(kind, **common, overrides=own(**options))
+
+        run.__signature__ = signature.replace(  # type: ignore[attr-defined] # read by typer (inspect.signature)
+            parameters=[*before, *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+                                   for p in signature.parameters.values()), *after],
+            return_annotation=None)
+        run.__name__, run.__qualname__, run.__doc__ = own.__name__, own.__qualname__, own.__doc__
+        return run
+
+    return wrap
+
+
+@approving("takeout")
 def approve_takeout(
-    request: str = request_option(), output: str = output_option(), approval_id: str = approval_id_option(),
-    valid_from: str | None = valid_from_option(), valid_until: str | None = valid_until_option(),
-    valid_days: int = valid_days_option(), max_uses: int = max_uses_option(),
-    conditions: list[str] = condition_option(),
     encryption_min: str = opt(DEFAULT_ENCRYPTION_MIN, "--encryption-min",
-                               help_text=_("Minimum encryption algorithm.")),
+                              help_text=_("Minimum encryption algorithm.")),
     return_by: str | None = opt(None, "--return-by",
-                                 help_text=_("When the media must be back or erased (default: planned return).")),
-    approver_name: str | None = approver_name_option(), approver_title: str | None = approver_title_option(),
-    approver_organisation: str | None = approver_org_option(), origin: str | None = origin_option(),
-    key: str | None = approve_key_option(), passphrase_file: str | None = passphrase_file_option(),
-    json_out: bool = json_option(),
-) -> None:
-    _approve("takeout", request=request, output=output, approval_id=approval_id, valid_from=valid_from,
-             valid_until=valid_until, valid_days=valid_days, max_uses=max_uses, conditions=conditions,
-             approver_name=approver_name, approver_title=approver_title,
-             approver_organisation=approver_organisation, origin=origin, key=key, passphrase_file=passphrase_file,
-             json_out=json_out, overrides={"encryption_min": encryption_min or None, "return_by": return_by})
+                                help_text=_("When the media must be back or erased (default: planned return).")),
+) -> dict[str, Any]:
+    return {"encryption_min": encryption_min or None, "return_by": return_by}
 
 
+@approving("copy")
 def approve_copy(
-    request: str = request_option(), output: str = output_option(), approval_id: str = approval_id_option(),
-    valid_from: str | None = valid_from_option(), valid_until: str | None = valid_until_option(),
-    valid_days: int = valid_days_option(), max_uses: int = max_uses_option(),
-    conditions: list[str] = condition_option(),
     copies: int | None = opt(None, "--copies", help_text=_("Copies allowed (default: as applied for).")),
-    approver_name: str | None = approver_name_option(), approver_title: str | None = approver_title_option(),
-    approver_organisation: str | None = approver_org_option(), origin: str | None = origin_option(),
-    key: str | None = approve_key_option(), passphrase_file: str | None = passphrase_file_option(),
-    json_out: bool = json_option(),
-) -> None:
-    _approve("copy", request=request, output=output, approval_id=approval_id, valid_from=valid_from,
-             valid_until=valid_until, valid_days=valid_days, max_uses=max_uses, conditions=conditions,
-             approver_name=approver_name, approver_title=approver_title,
-             approver_organisation=approver_organisation, origin=origin, key=key, passphrase_file=passphrase_file,
-             json_out=json_out, overrides={"copies": copies})
+) -> dict[str, Any]:
+    return {"copies": copies}
 
 
+@approving("dispose")
 def approve_dispose(
-    request: str = request_option(), output: str = output_option(), approval_id: str = approval_id_option(),
-    valid_from: str | None = valid_from_option(), valid_until: str | None = valid_until_option(),
-    valid_days: int = valid_days_option(), max_uses: int = max_uses_option(),
-    conditions: list[str] = condition_option(),
     evidence_due: str | None = opt(None, "--evidence-due",
-                                    help_text=_("When the disposal record and certificate are due.")),
-    approver_name: str | None = approver_name_option(), approver_title: str | None = approver_title_option(),
-    approver_organisation: str | None = approver_org_option(), origin: str | None = origin_option(),
-    key: str | None = approve_key_option(), passphrase_file: str | None = passphrase_file_option(),
-    json_out: bool = json_option(),
-) -> None:
-    _approve("dispose", request=request, output=output, approval_id=approval_id, valid_from=valid_from,
-             valid_until=valid_until, valid_days=valid_days, max_uses=max_uses, conditions=conditions,
-             approver_name=approver_name, approver_title=approver_title,
-             approver_organisation=approver_organisation, origin=origin, key=key, passphrase_file=passphrase_file,
-             json_out=json_out, overrides={"evidence_due": evidence_due})
+                                   help_text=_("When the disposal record and certificate are due.")),
+) -> dict[str, Any]:
+    return {"evidence_due": evidence_due}
 
 
-def approve_subcontract(
-    request: str = request_option(), output: str = output_option(), approval_id: str = approval_id_option(),
-    valid_from: str | None = valid_from_option(), valid_until: str | None = valid_until_option(),
-    valid_days: int = valid_days_option(default_valid_days("subcontract")),
-    max_uses: int = max_uses_option(), conditions: list[str] = condition_option(),
-    approver_name: str | None = approver_name_option(), approver_title: str | None = approver_title_option(),
-    approver_organisation: str | None = approver_org_option(), origin: str | None = origin_option(),
-    key: str | None = approve_key_option(), passphrase_file: str | None = passphrase_file_option(),
-    json_out: bool = json_option(),
-) -> None:
-    _approve("subcontract", request=request, output=output, approval_id=approval_id, valid_from=valid_from,
-             valid_until=valid_until, valid_days=valid_days, max_uses=max_uses, conditions=conditions,
-             approver_name=approver_name, approver_title=approver_title,
-             approver_organisation=approver_organisation, origin=origin, key=key, passphrase_file=passphrase_file,
-             json_out=json_out, overrides={})
-
-
+@approving("subcontract")
+def approve_subcontract() -> dict[str, Any]:
+    return {}
