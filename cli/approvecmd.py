@@ -192,7 +192,7 @@ def dispose_request(
         },
     })
     fields = applications.request_for_dispose(state, fields, at=now())
-    if state.my_number and fields["application"].get("witness_required") is False:
+    if applications.unwitnessed_my_number(state, fields):
         err.print(_("Note: this contract involves My Number data; a disposal without a witness needs the reason "
                     "recorded (custody dispose record --no-witness-reason)."), markup=False)
     _write_request(ledger_dir, "dispose", fields, output, state.origin)

@@ -188,6 +188,13 @@ def request_for_dispose(state: LedgerState, given: dict[str, Any], *, at: str) -
     return fields
 
 
+def unwitnessed_my_number(state: LedgerState, fields: dict[str, Any]) -> bool:
+    """Whether a disposal application waives the witness on a My Number contract: allowed, but its record then
+    needs the reason (C7), which the operator is told before the application is handed over."""
+    application = fields.get("application")
+    return bool(state.my_number and isinstance(application, dict) and application.get("witness_required") is False)
+
+
 def request_for_subcontract(given: dict[str, Any]) -> dict[str, Any]:
     """A subcontract application for a subcontractor (not a sub-subcontractor) unless told, whose purpose is
     its scope of work unless told."""
