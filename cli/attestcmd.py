@@ -19,25 +19,25 @@ an entry of its own)::
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import typer
 
+from custody.cli.acting import Session, attach_option, opt, recording, remarks_option, write_bytes
 from custody.cli.common import (
     CommandTree,
     json_option,
-    key_option,
-    ledger_option,
     load_signer,
-    log_passphrase_option,
     optional_path,
     out,
     passphrase_file_option,
     print_json,
     register_tree,
 )
-from custody.cli.workflow import _opt, _run, _Session, _write_bytes, attach_option, remarks_option
 from custody.ledger.errors import UsageError
 from custody.ledger.i18n import _
 
@@ -46,16 +46,19 @@ ITEMS = ("subcontracting", "work_location", "return_disposal", "copy_limits", "e
 
 
 def _command_tree() -> CommandTree:
+    kinds = _kinds()
     return {
         "attest": (_("Municipality: sign its own act (witness, receipt, inspection, ...) with an attester key."), [
-            ("witness", _("Witness a disposal or an erasure (立会い)."), attest_witness),
-            ("receipt", _("Receive returned media (返還の受領)."), attest_receipt),
-            ("inspection", _("Inspect the vendor and its subcontractors (検査)."), attest_inspection),
-            ("completion", _("Check the completion at the end of the contract (履行確認)."), attest_completion),
-            ("instruction", _("Give an instruction, e.g. after an incident (指示)."), attest_instruction),
-            ("incident-ack", _("Acknowledge an incident report (事故報告の受理)."), attest_incident_ack),
-            ("change", _("Approve a change of responsible person or work location (変更の承認)."), attest_change),
-            ("waiver", _("Waive witnessing where the special terms allow (立会いの免除)."), attest_waiver),
+            (name, help_text, _attest_command(name, kinds[name])) for name, help_text in (
+                ("witness", _("Witness a disposal or an erasure (立会い).")),
+                ("receipt", _("Receive returned media (返還の受領).")),
+                ("inspection", _("Inspect the vendor and its subcontractors (検査).")),
+                ("completion", _("Check the completion at the end of the contract (履行確認).")),
+                ("instruction", _("Give an instruction, e.g. after an incident (指示).")),
+                ("incident-ack", _("Acknowledge an incident report (事故報告の受理).")),
+                ("change", _("Approve a change of responsible person or work location (変更の承認).")),
+                ("waiver", _("Waive witnessing where the special terms allow (立会いの免除).")),
+            )
         ]),
         "inspection": (_("Inspections by the municipality (監査・検査)."), [
             ("record", _("Record the inspector's signed inspection (inspection.recorded)."), inspection_record),
@@ -120,7 +123,7 @@ def _sign(kind: str, role: str, c: dict[str, Any], extra: dict[str, Any]) -> Non
             _("The attestation would not be valid: {why}").format(why=exc.message),
             hint=_("Check the options (field '{field}').").format(field=exc.field or "-"),
         ) from None
-    _write_bytes(c["output"], note)
+    write_bytes(c["output"], note)
     if c["json_out"]:
         print_json({"attestation": str(c["output"]), "kind": kind, "id": c["id"], "origin": c["origin"], "body": body,
                     "signed_by": signer.name})
@@ -129,107 +132,53 @@ def _sign(kind: str, role: str, c: dict[str, Any], extra: dict[str, Any]) -> Non
             id=c["id"], kind=kind, name=signer.name, path=c["output"]), markup=False)
 
 
-def _o_origin() -> Any:
-    return _opt(..., "--origin", help_text=_("The ledger's origin (as in the contract)."))
+# The options every attestation ends with, in this order: (parameter, type, option).
+_COMMON: tuple[tuple[str, Any, Callable[[], Any]], ...] = (
+    ("origin", str, lambda: opt(..., "--origin", help_text=_("The ledger's origin (as in the contract)."))),
+    ("id", str, lambda: opt(..., "--id", help_text=_("The municipality's number for this attestation."))),
+    ("media_ids", list[str],
+     lambda: opt([], "--media-id", "-m", help_text=_("Media id the act concerns (repeatable)."))),
+    ("approval_id", str | None, lambda: opt(None, "--approval-id", help_text=_("The approval the act concerns."))),
+    ("request", str | None,
+     lambda: opt(None, "--request", help_text=_("The request or report number the act concerns."))),
+    ("entry", str | None,
+     lambda: opt(None, "--entry", help_text=_("The ledger entry the act concerns: SEQ:HASH (leaf hash, hex)."))),
+    ("seen", str, lambda: opt(..., "--seen", help_text=_("What you saw or checked, in words."))),
+    ("acted_at", str | None,
+     lambda: opt(None, "--acted-at", help_text=_("When the act took place (date-time; default: now)."))),
+    ("place", str, lambda: opt(..., "--place", help_text=_("Where the act took place."))),
+    ("name", str, lambda: opt(..., "--name", envvar="CUSTODY_ATTESTER_NAME", help_text=_("Your name."))),
+    ("title", str, lambda: opt(..., "--title", envvar="CUSTODY_ATTESTER_TITLE", help_text=_("Your title."))),
+    ("organisation", str, lambda: opt(..., "--organisation", envvar="CUSTODY_ATTESTER_ORGANISATION",
+                                      help_text=_("Your organisation (the municipality and its department)."))),
+    ("output", str,
+     lambda: opt(..., "--output", "-o", help_text=_("Where to write the signed attestation."), metavar="FILE")),
+    ("key", str | None, lambda: typer.Option(None, "--key", "-k", envvar="CUSTODY_KEY", metavar="FILE",
+                                             help=_("Your attester key file (pinned in the contract for this role)."))),
+    ("passphrase_file", str | None, passphrase_file_option),
+    ("json_out", bool, json_option),
+)
 
 
-def _o_id() -> Any:
-    return _opt(..., "--id", help_text=_("The municipality's number for this attestation."))
+@dataclass(frozen=True)
+class _Kind:
+    """One ``custody attest`` command: the attester's role, its own options (before the common ones) and what
+    they add to the attestation: ``body(options)`` -> (the attestation's kind, its own fields)."""
+
+    role: str
+    own: tuple[tuple[str, Any, Callable[[], Any]], ...]
+    body: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
 
 
-def _o_media() -> Any:
-    return _opt([], "--media-id", "-m", help_text=_("Media id the act concerns (repeatable)."))
+def _witness(o: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if o["act"] not in ("disposal", "erasure"):
+        raise UsageError(_("--act is disposal or erasure, not {value!r}.").format(value=o["act"]))
+    return f"{o['act']}_witness", {}
 
 
-def _o_approval() -> Any:
-    return _opt(None, "--approval-id", help_text=_("The approval the act concerns."))
-
-
-def _o_request() -> Any:
-    return _opt(None, "--request", help_text=_("The request or report number the act concerns."))
-
-
-def _o_entry() -> Any:
-    return _opt(None, "--entry", help_text=_("The ledger entry the act concerns: SEQ:HASH (leaf hash, hex)."))
-
-
-def _o_seen() -> Any:
-    return _opt(..., "--seen", help_text=_("What you saw or checked, in words."))
-
-
-def _o_acted() -> Any:
-    return _opt(None, "--acted-at", help_text=_("When the act took place (date-time; default: now)."))
-
-
-def _o_place() -> Any:
-    return _opt(..., "--place", help_text=_("Where the act took place."))
-
-
-def _o_name() -> Any:
-    return _opt(..., "--name", envvar="CUSTODY_ATTESTER_NAME", help_text=_("Your name."))
-
-
-def _o_title() -> Any:
-    return _opt(..., "--title", envvar="CUSTODY_ATTESTER_TITLE", help_text=_("Your title."))
-
-
-def _o_org() -> Any:
-    return _opt(..., "--organisation", envvar="CUSTODY_ATTESTER_ORGANISATION",
-                help_text=_("Your organisation (the municipality and its department)."))
-
-
-def _o_output() -> Any:
-    return _opt(..., "--output", "-o", help_text=_("Where to write the signed attestation."), metavar="FILE")
-
-
-def _o_key() -> Any:
-    return typer.Option(None, "--key", "-k", envvar="CUSTODY_KEY", metavar="FILE",
-                        help=_("Your attester key file (pinned in the contract for this role)."))
-
-
-def attest_witness(
-    act: str = _opt("disposal", "--act", help_text=_("disposal or erasure.")),
-    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
-    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
-    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
-    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
-    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
-) -> None:
-    if act not in ("disposal", "erasure"):
-        raise UsageError(_("--act is disposal or erasure, not {value!r}.").format(value=act))
-    _sign(f"{act}_witness", "witness", dict(locals()), {})
-
-
-def attest_receipt(
-    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
-    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
-    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
-    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
-    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
-) -> None:
-    _sign("return_receipt", "receiver", dict(locals()), {})
-
-
-def attest_inspection(
-    method: str = _opt("on_site", "--method", help_text=_("on_site, paper or remote.")),
-    checks: list[str] = _opt([], "--check", metavar="PARTY:ITEM:0|1[:EVIDENCE]", help_text=_(
-        "A check of one party (the vendor or a subcontractor): item (subcontracting, work_location, "
-        "return_disposal, copy_limits, encryption, register, staff_list, other), 0 complied / 1 not "
-        "(repeatable).")),
-    findings: list[str] = _opt([], "--finding", help_text=_("A finding (repeatable).")),
-    actions: list[str] = _opt([], "--action", metavar="ID:PARTY:YYYY-MM-DD:WHAT", help_text=_(
-        "A corrective action required, with its due date (repeatable).")),
-    closed: list[str] = _opt([], "--closed-action", metavar="ID:YYYY-MM-DD", help_text=_(
-        "A corrective action of an earlier inspection found carried out, and when (repeatable).")),
-    result: str | None = _opt(None, "--result", help_text=_("The overall result.")),
-    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
-    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
-    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
-    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
-    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
-) -> None:
+def _inspection(o: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     parsed_checks = []
-    for value in checks:
+    for value in o["checks"]:
         parts = value.split(":", 3)
         party, item, mark = [*parts, "", "", ""][:3]
         if len(parts) < 3 or not party or item not in ITEMS or mark not in ("0", "1"):
@@ -241,144 +190,119 @@ def attest_inspection(
         parsed_checks.append(check)
     if not parsed_checks:
         raise UsageError(_("An inspection checks at least one party: give --check."))
-    inspection: dict[str, Any] = {"method": method, "checks": parsed_checks}
-    if findings:
-        inspection["findings"] = findings
-    if actions:
+    inspection: dict[str, Any] = {"method": o["method"], "checks": parsed_checks}
+    if o["findings"]:
+        inspection["findings"] = o["findings"]
+    if o["actions"]:
         inspection["corrective_actions"] = [
             dict(zip(("id", "party", "due", "what"), _split(v, "--action", 4, "ID:PARTY:YYYY-MM-DD:WHAT"),
-                     strict=True)) for v in actions]
-    if closed:
+                     strict=True)) for v in o["actions"]]
+    if o["closed"]:
         inspection["closed_actions"] = [
             dict(zip(("id", "closed_on"), _split(v, "--closed-action", 2, "ID:YYYY-MM-DD"), strict=True))
-            for v in closed]
-    if result:
-        inspection["result"] = result
-    c = {k: v for k, v in locals().items() if k not in ("inspection", "parsed_checks")}
-    _sign("inspection", "inspector", c, {"inspection": inspection})
+            for v in o["closed"]]
+    if o["result"]:
+        inspection["result"] = o["result"]
+    return "inspection", {"inspection": inspection}
 
 
-def attest_completion(
-    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
-    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
-    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
-    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
-    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
-) -> None:
-    _sign("completion_check", "completion", dict(locals()), {})
-
-
-def attest_instruction(
-    instructions: list[str] = _opt([], "--instruction", help_text=_("An instruction (repeatable).")),
-    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
-    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
-    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
-    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
-    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
-) -> None:
-    if not instructions:
+def _instruction(o: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if not o["instructions"]:
         raise UsageError(_("Give at least one --instruction."))
-    _sign("instruction", "instructor", dict(locals()), {"instructions": instructions})
+    return "instruction", {"instructions": o["instructions"]}
 
 
-def attest_incident_ack(
-    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
-    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
-    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
-    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
-    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
-) -> None:
-    _sign("incident_acknowledgement", "instructor", dict(locals()), {})
+def _change(o: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    change = {"subject": o["subject"], "to": o["change_to"], **({"from": o["change_from"]} if o["change_from"] else {})}
+    return "change_approval", {"change": change}
 
 
-def attest_change(
-    subject: str = _opt(..., "--subject", help_text=_("responsible_person or work_location.")),
-    change_from: str | None = _opt(None, "--from", help_text=_("The present responsible person or location.")),
-    change_to: str = _opt(..., "--to", help_text=_("The new responsible person (name or key name) or location.")),
-    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
-    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
-    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
-    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
-    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
-) -> None:
-    change = {"subject": subject, "to": change_to, **({"from": change_from} if change_from else {})}
-    _sign("change_approval", "instructor", dict(locals()), {"change": change})
+def _kinds() -> dict[str, _Kind]:
+    """Every attestation command (their options' help is built after the language is chosen)."""
+    return {
+        "witness": _Kind("witness", (
+            ("act", str, lambda: opt("disposal", "--act", help_text=_("disposal or erasure."))),
+        ), _witness),
+        "receipt": _Kind("receiver", (), lambda o: ("return_receipt", {})),
+        "inspection": _Kind("inspector", (
+            ("method", str, lambda: opt("on_site", "--method", help_text=_("on_site, paper or remote."))),
+            ("checks", list[str], lambda: opt([], "--check", metavar="PARTY:ITEM:0|1[:EVIDENCE]", help_text=_(
+                "A check of one party (the vendor or a subcontractor): item (subcontracting, work_location, "
+                "return_disposal, copy_limits, encryption, register, staff_list, other), 0 complied / 1 not "
+                "(repeatable)."))),
+            ("findings", list[str], lambda: opt([], "--finding", help_text=_("A finding (repeatable)."))),
+            ("actions", list[str], lambda: opt([], "--action", metavar="ID:PARTY:YYYY-MM-DD:WHAT", help_text=_(
+                "A corrective action required, with its due date (repeatable)."))),
+            ("closed", list[str], lambda: opt([], "--closed-action", metavar="ID:YYYY-MM-DD", help_text=_(
+                "A corrective action of an earlier inspection found carried out, and when (repeatable)."))),
+            ("result", str | None, lambda: opt(None, "--result", help_text=_("The overall result."))),
+        ), _inspection),
+        "completion": _Kind("completion", (), lambda o: ("completion_check", {})),
+        "instruction": _Kind("instructor", (
+            ("instructions", list[str], lambda: opt([], "--instruction", help_text=_("An instruction (repeatable)."))),
+        ), _instruction),
+        "incident-ack": _Kind("instructor", (), lambda o: ("incident_acknowledgement", {})),
+        "change": _Kind("instructor", (
+            ("subject", str, lambda: opt(..., "--subject", help_text=_("responsible_person or work_location."))),
+            ("change_from", str | None,
+             lambda: opt(None, "--from", help_text=_("The present responsible person or location."))),
+            ("change_to", str, lambda: opt(..., "--to", help_text=_(
+                "The new responsible person (name or key name) or location."))),
+        ), _change),
+        "waiver": _Kind("witness", (
+            ("reason", str, lambda: opt(..., "--reason", help_text=_(
+                "Why no witness is needed, as the special terms allow."))),
+        ), lambda o: ("waiver", {"reason": o["reason"]})),
+    }
 
 
-def attest_waiver(
-    reason: str = _opt(..., "--reason", help_text=_("Why no witness is needed, as the special terms allow.")),
-    origin: str = _o_origin(), id: str = _o_id(), media_ids: list[str] = _o_media(),  # noqa: A002
-    approval_id: str | None = _o_approval(), request: str | None = _o_request(), entry: str | None = _o_entry(),
-    seen: str = _o_seen(), acted_at: str | None = _o_acted(), place: str = _o_place(), name: str = _o_name(),
-    title: str = _o_title(), organisation: str = _o_org(), output: str = _o_output(), key: str | None = _o_key(),
-    passphrase_file: str | None = passphrase_file_option(), json_out: bool = json_option(),
-) -> None:
-    _sign("waiver", "witness", dict(locals()), {"reason": reason})
+def _attest_command(name: str, spec: _Kind) -> Callable[..., None]:
+    """The typer command of one attestation kind: its own options, then the common ones."""
+
+    def command(**options: Any) -> None:
+        kind, extra = spec.body(options)
+        _sign(kind, spec.role, options, extra)
+
+    command.__signature__ = inspect.Signature([  # type: ignore[attr-defined] # read by typer (inspect.signature)
+        inspect.Parameter(param, inspect.Parameter.KEYWORD_ONLY, default=make(), annotation=annotation)
+        for param, annotation, make in (*spec.own, *_COMMON)
+    ])
+    command.__name__ = command.__qualname__ = f"attest_{name.replace('-', '_')}"
+    return command
 
 
 # --- the vendor's side ---
 
 
 def _attestation_file() -> Any:
-    return _opt(..., "--attestation", help_text=_("The municipality's signed attestation file."), metavar="FILE")
+    return opt(..., "--attestation", help_text=_("The municipality's signed attestation file."), metavar="FILE")
 
 
+@recording
 def inspection_record(
+    s: Session,
     attestation: str = _attestation_file(),
     remarks: str | None = remarks_option(),
     attach: list[str] = attach_option(),
-    ledger_dir: str = ledger_option(),
-    key: str | None = key_option(),
-    passphrase_file: str | None = passphrase_file_option(),
-    log_passphrase_file: str | None = log_passphrase_option(),
-    json_out: bool = json_option(),
 ) -> None:
-    def build(s: _Session) -> None:
-        note, att = s.attestation(attestation, ("inspection",), None)
-        inspection = att.body.inspection
-        assert inspection is not None
-        a = att.body.attester
-        body: dict[str, Any] = {
-            "date": att.body.acted_at[:10], "type": inspection.method,
-            "inspector": {"name": a.name, "organisation": a.organisation, "title": a.title},
-            "checks": [{"party": c.party, "item": c.item, "complied": c.complied,
-                        **({"evidence": c.evidence} if c.evidence else {})} for c in inspection.checks],
-            "findings": list(inspection.findings),
-            "corrective_actions": [{"what": c.what, "who": c.party, "by": c.due}
-                                   for c in inspection.corrective_actions],
-            "attestation": note,
-        }
-        if inspection.result:
-            body["result"] = inspection.result
-        if remarks:
-            body["remarks"] = remarks
-        files = s.files(attach)
-        if files:
-            body["attachments"] = files
-        s.act("inspection.recorded", body, json_out, attestation=att.id)
+    from custody.ledger.lifecycle.closing import body_for_inspection_recorded
 
-    _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
+    signed = s.attestation(attestation, ("inspection",), None)
+    assert signed is not None
+    s.act("inspection.recorded", body_for_inspection_recorded(signed, remarks=remarks, attachments=s.files(attach)),
+          attestation=signed[1].id)
 
 
+@recording
 def attestation_record(
+    s: Session,
     attestation: str = _attestation_file(),
     remarks: str | None = remarks_option(),
     attach: list[str] = attach_option(),
-    ledger_dir: str = ledger_option(),
-    key: str | None = key_option(),
-    passphrase_file: str | None = passphrase_file_option(),
-    log_passphrase_file: str | None = log_passphrase_option(),
-    json_out: bool = json_option(),
 ) -> None:
-    def build(s: _Session) -> None:
-        note, att = s.attestation(attestation, ("instruction", "incident_acknowledgement", "change_approval"), None)
-        body: dict[str, Any] = {"attestation": note}
-        if remarks:
-            body["remarks"] = remarks
-        files = s.files(attach)
-        if files:
-            body["attachments"] = files
-        s.act("attestation.recorded", body, json_out, attestation=att.id, kind=att.kind)
+    from custody.ledger.lifecycle.attestations import body_for_attestation_recorded
 
-    _run(ledger_dir, key, passphrase_file, log_passphrase_file, build)
-
+    signed = s.attestation(attestation, ("instruction", "incident_acknowledgement", "change_approval"), None)
+    assert signed is not None
+    s.act("attestation.recorded", body_for_attestation_recorded(signed, remarks=remarks, attachments=s.files(attach)),
+          attestation=signed[1].id, kind=signed[1].kind)

@@ -218,7 +218,7 @@ class CustodyGroup(TyperGroup):
 # typer (0.29) converts each parameter of the command being run through a pydantic TypeAdapter built on
 # first use (typer.core calls typer._coercion.build_runtime_param): importing pydantic and building the
 # adapters was ~70 ms of every command's start-up, a quarter of an operator's round trip.  Almost every
-# custody option is text (paths too: see cli/workflow.py) or a flag, and for a ``str``, ``bool``
+# custody option is text (paths too: see cli/acting.py) or a flag, and for a ``str``, ``bool``
 # or ``list[str]`` parameter typer's adapter returns a plain value of that type unchanged (a list for a
 # list).  Such parameters therefore get a RuntimeParam (typer's own conversion protocol) that does just
 # that, and hands any other value to the adapter typer would have built: what a command receives, and

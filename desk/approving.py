@@ -1,7 +1,7 @@
 """Approving and rejecting an application in the desk, with the functions ``custody approve`` uses.
 
 The approval body is ``custody.ledger.approval.approval_from_request`` and the note
-``custody.ledger.approval.sign_approval``, with the defaults of ``custody approve`` (cli/workflow.py):
+``custody.ledger.approval.sign_approval``, with the defaults of ``custody approve`` (cli/approvecmd.py):
 valid from now for 30 days (a subcontract for 365), used once, a takeout's minimum encryption AES-256, the
 approval time now in the machine's offset to the second.  So an approval made here and one made with the
 CLI from the same application and the same choices differ only in their times and signature, and the

@@ -364,7 +364,7 @@ def _from_file_run(suffix: str) -> Callable[[Seeds, bytes], object]:
     def run(s: Seeds, data: bytes) -> object:
         # _load_doc is the reader of every --from-file option: a regular file within a size
         # limit, strict JSON (duplicate keys refused, nesting bounded) or TOML, one object.
-        from custody.cli.workflow import _load_doc
+        from custody.cli.acting import load_doc as _load_doc
 
         path = scratch() / f"body{suffix}"
         path.write_bytes(data)
@@ -477,9 +477,9 @@ TARGETS: tuple[Target, ...] = (
            _canonical_strategy, _canonical_run),
     Target("witness", "verify.witness.add_checkpoint, witness_protocol.parse_add_checkpoint",
            (CheckpointFormatError,), _witness_strategy, _witness_run),
-    Target("from-file-json", "cli.workflow._load_doc (.json)", (UsageError,),
+    Target("from-file-json", "cli.acting.load_doc (.json)", (UsageError,),
            _from_json_strategy, _from_file_run(".json")),
-    Target("from-file-toml", "cli.workflow._load_doc (.toml)", (UsageError,),
+    Target("from-file-toml", "cli.acting.load_doc (.toml)", (UsageError,),
            _toml_strategy(lambda s: s.toml_documents), _from_file_run(".toml")),
     Target("keyfile", "ledger.keyenvelope.envelope_info, open_private_key", (KeyFileError, PassphraseError),
            _key_strategy, _key_run),

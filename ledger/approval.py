@@ -42,9 +42,17 @@ from custody.ledger import canonical
 from custody.ledger import rule_texts as txt
 from custody.ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
 from custody.ledger.i18n import text as _pick
-from custody.ledger.note import ALG_ED25519, Signer, Verifier, open_note, parse_note, sign_note
+from custody.ledger.note import Signer, Verifier, open_note, parse_note, sign_note
 from custody.ledger.quoting import quote
 from custody.ledger.rule_texts import Text, fill
+from custody.ledger.signed_statement import (
+    body_digest,
+    canonical_body,
+    loose_kind,
+    pinned_verifiers,
+    statement_parts,
+    statement_text,
+)
 from custody.ledger.timefmt import at_ms
 from custody.ledger.validation import validate
 from custody.ledger.violation import ERROR, NO_TEXT, Violation, violation
@@ -57,7 +65,6 @@ KIND_CODES = {"takeout": "C2", "copy": "C5", "dispose": "C7", "subcontract": "C9
 ENCRYPTION_CODE = "C3"
 ENCRYPTED_METHODS = ("software", "hardware")
 
-_BAD_ORIGIN = re.compile(r"[\s\x00-\x1f\x7f]")
 _AES = re.compile(r"AES[-_ ]?(128|192|256)", re.IGNORECASE)
 
 
@@ -326,13 +333,10 @@ def make_approval_text(origin: str, body: ApprovalBody | Mapping[str, Any]) -> s
 
     The body is checked first (SchemaError naming the field).
     """
-    if not isinstance(origin, str) or not origin or _BAD_ORIGIN.search(origin):
-        raise SchemaError(_pick("the origin must be non-empty without spaces", "origin は空白を含まない文字列です"),
-                          field="origin")
+    statement_text(CONTEXT, origin, {})  # the origin before the body, as always
     raw = body.to_json() if isinstance(body, ApprovalBody) else dict(body)
     ApprovalBody.from_json(raw)
-    line = canonical.dumps(raw).decode("utf-8")
-    return f"{CONTEXT}\n{origin}\n{line}\n"
+    return statement_text(CONTEXT, origin, raw)
 
 
 def sign_approval(origin: str, body: ApprovalBody | Mapping[str, Any], signer: Signer | Sequence[Signer]) -> bytes:
@@ -341,33 +345,8 @@ def sign_approval(origin: str, body: ApprovalBody | Mapping[str, Any], signer: S
     return sign_note(make_approval_text(origin, body), signers)
 
 
-def _verifiers(keys: Sequence[str | Verifier]) -> list[Verifier]:
-    out = []
-    for key in keys:
-        if isinstance(key, Verifier):
-            out.append(key)
-            continue
-        try:
-            out.append(Verifier.from_vkey(key))
-        except NoteFormatError:
-            continue  # a malformed pinned key verifies nothing
-    return [v for v in out if v.alg == ALG_ED25519]
-
-
-def _loose_kind(line: str) -> str | None:
-    try:
-        doc = canonical.loads(line)
-    except CanonicalJSONError:
-        return None
-    kind = doc.get("kind") if isinstance(doc, dict) else None
-    return kind if isinstance(kind, str) and kind in KIND_CODES else None
-
-
 def _body_of(line: str) -> ApprovalBody:
-    raw = canonical.loads(line)
-    if canonical.dumps(raw) != line.encode("utf-8"):
-        raise CanonicalJSONError("not in canonical (RFC 8785) form")
-    return ApprovalBody.from_json(raw)
+    return ApprovalBody.from_json(canonical_body(line))
 
 
 def open_approval(
@@ -400,11 +379,12 @@ def open_approval(
         parsed = parse_note(note)
     except NoteFormatError as exc:
         raise fail(txt.NOTE_MALFORMED, why=exc.message) from None
-    parts = parsed.text.split("\n")
-    if len(parts) != 4 or parts[0] != CONTEXT or parts[3] != "":
+    parts = statement_parts(parsed.text, CONTEXT)
+    if parts is None:
         raise fail(txt.NOT_AN_APPROVAL)
-    code = code or KIND_CODES.get(_loose_kind(parts[2]) or "", "")
-    verifiers = _verifiers(approver_vkeys)
+    noted_origin, line = parts
+    code = code or KIND_CODES.get(loose_kind(line, KIND_CODES) or "", "")
+    verifiers = pinned_verifiers(approver_vkeys)
     try:
         _note, verified = open_note(note, verifiers)
     except SignatureError:
@@ -416,21 +396,20 @@ def open_approval(
         names = ", ".join(signers)
         if any(name in vendor_keys for name in signers):
             raise fail(txt.APPROVAL_WRONG_SIGNER, todo=txt.DO_ASK_APPROVER, names=names) from None
-        if parts[1] != origin:
+        if noted_origin != origin:
             raise fail(txt.APPROVAL_UNPINNED_OTHER_ORIGIN, todo=txt.DO_ASK_PINNED_APPROVER, names=quote(names),
-                       other=quote(parts[1])) from None
+                       other=quote(noted_origin)) from None
         raise fail(txt.APPROVAL_UNPINNED_SIGNER, todo=txt.DO_ASK_PINNED_APPROVER, names=quote(names)) from None
-    if parts[1] != origin:
-        raise fail(txt.APPROVAL_OTHER_ORIGIN, todo=txt.DO_ASK_THIS_ORIGIN, other=parts[1], origin=origin)
+    if noted_origin != origin:
+        raise fail(txt.APPROVAL_OTHER_ORIGIN, todo=txt.DO_ASK_THIS_ORIGIN, other=noted_origin, origin=origin)
     try:
-        body = _body_of(parts[2])
+        body = _body_of(line)
     except (CanonicalJSONError, SchemaError) as exc:
         raise fail(txt.APPROVAL_MALFORMED, why=exc.message) from None
     if kind is not None and body.kind != kind:
         raise fail(txt.APPROVAL_WRONG_KIND, missing=txt.NEED_KIND, todo=txt.DO_ASK_KIND, id=body.id,
                    actual=_kind_text(body.kind), kind=_kind_text(kind))
-    digest = hashlib.sha256(parts[2].encode("utf-8")).hexdigest()
-    return Approval(body, origin, bytes(note), parsed.text, tuple(v.name for v in verified), digest)
+    return Approval(body, origin, bytes(note), parsed.text, tuple(v.name for v in verified), body_digest(line))
 
 
 # --- does it cover the act? ---

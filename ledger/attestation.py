@@ -32,8 +32,6 @@ file, clock or network access.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -42,9 +40,17 @@ from typing import Any
 from custody.ledger import canonical
 from custody.ledger.errors import AttestationError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
 from custody.ledger.i18n import text as _pick
-from custody.ledger.note import ALG_ED25519, Signer, Verifier, open_note, parse_note, sign_note
+from custody.ledger.note import Signer, open_note, parse_note, sign_note
 from custody.ledger.quoting import quote
 from custody.ledger.rule_texts import Text, fill
+from custody.ledger.signed_statement import (
+    body_digest,
+    canonical_body,
+    loose_kind,
+    pinned_verifiers,
+    statement_parts,
+    statement_text,
+)
 from custody.ledger.timefmt import at_ms
 from custody.ledger.validation import validate
 from custody.ledger.violation import ERROR, NO_TEXT, Violation, violation
@@ -75,7 +81,6 @@ MEDIA_KINDS = frozenset({"disposal_witness", "erasure_witness", "return_receipt"
 _OWN_PART = {"inspection": "inspection", "change_approval": "change", "instruction": "instructions",
              "waiver": "reason"}
 
-_BAD_ORIGIN = re.compile(r"[\s\x00-\x1f\x7f]")
 
 # --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
 
@@ -296,12 +301,10 @@ def _cross_checks(d: dict[str, Any]) -> None:
 def make_attestation_text(origin: str, body: AttestationBody | Mapping[str, Any]) -> str:
     """The note text: context line, origin line, JCS body line (each ending in newline); the body is checked
     first (SchemaError naming the field)."""
-    if not isinstance(origin, str) or not origin or _BAD_ORIGIN.search(origin):
-        raise SchemaError(_pick("the origin must be non-empty without spaces", "origin は空白を含まない文字列です"),
-                          field="origin")
+    statement_text(CONTEXT, origin, {})  # the origin before the body, as always
     raw = body.to_json() if isinstance(body, AttestationBody) else dict(body)
     AttestationBody.from_json(raw)
-    return f"{CONTEXT}\n{origin}\n{canonical.dumps(raw).decode('utf-8')}\n"
+    return statement_text(CONTEXT, origin, raw)
 
 
 def sign_attestation(origin: str, body: AttestationBody | Mapping[str, Any], signer: Signer) -> bytes:
@@ -311,10 +314,7 @@ def sign_attestation(origin: str, body: AttestationBody | Mapping[str, Any], sig
 
 def body_of_line(line: str) -> AttestationBody:
     """The body of an attestation's JCS line (CanonicalJSONError, SchemaError)."""
-    raw = canonical.loads(line)
-    if canonical.dumps(raw) != line.encode("utf-8"):
-        raise CanonicalJSONError("not in canonical (RFC 8785) form")
-    return AttestationBody.from_json(raw)
+    return AttestationBody.from_json(canonical_body(line))
 
 
 # --- an opened attestation ---
@@ -347,27 +347,6 @@ class AttestationProblem(AttestationError):
         message, missing, todo = first.texts()
         super().__init__(first.code, message, missing=missing, todo=todo)
         self.violations = tuple(violations)
-
-
-def _verifiers(keys: Sequence[str]) -> list[Verifier]:
-    out = []
-    for key in keys:
-        try:
-            verifier = Verifier.from_vkey(key)
-        except NoteFormatError:
-            continue  # a malformed pinned key verifies nothing
-        if verifier.alg == ALG_ED25519:
-            out.append(verifier)
-    return out
-
-
-def _loose_kind(line: str) -> str | None:
-    try:
-        doc = canonical.loads(line)
-    except CanonicalJSONError:
-        return None
-    kind = doc.get("kind") if isinstance(doc, dict) else None
-    return kind if isinstance(kind, str) and kind in ROLE_OF_KIND else None
 
 
 def open_attestation(
@@ -407,12 +386,13 @@ def open_attestation(
         parsed = parse_note(note)
     except NoteFormatError as exc:
         raise fail(ATT_MALFORMED_NOTE, why=quote(exc.message, 400)) from None
-    parts = parsed.text.split("\n")
-    if len(parts) != 4 or parts[0] != CONTEXT or parts[3] != "":
+    parts = statement_parts(parsed.text, CONTEXT)
+    if parts is None:
         raise fail(NOT_AN_ATTESTATION)
-    kind = _loose_kind(parts[2]) or kind_hint
+    noted_origin, line = parts
+    kind = loose_kind(line, ROLE_OF_KIND) or kind_hint
     role = ROLE_OF_KIND.get(kind, "")
-    verifiers = _verifiers(pinned.get(role, ()))
+    verifiers = pinned_verifiers(pinned.get(role, ()))
     try:
         _note, verified = open_note(note, verifiers)
     except SignatureError:
@@ -421,7 +401,7 @@ def open_attestation(
         forged = [s.name for s in parsed.signatures if (s.name, s.key_id) in own]
         if forged:
             raise fail(ATT_FORGED, kind=kind, name=quote(forged[0])) from None
-        others = {(v.name, v.key_id) for r, keys in pinned.items() if r != role for v in _verifiers(keys)}
+        others = {(v.name, v.key_id) for r, keys in pinned.items() if r != role for v in pinned_verifiers(keys)}
         elsewhere = [s.name for s in parsed.signatures if (s.name, s.key_id) in others]
         if elsewhere:
             raise fail(ATT_OTHER_ROLE, kind=kind, name=quote(elsewhere[0])) from None
@@ -430,10 +410,11 @@ def open_attestation(
         if not verifiers:
             raise fail(ATT_NONE_PINNED, kind=kind, names=quote(names)) from None
         raise fail(ATT_UNPINNED, kind=kind, names=quote(names)) from None
-    if parts[1] != origin:
-        raise fail(ATT_OTHER_ORIGIN, todo=DO_ASK_THIS_ORIGIN, kind=kind, other=quote(parts[1]), origin=quote(origin))
+    if noted_origin != origin:
+        raise fail(ATT_OTHER_ORIGIN, todo=DO_ASK_THIS_ORIGIN, kind=kind, other=quote(noted_origin),
+                   origin=quote(origin))
     try:
-        body = body_of_line(parts[2])
+        body = body_of_line(line)
     except (CanonicalJSONError, SchemaError) as exc:
         raise fail(ATT_MALFORMED_BODY, kind=kind, why=quote(exc.message, 400)) from None
     if kinds is not None and body.kind not in kinds:
@@ -441,5 +422,4 @@ def open_attestation(
     if media_id is not None and media_id not in body.media:
         raise fail(ATT_OTHER_MEDIA, kind=body.kind, id=quote(body.id), m=quote(media_id),
                    listed=quote(", ".join(body.media) or "-"))
-    digest = hashlib.sha256(parts[2].encode("utf-8")).hexdigest()
-    return Attestation(body, origin, bytes(note), tuple(v.vkey for v in verified), digest)
+    return Attestation(body, origin, bytes(note), tuple(v.vkey for v in verified), body_digest(line))

@@ -120,19 +120,25 @@ def _entry(data: bytes, key_name: str) -> SigningInput:
     return SigningInput(ENTRY, obj["origin"], obj["seq"], obj["type"], prev)
 
 
-def _approval(message: bytes) -> SigningInput:
-    from custody.ledger.approval import ApprovalBody
-
+def _statement(message: bytes, noun: str) -> tuple[str, str]:
+    """(origin, body line) of an approval's or an attestation's note text (ledger/signed_statement.py)."""
     try:
         text = message.decode("utf-8")
     except UnicodeDecodeError:
-        raise _refuse("the approval is not UTF-8") from None
+        raise _refuse(f"the {noun} is not UTF-8") from None
     parts = text.split("\n")
     if len(parts) != 4 or parts[3] != "":
-        raise _refuse("an approval is exactly three lines")
+        raise _refuse(f"an {noun} is exactly three lines")
     origin, line = parts[1], parts[2]
     if not origin or _BAD_ORIGIN.search(origin):
-        raise _refuse("the approval's origin line is not an origin")
+        raise _refuse(f"the {noun}'s origin line is not an origin")
+    return origin, line
+
+
+def _approval(message: bytes) -> SigningInput:
+    from custody.ledger.approval import ApprovalBody
+
+    origin, line = _statement(message, "approval")
     try:
         doc = canonical.loads(line)
         if canonical.dumps(doc) != line.encode("utf-8"):
@@ -146,18 +152,9 @@ def _approval(message: bytes) -> SigningInput:
 def _attestation(message: bytes) -> SigningInput:
     from custody.ledger.attestation import body_of_line
 
+    origin, line = _statement(message, "attestation")
     try:
-        text = message.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _refuse("the attestation is not UTF-8") from None
-    parts = text.split("\n")
-    if len(parts) != 4 or parts[3] != "":
-        raise _refuse("an attestation is exactly three lines")
-    origin = parts[1]
-    if not origin or _BAD_ORIGIN.search(origin):
-        raise _refuse("the attestation's origin line is not an origin")
-    try:
-        body = body_of_line(parts[2])
+        body = body_of_line(line)
     except (CanonicalJSONError, SchemaError) as exc:
         raise _refuse(f"the attestation body is not valid ({exc.message})") from None
     return SigningInput(ATTESTATION, origin, None, body.kind)

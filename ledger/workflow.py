@@ -27,8 +27,8 @@ advanced state.  The cache is ignored and rebuilt from entry 0 when:
 * its format or the lifecycle model's snapshot format differs;
 * its *fingerprint* differs: a hash of the source of the modules that define
   the rules (every module of the ``custody.ledger.lifecycle`` package, ``custody.ledger.media``,
-  ``custody.ledger.approval``, ``custody.ledger.violation``, ``custody.ledger.registry``,
-  ``custody.ledger.events``, the rule texts, the vocabulary and this one), so
+  ``custody.ledger.approval``, ``custody.ledger.signed_statement``, ``custody.ledger.violation``,
+  ``custody.ledger.registry``, ``custody.ledger.events``, the rule texts, the vocabulary and this one), so
   that a new version of the rules never reads a state built by an old one;
 * it covers more entries than the ledger holds, belongs to another origin, or
   the leaf hash of its last entry is not the ledger's (a restored or
@@ -72,7 +72,7 @@ CACHE_FORMAT = "custody/workflow-cache/v2"
 _RULE_MODULES = (
     "custody.ledger.lifecycle", "custody.ledger.media", "custody.ledger.approval", "custody.ledger.violation",
     "custody.ledger.registry", "custody.ledger.events", "custody.ledger.rule_texts", "custody.ledger.vocabulary",
-    "custody.ledger.workflow",
+    "custody.ledger.signed_statement", "custody.ledger.workflow",
 )
 
 

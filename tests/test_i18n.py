@@ -7,6 +7,7 @@ extractor, the same way ``pybabel extract -k _`` finds them, not with regexes.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import string
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -85,7 +87,13 @@ def _translations() -> dict[str, str]:
 
 def _source_messages() -> Iterator[tuple[str, int, str]]:
     """(file, line, msgid) for every _("...") in the packages and the desk's templates, by Babel's Python
-    extractor and Jinja's."""
+    extractor and Jinja's (extracted once per session: several tests read them)."""
+    yield from _extracted()
+
+
+@cache
+def _extracted() -> tuple[tuple[str, int, str], ...]:
+    found = []
     sources = [("python", path) for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))]
     sources += [("jinja2.ext:babel_extract", path) for path in sorted(TEMPLATES.glob("*.html"))]
     for method, path in sources:
@@ -93,7 +101,8 @@ def _source_messages() -> Iterator[tuple[str, int, str]]:
             method, path, keywords={"_": None}, comment_tags=(), strip_comment_tags=True
         ):
             if isinstance(message, str) and message:
-                yield path.relative_to(ROOT).as_posix(), lineno, message
+                found.append((path.relative_to(ROOT).as_posix(), lineno, message))
+    return tuple(found)
 
 
 @pytest.fixture
@@ -207,6 +216,39 @@ def test_a_report_label_follows_the_report_not_the_process() -> None:
     with i18n.using("ja"):
         assert Tr("en")("Media register") == "Media register"
     assert i18n.translate("Title", "ja", f"{REPORT}: a person's job title") == "役職"
+
+
+def _constants_given_to_gettext() -> set[str]:
+    """Every text constant of the packages but the English half of an (English, Japanese) pair: a message
+    passed to _() through a variable or a table (the agent's MSG_... constants) is one of them."""
+    found: set[str] = set()
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            halves = {
+                id(node.elts[0]) for node in ast.walk(tree)
+                if isinstance(node, ast.Tuple) and len(node.elts) == 2
+                and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+                and _CJK.search(node.elts[1].value)  # type: ignore[attr-defined]
+            }
+            found.update(node.value for node in ast.walk(tree)
+                         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in halves)
+    return found
+
+
+def test_every_translation_is_used() -> None:
+    """No .po entry outlives its message: each msgid is an _() string of the sources, a word passed to _() from a
+    variable, a text constant of the packages (messages kept in tables), or one of click's and typer's own
+    messages (their gettext calls reach custody's catalogue, cli/clitext.py)."""
+    import click
+    import typer
+
+    used = {msgid for _f, _l, msgid in _source_messages()} | set(DYNAMIC_WORDS) | _constants_given_to_gettext()
+    library = "\n".join(path.read_text(encoding="utf-8") for module in (click, typer)
+                        for path in sorted(Path(module.__file__ or "").parent.glob("*.py")))
+    unused = [f"  {path.name}: {msgid!r}" for path in _po_files() for msgid, _msgstr in _read(path)
+              if msgid not in used and msgid not in library]
+    assert not unused, "translations no code uses any more (delete them):\n" + "\n".join(unused)
 
 
 def test_extractor_sees_the_core_messages() -> None:

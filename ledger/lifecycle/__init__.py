@@ -23,7 +23,10 @@ nothing blocks.  Media transitions are the table :data:`custody.ledger.media.TRA
 
 **Where things are.**  One module per event family, each owning its
 handlers (``HANDLERS``: entry type -> handler), its rule texts (English and
-Japanese, side by side) and its end-of-ledger rules:
+Japanese, side by side), its end-of-ledger rules and the bodies of the entries
+the CLI records (``body_for_<act>(state, ...) -> dict``: the operator's options
+and the defaults, codes and the operator's own words only, so that the signed
+evidence is the same under every ``--lang``):
 
 * :mod:`~custody.ledger.lifecycle.people` -- people and subcontracts (C9);
 * :mod:`~custody.ledger.lifecycle.approvals` -- approvals embedded in entries, their uses and write cover;
@@ -36,11 +39,15 @@ Japanese, side by side) and its end-of-ledger rules:
 
 beside :mod:`~custody.ledger.lifecycle.state` (the state and its snapshot),
 :mod:`~custody.ledger.lifecycle.fields` (small body readers),
+:mod:`~custody.ledger.lifecycle.defaults` (what a body takes from the contract),
+:mod:`~custody.ledger.lifecycle.applications` (applications and the targets of
+commands, refused before anything is written),
 :mod:`~custody.ledger.lifecycle.kernel` (the entry protocol, the collector of
 violations, media transitions) and :mod:`~custody.ledger.lifecycle.engine`
-(the entry points below).  A new event type is one handler and one row of
-``HANDLERS`` in its family (plus its schema, docs/spec-events.md); a new rule
-is code and texts in the family that sees its trigger.
+(the entry points below).  A new event type is one handler, one row of
+``HANDLERS`` and one ``body_for_`` function in its family, plus its schema
+(docs/spec-events.md) and its thin command (``custody.cli.workflow``); a new
+rule is code and texts in the family that sees its trigger.
 
 Which rules fire where (codes of docs/spec.md):
 

@@ -12,8 +12,9 @@ takeout that cannot be told).  Pure: the command line only calls them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from custody.ledger.lifecycle.defaults import media_data_items, work_place
 from custody.ledger.lifecycle.disposal import destroy_rule, disposable
 from custody.ledger.lifecycle.kernel import (
     DO_RECORD_MEDIUM,
@@ -131,3 +132,74 @@ def _refuse(out: _Out) -> NoReturn:
     problem = refusal(out.items)
     assert problem is not None
     raise problem
+
+
+# --- applications: what the CLI writes for the municipality's approver (ledger/lifecycle/defaults.py) ---
+#
+# ``given`` is the application's fields from the options and a file; what no approval could make valid is
+# refused (RuleRefusal) before anything is written.
+
+
+def request_for_takeout(state: LedgerState, given: dict[str, Any], *, at: str) -> dict[str, Any]:
+    """A takeout application leaving now (``at``) from the work location with the media's data items."""
+    fields = dict(given)
+    media = list(fields.get("media") or [])
+    refuse_application(state, "takeout", media)
+    fields.setdefault("origin_place", work_place(state) or "-")
+    fields.setdefault("data_items", media_data_items(state, media))
+    fields.setdefault("planned_out", at)
+    return fields
+
+
+def request_for_copy(state: LedgerState, given: dict[str, Any]) -> dict[str, Any]:
+    """A copy application for one copy of the media's data items unless told."""
+    fields = dict(given)
+    media = list(fields.get("media") or [])
+    refuse_application(state, "copy", media, targets=list(fields.get("target_media") or []))
+    fields.setdefault("copies", 1)
+    fields.setdefault("data_items", media_data_items(state, media))
+    return fields
+
+
+def disposal_items(state: LedgerState, media_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """One line of a disposal application per medium (its first data item, else its label or id)."""
+    items = []
+    for media_id in media_ids:
+        m = require_medium(state, media_id)
+        held = m.record.get("contents", {}).get("items", [])
+        name = held[0]["name"] if isinstance(held, list) and held else (m.record.get("label") or m.id)
+        items.append({"name": name, "media_name": m.kind, "media_id": m.id, "serial": m.serial, "quantity": 1})
+    return items
+
+
+def request_for_dispose(state: LedgerState, given: dict[str, Any], *, at: str) -> dict[str, Any]:
+    """A disposal application (廃棄申請) at the work location, witnessed, planned today (``at``), at the end of
+    use, unless told."""
+    fields = dict(given)
+    application = fields.setdefault("application", {})
+    listed = [i.get("media_id") for i in application.get("items", []) if isinstance(i, dict)]
+    application.setdefault("place", work_place(state) or "-")
+    application.setdefault("witness_required", True)
+    application.setdefault("planned_date", at[:10])
+    fields.setdefault("purpose", "end_of_use")  # a code (ledger/vocabulary.py PURPOSES)
+    method = application.get("method", {})
+    refuse_application(state, "dispose", [m for m in listed if isinstance(m, str)],
+                       category=method.get("category") if isinstance(method, dict) else None)
+    return fields
+
+
+def unwitnessed_my_number(state: LedgerState, fields: dict[str, Any]) -> bool:
+    """Whether a disposal application waives the witness on a My Number contract: allowed, but its record then
+    needs the reason (C7), which the operator is told before the application is handed over."""
+    application = fields.get("application")
+    return bool(state.my_number and isinstance(application, dict) and application.get("witness_required") is False)
+
+
+def request_for_subcontract(given: dict[str, Any]) -> dict[str, Any]:
+    """A subcontract application for a subcontractor (not a sub-subcontractor) unless told, whose purpose is
+    its scope of work unless told."""
+    fields = dict(given)
+    fields.setdefault("subcontractor", {}).setdefault("tier", "subcontractor")
+    if "purpose" not in fields and isinstance(fields["subcontractor"].get("scope"), str):
+        fields["purpose"] = fields["subcontractor"]["scope"]
+    return fields

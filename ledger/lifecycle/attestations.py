@@ -503,3 +503,14 @@ CODES: tuple[RuleCode, ...] = (
     RuleCode("C24", ("the municipality's own act missing or not signed by its pinned key",
                      "委託者自身の行為(立会い・受領・履行確認等)の署名がない"), "③"),
 )
+
+
+def body_for_attestation_recorded(signed: tuple[str, Attestation], *, remarks: str | None,
+                                  attachments: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """attestation.recorded: the municipality's signed instruction, acknowledgement or change approval."""
+    body: dict[str, Any] = {"attestation": signed[0]}
+    if remarks:
+        body["remarks"] = remarks
+    if attachments:
+        body["attachments"] = attachments
+    return body

@@ -4,7 +4,10 @@ they do to the media, and the media balance and handover receipts at close.  Pur
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from custody.ledger import rule_texts as txt
+from custody.ledger.lifecycle.defaults import attester, flagged_items, merged
 from custody.ledger.lifecycle.disposal import _settle_disposal
 from custody.ledger.lifecycle.fields import _d, _ids, _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out, _touch
@@ -13,6 +16,9 @@ from custody.ledger.lifecycle.takeout import _close_takeout
 from custody.ledger.media import IN_STORAGE, LOST, Medium, transition
 from custody.ledger.rule_texts import Text, state_text
 from custody.ledger.violation import ERROR, INFO, NO_TEXT, WARNING
+
+if TYPE_CHECKING:
+    from custody.ledger.attestation import Attestation
 
 # --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
 
@@ -191,3 +197,63 @@ CODES: tuple[RuleCode, ...] = (
     RuleCode("C14", ("incident", "事故"), "incidents"),
     RuleCode("C15", ("counts do not reconcile", "数量の不一致"), "③"),
 )
+
+
+# --- bodies: what the CLI records (ledger/lifecycle/defaults.py) ---
+
+
+def body_for_incident_reported(state: LedgerState, *, at: str, kind: str, situation: str,
+                               detected_at: str | None, items: list[dict[str, Any]], police_filed: bool | None,
+                               police_at: str | None, police_reference: str | None,
+                               **options: Any) -> dict[str, Any]:
+    """incident.reported: detected now (``at``) unless a time is given; data items flagged from the contract
+    (``media_ids``, ``records``, ``encrypted``, ``place``, ``status``, ``measures``, ``detail_of``, ...)."""
+    police = None
+    if police_filed is not None:
+        police = merged({"filed": police_filed}, {"at": police_at, "reference": police_reference})
+    return merged({"kind": kind, "detected_at": detected_at or at, "situation": situation},
+                  {"items": flagged_items(state, items) or None, "police_report": police, **options})
+
+
+DEFAULT_CLOSE_SCOPE = ("work_pcs", "backups", "mail")  # what a completion statement covers unless told
+
+
+def body_for_contract_closed(*, scope: list[str], statement: str | None, inspector: str | None,
+                             inspector_organisation: str | None, check_method: str | None, check_date: str | None,
+                             check_result: str | None, completion: tuple[str, Attestation] | None,
+                             **options: Any) -> dict[str, Any]:
+    """contract.closed: the statement that no data remains, with the municipality's completion check as
+    given, else as the municipality's signed completion attestation says (``completed_at``, ``remarks``, ...)."""
+    check = None
+    if inspector:
+        check = merged({"inspector": merged({"name": inspector}, {"organisation": inspector_organisation})}, {
+            "method": check_method, "date": check_date, "result": check_result})
+    body = merged({"statement": merged({"no_data_remains": True, "scope": scope or list(DEFAULT_CLOSE_SCOPE)},
+                                       {"text": statement})},
+                  {"municipality_check": check, **options})
+    if completion is not None:
+        note, att = completion
+        body["attestation"] = note
+        body.setdefault("municipality_check", {
+            "inspector": attester(att), "method": f"custody/attestation/v1 {att.id}",
+            "date": att.body.acted_at[:10], "result": att.body.seen})
+    return body
+
+
+def body_for_inspection_recorded(signed: tuple[str, Attestation], *, remarks: str | None,
+                                 attachments: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """inspection.recorded: the inspection as the inspector's signed attestation ``signed`` states it."""
+    note, att = signed
+    inspection = att.body.inspection
+    assert inspection is not None  # an attestation of kind "inspection" always carries one
+    body: dict[str, Any] = {
+        "date": att.body.acted_at[:10], "type": inspection.method, "inspector": attester(att),
+        "checks": [{"party": c.party, "item": c.item, "complied": c.complied,
+                    **({"evidence": c.evidence} if c.evidence else {})} for c in inspection.checks],
+        "findings": list(inspection.findings),
+        "corrective_actions": [{"what": c.what, "who": c.party, "by": c.due} for c in inspection.corrective_actions],
+        "attestation": note,
+    }
+    if inspection.result:
+        body["result"] = inspection.result
+    return merged(body, {"remarks": remarks or None, "attachments": attachments or None})

@@ -4,7 +4,10 @@ and settled as its approval says.  Pure.
 
 from __future__ import annotations
 
+from typing import Any
+
 from custody.ledger.lifecycle.approvals import _add_cover, _approval, _use_approval, _uses
+from custody.ledger.lifecycle.defaults import contents, flagged_items, merged, person_ref
 from custody.ledger.lifecycle.fields import _ms, _s
 from custody.ledger.lifecycle.kernel import (
     EventLike,
@@ -86,3 +89,25 @@ CODES: tuple[RuleCode, ...] = (
     RuleCode("C5", ("copy without a valid prior approval", "有効な事前承認のない複製"), "copies"),
     RuleCode("C6", ("copy not tracked to a final disposition", "最終処分まで追跡されない複製"), "③"),
 )
+
+
+# --- bodies: what the CLI records (ledger/lifecycle/defaults.py) ---
+
+
+def body_for_copy_made(state: LedgerState, *, signer: str, approval_note: str, source: str, media_id: str,
+                       kind: str | None, serial: str, items: list[dict[str, Any]], storage_place: str | None,
+                       cabinet: str | None, custodian: str | None, copied_by: str | None,
+                       **options: Any) -> dict[str, Any]:
+    """copy.made: the source medium's kind, contents and storage unless others are given, kept and copied by
+    the signer unless others are named (``label``, ``make``, ..., ``manifest_sha256``, ``attachments``)."""
+    from custody.ledger.lifecycle.applications import require_medium  # off the path of the other commands
+
+    src = require_medium(state, source)
+    held = contents(flagged_items(state, items), None, None, None, state) or src.record.get("contents")
+    storage = merged(dict(src.record.get("storage") or {}), {"place": storage_place, "cabinet": cabinet})
+    return merged({
+        "approval": approval_note, "source_media_id": source, "media_id": media_id, "kind": kind or src.kind,
+        "serial": serial, "contents": held, "storage": storage,
+        "custodian": person_ref(state, custodian) or signer,
+        "copied_by": person_ref(state, copied_by) or signer,
+    }, options)

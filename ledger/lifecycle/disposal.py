@@ -5,17 +5,30 @@ media destroyed physically.  Pure.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from custody.ledger import rule_texts as txt
 from custody.ledger.lifecycle.approvals import _approval, _use_approval
 from custody.ledger.lifecycle.attestations import waived
+from custody.ledger.lifecycle.defaults import (
+    attester,
+    merged,
+    person,
+    person_ref,
+    sanitization,
+    verification,
+    work_place,
+)
+from custody.ledger.lifecycle.defaults import responsible as default_responsible
 from custody.ledger.lifecycle.fields import _d, _ms, _norm_org, _s, _same
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _late, _move_ok, _Out, _touch, _verified
 from custody.ledger.lifecycle.state import Disposal, LedgerState
 from custody.ledger.media import COPY, DISPOSAL_APPROVED, DISPOSED, ERASED, FINAL, TAKEN_OUT, Medium, transition
 from custody.ledger.rule_texts import Text
 from custody.ledger.violation import ERROR, WARNING
+
+if TYPE_CHECKING:
+    from custody.ledger.attestation import Attestation
 
 # --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
 
@@ -331,3 +344,96 @@ CODES: tuple[RuleCode, ...] = (
                      "承認・方法・立会い・証跡を欠く廃棄"), "③"),
     RuleCode("C8", ("disposal evidence overdue", "廃棄証跡の期限超過"), "③"),
 )
+
+
+# --- bodies: what the CLI records (ledger/lifecycle/defaults.py) ---
+
+
+def body_for_media_erased(state: LedgerState, *, signer: str, media_id: str, category: str, technique: str,
+                          tool: str | None, tool_version: str | None, verification_method: str,
+                          verification_result: str, verifier: str | None, operator: str | None,
+                          responsible: str | None, attestation: tuple[str, Attestation] | None,
+                          **options: Any) -> dict[str, Any]:
+    """media.erased: erased and verified by the signer unless others are named, under the contract's
+    responsible person; the municipality's witness attestation (or waiver) names the witness."""
+    body = merged({
+        "media_id": media_id, "method": sanitization(category, technique, tool, tool_version),
+        "verification": verification(state, verification_method, verification_result, verifier, signer),
+        "operator": person_ref(state, operator) or signer,
+    }, options)
+    body["responsible"] = person(state, responsible) if responsible else default_responsible(state)
+    _witnessed_by(body, attestation, "erasure_witness")
+    return body
+
+
+def _witnessed_by(body: dict[str, Any], attestation: tuple[str, Attestation] | None, kind: str) -> None:
+    if attestation is not None:
+        note, att = attestation
+        body["attestation"] = note
+        if att.kind == kind:
+            body["witness"] = attester(att)
+
+
+def body_for_disposal_approved(approval_note: str, **options: Any) -> dict[str, Any]:
+    """disposal.approved: the municipality's approval note as signed (``application_scan``, ``remarks``, ...)."""
+    return merged({"approval": approval_note}, options)
+
+
+def body_for_media_disposed(state: LedgerState, o: dict[str, Any], *, base: dict[str, Any], signer: str, at: str,
+                            attestation: tuple[str, Attestation] | None) -> dict[str, Any]:
+    """media.disposed: the disposal record (廃棄記録) of one medium.  What the operator leaves out comes from the
+    register (serial, make, kind, origin) and the pending approval (its id, method and place), done now
+    (``at``) by the signer under the contract's responsible person, verified visually: a complete body, of
+    which the rules then say what is missing.  RuleRefusal when no record of the medium may be made."""
+    from custody.ledger.lifecycle.applications import disposal_to_record, require_medium  # it imports this module
+
+    explicit = {
+        "media_id": o["media_id"], "approval_id": o["approval_id"], "certificate_number": o["certificate_number"],
+        "serial": o["serial"], "method": sanitization(o["category"], o["technique"], o["tool"], o["tool_version"]),
+        "start": o["start"], "end": o["end"], "place": o["place"],
+        "operator": person(state, o["operator"], o["operator_organisation"], o["operator_title"]),
+        "responsible": person(state, o["responsible"]),
+        "witness": merged({}, {"name": o["witness"], "organisation": o["witness_organisation"],
+                               "title": o["witness_title"]}) if o["witness"] else None,
+        "no_witness_reason": o["no_witness_reason"],
+        "verification": merged({}, {"method": o["verification_method"],
+                                    "result": o["verification_result"] if o["verification_method"] else None,
+                                    "verifier": person_ref(state, o["verifier"])}),
+        "validation": merged({}, {"accepted_by": person_ref(state, o["validated_by"]), "at": o["validated_at"]}),
+        "remains_destination": o["remains_destination"], "photos": o["photos"] or None,
+        "certificate": o["certificate"], "no_certificate_reason": o["no_certificate_reason"],
+        "backup": merged({}, {"made": o["backup_made"], "where": o["backup_where"]}),
+        "remarks": o["remarks"], "attachments": o["attachments"],
+    }
+    body = merged(base, explicit)
+    media_id = str(body["media_id"])
+    m = require_medium(state, media_id)
+    disposal = disposal_to_record(state, media_id)
+    body.setdefault("approval_id", m.disposal_id or "-")
+    body.setdefault("serial", m.serial)
+    for field in ("make", "model", "property_number"):
+        if isinstance(m.record.get(field), str):
+            body.setdefault(field, m.record[field])
+    # Codes, never translated words: the signed evidence must not depend on --lang (ledger/vocabulary.py).
+    body.setdefault("media_type", m.kind)
+    body.setdefault("source", m.origin)
+    method = body.setdefault("method", {})
+    method.setdefault("category", disposal.category)
+    method.setdefault("technique", disposal.technique)
+    approved = state.approval_body(disposal.id)
+    if approved is not None and approved.application is not None:
+        body.setdefault("place", approved.application.place)
+    body.setdefault("place", work_place(state) or "-")
+    body.setdefault("end", at)
+    body.setdefault("start", body["end"])
+    body.setdefault("operator", person(state, signer))
+    body.setdefault("responsible", default_responsible(state))
+    checked = body.setdefault("verification", {})
+    checked.setdefault("method", "visual_inspection")
+    checked.setdefault("result", o["verification_result"])
+    checked.setdefault("verifier", signer)
+    body.setdefault("photos", [])
+    if "backup" in body and "made" not in body["backup"]:
+        body["backup"]["made"] = bool(body["backup"].get("where"))
+    _witnessed_by(body, attestation, "disposal_witness")
+    return body

@@ -9,6 +9,7 @@ from typing import Any
 
 from custody.ledger import rule_texts as txt
 from custody.ledger.lifecycle.approvals import _approval, _use_approval
+from custody.ledger.lifecycle.defaults import merged, vendor_name
 from custody.ledger.lifecycle.fields import _d, _ms, _norm_org, _s
 from custody.ledger.lifecycle.kernel import _AGENT, EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState, Person, Subcontract
@@ -350,3 +351,39 @@ CODES: tuple[RuleCode, ...] = (
     RuleCode("C9", ("actor not registered, or subcontractor without approval",
                      "未登録の作業者、または承認のない再委託先"), "①"),
 )
+
+
+# --- bodies: what the CLI records (ledger/lifecycle/defaults.py) ---
+
+
+def body_for_personnel_registered(state: LedgerState, given: dict[str, Any]) -> dict[str, Any]:
+    """personnel.registered: a vendor operator unless said otherwise, of the vendor's organisation."""
+    body = dict(given)
+    body.setdefault("tier", "vendor")
+    body.setdefault("role", "operator")
+    if "organisation" not in body and body["tier"] == "vendor" and vendor_name(state):
+        body["organisation"] = vendor_name(state)
+    return body
+
+
+def body_for_personnel_changed(key_name: str, changes: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """personnel.changed: the person's changed details (``reason``, ``approval_reference``, ``reported_at``)."""
+    return merged({"key_name": key_name, "changes": merged({}, changes)}, options)
+
+
+def body_for_personnel_removed(key_name: str, reason: str | None) -> dict[str, Any]:
+    return merged({"key_name": key_name}, {"reason": reason})
+
+
+def body_for_subcontract_approved(approval_note: str, **options: Any) -> dict[str, Any]:
+    """subcontract.approved: the municipality's approval note as signed (``remarks``, ``attachments``)."""
+    return merged({"approval": approval_note}, options)
+
+
+def body_for_key_rotated(*, signer: str, key_name: str | None, new_vkey: str, reason: str | None) -> dict[str, Any]:
+    """key.rotated: the signer's own key unless another person's is named."""
+    return merged({"key_name": key_name or signer, "new_vkey": new_vkey}, {"reason": reason})
+
+
+def body_for_key_revoked(*, key_name: str, vkey: str, reason: str) -> dict[str, Any]:
+    return {"key_name": key_name, "vkey": vkey, "reason": reason}

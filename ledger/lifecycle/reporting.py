@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from custody.ledger.lifecycle.defaults import merged, municipality_name
 from custody.ledger.lifecycle.fields import _d, _ids, _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState
@@ -279,3 +280,20 @@ CODES: tuple[RuleCode, ...] = (
                       "事故の報告遅延・詳細報告の欠如"), "incidents"),
     RuleCode("C22", ("periodic report or cosigned checkpoint missing", "定期報告・副署の欠如"), "reporting"),
 )
+
+
+# --- bodies: what the CLI records (ledger/lifecycle/defaults.py) ---
+
+
+def body_for_report_periodic(state: LedgerState, *, at: str, period_from: str, period_to: str, summary: str,
+                             to_person: str, to_org: str | None, submitted_at: str | None,
+                             **options: Any) -> dict[str, Any]:
+    """report.periodic: submitted now (``at``) to the municipality unless told, with the register as reported
+    (the state's counts), the ledger's size at the report and the incidents so far (``remarks``, ...)."""
+    incidents = sum(1 for i in state.incidents if i.get("kind") != "found")
+    return merged({
+        "period": {"from": period_from, "to": period_to},
+        "submitted_to": {"organisation": to_org or municipality_name(state) or "-", "person": to_person},
+        "summary": summary, "submitted_at": submitted_at or at,
+        "media": state.counts(), "checkpoint": {"size": state.last_seq + 1}, "incidents": incidents,
+    }, options)

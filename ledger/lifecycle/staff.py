@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from custody.ledger.events import AGENT_TYPES, MEDIA_TYPES
+from custody.ledger.lifecycle.defaults import merged
 from custody.ledger.lifecycle.fields import _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.people import _active_person
@@ -203,3 +204,20 @@ CODES: tuple[RuleCode, ...] = (
     RuleCode("C23", ("staff change, exit check or no-data statement missing; act outside the contract period",
                       "作業者の変更報告・退任確認・データ非保持申告の欠如、契約期間外の作業"), "people"),
 )
+
+
+# --- bodies: what the CLI records (ledger/lifecycle/defaults.py) ---
+
+
+def body_for_personnel_exit_checked(key_name: str, *, at: str, checked_at: str | None, access_revoked: bool,
+                                    no_data_kept: bool, returned: list[str], remarks: str | None) -> dict[str, Any]:
+    """personnel.exit_checked: checked now (``at``) unless a time is given."""
+    return merged({"key_name": key_name, "checked_at": checked_at or at, "access_revoked": access_revoked,
+                   "no_data_kept": no_data_kept}, {"returned": returned or None, "remarks": remarks})
+
+
+def body_for_personnel_statement(*, signer: str, statement: str, scope: list[str],
+                                 remarks: str | None) -> dict[str, Any]:
+    """personnel.statement: the signer's own statement that they keep no data."""
+    return merged({"key_name": signer, "no_data_kept": True, "statement": statement},
+                  {"scope": scope or None, "remarks": remarks})

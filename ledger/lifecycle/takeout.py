@@ -5,8 +5,11 @@ by the deadline.  Pure.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from custody.ledger import rule_texts as txt
 from custody.ledger.lifecycle.approvals import _add_cover, _approval, _use_approval, _uses
+from custody.ledger.lifecycle.defaults import flagged_items, merged, person_ref, sanitization, verification
 from custody.ledger.lifecycle.fields import _d, _ids, _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _late, _move_ok, _Out, _touch, _verified
 from custody.ledger.lifecycle.people import _check_carriers
@@ -14,6 +17,9 @@ from custody.ledger.lifecycle.state import LedgerState, Takeout
 from custody.ledger.media import ERASED, IN_STORAGE, TAKEN_OUT, transition
 from custody.ledger.rule_texts import Text
 from custody.ledger.violation import ERROR, WARNING
+
+if TYPE_CHECKING:
+    from custody.ledger.approval import Approval
 
 # --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
 
@@ -183,3 +189,52 @@ CODES: tuple[RuleCode, ...] = (
     RuleCode("C3", ("takeout without the required encryption", "必要な暗号化のない持ち出し"), "②"),
     RuleCode("C4", ("takeout not returned or erased by its deadline", "期限までに返却・消去されない持ち出し"), "②"),
 )
+
+
+# --- bodies: what the CLI records (ledger/lifecycle/defaults.py) ---
+
+
+def body_for_takeout_departed(state: LedgerState, *, approval_note: str, approval: Approval, media_ids: list[str],
+                              destination: str | None, transport: str, carriers: list[str],
+                              encryption_method: str, encryption_algorithm: str | None,
+                              encryption_verified_by: str | None, password_channel: str | None,
+                              items: list[dict[str, Any]], seals: list[str], **options: Any) -> dict[str, Any]:
+    """takeout.departed under ``approval``: its media and destination unless others are named (the rules then
+    say whether they are covered); ``purpose``, ``planned_return``, ``records``, ``remarks``, ``attachments``."""
+    return merged({
+        "approval": approval_note, "media_ids": media_ids or list(approval.body.media),
+        "destination": destination or approval.body.destination, "transport": transport, "carriers": carriers,
+        "encryption": merged({"method": encryption_method}, {
+            "algorithm": encryption_algorithm, "verified_by": person_ref(state, encryption_verified_by),
+            "password_channel": password_channel}),
+    }, {"seals": seals or None, "data_items": flagged_items(state, items) or None, **options})
+
+
+def body_for_takeout_returned(state: LedgerState, *, signer: str, takeout_seq: int | None, media_ids: list[str],
+                              count_match: bool, seals_intact: bool, checked_by: str | None,
+                              count_out: int | None, count_in: int | None, **options: Any) -> dict[str, Any]:
+    """takeout.returned: the takeout the media are out on (else the only open one), all its media still out
+    unless some are named, checked by the signer unless another person is named."""
+    from custody.ledger.lifecycle.applications import takeout_target  # off the path of the other commands
+
+    seq, media = takeout_target(state, takeout_seq, media_ids)
+    check = merged({"count_match": count_match, "seals_intact": seals_intact,
+                    "checked_by": person_ref(state, checked_by) or signer},
+                   {"count_out": count_out, "count_in": count_in})
+    return merged({"takeout_seq": seq, "media_ids": media, "check": check}, options)
+
+
+def body_for_takeout_erased(state: LedgerState, *, signer: str, takeout_seq: int | None, media_ids: list[str],
+                            erased_by: str | None, category: str, technique: str, tool: str | None,
+                            tool_version: str | None, verification_method: str, verification_result: str,
+                            verifier: str | None, **options: Any) -> dict[str, Any]:
+    """takeout.erased_at_destination: the takeout and media chosen as for a return, erased and verified by the
+    signer unless others are named (``place``, ``certificate``, ``remarks``, ``attachments``)."""
+    from custody.ledger.lifecycle.applications import takeout_target  # off the path of the other commands
+
+    seq, media = takeout_target(state, takeout_seq, media_ids)
+    return merged({
+        "takeout_seq": seq, "media_ids": media, "erased_by": person_ref(state, erased_by) or signer,
+        "method": sanitization(category, technique, tool, tool_version),
+        "verification": verification(state, verification_method, verification_result, verifier, signer),
+    }, options)

@@ -1,0 +1,430 @@
+"""The application papers: the vendor's applications (custody takeout|copy|dispose|subcontract request) and the
+municipality's approvals of them (custody approve ...), signed with an approver key.
+
+An application is checked against the register before it is written: what no approval could make valid is
+refused (custody.ledger.lifecycle.applications, exit 6).  The approver sees a summary of what they sign.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from custody.cli.acting import (
+    choices,
+    from_file_option,
+    given,
+    item_option,
+    load_doc,
+    media_ids_option,
+    need,
+    now,
+    opt,
+    output_option,
+    parse_items,
+    read_state,
+    request_option,
+    requester_option,
+    write_bytes,
+)
+from custody.cli.common import (
+    err,
+    json_option,
+    key_option,
+    ledger_option,
+    load_signer,
+    optional_path,
+    out,
+    passphrase_file_option,
+    print_json,
+)
+from custody.ledger.approval_defaults import (
+    DEFAULT_ENCRYPTION_MIN,
+    DEFAULT_MAX_USES,
+    DEFAULT_VALID_DAYS,
+    default_valid_days,
+)
+from custody.ledger.errors import UsageError
+from custody.ledger.i18n import _
+
+TIERS = ("vendor", "subcontractor", "sub-subcontractor")
+
+
+# --- applications ---
+
+
+def _requester(requester: str | None, key: str | None) -> str | None:
+    if requester is not None or key is None:
+        return requester
+    from custody.ledger.keyfile import key_file_info
+
+    name, _public = key_file_info(Path(key))
+    return name
+
+
+def _write_request(ledger_dir: str, kind: str, fields: dict[str, Any], output: str, origin: str | None = None) -> None:
+    from custody.ledger.approval import make_request
+    from custody.ledger.errors import SchemaError
+    from custody.ledger.ledger import Ledger
+
+    if origin is None:
+        with Ledger.open(Path(ledger_dir)) as ledger:
+            origin = ledger.origin
+    fields = {**fields}
+    fields.setdefault("origin", origin)
+    fields.setdefault("requested_at", now())
+    need(fields.get("requester"), "--requester / --key")
+    try:
+        doc = make_request(kind, fields)
+    except SchemaError as exc:
+        raise UsageError(
+            _("The application is not valid: {why}").format(why=exc.message),
+            hint=_("Check the option or the --from-file field '{field}'.").format(field=exc.field or "-"),
+        ) from None
+    write_bytes(output, (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    err.print(_("Application written to {path}; hand it to the municipality's approver.").format(path=output),
+              markup=False)
+
+
+def takeout_request(
+    media_ids: list[str] = media_ids_option(),
+    purpose: str | None = opt(None, "--purpose", help_text=_("Purpose of the takeout.")),
+    destination: str | None = opt(None, "--destination", help_text=_("Where the media go.")),
+    transport: str | None = opt(None, "--transport",
+                                 help_text=_("Transport method, e.g. 'by hand in a locked case'.")),
+    carriers: list[str] = opt([], "--carrier", help_text=_("Carrier (registered key name), repeatable.")),
+    planned_out: str | None = opt(None, "--planned-out", help_text=_("Planned departure (date-time).")),
+    planned_return: str | None = opt(None, "--planned-return", help_text=_("Planned return (date-time).")),
+    encryption_method: str | None = opt(None, "--encryption-method", help_text=_("software or hardware.")),
+    encryption_algorithm: str | None = opt(None, "--encryption-algorithm", help_text=_("e.g. AES-256-XTS.")),
+    password_channel: str | None = opt(None, "--password-channel", help_text=_("How the password travels.")),
+    erasure_plan: str | None = opt(None, "--erasure-plan", help_text=_("How the data is erased after use.")),
+    origin_place: str | None = opt(None, "--origin-place",
+                                    help_text=_("Where the media leave from (default: the work location).")),
+    items: list[str] = item_option(),
+    requester: str | None = requester_option(),
+    output: str = output_option(),
+    from_file: str | None = from_file_option(),
+    ledger_dir: str = ledger_option(),
+    key: str | None = key_option(),
+) -> None:
+    from custody.ledger.lifecycle import applications
+    from custody.ledger.lifecycle.defaults import flagged_items
+
+    state = read_state(ledger_dir)
+    fields = given(from_file, {
+        "requester": _requester(requester, key), "media": media_ids or None, "purpose": purpose,
+        "destination": destination, "transport": transport, "carriers": carriers or None,
+        "planned_out": planned_out, "planned_return": planned_return,
+        "encryption": {"method": encryption_method, "algorithm": encryption_algorithm,
+                       "password_channel": password_channel},
+        "erasure_plan": erasure_plan, "origin_place": origin_place,
+        "data_items": flagged_items(state, parse_items(items)) or None,
+    })
+    _write_request(ledger_dir, "takeout", applications.request_for_takeout(state, fields, at=now()), output,
+                   state.origin)
+
+
+def copy_request(
+    media_ids: list[str] = media_ids_option(),
+    copies: int | None = opt(None, "--copies", help_text=_("Number of copies (default: one per --target).")),
+    targets: list[str] = opt([], "--target", help_text=_("Media id of a copy to make (repeatable).")),
+    purpose: str | None = opt(None, "--purpose", help_text=_("Purpose of the copy.")),
+    disposal_method: str | None = opt(None, "--disposal-method",
+                                       help_text=_("How the copies end: erase, destroy or return.")),
+    disposal_by: str | None = opt(None, "--disposal-by", help_text=_("By when (date-time).")),
+    disposal_description: str | None = opt(None, "--disposal-description", help_text=_("How, in words.")),
+    items: list[str] = item_option(),
+    requester: str | None = requester_option(),
+    output: str = output_option(),
+    from_file: str | None = from_file_option(),
+    ledger_dir: str = ledger_option(),
+    key: str | None = key_option(),
+) -> None:
+    from custody.ledger.lifecycle import applications
+    from custody.ledger.lifecycle.defaults import flagged_items
+
+    state = read_state(ledger_dir)
+    fields = given(from_file, {
+        "requester": _requester(requester, key), "media": media_ids or None, "purpose": purpose,
+        "copies": copies if copies is not None else (len(targets) or None), "target_media": targets or None,
+        "disposal": {"method": disposal_method, "by": disposal_by, "description": disposal_description},
+        "data_items": flagged_items(state, parse_items(items)) or None,
+    })
+    _write_request(ledger_dir, "copy", applications.request_for_copy(state, fields), output, state.origin)
+
+
+def dispose_request(
+    media_ids: list[str] = media_ids_option(),
+    number: str | None = opt(None, "--number", help_text=_("Application number (申請番号).")),
+    category: str | None = opt(None, "--category", help_text=_("NIST SP 800-88 category: destroy, purge or clear.")),
+    technique: str | None = opt(None, "--technique", help_text=_("Technique, e.g. shred, degauss, crypto erase.")),
+    tool: str | None = opt(None, "--tool", help_text=_("Tool.")),
+    planned_date: str | None = opt(None, "--planned-date", help_text=_("Planned date (YYYY-MM-DD).")),
+    place: str | None = opt(None, "--place", help_text=_("Place (default: the work location).")),
+    operator: str | None = opt(None, "--operator", help_text=_("Who will do it (key name or name).")),
+    witness_required: bool | None = opt(None, "--witness-required/--no-witness-required",
+                                         help_text=_("Whether a witness (立会者) attends (default: yes).")),
+    purpose: str | None = opt(None, "--purpose", help_text=_("Why the media are disposed of.")),
+    requester: str | None = requester_option(),
+    output: str = output_option(),
+    from_file: str | None = from_file_option(),
+    ledger_dir: str = ledger_option(),
+    key: str | None = key_option(),
+) -> None:
+    from custody.ledger.lifecycle import applications
+    from custody.ledger.lifecycle.defaults import person_ref
+
+    state = read_state(ledger_dir)
+    items = applications.disposal_items(state, media_ids)
+    fields = given(from_file, {
+        "requester": _requester(requester, key), "purpose": purpose,
+        "application": {
+            "number": number, "items": items or None, "method": {"category": category, "technique": technique},
+            "tool": tool, "planned_date": planned_date, "place": place,
+            "operator": person_ref(state, operator), "witness_required": witness_required,
+        },
+    })
+    fields = applications.request_for_dispose(state, fields, at=now())
+    if applications.unwitnessed_my_number(state, fields):
+        err.print(_("Note: this contract involves My Number data; a disposal without a witness needs the reason "
+                    "recorded (custody dispose record --no-witness-reason)."), markup=False)
+    _write_request(ledger_dir, "dispose", fields, output, state.origin)
+
+
+def subcontract_request(
+    name: str | None = opt(None, "--name", help_text=_("The subcontractor's name.")),
+    tier: str | None = opt(None, "--tier", help_text=_("subcontractor or sub-subcontractor."),
+                            callback=choices(TIERS[1:])),
+    parent: str | None = opt(None, "--parent", help_text=_("For a sub-subcontractor: the subcontractor above it.")),
+    address: str | None = opt(None, "--address", help_text=_("Address.")),
+    reason: str | None = opt(None, "--reason", help_text=_("Why the work is subcontracted.")),
+    scope: str | None = opt(None, "--scope", help_text=_("Scope of the work.")),
+    data_handled: str | None = opt(None, "--data-handled", help_text=_("Personal data the subcontractor handles.")),
+    safeguards: str | None = opt(None, "--safeguards", help_text=_("Safeguards required of the subcontractor.")),
+    supervision: str | None = opt(None, "--supervision", help_text=_("How the vendor supervises it.")),
+    purpose: str | None = opt(None, "--purpose", help_text=_("Purpose.")),
+    requester: str | None = requester_option(),
+    output: str = output_option(),
+    from_file: str | None = from_file_option(),
+    ledger_dir: str = ledger_option(),
+    key: str | None = key_option(),
+) -> None:
+    fields = given(from_file, {
+        "requester": _requester(requester, key), "purpose": purpose,
+        "subcontractor": {"name": name, "tier": tier, "parent": parent, "address": address, "reason": reason,
+                          "scope": scope, "data_handled": data_handled, "safeguards": safeguards,
+                          "supervision": supervision},
+    })
+    from custody.ledger.lifecycle import applications
+
+    _write_request(ledger_dir, "subcontract", applications.request_for_subcontract(fields), output)
+
+
+
+# --- municipality: approve ---
+
+
+def _load_request(path: str, kind: str) -> dict[str, Any]:
+    doc = load_doc(path, _("the application"))
+    if doc.get("kind") != kind:
+        raise UsageError(_("{path} is a {actual} application, not a {kind} application.").format(
+            path=path, actual=doc.get("kind", "?"), kind=kind))
+    return doc
+
+
+def _summary(request: dict[str, Any]) -> None:
+    """What the approver is about to sign, on stderr."""
+    lines = [
+        (_("Application"), str(request.get("kind", ""))),
+        (_("Origin"), str(request.get("origin", ""))),
+        (_("Requester"), json.dumps(request.get("requester"), ensure_ascii=False)),
+        (_("Purpose"), str(request.get("purpose", ""))),
+    ]
+    if request.get("media"):
+        lines.append((_("Media"), ", ".join(request["media"])))
+    for key, label in (("destination", _("Destination")), ("transport", _("Transport")),
+                       ("planned_return", _("Planned return"))):
+        if request.get(key):
+            lines.append((label, str(request[key])))
+    if request.get("carriers"):
+        lines.append((_("Carriers"), ", ".join(request["carriers"])))
+    if request.get("encryption"):
+        lines.append((_("Encryption"), json.dumps(request["encryption"], ensure_ascii=False)))
+    app = request.get("application")
+    if isinstance(app, dict):
+        lines.append((_("Disposal application"), json.dumps(app, ensure_ascii=False)))
+    if isinstance(request.get("subcontractor"), dict):
+        lines.append((_("Subcontractor"), json.dumps(request["subcontractor"], ensure_ascii=False)))
+    for label, value in lines:
+        err.print(f"{label}: {value}", markup=False)
+
+
+def _approve(
+    kind: str, *, request: str, output: str, approval_id: str, valid_from: str | None, valid_until: str | None,
+    valid_days: int, max_uses: int, conditions: list[str], approver_name: str | None, approver_title: str | None,
+    approver_organisation: str | None, origin: str | None, key: str | None, passphrase_file: str | None,
+    json_out: bool, overrides: dict[str, Any],
+) -> None:
+    from custody.ledger.approval import approval_from_request, sign_approval
+    from custody.ledger.errors import FormatError, SchemaError
+    from custody.ledger.timefmt import format_at, parse_at
+
+    doc = _load_request(request, kind)
+    origin = origin or doc.get("origin")
+    if not isinstance(origin, str) or not origin:
+        raise UsageError(_("The application names no origin; give --origin."))
+    approver = {
+        "name": str(need(approver_name, "--approver-name")), "title": str(need(approver_title, "--approver-title")),
+        "organisation": str(need(approver_organisation, "--approver-organisation")),
+    }
+    signer = load_signer(optional_path(key), optional_path(passphrase_file))
+    now = datetime.now(UTC).astimezone().replace(microsecond=0)
+    start = valid_from or format_at(now)
+    try:
+        until = valid_until or format_at(parse_at(start) + timedelta(days=valid_days))
+    except FormatError as exc:
+        raise UsageError(_("--valid-from is not a date-time with an offset: {why}").format(why=exc)) from None
+    _summary(doc)
+    try:
+        body = approval_from_request(
+            doc, id=approval_id, valid_from=start, valid_until=until, approver=approver,
+            approved_at=format_at(now), max_uses=max_uses, conditions=conditions,
+            **{k: v for k, v in overrides.items() if v is not None},
+        )
+        note = sign_approval(origin, body, signer)
+    except SchemaError as exc:
+        raise UsageError(
+            _("The approval would not be valid: {why}").format(why=exc.message),
+            hint=_("Check the application and the options (field '{field}').").format(field=exc.field or "-"),
+        ) from None
+    write_bytes(output, note)
+    if json_out:
+        print_json({"approval": str(output), "id": approval_id, "kind": kind, "origin": origin, "body": body,
+                    "signed_by": signer.name})
+    else:
+        out.print(_("Approval {id} ({kind}) signed by {name}, valid {start} .. {until}, written to {path}.").format(
+            id=approval_id, kind=kind, name=signer.name, start=start, until=until, path=output), markup=False)
+
+
+def approval_id_option() -> Any:
+    return opt(..., "--id", help_text=_("The municipality's approval number."))
+
+
+def valid_from_option() -> Any:
+    return opt(None, "--valid-from", help_text=_("Valid from (date-time; default: now)."))
+
+
+def valid_until_option() -> Any:
+    return opt(None, "--valid-until", help_text=_("Valid until (date-time; default: --valid-days from the start)."))
+
+
+def valid_days_option(default: int = DEFAULT_VALID_DAYS) -> Any:
+    return opt(default, "--valid-days", help_text=_("Validity in days when --valid-until is not given."))
+
+
+def max_uses_option() -> Any:
+    return opt(DEFAULT_MAX_USES, "--max-uses", help_text=_("How many times the approval may be used."))
+
+
+def condition_option() -> Any:
+    return opt([], "--condition", help_text=_("A condition of the approval (repeatable)."))
+
+
+def approver_name_option() -> Any:
+    return opt(None, "--approver-name", envvar="CUSTODY_APPROVER_NAME", help_text=_("Approver's name."))
+
+
+def approver_title_option() -> Any:
+    return opt(None, "--approver-title", envvar="CUSTODY_APPROVER_TITLE", help_text=_("Approver's title."))
+
+
+def approver_org_option() -> Any:
+    return opt(None, "--approver-organisation", envvar="CUSTODY_APPROVER_ORGANISATION",
+                help_text=_("Approver's organisation."))
+
+
+def origin_option() -> Any:
+    return opt(None, "--origin", help_text=_("The ledger's origin (default: from the application)."))
+
+
+def approve_key_option() -> Any:
+    return typer.Option(None, "--key", "-k", envvar="CUSTODY_KEY", help=_("The approver's signing key file."))
+
+
+_BEFORE = ("request", "output", "approval_id", "valid_from", "valid_until", "valid_days", "max_uses", "conditions")
+_AFTER = ("approver_name", "approver_title", "approver_organisation", "origin", "key", "passphrase_file", "json_out")
+
+
+def approving(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., None]]:
+    """``custody approve KIND``: the options every approval takes, around the kind's own (its function's
+    parameters), which return what they change in the approval (None: as applied for)."""
+
+    def wrap(own: Callable[..., dict[str, Any]]) -> Callable[..., None]:
+        def param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+            return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+        before = [
+            param("request", str, request_option()), param("output", str, output_option()),
+            param("approval_id", str, approval_id_option()), param("valid_from", str | None, valid_from_option()),
+            param("valid_until", str | None, valid_until_option()),
+            param("valid_days", int, valid_days_option(default_valid_days(kind))),
+            param("max_uses", int, max_uses_option()), param("conditions", list[str], condition_option()),
+        ]
+        after = [
+            param("approver_name", str | None, approver_name_option()),
+            param("approver_title", str | None, approver_title_option()),
+            param("approver_organisation", str | None, approver_org_option()),
+            param("origin", str | None, origin_option()), param("key", str | None, approve_key_option()),
+            param("passphrase_file", str | None, passphrase_file_option()), param("json_out", bool, json_option()),
+        ]
+        signature = inspect.signature(own, eval_str=True)
+
+        def run(**options: Any) -> None:
+            common = {name: options.pop(name) for name in (*_BEFORE, *_AFTER)}
+            _approve(kind, **common, overrides=own(**options))
+
+        run.__signature__ = signature.replace(  # type: ignore[attr-defined] # read by typer (inspect.signature)
+            parameters=[*before, *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+                                   for p in signature.parameters.values()), *after],
+            return_annotation=None)
+        run.__name__, run.__qualname__, run.__doc__ = own.__name__, own.__qualname__, own.__doc__
+        return run
+
+    return wrap
+
+
+@approving("takeout")
+def approve_takeout(
+    encryption_min: str = opt(DEFAULT_ENCRYPTION_MIN, "--encryption-min",
+                              help_text=_("Minimum encryption algorithm.")),
+    return_by: str | None = opt(None, "--return-by",
+                                help_text=_("When the media must be back or erased (default: planned return).")),
+) -> dict[str, Any]:
+    return {"encryption_min": encryption_min or None, "return_by": return_by}
+
+
+@approving("copy")
+def approve_copy(
+    copies: int | None = opt(None, "--copies", help_text=_("Copies allowed (default: as applied for).")),
+) -> dict[str, Any]:
+    return {"copies": copies}
+
+
+@approving("dispose")
+def approve_dispose(
+    evidence_due: str | None = opt(None, "--evidence-due",
+                                   help_text=_("When the disposal record and certificate are due.")),
+) -> dict[str, Any]:
+    return {"evidence_due": evidence_due}
+
+
+@approving("subcontract")
+def approve_subcontract() -> dict[str, Any]:
+    return {}
