@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
+from custody.cli.clitext import AtLeast
 from custody.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
 from custody.cli.trustopts import authority_option, integrity_only_option, require_trust
 from custody.ledger.i18n import _
@@ -97,7 +98,7 @@ def _output_option() -> Any:
 
 def _workers_option() -> Any:
     return typer.Option(
-        None, "--workers", min=1,
+        None, "--workers", click_type=AtLeast(int, 1),
         help=_("Processes for verification and rendering (default: the cores this process may use, within any "
                "CPU quota)."),
     )

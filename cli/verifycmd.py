@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from custody.cli.clitext import AtLeast
 from custody.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json, report_error
 from custody.cli.trustopts import (
     authority_option,
@@ -75,7 +76,7 @@ def verify(
     authority: Path | None = authority_option(),
     integrity_only: bool = integrity_only_option(),
     workers: int | None = typer.Option(
-        None, "--workers", min=1,
+        None, "--workers", click_type=AtLeast(int, 1),
         help=_("Processes for signature checks (default: the cores this process may use, within any CPU quota)."),
     ),
     json_out: bool = json_option(),

@@ -119,6 +119,14 @@ def _read_cached(name: str) -> dict[str, str] | None:
     return table if isinstance(table, dict) else None
 
 
+def locale_file(lang: str, name: str) -> bytes | None:
+    """The bytes of ``ledger/locale/<lang>/<name>`` (a catalogue), or None when there is none."""
+    try:
+        return (_package() / "locale" / lang / name).read_bytes()
+    except OSError:
+        return None
+
+
 def _package() -> Traversable:
     """The ``ledger`` package's folder; through ``importlib.resources`` (~8 ms of imports) only when it is not a
     directory (a zip)."""
