@@ -30,7 +30,7 @@ from __future__ import annotations
 import gettext
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,7 @@ class Formatter(click.HelpFormatter):
     """click's help formatter, for Japanese: typer's fixed English option texts translated, and lines wrapped by
     terminal cells.  English is click's own."""
 
-    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
         if language() == "en":
             super().write_dl(rows, col_max, col_spacing)
             return
@@ -163,7 +163,7 @@ def missing_message(error: click.MissingParameter) -> str:
     return " ".join([text, *extra])
 
 
-class AtLeast(click.ParamType):
+class AtLeast(click.ParamType[float]):
     """A whole number (or a number, ``float``) of at least ``minimum``, refused in custody's words."""
 
     def __init__(self, kind: type[int] | type[float], minimum: float) -> None:

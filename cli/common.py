@@ -248,10 +248,11 @@ def _missing(error: click.MissingParameter) -> click.ClickException:
     return click.UsageError(missing_message(error), ctx=error.ctx)
 
 
-def new_app(help_text: str, *, root: bool = False) -> typer.Typer:
-    """A command group; the ``root`` one carries typer's shell completion (--install-completion)."""
+def new_app(help_text: str, *, root: bool = False, cls: type[TyperGroup] | None = None) -> typer.Typer:
+    """A command group (of class ``cls``, a CustodyGroup); the ``root`` one carries typer's shell completion
+    (--install-completion)."""
     return typer.Typer(
-        cls=CustodyGroup,
+        cls=cls or CustodyGroup,
         help=help_text,
         no_args_is_help=True,
         add_completion=root,
@@ -440,9 +441,8 @@ def option(default: Any, *names: str, **kw: Any) -> Any:
 
 
 # Path options of the everyday commands are declared as text and turned into paths by the commands
-# (``optional_path``): typer coerces a ``Path`` parameter through pydantic, which costs about 50 ms of
-# every process's start-up.  The rarer commands that declare ``ledger_dir: Path`` get the text default
-# converted by typer.
+# (``optional_path``); the rarer commands that declare ``ledger_dir: Path`` get the text default converted
+# by typer.
 
 
 def ledger_option() -> Any:

@@ -58,7 +58,8 @@ KINDS = ("register", "disposal", "completion", "inspection", "inspection-record"
          "periodic")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, only: str | None = None) -> None:
+    del only  # custody.cli.main keeps the one it builds
     report_app = new_app(_(
         "Reports for the municipality from a verified evidence bundle (PDF, HTML, JSON; CSV and XLSX for Excel). "
         "The reports are written even when the verification finds errors (they list them); the exit status is then 3."))

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from custody.verify.trust import TrustAnchor
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, only: str | None = None) -> None:
+    del only  # custody.cli.main keeps the one it builds
     app.command(
         "verify",
         help=_("Verify an evidence bundle against the municipality's trust store (--authority): integrity "

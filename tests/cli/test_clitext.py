@@ -93,7 +93,7 @@ def _gettext_messages() -> list[str | tuple[str, str]]:
         for _line, message, _comments, _context in extract_from_file(
                 "python", str(source), keywords={"_": None, "gettext": None, "ngettext": (1, 2)}):
             if message not in found:
-                found.append(message)
+                found.append(message if isinstance(message, str) else (message[0], message[1]))
     return found
 
 
