@@ -25,7 +25,7 @@ USAGE_ERRORS = [
      "Error: Missing option '--media-id' / '-m'."),
     (["media", "checkout", "--media-id"], "エラー: オプション '--media-id' には値が必要です。",
      "Error: Option '--media-id' requires an argument."),
-    (["media", "checkout", "-m", "M-001", "--bogus"], "エラー: そのようなオプションはありません: --bogus",
+    (["media", "checkout", "-m", "M-001", "--bogus"], "エラー: そのようなオプションはありません: '--bogus'",
      "Error: No such option '--bogus'."),
     (["medai"], "エラー: そのようなコマンドはありません: 'medai'。 もしかして 'media' ですか？",
      "Error: No such command 'medai'. Did you mean 'media'?"),

@@ -144,13 +144,17 @@ def test_help_imports_no_verifier_reports_or_agent(args: list[str], tmp_path: Pa
 
 
 def test_the_subcommand_named_is_the_only_one_built(world: CliWorld) -> None:
+    import click
+    from typer.main import get_command
+
     from custody.cli.main import build_app
 
     def media_commands(*args: str) -> list[str | None]:
-        app = build_app(list(args))
-        group = next(g.typer_instance for g in app.registered_groups if g.name == "media")
-        assert group is not None
-        return [c.name for c in group.registered_commands]
+        root = get_command(build_app(list(args)))
+        assert isinstance(root, click.Group)
+        media = root.get_command(click.Context(root), "media")
+        assert isinstance(media, click.Group)
+        return list(media.commands)
 
     assert media_commands("media", "checkout", "--media-id", "M-001") == ["checkout"]
     everything = media_commands("media", "--help")
