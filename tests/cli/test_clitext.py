@@ -87,7 +87,9 @@ _SOURCES = [*(Path(click.__file__).parent / name for name in (
     Path(typer.core.__file__)]
 
 
-def _gettext_messages() -> list[str | tuple[str, str]]:
+@pytest.fixture(scope="module")
+def messages() -> list[str | tuple[str, str]]:
+    """Every gettext message of ``_SOURCES`` (msgid, or singular and plural), as Babel extracts them."""
     found: list[str | tuple[str, str]] = []
     for source in _SOURCES:
         for _line, message, _comments, _context in extract_from_file(
@@ -106,9 +108,9 @@ def japanese() -> gettext.GNUTranslations:
         return gettext.GNUTranslations(handle)
 
 
-def test_every_message_click_and_typer_write_has_a_japanese_translation(japanese: gettext.GNUTranslations) -> None:
+def test_every_message_click_and_typer_write_has_a_japanese_translation(
+        japanese: gettext.GNUTranslations, messages: list[str | tuple[str, str]]) -> None:
     """A new click or typer may add messages: they would be shown in English."""
-    messages = _gettext_messages()
     assert "Usage:" in messages and "Options" in messages and len(messages) > 50
     missing = [m for m in messages if (japanese.gettext(m) if isinstance(m, str) else
                                        japanese.ngettext(m[0], m[1], 2)) == (m if isinstance(m, str) else m[1])]
@@ -121,14 +123,15 @@ def test_plural_messages_say_one_and_many_apart(japanese: gettext.GNUTranslation
     assert japanese.ngettext(one, many, 2).format(name="--x", nargs=2) == "オプション '--x' には 2 個の値が必要です。"
 
 
-def test_translations_keep_the_placeholders_click_fills(japanese: gettext.GNUTranslations) -> None:
+def test_translations_keep_the_placeholders_click_fills(
+        japanese: gettext.GNUTranslations, messages: list[str | tuple[str, str]]) -> None:
     """A translation naming a placeholder the msgid does not have would fail with KeyError when shown."""
     import string
 
     def names(text: str) -> set[str]:
         return {field for _lit, field, _spec, _conv in string.Formatter().parse(text) if field}
 
-    for message in _gettext_messages():
+    for message in messages:
         if isinstance(message, str):
             assert names(japanese.gettext(message)) <= names(message), message
         else:
