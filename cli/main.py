@@ -163,9 +163,11 @@ def _root_class(plan: _Plan) -> type[TyperGroup]:
 
         def get_command(self, ctx: Any, cmd_name: str) -> Any:
             if cmd_name not in self.commands and cmd_name in COMMANDS:
-                built = _build(cmd_name, plan)
-                if built is not None:
-                    self.add_command(built, cmd_name)
+                # A command line that names a command builds that one; a listing (custody --help) or an
+                # application for any command line (the tests') builds them all at once, as typer would.
+                names = [cmd_name] if plan.command is not None else [n for n in COMMANDS if n not in self.commands]
+                for name, built in _build(names, plan).items():
+                    self.add_command(built, name)
             return super().get_command(ctx, cmd_name)
 
         def resolve_command(self, ctx: Any, args: list[str]) -> Any:
@@ -180,9 +182,9 @@ def _root_class(plan: _Plan) -> type[TyperGroup]:
     return Root
 
 
-def _build(name: str, plan: _Plan) -> Any:
-    """The click command ``name``, from the modules that declare it (``COMMANDS``); None when one of them is
-    not installed."""
+def _build(names: list[str], plan: _Plan) -> dict[str, Any]:
+    """The click commands ``names`` from the modules that declare them (``COMMANDS``), converted by typer in
+    one application; a command whose module is not installed is left out."""
     from importlib import import_module
 
     from typer.main import get_group
@@ -190,24 +192,29 @@ def _build(name: str, plan: _Plan) -> Any:
     from custody.cli.common import new_app
 
     part = new_app("")
-    for module in COMMANDS[name]:
+    only = names[0] if len(names) == 1 else None
+    missing: set[str] = set()
+    for module in dict.fromkeys(module for name in names for module in COMMANDS[name]):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:
             if exc.name != module:
                 raise
-            return None
-        mod.register(part, only=name)
-    part.registered_commands = [info for info in part.registered_commands if info.name == name]
-    part.registered_groups = [info for info in part.registered_groups if info.name == name]
+            missing.add(module)
+            continue
+        mod.register(part, only=only)
+    wanted = [name for name in names if not set(COMMANDS[name]) <= missing]
+    part.registered_commands = [info for info in part.registered_commands if info.name in wanted]
+    part.registered_groups = [info for info in part.registered_groups if info.name in wanted]
     if not plan.whole:
         if plan.command is None and plan.lists_only:  # custody --help: a line for each command
             _list_only(part, None)
-        elif name == plan.command and plan.subcommand is not None:
-            _only_subcommand(part, name, plan.subcommand)
-        elif name == plan.command and plan.lists_only:
-            _list_only(part, name)
-    return get_group(part).commands.get(name)
+        elif plan.command in wanted and plan.subcommand is not None:
+            _only_subcommand(part, plan.command, plan.subcommand)
+        elif plan.command in wanted and plan.lists_only:
+            _list_only(part, plan.command)
+    commands = get_group(part).commands
+    return {name: commands[name] for name in wanted if name in commands}
 
 
 def _lists_only(args: Sequence[str], command: str | None, subcommand: str | None) -> bool:
