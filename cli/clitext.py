@@ -28,7 +28,6 @@ A few things gettext cannot reach, handled through click's public API in
 from __future__ import annotations
 
 import gettext
-import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,7 +36,7 @@ from typing import Any
 import click
 
 from custody.ledger import usercache
-from custody.ledger.i18n import _, language, locale_file
+from custody.ledger.i18n import _, language, sources
 
 DOMAIN = "custody-click"
 _PYTHON_DOMAIN = gettext.textdomain()  # "messages", gettext's default: no catalogue, click's English
@@ -68,13 +67,15 @@ def install() -> None:
 def catalogue_dir(lang: str) -> Path | None:
     """A folder holding ``<lang>/LC_MESSAGES/custody-click.mo`` compiled from ``ledger/locale/<lang>/click.po``.
 
-    Kept in the user's cache under a digest of the .po file, made at first use; when the cache cannot be
-    written, in a private temporary folder for this process.  None when there is no such .po file.
+    Kept in the user's cache under the digest of the language's .po files (``ledger.i18n.sources``), made at
+    first use; when the cache cannot be written, in a private temporary folder for this process.  None when
+    there is no such .po file.
     """
-    data = locale_file(lang, "click.po")
+    files, digest = sources(lang)
+    data = files.get("click.po")
     if data is None:
         return None
-    name = f"gettext-{lang}-{hashlib.sha256(data).hexdigest()[:24]}"
+    name = f"gettext-{lang}-{digest}"
     relative = f"{name}/{lang}/LC_MESSAGES/{DOMAIN}.mo"
     cached = usercache.cache_dir()
     if cached is not None and (cached / relative).is_file():
