@@ -40,7 +40,8 @@ from custody.ledger.ledger import Ledger
 from custody.ledger.note import ALG_ED25519, Verifier
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, only: str | None = None) -> None:
+    del only  # custody.cli.main keeps the one it builds
     agent_app = new_app(_("The work-location agent: media attached and files written, recorded in the ledger."))
     agent_app.command("run", help=_(
         "Observe media and files at this work location and record them in the ledger, signed with the "

@@ -1,113 +1,123 @@
-"""typer's own words -- the usage line, help headings, the help option and usage errors -- in Japanese.
+"""click's and typer's own words -- usage lines, help headings, the help option, usage errors -- in Japanese.
 
-typer 0.29 vendors click (``typer._click``), which writes its text in fixed
-English: "Usage:", "Show this message and exit.", "Error: Missing option
-'--media-id'".  Only the headings and markers that ``typer.core`` writes
-("Options", "[required]", "[env var: ...]") go through gettext, in gettext's
-global domain, which custody does not use.  An operator or an auditor who
-mistypes a command should read what went wrong in the language of the rest
-of the output, so ``install`` (for Japanese only; English output stays
-typer's, byte for byte):
+click and ``typer.core`` write their messages through gettext's global
+domain (``from gettext import gettext as _``, ``ngettext``).  ``install``
+gives that domain a catalogue in the process's language (``ledger.i18n``):
+``ledger/locale/ja/click.po``, whose msgids are click's and typer's texts as
+they write them, compiled with Babel into a ``.mo`` file in the user's cache
+(``ledger.usercache``) at first use, and bound with gettext's public
+``bindtextdomain``/``textdomain``.  gettext picks the language of a global
+domain from the environment (``LANGUAGE`` first, docs.python.org gettext
+``find``), so ``install`` sets ``LANGUAGE`` to custody's language: custody
+speaks Japanese whatever the locale says (docs/spec.md §13).  English is
+click's own text, untouched.
 
-- sends ``typer.core``'s gettext calls to custody's catalogue (``ledger.i18n``);
-- gives click's contexts a help formatter that writes the usage prefix and
-  the help option's description in Japanese;
-- replaces how a usage error is shown (``UsageError.show``), which typer
-  calls before it exits with 2.  Each kind of usage error is rebuilt from
-  its fields; the English details typer and click put in messages are
-  matched against the few forms they take (``_DETAILS``) and anything else is
-  shown as it is.
+A few things gettext cannot reach, handled through click's public API in
+``custody.cli.common`` (``CustodyGroup``):
 
-These reach into typer's private modules; pyproject.toml pins typer below
-0.30, and tests/cli/test_clitext.py fails if a typer release moves them.
+- typer's shell-completion options and its "Did you mean" suggestion for a
+  misspelt command are fixed English: the help formatter (``Formatter``)
+  and ``CustodyGroup.resolve_command`` use custody's catalogue instead;
+- click builds "Missing option '--x'." from a translated "Missing option"
+  and the option's name, an order Japanese cannot follow: ``missing_message``
+  says it in custody's words from the exception's fields;
+- custody's number options use ``AtLeast`` (custody's words for a number
+  out of range).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from typing import IO, Any
+import gettext
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
-from typer import core as typer_core
-from typer._click import core as click_core
-from typer._click import exceptions as click_exceptions
-from typer._click import formatting
-from typer._click.utils import echo
+import click
 
-from custody.ledger.i18n import _, language
+from custody.ledger import usercache
+from custody.ledger.i18n import _, language, sources
 
-_HELP_OPTION = "Show this message and exit."  # typer/_click/decorators.py, help_option: click's fixed text
-# typer/completion.py: the root's --install-completion and --show-completion, in fixed English.
-_INSTALL_COMPLETION = "Install completion for the current shell."
-_SHOW_COMPLETION = "Show completion for the current shell, to copy it or customize the installation."
+DOMAIN = "custody-click"
+_PYTHON_DOMAIN = gettext.textdomain()  # "messages", gettext's default: no catalogue, click's English
+_LANGUAGE = os.environ.get("LANGUAGE")  # the environment's own, put back for English
 
-# English details that typer and click build into messages (typer/_click/core.py, parser.py,
-# typer/_coercion.py, typer/_param_types.py), and custody's message for each.
-# (pattern, flags, render): compiled when a usage error is shown (re's own cache), not by every command's start-up.
-_DETAILS: list[tuple[str, int, Callable[..., str]]] = [
-    (r"Got unexpected extra argument\(s\) \((?P<args>.*)\)", re.DOTALL,
-     lambda args: _("Got unexpected extra argument(s) ({args})").format(args=args)),
-    (r"Option (?P<option>'[^']*') does not take a value\.", 0,
-     lambda option: _("Option {option} does not take a value.").format(option=option)),
-    (r"Option (?P<option>'[^']*') requires an argument\.", 0,
-     lambda option: _("Option {option} requires a value.").format(option=option)),
-    (r"Option (?P<option>'[^']*') requires (?P<n>\d+) arguments\.", 0,
-     lambda option, n: _("Option {option} requires {n} values.").format(option=option, n=n)),
-    (r"Argument (?P<argument>'[^']*') takes (?P<n>\d+) values\.", 0,
-     lambda argument, n: _("Argument {argument} takes {n} values.").format(argument=argument, n=n)),
-    (r"Value (?P<value>.*) is not a valid (?P<kind>[^.]+)\.", re.DOTALL,
-     lambda value, kind: _("{value} is not a valid {kind}.").format(value=value, kind=kind)),
-    (r"(?P<value>.*) is not one of (?P<choices>.*)\.", re.DOTALL,
-     lambda value, choices: _("{value} is not one of {choices}.").format(value=value, choices=choices)),
-    (r"(?P<message>.*)\. Did you mean (?P<suggestions>.*)\?", re.DOTALL,  # typer/core.py
-     lambda message, suggestions: _("{message}. Did you mean {suggestions}?").format(
-         message=message.rstrip("。."), suggestions=suggestions)),
-    # pydantic's messages, for the options typer converts with it (numbers and their bounds)
-    (r"Input should be a valid integer.*", re.DOTALL, lambda: _("Enter a whole number.")),
-    (r"Input should be greater than or equal to (?P<n>.+)", 0,
-     lambda n: _("Enter {n} or more.").format(n=n)),
-    (r"Input should be less than or equal to (?P<n>.+)", 0,
-     lambda n: _("Enter {n} or less.").format(n=n)),
-    (r"Choose from:(?P<choices>.*)", re.DOTALL,
-     lambda choices: _("Choose from:{choices}").format(choices=choices)),
-]
-
-
-# typer's own, put back for English.
-_TYPER_GETTEXT = typer_core._  # type: ignore[attr-defined]
-_TYPER_FORMATTER = click_core.Context.formatter_class
-_TYPER_SHOW = click_exceptions.UsageError.show
+# typer/completion.py: the root's --install-completion and --show-completion, in fixed English (not gettext).
+_FIXED = ("Install completion for the current shell.",
+          "Show completion for the current shell, to copy it or customize the installation.")
 
 
 def install() -> None:
-    """typer's own words in the process's language (``ledger.i18n``): custody's for Japanese, typer's for English.
-
-    English puts typer's own back, so that a process (a test) that ran a
-    Japanese command and then an English one prints typer's English exactly.
-    """
-    if language() == "en":
-        typer_core._ = _TYPER_GETTEXT  # type: ignore[attr-defined]
-        click_core.Context.formatter_class = _TYPER_FORMATTER
-        click_exceptions.UsageError.show = _TYPER_SHOW  # type: ignore[method-assign]
+    """click's and typer's messages in the process's language: custody's catalogue for Japanese, theirs for
+    English (also after a Japanese command in the same process, as in the tests)."""
+    lang = language()
+    folder = None if lang == "en" else catalogue_dir(lang)
+    if folder is None:
+        gettext.textdomain(_PYTHON_DOMAIN)
+        if _LANGUAGE is None:
+            os.environ.pop("LANGUAGE", None)
+        else:
+            os.environ["LANGUAGE"] = _LANGUAGE
         return
-    typer_core._ = _  # type: ignore[attr-defined]  # typer.core: from gettext import gettext as _
-    click_core.Context.formatter_class = _Formatter
-    click_exceptions.UsageError.show = _show_usage_error  # type: ignore[method-assign]
+    gettext.bindtextdomain(DOMAIN, str(folder))
+    gettext.textdomain(DOMAIN)
+    os.environ["LANGUAGE"] = lang
 
 
-class _Formatter(formatting.HelpFormatter):
-    """click's help formatter with the usage prefix and the fixed options' descriptions translated."""
+def catalogue_dir(lang: str) -> Path | None:
+    """A folder holding ``<lang>/LC_MESSAGES/custody-click.mo`` compiled from ``ledger/locale/<lang>/click.po``.
 
-    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        super().write_usage(prog, args, _("Usage: ") if prefix is None else prefix)
+    Kept in the user's cache under the digest of the language's .po files (``ledger.i18n.sources``), made at
+    first use; when the cache cannot be written, in a private temporary folder for this process.  None when
+    there is no such .po file.
+    """
+    files, digest = sources(lang)
+    data = files.get("click.po")
+    if data is None:
+        return None
+    name = f"gettext-{lang}-{digest}"
+    relative = f"{name}/{lang}/LC_MESSAGES/{DOMAIN}.mo"
+    cached = usercache.cache_dir()
+    if cached is not None and (cached / relative).is_file():
+        return cached / name
+    compiled = _compile(data, lang)
+    usercache.write(relative, compiled)
+    usercache.prune(f"gettext-{lang}-*", keep=name)
+    if cached is not None and (cached / relative).is_file():
+        return cached / name
+    import atexit
+    import shutil
+    import tempfile
 
-    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
-        fixed = {
-            _HELP_OPTION: _("Show this message and exit."),
-            _INSTALL_COMPLETION: _("Install completion for the current shell."),
-            _SHOW_COMPLETION: _("Show completion for the current shell, to copy it or customize the installation."),
-        }
-        rows = [(term, fixed.get(text, text)) for term, text in rows]
+    folder = Path(tempfile.mkdtemp(prefix="custody-gettext-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    target = folder / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(compiled)
+    return folder
+
+
+def _compile(po: bytes, lang: str) -> bytes:
+    """The .po file's catalogue as gettext's binary .mo (Babel reads and writes both)."""
+    import io
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    out = io.BytesIO()
+    write_mo(out, read_po(io.BytesIO(po), locale=lang))
+    return out.getvalue()
+
+
+class Formatter(click.HelpFormatter):
+    """click's help formatter, for Japanese: typer's fixed English option texts translated, and lines wrapped by
+    terminal cells.  English is click's own."""
+
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        if language() == "en":
+            super().write_dl(rows, col_max, col_spacing)
+            return
+        rows = [(term, _(text) if text in _FIXED else text) for term, text in rows]
         # click wraps by characters, as if each took one column: Japanese lines ran twice the terminal's width,
         # and options, numbers and words were cut anywhere ("--from-|csv", "pa|per").  custody.cli.common's
         # wrap_cells counts terminal cells and breaks between Japanese characters or at spaces only.
@@ -131,69 +141,48 @@ class _Formatter(formatting.HelpFormatter):
                 self.write(f"{indent}{' ' * first_col}{line}\n")
 
 
-def _show_usage_error(self: click_exceptions.UsageError, file: IO[Any] | None = None) -> None:
-    """``UsageError.show`` in custody's words: the usage line, where to find help, and what is wrong."""
-    ctx = self.ctx
-    if ctx is not None:
-        hint = ""
-        if ctx.command.get_help_option(ctx) is not None:
-            hint = _("Try '{command} {option}' for help.").format(
-                command=ctx.command_path, option=ctx.help_option_names[0]) + "\n"
-        echo(f"{ctx.get_usage()}\n{hint}", file=file, err=file is None, color=ctx.color)
-    try:
-        what = message(self)
-    except Exception:  # noqa: BLE001 - a typer that changed its fields: its own English rather than a traceback
-        what = self.format_message()
-    echo(_("Error: {message}").format(message=what), file=file, err=file is None,
-         color=ctx.color if ctx is not None else None)
-
-
-def message(error: click_exceptions.UsageError) -> str:
-    """What is wrong, in custody's words (the text after "Error: ")."""
-    if isinstance(error, click_exceptions.MissingParameter):
-        return _missing(error)
-    if isinstance(error, click_exceptions.BadParameter):
-        hint = _param_hint(error)
-        if hint is None:
-            return _("Invalid value: {detail}").format(detail=detail(error.message))
-        return _("Invalid value for {parameter}: {detail}").format(parameter=hint, detail=detail(error.message))
-    if isinstance(error, click_exceptions.NoSuchOption):
-        text = _("No such option: {option}").format(option=error.option_name)
-        if error.possibilities:
-            text += " " + _("(Possible options: {options})").format(options=", ".join(sorted(error.possibilities)))
-        return text
-    return detail(error.message)
-
-
-def detail(text: str) -> str:
-    """An English detail from typer or click in custody's words, when it is one of their known forms."""
-    for pattern, flags, render in _DETAILS:
-        found = re.fullmatch(pattern, text, flags)
-        if found:
-            return render(**found.groupdict())
-    return text
-
-
-def _param_hint(error: click_exceptions.BadParameter) -> str | None:
-    """The parameter's names as click quotes them ("'--media-id' / '-m'"), or None."""
+def missing_message(error: click.MissingParameter) -> str:
+    """What a MissingParameter says, in custody's words ("オプション '--x' が指定されていません。")."""
+    ctx = error.ctx
     hint: Any = error.param_hint
     if hint is None and error.param is not None:
-        hint = error.param.get_error_hint()
-    return click_exceptions._join_param_hints(hint)
-
-
-def _missing(error: click_exceptions.MissingParameter) -> str:
+        hint = error.param.get_error_hint(ctx) if ctx is not None else None
+    if hint is not None and not isinstance(hint, str):
+        hint = " / ".join(repr(item) for item in hint)
     kind = error.param_type or (error.param.param_type_name if error.param is not None else "parameter")
-    hint = _param_hint(error) or ""
     if kind == "option":
-        text = _("Missing option {parameter}.").format(parameter=hint)
+        text = _("Missing option {parameter}.").format(parameter=hint or "")
     elif kind == "argument":
-        text = _("Missing argument {parameter}.").format(parameter=hint)
+        text = _("Missing argument {parameter}.").format(parameter=hint or "")
     else:
-        text = _("Missing parameter {parameter}.").format(parameter=hint)
+        text = _("Missing parameter {parameter}.").format(parameter=hint or "")
     extra = [error.message] if error.message else []
     if error.param is not None:
-        more = error.param.get_missing_message(ctx=error.ctx)
+        more = error.param.type.get_missing_message(param=error.param, ctx=ctx)
         if more:
             extra.append(more)
-    return " ".join([text, *(detail(e) for e in extra)])
+    return " ".join([text, *extra])
+
+
+class AtLeast(click.ParamType[float]):
+    """A whole number (or a number, ``float``) of at least ``minimum``, refused in custody's words."""
+
+    def __init__(self, kind: type[int] | type[float], minimum: float) -> None:
+        self.kind = kind
+        self.minimum = minimum
+        self.name = "integer" if kind is int else "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, self.kind) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = self.kind(str(value).strip())
+            except ValueError:
+                self.fail(_("Enter a whole number.") if self.kind is int else _("Enter a number."), param, ctx)
+        if number < self.minimum:
+            self.fail(_("Enter {n} or more.").format(n=self.minimum), param, ctx)
+        return number
+
+    def __repr__(self) -> str:
+        return f"AtLeast({self.kind.__name__}, {self.minimum})"

@@ -17,15 +17,15 @@ import sys
 import traceback
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
 import typer
 from typer.core import TyperGroup
 from typer.models import OptionInfo
 
+from custody.cli.clitext import Formatter, missing_message
 from custody.ledger.errors import CustodyError, KeyFileError, RuleRefusal, UsageError
 from custody.ledger.i18n import _, language
 from custody.ledger.keyenvelope import DEFAULT_N, MIN_N
@@ -154,8 +154,33 @@ def short_help_ja(text: str) -> str:
     return first[: end + 1] if 0 <= end < len(first) - 1 else first
 
 
+class CustodyContext(typer.Context):
+    """click's context with custody's help formatter (click's public ``Context.formatter_class``)."""
+
+    formatter_class = Formatter
+
+
 class CustodyGroup(TyperGroup):
-    """Maps custody's errors to exit codes for every subcommand; lists its commands whole in Japanese."""
+    """Maps custody's errors to exit codes for every subcommand; lists its commands whole in Japanese.
+
+    Its commands' contexts are ``CustodyContext`` (click's public ``Command.context_class``, set on each
+    command the group hands out), and what click and typer say that gettext cannot translate is said
+    here in custody's words (custody.cli.clitext).
+    """
+
+    context_class = CustodyContext
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and not issubclass(command.context_class, CustodyContext):
+            command.context_class = CustodyContext
+        return command
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.MissingParameter as exc:
+            raise _missing(exc) from None
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """In Japanese, each command's first sentence wrapped to the terminal (never "..."); English as typer."""
@@ -191,6 +216,8 @@ class CustodyGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except click.MissingParameter as exc:  # a subcommand's (its parse_args runs in here)
+            raise _missing(exc) from None
         except CustodyError as exc:
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
@@ -201,7 +228,8 @@ class CustodyGroup(TyperGroup):
             err.print(_("custody: interrupted (Ctrl-C); the command did not finish."), markup=False)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
-            if isinstance(exc, typer.BadParameter | typer.Exit) or type(exc).__module__.startswith("typer"):
+            if isinstance(exc, click.ClickException | typer.Exit) or type(exc).__module__.startswith(
+                    ("typer", "click")):
                 raise
             if os.environ.get("CUSTODY_DEBUG"):
                 traceback.print_exc()
@@ -213,64 +241,24 @@ class CustodyGroup(TyperGroup):
             raise typer.Exit(EXIT_UNEXPECTED) from None
 
 
-# --- typer's parameter conversion, without pydantic for text and flags ---
-#
-# typer (0.29) converts each parameter of the command being run through a pydantic TypeAdapter built on
-# first use (typer.core calls typer._coercion.build_runtime_param): importing pydantic and building the
-# adapters was ~70 ms of every command's start-up, a quarter of an operator's round trip.  Almost every
-# custody option is text (paths too: see cli/acting.py) or a flag, and for a ``str``, ``bool``
-# or ``list[str]`` parameter typer's adapter returns a plain value of that type unchanged (a list for a
-# list).  Such parameters therefore get a RuntimeParam (typer's own conversion protocol) that does just
-# that, and hands any other value to the adapter typer would have built: what a command receives, and
-# every error, stay typer's.  Every other parameter is typer's as before.  A typer without this layer
-# (before 0.29, which had no pydantic) is left alone.
-
-try:
-    import typer.core as _typer_core
-    from typer._coercion import RuntimeParam, TypeDescriptor
-    from typer._coercion import build_runtime_param as _typer_build_runtime_param
-except ImportError:  # typer < 0.29
-    pass
-else:
-
-    @dataclass(frozen=True)
-    class _PlainParam(RuntimeParam):
-        """A ``str``, ``bool`` or ``list[str]`` parameter."""
-
-        descriptor: TypeDescriptor
-
-        @cached_property
-        def _typer(self) -> RuntimeParam:
-            return _typer_build_runtime_param(self.descriptor)
-
-        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            if self.annotation is str or self.annotation is bool:
-                if type(value) is self.annotation:
-                    return value
-            elif isinstance(value, list | tuple) and all(type(item) is str for item in value):
-                return list(value)
-            return self._typer._coerce_value(value, param=param, ctx=ctx)
-
-    def _build_runtime_param(descriptor: TypeDescriptor) -> RuntimeParam:
-        if descriptor.file_annotation is None and descriptor.parameter_info.parser is None and any(
-            descriptor.annotation == plain for plain in (str, bool, list[str])
-        ):
-            return _PlainParam(descriptor.parameter_info, descriptor.annotation, descriptor)
-        return _typer_build_runtime_param(descriptor)
-
-    if getattr(_typer_core, "build_runtime_param", None) is _typer_build_runtime_param:
-        _typer_core.build_runtime_param = _build_runtime_param  # type: ignore[attr-defined] # typer.core's import
+def _missing(error: click.MissingParameter) -> click.ClickException:
+    """A missing option or argument in custody's words (Japanese word order); English as click says it."""
+    if language() == "en":
+        return error
+    return click.UsageError(missing_message(error), ctx=error.ctx)
 
 
-def new_app(help_text: str, *, root: bool = False) -> typer.Typer:
-    """A command group; the ``root`` one carries typer's shell completion (--install-completion)."""
+def new_app(help_text: str, *, root: bool = False, cls: type[TyperGroup] | None = None) -> typer.Typer:
+    """A command group (of class ``cls``, a CustodyGroup); the ``root`` one carries typer's shell completion
+    (--install-completion)."""
     return typer.Typer(
-        cls=CustodyGroup,
+        cls=cls or CustodyGroup,
         help=help_text,
         no_args_is_help=True,
         add_completion=root,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
+        suggest_commands=False,  # click suggests a close command name itself, in the user's language (gettext)
         context_settings={"help_option_names": ["-h", "--help"]},
     )
 
@@ -453,9 +441,8 @@ def option(default: Any, *names: str, **kw: Any) -> Any:
 
 
 # Path options of the everyday commands are declared as text and turned into paths by the commands
-# (``optional_path``): typer coerces a ``Path`` parameter through pydantic, which costs about 50 ms of
-# every process's start-up.  The rarer commands that declare ``ledger_dir: Path`` get the text default
-# converted by typer.
+# (``optional_path``); the rarer commands that declare ``ledger_dir: Path`` get the text default converted
+# by typer.
 
 
 def ledger_option() -> Any:

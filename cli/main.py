@@ -10,10 +10,11 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # typer and the rest are imported by main, once the garbage collector is paused (main)
     import typer
+    from typer.core import TyperGroup
 
 
 def _language_from_args(args: Sequence[str]) -> str | None:
@@ -51,19 +52,27 @@ def hoist_lang(args: Sequence[str]) -> list[str]:
     return [*front, *rest]
 
 
-# Top-level commands a module registers on its own: a command line naming one of them builds the
-# application from that module only, so that one everyday command does not import every other
-# command's dependencies (verifier, reports, witness, agent).  ``--help`` without a command, and
-# every other command, build the whole application ("key" too: core and the workflow both add to it).
-_OWN_COMMANDS = {
-    "custody.cli.core": frozenset({"init", "note", "attach", "checkpoint", "export", "prove", "example"}),
-    "custody.cli.unlockcmd": frozenset({"unlock", "lock"}),
-    "custody.cli.workflow": frozenset({
-        "person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "incident", "periodic", "close",
-        "status",
-    }),
-    "custody.cli.attestcmd": frozenset({"attest", "inspection", "attestation"}),
-    "custody.desk.command": frozenset({"desk"}),
+# The command tree's top level, in the order ``custody --help`` lists it: each command or group and the
+# modules that declare it (their ``register(app, only=name)``; ``key`` has commands from two).  It is the
+# only list of commands: the root group (``_root_class``) lists these names and, when one is used, imports
+# its modules and builds that command alone, so that one everyday command does not import every other
+# command's dependencies (verifier, reports, witness, agent).
+_CORE, _WORKFLOW, _ATTEST = "custody.cli.core", "custody.cli.workflow", "custody.cli.attestcmd"
+_VERIFY, _UNLOCK, _MUNICIPALITY = "custody.cli.verifycmd", "custody.cli.unlockcmd", "custody.cli.municipality"
+COMMANDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("init", "note", "attach", "checkpoint", "export", "prove", "example"), (_CORE,)),
+    **dict.fromkeys(("verify", "verify-certificate"), (_VERIFY,)),
+    **dict.fromkeys(("incident", "close", "status"), (_WORKFLOW,)),
+    **dict.fromkeys(("unlock", "lock"), (_UNLOCK,)),
+    "witness-request": (_MUNICIPALITY,),
+    "desk": ("custody.desk.command",),
+    "key": (_CORE, _WORKFLOW),
+    **dict.fromkeys(("person", "subcontract", "media", "takeout", "copy", "dispose", "approve", "periodic"),
+                    (_WORKFLOW,)),
+    **dict.fromkeys(("attest", "inspection", "attestation"), (_ATTEST,)),
+    **dict.fromkeys(("authority", "witness"), (_MUNICIPALITY,)),
+    "agent": ("custody.cli.agentcmd",),
+    "report": ("custody.cli.reportcmd",),
 }
 
 
@@ -105,14 +114,17 @@ def _print_version(value: bool) -> None:
 
 
 def build_app(args: Sequence[str] | None = None) -> typer.Typer:
+    """The ``custody`` application; with ``args`` (the command line it will run), built for that line only
+    (``_Plan``): the commands it does not name are not built, and a listing builds no parameters."""
     import typer
 
     from custody.cli.common import new_app
     from custody.ledger.i18n import SUPPORTED, _
 
-    app = new_app(_("custody: evidence ledger for outsourced processing of residents' personal data."), root=True)
     command, subcommand = _command_path(args) if args is not None else (None, None)
-    owner = next((module for module, names in _OWN_COMMANDS.items() if command in names), None)
+    plan = _Plan(command, subcommand, args is not None and _lists_only(args, command, subcommand), args is None)
+    app = new_app(_("custody: evidence ledger for outsourced processing of residents' personal data."), root=True,
+                  cls=_root_class(plan))
 
     @app.callback()
     def _root(
@@ -127,23 +139,82 @@ def build_app(args: Sequence[str] | None = None) -> typer.Typer:
         if lang is not None and lang not in SUPPORTED:
             raise typer.BadParameter(_("choose ja or en"), param_hint="--lang")
 
-    if owner is not None:
-        from importlib import import_module
-
-        import_module(owner).register(app, only=command)
-        if subcommand is not None:
-            _only_subcommand(app, command, subcommand)
-        elif args is not None and _lists_only(args, command, subcommand):
-            _list_only(app, command)
-        return app
-    from custody.cli import core, verifycmd
-
-    core.register(app)
-    verifycmd.register(app)
-    _register_optional(app)
-    if args is not None and _lists_only(args, command, subcommand):
-        _list_only(app, command)
     return app
+
+
+class _Plan(NamedTuple):
+    """What the command line names (``_command_path``) and whether it only lists commands; ``whole``: no
+    command line known (the tests' applications), every command built as it is."""
+
+    command: str | None
+    subcommand: str | None
+    lists_only: bool
+    whole: bool
+
+
+def _root_class(plan: _Plan) -> type[TyperGroup]:
+    """The root group for ``plan``: ``COMMANDS`` are its commands, each built when click first asks for it
+    (click's public ``Group.list_commands`` and ``Group.get_command``)."""
+    from custody.cli.common import CustodyGroup
+
+    class Root(CustodyGroup):
+        def list_commands(self, ctx: Any) -> list[str]:
+            return list(COMMANDS)
+
+        def get_command(self, ctx: Any, cmd_name: str) -> Any:
+            if cmd_name not in self.commands and cmd_name in COMMANDS:
+                # A command line that names a command builds that one; a listing (custody --help) or an
+                # application for any command line (the tests') builds them all at once, as typer would.
+                names = [cmd_name] if plan.command is not None else [n for n in COMMANDS if n not in self.commands]
+                for name, built in _build(names, plan).items():
+                    self.add_command(built, name)
+            return super().get_command(ctx, cmd_name)
+
+        def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+            """click's, suggesting close names among every command, not only those built so far."""
+            import click
+
+            try:
+                return super().resolve_command(ctx, args)
+            except click.NoSuchCommand as exc:
+                raise click.NoSuchCommand(exc.command_name, possibilities=COMMANDS, ctx=ctx) from None
+
+    return Root
+
+
+def _build(names: list[str], plan: _Plan) -> dict[str, Any]:
+    """The click commands ``names`` from the modules that declare them (``COMMANDS``), converted by typer in
+    one application; a command whose module is not installed is left out."""
+    from importlib import import_module
+
+    from typer.main import get_group
+
+    from custody.cli.common import new_app
+
+    part = new_app("")
+    only = names[0] if len(names) == 1 else None
+    missing: set[str] = set()
+    for module in dict.fromkeys(module for name in names for module in COMMANDS[name]):
+        try:
+            mod = import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            missing.add(module)
+            continue
+        mod.register(part, only=only)
+    wanted = [name for name in names if not set(COMMANDS[name]) <= missing]
+    part.registered_commands = [info for info in part.registered_commands if info.name in wanted]
+    part.registered_groups = [info for info in part.registered_groups if info.name in wanted]
+    if not plan.whole:
+        if plan.command is None and plan.lists_only:  # custody --help: a line for each command
+            _list_only(part, None)
+        elif plan.command in wanted and plan.subcommand is not None:
+            _only_subcommand(part, plan.command, plan.subcommand)
+        elif plan.command in wanted and plan.lists_only:
+            _list_only(part, plan.command)
+    commands = get_group(part).commands
+    return {name: commands[name] for name in wanted if name in commands}
 
 
 def _lists_only(args: Sequence[str], command: str | None, subcommand: str | None) -> bool:
@@ -206,22 +277,6 @@ def _only_subcommand(app: typer.Typer, group_name: str | None, subcommand: str) 
         group.registered_commands = [info for info in group.registered_commands if info.name == subcommand]
 
 
-def _register_optional(app: typer.Typer) -> None:
-    """Command groups from the other packages, registered when present."""
-    from importlib import import_module
-
-    for module in ("custody.cli.workflow", "custody.cli.attestcmd", "custody.cli.unlockcmd", "custody.cli.municipality",
-                   "custody.cli.agentcmd", "custody.cli.reportcmd",
-                   "custody.desk.command"):
-        try:
-            mod = import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        mod.register(app)
-
-
 # The commands an operator types all day (the workflow's, the core's, unlock and lock): their start-up is
 # the round trip of a signing command (issue 19), and they never use what custody.cli.deferred defers.
 OPERATOR_MODULES = ("custody.cli.core", "custody.cli.workflow", "custody.cli.unlockcmd")
@@ -234,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     gc.disable()
     args = hoist_lang(sys.argv[1:] if argv is None else argv)
     command, _subcommand = _command_path(args)
-    if any(command in _OWN_COMMANDS[module] for module in OPERATOR_MODULES):
+    if command in COMMANDS and set(COMMANDS[command]) <= set(OPERATOR_MODULES):
         from custody.cli.deferred import defer
 
         defer()  # before typer is imported (custody.cli.deferred)

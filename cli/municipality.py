@@ -71,7 +71,8 @@ DEFAULT_MAX_REQUESTS = 16
 MAX_FILE = 1 << 20
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, only: str | None = None) -> None:
+    del only  # custody.cli.main keeps the one it builds
     authority_app = new_app(_("The municipality's trust store: its witness key and the contracts it pinned."))
     authority_app.command("init", help=_("Create a trust store with a new witness key (cosignature/v1)."))(
         authority_init

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
+from custody.cli.clitext import AtLeast
 from custody.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
 from custody.cli.trustopts import authority_option, integrity_only_option, require_trust
 from custody.ledger.i18n import _
@@ -57,7 +58,8 @@ KINDS = ("register", "disposal", "completion", "inspection", "inspection-record"
          "periodic")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, only: str | None = None) -> None:
+    del only  # custody.cli.main keeps the one it builds
     report_app = new_app(_(
         "Reports for the municipality from a verified evidence bundle (PDF, HTML, JSON; CSV and XLSX for Excel). "
         "The reports are written even when the verification finds errors (they list them); the exit status is then 3."))
@@ -97,7 +99,7 @@ def _output_option() -> Any:
 
 def _workers_option() -> Any:
     return typer.Option(
-        None, "--workers", min=1,
+        None, "--workers", click_type=AtLeast(int, 1),
         help=_("Processes for verification and rendering (default: the cores this process may use, within any "
                "CPU quota)."),
     )

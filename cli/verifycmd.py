@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from custody.cli.clitext import AtLeast
 from custody.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, out, print_json, report_error
 from custody.cli.trustopts import (
     authority_option,
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from custody.verify.trust import TrustAnchor
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, only: str | None = None) -> None:
+    del only  # custody.cli.main keeps the one it builds
     app.command(
         "verify",
         help=_("Verify an evidence bundle against the municipality's trust store (--authority): integrity "
@@ -75,7 +77,7 @@ def verify(
     authority: Path | None = authority_option(),
     integrity_only: bool = integrity_only_option(),
     workers: int | None = typer.Option(
-        None, "--workers", min=1,
+        None, "--workers", click_type=AtLeast(int, 1),
         help=_("Processes for signature checks (default: the cores this process may use, within any CPU quota)."),
     ),
     json_out: bool = json_option(),

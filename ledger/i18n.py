@@ -101,11 +101,9 @@ def _catalog(lang: str) -> dict[str, str]:
     """
     if lang == "en":
         return {}
-    folder = _package() / "locale" / lang
-    sources = [(item.name, item.read_bytes()) for item in sorted(folder.iterdir(), key=lambda p: p.name)
-               if item.name.endswith(".po")]
-    digest = hashlib.sha256(
-        _TABLE_FORMAT + b"".join(name.encode() + b"\0" + data for name, data in sources)).hexdigest()[:24]
+    files, digest = sources(lang)
+    # The table's own format is part of its name: a table made by an older custody is not read as this one.
+    digest = hashlib.sha256(_TABLE_FORMAT + digest.encode()).hexdigest()[:24]
     cache_name = f"i18n-{lang}-{digest}.json"
     cached = _read_cached(cache_name)
     if cached is not None:
@@ -113,7 +111,7 @@ def _catalog(lang: str) -> dict[str, str]:
     from babel.messages.pofile import read_po
 
     table: dict[str, str] = {}
-    for _name, data in sources:
+    for data in files.values():
         for message in read_po(io.BytesIO(data), locale=lang):
             if message.id and message.string and isinstance(message.id, str):
                 table[_key(message.id, message.context)] = str(message.string)
@@ -132,6 +130,20 @@ def _read_cached(name: str) -> dict[str, str] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return table if isinstance(table, dict) else None
+
+
+@cache
+def sources(lang: str) -> tuple[dict[str, bytes], str]:
+    """The .po files of ``ledger/locale/<lang>/`` (name: bytes, by name) and a digest of them all, which names
+    what is derived from them in the user cache (here, and custody.cli.clitext's catalogue for click)."""
+    try:
+        items = sorted((item for item in (_package() / "locale" / lang).iterdir() if item.name.endswith(".po")),
+                       key=lambda item: item.name)
+    except OSError:
+        return {}, ""
+    files = {item.name: item.read_bytes() for item in items}
+    digest = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data in files.items())).hexdigest()[:24]
+    return files, digest
 
 
 def _package() -> Traversable:

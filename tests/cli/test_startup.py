@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import typer
@@ -145,13 +144,17 @@ def test_help_imports_no_verifier_reports_or_agent(args: list[str], tmp_path: Pa
 
 
 def test_the_subcommand_named_is_the_only_one_built(world: CliWorld) -> None:
+    import click
+    from typer.main import get_command
+
     from custody.cli.main import build_app
 
     def media_commands(*args: str) -> list[str | None]:
-        app = build_app(list(args))
-        group = next(g.typer_instance for g in app.registered_groups if g.name == "media")
-        assert group is not None
-        return [c.name for c in group.registered_commands]
+        root = get_command(build_app(list(args)))
+        assert isinstance(root, click.Group)
+        media = root.get_command(click.Context(root), "media")
+        assert isinstance(media, click.Group)
+        return list(media.commands)
 
     assert media_commands("media", "checkout", "--media-id", "M-001") == ["checkout"]
     everything = media_commands("media", "--help")
@@ -222,11 +225,6 @@ def test_a_line_goes_to_the_consoles_file_and_other_options_take_rich() -> None:
 
 
 def test_text_and_flag_parameters_convert_as_typer_converts_them() -> None:
-    from typer._coercion import build_runtime_param as typer_own
-    from typer.main import get_command
-
-    import custody.cli.common as common
-
     app = typer.Typer()
 
     @app.command()
@@ -248,32 +246,33 @@ def test_text_and_flag_parameters_convert_as_typer_converts_them() -> None:
     bad = runner.invoke(app, ["--name", "n", "--count", "three"])
     assert bad.exit_code == 2 and "--count" in bad.output
 
-    params: dict[str | None, Any] = {p.name: p for p in get_command(app).params}  # typer's own parameter types
-    for name in ("name", "tag", "flag", "maybe"):
-        assert isinstance(common._build_runtime_param(params[name].type_descriptor), common._PlainParam), name
-    for name in ("count", "where"):
-        runtime = common._build_runtime_param(params[name].type_descriptor)
-        assert not isinstance(runtime, common._PlainParam), name
-        assert type(runtime) is type(typer_own(params[name].type_descriptor))
 
 
-def test_the_fast_path_knows_every_workflow_command() -> None:
-    """custody.cli.main builds only the workflow's named command without importing the workflow module to
-    ask which names it owns; its list must be the workflow's own (less ``key``, a group core owns too)."""
-    from custody.cli import main, workflow
+def test_commands_is_the_top_level_the_modules_declare() -> None:
+    """custody.cli.main.COMMANDS, the one list of top-level commands the root builds from, names what each
+    module registers, in the order typer lists a whole application (its commands, then its groups)."""
+    from importlib import import_module
 
-    assert main._OWN_COMMANDS["custody.cli.workflow"] == set(workflow._command_tree()) - {"key"}
+    from custody.cli import main
+
+    modules = ["custody.cli.core", "custody.cli.verifycmd", "custody.cli.workflow", "custody.cli.attestcmd",
+               "custody.cli.unlockcmd", "custody.cli.municipality", "custody.cli.agentcmd", "custody.cli.reportcmd",
+               "custody.desk.command"]
+    assert set(modules) == {module for owners in main.COMMANDS.values() for module in owners}
+    whole = typer.Typer()
+    for module in modules:
+        alone = typer.Typer()
+        import_module(module).register(alone)
+        import_module(module).register(whole)
+        names = {c.name for c in alone.registered_commands} | {g.name for g in alone.registered_groups}
+        assert names == {name for name, owners in main.COMMANDS.items() if module in owners}, module
+    order = [c.name for c in whole.registered_commands] + [g.name for g in whole.registered_groups]
+    assert list(dict.fromkeys(order)) == list(main.COMMANDS)
 
 
-def test_the_fast_path_knows_every_core_command() -> None:
-    """Likewise for the core commands (init, note, attach, ...), less the ``key`` group it shares."""
-    from custody.cli import core, main
+def test_a_command_of_a_module_that_is_not_installed_is_not_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from custody.cli import main
 
-    app = typer.Typer()
-    core.register(app)
-    names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
-    assert main._OWN_COMMANDS["custody.cli.core"] == names - {"key"}
-    for name in names - {"key"}:
-        only = typer.Typer()
-        core.register(only, only=name)
-        assert [c.name for c in only.registered_commands] == [name] and not only.registered_groups
+    monkeypatch.setitem(main.COMMANDS, "absent", ("custody.cli.not_installed",))
+    result = CliRunner().invoke(main.build_app(["--lang", "en", "--help"]), ["--lang", "en", "--help"])
+    assert result.exit_code == 0 and "absent" not in result.stdout and "report" in result.stdout
