@@ -244,8 +244,14 @@ def test_every_translation_is_used() -> None:
     import typer
 
     used = {msgid for _f, _l, msgid in _source_messages()} | set(DYNAMIC_WORDS) | _constants_given_to_gettext()
-    library = "\n".join(path.read_text(encoding="utf-8") for module in (click, typer)
-                        for path in sorted(Path(module.__file__ or "").parent.glob("*.py")))
+    # click's and typer's messages as gettext sees them (Babel's extraction: their messages are split over lines
+    # and joined by implicit concatenation in the sources, so the text is not found by a plain search).
+    library: set[str] = set()
+    for module in (click, typer):
+        for path in sorted(Path(module.__file__ or "").parent.glob("*.py")):
+            for _line, message, _comments, _context in extract_from_file(
+                    "python", str(path), keywords={"_": None, "gettext": None, "ngettext": (1, 2)}):
+                library.update([message] if isinstance(message, str) else [m for m in message if m])
     unused = [f"  {path.name}: {msgid!r}" for path in _po_files() for msgid, _msgstr in _read(path)
               if msgid not in used and msgid not in library]
     assert not unused, "translations no code uses any more (delete them):\n" + "\n".join(unused)
