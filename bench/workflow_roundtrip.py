@@ -253,8 +253,10 @@ def main() -> None:
         _time(checkin("M-0020"), env)
         floor_modules = _modules_of(checkout("M-0019"), env, root / "modules.json")
         _time(checkin("M-0019"), env)
+        # The garbage collector paused while importing, as custody's own start-up pauses it (cli/main.py).
         floor = [sys.executable, "-c",
-                 (f"import importlib, json\nfor m in json.load(open({str(root / 'modules.json')!r})):\n"
+                 (f"import gc, importlib, json\ngc.disable()\n"
+                  f"for m in json.load(open({str(root / 'modules.json')!r})):\n"
                   "    try:\n        importlib.import_module(m)\n    except ImportError:\n        pass\n")]
         limits: dict[str, list[float]] = {"python_c_pass": [], "import_floor": [], "custody_help": [],
                                           "custody_media_help": []}
@@ -285,6 +287,7 @@ def main() -> None:
         print(json.dumps(results["with_agent"]), flush=True)
         results["instructions"] = {
             "python_c_pass": _instructions([sys.executable, "-c", "pass"], env),
+            "import_floor": _instructions(floor, env),
             "custody_help": _instructions([*custody, "--help"], env),
             "checkout": _instructions(checkout("M-0001"), env),
             "checkin": _instructions(checkin("M-0001"), env),
