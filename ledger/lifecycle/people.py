@@ -156,27 +156,30 @@ RESPONSIBLE_ONLY_TYPES = frozenset(
 
 def _check_actor(st: LedgerState, e: EventLike, out: _Out) -> None:
     person = st.people.get(e.actor)
+    # The medium the act concerns, so that a finding about who signed it names it (issue 16: every finding names
+    # its media where there is one).
+    media = e.body.get("media_id") if isinstance(e.body.get("media_id"), str) else None
     if person is None:
-        out.add("C9", ERROR, ACTOR_UNKNOWN, missing=NEED_REGISTRATION, todo=DO_REGISTER, actor=e.actor)
+        out.add("C9", ERROR, ACTOR_UNKNOWN, media=media, missing=NEED_REGISTRATION, todo=DO_REGISTER, actor=e.actor)
         return
     if person.removed_seq is not None and e.seq > person.removed_seq:
         if e.type == "personnel.statement":
             return  # a leaver may still sign their own no-data statement (C23)
-        out.add("C9", ERROR, ACTOR_REMOVED, todo=DO_ACT_REGISTERED, actor=e.actor, seq=person.removed_seq)
+        out.add("C9", ERROR, ACTOR_REMOVED, media=media, todo=DO_ACT_REGISTERED, actor=e.actor, seq=person.removed_seq)
         return
     agent_event = e.type in _AGENT
     if person.role == "agent" and not agent_event:
-        out.add("C9", ERROR, AGENT_NOT_PERSON, todo=DO_SIGN_AS_PERSON, actor=e.actor, type=e.type)
+        out.add("C9", ERROR, AGENT_NOT_PERSON, media=media, todo=DO_SIGN_AS_PERSON, actor=e.actor, type=e.type)
     elif person.role != "agent" and agent_event:
-        out.add("C9", ERROR, PERSON_NOT_AGENT, todo=DO_USE_AGENT, actor=e.actor, type=e.type)
+        out.add("C9", ERROR, PERSON_NOT_AGENT, media=media, todo=DO_USE_AGENT, actor=e.actor, type=e.type)
     if person.tier != "vendor":
-        _check_subcontractor(st, e.actor, e.at, person, out)
+        _check_subcontractor(st, e.actor, e.at, person, out, media)
     elif person.role != "agent" and _foreign_vendor_staff(st, person.organisation, person.employment):
-        out.add("C9", ERROR, VENDOR_TIER_OTHER_COMPANY, missing=NEED_SUBCONTRACT,
+        out.add("C9", ERROR, VENDOR_TIER_OTHER_COMPANY, media=media, missing=NEED_SUBCONTRACT,
                 todo=DO_REGISTER_AS_SUBCONTRACTOR, actor=e.actor, org=person.organisation,
                 vendor=_vendor_name(st))
     if e.type in RESPONSIBLE_ONLY_TYPES and person.role != "responsible":
-        out.add("C9", ERROR, RESPONSIBLE_ONLY, todo=DO_ASK_RESPONSIBLE, type=e.type, actor=e.actor,
+        out.add("C9", ERROR, RESPONSIBLE_ONLY, media=media, todo=DO_ASK_RESPONSIBLE, type=e.type, actor=e.actor,
                 role=(person.role, txt.ROLE_JA.get(person.role, person.role)))
 
 
@@ -197,15 +200,16 @@ def _foreign_vendor_staff(st: LedgerState, organisation: str, employment: str) -
                 and _norm_org(organisation) != _norm_org(vendor))
 
 
-def _check_subcontractor(st: LedgerState, actor: str, at: str, person: Person, out: _Out) -> None:
+def _check_subcontractor(st: LedgerState, actor: str, at: str, person: Person, out: _Out,
+                         media: str | None = None) -> None:
     """A subcontractor acts under a valid approval of its tier, given to its own company (C9)."""
     ref = person.subcontract_id or ""
     if not _valid_subcontract(st, ref, person.tier, at):
-        out.add("C9", ERROR, SUBCONTRACTOR_UNAPPROVED, missing=NEED_SUBCONTRACT, todo=DO_RECORD_SUBCONTRACT,
-                actor=actor, tier=(person.tier, txt.TIER_JA.get(person.tier, person.tier)), org=person.organisation,
-                at=at)
+        out.add("C9", ERROR, SUBCONTRACTOR_UNAPPROVED, media=media, missing=NEED_SUBCONTRACT,
+                todo=DO_RECORD_SUBCONTRACT, actor=actor, tier=(person.tier, txt.TIER_JA.get(person.tier, person.tier)),
+                org=person.organisation, at=at)
     elif _norm_org(person.organisation) != _norm_org(st.subcontracts[ref].name):
-        out.add("C9", ERROR, SUBCONTRACTOR_OTHER_COMPANY, missing=NEED_SUBCONTRACT,
+        out.add("C9", ERROR, SUBCONTRACTOR_OTHER_COMPANY, media=media, missing=NEED_SUBCONTRACT,
                 todo=DO_RECORD_SUBCONTRACT, actor=actor, org=person.organisation, ref=ref,
                 approved=st.subcontracts[ref].name)
 
