@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -46,6 +47,24 @@ def _own_key_agent_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         os.environ.pop("XDG_RUNTIME_DIR", None)
     else:
         os.environ["XDG_RUNTIME_DIR"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _scrypt_once_per_input() -> Iterator[None]:
+    """Each test process derives a key file's AES key once per (passphrase, salt, cost).
+
+    The workflow tests copy a ledger and its key files from a template, so the same key file, with the same
+    salt and passphrase, is opened hundreds of times; scrypt at the 2^15 floor (ledger.keyenvelope.MIN_N) is
+    ~0.1 s of CPU each time, most of what an in-process command costs.  scrypt is a pure function: a cached
+    result is the very bytes a new derivation gives, and AES-GCM still opens (or refuses) every envelope.  A
+    wrong passphrase, another salt or another cost is another input, derived anew; new keys get new salts.
+    Subprocesses (Custody.process, agents, witnesses) derive their own as ever."""
+    from custody.ledger import keyenvelope
+
+    original = keyenvelope._derive
+    keyenvelope._derive = functools.cache(original)
+    yield
+    keyenvelope._derive = original
 
 
 @pytest.fixture(autouse=True)

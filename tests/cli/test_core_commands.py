@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,24 +15,34 @@ from tests.conftest import SmallDisk
 from tests.helpers import contract_text
 
 
-@pytest.fixture
-def ledger_dir(custody: Custody, tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def ledger_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three keys, a contract and a ledger made by the commands, once per module; ``ledger_dir`` copies them."""
+    root = tmp_path_factory.mktemp("core")
+    custody = Custody(root)
     vk = {}
     for name, extra in (("resp-sato", []), ("city-approver", []), ("city.example.lg.jp/witness", ["--witness"])):
         stem = name.replace("/", "_")
-        run = custody("key", "new", name, "-o", str(tmp_path / f"{stem}.key"), "--json", *extra)
+        run = custody("key", "new", name, "-o", str(root / f"{stem}.key"), "--json", *extra)
         assert run.code == 0, run.stderr
         vk[stem] = json.loads(run.stdout)["vkey"]
-    (tmp_path / "contract.toml").write_text(
+    (root / "contract.toml").write_text(
         contract_text(approver_vkey=vk["city-approver"], witness_vkey=vk["city.example.lg.jp_witness"]),
         encoding="utf-8",
     )
-    run = custody("init", str(tmp_path / "L"), "--contract", str(tmp_path / "contract.toml"),
-                  "--key", str(tmp_path / "resp-sato.key"), "--json")
+    run = custody("init", str(root / "L"), "--contract", str(root / "contract.toml"),
+                  "--key", str(root / "resp-sato.key"), "--json")
     assert run.code == 0, run.stderr
     info = json.loads(run.stdout)
     assert info["origin"] == "city.example.lg.jp/custody/2026-017/site-1"
     assert len(info["genesis_leaf_hash"]) == 64
+    return root
+
+
+@pytest.fixture
+def ledger_dir(ledger_template: Path, tmp_path: Path) -> Path:
+    """The keys, contract.toml and the ledger L in tmp_path, a copy of the module's (modes kept)."""
+    shutil.copytree(ledger_template, tmp_path, dirs_exist_ok=True)
     return tmp_path / "L"
 
 

@@ -29,6 +29,9 @@ ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 APPROVER = ["--approver-name", "鈴木 次郎", "--approver-title", "市民課長", "--approver-organisation", "例市"]
 KEY_NAMES = ("resp-sato", "city-approver", "op-tanaka", "op-kato", "sub-yamamoto", "subsub-ito")
 
+# CliWorld.template's worlds as built, by its arguments (my_number, attesters, extra_keys), for this process.
+_BUILT: dict[tuple[bool, tuple[tuple[str, str], ...], tuple[str, ...]], Path] = {}
+
 
 def now(delta: timedelta = timedelta()) -> str:
     return (datetime.now(UTC).astimezone() + delta).isoformat(timespec="seconds")
@@ -58,7 +61,15 @@ class CliWorld:
     @classmethod
     def template(cls, root: Path, custody: Custody, *, my_number: bool = True,
                  attesters: dict[str, str] | None = None, extra_keys: tuple[str, ...] = ()) -> CliWorld:
-        """``attesters``: role -> the key name the contract pins for it (keys made here, with ``extra_keys``)."""
+        """``attesters``: role -> the key name the contract pins for it (keys made here, with ``extra_keys``).
+
+        Built by the commands once per test process and arguments (kept aside as built, in ``_BUILT``); a later
+        call copies that into ``root``: the same keys, contract and ledger, as ``copy_of`` gives each test."""
+        made = (my_number, tuple(sorted((attesters or {}).items())), tuple(extra_keys))
+        pristine = _BUILT.get(made)
+        if pristine is not None:
+            shutil.copytree(pristine, root, dirs_exist_ok=True)
+            return cls(root, custody)
         w = cls(root, custody)
         (root / "keys").mkdir(parents=True)
         for name in (*KEY_NAMES, *(attesters or {}).values(), *extra_keys, "city.example.lg.jp/witness"):
@@ -78,6 +89,11 @@ class CliWorld:
         assert run.code == 0, run.stderr
         w.ok("person", "add", "--vkey", w.vkey("op-tanaka"), "--name", "田中 二郎", "--pledge-date", "2026-03-27",
              "--training-date", "2026-03-28")
+        # Aside from root, which callers go on to change (a zoo of media, a desk world): beside it, in the same
+        # pytest temporary folder, kept for the session.
+        pristine = root.with_name(f"{root.name}-pristine")
+        shutil.copytree(root, pristine)
+        _BUILT[made] = pristine
         return w
 
     @classmethod

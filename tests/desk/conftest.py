@@ -69,8 +69,9 @@ def build_world(root: Path) -> DeskWorld:
     return world
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world_template(tmp_path_factory: pytest.TempPathFactory) -> DeskWorld:
+    """Built once per test process; no test changes it (``world`` gives each test a copy)."""
     return build_world(tmp_path_factory.mktemp("desk-world"))
 
 

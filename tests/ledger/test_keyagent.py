@@ -56,20 +56,30 @@ class World:
     operator: Signer
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Signer]:
+    """A ledger with op-tanaka registered and op-tanaka's key file, made once per module (``world`` copies them);
+    and the responsible person."""
+    root = tmp_path_factory.mktemp("keyagent")
+    ledger, parties, _log = new_ledger(root)
+    act(ledger, "personnel.registered", person_body("op-tanaka"), parties.responsible)
+    ledger.close()
+    write_key_file(root / "op-tanaka.key", "op-tanaka", key("op-tanaka"), PASSPHRASE, n=TEST_KDF_N)
+    return root, parties.responsible
+
+
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(built: tuple[Path, Signer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.delenv("CUSTODY_AGENT", raising=False)
-    ledger, parties, _log = new_ledger(tmp_path)
-    operator = signer("op-tanaka")
-    act(ledger, "personnel.registered", person_body("op-tanaka"), parties.responsible)
-    ledger.close()
+    source, responsible = built
+    shutil.copytree(source / "ledger", tmp_path / "ledger")
     key_file = tmp_path / "op-tanaka.key"
-    write_key_file(key_file, "op-tanaka", key("op-tanaka"), PASSPHRASE, n=TEST_KDF_N)
+    shutil.copy2(source / "op-tanaka.key", key_file)
     client.forget()
-    yield World(tmp_path, tmp_path / "ledger", key_file, parties.responsible, operator)
+    yield World(tmp_path, tmp_path / "ledger", key_file, responsible, signer("op-tanaka"))
     client.forget()
 
 

@@ -43,6 +43,12 @@ def _both(name: str, doc: Any) -> tuple[bool, bool]:
     return schemas.acceptor(name)(doc), schemas.validator(name).is_valid(doc)
 
 
+def _hole(name: str, doc: Any) -> bool:
+    """Whether the fast path accepts ``doc`` while jsonschema rejects it.  jsonschema (pure Python, ~15 times
+    the fast path's cost) is asked only about what the fast path accepts: a rejected document cannot be a hole."""
+    return schemas.acceptor(name)(doc) and not schemas.validator(name).is_valid(doc)
+
+
 def _examples() -> list[tuple[str, dict[str, Any]]]:
     from tests.schemas.test_event_schemas import EXAMPLES  # realistic bodies per event type
 
@@ -82,8 +88,7 @@ def test_examples_take_the_fast_path(name: str, doc: dict[str, Any]) -> None:
 @pytest.mark.parametrize(("name", "doc"), _examples(), ids=[n for n, _d in _examples()])
 def test_fast_path_agrees_on_examples_and_mutations(name: str, doc: dict[str, Any]) -> None:
     for candidate in _mutations(doc):
-        fast_ok, slow_ok = _both(name, candidate)
-        assert not (fast_ok and not slow_ok), (name, candidate)
+        assert not _hole(name, candidate), (name, candidate)
 
 
 json_values = st.recursive(
@@ -96,8 +101,7 @@ json_values = st.recursive(
 @settings(max_examples=300)
 @given(st.sampled_from(schemas.names()), json_values)
 def test_fast_path_never_accepts_what_jsonschema_rejects(name: str, doc: Any) -> None:
-    fast_ok, slow_ok = _both(name, doc)
-    assert not (fast_ok and not slow_ok)
+    assert not _hole(name, doc)
 
 
 def _string_paths(doc: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
@@ -130,8 +134,7 @@ tricky_text = st.text(
 @given(st.sampled_from(STRING_SITES), tricky_text | st.sampled_from(TRICKY_STRINGS))
 def test_fast_path_judges_every_string_field_as_jsonschema_does(site: tuple[str, Any, Any], text: str) -> None:
     name, doc, path = site
-    fast_ok, slow_ok = _both(name, _replace(doc, path, text))
-    assert not (fast_ok and not slow_ok), (name, path, text)
+    assert not _hole(name, _replace(doc, path, text)), (name, path, text)
 
 
 date_times = st.from_regex(
@@ -143,8 +146,7 @@ date_times = st.from_regex(
 @given(date_times)
 def test_date_times_near_the_format_are_judged_as_jsonschema_does(text: str) -> None:
     body = {"observed_at": text, "sequence": 1, "interval_ms": 60000}
-    fast_ok, slow_ok = _both("events/agent.heartbeat", body)
-    assert not (fast_ok and not slow_ok), text
+    assert not _hole("events/agent.heartbeat", body), text
 
 
 dates = st.from_regex(r"\A[0-9]{4}-[01][0-9]-[0-3][0-9]\Z")
@@ -154,8 +156,7 @@ dates = st.from_regex(r"\A[0-9]{4}-[01][0-9]-[0-3][0-9]\Z")
 @given(dates)
 def test_dates_near_the_format_are_judged_as_jsonschema_does(text: str) -> None:
     body = {"key_name": "op-tanaka", "changes": {"training_date": text}, "reason": "x", "reported_at": "2026-04-01T09:00:00+09:00"}
-    fast_ok, slow_ok = _both("events/personnel.changed", body)
-    assert not (fast_ok and not slow_ok), text
+    assert not _hole("events/personnel.changed", body), text
 
 
 def test_nothing_is_fetched_for_an_unknown_reference() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -302,8 +303,26 @@ def test_wrong_witness_key_is_refused(world: World, tmp_path: Path) -> None:
 ORIGIN = "city.example.lg.jp/custody/2026-017/site-1"
 
 
-def cli_setup(custody: Custody, tmp: Path, *, origin: str = ORIGIN, foreign_witness: bool = False) -> tuple[Path, Path]:
-    """An authority (A) and a ledger (L) made with the commands; returns their paths."""
+# cli_setup's files as first made, by (origin, foreign_witness), for this test process.
+_MADE: dict[tuple[str, bool], Path] = {}
+_MADE_FILES = ("A", "L", "contract.toml", "resp-sato.key", "city-approver.key", "w.key")
+
+
+def cli_setup(custody: Custody, tmp: Path, *, origin: str = ORIGIN, foreign_witness: bool = False,
+              fresh: bool = False) -> tuple[Path, Path]:
+    """An authority (A) and a ledger (L) made with the commands; returns their paths.
+
+    Made once per test process and arguments, then copied (the same keys and ledger, as the first test got);
+    ``fresh`` makes new ones, for a test that needs a second, different contract."""
+    made = (origin, foreign_witness)
+    pristine = None if fresh else _MADE.get(made)
+    if pristine is not None:
+        for name in _MADE_FILES:
+            if (pristine / name).is_dir():
+                shutil.copytree(pristine / name, tmp / name)
+            elif (pristine / name).exists():
+                shutil.copy2(pristine / name, tmp / name)
+        return tmp / "A", tmp / "L"
     run = custody("authority", "init", str(tmp / "A"), "--name", WITNESS_NAME, "--json")
     assert run.code == 0, run.stderr
     witness = json.loads(run.stdout)["witness_vkey"]
@@ -320,6 +339,14 @@ def cli_setup(custody: Custody, tmp: Path, *, origin: str = ORIGIN, foreign_witn
     run = custody("init", str(tmp / "L"), "--contract", str(tmp / "contract.toml"),
                   "--key", str(tmp / "resp-sato.key"), "--json")
     assert run.code == 0, run.stderr
+    if not fresh:  # kept beside tmp, in pytest's temporary folder, for the session
+        pristine = _MADE[made] = tmp.with_name(f"{tmp.name}-cli-setup")
+        pristine.mkdir()
+        for name in _MADE_FILES:
+            if (tmp / name).is_dir():
+                shutil.copytree(tmp / name, pristine / name)
+            elif (tmp / name).exists():
+                shutil.copy2(tmp / name, pristine / name)
     return tmp / "A", tmp / "L"
 
 

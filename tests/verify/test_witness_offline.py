@@ -178,7 +178,7 @@ def test_import_checks_the_cosignatures(custody: Custody, pinned: tuple[Path, Pa
     # A response for another ledger (same witness) does not verify on any of this ledger's checkpoints.
     other = tmp_path / "other"
     other.mkdir()
-    authority2, ledger2 = cli_setup(Custody(other), other)
+    authority2, ledger2 = cli_setup(Custody(other), other, fresh=True)  # another contract's keys
     run = custody("witness", "import", str(tmp_path / "resp"), "-l", str(ledger2))
     assert run.code == 3
     # Lines from unknown keys are ignored; with none known, nothing is imported.
