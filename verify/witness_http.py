@@ -170,23 +170,32 @@ class _WitnessProtocol(H11Protocol):
         ``_MAX_LINGERING`` connections at once; beyond them, file descriptors
         matter more than a clean refusal.
         """
-        self._refused = True
         settings = self._settings
         self.transport.write(_TOO_MANY_CONNECTIONS)
-        if settings.lingering >= _MAX_LINGERING:
-            self.transport.close()
-        else:
-            settings.lingering += 1
-            self._lingering = True
-            if self.transport.can_write_eof():
-                self.transport.write_eof()
-            self.loop.call_later(_REFUSED_LINGER, self.transport.close)
+        self._close_gently()
         settings.refused_connections += 1
         count = settings.refused_connections
         if count & (count - 1) == 0:  # 1, 2, 4, 8, ...: an attack does not flood the log
             settings.witness_log(_("{client} 503 refused: more than {n} open connections ({count} refused so far)")
                                  .format(client=self._client(), n=settings.witness_limits.max_connections,
                                          count=count))
+
+    def _close_gently(self) -> None:
+        """Half-close after an answer that ends the connection (503, 408), read and drop what the client still
+        sends, and close once it closes or ``_REFUSED_LINGER`` has passed.  Closing at once with its bytes unread
+        makes the kernel reset the connection, and a client still sending may then lose the answer before it
+        reads it.  At most ``_MAX_LINGERING`` connections linger at once; beyond them, file descriptors matter
+        more than a clean ending."""
+        self._refused = True
+        settings = self._settings
+        if settings.lingering >= _MAX_LINGERING:
+            self.transport.close()
+            return
+        settings.lingering += 1
+        self._lingering = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(_REFUSED_LINGER, self.transport.close)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -235,7 +244,7 @@ class _WitnessProtocol(H11Protocol):
             self.scope["state"][_TIMED_OUT] = True
         else:
             self._settings.witness_log(too_slow(self._client(), self._settings.witness_limits.deadline))
-        self.transport.close()
+        self._close_gently()
 
 
 def too_slow(client: str, deadline: float) -> str:

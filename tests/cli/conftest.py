@@ -17,7 +17,7 @@ from custody.cli.main import build_app
 from custody.ledger.i18n import language, set_language
 
 if TYPE_CHECKING:
-    from typer._click import Command
+    from click import Command
 
     from tests.cli.workflow_world import CliWorld
 
