@@ -4,8 +4,8 @@ Most of an operator's round trip (``custody media checkout`` as a process) is
 the interpreter starting and importing (BENCHMARKS.md, Round trip).  These
 tests run real commands in fresh processes and check that the heavy modules
 kept off that path stay off it: pydantic (which typer >= 0.29 converts
-parameters with; custody pins typer 0.25, docs/dependency-notes.md), jsonschema (ledger/validation.py: jsonschema_rs accepts),
-Babel (ledger/i18n.py: cached catalogue), rich (cli/common.py:
+parameters with; custody pins typer 0.25, docs/dependency-notes.md),
+jsonschema (ledger/validation.py: jsonschema_rs accepts), Babel (ledger/i18n.py: cached catalogue), rich (cli/common.py:
 LazyConsole), and everything of the verifier, the reports and the agent.
 They also check that the shortcuts print and convert exactly as before.
 """
