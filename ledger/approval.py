@@ -44,7 +44,7 @@ from custody.ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatE
 from custody.ledger.i18n import text as _pick
 from custody.ledger.note import Signer, Verifier, open_note, parse_note, sign_note
 from custody.ledger.quoting import quote
-from custody.ledger.rule_texts import Text, fill
+from custody.ledger.rule_texts import NOTHING, RuleText, Text, fill
 from custody.ledger.signed_statement import (
     body_digest,
     canonical_body,
@@ -55,7 +55,7 @@ from custody.ledger.signed_statement import (
 )
 from custody.ledger.timefmt import at_ms
 from custody.ledger.validation import validate
-from custody.ledger.violation import ERROR, NO_TEXT, Violation, violation
+from custody.ledger.violation import ERROR, Violation, violation
 
 CONTEXT = "custody/approval/v1"
 REQUEST_FORMAT = "custody/request/v1"
@@ -320,7 +320,7 @@ def _kind_text(kind: str) -> Text:
     return kind, txt.KIND_JA.get(kind, kind)
 
 
-def _problem(code: str, message: Text, *, missing: Text = NO_TEXT, todo: Text = NO_TEXT,
+def _problem(code: str, message: RuleText, *, missing: RuleText = NOTHING, todo: RuleText = NOTHING,
              media_id: str | None = None, fields: dict[str, object] | None = None, **values: object) -> Violation:
     if fields:
         values = {**fields, **values}
@@ -371,7 +371,7 @@ def open_approval(
     code = KIND_CODES.get(kind or "", "")
 
     def fail(
-        message: Text, missing: Text = txt.NEED_NOTE, todo: Text = txt.DO_ASK_AGAIN, **values: object
+        message: RuleText, missing: RuleText = txt.NEED_NOTE, todo: RuleText = txt.DO_ASK_AGAIN, **values: object
     ) -> ApprovalProblem:
         return ApprovalProblem([_problem(code or "C2", message, missing=missing, todo=todo, fields=values)])
 
@@ -458,7 +458,7 @@ def coverage_problems(
     first = media_ids[0] if media_ids else None
     out: list[Violation] = []
 
-    def add(message: Text, missing: Text, todo: Text, *, media_id: str | None = first, rule: str = code,
+    def add(message: RuleText, missing: RuleText, todo: RuleText, *, media_id: str | None = first, rule: str = code,
             **values: object) -> None:
         out.append(_problem(rule, message, missing=missing, todo=todo, media_id=media_id, fields=values, id=body.id))
 

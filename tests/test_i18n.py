@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from custody.cli.main import build_app
 from custody.ledger import i18n
 from custody.ledger.registry import KeyStatus
+from custody.ledger.rule_texts import CONTEXT as RULE_CONTEXT
 from custody.verify.findings import SEVERITIES
 from custody.verify.reports.inspection import FORM_ROW, REFERENCE_ROWS, ROWS
 from custody.verify.reports.labels import REPORT, Tr
@@ -216,6 +217,30 @@ def test_a_report_label_follows_the_report_not_the_process() -> None:
     with i18n.using("ja"):
         assert Tr("en")("Media register") == "Media register"
     assert i18n.translate("Title", "ja", f"{REPORT}: a person's job title") == "役職"
+
+
+def _rule_texts() -> Iterator[tuple[str, int, str]]:
+    """(file, line, msgid) of every ``RuleText("English")`` of the packages (ledger/rule_texts.py): the rules'
+    messages, translated in rules.po under msgctxt "rule"; found by Babel's extractor as ``_()`` is."""
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for lineno, message, _comments, _context in extract_from_file(
+                "python", path, keywords={"RuleText": None}, comment_tags=(), strip_comment_tags=True
+            ):
+                if isinstance(message, str) and message:
+                    yield path.relative_to(ROOT).as_posix(), lineno, message
+
+
+def test_every_rule_text_has_a_japanese_translation_and_every_rule_entry_is_used() -> None:
+    """rules.po translates each RuleText of the sources under msgctxt "rule", and nothing else."""
+    entries = {(context, msgid): msgstr for context, msgid, msgstr in _read_all(LOCALE / "rules.po")}
+    used = list(_rule_texts())
+    assert len(used) > 300  # the extractor finds them (guards the checks below)
+    missing = sorted({f"  {file}:{line}: {msgid!r}" for file, line, msgid in used
+                      if not _CJK.search(entries.get((RULE_CONTEXT, msgid), ""))})
+    assert not missing, "rule texts without a Japanese translation in rules.po:\n" + "\n".join(missing)
+    unused = sorted(set(entries) - {(RULE_CONTEXT, msgid) for _f, _l, msgid in used})
+    assert not unused, f"rules.po translates texts no rule uses (delete them): {unused}"
 
 
 def _constants_given_to_gettext() -> set[str]:
