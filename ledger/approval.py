@@ -41,7 +41,7 @@ from typing import Any
 from custody.ledger import canonical
 from custody.ledger import rule_texts as txt
 from custody.ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
-from custody.ledger.i18n import text as _pick
+from custody.ledger.i18n import _
 from custody.ledger.note import Signer, Verifier, open_note, parse_note, sign_note
 from custody.ledger.quoting import quote
 from custody.ledger.rule_texts import NOTHING, RuleText, Text, fill
@@ -259,26 +259,24 @@ class ApprovalBody:
 
 
 def _cross_checks(d: dict[str, Any]) -> None:
-    def fail(field: str, en: str, ja: str) -> SchemaError:
-        message = _pick(f"Not a valid approval: {field}: {en}", f"承認書の内容が不正です: {field}: {ja}")
-        return SchemaError(message, field=field)
+    def fail(field: str, why: str) -> SchemaError:
+        return SchemaError(_("Not a valid approval: {field}: {why}").format(field=field, why=why), field=field)
 
     if at_ms(d["valid_until"]) <= at_ms(d["valid_from"]):
-        raise fail("valid_until", "must be after valid_from", "valid_from より後でなければなりません")
+        raise fail("valid_until", _("must be after valid_from"))
     if at_ms(d["approved_at"]) > at_ms(d["valid_until"]):
-        raise fail("approved_at", "is after valid_until", "valid_until より後です")
+        raise fail("approved_at", _("is after valid_until"))
     for name in ("return_by", "evidence_due"):
         if name in d and at_ms(d[name]) < at_ms(d["valid_from"]):
-            raise fail(name, "is before valid_from", "valid_from より前です")
+            raise fail(name, _("is before valid_from"))
     if d["kind"] == "dispose":
         items = [i["media_id"] for i in d["application"]["items"]]
         if len(set(items)) != len(items):
-            raise fail("application.items", "a medium is listed twice", "同じ媒体が二度記載されています")
+            raise fail("application.items", _("a medium is listed twice"))
         if set(items) != set(d["media"]):
-            raise fail("media", "must list exactly the media of the application's items",
-                       "申請書の品目の媒体と一致しなければなりません")
+            raise fail("media", _("must list exactly the media of the application's items"))
     if d["kind"] == "copy" and len(d.get("target_media", ())) > d["copies"]:
-        raise fail("target_media", "lists more media than copies", "複製数より多くの媒体が記載されています")
+        raise fail("target_media", _("lists more media than copies"))
 
 
 # --- an opened approval ---
@@ -545,7 +543,7 @@ def make_request(kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     Raises SchemaError naming the field.
     """
     if kind not in KINDS:
-        raise SchemaError(_pick(f"Unknown approval kind {kind!r}", f"承認の種別 {kind!r} はありません"), field="kind")
+        raise SchemaError(_("Unknown approval kind {kind!r}").format(kind=kind), field="kind")
     doc: dict[str, Any] = {"format": REQUEST_FORMAT, "kind": kind}
     doc.update({k: v for k, v in fields.items() if k not in ("format", "kind")})
     doc = canonical.loads(canonical.dumps(doc))

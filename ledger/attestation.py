@@ -39,7 +39,7 @@ from typing import Any
 
 from custody.ledger import canonical
 from custody.ledger.errors import AttestationError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
-from custody.ledger.i18n import text as _pick
+from custody.ledger.i18n import _
 from custody.ledger.note import Signer, open_note, parse_note, sign_note
 from custody.ledger.quoting import quote
 from custody.ledger.rule_texts import NOTHING, RuleText, Text, fill
@@ -234,32 +234,30 @@ class AttestationBody:
 
 
 def _cross_checks(d: dict[str, Any]) -> None:
-    def fail(field: str, en: str, ja: str) -> SchemaError:
-        return SchemaError(_pick(f"'{field}' {en}", f"'{field}' は{ja}"), field=field)
+    def fail(field: str, why: str) -> SchemaError:
+        return SchemaError(_("'{field}' {why}").format(field=field, why=why), field=field)
 
     kind = d["kind"]
     if d["attester"]["role"] != ROLE_OF_KIND[kind]:
-        raise fail("attester.role", f"must be {ROLE_OF_KIND[kind]} for a {kind}",
-                   f" {kind} では {ROLE_OF_KIND[kind]} でなければなりません")
+        raise fail("attester.role", _("must be {role} for a {kind}").format(role=ROLE_OF_KIND[kind], kind=kind))
     for other_kind, part in _OWN_PART.items():
         if other_kind == kind and part not in d:
-            raise fail(part, f"is required for a {kind}", f" {kind} には必須です")
+            raise fail(part, _("is required for a {kind}").format(kind=kind))
         if other_kind != kind and part in d:
-            raise fail(part, f"belongs to a {other_kind}, not a {kind}", f" {kind} ではなく {other_kind} の項目です")
+            raise fail(part, _("belongs to a {other_kind}, not a {kind}").format(other_kind=other_kind, kind=kind))
     if kind in MEDIA_KINDS and not d["media"]:
-        raise fail("media", f"must name the media of a {kind}", f" {kind} の対象媒体を記載しなければなりません")
+        raise fail("media", _("must name the media of a {kind}").format(kind=kind))
     try:
         acted, attested = at_ms(d["acted_at"]), at_ms(d["attested_at"])
     except ValueError:
-        raise fail("acted_at", "is not a date-time with an offset", "オフセット付きの日時ではありません") from None
+        raise fail("acted_at", _("is not a date-time with an offset")) from None
     if acted > attested:
-        raise fail("acted_at", "is after attested_at: an act is attested once it took place",
-                   "が attested_at より後です。行為の後に証明します")
+        raise fail("acted_at", _("is after attested_at: an act is attested once it took place"))
     insp = d.get("inspection")
     if isinstance(insp, dict):
         ids = [c["id"] for c in insp.get("corrective_actions", ())]
         if len(ids) != len(set(ids)):
-            raise fail("inspection.corrective_actions", "lists an action id twice", "同じ措置番号が二度あります")
+            raise fail("inspection.corrective_actions", _("lists an action id twice"))
 
 
 # --- making and signing ---

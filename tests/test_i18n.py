@@ -243,6 +243,35 @@ def test_every_rule_text_has_a_japanese_translation_and_every_rule_entry_is_used
     assert not unused, f"rules.po translates texts no rule uses (delete them): {unused}"
 
 
+def _contextual_messages() -> Iterator[tuple[str, int, str, str]]:
+    """(file, line, msgctxt, msgid) of every ``pgettext("context", "English")`` of the packages but the reports'
+    and the desk's (their ``t.pgettext`` adds the report's own context: :func:`_report_labels`)."""
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            if name.startswith(("verify/reports/", "desk/")):
+                continue
+            for lineno, message, _comments, context in extract_from_file(
+                "python", path, keywords={"pgettext": ((1, "c"), 2)}, comment_tags=(), strip_comment_tags=True
+            ):
+                if isinstance(message, str) and message and context:
+                    yield name, lineno, context, message
+
+
+def test_every_message_with_a_context_is_translated_and_used() -> None:
+    """pgettext's messages outside the reports (the same English worded apart, e.g. a contract about to be
+    pinned): each is translated under its context, and no .po entry of such a context outlives its call."""
+    entries = {(context, msgid): msgstr for path in _po_files() for context, msgid, msgstr in _read_all(path)
+               if context is not None and context != RULE_CONTEXT and not context.startswith(REPORT)}
+    used = list(_contextual_messages())
+    assert len(used) >= 9  # the extractor finds them (guards the checks below)
+    missing = sorted({f"  {file}:{line}: {context!r} {msgid!r}" for file, line, context, msgid in used
+                      if not entries.get((context, msgid), "").strip()})
+    assert not missing, "messages with a context but no Japanese translation:\n" + "\n".join(missing)
+    unused = sorted(set(entries) - {(context, msgid) for _f, _l, context, msgid in used})
+    assert not unused, f"translations with a context no code uses (delete them): {unused}"
+
+
 def _constants_given_to_gettext() -> set[str]:
     """Every text constant of the packages but the English half of an (English, Japanese) pair: a message
     passed to _() through a variable or a table (the agent's MSG_... constants) is one of them."""
