@@ -66,12 +66,12 @@ def fill(text: RuleText, values: dict[str, object]) -> Text:
 
 
 # The vocabulary's Japanese words (ledger/vocabulary.py), for values that differ by language.
-STATE_JA = {code: ja for code, (_en, ja) in vocabulary.STATES.items()}
-EVENT_JA = {code: ja for code, (_en, ja) in vocabulary.EVENTS.items()}
-TIER_JA = {code: ja for code, (_en, ja) in vocabulary.TIERS.items()}
-ROLE_JA = {code: ja for code, (_en, ja) in vocabulary.ROLES.items()}
-KIND_JA = {code: ja for code, (_en, ja) in vocabulary.APPROVAL_KINDS.items()}
-INCIDENT_JA = {code: ja for code, (_en, ja) in vocabulary.INCIDENTS.items()}
+STATE_JA = vocabulary.STATES.japanese()
+EVENT_JA = vocabulary.EVENTS.japanese()
+TIER_JA = vocabulary.TIERS.japanese()
+ROLE_JA = vocabulary.ROLES.japanese()
+KIND_JA = vocabulary.APPROVAL_KINDS.japanese()
+INCIDENT_JA = vocabulary.INCIDENTS.japanese()
 
 # --- people (C9) ---
 
