@@ -14,6 +14,7 @@ Japanese) pair, e.g. ``state=("in_storage", "保管庫で保管中")``, or as a 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from custody.ledger import vocabulary
@@ -40,6 +41,25 @@ class RuleText:
     def ja(self) -> str:
         """The Japanese template (the English one where rules.po has none; a test keeps that from happening)."""
         return translate(self.en, "ja", CONTEXT) if self.en else ""
+
+
+class Pairs(Mapping[str, Text]):
+    """Rule texts by key (a finding code's legend), read as (English, Japanese) pairs when looked up."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self, texts: Mapping[str, RuleText]) -> None:
+        self.texts = texts
+
+    def __getitem__(self, key: str) -> Text:
+        text = self.texts[key]
+        return text.en, text.ja()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
 
 
 #: No text (a violation without a missing item or a next step).

@@ -442,10 +442,9 @@ HANDLERS: dict[str, Handler] = {"attestation.recorded": lambda st, e, out, commi
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C20", ("inspections: interval, subcontractors covered, corrective actions by their due date",
-                     "検査(頻度・再委託先・是正措置の期限)"), "inspections"),
-    RuleCode("C24", ("the municipality's own act missing or not signed by its pinned key",
-                     "委託者自身の行為(立会い・受領・履行確認等)の署名がない"), "③"),
+    RuleCode("C20", RuleText("inspections: interval, subcontractors covered, corrective actions by their due date"),
+             "inspections"),
+    RuleCode("C24", RuleText("the municipality's own act missing or not signed by its pinned key"), "③"),
 )
 
 

@@ -166,9 +166,9 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C1", ("medium without a final disposition at close", "契約終了時に最終処分のない媒体"), "③"),
-    RuleCode("C14", ("incident", "事故"), "incidents"),
-    RuleCode("C15", ("counts do not reconcile", "数量の不一致"), "③"),
+    RuleCode("C1", RuleText("medium without a final disposition at close"), "③"),
+    RuleCode("C14", RuleText("incident"), "incidents"),
+    RuleCode("C15", RuleText("counts do not reconcile"), "③"),
 )
 
 

@@ -80,8 +80,8 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C5", ("copy without a valid prior approval", "有効な事前承認のない複製"), "copies"),
-    RuleCode("C6", ("copy not tracked to a final disposition", "最終処分まで追跡されない複製"), "③"),
+    RuleCode("C5", RuleText("copy without a valid prior approval"), "copies"),
+    RuleCode("C6", RuleText("copy not tracked to a final disposition"), "③"),
 )
 
 

@@ -274,9 +274,8 @@ def destroy_rule(out: _Out, m: Medium, category: str) -> None:
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C7", ("disposal without approval, other method, witness or evidence",
-                     "承認・方法・立会い・証跡を欠く廃棄"), "③"),
-    RuleCode("C8", ("disposal evidence overdue", "廃棄証跡の期限超過"), "③"),
+    RuleCode("C7", RuleText("disposal without approval, other method, witness or evidence"), "③"),
+    RuleCode("C8", RuleText("disposal evidence overdue"), "③"),
 )
 
 

@@ -79,13 +79,13 @@ class Event:
 class RuleCode:
     """A compliance rule code's registration, in the family that raises it (docs/spec-rules.md §6).
 
-    ``legend``: what the code means, short, in English and Japanese; ``form``: where the 別紙報告票 counts it
+    ``legend``: what the code means, short (its Japanese in rules.po); ``form``: where the 別紙報告票 counts it
     (``"①"`` re-subcontracting, ``"②"`` takeout and work location, ``"③"`` return and disposal; or the key of
     a reference row: ``"copies"``, ``"incidents"``, ``"observation"``, ``"inspections"``).
     """
 
     code: str
-    legend: Text
+    legend: RuleText
     form: str
 
 

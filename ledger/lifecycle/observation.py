@@ -206,8 +206,8 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C10", ("unregistered removable medium attached", "未登録の外部記録媒体の接続"), "②"),
-    RuleCode("C11", ("files written to removable media without approval", "承認のない外部記録媒体への書き込み"), "②"),
-    RuleCode("C12", ("a disposed or returned medium seen again", "廃棄・返還済み媒体の再出現"), "③"),
-    RuleCode("C13", ("observation gap", "観測の欠落"), "observation"),
+    RuleCode("C10", RuleText("unregistered removable medium attached"), "②"),
+    RuleCode("C11", RuleText("files written to removable media without approval"), "②"),
+    RuleCode("C12", RuleText("a disposed or returned medium seen again"), "③"),
+    RuleCode("C13", RuleText("observation gap"), "observation"),
 )

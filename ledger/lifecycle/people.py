@@ -272,8 +272,7 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C9", ("actor not registered, or subcontractor without approval",
-                     "未登録の作業者、または承認のない再委託先"), "①"),
+    RuleCode("C9", RuleText("actor not registered, or subcontractor without approval"), "①"),
 )
 
 

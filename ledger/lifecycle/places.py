@@ -82,5 +82,5 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C19", ("outside the designated work locations", "指定された作業場所以外での保管・処理"), "②"),
+    RuleCode("C19", RuleText("outside the designated work locations"), "②"),
 )

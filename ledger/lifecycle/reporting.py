@@ -237,9 +237,8 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C21", ("incident not reported in time, or without its detailed report",
-                      "事故の報告遅延・詳細報告の欠如"), "incidents"),
-    RuleCode("C22", ("periodic report or cosigned checkpoint missing", "定期報告・副署の欠如"), "reporting"),
+    RuleCode("C21", RuleText("incident not reported in time, or without its detailed report"), "incidents"),
+    RuleCode("C22", RuleText("periodic report or cosigned checkpoint missing"), "reporting"),
 )
 
 

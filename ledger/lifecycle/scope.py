@@ -105,5 +105,5 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C16", ("subcontractor outside its approved scope and data", "承諾の範囲外の再委託先の作業"), "①"),
+    RuleCode("C16", RuleText("subcontractor outside its approved scope and data"), "①"),
 )

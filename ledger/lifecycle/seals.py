@@ -87,5 +87,5 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C18", ("seal continuity broken", "封印の連続性の欠如"), "②"),
+    RuleCode("C18", RuleText("seal continuity broken"), "②"),
 )

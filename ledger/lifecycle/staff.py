@@ -166,8 +166,8 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C23", ("staff change, exit check or no-data statement missing; act outside the contract period",
-                      "作業者の変更報告・退任確認・データ非保持申告の欠如、契約期間外の作業"), "people"),
+    RuleCode("C23", RuleText("staff change, exit check or no-data statement missing; act outside the contract period"),
+             "people"),
 )
 
 

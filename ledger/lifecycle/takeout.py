@@ -168,9 +168,9 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C2", ("takeout without a valid prior approval", "有効な事前承認のない持ち出し"), "②"),
-    RuleCode("C3", ("takeout without the required encryption", "必要な暗号化のない持ち出し"), "②"),
-    RuleCode("C4", ("takeout not returned or erased by its deadline", "期限までに返却・消去されない持ち出し"), "②"),
+    RuleCode("C2", RuleText("takeout without a valid prior approval"), "②"),
+    RuleCode("C3", RuleText("takeout without the required encryption"), "②"),
+    RuleCode("C4", RuleText("takeout not returned or erased by its deadline"), "②"),
 )
 
 

@@ -91,6 +91,5 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C17", ("act started before its approval, or contradictory times",
-                      "承認前の作業開始、または矛盾する時刻"), "③"),
+    RuleCode("C17", RuleText("act started before its approval, or contradictory times"), "③"),
 )

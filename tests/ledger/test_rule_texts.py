@@ -98,7 +98,7 @@ def test_every_rule_code_is_registered_once_by_its_family() -> None:
     assert sorted(registered, key=lambda c: int(c[1:])) == expected
     assert list(RULE_CODES) == expected
     for rule in RULE_CODES.values():
-        en, ja = rule.legend
+        en, ja = rule.legend.en, rule.legend.ja()
         assert en and _CJK.search(ja), rule
         assert rule.form in ("①", "②", "③", "copies", "incidents", "observation", "inspections", "reporting",
                              "people"), rule
