@@ -43,7 +43,7 @@ from custody.cli.common import (
 )
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.errors import NoteFormatError, StoreError, UsageError
-from custody.ledger.i18n import _, text
+from custody.ledger.i18n import _, pgettext
 from custody.ledger.keyfile import read_key_file
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import check_key_name, parse_note
@@ -211,33 +211,39 @@ def _describe(pin: Pin, authority: Authority) -> list[tuple[str, str]]:
     period = c.get("period") or {}
     resp = c.get("responsible") or {}
     rows = [
-        (text("Origin", "台帳 ID（origin）"), pin.origin),
-        (text("Contract", "契約番号"), str(c.get("contract_id", ""))),
-        (text("Title", "件名"), str(c.get("title", ""))),
-        (text("Municipality", "委託者（自治体）"),
+        (pgettext("a contract about to be pinned", "Origin"), pin.origin),
+        (pgettext("a contract about to be pinned", "Contract"), str(c.get("contract_id", ""))),
+        (_("Title"), str(c.get("title", ""))),
+        (pgettext("a contract about to be pinned", "Municipality"),
          " ".join(str(mun.get(k, "")) for k in ("name", "department")).strip()),
-        (text("Vendor", "受託者"), str(vendor.get("name", ""))),
-        (text("Period", "契約期間"), f"{period.get('start', '')} – {period.get('end', '')}"),
-        (text("Responsible person", "作業責任者"),
+        (_("Vendor"), str(vendor.get("name", ""))),
+        (_("Period"), f"{period.get('start', '')} – {period.get('end', '')}"),
+        (_("Responsible person"),
          " / ".join(str(resp.get(k)) for k in ("name", "organisation", "title") if resp.get(k))),
-        (text("Responsible person's key", "作業責任者の鍵"), str(resp.get("vkey", ""))),
-        (text("My Number data", "特定個人情報（マイナンバー）"),
-         text("involved", "あり") if c.get("my_number") else text("not involved", "なし")),
+        (_("Responsible person's key"), str(resp.get("vkey", ""))),
+        (pgettext("a contract about to be pinned", "My Number data"),
+         _("involved") if c.get("my_number") else _("not involved")),
     ]
-    rows += [(text("Approver key", "承認者鍵"), v) for v in pin.approver_vkeys]
-    roles = {"witness": ("witness", "立会者"), "receiver": ("receiver", "受領者"), "inspector": ("inspector", "検査員"),
-             "completion": ("completion checker", "履行確認者"), "instructor": ("instructor", "指示者")}
+    rows += [(_("Approver key"), v) for v in pin.approver_vkeys]
+    roles = {
+        "witness": pgettext("an attester's role", "witness"),
+        "receiver": pgettext("an attester's role", "receiver"),
+        "inspector": pgettext("an attester's role", "inspector"),
+        "completion": pgettext("an attester's role", "completion checker"),
+        "instructor": pgettext("an attester's role", "instructor"),
+    }
     pinned = c.get("attester_vkeys")
     attesters: dict[str, Any] = pinned if isinstance(pinned, dict) else {}
     for role, keys in sorted(attesters.items()):
-        en, ja = roles.get(role, (role, role))
-        rows += [(text(f"Attester key ({en})", f"証明者鍵({ja})"), str(v)) for v in keys or () if isinstance(v, str)]
+        # A role the table does not know is shown as the contract names it, in both languages.
+        name = roles.get(role, role)
+        rows += [(_("Attester key ({role})").format(role=name), str(v)) for v in keys or () if isinstance(v, str)]
     for v in pin.witness_vkeys:
-        mark = text(" (this trust store)", "（この信頼ストアの鍵）") if v == authority.witness_vkey else ""
-        rows.append((text("Witness key", "副署者鍵"), v + mark))
+        mark = _(" (this trust store)") if v == authority.witness_vkey else ""
+        rows.append((_("Witness key"), v + mark))
     rows += [
-        (text("Log key", "ログ検証鍵"), pin.log_vkey),
-        (text("Genesis entry hash", "起点記録のハッシュ"), pin.genesis_leaf_hash.hex()),
+        (_("Log key"), pin.log_vkey),
+        (_("Genesis entry hash"), pin.genesis_leaf_hash.hex()),
     ]
     return rows
 

@@ -23,7 +23,7 @@ import io
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -173,7 +173,7 @@ def _int(value: Any) -> int:
     return number
 
 
-def _word(table: dict[str, tuple[str, str]], value: Any) -> str:
+def _word(table: Mapping[str, tuple[str, str]], value: Any) -> str:
     """A code (usb) or its word in either language (USBメモリ, USB flash drive)."""
     text = unicodedata.normalize("NFKC", _as_text(value)).casefold()
     for code, (en, ja) in table.items():

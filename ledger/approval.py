@@ -41,10 +41,10 @@ from typing import Any
 from custody.ledger import canonical
 from custody.ledger import rule_texts as txt
 from custody.ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
-from custody.ledger.i18n import text as _pick
+from custody.ledger.i18n import _
 from custody.ledger.note import Signer, Verifier, open_note, parse_note, sign_note
 from custody.ledger.quoting import quote
-from custody.ledger.rule_texts import Text, fill
+from custody.ledger.rule_texts import NOTHING, RuleText, Text, fill
 from custody.ledger.signed_statement import (
     body_digest,
     canonical_body,
@@ -55,7 +55,7 @@ from custody.ledger.signed_statement import (
 )
 from custody.ledger.timefmt import at_ms
 from custody.ledger.validation import validate
-from custody.ledger.violation import ERROR, NO_TEXT, Violation, violation
+from custody.ledger.violation import ERROR, Violation, violation
 
 CONTEXT = "custody/approval/v1"
 REQUEST_FORMAT = "custody/request/v1"
@@ -259,26 +259,24 @@ class ApprovalBody:
 
 
 def _cross_checks(d: dict[str, Any]) -> None:
-    def fail(field: str, en: str, ja: str) -> SchemaError:
-        message = _pick(f"Not a valid approval: {field}: {en}", f"承認書の内容が不正です: {field}: {ja}")
-        return SchemaError(message, field=field)
+    def fail(field: str, why: str) -> SchemaError:
+        return SchemaError(_("Not a valid approval: {field}: {why}").format(field=field, why=why), field=field)
 
     if at_ms(d["valid_until"]) <= at_ms(d["valid_from"]):
-        raise fail("valid_until", "must be after valid_from", "valid_from より後でなければなりません")
+        raise fail("valid_until", _("must be after valid_from"))
     if at_ms(d["approved_at"]) > at_ms(d["valid_until"]):
-        raise fail("approved_at", "is after valid_until", "valid_until より後です")
+        raise fail("approved_at", _("is after valid_until"))
     for name in ("return_by", "evidence_due"):
         if name in d and at_ms(d[name]) < at_ms(d["valid_from"]):
-            raise fail(name, "is before valid_from", "valid_from より前です")
+            raise fail(name, _("is before valid_from"))
     if d["kind"] == "dispose":
         items = [i["media_id"] for i in d["application"]["items"]]
         if len(set(items)) != len(items):
-            raise fail("application.items", "a medium is listed twice", "同じ媒体が二度記載されています")
+            raise fail("application.items", _("a medium is listed twice"))
         if set(items) != set(d["media"]):
-            raise fail("media", "must list exactly the media of the application's items",
-                       "申請書の品目の媒体と一致しなければなりません")
+            raise fail("media", _("must list exactly the media of the application's items"))
     if d["kind"] == "copy" and len(d.get("target_media", ())) > d["copies"]:
-        raise fail("target_media", "lists more media than copies", "複製数より多くの媒体が記載されています")
+        raise fail("target_media", _("lists more media than copies"))
 
 
 # --- an opened approval ---
@@ -320,7 +318,7 @@ def _kind_text(kind: str) -> Text:
     return kind, txt.KIND_JA.get(kind, kind)
 
 
-def _problem(code: str, message: Text, *, missing: Text = NO_TEXT, todo: Text = NO_TEXT,
+def _problem(code: str, message: RuleText, *, missing: RuleText = NOTHING, todo: RuleText = NOTHING,
              media_id: str | None = None, fields: dict[str, object] | None = None, **values: object) -> Violation:
     if fields:
         values = {**fields, **values}
@@ -371,7 +369,7 @@ def open_approval(
     code = KIND_CODES.get(kind or "", "")
 
     def fail(
-        message: Text, missing: Text = txt.NEED_NOTE, todo: Text = txt.DO_ASK_AGAIN, **values: object
+        message: RuleText, missing: RuleText = txt.NEED_NOTE, todo: RuleText = txt.DO_ASK_AGAIN, **values: object
     ) -> ApprovalProblem:
         return ApprovalProblem([_problem(code or "C2", message, missing=missing, todo=todo, fields=values)])
 
@@ -458,7 +456,7 @@ def coverage_problems(
     first = media_ids[0] if media_ids else None
     out: list[Violation] = []
 
-    def add(message: Text, missing: Text, todo: Text, *, media_id: str | None = first, rule: str = code,
+    def add(message: RuleText, missing: RuleText, todo: RuleText, *, media_id: str | None = first, rule: str = code,
             **values: object) -> None:
         out.append(_problem(rule, message, missing=missing, todo=todo, media_id=media_id, fields=values, id=body.id))
 
@@ -545,7 +543,7 @@ def make_request(kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     Raises SchemaError naming the field.
     """
     if kind not in KINDS:
-        raise SchemaError(_pick(f"Unknown approval kind {kind!r}", f"承認の種別 {kind!r} はありません"), field="kind")
+        raise SchemaError(_("Unknown approval kind {kind!r}").format(kind=kind), field="kind")
     doc: dict[str, Any] = {"format": REQUEST_FORMAT, "kind": kind}
     doc.update({k: v for k, v in fields.items() if k not in ("format", "kind")})
     doc = canonical.loads(canonical.dumps(doc))

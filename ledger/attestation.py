@@ -39,10 +39,10 @@ from typing import Any
 
 from custody.ledger import canonical
 from custody.ledger.errors import AttestationError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
-from custody.ledger.i18n import text as _pick
+from custody.ledger.i18n import _
 from custody.ledger.note import Signer, open_note, parse_note, sign_note
 from custody.ledger.quoting import quote
-from custody.ledger.rule_texts import Text, fill
+from custody.ledger.rule_texts import NOTHING, RuleText, Text, fill
 from custody.ledger.signed_statement import (
     body_digest,
     canonical_body,
@@ -53,7 +53,7 @@ from custody.ledger.signed_statement import (
 )
 from custody.ledger.timefmt import at_ms
 from custody.ledger.validation import validate
-from custody.ledger.violation import ERROR, NO_TEXT, Violation, violation
+from custody.ledger.violation import ERROR, Violation, violation
 
 CONTEXT = "custody/attestation/v1"
 CODE = "C24"
@@ -82,7 +82,7 @@ _OWN_PART = {"inspection": "inspection", "change_approval": "change", "instructi
              "waiver": "reason"}
 
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
 KIND_JA = {
     "disposal_witness": "廃棄の立会い", "erasure_witness": "消去の立会い", "return_receipt": "返還の受領",
@@ -92,59 +92,26 @@ KIND_JA = {
 ROLE_JA = {"witness": "立会者", "receiver": "受領者", "inspector": "検査員", "completion": "履行確認者",
            "instructor": "指示者"}
 
-ATT_MALFORMED_NOTE: Text = (
-    "The attestation is not a well-formed signed note: {why}",
-    "立会い等の証明書が正しい署名付きノートではありません: {why}",
+ATT_MALFORMED_NOTE = RuleText("The attestation is not a well-formed signed note: {why}")
+NOT_AN_ATTESTATION = RuleText("The note is not a custody attestation (custody/attestation/v1, origin, one JSON line)")
+ATT_FORGED = RuleText("The attestation's signature by {name} does not verify: it was altered or forged")
+ATT_OTHER_ROLE = RuleText("The {kind} is signed by {name}, whose key the contract pins for another role, not as {role}")
+ATT_VENDOR_KEY = RuleText(
+    "The {kind} is signed by the vendor's key {names}: the vendor cannot attest the municipality's act"
 )
-NOT_AN_ATTESTATION: Text = (
-    "The note is not a custody attestation (custody/attestation/v1, origin, one JSON line)",
-    "このノートは custody の証明書ではありません(custody/attestation/v1、origin、JSON 1行)",
+ATT_UNPINNED = RuleText("The {kind} is not signed by a municipality key pinned for the {role} (signed by: {names})")
+ATT_NONE_PINNED = RuleText(
+    "The contract pins no municipality key for the {role}; the {kind} signed by {names} cannot be checked"
 )
-ATT_FORGED: Text = (
-    "The attestation's signature by {name} does not verify: it was altered or forged",
-    "証明書の {name} による署名が検証できません。改ざんまたは偽造されています",
+ATT_OTHER_ORIGIN = RuleText("The attestation was signed for another ledger ({other}), not {origin}")
+ATT_MALFORMED_BODY = RuleText("The attestation body is malformed: {why}")
+ATT_WRONG_KIND = RuleText("Attestation {id} is of the kind {actual}, not {kind}")
+ATT_OTHER_MEDIA = RuleText("Attestation {id} concerns {listed}, not medium {m}")
+NEED_SIGNED_ATTESTATION = RuleText("the {kind} signed by the municipality's {role}")
+DO_ASK_MUNICIPALITY = RuleText(
+    "Ask the municipality's {role} to sign it (custody attest ...) and record the file they give you."
 )
-ATT_OTHER_ROLE: Text = (
-    "The {kind} is signed by {name}, whose key the contract pins for another role, not as {role}",
-    "{kind}の証明書は {name} が署名していますが、その鍵は{role}としてではなく別の役割で登録されています",
-)
-ATT_VENDOR_KEY: Text = (
-    "The {kind} is signed by the vendor's key {names}: the vendor cannot attest the municipality's act",
-    "{kind}の証明書が受託者の鍵 {names} で署名されています。委託者の行為を受託者が証明することはできません",
-)
-ATT_UNPINNED: Text = (
-    "The {kind} is not signed by a municipality key pinned for the {role} (signed by: {names})",
-    "{kind}の証明書が、契約で{role}として登録された委託者の鍵で署名されていません(署名者: {names})",
-)
-ATT_NONE_PINNED: Text = (
-    "The contract pins no municipality key for the {role}; the {kind} signed by {names} cannot be checked",
-    "契約に{role}の委託者鍵が登録されていないため、{names} が署名した{kind}の証明書を確認できません",
-)
-ATT_OTHER_ORIGIN: Text = (
-    "The attestation was signed for another ledger ({other}), not {origin}",
-    "この証明書は別の台帳({other})向けで、{origin} 向けではありません",
-)
-ATT_MALFORMED_BODY: Text = ("The attestation body is malformed: {why}", "証明書の本文が不正です: {why}")
-ATT_WRONG_KIND: Text = (
-    "Attestation {id} is of the kind {actual}, not {kind}",
-    "証明書 {id} は{actual}のもので、{kind}のものではありません",
-)
-ATT_OTHER_MEDIA: Text = (
-    "Attestation {id} concerns {listed}, not medium {m}",
-    "証明書 {id} の対象は {listed} で、媒体 {m} ではありません",
-)
-NEED_SIGNED_ATTESTATION: Text = (
-    "the {kind} signed by the municipality's {role}",
-    "委託者の{role}が署名した{kind}の証明書",
-)
-DO_ASK_MUNICIPALITY: Text = (
-    "Ask the municipality's {role} to sign it (custody attest ...) and record the file they give you.",
-    "委託者の{role}に署名を依頼し(custody attest ...)、受け取ったファイルを記録してください。",
-)
-DO_ASK_THIS_ORIGIN: Text = (
-    "Ask for an attestation for this ledger's origin.",
-    "この台帳の origin 向けの証明書を依頼してください。",
-)
+DO_ASK_THIS_ORIGIN = RuleText("Ask for an attestation for this ledger's origin.")
 
 
 def kind_text(kind: str) -> Text:
@@ -267,32 +234,30 @@ class AttestationBody:
 
 
 def _cross_checks(d: dict[str, Any]) -> None:
-    def fail(field: str, en: str, ja: str) -> SchemaError:
-        return SchemaError(_pick(f"'{field}' {en}", f"'{field}' は{ja}"), field=field)
+    def fail(field: str, why: str) -> SchemaError:
+        return SchemaError(_("'{field}' {why}").format(field=field, why=why), field=field)
 
     kind = d["kind"]
     if d["attester"]["role"] != ROLE_OF_KIND[kind]:
-        raise fail("attester.role", f"must be {ROLE_OF_KIND[kind]} for a {kind}",
-                   f" {kind} では {ROLE_OF_KIND[kind]} でなければなりません")
+        raise fail("attester.role", _("must be {role} for a {kind}").format(role=ROLE_OF_KIND[kind], kind=kind))
     for other_kind, part in _OWN_PART.items():
         if other_kind == kind and part not in d:
-            raise fail(part, f"is required for a {kind}", f" {kind} には必須です")
+            raise fail(part, _("is required for a {kind}").format(kind=kind))
         if other_kind != kind and part in d:
-            raise fail(part, f"belongs to a {other_kind}, not a {kind}", f" {kind} ではなく {other_kind} の項目です")
+            raise fail(part, _("belongs to a {other_kind}, not a {kind}").format(other_kind=other_kind, kind=kind))
     if kind in MEDIA_KINDS and not d["media"]:
-        raise fail("media", f"must name the media of a {kind}", f" {kind} の対象媒体を記載しなければなりません")
+        raise fail("media", _("must name the media of a {kind}").format(kind=kind))
     try:
         acted, attested = at_ms(d["acted_at"]), at_ms(d["attested_at"])
     except ValueError:
-        raise fail("acted_at", "is not a date-time with an offset", "オフセット付きの日時ではありません") from None
+        raise fail("acted_at", _("is not a date-time with an offset")) from None
     if acted > attested:
-        raise fail("acted_at", "is after attested_at: an act is attested once it took place",
-                   "が attested_at より後です。行為の後に証明します")
+        raise fail("acted_at", _("is after attested_at: an act is attested once it took place"))
     insp = d.get("inspection")
     if isinstance(insp, dict):
         ids = [c["id"] for c in insp.get("corrective_actions", ())]
         if len(ids) != len(set(ids)):
-            raise fail("inspection.corrective_actions", "lists an action id twice", "同じ措置番号が二度あります")
+            raise fail("inspection.corrective_actions", _("lists an action id twice"))
 
 
 # --- making and signing ---
@@ -371,13 +336,14 @@ def open_attestation(
     """
     kind_hint = (kinds or ("",))[0]
 
-    def fail(message: Text, missing: Text = NO_TEXT, todo: Text = NO_TEXT, **values: object) -> AttestationProblem:
+    def fail(message: RuleText, missing: RuleText = NOTHING, todo: RuleText = NOTHING,
+             **values: object) -> AttestationProblem:
         kind = str(values.pop("kind", kind_hint) or "attestation")
         role = ROLE_OF_KIND.get(kind, "witness")
         values = {"kind": kind_text(kind), "role": role_text(role), **values}
-        if missing == NO_TEXT:
+        if missing == NOTHING:
             missing = NEED_SIGNED_ATTESTATION
-        if todo == NO_TEXT:
+        if todo == NOTHING:
             todo = DO_ASK_MUNICIPALITY
         return AttestationProblem([violation(CODE, ERROR, fill(message, values), media_id=media_id,
                                              missing=fill(missing, values), todo=fill(todo, values))])

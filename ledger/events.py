@@ -21,7 +21,7 @@ from collections.abc import Callable
 from functools import cache
 
 from custody.ledger.errors import SchemaError
-from custody.ledger.i18n import text
+from custody.ledger.i18n import _
 from custody.ledger.validation import checker
 
 #: Contract and people.
@@ -88,7 +88,7 @@ def body_schema_name(event_type: str) -> str:
     """
     if event_type not in _KNOWN:
         raise SchemaError(
-            text("Unknown event type {type!r}.", "イベント種別 {type!r} はありません。").format(type=event_type),
+            _("Unknown event type {type!r}.").format(type=event_type),
             field="type",
         )
     return f"events/{event_type}"

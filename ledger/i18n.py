@@ -214,7 +214,3 @@ def pgettext(context: str, message: str) -> str:
     """``message`` with msgctxt ``context`` in the current language (gettext's pgettext)."""
     return translate(message, language(), context)
 
-
-def text(en: str, ja: str) -> str:
-    """Pick between two literal texts (report labels, where a .po entry would only add noise)."""
-    return ja if language() == "ja" else en

@@ -19,7 +19,7 @@ from typing import Any
 
 from custody.ledger import canonical
 from custody.ledger.errors import CanonicalJSONError, NoteFormatError, SchemaError
-from custody.ledger.i18n import text as _pick
+from custody.ledger.i18n import _
 from custody.ledger.note import ALG_ED25519, Verifier
 
 _BAD_ORIGIN = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -28,7 +28,7 @@ _BAD_ORIGIN = re.compile(r"[\s\x00-\x1f\x7f]")
 def statement_text(context: str, origin: str, body: dict[str, Any]) -> str:
     """The note text of a statement (each line ending in a newline); SchemaError for an unusable origin."""
     if not isinstance(origin, str) or not origin or _BAD_ORIGIN.search(origin):
-        raise SchemaError(_pick("the origin must be non-empty without spaces", "origin は空白を含まない文字列です"),
+        raise SchemaError(_("the origin must be non-empty without spaces"),
                           field="origin")
     return f"{context}\n{origin}\n{canonical.dumps(body).decode('utf-8')}\n"
 

@@ -24,8 +24,9 @@ from babel.messages.pofile import read_po
 from typer.testing import CliRunner
 
 from custody.cli.main import build_app
-from custody.ledger import i18n
+from custody.ledger import i18n, vocabulary
 from custody.ledger.registry import KeyStatus
+from custody.ledger.rule_texts import CONTEXT as RULE_CONTEXT
 from custody.verify.findings import SEVERITIES
 from custody.verify.reports.inspection import FORM_ROW, REFERENCE_ROWS, ROWS
 from custody.verify.reports.labels import REPORT, Tr
@@ -216,6 +217,84 @@ def test_a_report_label_follows_the_report_not_the_process() -> None:
     with i18n.using("ja"):
         assert Tr("en")("Media register") == "Media register"
     assert i18n.translate("Title", "ja", f"{REPORT}: a person's job title") == "役職"
+
+
+@cache
+def _rule_texts_and_contextual_messages() -> tuple[tuple[str, int, str | None, str], ...]:
+    """(file, line, msgctxt, msgid) of every ``RuleText("English")`` (msgctxt None: the rules' messages,
+    ledger/rule_texts.py, translated in rules.po under msgctxt "rule") and every ``pgettext("context",
+    "English")`` of the packages but the reports' and the desk's (their ``t.pgettext`` adds the report's own
+    context: :func:`_report_labels`); found by Babel's extractor as ``_()`` is, in one pass."""
+    found: list[tuple[str, int, str | None, str]] = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            for lineno, message, _comments, context in extract_from_file(
+                "python", path, keywords={"RuleText": None, "pgettext": ((1, "c"), 2)}, comment_tags=(),
+                strip_comment_tags=True,
+            ):
+                if not isinstance(message, str) or not message:
+                    continue
+                if context is None:
+                    found.append((name, lineno, None, message))
+                elif not name.startswith(("verify/reports/", "desk/")):
+                    found.append((name, lineno, context, message))
+    return tuple(found)
+
+
+def _rule_texts() -> Iterator[tuple[str, int, str]]:
+    """(file, line, msgid) of every ``RuleText("English")``."""
+    for name, lineno, context, message in _rule_texts_and_contextual_messages():
+        if context is None:
+            yield name, lineno, message
+
+
+def test_every_rule_text_has_a_japanese_translation_and_every_rule_entry_is_used() -> None:
+    """rules.po translates each RuleText of the sources under msgctxt "rule", and nothing else."""
+    entries = {(context, msgid): msgstr for context, msgid, msgstr in _read_all(LOCALE / "rules.po")}
+    used = list(_rule_texts())
+    assert len(used) > 300  # the extractor finds them (guards the checks below)
+    missing = sorted({f"  {file}:{line}: {msgid!r}" for file, line, msgid in used
+                      if not _CJK.search(entries.get((RULE_CONTEXT, msgid), ""))})
+    assert not missing, "rule texts without a Japanese translation in rules.po:\n" + "\n".join(missing)
+    unused = sorted(set(entries) - {(RULE_CONTEXT, msgid) for _f, _l, msgid in used})
+    assert not unused, f"rules.po translates texts no rule uses (delete them): {unused}"
+
+
+#: The vocabulary's contexts ("vocabulary: STATES", ...): its tables are checked on their own.
+VOCABULARY = "vocabulary: "
+
+
+def _contextual_messages() -> Iterator[tuple[str, int, str, str]]:
+    """(file, line, msgctxt, msgid) of every ``pgettext("context", "English")`` but the reports' and the desk's."""
+    for name, lineno, context, message in _rule_texts_and_contextual_messages():
+        if context is not None:
+            yield name, lineno, context, message
+
+
+def test_every_message_with_a_context_is_translated_and_used() -> None:
+    """pgettext's messages outside the reports (the same English worded apart, e.g. a contract about to be
+    pinned): each is translated under its context, and no .po entry of such a context outlives its call."""
+    entries = {(context, msgid): msgstr for path in _po_files() for context, msgid, msgstr in _read_all(path)
+               if context is not None and context != RULE_CONTEXT and not context.startswith((REPORT, VOCABULARY))}
+    used = list(_contextual_messages())
+    assert len(used) >= 9  # the extractor finds them (guards the checks below)
+    missing = sorted({f"  {file}:{line}: {context!r} {msgid!r}" for file, line, context, msgid in used
+                      if not entries.get((context, msgid), "").strip()})
+    assert not missing, "messages with a context but no Japanese translation:\n" + "\n".join(missing)
+    unused = sorted(set(entries) - {(context, msgid) for _f, _l, context, msgid in used})
+    assert not unused, f"translations with a context no code uses (delete them): {unused}"
+
+
+def test_every_word_of_the_vocabulary_is_translated_and_used() -> None:
+    """vocabulary.po translates each word of the vocabulary's tables under the table's context, and nothing
+    else (ledger/vocabulary.py, Words)."""
+    entries = {(context, msgid): msgstr for context, msgid, msgstr in _read_all(LOCALE / "vocabulary.po")}
+    tables = [table for table in vars(vocabulary).values() if isinstance(table, vocabulary.Words)]
+    assert len(tables) > 15
+    used = {(table.context, en) for table in tables for en in table.english.values()}
+    assert sorted(word for word in used if not entries.get(word, "").strip()) == []
+    assert sorted(set(entries) - used) == [], "vocabulary.po translates words no table holds (delete them)"
 
 
 def _constants_given_to_gettext() -> set[str]:

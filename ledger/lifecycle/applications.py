@@ -24,36 +24,18 @@ from custody.ledger.lifecycle.kernel import (
 )
 from custody.ledger.lifecycle.state import Disposal, LedgerState
 from custody.ledger.media import FINAL, LOST, Medium
-from custody.ledger.rule_texts import Text, state_text
+from custody.ledger.rule_texts import RuleText, state_text
 from custody.ledger.violation import ERROR, refusal
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-NOTHING_TO_APPLY_FOR: Text = (
-    "Medium {m} is {state}; nothing more can be applied for.",
-    "媒体 {m} は「{state}」のため、これ以上申請できません。",
-)
-DO_CHECK_MEDIA_ID: Text = (
-    "Check the media id (custody media list).",
-    "媒体番号を確認してください（custody media list）。",
-)
-COPY_ID_TAKEN: Text = (
-    "Media id {m} is already in the register; a copy needs a new id.",
-    "媒体番号 {m} は既に台帳にあります。複製には新しい媒体番号が必要です。",
-)
-DO_NEW_COPY_ID: Text = ("Choose a new media id for the copy.", "複製に新しい媒体番号を付けてください。")
-WHICH_TAKEOUT: Text = (
-    "Which takeout? Give --takeout SEQ (open takeouts: {seqs}).",
-    "どの持ち出しか特定できません。--takeout で通番を指定してください（持ち出し中: {seqs}）。",
-)
-NOTHING_OUT: Text = (
-    "No medium of the takeout at seq {seq} is still out.",
-    "通番 {seq} の持ち出しで持ち出し中の媒体はありません。",
-)
-DO_LIST_TAKEOUTS: Text = (
-    "custody status lists the open takeouts.",
-    "持ち出し中の一覧は custody status で確認できます。",
-)
+NOTHING_TO_APPLY_FOR = RuleText("Medium {m} is {state}; nothing more can be applied for.")
+DO_CHECK_MEDIA_ID = RuleText("Check the media id (custody media list).")
+COPY_ID_TAKEN = RuleText("Media id {m} is already in the register; a copy needs a new id.")
+DO_NEW_COPY_ID = RuleText("Choose a new media id for the copy.")
+WHICH_TAKEOUT = RuleText("Which takeout? Give --takeout SEQ (open takeouts: {seqs}).")
+NOTHING_OUT = RuleText("No medium of the takeout at seq {seq} is still out.")
+DO_LIST_TAKEOUTS = RuleText("custody status lists the open takeouts.")
 
 
 def require_medium(state: LedgerState, media_id: str) -> Medium:

@@ -12,25 +12,19 @@ from custody.ledger.errors import NoteFormatError
 from custody.ledger.lifecycle.kernel import EventLike, _Out
 from custody.ledger.lifecycle.state import ApprovalUse, LedgerState
 from custody.ledger.note import Verifier
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText, fill
 from custody.ledger.violation import ERROR, violation
 
 if TYPE_CHECKING:  # custody.ledger.approval is imported where an approval is opened (an entry naming one)
     from custody.ledger.approval import Approval, ApprovalBody
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-APPROVAL_MISSING: Text = ("No {kind} approval is attached", "{kind}の承認書が添付されていません")
-NEED_APPROVAL: Text = ("the municipality's signed {kind} approval", "委託者が署名した{kind}の承認書")
-DO_APPLY: Text = (
-    "Apply for it (custody {kind} request) and attach the approval you receive.",
-    "申請し(custody {kind} request)、受け取った承認書を添付してください。",
-)
-APPROVAL_ID_CLASH: Text = (
-    "Another approval with the same number {id} was used before (seq {seq})",
-    "同じ番号 {id} の別の承認書が既に使われています(seq {seq})",
-)
-DO_ASK_WHICH: Text = ("Ask the municipality which approval is valid.", "どちらが有効な承認か委託者に確認してください。")
+APPROVAL_MISSING = RuleText("No {kind} approval is attached")
+NEED_APPROVAL = RuleText("the municipality's signed {kind} approval")
+DO_APPLY = RuleText("Apply for it (custody {kind} request) and attach the approval you receive.")
+APPROVAL_ID_CLASH = RuleText("Another approval with the same number {id} was used before (seq {seq})")
+DO_ASK_WHICH = RuleText("Ask the municipality which approval is valid.")
 
 
 def _verifiers(st: LedgerState) -> list[Verifier]:
@@ -65,7 +59,7 @@ def _approval(st: LedgerState, e: EventLike, kind: str, out: _Out, media: str | 
         except ApprovalProblem as exc:
             cached = exc
         except UnicodeEncodeError:
-            cached = ApprovalProblem([violation(code, ERROR, txt.APPROVAL_NOT_UTF8)])
+            cached = ApprovalProblem([violation(code, ERROR, fill(txt.APPROVAL_NOT_UTF8, {}))])
         if len(st._approval_cache) >= 256:
             st._approval_cache.clear()
         st._approval_cache[(note, kind)] = cached

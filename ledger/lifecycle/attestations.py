@@ -32,140 +32,84 @@ from custody.ledger.attestation import (
 from custody.ledger.lifecycle.fields import _d, _norm_org, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText, fill
 from custody.ledger.violation import ERROR, WARNING, violation
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-NO_WITNESS_ATTESTATION: Text = (
-    ("The {act} of My Number medium {m} carries no witness attestation signed by the municipality, nor a "
-     "signed waiver (第11-3/5){typed}"),
-    ("特定個人情報を含む媒体 {m} の{act}に、委託者が署名した立会いの証明も立会い免除もありません"
-     "(特記事項第11-3・5){typed}"),
+NO_WITNESS_ATTESTATION = RuleText(
+    "The {act} of My Number medium {m} carries no witness attestation signed by the municipality, nor a signed waiver "
+    "(第11-3/5){typed}"
 )
-WITNESS_REQUIRED_ATTESTATION: Text = (
-    ("Approval {id} requires a witness: the disposal of {m} carries no witness attestation signed by the "
-     "municipality{typed}"),
-    "承認 {id} は立会いを求めていますが、媒体 {m} の廃棄に委託者が署名した立会いの証明がありません{typed}",
+WITNESS_REQUIRED_ATTESTATION = RuleText(
+    "Approval {id} requires a witness: the disposal of {m} carries no witness attestation signed by the "
+    "municipality{typed}"
 )
-TYPED_NAME: Text = ("; a name typed into the record ({name}) is not a witness",
-                    "。記録に書かれた氏名({name})は立会いの証明になりません")
-NEED_WITNESS_ATTESTATION: Text = (
-    "the witness attestation (or waiver) signed by the municipality's witness",
-    "委託者の立会者が署名した立会いの証明(または立会い免除)",
+TYPED_NAME = RuleText("; a name typed into the record ({name}) is not a witness")
+NEED_WITNESS_ATTESTATION = RuleText("the witness attestation (or waiver) signed by the municipality's witness")
+DO_WITNESS_ATTESTATION = RuleText(
+    "Have the municipality's witness sign it (custody attest witness|waiver) and give it with --witness-attestation "
+    "FILE."
 )
-DO_WITNESS_ATTESTATION: Text = (
-    ("Have the municipality's witness sign it (custody attest witness|waiver) and give it with "
-     "--witness-attestation FILE."),
-    "委託者の立会者に署名してもらい(custody attest witness|waiver)、--witness-attestation FILE で指定してください。",
+NO_RESPONSIBLE = RuleText("The {act} of My Number medium {m} names no responsible person (第11-5)")
+NEED_RESPONSIBLE = RuleText("the responsible person (責任者)")
+DO_RESPONSIBLE = RuleText("Name the responsible person (--responsible).")
+NO_RECEIPT = RuleText("The return of {m} carries no receipt signed by the municipality's receiver")
+NEED_RECEIPT = RuleText("the return receipt signed by the municipality")
+DO_RECEIPT = RuleText(
+    "Have the municipality's receiver sign the receipt (custody attest receipt) and give it with --receipt FILE."
 )
-NO_RESPONSIBLE: Text = (
-    "The {act} of My Number medium {m} names no responsible person (第11-5)",
-    "特定個人情報を含む媒体 {m} の{act}に責任者が記録されていません(特記事項第11-5)",
+NO_COMPLETION = RuleText("The close carries no completion check (履行確認) signed by the municipality")
+NEED_COMPLETION = RuleText("the completion check signed by the municipality")
+DO_COMPLETION = RuleText(
+    "Have the municipality's checker sign the completion check (custody attest completion) and give it with "
+    "--completion FILE."
 )
-NEED_RESPONSIBLE: Text = ("the responsible person (責任者)", "責任者")
-DO_RESPONSIBLE: Text = ("Name the responsible person (--responsible).", "責任者を指定してください(--responsible)。")
-NO_RECEIPT: Text = (
-    "The return of {m} carries no receipt signed by the municipality's receiver",
-    "媒体 {m} の返還に、委託者の受領者が署名した受領の証明がありません",
+NO_INSPECTION_SIGNATURE = RuleText(
+    "The inspection record carries no inspection attestation signed by the municipality's inspector"
 )
-NEED_RECEIPT: Text = ("the return receipt signed by the municipality", "委託者が署名した受領の証明")
-DO_RECEIPT: Text = (
-    "Have the municipality's receiver sign the receipt (custody attest receipt) and give it with --receipt FILE.",
-    "委託者の受領者に受領を署名してもらい(custody attest receipt)、--receipt FILE で指定してください。",
+NEED_INSPECTION_SIGNATURE = RuleText("the inspection attestation signed by the inspector")
+DO_INSPECTION_SIGNATURE = RuleText("Record the inspector's signed file (custody inspection record --attestation FILE).")
+INSPECTION_DIFFERS = RuleText("The inspection record's {field} differs from the signed attestation {id}")
+DO_FROM_ATTESTATION = RuleText("Record the inspection from the signed file only.")
+ATTESTATION_REUSED = RuleText("Attestation {id} was already recorded (seq {seq}); each act has its own")
+DO_OWN_ATTESTATION = RuleText("Ask for an attestation of this act.")
+APPROVAL_DIFFERS = RuleText("Attestation {id} concerns approval {given}; the record carries out {approval}")
+NO_CHANGE_APPROVAL = RuleText(
+    "{name} becomes the responsible person with no prior change approval signed by the municipality"
 )
-NO_COMPLETION: Text = (
-    "The close carries no completion check (履行確認) signed by the municipality",
-    "契約終了の記録に、委託者が署名した履行確認がありません",
+NEED_CHANGE_APPROVAL = RuleText("the municipality's signed change approval naming the new responsible person")
+DO_CHANGE_APPROVAL = RuleText(
+    "Ask the municipality to approve the change (custody attest change) and record it first (custody attestation "
+    "record)."
 )
-NEED_COMPLETION: Text = ("the completion check signed by the municipality", "委託者が署名した履行確認")
-DO_COMPLETION: Text = (
-    ("Have the municipality's checker sign the completion check (custody attest completion) and give it with "
-     "--completion FILE."),
-    "委託者の確認者に履行確認を署名してもらい(custody attest completion)、--completion FILE で指定してください。",
+NO_INSPECTION = RuleText(
+    "No inspection by the municipality between {start} and {end} (at least every {months} months, 3(7))"
 )
-NO_INSPECTION_SIGNATURE: Text = (
-    "The inspection record carries no inspection attestation signed by the municipality's inspector",
-    "検査の記録に、委託者の検査員が署名した検査の証明がありません",
+NEED_INSPECTION = RuleText("an inspection recorded in every interval")
+DO_INSPECTION = RuleText(
+    "Ask the municipality to inspect (custody attest inspection) and record it (custody inspection record)."
 )
-NEED_INSPECTION_SIGNATURE: Text = ("the inspection attestation signed by the inspector", "検査員が署名した検査の証明")
-DO_INSPECTION_SIGNATURE: Text = (
-    "Record the inspector's signed file (custody inspection record --attestation FILE).",
-    "検査員が署名したファイルを記録してください(custody inspection record --attestation FILE)。",
-)
-INSPECTION_DIFFERS: Text = (
-    "The inspection record's {field} differs from the signed attestation {id}",
-    "検査の記録の {field} が署名された証明 {id} と異なります",
-)
-DO_FROM_ATTESTATION: Text = (
-    "Record the inspection from the signed file only.",
-    "署名されたファイルの内容のとおりに記録してください。",
-)
-ATTESTATION_REUSED: Text = (
-    "Attestation {id} was already recorded (seq {seq}); each act has its own",
-    "証明 {id} は既に記録されています(seq {seq})。行為ごとに別の証明が必要です",
-)
-DO_OWN_ATTESTATION: Text = ("Ask for an attestation of this act.", "この行為の証明を依頼してください。")
-APPROVAL_DIFFERS: Text = (
-    "Attestation {id} concerns approval {given}; the record carries out {approval}",
-    "証明 {id} の対象は承認 {given} ですが、記録の承認は {approval} です",
-)
-NO_CHANGE_APPROVAL: Text = (
-    "{name} becomes the responsible person with no prior change approval signed by the municipality",
-    "{name} が作業責任者になりますが、委託者が署名した変更の承認が事前にありません",
-)
-NEED_CHANGE_APPROVAL: Text = (
-    "the municipality's signed change approval naming the new responsible person",
-    "新しい作業責任者を記載した、委託者が署名した変更の承認",
-)
-DO_CHANGE_APPROVAL: Text = (
-    ("Ask the municipality to approve the change (custody attest change) and record it first "
-     "(custody attestation record)."),
-    "委託者に変更の承認を依頼し(custody attest change)、先に記録してください(custody attestation record)。",
-)
-NO_INSPECTION: Text = (
-    "No inspection by the municipality between {start} and {end} (at least every {months} months, 3(7))",
-    "{start} から {end} までの間に委託者の検査がありません(少なくとも{months}か月ごと、3(7))",
-)
-NEED_INSPECTION: Text = ("an inspection recorded in every interval", "各期間に1回以上の検査の記録")
-DO_INSPECTION: Text = (
-    "Ask the municipality to inspect (custody attest inspection) and record it (custody inspection record).",
-    "委託者に検査を依頼し(custody attest inspection)、記録してください(custody inspection record)。",
-)
-SUBCONTRACTOR_NOT_INSPECTED: Text = (
-    "Subcontractor {name} (approval {id}) was never covered by an inspection (第13)",
-    "再委託先 {name}(承認 {id})が一度も検査されていません(特記事項第13)",
-)
-NEED_SUBCONTRACTOR_CHECK: Text = ("an inspection with checks of the subcontractor", "再委託先を対象とした検査")
-ACTION_OVERDUE: Text = (
-    "Corrective action {id} for {party} was due {due} and is not found closed",
-    "{party} への是正措置 {id} は期限 {due} を過ぎても完了が確認されていません",
-)
-ACTION_CLOSED_LATE: Text = (
-    "Corrective action {id} was due {due} and was closed on {closed}",
-    "是正措置 {id} は期限 {due} の後、{closed} に完了しました",
-)
-NEED_ACTION_CLOSED: Text = ("a re-check that finds the action carried out", "措置の完了を確認する再検査")
-DO_RECHECK: Text = (
-    "Carry out the action; the municipality's next inspection records it closed (closed_actions).",
-    "措置を実施し、委託者の次の検査で完了を確認してもらってください(closed_actions)。",
-)
-UNKNOWN_ACTION: Text = (
-    "Inspection {id} closes corrective action {action}, which no earlier inspection set",
-    "検査 {id} は是正措置 {action} を完了としていますが、以前の検査にその措置はありません",
-)
-DO_CHECK_ACTION: Text = ("Check the action's number.", "措置番号を確認してください。")
+SUBCONTRACTOR_NOT_INSPECTED = RuleText("Subcontractor {name} (approval {id}) was never covered by an inspection (第13)")
+NEED_SUBCONTRACTOR_CHECK = RuleText("an inspection with checks of the subcontractor")
+ACTION_OVERDUE = RuleText("Corrective action {id} for {party} was due {due} and is not found closed")
+ACTION_CLOSED_LATE = RuleText("Corrective action {id} was due {due} and was closed on {closed}")
+NEED_ACTION_CLOSED = RuleText("a re-check that finds the action carried out")
+DO_RECHECK = RuleText("Carry out the action; the municipality's next inspection records it closed (closed_actions).")
+UNKNOWN_ACTION = RuleText("Inspection {id} closes corrective action {action}, which no earlier inspection set")
+DO_CHECK_ACTION = RuleText("Check the action's number.")
 
-NO_ATTESTATION: Text = ("The entry carries no attestation", "記録に証明書がありません")
-DO_ATTESTATION_FILE: Text = (
-    "Record the municipality's signed file (custody attestation record FILE).",
-    "委託者が署名したファイルを記録してください(custody attestation record FILE)。",
-)
+NO_ATTESTATION = RuleText("The entry carries no attestation")
+DO_ATTESTATION_FILE = RuleText("Record the municipality's signed file (custody attestation record FILE).")
 
-ACT_ERASURE: Text = ("erasure", "消去")
-ACT_DISPOSAL: Text = ("disposal", "廃棄")
+ACT_ERASURE = RuleText("erasure")
+ACT_DISPOSAL = RuleText("disposal")
 
 _WITNESS_KINDS = {"media.erased": ("erasure_witness", "waiver"), "media.disposed": ("disposal_witness", "waiver")}
+
+
+NOT_TEXT = RuleText("The attestation is not text")
+NOT_UTF8 = RuleText("The attestation is not valid UTF-8")
 
 
 # --- reading an embedded attestation ---
@@ -200,7 +144,7 @@ def open_embedded(st: LedgerState, note: object, *, kinds: tuple[str, ...], medi
         return cached
     if not isinstance(note, str):
         result: Attestation | AttestationProblem = AttestationProblem([violation(
-            "C24", ERROR, ("The attestation is not text", "証明書が文字列ではありません"), media_id=media_id)])
+            "C24", ERROR, fill(NOT_TEXT, {}), media_id=media_id)])
     else:
         try:
             result = open_attestation(note.encode("utf-8"), origin=st.origin, pinned=pinned_keys(st), kinds=kinds,
@@ -210,7 +154,7 @@ def open_embedded(st: LedgerState, note: object, *, kinds: tuple[str, ...], medi
             result = exc
         except UnicodeEncodeError:
             result = AttestationProblem([violation(
-                "C24", ERROR, ("The attestation is not valid UTF-8", "証明書が UTF-8 ではありません"),
+                "C24", ERROR, fill(NOT_UTF8, {}),
                 media_id=media_id)])
     if len(st._attestation_cache) >= 256:
         st._attestation_cache.clear()
@@ -269,7 +213,7 @@ def _use(st: LedgerState, att: Attestation, seq: int) -> None:
     st.attested["used"][att.digest] = seq
 
 
-def _missing(st: LedgerState, out: _Out, role: str, message: Text, missing: Text, todo: Text, *,
+def _missing(st: LedgerState, out: _Out, role: str, message: RuleText, missing: RuleText, todo: RuleText, *,
              media: str | None, **values: object) -> None:
     pinned = opted_in(st, role)
     out.add("C24", ERROR if pinned else WARNING, message, media=media, missing=missing, todo=todo,
@@ -297,7 +241,7 @@ def _witnessed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
                 given=att.body.approval_id, approval=_s(body, "approval_id"))
     if not present and (m.my_number or required_by_approval):
         name = _s(_d(body, "witness"), "name")
-        typed: object = ("", "") if not name else (TYPED_NAME[0].format(name=name), TYPED_NAME[1].format(name=name))
+        typed: object = ("", "") if not name else fill(TYPED_NAME, {"name": name})
         if m.my_number:
             _missing(st, out, "witness", NO_WITNESS_ATTESTATION, NEED_WITNESS_ATTESTATION, DO_WITNESS_ATTESTATION,
                      media=media_id, act=act, m=media_id, typed=typed)
@@ -498,10 +442,9 @@ HANDLERS: dict[str, Handler] = {"attestation.recorded": lambda st, e, out, commi
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C20", ("inspections: interval, subcontractors covered, corrective actions by their due date",
-                     "検査(頻度・再委託先・是正措置の期限)"), "inspections"),
-    RuleCode("C24", ("the municipality's own act missing or not signed by its pinned key",
-                     "委託者自身の行為(立会い・受領・履行確認等)の署名がない"), "③"),
+    RuleCode("C20", RuleText("inspections: interval, subcontractors covered, corrective actions by their due date"),
+             "inspections"),
+    RuleCode("C24", RuleText("the municipality's own act missing or not signed by its pinned key"), "③"),
 )
 
 

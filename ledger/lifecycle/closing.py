@@ -14,59 +14,32 @@ from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out, 
 from custody.ledger.lifecycle.state import LedgerState
 from custody.ledger.lifecycle.takeout import _close_takeout
 from custody.ledger.media import IN_STORAGE, LOST, Medium, transition
-from custody.ledger.rule_texts import Text, state_text
-from custody.ledger.violation import ERROR, INFO, NO_TEXT, WARNING
+from custody.ledger.rule_texts import NOTHING, RuleText, state_text
+from custody.ledger.violation import ERROR, INFO, WARNING
 
 if TYPE_CHECKING:
     from custody.ledger.attestation import Attestation
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-MEDIUM_OPEN: Text = (
-    "Medium {m} has no final disposition ({state})",
-    "媒体 {m} の最終処分が記録されていません({state})",
+MEDIUM_OPEN = RuleText("Medium {m} has no final disposition ({state})")
+NEED_FINAL = RuleText("return, disposal, or (vendor media) erasure")
+DO_SETTLE = RuleText("Return it (custody media return) or dispose of it with approval (custody dispose ...).")
+INCIDENT = RuleText("Incident ({kind}): {situation}")
+NEED_NOTIFIED = RuleText("the time the municipality was notified")
+DO_NOTIFY = RuleText("Report to the municipality at once in writing and follow its instructions (第14).")
+CLOSED_STILL_SETTLING = RuleText("The contract was closed at seq {seq}, but media were still being settled ({type})")
+DO_PREMATURE = RuleText("The completion statement was premature.")
+UNBALANCED = RuleText(
+    "Media do not reconcile: received {r} + registered {g} + copies {c} − returned {t} − disposed {d} − erased {e} − "
+    "lost {l} = {b}"
 )
-NEED_FINAL: Text = ("return, disposal, or (vendor media) erasure", "返還・廃棄、または(受託者の媒体は)消去")
-DO_SETTLE: Text = (
-    "Return it (custody media return) or dispose of it with approval (custody dispose ...).",
-    "返還するか(custody media return)、承諾を得て廃棄してください(custody dispose ...)。",
-)
-INCIDENT: Text = ("Incident ({kind}): {situation}", "事故報告({kind}): {situation}")
-NEED_NOTIFIED: Text = ("the time the municipality was notified", "委託者への報告日時")
-DO_NOTIFY: Text = (
-    "Report to the municipality at once in writing and follow its instructions (第14).",
-    "直ちに書面で委託者に報告し、その指示に従ってください(特記事項第14)。",
-)
-CLOSED_STILL_SETTLING: Text = (
-    "The contract was closed at seq {seq}, but media were still being settled ({type})",
-    "契約は seq {seq} で完了していますが、その後も媒体の処理が行われています({type})",
-)
-DO_PREMATURE: Text = ("The completion statement was premature.", "完了報告は時期尚早でした。")
-UNBALANCED: Text = (
-    ("Media do not reconcile: received {r} + registered {g} + copies {c} − returned {t} − disposed {d} − erased {e} "
-     "− lost {l} = {b}"),
-    ("媒体数が一致しません: 受領 {r} + 登録 {g} + 複製 {c} − 返還 {t} − 廃棄 {d} "
-     "− 消去 {e} − 紛失 {l} = {b}"),
-)
-DO_ACCOUNT: Text = (
-    "Account for every medium (the C1/C4/C6/C8 findings name them).",
-    "全ての媒体の処分を記録してください(C1/C4/C6/C8 の指摘を参照)。",
-)
-RECEIPT_COUNT: Text = (
-    "Receipt {n} lists {d} medium/media; {k} were recorded ({ids})",
-    "預り証 {n} の媒体数は {d} ですが、記録されたのは {k} 件です({ids})",
-)
-RECEIPT_RECORDS: Text = (
-    "Receipt {n}: item {item} declares {d} record(s); the media recorded hold {k}",
-    "預り証 {n}: 情報項目 {item} の件数は {d} ですが、記録された媒体では {k} 件です",
-)
-DO_RECORD_RECEIPT: Text = (
-    "Record every medium handed over (custody media receive), or correct the receipt.",
-    "引き渡された全ての媒体を記録するか(custody media receive)、預り証を確認してください。",
-)
-LOST_ON_OVERDUE_TAKEOUT: Text = (
-    "Medium {m} was reported lost after its takeout deadline {deadline} (taken out at seq {seq})",
-    "媒体 {m} は持ち出しの期限 {deadline} を過ぎてから紛失と報告されました(seq {seq} で持ち出し)",
+DO_ACCOUNT = RuleText("Account for every medium (the C1/C4/C6/C8 findings name them).")
+RECEIPT_COUNT = RuleText("Receipt {n} lists {d} medium/media; {k} were recorded ({ids})")
+RECEIPT_RECORDS = RuleText("Receipt {n}: item {item} declares {d} record(s); the media recorded hold {k}")
+DO_RECORD_RECEIPT = RuleText("Record every medium handed over (custody media receive), or correct the receipt.")
+LOST_ON_OVERDUE_TAKEOUT = RuleText(
+    "Medium {m} was reported lost after its takeout deadline {deadline} (taken out at seq {seq})"
 )
 
 
@@ -95,7 +68,7 @@ def _h_incident(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     severity = {"lost": ERROR, "stolen": ERROR, "leak": ERROR, "found": INFO}.get(kind, WARNING)
     unreported = not _s(body, "notified_at") and kind != "found"
     out.add("C14", severity, INCIDENT, media=media_ids[0] if media_ids else None,
-            missing=NEED_NOTIFIED if unreported else NO_TEXT, todo=DO_NOTIFY if unreported else NO_TEXT,
+            missing=NEED_NOTIFIED if unreported else NOTHING, todo=DO_NOTIFY if unreported else NOTHING,
             blocking=False, kind=(kind, txt.INCIDENT_JA.get(kind, kind)), situation=_s(body, "situation")[:200] or "-")
     when = _ms(e.at)
     if kind in ("lost", "stolen") and when is not None:
@@ -193,9 +166,9 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C1", ("medium without a final disposition at close", "契約終了時に最終処分のない媒体"), "③"),
-    RuleCode("C14", ("incident", "事故"), "incidents"),
-    RuleCode("C15", ("counts do not reconcile", "数量の不一致"), "③"),
+    RuleCode("C1", RuleText("medium without a final disposition at close"), "③"),
+    RuleCode("C14", RuleText("incident"), "incidents"),
+    RuleCode("C15", RuleText("counts do not reconcile"), "③"),
 )
 
 

@@ -22,22 +22,16 @@ from custody.ledger.lifecycle.kernel import (
 )
 from custody.ledger.lifecycle.state import LedgerState
 from custody.ledger.media import CHECKED_OUT, COPY, Medium, transition
-from custody.ledger.rule_texts import Text, fill
+from custody.ledger.rule_texts import RuleText, fill
 from custody.ledger.violation import ERROR
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-COPY_OPEN: Text = (
-    "Copy {m} (of {source}) has no final disposition{due}",
-    "複製 {m}({source} の複製)の最終処分が記録されていません{due}",
-)
-DUE: Text = (" (due {due})", "(期限 {due})")
-DO_SETTLE_COPY: Text = (
-    "Erase, dispose of or return the copy as its approval says, and record it.",
-    "承認の定めに従って複製を消去・廃棄・返還し、記録してください。",
-)
-NO_COPY_PERMIT: Text = ("The contract does not allow copies", "契約は複製を認めていません")
-DO_NO_COPIES: Text = ("Copies are not allowed in this contract.", "この契約では複製できません。")
+COPY_OPEN = RuleText("Copy {m} (of {source}) has no final disposition{due}")
+DUE = RuleText(" (due {due})")
+DO_SETTLE_COPY = RuleText("Erase, dispose of or return the copy as its approval says, and record it.")
+NO_COPY_PERMIT = RuleText("The contract does not allow copies")
+DO_NO_COPIES = RuleText("Copies are not allowed in this contract.")
 
 
 def _h_copy(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
@@ -86,8 +80,8 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C5", ("copy without a valid prior approval", "有効な事前承認のない複製"), "copies"),
-    RuleCode("C6", ("copy not tracked to a final disposition", "最終処分まで追跡されない複製"), "③"),
+    RuleCode("C5", RuleText("copy without a valid prior approval"), "copies"),
+    RuleCode("C6", RuleText("copy not tracked to a final disposition"), "③"),
 )
 
 

@@ -24,125 +24,59 @@ from custody.ledger.lifecycle.fields import _d, _ms, _norm_org, _s, _same
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _late, _move_ok, _Out, _touch, _verified
 from custody.ledger.lifecycle.state import Disposal, LedgerState
 from custody.ledger.media import COPY, DISPOSAL_APPROVED, DISPOSED, ERASED, FINAL, TAKEN_OUT, Medium, transition
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText
 from custody.ledger.violation import ERROR, WARNING
 
 if TYPE_CHECKING:
     from custody.ledger.attestation import Attestation
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-DISPOSAL_OVERDUE: Text = (
-    "Disposal of {m} approved under {id} has no disposal record (deadline {deadline})",
-    "承認 {id} による媒体 {m} の廃棄記録がありません(期限 {deadline})",
+DISPOSAL_OVERDUE = RuleText("Disposal of {m} approved under {id} has no disposal record (deadline {deadline})")
+NEED_DISPOSAL_RECORD = RuleText("media.disposed with the certificate")
+DO_RECORD_DISPOSAL = RuleText(
+    "Record the disposal with its evidence (custody dispose record), or report what happened."
 )
-NEED_DISPOSAL_RECORD: Text = ("media.disposed with the certificate", "証明書付きの廃棄記録(media.disposed)")
-DO_RECORD_DISPOSAL: Text = (
-    "Record the disposal with its evidence (custody dispose record), or report what happened.",
-    "証跡を添えて廃棄を記録するか(custody dispose record)、経緯を報告してください。",
+WHAT_DISPOSAL = RuleText("Disposal record")
+ERASURE_NOT_VERIFIED = RuleText("The erasure of {m} was not verified as successful")
+MY_NUMBER_ERASURE = RuleText("Erasing My Number data from {m} needs the municipality's prior approval (第11-2)")
+NEED_DISPOSAL_APPROVAL = RuleText("a disposal approval covering this medium")
+DO_APPLY_DISPOSAL = RuleText(
+    "Apply (custody dispose request), record the approval (custody dispose approved), then act."
 )
-WHAT_DISPOSAL: Text = ("Disposal record", "廃棄記録")
-ERASURE_NOT_VERIFIED: Text = (
-    "The erasure of {m} was not verified as successful",
-    "媒体 {m} の消去が成功と確認されていません",
+SERIAL_MISMATCH_APPROVAL = RuleText("Approval {id} names serial {serial} for {m}; the register has {registered}")
+DO_CORRECT_APPROVAL = RuleText("Ask the municipality to correct the approval; disposal is per serial.")
+DISPOSAL_PENDING = RuleText("Medium {m} already has a disposal approval ({other})")
+DO_CARRY_OUT = RuleText("Carry out the approved disposal first.")
+NO_DISPOSAL_APPROVAL = RuleText("Medium {m} has no disposal approval to carry out")
+WRONG_APPROVAL_CITED = RuleText("The disposal cites approval {given}; medium {m} was approved under {id}")
+DO_CITE_APPROVAL = RuleText("Cite the approval recorded for this medium.")
+WRONG_METHOD = RuleText("Disposed by {category}/{technique}; approval {id} allows {approved}/{approved_t}")
+NEED_APPROVED_METHOD = RuleText("disposal by the approved method")
+DO_APPROVED_METHOD = RuleText("Dispose by the approved method, or ask for a new approval.")
+NOT_DESTROYED = RuleText("My Number data on {m} must be destroyed physically (第11-4), not {category}")
+NEED_DESTROY = RuleText("NIST SP 800-88 category destroy")
+DO_DESTROY = RuleText("Destroy the medium physically.")
+SERIAL_MISMATCH_RECORD = RuleText("The disposal record names serial {given}; medium {m} has serial {serial}")
+DO_PER_SERIAL = RuleText("One record per serial: check the medium.")
+WITNESS_REQUIRED = RuleText("Approval {id} requires a witness (立会者), and none is recorded")
+NEED_WITNESS = RuleText("the witness: name, organisation, title")
+DO_WITNESS = RuleText("Dispose in the presence of the witness and record them.")
+NO_WITNESS_REASON = RuleText("My Number data on {m} was disposed without a witness (reason recorded)")
+WITNESS_OR_REASON = RuleText("Disposal of My Number data ({m}) needs a witness or the reason there was none")
+NEED_WITNESS_OR_REASON = RuleText("witness or no_witness_reason")
+NO_SERIAL_PHOTO = RuleText("No photo shows the serial of {m}")
+NEED_SERIAL_PHOTO = RuleText("a photo with the serial visible")
+NO_CERTIFICATE = RuleText("No certificate (or reason for none) for the disposal of {m}")
+NEED_CERTIFICATE = RuleText("the certificate attachment, or no_certificate_reason")
+DISPOSAL_NOT_VERIFIED = RuleText("The disposal of {m} was not verified as successful")
+DO_COMPLETE_RECORD = RuleText("Complete the disposal record before recording it.")
+DISPOSAL_NOT_YET_VALID = RuleText("Disposal approval {id} is not valid yet")
+DO_WAIT_PERIOD = RuleText("Wait for the approved period.")
+WITNESS_NOT_MUNICIPALITY = RuleText(
+    "The witness of the disposal of {m} ({name}, {org}) is not the municipality's staff ({municipality})"
 )
-MY_NUMBER_ERASURE: Text = (
-    "Erasing My Number data from {m} needs the municipality's prior approval (第11-2)",
-    "媒体 {m} の特定個人情報の消去には委託者の事前承諾が必要です(特記事項第11-2)",
-)
-NEED_DISPOSAL_APPROVAL: Text = ("a disposal approval covering this medium", "この媒体を対象とする消去・廃棄の承諾")
-DO_APPLY_DISPOSAL: Text = (
-    "Apply (custody dispose request), record the approval (custody dispose approved), then act.",
-    "申請し(custody dispose request)、承諾を記録して(custody dispose approved)から実施してください。",
-)
-SERIAL_MISMATCH_APPROVAL: Text = (
-    "Approval {id} names serial {serial} for {m}; the register has {registered}",
-    "承認 {id} では {m} の製造番号は {serial} ですが、台帳では {registered} です",
-)
-DO_CORRECT_APPROVAL: Text = (
-    "Ask the municipality to correct the approval; disposal is per serial.",
-    "承認の訂正を委託者に依頼してください。廃棄は製造番号ごとです。",
-)
-DISPOSAL_PENDING: Text = (
-    "Medium {m} already has a disposal approval ({other})",
-    "媒体 {m} には既に廃棄承認({other})があります",
-)
-DO_CARRY_OUT: Text = ("Carry out the approved disposal first.", "先に承認済みの廃棄を実施してください。")
-NO_DISPOSAL_APPROVAL: Text = (
-    "Medium {m} has no disposal approval to carry out",
-    "媒体 {m} には実施すべき廃棄承認がありません",
-)
-WRONG_APPROVAL_CITED: Text = (
-    "The disposal cites approval {given}; medium {m} was approved under {id}",
-    "廃棄記録の承認番号は {given} ですが、媒体 {m} の承認は {id} です",
-)
-DO_CITE_APPROVAL: Text = ("Cite the approval recorded for this medium.", "この媒体の承認番号を記載してください。")
-WRONG_METHOD: Text = (
-    "Disposed by {category}/{technique}; approval {id} allows {approved}/{approved_t}",
-    "廃棄方法 {category}/{technique} は承認 {id} の方法 {approved}/{approved_t} と異なります",
-)
-NEED_APPROVED_METHOD: Text = ("disposal by the approved method", "承認された方法による廃棄")
-DO_APPROVED_METHOD: Text = (
-    "Dispose by the approved method, or ask for a new approval.",
-    "承認された方法で廃棄するか、新たな承認を申請してください。",
-)
-NOT_DESTROYED: Text = (
-    "My Number data on {m} must be destroyed physically (第11-4), not {category}",
-    "媒体 {m} の特定個人情報は物理的に破壊しなければなりません(特記事項第11-4、記録は {category})",
-)
-NEED_DESTROY: Text = ("NIST SP 800-88 category destroy", "NIST SP 800-88 の destroy(物理的破壊)")
-DO_DESTROY: Text = ("Destroy the medium physically.", "媒体を物理的に破壊してください。")
-SERIAL_MISMATCH_RECORD: Text = (
-    "The disposal record names serial {given}; medium {m} has serial {serial}",
-    "廃棄記録の製造番号 {given} は媒体 {m} の製造番号 {serial} と異なります",
-)
-DO_PER_SERIAL: Text = ("One record per serial: check the medium.", "製造番号ごとに記録します。媒体を確認してください。")
-WITNESS_REQUIRED: Text = (
-    "Approval {id} requires a witness (立会者), and none is recorded",
-    "承認 {id} は立会者を求めていますが、記録されていません",
-)
-NEED_WITNESS: Text = ("the witness: name, organisation, title", "立会者(氏名・所属・役職)")
-DO_WITNESS: Text = (
-    "Dispose in the presence of the witness and record them.",
-    "立会者の立会いのもとで廃棄し、記録してください。",
-)
-NO_WITNESS_REASON: Text = (
-    "My Number data on {m} was disposed without a witness (reason recorded)",
-    "媒体 {m} の特定個人情報が立会者なしで廃棄されました(理由は記録済み)",
-)
-WITNESS_OR_REASON: Text = (
-    "Disposal of My Number data ({m}) needs a witness or the reason there was none",
-    "特定個人情報({m})の廃棄には立会者、またはいなかった理由が必要です",
-)
-NEED_WITNESS_OR_REASON: Text = ("witness or no_witness_reason", "立会者または立会者なしの理由")
-NO_SERIAL_PHOTO: Text = ("No photo shows the serial of {m}", "媒体 {m} の製造番号が写った写真がありません")
-NEED_SERIAL_PHOTO: Text = ("a photo with the serial visible", "製造番号が読める写真")
-NO_CERTIFICATE: Text = (
-    "No certificate (or reason for none) for the disposal of {m}",
-    "媒体 {m} の廃棄証明書(またはない理由)がありません",
-)
-NEED_CERTIFICATE: Text = (
-    "the certificate attachment, or no_certificate_reason",
-    "証明書の添付、またはない理由(no_certificate_reason)",
-)
-DISPOSAL_NOT_VERIFIED: Text = (
-    "The disposal of {m} was not verified as successful",
-    "媒体 {m} の廃棄が成功と確認されていません",
-)
-DO_COMPLETE_RECORD: Text = (
-    "Complete the disposal record before recording it.",
-    "廃棄記録を揃えてから記録してください。",
-)
-DISPOSAL_NOT_YET_VALID: Text = ("Disposal approval {id} is not valid yet", "廃棄承認 {id} はまだ有効ではありません")
-DO_WAIT_PERIOD: Text = ("Wait for the approved period.", "承認された期間まで待ってください。")
-WITNESS_NOT_MUNICIPALITY: Text = (
-    "The witness of the disposal of {m} ({name}, {org}) is not the municipality's staff ({municipality})",
-    "媒体 {m} の廃棄の立会者({name}、{org})が委託者({municipality})の職員ではありません",
-)
-NEED_MUNICIPALITY_WITNESS: Text = (
-    "a witness from the municipality, or the reason there was none",
-    "委託者の職員の立会い、または立会いがなかった理由",
-)
+NEED_MUNICIPALITY_WITNESS = RuleText("a witness from the municipality, or the reason there was none")
 
 
 def _pending_disposal(st: LedgerState, m: Medium) -> Disposal | None:
@@ -340,9 +274,8 @@ def destroy_rule(out: _Out, m: Medium, category: str) -> None:
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C7", ("disposal without approval, other method, witness or evidence",
-                     "承認・方法・立会い・証跡を欠く廃棄"), "③"),
-    RuleCode("C8", ("disposal evidence overdue", "廃棄証跡の期限超過"), "③"),
+    RuleCode("C7", RuleText("disposal without approval, other method, witness or evidence"), "③"),
+    RuleCode("C8", RuleText("disposal evidence overdue"), "③"),
 )
 
 

@@ -14,60 +14,29 @@ from custody.ledger.events import AGENT_TYPES
 from custody.ledger.lifecycle.fields import _copy, _d, _ms, _s
 from custody.ledger.lifecycle.state import LedgerState, _index
 from custody.ledger.media import ABSENT, ERASED, GONE, IN_STORAGE, LOST, Medium, Transition, blocking_code
-from custody.ledger.rule_texts import Text, event_text, fill, state_text
-from custody.ledger.violation import ERROR, NO_TEXT, Violation, violation
+from custody.ledger.rule_texts import NOTHING, RuleText, Text, event_text, fill, state_text
+from custody.ledger.violation import ERROR, Violation, violation
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-SEEN_AGAIN_ACT: Text = (
-    "Medium {m} was {state} (seq {seq}); it is acted on again ({event})",
-    "媒体 {m} は{state}(seq {seq})ですが、再び扱われています({event})",
+SEEN_AGAIN_ACT = RuleText("Medium {m} was {state} (seq {seq}); it is acted on again ({event})")
+NEED_LIVE_MEDIUM = RuleText("a medium that is still in the register")
+DO_REPORT_REAPPEARED = RuleText(
+    "A disposed or returned medium must not reappear: report an incident (custody incident)."
 )
-NEED_LIVE_MEDIUM: Text = ("a medium that is still in the register", "台帳上で管理中の媒体")
-DO_REPORT_REAPPEARED: Text = (
-    "A disposed or returned medium must not reappear: report an incident (custody incident).",
-    "廃棄済み・返還済みの媒体が再び現れることはあり得ません。事故として報告してください(custody incident)。",
-)
-LOST_ACT: Text = (
-    "Medium {m} is reported lost; it cannot be used ({event})",
-    "媒体 {m} は紛失として報告されているため、{event}できません",
-)
-NOT_IN_REGISTER: Text = ("Medium {m} is not in the media register", "媒体 {m} は媒体管理台帳に登録されていません")
-NEED_IN_REGISTER: Text = ("a media.received or media.registered entry for {m}", "{m} の受領または登録の記録")
-DO_RECORD_MEDIUM: Text = (
-    "Check the media id, or record the medium first (custody media receive|register).",
-    "媒体番号を確認するか、先に媒体を記録してください(custody media receive|register)。",
-)
-ID_TAKEN: Text = (
-    "Media id {m} is already in the register (state {state})",
-    "媒体番号 {m} は既に台帳にあります(状態: {state})",
-)
-DO_NEW_ID: Text = (
-    "Every medium, and every copy, gets a new media id.",
-    "媒体・複製ごとに新しい媒体番号を付けてください。",
-)
-WRONG_STATE: Text = (
-    "{event} is not possible for medium {m} in state {state} (possible from: {allowed})",
-    "媒体 {m} は「{state}」のため{event}できません(可能な状態: {allowed})",
-)
-DO_MISSING_STEP: Text = (
-    "Record the missing step first (e.g. check the medium out before taking it out).",
-    "抜けている手順を先に記録してください(例: 持ち出し前の出庫)。",
-)
-SERIAL_GONE: Text = (
-    "Serial {serial} belongs to medium {other}, which was {state} (seq {seq})",
-    "製造番号 {serial} は{state}の媒体 {other} のものです(seq {seq})",
-)
-SERIAL_LOST: Text = (
-    "Serial {serial} belongs to medium {other}, reported lost",
-    "製造番号 {serial} は紛失報告された媒体 {other} のものです",
-)
-SERIAL_TAKEN: Text = (
-    "Serial {serial} is already registered as medium {other}",
-    "製造番号 {serial} は既に媒体 {other} として登録されています",
-)
-DO_CHECK_SERIAL: Text = ("Check the serial number.", "製造番号を確認してください。")
-LATE: Text = ("{what} after its deadline {deadline}", "{what}が期限 {deadline} を過ぎています")
+LOST_ACT = RuleText("Medium {m} is reported lost; it cannot be used ({event})")
+NOT_IN_REGISTER = RuleText("Medium {m} is not in the media register")
+NEED_IN_REGISTER = RuleText("a media.received or media.registered entry for {m}")
+DO_RECORD_MEDIUM = RuleText("Check the media id, or record the medium first (custody media receive|register).")
+ID_TAKEN = RuleText("Media id {m} is already in the register (state {state})")
+DO_NEW_ID = RuleText("Every medium, and every copy, gets a new media id.")
+WRONG_STATE = RuleText("{event} is not possible for medium {m} in state {state} (possible from: {allowed})")
+DO_MISSING_STEP = RuleText("Record the missing step first (e.g. check the medium out before taking it out).")
+SERIAL_GONE = RuleText("Serial {serial} belongs to medium {other}, which was {state} (seq {seq})")
+SERIAL_LOST = RuleText("Serial {serial} belongs to medium {other}, reported lost")
+SERIAL_TAKEN = RuleText("Serial {serial} is already registered as medium {other}")
+DO_CHECK_SERIAL = RuleText("Check the serial number.")
+LATE = RuleText("{what} after its deadline {deadline}")
 
 
 GENESIS = "contract.opened"
@@ -110,13 +79,13 @@ class Event:
 class RuleCode:
     """A compliance rule code's registration, in the family that raises it (docs/spec-rules.md §6).
 
-    ``legend``: what the code means, short, in English and Japanese; ``form``: where the 別紙報告票 counts it
+    ``legend``: what the code means, short (its Japanese in rules.po); ``form``: where the 別紙報告票 counts it
     (``"①"`` re-subcontracting, ``"②"`` takeout and work location, ``"③"`` return and disposal; or the key of
     a reference row: ``"copies"``, ``"incidents"``, ``"observation"``, ``"inspections"``).
     """
 
     code: str
-    legend: Text
+    legend: RuleText
     form: str
 
 
@@ -133,18 +102,18 @@ class _Out:
         self,
         code: str,
         severity: str,
-        message: Text,
+        message: RuleText,
         *,
         media: str | None = None,
-        missing: Text = NO_TEXT,
-        todo: Text = NO_TEXT,
+        missing: RuleText = NOTHING,
+        todo: RuleText = NOTHING,
         blocking: bool = True,
         at_seq: int | None = None,
         fields: dict[str, object] | None = None,
         **values: object,
     ) -> None:
         """Add a violation (its seq: ``at_seq``, else the entry's); ``fields`` and ``values`` fill the three
-        texts (a value may be an (English, Japanese) pair)."""
+        texts (a value may be an (English, Japanese) pair or a RuleText)."""
         if fields:
             values = {**fields, **values}
         self.items.append(violation(
@@ -230,7 +199,7 @@ def _touch(m: Medium, seq: int, state: str | None) -> None:
 
 
 def _late(out: _Out, e: EventLike, deadline: str | None, deadline_ms: int | None, media: str | None, code: str,
-          what: Text) -> None:
+          what: Text | RuleText) -> None:
     """A fact recorded after its deadline: reported, never refused."""
     when = _ms(e.at)
     if deadline_ms is not None and when is not None and when > deadline_ms:

@@ -11,75 +11,35 @@ from custody.ledger.lifecycle.fields import _d, _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import AgentView, LedgerState, _cover
 from custody.ledger.media import CHECKED_OUT, GONE, IN_STORAGE, LOST, TAKEN_OUT, Medium
-from custody.ledger.rule_texts import Text, fill, state_text
+from custody.ledger.rule_texts import RuleText, Text, fill, state_text
 from custody.ledger.violation import ERROR, WARNING
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-UNCOVERED_WRITES: Text = (
-    "{n} write batch(es) to medium {m} with no covering copy or takeout approval (first at seq {seq})",
-    "媒体 {m} への {n} 回の書き込みに、対応する複製・持ち出しの承認がありません(最初は seq {seq})",
+UNCOVERED_WRITES = RuleText(
+    "{n} write batch(es) to medium {m} with no covering copy or takeout approval (first at seq {seq})"
 )
-DO_APPROVE_WRITES: Text = (
-    "Writing data to removable media is copying: it needs the municipality's prior approval.",
-    "外部記録媒体へのデータの書き込みは複製であり、委託者の事前承諾が必要です。",
+DO_APPROVE_WRITES = RuleText("Writing data to removable media is copying: it needs the municipality's prior approval.")
+AGENT_QUIET = RuleText("The agent {actor} has recorded nothing since seq {seq} ({s} s)")
+DO_CHECK_RUNNING = RuleText("Check that the agent is running.")
+AGENT_SILENT = RuleText("The agent {actor} recorded nothing for {s} s (allowed {a} s) and reported no gap")
+DO_CHECK_AGENT = RuleText("Check why the agent was not observing (power, process, clock).")
+GAP_REPORTED = RuleText("Observation gap reported by {actor}: not observing since {last} ({s} s)")
+DO_EXPLAIN_GAP = RuleText("Explain the gap (custody note) and check the media handled meanwhile.")
+UNREGISTERED_ATTACHED = RuleText("Unregistered removable medium attached: {volume}")
+DO_REMOVE_OR_REGISTER = RuleText(
+    "Remove it, or register it (custody media register) before use; report an incident if data was written."
 )
-AGENT_QUIET: Text = (
-    "The agent {actor} has recorded nothing since seq {seq} ({s} s)",
-    "エージェント {actor} は seq {seq} 以降 {s} 秒間記録がありません",
-)
-DO_CHECK_RUNNING: Text = ("Check that the agent is running.", "エージェントが動作しているか確認してください。")
-AGENT_SILENT: Text = (
-    "The agent {actor} recorded nothing for {s} s (allowed {a} s) and reported no gap",
-    "エージェント {actor} は {s} 秒間記録がなく(許容 {a} 秒)、中断も報告していません",
-)
-DO_CHECK_AGENT: Text = (
-    "Check why the agent was not observing (power, process, clock).",
-    "エージェントが観測していなかった理由を確認してください(電源・プロセス・時計)。",
-)
-GAP_REPORTED: Text = (
-    "Observation gap reported by {actor}: not observing since {last} ({s} s)",
-    "{actor} が観測の中断を報告: {last} から観測していません({s} 秒)",
-)
-DO_EXPLAIN_GAP: Text = (
-    "Explain the gap (custody note) and check the media handled meanwhile.",
-    "中断の理由を記録し(custody note)、その間に扱われた媒体を確認してください。",
-)
-UNREGISTERED_ATTACHED: Text = (
-    "Unregistered removable medium attached: {volume}",
-    "未登録の外部記録媒体が接続されました: {volume}",
-)
-DO_REMOVE_OR_REGISTER: Text = (
-    "Remove it, or register it (custody media register) before use; report an incident if data was written.",
-    ("取り外すか、使用前に登録してください(custody media register)。"
-     "データが書き込まれた場合は事故として報告してください。"),
-)
-SEEN_AGAIN: Text = (
-    "Medium {m}, {state} at seq {seq}, was seen again: {what}",
-    "{state}の媒体 {m}(seq {seq})が再び検出されました: {what}",
-)
-DO_SECURE: Text = (
-    "Secure the medium and report an incident (custody incident).",
-    "媒体を確保し、事故として報告してください(custody incident)。",
-)
-WHAT_ATTACHED: Text = ("attached at {mount}", "{mount} に接続")
-WHAT_WRITTEN: Text = ("files written to it", "ファイルの書き込み")
-LOST_ATTACHED: Text = ("Medium {m}, reported lost, was attached", "紛失報告された媒体 {m} が接続されました")
-IN_STORAGE_ATTACHED: Text = (
-    "Medium {m} was attached while recorded as in locked storage",
-    "保管庫で保管中のはずの媒体 {m} が接続されました",
-)
-DO_CHECKOUT: Text = (
-    "Record the checkout (custody media checkout) before use.",
-    "使用前に出庫を記録してください(custody media checkout)。",
-)
-WRITTEN_UNREGISTERED: Text = (
-    "{n} file(s) written to an unregistered volume {volume}",
-    "未登録のボリューム {volume} に {n} 件のファイルが書き込まれました",
-)
-DO_REPORT_UNREGISTERED_WRITE: Text = (
-    "No approval can cover an unregistered medium: report an incident (custody incident).",
-    "未登録の媒体への書き込みは承認の対象外です。事故として報告してください(custody incident)。",
+SEEN_AGAIN = RuleText("Medium {m}, {state} at seq {seq}, was seen again: {what}")
+DO_SECURE = RuleText("Secure the medium and report an incident (custody incident).")
+WHAT_ATTACHED = RuleText("attached at {mount}")
+WHAT_WRITTEN = RuleText("files written to it")
+LOST_ATTACHED = RuleText("Medium {m}, reported lost, was attached")
+IN_STORAGE_ATTACHED = RuleText("Medium {m} was attached while recorded as in locked storage")
+DO_CHECKOUT = RuleText("Record the checkout (custody media checkout) before use.")
+WRITTEN_UNREGISTERED = RuleText("{n} file(s) written to an unregistered volume {volume}")
+DO_REPORT_UNREGISTERED_WRITE = RuleText(
+    "No approval can cover an unregistered medium: report an incident (custody incident)."
 )
 
 
@@ -162,7 +122,7 @@ def _observe(st: LedgerState, media_id: str, what: str, seq: int, count: int = 1
     counters["last_seq"] = seq
 
 
-def _seen_again(out: _Out, m: Medium, what: Text) -> None:
+def _seen_again(out: _Out, m: Medium, what: Text | RuleText) -> None:
     out.add("C12", ERROR, SEEN_AGAIN, media=m.id, todo=DO_SECURE, blocking=False, m=m.id,
             state=state_text(m.state), seq=m.final_seq, what=what)
 
@@ -246,8 +206,8 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C10", ("unregistered removable medium attached", "未登録の外部記録媒体の接続"), "②"),
-    RuleCode("C11", ("files written to removable media without approval", "承認のない外部記録媒体への書き込み"), "②"),
-    RuleCode("C12", ("a disposed or returned medium seen again", "廃棄・返還済み媒体の再出現"), "③"),
-    RuleCode("C13", ("observation gap", "観測の欠落"), "observation"),
+    RuleCode("C10", RuleText("unregistered removable medium attached"), "②"),
+    RuleCode("C11", RuleText("files written to removable media without approval"), "②"),
+    RuleCode("C12", RuleText("a disposed or returned medium seen again"), "③"),
+    RuleCode("C13", RuleText("observation gap"), "observation"),
 )

@@ -13,138 +13,62 @@ from custody.ledger.lifecycle.defaults import merged, vendor_name
 from custody.ledger.lifecycle.fields import _d, _ms, _norm_org, _s
 from custody.ledger.lifecycle.kernel import _AGENT, EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState, Person, Subcontract
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText, Text
 from custody.ledger.violation import ERROR, WARNING
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-ACTOR_UNKNOWN: Text = (
-    "{actor} is not registered personnel of this ledger",
-    "{actor} はこの台帳に登録された作業者ではありません",
+ACTOR_UNKNOWN = RuleText("{actor} is not registered personnel of this ledger")
+NEED_REGISTRATION = RuleText("a personnel.registered entry for {actor}")
+DO_REGISTER = RuleText("Have the responsible person register {actor} (custody person add) before they act.")
+ACTOR_REMOVED = RuleText("{actor} was removed at seq {seq} and may no longer act")
+DO_ACT_REGISTERED = RuleText("Have a registered person do it, or register the person again.")
+AGENT_NOT_PERSON = RuleText("{actor} is an agent key: it records observations only, not {type}")
+DO_SIGN_AS_PERSON = RuleText("Sign with the key of the person who acted.")
+PERSON_NOT_AGENT = RuleText("Only an agent key records observations ({type}); {actor} is a person")
+DO_USE_AGENT = RuleText("Register the agent's own key (role agent) and let the agent record.")
+RESPONSIBLE_ONLY = RuleText("Only the responsible person may record {type}; {actor} is {role}")
+DO_ASK_RESPONSIBLE = RuleText("Ask the responsible person (作業責任者) to record it.")
+SUBCONTRACTOR_UNAPPROVED = RuleText("{actor} works for a {tier} ({org}) with no subcontract approval valid at {at}")
+NEED_SUBCONTRACT = RuleText("the municipality's subcontract approval (special terms 第8-2), valid now")
+DO_RECORD_SUBCONTRACT = RuleText(
+    "Record the municipality's subcontract approval (custody subcontract record) before a subcontractor acts; "
+    "re-subcontracting needs its own approval."
 )
-NEED_REGISTRATION: Text = ("a personnel.registered entry for {actor}", "{actor} の作業者登録")
-DO_REGISTER: Text = (
-    "Have the responsible person register {actor} (custody person add) before they act.",
-    "作業責任者が {actor} を登録してから作業してください(custody person add)。",
+TIER_NEEDS_APPROVAL = RuleText("A {tier} person needs a valid subcontract approval of that tier (given: {ref})")
+NEED_SUBCONTRACT_ID = RuleText("the id of a recorded subcontract approval (subcontract_id)")
+DO_SUBCONTRACT_FIRST = RuleText(
+    "Record the municipality's subcontract approval first (custody subcontract record), then register the person with "
+    "its id."
 )
-ACTOR_REMOVED: Text = (
-    "{actor} was removed at seq {seq} and may no longer act",
-    "{actor} は seq {seq} で登録を抹消されており、作業できません",
+NO_VKEY = RuleText("The registration has no valid vkey")
+DO_GIVE_VKEY = RuleText("Register the person with their vkey.")
+ALREADY_REGISTERED = RuleText("{name} is already registered (seq {seq})")
+DO_CHANGE_PERSON = RuleText("Use custody person change, or choose another key name.")
+NO_SUBCONTRACTING = RuleText("The contract does not allow subcontracting")
+DO_VENDOR_ONLY = RuleText("Only vendor staff may work on this contract.")
+OTHER_ORGANISATION = RuleText("{name} belongs to {org}, not the vendor {vendor}, but is registered as vendor staff")
+DO_REGISTER_AS_SUBCONTRACTOR = RuleText(
+    "If the person works for another company, register them as a subcontractor with the municipality's approval."
 )
-DO_ACT_REGISTERED: Text = (
-    "Have a registered person do it, or register the person again.",
-    "登録済みの作業者が行うか、改めて登録してください。",
+NEW_RESPONSIBLE = RuleText("A new responsible person needs the municipality's prior approval (第6-3)")
+NEED_APPROVAL_REFERENCE = RuleText("the number of that approval (approval_reference)")
+DO_KEEP_APPROVAL = RuleText("Record the number of the municipality's approval.")
+PERSON_UNKNOWN = RuleText("{name} is not a registered, active person")
+DO_CHECK_KEY_NAME = RuleText("Check the key name (custody status).")
+KEY_OWNER_ONLY = RuleText("Only {name} or the responsible person may change {name}'s keys")
+PARENT_UNAPPROVED = RuleText("{name} is a sub-subcontractor of {parent}, whose own approval is not recorded")
+DO_RECORD_PARENT = RuleText("Record the subcontractor's approval too.")
+PERSON_REF_UNKNOWN = RuleText("{what} {name} is not registered personnel")
+PERSON_REF_REMOVED = RuleText("{what} {name} was removed at seq {seq} and may no longer handle media")
+DO_REGISTER_FIRST = RuleText("Register the person first (custody person add).")
+CARRIER_UNKNOWN = RuleText("Carrier {name} is not registered personnel")
+DO_APPROVED_CARRIERS = RuleText("Only registered personnel named in the approval may carry media.")
+SUBCONTRACTOR_OTHER_COMPANY = RuleText(
+    "{actor} works for {org}, but subcontract approval {ref} was given to {approved}"
 )
-AGENT_NOT_PERSON: Text = (
-    "{actor} is an agent key: it records observations only, not {type}",
-    "{actor} はエージェントの鍵で、観測のみ記録できます({type} は記録できません)",
-)
-DO_SIGN_AS_PERSON: Text = ("Sign with the key of the person who acted.", "行為した本人の鍵で署名してください。")
-PERSON_NOT_AGENT: Text = (
-    "Only an agent key records observations ({type}); {actor} is a person",
-    "観測({type})はエージェントの鍵のみが記録できます({actor} は作業者です)",
-)
-DO_USE_AGENT: Text = (
-    "Register the agent's own key (role agent) and let the agent record.",
-    "エージェント用の鍵(role agent)を登録し、エージェントに記録させてください。",
-)
-RESPONSIBLE_ONLY: Text = (
-    "Only the responsible person may record {type}; {actor} is {role}",
-    "{type} は作業責任者のみが記録できます({actor} は{role})",
-)
-DO_ASK_RESPONSIBLE: Text = (
-    "Ask the responsible person (作業責任者) to record it.",
-    "作業責任者に記録を依頼してください。",
-)
-SUBCONTRACTOR_UNAPPROVED: Text = (
-    "{actor} works for a {tier} ({org}) with no subcontract approval valid at {at}",
-    "{actor} は{tier}({org})の作業者ですが、{at} 時点で有効な再委託の承諾がありません",
-)
-NEED_SUBCONTRACT: Text = (
-    "the municipality's subcontract approval (special terms 第8-2), valid now",
-    "現在有効な委託者の再委託承諾(特記事項第8-2)",
-)
-DO_RECORD_SUBCONTRACT: Text = (
-    ("Record the municipality's subcontract approval (custody subcontract record) before a subcontractor acts; "
-     "re-subcontracting needs its own approval."),
-    ("再委託先が作業する前に委託者の承諾を記録してください(custody subcontract record)。"
-     "再々委託にはそれ自体の承諾が必要です。"),
-)
-TIER_NEEDS_APPROVAL: Text = (
-    "A {tier} person needs a valid subcontract approval of that tier (given: {ref})",
-    "{tier}の作業者には、その階層の有効な再委託承諾が必要です(指定: {ref})",
-)
-NEED_SUBCONTRACT_ID: Text = (
-    "the id of a recorded subcontract approval (subcontract_id)",
-    "記録済みの再委託承諾の番号(subcontract_id)",
-)
-DO_SUBCONTRACT_FIRST: Text = (
-    ("Record the municipality's subcontract approval first (custody subcontract record), then register the person "
-     "with its id."),
-    ("先に委託者の再委託承諾を記録し(custody subcontract record)、"
-     "その番号を付けて登録してください。"),
-)
-NO_VKEY: Text = ("The registration has no valid vkey", "登録に有効な vkey がありません")
-DO_GIVE_VKEY: Text = ("Register the person with their vkey.", "作業者の vkey を付けて登録してください。")
-ALREADY_REGISTERED: Text = ("{name} is already registered (seq {seq})", "{name} は既に登録されています(seq {seq})")
-DO_CHANGE_PERSON: Text = (
-    "Use custody person change, or choose another key name.",
-    "custody person change を使うか、別の鍵名を使ってください。",
-)
-NO_SUBCONTRACTING: Text = ("The contract does not allow subcontracting", "契約は再委託を認めていません")
-DO_VENDOR_ONLY: Text = (
-    "Only vendor staff may work on this contract.",
-    "この契約では受託者の従業員のみが作業できます。",
-)
-OTHER_ORGANISATION: Text = (
-    "{name} belongs to {org}, not the vendor {vendor}, but is registered as vendor staff",
-    "{name} の所属は {org} で受託者 {vendor} ではありませんが、受託者として登録されています",
-)
-DO_REGISTER_AS_SUBCONTRACTOR: Text = (
-    "If the person works for another company, register them as a subcontractor with the municipality's approval.",
-    "他社の従業員であれば、委託者の承諾を得て再委託先として登録してください。",
-)
-NEW_RESPONSIBLE: Text = (
-    "A new responsible person needs the municipality's prior approval (第6-3)",
-    "作業責任者の変更には委託者の事前承認が必要です(特記事項第6-3)",
-)
-NEED_APPROVAL_REFERENCE: Text = ("the number of that approval (approval_reference)", "その承認番号(approval_reference)")
-DO_KEEP_APPROVAL: Text = ("Record the number of the municipality's approval.", "委託者の承認番号を記録してください。")
-PERSON_UNKNOWN: Text = ("{name} is not a registered, active person", "{name} は登録中の作業者ではありません")
-DO_CHECK_KEY_NAME: Text = ("Check the key name (custody status).", "鍵名を確認してください(custody status)。")
-KEY_OWNER_ONLY: Text = (
-    "Only {name} or the responsible person may change {name}'s keys",
-    "{name} の鍵を変更できるのは本人か作業責任者のみです",
-)
-PARENT_UNAPPROVED: Text = (
-    "{name} is a sub-subcontractor of {parent}, whose own approval is not recorded",
-    "{name} は {parent} の再々委託先ですが、{parent} の承諾が記録されていません",
-)
-DO_RECORD_PARENT: Text = ("Record the subcontractor's approval too.", "再委託先の承諾も記録してください。")
-PERSON_REF_UNKNOWN: Text = (
-    "{what} {name} is not registered personnel",
-    "{what} {name} は登録された作業者ではありません",
-)
-PERSON_REF_REMOVED: Text = (
-    "{what} {name} was removed at seq {seq} and may no longer handle media",
-    "{what} {name} は seq {seq} で登録を抹消されており、媒体を取り扱えません",
-)
-DO_REGISTER_FIRST: Text = (
-    "Register the person first (custody person add).",
-    "先に作業者を登録してください(custody person add)。",
-)
-CARRIER_UNKNOWN: Text = ("Carrier {name} is not registered personnel", "運搬者 {name} は登録された作業者ではありません")
-DO_APPROVED_CARRIERS: Text = (
-    "Only registered personnel named in the approval may carry media.",
-    "承認に記載された登録済みの作業者のみが運搬できます。",
-)
-SUBCONTRACTOR_OTHER_COMPANY: Text = (
-    "{actor} works for {org}, but subcontract approval {ref} was given to {approved}",
-    "{actor} の所属は {org} ですが、再委託承諾 {ref} の相手方は {approved} です",
-)
-VENDOR_TIER_OTHER_COMPANY: Text = (
-    "{actor} is registered as vendor staff but works for {org}, not the vendor {vendor}",
-    "{actor} は受託者の従業員として登録されていますが、所属は受託者 {vendor} ではなく {org} です",
+VENDOR_TIER_OTHER_COMPANY = RuleText(
+    "{actor} is registered as vendor staff but works for {org}, not the vendor {vendor}"
 )
 
 
@@ -316,7 +240,7 @@ def _h_subcontract(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> No
         _use_approval(st, approval, e.seq)
 
 
-def _check_person_ref(st: LedgerState, e: EventLike, out: _Out, ref: Any, what: Text) -> None:
+def _check_person_ref(st: LedgerState, e: EventLike, out: _Out, ref: Any, what: Text | RuleText) -> None:
     """A person given by key name must be registered and active (C9)."""
     if isinstance(ref, str) and ref:
         person = st.people.get(ref)
@@ -352,8 +276,7 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C9", ("actor not registered, or subcontractor without approval",
-                     "未登録の作業者、または承認のない再委託先"), "①"),
+    RuleCode("C9", RuleText("actor not registered, or subcontractor without approval"), "①"),
 )
 
 

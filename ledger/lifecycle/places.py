@@ -20,23 +20,16 @@ from typing import Any
 from custody.ledger.lifecycle.fields import _d, _s
 from custody.ledger.lifecycle.kernel import EventLike, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText, Text
 from custody.ledger.violation import ERROR
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-OUTSIDE: Text = (
-    "{what} of {m} at {place}, which is not a designated work location ({allowed})",
-    "{m} の{what}場所「{place}」は指定された作業場所ではありません(作業場所: {allowed})",
-)
-NEED_LOCATION: Text = (
-    "a work location of the contract, or the municipality's approval of a new one (第5)",
-    "契約で定めた作業場所、または委託者が承認した変更後の作業場所(特記事項第5)",
-)
-DO_LOCATION: Text = (
-    ("Keep and handle the media only at the designated work locations; a new location needs the municipality's "
-     "approval first."),
-    "媒体は指定された作業場所でのみ保管・取扱いしてください。作業場所の変更には事前に委託者の承認が必要です。",
+OUTSIDE = RuleText("{what} of {m} at {place}, which is not a designated work location ({allowed})")
+NEED_LOCATION = RuleText("a work location of the contract, or the municipality's approval of a new one (第5)")
+DO_LOCATION = RuleText(
+    "Keep and handle the media only at the designated work locations; a new location needs the municipality's approval "
+    "first."
 )
 
 _STORAGE: dict[str, Text] = {
@@ -89,5 +82,5 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C19", ("outside the designated work locations", "指定された作業場所以外での保管・処理"), "②"),
+    RuleCode("C19", RuleText("outside the designated work locations"), "②"),
 )

@@ -31,87 +31,48 @@ from custody.ledger.lifecycle.defaults import merged, municipality_name
 from custody.ledger.lifecycle.fields import _d, _ids, _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText
 from custody.ledger.violation import ERROR
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-NOTIFIED_LATE: Text = (
-    ("Incident (seq {seq}) detected at {detected} was notified to the municipality at {notified}, later than "
-    "the {h} hours the contract allows"),
-    "seq {seq} の事故は {detected} に発見され、委託者への報告は {notified} で、契約の定める {h} 時間を超えています",
+NOTIFIED_LATE = RuleText(
+    "Incident (seq {seq}) detected at {detected} was notified to the municipality at {notified}, later than the {h} "
+    "hours the contract allows"
 )
-NEED_PROMPT_REPORT: Text = (
-    "the municipality notified within {h} hours of detection (special terms 第14)",
-    "発見から {h} 時間以内の委託者への報告(特記事項第14)",
+NEED_PROMPT_REPORT = RuleText("the municipality notified within {h} hours of detection (special terms 第14)")
+DO_REPORT_AT_ONCE = RuleText(
+    "Report incidents to the municipality at once and record when (custody incident --notified-at)."
 )
-DO_REPORT_AT_ONCE: Text = (
-    "Report incidents to the municipality at once and record when (custody incident --notified-at).",
-    "事故は直ちに委託者へ報告し、その時刻を記録してください(custody incident --notified-at)。",
+NO_DETAIL = RuleText("Incident (seq {seq}) detected at {detected} has no detailed report (due {due})")
+NEED_DETAIL = RuleText("a detailed report of the incident: cause, records concerned, measures (special terms 第14)")
+DO_DETAIL = RuleText("Record the detailed report (custody incident --detail-of SEQ ...).")
+DETAIL_OF_UNKNOWN = RuleText("detail_of {ref} is not an incident reported in this ledger")
+DO_CITE_INCIDENT = RuleText("Give the seq of the first report of the incident (custody status).")
+ANOMALY_UNREPORTED = RuleText(
+    "The ledger shows an anomaly ({rule}, seq {seq}) with no incident reported within {h} hours"
 )
-NO_DETAIL: Text = (
-    "Incident (seq {seq}) detected at {detected} has no detailed report (due {due})",
-    "seq {seq} の事故({detected} 発見)の詳細報告がありません(期限 {due})",
+NEED_INCIDENT = RuleText("an incident report of the anomaly (special terms 3(11), 第14)")
+DO_REPORT_ANOMALY = RuleText(
+    "Report it as an incident, or as suspicion when unsure (custody incident --kind suspicion)."
 )
-NEED_DETAIL: Text = (
-    "a detailed report of the incident: cause, records concerned, measures (special terms 第14)",
-    "事故の詳細報告(原因・対象件数・措置、特記事項第14)",
+NO_PERIODIC = RuleText(
+    "No periodic report from {start} to {end} ({days} days; the contract requires one at least every {n} days)"
 )
-DO_DETAIL: Text = (
-    "Record the detailed report (custody incident --detail-of SEQ ...).",
-    "詳細報告を記録してください(custody incident --detail-of SEQ ...)。",
+NEED_PERIODIC = RuleText("a periodic report to the municipality (special terms 3(6))")
+DO_PERIODIC = RuleText(
+    "Report the state of the work and the media to the municipality and record it (custody periodic record)."
 )
-DETAIL_OF_UNKNOWN: Text = (
-    "detail_of {ref} is not an incident reported in this ledger",
-    "detail_of {ref} はこの台帳で報告された事故ではありません",
+NO_COSIGNED = RuleText(
+    "No checkpoint cosigned by the municipality's witness from {start} to {end} ({days} days; the contract requires "
+    "one at least every {n} days)"
 )
-DO_CITE_INCIDENT: Text = (
-    "Give the seq of the first report of the incident (custody status).",
-    "事故の第一報の seq を指定してください(custody status)。",
+NEED_COSIGNED = RuleText("a checkpoint of the ledger cosigned by the municipality's witness (special terms 3(6))")
+DO_COSIGNED = RuleText(
+    "Send a checkpoint to the municipality's witness and import its cosignature (custody checkpoint --submit URL)."
 )
-ANOMALY_UNREPORTED: Text = (
-    "The ledger shows an anomaly ({rule}, seq {seq}) with no incident reported within {h} hours",
-    "台帳に異常({rule}、seq {seq})がありますが、{h} 時間以内に事故として報告されていません",
-)
-NEED_INCIDENT: Text = (
-    "an incident report of the anomaly (special terms 3(11), 第14)",
-    "異常についての事故報告(特記事項3(11)・第14)",
-)
-DO_REPORT_ANOMALY: Text = (
-    "Report it as an incident, or as suspicion when unsure (custody incident --kind suspicion).",
-    "事故として、判断がつかない場合は疑いとして報告してください(custody incident --kind suspicion)。",
-)
-NO_PERIODIC: Text = (
-    "No periodic report from {start} to {end} ({days} days; the contract requires one at least every {n} days)",
-    "{start} から {end} まで定期報告がありません({days} 日間。契約では {n} 日以内ごとに報告が必要です)",
-)
-NEED_PERIODIC: Text = (
-    "a periodic report to the municipality (special terms 3(6))",
-    "委託者への定期報告(特記事項3(6))",
-)
-DO_PERIODIC: Text = (
-    "Report the state of the work and the media to the municipality and record it (custody periodic record).",
-    "作業と媒体の状況を委託者へ報告し、記録してください(custody periodic record)。",
-)
-NO_COSIGNED: Text = (
-    ("No checkpoint cosigned by the municipality's witness from {start} to {end} ({days} days; the contract "
-     "requires one at least every {n} days)"),
-    ("{start} から {end} まで委託者の副署者が副署したチェックポイントがありません({days} 日間。契約では {n} 日以内"
-     "ごとに副署が必要です)"),
-)
-NEED_COSIGNED: Text = (
-    "a checkpoint of the ledger cosigned by the municipality's witness (special terms 3(6))",
-    "委託者の副署者が副署した台帳のチェックポイント(特記事項3(6))",
-)
-DO_COSIGNED: Text = (
-    "Send a checkpoint to the municipality's witness and import its cosignature (custody checkpoint --submit URL).",
-    "チェックポイントを委託者の副署者へ送り、副署を取り込んでください(custody checkpoint --submit URL)。",
-)
-PERIOD_BACKWARDS: Text = (
-    "The reported period ends ({to}) before it starts ({from_})",
-    "報告対象期間の終了日({to})が開始日({from_})より前です",
-)
-DO_FIX_PERIOD: Text = ("Check --from and --to.", "--from と --to を確認してください。")
+PERIOD_BACKWARDS = RuleText("The reported period ends ({to}) before it starts ({from_})")
+DO_FIX_PERIOD = RuleText("Check --from and --to.")
 
 #: Defaults when the contract sets nothing (docs/spec-rules.md §C21, §C22).
 DEFAULT_INCIDENT_HOURS = 24
@@ -233,7 +194,7 @@ def end_reporting(st: LedgerState, out: _Out, when: int, *, closing: bool,
 
 
 def _end_periodic(st: LedgerState, out: _Out, when: int, days: int, done: Sequence[int],
-                  texts: tuple[Text, Text, Text]) -> None:
+                  texts: tuple[RuleText, RuleText, RuleText]) -> None:
     """C22: a gap longer than ``days`` between the moments ``done`` (periodic reports, or cosignatures) within
     the contract period, counted from its start (:func:`_periodic_start`) up to ``when`` (at most the
     period's end)."""
@@ -276,9 +237,8 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C21", ("incident not reported in time, or without its detailed report",
-                      "事故の報告遅延・詳細報告の欠如"), "incidents"),
-    RuleCode("C22", ("periodic report or cosigned checkpoint missing", "定期報告・副署の欠如"), "reporting"),
+    RuleCode("C21", RuleText("incident not reported in time, or without its detailed report"), "incidents"),
+    RuleCode("C22", RuleText("periodic report or cosigned checkpoint missing"), "reporting"),
 )
 
 

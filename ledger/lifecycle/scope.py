@@ -17,24 +17,18 @@ from custody.ledger.lifecycle.fields import _d, _ids, _s
 from custody.ledger.lifecycle.kernel import EventLike, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState, Person
 from custody.ledger.media import Medium
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText
 from custody.ledger.violation import ERROR
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-OUT_OF_SCOPE: Text = (
-    "{actor} ({org}) handles {m}, which holds {item}; subcontract approval {ref} covers only: {approved}",
-    "{actor}({org})が媒体 {m}({item})を扱っていますが、再委託承諾 {ref} の対象は「{approved}」のみです",
+OUT_OF_SCOPE = RuleText(
+    "{actor} ({org}) handles {m}, which holds {item}; subcontract approval {ref} covers only: {approved}"
 )
-NEED_SCOPE: Text = (
-    "a subcontract approval whose data handled includes {item}",
-    "取り扱う情報に「{item}」を含む再委託承諾",
-)
-DO_SCOPE: Text = (
-    ("Have vendor staff do it, or obtain the municipality's approval of a subcontract covering this data "
-     "(custody subcontract request) and record it."),
-    ("受託者の従業員が行うか、この情報を対象に含む再委託の承諾を委託者から得て記録してください"
-     "(custody subcontract request)。"),
+NEED_SCOPE = RuleText("a subcontract approval whose data handled includes {item}")
+DO_SCOPE = RuleText(
+    "Have vendor staff do it, or obtain the municipality's approval of a subcontract covering this data (custody "
+    "subcontract request) and record it."
 )
 
 #: Acts that handle a medium's data; a check-in (putting it back) is a fact, reported but never refused.
@@ -111,5 +105,5 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C16", ("subcontractor outside its approved scope and data", "承諾の範囲外の再委託先の作業"), "①"),
+    RuleCode("C16", RuleText("subcontractor outside its approved scope and data"), "①"),
 )

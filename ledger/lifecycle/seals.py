@@ -17,21 +17,18 @@ from typing import Any
 from custody.ledger.lifecycle.fields import _d, _ids, _s
 from custody.ledger.lifecycle.kernel import EventLike, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText, Text
 from custody.ledger.violation import ERROR
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-SEAL_UNKNOWN: Text = (
-    "Medium {m}: the {event} cites seal {given}, but the medium was last sealed with {known} (seq {seq})",
-    "媒体 {m}: {event}で封印 {given} が記載されていますが、直近の封印は {known} です(seq {seq})",
+SEAL_UNKNOWN = RuleText(
+    "Medium {m}: the {event} cites seal {given}, but the medium was last sealed with {known} (seq {seq})"
 )
-NEED_SEAL: Text = ("the seal number the medium carries", "媒体に施された封印の番号")
-DO_CHECK_SEAL: Text = (
-    ("Check the seal on the medium. If it is not the one recorded, the medium may have been opened: report an "
-     "incident (custody incident)."),
-    ("媒体の封印を確認してください。記録と異なる場合は開封されたおそれがあるため、事故として報告してください"
-    "(custody incident)。"),
+NEED_SEAL = RuleText("the seal number the medium carries")
+DO_CHECK_SEAL = RuleText(
+    "Check the seal on the medium. If it is not the one recorded, the medium may have been opened: report an incident "
+    "(custody incident)."
 )
 
 _EVENT: dict[str, Text] = {
@@ -90,5 +87,5 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C18", ("seal continuity broken", "封印の連続性の欠如"), "②"),
+    RuleCode("C18", RuleText("seal continuity broken"), "②"),
 )

@@ -27,66 +27,31 @@ from custody.ledger.lifecycle.fields import _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.people import _active_person
 from custody.ledger.lifecycle.state import LedgerState
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText
 from custody.ledger.violation import ERROR
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-CHANGE_UNREPORTED: Text = (
-    "{actor} joined after the work began (seq {seq}) and acts before the change was reported to the municipality",
-    "{actor} は作業開始後に追加された作業者(seq {seq})ですが、委託者への変更の報告前に作業しています",
+CHANGE_UNREPORTED = RuleText(
+    "{actor} joined after the work began (seq {seq}) and acts before the change was reported to the municipality"
 )
-NEED_CHANGE_REPORT: Text = (
-    "when the municipality was told of the new person (reported_at)",
-    "作業者の変更を委託者へ報告した日時(reported_at)",
+NEED_CHANGE_REPORT = RuleText("when the municipality was told of the new person (reported_at)")
+DO_REPORT_CHANGE = RuleText(
+    "Report the change to the municipality, then record when (custody person change {actor} --reported-at ...)."
 )
-DO_REPORT_CHANGE: Text = (
-    "Report the change to the municipality, then record when (custody person change {actor} --reported-at ...).",
-    "委託者へ作業者の変更を報告し、その日時を記録してください(custody person change {actor} --reported-at ...)。",
-)
-NO_EXIT_CHECK: Text = (
-    "{name} is removed without an exit check",
-    "{name} の退任時の確認(退任チェック)が記録されていません",
-)
-NEED_EXIT_CHECK: Text = (
-    "the leaver's exit check: pass and keys returned, access revoked, no data kept",
-    "退任者の確認(入館証・鍵の返却、アクセス権の削除、データを保持していないこと)",
-)
-DO_EXIT_CHECK: Text = (
-    "Record the exit check first (custody person exit-check {name} ...).",
-    "先に退任時の確認を記録してください(custody person exit-check {name} ...)。",
-)
-NO_STATEMENT: Text = (
-    "{name} ({org}) has not signed a statement that they keep no data",
-    "{name}({org})がデータを保持していない旨の本人署名の申告をしていません",
-)
-NEED_STATEMENT: Text = (
-    "each worker's own signed statement that they keep no data (緊急点検 2(3))",
-    "各作業従事者本人の署名によるデータ非保持の申告(緊急点検 2(3))",
-)
-DO_STATEMENT: Text = (
-    "Have the person sign it with their own key (custody person statement --key THEIR-KEY).",
-    "本人の鍵で申告させてください(custody person statement --key 本人の鍵)。",
-)
-AFTER_PERIOD: Text = (
-    "{type} at {at} is after the contract period, which ended {end}",
-    "{type}({at})は契約期間(終了日 {end})の後です",
-)
-NEED_IN_PERIOD: Text = ("an act within the contract period", "契約期間内の作業")
-DO_NO_WORK_AFTER: Text = (
-    "No new work after the contract period: return or dispose of the media and close.",
-    "契約期間後に新たな作業はできません。媒体を返還・廃棄し、完了を記録してください。",
-)
-OPENED_AFTER: Text = (
-    "The ledger was opened at {at}, after the contract period ended ({end})",
-    "台帳は契約期間の終了({end})後の {at} に開始されています",
-)
-DO_CHECK_CONTRACT: Text = ("Check the contract's period.", "契約期間を確認してください。")
-STATEMENT_SELF: Text = (
-    "A statement is signed by the person it concerns; {actor} signs for {name}",
-    "申告は本人が署名します({actor} が {name} の申告に署名しています)",
-)
-DO_SIGN_OWN: Text = ("Sign your own statement with your own key.", "本人の鍵で本人の申告に署名してください。")
+NO_EXIT_CHECK = RuleText("{name} is removed without an exit check")
+NEED_EXIT_CHECK = RuleText("the leaver's exit check: pass and keys returned, access revoked, no data kept")
+DO_EXIT_CHECK = RuleText("Record the exit check first (custody person exit-check {name} ...).")
+NO_STATEMENT = RuleText("{name} ({org}) has not signed a statement that they keep no data")
+NEED_STATEMENT = RuleText("each worker's own signed statement that they keep no data (緊急点検 2(3))")
+DO_STATEMENT = RuleText("Have the person sign it with their own key (custody person statement --key THEIR-KEY).")
+AFTER_PERIOD = RuleText("{type} at {at} is after the contract period, which ended {end}")
+NEED_IN_PERIOD = RuleText("an act within the contract period")
+DO_NO_WORK_AFTER = RuleText("No new work after the contract period: return or dispose of the media and close.")
+OPENED_AFTER = RuleText("The ledger was opened at {at}, after the contract period ended ({end})")
+DO_CHECK_CONTRACT = RuleText("Check the contract's period.")
+STATEMENT_SELF = RuleText("A statement is signed by the person it concerns; {actor} signs for {name}")
+DO_SIGN_OWN = RuleText("Sign your own statement with your own key.")
 
 #: New work that is refused after the contract period (docs/spec-rules.md §C23).
 WORK_STARTS = frozenset({
@@ -201,8 +166,8 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C23", ("staff change, exit check or no-data statement missing; act outside the contract period",
-                      "作業者の変更報告・退任確認・データ非保持申告の欠如、契約期間外の作業"), "people"),
+    RuleCode("C23", RuleText("staff change, exit check or no-data statement missing; act outside the contract period"),
+             "people"),
 )
 
 

@@ -34,19 +34,16 @@ from custody.ledger.lifecycle.people import _check_person_ref
 from custody.ledger.lifecycle.state import LedgerState
 from custody.ledger.lifecycle.takeout import _close_takeout
 from custody.ledger.media import CHECKED_OUT, IN_STORAGE, RECEIVED, REGISTERED, RETURNED, transition
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText
 from custody.ledger.violation import WARNING
 
 if TYPE_CHECKING:
     from custody.ledger.attestation import Attestation
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-SEAL_BROKEN: Text = ("The seal of medium {m} was not intact at check-in", "媒体 {m} の入庫時に封印が破損していました")
-DO_REPORT_IF_ACCESSED: Text = (
-    "If data may have been accessed, report an incident (custody incident).",
-    "データに触れられた可能性があれば事故として報告してください(custody incident)。",
-)
+SEAL_BROKEN = RuleText("The seal of medium {m} was not intact at check-in")
+DO_REPORT_IF_ACCESSED = RuleText("If data may have been accessed, report an incident (custody incident).")
 
 
 def _h_received(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:

@@ -15,50 +15,33 @@ from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _late,
 from custody.ledger.lifecycle.people import _check_carriers
 from custody.ledger.lifecycle.state import LedgerState, Takeout
 from custody.ledger.media import ERASED, IN_STORAGE, TAKEN_OUT, transition
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText
 from custody.ledger.violation import ERROR, WARNING
 
 if TYPE_CHECKING:
     from custody.ledger.approval import Approval
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-TAKEOUT_OPEN: Text = (
-    "Medium {m} taken out at seq {seq} is not back or erased (deadline {deadline})",
-    "seq {seq} で持ち出された媒体 {m} が返却も消去もされていません(期限 {deadline})",
+TAKEOUT_OPEN = RuleText("Medium {m} taken out at seq {seq} is not back or erased (deadline {deadline})")
+DO_CLOSE_TAKEOUT = RuleText(
+    "Return it (custody takeout return) or record its erasure (custody takeout erased); if it is lost, report an "
+    "incident."
 )
-DO_CLOSE_TAKEOUT: Text = (
-    ("Return it (custody takeout return) or record its erasure (custody takeout erased); if it is lost, report an "
-     "incident."),
-    ("返却(custody takeout return)または消去(custody takeout erased)を記録してください。"
-     "紛失した場合は事故として報告してください。"),
-)
-NO_TAKEOUT_PERMIT: Text = ("The contract does not allow taking data out", "契約は持ち出しを認めていません")
-DO_STAY: Text = ("Data stays at the work location.", "データは作業場所から持ち出せません。")
-NO_MEDIA_NAMED: Text = ("The takeout names no media", "持ち出す媒体が記載されていません")
-DO_NAME_MEDIA: Text = ("Name the media taken out.", "持ち出す媒体を記載してください。")
-NO_ENCRYPTION: Text = ("The media would be taken out without encryption", "暗号化されないまま持ち出そうとしています")
-NO_SUCH_TAKEOUT: Text = ("There is no takeout departing at seq {seq}", "seq {seq} で出発した持ち出しはありません")
-DO_GIVE_TAKEOUT: Text = (
-    "Give the seq of the takeout.departed entry (custody status).",
-    "持ち出し記録の seq を指定してください(custody status)。",
-)
-NOT_ON_TAKEOUT: Text = (
-    "Medium {m} is not out on the takeout of seq {seq}",
-    "媒体 {m} は seq {seq} の持ち出しで持ち出し中ではありません",
-)
-DO_CHECK_TAKEOUT: Text = ("Check the media ids of the takeout.", "持ち出しの媒体番号を確認してください。")
-WHAT_RETURN: Text = ("Takeout returned", "持ち出しの返却")
-WHAT_DEST_ERASURE: Text = ("Data erased at the destination", "持ち出し先での消去")
-CHECK_FAILED: Text = ("The return check failed (count or seals)", "返却時の確認(数量または封印)で不一致がありました")
-DO_REPORT_IF_LOST: Text = (
-    "If data may have been lost or seen, report an incident (custody incident).",
-    "データの紛失・漏えいの可能性があれば事故として報告してください(custody incident)。",
-)
-DEST_NOT_VERIFIED: Text = (
-    "The erasure at the destination was not verified as successful",
-    "持ち出し先での消去が成功と確認されていません",
-)
+NO_TAKEOUT_PERMIT = RuleText("The contract does not allow taking data out")
+DO_STAY = RuleText("Data stays at the work location.")
+NO_MEDIA_NAMED = RuleText("The takeout names no media")
+DO_NAME_MEDIA = RuleText("Name the media taken out.")
+NO_ENCRYPTION = RuleText("The media would be taken out without encryption")
+NO_SUCH_TAKEOUT = RuleText("There is no takeout departing at seq {seq}")
+DO_GIVE_TAKEOUT = RuleText("Give the seq of the takeout.departed entry (custody status).")
+NOT_ON_TAKEOUT = RuleText("Medium {m} is not out on the takeout of seq {seq}")
+DO_CHECK_TAKEOUT = RuleText("Check the media ids of the takeout.")
+WHAT_RETURN = RuleText("Takeout returned")
+WHAT_DEST_ERASURE = RuleText("Data erased at the destination")
+CHECK_FAILED = RuleText("The return check failed (count or seals)")
+DO_REPORT_IF_LOST = RuleText("If data may have been lost or seen, report an incident (custody incident).")
+DEST_NOT_VERIFIED = RuleText("The erasure at the destination was not verified as successful")
 
 
 def _h_departed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
@@ -185,9 +168,9 @@ HANDLERS: dict[str, Handler] = {
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C2", ("takeout without a valid prior approval", "有効な事前承認のない持ち出し"), "②"),
-    RuleCode("C3", ("takeout without the required encryption", "必要な暗号化のない持ち出し"), "②"),
-    RuleCode("C4", ("takeout not returned or erased by its deadline", "期限までに返却・消去されない持ち出し"), "②"),
+    RuleCode("C2", RuleText("takeout without a valid prior approval"), "②"),
+    RuleCode("C3", RuleText("takeout without the required encryption"), "②"),
+    RuleCode("C4", RuleText("takeout not returned or erased by its deadline"), "②"),
 )
 
 

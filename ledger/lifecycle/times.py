@@ -14,43 +14,21 @@ from __future__ import annotations
 from custody.ledger.lifecycle.fields import _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState
-from custody.ledger.rule_texts import Text
+from custody.ledger.rule_texts import RuleText, Text
 from custody.ledger.violation import ERROR
 
-# --- texts (English, Japanese): ledger/rule_texts.py for the conventions ---
+# --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
-END_BEFORE_START: Text = (
-    "The {what} of {m} ends ({end}) before it starts ({start})",
-    "{m} の{what}の終了({end})が開始({start})より前です",
+END_BEFORE_START = RuleText("The {what} of {m} ends ({end}) before it starts ({start})")
+AFTER_ENTRY = RuleText("The {what} of {m} is recorded at {at}, but its {field} is later ({value})")
+DO_FIX_TIMES = RuleText("Record the act once it is over, with the times read from the clock (--start, --end).")
+BEFORE_APPROVAL = RuleText("The {what} of {m} started at {start}, before approval {id} was in force ({approved})")
+NEED_PRIOR = RuleText("the municipality's approval before the act starts (special terms 第11-2)")
+DO_REPORT_EARLY = RuleText(
+    "An act carried out before its approval cannot be undone: report it to the municipality (custody incident)."
 )
-AFTER_ENTRY: Text = (
-    "The {what} of {m} is recorded at {at}, but its {field} is later ({value})",
-    "{m} の{what}は {at} に記録されていますが、{field}({value})がそれより後です",
-)
-DO_FIX_TIMES: Text = (
-    "Record the act once it is over, with the times read from the clock (--start, --end).",
-    "作業の終了後に、実際の時刻で記録してください(--start、--end)。",
-)
-BEFORE_APPROVAL: Text = (
-    "The {what} of {m} started at {start}, before approval {id} was in force ({approved})",
-    "{m} の{what}は {start} に開始されており、承認 {id} の効力発生({approved})より前です",
-)
-NEED_PRIOR: Text = (
-    "the municipality's approval before the act starts (special terms 第11-2)",
-    "作業開始前の委託者の承認(特記事項第11-2)",
-)
-DO_REPORT_EARLY: Text = (
-    "An act carried out before its approval cannot be undone: report it to the municipality (custody incident).",
-    "承認前に行われた作業は取り消せません。委託者に報告してください(custody incident)。",
-)
-INCIDENT_TIMES: Text = (
-    "The incident is said to be {field} at {value}, which contradicts {other} ({other_value})",
-    "事故の{field}({value})が{other}({other_value})と矛盾しています",
-)
-DO_FIX_INCIDENT_TIMES: Text = (
-    "Check --detected-at and --notified-at.",
-    "--detected-at と --notified-at を確認してください。",
-)
+INCIDENT_TIMES = RuleText("The incident is said to be {field} at {value}, which contradicts {other} ({other_value})")
+DO_FIX_INCIDENT_TIMES = RuleText("Check --detected-at and --notified-at.")
 
 #: A stated time may run this far ahead of the entry's own time (two clocks on one site).
 SLACK_MS = 5 * 60_000
@@ -113,6 +91,5 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 #: The rule codes this family raises (legend and the inspection form's category: ledger/lifecycle/kernel.py).
 CODES: tuple[RuleCode, ...] = (
-    RuleCode("C17", ("act started before its approval, or contradictory times",
-                      "承認前の作業開始、または矛盾する時刻"), "③"),
+    RuleCode("C17", RuleText("act started before its approval, or contradictory times"), "③"),
 )

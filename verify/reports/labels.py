@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from custody.ledger.i18n import translate
 from custody.ledger.lifecycle import RULE_CODES
+from custody.ledger.rule_texts import Pairs, RuleText
 from custody.ledger.wareki import japanese_date, japanese_datetime
 from custody.verify.reports.document import Lang
 
@@ -158,18 +159,18 @@ def list_of(value: Any) -> list[Any]:
 
 #: What each finding code means (docs/spec-rules.md), short, as a legend: the integrity codes here, the
 #: compliance codes from the lifecycle family that raises each (``RuleCode.legend``).
-CODES: dict[str, tuple[str, str]] = {
-    "I1": ("hash chain or sequence broken", "ハッシュ連鎖・連番の破損"),
-    "I2": ("entry signature invalid, unknown or revoked key", "記録の署名が無効、または不明・失効した鍵"),
-    "I3": ("checkpoint signature invalid", "チェックポイントの署名が無効"),
-    "I4": ("tree root differs from a checkpoint", "ツリーのルートがチェックポイントと不一致"),
-    "I5": ("inconsistent with a checkpoint the municipality holds", "委託者が保有するチェックポイントと矛盾"),
-    "I6": ("entries after the last cosigned checkpoint", "最後の副署済みチェックポイント以降の記録"),
-    "I7": ("malformed entry", "記録の形式不正"),
-    "I8": ("attachment missing or altered", "添付資料の欠落・改変"),
-    "I9": ("recorded time runs backwards", "記録時刻の逆行"),
+CODES: Mapping[str, tuple[str, str]] = Pairs({
+    "I1": RuleText("hash chain or sequence broken"),
+    "I2": RuleText("entry signature invalid, unknown or revoked key"),
+    "I3": RuleText("checkpoint signature invalid"),
+    "I4": RuleText("tree root differs from a checkpoint"),
+    "I5": RuleText("inconsistent with a checkpoint the municipality holds"),
+    "I6": RuleText("entries after the last cosigned checkpoint"),
+    "I7": RuleText("malformed entry"),
+    "I8": RuleText("attachment missing or altered"),
+    "I9": RuleText("recorded time runs backwards"),
     **{code: rule.legend for code, rule in RULE_CODES.items()},
-}
+})
 
 
 def code_order(code: str) -> tuple[int, int]:
