@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from custody.ledger import vocabulary
 from custody.ledger.approval import ApprovalProblem, open_approval
 from custody.ledger.media import DISPOSED, ERASED, RETURNED
 from custody.ledger.vocabulary import CATEGORIES, EVENTS, ROLES, SEVERITIES, STATES, TIERS
@@ -34,29 +35,11 @@ from custody.verify.reports.register import event_detail
 
 Rows = list[tuple[str, str]]
 
-APPLICATION_KINDS: dict[str, tuple[str, str]] = {
-    "takeout": ("Takeout application", "持ち出し申請"),
-    "copy": ("Copy application", "複製申請"),
-    "dispose": ("Disposal application", "廃棄申請"),
-    "subcontract": ("Subcontract application", "再委託申請"),
-}
-APPROVAL_KINDS: dict[str, tuple[str, str]] = {
-    "takeout": ("takeout approval", "持ち出し承認"),
-    "copy": ("copy approval", "複製承認"),
-    "dispose": ("disposal approval", "廃棄承認"),
-    "subcontract": ("subcontract approval", "再委託承認"),
-}
-ENCRYPTION: dict[str, tuple[str, str]] = {
-    "software": ("software encryption", "ソフトウェアによる暗号化"),
-    "hardware": ("encrypted medium (hardware)", "暗号化機能付き媒体(ハードウェア)"),
-    "none": ("not encrypted", "暗号化なし"),
-    "not_applicable": ("not applicable", "対象外"),
-}
-COPY_DISPOSAL: dict[str, tuple[str, str]] = {
-    "erase": ("erased", "消去"),
-    "destroy": ("destroyed", "破壊"),
-    "return": ("returned", "返却"),
-}
+# The desk's words, from the vocabulary (ledger/vocabulary.py; Japanese in vocabulary.po).
+APPLICATION_KINDS = vocabulary.APPLICATION_TITLES
+APPROVAL_KINDS = vocabulary.APPROVAL_TITLES
+ENCRYPTION = vocabulary.ENCRYPTION
+COPY_DISPOSAL = vocabulary.COPY_DISPOSAL
 IMAGE_TYPES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
                (b"GIF89a", "image/gif"))
 
@@ -319,11 +302,7 @@ class Step:
     body_json: str
 
 
-ATTACHMENT_ROLES: dict[str, tuple[str, str]] = {
-    "photos": ("photo", "写真"),
-    "certificate": ("certificate", "証明書"),
-    "attachments": ("attachment", "添付資料"),
-}
+ATTACHMENT_ROLES = vocabulary.ATTACHMENT_ROLES
 
 
 def attachments_of(body: Any, present: Mapping[str, bool], role: str = "attachments") -> Iterator[AttachmentView]:

@@ -218,6 +218,48 @@ SEVERITIES = Words("vocabulary: SEVERITIES", {
     "info": "info",
 })
 
+#: Final dispositions of a medium (the completion report).
+DISPOSITIONS = Words("vocabulary: DISPOSITIONS", {
+    "returned": "returned",
+    "erased_returned": "erased and returned",
+    "disposed": "disposed",
+    "erased": "erased",
+    "lost": "lost",
+    "open": "NOT SETTLED",
+})
+#: An application's title by kind (the desk).
+APPLICATION_TITLES = Words("vocabulary: APPLICATION_TITLES", {
+    "takeout": "Takeout application",
+    "copy": "Copy application",
+    "dispose": "Disposal application",
+    "subcontract": "Subcontract application",
+})
+#: An approval's name by kind (the desk).
+APPROVAL_TITLES = Words("vocabulary: APPROVAL_TITLES", {
+    "takeout": "takeout approval",
+    "copy": "copy approval",
+    "dispose": "disposal approval",
+    "subcontract": "subcontract approval",
+})
+#: How a medium taken out is encrypted (the desk).
+ENCRYPTION = Words("vocabulary: ENCRYPTION", {
+    "software": "software encryption",
+    "hardware": "encrypted medium (hardware)",
+    "none": "not encrypted",
+    "not_applicable": "not applicable",
+})
+#: How the copies of an approved copy end (the desk).
+COPY_DISPOSAL = Words("vocabulary: COPY_DISPOSAL", {
+    "erase": "erased",
+    "destroy": "destroyed",
+    "return": "returned",
+})
+#: What an attachment of an entry is (the desk).
+ATTACHMENT_ROLES = Words("vocabulary: ATTACHMENT_ROLES", {
+    "photos": "photo",
+    "certificate": "certificate",
+    "attachments": "attachment",
+})
 
 def pick(pair: Text, lang: str | None = None) -> str:
     """One language of a pair (``lang``: ``"ja"`` or ``"en"``; default: the process's language)."""

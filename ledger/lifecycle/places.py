@@ -20,7 +20,7 @@ from typing import Any
 from custody.ledger.lifecycle.fields import _d, _s
 from custody.ledger.lifecycle.kernel import EventLike, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState
-from custody.ledger.rule_texts import RuleText, Text
+from custody.ledger.rule_texts import RuleText
 from custody.ledger.violation import ERROR
 
 # --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
@@ -32,10 +32,8 @@ DO_LOCATION = RuleText(
     "first."
 )
 
-_STORAGE: dict[str, Text] = {
-    "media.received": ("storage", "保管"), "media.registered": ("storage", "保管"), "copy.made": ("storage", "保管"),
-}
-_ACTS: dict[str, Text] = {"media.erased": ("erasure", "消去"), "media.disposed": ("disposal", "廃棄")}
+_STORAGE: dict[str, RuleText] = dict.fromkeys(("media.received", "media.registered", "copy.made"), RuleText("storage"))
+_ACTS: dict[str, RuleText] = {"media.erased": RuleText("erasure"), "media.disposed": RuleText("disposal")}
 _UNKNOWN = ("", "-")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from custody.ledger.lifecycle.fields import _d, _ids, _s
 from custody.ledger.lifecycle.kernel import EventLike, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState
-from custody.ledger.rule_texts import RuleText, Text
+from custody.ledger.rule_texts import RuleText
 from custody.ledger.violation import ERROR
 
 # --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
@@ -31,9 +31,9 @@ DO_CHECK_SEAL = RuleText(
     "(custody incident)."
 )
 
-_EVENT: dict[str, Text] = {
-    "media.checked_out": ("check-out", "出庫"),
-    "media.returned": ("return", "返還"),
+_EVENT: dict[str, RuleText] = {
+    "media.checked_out": RuleText("check-out"),
+    "media.returned": RuleText("return"),
 }
 
 

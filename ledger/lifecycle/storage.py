@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 # --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
+#: Who a check-out or check-in names as its person (C9 when not registered).
+THE_PERSON = RuleText("The person")
 SEAL_BROKEN = RuleText("The seal of medium {m} was not intact at check-in")
 DO_REPORT_IF_ACCESSED = RuleText("If data may have been accessed, report an incident (custody incident).")
 
@@ -73,14 +75,14 @@ def _h_received(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 def _h_checked_out(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     media_id = _s(e.body, "media_id")
-    _check_person_ref(st, e, out, e.body.get("person"), ("The person", "担当者"))
+    _check_person_ref(st, e, out, e.body.get("person"), THE_PERSON)
     if _move_ok(st, out, transition(e.type, "medium"), media_id) and commit:
         _touch(st.media[media_id], e.seq, CHECKED_OUT)
 
 
 def _h_checked_in(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     media_id = _s(e.body, "media_id")
-    _check_person_ref(st, e, out, e.body.get("person"), ("The person", "担当者"))
+    _check_person_ref(st, e, out, e.body.get("person"), THE_PERSON)
     if not _move_ok(st, out, transition(e.type, "medium"), media_id):
         return
     if e.body.get("seals_intact") is False:

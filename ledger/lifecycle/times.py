@@ -14,7 +14,7 @@ from __future__ import annotations
 from custody.ledger.lifecycle.fields import _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState
-from custody.ledger.rule_texts import RuleText, Text
+from custody.ledger.rule_texts import RuleText
 from custody.ledger.violation import ERROR
 
 # --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
@@ -33,11 +33,11 @@ DO_FIX_INCIDENT_TIMES = RuleText("Check --detected-at and --notified-at.")
 #: A stated time may run this far ahead of the entry's own time (two clocks on one site).
 SLACK_MS = 5 * 60_000
 
-_WHAT: dict[str, Text] = {"media.erased": ("erasure", "消去"), "media.disposed": ("disposal", "廃棄")}
-_FIELDS: dict[str, Text] = {
-    "start": ("start", "開始時刻"), "end": ("end", "終了時刻"),
-    "detected_at": ("detected", "発見時刻"), "notified_at": ("notified", "委託者への報告時刻"),
-    "at": ("recorded", "記録時刻"),
+_WHAT: dict[str, RuleText] = {"media.erased": RuleText("erasure"), "media.disposed": RuleText("disposal")}
+_FIELDS: dict[str, RuleText] = {
+    "start": RuleText("start"), "end": RuleText("end"),
+    "detected_at": RuleText("detected"), "notified_at": RuleText("notified"),
+    "at": RuleText("recorded"),
 }
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from custody.ledger import canonical
+from custody.ledger import canonical, vocabulary
 from custody.ledger.errors import CustodyError
 from custody.ledger.lifecycle import Person
 from custody.ledger.media import COPY, DISPOSED, ERASED, LOST, RECEIVED, RETURNED, Medium
@@ -283,15 +283,8 @@ def classification(record: dict[str, Any]) -> str:
     return text_of(dict_of(record.get("contents")).get("classification"))
 
 
-#: Final dispositions for the completion report.
-DISPOSITIONS: dict[str, tuple[str, str]] = {
-    "returned": ("returned", "返還"),
-    "erased_returned": ("erased and returned", "消去後返還"),
-    "disposed": ("disposed", "廃棄"),
-    "erased": ("erased", "消去"),
-    "lost": ("lost", "紛失"),
-    "open": ("NOT SETTLED", "未処分"),
-}
+#: Final dispositions for the completion report (ledger/vocabulary.py).
+DISPOSITIONS = vocabulary.DISPOSITIONS
 
 
 def disposition(data: ReportData, m: Medium) -> str:

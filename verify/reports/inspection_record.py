@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from custody.ledger.attestation import Attestation
-from custody.ledger.vocabulary import INSPECTION_ITEMS, INSPECTION_TYPES
+from custody.ledger.vocabulary import INSPECTION_ITEMS, INSPECTION_TYPES, SEVERITIES
 from custody.verify.reports.common import (
     as_of,
     contract_meta,
@@ -100,8 +100,7 @@ def _coverage(data: ReportData, t: Tr) -> list[Block]:
         return [Paragraph(t("Every interval of the contract period has an inspection, every subcontractor was "
                             "inspected, and no corrective action is overdue (C20); every inspection is signed "
                             "by the municipality (C24)."))]
-    rows: list[list[Cell]] = [[f.code, t.word({"error": ("error", "エラー"), "warning": ("warning", "警告")},
-                                              f.severity), f"#{f.seq}" if f.seq is not None else DASH,
+    rows: list[list[Cell]] = [[f.code, t.word(SEVERITIES, f.severity), f"#{f.seq}" if f.seq is not None else DASH,
                                f.message_in("ja" if t.ja else "en")] for f in findings]
     return [Table([t("Code"), t("Severity"), t.pgettext("the entry itself", "Entry"), t("Finding")], rows,
                   col_widths=[1, 2, 1, 10])]
