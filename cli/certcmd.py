@@ -68,6 +68,8 @@ def verify_certificate_command(
         _("  Cosigned checkpoint: {size} entries, cosigned by {who}").format(size=f"{verified.checkpoint_size:,}",
                                                                            who=cosigners),
         _("  Ledger: {origin}").format(origin=cert.origin),
+        _("Only the data embedded in the file is checked, not the printed page: compare the medium, serial and "
+          "certificate number above with the page."),
     ]
     for line in lines:
         out.print(line, markup=False, highlight=False)

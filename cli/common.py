@@ -202,12 +202,12 @@ class CustodyGroup(TyperGroup):
                 lines = wrap_cells(text, width)
                 if len(name) > first:
                     formatter.write(f"{indent}{name}\n")
-                    lines = [*lines] if lines != [""] else []
+                    if lines == [""]:
+                        lines = []
                     head = " " * (first + 2)
                 else:
                     head = f"{name:<{first}}  "
-                    formatter.write(f"{indent}{head}{lines[0]}\n".rstrip(" ") if not lines[0] else
-                                    f"{indent}{head}{lines[0]}\n")
+                    formatter.write(f"{indent}{head}{lines[0]}\n")
                     lines = lines[1:]
                     head = " " * (first + 2)
                 for line in lines:

@@ -25,16 +25,16 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from custody.cli.common import DOCUMENT_LIMIT, read_input_file
 from custody.ledger.errors import CustodyError, UsageError
 from custody.ledger.i18n import _, language
+from custody.ledger.timefmt import JST
 from custody.ledger.vocabulary import KINDS, MEANS
 
-JST = timezone(timedelta(hours=9))
 MAX_ROWS = 1000  # a receipt lists at most 1,000 lines (schemas: receipt.items maxItems)
 MAX_COLUMNS = 64
 

@@ -405,6 +405,10 @@ def media_receive(
                              hint=_("Put the values of every medium in the file's columns."))
         from custody.cli.receipt_import import read_rows
 
+        # The options' own values first: a bad --item or --receipt-item is the option's fault, said once, not
+        # blamed on each row of the file.
+        parse_items(fields["items"])
+        parse_receipt_items(fields["receipt_item"])
         rows = read_rows(Path(from_csv))  # every cell checked before the key is opened
         _receive_many(s, Path(from_csv), rows, fields)
         return

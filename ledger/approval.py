@@ -48,6 +48,7 @@ from custody.ledger.rule_texts import NOTHING, RuleText, Text, fill
 from custody.ledger.signed_statement import (
     body_digest,
     canonical_body,
+    check_origin,
     loose_kind,
     pinned_verifiers,
     statement_parts,
@@ -331,7 +332,7 @@ def make_approval_text(origin: str, body: ApprovalBody | Mapping[str, Any]) -> s
 
     The body is checked first (SchemaError naming the field).
     """
-    statement_text(CONTEXT, origin, {})  # the origin before the body, as always
+    check_origin(origin)  # the origin before the body, as always
     raw = body.to_json() if isinstance(body, ApprovalBody) else dict(body)
     ApprovalBody.from_json(raw)
     return statement_text(CONTEXT, origin, raw)

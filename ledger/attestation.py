@@ -46,6 +46,7 @@ from custody.ledger.rule_texts import NOTHING, RuleText, Text, fill
 from custody.ledger.signed_statement import (
     body_digest,
     canonical_body,
+    check_origin,
     loose_kind,
     pinned_verifiers,
     statement_parts,
@@ -266,7 +267,7 @@ def _cross_checks(d: dict[str, Any]) -> None:
 def make_attestation_text(origin: str, body: AttestationBody | Mapping[str, Any]) -> str:
     """The note text: context line, origin line, JCS body line (each ending in newline); the body is checked
     first (SchemaError naming the field)."""
-    statement_text(CONTEXT, origin, {})  # the origin before the body, as always
+    check_origin(origin)  # the origin before the body, as always
     raw = body.to_json() if isinstance(body, AttestationBody) else dict(body)
     AttestationBody.from_json(raw)
     return statement_text(CONTEXT, origin, raw)

@@ -262,7 +262,7 @@ def parse_contract(data: bytes, *, responsible_vkey: str) -> tuple[str, dict[str
             value = reporting[key]
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise SchemaError(_("contract file: {field} must be a count").format(field=f"reporting.{key}"),
-                                  field="reporting")
+                                  field=f"reporting.{key}")
             duties[key] = value
     if duties:
         body["reporting"] = duties  # the contract's reporting duties (C21, C22); the rules' defaults otherwise

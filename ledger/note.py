@@ -36,6 +36,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from custody.ledger.errors import NoteFormatError, SignatureError
+from custody.ledger.quoting import QUOTE_LIMIT, quote
+
+
+def _shown(name: str) -> str:
+    """A key or signer name from the input, for a message: as repr() when short, cut short (quoting.quote) when
+    long -- a name is whatever a damaged note or vkey holds, up to megabytes."""
+    return repr(name) if len(name) <= QUOTE_LIMIT else f"'{quote(name)}'"
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -128,11 +135,11 @@ def check_key_name(name: str) -> None:
     _utf8(name, "key name")
     for ch in name:
         if ch in _UNICODE_SPACES:
-            raise NoteFormatError(f"key name {name!r} contains a space")
+            raise NoteFormatError(f"key name {_shown(name)} contains a space")
         if ch == "+":
-            raise NoteFormatError(f"key name {name!r} contains '+'")
+            raise NoteFormatError(f"key name {_shown(name)} contains '+'")
         if ch < "\x20":
-            raise NoteFormatError(f"key name {name!r} contains a control character")
+            raise NoteFormatError(f"key name {_shown(name)} contains a control character")
 
 
 def key_id(name: str, alg: int, public_key: bytes) -> bytes:
@@ -182,9 +189,9 @@ class Verifier:
     def __post_init__(self) -> None:
         check_key_name(self.name)
         if self.alg not in _SUPPORTED_ALGS:
-            raise NoteFormatError(f"key {self.name!r}: unsupported signature type 0x{self.alg:02x}")
+            raise NoteFormatError(f"key {_shown(self.name)}: unsupported signature type 0x{self.alg:02x}")
         if not isinstance(self.public_key, bytes) or len(self.public_key) != _ED25519_KEY_SIZE:
-            raise NoteFormatError(f"key {self.name!r}: Ed25519 public key must be {_ED25519_KEY_SIZE} bytes")
+            raise NoteFormatError(f"key {_shown(self.name)}: Ed25519 public key must be {_ED25519_KEY_SIZE} bytes")
 
     @functools.cached_property
     def key_id(self) -> bytes:
@@ -226,16 +233,16 @@ class Verifier:
         name, hex_id, key64 = parts
         check_key_name(name)
         if not _HEX8.fullmatch(hex_id):
-            raise NoteFormatError(f"vkey {name!r}: key ID must be 8 hex digits")
-        material = _b64decode(key64, f"vkey {name!r}")
+            raise NoteFormatError(f"vkey {_shown(name)}: key ID must be 8 hex digits")
+        material = _b64decode(key64, f"vkey {_shown(name)}")
         if not material:
-            raise NoteFormatError(f"vkey {name!r}: empty key")
+            raise NoteFormatError(f"vkey {_shown(name)}: empty key")
         alg, public_key = material[0], material[1:]
         if alg not in _SUPPORTED_ALGS:
-            raise NoteFormatError(f"vkey {name!r}: unsupported signature type 0x{alg:02x}")
+            raise NoteFormatError(f"vkey {_shown(name)}: unsupported signature type 0x{alg:02x}")
         verifier = cls(name, alg, public_key)
         if verifier.key_id != bytes.fromhex(hex_id):
-            raise NoteFormatError(f"vkey {name!r}: key ID does not match the key")
+            raise NoteFormatError(f"vkey {_shown(name)}: key ID does not match the key")
         return verifier
 
     def verify(self, message: bytes, signature: bytes) -> None:
@@ -249,7 +256,7 @@ class Verifier:
             self._public.verify(signature, message)
         except Exception as exc:
             if isinstance(exc, ValueError | _invalid_signature()):
-                raise SignatureError(f"signature by {self.name!r} does not verify") from None
+                raise SignatureError(f"signature by {_shown(self.name)} does not verify") from None
             raise
 
 
@@ -323,15 +330,15 @@ class Signer:
         name, hex_id, key64 = parts
         check_key_name(name)
         if not _HEX8.fullmatch(hex_id):
-            raise NoteFormatError(f"private key {name!r}: key ID must be 8 hex digits")
-        material = _b64decode(key64, f"private key {name!r}")
+            raise NoteFormatError(f"private key {_shown(name)}: key ID must be 8 hex digits")
+        material = _b64decode(key64, f"private key {_shown(name)}")
         if len(material) != 1 + _ED25519_KEY_SIZE or material[0] not in _SUPPORTED_ALGS:
-            raise NoteFormatError(f"private key {name!r}: not an Ed25519 seed of a supported type")
+            raise NoteFormatError(f"private key {_shown(name)}: not an Ed25519 seed of a supported type")
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         signer = cls(name, Ed25519PrivateKey.from_private_bytes(material[1:]), material[0])
         if signer.key_id != bytes.fromhex(hex_id):
-            raise NoteFormatError(f"private key {name!r}: key ID does not match the key")
+            raise NoteFormatError(f"private key {_shown(name)}: key ID does not match the key")
         return signer
 
 
@@ -351,9 +358,9 @@ class NoteSignature:
     def __post_init__(self) -> None:
         check_key_name(self.name)
         if not isinstance(self.key_id, bytes) or len(self.key_id) != KEY_ID_SIZE:
-            raise NoteFormatError(f"signature by {self.name!r}: key ID must be {KEY_ID_SIZE} bytes")
+            raise NoteFormatError(f"signature by {_shown(self.name)}: key ID must be {KEY_ID_SIZE} bytes")
         if not isinstance(self.signature, bytes) or not self.signature:
-            raise NoteFormatError(f"signature by {self.name!r} is empty")
+            raise NoteFormatError(f"signature by {_shown(self.name)} is empty")
 
     def line(self) -> str:
         """The signature line, with its final newline."""
@@ -379,9 +386,9 @@ class NoteSignature:
         if not sep:
             raise NoteFormatError("signature line has no signature")
         check_key_name(name)
-        raw = _b64decode(b64, f"signature by {name!r}")
+        raw = _b64decode(b64, f"signature by {_shown(name)}")
         if len(raw) <= KEY_ID_SIZE:
-            raise NoteFormatError(f"signature by {name!r} is too short")
+            raise NoteFormatError(f"signature by {_shown(name)} is too short")
         return cls(name, raw[:KEY_ID_SIZE], raw[KEY_ID_SIZE:])
 
 

@@ -25,11 +25,15 @@ from custody.ledger.note import ALG_ED25519, Verifier
 _BAD_ORIGIN = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
+def check_origin(origin: object) -> None:
+    """SchemaError unless ``origin`` can be a statement's origin line: non-empty, no spaces or control characters."""
+    if not isinstance(origin, str) or not origin or _BAD_ORIGIN.search(origin):
+        raise SchemaError(_("the origin must be non-empty without spaces"), field="origin")
+
+
 def statement_text(context: str, origin: str, body: dict[str, Any]) -> str:
     """The note text of a statement (each line ending in a newline); SchemaError for an unusable origin."""
-    if not isinstance(origin, str) or not origin or _BAD_ORIGIN.search(origin):
-        raise SchemaError(_("the origin must be non-empty without spaces"),
-                          field="origin")
+    check_origin(origin)
     return f"{context}\n{origin}\n{canonical.dumps(body).decode('utf-8')}\n"
 
 

@@ -31,11 +31,11 @@ Pure: bytes in, a description or an error out.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from custody.ledger import canonical
 from custody.ledger.errors import CanonicalJSONError, CheckpointFormatError, KeyAgentError, SchemaError
+from custody.ledger.signed_statement import canonical_body, check_origin, statement_parts
 
 ENTRY = "entry"
 APPROVAL = "approval"
@@ -56,7 +56,6 @@ MAX_MESSAGE = 1024 * 1024
 
 _ENTRY_MEMBERS = frozenset({"custody", "origin", "seq", "prev", "type", "at", "actor", "body"})
 _PLACEHOLDER_SIG = "A" * 92  # 68 zero bytes in base64: the envelope check wants a well-formed sig member
-_BAD_ORIGIN = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -120,30 +119,29 @@ def _entry(data: bytes, key_name: str) -> SigningInput:
     return SigningInput(ENTRY, obj["origin"], obj["seq"], obj["type"], prev)
 
 
-def _statement(message: bytes, noun: str) -> tuple[str, str]:
+def _statement(message: bytes, prefix: bytes, noun: str) -> tuple[str, str]:
     """(origin, body line) of an approval's or an attestation's note text (ledger/signed_statement.py)."""
     try:
         text = message.decode("utf-8")
     except UnicodeDecodeError:
         raise _refuse(f"the {noun} is not UTF-8") from None
-    parts = text.split("\n")
-    if len(parts) != 4 or parts[3] != "":
+    parts = statement_parts(text, prefix.decode("ascii").rstrip("\n"))
+    if parts is None:
         raise _refuse(f"an {noun} is exactly three lines")
-    origin, line = parts[1], parts[2]
-    if not origin or _BAD_ORIGIN.search(origin):
-        raise _refuse(f"the {noun}'s origin line is not an origin")
+    origin, line = parts
+    try:
+        check_origin(origin)
+    except SchemaError:
+        raise _refuse(f"the {noun}'s origin line is not an origin") from None
     return origin, line
 
 
 def _approval(message: bytes) -> SigningInput:
     from custody.ledger.approval import ApprovalBody
 
-    origin, line = _statement(message, "approval")
+    origin, line = _statement(message, APPROVAL_PREFIX, "approval")
     try:
-        doc = canonical.loads(line)
-        if canonical.dumps(doc) != line.encode("utf-8"):
-            raise _refuse("the approval body is not in canonical (RFC 8785) form")
-        body = ApprovalBody.from_json(doc)
+        body = ApprovalBody.from_json(canonical_body(line))
     except (CanonicalJSONError, SchemaError) as exc:
         raise _refuse(f"the approval body is not valid ({exc.message})") from None
     return SigningInput(APPROVAL, origin, None, body.kind)
@@ -152,7 +150,7 @@ def _approval(message: bytes) -> SigningInput:
 def _attestation(message: bytes) -> SigningInput:
     from custody.ledger.attestation import body_of_line
 
-    origin, line = _statement(message, "attestation")
+    origin, line = _statement(message, ATTESTATION_PREFIX, "attestation")
     try:
         body = body_of_line(line)
     except (CanonicalJSONError, SchemaError) as exc:

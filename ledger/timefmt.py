@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from custody.ledger.errors import FormatError
+
+#: Japan Standard Time (+09:00, no daylight saving): the zone of the work locations and of the forms.
+JST = timezone(timedelta(hours=9))
 
 Clock = Callable[[], datetime]
 

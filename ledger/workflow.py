@@ -522,7 +522,6 @@ def refuse_ended_contract(contract_toml: bytes, responsible_vkey: str, actor: st
     before anything is written (``custody init``).  A contract file that does not parse is left to
     ``Ledger.create``, which says why."""
     from custody.ledger.contract import parse_contract
-    from custody.ledger.errors import SchemaError
     from custody.ledger.violation import refusal
 
     try:

@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from custody.ledger.registry import Registry
 from custody.verify.findings import Finding
 from custody.verify.trust import TrustAnchor
 
@@ -39,10 +38,6 @@ class Context:
     """One verification run: the trust anchor, who may sign (as the entries so far say), the findings."""
 
     trust: TrustAnchor
-    registry: Registry = field(default_factory=Registry)
-    genesis: dict[str, Any] = field(default_factory=dict)
-    closed_seq: int | None = None
-    size: int = 0
     # The latest time (Unix seconds) the municipality's witness cosigned this
     # ledger: the municipality's own clock, which the vendor cannot set.  Rules
     # with deadlines judge "now" by it, not only by the vendor's last entry.

@@ -14,8 +14,7 @@ code are listed first (``verify.context.MAX_PER_CODE``):
    and the tree inside the chunk); here, in seq order, the chain at the
    seams (``rules.entries.ChainRule``), the tree roots at every checkpoint
    size, the proofs' leaves, and the entries that passed, to the
-   compliance rules (``rules.lifecycle``) with the key registry as it stood
-   before each entry;
+   compliance rules (``rules.lifecycle``);
 3. at the end: checkpoints beyond the entries, the manifest, entries not yet
    cosigned (I6), the attachments (I8), the proofs' inclusion (I4), and the
    compliance rules' end-of-ledger findings.

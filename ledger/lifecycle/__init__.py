@@ -22,8 +22,8 @@ must refuse calls ``check`` (or ``precheck``) first and ``advance`` only when
 nothing blocks.  Media transitions are the table :data:`custody.ledger.media.TRANSITIONS`.
 
 **Where things are.**  One module per event family, each owning its
-handlers (``HANDLERS``: entry type -> handler), its rule texts (English and
-Japanese, side by side), its end-of-ledger rules and the bodies of the entries
+handlers (``HANDLERS``: entry type -> handler), its rule texts (``RuleText``:
+English keys, their Japanese in ``locale/ja/rules.po``), its end-of-ledger rules and the bodies of the entries
 the CLI records (``body_for_<act>(state, ...) -> dict``: the operator's options
 and the defaults, codes and the operator's own words only, so that the signed
 evidence is the same under every ``--lang``):

@@ -47,10 +47,10 @@ def locations(st: LedgerState) -> list[dict[str, Any]]:
     return [loc for loc in raw if isinstance(loc, dict)]
 
 
-def within(st: LedgerState, place: str) -> bool:
-    """Whether ``place`` lies within a work location in force (module documentation)."""
+def within(locs: list[dict[str, Any]], place: str) -> bool:
+    """Whether ``place`` lies within one of ``locs``, the work locations in force (module documentation)."""
     p = _norm(place)
-    for loc in locations(st):
+    for loc in locs:
         for key in ("id", "name", "address"):
             name = _norm(_s(loc, key))
             if name and (p == name or (len(name) >= 2 and name in p) or (key != "id" and len(p) >= 2 and p in name)):
@@ -67,12 +67,13 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         places, what, fact = [_s(e.body, "place")], _ACTS[e.type], True
     else:
         return
-    if not locations(st):
+    locs = locations(st)
+    if not locs:
         return  # no location recorded at all: the inspection form's part (1) says so
     media_id = _s(e.body, "media_id")
     for place in places:
-        if place not in _UNKNOWN and not within(st, place):
-            allowed = "、".join(_s(loc, "name") or _s(loc, "id") for loc in locations(st))
+        if place not in _UNKNOWN and not within(locs, place):
+            allowed = "、".join(_s(loc, "name") or _s(loc, "id") for loc in locs)
             out.add("C19", ERROR, OUTSIDE, media=media_id or None, missing=NEED_LOCATION, todo=DO_LOCATION,
                     blocking=not fact, what=what, m=media_id or "-", place=place, allowed=allowed)
             return

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from custody.ledger.lifecycle.defaults import merged, municipality_name
@@ -32,6 +32,7 @@ from custody.ledger.lifecycle.fields import _d, _ids, _ms, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState
 from custody.ledger.rule_texts import RuleText
+from custody.ledger.timefmt import JST
 from custody.ledger.violation import ERROR
 
 # --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
@@ -79,7 +80,6 @@ DEFAULT_INCIDENT_HOURS = 24
 DEFAULT_DETAIL_DAYS = 14
 DEFAULT_PERIODIC_DAYS = 31
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
-_JST = timezone(timedelta(hours=9))
 MAX_ANOMALIES = 1_000  # awaiting an incident; beyond, the oldest are kept (each is reported anyway)
 
 #: Codes whose errors are anomalies the vendor must report as an incident (or suspicion).
@@ -221,7 +221,7 @@ def _periodic_start(st: LedgerState) -> int | None:
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(_JST).isoformat(timespec="minutes")
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(JST).isoformat(timespec="minutes")
 
 
 def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:

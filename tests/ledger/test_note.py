@@ -628,3 +628,21 @@ def test_add_signatures_respects_limit_and_format() -> None:
         add_signatures(sign_note(TEXT, [ALICE]), sigs)
     with pytest.raises(NoteFormatError):
         add_signatures(b"not a note", [])
+
+
+_HUGE = "n" * 500_000
+
+
+@pytest.mark.parametrize(("what", "parse"), [
+    ("vkey with a bad key", lambda: Verifier.from_vkey(f"{_HUGE}+abcd1234+AQ==")),
+    ("vkey with a bad key ID", lambda: Verifier.from_vkey(f"{_HUGE}+zz+AQ==")),
+    ("private key with a bad key ID", lambda: Signer.from_go_skey(f"PRIVATE+KEY+{_HUGE}+zz+AQ==")),
+    ("signature line", lambda: parse_note(f"text\n\n\u2014 {_HUGE} AQ==\n".encode())),
+])
+def test_a_huge_name_is_quoted_short(what: str, parse: object) -> None:
+    """A damaged vkey or note may carry a name of megabytes: the message cites it short (fuzz: messages of
+    up to 948,089 characters before)."""
+    with pytest.raises(NoteFormatError) as caught:
+        parse()  # type: ignore[operator]
+    assert len(str(caught.value)) < 400, what
+    assert "500,000" in str(caught.value), what

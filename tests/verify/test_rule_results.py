@@ -51,9 +51,6 @@ def test_integrity_results_agree_with_the_findings(results: dict[str, Result], c
     integrity = result.integrity
     assert integrity.chain is not None and integrity.checkpoints is not None
     assert integrity.attachments is not None and integrity.proofs is not None and integrity.manifest is not None
-    assert integrity.chain.size == result.size
-    assert integrity.checkpoints.witnessed_size == result.witnessed_size
-    assert integrity.checkpoints.checkpoint_size == result.checkpoint_size
     codes = Counter(f.code for f in result.findings)
     assert integrity.attachments.missing + integrity.attachments.mismatched == codes["I8"]
     assert integrity.proofs.failed <= codes["I4"]

@@ -48,12 +48,13 @@ from custody.ledger.proof import root_from_inclusion, verify_inclusion
 from custody.ledger.rfc6962 import leaf_hash, node_hash
 from custody.ledger.tlog import prove_record, split_stored_hash_index, tree_hash
 from custody.ledger.tlogproof import TlogProof, format_tlog_proof, parse_tlog_proof
+from custody.verify.certificate import SANITIZING as CERTIFIED
 from custody.verify.engine import EntryView, Result
 from custody.verify.reports.form import FormOptions
 from custody.verify.trust import TrustAnchor
 
-#: Entries whose certificates carry an inclusion proof.
-PROOF_TYPES = ("media.disposed", "media.erased", "takeout.erased_at_destination")
+#: Entries whose certificates carry an inclusion proof: the sanitizing entries a certificate is made from.
+PROOF_TYPES = CERTIFIED
 _AGENT = frozenset(AGENT_TYPES)
 _TYPE_KEY = b',"type":"'
 
@@ -126,7 +127,7 @@ def _entry_type(line: bytes) -> str:
 
 
 # The entries a disposal or erasure certificate is made from (reports.disposal).
-SANITIZING = frozenset({"media.disposed", "media.erased", "takeout.erased_at_destination"})
+SANITIZING = frozenset(CERTIFIED)
 
 
 def _read_entries(lines: Iterable[bytes], data: ReportData) -> None:

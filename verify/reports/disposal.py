@@ -39,6 +39,8 @@ from PIL import Image as PILImage
 from custody.ledger import canonical
 from custody.ledger.media import Medium
 from custody.ledger.vocabulary import CATEGORIES, KINDS, ORIGINS, RESULTS, SEVERITIES, VERIFICATION_METHODS
+from custody.verify.certificate import DATA_NAME, SANITIZING
+from custody.verify.certificate import FORMAT as CERTIFICATE_FORMAT
 from custody.verify.engine import EntryView
 from custody.verify.reports.common import (
     actor_text,
@@ -77,9 +79,6 @@ from custody.verify.reports.document import (
 )
 from custody.verify.reports.labels import DASH, Tr, dict_of, list_of, text_of
 from custody.verify.reports.signed import signature_summary
-
-CERTIFICATE_FORMAT = "custody-certificate/1"
-SANITIZING = ("media.disposed", "media.erased", "takeout.erased_at_destination")
 
 
 def sanitization_entry(data: ReportData, m: Medium) -> EntryView | None:
@@ -328,7 +327,7 @@ def _ledger_rows(data: ReportData, entry: EntryView, t: Tr) -> list[tuple[str, C
         rows.append((t("C2SP tlog-proof"),
                      t("attached to this file as {name} (SHA-256 {fp} …); with the certificate data {data}, "
                        "custody verify-certificate checks it").format(
-            name=proof_name(entry), fp=proof_fingerprint(proof.text), data="certificate.json")))
+            name=proof_name(entry), fp=proof_fingerprint(proof.text), data=DATA_NAME)))
     return rows
 
 
@@ -406,7 +405,7 @@ def build_certificate(data: ReportData, m: Medium, entry: EntryView, lang: Lang)
     title = t("Certificate of Sanitization (disposal)") if disposed else t("Certificate of Sanitization (erasure)")
     cert_label = t("Certificate number")
     proof = data.proofs.get(entry.seq)
-    attachments = [Attachment("certificate.json", "application/json", certificate_data(data, m, entry, number),
+    attachments = [Attachment(DATA_NAME, "application/json", certificate_data(data, m, entry, number),
                               description=t("the certificate's data and its signed ledger entry"))]
     if proof is not None and proof.text:
         attachments.append(Attachment(proof_name(entry), "text/plain", proof.text,

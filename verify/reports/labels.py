@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from custody.ledger.i18n import translate
 from custody.ledger.lifecycle import RULE_CODES
 from custody.ledger.rule_texts import Pairs, RuleText
+from custody.ledger.timefmt import JST
 from custody.ledger.wareki import japanese_date, japanese_datetime
 from custody.verify.reports.document import Lang
 
-JST = timezone(timedelta(hours=9))
 DASH = "—"
 Calendar = Literal["era", "western"]
 CALENDARS: tuple[Calendar, ...] = ("era", "western")

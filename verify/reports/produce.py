@@ -39,7 +39,7 @@ from custody.verify.reports.content import REPORTS, iter_reports, report_count
 from custody.verify.reports.data import ReportData, load_report_data
 from custody.verify.reports.document import Block, Document, KeyValues, Lang, Section, Table
 from custody.verify.reports.form import FormOptions
-from custody.verify.reports.render import give_back_memory, render_doc, table_files
+from custody.verify.reports.render import render_doc, table_files
 from custody.verify.reports.tables import jst
 from custody.verify.reports.tables_content import TABLES, build_tables
 from custody.verify.rules import default_rules
@@ -51,7 +51,7 @@ TABLE_FORMATS = ("csv", "xlsx")  # the reports' tables (verify/reports/tables_co
 FORMATS = (*DOCUMENT_FORMATS, *TABLE_FORMATS)
 LANGS: tuple[Lang, ...] = ("ja", "en")
 PARALLEL_FROM = 24  # document files; fewer are rendered in this process
-_IN_FLIGHT = 4  # documents per worker sent and not yet collected (render_each)
+_IN_FLIGHT = 4  # documents per worker sent and not yet collected (_render_in_workers)
 
 
 @dataclass
@@ -144,7 +144,12 @@ def render_each(
 def _longest_first(task: _Task) -> tuple[bool, int]:
     """PDFs by size, then the rest: so that no long document starts last."""
     doc, formats = task
-    return "pdf" not in formats, -(_weight(doc.blocks) + len(doc.meta))
+    return "pdf" not in formats, -_size(doc)
+
+
+def _size(doc: Document) -> int:
+    """Roughly how long a document takes to lay out (``_weight`` of its blocks, and its header lines)."""
+    return _weight(doc.blocks) + len(doc.meta)
 
 
 def _render(queue: Iterator[_Task], files: int, workers: int | None) -> Generator[tuple[int, bytes], None, None]:
@@ -240,7 +245,8 @@ def _render_in_workers(queue: Iterator[_Task], n_workers: int) -> Generator[tupl
 
 def render_all(jobs: Sequence[tuple[Document, str]], *, workers: int | None = None,
                rendered: Rendered | None = None) -> list[bytes]:
-    """``render_each``'s bytes in the order of ``jobs``, all in memory (for tests; writers use render_each)."""
+    """``render_each``'s bytes in the order of ``jobs``, all in memory (for tests; write_reports writes each file as
+    it comes)."""
     out: list[bytes] = [b""] * len(jobs)
     for done, (index, blob) in enumerate(render_each(jobs, workers=workers), start=1):
         out[index] = blob
@@ -345,14 +351,12 @@ def write_reports(
             single += [(rank, stem, doc) for stem, doc in iter_reports(kind, data, lang)]
         elif count:
             many.append((rank, iter_reports(kind, data, lang)))
-    single.sort(key=lambda item: -(_weight(item[2].blocks) + len(item[2].meta)))  # the longest first
+    single.sort(key=lambda item: -_size(item[2]))  # the longest first
 
     def queue() -> Iterator[_Task]:
         while single:  # popped: a document sent is held by its worker only
             rank, stem, doc = single.pop(0)
             yield task(rank, 0, stem, doc)
-        if many:
-            give_back_memory()  # what building the long documents left, before the certificates
         for rank, docs in many:
             for number, (stem, doc) in enumerate(docs):
                 yield task(rank, number, stem, doc)

@@ -39,7 +39,7 @@ def render_doc(task: tuple[Document, tuple[str, ...]]) -> tuple[bytes, ...]:
 
 
 def _give_back(size: int) -> None:
-    """In a render worker, every ``_GIVE_BACK_EVERY`` bytes rendered, ``give_back_memory``: a worker otherwise
+    """In a render worker, every ``_GIVE_BACK_EVERY`` bytes rendered, the freed heap back: a worker otherwise
     keeps the high-water mark of the largest document it rendered for the rest of the run (72 MB rather than
     49 MB for 1,000 media; issue 19's summed-RSS target).  In the caller's own process it does nothing."""
     global _rendered  # noqa: PLW0603 - a per-process counter, by design
@@ -47,12 +47,8 @@ def _give_back(size: int) -> None:
     if _rendered < _GIVE_BACK_EVERY or multiprocessing.parent_process() is None:
         return
     _rendered = 0
-    give_back_memory()
-
-
-def give_back_memory() -> None:
-    """Collect reference cycles (ReportLab's objects hold many) and hand the freed heap back to the system
-    (glibc's ``malloc_trim``; elsewhere only the collection)."""
+    # Collect ReportLab's reference cycles, then hand the freed heap back to the system (glibc's malloc_trim;
+    # elsewhere only the collection).
     gc.collect()
     if sys.platform == "linux":
         with contextlib.suppress(AttributeError, OSError):  # not glibc (musl has no malloc_trim)

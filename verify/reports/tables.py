@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Literal, TypeAlias
 
+from custody.ledger.timefmt import JST
 from custody.verify.reports.errors import ReportModelError
 
 ColumnType = Literal["text", "int", "date", "datetime"]
@@ -28,7 +29,6 @@ COLUMN_TYPES: tuple[ColumnType, ...] = ("text", "int", "date", "datetime")
 Value: TypeAlias = str | int | date | datetime | None
 """A cell: text, a whole number, a date, a time (naive, Japan time) or nothing."""
 
-JST = timezone(timedelta(hours=9))
 _SHEET_FORBIDDEN = set("[]:*?/\\")
 
 

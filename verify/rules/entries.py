@@ -41,10 +41,6 @@ from custody.ledger.timefmt import parse_at
 from custody.verify.context import Context, EntryView
 from custody.verify.findings import ERROR
 
-_REGISTRY_TYPES = frozenset(
-    {"contract.opened", "personnel.registered", "personnel.changed", "personnel.removed", "key.rotated", "key.revoked"}
-)
-
 _ATTACHMENT = b'"attachment"'  # in the bytes of every body that references one (custody.ledger.bundle.attachment_refs)
 
 
@@ -195,7 +191,6 @@ def build_registry(lines: Iterable[tuple[int, bytes]], ctx: Context) -> Registry
             if seq != 0:
                 continue
             registry.apply(entry)  # bootstraps the responsible person's key
-            ctx.genesis = entry.body
         status, verifier = registry.key_status(entry.actor, entry.key_id, seq)
         if verifier is None or status != KeyStatus.VALID:
             continue
@@ -285,8 +280,6 @@ class ChainRule:
             view = EntryView(seq, etype, obj["at"], obj["actor"], obj["body"],
                              chunk.leaf_hashes[offset * 32 : offset * 32 + 32])
             yield view
-            if etype in _REGISTRY_TYPES:
-                ctx.registry.apply(view)
         self._latest = latest
 
     def finish(self) -> ChainResult:

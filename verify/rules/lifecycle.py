@@ -10,7 +10,7 @@ One replay serves every family: the families share one state (a takeout needs
 the medium that storage registered, a disposal the approval the approvals
 family recorded), so they are not replayed one by one.  The findings are
 grouped by the family that raises their code (``custody.ledger.lifecycle.FAMILIES``)
-in the typed result the reports read (``ComplianceResult``).
+in a typed result (``ComplianceResult``), whose final state is what the reports read.
 """
 
 from __future__ import annotations
@@ -33,9 +33,6 @@ class ComplianceResult:
 
     state: LedgerState
     families: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
-
-    def of_family(self, family: str) -> tuple[Finding, ...]:
-        return self.families.get(family, ())
 
 
 def _judgement_time(state: LedgerState, ctx: Context) -> str | None:

@@ -61,7 +61,7 @@ def test_the_aggregated_row_is_the_sum_by_hand(three: tuple[list[Built], Path], 
     assert run.returncode == 3, run.stderr  # the second contract has errors: written, exit 3
     doc = json.loads(run.stdout)
     assert doc["ok"] is False and doc["trust"] == "pinned"
-    assert list(doc["bundles"].values()) == [True, False, False] or list(doc["bundles"].values())[1] is False
+    assert list(doc["bundles"].values())[1] is False  # the second contract's verification failed
     form = read(tmp_path / "out" / "inspection-aggregate.ja.csv")
     header, city, town, total = form
     assert len(header) == 12 and (city[0], town[0], total[0]) == ("例市", "例町", "市町村分計")

@@ -15,10 +15,10 @@ from custody.ledger.note import open_note, parse_note
 from custody.ledger.proof import verify_inclusion
 from custody.ledger.rfc6962 import leaf_hash
 from custody.ledger.tlogproof import parse_tlog_proof
+from custody.verify.certificate import FORMAT as CERTIFICATE_FORMAT
 from custody.verify.findings import Finding
 from custody.verify.reports import Figure, KeyValues, render_pdf
 from custody.verify.reports.disposal import (
-    CERTIFICATE_FORMAT,
     build_disposal_certificates,
     certified_media,
     proof_fingerprint,
