@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from custody.ledger.errors import CanonicalJSONError
+from custody.ledger.quoting import quote
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -31,7 +32,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise CanonicalJSONError(f"duplicate key {key!r}")
+            raise CanonicalJSONError(f"duplicate key '{quote(key)}'")
         _check_string(key)
         out[key] = value
     return out
@@ -42,13 +43,13 @@ def _reject_constant(name: str) -> Any:
 
 
 def _reject_float(text: str) -> Any:
-    raise CanonicalJSONError(f"floating-point number {text} not allowed")
+    raise CanonicalJSONError(f"floating-point number {quote(text)} not allowed")
 
 
 def _int(text: str) -> int:
     value = int(text)
     if abs(value) > MAX_SAFE_INTEGER:
-        raise CanonicalJSONError(f"integer {text} beyond +/-(2^53-1)")
+        raise CanonicalJSONError(f"integer {quote(text)} beyond +/-(2^53-1)")
     return value
 
 

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from custody.ledger.errors import SchemaError
 from custody.ledger.i18n import _
+from custody.ledger.quoting import quote
 from custody.schemas import BASE_URI, closure, document, names, schema_id
 
 if TYPE_CHECKING:  # imported where used: jsonschema and referencing cost ~60 ms of every command's start-up
@@ -223,7 +224,7 @@ def _judge(name: str, document: object) -> None:
     if error is None:
         return
     field, detail = _field_and_detail(error)
-    where = field or _("(the document itself)")
+    where = quote(field) if field else _("(the document itself)")  # a field is a key of the input: any length
     raise SchemaError(
         _("Not a valid {schema} document: {field}: {detail}").format(schema=name, field=where, detail=detail),
         field=field,

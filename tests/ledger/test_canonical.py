@@ -130,3 +130,15 @@ def test_deep_nesting_takes_the_strict_path(depth: int) -> None:
     assert canonical.dumps(value) == data == rfc8785.dumps(value)
     with pytest.raises(CanonicalJSONError):
         canonical.loads_canonical(b"[" * depth + b" ]" + b"]" * (depth - 1))
+
+
+@pytest.mark.parametrize("text", [
+    '{"a":1' + "0" * 200_000 + ".5}",
+    '{"a":9' + "9" * 200_000 + "}",
+    '{"' + "k" * 200_000 + '":1,"' + "k" * 200_000 + '":2}',
+], ids=["float", "integer", "duplicate key"])
+def test_a_huge_value_is_quoted_short(text: str) -> None:
+    """What a refusal cites from the input is cut short (fuzz: a message of 216,423 characters before)."""
+    with pytest.raises(CanonicalJSONError) as caught:
+        canonical.loads(text)
+    assert len(str(caught.value)) < 400

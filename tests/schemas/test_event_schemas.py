@@ -383,3 +383,11 @@ def test_a_change_with_nothing_changed_needs_its_report_time() -> None:
     body = {"key_name": "op-tanaka", "changes": {}}
     error_for("personnel.changed", body)
     validate_body("personnel.changed", {**body, "reported_at": AT})
+
+
+def test_a_huge_unexpected_field_is_named_short() -> None:
+    """A refused body names the offending field, and a field is a key of the input, of any length: it is cut
+    short (fuzz: a message of 70,888 characters before)."""
+    with pytest.raises(SchemaError) as caught:
+        validate_body("note.recorded", {"text": "x", "k" * 70_000: 1})
+    assert len(str(caught.value)) < 400
