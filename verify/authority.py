@@ -498,13 +498,16 @@ class Authority:
     def open(cls, path: Path) -> Authority:
         """Open an existing trust store; StoreError if ``path`` is not one."""
         marker = path / AUTHORITY_FILE
+        not_a_store = StoreError(
+            _("{path} is not a municipality trust store (no {file}).").format(path=path, file=AUTHORITY_FILE),
+            hint=_("Create one with 'custody authority init DIR', or give the right --authority directory."),
+        )
+        if not path.is_dir():  # a file given for the directory: the same answer, not "Not a directory"
+            raise not_a_store
         try:
             doc = _read_json(marker)
         except FileNotFoundError:
-            raise StoreError(
-                _("{path} is not a municipality trust store (no {file}).").format(path=path, file=AUTHORITY_FILE),
-                hint=_("Create one with 'custody authority init DIR', or give the right --authority directory."),
-            ) from None
+            raise not_a_store from None
         try:
             _require(doc.get("format") == AUTHORITY_FORMAT, "format")
             vkey = Verifier.from_vkey(str(doc["witness_vkey"]))

@@ -505,3 +505,13 @@ def test_init_with_an_existing_witness_key(custody: Custody, tmp_path: Path) -> 
                   "--name", "other/witness")
     assert run.code == 2
     assert custody("authority", "init", str(tmp_path / "C")).code == 2
+
+
+def test_a_file_given_for_the_trust_store_says_what_to_give(tmp_path: Path) -> None:
+    """--authority naming a file (contract.toml, say) is told it is not a trust store and what to give, not
+    "Not a directory"."""
+    given = tmp_path / "contract.toml"
+    given.write_text("[contract]\n")
+    with pytest.raises(StoreError) as caught:
+        Authority.open(given)
+    assert "authority.json" in caught.value.message and caught.value.hint
