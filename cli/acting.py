@@ -24,6 +24,7 @@ import typer
 from custody.cli.common import (
     ATTACHMENT_LIMIT,
     DOCUMENT_LIMIT,
+    Command,
     err,
     json_option,
     key_option,
@@ -469,16 +470,19 @@ _SESSION_OPTIONS = ("ledger_dir", "key", "passphrase_file", "log_passphrase_file
 def recording(command: Callable[..., None]) -> Callable[..., None]:
     """``command(s: Session, **options)`` as a typer command with the options every recording command ends
     with (--ledger, --key, --passphrase-file, --log-passphrase-file, --json), declared here once."""
-    signature = inspect.signature(command, eval_str=True)
-    own = list(signature.parameters.values())[1:]
-    shared = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-        for name, default, annotation in (
-            ("ledger_dir", ledger_option(), str), ("key", key_option(), str | None),
-            ("passphrase_file", passphrase_file_option(), str | None),
-            ("log_passphrase_file", log_passphrase_option(), str | None), ("json_out", json_option(), bool),
-        )
-    ]
+
+    def signature() -> inspect.Signature:
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+        shared = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+            for name, default, annotation in (
+                ("ledger_dir", ledger_option(), str), ("key", key_option(), str | None),
+                ("passphrase_file", passphrase_file_option(), str | None),
+                ("log_passphrase_file", log_passphrase_option(), str | None), ("json_out", json_option(), bool),
+            )
+        ]
+        return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared,
+                                 return_annotation=None)
 
     def run(**options: Any) -> None:
         session = Session(*(options.pop(name) for name in _SESSION_OPTIONS))
@@ -487,8 +491,4 @@ def recording(command: Callable[..., None]) -> Callable[..., None]:
         finally:
             session.close()
 
-    run.__signature__ = signature.replace(  # type: ignore[attr-defined] # read by typer (inspect.signature)
-        parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared)
-    run.__name__, run.__qualname__, run.__doc__ = command.__name__, command.__qualname__, command.__doc__
-    run.__module__ = command.__module__
-    return run
+    return Command(run, command, signature)

@@ -34,6 +34,7 @@ from custody.cli.acting import (
     write_bytes,
 )
 from custody.cli.common import (
+    Command,
     err,
     json_option,
     key_option,
@@ -370,32 +371,31 @@ def approving(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[.
         def param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
             return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
-        before = [
-            param("request", str, request_option()), param("output", str, output_option()),
-            param("approval_id", str, approval_id_option()), param("valid_from", str | None, valid_from_option()),
-            param("valid_until", str | None, valid_until_option()),
-            param("valid_days", int, valid_days_option(default_valid_days(kind))),
-            param("max_uses", int, max_uses_option()), param("conditions", list[str], condition_option()),
-        ]
-        after = [
-            param("approver_name", str | None, approver_name_option()),
-            param("approver_title", str | None, approver_title_option()),
-            param("approver_organisation", str | None, approver_org_option()),
-            param("origin", str | None, origin_option()), param("key", str | None, approve_key_option()),
-            param("passphrase_file", str | None, passphrase_file_option()), param("json_out", bool, json_option()),
-        ]
-        signature = inspect.signature(own, eval_str=True)
+        def signature() -> inspect.Signature:
+            before = [
+                param("request", str, request_option()), param("output", str, output_option()),
+                param("approval_id", str, approval_id_option()), param("valid_from", str | None, valid_from_option()),
+                param("valid_until", str | None, valid_until_option()),
+                param("valid_days", int, valid_days_option(default_valid_days(kind))),
+                param("max_uses", int, max_uses_option()), param("conditions", list[str], condition_option()),
+            ]
+            after = [
+                param("approver_name", str | None, approver_name_option()),
+                param("approver_title", str | None, approver_title_option()),
+                param("approver_organisation", str | None, approver_org_option()),
+                param("origin", str | None, origin_option()), param("key", str | None, approve_key_option()),
+                param("passphrase_file", str | None, passphrase_file_option()), param("json_out", bool, json_option()),
+            ]
+            own_params = inspect.signature(own, eval_str=True).parameters.values()
+            return inspect.Signature(
+                [*before, *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own_params), *after],
+                return_annotation=None)
 
         def run(**options: Any) -> None:
             common = {name: options.pop(name) for name in (*_BEFORE, *_AFTER)}
             _approve(kind, **common, overrides=own(**options))
 
-        run.__signature__ = signature.replace(  # type: ignore[attr-defined] # read by typer (inspect.signature)
-            parameters=[*before, *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-                                   for p in signature.parameters.values()), *after],
-            return_annotation=None)
-        run.__name__, run.__qualname__, run.__doc__ = own.__name__, own.__qualname__, own.__doc__
-        return run
+        return Command(run, own, signature)
 
     return wrap
 

@@ -29,6 +29,7 @@ import typer
 
 from custody.cli.acting import Session, attach_option, opt, recording, remarks_option, write_bytes
 from custody.cli.common import (
+    Command,
     CommandTree,
     json_option,
     load_signer,
@@ -263,12 +264,13 @@ def _attest_command(name: str, spec: _Kind) -> Callable[..., None]:
         kind, extra = spec.body(options)
         _sign(kind, spec.role, options, extra)
 
-    command.__signature__ = inspect.Signature([  # type: ignore[attr-defined] # read by typer (inspect.signature)
-        inspect.Parameter(param, inspect.Parameter.KEYWORD_ONLY, default=make(), annotation=annotation)
-        for param, annotation, make in (*spec.own, *_COMMON)
-    ])
-    command.__name__ = command.__qualname__ = f"attest_{name.replace('-', '_')}"
-    return command
+    def signature() -> inspect.Signature:
+        return inspect.Signature([
+            inspect.Parameter(param, inspect.Parameter.KEYWORD_ONLY, default=make(), annotation=annotation)
+            for param, annotation, make in (*spec.own, *_COMMON)
+        ])
+
+    return Command(command, f"attest_{name.replace('-', '_')}", signature)
 
 
 # --- the vendor's side ---

@@ -9,6 +9,7 @@ is a bug: exit 1 with a short message (the traceback only with
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -28,8 +29,6 @@ from typer.models import OptionInfo
 from custody.cli.clitext import Formatter, missing_message
 from custody.ledger.errors import CustodyError, KeyFileError, RuleRefusal, UsageError
 from custody.ledger.i18n import _, language
-from custody.ledger.keyenvelope import DEFAULT_N, MIN_N
-from custody.ledger.keyfile import read_key_file, resolve_passphrase
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import Signer
 
@@ -267,6 +266,39 @@ def new_app(help_text: str, *, root: bool = False, cls: type[TyperGroup] | None 
 CommandTree = dict[str, tuple[str | None, list[tuple[str, str, Callable[..., Any]]]]]
 
 
+class Command:
+    """A command function for typer whose signature -- the options typer reads with ``inspect.signature`` -- is
+    made when typer first reads it.
+
+    A module declares all its commands when it is imported, and typer converts only the one a command line runs
+    (``custody.cli.main``): making every command's options and reading every one's type hints at import cost
+    the command that runs ~5 ms of its start-up (issue 19).  ``@recording`` (custody.cli.acting), ``@approving``
+    (custody.cli.approvecmd) and ``custody attest`` (custody.cli.attestcmd) add their shared options this way.
+    """
+
+    def __init__(self, run: Callable[..., None], like: Callable[..., Any] | str,
+                 signature: Callable[[], inspect.Signature]) -> None:
+        self._run = run
+        self._make = signature
+        self._signature: inspect.Signature | None = None
+        name = like if isinstance(like, str) else like.__name__
+        self.__name__ = name
+        self.__qualname__ = name if isinstance(like, str) else like.__qualname__
+        self.__doc__ = None if isinstance(like, str) else like.__doc__
+        self.__module__ = run.__module__ if isinstance(like, str) else like.__module__
+        # typer reads the type hints too (typing.get_type_hints): the signature's annotations are final.
+        self.__annotations__: dict[str, Any] = {}
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        if self._signature is None:
+            self._signature = self._make()
+        return self._signature
+
+    def __call__(self, **options: Any) -> None:
+        self._run(**options)
+
+
 def register_tree(app: typer.Typer, tree: CommandTree, only: str | None = None) -> None:
     """Add ``tree``'s commands to ``app``; with ``only``, just that top-level name (custody.cli.main)."""
     for name, (group_help, commands) in tree.items():
@@ -335,6 +367,8 @@ def read_attachments(paths: list[str]) -> tuple[list[dict[str, Any]], list[bytes
 
 def kdf_n() -> int:
     """scrypt cost for new keys; CUSTODY_KDF_N may lower it to the 2^15 floor (tests)."""
+    from custody.ledger.keyenvelope import DEFAULT_N, MIN_N
+
     value = os.environ.get("CUSTODY_KDF_N")
     if not value:
         return DEFAULT_N
@@ -351,6 +385,8 @@ def interactive() -> bool:
 
 def passphrase(passphrase_file: Path | None, *, prompt: str, confirm: bool = False,
                env_var: str = "CUSTODY_PASSPHRASE") -> bytes:
+    from custody.ledger.keyfile import resolve_passphrase  # the key file's code: not when the key agent signs
+
     return resolve_passphrase(
         passphrase_file=passphrase_file, env_var=env_var, prompt=prompt, confirm=confirm,
         interactive=interactive(),
@@ -370,6 +406,8 @@ def load_signer(key: Path | None, passphrase_file: Path | None, *, agent: bool =
             _("No signing key given."),
             hint=_("Give your key file with --key FILE or the environment variable CUSTODY_KEY."),
         )
+    from custody.ledger.keyfile import read_key_file
+
     secret = passphrase(passphrase_file, prompt=_("Passphrase for {key}: ").format(key=key))
     name, private = read_key_file(key, secret)
     return Signer(name, private)
@@ -385,6 +423,8 @@ def optional_log_signer(ledger: Ledger, log_passphrase_file: Path | None) -> Sig
         return held
     if log_passphrase_file is None and not os.environ.get("CUSTODY_LOG_PASSPHRASE"):
         return None
+    from custody.ledger.keyfile import resolve_passphrase
+
     secret = resolve_passphrase(
         passphrase_file=log_passphrase_file, env_var="CUSTODY_LOG_PASSPHRASE", prompt=None, interactive=False
     )

@@ -16,13 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.config import LedgerConfig, LedgerPaths
 from custody.ledger.contract import parse_contract
 from custody.ledger.entry import Entry, sign_entry
 from custody.ledger.errors import CheckpointPendingError, CustodyError, OutputError, StoreError
 from custody.ledger.i18n import _
-from custody.ledger.keyfile import read_key_file, write_key_file
 from custody.ledger.note import Signer, Verifier, add_signatures, open_note, parse_note, sign_note
 from custody.ledger.registry import GENESIS
 from custody.ledger.store import AfterInsert, Head, Store
@@ -114,6 +112,8 @@ class Ledger:
         store: Store | None = None
         # Only files this call created are removed: each is created exclusively
         # ("x"; the key file with O_EXCL), never one that appeared meanwhile.
+        from custody.ledger.keyfile import write_key_file
+
         try:
             root.mkdir(parents=True, exist_ok=True)
             write_key_file(paths.log_key, origin, log_key, log_passphrase, n=kdf_n)  # removes its own partial
@@ -160,6 +160,8 @@ class Ledger:
     # --- keys ---
 
     def log_signer(self, passphrase: bytes) -> Signer:
+        from custody.ledger.keyfile import read_key_file  # the key file's code: not when the key agent signs
+
         name, key = read_key_file(self.paths.log_key, passphrase)
         return Signer(name, key)
 
@@ -251,6 +253,8 @@ class Ledger:
         existing = self.store.checkpoint(size)
         if existing is not None:
             return CheckpointInfo(size, existing, created=False)
+        from custody.ledger.checkpoint import Checkpoint  # when one is signed: not on every command's path
+
         text = Checkpoint(self.origin, size, self.store.root(size)).to_text()
         note = sign_note(text, [log_signer])
         self.store.add_checkpoint(size, note, format_at(self.clock()))
@@ -288,6 +292,8 @@ class Ledger:
 
     def merge_cosignatures(self, note: bytes) -> int:
         """Add cosignatures on one of our checkpoints (the log signature must verify)."""
+        from custody.ledger.checkpoint import Checkpoint
+
         parsed, _ok = open_note(note, [self.log_verifier()])
         size = Checkpoint.parse(parsed.text).size
         ours = self.store.checkpoint(size)

@@ -41,7 +41,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -153,7 +153,7 @@ def _encode(proj: Projection, origin: str) -> bytes:
         "origin": origin,
         "size": proj.size,
         "last_leaf_hash": proj.last_leaf_hash.hex(),
-        "lifecycle": proj.state.to_json(),
+        "lifecycle": proj.state.to_json(copy=False),  # dumped at once
         "registry": _registry_to_json(proj.registry),
         "findings": [v.to_json() for v in proj.findings],
     }
@@ -181,7 +181,7 @@ def _decode(store: Store, origin: str, head: Head) -> Projection | None:
         expected = head.last_leaf_hash if size == head.size else leaf_hash(store.leaf(size - 1))
         if last != expected:
             return None
-        state = LedgerState.from_json(doc["lifecycle"])
+        state = LedgerState.from_json(doc["lifecycle"], owned=True)
         registry = _registry_from_json(doc["registry"])
         findings = [Violation.from_json(v) for v in doc["findings"]]
     except (ValueError, KeyError, TypeError, NoteFormatError, UnicodeDecodeError):
@@ -379,6 +379,14 @@ def _key_entry_refusal(registry: Registry, type_: str, body: dict[str, Any], sig
 # --- acting ---
 
 
+def _judge_of(signer: Signer | None) -> Callable[[str, object], bool] | None:
+    """The key agent's schema judge when the agent signs (``AgentSigner.fits``): the command then loads no
+    validator of its own for a body that fits (issue 19)."""
+    from custody.ledger.keyagent.client import AgentSigner
+
+    return signer.fits if isinstance(signer, AgentSigner) else None
+
+
 def check_event(proj: Projection, event: Event, signer: Signer | None = None) -> list[Violation]:
     """The pre-write check of every command that appends (docs/spec.md §13.4), in one order.
 
@@ -394,7 +402,7 @@ def check_event(proj: Projection, event: Event, signer: Signer | None = None) ->
         if problem is not None:
             raise problem
     try:
-        return refuse(proj.state, event)
+        return refuse(proj.state, event, _judge_of(signer))
     except SchemaError as exc:
         raise UsageError(
             _("The entry is not valid: {why}").format(why=exc.message),

@@ -54,6 +54,21 @@ def _package() -> Traversable:
     return resources.files(__name__)
 
 
+def location() -> str:
+    """Where this installation's schema files are (the key agent judges a command's document only when it
+    reads the same files: custody.ledger.keyagent)."""
+    return str(_package())
+
+
+def files(name: str) -> dict[str, Path]:
+    """The files of schema ``name`` and of every schema it reaches (``closure``), by schema name, where they are
+    plain files (an installation in a directory); empty otherwise."""
+    here = _package()
+    if not isinstance(here, Path):
+        return {}
+    return {found: here.joinpath(*f"{found}{SUFFIX}".split("/")) for found in closure(name)}
+
+
 @cache
 def _documents() -> dict[str, dict[str, Any]]:
     """Every schema file in the package, by name; each ``$id`` is checked."""

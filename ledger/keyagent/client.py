@@ -72,6 +72,18 @@ class AgentClient:
             self._hello = reply
         return self._hello
 
+    def fits(self, schema: str, document: object) -> bool:
+        """Whether the agent finds ``document`` fits ``schema`` (``custody.ledger.validation``'s acceptor in the
+        agent, compiled once for the shift).  False also when it cannot tell: the caller then judges the document
+        itself, as without an agent, and gives the same verdict and message."""
+        from custody import schemas
+
+        try:
+            reply = self.request({"op": "fits", "schema": schema, "document": document, "schemas": schemas.location()})
+        except (KeyAgentError, TypeError, ValueError):  # no answer; a document that is not JSON
+            return False
+        return reply.get("ok") is True and reply.get("fits") is True
+
     def lock(self) -> dict[str, Any]:
         return self.request({"op": "lock"})
 
@@ -159,6 +171,10 @@ class AgentSigner(Signer):
 
     def __repr__(self) -> str:
         return f"AgentSigner({self.name!r}, role={self._role}, key_id={self.key_id.hex()})"
+
+    def fits(self, schema: str, document: object) -> bool:
+        """The agent's judgement whether ``document`` fits ``schema`` (``AgentClient.fits``)."""
+        return self._client.fits(schema, document)
 
     def sign(self, message: bytes) -> bytes:
         reply = self._client.request({

@@ -3,7 +3,10 @@
 One frame is a 4-byte big-endian length followed by that many bytes of UTF-8
 JSON, an object.  A connection carries any number of request-reply pairs.
 Requests: ``{"op": "hello"}`` (what the agent holds), ``{"op": "sign",
-"role": ..., "public": B64, "message": B64}`` and ``{"op": "lock"}``.  A
+"role": ..., "public": B64, "message": B64}``, ``{"op": "fits", "schema":
+NAME, "document": JSON, "schemas": FOLDER}`` (``{"ok": true, "fits": BOOL}``:
+whether the document fits the schema, judged by the agent) and ``{"op":
+"lock"}``.  A
 reply is ``{"ok": true, ...}`` or ``{"ok": false, "error": CODE, "message":
 TEXT}``.  Binary values are standard base64.
 """

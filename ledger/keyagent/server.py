@@ -9,7 +9,13 @@ answers with one JSON line on its standard output: what it holds and what
 it achieved, or the error that stopped it.  Then it closes both and serves.
 
 What it serves (``protocol``): ``hello`` (the keys it holds, by name and
-public key, and the ledger it was unlocked for), ``sign`` and ``lock``.  It
+public key, and the ledger it was unlocked for), ``sign``, ``fits`` and
+``lock``.  ``fits`` answers whether a document a command is about to sign
+fits its schema, with the validators the agent keeps compiled (a command
+would load and compile them again each time: ~15 ms of its start-up, issue
+19); it answers only for the same schema files as the command's and never
+signs anything, and "no" only sends the command to judge the document
+itself, as it does without an agent.  It
 signs only custody's own signing inputs (``custody.ledger.signing_domain``)
 and, for entries and checkpoints, only for the ledger it was unlocked for:
 
@@ -152,6 +158,9 @@ class Agent:
         self.uid = os.getuid()
         self.running = True
         self.hardening: dict[str, Any] = {}
+        # Schema name -> (mtime_ns, size) of its files when first judged: a file changed since (custody upgraded
+        # in place while the agent runs) makes the agent stop judging that schema (``fits``).
+        self._schema_stamps: dict[str, dict[str, tuple[int, int]]] = {}
 
     # --- lifetime ---
 
@@ -199,6 +208,8 @@ class Agent:
             return {"ok": True, "pid": os.getpid()}
         if op == "sign":
             return self.sign(request)
+        if op == "fits":
+            return {"ok": True, "fits": self.fits(request)}
         return _error(protocol.BAD_REQUEST, f"unknown request {op!r}")
 
     def sign(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -222,6 +233,26 @@ class Agent:
         signature = key.seed.private_key().sign(message)
         self.last_used = self.now()
         return {"ok": True, "signature": base64.b64encode(signature).decode("ascii")}
+
+    def fits(self, request: dict[str, Any]) -> bool:
+        """Whether ``request["document"]`` fits the schema ``request["schema"]``, judged with the schema files of
+        this installation when the command reads the same ones (``request["schemas"]``, their folder) and they
+        have not changed since the agent first read them; False when it does not fit, or the agent cannot tell."""
+        from custody import schemas
+        from custody.ledger.errors import SchemaError
+        from custody.ledger.validation import acceptor
+
+        name = request.get("schema")
+        if not isinstance(name, str) or request.get("schemas") != schemas.location() or "document" not in request:
+            return False
+        try:
+            accepts = acceptor(name)
+        except SchemaError:
+            return False
+        stamps = _stamps(schemas.files(name))
+        if not stamps or self._schema_stamps.setdefault(name, stamps) != stamps:
+            return False
+        return accepts(request["document"])
 
     def _check_ledger(self, key: HeldKey, domain: str, origin: str, seq: int | None,
                       digest: bytes | None) -> dict[str, Any] | None:
@@ -343,6 +374,18 @@ class Agent:
         for conn in list(connections.values()):
             if conn.started is not None and now - conn.started > REQUEST_SECONDS:
                 self._close(conn, selector, connections)
+
+
+def _stamps(files: dict[str, Path]) -> dict[str, tuple[int, int]]:
+    """(mtime_ns, size) of each file; empty when one cannot be read."""
+    found: dict[str, tuple[int, int]] = {}
+    for name, path in files.items():
+        try:
+            info = path.stat()
+        except OSError:
+            return {}
+        found[name] = (info.st_mtime_ns, info.st_size)
+    return found
 
 
 def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:

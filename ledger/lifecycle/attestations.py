@@ -22,18 +22,16 @@ Pure.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from custody.ledger.attestation import (
-    Attestation,
-    AttestationProblem,
-    open_attestation,
-)
 from custody.ledger.lifecycle.fields import _d, _norm_org, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import LedgerState
 from custody.ledger.rule_texts import RuleText, fill
 from custody.ledger.violation import ERROR, WARNING, violation
+
+if TYPE_CHECKING:  # opened where an entry carries an attestation: every command runs these rules, few open one
+    from custody.ledger.attestation import Attestation, AttestationProblem
 
 # --- texts (English keys, Japanese in ledger/locale/ja/rules.po): ledger/rule_texts.py for the conventions ---
 
@@ -134,6 +132,8 @@ def open_embedded(st: LedgerState, note: object, *, kinds: tuple[str, ...], medi
     A note is checked once (its signature, origin and body; ``_checked``) whatever it is asked for: the same
     witness attestation is looked at as a witness, as a possible waiver, and again by the reports.  Only a note
     that fails, or does not fit ``kinds`` and ``media_id``, is opened again for the violation that says why."""
+    from custody.ledger.attestation import AttestationProblem, open_attestation
+
     if isinstance(note, str):
         opened = _checked(st, note)
         if opened is not None and opened.kind in kinds and (media_id is None or media_id in opened.body.media):
@@ -170,6 +170,8 @@ _CHECKED_NOTES = 4096
 def _checked(st: LedgerState, note: str) -> Attestation | None:
     """The note opened against the pinned keys for whatever kind and media it names; None if it does not open
     (the caller opens it again for the violation).  The pinned keys come from the genesis and do not change."""
+    from custody.ledger.attestation import AttestationProblem, open_attestation
+
     cache: dict[str, Attestation | None] = st._checked_notes
     if note in cache:
         return cache[note]
@@ -189,6 +191,8 @@ def _embedded(st: LedgerState, e: EventLike, out: _Out, kinds: tuple[str, ...], 
     """(present, the opened attestation): an invalid one adds its violations and is (True, None)."""
     if "attestation" not in e.body:
         return False, None
+    from custody.ledger.attestation import AttestationProblem
+
     opened = open_embedded(st, e.body["attestation"], kinds=kinds, media_id=media_id)
     if isinstance(opened, AttestationProblem):
         out.extend(opened.violations)
@@ -205,6 +209,8 @@ def waived(st: LedgerState, body: dict[str, Any], media_id: str) -> bool:
     ``media_id`` (第11-3: the municipality may forgo witnessing): then no witness is required (C7)."""
     if "attestation" not in body:
         return False
+    from custody.ledger.attestation import AttestationProblem
+
     opened = open_embedded(st, body["attestation"], kinds=("waiver",), media_id=media_id)
     return not isinstance(opened, AttestationProblem)
 

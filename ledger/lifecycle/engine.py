@@ -4,10 +4,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from custody.ledger.errors import RuleRefusal
-from custody.ledger.events import validate_body
+from custody.ledger.events import body_schema_name, validate_body
 from custody.ledger.lifecycle import (
     attestations,
     copies,
@@ -100,11 +100,16 @@ def precheck(state: LedgerState, entry: EventLike) -> list[Violation]:
     return found
 
 
-def refuse(state: LedgerState, entry: EventLike) -> list[Violation]:
+def refuse(state: LedgerState, entry: EventLike, fits: Callable[[str, object], bool] | None = None
+           ) -> list[Violation]:
     """The one pre-write check of an entry (docs/spec.md §13.4): the body's schema (SchemaError), then the rules
     (:func:`precheck`; RuleRefusal, exit 6, naming every blocking violation).  Returns the violations that do not
-    block (facts that broke a rule, warnings) when the entry may be written."""
-    validate_body(entry.type, entry.body)
+    block (facts that broke a rule, warnings) when the entry may be written.
+
+    ``fits(schema, body)``: a judge offered the body first (the key agent's, which keeps the validators
+    compiled); a body it does not accept is judged here, for the verdict and the message."""
+    if fits is None or not fits(body_schema_name(entry.type), entry.body):
+        validate_body(entry.type, entry.body)
     found = precheck(state, entry)
     problem: RuleRefusal | None = refusal(found)
     if problem is not None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from custody.ledger.lifecycle.fields import _copy, _d, _ms, _rows
+from custody.ledger.lifecycle.fields import _copy as _deep
+from custody.ledger.lifecycle.fields import _d, _ms, _shared, _shared_rows
+from custody.ledger.lifecycle.fields import _rows as _deep_rows
 from custody.ledger.media import ABSENT, DISPOSED, ERASED, LOST, RECEIVED, REGISTERED, RETURNED, Medium
 from custody.ledger.note import Verifier
 
@@ -228,40 +230,52 @@ class LedgerState:
 
     # --- snapshots ---
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-compatible snapshot (no floats; a fresh copy); ``from_json`` restores it."""
+    def to_json(self, *, copy: bool = True) -> dict[str, Any]:
+        """A JSON-compatible snapshot (no floats; a fresh copy); ``from_json`` restores it.
+
+        ``copy=False``: the snapshot shares the state's lists and dicts, for a caller that serialises it at
+        once and keeps nothing (the commands' state cache: copying a contract's media to dump them cost more
+        than the dump).
+        """
+        part = _deep if copy else _shared
+        rows = _deep_rows if copy else _shared_rows
         return {
             "format": STATE_FORMAT,
             "origin": self.origin,
-            "genesis": _copy(self.genesis),
+            "genesis": part(self.genesis),
             "last_seq": self.last_seq,
             "last_at": self.last_at,
-            "closed": _copy(self.closed),
-            "people": _rows(self.people.values()),
-            "subcontracts": _rows(self.subcontracts.values()),
-            "media": [_copy(m.to_json()) for m in self.media.values()],
-            "approvals": _rows(self.approvals.values()),
-            "takeouts": _rows(self.takeouts.values()),
-            "disposals": _rows(self.disposals.values()),
-            "incidents": _copy(self.incidents),
+            "closed": part(self.closed),
+            "people": rows(self.people.values()),
+            "subcontracts": rows(self.subcontracts.values()),
+            "media": [part(m.to_json()) for m in self.media.values()],
+            "approvals": rows(self.approvals.values()),
+            "takeouts": rows(self.takeouts.values()),
+            "disposals": rows(self.disposals.values()),
+            "incidents": part(self.incidents),
             "inspections": list(self.inspections),
-            "attested": _copy(self.attested),
-            "agents": _rows(self.agents.values()),
-            "observed": _copy(self.observed),
-            "pending_writes": _copy(self.pending_writes),
+            "attested": part(self.attested),
+            "agents": rows(self.agents.values()),
+            "observed": part(self.observed),
+            "pending_writes": part(self.pending_writes),
             "pending_overflow": dict(self.pending_overflow),
-            "write_cover": _copy(self.write_cover),
-            "receipts": _copy(self.receipts),
+            "write_cover": part(self.write_cover),
+            "receipts": part(self.receipts),
             "alerts": dict(self.alerts),
-            "duties": _copy(self.duties),
+            "duties": part(self.duties),
         }
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> LedgerState:
-        """Restore a snapshot made by ``to_json`` (ValueError for anything else)."""
+    def from_json(cls, doc: dict[str, Any], *, owned: bool = False) -> LedgerState:
+        """Restore a snapshot made by ``to_json`` (ValueError for anything else).
+
+        ``owned``: the caller hands ``doc`` over (just parsed, held by nothing else), so the state takes its
+        parts instead of copies.
+        """
         if not isinstance(doc, dict) or doc.get("format") != STATE_FORMAT:
             raise ValueError(f"not a {STATE_FORMAT} snapshot")
-        doc = _copy(doc)
+        if not owned:
+            doc = _deep(doc)
         st = cls(doc["origin"])
         if doc["genesis"] is not None:
             _set_genesis(st, doc["genesis"])
@@ -283,7 +297,7 @@ class LedgerState:
 
     def clone(self) -> LedgerState:
         """An independent copy."""
-        return LedgerState.from_json(self.to_json())
+        return LedgerState.from_json(self.to_json(), owned=True)
 
 
 def new_attested() -> dict[str, Any]:

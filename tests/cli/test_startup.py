@@ -47,9 +47,12 @@ OFF_THE_OPERATOR_PATH = ("pydantic", "jsonschema", "referencing", "babel", "rich
                          "custody.agents", "watchdog", "psutil", "custody.cli.core", "custody.cli.verifycmd")
 # ... and what a signing command with the key agent (the round trip of issue 19) does not load either: the
 # approval rules (an entry without an approval), tomllib (custody.toml's values come from the user cache),
-# subprocess (custody.cli.deferred), the bundle and witness code.
+# subprocess (custody.cli.deferred), the bundle and witness code, the schema validators (the agent judges the
+# body), the key file's code, the attestations' and the checkpoints' (none is opened or signed).
 OFF_THE_SIGNING_PATH = (*OFF_THE_OPERATOR_PATH, "custody.ledger.approval", "tomllib", "subprocess",
-                        "custody.ledger.lifecycle.applications", "custody.ledger.bundle", "custody.ledger.witness_client")
+                        "custody.ledger.lifecycle.applications", "custody.ledger.bundle", "custody.ledger.witness_client",
+                        "jsonschema_rs", "custody.ledger.keyenvelope", "custody.ledger.keyfile",
+                        "custody.ledger.attestation", "custody.ledger.checkpoint", "cryptography")
 OFF_EVERY_HELP = ("pydantic", "jsonschema", "babel", "reportlab", "pypdf", "custody.verify.engine", "custody.verify.reports",
                   "custody.agents", "watchdog", "psutil", "rich.progress", "rich.table", "custody.ledger.witness_client")
 

@@ -32,7 +32,8 @@ import pytest
 
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.entry import signed_message
-from custody.ledger.errors import KeyAgentError, RuleRefusal
+from custody import schemas
+from custody.ledger.errors import KeyAgentError, RuleRefusal, UsageError
 from custody.ledger.keyagent import client, hardening, launch, paths, protocol
 from custody.ledger.keyfile import write_key_file
 from custody.ledger.ledger import Ledger
@@ -658,3 +659,71 @@ def test_the_agent_tells_what_it_holds_without_key_material(world: World, agents
     seed = base64.b64encode(key("op-tanaka").private_bytes_raw()).decode()
     assert seed not in text
     assert {k["name"] for k in hello["keys"]} == {"op-tanaka", "city.example.lg.jp/custody/2026-017/site-1"}
+
+
+# --- judging a document against its schema (the command's check before signing, done by the agent) ---
+
+
+def fits_request(schema: str, document: object, folder: str | None = None) -> dict[str, Any]:
+    return request({"op": "fits", "schema": schema, "document": document,
+                    "schemas": schemas.location() if folder is None else folder})
+
+
+def test_the_agent_judges_a_body_against_its_schema(world: World, agents: list[int]) -> None:
+    unlock(world, agents)
+    good = {"media_id": "M-001", "person": "op-tanaka", "purpose": "データ移行作業"}
+    assert fits_request("events/media.checked_out", good) == {"ok": True, "fits": True}
+    cases: dict[str, tuple[str, object, str | None]] = {
+        "a body that does not fit": ("events/media.checked_out", {**good, "media_id": "M 1"}, None),
+        "a missing field": ("events/media.checked_out", {"media_id": "M-001"}, None),
+        "not an object": ("events/media.checked_out", ["M-001"], None),
+        "no such schema": ("events/media.teleported", good, None),
+        "a schema name that is a path": ("../../etc/passwd", good, None),
+        "another installation's schemas": ("events/media.checked_out", good, "/elsewhere/custody/schemas"),
+    }
+    for case, (schema, document, folder) in cases.items():
+        assert fits_request(schema, document, folder) == {"ok": True, "fits": False}, case
+    assert request({"op": "fits", "schema": "events/media.checked_out"}) == {"ok": True, "fits": False}
+    held = client.person_signer("op-tanaka", world.operator.verifier().public_key)
+    assert isinstance(held, client.AgentSigner)
+    assert held.fits("events/media.checked_out", good) is True
+    assert held.fits("events/media.checked_out", {"media_id": float("nan")}) is False  # not JSON: judged at home
+
+
+def test_a_body_the_agent_does_not_accept_is_judged_by_the_command(world: World, agents: list[int]) -> None:
+    """The same refusal and message with the agent as without: the command judges what the agent does not accept."""
+    unlock(world, agents)
+    held = client.person_signer("op-tanaka", world.operator.verifier().public_key)
+    assert held is not None
+    with Ledger.open(world.ledger_dir) as ledger:
+        with pytest.raises(UsageError) as with_agent:
+            act(ledger, "note.recorded", {"text": ""}, held)
+        with pytest.raises(UsageError) as without:
+            act(ledger, "note.recorded", {"text": ""}, world.operator)
+        size = ledger.store.size
+        act(ledger, "note.recorded", {"text": "点検"}, held)
+        assert ledger.store.size == size + 1
+    assert with_agent.value.message == without.value.message
+    assert with_agent.value.exit_code == without.value.exit_code == 2
+
+
+def test_schema_files_changed_under_a_running_agent_are_not_judged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                     ) -> None:
+    """custody upgraded in place while an agent runs: the agent stops judging the schema whose files changed (the
+    command judges it), rather than judge with what it read before."""
+    from custody.ledger.keyagent.server import Agent
+
+    agent = Agent([], None, shift_seconds=60, idle_seconds=60)
+    copies = {}
+    for name, path in schemas.files("events/note.recorded").items():
+        copies[name] = tmp_path / f"{name.replace('/', '_')}.json"
+        shutil.copy2(path, copies[name])
+    monkeypatch.setattr(schemas, "files", lambda name: copies)
+    asked = {"op": "fits", "schema": "events/note.recorded", "document": {"text": "点検"},
+             "schemas": schemas.location()}
+    assert agent.handle(asked) == {"ok": True, "fits": True}
+    first = next(iter(copies.values()))
+    first.write_bytes(first.read_bytes() + b"\n")
+    assert agent.handle(asked) == {"ok": True, "fits": False}
+    first.unlink()
+    assert agent.handle(asked) == {"ok": True, "fits": False}
