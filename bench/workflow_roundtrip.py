@@ -164,6 +164,8 @@ def _time(cmd: list[str], env: dict[str, str], label: str | None = None) -> floa
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr}")
+    if label == "with_agent" and proc.stderr:  # the everyday command: recorded, no finding printed
+        raise SystemExit(f"{' '.join(cmd)} printed:\n{proc.stderr}")
     if label is not None:
         CPU.setdefault(label, []).append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return elapsed
@@ -229,12 +231,18 @@ def main() -> None:
                        "--log-passphrase-file", str(root / "keys" / "pass")]
         ledger = ["--ledger", str(root / "ledger")]
 
+        # The seals as a work location uses them: a check-out cites the seal the medium was put away under, and
+        # the check-in seals it with a new one (citing another seal is a C18 finding, printed as a warning: not
+        # the everyday command this row measures).
+        seals: dict[str, int] = {}
+
         def checkout(media_id: str) -> list[str]:
             return [*custody, "media", "checkout", "--media-id", media_id, "--purpose", "データ移行作業",
-                    "--seal", "S-0001", *ledger]
+                    "--seal", f"S-{seals.setdefault(media_id, 1):04d}", *ledger]
 
         def checkin(media_id: str) -> list[str]:
-            return [*custody, "media", "checkin", "--media-id", media_id, "--seal", "S-0002", *ledger]
+            seals[media_id] = seals.get(media_id, 1) + 1
+            return [*custody, "media", "checkin", "--media-id", media_id, "--seal", f"S-{seals[media_id]:04d}", *ledger]
 
         _time([*custody, "--help"], env)  # fills the bytecode cache and the user cache, as a first use does
         _time([*custody, "media", "checkout", "--help"], env)

@@ -72,15 +72,18 @@ def catalogue_dir(lang: str) -> Path | None:
     there is no such .po file.
     """
     files, digest = sources(lang)
-    data = files.get("click.po")
-    if data is None:
+    source = files.get("click.po")
+    if source is None:
         return None
     name = f"gettext-{lang}-{digest}"
     relative = f"{name}/{lang}/LC_MESSAGES/{DOMAIN}.mo"
     cached = usercache.cache_dir()
     if cached is not None and (cached / relative).is_file():
         return cached / name
-    compiled = _compile(data, lang)
+    try:
+        compiled = _compile(source.read_bytes(), lang)
+    except OSError:
+        return None
     usercache.write(relative, compiled)
     usercache.prune(f"gettext-{lang}-*", keep=name)
     if cached is not None and (cached / relative).is_file():

@@ -111,7 +111,11 @@ def _catalog(lang: str) -> dict[str, str]:
     from babel.messages.pofile import read_po
 
     table: dict[str, str] = {}
-    for data in files.values():
+    for item in files.values():
+        try:
+            data = item.read_bytes()
+        except OSError:
+            continue
         for message in read_po(io.BytesIO(data), locale=lang):
             if message.id and message.string and isinstance(message.id, str):
                 table[_key(message.id, message.context)] = str(message.string)
@@ -133,17 +137,20 @@ def _read_cached(name: str) -> dict[str, str] | None:
 
 
 @cache
-def sources(lang: str) -> tuple[dict[str, bytes], str]:
-    """The .po files of ``ledger/locale/<lang>/`` (name: bytes, by name) and a digest of them all, which names
-    what is derived from them in the user cache (here, and custody.cli.clitext's catalogue for click)."""
+def sources(lang: str) -> tuple[dict[str, Traversable], str]:
+    """The .po files of ``ledger/locale/<lang>/`` by name, and a digest naming them, which names what is derived
+    from them in the user cache (here, and custody.cli.clitext's catalogue for click): their paths, sizes and
+    modification times (``usercache.stamp``), or their bytes where they are not plain files (a zip)."""
     try:
         items = sorted((item for item in (_package() / "locale" / lang).iterdir() if item.name.endswith(".po")),
                        key=lambda item: item.name)
+        if all(isinstance(item, Path) for item in items):
+            digest = usercache.stamp(item for item in items if isinstance(item, Path))[:24]
+        else:
+            digest = hashlib.sha256(b"".join(i.name.encode() + b"\0" + i.read_bytes() for i in items)).hexdigest()[:24]
     except OSError:
         return {}, ""
-    files = {item.name: item.read_bytes() for item in items}
-    digest = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data in files.items())).hexdigest()[:24]
-    return files, digest
+    return {item.name: item for item in items}, digest
 
 
 def _package() -> Traversable:

@@ -19,14 +19,31 @@ when a new one is made (``prune``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 STALE_SECONDS = 7 * 24 * 3600
 # Entries that earlier versions made and no version makes any more: pruned whenever an entry is made.
 RETIRED = ("schemas-*",)  # generated schema acceptors (schemas/), until jsonschema_rs replaced them
+
+
+def stamp(paths: Iterable[Path]) -> str:
+    """A digest naming what the files ``paths`` hold, from each one's path, size and modification time (what
+    Python's bytecode cache trusts too) rather than its bytes: reading and hashing the catalogue's .po files
+    and the rule modules took ~3 ms of every command (issue 19).  A file that cannot be read counts as absent."""
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            digest.update(f"{path}\0?\n".encode())
+            continue
+        digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def cache_dir() -> Path | None:

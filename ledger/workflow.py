@@ -47,6 +47,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from custody.ledger import usercache
 from custody.ledger.entry import Entry, sign_entry
 from custody.ledger.errors import (
     BatchRefusal,
@@ -95,28 +96,25 @@ class Projection:
 
 @cache
 def rules_fingerprint() -> str:
-    """SHA-256 over the rule modules' source: a cache built by other rules is never used.
+    """A digest of the rule modules' source files (their paths, sizes and modification times:
+    ``usercache.stamp``): a cache built by other rules is never used.
 
     The files are found without importing them (``find_spec``): a command that needs no approval does not
-    import :mod:`custody.ledger.approval` only to hash it."""
+    import :mod:`custody.ledger.approval` only to name it."""
     from importlib.util import find_spec
 
-    digest = hashlib.sha256(f"{CACHE_FORMAT}\n{STATE_FORMAT}\n".encode())
+    files: list[Path] = []
+    names: list[str] = []
     for name in _RULE_MODULES:
         spec = find_spec(name)
         source = spec.origin if spec is not None and spec.has_location else None
-        digest.update(name.encode() + b"\n")
+        names.append(name)
         if not source:
             continue
         # a package (the lifecycle families): every module of its folder
-        files = sorted(Path(source).parent.glob("*.py")) if Path(source).name == "__init__.py" else [Path(source)]
-        for path in files:
-            digest.update(path.name.encode() + b"\n")
-            try:
-                digest.update(path.read_bytes())
-            except OSError:
-                digest.update(b"?")
-    return digest.hexdigest()
+        files += sorted(Path(source).parent.glob("*.py")) if Path(source).name == "__init__.py" else [Path(source)]
+    head = f"{CACHE_FORMAT}\n{STATE_FORMAT}\n{','.join(names)}\n"
+    return hashlib.sha256(head.encode() + usercache.stamp(files).encode()).hexdigest()
 
 
 def _registry_to_json(registry: Registry) -> dict[str, Any]:
