@@ -53,7 +53,8 @@ def test_entries_written_by_others_are_replayed(ledger: Ledger) -> None:
     assert projection(ledger).replayed == 0
 
 
-@pytest.mark.parametrize("spoil", ["fingerprint", "garbage", "too_long", "other_chain", "origin", "format"])
+@pytest.mark.parametrize("spoil", ["fingerprint", "garbage", "not_an_object", "too_long", "other_chain", "origin",
+                                   "format"])
 def test_a_cache_that_cannot_be_trusted_is_rebuilt(ledger: Ledger, spoil: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     size, data = ledger.store.load_state(CACHE_NAME)  # type: ignore[misc]
@@ -63,6 +64,8 @@ def test_a_cache_that_cannot_be_trusted_is_rebuilt(ledger: Ledger, spoil: str,
         monkeypatch.setattr(workflow, "_RULE_MODULES", (*workflow._RULE_MODULES, "custody.ledger.canonical"))
     elif spoil == "garbage":
         ledger.store.save_state(CACHE_NAME, size, b"\xff not json")
+    elif spoil == "not_an_object":
+        ledger.store.save_state(CACHE_NAME, size, b"[1, 2]")
     elif spoil == "too_long":
         doc["size"] = size + 5
         ledger.store.save_state(CACHE_NAME, size + 5, json.dumps(doc).encode())
