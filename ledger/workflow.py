@@ -289,10 +289,9 @@ class CacheKeeper:
             if proj is None or proj.size != head.size or proj.last_leaf_hash != head.last_leaf_hash:
                 proj = self._proj = _project(self.ledger.store, self.ledger.origin, head)
                 self._saved_size = -1
-            at = self.ledger.now_after(head)
-            found[:] = check_event(proj, Event(head.size, type_, at, signer.name, body), signer)
-            return sign_entry(origin=self.ledger.origin, seq=head.size, prev=head.last_leaf_hash, type=type_, at=at,
-                              body=body, signer=signer)
+            entry, checked = _prewrite(self.ledger, proj, head, type_, body, signer)
+            found[:] = checked or []
+            return entry
 
         return self.ledger.store.append(make, after=self), found
 
@@ -416,6 +415,29 @@ def check_event(proj: Projection, event: Event, signer: Signer | None = None) ->
         ) from None
 
 
+def _prewrite(ledger: Ledger, proj: Projection, head: Head, type_: str, body: dict[str, Any], signer: Signer,
+              refused: Callable[[CustodyError], None] | None = None) -> tuple[Entry, list[Violation] | None]:
+    """The step every writer takes before an entry is written (docs/spec.md §13.4): its time on the ledger's
+    clock (never running backwards, I9), :func:`check_event` on ``proj``, then its signature.
+
+    Returns the entry and the non-blocking violations.  A refusal is raised, before anything is signed; with
+    ``refused`` it is handed to it instead, the entry signed all the same and the violations None:
+    :func:`act_many` checks every event of a batch against the state the ones before it make, then refuses
+    them all."""
+    at = ledger.now_after(head)
+    found: list[Violation] | None
+    try:
+        found = check_event(proj, Event(head.size, type_, at, signer.name, body), signer)
+    except CustodyError as exc:
+        if refused is None:
+            raise
+        refused(exc)
+        found = None
+    entry = sign_entry(origin=ledger.origin, seq=head.size, prev=head.last_leaf_hash, type=type_, at=at, body=body,
+                       signer=signer)
+    return entry, found
+
+
 def act(
     ledger: Ledger,
     type_: str,
@@ -439,14 +461,9 @@ def act(
 
     def make(head: Head) -> Entry:
         proj = _project(ledger.store, ledger.origin, head)
-        at = ledger.now_after(head)  # the ledger's clock, never running backwards (I9)
-        event = Event(head.size, type_, at, signer.name, body)
-        found = check_event(proj, event, signer)
-        ctx["proj"], ctx["found"] = proj, found
-        return sign_entry(
-            origin=ledger.origin, seq=head.size, prev=head.last_leaf_hash, type=type_, at=at, body=body,
-            signer=signer,
-        )
+        entry, ctx["found"] = _prewrite(ledger, proj, head, type_, body, signer)
+        ctx["proj"] = proj
+        return entry
 
     def after(entries: list[Entry]) -> None:
         for data in attachments:
@@ -488,18 +505,8 @@ def act_many(
             if index == 0:
                 ctx["proj"] = _project(ledger.store, ledger.origin, head)
             proj: Projection = ctx["proj"]
-            at = ledger.now_after(head)
-            event = Event(head.size, type_, at, signer.name, body)
-            found: list[Violation] | None
-            try:
-                found = check_event(proj, event, signer)
-            except CustodyError as exc:
-                ctx["problems"].append((index, exc))
-                found = None
-            entry = sign_entry(
-                origin=ledger.origin, seq=head.size, prev=head.last_leaf_hash, type=type_, at=at, body=body,
-                signer=signer,
-            )
+            entry, found = _prewrite(ledger, proj, head, type_, body, signer,
+                                     refused=lambda exc: ctx["problems"].append((index, exc)))
             if found is not None:  # the next events are checked against the state with this one
                 ctx["found"].extend(found)
                 _replay(proj, [entry])
