@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -54,6 +54,9 @@ from custody.ledger.approval_defaults import (
 from custody.ledger.errors import UsageError
 from custody.ledger.i18n import _
 
+if TYPE_CHECKING:
+    from custody.ledger.lifecycle import LedgerState
+
 TIERS = ("vendor", "subcontractor", "sub-subcontractor")
 
 
@@ -93,7 +96,60 @@ def _write_request(ledger_dir: str, kind: str, fields: dict[str, Any], output: s
               markup=False)
 
 
+class Application:
+    """What a ``custody * request`` command gets besides its own options: the options every application ends
+    with (--requester, --output, --from-file, --ledger, --key), the ledger's state and the writing."""
+
+    def __init__(self, requester: str | None, output: str, from_file: str | None, ledger_dir: str,
+                 key: str | None) -> None:
+        self.requester, self.output, self.from_file, self.ledger_dir, self.key = (
+            requester, output, from_file, ledger_dir, key)
+        self._state: LedgerState | None = None
+
+    @property
+    def state(self) -> LedgerState:
+        if self._state is None:
+            self._state = read_state(self.ledger_dir)
+        return self._state
+
+    def given(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """The application's fields: ``fields`` and the requester over the --from-file document's."""
+        return given(self.from_file, {"requester": _requester(self.requester, self.key), **fields})
+
+    def write(self, kind: str, fields: dict[str, Any]) -> None:
+        _write_request(self.ledger_dir, kind, fields, self.output,
+                       self._state.origin if self._state is not None else None)
+
+
+_APPLICATION_OPTIONS = ("requester", "output", "from_file", "ledger_dir", "key")
+
+
+def requesting(command: Callable[..., None]) -> Callable[..., None]:
+    """``command(a: Application, **options)`` as a typer command ending with the options every application
+    takes, declared here once."""
+
+    def signature() -> inspect.Signature:
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+        shared = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+            for name, default, annotation in (
+                ("requester", requester_option(), str | None), ("output", output_option(), str),
+                ("from_file", from_file_option(), str | None), ("ledger_dir", ledger_option(), str),
+                ("key", key_option(), str | None),
+            )
+        ]
+        return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared,
+                                 return_annotation=None)
+
+    def run(**options: Any) -> None:
+        command(Application(*(options.pop(name) for name in _APPLICATION_OPTIONS)), **options)
+
+    return Command(run, command, signature)
+
+
+@requesting
 def takeout_request(
+    a: Application,
     media_ids: list[str] = media_ids_option(),
     purpose: str | None = opt(None, "--purpose", help_text=_("Purpose of the takeout.")),
     destination: str | None = opt(None, "--destination", help_text=_("Where the media go.")),
@@ -109,18 +165,13 @@ def takeout_request(
     origin_place: str | None = opt(None, "--origin-place",
                                     help_text=_("Where the media leave from (default: the work location).")),
     items: list[str] = item_option(),
-    requester: str | None = requester_option(),
-    output: str = output_option(),
-    from_file: str | None = from_file_option(),
-    ledger_dir: str = ledger_option(),
-    key: str | None = key_option(),
 ) -> None:
     from custody.ledger.lifecycle import applications
     from custody.ledger.lifecycle.defaults import flagged_items
 
-    state = read_state(ledger_dir)
-    fields = given(from_file, {
-        "requester": _requester(requester, key), "media": media_ids or None, "purpose": purpose,
+    state = a.state
+    fields = a.given({
+        "media": media_ids or None, "purpose": purpose,
         "destination": destination, "transport": transport, "carriers": carriers or None,
         "planned_out": planned_out, "planned_return": planned_return,
         "encryption": {"method": encryption_method, "algorithm": encryption_algorithm,
@@ -128,11 +179,12 @@ def takeout_request(
         "erasure_plan": erasure_plan, "origin_place": origin_place,
         "data_items": flagged_items(state, parse_items(items)) or None,
     })
-    _write_request(ledger_dir, "takeout", applications.request_for_takeout(state, fields, at=now()), output,
-                   state.origin)
+    a.write("takeout", applications.request_for_takeout(state, fields, at=now()))
 
 
+@requesting
 def copy_request(
+    a: Application,
     media_ids: list[str] = media_ids_option(),
     copies: int | None = opt(None, "--copies", help_text=_("Number of copies (default: one per --target).")),
     targets: list[str] = opt([], "--target", help_text=_("Media id of a copy to make (repeatable).")),
@@ -142,26 +194,23 @@ def copy_request(
     disposal_by: str | None = opt(None, "--disposal-by", help_text=_("By when (date-time).")),
     disposal_description: str | None = opt(None, "--disposal-description", help_text=_("How, in words.")),
     items: list[str] = item_option(),
-    requester: str | None = requester_option(),
-    output: str = output_option(),
-    from_file: str | None = from_file_option(),
-    ledger_dir: str = ledger_option(),
-    key: str | None = key_option(),
 ) -> None:
     from custody.ledger.lifecycle import applications
     from custody.ledger.lifecycle.defaults import flagged_items
 
-    state = read_state(ledger_dir)
-    fields = given(from_file, {
-        "requester": _requester(requester, key), "media": media_ids or None, "purpose": purpose,
+    state = a.state
+    fields = a.given({
+        "media": media_ids or None, "purpose": purpose,
         "copies": copies if copies is not None else (len(targets) or None), "target_media": targets or None,
         "disposal": {"method": disposal_method, "by": disposal_by, "description": disposal_description},
         "data_items": flagged_items(state, parse_items(items)) or None,
     })
-    _write_request(ledger_dir, "copy", applications.request_for_copy(state, fields), output, state.origin)
+    a.write("copy", applications.request_for_copy(state, fields))
 
 
+@requesting
 def dispose_request(
+    a: Application,
     media_ids: list[str] = media_ids_option(),
     number: str | None = opt(None, "--number", help_text=_("Application number (申請番号).")),
     category: str | None = opt(None, "--category", help_text=_("NIST SP 800-88 category: destroy, purge or clear.")),
@@ -173,19 +222,14 @@ def dispose_request(
     witness_required: bool | None = opt(None, "--witness-required/--no-witness-required",
                                          help_text=_("Whether a witness (立会者) attends (default: yes).")),
     purpose: str | None = opt(None, "--purpose", help_text=_("Why the media are disposed of.")),
-    requester: str | None = requester_option(),
-    output: str = output_option(),
-    from_file: str | None = from_file_option(),
-    ledger_dir: str = ledger_option(),
-    key: str | None = key_option(),
 ) -> None:
     from custody.ledger.lifecycle import applications
     from custody.ledger.lifecycle.defaults import person_ref
 
-    state = read_state(ledger_dir)
+    state = a.state
     items = applications.disposal_items(state, media_ids)
-    fields = given(from_file, {
-        "requester": _requester(requester, key), "purpose": purpose,
+    fields = a.given({
+        "purpose": purpose,
         "application": {
             "number": number, "items": items or None, "method": {"category": category, "technique": technique},
             "tool": tool, "planned_date": planned_date, "place": place,
@@ -196,10 +240,12 @@ def dispose_request(
     if applications.unwitnessed_my_number(state, fields):
         err.print(_("Note: this contract involves My Number data; a disposal without a witness needs the reason "
                     "recorded (custody dispose record --no-witness-reason)."), markup=False)
-    _write_request(ledger_dir, "dispose", fields, output, state.origin)
+    a.write("dispose", fields)
 
 
+@requesting
 def subcontract_request(
+    a: Application,
     name: str | None = opt(None, "--name", help_text=_("The subcontractor's name.")),
     tier: str | None = opt(None, "--tier", help_text=_("subcontractor or sub-subcontractor."),
                             callback=choices(TIERS[1:])),
@@ -211,22 +257,16 @@ def subcontract_request(
     safeguards: str | None = opt(None, "--safeguards", help_text=_("Safeguards required of the subcontractor.")),
     supervision: str | None = opt(None, "--supervision", help_text=_("How the vendor supervises it.")),
     purpose: str | None = opt(None, "--purpose", help_text=_("Purpose.")),
-    requester: str | None = requester_option(),
-    output: str = output_option(),
-    from_file: str | None = from_file_option(),
-    ledger_dir: str = ledger_option(),
-    key: str | None = key_option(),
 ) -> None:
-    fields = given(from_file, {
-        "requester": _requester(requester, key), "purpose": purpose,
+    from custody.ledger.lifecycle import applications
+
+    fields = a.given({
+        "purpose": purpose,
         "subcontractor": {"name": name, "tier": tier, "parent": parent, "address": address, "reason": reason,
                           "scope": scope, "data_handled": data_handled, "safeguards": safeguards,
                           "supervision": supervision},
     })
-    from custody.ledger.lifecycle import applications
-
-    _write_request(ledger_dir, "subcontract", applications.request_for_subcontract(fields), output)
-
+    a.write("subcontract", applications.request_for_subcontract(fields))
 
 
 # --- municipality: approve ---
