@@ -39,13 +39,15 @@ usage; 4 the trust store cannot be read.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
 from custody.cli.clitext import AtLeast
-from custody.cli.common import EXIT_OK, EXIT_VERIFY, err, json_option, new_app, out, print_json
+from custody.cli.common import EXIT_OK, EXIT_VERIFY, Command, err, json_option, new_app, out, print_json
 from custody.cli.trustopts import authority_option, integrity_only_option, require_trust
 from custody.ledger.i18n import _
 
@@ -139,67 +141,84 @@ def _representative_option() -> Any:
     )
 
 
-def _command(kind: str) -> Any:
-    def run(
-        ctx: typer.Context,
-        bundle: Path = typer.Argument(..., help=_("Bundle directory or .zip.")),
-        authority: Path | None = authority_option(),
-        integrity_only: bool = integrity_only_option(),
-        formats: list[str] = _formats_option(),
-        lang: str | None = _lang_option(),
-        output: Path = _output_option(),
-        workers: int | None = _workers_option(),
-        json_out: bool = json_option(),
-        calendar: str = _calendar_option(),
-        issued: str | None = _issued_option(),
-        number: str | None = _number_option(),
-        addressee: str | None = _addressee_option(),
-        representative: str | None = _representative_option(),
-    ) -> None:
-        require_trust(authority, integrity_only)  # before anything is read or written
-        form = _form(calendar, issued, number, addressee, representative)
-        _run(ctx, kind, bundle, authority, formats, lang, output, workers, json_out, form)
+class Reporting:
+    """What every ``custody report`` command gets besides its own arguments: the options they all take after
+    them (--authority ... --representative, declared once in ``_SHARED``), checked."""
 
-    run.__name__ = f"report_{kind}"
-    return run
+    def __init__(self, ctx: typer.Context, options: dict[str, Any]) -> None:
+        require_trust(options["authority"], options["integrity_only"])  # before anything is read or written
+        self.ctx = ctx
+        self.authority: Path | None = options["authority"]
+        self.formats: list[str] = options["formats"]
+        self.lang: str | None = options["lang"]
+        self.output: Path = options["output"]
+        self.workers: int | None = options["workers"]
+        self.json_out: bool = options["json_out"]
+        self.form = _form(options["calendar"], options["issued"], options["number"], options["addressee"],
+                          options["representative"])
+
+    def run(self, kind: str, bundle: Path) -> None:
+        _run(self.ctx, kind, bundle, self.authority, self.formats, self.lang, self.output, self.workers,
+             self.json_out, self.form)
+
+
+#: The options every report command takes after its own: (parameter, type, option).
+_SHARED: tuple[tuple[str, Any, Callable[[], Any]], ...] = (
+    ("authority", Path | None, authority_option), ("integrity_only", bool, integrity_only_option),
+    ("formats", list[str], _formats_option), ("lang", str | None, _lang_option), ("output", Path, _output_option),
+    ("workers", int | None, _workers_option), ("json_out", bool, json_option), ("calendar", str, _calendar_option),
+    ("issued", str | None, _issued_option), ("number", str | None, _number_option),
+    ("addressee", str | None, _addressee_option), ("representative", str | None, _representative_option),
+)
+
+
+def _reporting(name: str, command: Callable[..., None]) -> Callable[..., None]:
+    """``command(r: Reporting, ctx, **own)`` as the typer command ``name``, its own parameters then ``_SHARED``."""
+
+    def signature() -> inspect.Signature:
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+        shared = [inspect.Parameter(param, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=make(), annotation=kind)
+                  for param, kind, make in _SHARED]
+        return inspect.Signature([*own, *shared], return_annotation=None)
+
+    def run(**options: Any) -> None:
+        shared = {param: options.pop(param) for param, _kind, _make in _SHARED}
+        command(Reporting(options["ctx"], shared), **options)
+
+    return Command(run, name, signature)
+
+
+def _command(kind: str) -> Any:
+    def report(r: Reporting, ctx: typer.Context,
+               bundle: Path = typer.Argument(..., help=_("Bundle directory or .zip."))) -> None:
+        r.run(kind, bundle)
+
+    return _reporting(f"report_{kind}", report)
 
 
 def _inspection_command() -> Any:
     """``report inspection``: one bundle's form, or with --aggregate the form over several (docs/reports.md)."""
 
     def report_inspection(
+        r: Reporting,
         ctx: typer.Context,
         bundles: list[Path] = typer.Argument(..., help=_(
             "Bundle directory or .zip; several with --aggregate.")),
         aggregate: bool = typer.Option(False, "--aggregate", help=_(
             "One 別紙報告票 over every bundle given: a row per municipality, each the sum of its contracts "
             "(one \"1\" in any contract makes the column 1), and the contracts behind it. Needs --authority.")),
-        authority: Path | None = authority_option(),
-        integrity_only: bool = integrity_only_option(),
-        formats: list[str] = _formats_option(),
-        lang: str | None = _lang_option(),
-        output: Path = _output_option(),
-        workers: int | None = _workers_option(),
-        json_out: bool = json_option(),
-        calendar: str = _calendar_option(),
-        issued: str | None = _issued_option(),
-        number: str | None = _number_option(),
-        addressee: str | None = _addressee_option(),
-        representative: str | None = _representative_option(),
     ) -> None:
-        require_trust(authority, integrity_only)
-        form = _form(calendar, issued, number, addressee, representative)
         if not aggregate:
             if len(bundles) != 1:
                 raise typer.BadParameter(_("give one bundle, or several with --aggregate"), param_hint="BUNDLE")
-            _run(ctx, "inspection", bundles[0], authority, formats, lang, output, workers, json_out, form)
+            r.run("inspection", bundles[0])
             return
-        if authority is None:
+        if r.authority is None:
             raise typer.BadParameter(_("the aggregated form counts only bundles verified against the "
                                        "municipality's trust store: give --authority"), param_hint="--aggregate")
-        _run_aggregate(ctx, bundles, authority, formats, lang, output, workers, json_out)
+        _run_aggregate(ctx, bundles, r.authority, r.formats, r.lang, r.output, r.workers, r.json_out)
 
-    return report_inspection
+    return _reporting("report_inspection", report_inspection)
 
 
 def _run_aggregate(ctx: typer.Context, bundles: list[Path], authority: Path, formats: list[str], lang: str | None,
