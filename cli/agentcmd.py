@@ -21,6 +21,7 @@ from typing import Any
 
 import typer
 
+from custody.cli.clitext import AtLeast
 from custody.cli.common import (
     json_option,
     key_option,
@@ -133,11 +134,11 @@ def run(
         help=_("Watch volumes mounted at or below this directory (repeatable; default: /media, /mnt, /run/media)."),
     ),
     heartbeat: float | None = typer.Option(
-        None, "--heartbeat", min=0.1,
+        None, "--heartbeat", click_type=AtLeast(float, 0.1),
         help=_("Seconds between heartbeats (default: custody.toml [agent] heartbeat_seconds)."),
     ),
     allowed_gap: float | None = typer.Option(
-        None, "--allowed-gap", min=0.1,
+        None, "--allowed-gap", click_type=AtLeast(float, 0.1),
         help=_("Silence in seconds after which a restart records observation.gap (default: custody.toml, "
                "at least twice the heartbeat)."),
     ),
@@ -152,7 +153,8 @@ def run(
                "\"\" for none)."),
     ),
     reconcile: float = typer.Option(
-        10.0, "--reconcile", min=0.1, help=_("Seconds between snapshot walks of each watched volume."),
+        10.0, "--reconcile", click_type=AtLeast(float, 0.1),
+        help=_("Seconds between snapshot walks of each watched volume."),
     ),
     host: str | None = typer.Option(None, "--host", help=_("Host name recorded in agent.started.")),
     dev_root: Path = typer.Option(Path("/dev"), "--dev-root", hidden=True),

@@ -167,13 +167,17 @@ def missing_message(error: click.MissingParameter) -> str:
     return " ".join([text, *extra])
 
 
-class AtLeast(click.ParamType[float]):
-    """A whole number (or a number, ``float``) of at least ``minimum``, refused in custody's words."""
+class AtLeast(click.FloatRange):
+    """A whole number (``int``) or a number (``float``) of at least ``minimum``, refused in custody's words.
+
+    A click range type, so that the help shows the range as click shows it (``x>=1``); only the refusal is
+    custody's (click's "0 is not in the range x>=1." reads as a formula)."""
 
     def __init__(self, kind: type[int] | type[float], minimum: float) -> None:
+        super().__init__(min=minimum)
         self.kind = kind
         self.minimum = minimum
-        self.name = "integer" if kind is int else "float"
+        self.name = "integer range" if kind is int else "float range"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, self.kind) and not isinstance(value, bool):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from custody.cli.clitext import AtLeast
 from custody.cli.common import (
     EXIT_REFUSED,
     EXIT_VERIFY,
@@ -449,17 +450,18 @@ def witness_serve(
     authority_dir: Path = authority_option(),
     listen: str = typer.Option("127.0.0.1:8400", "--listen", help=_("Address and port (PORT 0: any free port).")),
     prefix: str = typer.Option("", "--prefix", help=_("Submission prefix before /add-checkpoint.")),
-    max_body: int = typer.Option(DEFAULT_MAX_BODY, "--max-body", min=1, help=_("Largest request body in bytes.")),
+    max_body: int = typer.Option(DEFAULT_MAX_BODY, "--max-body", click_type=AtLeast(int, 1),
+                                 help=_("Largest request body in bytes.")),
     timeout: float = typer.Option(
-        DEFAULT_DEADLINE, "--timeout", min=0.1,
+        DEFAULT_DEADLINE, "--timeout", click_type=AtLeast(float, 0.1),
         help=_("Seconds a client has to send its whole request (headers and body); then it is closed."),
     ),
     max_connections: int = typer.Option(
-        DEFAULT_MAX_CONNECTIONS, "--max-connections", min=1,
+        DEFAULT_MAX_CONNECTIONS, "--max-connections", click_type=AtLeast(int, 1),
         help=_("Open connections served at once; more are answered 503 and closed."),
     ),
     max_requests: int = typer.Option(
-        DEFAULT_MAX_REQUESTS, "--max-requests", min=1,
+        DEFAULT_MAX_REQUESTS, "--max-requests", click_type=AtLeast(int, 1),
         help=_("Requests decided at once; more are answered 503 (try again)."),
     ),
     passphrase_file: Path | None = passphrase_file_option(),

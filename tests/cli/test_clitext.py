@@ -19,7 +19,7 @@ from custody.cli import clitext
 from custody.ledger import i18n
 from tests.cli.conftest import Custody
 
-# (arguments, what the Japanese error says, what typer's English says): each exits 2 (usage).
+# (arguments, what the Japanese error says, what the English says: click's, custody's for numbers): each exits 2.
 USAGE_ERRORS = [
     (["media", "checkout"], "エラー: オプション '--media-id' / '-m' が指定されていません。",
      "Error: Missing option '--media-id' / '-m'."),
@@ -36,6 +36,14 @@ USAGE_ERRORS = [
      "Error: Invalid value for '--workers': Enter a whole number."),
     (["verify", "--workers", "0", "b"], "エラー: '--workers' の値が正しくありません: 1 以上を指定してください。",
      "Error: Invalid value for '--workers': Enter 1 or more."),
+    (["witness", "serve", "--authority", ".", "--max-connections", "0"],
+     "エラー: '--max-connections' の値が正しくありません: 1 以上を指定してください。",
+     "Error: Invalid value for '--max-connections': Enter 1 or more."),
+    (["witness", "serve", "--authority", ".", "--timeout", "0"],
+     "エラー: '--timeout' の値が正しくありません: 0.1 以上を指定してください。",
+     "Error: Invalid value for '--timeout': Enter 0.1 or more."),
+    (["agent", "run", "--heartbeat", "0.01"], "エラー: '--heartbeat' の値が正しくありません: 0.1 以上を指定してください。",
+     "Error: Invalid value for '--heartbeat': Enter 0.1 or more."),
 ]
 
 
