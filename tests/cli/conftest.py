@@ -13,7 +13,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from custody.cli.main import build_app
+from custody.cli.main import build_app, hoist_lang
 from custody.ledger.i18n import language, set_language
 
 if TYPE_CHECKING:
@@ -48,7 +48,9 @@ def whole_command() -> Command:
 
 def invoke(args: list[str], env: dict[str, str]) -> Run:
     """``CliRunner().invoke(build_app(), args, env=env, catch_exceptions=False)`` on :func:`whole_command`:
-    the same isolation (streams, environment, prompts) and the same exit codes."""
+    the same isolation (streams, environment, prompts) and the same exit codes; ``--lang`` moved to the root as
+    ``custody`` moves it (``custody.cli.main.hoist_lang``)."""
+    args = hoist_lang(args)
     runner = CliRunner()
     command = whole_command()
     with runner.isolation(env=env) as (stdout, stderr, _output):
