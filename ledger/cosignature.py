@@ -27,6 +27,7 @@ __all__ = [
     "MAX_TIMESTAMP",
     "cosign",
     "cosignature_message",
+    "cosignature_stamps",
     "cosignatures_by",
     "verify_cosignature",
 ]
@@ -99,6 +100,20 @@ def verify_cosignature(checkpoint_text: str, signature: NoteSignature, verifier:
     return timestamp
 
 
+def cosignature_stamps(note: Note, verifiers: Sequence[Verifier]) -> list[tuple[str, int]]:
+    """Every cosignature of a trusted witness on this checkpoint note, as (vkey, timestamp), in the note's order:
+    a witness that cosigned the same checkpoint twice (a second request, a later run) counts at both times, as
+    the cadence of cosigned checkpoints (C22) must.  Verified as :func:`cosignatures_by` verifies them."""
+    index = index_verifiers(verifiers, ALG_COSIGNATURE_V1)
+    found: list[tuple[str, int]] = []
+    for sig in note.signatures:
+        verifier = index.get((sig.name, sig.key_id))
+        if verifier is None:
+            continue
+        found.append((verifier.vkey, verify_cosignature(note.text, sig, verifier)))
+    return found
+
+
 def cosignatures_by(note: Note, verifiers: Sequence[Verifier]) -> dict[str, int]:
     """Which trusted witnesses cosigned this checkpoint note: vkey -> timestamp.
 
@@ -109,13 +124,7 @@ def cosignatures_by(note: Note, verifiers: Sequence[Verifier]) -> dict[str, int]
     Finding no cosignature is not an error here: the result is then empty and
     the caller applies its own policy.
     """
-    index = index_verifiers(verifiers, ALG_COSIGNATURE_V1)
     found: dict[str, int] = {}
-    for sig in note.signatures:
-        verifier = index.get((sig.name, sig.key_id))
-        if verifier is None:
-            continue
-        timestamp = verify_cosignature(note.text, sig, verifier)
-        vkey = verifier.vkey
+    for vkey, timestamp in cosignature_stamps(note, verifiers):
         found[vkey] = max(timestamp, found.get(vkey, timestamp))
     return found

@@ -30,9 +30,9 @@ from typing import Any
 
 import pytest
 
+from custody import schemas
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.entry import signed_message
-from custody import schemas
 from custody.ledger.errors import KeyAgentError, RuleRefusal, UsageError
 from custody.ledger.keyagent import client, hardening, launch, paths, protocol
 from custody.ledger.keyfile import write_key_file

@@ -12,14 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custody.ledger.checkpoint import Checkpoint
-from custody.ledger.cosignature import cosign, cosignatures_by
+from custody.ledger.cosignature import cosign, cosignature_stamps, cosignatures_by
 from custody.ledger.errors import CheckpointFormatError, FormatError, NoteFormatError, ProofFormatError
 from custody.ledger.note import (
     ALG_COSIGNATURE_V1,
     MAX_SIGNATURES,
+    Note,
     NoteSignature,
     Signer,
     add_signatures,
+    format_note,
     parse_note,
     sign_note,
 )
@@ -124,6 +126,20 @@ def test_full_exchange_offline() -> None:
     merged = add_signatures(CHECKPOINT, parse_cosignature_response(response))
     found = cosignatures_by(parse_note(merged), [W1.verifier(), W2.verifier()])
     assert found == {W1.verifier().vkey: 1700000000, W2.verifier().vkey: 1700000001}
+
+
+def test_a_witness_that_cosigned_twice_counts_at_both_times() -> None:
+    """The cadence of cosigned checkpoints (C22) reads every time a witness cosigned, not only its latest: a note
+    written by another tool may carry two lines of one witness (custody's add_signatures keeps the first)."""
+    logged = parse_note(CHECKPOINT)
+    note = parse_note(format_note(Note(logged.text, (*logged.signatures, cosign(logged.text, 1700000000, W1),
+                                                     cosign(logged.text, 1700086400, W1),
+                                                     cosign(logged.text, 1700000005, W2)))))
+    assert cosignature_stamps(note, [W1.verifier()]) == [(W1.verifier().vkey, 1700000000),
+                                                         (W1.verifier().vkey, 1700086400)]
+    assert cosignatures_by(note, [W1.verifier(), W2.verifier()]) == {
+        W1.verifier().vkey: 1700086400, W2.verifier().vkey: 1700000005}
+    assert cosignature_stamps(note, []) == []
 
 
 H64 = base64.b64encode(PROOF[0]).decode()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from custody.ledger.bundle import Bundle, checkpoint_name
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.compact import CompactRange
-from custody.ledger.cosignature import cosignatures_by
+from custody.ledger.cosignature import cosignature_stamps
 from custody.ledger.errors import CustodyError, SignatureError
 from custody.ledger.i18n import _
 from custody.ledger.note import open_note
@@ -74,10 +74,10 @@ class CheckpointRule:
             self.add_root(cp.size, name, cp.root_hash)
             self.bundle_sizes.append(cp.size)
             try:
-                stamps = cosignatures_by(parsed, witnesses)
+                stamps = cosignature_stamps(parsed, witnesses)  # every time, not only each witness's latest (C22)
                 if stamps:
                     self.witnessed.add(cp.size)
-                    for stamp in stamps.values():
+                    for _vkey, stamp in stamps:
                         ctx.note_witness_time(stamp)
             except SignatureError as exc:
                 ctx.add("I3", ERROR, _("checkpoint {name} carries a forged cosignature: {why}").format(
@@ -91,10 +91,10 @@ class CheckpointRule:
             self.add_root(cp.size, AUTHORITY, cp.root_hash)
             self.witnessed.add(cp.size)
             try:
-                stamps = cosignatures_by(parsed, witnesses)
+                stamps = cosignature_stamps(parsed, witnesses)
             except SignatureError:
-                stamps = {}
-            for stamp in stamps.values():
+                stamps = []
+            for _vkey, stamp in stamps:
                 ctx.note_witness_time(stamp)
         # The witness's own record (latest.json, cosigned.jsonl): it holds where checkpoint files were lost.
         for head in trust.recorded_heads:
