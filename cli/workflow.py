@@ -161,25 +161,38 @@ def register(app: typer.Typer, only: str | None = None) -> None:
 # --- people ---
 
 
+def person_option(detail: str) -> Any:
+    """The option of a person's ``detail``, as ``person add`` and ``person change`` both take it."""
+    if detail == "tier":
+        return opt(None, "--tier", help_text=_("vendor, subcontractor or sub-subcontractor."), callback=choices(TIERS))
+    if detail == "role":
+        return opt(None, "--role", help_text=_("operator (作業従事者), responsible (作業責任者) or agent."),
+                   callback=choices(ROLES))
+    flag, text = {
+        "name": ("--name", _("Full name.")), "title": ("--title", _("Title.")), "contact": ("--contact", _("Contact.")),
+        "employment": ("--employment", _("regular, dispatched, contract, part_time or other.")),
+        "pledge_date": ("--pledge-date", _("Date of the confidentiality pledge (誓約書).")),
+        "training_date": ("--training-date", _("Date of the privacy training.")),
+        "subcontract_id": ("--subcontract-id", _("For subcontractor staff: the recorded subcontract approval id.")),
+    }[detail]
+    return opt(None, flag, help_text=text)
+
+
 @recording
 def person_add(
     s: Session,
     vkey: str | None = opt(None, "--vkey", help_text=_("The person's vkey (custody key new prints it).")),
     vkey_from_file: str | None = opt(None, "--vkey-from", help_text=_("Read the vkey from a key file or a vkey file.")),
-    name: str | None = opt(None, "--name", help_text=_("Full name.")),
+    name: str | None = person_option("name"),
     organisation: str | None = opt(None, "--organisation", help_text=_("Organisation (default: the vendor).")),
-    title: str | None = opt(None, "--title", help_text=_("Title.")),
-    contact: str | None = opt(None, "--contact", help_text=_("Contact.")),
-    tier: str | None = opt(None, "--tier", help_text=_("vendor, subcontractor or sub-subcontractor."),
-                            callback=choices(TIERS)),
-    role: str | None = opt(None, "--role", help_text=_("operator (作業従事者), responsible (作業責任者) or agent."),
-                            callback=choices(ROLES)),
-    employment: str | None = opt(None, "--employment",
-                                  help_text=_("regular, dispatched, contract, part_time or other.")),
-    pledge_date: str | None = opt(None, "--pledge-date", help_text=_("Date of the confidentiality pledge (誓約書).")),
-    training_date: str | None = opt(None, "--training-date", help_text=_("Date of the privacy training.")),
-    subcontract_id: str | None = opt(None, "--subcontract-id",
-                                      help_text=_("For subcontractor staff: the recorded subcontract approval id.")),
+    title: str | None = person_option("title"),
+    contact: str | None = person_option("contact"),
+    tier: str | None = person_option("tier"),
+    role: str | None = person_option("role"),
+    employment: str | None = person_option("employment"),
+    pledge_date: str | None = person_option("pledge_date"),
+    training_date: str | None = person_option("training_date"),
+    subcontract_id: str | None = person_option("subcontract_id"),
     host: str | None = opt(None, "--host", help_text=_("For an agent key: the machine it runs on.")),
     reported_at: str | None = opt(None, "--reported-at", help_text=_(
         "When the municipality was told of this person (required before a person added after the work began acts).")),
@@ -203,20 +216,16 @@ def person_add(
 def person_change(
     s: Session,
     key_name: str = typer.Argument(..., help=_("The person's key name.")),
-    name: str | None = opt(None, "--name", help_text=_("Full name.")),
+    name: str | None = person_option("name"),
     organisation: str | None = opt(None, "--organisation", help_text=_("Organisation.")),
-    title: str | None = opt(None, "--title", help_text=_("Title.")),
-    contact: str | None = opt(None, "--contact", help_text=_("Contact.")),
-    tier: str | None = opt(None, "--tier", help_text=_("vendor, subcontractor or sub-subcontractor."),
-                            callback=choices(TIERS)),
-    role: str | None = opt(None, "--role", help_text=_("operator (作業従事者), responsible (作業責任者) or agent."),
-                            callback=choices(ROLES)),
-    employment: str | None = opt(None, "--employment",
-                                  help_text=_("regular, dispatched, contract, part_time or other.")),
-    pledge_date: str | None = opt(None, "--pledge-date", help_text=_("Date of the confidentiality pledge (誓約書).")),
-    training_date: str | None = opt(None, "--training-date", help_text=_("Date of the privacy training.")),
-    subcontract_id: str | None = opt(None, "--subcontract-id",
-                                      help_text=_("For subcontractor staff: the recorded subcontract approval id.")),
+    title: str | None = person_option("title"),
+    contact: str | None = person_option("contact"),
+    tier: str | None = person_option("tier"),
+    role: str | None = person_option("role"),
+    employment: str | None = person_option("employment"),
+    pledge_date: str | None = person_option("pledge_date"),
+    training_date: str | None = person_option("training_date"),
+    subcontract_id: str | None = person_option("subcontract_id"),
     reason: str | None = opt(None, "--reason", help_text=_("Reason for the change.")),
     approval_reference: str | None = opt(
         None, "--approval-reference",
