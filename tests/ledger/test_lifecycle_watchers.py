@@ -15,7 +15,7 @@ import pytest
 
 from custody.ledger.entry import parse_entry
 from custody.ledger.errors import FormatError
-from custody.ledger.lifecycle import apply, engine, new_state
+from custody.ledger.lifecycle import apply, engine, new_state, places, reporting, scope, seals, staff, times
 from tests.conftest import VECTORS
 
 ENTRIES = sorted((VECTORS / "bundles").glob("*/bundle/entries.jsonl"))
@@ -49,9 +49,7 @@ def test_watchers_by_type_find_what_every_watcher_finds(path: Path, monkeypatch:
 
 
 def test_a_watcher_is_called_for_the_types_it_watches() -> None:
-    assert engine._watchers("agent.heartbeat") == (engine.staff.watch,)
-    assert engine._watchers("media.checked_out") == (engine.scope.watch, engine.seals.watch, engine.staff.watch)
-    assert engine._watchers("media.disposed") == (
-        engine.scope.watch, engine.times.watch, engine.places.watch, engine.staff.watch)
-    assert engine._watchers("incident.reported") == (
-        engine.times.watch, engine.reporting.watch, engine.staff.watch)
+    assert engine._watchers("agent.heartbeat") == (staff.watch,)
+    assert engine._watchers("media.checked_out") == (scope.watch, seals.watch, staff.watch)
+    assert engine._watchers("media.disposed") == (scope.watch, times.watch, places.watch, staff.watch)
+    assert engine._watchers("incident.reported") == (times.watch, reporting.watch, staff.watch)
