@@ -46,10 +46,28 @@ _HANDLERS: dict[str, Handler] = {
     **staff.HANDLERS,
 }
 
-#: Rules that watch every entry after the genesis, after its own handler (C16-C19, C21, C23).  They read only
-#: what the handler does not change (so ``check`` and ``apply`` find the same); ``reporting.note_anomalies``
-#: runs last: it keeps the anomalies the entry's findings show, awaiting an incident (C21).
-_WATCHERS: tuple[Handler, ...] = (scope.watch, times.watch, seals.watch, places.watch, reporting.watch, staff.watch)
+#: Rules that watch the entries after the genesis, after their own handler (C16-C19, C21, C23), each with the
+#: test of the entry types it has anything to do with.  They read only what the handler does not change (so
+#: ``check`` and ``apply`` find the same); ``reporting.note_anomalies`` runs last: it keeps the anomalies the
+#: entry's findings show, awaiting an incident (C21).
+_WATCHERS: tuple[tuple[Handler, Callable[[str], bool]], ...] = (
+    (scope.watch, scope.watches), (times.watch, times.watches), (seals.watch, seals.watches),
+    (places.watch, places.watches), (reporting.watch, reporting.watches), (staff.watch, staff.watches),
+)
+_WATCHING: dict[str, tuple[Handler, ...]] = {}  # entry type -> the watchers that have anything to do with it
+_MAX_WATCHING = 1024  # entry types remembered: the known ones, and a bound against a stream of made-up ones
+
+
+def _watchers(event_type: str) -> tuple[Handler, ...]:
+    """The watchers of an entry type, in ``_WATCHERS``' order: a verifier replays a million heartbeats, which
+    only one watcher has anything to do with (each watcher tests the type again, so this only saves calls)."""
+    found = _WATCHING.get(event_type)
+    if found is None:
+        found = tuple(watch for watch, watches in _WATCHERS if watches(event_type))
+        if len(_WATCHING) >= _MAX_WATCHING:
+            _WATCHING.clear()
+        _WATCHING[event_type] = found
+    return found
 
 
 #: The rule codes of each family, by the family's name (its module's): a new code is in its family's CODES.
@@ -140,7 +158,7 @@ def _run(st: LedgerState, e: EventLike, out: _Out, *, commit: bool) -> None:
         handler = _HANDLERS.get(e.type)
         if handler is not None:
             handler(st, e, out, commit)
-        for watch in _WATCHERS:
+        for watch in _watchers(e.type):
             watch(st, e, out, commit)
         reporting.note_anomalies(st, e, out, commit)
     if commit:

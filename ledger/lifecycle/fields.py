@@ -6,6 +6,7 @@ loosely.  Pure.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from custody.ledger.timefmt import at_ms
@@ -63,6 +64,7 @@ def _same(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
+@lru_cache(maxsize=1024)  # a contract names a handful of companies, every operator's entry compares them
 def _norm_org(name: str) -> str:
     for token in ("株式会社", "(株)", "（株）", "有限会社", "合同会社", "co.,ltd.", "co., ltd.", "inc.", "ltd."):
         name = name.replace(token, "")

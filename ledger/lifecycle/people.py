@@ -78,32 +78,39 @@ RESPONSIBLE_ONLY_TYPES = frozenset(
 )
 
 
+def _acted_on(e: EventLike) -> str | None:
+    """The medium the act concerns, so that a finding about who signed it names it (issue 16: every finding
+    names its media where there is one)."""
+    media = e.body.get("media_id")
+    return media if isinstance(media, str) else None
+
+
 def _check_actor(st: LedgerState, e: EventLike, out: _Out) -> None:
+    """C9 for the entry's actor (every entry after the genesis: the medium is looked up only for a finding)."""
     person = st.people.get(e.actor)
-    # The medium the act concerns, so that a finding about who signed it names it (issue 16: every finding names
-    # its media where there is one).
-    media = e.body.get("media_id") if isinstance(e.body.get("media_id"), str) else None
     if person is None:
-        out.add("C9", ERROR, ACTOR_UNKNOWN, media=media, missing=NEED_REGISTRATION, todo=DO_REGISTER, actor=e.actor)
+        out.add("C9", ERROR, ACTOR_UNKNOWN, media=_acted_on(e), missing=NEED_REGISTRATION, todo=DO_REGISTER,
+                actor=e.actor)
         return
     if person.removed_seq is not None and e.seq > person.removed_seq:
         if e.type == "personnel.statement":
             return  # a leaver may still sign their own no-data statement (C23)
-        out.add("C9", ERROR, ACTOR_REMOVED, media=media, todo=DO_ACT_REGISTERED, actor=e.actor, seq=person.removed_seq)
+        out.add("C9", ERROR, ACTOR_REMOVED, media=_acted_on(e), todo=DO_ACT_REGISTERED, actor=e.actor,
+                seq=person.removed_seq)
         return
     agent_event = e.type in _AGENT
     if person.role == "agent" and not agent_event:
-        out.add("C9", ERROR, AGENT_NOT_PERSON, media=media, todo=DO_SIGN_AS_PERSON, actor=e.actor, type=e.type)
+        out.add("C9", ERROR, AGENT_NOT_PERSON, media=_acted_on(e), todo=DO_SIGN_AS_PERSON, actor=e.actor, type=e.type)
     elif person.role != "agent" and agent_event:
-        out.add("C9", ERROR, PERSON_NOT_AGENT, media=media, todo=DO_USE_AGENT, actor=e.actor, type=e.type)
+        out.add("C9", ERROR, PERSON_NOT_AGENT, media=_acted_on(e), todo=DO_USE_AGENT, actor=e.actor, type=e.type)
     if person.tier != "vendor":
-        _check_subcontractor(st, e.actor, e.at, person, out, media)
+        _check_subcontractor(st, e.actor, e.at, person, out, _acted_on(e))
     elif person.role != "agent" and _foreign_vendor_staff(st, person.organisation, person.employment):
-        out.add("C9", ERROR, VENDOR_TIER_OTHER_COMPANY, media=media, missing=NEED_SUBCONTRACT,
+        out.add("C9", ERROR, VENDOR_TIER_OTHER_COMPANY, media=_acted_on(e), missing=NEED_SUBCONTRACT,
                 todo=DO_REGISTER_AS_SUBCONTRACTOR, actor=e.actor, org=person.organisation,
                 vendor=_vendor_name(st))
     if e.type in RESPONSIBLE_ONLY_TYPES and person.role != "responsible":
-        out.add("C9", ERROR, RESPONSIBLE_ONLY, media=media, todo=DO_ASK_RESPONSIBLE, type=e.type, actor=e.actor,
+        out.add("C9", ERROR, RESPONSIBLE_ONLY, media=_acted_on(e), todo=DO_ASK_RESPONSIBLE, type=e.type, actor=e.actor,
                 role=(person.role, txt.ROLE_JA.get(person.role, person.role)))
 
 

@@ -58,6 +58,11 @@ def within(locs: list[dict[str, Any]], place: str) -> bool:
     return False
 
 
+def watches(event_type: str) -> bool:
+    """Whether ``watch`` has anything to judge in an entry of this type."""
+    return event_type in _STORAGE or event_type in _ACTS
+
+
 def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     """C19 on storage, erasure and disposal places."""
     if e.type in _STORAGE:

@@ -145,7 +145,7 @@ def _answer_anomalies(st: LedgerState, e: EventLike, out: _Out, commit: bool, ho
 
 def note_anomalies(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     """After every entry's rules: keep the anomalies it shows until an incident answers them."""
-    if not commit:
+    if not commit or (not out.items and e.type != "media.checked_in"):  # nothing to keep: most entries
         return
     found = {(v.code, v.media_id) for v in out.items if v.code in ANOMALY_CODES and v.severity == ERROR}
     if e.type == "media.checked_in" and e.body.get("seals_intact") is False:
@@ -222,6 +222,11 @@ def _periodic_start(st: LedgerState) -> int | None:
 
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).astimezone(JST).isoformat(timespec="minutes")
+
+
+def watches(event_type: str) -> bool:
+    """Whether ``watch`` has anything to judge in an entry of this type."""
+    return event_type == "incident.reported"
 
 
 def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:

@@ -79,10 +79,15 @@ def _people(st: LedgerState, e: EventLike) -> list[Person]:
     return found
 
 
+def watches(event_type: str) -> bool:
+    """Whether ``watch`` has anything to judge in an entry of this type: an act on a medium."""
+    return event_type.startswith(("media.", "takeout.", "copy.")) and event_type not in ("media.received",
+                                                                                       "media.registered")
+
+
 def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     """C16 for every act on a medium by a subcontractor's person."""
-    if not (e.type.startswith(("media.", "takeout.", "copy.")) and e.type not in ("media.received",
-                                                                              "media.registered")):
+    if not watches(e.type):
         return
     people = _people(st, e)
     if not people:

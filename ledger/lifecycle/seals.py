@@ -64,6 +64,15 @@ def _set(st: LedgerState, media_id: str, seals: list[str], seq: int, *, exact: b
         _writable(st)[media_id] = {"seals": seals, "seq": seq, "exact": exact}
 
 
+#: The entry types ``watch`` reads or records seals of.
+_SEALED = frozenset({"media.received", "media.checked_out", "media.checked_in", "takeout.departed", "media.returned"})
+
+
+def watches(event_type: str) -> bool:
+    """Whether ``watch`` has anything to judge or record in an entry of this type."""
+    return event_type in _SEALED
+
+
 def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     """C18, and what is known of each medium's seals after the entry."""
     body, media_id = e.body, _s(e.body, "media_id")

@@ -87,17 +87,28 @@ def genesis(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
                 end=_s(st.genesis.get("period", {}) if st.genesis else {}, "end"))
 
 
+def watches(event_type: str) -> bool:
+    """``watch`` judges every entry (who acts, and whether it is new work)."""
+    del event_type
+    return True
+
+
 def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    """C23 for every entry after the genesis (module documentation)."""
-    at = _ms(e.at)
-    if e.type in WORK_STARTS and st.period_end_ms is not None and at is not None and at > st.period_end_ms:
-        out.add("C23", ERROR, AFTER_PERIOD, missing=NEED_IN_PERIOD, todo=DO_NO_WORK_AFTER, type=e.type, at=e.at,
-                end=_s((st.genesis or {}).get("period", {}), "end"))
+    """C23 for every entry after the genesis (module documentation).
+
+    Runs on every entry: the time is parsed only where a rule reads it (a new work's start, a changed
+    person's first act), not for the heartbeats that make most of a ledger.
+    """
+    if e.type in WORK_STARTS and st.period_end_ms is not None:
+        at = _ms(e.at)
+        if at is not None and at > st.period_end_ms:
+            out.add("C23", ERROR, AFTER_PERIOD, missing=NEED_IN_PERIOD, todo=DO_NO_WORK_AFTER, type=e.type, at=e.at,
+                    end=_s((st.genesis or {}).get("period", {}), "end"))
     person = st.people.get(e.actor)
     if person is not None and person.role != "agent" and e.type not in _AGENT:
         rec = _staff(st).get(e.actor)
         if rec is not None and rec["first"] is None and e.type not in _PEOPLE_EVENTS:
-            if rec["change"] and (rec["reported_ms"] is None or (at is not None and rec["reported_ms"] > at)):
+            if rec["change"] and (rec["reported_ms"] is None or _later(rec["reported_ms"], e.at)):
                 out.add("C23", ERROR, CHANGE_UNREPORTED, missing=NEED_CHANGE_REPORT, todo=DO_REPORT_CHANGE,
                         actor=e.actor, seq=person.registered_seq)
             if commit:
@@ -120,6 +131,12 @@ def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
             _staff(st)[key]["reported_ms"] = _ms(_s(e.body, "reported_at"))
     elif e.type == "contract.closed":
         st.duties["closed_by"] = e.actor
+
+
+def _later(reported_ms: int, at: str) -> bool:
+    """Whether the change was reported after ``at`` (an ``at`` that is no time: not after)."""
+    when = _ms(at)
+    return when is not None and reported_ms > when
 
 
 def _h_removed(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:

@@ -81,6 +81,11 @@ def _incident(e: EventLike, out: _Out) -> None:
                 value=notified_s, other=_FIELDS["detected_at"], other_value=detected_s)
 
 
+def watches(event_type: str) -> bool:
+    """Whether ``watch`` has anything to judge in an entry of this type."""
+    return event_type in _WHAT or event_type == "incident.reported"
+
+
 def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     """C17 on the entries that state their own times."""
     if e.type in _WHAT:

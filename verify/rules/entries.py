@@ -37,7 +37,6 @@ from custody.ledger.i18n import _
 from custody.ledger.note import Verifier
 from custody.ledger.quoting import REASON_LIMIT, quote
 from custody.ledger.registry import GENESIS, KeyStatus, Registry
-from custody.ledger.timefmt import parse_at
 from custody.verify.context import Context, EntryView
 from custody.verify.findings import ERROR
 
@@ -62,13 +61,6 @@ class Checked:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-
-
-def _moment(at: str) -> int | None:
-    try:
-        return (parse_at(at) - _EPOCH) // _MICROSECOND
-    except FormatError:
-        return None
 
 
 def check_chunk(
@@ -114,14 +106,19 @@ def check_chunk(
         hashes[offset] = long.leaf_hash
         fields[offset] = _("it is {size} bytes long, more than the {limit} bytes an entry may have").format(
             size=f"{long.size:,}", limit=f"{MAX_LEAF_BYTES:,}")
-    # Phase 1: the chain, the clock, envelope findings, who signed.
-    parsed: list[tuple[int, dict[str, Any], bytes, Verifier, list[tuple[str, str]]]] = []
+    # Phase 1: the chain, the clock, envelope findings, who signed.  The loop of a million entries: names
+    # looked up once, lists of findings made only for the entries that have one.
+    parsed: list[tuple[int, dict[str, Any], bytes, Verifier]] = []
+    key_status, valid = registry.key_status, KeyStatus.VALID
+    fromisoformat, epoch, microsecond = datetime.fromisoformat, _EPOCH, _MICROSECOND
+    append_moment, append_parsed = moments.append, parsed.append
+    seq = start - 1
     for offset, item in enumerate(fields):
-        seq = start + offset
+        seq += 1
         lh = hashes[offset]
         if isinstance(item, str):
             malformed[offset] = _("entry is malformed: {why}").format(why=item)
-            moments.append(None)
+            append_moment(None)
             before = lh
             continue
         obj, prev, sig = item
@@ -130,20 +127,28 @@ def check_chunk(
         elif prev != before:
             chain_breaks.append(offset)
         before = lh
-        moments.append(_moment(obj["at"]))
-        found: list[tuple[str, str]] = []
+        try:  # _moment, inline: an 'at' the envelope check let through is a string
+            moment = fromisoformat(obj["at"])
+        except ValueError:
+            append_moment(None)
+        else:
+            append_moment(None if moment.tzinfo is None else (moment - epoch) // microsecond)
+        found: list[tuple[str, str]] | None = None
         if obj["seq"] != seq:
-            found.append(("I1", _("entry says seq {got} at position {pos}").format(got=obj["seq"], pos=seq)))
+            found = [("I1", _("entry says seq {got} at position {pos}").format(got=obj["seq"], pos=seq))]
         if obj["origin"] != origin:
+            found = found or []
             found.append(("I7", _("entry belongs to another ledger: {o}").format(o=quote(obj["origin"]))))
         actor = obj["actor"]
-        status, verifier = registry.key_status(actor, sig[:KEY_ID_SIZE], seq)
+        status, verifier = key_status(actor, sig[:KEY_ID_SIZE], seq)
         if verifier is None:
+            found = found or []
             found.append(("I2", _("signed by an unknown key ({actor})").format(actor=quote(actor))))
-        elif status != KeyStatus.VALID:
+        elif status != valid:
+            found = found or []
             found.append(("I2", _("signed by a {status} key ({actor})").format(status=_(status), actor=quote(actor))))
         else:
-            parsed.append((offset, obj, sig, verifier, found))
+            append_parsed((offset, obj, sig, verifier))
         if found:
             problems[offset] = found
         if may_attach and _ATTACHMENT in lines[offset]:
@@ -151,22 +156,26 @@ def check_chunk(
             if refs:
                 attachments[offset] = refs
     # Phase 2: the signatures of the entries whose key was valid.
-    for offset, _obj, sig, verifier, found in parsed:
+    for offset, _obj, sig, verifier in parsed:
         try:
             verify_leaf_signature(lines[offset], sig, verifier)
         except SignatureError:
-            found.append(("I2", _("signature by {actor} does not verify").format(actor=quote(verifier.name))))
-            problems[offset] = found
+            problems.setdefault(offset, []).append(
+                ("I2", _("signature by {actor} does not verify").format(actor=quote(verifier.name))))
     # Phase 3: the bodies of the entries with no finding so far.
-    for offset, obj, _sig, _verifier, found in parsed:
-        if found:
+    checkers: dict[str, Callable[[object], None]] = {}  # body_checker's, by type, looked up once a chunk
+    for offset, obj, _sig, _verifier in parsed:
+        if problems and offset in problems:
             continue
+        kind = obj["type"]
+        check = checkers.get(kind)
+        if check is None:
+            check = checkers[kind] = body_checker(kind)
         try:
-            body_checker(obj["type"])(obj["body"])
+            check(obj["body"])
         except FormatError as exc:
-            found.append(("I7", _("the body of {type} is malformed: {why}").format(
-                type=quote(obj["type"]), why=quote(exc.message, REASON_LIMIT))))
-            problems[offset] = found
+            problems[offset] = [("I7", _("the body of {type} is malformed: {why}").format(
+                type=quote(kind), why=quote(exc.message, REASON_LIMIT)))]
     levels = Levels(hashes)
     inside = {size: levels.prefix(size - start) for size in checkpoint_sizes}
     return Checked(start, b"".join(hashes), first_prev, moments, malformed, problems, chain_breaks, attachments,
