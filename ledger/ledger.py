@@ -198,7 +198,8 @@ class Ledger:
             )
 
         entry = self.store.append(make, after=after)
-        self.checkpoint_after(entry, log_signer)
+        if log_signer is not None:
+            self.checkpoint_after(entry, log_signer)
         return entry
 
     def now_after(self, head: Head) -> str:
@@ -208,8 +209,13 @@ class Ledger:
         workflow's rule check needs the same ``at``) use this clock too.
         """
         now = self.clock()
-        if head.last_at is not None:
-            previous = parse_at(head.last_at)
+        at = format_at(now)
+        last = head.last_at
+        # Two times this clock wrote in one offset, both to the millisecond (format_at), are in order when
+        # their text is (RFC 3339 fields are fixed-width, largest first): the common case, without parsing
+        # the last one.  Any other pair is compared as times.
+        if last is not None and not (len(at) == len(last) and at[-6:] == last[-6:] and at >= last):
+            previous = parse_at(last)
             if now < previous:
                 raise StoreError(
                     _(
@@ -218,7 +224,7 @@ class Ledger:
                     ).format(now=format_at(now), last=format_at(previous)),
                     hint=_("correct the system clock (NTP), then repeat the command"),
                 )
-        return format_at(now)
+        return at
 
     # --- checkpoints ---
 
