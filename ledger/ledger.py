@@ -197,7 +197,7 @@ class Ledger:
                 signer=signer,
             )
 
-        entry = self.store.append(make, after=after)
+        entry = self.store.append_many((make,), after=after)[0]  # Store.append, one call less per append
         if log_signer is not None:
             self.checkpoint_after(entry, log_signer)
         return entry
@@ -209,7 +209,8 @@ class Ledger:
         workflow's rule check needs the same ``at``) use this clock too.
         """
         now = self.clock()
-        at = format_at(now)
+        # format_at, inline on every append; format_at itself refuses a time without an offset.
+        at = format_at(now) if now.tzinfo is None else now.isoformat(timespec="milliseconds")
         last = head.last_at
         # Two times this clock wrote in one offset, both to the millisecond (format_at), are in order when
         # their text is (RFC 3339 fields are fixed-width, largest first): the common case, without parsing

@@ -97,6 +97,8 @@ class _Tip(NamedTuple):
     frontier: Sequence[bytes]
 
 
+# What a NamedTuple's own __new__ (a Python function) calls: Head and _Tip are made so on every append.
+_new_tuple = tuple.__new__
 _LEAF = b"\x00"  # the prefix of a leaf's hash (RFC 9162 §2.1.1, rfc6962.leaf_hash)
 _INSERT_ENTRY = "INSERT INTO entries(seq, leaf, leaf_hash, type, at, actor, tree) VALUES(?,?,?,?,?,?,?)"
 
@@ -489,7 +491,7 @@ class Store:
                     # The stored hashes leaf n completes go in its own row (module doc).
                     rows.append((size, leaf, leaf_hash, entry.type, entry.at, entry.actor, b"".join(stored)))
                     entries.append(entry)
-                    head = Head(size + 1, leaf_hash, entry.at)
+                    head = _new_tuple(Head, (size + 1, leaf_hash, entry.at))
                 # Inserted once every entry is built, so that makers all see the
                 # database as it was at BEGIN.  One row (every Ledger.append) is a
                 # plain execute: executemany costs more for a single row.
@@ -507,7 +509,7 @@ class Store:
                 raise
             # Our own commit moves data_version() too; what it says now is what
             # the next append compares with.
-            self._tip = _Tip(db.data_version(), head, frontier)
+            self._tip = _new_tuple(_Tip, (db.data_version(), head, frontier))
         except apsw.Error as exc:
             what = None
             if committing:  # what the COMMIT was making durable, for its message (made here: rare)

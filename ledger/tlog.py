@@ -206,11 +206,14 @@ def append_to_frontier(
     """
     if type(n) is not int or n < 0:
         _check_int(n, "n")
-    h = check_hash(leaf_hash, "leaf hash")
-    if len(hashes) != n.bit_count():
-        raise StoreCorruptError(f"tlog: a tree of {n} leaves has {n.bit_count()} frontier hashes, not {len(hashes)}")
-    keep = len(hashes) - _trailing_zeros(n + 1)
-    if keep == len(hashes):  # n even: the leaf completes no interior node
+    h = leaf_hash
+    if type(h) is not bytes or len(h) != HASH_SIZE:
+        check_hash(h, "leaf hash")  # raises, naming the fault
+    count = len(hashes)
+    if count != n.bit_count():
+        raise StoreCorruptError(f"tlog: a tree of {n} leaves has {n.bit_count()} frontier hashes, not {count}")
+    keep = count - (((n + 1) & ~n).bit_length() - 1)  # minus _trailing_zeros(n + 1): the trailing 1 bits of n
+    if keep == count:  # n even: the leaf completes no interior node
         return [h], (*hashes, h)
     out = [h]
     for sibling in reversed(hashes[keep:]):
