@@ -178,6 +178,7 @@ def sign_entry(
     }
     if not _parts_seen(origin, seq, type, at, actor, body):
         check_envelope({**obj, "sig": _PLACEHOLDER_SIG})
+        _remember_at(at)
     # The envelope's members passed its rules just above: only the body is left to walk.
     unsigned = canonical.dumps_with_checked_members(obj, "body")
     sig = signer.key_id + signer.sign(ENTRY_CONTEXT + unsigned)
@@ -205,6 +206,14 @@ _CHECKED_TYPES: set[str] = set()
 # Likewise the calendar days of 'at' (its first 10 characters once _AT
 # matched) that _real_date accepted: entries of one day share it.
 _CHECKED_DAYS: set[str] = set()
+# And for sign_entry, which runs on every append: the parts of a time in the
+# shape format_at writes (YYYY-MM-DDTHH:MM:SS.fff+HH:MM, 29 characters) that
+# repeat -- its hour and minute ("THH:MM:") and its offset ("+HH:MM") -- once
+# _AT matched a time holding them (``_remember_at``).  With the day, they
+# decide _AT for such a time without the regular expression (``_at_seen``).
+_CHECKED_MINUTES: set[str] = set()
+_CHECKED_OFFSETS: set[str] = set()
+_AT_LENGTH = 29
 _MAX_CHECKED_NAMES = 1024
 
 
@@ -254,8 +263,36 @@ def _parts_seen(origin: object, seq: object, kind: object, at: object, actor: ob
         and type(origin) is str and origin in _CHECKED_ORIGINS
         and type(actor) is str and actor in _CHECKED_ACTORS
         and type(kind) is str and kind in _CHECKED_TYPES
-        and type(at) is str and at[:10] in _CHECKED_DAYS and _AT.fullmatch(at) is not None
+        and type(at) is str and _at_seen(at)
     )
+
+
+def _at_seen(at: str) -> bool:
+    """Whether ``at`` matches _AT, decided for the shape format_at writes from parts seen valid before.
+
+    The day, the hour and minute and the offset are looked up (each was part
+    of a time that _AT matched and whose day _real_date accepted), the
+    seconds and milliseconds are tested as ASCII digits, seconds below 60: a
+    time that passes matches _AT.  False for any other time: it goes to
+    ``check_envelope``, which uses the regular expression.
+    """
+    if len(at) != _AT_LENGTH or at[19] != ".":
+        return False
+    digits = at[17:19] + at[20:23]
+    return (
+        at[:10] in _CHECKED_DAYS and at[10:17] in _CHECKED_MINUTES and at[23:] in _CHECKED_OFFSETS
+        and digits.isascii() and digits.isdigit() and at[17] < "6"
+    )
+
+
+def _remember_at(at: str) -> None:
+    """Remember the hour and minute and the offset of ``at``, which passed ``check_envelope`` (``_at_seen``)."""
+    if len(at) != _AT_LENGTH or at[19] != "." or at[23] not in "+-":
+        return
+    for seen, value in ((_CHECKED_MINUTES, at[10:17]), (_CHECKED_OFFSETS, at[23:])):
+        if len(seen) >= _MAX_CHECKED_NAMES:
+            seen.clear()
+        seen.add(value)
 
 
 def _explain_envelope(obj: Any) -> None:
