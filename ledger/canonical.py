@@ -184,6 +184,12 @@ def _refuse_floats(value: Any) -> bool:
             kind = type(item)
             if kind is str or (kind is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER):
                 continue
+            if kind is list:  # a list of strings (seals, media, paths) is judged here, without a call
+                for element in item:
+                    if type(element) is not str:
+                        break
+                else:
+                    continue
             if not _refuse_floats(item):
                 ok = False
         return ok
