@@ -112,18 +112,6 @@ class Entry:
         return signed_message(self.to_json())
 
 
-def _new_entry(
-    origin: str, seq: int, prev: bytes, type: str, at: str, actor: str,  # noqa: A002 - the field's name
-    body: dict[str, Any], sig: bytes, leaf: bytes,
-) -> Entry:
-    """``Entry(...)`` for ``sign_entry``, on every append: a frozen dataclass's ``__init__`` sets each of
-    the nine fields through ``object.__setattr__``; this fills the new instance's dictionary at once."""
-    entry = object.__new__(Entry)
-    entry.__dict__.update(origin=origin, seq=seq, prev=prev, type=type, at=at, actor=actor, body=body, sig=sig,
-                          leaf=leaf)
-    return entry
-
-
 def signed_message(obj: dict[str, Any]) -> bytes:
     """What the actor signs: the context string and the JCS bytes without ``sig``."""
     unsigned = {k: v for k, v in obj.items() if k != "sig"}
@@ -192,7 +180,12 @@ def sign_entry(
     if len(leaf) > MAX_LEAF_BYTES:
         raise SchemaError(f"entry is {len(leaf)} bytes long, more than the {MAX_LEAF_BYTES} an entry may have",
                           field="body")
-    return _new_entry(origin, seq, prev, type, at, actor, body, sig, leaf)
+    # Entry(...) without its __init__, which (a frozen dataclass's) sets each of the nine fields through
+    # object.__setattr__; the new instance's dictionary is filled at once instead.
+    entry = object.__new__(Entry)
+    entry.__dict__.update(origin=origin, seq=seq, prev=prev, type=type, at=at, actor=actor, body=body, sig=sig,
+                          leaf=leaf)
+    return entry
 
 
 _FIELD_SET = frozenset(_FIELDS)
@@ -210,7 +203,7 @@ _CHECKED_DAYS: set[str] = set()
 # shape format_at writes (YYYY-MM-DDTHH:MM:SS.fff+HH:MM, 29 characters) that
 # repeat -- its hour and minute ("THH:MM:") and its offset ("+HH:MM") -- once
 # _AT matched a time holding them (``_remember_at``).  With the day, they
-# decide _AT for such a time without the regular expression (``_at_seen``).
+# decide _AT for such a time without the regular expression (``_parts_seen``).
 _CHECKED_MINUTES: set[str] = set()
 _CHECKED_OFFSETS: set[str] = set()
 _AT_LENGTH = 29
@@ -263,30 +256,18 @@ def _parts_seen(origin: object, seq: object, kind: object, at: object, actor: ob
         and type(origin) is str and origin in _CHECKED_ORIGINS
         and type(actor) is str and actor in _CHECKED_ACTORS
         and type(kind) is str and kind in _CHECKED_TYPES
-        and type(at) is str and _at_seen(at)
-    )
-
-
-def _at_seen(at: str) -> bool:
-    """Whether ``at`` matches _AT, decided for the shape format_at writes from parts seen valid before.
-
-    The day, the hour and minute and the offset are looked up (each was part
-    of a time that _AT matched and whose day _real_date accepted), the
-    seconds and milliseconds are tested as ASCII digits, seconds below 60: a
-    time that passes matches _AT.  False for any other time: it goes to
-    ``check_envelope``, which uses the regular expression.
-    """
-    if len(at) != _AT_LENGTH or at[19] != ".":
-        return False
-    digits = at[17:19] + at[20:23]
-    return (
-        at[:10] in _CHECKED_DAYS and at[10:17] in _CHECKED_MINUTES and at[23:] in _CHECKED_OFFSETS
-        and digits.isascii() and digits.isdigit() and at[17] < "6"
+        # _AT, for a time in the shape format_at writes, from its parts seen valid before: the day, the
+        # hour and minute and the offset are looked up (each was part of a time that _AT matched and whose
+        # day _real_date accepted), the seconds and milliseconds tested as ASCII digits, seconds below 60.
+        # Any other time goes to check_envelope, which uses the regular expression.
+        and type(at) is str and len(at) == _AT_LENGTH and at[19] == "."
+        and at[:10] in _CHECKED_DAYS and at[10:17] in _CHECKED_MINUTES and at[23:] in _CHECKED_OFFSETS
+        and (digits := at[17:19] + at[20:23]).isascii() and digits.isdigit() and at[17] < "6"
     )
 
 
 def _remember_at(at: str) -> None:
-    """Remember the hour and minute and the offset of ``at``, which passed ``check_envelope`` (``_at_seen``)."""
+    """Remember the hour and minute and the offset of ``at``, which passed ``check_envelope`` (``_parts_seen``)."""
     if len(at) != _AT_LENGTH or at[19] != "." or at[23] not in "+-":
         return
     for seen, value in ((_CHECKED_MINUTES, at[10:17]), (_CHECKED_OFFSETS, at[23:])):

@@ -188,13 +188,14 @@ class Ledger:
         the automatic checkpoint follows when one is due (``checkpoint_after``).
         """
 
+        origin = self.config.origin
+
         def make(head: Head) -> Entry:
             if precheck is not None:
                 precheck(self.store, head.size)
             at = self.now_after(head)
             return sign_entry(
-                origin=self.origin, seq=head.size, prev=head.last_leaf_hash, type=type, at=at, body=body,
-                signer=signer,
+                origin=origin, seq=head.size, prev=head.last_leaf_hash, type=type, at=at, body=body, signer=signer
             )
 
         entry = self.store.append_many((make,), after=after)[0]  # Store.append, one call less per append
