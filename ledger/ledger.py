@@ -213,9 +213,10 @@ class Ledger:
         # format_at, inline on every append; format_at itself refuses a time without an offset.
         at = format_at(now) if now.tzinfo is None else now.isoformat(timespec="milliseconds")
         last = head.last_at
-        # Two times this clock wrote in one offset, both to the millisecond (format_at), are in order when
-        # their text is (RFC 3339 fields are fixed-width, largest first): the common case, without parsing
-        # the last one.  Any other pair is compared as times.
+        # Two times of one length and one offset (format_at writes every entry's: to the millisecond) are in
+        # order when their text is -- RFC 3339's fields are fixed-width, largest first -- and a later text is
+        # never an earlier time: the common case, decided without parsing the last one.  Any other pair is
+        # compared as times.
         if last is not None and not (len(at) == len(last) and at[-6:] == last[-6:] and at >= last):
             previous = parse_at(last)
             if now < previous:
