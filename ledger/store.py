@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import apsw
 
@@ -70,8 +70,9 @@ CREATE TRIGGER attachments_no_delete BEFORE DELETE ON attachments
     BEGIN SELECT RAISE(ABORT, 'custody attachments are immutable'); END;
 """
 
-@dataclass(frozen=True)
-class Head:
+class Head(NamedTuple):
+    """The end of the chain: what the next entry follows.  A NamedTuple: one is made per append."""
+
     size: int
     last_leaf_hash: bytes  # ZERO_HASH when empty: the genesis entry's ``prev``
     last_at: str | None = None  # the last entry's recorded time
@@ -96,17 +97,20 @@ class _Tip(NamedTuple):
     frontier: Sequence[bytes]
 
 
+# What a NamedTuple's own __new__ (a Python function) calls: Head and _Tip are made so on every append.
+_new_tuple = tuple.__new__
+_LEAF = b"\x00"  # the prefix of a leaf's hash (RFC 9162 §2.1.1, rfc6962.leaf_hash)
 _INSERT_ENTRY = "INSERT INTO entries(seq, leaf, leaf_hash, type, at, actor, tree) VALUES(?,?,?,?,?,?,?)"
 
 EntryMaker = Callable[[Head], Entry]
 AfterInsert = Callable[[list[Entry]], None]
 
 
-def _check_built(entry: Entry, head: Head) -> None:
-    if entry.seq != head.size or entry.prev != head.last_leaf_hash or not entry.leaf:
-        raise StoreError(
-            _("internal error: entry built for seq {seq}, head is {size}").format(seq=entry.seq, size=head.size)
-        )
+def _refuse_built(entry: Entry, head: Head) -> NoReturn:
+    """A maker returned an entry that does not follow ``head`` (or has no leaf bytes): a bug."""
+    raise StoreError(
+        _("internal error: entry built for seq {seq}, head is {size}").format(seq=entry.seq, size=head.size)
+    )
 
 
 def _translate(
@@ -465,7 +469,8 @@ class Store:
         # successful COMMIT: an error or an interrupt anywhere in between
         # leaves no tip, and the next append reads the database.
         tip, self._tip = self._tip, None
-        committing: _Committing | None = None  # set just before COMMIT (see _translate)
+        entries: list[Entry] = []
+        committing = False  # set just before COMMIT (see _translate)
         try:
             cursor.execute("BEGIN IMMEDIATE")
             try:
@@ -475,17 +480,18 @@ class Store:
                 if tip is None or tip.version != db.data_version():
                     tip = self._read_tip()
                 head, frontier = tip.head, tip.frontier
-                entries: list[Entry] = []
                 rows = []
                 for make in makers:
                     entry = make(head)
-                    _check_built(entry, head)
-                    leaf_hash = entry.leaf_hash  # a property that hashes the leaf: once
-                    stored, frontier = tlog.append_to_frontier(head.size, frontier, leaf_hash)
+                    size, leaf = head.size, entry.leaf
+                    if entry.seq != size or entry.prev != head.last_leaf_hash or not leaf:
+                        _refuse_built(entry, head)
+                    leaf_hash = hashlib.sha256(_LEAF + leaf).digest()  # rfc6962.leaf_hash, inline: every append
+                    stored, frontier = tlog.append_to_frontier(size, frontier, leaf_hash)
                     # The stored hashes leaf n completes go in its own row (module doc).
-                    rows.append((head.size, entry.leaf, leaf_hash, entry.type, entry.at, entry.actor, b"".join(stored)))
+                    rows.append((size, leaf, leaf_hash, entry.type, entry.at, entry.actor, b"".join(stored)))
                     entries.append(entry)
-                    head = Head(head.size + 1, leaf_hash, entry.at)
+                    head = _new_tuple(Head, (size + 1, leaf_hash, entry.at))
                 # Inserted once every entry is built, so that makers all see the
                 # database as it was at BEGIN.  One row (every Ledger.append) is a
                 # plain execute: executemany costs more for a single row.
@@ -495,7 +501,7 @@ class Store:
                     cursor.executemany(_INSERT_ENTRY, rows)
                 if after is not None:
                     after(entries)
-                committing = _Committing(entries[0].seq, len(entries)) if entries else _Committing()
+                committing = True
                 cursor.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -503,9 +509,12 @@ class Store:
                 raise
             # Our own commit moves data_version() too; what it says now is what
             # the next append compares with.
-            self._tip = _Tip(db.data_version(), head, frontier)
+            self._tip = _new_tuple(_Tip, (db.data_version(), head, frontier))
         except apsw.Error as exc:
-            raise _translate(exc, db, committing=committing) from None
+            what = None
+            if committing:  # what the COMMIT was making durable, for its message (made here: rare)
+                what = _Committing(entries[0].seq, len(entries)) if entries else _Committing()
+            raise _translate(exc, db, committing=what) from None
         return entries
 
     def _read_tip(self) -> _Tip:

@@ -27,10 +27,13 @@ hash that is not 32 bytes raises StoreCorruptError.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 
 from custody.ledger.errors import StoreCorruptError
 from custody.ledger.rfc6962 import EMPTY_ROOT, HASH_SIZE, check_hash, node_hash
+
+_NODE = b"\x01"  # the prefix of an interior node's hash (rfc6962.node_hash)
 
 HashReader = Callable[[Sequence[int]], Sequence[bytes]]
 """Reads stored hashes by storage index; returns them in the order asked.
@@ -197,15 +200,26 @@ def append_to_frontier(
     siblings are the smallest subtrees of the frontier, which merge with the
     leaf into one.  Pure computation, no reads: a writer that keeps the
     frontier in memory appends without touching older hashes.
+
+    It runs on every append: each sibling is checked once, here, and hashed
+    without ``node_hash``'s own checks of its arguments.
     """
-    _check_int(n, "n")
-    h = check_hash(leaf_hash, "leaf hash")
-    if len(hashes) != n.bit_count():
-        raise StoreCorruptError(f"tlog: a tree of {n} leaves has {n.bit_count()} frontier hashes, not {len(hashes)}")
-    keep = len(hashes) - _trailing_zeros(n + 1)
+    if type(n) is not int or n < 0:
+        _check_int(n, "n")
+    h = leaf_hash
+    if type(h) is not bytes or len(h) != HASH_SIZE:
+        check_hash(h, "leaf hash")  # raises, naming the fault
+    count = len(hashes)
+    if count != n.bit_count():
+        raise StoreCorruptError(f"tlog: a tree of {n} leaves has {n.bit_count()} frontier hashes, not {count}")
+    keep = count - (((n + 1) & ~n).bit_length() - 1)  # minus _trailing_zeros(n + 1): the trailing 1 bits of n
+    if keep == count:  # n even: the leaf completes no interior node
+        return [h], (*hashes, h)
     out = [h]
     for sibling in reversed(hashes[keep:]):
-        h = node_hash(sibling, h)
+        if type(sibling) is not bytes or len(sibling) != HASH_SIZE:
+            raise StoreCorruptError(f"tlog: a frontier hash in a tree of {n} leaves is not a {HASH_SIZE}-byte hash")
+        h = hashlib.sha256(_NODE + sibling + h).digest()  # node_hash (RFC 9162 §2.1.1), its checks done above
         out.append(h)
     return out, (*hashes[:keep], h)
 
