@@ -167,18 +167,23 @@ _DENSE = _TextStyle(size=7.0, leading=9.0, mono_size=6.4, mono_leading=8.4)
 _KV = _TextStyle(size=9.0, leading=12.5, mono_size=8.0, mono_leading=11.0)
 
 
+class _Widths(dict[str, float]):
+    """Each character's width in one font and size, measured once (``__missing__``); read back by the
+    dictionary's own lookup, which ``map(widths.__getitem__, text)`` runs without a Python call per character."""
+
+    def __init__(self, font: str, size: float) -> None:
+        super().__init__()
+        self.face = pdfmetrics.getFont(font)
+        self.size = size
+
+    def __missing__(self, ch: str) -> float:
+        width = self[ch] = float(self.face.stringWidth(ch, self.size))
+        return width
+
+
 @cache
 def _char_widths(font: str, size: float) -> Callable[[str], float]:
-    widths: dict[str, float] = {}
-    face = pdfmetrics.getFont(font)
-
-    def width(ch: str) -> float:
-        w = widths.get(ch)
-        if w is None:
-            w = widths[ch] = float(face.stringWidth(ch, size))
-        return w
-
-    return width
+    return _Widths(font, size).__getitem__
 
 
 @cache
@@ -194,7 +199,7 @@ def _printable(text: str, font: str) -> str:
     joiners) are dropped, leaving their base character.
     """
     cmap = _coverage(font)
-    if all(ord(ch) in cmap for ch in text):
+    if cmap.issuperset(map(ord, text)):
         return text
     out: list[str] = []
     for ch in text:
@@ -256,7 +261,7 @@ def _token_scale(text: str, font: str, size: float, width: float, *, anywhere: b
     """
     room = width - FIT_SLACK
     char_width = _char_widths(font, size)
-    if sum(char_width(ch) for ch in text) <= room:
+    if sum(map(char_width, text)) <= room:
         return 1.0  # the whole text fits on one line: most cells
     widest = longest_run(_printable(text, font), char_width, anywhere=anywhere)
     if widest <= room:
