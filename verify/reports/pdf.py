@@ -52,7 +52,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFImageXObject, PDFName, PDFStream, PDFString
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import rtlSupport
@@ -337,6 +337,23 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     return text + "…"
 
 
+class _Base85AsBytes(pdfdoc.PDFStreamFilterBase85Encode):  # type: ignore[misc]  # reportlab has no type hints
+    """reportlab's ASCII85 filter of page content streams, its text handed on as bytes.
+
+    reportlab encodes a stream's ASCII85 text to bytes with its "extpdfdoc" codec, a character-by-character
+    map (~0.4 ms for a page's ~8 KB); the text is ASCII, for which that map is the identity, so ASCII's own
+    codec gives the same bytes at once.  Installed as reportlab's filter for every page stream
+    (``pdfdoc.PDFBase85Encode``, which ``PDFPage`` reads when the document is saved).
+    """
+
+    def encode(self, text: str | bytes) -> bytes:
+        encoded: str = super().encode(text)
+        return encoded.encode("ascii")
+
+
+pdfdoc.PDFBase85Encode = _Base85AsBytes()
+
+
 @dataclass(frozen=True)
 class _Chrome:
     """What every page carries: running header and footer with "n / N", and the banner's first line."""
@@ -402,6 +419,8 @@ class _Jpeg(Flowable):  # type: ignore[misc]  # reportlab has no type hints
             image = PDFImageXObject(name)
             if not image.loadImageFromJPEG(io.BytesIO(self.data)):
                 raise ValueError("not a JPEG reportlab can embed")
+            if isinstance(image.streamContent, str):  # ASCII85 text: as bytes, for the reason of _Base85AsBytes
+                image.streamContent = image.streamContent.encode("ascii")
             canv._setXObjects(image)
             doc.Reference(image, registered)
             doc.addForm(name, image)
@@ -473,6 +492,7 @@ class _PagedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
         self._chrome = chrome
         self._attachments = attachments
         self._held: list[dict[str, Any]] = []
+        self._drawn: dict[tuple[str, float, float, str], str] = {}  # see _line
 
     def drawString(self, x: float, y: float, text: str, mode: int | None = None,  # noqa: N802 - reportlab's names
                    charSpace: float = 0, direction: str | None = None,  # noqa: N803
@@ -506,7 +526,20 @@ class _PagedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
 
     def _line(self, x: float, y: float, text: str) -> str:
         """What ``beginText(x, y)``, ``textLine(text)`` and ``drawText`` append (reportlab 5.1's
-        ``PDFTextObject`` and ``_formatText`` for a TrueType font), at once."""
+        ``PDFTextObject`` and ``_formatText`` for a TrueType font), at once.
+
+        The operators after the position are kept per font, size, leading and text for the document: once a
+        text is drawn its characters have their codes in the document's subsets for good, so the same text
+        writes the same operators again (a register repeats its states, kinds and places row after row: three
+        lines of four there).
+        """
+        key = (self._fontname, self._fontsize, self._leading, text)
+        ops = self._drawn.get(key)
+        if ops is None:
+            ops = self._drawn[key] = self._text_ops(text)
+        return f"BT 1 0 0 1 {fp_str(x, y)} Tm {ops} T* ET"
+
+    def _text_ops(self, text: str) -> str:
         font = pdfmetrics.getFont(self._fontname)
         doc = self._doc
         escape_pdf = self._escape
@@ -520,7 +553,7 @@ class _PagedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
                 ops.append(f"{font.getSubsetInternalName(subset, doc)} {size_and_leading}")
                 subset_now = subset
             ops.append(f"({escape_pdf(codes)}) Tj")
-        return f"BT 1 0 0 1 {fp_str(x, y)} Tm {' '.join(ops)} T* ET"
+        return " ".join(ops)
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
         self._held.append(dict(self.__dict__))
