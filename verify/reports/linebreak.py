@@ -21,6 +21,7 @@ font they will be set in.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 # 行頭禁則: characters that must not begin a line.
@@ -53,20 +54,47 @@ def is_cjk(ch: str) -> bool:
     return any(low <= code <= high for low, high in _CJK_RANGES)
 
 
+# A character's line-breaking class, as bits: looked up once per distinct character (a report's text draws
+# on a few hundred), then read from this table, rather than ten range tests per character per line measured.
+_CJK, _NO_START, _NO_END, _SPACE = 1, 2, 4, 8
+_classes: dict[str, int] = {}
+
+
+def _class_of(ch: str) -> int:
+    flags = _classes.get(ch)
+    if flags is None:
+        flags = _classes[ch] = (
+            (_CJK if is_cjk(ch) else 0) | (_NO_START if ch in NO_START else 0)
+            | (_NO_END if ch in NO_END else 0) | (_SPACE if ch in SPACES else 0)
+        )
+    return flags
+
+
 def can_break(before: str, after: str) -> bool:
     """Whether a line may break between two adjacent characters."""
-    if after in NO_START or before in NO_END or after in SPACES:
+    return _may_break(_class_of(before), _class_of(after))
+
+
+def _may_break(before: int, after: int) -> bool:
+    if after & (_NO_START | _SPACE) or before & _NO_END:
         return False
-    if before in SPACES:
-        return True
-    return is_cjk(before) or is_cjk(after)
+    return bool(before & _SPACE or (before | after) & _CJK)
 
 
 def _break_points(line: str, anywhere: bool) -> list[int]:
     """Indexes where a segment starts (after a permitted break), beginning with 0."""
     if anywhere:
         return list(range(len(line)))
-    return [0, *(i for i in range(1, len(line)) if can_break(line[i - 1], line[i]))]
+    if line.isascii() and " " not in line:
+        return [0]  # no space and no Japanese: one unbreakable run (a serial, a number, a date, a hash)
+    get = _classes.get
+    classes = [get(ch, -1) for ch in line]
+    if -1 in classes:  # a character not seen before
+        classes = [_class_of(ch) for ch in line]
+    # _may_break, inline: this runs for every character of every cell that does not fit its column.
+    return [0, *(i for i, (before, after) in enumerate(itertools.pairwise(classes), start=1)
+                 if not (after & (_NO_START | _SPACE) or before & _NO_END)
+                 and (before & _SPACE or (before | after) & _CJK))]
 
 
 def longest_run(text: str, char_width: Callable[[str], float], *, anywhere: bool = False) -> float:
@@ -78,13 +106,13 @@ def longest_run(text: str, char_width: Callable[[str], float], *, anywhere: bool
     widest = 0.0
     for hard in text.split("\n"):
         if anywhere:
-            widest = max(widest, sum(char_width(ch) for ch in hard))
+            widest = max(widest, sum(map(char_width, hard)))
             continue
         starts = _break_points(hard, False)
         for k, start in enumerate(starts):
             end = starts[k + 1] if k + 1 < len(starts) else len(hard)
             piece = hard[start:end].rstrip(" ")
-            widest = max(widest, sum(char_width(ch) for ch in piece))
+            widest = max(widest, sum(map(char_width, piece)))
     return widest
 
 
@@ -103,7 +131,7 @@ def break_lines(
 
 
 def _fill(line: str, width: float, char_width: Callable[[str], float], anywhere: bool) -> list[str]:
-    widths = [char_width(ch) for ch in line]
+    widths = list(map(char_width, line))
     if sum(widths) <= width:
         return [line]
     starts = _break_points(line, anywhere)

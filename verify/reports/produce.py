@@ -178,12 +178,14 @@ def _pool_context() -> tuple[multiprocessing.context.BaseContext, Callable[..., 
     Forked from this process, a worker would map its whole heap -- the report data and every document --
     and count it in its own resident memory: for 1,000 media the parent and two workers came to ~340 MB of
     summed RSS.  On POSIX they are forked instead from multiprocessing's fork server, a fresh process that
-    imported only the renderers (``custody.verify.reports.render``): ~250 MB.  The fork server ends when this
-    process does, and each worker then ends with it (``watch_my_parent``).  Elsewhere: spawned processes.
+    imported only the renderers (``custody.verify.reports.render`` and ``pdf``, which ``render`` imports only
+    when it first renders a PDF, so that this process, which hands the documents out, does not load ReportLab):
+    ~250 MB.  The fork server ends when this process does, and each worker then ends with it
+    (``watch_my_parent``).  Elsewhere: spawned processes.
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["custody.verify.reports.render"])
+        context.set_forkserver_preload(["custody.verify.reports.render", "custody.verify.reports.pdf"])
         return context, watch_my_parent, ()
     return multiprocessing.get_context("spawn"), watch_parent, (os.getpid(),)
 

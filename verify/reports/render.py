@@ -1,8 +1,10 @@
 """One document in each of its formats: what a report-rendering worker process runs (custody.verify.reports.produce).
 
 Kept apart from ``produce`` so that a worker imports only the renderers (ReportLab, the fonts, the HTML and
-JSON writers), not the verifier: the workers start from a process that loaded this module alone (see
-``produce._pool_context``), and each one's memory is the renderers' and the document it is rendering.
+JSON writers), not the verifier: the workers start from a process that loaded this module and the PDF renderer
+alone (see ``produce._pool_context``), and each one's memory is the renderers' and the document it is rendering.
+The PDF renderer (ReportLab) is imported on the first PDF rendered: the process that hands the documents to the
+workers imports this module too, and never renders one itself when there are workers.
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ from datetime import datetime
 from custody.verify.reports.document import Document, Lang
 from custody.verify.reports.html import render_html
 from custody.verify.reports.jsonout import render_json
-from custody.verify.reports.pdf import render_pdf
 from custody.verify.reports.tables import DataTable
 
-RENDER: dict[str, Callable[[Document], bytes]] = {"pdf": render_pdf, "html": render_html, "json": render_json}
+
+def _render_pdf(doc: Document) -> bytes:
+    from custody.verify.reports.pdf import render_pdf
+
+    return render_pdf(doc)
+
+
+RENDER: dict[str, Callable[[Document], bytes]] = {"pdf": _render_pdf, "html": render_html, "json": render_json}
 
 
 #: Bytes a worker renders between two returns of its freed memory to the system (``_give_back``): the register of a

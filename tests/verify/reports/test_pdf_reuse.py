@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from reportlab.pdfbase import pdfdoc
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import Table as RLTable
@@ -66,6 +67,23 @@ def test_same_bytes_as_stock_reportlab(monkeypatch: pytest.MonkeyPatch, fresh_ca
     assert ours == _stock_render(docs, monkeypatch)
     assert ours[0] == ours[3]
     assert fontembed.cache_info().hits > 0  # the repeated document reused its subsets
+
+
+@pytest.mark.parametrize("kept", [pdfmod._DRAWN_KEPT, 4])
+def test_text_lines_and_page_streams_are_written_as_reportlab_writes_them(
+    monkeypatch: pytest.MonkeyPatch, kept: int
+) -> None:
+    # The canvas draws a plain line of text itself (left, right or centred: cells, headers, page numbers), reuses
+    # a line's operators within the document (``kept`` of them: 4 starts the table again often), and hands the
+    # page streams' ASCII85 text on as bytes; reportlab's own drawString and filter write the same bytes.
+    monkeypatch.setattr(pdfmod, "_DRAWN_KEPT", kept)
+    docs = [sample.small_english(), sample.media_register(40), many_characters()]
+    ours = [render_pdf(doc) for doc in docs]
+    with monkeypatch.context() as patch:
+        patch.setattr(pdfmod._PagedCanvas, "_plain_text", lambda self, text: False)
+        patch.setattr(pdfdoc, "PDFBase85Encode", pdfdoc.PDFStreamFilterBase85Encode())
+        assert [render_pdf(doc) for doc in docs] == ours
+    assert isinstance(pdfdoc.PDFBase85Encode, pdfmod._Base85AsBytes)
 
 
 def test_subsets_are_reused_only_for_the_same_characters(fresh_cache: None) -> None:
