@@ -179,7 +179,8 @@ class _Widths(dict[str, float]):
         self.size = size
 
     def __missing__(self, ch: str) -> float:
-        width = self[ch] = float(self.face.stringWidth(ch, self.size))
+        width = float(self.face.stringWidth(ch, self.size))
+        dict.__setitem__(self, ch, width)  # not ``self[ch] = ...``: Babel's extractor takes what follows as a label
         return width
 
 
