@@ -14,6 +14,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import NamedTuple
 
 from custody.ledger import usercache
 from custody.ledger.errors import StoreError
@@ -107,8 +108,7 @@ def _from_cache(data: bytes | None) -> LedgerConfig | None:
     return LedgerConfig(**doc)
 
 
-@dataclass(frozen=True)
-class LedgerPaths:
+class LedgerPaths(NamedTuple):
     root: Path
 
     @property

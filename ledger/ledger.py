@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from custody.ledger.config import LedgerConfig, LedgerPaths
 from custody.ledger.contract import parse_contract
@@ -33,8 +32,7 @@ Precheck = Callable[[Store, int], None]
 LogSignerOpener = Callable[[], Signer | None]  # opens the log key when a checkpoint is due (None: no key)
 
 
-@dataclass(frozen=True)
-class CheckpointInfo:
+class CheckpointInfo(NamedTuple):
     size: int
     note: bytes
     created: bool  # False when the latest checkpoint already covered the head

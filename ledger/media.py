@@ -32,7 +32,7 @@ state (approvals, witnesses, evidence) are in :mod:`custody.ledger.lifecycle`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 ABSENT = "absent"  # pseudo-state: no medium with this id in the register
 IN_STORAGE = "in_storage"
@@ -55,8 +55,7 @@ REGISTERED = "registered"
 COPY = "copy"
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(NamedTuple):
     """One row of the lifecycle table.
 
     ``event``: the entry type (incidents: ``incident.reported`` with ``variant``

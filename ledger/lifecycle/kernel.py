@@ -6,8 +6,7 @@ C14 for a lost one, C15 for an unknown one, else the row's own code).  Pure.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from custody.ledger import rule_texts as txt
 from custody.ledger.events import AGENT_TYPES
@@ -64,8 +63,7 @@ class EventLike(Protocol):
     def body(self) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """An entry as the CLI is about to write it (the seq and ``at`` it will use)."""
 
     seq: int
@@ -75,8 +73,7 @@ class Event:
     body: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class RuleCode:
+class RuleCode(NamedTuple):
     """A compliance rule code's registration, in the family that raises it (docs/spec-rules.md §6).
 
     ``legend``: what the code means, short (its Japanese in rules.po); ``form``: where the 別紙報告票 counts it
