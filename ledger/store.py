@@ -25,7 +25,6 @@ import errno
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
@@ -161,12 +160,11 @@ def _translate(
     return StoreError(_("ledger store error: {why}").format(why=why))
 
 
-@dataclass(frozen=True)
-class _Committing:
+class _Committing(NamedTuple):
     """What a COMMIT was making durable, for the message when its outcome is uncertain (``_translate``)."""
 
     first: int | None = None  # the first entry's seq; None: not entries (a checkpoint, an attachment, the cache)
-    count: int = 0
+    entries: int = 0  # how many
 
     def uncertain(self, why: str, *, full: bool) -> StoreError:
         if self.first is None:
@@ -178,7 +176,7 @@ class _Committing:
                             "was saved").format(why=why)
                 hint = _("check the disk, then repeat the command: saving the same again does no harm")
         else:
-            last = self.first + self.count - 1
+            last = self.first + self.entries - 1
             seq = str(self.first) if last == self.first else f"{self.first}-{last}"
             if full:
                 message = _("the ledger's disk filled up while committing; it is not certain whether entry {seq} "
