@@ -12,7 +12,6 @@ word of the interface language into a body.
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -25,6 +24,7 @@ from custody.cli.common import (
     ATTACHMENT_LIMIT,
     DOCUMENT_LIMIT,
     Command,
+    Shared,
     err,
     json_option,
     key_option,
@@ -39,6 +39,8 @@ from custody.cli.common import (
     print_json,
     read_attachments,
     read_input_file,
+    signature_with,
+    take,
 )
 from custody.ledger.errors import UsageError
 from custody.ledger.i18n import _
@@ -464,31 +466,23 @@ class Session:
                 _report(entry, warnings, self.json_out, extra or {})
 
 
-_SESSION_OPTIONS = ("ledger_dir", "key", "passphrase_file", "log_passphrase_file", "json_out")
+#: The options every recording command ends with, in Session's order.
+_SESSION: tuple[Shared, ...] = (
+    ("ledger_dir", str, ledger_option), ("key", str | None, key_option),
+    ("passphrase_file", str | None, passphrase_file_option),
+    ("log_passphrase_file", str | None, log_passphrase_option), ("json_out", bool, json_option),
+)
 
 
 def recording(command: Callable[..., None]) -> Callable[..., None]:
     """``command(s: Session, **options)`` as a typer command with the options every recording command ends
     with (--ledger, --key, --passphrase-file, --log-passphrase-file, --json), declared here once."""
 
-    def signature() -> inspect.Signature:
-        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
-        shared = [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-            for name, default, annotation in (
-                ("ledger_dir", ledger_option(), str), ("key", key_option(), str | None),
-                ("passphrase_file", passphrase_file_option(), str | None),
-                ("log_passphrase_file", log_passphrase_option(), str | None), ("json_out", json_option(), bool),
-            )
-        ]
-        return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared,
-                                 return_annotation=None)
-
     def run(**options: Any) -> None:
-        session = Session(*(options.pop(name) for name in _SESSION_OPTIONS))
+        session = Session(**take(options, _SESSION))
         try:
             command(session, **options)
         finally:
             session.close()
 
-    return Command(run, command, signature)
+    return Command(run, command, signature_with(command, after=_SESSION))

@@ -7,7 +7,6 @@ refused (custody.ledger.lifecycle.applications, exit 6).  The approver sees a su
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ from custody.cli.acting import (
 )
 from custody.cli.common import (
     Command,
+    Shared,
     err,
     json_option,
     key_option,
@@ -44,6 +44,8 @@ from custody.cli.common import (
     out,
     passphrase_file_option,
     print_json,
+    signature_with,
+    take,
 )
 from custody.ledger.approval_defaults import (
     DEFAULT_ENCRYPTION_MIN,
@@ -121,30 +123,21 @@ class Application:
                        self._state.origin if self._state is not None else None)
 
 
-_APPLICATION_OPTIONS = ("requester", "output", "from_file", "ledger_dir", "key")
+#: The options every application ends with, in Application's order.
+_APPLICATION: tuple[Shared, ...] = (
+    ("requester", str | None, requester_option), ("output", str, output_option),
+    ("from_file", str | None, from_file_option), ("ledger_dir", str, ledger_option), ("key", str | None, key_option),
+)
 
 
 def requesting(command: Callable[..., None]) -> Callable[..., None]:
     """``command(a: Application, **options)`` as a typer command ending with the options every application
     takes, declared here once."""
 
-    def signature() -> inspect.Signature:
-        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
-        shared = [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-            for name, default, annotation in (
-                ("requester", requester_option(), str | None), ("output", output_option(), str),
-                ("from_file", from_file_option(), str | None), ("ledger_dir", ledger_option(), str),
-                ("key", key_option(), str | None),
-            )
-        ]
-        return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared,
-                                 return_annotation=None)
-
     def run(**options: Any) -> None:
-        command(Application(*(options.pop(name) for name in _APPLICATION_OPTIONS)), **options)
+        command(Application(**take(options, _APPLICATION)), **options)
 
-    return Command(run, command, signature)
+    return Command(run, command, signature_with(command, after=_APPLICATION))
 
 
 @requesting
@@ -399,43 +392,31 @@ def approve_key_option() -> Any:
     return typer.Option(None, "--key", "-k", envvar="CUSTODY_KEY", help=_("The approver's signing key file."))
 
 
-_BEFORE = ("request", "output", "approval_id", "valid_from", "valid_until", "valid_days", "max_uses", "conditions")
-_AFTER = ("approver_name", "approver_title", "approver_organisation", "origin", "key", "passphrase_file", "json_out")
+#: The options every approval takes before the kind's own, then after them.
+_BEFORE: tuple[Shared, ...] = (
+    ("request", str, request_option), ("output", str, output_option), ("approval_id", str, approval_id_option),
+    ("valid_from", str | None, valid_from_option), ("valid_until", str | None, valid_until_option),
+)
+_AFTER: tuple[Shared, ...] = (
+    ("approver_name", str | None, approver_name_option), ("approver_title", str | None, approver_title_option),
+    ("approver_organisation", str | None, approver_org_option), ("origin", str | None, origin_option),
+    ("key", str | None, approve_key_option), ("passphrase_file", str | None, passphrase_file_option),
+    ("json_out", bool, json_option),
+)
 
 
 def approving(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., None]]:
     """``custody approve KIND``: the options every approval takes, around the kind's own (its function's
     parameters), which return what they change in the approval (None: as applied for)."""
+    before = (*_BEFORE, ("valid_days", int, lambda: valid_days_option(default_valid_days(kind))),
+              ("max_uses", int, max_uses_option), ("conditions", list[str], condition_option))
 
     def wrap(own: Callable[..., dict[str, Any]]) -> Callable[..., None]:
-        def param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-            return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-
-        def signature() -> inspect.Signature:
-            before = [
-                param("request", str, request_option()), param("output", str, output_option()),
-                param("approval_id", str, approval_id_option()), param("valid_from", str | None, valid_from_option()),
-                param("valid_until", str | None, valid_until_option()),
-                param("valid_days", int, valid_days_option(default_valid_days(kind))),
-                param("max_uses", int, max_uses_option()), param("conditions", list[str], condition_option()),
-            ]
-            after = [
-                param("approver_name", str | None, approver_name_option()),
-                param("approver_title", str | None, approver_title_option()),
-                param("approver_organisation", str | None, approver_org_option()),
-                param("origin", str | None, origin_option()), param("key", str | None, approve_key_option()),
-                param("passphrase_file", str | None, passphrase_file_option()), param("json_out", bool, json_option()),
-            ]
-            own_params = inspect.signature(own, eval_str=True).parameters.values()
-            return inspect.Signature(
-                [*before, *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own_params), *after],
-                return_annotation=None)
-
         def run(**options: Any) -> None:
-            common = {name: options.pop(name) for name in (*_BEFORE, *_AFTER)}
+            common = take(options, (*before, *_AFTER))
             _approve(kind, **common, overrides=own(**options))
 
-        return Command(run, own, signature)
+        return Command(run, own, signature_with(own, before=before, after=_AFTER, first=False))
 
     return wrap
 

@@ -17,7 +17,7 @@ import stat
 import sys
 import traceback
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -264,6 +264,37 @@ def new_app(help_text: str, *, root: bool = False, cls: type[TyperGroup] | None 
 
 # A top-level name -> (its group's help, or None for a single command; [(command, help, function)]).
 CommandTree = dict[str, tuple[str | None, list[tuple[str, str, Callable[..., Any]]]]]
+
+
+#: An option a family of commands all take besides their own: (parameter name, annotation, the option's maker).
+Shared = tuple[str, Any, Callable[[], Any]]
+
+
+def signature_with(command: Callable[..., Any], *, before: Sequence[Shared] = (), after: Sequence[Shared] = (),
+                   first: bool = True, keyword_only: bool = True) -> Callable[[], inspect.Signature]:
+    """The signature typer reads for ``command`` with a family's shared options ``before`` and ``after`` its own
+    parameters (without its first, the object the family hands it, when ``first``); made when called
+    (``Command``).  ``keyword_only``: every parameter keyword-only, as typer needs when an option follows an
+    argument of the command's own."""
+
+    def signature() -> inspect.Signature:
+        kind = inspect.Parameter.KEYWORD_ONLY if keyword_only else inspect.Parameter.POSITIONAL_OR_KEYWORD
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1 if first else 0:]
+
+        def shared(options: Sequence[Shared]) -> list[inspect.Parameter]:
+            return [inspect.Parameter(name, kind, default=make(), annotation=annotation)
+                    for name, annotation, make in options]
+
+        return inspect.Signature(
+            [*shared(before), *(p.replace(kind=kind) if keyword_only else p for p in own), *shared(after)],
+            return_annotation=None)
+
+    return signature
+
+
+def take(options: dict[str, Any], shared: Sequence[Shared]) -> dict[str, Any]:
+    """The values of the ``shared`` options, taken out of ``options`` (what remains are the command's own)."""
+    return {name: options.pop(name) for name, _annotation, _make in shared}
 
 
 class Command:

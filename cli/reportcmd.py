@@ -39,7 +39,6 @@ usage; 4 the trust store cannot be read.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -47,7 +46,19 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 
 from custody.cli.clitext import AtLeast
-from custody.cli.common import EXIT_OK, EXIT_VERIFY, Command, err, json_option, new_app, out, print_json
+from custody.cli.common import (
+    EXIT_OK,
+    EXIT_VERIFY,
+    Command,
+    Shared,
+    err,
+    json_option,
+    new_app,
+    out,
+    print_json,
+    signature_with,
+    take,
+)
 from custody.cli.trustopts import authority_option, integrity_only_option, require_trust
 from custody.ledger.i18n import _
 
@@ -162,8 +173,8 @@ class Reporting:
              self.json_out, self.form)
 
 
-#: The options every report command takes after its own: (parameter, type, option).
-_SHARED: tuple[tuple[str, Any, Callable[[], Any]], ...] = (
+#: The options every report command takes after its own.
+_SHARED: tuple[Shared, ...] = (
     ("authority", Path | None, authority_option), ("integrity_only", bool, integrity_only_option),
     ("formats", list[str], _formats_option), ("lang", str | None, _lang_option), ("output", Path, _output_option),
     ("workers", int | None, _workers_option), ("json_out", bool, json_option), ("calendar", str, _calendar_option),
@@ -175,17 +186,10 @@ _SHARED: tuple[tuple[str, Any, Callable[[], Any]], ...] = (
 def _reporting(name: str, command: Callable[..., None]) -> Callable[..., None]:
     """``command(r: Reporting, ctx, **own)`` as the typer command ``name``, its own parameters then ``_SHARED``."""
 
-    def signature() -> inspect.Signature:
-        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
-        shared = [inspect.Parameter(param, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=make(), annotation=kind)
-                  for param, kind, make in _SHARED]
-        return inspect.Signature([*own, *shared], return_annotation=None)
-
     def run(**options: Any) -> None:
-        shared = {param: options.pop(param) for param, _kind, _make in _SHARED}
-        command(Reporting(options["ctx"], shared), **options)
+        command(Reporting(options["ctx"], take(options, _SHARED)), **options)
 
-    return Command(run, name, signature)
+    return Command(run, name, signature_with(command, after=_SHARED, keyword_only=False))
 
 
 def _command(kind: str) -> Any:
