@@ -179,8 +179,7 @@ class _Widths(dict[str, float]):
         self.size = size
 
     def __missing__(self, ch: str) -> float:
-        width = float(self.face.stringWidth(ch, self.size))
-        dict.__setitem__(self, ch, width)  # not ``self[ch] = ...``: Babel's extractor takes what follows as a label
+        width = self[ch] = float(self.face.stringWidth(ch, self.size))
         return width
 
 
