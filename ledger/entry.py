@@ -182,7 +182,7 @@ def sign_entry(
                           field="body")
     # Entry(...) without its __init__, which (a frozen dataclass's) sets each of the nine fields through
     # object.__setattr__; the new instance's dictionary is filled at once instead.
-    entry = object.__new__(Entry)
+    entry = object.__new__(Entry)  # every field, as the dataclass would set (tests/ledger/test_entry.py checks)
     entry.__dict__.update(origin=origin, seq=seq, prev=prev, type=type, at=at, actor=actor, body=body, sig=sig,
                           leaf=leaf)
     return entry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 
 import pytest
@@ -14,6 +15,7 @@ from custody.ledger import canonical
 from custody.ledger.entry import (
     ENTRY_CONTEXT,
     ZERO_HASH,
+    Entry,
     b64,
     check_envelope,
     parse_entry,
@@ -232,3 +234,14 @@ def test_names_seen_before_are_checked_per_field(field: str, value: str) -> None
         with pytest.raises(SchemaError) as info:
             check_envelope(changed)
         assert info.value.field == field
+
+
+def test_a_signed_entry_is_the_entry_its_leaf_parses_to() -> None:
+    """sign_entry fills the Entry's fields itself, for speed: every field, the same as the dataclass and the parser
+    would (a field added to Entry and forgotten there fails here)."""
+    signed = sign_entry(origin="city.example.lg.jp/custody/2026-017/site-1", seq=0, prev=ZERO_HASH,
+                        type="note.recorded", at="2026-04-01T10:00:00.000+09:00", body={"text": "点検"}, signer=SIGNER)
+    parsed = parse_entry(signed.leaf)
+    assert set(vars(signed)) == {f.name for f in dataclasses.fields(Entry)}
+    assert signed == parsed
+    assert repr(signed) == repr(parsed)
