@@ -94,7 +94,7 @@ def check_scrypt_n(n: object) -> int:
     """Return ``n`` if it is an acceptable scrypt cost, else raise KeyFileError."""
     if type(n) is not int or n < MIN_N or n > MAX_N or n & (n - 1):
         raise KeyFileError(
-            _("scrypt cost N={n} is not allowed: it must be a power of two from 2^15 to 2^20.").format(n=n),
+            _("scrypt cost N={n} is not allowed: it must be a power of two from 2^15 to 2^20.").format(n=quote(n)),
             hint=_("Re-create the key file with a current version of custody."),
         )
     return n

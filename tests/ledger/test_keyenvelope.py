@@ -352,18 +352,23 @@ def test_arbitrary_member_values_only_key_errors(member: str, value: Any) -> Non
             call()
 
 
-@pytest.mark.parametrize("member", ["alg", "name", "custody-key"])
+@pytest.mark.parametrize("member", ["alg", "name", "custody-key", "kdf.name", "kdf.n", "aead.name"])
 def test_a_huge_value_is_quoted_short(member: str) -> None:
-    # make fuzz (keyfile) saw a 1,884,963-character message: a value from the file, quoted whole.
+    # make fuzz (keyfile) saw messages of 1,884,963 and 348,821 characters: a value from the file, quoted whole.
     import json
 
     from custody.ledger.errors import KeyFileError
-    from custody.ledger.keyenvelope import envelope_info
+    from custody.ledger.keyenvelope import envelope_info, open_private_key
 
-    doc = {"custody-key": 1, "alg": "ed25519", "name": "op-tanaka", "public": "A" * 44,
-           "kdf": {"name": "scrypt", "n": 32768, "r": 8, "p": 1, "salt": "A" * 24},
-           "aead": {"name": "aes-256-gcm", "nonce": "A" * 16}, "ciphertext": "A" * 64}
-    doc[member] = "x" * 1_000_000
+    _, envelope = _sealed()
+    doc = json.loads(envelope)  # a real envelope: every check before the damaged member passes
+    *outer, last = member.split(".")
+    holder: dict[str, Any] = doc
+    for name in outer:
+        holder = holder[name]
+    holder[last] = "x" * 1_000_000
+    data = json.dumps(doc).encode()
     with pytest.raises(KeyFileError) as caught:
-        envelope_info(json.dumps(doc).encode())
+        envelope_info(data)
+        open_private_key(data, PASS)  # what opening checks besides (the scrypt cost)
     assert len(caught.value.message) < 2_000
