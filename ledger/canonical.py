@@ -145,7 +145,7 @@ def _strict_dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
 
 
-def _is_or_holds_float(value: Any) -> bool:
+def holds_float(value: Any) -> bool:
     """Whether a value that ``orjson.loads`` returned is or holds a float at any depth.
 
     ``loads_canonical``'s walk: what orjson returns has string keys and only
@@ -161,7 +161,7 @@ def _is_or_holds_float(value: Any) -> bool:
         kind = type(item)
         if kind is str or kind is int:
             continue
-        if kind is float or ((kind is dict or kind is list) and _is_or_holds_float(item)):
+        if kind is float or ((kind is dict or kind is list) and holds_float(item)):
             return True
     return False
 
@@ -171,7 +171,7 @@ def _refuse_floats(value: Any) -> bool:
 
     Exact-type checks first, and strings and safe integers are judged in the
     loops without a call: this walk runs on every append (``dumps``).  Parsing
-    has a cheaper walk, ``_is_or_holds_float``.
+    has a cheaper walk, ``holds_float``.
     """
     kind = type(value)
     if kind is dict:
@@ -224,24 +224,43 @@ _ASTRAL_UTF8 = re.compile(rb"[\xf0-\xf4]")
 def loads_canonical(data: bytes) -> Any:
     """Parse bytes that must already be in canonical form (e.g. a ledger leaf).
 
-    Fast path, for the verifier's hot loop: ``orjson`` parses strictly as far
-    as RFC 8259 goes (it refuses NaN/Infinity, invalid UTF-8 and lone
-    surrogates); ``_is_or_holds_float`` looks for floats; a sorted, compact
-    re-serialisation that refuses integers beyond 2^53-1 and gives back
-    exactly ``data`` proves the bytes canonical and free of duplicate keys (a
-    duplicate would be collapsed and the bytes would differ).  Without 4-byte
-    UTF-8 sequences no key is outside the BMP, so code-point order is UTF-16
-    order.  Anything the fast path cannot vouch for takes the strict path
-    with the ``rfc8785`` package, which also names the problem.
+    Fast path, for the verifier's hot loop: ``loads_floatless_canonical``,
+    with ``holds_float`` looking for floats.  Anything the fast path cannot
+    vouch for takes the strict path with the ``rfc8785`` package, which also
+    names the problem.
     """
-    if data.isascii() or not _ASTRAL_UTF8.search(data):
-        try:
-            value = orjson.loads(data)
-            if not _is_or_holds_float(value) and _strict_dumps(value) == data:
-                return value
-        except (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
-            pass  # the strict path below says exactly what is wrong (or, past orjson's depth limit, decides)
+    value = loads_floatless_canonical(data)
+    if value is not None and not holds_float(value):
+        return value
     value = loads(data)
     if dumps(value) != data:
         raise CanonicalJSONError("bytes are not in RFC 8785 canonical form")
     return value
+
+
+def loads_floatless_canonical(data: bytes) -> Any | None:
+    """``loads_canonical``'s fast path, floats aside: the value, or None where it cannot vouch for ``data``.
+
+    ``orjson`` parses strictly as far as RFC 8259 goes (it refuses NaN/Infinity,
+    invalid UTF-8 and lone surrogates); a sorted, compact re-serialisation that
+    refuses integers beyond 2^53-1 and gives back exactly ``data`` proves the
+    bytes canonical and free of duplicate keys (a duplicate would be collapsed
+    and the bytes would differ).  Without 4-byte UTF-8 sequences no key is
+    outside the BMP, so code-point order is UTF-16 order.
+
+    A float would pass this test (orjson writes it back as it read it), so a
+    value returned here is canonical only once the caller has found no float
+    in it: ``loads_canonical`` walks the whole value (``holds_float``), and the
+    verifier's entry parse (``entry.parse_fields``) walks only an entry's
+    body, having checked each of the envelope's other members' exact type.
+    None sends the caller to ``loads_canonical``, whose strict path names the
+    problem (or, past orjson's depth limit, decides).
+    """
+    if data.isascii() or not _ASTRAL_UTF8.search(data):
+        try:
+            value = orjson.loads(data)
+            if _strict_dumps(value) == data:
+                return value
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
+            pass
+    return None

@@ -20,13 +20,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from custody.ledger import canonical
 from custody.ledger.errors import CanonicalJSONError, SchemaError, SignatureError
-from custody.ledger.note import Signer, Verifier
+from custody.ledger.note import Signer, Verifier, failed_signatures
 from custody.ledger.rfc6962 import leaf_hash
 
 ENTRY_CONTEXT = b"custody-entry/v1\n"
@@ -166,7 +167,6 @@ def sign_entry(
     }
     if not _parts_seen(origin, seq, type, at, actor, body):
         check_envelope({**obj, "sig": _PLACEHOLDER_SIG})
-        _remember_at(at)
     # The envelope's members passed its rules just above: only the body is left to walk.
     unsigned = canonical.dumps_with_checked_members(obj, "body")
     sig = signer.key_id + signer.sign(ENTRY_CONTEXT + unsigned)
@@ -199,39 +199,30 @@ _CHECKED_TYPES: set[str] = set()
 # Likewise the calendar days of 'at' (its first 10 characters once _AT
 # matched) that _real_date accepted: entries of one day share it.
 _CHECKED_DAYS: set[str] = set()
-# And for sign_entry, which runs on every append: the parts of a time in the
-# shape format_at writes (YYYY-MM-DDTHH:MM:SS.fff+HH:MM, 29 characters) that
+# And for every append and every entry a verifier reads: the parts of a time in
+# the shape format_at writes (YYYY-MM-DDTHH:MM:SS.fff+HH:MM, 29 characters) that
 # repeat -- its hour and minute ("THH:MM:") and its offset ("+HH:MM") -- once
 # _AT matched a time holding them (``_remember_at``).  With the day, they
-# decide _AT for such a time without the regular expression (``_parts_seen``).
+# decide _AT for such a time without the regular expression (``_at_seen``).
 _CHECKED_MINUTES: set[str] = set()
 _CHECKED_OFFSETS: set[str] = set()
 _AT_LENGTH = 29
 _MAX_CHECKED_NAMES = 1024
+# Only parts of times that matched _AT are remembered: at most 1,440 hours and minutes and 2,880 offsets,
+# whatever the input.  Room for all of them, so that a ledger's day of minutes never empties the cache.
+_MAX_CHECKED_TIMES = 4096
 
 
 def check_envelope(obj: Any) -> None:
     """The envelope rules of schemas/entry.schema.json, by hand (see module doc).
 
     The common case -- a well-formed entry whose names were seen before -- is
-    decided by exact-type tests and dictionary lookups; anything else goes
-    through ``_explain_envelope``, which applies every rule in order and names
-    the first one broken.
+    decided by exact-type tests and dictionary lookups (``_envelope_seen``);
+    anything else goes through ``_explain_envelope``, which applies every rule
+    in order and names the first one broken.
     """
-    if type(obj) is dict and obj.keys() == _FIELD_SET:
-        custody, seq, at = obj["custody"], obj["seq"], obj["at"]
-        origin, actor, kind = obj["origin"], obj["actor"], obj["type"]
-        if (
-            type(custody) is int and custody == FORMAT_VERSION
-            and type(seq) is int and 0 <= seq <= MAX_SEQ
-            and type(obj["prev"]) is str and type(obj["sig"]) is str
-            and type(obj["body"]) is dict
-            and type(origin) is str and origin in _CHECKED_ORIGINS
-            and type(actor) is str and actor in _CHECKED_ACTORS
-            and type(kind) is str and kind in _CHECKED_TYPES
-            and type(at) is str and _AT.fullmatch(at) and at[:10] in _CHECKED_DAYS
-        ):
-            return
+    if _envelope_seen(obj):
+        return
     _explain_envelope(obj)
     for seen, value in (
         (_CHECKED_ORIGINS, obj["origin"]), (_CHECKED_ACTORS, obj["actor"]), (_CHECKED_TYPES, obj["type"]),
@@ -240,6 +231,34 @@ def check_envelope(obj: Any) -> None:
         if len(seen) >= _MAX_CHECKED_NAMES:
             seen.clear()
         seen.add(value)
+    _remember_at(obj["at"])
+
+
+def _envelope_seen(obj: Any) -> bool:
+    """``check_envelope``'s common case: True when every envelope rule holds and the names and the day were
+    seen valid before; False says nothing (``_explain_envelope`` decides)."""
+    if type(obj) is not dict or obj.keys() != _FIELD_SET:
+        return False
+    custody, seq, at = obj["custody"], obj["seq"], obj["at"]
+    origin, actor, kind = obj["origin"], obj["actor"], obj["type"]
+    return bool(
+        type(custody) is int and custody == FORMAT_VERSION
+        and type(seq) is int and 0 <= seq <= MAX_SEQ
+        and type(obj["prev"]) is str and type(obj["sig"]) is str
+        and type(obj["body"]) is dict
+        and type(origin) is str and origin in _CHECKED_ORIGINS
+        and type(actor) is str and actor in _CHECKED_ACTORS
+        and type(kind) is str and kind in _CHECKED_TYPES
+        and type(at) is str and (_at_seen(at) or _at_matches_seen_day(at))
+    )
+
+
+def _at_matches_seen_day(at: str) -> bool:
+    """_AT, on a day ``_real_date`` accepted before; the time's parts are remembered for ``_at_seen``."""
+    if _AT.fullmatch(at) and at[:10] in _CHECKED_DAYS:
+        _remember_at(at)
+        return True
+    return False
 
 
 def _parts_seen(origin: object, seq: object, kind: object, at: object, actor: object, body: object) -> bool:
@@ -256,11 +275,17 @@ def _parts_seen(origin: object, seq: object, kind: object, at: object, actor: ob
         and type(origin) is str and origin in _CHECKED_ORIGINS
         and type(actor) is str and actor in _CHECKED_ACTORS
         and type(kind) is str and kind in _CHECKED_TYPES
-        # _AT, for a time in the shape format_at writes, from its parts seen valid before: the day, the
-        # hour and minute and the offset are looked up (each was part of a time that _AT matched and whose
-        # day _real_date accepted), the seconds and milliseconds tested as ASCII digits, seconds below 60.
-        # Any other time goes to check_envelope, which uses the regular expression.
-        and type(at) is str and len(at) == _AT_LENGTH and at[19] == "."
+        and type(at) is str and _at_seen(at)
+    )
+
+
+def _at_seen(at: str) -> bool:
+    """_AT (and the day's ``_real_date``) for a time in the shape format_at writes, from its parts seen valid
+    before: the day, the hour and minute and the offset are looked up (each was part of a time that _AT
+    matched and whose day _real_date accepted), the seconds and milliseconds tested as ASCII digits, seconds
+    below 60.  False for any other time: the caller uses the regular expression."""
+    return (
+        len(at) == _AT_LENGTH and at[19] == "."
         and at[:10] in _CHECKED_DAYS and at[10:17] in _CHECKED_MINUTES and at[23:] in _CHECKED_OFFSETS
         and (digits := at[17:19] + at[20:23]).isascii() and digits.isdigit() and at[17] < "6"
     )
@@ -271,7 +296,7 @@ def _remember_at(at: str) -> None:
     if len(at) != _AT_LENGTH or at[19] != "." or at[23] not in "+-":
         return
     for seen, value in ((_CHECKED_MINUTES, at[10:17]), (_CHECKED_OFFSETS, at[23:])):
-        if len(seen) >= _MAX_CHECKED_NAMES:
+        if len(seen) >= _MAX_CHECKED_TIMES:
             seen.clear()
         seen.add(value)
 
@@ -334,15 +359,29 @@ def parse_entry(leaf: bytes) -> Entry:
     )
 
 
-def parse_fields(leaf: bytes) -> tuple[dict[str, Any], bytes, bytes]:
+def parse_fields(leaf: bytes, expected_prev: tuple[bytes, str] | None = None) -> tuple[dict[str, Any], bytes, bytes]:
     """``parse_entry``'s checks without building an ``Entry``: the fields, ``prev`` and ``sig`` decoded.
 
     For the verifier's loop over a million entries, where the object itself
-    costs as much as the rest of the parse.
+    costs as much as the rest of the parse.  The common case is decided by the
+    fast parse (``canonical.loads_floatless_canonical``) and the envelope's
+    common case (``_envelope_seen``), which proves every member but the body a
+    string or an integer in range, so that only the body is walked for floats;
+    anything else is parsed again the strict way, which names the problem.
+
+    ``expected_prev``: the leaf hash the caller expects as ``prev`` and its
+    base64; a ``prev`` spelled exactly so is that hash (``b64`` writes the one
+    canonical spelling), without decoding it.
     """
-    obj = canonical.loads_canonical(leaf)
-    check_envelope(obj)
-    prev = unb64(obj["prev"], size=32, what="prev")
+    obj = canonical.loads_floatless_canonical(leaf)
+    if obj is None or not _envelope_seen(obj) or canonical.holds_float(obj["body"]):
+        obj = canonical.loads_canonical(leaf)
+        check_envelope(obj)
+    prev64 = obj["prev"]
+    if expected_prev is not None and prev64 == expected_prev[1]:
+        prev = expected_prev[0]
+    else:
+        prev = unb64(prev64, size=32, what="prev")
     return obj, prev, unb64(obj["sig"], size=KEY_ID_SIZE + SIGNATURE_SIZE, what="sig")
 
 
@@ -353,6 +392,17 @@ def verify_leaf_signature(leaf: bytes, sig: bytes, verifier: Verifier) -> None:
     verifier's registry does); raises SignatureError.
     """
     verifier.verify(_signed_message_from_leaf(leaf), sig[KEY_ID_SIZE:])
+
+
+def failed_leaf_signatures(checks: Sequence[tuple[bytes, bytes, Verifier]]) -> list[int]:
+    """The positions in ``checks`` -- (leaf, sig, verifier), as ``verify_leaf_signature`` takes them -- whose
+    signature does not verify: ``verify_leaf_signature`` for a chunk of leaves at once (``note.failed_signatures``).
+    """
+    cut = len(_SIG_MEMBER) + _SIG_B64_LEN + 1  # the sig member, as _signed_message_from_leaf cuts it out
+    return failed_signatures(
+        (verifier, ENTRY_CONTEXT + leaf[: (at := leaf.rfind(_SIG_MEMBER))] + leaf[at + cut :], sig[KEY_ID_SIZE:])
+        for leaf, sig, verifier in checks
+    )
 
 
 def verify_entry_signature(entry: Entry, verifier: Verifier) -> None:

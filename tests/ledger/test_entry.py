@@ -18,10 +18,13 @@ from custody.ledger.entry import (
     Entry,
     b64,
     check_envelope,
+    failed_leaf_signatures,
     parse_entry,
+    parse_fields,
     sign_entry,
     unb64,
     verify_entry_signature,
+    verify_leaf_signature,
 )
 from custody.ledger.errors import CanonicalJSONError, FormatError, SchemaError, SignatureError
 from custody.ledger.note import Signer
@@ -245,3 +248,30 @@ def test_a_signed_entry_is_the_entry_its_leaf_parses_to() -> None:
     assert set(vars(signed)) == {f.name for f in dataclasses.fields(Entry)}
     assert signed == parsed
     assert repr(signed) == repr(parsed)
+
+
+def test_failed_leaf_signatures_names_exactly_the_ones_that_do_not_verify() -> None:
+    """The batch check of a chunk: the positions whose signature fails, as verify_leaf_signature judges each."""
+    leaves = [make(seq=i, body={"text": f"作業 {i}"}) for i in range(5)]
+    checks = []
+    for leaf in leaves:
+        _obj, _prev, sig = parse_fields(leaf)
+        checks.append((leaf, sig, SIGNER.verifier()))
+    checks[1] = (checks[1][0], checks[1][1], OTHER.verifier())  # another key of the same name
+    checks[3] = (leaves[3].replace("作業 3".encode(), "作業 4".encode()), checks[3][1], SIGNER.verifier())
+    checks[4] = (checks[4][0], checks[4][1][:-1], SIGNER.verifier())  # a signature a byte short
+    assert failed_leaf_signatures(checks) == [1, 3, 4]
+    for position, (leaf, sig, verifier) in enumerate(checks):
+        with contextlib.nullcontext() if position in (0, 2) else pytest.raises(SignatureError):
+            verify_leaf_signature(leaf, sig, verifier)
+
+
+def test_a_prev_spelled_as_expected_is_not_decoded_and_any_other_is() -> None:
+    before = leaf_hash(make(seq=0))
+    leaf = make(seq=1, prev=before)
+    assert parse_fields(leaf, (before, b64(before)))[1] is before
+    other = bytes(32)
+    assert parse_fields(leaf, (other, b64(other)))[1] == before  # decoded: the caller sees the break
+    bad = leaf.replace(b64(before).encode(), b64(before)[:-2].encode() + b"B=")  # not canonical base64
+    with pytest.raises(FormatError):
+        parse_fields(bad, (before, b64(before)))

@@ -112,8 +112,9 @@ def test_seen_times_admit_the_same_as_the_pattern(good: str) -> None:
     assert good[23:] not in entry_mod._CHECKED_OFFSETS or good[23] in "+-"
 
 
-def test_the_time_caches_are_bounded() -> None:
+def test_the_time_caches_hold_a_whole_day_and_are_bounded() -> None:
+    """Only parts of times that matched the pattern are kept: every minute of a day fits, none is dropped."""
     for minute in range(60):
         for hour in range(24):
             sign_entry(at=f"2026-02-28T{hour:02}:{minute:02}:00.000+09:00", **SIGN_FIELDS)  # type: ignore[arg-type]
-    assert len(entry_mod._CHECKED_MINUTES) <= entry_mod._MAX_CHECKED_NAMES
+    assert len(entry_mod._CHECKED_MINUTES) == 24 * 60 <= entry_mod._MAX_CHECKED_TIMES

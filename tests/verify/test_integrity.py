@@ -338,7 +338,7 @@ def test_a_killed_worker_is_reported_not_a_crash(world, tmp_path: Path,  # type:
     ledger, _parties, _log, trust = world
     bundle = _export(ledger, tmp_path / "b")
 
-    def die(_line: bytes) -> None:
+    def die(_line: bytes, _expected: object = None) -> None:
         os._exit(9)  # in the forked worker: as if the kernel had killed it
 
     monkeypatch.setattr(Bundle, "entries_size_bytes", lambda self: 10**9)  # take the worker-pool path

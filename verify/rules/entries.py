@@ -13,6 +13,7 @@ processes).
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,13 +27,13 @@ from custody.ledger.compact import Levels, Subtree
 from custody.ledger.entry import (
     KEY_ID_SIZE,
     MAX_LEAF_BYTES,
+    failed_leaf_signatures,
     parse_entry,
     parse_fields,
     verify_entry_signature,
-    verify_leaf_signature,
 )
 from custody.ledger.errors import FormatError, SignatureError
-from custody.ledger.events import body_checker
+from custody.ledger.events import body_checker, body_validity
 from custody.ledger.i18n import _
 from custody.ledger.note import Verifier
 from custody.ledger.quoting import REASON_LIMIT, quote
@@ -94,24 +95,31 @@ def check_chunk(
     before = b""
     sha256 = hashlib.sha256
     hashes = [sha256(b"\x00" + line).digest() for line in lines]  # RFC 6962 leaf hashes
-    # One search of the whole chunk instead of one per line: few chunks reference an attachment.
-    may_attach = _ATTACHMENT in (b"\n".join(lines) if whole is None else whole)
-    fields: list[tuple[dict[str, Any], bytes, bytes] | str] = []
-    for line in lines:
-        try:
-            fields.append(parse_fields(line))
-        except FormatError as exc:
-            fields.append(quote(exc.message, REASON_LIMIT))
     for offset, long in (longs or {}).items():
         hashes[offset] = long.leaf_hash
+    # One search of the whole chunk instead of one per line: few chunks reference an attachment.
+    may_attach = _ATTACHMENT in (b"\n".join(lines) if whole is None else whole)
+    # Each entry's prev is expected to be the leaf hash before it: its base64 is compared, not decoded.
+    fields: list[tuple[dict[str, Any], bytes, bytes] | str] = []
+    append_fields, b2a = fields.append, binascii.b2a_base64
+    expected: tuple[bytes, str] | None = None
+    for offset, line in enumerate(lines):
+        try:
+            append_fields(parse_fields(line, expected))
+        except FormatError as exc:
+            append_fields(quote(exc.message, REASON_LIMIT))
+        lh = hashes[offset]
+        expected = (lh, b2a(lh, newline=False).decode("ascii"))
+    for offset, long in (longs or {}).items():
         fields[offset] = _("it is {size} bytes long, more than the {limit} bytes an entry may have").format(
             size=f"{long.size:,}", limit=f"{MAX_LEAF_BYTES:,}")
     # Phase 1: the chain, the clock, envelope findings, who signed.  The loop of a million entries: names
     # looked up once, lists of findings made only for the entries that have one.
-    parsed: list[tuple[int, dict[str, Any], bytes, Verifier]] = []
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    signed: list[tuple[bytes, bytes, Verifier]] = []  # (leaf, sig, key) of each entry of ``parsed``
     key_status, valid = registry.key_status, KeyStatus.VALID
     fromisoformat, epoch, microsecond = datetime.fromisoformat, _EPOCH, _MICROSECOND
-    append_moment, append_parsed = moments.append, parsed.append
+    append_moment, append_parsed, append_signed = moments.append, parsed.append, signed.append
     seq = start - 1
     for offset, item in enumerate(fields):
         seq += 1
@@ -148,7 +156,8 @@ def check_chunk(
             found = found or []
             found.append(("I2", _("signed by a {status} key ({actor})").format(status=_(status), actor=quote(actor))))
         else:
-            append_parsed((offset, obj, sig, verifier))
+            append_parsed((offset, obj))
+            append_signed((lines[offset], sig, verifier))
         if found:
             problems[offset] = found
         if may_attach and _ATTACHMENT in lines[offset]:
@@ -156,23 +165,26 @@ def check_chunk(
             if refs:
                 attachments[offset] = refs
     # Phase 2: the signatures of the entries whose key was valid.
-    for offset, _obj, sig, verifier in parsed:
-        try:
-            verify_leaf_signature(lines[offset], sig, verifier)
-        except SignatureError:
-            problems.setdefault(offset, []).append(
-                ("I2", _("signature by {actor} does not verify").format(actor=quote(verifier.name))))
-    # Phase 3: the bodies of the entries with no finding so far.
-    checkers: dict[str, Callable[[object], None]] = {}  # body_checker's, by type, looked up once a chunk
-    for offset, obj, _sig, _verifier in parsed:
+    for position in failed_leaf_signatures(signed):
+        offset = parsed[position][0]
+        problems.setdefault(offset, []).append(
+            ("I2", _("signature by {actor} does not verify").format(actor=quote(signed[position][2].name))))
+    # Phase 3: the bodies of the entries with no finding so far, offered to the fast test first.
+    validities: dict[str, Callable[[object], bool]] = {}  # body_validity's, by type, looked up once a chunk
+    for offset, obj in parsed:
         if problems and offset in problems:
             continue
-        kind = obj["type"]
-        check = checkers.get(kind)
-        if check is None:
-            check = checkers[kind] = body_checker(kind)
+        kind, body = obj["type"], obj["body"]
         try:
-            check(obj["body"])
+            valid_body = validities.get(kind)
+            if valid_body is None:
+                valid_body = validities[kind] = body_validity(kind)
+            if valid_body(body):
+                continue
+        except (FormatError, ValueError, TypeError, OverflowError):
+            pass  # an unknown type, a value the fast test cannot take: judged below
+        try:
+            body_checker(kind)(body)
         except FormatError as exc:
             problems[offset] = [("I7", _("the body of {type} is malformed: {why}").format(
                 type=quote(kind), why=quote(exc.message, REASON_LIMIT)))]
@@ -254,7 +266,7 @@ class ChainRule:
         start = chunk.start
         self.size = start + len(lines)
         malformed, problems, refs = chunk.malformed, chunk.problems, chunk.attachments
-        moments = chunk.moments
+        moments, hashes = chunk.moments, chunk.leaf_hashes
         latest = self._latest
         for offset, line in enumerate(lines):
             seq = start + offset
@@ -267,11 +279,11 @@ class ChainRule:
                     ctx.add(code, ERROR, message, seq=seq)
             # A plain parse: the worker has proved these bytes canonical.
             obj = orjson.loads(line)
-            etype = obj["type"]
+            etype, at = obj["type"], obj["at"]
             moment = moments[offset]
             if moment is not None:
                 if latest is not None and moment < latest:
-                    ctx.add("I9", ERROR, _("recorded time runs backwards ({at})").format(at=obj["at"]), seq=seq)
+                    ctx.add("I9", ERROR, _("recorded time runs backwards ({at})").format(at=at), seq=seq)
                 elif latest is None or moment > latest:
                     latest = moment
             if seq == 0 and etype != GENESIS:
@@ -286,9 +298,7 @@ class ChainRule:
                 continue
             if etype == "contract.closed" and self.closed_seq is None:
                 self.closed_seq = seq
-            view = EntryView(seq, etype, obj["at"], obj["actor"], obj["body"],
-                             chunk.leaf_hashes[offset * 32 : offset * 32 + 32])
-            yield view
+            yield EntryView(seq, etype, at, obj["actor"], obj["body"], hashes[offset * 32 : offset * 32 + 32])
         self._latest = latest
 
     def finish(self) -> ChainResult:
