@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from custody.ledger import rule_texts as txt
-from custody.ledger.lifecycle.fields import _d, _ms, _s
+from custody.ledger.lifecycle.fields import _d, _ms, _ms_of_us, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import AgentView, LedgerState, _cover
 from custody.ledger.media import CHECKED_OUT, GONE, IN_STORAGE, LOST, TAKEN_OUT, Medium
@@ -81,6 +81,30 @@ def _alive(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
             agent.last_ms = when
         agent.last_seq = e.seq
         agent.running = True
+
+
+def quiet_alive(st: LedgerState, e: EventLike, at_us: int | None = None) -> bool:
+    """``_alive`` with ``commit`` for an entry that shows its known agent alive within its allowed gap: the
+    agent's view moved as ``_alive`` moves it, and True.  Anything else (no time, an agent not yet seen, a
+    silence that is C13): nothing changed, and False, for ``_alive`` to judge.
+
+    ``at_us``: the entry's ``at`` already parsed to microseconds since the epoch (the verifier's workers parse
+    every ``at``), used when the observation time is that same text.
+    """
+    observed = e.body.get("observed_at")
+    text = observed if isinstance(observed, str) else e.at
+    when = _ms_of_us(at_us) if at_us is not None and text == e.at else _ms(text)
+    agent = st.agents.get(e.actor)
+    if when is None or agent is None:
+        return False
+    silence = when - agent.last_ms
+    if agent.running and silence > agent.allowed_ms + GAP_SLACK_MS and e.type != "observation.gap":
+        return False
+    if silence > 0:
+        agent.last_ms = when
+    agent.last_seq = e.seq
+    agent.running = True
+    return True
 
 
 def _h_agent_started(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
