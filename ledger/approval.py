@@ -228,8 +228,7 @@ class ApprovalBody:
         """The body as JSON (a fresh copy of what was signed).  ``raw`` holds only what ``canonical.loads``
         makes (objects in canonical key order, arrays, strings, integers, booleans, null), so a copy of its
         objects and arrays is what a pass through the canonical form would give."""
-        out: dict[str, Any] = _json_copy(self.raw)
-        return out
+        return {k: _json_copy(v) for k, v in self.raw.items()}
 
     @property
     def code(self) -> str:
@@ -359,7 +358,7 @@ def _body_of(line: str) -> ApprovalBody:
 
 def _json_copy(value: Any) -> Any:
     """A copy of a JSON value's objects and arrays (the rest is immutable)."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return {k: _json_copy(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_json_copy(v) for v in value]

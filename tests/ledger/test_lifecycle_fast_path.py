@@ -237,3 +237,23 @@ def test_any_time_parsed_to_microseconds_is_the_same_milliseconds(moment: dateti
     us = at_us(text)
     assert us is not None
     assert _ms_of_us(us) == at_ms(text)
+
+
+@pytest.mark.parametrize("observed", ["2026-04-01T09:30:00.250+09:00", "1970-01-01T00:00:00Z", "not a time", 12345,
+                                      None], ids=["time", "the-epoch", "malformed", "not-text", "absent"])
+def test_a_file_batch_is_timed_by_its_observation_else_its_at(observed: object) -> None:
+    """The time an uncovered batch waits with (C11) is its observed_at, else (absent, malformed or the epoch) its
+    ``at``; the agent's liveness (C13) reads the observed_at only when it is text."""
+    w = _started(86_400_000)
+    w.receive()
+    w.checkout()
+    body = {"volume_id": "uuid:SN-001", "serial": "SN-001", "media_id": "M-001", "label": "USB", "batch": 1,
+            "count": 1, "truncated": False, "files": [{"path": "out/0.csv", "size": 10, "sha256": "ab" * 32}]}
+    if observed is not None:
+        body["observed_at"] = observed
+    before = w.state.agents["agent-ws01"].last_ms
+    w.do("files.written", body, actor="agent-ws01")
+    at = w.events[-1].at
+    assert w.state.pending_writes["M-001"] == [[w.seq - 1, _ms(observed) or _ms(at)]]
+    seen = _ms(observed if isinstance(observed, str) else at)
+    assert w.state.agents["agent-ws01"].last_ms == (before if seen is None else max(before, seen))
