@@ -75,11 +75,11 @@ def _plan(event_type: str) -> tuple[Handler, ...]:
 
 
 #: The entry types an agent records to show it is alive and nothing more (heartbeats, detaches: most of a
-#: ledger), whose only rules are who signed (C9, ``people.quiet_agent``) and the agent's silence (C13,
-#: ``observation.quiet_alive``): ``apply`` takes them on a fast path when neither finds anything, which
-#: changes the state as ``_run`` does.  Computed from the tables above, so a rule added for such a type takes
-#: it off the fast path.  No violation, so ``reporting.note_anomalies`` has nothing to keep (C21); an agent
-#: type, so not judged after the close (C1).
+#: ledger), whose only rules are who signed (docs/spec-rules.md §6 C9, ``people.quiet_agent``) and the
+#: agent's silence (§6 C13, ``observation.quiet_alive``): ``apply`` takes them on a fast path when neither
+#: finds anything, which changes the state as ``_run`` does.  Computed from the tables above, so a rule added
+#: for such a type takes it off the fast path.  No violation, so ``reporting.note_anomalies`` has nothing to
+#: keep (§6 C21); an agent type, so not judged after the close (§6 C1).
 _LIVENESS_ONLY = frozenset(
     t for t in _AGENT if _HANDLERS.get(t) is observation._alive and _plan(t) == (observation._alive,))
 #: The rule codes of each family, by the family's name (its module's): a new code is in its family's CODES.

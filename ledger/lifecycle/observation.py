@@ -91,7 +91,8 @@ def _alive_at(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> int | N
 
 
 def quiet_alive(st: LedgerState, e: EventLike, at_us: int | None = None) -> bool:
-    """``_alive`` with ``commit`` for an entry that shows its known agent alive within its allowed gap: the
+    """``_alive`` with ``commit`` for an entry that shows its known agent alive within its allowed gap
+    (docs/spec-rules.md §6 C13): the
     agent's view moved as ``_alive`` moves it, and True.  Anything else (no time, an agent not yet seen, a
     silence that is C13): nothing changed, and False, for ``_alive`` to judge.
 
@@ -192,7 +193,8 @@ def _h_files(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         return
     _observe(st, m.id, "batches", e.seq)
     _observe(st, m.id, "files", e.seq, n)
-    # The batch's time: its observed_at, else (absent, malformed or the epoch) its at.  ``seen`` is already
+    # The batch's time for write cover (docs/spec-rules.md §6 C11): its observed_at, else (absent, malformed or
+    # the epoch) its at.  ``seen`` is already
     # the former when observed_at is text, else the latter.
     when = seen or _ms(e.at)
     if m.state in GONE or when is None or _cover(st, m.id, when) is not None:
