@@ -59,10 +59,10 @@ _MAX_PLANS = 1024  # entry types remembered: the known ones, and a bound against
 
 
 def _plan(event_type: str) -> tuple[Handler, ...]:
-    """What judges an entry of a type after who signed it (C9) and the close (C1), in order: the municipality's
-    signature where its act is required (C24, on the state before), the type's handler, then the watchers that
-    have anything to do with it, in ``_WATCHERS``' order (each watcher tests the type again: this only saves
-    calls and look-ups on the heartbeats that make most of a ledger)."""
+    """What judges an entry of a type after who signed it and the close (docs/spec-rules.md §6 C9, C1), in order:
+    the municipality's signature where its act is required (§6 C24, on the state before), the type's handler,
+    then the watchers that have anything to do with it, in ``_WATCHERS``' order (each watcher tests the type
+    again: this only saves calls and look-ups on the heartbeats that make most of a ledger)."""
     found = _PLANS.get(event_type)
     if found is None:
         signed, handler = attestations.CHECKS.get(event_type), _HANDLERS.get(event_type)
@@ -82,6 +82,7 @@ def _plan(event_type: str) -> tuple[Handler, ...]:
 #: keep (§6 C21); an agent type, so not judged after the close (§6 C1).
 _LIVENESS_ONLY = frozenset(
     t for t in _AGENT if _HANDLERS.get(t) is observation._alive and _plan(t) == (observation._alive,))
+
 #: The rule codes of each family, by the family's name (its module's): a new code is in its family's CODES.
 FAMILIES: dict[str, tuple[RuleCode, ...]] = {
     "people": people.CODES, "takeout": takeout.CODES, "copies": copies.CODES, "disposal": disposal.CODES,

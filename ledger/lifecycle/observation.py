@@ -92,9 +92,8 @@ def _alive_at(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> int | N
 
 def quiet_alive(st: LedgerState, e: EventLike, at_us: int | None = None) -> bool:
     """``_alive`` with ``commit`` for an entry that shows its known agent alive within its allowed gap
-    (docs/spec-rules.md §6 C13): the
-    agent's view moved as ``_alive`` moves it, and True.  Anything else (no time, an agent not yet seen, a
-    silence that is C13): nothing changed, and False, for ``_alive`` to judge.
+    (docs/spec-rules.md §6 C13): the agent's view moved as ``_alive`` moves it, and True.  Anything else (no
+    time, an agent not yet seen, a silence that is C13): nothing changed, and False, for ``_alive`` to judge.
 
     ``at_us``: the entry's ``at`` already parsed to microseconds since the epoch (the verifier's workers parse
     every ``at``), used when the observation time is that same text.
