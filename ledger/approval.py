@@ -42,7 +42,7 @@ from custody.ledger import canonical
 from custody.ledger import rule_texts as txt
 from custody.ledger.errors import ApprovalError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
 from custody.ledger.i18n import _
-from custody.ledger.note import Signer, Verifier, open_note, parse_note, sign_note
+from custody.ledger.note import Signer, Verifier, parse_note, sign_note, verify_note
 from custody.ledger.quoting import quote
 from custody.ledger.rule_texts import NOTHING, RuleText, Text, fill
 from custody.ledger.signed_statement import (
@@ -163,6 +163,12 @@ class ApprovalBody:
     @classmethod
     def from_json(cls, doc: object) -> ApprovalBody:
         """Check ``doc`` against schemas/approval.schema.json and the cross-field rules; SchemaError names the field."""
+        return cls._checked(doc, None)
+
+    @classmethod
+    def _checked(cls, doc: object, canonical_doc: dict[str, Any] | None) -> ApprovalBody:
+        """``from_json``; ``canonical_doc``: ``doc`` itself when it is a value ``canonical.loads`` just made and
+        nobody else holds, kept as ``raw`` (a copy through the canonical form would be equal to it)."""
         validate("approval", doc)
         assert isinstance(doc, dict)
         d: dict[str, Any] = doc
@@ -215,13 +221,14 @@ class ApprovalBody:
                 sub["supervision"], sub.get("parent", ""),
             ),
             request_sha256=d.get("request_sha256", ""),
-            raw=canonical.loads(canonical.dumps(d)),
+            raw=canonical.loads(canonical.dumps(d)) if canonical_doc is None else canonical_doc,
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The body as JSON (a fresh copy of what was signed)."""
-        out: dict[str, Any] = canonical.loads(canonical.dumps(dict(self.raw)))
-        return out
+        """The body as JSON (a fresh copy of what was signed).  ``raw`` holds only what ``canonical.loads``
+        makes (objects in canonical key order, arrays, strings, integers, booleans, null), so a copy of its
+        objects and arrays is what a pass through the canonical form would give."""
+        return {k: _json_copy(v) for k, v in self.raw.items()}
 
     @property
     def code(self) -> str:
@@ -345,7 +352,17 @@ def sign_approval(origin: str, body: ApprovalBody | Mapping[str, Any], signer: S
 
 
 def _body_of(line: str) -> ApprovalBody:
-    return ApprovalBody.from_json(canonical_body(line))
+    doc = canonical_body(line)
+    return ApprovalBody._checked(doc, doc if isinstance(doc, dict) else None)
+
+
+def _json_copy(value: Any) -> Any:
+    """A copy of a JSON value's objects and arrays (the rest is immutable)."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(v) for v in value]
+    return value
 
 
 def open_approval(
@@ -385,7 +402,7 @@ def open_approval(
     code = code or KIND_CODES.get(loose_kind(line, KIND_CODES) or "", "")
     verifiers = pinned_verifiers(approver_vkeys)
     try:
-        _note, verified = open_note(note, verifiers)
+        verified = verify_note(parsed, verifiers)
     except SignatureError:
         pinned = {(v.name, v.key_id) for v in verifiers}
         forged = [s.name for s in parsed.signatures if (s.name, s.key_id) in pinned]

@@ -40,7 +40,7 @@ from typing import Any
 from custody.ledger import canonical
 from custody.ledger.errors import AttestationError, CanonicalJSONError, NoteFormatError, SchemaError, SignatureError
 from custody.ledger.i18n import _
-from custody.ledger.note import Signer, open_note, parse_note, sign_note
+from custody.ledger.note import Signer, parse_note, sign_note, verify_note
 from custody.ledger.quoting import quote
 from custody.ledger.rule_texts import NOTHING, RuleText, Text, fill
 from custody.ledger.signed_statement import (
@@ -361,7 +361,7 @@ def open_attestation(
     role = ROLE_OF_KIND.get(kind, "")
     verifiers = pinned_verifiers(pinned.get(role, ()))
     try:
-        _note, verified = open_note(note, verifiers)
+        verified = verify_note(parsed, verifiers)
     except SignatureError:
         names = ", ".join(sorted({s.name for s in parsed.signatures}))
         own = {(v.name, v.key_id) for v in verifiers}

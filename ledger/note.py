@@ -67,6 +67,7 @@ __all__ = [
     "open_note",
     "parse_note",
     "sign_note",
+    "verify_note",
 ]
 
 #: signed-note "Signature types": 0x01, Ed25519 signatures over the note text.
@@ -546,6 +547,12 @@ def open_note(message: bytes, verifiers: Sequence[Verifier]) -> tuple[Note, tupl
     Returns the parsed note and the verifiers that verified, in note order.
     """
     note = parse_note(message)
+    return note, verify_note(note, verifiers)
+
+
+def verify_note(note: Note, verifiers: Sequence[Verifier]) -> tuple[Verifier, ...]:
+    """:func:`open_note` for a note already parsed: the verifiers that verified, in note order (SignatureError
+    as there)."""
     index = index_verifiers(verifiers, ALG_ED25519)
     text = note.text.encode("utf-8")
     verified: list[Verifier] = []
@@ -558,4 +565,4 @@ def open_note(message: bytes, verifiers: Sequence[Verifier]) -> tuple[Note, tupl
             verified.append(verifier)
     if not verified:
         raise SignatureError("note is not signed by any trusted key")
-    return note, tuple(verified)
+    return tuple(verified)

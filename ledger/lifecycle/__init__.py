@@ -21,6 +21,11 @@ advances even past violations (the verifier keeps going), so a caller that
 must refuse calls ``check`` (or ``precheck``) first and ``advance`` only when
 nothing blocks.  Media transitions are the table :data:`custody.ledger.media.TRANSITIONS`.
 
+Most of a long ledger is the agent's signs of life (heartbeats, detaches), which can break only C9 (who
+signed) and C13 (a silence).  ``apply`` takes those on a fast path when neither rule finds anything, with
+the state moved exactly as the general path moves it (``engine._LIVENESS_ONLY``); a caller that has already
+parsed the entry's ``at`` (the verifier's workers do) passes it as ``at_us`` so that it is not parsed again.
+
 **Where things are.**  One module per event family, each owning its
 handlers (``HANDLERS``: entry type -> handler), its rule texts (``RuleText``:
 English keys, their Japanese in ``locale/ja/rules.po``), its end-of-ledger rules and the bodies of the entries

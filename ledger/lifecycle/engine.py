@@ -54,21 +54,34 @@ _WATCHERS: tuple[tuple[Handler, Callable[[str], bool]], ...] = (
     (scope.watch, scope.watches), (times.watch, times.watches), (seals.watch, seals.watches),
     (places.watch, places.watches), (reporting.watch, reporting.watches), (staff.watch, staff.watches),
 )
-_WATCHING: dict[str, tuple[Handler, ...]] = {}  # entry type -> the watchers that have anything to do with it
-_MAX_WATCHING = 1024  # entry types remembered: the known ones, and a bound against a stream of made-up ones
+_PLANS: dict[str, tuple[Handler, ...]] = {}  # entry type -> what runs after the C9 and C1 checks (``_plan``)
+_MAX_PLANS = 1024  # entry types remembered: the known ones, and a bound against a stream of made-up ones
 
 
-def _watchers(event_type: str) -> tuple[Handler, ...]:
-    """The watchers of an entry type, in ``_WATCHERS``' order: a verifier replays a million heartbeats, which
-    only one watcher has anything to do with (each watcher tests the type again, so this only saves calls)."""
-    found = _WATCHING.get(event_type)
+def _plan(event_type: str) -> tuple[Handler, ...]:
+    """What judges an entry of a type after who signed it and the close (docs/spec-rules.md §6 C9, C1), in order:
+    the municipality's signature where its act is required (§6 C24, on the state before), the type's handler,
+    then the watchers that have anything to do with it, in ``_WATCHERS``' order (each watcher tests the type
+    again: this only saves calls and look-ups on the heartbeats that make most of a ledger)."""
+    found = _PLANS.get(event_type)
     if found is None:
-        found = tuple(watch for watch, watches in _WATCHERS if watches(event_type))
-        if len(_WATCHING) >= _MAX_WATCHING:
-            _WATCHING.clear()
-        _WATCHING[event_type] = found
+        signed, handler = attestations.CHECKS.get(event_type), _HANDLERS.get(event_type)
+        found = tuple(h for h in (signed, handler) if h is not None) + tuple(
+            watch for watch, watches in _WATCHERS if watches(event_type))
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[event_type] = found
     return found
 
+
+#: The entry types an agent records to show it is alive and nothing more (heartbeats, detaches: most of a
+#: ledger), whose only rules are who signed (docs/spec-rules.md §6 C9, ``people.quiet_agent``) and the
+#: agent's silence (§6 C13, ``observation.quiet_alive``): ``apply`` takes them on a fast path when neither
+#: finds anything, which changes the state as ``_run`` does.  Computed from the tables above, so a rule added
+#: for such a type takes it off the fast path.  No violation, so ``reporting.note_anomalies`` has nothing to
+#: keep (§6 C21); an agent type, so not judged after the close (§6 C1).
+_LIVENESS_ONLY = frozenset(
+    t for t in _AGENT if _HANDLERS.get(t) is observation._alive and _plan(t) == (observation._alive,))
 
 #: The rule codes of each family, by the family's name (its module's): a new code is in its family's CODES.
 FAMILIES: dict[str, tuple[RuleCode, ...]] = {
@@ -100,8 +113,17 @@ def advance(state: LedgerState, entry: EventLike) -> None:
     _run(state, entry, _Out(entry.seq), commit=True)
 
 
-def apply(state: LedgerState, entry: EventLike) -> list[Violation]:
-    """``check`` and ``advance`` in one pass: the violations, and the state moved past ``entry``."""
+def apply(state: LedgerState, entry: EventLike, at_us: int | None = None) -> list[Violation]:
+    """``check`` and ``advance`` in one pass: the violations, and the state moved past ``entry``.
+
+    ``at_us``: the entry's ``at`` in microseconds since the epoch where the caller has already parsed it (the
+    verifier's workers parse every entry's); None to parse it here.
+    """
+    if (entry.type in _LIVENESS_ONLY and people.quiet_agent(state, entry)
+            and observation.quiet_alive(state, entry, at_us)):
+        state.last_seq = entry.seq
+        state.last_at = entry.at
+        return []
     out = _Out(entry.seq)
     _run(state, entry, out, commit=True)
     return out.items
@@ -152,14 +174,8 @@ def _run(st: LedgerState, e: EventLike, out: _Out, *, commit: bool) -> None:
         _check_actor(st, e, out)
         if st.closed is not None and e.type not in _AGENT:
             _after_close(st, e, out)
-        signed = attestations.CHECKS.get(e.type)
-        if signed is not None:  # the municipality's signature where its act is required (C24), on the state before
-            signed(st, e, out, commit)
-        handler = _HANDLERS.get(e.type)
-        if handler is not None:
-            handler(st, e, out, commit)
-        for watch in _watchers(e.type):
-            watch(st, e, out, commit)
+        for judge in _plan(e.type):
+            judge(st, e, out, commit)
         reporting.note_anomalies(st, e, out, commit)
     if commit:
         st.last_seq = e.seq

@@ -60,6 +60,13 @@ def _ms(value: Any) -> int | None:
         return None
 
 
+def _ms_of_us(us: int) -> int:
+    """An ``at`` already parsed to microseconds since the epoch (as the verifier's workers do), in milliseconds:
+    exactly ``at_ms`` of its text, whose ``timestamp()`` is those microseconds divided by 10**6 (int by int,
+    correctly rounded), times 1000, truncated."""
+    return int(us / 1_000_000 * 1000)
+
+
 def _same(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from custody.ledger import rule_texts as txt
-from custody.ledger.lifecycle.fields import _d, _ms, _s
+from custody.ledger.lifecycle.fields import _d, _ms, _ms_of_us, _s
 from custody.ledger.lifecycle.kernel import EventLike, Handler, RuleCode, _Out
 from custody.ledger.lifecycle.state import AgentView, LedgerState, _cover
 from custody.ledger.media import CHECKED_OUT, GONE, IN_STORAGE, LOST, TAKEN_OUT, Medium
@@ -59,19 +59,25 @@ def gap_severity(st: LedgerState) -> str:
 
 
 def _alive(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    """Every agent entry shows its agent alive; a silence longer than its allowed gap is C13.
+    """Every agent entry shows its agent alive; a silence longer than its allowed gap is C13."""
+    _alive_at(st, e, out, commit)
+
+
+def _alive_at(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> int | None:
+    """``_alive``, returning the time it read (its ``observed_at``, else its ``at``; None if no time), which a
+    file batch reads too.
 
     The hot path of a long ledger (heartbeats, file batches): one time parse, nothing allocated.
     """
     observed = e.body.get("observed_at")
     when = _ms(observed if isinstance(observed, str) else e.at)
     if when is None:
-        return
+        return None
     agent = st.agents.get(e.actor)
     if agent is None:
         if commit:
             st.agents[e.actor] = AgentView(e.actor, True, when, e.seq, DEFAULT_ALLOWED_GAP_MS)
-        return
+        return when
     silence = when - agent.last_ms
     if agent.running and silence > agent.allowed_ms + GAP_SLACK_MS and e.type != "observation.gap":
         out.add("C13", gap_severity(st), AGENT_SILENT, todo=DO_CHECK_AGENT, blocking=False, actor=e.actor,
@@ -81,10 +87,35 @@ def _alive(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
             agent.last_ms = when
         agent.last_seq = e.seq
         agent.running = True
+    return when
+
+
+def quiet_alive(st: LedgerState, e: EventLike, at_us: int | None = None) -> bool:
+    """``_alive`` with ``commit`` for an entry that shows its known agent alive within its allowed gap
+    (docs/spec-rules.md §6 C13): the agent's view moved as ``_alive`` moves it, and True.  Anything else (no
+    time, an agent not yet seen, a silence that is C13): nothing changed, and False, for ``_alive`` to judge.
+
+    ``at_us``: the entry's ``at`` already parsed to microseconds since the epoch (the verifier's workers parse
+    every ``at``), used when the observation time is that same text.
+    """
+    observed = e.body.get("observed_at")
+    text = observed if isinstance(observed, str) else e.at
+    when = _ms_of_us(at_us) if at_us is not None and text == e.at else _ms(text)
+    agent = st.agents.get(e.actor)
+    if when is None or agent is None:
+        return False
+    silence = when - agent.last_ms
+    if agent.running and silence > agent.allowed_ms + GAP_SLACK_MS and e.type != "observation.gap":
+        return False
+    if silence > 0:
+        agent.last_ms = when
+    agent.last_seq = e.seq
+    agent.running = True
+    return True
 
 
 def _h_agent_started(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    _alive(st, e, out, commit)
+    _alive_at(st, e, out, commit)
     agent = st.agents.get(e.actor)
     if not commit or agent is None:
         return
@@ -97,7 +128,7 @@ def _h_agent_started(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> 
 
 
 def _h_agent_stopped(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    _alive(st, e, out, commit)
+    _alive_at(st, e, out, commit)
     if commit and e.actor in st.agents:
         st.agents[e.actor].running = False
 
@@ -106,7 +137,7 @@ def _h_gap(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     seconds = e.body.get("gap_seconds")
     out.add("C13", gap_severity(st), GAP_REPORTED, todo=DO_EXPLAIN_GAP, blocking=False, actor=e.actor,
             last=_s(e.body, "last_heartbeat") or "-", s=seconds if isinstance(seconds, int) else "-")
-    _alive(st, e, out, commit)
+    _alive_at(st, e, out, commit)
 
 
 def _volume_medium(st: LedgerState, body: dict[str, Any]) -> Medium | None:
@@ -128,7 +159,7 @@ def _seen_again(out: _Out, m: Medium, what: Text | RuleText) -> None:
 
 
 def _h_attached(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    _alive(st, e, out, commit)
+    _alive_at(st, e, out, commit)
     body = e.body
     m = _volume_medium(st, body)
     if m is None:
@@ -146,7 +177,7 @@ def _h_attached(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 
 def _h_files(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    _alive(st, e, out, commit)
+    seen = _alive_at(st, e, out, commit)
     body = e.body
     m = _volume_medium(st, body)
     count = body.get("count")
@@ -161,7 +192,10 @@ def _h_files(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
         return
     _observe(st, m.id, "batches", e.seq)
     _observe(st, m.id, "files", e.seq, n)
-    when = _ms(body.get("observed_at")) or _ms(e.at)
+    # The batch's time for write cover (docs/spec-rules.md §6 C11): its observed_at, else (absent, malformed or
+    # the epoch) its at.  ``seen`` is already
+    # the former when observed_at is text, else the latter.
+    when = seen or _ms(e.at)
     if m.state in GONE or when is None or _cover(st, m.id, when) is not None:
         return
     pending = st.pending_writes.setdefault(m.id, [])
@@ -172,7 +206,7 @@ def _h_files(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 
 def _h_alert(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
-    _alive(st, e, out, commit)
+    _alive_at(st, e, out, commit)
     if commit:
         code = _s(e.body, "code") or "?"
         st.alerts[code] = st.alerts.get(code, 0) + 1

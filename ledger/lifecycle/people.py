@@ -114,6 +114,16 @@ def _check_actor(st: LedgerState, e: EventLike, out: _Out) -> None:
                 role=(person.role, txt.ROLE_JA.get(person.role, person.role)))
 
 
+def quiet_agent(st: LedgerState, e: EventLike) -> bool:
+    """Whether ``_check_actor`` finds nothing in an agent's entry (``e.type`` in AGENT_TYPES): its key is a
+    registered agent of the vendor's tier, not removed before the entry (docs/spec-rules.md §6 C9).  An agent
+    entry is no responsible-only act and an agent is never judged as foreign vendor staff, so nothing else is
+    asked."""
+    person = st.people.get(e.actor)
+    return (person is not None and person.role == "agent" and person.tier == "vendor"
+            and (person.removed_seq is None or e.seq <= person.removed_seq))
+
+
 def _valid_subcontract(st: LedgerState, ref: str, tier: str, at: str) -> bool:
     sc = st.subcontracts.get(ref)
     when = _ms(at)

@@ -15,6 +15,7 @@ definition and is judged by its approval (C2).
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from custody.ledger.lifecycle.fields import _d, _s
@@ -37,6 +38,7 @@ _ACTS: dict[str, RuleText] = {"media.erased": RuleText("erasure"), "media.dispos
 _UNKNOWN = ("", "-")
 
 
+@lru_cache(maxsize=1024)  # a contract names a few places, which every storage entry is compared with
 def _norm(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
 

@@ -87,8 +87,8 @@ def watches(event_type: str) -> bool:
 
 def watch(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     """C16 for every act on a medium by a subcontractor's person."""
-    if not watches(e.type):
-        return
+    if not watches(e.type) or not st.subcontracts:
+        return  # no subcontract approval recorded: nobody has a scope to leave (§6 C16; C9 names who acts without)
     people = _people(st, e)
     if not people:
         return

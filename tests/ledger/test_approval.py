@@ -62,6 +62,20 @@ def test_round_trip(kind: str) -> None:
     assert len(approval.digest) == 64
 
 
+@pytest.mark.parametrize("kind", ["takeout", "copy", "dispose", "subcontract"])
+def test_an_opened_body_is_what_the_canonical_form_gives(kind: str) -> None:
+    """The body opened from a note keeps the value its line parsed to, and ``to_json`` copies it: both are what a
+    pass through the canonical form gives (key order and types included), and a copy changed changes nothing."""
+    approval = opened(kind)
+    through = canonical.loads(canonical.dumps(approval_body(kind, "A-1", list(approval.body.media))))
+    for doc in (approval.body.raw, approval.body.to_json(), ApprovalBody.from_json(approval.body.to_json()).raw):
+        assert repr(doc) == repr(through)
+    changed = approval.body.to_json()
+    changed["approver"]["name"] = "someone else"
+    changed["conditions"].append("more")
+    assert repr(approval.body.to_json()) == repr(through)
+
+
 def test_text_is_one_canonical_line() -> None:
     body = approval_body("takeout", "A-1", ["M-001"])
     text = make_approval_text(ORIGIN, body)

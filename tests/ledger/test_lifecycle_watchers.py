@@ -1,6 +1,7 @@
 """The watchers the lifecycle runs after an entry's own handler (C16-C19, C21, C23) are called only for the entry
-types each concerns (``engine._watchers``, each family's ``watches``): replaying the golden bundles' entries with
-every watcher called for every entry, as before that choice, gives the same violations and the same final state.
+types each concerns (``engine._plan``, each family's ``watches``), and an agent's sign of life takes a fast path
+when nothing in it breaks a rule (``engine._LIVENESS_ONLY``): replaying the golden bundles' entries with every
+watcher called for every entry and no fast path gives the same violations and the same final state.
 
 The golden bundles hold a case for every rule code (tests/vectors/README.md), so a ``watches`` that left out a
 type its watcher judges loses that case's finding here.
@@ -15,7 +16,20 @@ import pytest
 
 from custody.ledger.entry import parse_entry
 from custody.ledger.errors import FormatError
-from custody.ledger.lifecycle import apply, engine, new_state, places, reporting, scope, seals, staff, times
+from custody.ledger.lifecycle import (
+    apply,
+    attestations,
+    engine,
+    new_state,
+    observation,
+    places,
+    reporting,
+    scope,
+    seals,
+    staff,
+    storage,
+    times,
+)
 from tests.conftest import VECTORS
 
 ENTRIES = sorted((VECTORS / "bundles").glob("*/bundle/entries.jsonl"))
@@ -44,12 +58,27 @@ def test_every_golden_bundle_is_replayed() -> None:
 @pytest.mark.parametrize("path", ENTRIES, ids=[p.parent.parent.name for p in ENTRIES])
 def test_watchers_by_type_find_what_every_watcher_finds(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     by_type = _replay(path)
-    monkeypatch.setattr(engine, "_watchers", lambda event_type: tuple(watch for watch, _ in engine._WATCHERS))
+
+    def every_watcher(event_type: str) -> tuple[Any, ...]:
+        own = (attestations.CHECKS.get(event_type), engine._HANDLERS.get(event_type))
+        return tuple(h for h in own if h is not None) + tuple(watch for watch, _ in engine._WATCHERS)
+
+    monkeypatch.setattr(engine, "_plan", every_watcher)
+    monkeypatch.setattr(engine, "_LIVENESS_ONLY", frozenset())
     assert _replay(path) == by_type
 
 
 def test_a_watcher_is_called_for_the_types_it_watches() -> None:
-    assert engine._watchers("agent.heartbeat") == (staff.watch,)
-    assert engine._watchers("media.checked_out") == (scope.watch, seals.watch, staff.watch)
-    assert engine._watchers("media.disposed") == (scope.watch, times.watch, places.watch, staff.watch)
-    assert engine._watchers("incident.reported") == (times.watch, reporting.watch, staff.watch)
+    assert engine._plan("agent.heartbeat") == (observation._alive,)
+    assert engine._plan("files.written") == (observation._h_files,)
+    assert engine._plan("media.checked_out") == (storage.HANDLERS["media.checked_out"], scope.watch, seals.watch,
+                                                 staff.watch)
+    assert engine._plan("media.disposed") == (attestations.CHECKS["media.disposed"], engine._HANDLERS["media.disposed"],
+                                              scope.watch, times.watch, places.watch, staff.watch)
+    assert engine._plan("incident.reported") == (engine._HANDLERS["incident.reported"], times.watch, reporting.watch,
+                                                 staff.watch)
+    assert engine._plan("made.up") == (staff.watch,)
+
+
+def test_the_fast_path_is_for_signs_of_life_only() -> None:
+    assert sorted(engine._LIVENESS_ONLY) == ["agent.heartbeat", "volume.detached"]
