@@ -31,6 +31,7 @@ class EntryView:
     actor: str
     body: dict[str, Any]
     leaf_hash: bytes
+    at_us: int | None = None  # ``at`` in microseconds since the epoch, as the worker parsed it (None: unknown)
 
 
 @dataclass

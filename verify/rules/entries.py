@@ -303,7 +303,7 @@ class ChainRule:
                 continue
             if etype == "contract.closed" and self.closed_seq is None:
                 self.closed_seq = seq
-            yield EntryView(seq, etype, at, actor, body, hashes[offset * 32 : offset * 32 + 32])
+            yield EntryView(seq, etype, at, actor, body, hashes[offset * 32 : offset * 32 + 32], moment)
         self._latest = latest
 
     def finish(self) -> ChainResult:

@@ -66,7 +66,7 @@ class LifecycleRule:
     def observe(self, entry: EntryView, ctx: Context) -> None:
         if self.state is None:
             self.state = new_state(ctx.trust.origin)
-        for v in apply(self.state, entry):
+        for v in apply(self.state, entry, entry.at_us):  # the time its worker parsed
             self._add(ctx, v, v.seq if v.seq is not None else entry.seq)
 
     def finish(self, ctx: Context) -> None:
