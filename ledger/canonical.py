@@ -161,7 +161,7 @@ def holds_float(value: Any) -> bool:
         kind = type(item)
         if kind is str or kind is int:
             continue
-        if kind is float or ((kind is dict or kind is list) and holds_float(item)):
+        if kind is float or ((kind is dict or kind is list) and item and holds_float(item)):  # [] or {}: no call
             return True
     return False
 
