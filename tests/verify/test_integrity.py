@@ -392,3 +392,24 @@ def test_workers_keep_to_one_processor_each(tmp_path: Path) -> None:
         os.sched_setaffinity(0, allowed)
     assert len(seen) == 2
     assert sorted(seen.values(), key=min) == [frozenset({cpu}) for cpu in cpus]
+
+
+@pytest.mark.parametrize("resigned", [False, True])
+def test_a_body_is_judged_only_where_its_signature_holds(world, tmp_path: Path, resigned: bool) -> None:  # type: ignore[no-untyped-def]
+    """A body that does not fit its schema is I7 when its actor signed it; a forged one is I2 alone."""
+    ledger, parties, _log, trust = world
+    bundle = _export(ledger, tmp_path / "b")
+
+    def bad_body(lines: list[bytes]) -> list[bytes]:
+        entry = parse_entry(lines[5])
+        if not resigned:
+            obj = json.loads(lines[5])
+            obj["body"]["text"] = 5
+            return [*lines[:5], canonical.dumps(obj), *lines[6:]]
+        forged = sign_entry(origin=entry.origin, seq=entry.seq, prev=entry.prev, type=entry.type, at=entry.at,
+                            body={**entry.body, "text": 5}, signer=parties.responsible)
+        return [*lines[:5], forged.leaf, *lines[6:]]
+
+    _rewrite_lines(bundle, bad_body)
+    at_five = {(f.code, "body" in f.message) for f in _verify(bundle, trust).findings if f.seq == 5}
+    assert at_five == ({("I7", True)} if resigned else {("I2", False)})

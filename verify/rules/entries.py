@@ -18,7 +18,6 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import orjson
 
@@ -81,10 +80,13 @@ def check_chunk(
     lines too long to be entries, by offset (their place in ``lines`` holds
     ``b""``): I7, with the leaf hash of the line that was read.
 
-    In phases -- every entry parsed, then every signature, then every body --
-    rather than entry by entry: alternating between the interpreter and
-    OpenSSL's Ed25519 code for each entry costs measurably more (each evicts
-    the other from the processor's caches).
+    In two phases -- everything but the signatures, entry by entry, then every
+    signature -- rather than each entry whole: alternating between the
+    interpreter and OpenSSL's Ed25519 code for each entry costs measurably
+    more (each evicts the other from the processor's caches).  The first
+    phase keeps nothing of an entry's parsed objects once its envelope, chain,
+    clock, key and body are judged: a chunk's worth kept (~2 MB) outgrows the
+    processor's cache and made every parse cost twice as much.
     """
     moments: list[int | None] = []
     malformed: dict[int, str] = {}
@@ -95,41 +97,42 @@ def check_chunk(
     before = b""
     sha256 = hashlib.sha256
     hashes = [sha256(b"\x00" + line).digest() for line in lines]  # RFC 6962 leaf hashes
-    for offset, long in (longs or {}).items():
+    longs = longs or {}
+    for offset, long in longs.items():
         hashes[offset] = long.leaf_hash
     # One search of the whole chunk instead of one per line: few chunks reference an attachment.
     may_attach = _ATTACHMENT in (b"\n".join(lines) if whole is None else whole)
-    # Each entry's prev is expected to be the leaf hash before it: its base64 is compared, not decoded.
-    fields: list[tuple[dict[str, Any], bytes, bytes] | str] = []
-    append_fields, b2a = fields.append, binascii.b2a_base64
-    expected: tuple[bytes, str] | None = None
-    for offset, line in enumerate(lines):
-        try:
-            append_fields(parse_fields(line, expected))
-        except FormatError as exc:
-            append_fields(quote(exc.message, REASON_LIMIT))
-        lh = hashes[offset]
-        expected = (lh, b2a(lh, newline=False).decode("ascii"))
-    for offset, long in (longs or {}).items():
-        fields[offset] = _("it is {size} bytes long, more than the {limit} bytes an entry may have").format(
-            size=f"{long.size:,}", limit=f"{MAX_LEAF_BYTES:,}")
-    # Phase 1: the chain, the clock, envelope findings, who signed.  The loop of a million entries: names
+    # Phase 1: the envelope, the chain, the clock, who signed, the body.  The loop of a million entries: names
     # looked up once, lists of findings made only for the entries that have one.
-    parsed: list[tuple[int, dict[str, Any]]] = []
-    signed: list[tuple[bytes, bytes, Verifier]] = []  # (leaf, sig, key) of each entry of ``parsed``
+    signed: list[tuple[bytes, bytes, Verifier]] = []  # (leaf, sig, key) of each entry whose key was valid
+    signed_at: list[int] = []  # the offset of each
+    bodies_wrong: dict[int, list[tuple[str, str]]] = {}  # I7 of a body, kept if its signature verifies
     key_status, valid = registry.key_status, KeyStatus.VALID
     fromisoformat, epoch, microsecond = datetime.fromisoformat, _EPOCH, _MICROSECOND
-    append_moment, append_parsed, append_signed = moments.append, parsed.append, signed.append
+    append_moment, append_signed, append_signed_at = moments.append, signed.append, signed_at.append
+    validities: dict[str, Callable[[object], bool]] = {}  # body_validity's, by type, looked up once a chunk
+    b2a = binascii.b2a_base64
+    # Each entry's prev is expected to be the leaf hash before it: its base64 is compared, not decoded.
+    expected: tuple[bytes, str] | None = None
     seq = start - 1
-    for offset, item in enumerate(fields):
+    for offset, line in enumerate(lines):
         seq += 1
         lh = hashes[offset]
-        if isinstance(item, str):
-            malformed[offset] = _("entry is malformed: {why}").format(why=item)
+        why: str | None = None
+        if longs and offset in longs:
+            why = _("it is {size} bytes long, more than the {limit} bytes an entry may have").format(
+                size=f"{longs[offset].size:,}", limit=f"{MAX_LEAF_BYTES:,}")
+        else:
+            try:
+                obj, prev, sig = parse_fields(line, expected)
+            except FormatError as exc:
+                why = quote(exc.message, REASON_LIMIT)
+        if why is not None:
+            malformed[offset] = _("entry is malformed: {why}").format(why=why)
             append_moment(None)
-            before = lh
+            before, expected = lh, (lh, b2a(lh, newline=False).decode("ascii"))
             continue
-        obj, prev, sig = item
+        expected = (lh, b2a(lh, newline=False).decode("ascii"))
         if offset == 0:
             first_prev = prev
         elif prev != before:
@@ -156,38 +159,37 @@ def check_chunk(
             found = found or []
             found.append(("I2", _("signed by a {status} key ({actor})").format(status=_(status), actor=quote(actor))))
         else:
-            append_parsed((offset, obj))
-            append_signed((lines[offset], sig, verifier))
+            append_signed((line, sig, verifier))
+            append_signed_at(offset)
         if found:
             problems[offset] = found
-        if may_attach and _ATTACHMENT in lines[offset]:
+        elif verifier is not None:  # the body of an entry with no finding so far, offered to the fast test first
+            kind, body = obj["type"], obj["body"]
+            try:
+                valid_body = validities.get(kind)
+                if valid_body is None:
+                    valid_body = validities[kind] = body_validity(kind)
+                fits = valid_body(body)
+            except (FormatError, ValueError, TypeError, OverflowError):
+                fits = False  # an unknown type, a value the fast test cannot take: judged below
+            if not fits:
+                try:
+                    body_checker(kind)(body)
+                except FormatError as exc:
+                    bodies_wrong[offset] = [("I7", _("the body of {type} is malformed: {why}").format(
+                        type=quote(kind), why=quote(exc.message, REASON_LIMIT)))]
+        if may_attach and _ATTACHMENT in line:
             refs = list(attachment_refs(obj["body"]))
             if refs:
                 attachments[offset] = refs
-    # Phase 2: the signatures of the entries whose key was valid.
+    # Phase 2: the signatures of the entries whose key was valid; a body is judged only where the signature
+    # holds (a forged entry's body is nobody's).
     for position in failed_leaf_signatures(signed):
-        offset = parsed[position][0]
+        offset = signed_at[position]
+        bodies_wrong.pop(offset, None)
         problems.setdefault(offset, []).append(
             ("I2", _("signature by {actor} does not verify").format(actor=quote(signed[position][2].name))))
-    # Phase 3: the bodies of the entries with no finding so far, offered to the fast test first.
-    validities: dict[str, Callable[[object], bool]] = {}  # body_validity's, by type, looked up once a chunk
-    for offset, obj in parsed:
-        if problems and offset in problems:
-            continue
-        kind, body = obj["type"], obj["body"]
-        try:
-            valid_body = validities.get(kind)
-            if valid_body is None:
-                valid_body = validities[kind] = body_validity(kind)
-            if valid_body(body):
-                continue
-        except (FormatError, ValueError, TypeError, OverflowError):
-            pass  # an unknown type, a value the fast test cannot take: judged below
-        try:
-            body_checker(kind)(body)
-        except FormatError as exc:
-            problems[offset] = [("I7", _("the body of {type} is malformed: {why}").format(
-                type=quote(kind), why=quote(exc.message, REASON_LIMIT)))]
+    problems.update(bodies_wrong)
     levels = Levels(hashes)
     inside = {size: levels.prefix(size - start) for size in checkpoint_sizes}
     return Checked(start, b"".join(hashes), first_prev, moments, malformed, problems, chain_breaks, attachments,
