@@ -100,7 +100,8 @@ def bundle_signatures(bundle_dir: Path, every: int = 500) -> list[Signed]:
             obj, _prev, sig = parse_fields(leaf)
             _status, verifier = registry.key_status(obj["actor"], sig[:KEY_ID_SIZE], seq)
             assert verifier is not None, seq
-            out.append((verifier._public, sig[KEY_ID_SIZE:], _signed_message_from_leaf(leaf)))
+            key = Ed25519PublicKey.from_public_bytes(verifier.public_key)
+            out.append((key, sig[KEY_ID_SIZE:], _signed_message_from_leaf(leaf)))
     return out
 
 

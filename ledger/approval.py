@@ -228,7 +228,7 @@ class ApprovalBody:
         """The body as JSON (a fresh copy of what was signed).  ``raw`` holds only what ``canonical.loads``
         makes (objects in canonical key order, arrays, strings, integers, booleans, null), so a copy of its
         objects and arrays is what a pass through the canonical form would give."""
-        return {k: _json_copy(v) for k, v in self.raw.items()}
+        return {k: canonical.copy_json(v) for k, v in self.raw.items()}
 
     @property
     def code(self) -> str:
@@ -354,15 +354,6 @@ def sign_approval(origin: str, body: ApprovalBody | Mapping[str, Any], signer: S
 def _body_of(line: str) -> ApprovalBody:
     doc = canonical_body(line)
     return ApprovalBody._checked(doc, doc if isinstance(doc, dict) else None)
-
-
-def _json_copy(value: Any) -> Any:
-    """A copy of a JSON value's objects and arrays (the rest is immutable)."""
-    if isinstance(value, dict):
-        return {k: _json_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_copy(v) for v in value]
-    return value
 
 
 def open_approval(

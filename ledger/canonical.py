@@ -94,6 +94,15 @@ def loads(data: bytes | str) -> Any:
     return value
 
 
+def copy_json(value: Any) -> Any:
+    """A copy of a parsed JSON value's objects and arrays (its strings, numbers and constants are immutable)."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
+
+
 def dumps(value: Any) -> bytes:
     """RFC 8785 canonical bytes; refuses floats in what we sign.
 

@@ -122,6 +122,7 @@ def signed_message(obj: dict[str, Any]) -> bytes:
 _SIG_MEMBER = b',"sig":"'
 _PLACEHOLDER_SIG = base64.b64encode(bytes(68)).decode("ascii")
 _SIG_B64_LEN = 92
+_SIG_MEMBER_LEN = len(_SIG_MEMBER) + _SIG_B64_LEN + 1  # ,"sig":"...", its closing quote included
 
 
 def _signed_message_from_leaf(leaf: bytes) -> bytes:
@@ -134,8 +135,7 @@ def _signed_message_from_leaf(leaf: bytes) -> bytes:
     of the object without it, which is exactly what was signed.
     """
     at = leaf.rfind(_SIG_MEMBER)
-    end = at + len(_SIG_MEMBER) + _SIG_B64_LEN + 1
-    return ENTRY_CONTEXT + leaf[:at] + leaf[end:]
+    return ENTRY_CONTEXT + leaf[:at] + leaf[at + _SIG_MEMBER_LEN :]
 
 
 def sign_entry(
@@ -385,22 +385,15 @@ def parse_fields(leaf: bytes, expected_prev: tuple[bytes, str] | None = None) ->
     return obj, prev, unb64(obj["sig"], size=KEY_ID_SIZE + SIGNATURE_SIZE, what="sig")
 
 
-def verify_leaf_signature(leaf: bytes, sig: bytes, verifier: Verifier) -> None:
-    """Check the signature of parsed leaf bytes with the key ``verifier`` that ``sig``'s key ID named.
-
-    The caller has matched the actor and key ID to ``verifier`` (the
-    verifier's registry does); raises SignatureError.
-    """
-    verifier.verify(_signed_message_from_leaf(leaf), sig[KEY_ID_SIZE:])
-
-
 def failed_leaf_signatures(checks: Sequence[tuple[bytes, bytes, Verifier]]) -> list[int]:
-    """The positions in ``checks`` -- (leaf, sig, verifier), as ``verify_leaf_signature`` takes them -- whose
-    signature does not verify: ``verify_leaf_signature`` for a chunk of leaves at once (``note.failed_signatures``).
+    """The positions in ``checks`` -- a parsed leaf, its decoded ``sig`` and the key that ``sig``'s key ID names
+    for its actor (the verifier's registry matches them) -- whose signature does not verify: the verifier's
+    workers check a chunk's signatures at once (``note.failed_signatures``); one entry is
+    ``verify_entry_signature``'s.  The signed message is cut from each leaf as ``_signed_message_from_leaf`` cuts it.
     """
-    cut = len(_SIG_MEMBER) + _SIG_B64_LEN + 1  # the sig member, as _signed_message_from_leaf cuts it out
     return failed_signatures(
-        (verifier, ENTRY_CONTEXT + leaf[: (at := leaf.rfind(_SIG_MEMBER))] + leaf[at + cut :], sig[KEY_ID_SIZE:])
+        (verifier, ENTRY_CONTEXT + leaf[: (at := leaf.rfind(_SIG_MEMBER))] + leaf[at + _SIG_MEMBER_LEN :],
+         sig[KEY_ID_SIZE:])
         for leaf, sig, verifier in checks
     )
 

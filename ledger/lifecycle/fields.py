@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+from custody.ledger.canonical import copy_json as _copy
 from custody.ledger.timefmt import at_ms
 
 
@@ -23,14 +24,6 @@ def _shared_rows(items: Iterable[Any]) -> list[dict[str, Any]]:
 
 def _shared(value: Any) -> Any:
     """``_copy``'s stand-in when nothing needs a copy."""
-    return value
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
     return value
 
 

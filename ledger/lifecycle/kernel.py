@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, Protocol
 
 from custody.ledger import rule_texts as txt
+from custody.ledger.canonical import copy_json as _copy
 from custody.ledger.events import AGENT_TYPES
-from custody.ledger.lifecycle.fields import _copy, _d, _ms, _s
+from custody.ledger.lifecycle.fields import _d, _ms, _s
 from custody.ledger.lifecycle.state import LedgerState, _index
 from custody.ledger.media import ABSENT, ERASED, GONE, IN_STORAGE, LOST, Medium, Transition, blocking_code
 from custody.ledger.rule_texts import NOTHING, RuleText, Text, event_text, fill, state_text

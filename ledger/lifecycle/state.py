@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from custody.ledger.lifecycle.fields import _copy as _deep
+from custody.ledger.canonical import copy_json as _deep
 from custody.ledger.lifecycle.fields import _d, _ms, _shared, _shared_rows
 from custody.ledger.lifecycle.fields import _rows as _deep_rows
 from custody.ledger.media import ABSENT, DISPOSED, ERASED, LOST, RECEIVED, REGISTERED, RETURNED, Medium

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from custody.ledger import canonical
 from custody.ledger.entry import (
     ENTRY_CONTEXT,
+    KEY_ID_SIZE,
     ZERO_HASH,
     Entry,
     b64,
@@ -24,7 +25,6 @@ from custody.ledger.entry import (
     sign_entry,
     unb64,
     verify_entry_signature,
-    verify_leaf_signature,
 )
 from custody.ledger.errors import CanonicalJSONError, FormatError, SchemaError, SignatureError
 from custody.ledger.note import Signer
@@ -251,7 +251,7 @@ def test_a_signed_entry_is_the_entry_its_leaf_parses_to() -> None:
 
 
 def test_failed_leaf_signatures_names_exactly_the_ones_that_do_not_verify() -> None:
-    """The batch check of a chunk: the positions whose signature fails, as verify_leaf_signature judges each."""
+    """The batch check of a chunk: the positions whose signature fails, as Verifier.verify judges each."""
     leaves = [make(seq=i, body={"text": f"作業 {i}"}) for i in range(5)]
     checks = []
     for leaf in leaves:
@@ -263,7 +263,7 @@ def test_failed_leaf_signatures_names_exactly_the_ones_that_do_not_verify() -> N
     assert failed_leaf_signatures(checks) == [1, 3, 4]
     for position, (leaf, sig, verifier) in enumerate(checks):
         with contextlib.nullcontext() if position in (0, 2) else pytest.raises(SignatureError):
-            verify_leaf_signature(leaf, sig, verifier)
+            verifier.verify(parse_entry(leaf).signed_message(), sig[KEY_ID_SIZE:])
 
 
 def test_a_prev_spelled_as_expected_is_not_decoded_and_any_other_is() -> None:
