@@ -500,7 +500,7 @@ class _PagedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
     def drawString(self, x: float, y: float, text: str, mode: int | None = None,  # noqa: N802 - reportlab's names
                    charSpace: float = 0, direction: str | None = None,  # noqa: N803
                    wordSpace: float | None = None, shaping: bool = False) -> None:  # noqa: N803
-        if mode is not None or charSpace or direction or wordSpace or shaping or not self._plain_text(text):
+        if not self._written_here(text, mode, charSpace, direction, wordSpace, shaping):
             super().drawString(x, y, text, mode, charSpace, direction, wordSpace, shaping)
         else:
             self._code.append(self._line(x, y, text))
@@ -508,7 +508,7 @@ class _PagedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
     def drawRightString(self, x: float, y: float, text: str, mode: int | None = None,  # noqa: N802
                         charSpace: float = 0, direction: str | None = None,  # noqa: N803
                         wordSpace: float | None = None, shaping: bool = False) -> None:  # noqa: N803
-        if mode is not None or charSpace or direction or wordSpace or shaping or not self._plain_text(text):
+        if not self._written_here(text, mode, charSpace, direction, wordSpace, shaping):
             super().drawRightString(x, y, text, mode, charSpace, direction, wordSpace, shaping)
         else:
             self._code.append(self._line(x - pdfmetrics.stringWidth(text, self._fontname, self._fontsize), y, text))
@@ -516,11 +516,18 @@ class _PagedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
     def drawCentredString(self, x: float, y: float, text: str, mode: int | None = None,  # noqa: N802
                           charSpace: float = 0, direction: str | None = None,  # noqa: N803
                           wordSpace: float | None = None, shaping: bool = False) -> None:  # noqa: N803
-        if mode is not None or charSpace or direction or wordSpace or shaping or not self._plain_text(text):
+        if not self._written_here(text, mode, charSpace, direction, wordSpace, shaping):
             super().drawCentredString(x, y, text, mode, charSpace, direction, wordSpace, shaping)
         else:
             width = pdfmetrics.stringWidth(text, self._fontname, self._fontsize)
             self._code.append(self._line(x - 0.5 * width, y, text))
+
+    def _written_here(self, text: object, mode: int | None, char_space: float, direction: str | None,
+                      word_space: float | None, shaping: bool) -> bool:
+        """Whether a draw*String call is plain text this canvas writes itself; any option ReportLab's own code
+        handles (a text mode, spacing, direction, shaping) or text outside the plain case goes to it."""
+        return (mode is None and not char_space and not direction and not word_space and not shaping
+                and self._plain_text(text))
 
     def _plain_text(self, text: object) -> bool:
         """Whether reportlab would draw ``text`` as plain text in an embedded TrueType font (no bidi, no shaping)."""
