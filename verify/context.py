@@ -16,6 +16,7 @@ from custody.verify.findings import Finding
 from custody.verify.trust import TrustAnchor
 
 if TYPE_CHECKING:
+    from custody.ledger.lifecycle import AliveRun
     from custody.verify.rules.lifecycle import ComplianceResult
 
 MAX_PER_CODE = 200  # findings listed per code; the rest are counted ("N more ... findings not listed")
@@ -78,5 +79,10 @@ class Rule(Protocol):
     """A compliance rule: sees valid entries in order, reports at the end."""
 
     def observe(self, entry: EntryView, ctx: Context) -> None: ...
+
+    def observe_run(self, run: AliveRun, ctx: Context) -> bool:
+        """A run of an agent's signs of life, next in order: True if taken whole, False to be given its entries
+        one by one (``observe``), nothing changed."""
+        ...
 
     def finish(self, ctx: Context) -> None: ...

@@ -14,7 +14,8 @@ code are listed first (``verify.context.MAX_PER_CODE``):
    and the tree inside the chunk); here, in seq order, the chain at the
    seams (``rules.entries.ChainRule``), the tree roots at every checkpoint
    size, the proofs' leaves, and the entries that passed, to the
-   compliance rules (``rules.lifecycle``);
+   compliance rules (``rules.lifecycle``): one by one, or a run of an
+   agent's signs of life whole where the rule can take it so;
 3. at the end: checkpoints beyond the entries, the manifest, entries not yet
    cosigned (I6), the attachments (I8), the proofs' inclusion (I4), and the
    compliance rules' end-of-ledger findings.
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from custody.ledger.bundle import Bundle
 from custody.ledger.i18n import _
+from custody.ledger.lifecycle import AliveRun
 from custody.ledger.quoting import quote
 from custody.verify import pool
 from custody.verify.context import Context, EntryView, Rule
@@ -135,9 +137,15 @@ def verify_bundle(
         chain.seam(chunk)
         checkpoints.chunk(chunk)
         proofs.chunk(chunk, len(lines))
-        for view in chain.entries(lines, chunk, refer):
-            for rule in rules:
-                rule.observe(view, ctx)
+        for item in chain.entries(lines, chunk, refer):
+            if isinstance(item, AliveRun):
+                for rule in rules:
+                    if not rule.observe_run(item, ctx):
+                        for view in chain.run_views(lines, chunk, item):
+                            rule.observe(view, ctx)
+            else:
+                for rule in rules:
+                    rule.observe(item, ctx)
 
     size = chain.size
     checkpoints.beyond(size)

@@ -23,8 +23,10 @@ nothing blocks.  Media transitions are the table :data:`custody.ledger.media.TRA
 
 Most of a long ledger is the agent's signs of life (heartbeats, detaches), which can break only C9 (who
 signed) and C13 (a silence).  ``apply`` takes those on a fast path when neither rule finds anything, with
-the state moved exactly as the general path moves it (``engine._LIVENESS_ONLY``); a caller that has already
+the state moved exactly as the general path moves it (``engine.LIVENESS_ONLY``); a caller that has already
 parsed the entry's ``at`` (the verifier's workers do) passes it as ``at_us`` so that it is not parsed again.
+A run of one agent's signs of life can be taken whole (:mod:`~custody.ledger.lifecycle.liveness`:
+``apply_alive_run``, from the runs a ``RunBuilder`` collects), which the verifier does for most of a ledger.
 
 **Where things are.**  One module per event family, each owning its
 handlers (``HANDLERS``: entry type -> handler), its rule texts (``RuleText``:
@@ -128,6 +130,7 @@ from custody.ledger.lifecycle.engine import (
     transitions_for,
 )
 from custody.ledger.lifecycle.kernel import Event, EventLike, RuleCode
+from custody.ledger.lifecycle.liveness import AliveRun, RunBuilder, apply_alive_run
 from custody.ledger.lifecycle.state import (
     STATE_FORMAT,
     AgentView,
@@ -149,6 +152,7 @@ __all__ = [
     "STATE_FORMAT",
     "TRANSITIONS",
     "AgentView",
+    "AliveRun",
     "ApprovalUse",
     "Disposal",
     "Event",
@@ -156,11 +160,13 @@ __all__ = [
     "LedgerState",
     "Person",
     "RuleCode",
+    "RunBuilder",
     "Subcontract",
     "Takeout",
     "Violation",
     "advance",
     "apply",
+    "apply_alive_run",
     "blocking",
     "check",
     "finish",

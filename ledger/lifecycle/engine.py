@@ -80,7 +80,7 @@ def _plan(event_type: str) -> tuple[Handler, ...]:
 #: finds anything, which changes the state as ``_run`` does.  Computed from the tables above, so a rule added
 #: for such a type takes it off the fast path.  No violation, so ``reporting.note_anomalies`` has nothing to
 #: keep (§6 C21); an agent type, so not judged after the close (§6 C1).
-_LIVENESS_ONLY = frozenset(
+LIVENESS_ONLY = frozenset(
     t for t in _AGENT if _HANDLERS.get(t) is observation._alive and _plan(t) == (observation._alive,))
 
 #: The rule codes of each family, by the family's name (its module's): a new code is in its family's CODES.
@@ -119,7 +119,7 @@ def apply(state: LedgerState, entry: EventLike, at_us: int | None = None) -> lis
     ``at_us``: the entry's ``at`` in microseconds since the epoch where the caller has already parsed it (the
     verifier's workers parse every entry's); None to parse it here.
     """
-    if (entry.type in _LIVENESS_ONLY and people.quiet_agent(state, entry)
+    if (entry.type in LIVENESS_ONLY and people.quiet_agent(state, entry)
             and observation.quiet_alive(state, entry, at_us)):
         state.last_seq = entry.seq
         state.last_at = entry.at

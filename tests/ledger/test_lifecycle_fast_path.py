@@ -1,4 +1,4 @@
-"""The fast path ``apply`` takes for an agent's sign of life (``engine._LIVENESS_ONLY``: heartbeats and detaches)
+"""The fast path ``apply`` takes for an agent's sign of life (``engine.LIVENESS_ONLY``: heartbeats and detaches)
 finds what the general path finds and leaves the same state, on ordinary entries and on every edge a sign of life
 can meet: a silence longer than allowed (C13), the contract closed, an unknown or removed actor, a person's key or a
 subcontractor's agent (C9), a malformed time, an agent not yet started or stopped, an entry before the genesis.
@@ -53,7 +53,7 @@ def replay(events: list[Event], *, fast: bool, with_at_us: bool = False,
     with monkeypatch.context() as m:
         m.setattr(engine, "_run", counting)
         if not fast:
-            m.setattr(engine, "_LIVENESS_ONLY", frozenset())
+            m.setattr(engine, "LIVENESS_ONLY", frozenset())
         state = new_state(ORIGIN)
         found = []
         for e in events:

@@ -1,6 +1,6 @@
 """The watchers the lifecycle runs after an entry's own handler (C16-C19, C21, C23) are called only for the entry
 types each concerns (``engine._plan``, each family's ``watches``), and an agent's sign of life takes a fast path
-when nothing in it breaks a rule (``engine._LIVENESS_ONLY``): replaying the golden bundles' entries with every
+when nothing in it breaks a rule (``engine.LIVENESS_ONLY``): replaying the golden bundles' entries with every
 watcher called for every entry and no fast path gives the same violations and the same final state.
 
 The golden bundles hold a case for every rule code (tests/vectors/README.md), so a ``watches`` that left out a
@@ -64,7 +64,7 @@ def test_watchers_by_type_find_what_every_watcher_finds(path: Path, monkeypatch:
         return tuple(h for h in own if h is not None) + tuple(watch for watch, _ in engine._WATCHERS)
 
     monkeypatch.setattr(engine, "_plan", every_watcher)
-    monkeypatch.setattr(engine, "_LIVENESS_ONLY", frozenset())
+    monkeypatch.setattr(engine, "LIVENESS_ONLY", frozenset())
     assert _replay(path) == by_type
 
 
@@ -81,4 +81,4 @@ def test_a_watcher_is_called_for_the_types_it_watches() -> None:
 
 
 def test_the_fast_path_is_for_signs_of_life_only() -> None:
-    assert sorted(engine._LIVENESS_ONLY) == ["agent.heartbeat", "volume.detached"]
+    assert sorted(engine.LIVENESS_ONLY) == ["agent.heartbeat", "volume.detached"]

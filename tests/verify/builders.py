@@ -388,6 +388,23 @@ class Site:
         self.ledger.close()
 
 
+# --- tampering ---
+
+
+def rewrite_lines(bundle: Path, change: Callable[[list[bytes]], list[bytes]], *, fix_manifest: bool = True) -> None:
+    """Rewrite an exported bundle's entries.jsonl with ``change(lines)``; ``fix_manifest``: as a careful forger
+    would, the manifest made to match."""
+    path = bundle / "entries.jsonl"
+    lines = path.read_bytes().splitlines()
+    data = b"".join(x + b"\n" for x in change(lines))
+    path.write_bytes(data)
+    if fix_manifest:
+        manifest = json.loads((bundle / "manifest.json").read_bytes())
+        manifest["files"]["entries.jsonl"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        manifest["size"] = len(data.splitlines())
+        (bundle / "manifest.json").write_bytes(canonical.dumps(manifest) + b"\n")
+
+
 # --- verifying ---
 
 

@@ -24,6 +24,7 @@ from custody.ledger.note import Signer, add_signatures, parse_note
 from custody.verify.engine import Result, verify_bundle
 from custody.verify.trust import TrustAnchor
 from tests.helpers import Parties, new_ledger
+from tests.verify.builders import rewrite_lines
 
 
 def _cosign_latest(ledger: Ledger, parties: Parties) -> bytes:
@@ -70,20 +71,6 @@ def _codes(result: Result, severity: str = "error") -> set[str]:
     return {f.code for f in result.findings if f.severity == severity}
 
 
-def _rewrite_lines(bundle: Path, change: Callable[[list[bytes]], list[bytes]], *, fix_manifest: bool = True) -> None:
-    path = bundle / "entries.jsonl"
-    lines = path.read_bytes().splitlines()
-    data = b"".join(x + b"\n" for x in change(lines))
-    path.write_bytes(data)
-    if fix_manifest:  # a careful forger keeps the manifest consistent
-        import hashlib
-
-        manifest = json.loads((bundle / "manifest.json").read_bytes())
-        manifest["files"]["entries.jsonl"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-        manifest["size"] = len(data.splitlines())
-        (bundle / "manifest.json").write_bytes(canonical.dumps(manifest) + b"\n")
-
-
 def test_clean_bundle_passes(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ledger, _p, _log, trust = world
     result = _verify(_export(ledger, tmp_path / "b"), trust)
@@ -126,7 +113,7 @@ TAMPERS: list[tuple[str, Callable[[list[bytes]], list[bytes]], set[str]]] = [
 def test_tampering_with_entries_is_caught(world, tmp_path: Path, name: str, change, expected: set[str]) -> None:  # type: ignore[no-untyped-def]
     ledger, _p, _log, trust = world
     bundle = _export(ledger, tmp_path / "b")
-    _rewrite_lines(bundle, change)
+    rewrite_lines(bundle, change)
     result = _verify(bundle, trust)
     assert not result.ok
     assert expected <= _codes(result), (name, result.findings)
@@ -135,14 +122,14 @@ def test_tampering_with_entries_is_caught(world, tmp_path: Path, name: str, chan
 def test_manifest_mismatch_is_caught(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ledger, _p, _log, trust = world
     bundle = _export(ledger, tmp_path / "b")
-    _rewrite_lines(bundle, _edit_body, fix_manifest=False)
+    rewrite_lines(bundle, _edit_body, fix_manifest=False)
     assert "I7" in _codes(_verify(bundle, trust))
 
 
 def test_truncation_with_checkpoints_hidden_is_caught_against_the_authority(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ledger, _p, _log, trust = world
     bundle = _export(ledger, tmp_path / "b")
-    _rewrite_lines(bundle, lambda ls: ls[:10])
+    rewrite_lines(bundle, lambda ls: ls[:10])
     for cp in (bundle / "checkpoints").iterdir():
         if int(cp.name.split(".")[0]) > 10:
             cp.unlink()
@@ -284,7 +271,7 @@ def test_parallel_workers_agree_with_inline(world, tmp_path: Path,  # type: igno
         ledger.append("note.recorded", {"text": f"bulk {i}", "pad": "x" * 600}, parties.responsible)
     ledger.checkpoint(log)
     bundle = _export(ledger, tmp_path / "b")
-    _rewrite_lines(bundle, _edit_body)
+    rewrite_lines(bundle, _edit_body)
     with Bundle(bundle) as b:
         inline = verify_bundle(b, trust, workers=1)
         parallel = verify_bundle(b, trust, workers=2)
@@ -410,6 +397,6 @@ def test_a_body_is_judged_only_where_its_signature_holds(world, tmp_path: Path, 
                             body={**entry.body, "text": 5}, signer=parties.responsible)
         return [*lines[:5], forged.leaf, *lines[6:]]
 
-    _rewrite_lines(bundle, bad_body)
+    rewrite_lines(bundle, bad_body)
     at_five = {(f.code, "body" in f.message) for f in _verify(bundle, trust).findings if f.seq == 5}
     assert at_five == ({("I7", True)} if resigned else {("I2", False)})

@@ -34,6 +34,7 @@ from custody.ledger.entry import (
 from custody.ledger.errors import FormatError, SignatureError
 from custody.ledger.events import body_checker, body_validity
 from custody.ledger.i18n import _
+from custody.ledger.lifecycle import AliveRun, RunBuilder
 from custody.ledger.note import Verifier
 from custody.ledger.quoting import REASON_LIMIT, quote
 from custody.ledger.registry import GENESIS, KeyStatus, Registry
@@ -57,6 +58,7 @@ class Checked:
     attachments: dict[int, list[str]]  # offset -> attachment hashes the body references
     subtrees: list[Subtree]  # the chunk's perfect subtrees, largest first
     at_checkpoints: dict[int, list[Subtree]]  # checkpoint size inside the chunk -> subtrees of [start, size)
+    runs: list[AliveRun]  # the runs of an agent's signs of life among the entries with no finding, in order
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -87,6 +89,10 @@ def check_chunk(
     phase keeps nothing of an entry's parsed objects once its envelope, chain,
     clock, key and body are judged: a chunk's worth kept (~2 MB) outgrows the
     processor's cache and made every parse cost twice as much.
+
+    Along the way, the runs of an agent's signs of life among the entries
+    with no finding (``ledger.lifecycle.RunBuilder``), which the compliance
+    replay takes whole instead of parsing their entries again.
     """
     moments: list[int | None] = []
     malformed: dict[int, str] = {}
@@ -112,6 +118,8 @@ def check_chunk(
     append_moment, append_signed, append_signed_at = moments.append, signed.append, signed_at.append
     validities: dict[str, Callable[[object], bool]] = {}  # body_validity's, by type, looked up once a chunk
     b2a = binascii.b2a_base64
+    runs = RunBuilder()
+    offer, end_run = runs.offer, runs.close
     # Each entry's prev is expected to be the leaf hash before it: its base64 is compared, not decoded.
     expected: tuple[bytes, str] | None = None
     seq = start - 1
@@ -131,6 +139,7 @@ def check_chunk(
             malformed[offset] = _("entry is malformed: {why}").format(why=why)
             append_moment(None)
             before, expected = lh, (lh, b2a(lh, newline=False).decode("ascii"))
+            end_run()
             continue
         expected = (lh, b2a(lh, newline=False).decode("ascii"))
         if offset == 0:
@@ -138,12 +147,14 @@ def check_chunk(
         elif prev != before:
             chain_breaks.append(offset)
         before = lh
+        at = obj["at"]
         try:  # _moment, inline: an 'at' the envelope check let through is a string
-            moment = fromisoformat(obj["at"])
+            parsed = fromisoformat(at)
         except ValueError:
-            append_moment(None)
+            moment = None
         else:
-            append_moment(None if moment.tzinfo is None else (moment - epoch) // microsecond)
+            moment = None if parsed.tzinfo is None else (parsed - epoch) // microsecond
+        append_moment(moment)
         found: list[tuple[str, str]] | None = None
         if obj["seq"] != seq:
             found = [("I1", _("entry says seq {got} at position {pos}").format(got=obj["seq"], pos=seq))]
@@ -161,10 +172,12 @@ def check_chunk(
         else:
             append_signed((line, sig, verifier))
             append_signed_at(offset)
+        kind, body = obj["type"], obj["body"]
+        runnable = False  # whether it may be part of a run of signs of life: no finding, no attachment
         if found:
             problems[offset] = found
         elif verifier is not None:  # the body of an entry with no finding so far, offered to the fast test first
-            kind, body = obj["type"], obj["body"]
+            runnable = True
             try:
                 valid_body = validities.get(kind)
                 if valid_body is None:
@@ -178,22 +191,34 @@ def check_chunk(
                 except FormatError as exc:
                     bodies_wrong[offset] = [("I7", _("the body of {type} is malformed: {why}").format(
                         type=quote(kind), why=quote(exc.message, REASON_LIMIT)))]
+                    runnable = False
         if may_attach and _ATTACHMENT in line:
-            refs = list(attachment_refs(obj["body"]))
+            refs = list(attachment_refs(body))
             if refs:
                 attachments[offset] = refs
+                runnable = False
+        if runnable:
+            offer(seq, kind, actor, at, moment, body.get("observed_at"))
+        else:
+            end_run()
+    end_run()
     # Phase 2: the signatures of the entries whose key was valid; a body is judged only where the signature
     # holds (a forged entry's body is nobody's).
+    forged: list[int] = []
     for position in failed_leaf_signatures(signed):
         offset = signed_at[position]
+        forged.append(start + offset)
         bodies_wrong.pop(offset, None)
         problems.setdefault(offset, []).append(
             ("I2", _("signature by {actor} does not verify").format(actor=quote(signed[position][2].name))))
     problems.update(bodies_wrong)
+    kept = runs.runs
+    if forged:  # a run holds only entries with no finding: one with a forged entry is given up whole
+        kept = [run for run in kept if not any(run.first_seq <= seq <= run.last_seq for seq in forged)]
     levels = Levels(hashes)
     inside = {size: levels.prefix(size - start) for size in checkpoint_sizes}
     return Checked(start, b"".join(hashes), first_prev, moments, malformed, problems, chain_breaks, attachments,
-                   levels.prefix(len(lines)), inside)
+                   levels.prefix(len(lines)), inside, kept)
 
 
 
@@ -261,17 +286,31 @@ class ChainRule:
         if start == 0 and pinned is not None and chunk.leaf_hashes[:32] != pinned:
             ctx.add("I5", ERROR, _("the genesis entry differs from the one the municipality pinned"), seq=0)
 
-    def entries(self, lines: Sequence[bytes], chunk: Checked, refer: Callable[[str, int], None]) -> Iterator[EntryView]:
-        """Each entry's findings in seq order, and the entries that passed, for the compliance rules;
+    def entries(self, lines: Sequence[bytes], chunk: Checked, refer: Callable[[str, int], None]
+                ) -> Iterator[EntryView | AliveRun]:
+        """Each entry's findings in seq order, and the entries that passed, for the compliance rules: one by one,
+        or a run of an agent's signs of life whole (``Checked.runs``: ``run_views`` gives its entries);
         ``refer(digest, seq)`` is told each attachment an entry references (``AttachmentRule.refer``)."""
         ctx = self.ctx
         start = chunk.start
         self.size = start + len(lines)
         malformed, problems, refs = chunk.malformed, chunk.problems, chunk.attachments
-        moments, hashes = chunk.moments, chunk.leaf_hashes
+        moments = chunk.moments
+        runs = {run.first_seq - start: run for run in chunk.runs}
         latest = self._latest
+        skip_to = -1  # the last offset of the run just given
         for offset, line in enumerate(lines):
+            if offset <= skip_to:
+                continue
             seq = start + offset
+            run = runs.get(offset) if runs else None
+            # A run's times never decrease: none runs backwards (I9) if its first does not; the genesis is never
+            # an agent's, but a ledger may begin with one (I7 below).
+            if run is not None and seq != 0 and (latest is None or run.first_us >= latest):
+                latest = run.last_us
+                skip_to = run.last_seq - start
+                yield run
+                continue
             if malformed and offset in malformed:
                 ctx.add("I7", ERROR, malformed[offset], seq=seq)
                 continue
@@ -279,34 +318,47 @@ class ChainRule:
             if found:
                 for code, message in found:
                     ctx.add(code, ERROR, message, seq=seq)
-            # A plain parse, each line's objects dropped before the next (the worker has proved the bytes
-            # canonical): parsed one at a time a line costs half what it costs among a chunk's kept objects,
-            # and less than objects sent from the worker (marshal's dumps and loads).
-            obj = orjson.loads(line)
-            etype, at = obj["type"], obj["at"]
+            view = _view(line, chunk, offset)
             moment = moments[offset]
             if moment is not None:
                 if latest is not None and moment < latest:
-                    ctx.add("I9", ERROR, _("recorded time runs backwards ({at})").format(at=at), seq=seq)
+                    ctx.add("I9", ERROR, _("recorded time runs backwards ({at})").format(at=view.at), seq=seq)
                 elif latest is None or moment > latest:
                     latest = moment
-            if seq == 0 and etype != GENESIS:
+            if seq == 0 and view.type != GENESIS:
                 ctx.add("I7", ERROR, _("the first entry is not contract.opened"), seq=0)
             if refs and offset in refs:
                 for ref in refs[offset]:
                     refer(ref, seq)
             if found:
                 authentic = not any(code == "I2" for code, _msg in found)
-                if etype == "contract.closed" and self.closed_seq is None and authentic:
+                if view.type == "contract.closed" and self.closed_seq is None and authentic:
                     self.closed_seq = seq  # closed, even if its body is malformed (I7)
                 continue
-            if etype == "contract.closed" and self.closed_seq is None:
+            if view.type == "contract.closed" and self.closed_seq is None:
                 self.closed_seq = seq
-            yield EntryView(seq, etype, at, obj["actor"], obj["body"], hashes[offset * 32 : offset * 32 + 32], moment)
+            yield view
         self._latest = latest
+
+    @staticmethod
+    def run_views(lines: Sequence[bytes], chunk: Checked, run: AliveRun) -> Iterator[EntryView]:
+        """The entries of a run ``entries`` gave, one by one, for a rule that does not take it whole."""
+        for seq in range(run.first_seq, run.last_seq + 1):
+            offset = seq - chunk.start
+            yield _view(lines[offset], chunk, offset)
 
     def finish(self) -> ChainResult:
         """I1 if the bundle holds no entries."""
         if self.size == 0:
             self.ctx.add("I1", ERROR, _("the bundle holds no entries"))
         return ChainResult(self.size, self.closed_seq)
+
+
+def _view(line: bytes, chunk: Checked, offset: int) -> EntryView:
+    """What the rules see of the entry at ``offset`` of a chunk: a plain parse of its line, its objects dropped
+    before the next (the worker has proved the bytes canonical).  Parsed one at a time a line costs half what
+    it costs among a chunk's kept objects, and less than objects sent from the worker (marshal's dumps and
+    loads)."""
+    obj = orjson.loads(line)
+    return EntryView(chunk.start + offset, obj["type"], obj["at"], obj["actor"], obj["body"],
+                     chunk.leaf_hashes[offset * 32 : offset * 32 + 32], chunk.moments[offset])

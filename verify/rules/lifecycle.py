@@ -19,7 +19,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from custody.ledger.errors import FormatError
-from custody.ledger.lifecycle import FAMILIES, FAMILY_OF, LedgerState, Violation, apply, finish, new_state
+from custody.ledger.lifecycle import (
+    FAMILIES,
+    FAMILY_OF,
+    AliveRun,
+    LedgerState,
+    Violation,
+    apply,
+    apply_alive_run,
+    finish,
+    new_state,
+)
 from custody.ledger.timefmt import format_at, parse_at
 from custody.verify.context import Context, EntryView
 from custody.verify.findings import Finding
@@ -68,6 +78,10 @@ class LifecycleRule:
             self.state = new_state(ctx.trust.origin)
         for v in apply(self.state, entry, entry.at_us):  # the time its worker parsed
             self._add(ctx, v, v.seq if v.seq is not None else entry.seq)
+
+    def observe_run(self, run: AliveRun, ctx: Context) -> bool:
+        """Whole where it breaks no rule (``ledger.lifecycle.apply_alive_run``), else entry by entry."""
+        return self.state is not None and apply_alive_run(self.state, run)
 
     def finish(self, ctx: Context) -> None:
         if self.state is None:
