@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,27 @@ settings.load_profile("custody")
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = ROOT / "tests" / "vectors"
+
+# A folder for what test processes make once and share (tests/verify/builders.py's ledger templates), removed
+# when the run ends: processes that a test kills, or that end without running their atexit handlers, leave
+# their share in it rather than in the system's temporary folder.
+SHARED_TMP = "CUSTODY_TEST_SHARED_TMP"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and SHARED_TMP not in os.environ:  # the controller, not an xdist worker
+        os.environ[SHARED_TMP] = tempfile.mkdtemp(prefix="custody-tests-")
+        config.stash[_OWN_SHARED_TMP] = os.environ[SHARED_TMP]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    own = config.stash.get(_OWN_SHARED_TMP, None)
+    if own is not None:
+        shutil.rmtree(own, ignore_errors=True)
+        os.environ.pop(SHARED_TMP, None)
+
+
+_OWN_SHARED_TMP = pytest.StashKey[str]()
 
 
 def load_vector(relative: str) -> Any:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -118,7 +119,8 @@ def _new_ledger(path: Path, contract: bytes, responsible: Signer, log_key: Ed255
     ident = (contract, responsible.verifier().vkey, log_key.private_bytes_raw(), clock.now)
     template = _TEMPLATES.get(ident)
     if template is None:
-        home = Path(tempfile.mkdtemp(prefix="custody-site-template-"))
+        # In the test run's shared folder (tests/conftest.py), removed when the run ends, whatever ends this process.
+        home = Path(tempfile.mkdtemp(prefix="custody-site-template-", dir=os.environ.get("CUSTODY_TEST_SHARED_TMP")))
         atexit.register(shutil.rmtree, home, ignore_errors=True)
         made = Clock(clock.now, clock.step)
         Ledger.create(home / "ledger", contract_toml=contract, responsible=responsible, log_key=log_key,
