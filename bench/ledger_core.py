@@ -142,6 +142,7 @@ def verify_once(bundle: Path, cores: int, authority: Path | None = None) -> dict
         return raw_verify_rate(signed=signed), sum(raw_verify_rate_all_cores(signed=signed)), raw_verify_rate()
 
     before_1, before_all, before_300 = limits()
+    load_before = os.getloadavg()[0]
     env = dict(os.environ, CUSTODY_LANG="en")
     t = time.perf_counter()
     # Without a trust store: integrity against the bundle's own keys, asked for by name.
@@ -158,6 +159,7 @@ def verify_once(bundle: Path, cores: int, authority: Path | None = None) -> dict
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     report = json.loads(stdout)
+    load_after = os.getloadavg()[0]
     after_1, after_all, after_300 = limits()
     rate = report["size"] / elapsed
     single, together, single_300 = (before_1 + after_1) / 2, (before_all + after_all) / 2, (before_300 + after_300) / 2
@@ -180,6 +182,8 @@ def verify_once(bundle: Path, cores: int, authority: Path | None = None) -> dict
         "pinned": report["pinned"], "witnessed_size": report["witnessed_size"],
         "findings": len(report["findings"]),
         "errors": sum(1 for f in report["findings"] if f["severity"] == "error"),
+        # The 1-minute load average as the verification started and ended (it counts the verifier itself).
+        "load_average_1min": [round(load_before, 2), round(load_after, 2)],
     }
     print(json.dumps(run), flush=True)
     return run
