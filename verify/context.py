@@ -16,7 +16,7 @@ from custody.verify.findings import Finding
 from custody.verify.trust import TrustAnchor
 
 if TYPE_CHECKING:
-    from custody.ledger.lifecycle import AliveRun
+    from custody.ledger.lifecycle.liveness import AliveRun
     from custody.verify.rules.lifecycle import ComplianceResult
 
 MAX_PER_CODE = 200  # findings listed per code; the rest are counted ("N more ... findings not listed")

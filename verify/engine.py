@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from custody.ledger.bundle import Bundle
 from custody.ledger.i18n import _
-from custody.ledger.lifecycle import AliveRun
+from custody.ledger.lifecycle.liveness import AliveRun
 from custody.ledger.quoting import quote
 from custody.verify import pool
 from custody.verify.context import Context, EntryView, Rule

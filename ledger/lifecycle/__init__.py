@@ -26,7 +26,8 @@ signed) and C13 (a silence).  ``apply`` takes those on a fast path when neither 
 the state moved exactly as the general path moves it (``engine.LIVENESS_ONLY``); a caller that has already
 parsed the entry's ``at`` (the verifier's workers do) passes it as ``at_us`` so that it is not parsed again.
 A run of one agent's signs of life can be taken whole (:mod:`~custody.ledger.lifecycle.liveness`:
-``apply_alive_run``, from the runs a ``RunBuilder`` collects), which the verifier does for most of a ledger.
+``apply_alive_run``, from the runs a ``RunBuilder`` collects), which the verifier does for most of a ledger;
+the operator's commands never need it, so this package does not import it.
 
 **Where things are.**  One module per event family, each owning its
 handlers (``HANDLERS``: entry type -> handler), its rule texts (``RuleText``:
@@ -130,7 +131,6 @@ from custody.ledger.lifecycle.engine import (
     transitions_for,
 )
 from custody.ledger.lifecycle.kernel import Event, EventLike, RuleCode
-from custody.ledger.lifecycle.liveness import AliveRun, RunBuilder, apply_alive_run
 from custody.ledger.lifecycle.state import (
     STATE_FORMAT,
     AgentView,
@@ -152,7 +152,6 @@ __all__ = [
     "STATE_FORMAT",
     "TRANSITIONS",
     "AgentView",
-    "AliveRun",
     "ApprovalUse",
     "Disposal",
     "Event",
@@ -160,13 +159,11 @@ __all__ = [
     "LedgerState",
     "Person",
     "RuleCode",
-    "RunBuilder",
     "Subcontract",
     "Takeout",
     "Violation",
     "advance",
     "apply",
-    "apply_alive_run",
     "blocking",
     "check",
     "finish",

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custody.ledger.lifecycle import AliveRun, Event, RunBuilder, apply, apply_alive_run, engine, new_state
+from custody.ledger.lifecycle import Event, apply, engine, new_state
+from custody.ledger.lifecycle.liveness import AliveRun, RunBuilder, apply_alive_run
 from custody.ledger.lifecycle.observation import GAP_SLACK_MS
 from tests.ledger.test_lifecycle_fast_path import SCENARIOS, _started, at_us, beat
 from tests.world import ORIGIN, iso

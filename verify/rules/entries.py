@@ -34,7 +34,7 @@ from custody.ledger.entry import (
 from custody.ledger.errors import FormatError, SignatureError
 from custody.ledger.events import body_checker, body_validity
 from custody.ledger.i18n import _
-from custody.ledger.lifecycle import AliveRun, RunBuilder
+from custody.ledger.lifecycle.liveness import AliveRun, RunBuilder
 from custody.ledger.note import Verifier
 from custody.ledger.quoting import REASON_LIMIT, quote
 from custody.ledger.registry import GENESIS, KeyStatus, Registry

@@ -19,17 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from custody.ledger.errors import FormatError
-from custody.ledger.lifecycle import (
-    FAMILIES,
-    FAMILY_OF,
-    AliveRun,
-    LedgerState,
-    Violation,
-    apply,
-    apply_alive_run,
-    finish,
-    new_state,
-)
+from custody.ledger.lifecycle import FAMILIES, FAMILY_OF, LedgerState, Violation, apply, finish, new_state
+from custody.ledger.lifecycle.liveness import AliveRun, apply_alive_run
 from custody.ledger.timefmt import format_at, parse_at
 from custody.verify.context import Context, EntryView
 from custody.verify.findings import Finding
