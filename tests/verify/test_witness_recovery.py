@@ -9,6 +9,7 @@ decides from it and the verifier finds no disagreement in it.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -308,7 +309,7 @@ def test_sigkill_of_the_served_witness(world: World, tmp_path: Path) -> None:
                 while not stop.is_set() and s + 1 in bodies:
                     try:
                         status, _body, _ctype = post(url, bodies[s + 1], timeout=30)
-                    except OSError:
+                    except (OSError, http.client.HTTPException):  # a reply cut short (IncompleteRead) too
                         return  # killed
                     if status != 200:
                         return
