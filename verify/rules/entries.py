@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -214,7 +215,8 @@ def check_chunk(
     problems.update(bodies_wrong)
     kept = runs.runs
     if forged:  # a run holds only entries with no finding: one with a forged entry is given up whole
-        kept = [run for run in kept if not any(run.first_seq <= seq <= run.last_seq for seq in forged)]
+        # (forged is in seq order: a search per run, not a scan, when every signature of a chunk is forged)
+        kept = [run for run in kept if bisect_left(forged, run.first_seq) == bisect_right(forged, run.last_seq)]
     levels = Levels(hashes)
     inside = {size: levels.prefix(size - start) for size in checkpoint_sizes}
     return Checked(start, b"".join(hashes), first_prev, moments, malformed, problems, chain_breaks, attachments,
