@@ -92,7 +92,7 @@ def check_chunk(
     processor's cache and made every parse cost twice as much.
 
     Along the way, the runs of an agent's signs of life among the entries
-    with no finding (``ledger.lifecycle.RunBuilder``), which the compliance
+    with no finding (``ledger.lifecycle.liveness.RunBuilder``), which the compliance
     replay takes whole instead of parsing their entries again.
     """
     moments: list[int | None] = []

@@ -71,7 +71,7 @@ class LifecycleRule:
             self._add(ctx, v, v.seq if v.seq is not None else entry.seq)
 
     def observe_run(self, run: AliveRun, ctx: Context) -> bool:
-        """Whole where it breaks no rule (``ledger.lifecycle.apply_alive_run``), else entry by entry."""
+        """Whole where it breaks no rule (``ledger.lifecycle.liveness.apply_alive_run``), else entry by entry."""
         return self.state is not None and apply_alive_run(self.state, run)
 
     def finish(self, ctx: Context) -> None:
