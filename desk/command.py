@@ -41,7 +41,7 @@ def desk(
         None, "--token-file",
         help=_("A file holding the token the page asks for (required beyond loopback; else one is made)."),
     ),
-    max_upload_mb: int = typer.Option(512, "--max-upload-mb", min=1, help=_("Largest bundle upload in MiB.")),
+    max_upload_mb: int = typer.Option(512, "--max-upload-mb", help=_("Largest bundle upload in MiB.")),
     no_browser: bool = typer.Option(False, "--no-browser", help=_("Print the address but open no browser.")),
     approver_name: str | None = typer.Option(None, "--approver-name", envvar="CUSTODY_APPROVER_NAME",
                                              help=_("Approver's name.")),
@@ -52,6 +52,8 @@ def desk(
         help=_("Approver's organisation."),
     ),
 ) -> None:
+    if max_upload_mb < 1:  # in the words the CLI's number options use (custody.cli.clitext.AtLeast), not a formula
+        raise typer.BadParameter(_("Enter {n} or more.").format(n=1), param_hint="'--max-upload-mb'")
     from custody.desk.server import parse_listen, serve
     from custody.desk.state import Settings
 

@@ -44,6 +44,9 @@ USAGE_ERRORS = [
      "Error: Invalid value for '--timeout': Enter 0.1 or more."),
     (["agent", "run", "--heartbeat", "0.01"], "エラー: '--heartbeat' の値が正しくありません: 0.1 以上を指定してください。",
      "Error: Invalid value for '--heartbeat': Enter 0.1 or more."),
+    (["desk", "--authority", ".", "--max-upload-mb", "0", "--no-browser"],
+     "エラー: '--max-upload-mb' の値が正しくありません: 1 以上を指定してください。",
+     "Error: Invalid value for '--max-upload-mb': Enter 1 or more."),
 ]
 
 
