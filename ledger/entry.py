@@ -389,13 +389,10 @@ def failed_leaf_signatures(checks: Sequence[tuple[bytes, bytes, Verifier]]) -> l
     """The positions in ``checks`` -- a parsed leaf, its decoded ``sig`` and the key that ``sig``'s key ID names
     for its actor (the verifier's registry matches them) -- whose signature does not verify: the verifier's
     workers check a chunk's signatures at once (``note.failed_signatures``); one entry is
-    ``verify_entry_signature``'s.  The signed message is cut from each leaf as ``_signed_message_from_leaf`` cuts it.
+    ``verify_entry_signature``'s.
     """
     return failed_signatures(
-        (verifier, ENTRY_CONTEXT + leaf[: (at := leaf.rfind(_SIG_MEMBER))] + leaf[at + _SIG_MEMBER_LEN :],
-         sig[KEY_ID_SIZE:])
-        for leaf, sig, verifier in checks
-    )
+        (verifier, _signed_message_from_leaf(leaf), sig[KEY_ID_SIZE:]) for leaf, sig, verifier in checks)
 
 
 def verify_entry_signature(entry: Entry, verifier: Verifier) -> None:

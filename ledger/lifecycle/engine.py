@@ -119,7 +119,7 @@ def apply(state: LedgerState, entry: EventLike, at_us: int | None = None) -> lis
     ``at_us``: the entry's ``at`` in microseconds since the epoch where the caller has already parsed it (the
     verifier's workers parse every entry's); None to parse it here.
     """
-    if (entry.type in LIVENESS_ONLY and people.quiet_agent(state, entry)
+    if (entry.type in LIVENESS_ONLY and people.quiet_agent(state, entry.actor, entry.seq)
             and observation.quiet_alive(state, entry, at_us)):
         state.last_seq = entry.seq
         state.last_at = entry.at

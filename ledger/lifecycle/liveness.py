@@ -20,7 +20,8 @@ from typing import NamedTuple
 
 from custody.ledger.lifecycle.engine import LIVENESS_ONLY
 from custody.ledger.lifecycle.fields import _ms_of_us
-from custody.ledger.lifecycle.observation import GAP_SLACK_MS
+from custody.ledger.lifecycle.observation import heard, longest_quiet_ms
+from custody.ledger.lifecycle.people import quiet_agent
 from custody.ledger.lifecycle.state import LedgerState
 
 
@@ -91,19 +92,13 @@ def apply_alive_run(state: LedgerState, run: AliveRun) -> bool:
     milliseconds (``fields._ms_of_us``: truncated, monotonic) a step of ``d`` microseconds is less than
     ``d / 1000 + 1``.
     """
-    person = state.people.get(run.actor)
     agent = state.agents.get(run.actor)
-    if (person is None or person.role != "agent" or person.tier != "vendor" or agent is None
-            or (person.removed_seq is not None and run.last_seq > person.removed_seq)):
-        return False  # people.quiet_agent of the run's last entry, hence of every entry before it
-    allowed = agent.allowed_ms + GAP_SLACK_MS
-    first_ms = _ms_of_us(run.first_us)
-    if run.max_step_us + 1000 > allowed * 1000 or (agent.running and first_ms - agent.last_ms > allowed):
+    if agent is None or not quiet_agent(state, run.actor, run.last_seq):  # its last entry's, so every entry's
         return False
-    last_ms = _ms_of_us(run.last_us)
-    agent.last_ms = max(agent.last_ms, last_ms)
-    agent.last_seq = run.last_seq
-    agent.running = True
+    allowed = longest_quiet_ms(agent)
+    if run.max_step_us + 1000 > allowed * 1000 or (agent.running and _ms_of_us(run.first_us) - agent.last_ms > allowed):
+        return False
+    heard(agent, _ms_of_us(run.last_us), run.last_seq)
     state.last_seq = run.last_seq
     state.last_at = run.last_at
     return True

@@ -79,15 +79,24 @@ def _alive_at(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> int | N
             st.agents[e.actor] = AgentView(e.actor, True, when, e.seq, DEFAULT_ALLOWED_GAP_MS)
         return when
     silence = when - agent.last_ms
-    if agent.running and silence > agent.allowed_ms + GAP_SLACK_MS and e.type != "observation.gap":
+    if agent.running and silence > longest_quiet_ms(agent) and e.type != "observation.gap":
         out.add("C13", gap_severity(st), AGENT_SILENT, todo=DO_CHECK_AGENT, blocking=False, actor=e.actor,
                 s=silence // 1000, a=agent.allowed_ms // 1000)
     if commit:
-        if silence > 0:
-            agent.last_ms = when
-        agent.last_seq = e.seq
-        agent.running = True
+        heard(agent, when, e.seq)
     return when
+
+
+def longest_quiet_ms(agent: AgentView) -> int:
+    """The longest silence of ``agent`` that is not C13 (docs/spec-rules.md §6): its allowed gap and the slack."""
+    return agent.allowed_ms + GAP_SLACK_MS
+
+
+def heard(agent: AgentView, when: int, seq: int) -> None:
+    """``agent`` showed itself alive at ``when`` (ms) in entry ``seq``: running, its latest time never earlier."""
+    agent.last_ms = max(agent.last_ms, when)
+    agent.last_seq = seq
+    agent.running = True
 
 
 def quiet_alive(st: LedgerState, e: EventLike, at_us: int | None = None) -> bool:
@@ -104,13 +113,9 @@ def quiet_alive(st: LedgerState, e: EventLike, at_us: int | None = None) -> bool
     agent = st.agents.get(e.actor)
     if when is None or agent is None:
         return False
-    silence = when - agent.last_ms
-    if agent.running and silence > agent.allowed_ms + GAP_SLACK_MS and e.type != "observation.gap":
+    if agent.running and when - agent.last_ms > longest_quiet_ms(agent) and e.type != "observation.gap":
         return False
-    if silence > 0:
-        agent.last_ms = when
-    agent.last_seq = e.seq
-    agent.running = True
+    heard(agent, when, e.seq)
     return True
 
 
@@ -193,8 +198,7 @@ def _h_files(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
     _observe(st, m.id, "batches", e.seq)
     _observe(st, m.id, "files", e.seq, n)
     # The batch's time for write cover (docs/spec-rules.md §6 C11): its observed_at, else (absent, malformed or
-    # the epoch) its at.  ``seen`` is already
-    # the former when observed_at is text, else the latter.
+    # the epoch) its at.  ``seen`` is already the former when observed_at is text, else the latter.
     when = seen or _ms(e.at)
     if m.state in GONE or when is None or _cover(st, m.id, when) is not None:
         return
@@ -220,7 +224,7 @@ def end_observation(st: LedgerState, out: _Out, when: int) -> None:
                 n=len(pending) + st.pending_overflow.get(media_id, 0), m=media_id, seq=first)
     if st.closed is None:
         for agent in st.agents.values():
-            if agent.running and when - agent.last_ms > agent.allowed_ms + GAP_SLACK_MS:
+            if agent.running and when - agent.last_ms > longest_quiet_ms(agent):
                 out.add("C13", gap_severity(st), AGENT_QUIET, todo=DO_CHECK_RUNNING, blocking=False,
                         actor=agent.actor, s=(when - agent.last_ms) // 1000, seq=agent.last_seq)
 

@@ -114,14 +114,14 @@ def _check_actor(st: LedgerState, e: EventLike, out: _Out) -> None:
                 role=(person.role, txt.ROLE_JA.get(person.role, person.role)))
 
 
-def quiet_agent(st: LedgerState, e: EventLike) -> bool:
-    """Whether ``_check_actor`` finds nothing in an agent's entry (``e.type`` in AGENT_TYPES): its key is a
-    registered agent of the vendor's tier, not removed before the entry (docs/spec-rules.md §6 C9).  An agent
-    entry is no responsible-only act and an agent is never judged as foreign vendor staff, so nothing else is
-    asked."""
-    person = st.people.get(e.actor)
+def quiet_agent(st: LedgerState, actor: str, seq: int) -> bool:
+    """Whether ``_check_actor`` finds nothing in an agent's entry (a type of AGENT_TYPES) by ``actor`` at ``seq``:
+    its key is a registered agent of the vendor's tier, not removed before the entry (docs/spec-rules.md §6 C9).
+    An agent entry is no responsible-only act and an agent is never judged as foreign vendor staff, so nothing
+    else is asked.  True at ``seq`` is True at every seq before it."""
+    person = st.people.get(actor)
     return (person is not None and person.role == "agent" and person.tier == "vendor"
-            and (person.removed_seq is None or e.seq <= person.removed_seq))
+            and (person.removed_seq is None or seq <= person.removed_seq))
 
 
 def _valid_subcontract(st: LedgerState, ref: str, tier: str, at: str) -> bool:

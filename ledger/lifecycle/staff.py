@@ -89,9 +89,8 @@ def genesis(st: LedgerState, e: EventLike, out: _Out, commit: bool) -> None:
 
 def watches(event_type: str) -> bool:
     """``watch`` judges every entry (who acts, and whether it is new work: docs/spec-rules.md §6 C23) but an
-    agent's: an agent's key is no
-    person (its entries are no one's first act) and its observations are neither new work (``WORK_STARTS``) nor
-    media acts, so it has nothing to judge or record in them."""
+    agent's: an agent's key is no person (its entries are no one's first act) and its observations are neither
+    new work (``WORK_STARTS``) nor media acts, so it has nothing to judge or record in them."""
     return event_type not in _AGENT
 
 
